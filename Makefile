@@ -1,0 +1,39 @@
+# phoneapi — run `make` (or `make help`) to list the targets.
+GO      ?= go
+BIN     := bin/phoneapi
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.DEFAULT_GOAL := help
+.PHONY: help generate check-generate build run test lint tidy clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+generate: ## Regenerate generated/ from openapi.yaml (oapi-codegen)
+	$(GO) generate ./generated
+
+check-generate: generate ## Fail if generated/ is out of sync with openapi.yaml
+	@git diff --exit-code --stat -- generated || \
+		(echo "generated/ is out of date: run 'make generate' and commit the result" >&2; exit 1)
+	@test -z "$$(git status --porcelain -- generated)" || \
+		(echo "generated/ has untracked changes: run 'make generate' and commit the result" >&2; git status --porcelain -- generated >&2; exit 1)
+
+build: ## Build bin/phoneapi
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/phoneapi
+
+run: build ## Serve on 127.0.0.1:8080 with ./phoneapi.db (override with PHONEAPI_* variables)
+	./$(BIN) serve
+
+test: ## Run every test with the race detector
+	$(GO) test -race -count=1 ./...
+
+lint: ## go vet and a gofmt check
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); test -z "$$out" || (echo "gofmt would change:" >&2; echo "$$out" >&2; exit 1)
+
+tidy: ## go mod tidy
+	$(GO) mod tidy
+
+clean: ## Remove build output
+	rm -rf bin

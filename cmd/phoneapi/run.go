@@ -1,0 +1,279 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/phoneapi/phoneapi/db"
+	"github.com/phoneapi/phoneapi/handlers"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `phoneapi — the contacts, people and phones API (JSON:API, API v2)
+
+Usage:
+  phoneapi serve   [--addr ADDR] [--db PATH] [--jwt-secret S] [--default-region R]
+  phoneapi token   [--user UUID] [--ttl 720h] [--db PATH] [--jwt-secret S]
+  phoneapi migrate [--db PATH]
+  phoneapi version
+  phoneapi help
+
+Flags fall back to environment variables:
+  --addr            PHONEAPI_ADDR            listen address (default 127.0.0.1:8080)
+  --db              PHONEAPI_DB              SQLite file (default ./phoneapi.db)
+  --jwt-secret      PHONEAPI_JWT_SECRET      HS256 secret; when unset, one is generated
+                                             on first start and kept in the database
+  --default-region  PHONEAPI_DEFAULT_REGION  region for national numbers (default US)
+
+Run 'phoneapi COMMAND --help' for a command's flags.
+`
+
+// usageError is a mistake in the command line: exit code 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// exitCode reports err on stderr and returns the process exit code:
+// 0 for nil, 2 for usage errors, 1 otherwise.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		if ue.msg != "" {
+			fmt.Fprintf(stderr, "phoneapi: %s\n", ue.msg)
+		}
+		return 2
+	}
+	fmt.Fprintf(stderr, "phoneapi: %v\n", err)
+	return 1
+}
+
+// run executes the command line args (without the program name).
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return &usageError{}
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "version", "--version":
+		fmt.Fprintln(stdout, "phoneapi", buildVersion())
+		return nil
+	case "serve":
+		return serve(ctx, rest, getenv, stdout, stderr)
+	case "token":
+		return token(ctx, rest, getenv, stdout, stderr)
+	case "migrate":
+		return migrate(ctx, rest, getenv, stdout, stderr)
+	default:
+		return &usageError{msg: fmt.Sprintf("unknown command %q; run 'phoneapi --help'", cmd)}
+	}
+}
+
+func buildVersion() string {
+	if version != "dev" {
+		return version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return version
+}
+
+// options are the settings shared by the commands.
+type options struct {
+	addr, dbPath, secret, region string
+}
+
+// newFlags returns a flag set for cmd with the shared settings registered
+// (those named in want), defaulted from the environment.
+func newFlags(cmd string, getenv func(string) string, stderr io.Writer, o *options, want ...string) *flag.FlagSet {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	for _, w := range want {
+		switch w {
+		case "addr":
+			fs.StringVar(&o.addr, "addr", env("PHONEAPI_ADDR", "127.0.0.1:8080"), "listen address (env PHONEAPI_ADDR)")
+		case "db":
+			fs.StringVar(&o.dbPath, "db", env("PHONEAPI_DB", "./phoneapi.db"), "SQLite database file (env PHONEAPI_DB)")
+		case "secret":
+			fs.StringVar(&o.secret, "jwt-secret", env("PHONEAPI_JWT_SECRET", ""), "HS256 secret (env PHONEAPI_JWT_SECRET); generated and kept in the database when empty")
+		case "region":
+			fs.StringVar(&o.region, "default-region", env("PHONEAPI_DEFAULT_REGION", "US"), "region for national numbers (env PHONEAPI_DEFAULT_REGION)")
+		}
+	}
+	return fs
+}
+
+// parse parses args, turning flag errors into usage errors; help is not an error.
+func parse(fs *flag.FlagSet, args []string) (help bool, err error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return true, nil
+		}
+		return false, &usageError{msg: err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return false, &usageError{msg: fmt.Sprintf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
+	}
+	return false, nil
+}
+
+// openStore opens and migrates the database.
+func openStore(ctx context.Context, path string) (*db.Store, error) {
+	store, err := db.Open(ctx, strings.TrimPrefix(path, "sqlite:"))
+	if err != nil {
+		return nil, err
+	}
+	if err := store.Migrate(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return store, nil
+}
+
+// secretKey is the settings key of the generated JWT secret.
+const secretKey = "jwt_secret"
+
+// resolveSecret returns the configured secret, else the one kept in the
+// database, generating and storing it on first use.
+func resolveSecret(ctx context.Context, store *db.Store, configured string) ([]byte, error) {
+	if configured != "" {
+		return []byte(configured), nil
+	}
+	buf := make([]byte, 32)
+	if _, err := rand.Read(buf); err != nil {
+		return nil, fmt.Errorf("generate secret: %w", err)
+	}
+	s, err := store.InitSetting(ctx, secretKey, hex.EncodeToString(buf))
+	if err != nil {
+		return nil, fmt.Errorf("store secret: %w", err)
+	}
+	return []byte(s), nil
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var o options
+	fs := newFlags("serve", getenv, stderr, &o, "addr", "db", "secret", "region")
+	if help, err := parse(fs, args); help || err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	store, err := openStore(ctx, o.dbPath)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	secret, err := resolveSecret(ctx, store, o.secret)
+	if err != nil {
+		return err
+	}
+	e, err := handlers.New(store, handlers.Config{Secret: secret, DefaultRegion: o.region, Logger: log})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	log.Info("listening", "addr", "http://"+ln.Addr().String(), "db", o.dbPath, "version", buildVersion())
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func token(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var o options
+	fs := newFlags("token", getenv, stderr, &o, "db", "secret")
+	user := fs.String("user", "", "user id (UUID); a new one when empty")
+	ttl := fs.Duration("ttl", 720*time.Hour, "how long the token is valid")
+	if help, err := parse(fs, args); help || err != nil {
+		return err
+	}
+	if *user == "" {
+		*user = uuid.NewString()
+	}
+	if *ttl <= 0 {
+		return &usageError{msg: "token: --ttl must be positive"}
+	}
+	var secret []byte
+	if o.secret != "" {
+		secret = []byte(o.secret)
+	} else {
+		store, err := openStore(ctx, o.dbPath)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		if secret, err = resolveSecret(ctx, store, ""); err != nil {
+			return err
+		}
+	}
+	tok, err := handlers.IssueToken(secret, *user, *ttl, time.Now())
+	if err != nil {
+		return &usageError{msg: "token: " + err.Error()}
+	}
+	fmt.Fprintln(stdout, tok)
+	return nil
+}
+
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var o options
+	fs := newFlags("migrate", getenv, stderr, &o, "db")
+	if help, err := parse(fs, args); help || err != nil {
+		return err
+	}
+	store, err := openStore(ctx, o.dbPath)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	fmt.Fprintf(stdout, "migrated %s\n", o.dbPath)
+	return nil
+}

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// env returns a getenv backed by m.
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestRunUsage(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantOut  string // substring of stdout
+		wantErr  string // substring of stderr
+	}{
+		{"no args", nil, 2, "", "Usage:"},
+		{"help", []string{"--help"}, 0, "Usage:", ""},
+		{"help word", []string{"help"}, 0, "Usage:", ""},
+		{"version", []string{"version"}, 0, "phoneapi ", ""},
+		{"unknown command", []string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
+		{"unknown flag", []string{"serve", "--nope"}, 2, "", "flag provided but not defined: -nope"},
+		{"stray argument", []string{"migrate", "extra"}, 2, "", `unexpected argument "extra"`},
+		{"serve help", []string{"serve", "--help"}, 0, "", "-addr"},
+		{"bad user", []string{"token", "--user", "bob", "--jwt-secret", "s"}, 2, "", "not a uuid"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), tt.args, env(nil), &stdout, &stderr)
+			if code := exitCode(err, &stderr); code != tt.wantCode {
+				t.Errorf("exit code %d, want %d (stderr %q)", code, tt.wantCode, stderr.String())
+			}
+			if !strings.Contains(stdout.String(), tt.wantOut) {
+				t.Errorf("stdout %q lacks %q", stdout.String(), tt.wantOut)
+			}
+			if !strings.Contains(stderr.String(), tt.wantErr) {
+				t.Errorf("stderr %q lacks %q", stderr.String(), tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestTokenPrintsOnlyTheToken(t *testing.T) {
+	const user = "0b7f0f8e-1111-4222-8333-944455556666"
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"token", "--user", user, "--ttl", "1h"},
+		env(map[string]string{"PHONEAPI_JWT_SECRET": "s3cret"}), &stdout, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := stdout.String()
+	if strings.Count(out, "\n") != 1 || !strings.HasSuffix(out, "\n") {
+		t.Fatalf("stdout %q is not one line", out)
+	}
+	claims := jwt.MapClaims{}
+	if _, err := jwt.ParseWithClaims(strings.TrimSpace(out), claims, func(*jwt.Token) (any, error) { return []byte("s3cret"), nil }); err != nil {
+		t.Fatalf("token does not verify with the env secret: %v", err)
+	}
+	if claims["user_id"] != user {
+		t.Errorf("user_id %v, want %s", claims["user_id"], user)
+	}
+	exp, _ := claims.GetExpirationTime()
+	if d := time.Until(exp.Time); d < 59*time.Minute || d > 61*time.Minute {
+		t.Errorf("exp in %v, want about 1h", d)
+	}
+}
+
+// TestServeGeneratedSecret starts serve with no secret configured, then
+// checks that 'token' (same database, no secret) mints a token serve accepts,
+// and that serve stops cleanly when its context ends.
+func TestServeGeneratedSecret(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "api.db")
+	getenv := env(map[string]string{"PHONEAPI_DB": dbPath})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, getenv, io.Discard, pw)
+		pw.Close()
+	}()
+	addr := waitListening(t, pr)
+	go io.Copy(io.Discard, pr)
+
+	var tok bytes.Buffer
+	if err := run(context.Background(), []string{"token"}, getenv, &tok, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		token string
+		want  int
+	}{
+		{strings.TrimSpace(tok.String()), http.StatusOK},
+		{"not-a-token", http.StatusUnauthorized},
+	} {
+		r, _ := http.NewRequest("GET", addr+"/api/v2/contacts", nil)
+		r.Header.Set("Authorization", "Bearer "+tc.token)
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("status %d, want %d", resp.StatusCode, tc.want)
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve returned %v after shutdown, want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+}
+
+// waitListening reads serve's JSON log lines until the "listening" line and
+// returns its address.
+func waitListening(t *testing.T, r io.Reader) string {
+	t.Helper()
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			var line struct{ Msg, Addr string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
+				found <- line.Addr
+				return
+			}
+		}
+	}()
+	select {
+	case addr := <-found:
+		return addr
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not log its address")
+		return ""
+	}
+}
+
+func TestMigrate(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "m.db")
+	var stdout bytes.Buffer
+	if err := run(context.Background(), []string{"migrate", "--db", "sqlite:" + dbPath}, env(nil), &stdout, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout.String(), "migrated") {
+		t.Errorf("stdout %q", stdout.String())
+	}
+}

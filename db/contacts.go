@@ -1,0 +1,181 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/google/uuid"
+)
+
+const contactColumns = `id, account_list_id, name, created_at, updated_at, updated_in_db_at`
+
+func scanContact(sc scanner) (Contact, error) {
+	var c Contact
+	var created, updated, updatedInDB int64
+	if err := sc.Scan(&c.ID, &c.AccountListID, &c.Name, &created, &updated, &updatedInDB); err != nil {
+		return Contact{}, err
+	}
+	c.CreatedAt = fromMillis(created)
+	c.UpdatedAt = fromMillis(updated)
+	c.UpdatedInDBAt = fromMillis(updatedInDB)
+	return c, nil
+}
+
+// contact reads one contact; ErrNotFound if it does not exist.
+func contact(ctx context.Context, q queryer, id string) (Contact, error) {
+	row := q.QueryRowContext(ctx, `SELECT `+contactColumns+` FROM contacts WHERE id = ?`, id)
+	c, err := scanContact(row)
+	if err != nil {
+		return Contact{}, mapError(err)
+	}
+	return c, nil
+}
+
+// ListContacts returns the contacts of an account list ordered by
+// created_at, then id. It returns ErrNotFound if the account list does not
+// exist.
+func (s *Store) ListContacts(ctx context.Context, accountListID string) ([]Contact, error) {
+	accountListID = normID(accountListID)
+	contacts, err := s.listContacts(ctx, accountListID)
+	if err != nil {
+		return nil, fmt.Errorf("list contacts of account list %s: %w", accountListID, err)
+	}
+	return contacts, nil
+}
+
+func (s *Store) listContacts(ctx context.Context, accountListID string) ([]Contact, error) {
+	rows, err := s.db.QueryContext(ctx,
+		`SELECT `+contactColumns+` FROM contacts WHERE account_list_id = ? ORDER BY created_at, id`,
+		accountListID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	contacts := []Contact{}
+	for rows.Next() {
+		c, err := scanContact(rows)
+		if err != nil {
+			return nil, err
+		}
+		contacts = append(contacts, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(contacts) == 0 {
+		ok, err := exists(ctx, s.db, `SELECT 1 FROM account_lists WHERE id = ?`, accountListID)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, ErrNotFound
+		}
+	}
+	return contacts, nil
+}
+
+// Contact returns the contact with the given id, or ErrNotFound.
+func (s *Store) Contact(ctx context.Context, id string) (Contact, error) {
+	id = normID(id)
+	c, err := contact(ctx, s.db, id)
+	if err != nil {
+		return Contact{}, fmt.Errorf("contact %s: %w", id, err)
+	}
+	return c, nil
+}
+
+// CreateContact stores a new contact and returns it as stored. An empty ID
+// means a new UUID; zero CreatedAt or UpdatedAt mean now; UpdatedInDBAt is
+// always now. It returns ErrConflict if the id exists and ErrNotFound if
+// the account list does not.
+func (s *Store) CreateContact(ctx context.Context, c Contact) (Contact, error) {
+	c.ID = normID(c.ID)
+	if c.ID == "" {
+		c.ID = uuid.NewString()
+	}
+	c.AccountListID = normID(c.AccountListID)
+	now := s.clock()
+	c.CreatedAt = orNow(c.CreatedAt, now)
+	c.UpdatedAt = orNow(c.UpdatedAt, now)
+	c.UpdatedInDBAt = now
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO contacts (`+contactColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
+			c.ID, c.AccountListID, c.Name,
+			c.CreatedAt.UnixMilli(), c.UpdatedAt.UnixMilli(), c.UpdatedInDBAt.UnixMilli())
+		return mapError(err)
+	})
+	if err != nil {
+		return Contact{}, fmt.Errorf("create contact %s: %w", c.ID, err)
+	}
+	return c, nil
+}
+
+// UpdateContact applies u to the contact and returns it as stored.
+// UpdatedAt becomes u.UpdatedAt if set, else now; UpdatedInDBAt always
+// advances. It returns ErrNotFound, or a *StaleError if pre does not hold,
+// in which case nothing is written.
+func (s *Store) UpdateContact(ctx context.Context, id string, u ContactUpdate, pre *Precondition) (Contact, error) {
+	id = normID(id)
+	var c Contact
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		c, err = contact(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := pre.check(c.UpdatedInDBAt); err != nil {
+			return err
+		}
+		now := s.clock()
+		if u.Name != nil {
+			c.Name = *u.Name
+		}
+		if u.CreatedAt != nil {
+			c.CreatedAt = normTime(*u.CreatedAt)
+		}
+		c.UpdatedAt = now
+		if u.UpdatedAt != nil {
+			c.UpdatedAt = normTime(*u.UpdatedAt)
+		}
+		c.UpdatedInDBAt = nextDBTime(now, c.UpdatedInDBAt)
+		_, err = tx.ExecContext(ctx,
+			`UPDATE contacts SET name = ?, created_at = ?, updated_at = ?, updated_in_db_at = ? WHERE id = ?`,
+			c.Name, c.CreatedAt.UnixMilli(), c.UpdatedAt.UnixMilli(), c.UpdatedInDBAt.UnixMilli(), id)
+		return mapError(err)
+	})
+	if err != nil {
+		return Contact{}, fmt.Errorf("update contact %s: %w", id, err)
+	}
+	return c, nil
+}
+
+// DeleteContact deletes the contact with its people and their phones. It
+// returns ErrNotFound if there is no such contact.
+func (s *Store) DeleteContact(ctx context.Context, id string) error {
+	id = normID(id)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		return deleteOne(ctx, tx, `DELETE FROM contacts WHERE id = ?`, id)
+	})
+	if err != nil {
+		return fmt.Errorf("delete contact %s: %w", id, err)
+	}
+	return nil
+}
+
+// deleteOne runs a DELETE and returns ErrNotFound if it removed no row.
+func deleteOne(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
+	res, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return mapError(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}

@@ -1,0 +1,269 @@
+package db
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// newAccountList creates a user and returns its account list.
+func newAccountList(t *testing.T, s *Store) string {
+	t.Helper()
+	al, err := s.EnsureUser(t.Context(), uuid.NewString())
+	if err != nil {
+		t.Fatalf("EnsureUser: %v", err)
+	}
+	return al
+}
+
+func mustContact(t *testing.T, s *Store, c Contact) Contact {
+	t.Helper()
+	c, err := s.CreateContact(t.Context(), c)
+	if err != nil {
+		t.Fatalf("CreateContact: %v", err)
+	}
+	return c
+}
+
+func TestContactCRUD(t *testing.T) {
+	s, clk := newStore(t)
+	ctx := t.Context()
+	al := newAccountList(t, s)
+	now := clk.nowMS()
+
+	c := mustContact(t, s, Contact{AccountListID: al, Name: "Smith", UpdatedInDBAt: now.Add(-time.Hour)})
+	if _, err := uuid.Parse(c.ID); err != nil || c.ID != strings.ToLower(c.ID) {
+		t.Errorf("ID = %q, want a lower-case UUID", c.ID)
+	}
+	if c.AccountListID != al || c.Name != "Smith" {
+		t.Errorf("created = %+v", c)
+	}
+	for name, ts := range map[string]time.Time{"CreatedAt": c.CreatedAt, "UpdatedAt": c.UpdatedAt, "UpdatedInDBAt": c.UpdatedInDBAt} {
+		if !ts.Equal(now) || ts.Location() != time.UTC {
+			t.Errorf("%s = %v, want %v UTC (input UpdatedInDBAt ignored)", name, ts, now)
+		}
+	}
+
+	got, err := s.Contact(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != c {
+		t.Errorf("Contact = %+v, want %+v", got, c)
+	}
+
+	clk.Add(time.Minute)
+	created := time.Date(2020, 1, 1, 0, 0, 0, 123_456_789, time.FixedZone("x", 7200))
+	updated, err := s.UpdateContact(ctx, c.ID, ContactUpdate{Name: ptr("Jones"), CreatedAt: &created}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := c
+	want.Name = "Jones"
+	want.CreatedAt = time.Date(2019, 12, 31, 22, 0, 0, 123_000_000, time.UTC)
+	want.UpdatedAt = clk.nowMS()
+	want.UpdatedInDBAt = clk.nowMS()
+	if updated != want {
+		t.Errorf("UpdateContact = %+v, want %+v", updated, want)
+	}
+	if got, _ := s.Contact(ctx, c.ID); got != want {
+		t.Errorf("stored = %+v, want %+v", got, want)
+	}
+
+	clientUpdated := time.Date(2021, 6, 1, 0, 0, 0, 0, time.UTC)
+	updated, err = s.UpdateContact(ctx, c.ID, ContactUpdate{UpdatedAt: &clientUpdated}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if updated.Name != "Jones" || !updated.UpdatedAt.Equal(clientUpdated) {
+		t.Errorf("UpdateContact with UpdatedAt = %+v", updated)
+	}
+
+	if err := s.DeleteContact(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Contact(ctx, c.ID)
+	wantErr(t, err, ErrNotFound)
+	wantErr(t, s.DeleteContact(ctx, c.ID), ErrNotFound)
+	_, err = s.UpdateContact(ctx, c.ID, ContactUpdate{Name: ptr("x")}, nil)
+	wantErr(t, err, ErrNotFound)
+}
+
+func TestListContacts(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := t.Context()
+	al := newAccountList(t, s)
+	other := newAccountList(t, s)
+
+	list, err := s.ListContacts(ctx, al)
+	if err != nil || list == nil || len(list) != 0 {
+		t.Fatalf("ListContacts of empty list = %v, %v; want empty non-nil", list, err)
+	}
+	_, err = s.ListContacts(ctx, uuid.NewString())
+	wantErr(t, err, ErrNotFound)
+
+	t1 := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	t2 := t1.Add(time.Hour)
+	mustContact(t, s, Contact{ID: "00000000-0000-0000-0000-000000000003", AccountListID: al, Name: "c", CreatedAt: t2})
+	mustContact(t, s, Contact{ID: "00000000-0000-0000-0000-000000000002", AccountListID: al, Name: "b", CreatedAt: t1})
+	mustContact(t, s, Contact{ID: "00000000-0000-0000-0000-000000000001", AccountListID: al, Name: "a", CreatedAt: t2})
+	mustContact(t, s, Contact{AccountListID: other, Name: "other"})
+
+	list, err = s.ListContacts(ctx, strings.ToUpper(al))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range list {
+		names = append(names, c.Name)
+	}
+	if got := strings.Join(names, ","); got != "b,a,c" {
+		t.Errorf("order = %s, want b,a,c (created_at, then id)", got)
+	}
+}
+
+func TestCreateContactClientID(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := t.Context()
+	al := newAccountList(t, s)
+	const id = "6F9619FF-8B86-D011-B42D-00C04FC964FF"
+	lower := strings.ToLower(id)
+
+	c := mustContact(t, s, Contact{ID: id, AccountListID: strings.ToUpper(al), Name: "A"})
+	if c.ID != lower || c.AccountListID != al {
+		t.Fatalf("created ids %q %q, want %q %q", c.ID, c.AccountListID, lower, al)
+	}
+	for _, in := range []string{id, lower} {
+		got, err := s.Contact(ctx, in)
+		if err != nil || got.ID != lower {
+			t.Errorf("Contact(%q) = %+v, %v", in, got, err)
+		}
+		_, err = s.CreateContact(ctx, Contact{ID: in, AccountListID: al, Name: "dup"})
+		wantErr(t, err, ErrConflict)
+	}
+	if _, err := s.UpdateContact(ctx, id, ContactUpdate{Name: ptr("B")}, nil); err != nil {
+		t.Errorf("UpdateContact upper-case id: %v", err)
+	}
+	if got, _ := s.Contact(ctx, lower); got.Name != "B" {
+		t.Errorf("name = %q, want B (duplicate create must not overwrite)", got.Name)
+	}
+	if err := s.DeleteContact(ctx, id); err != nil {
+		t.Errorf("DeleteContact upper-case id: %v", err)
+	}
+}
+
+func TestUpdateContactPrecondition(t *testing.T) {
+	tests := []struct {
+		name  string
+		pre   func(stored time.Time) *Precondition
+		stale bool
+	}{
+		{"none", func(time.Time) *Precondition { return nil }, false},
+		{"exact ms", func(st time.Time) *Precondition { return &Precondition{At: st, Precision: time.Millisecond} }, false},
+		{"second precision", func(st time.Time) *Precondition {
+			return &Precondition{At: st.Truncate(time.Second), Precision: time.Second}
+		}, false},
+		{"ms mismatch", func(st time.Time) *Precondition {
+			return &Precondition{At: st.Add(-time.Millisecond), Precision: time.Millisecond}
+		}, true},
+		{"second-truncated at ms precision", func(st time.Time) *Precondition {
+			return &Precondition{At: st.Truncate(time.Second), Precision: time.Millisecond}
+		}, true},
+		{"second mismatch", func(st time.Time) *Precondition {
+			return &Precondition{At: st.Add(time.Second), Precision: time.Second}
+		}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, clk := newStore(t)
+			ctx := t.Context()
+			c := mustContact(t, s, Contact{AccountListID: newAccountList(t, s), Name: "old"})
+			clk.Add(time.Minute)
+
+			got, err := s.UpdateContact(ctx, c.ID, ContactUpdate{Name: ptr("new")}, tt.pre(c.UpdatedInDBAt))
+			stored, gerr := s.Contact(ctx, c.ID)
+			if gerr != nil {
+				t.Fatal(gerr)
+			}
+			if !tt.stale {
+				if err != nil {
+					t.Fatalf("UpdateContact: %v", err)
+				}
+				if got.Name != "new" || stored != got {
+					t.Errorf("returned %+v, stored %+v", got, stored)
+				}
+				return
+			}
+			wantErr(t, err, ErrStale)
+			var se *StaleError
+			if !errors.As(err, &se) || !se.Current.Equal(c.UpdatedInDBAt) {
+				t.Fatalf("err = %#v, want *StaleError with Current %v", err, c.UpdatedInDBAt)
+			}
+			if stored != c {
+				t.Errorf("stale update wrote: stored %+v, want %+v", stored, c)
+			}
+		})
+	}
+}
+
+// TestUpdatedInDBAtStrictlyIncreasing updates each kind of row under a
+// frozen (and then backwards) clock.
+func TestUpdatedInDBAtStrictlyIncreasing(t *testing.T) {
+	s, clk := newStore(t)
+	ctx := t.Context()
+	c := mustContact(t, s, Contact{AccountListID: newAccountList(t, s), Name: "c"})
+	p := mustPerson(t, s, Person{ContactID: c.ID, FirstName: "p"})
+	ph := mustPhone(t, s, NewPhone{PersonID: p.ID, Number: "1"})
+
+	kinds := []struct {
+		name   string
+		update func() (time.Time, error)
+	}{
+		{"contact", func() (time.Time, error) {
+			got, err := s.UpdateContact(ctx, c.ID, ContactUpdate{}, nil)
+			return got.UpdatedInDBAt, err
+		}},
+		{"person", func() (time.Time, error) {
+			got, err := s.UpdatePerson(ctx, c.ID, p.ID, PersonUpdate{}, nil)
+			return got.UpdatedInDBAt, err
+		}},
+		{"phone", func() (time.Time, error) {
+			got, err := s.UpdatePhone(ctx, p.ID, ph.ID, PhoneUpdate{}, nil)
+			return got.UpdatedInDBAt, err
+		}},
+	}
+	for _, k := range kinds {
+		t.Run(k.name, func(t *testing.T) {
+			clk.Set(start)
+			base := clk.nowMS() // every row was created at start
+			for i := 1; i <= 3; i++ {
+				got, err := k.update()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := base.Add(time.Duration(i) * time.Millisecond); !got.Equal(want) {
+					t.Fatalf("update %d: UpdatedInDBAt = %v, want %v", i, got, want)
+				}
+			}
+			clk.Set(start.Add(-time.Hour)) // clock goes backwards
+			got, err := k.update()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := base.Add(4 * time.Millisecond); !got.Equal(want) {
+				t.Fatalf("backwards clock: UpdatedInDBAt = %v, want %v", got, want)
+			}
+			clk.Set(start.Add(time.Hour))
+			got, err = k.update()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := clk.nowMS(); !got.Equal(want) {
+				t.Fatalf("later clock: UpdatedInDBAt = %v, want now %v", got, want)
+			}
+		})
+	}
+}

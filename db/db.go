@@ -1,0 +1,423 @@
+// Package db stores account lists, contacts, people and phones.
+//
+// The only backend today is SQLite. Every write runs in one transaction
+// that takes the database write lock up front, so a read-check-write
+// sequence (preconditions, the one-primary-phone rule) is atomic.
+//
+// Ids are lower-case UUID strings; every function lower-cases the ids it is
+// given. Timestamps are stored as unix milliseconds and returned in UTC,
+// truncated to the millisecond.
+//
+// Errors returned by this package are ErrNotFound, ErrConflict, a
+// *StaleError (which matches ErrStale) or, for anything unexpected, an error
+// wrapped with context. Driver constraint errors are translated and never
+// returned as such.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+// Errors returned by the Store. Test for them with errors.Is.
+var (
+	// ErrNotFound means there is no such row, or it is not under the given
+	// parent.
+	ErrNotFound = errors.New("not found")
+
+	// ErrConflict means the write clashes with a stored row, e.g. an id
+	// that already exists.
+	ErrConflict = errors.New("conflict")
+
+	// ErrStale means an update's Precondition did not hold. The concrete
+	// error is a *StaleError.
+	ErrStale = errors.New("stale precondition")
+)
+
+// StaleError is returned when a Precondition fails; errors.Is(err, ErrStale)
+// is true. Current is the stored updated_in_db_at.
+type StaleError struct {
+	Current time.Time
+}
+
+func (e *StaleError) Error() string {
+	return fmt.Sprintf("stale precondition: stored updated_in_db_at is %s",
+		e.Current.UTC().Format(time.RFC3339Nano))
+}
+
+// Is reports whether target is ErrStale.
+func (e *StaleError) Is(target error) bool { return target == ErrStale }
+
+// Precondition guards an update: the stored updated_in_db_at, truncated to
+// Precision (time.Second or time.Millisecond), must equal At truncated to
+// Precision. A zero or negative Precision means time.Millisecond. A nil
+// *Precondition means overwrite (no check).
+type Precondition struct {
+	At        time.Time
+	Precision time.Duration
+}
+
+// check returns a *StaleError if p is set and does not hold for stored.
+func (p *Precondition) check(stored time.Time) error {
+	if p == nil {
+		return nil
+	}
+	prec := p.Precision
+	if prec <= 0 {
+		prec = time.Millisecond
+	}
+	if !stored.Truncate(prec).Equal(p.At.Truncate(prec)) {
+		return &StaleError{Current: stored}
+	}
+	return nil
+}
+
+// Patch is an optional update of a nullable column: Set reports whether to
+// write it; a nil Value writes NULL.
+type Patch[T any] struct {
+	Set   bool
+	Value *T
+}
+
+// Contact is a contact of an account list.
+type Contact struct {
+	ID            string
+	AccountListID string
+	Name          string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	UpdatedInDBAt time.Time
+}
+
+// ContactUpdate lists the contact fields to change; nil fields are kept.
+type ContactUpdate struct {
+	Name      *string
+	CreatedAt *time.Time
+	UpdatedAt *time.Time
+}
+
+// Person is a person of a contact.
+type Person struct {
+	ID            string
+	ContactID     string
+	FirstName     string
+	LastName      *string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	UpdatedInDBAt time.Time
+}
+
+// PersonUpdate lists the person fields to change; nil or unset fields are
+// kept.
+type PersonUpdate struct {
+	FirstName *string
+	LastName  Patch[string]
+	CreatedAt *time.Time
+	UpdatedAt *time.Time
+}
+
+// Phone is a phone number of a person.
+type Phone struct {
+	ID            string
+	PersonID      string
+	Number        string
+	CountryCode   *string
+	Location      *string
+	Primary       bool
+	Historic      bool
+	Source        string
+	ValidValues   bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	UpdatedInDBAt time.Time
+}
+
+// DefaultSource is the Source given to phones created without one.
+const DefaultSource = "MPDX"
+
+// NewPhone is a phone to create. ID "" means a new UUID; Source "" means
+// DefaultSource; a nil ValidValues is computed (see CreatePhone); zero
+// CreatedAt or UpdatedAt mean now.
+type NewPhone struct {
+	ID          string
+	PersonID    string
+	Number      string
+	CountryCode *string
+	Location    *string
+	Primary     bool
+	Historic    bool
+	Source      string
+	ValidValues *bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// PhoneUpdate lists the phone fields to change; nil or unset fields are
+// kept.
+type PhoneUpdate struct {
+	Number      *string
+	CountryCode Patch[string]
+	Location    Patch[string]
+	Primary     *bool
+	Historic    *bool
+	Source      *string
+	ValidValues *bool
+	CreatedAt   *time.Time
+	UpdatedAt   *time.Time
+}
+
+// Store is the database. It is safe for concurrent use.
+type Store struct {
+	db      *sql.DB
+	dialect string           // names the migrations directory
+	now     func() time.Time // clock; see SetClock
+}
+
+// dsnParams are applied by the driver to every pooled connection.
+const dsnParams = "_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_synchronous=FULL&_txlock=immediate"
+
+// Open opens (creating if needed) the SQLite database file at path and
+// checks that it is reachable. It does not migrate; call Migrate.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("open database: empty path")
+	}
+	dsn := "file:" + escapePath(path) + "?" + dsnParams
+	sqldb, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	if err := sqldb.PingContext(ctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	return &Store{db: sqldb, dialect: "sqlite", now: time.Now}, nil
+}
+
+// escapePath escapes the characters that end or escape the path part of a
+// SQLite URI filename.
+func escapePath(p string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(p)
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close database: %w", err)
+	}
+	return nil
+}
+
+// SetClock replaces the clock used for timestamps (time.Now by default).
+// Call it before the Store is in use; it is meant for tests.
+func (s *Store) SetClock(now func() time.Time) {
+	s.now = now
+}
+
+//go:embed migrations
+var migrations embed.FS
+
+// bootstrap creates the table that records applied migrations, per dialect.
+var bootstrap = map[string]string{
+	"sqlite": `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER NOT NULL PRIMARY KEY,
+		applied_at INTEGER NOT NULL
+	)`,
+}
+
+// Migrate applies the pending migrations of the Store's dialect
+// (migrations/<dialect>/NNNN_name.sql) in name order, each in its own
+// transaction, and records each in schema_migrations. Running it again is a
+// no-op.
+func (s *Store) Migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, bootstrap[s.dialect]); err != nil {
+		return fmt.Errorf("migrate: create schema_migrations: %w", err)
+	}
+	dir := path.Join("migrations", s.dialect)
+	entries, err := fs.ReadDir(migrations, dir)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	seen := make(map[int64]string)
+	for _, e := range entries { // fs.ReadDir sorts by name
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".sql") {
+			continue
+		}
+		version, err := migrationVersion(name)
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		if other, ok := seen[version]; ok {
+			return fmt.Errorf("migrate: %s and %s share version %d", other, name, version)
+		}
+		seen[version] = name
+		body, err := fs.ReadFile(migrations, path.Join(dir, name))
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		if err := s.migrate(ctx, version, string(body)); err != nil {
+			return fmt.Errorf("migrate %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// migrate applies one migration unless it is recorded as applied.
+func (s *Store) migrate(ctx context.Context, version int64, body string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		err := tx.QueryRowContext(ctx,
+			`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, body); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx,
+			`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
+			version, s.clock().UnixMilli())
+		return err
+	})
+}
+
+// migrationVersion parses the leading number of a name like 0001_init.sql.
+func migrationVersion(name string) (int64, error) {
+	digits, _, _ := strings.Cut(name, "_")
+	v, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil || v <= 0 {
+		return 0, fmt.Errorf("migration %s: name must start with a positive version number", name)
+	}
+	return v, nil
+}
+
+// inTx runs fn in a transaction and commits if fn returns nil. With
+// _txlock=immediate the transaction holds the write lock from the start.
+func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	defer tx.Rollback() // no-op after Commit
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", mapError(err))
+	}
+	return nil
+}
+
+// queryer is implemented by *sql.DB and *sql.Tx.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// scanner is implemented by *sql.Row and *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// mapError translates sql.ErrNoRows and driver constraint errors into
+// ErrNotFound and ErrConflict; other errors are returned unchanged.
+func mapError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		switch se.ExtendedCode {
+		case sqlite3.ErrConstraintPrimaryKey, sqlite3.ErrConstraintUnique:
+			return ErrConflict
+		case sqlite3.ErrConstraintForeignKey:
+			return ErrNotFound
+		}
+	}
+	return err
+}
+
+// exists reports whether query, which selects one row or none, finds a row.
+func exists(ctx context.Context, q queryer, query string, args ...any) (bool, error) {
+	var one int
+	err := q.QueryRowContext(ctx, query, args...).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// clock returns the current time in UTC, truncated to the millisecond.
+func (s *Store) clock() time.Time {
+	return normTime(s.now())
+}
+
+// normTime returns t in UTC, truncated to the millisecond.
+func normTime(t time.Time) time.Time {
+	return t.UTC().Truncate(time.Millisecond)
+}
+
+// orNow returns normTime(t), or now if t is zero.
+func orNow(t, now time.Time) time.Time {
+	if t.IsZero() {
+		return now
+	}
+	return normTime(t)
+}
+
+// nextDBTime returns the updated_in_db_at for a row written at now whose
+// stored value is prev: now, or prev+1ms if now is not after prev, so the
+// value strictly increases per row.
+func nextDBTime(now, prev time.Time) time.Time {
+	if !now.After(prev) {
+		return prev.Add(time.Millisecond)
+	}
+	return now
+}
+
+// fromMillis converts stored unix milliseconds to a UTC time.
+func fromMillis(ms int64) time.Time {
+	return time.UnixMilli(ms).UTC()
+}
+
+// normID returns id in its stored form (lower case).
+func normID(id string) string {
+	return strings.ToLower(id)
+}
+
+// nullString converts an optional string to a query argument.
+func nullString(s *string) any {
+	if s == nil {
+		return nil
+	}
+	return *s
+}
+
+// cloneString returns a copy of *s so callers' pointers are not shared.
+func cloneString(s *string) *string {
+	if s == nil {
+		return nil
+	}
+	v := *s
+	return &v
+}

@@ -1,0 +1,267 @@
+package db
+
+import (
+	"errors"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+// start is the fake clock's first reading; its sub-millisecond part checks
+// truncation.
+var start = time.Date(2024, 3, 4, 5, 6, 7, 890_123_456, time.UTC)
+
+// clock is a fake clock, safe for concurrent use.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// nowMS returns the clock's reading as the Store stores it.
+func (c *clock) nowMS() time.Time { return c.Now().UTC().Truncate(time.Millisecond) }
+
+// openStore opens and migrates a Store on a file in a temporary directory.
+func openStore(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "test.db"))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	return s
+}
+
+// newStore returns a migrated Store with a frozen fake clock.
+func newStore(t *testing.T) (*Store, *clock) {
+	t.Helper()
+	s := openStore(t)
+	c := &clock{t: start}
+	s.SetClock(c.Now)
+	return s, c
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// count returns the result of a SELECT COUNT(*) query.
+func count(t *testing.T, s *Store, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := s.db.QueryRowContext(t.Context(), query, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+// wantErr fails unless errors.Is(err, want) and err does not expose a
+// driver error.
+func wantErr(t *testing.T, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("err = %v, want %v", err, want)
+	}
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		t.Fatalf("err %v exposes driver error %#v", err, se)
+	}
+}
+
+func TestOpenAppliesSettingsToEveryConnection(t *testing.T) {
+	s := openStore(t)
+	ctx := t.Context()
+	// Hold several connections at once so the pool must open distinct ones.
+	for i := range 3 {
+		conn, err := s.db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		var fk, sync, busy int
+		var journal string
+		for _, q := range []struct {
+			pragma string
+			dest   any
+		}{
+			{"PRAGMA foreign_keys", &fk},
+			{"PRAGMA synchronous", &sync},
+			{"PRAGMA busy_timeout", &busy},
+			{"PRAGMA journal_mode", &journal},
+		} {
+			if err := conn.QueryRowContext(ctx, q.pragma).Scan(q.dest); err != nil {
+				t.Fatalf("conn %d: %s: %v", i, q.pragma, err)
+			}
+		}
+		if fk != 1 || sync != 2 || busy != 10000 || journal != "wal" {
+			t.Errorf("conn %d: foreign_keys=%d synchronous=%d busy_timeout=%d journal_mode=%s, want 1 2 10000 wal",
+				i, fk, sync, busy, journal)
+		}
+	}
+}
+
+func TestOpenEmptyPath(t *testing.T) {
+	if _, err := Open(t.Context(), ""); err == nil {
+		t.Fatal("Open(\"\") succeeded")
+	}
+}
+
+func TestOpenDoesNotMigrate(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "x.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n := count(t, s, `SELECT COUNT(*) FROM sqlite_master WHERE name = 'contacts'`); n != 0 {
+		t.Fatalf("contacts table exists before Migrate")
+	}
+}
+
+func TestMigrateIdempotent(t *testing.T) {
+	s, c := newStore(t) // migrated once
+	ctx := t.Context()
+	files, err := fs.Glob(migrations, "migrations/sqlite/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no embedded migrations: %v", err)
+	}
+	if _, err := s.InitSetting(ctx, "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	c.Add(time.Hour)
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("second Migrate: %v", err)
+	}
+	if n := count(t, s, `SELECT COUNT(*) FROM schema_migrations`); n != len(files) {
+		t.Errorf("schema_migrations has %d rows, want %d", n, len(files))
+	}
+	if n := count(t, s, `SELECT COUNT(*) FROM schema_migrations WHERE version = 1`); n != 1 {
+		t.Errorf("version 1 recorded %d times, want 1", n)
+	}
+	for _, table := range []string{"settings", "account_lists", "users", "contacts", "people", "phones"} {
+		if n := count(t, s, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, table); n != 1 {
+			t.Errorf("table %s missing", table)
+		}
+	}
+	if v, err := s.Setting(ctx, "k"); err != nil || v != "v" {
+		t.Errorf("after second Migrate Setting = %q, %v; want data kept", v, err)
+	}
+}
+
+func TestMigrationVersion(t *testing.T) {
+	tests := []struct {
+		name    string
+		want    int64
+		wantErr bool
+	}{
+		{"0001_init.sql", 1, false},
+		{"0042_add_things.sql", 42, false},
+		{"init.sql", 0, true},
+		{"0000_zero.sql", 0, true},
+		{"x001_bad.sql", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := migrationVersion(tt.name)
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("migrationVersion(%q) = %d, %v; want %d, err %v", tt.name, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+func TestPreconditionCheck(t *testing.T) {
+	stored := time.Date(2024, 1, 1, 0, 0, 1, 500_000_000, time.UTC)
+	tests := []struct {
+		name  string
+		pre   *Precondition
+		stale bool
+	}{
+		{"nil overwrites", nil, false},
+		{"exact ms", &Precondition{At: stored, Precision: time.Millisecond}, false},
+		{"exact ms other zone", &Precondition{At: stored.In(time.FixedZone("x", 3600)), Precision: time.Millisecond}, false},
+		{"sub-ms difference", &Precondition{At: stored.Add(999 * time.Microsecond), Precision: time.Millisecond}, false},
+		{"ms mismatch", &Precondition{At: stored.Add(time.Millisecond), Precision: time.Millisecond}, true},
+		{"second match", &Precondition{At: stored.Truncate(time.Second), Precision: time.Second}, false},
+		{"second mismatch", &Precondition{At: stored.Add(-time.Second), Precision: time.Second}, true},
+		{"zero precision is ms", &Precondition{At: stored.Truncate(time.Second)}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.pre.check(stored)
+			if !tt.stale {
+				if err != nil {
+					t.Fatalf("check = %v, want nil", err)
+				}
+				return
+			}
+			var se *StaleError
+			if !errors.As(err, &se) || !errors.Is(err, ErrStale) {
+				t.Fatalf("check = %v, want *StaleError", err)
+			}
+			if !se.Current.Equal(stored) {
+				t.Errorf("Current = %v, want %v", se.Current, stored)
+			}
+		})
+	}
+}
+
+func TestNextDBTime(t *testing.T) {
+	prev := start.Truncate(time.Millisecond)
+	tests := []struct {
+		now, want time.Time
+	}{
+		{prev.Add(time.Second), prev.Add(time.Second)},
+		{prev, prev.Add(time.Millisecond)},
+		{prev.Add(-time.Hour), prev.Add(time.Millisecond)},
+	}
+	for _, tt := range tests {
+		if got := nextDBTime(tt.now, prev); !got.Equal(tt.want) {
+			t.Errorf("nextDBTime(%v, %v) = %v, want %v", tt.now, prev, got, tt.want)
+		}
+	}
+}
+
+func TestDriverErrorsAreTranslated(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := t.Context()
+	al, err := s.EnsureUser(ctx, "u1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.CreateContact(ctx, Contact{AccountListID: al, Name: "A"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.CreateContact(ctx, Contact{ID: c.ID, AccountListID: al, Name: "B"})
+	wantErr(t, err, ErrConflict)
+	_, err = s.CreateContact(ctx, Contact{AccountListID: "no-such-list", Name: "B"})
+	wantErr(t, err, ErrNotFound)
+	if strings.Contains(err.Error(), "FOREIGN KEY") {
+		t.Errorf("error text %q leaks the driver message", err)
+	}
+}

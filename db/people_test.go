@@ -1,0 +1,234 @@
+package db
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+func mustPerson(t *testing.T, s *Store, p Person) Person {
+	t.Helper()
+	p, err := s.CreatePerson(t.Context(), p)
+	if err != nil {
+		t.Fatalf("CreatePerson: %v", err)
+	}
+	return p
+}
+
+func strOrNil(s *string) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return *s
+}
+
+func TestPersonCRUD(t *testing.T) {
+	s, clk := newStore(t)
+	ctx := t.Context()
+	c := mustContact(t, s, Contact{AccountListID: newAccountList(t, s), Name: "c"})
+
+	p := mustPerson(t, s, Person{ContactID: c.ID, FirstName: "Ann", LastName: ptr("Lee")})
+	if _, err := uuid.Parse(p.ID); err != nil || p.ID != strings.ToLower(p.ID) {
+		t.Errorf("ID = %q, want a lower-case UUID", p.ID)
+	}
+	if !p.CreatedAt.Equal(clk.nowMS()) || !p.UpdatedAt.Equal(clk.nowMS()) || !p.UpdatedInDBAt.Equal(clk.nowMS()) {
+		t.Errorf("timestamps = %v %v %v, want %v", p.CreatedAt, p.UpdatedAt, p.UpdatedInDBAt, clk.nowMS())
+	}
+	got, err := s.Person(ctx, c.ID, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != p.ID || got.ContactID != c.ID || got.FirstName != "Ann" || strOrNil(got.LastName) != "Lee" ||
+		!got.UpdatedInDBAt.Equal(p.UpdatedInDBAt) {
+		t.Errorf("Person = %+v, want %+v", got, p)
+	}
+
+	steps := []struct {
+		name      string
+		u         PersonUpdate
+		wantFirst string
+		wantLast  string
+	}{
+		{"first name only keeps last name", PersonUpdate{FirstName: ptr("Bo")}, "Bo", "Lee"},
+		{"set last name", PersonUpdate{LastName: Patch[string]{Set: true, Value: ptr("Kim")}}, "Bo", "Kim"},
+		{"unset patch keeps last name", PersonUpdate{LastName: Patch[string]{Value: ptr("ignored")}}, "Bo", "Kim"},
+		{"null last name", PersonUpdate{LastName: Patch[string]{Set: true}}, "Bo", "<nil>"},
+	}
+	for _, st := range steps {
+		clk.Add(time.Second)
+		up, err := s.UpdatePerson(ctx, c.ID, p.ID, st.u, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		stored, err := s.Person(ctx, c.ID, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range []Person{up, stored} {
+			if x.FirstName != st.wantFirst || strOrNil(x.LastName) != st.wantLast ||
+				!x.UpdatedAt.Equal(clk.nowMS()) || !x.UpdatedInDBAt.Equal(clk.nowMS()) {
+				t.Errorf("%s: got %+v (last %s), want first %s last %s at %v",
+					st.name, x, strOrNil(x.LastName), st.wantFirst, st.wantLast, clk.nowMS())
+			}
+		}
+	}
+
+	list, err := s.ListPeople(ctx, c.ID)
+	if err != nil || len(list) != 1 || list[0].ID != p.ID {
+		t.Errorf("ListPeople = %+v, %v", list, err)
+	}
+	if err := s.DeletePerson(ctx, c.ID, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Person(ctx, c.ID, p.ID)
+	wantErr(t, err, ErrNotFound)
+	wantErr(t, s.DeletePerson(ctx, c.ID, p.ID), ErrNotFound)
+	list, err = s.ListPeople(ctx, c.ID)
+	if err != nil || list == nil || len(list) != 0 {
+		t.Errorf("ListPeople after delete = %v, %v; want empty non-nil", list, err)
+	}
+	_, err = s.ListPeople(ctx, uuid.NewString())
+	wantErr(t, err, ErrNotFound)
+}
+
+func TestListPeopleOrder(t *testing.T) {
+	s, _ := newStore(t)
+	c := mustContact(t, s, Contact{AccountListID: newAccountList(t, s), Name: "c"})
+	t1 := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	mustPerson(t, s, Person{ID: "00000000-0000-0000-0000-000000000002", ContactID: c.ID, FirstName: "c", CreatedAt: t1.Add(time.Second)})
+	mustPerson(t, s, Person{ID: "00000000-0000-0000-0000-000000000003", ContactID: c.ID, FirstName: "b", CreatedAt: t1})
+	mustPerson(t, s, Person{ID: "00000000-0000-0000-0000-000000000001", ContactID: c.ID, FirstName: "d", CreatedAt: t1.Add(time.Second)})
+	list, err := s.ListPeople(t.Context(), c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range list {
+		names = append(names, p.FirstName)
+	}
+	if got := strings.Join(names, ","); got != "b,d,c" {
+		t.Errorf("order = %s, want b,d,c", got)
+	}
+}
+
+func TestPersonClientIDAndConflict(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := t.Context()
+	al := newAccountList(t, s)
+	c := mustContact(t, s, Contact{AccountListID: al, Name: "c"})
+	c2 := mustContact(t, s, Contact{AccountListID: al, Name: "c2"})
+	const id = "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"
+	lower := strings.ToLower(id)
+
+	p := mustPerson(t, s, Person{ID: id, ContactID: strings.ToUpper(c.ID), FirstName: "x"})
+	if p.ID != lower || p.ContactID != c.ID {
+		t.Fatalf("ids = %q %q, want %q %q", p.ID, p.ContactID, lower, c.ID)
+	}
+	if got, err := s.Person(ctx, strings.ToUpper(c.ID), id); err != nil || got.ID != lower {
+		t.Errorf("Person upper-case = %+v, %v", got, err)
+	}
+	// The id is taken, whichever contact asks for it.
+	for _, parent := range []string{c.ID, c2.ID} {
+		_, err := s.CreatePerson(ctx, Person{ID: lower, ContactID: parent, FirstName: "dup"})
+		wantErr(t, err, ErrConflict)
+	}
+	_, err := s.CreatePerson(ctx, Person{ContactID: uuid.NewString(), FirstName: "orphan"})
+	wantErr(t, err, ErrNotFound)
+	if _, err := s.UpdatePerson(ctx, strings.ToUpper(c.ID), id, PersonUpdate{FirstName: ptr("y")}, nil); err != nil {
+		t.Errorf("UpdatePerson upper-case: %v", err)
+	}
+	if err := s.DeletePerson(ctx, strings.ToUpper(c.ID), id); err != nil {
+		t.Errorf("DeletePerson upper-case: %v", err)
+	}
+}
+
+func TestPersonWrongParent(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := t.Context()
+	al := newAccountList(t, s)
+	c := mustContact(t, s, Contact{AccountListID: al, Name: "c"})
+	other := mustContact(t, s, Contact{AccountListID: al, Name: "other"})
+	p := mustPerson(t, s, Person{ContactID: c.ID, FirstName: "Ann"})
+
+	_, err := s.Person(ctx, other.ID, p.ID)
+	wantErr(t, err, ErrNotFound)
+	_, err = s.UpdatePerson(ctx, other.ID, p.ID, PersonUpdate{FirstName: ptr("Bo")}, nil)
+	wantErr(t, err, ErrNotFound)
+	wantErr(t, s.DeletePerson(ctx, other.ID, p.ID), ErrNotFound)
+
+	got, err := s.Person(ctx, c.ID, p.ID)
+	if err != nil || got.FirstName != "Ann" || !got.UpdatedInDBAt.Equal(p.UpdatedInDBAt) {
+		t.Errorf("person changed through the wrong parent: %+v, %v", got, err)
+	}
+}
+
+func TestUpdatePersonPrecondition(t *testing.T) {
+	s, clk := newStore(t)
+	ctx := t.Context()
+	c := mustContact(t, s, Contact{AccountListID: newAccountList(t, s), Name: "c"})
+	p := mustPerson(t, s, Person{ContactID: c.ID, FirstName: "Ann"})
+	clk.Add(time.Second)
+
+	_, err := s.UpdatePerson(ctx, c.ID, p.ID, PersonUpdate{FirstName: ptr("Bo")},
+		&Precondition{At: p.UpdatedInDBAt.Add(time.Millisecond), Precision: time.Millisecond})
+	wantErr(t, err, ErrStale)
+	var se *StaleError
+	if !errors.As(err, &se) || !se.Current.Equal(p.UpdatedInDBAt) {
+		t.Fatalf("err = %v, want StaleError with Current %v", err, p.UpdatedInDBAt)
+	}
+	if got, _ := s.Person(ctx, c.ID, p.ID); got.FirstName != "Ann" || !got.UpdatedInDBAt.Equal(p.UpdatedInDBAt) {
+		t.Errorf("stale update wrote: %+v", got)
+	}
+	got, err := s.UpdatePerson(ctx, c.ID, p.ID, PersonUpdate{FirstName: ptr("Bo")},
+		&Precondition{At: p.UpdatedInDBAt, Precision: time.Millisecond})
+	if err != nil || got.FirstName != "Bo" {
+		t.Errorf("matching precondition: %+v, %v", got, err)
+	}
+}
+
+func TestCascadeDelete(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := t.Context()
+	al := newAccountList(t, s)
+	c := mustContact(t, s, Contact{AccountListID: al, Name: "c"})
+	keep := mustContact(t, s, Contact{AccountListID: al, Name: "keep"})
+	p1 := mustPerson(t, s, Person{ContactID: c.ID, FirstName: "p1"})
+	p2 := mustPerson(t, s, Person{ContactID: c.ID, FirstName: "p2"})
+	pk := mustPerson(t, s, Person{ContactID: keep.ID, FirstName: "pk"})
+	for _, p := range []Person{p1, p1, p2, p2, pk} {
+		mustPhone(t, s, NewPhone{PersonID: p.ID, Number: "1"})
+	}
+
+	// Deleting a person deletes its phones only.
+	if err := s.DeletePerson(ctx, c.ID, p1.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, s, `SELECT COUNT(*) FROM phones WHERE person_id = ?`, p1.ID); n != 0 {
+		t.Errorf("%d phones of deleted person remain", n)
+	}
+	if n := count(t, s, `SELECT COUNT(*) FROM phones WHERE person_id = ?`, p2.ID); n != 2 {
+		t.Errorf("sibling person has %d phones, want 2", n)
+	}
+
+	// Deleting a contact deletes its people and their phones only.
+	if err := s.DeleteContact(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, s, `SELECT COUNT(*) FROM people WHERE contact_id = ?`, c.ID); n != 0 {
+		t.Errorf("%d people of deleted contact remain", n)
+	}
+	if n := count(t, s, `SELECT COUNT(*) FROM phones WHERE person_id = ?`, p2.ID); n != 0 {
+		t.Errorf("%d phones of deleted contact remain", n)
+	}
+	_, err := s.ListPhones(ctx, p2.ID)
+	wantErr(t, err, ErrNotFound)
+	if n := count(t, s, `SELECT COUNT(*) FROM phones`); n != 1 {
+		t.Errorf("%d phones in total, want the other contact's 1", n)
+	}
+	if _, err := s.Person(ctx, keep.ID, pk.ID); err != nil {
+		t.Errorf("other contact's person: %v", err)
+	}
+}

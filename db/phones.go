@@ -1,0 +1,363 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// The one-primary rule: whenever a person has non-historic phones exactly
+// one of them is primary, and a historic phone is never primary. Creates,
+// updates and deletes restore it in the same transaction; see
+// settlePrimary.
+
+const phoneColumns = `id, person_id, number, country_code, location, "primary", historic, source, valid_values, created_at, updated_at, updated_in_db_at`
+
+func scanPhone(sc scanner) (Phone, error) {
+	var p Phone
+	var countryCode, location sql.NullString
+	var created, updated, updatedInDB int64
+	err := sc.Scan(&p.ID, &p.PersonID, &p.Number, &countryCode, &location,
+		&p.Primary, &p.Historic, &p.Source, &p.ValidValues, &created, &updated, &updatedInDB)
+	if err != nil {
+		return Phone{}, err
+	}
+	if countryCode.Valid {
+		p.CountryCode = &countryCode.String
+	}
+	if location.Valid {
+		p.Location = &location.String
+	}
+	p.CreatedAt = fromMillis(created)
+	p.UpdatedAt = fromMillis(updated)
+	p.UpdatedInDBAt = fromMillis(updatedInDB)
+	return p, nil
+}
+
+// phone reads one phone of a person; ErrNotFound if there is no such phone
+// under personID.
+func phone(ctx context.Context, q queryer, personID, id string) (Phone, error) {
+	row := q.QueryRowContext(ctx,
+		`SELECT `+phoneColumns+` FROM phones WHERE id = ? AND person_id = ?`, id, personID)
+	p, err := scanPhone(row)
+	if err != nil {
+		return Phone{}, mapError(err)
+	}
+	return p, nil
+}
+
+// phonesOf reads the phones of a person ordered by created_at, then id.
+func phonesOf(ctx context.Context, q queryer, personID string) ([]Phone, error) {
+	rows, err := q.QueryContext(ctx,
+		`SELECT `+phoneColumns+` FROM phones WHERE person_id = ? ORDER BY created_at, id`, personID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	phones := []Phone{}
+	for rows.Next() {
+		p, err := scanPhone(rows)
+		if err != nil {
+			return nil, err
+		}
+		phones = append(phones, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return phones, nil
+}
+
+// personExists returns ErrNotFound if there is no person with the id.
+func personExists(ctx context.Context, q queryer, id string) error {
+	ok, err := exists(ctx, q, `SELECT 1 FROM people WHERE id = ?`, id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// ListPhones returns the phones of a person ordered by created_at, then
+// id. It returns ErrNotFound if the person does not exist.
+func (s *Store) ListPhones(ctx context.Context, personID string) ([]Phone, error) {
+	personID = normID(personID)
+	phones, err := phonesOf(ctx, s.db, personID)
+	if err == nil && len(phones) == 0 {
+		err = personExists(ctx, s.db, personID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list phones of person %s: %w", personID, err)
+	}
+	return phones, nil
+}
+
+// Phone returns the phone with the given id, or ErrNotFound if there is
+// none under personID.
+func (s *Store) Phone(ctx context.Context, personID, id string) (Phone, error) {
+	personID, id = normID(personID), normID(id)
+	p, err := phone(ctx, s.db, personID, id)
+	if err != nil {
+		return Phone{}, fmt.Errorf("phone %s of person %s: %w", id, personID, err)
+	}
+	return p, nil
+}
+
+// CreatePhone stores a new phone and returns it as stored, after the
+// one-primary rule is applied: the person's first non-historic phone is
+// primary whatever p.Primary says; a non-historic phone created with
+// Primary demotes the person's current primary; a historic phone is never
+// primary. Phones demoted or promoted get UpdatedAt now and a new
+// UpdatedInDBAt.
+//
+// A nil p.ValidValues is true if the source is DefaultSource or the person
+// has no phones yet, else false.
+//
+// It returns ErrNotFound if the person does not exist and ErrConflict if
+// the id does.
+func (s *Store) CreatePhone(ctx context.Context, np NewPhone) (Phone, error) {
+	p := Phone{
+		ID:          normID(np.ID),
+		PersonID:    normID(np.PersonID),
+		Number:      np.Number,
+		CountryCode: cloneString(np.CountryCode),
+		Location:    cloneString(np.Location),
+		Primary:     np.Primary && !np.Historic,
+		Historic:    np.Historic,
+		Source:      np.Source,
+	}
+	if p.ID == "" {
+		p.ID = uuid.NewString()
+	}
+	if p.Source == "" {
+		p.Source = DefaultSource
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := personExists(ctx, tx, p.PersonID); err != nil {
+			return err
+		}
+		others, err := phonesOf(ctx, tx, p.PersonID)
+		if err != nil {
+			return err
+		}
+		if np.ValidValues != nil {
+			p.ValidValues = *np.ValidValues
+		} else {
+			p.ValidValues = p.Source == DefaultSource || len(others) == 0
+		}
+		now := s.clock()
+		p.CreatedAt = orNow(np.CreatedAt, now)
+		p.UpdatedAt = orNow(np.UpdatedAt, now)
+		p.UpdatedInDBAt = now
+
+		primaries := settlePrimary(append(slices.Clone(others), p), p.ID, np.Primary, !np.Primary)
+		p.Primary = primaries[p.ID]
+		_, err = tx.ExecContext(ctx,
+			`INSERT INTO phones (`+phoneColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.ID, p.PersonID, p.Number, nullString(p.CountryCode), nullString(p.Location),
+			p.Primary, p.Historic, p.Source, p.ValidValues,
+			p.CreatedAt.UnixMilli(), p.UpdatedAt.UnixMilli(), p.UpdatedInDBAt.UnixMilli())
+		if err != nil {
+			return mapError(err)
+		}
+		return setPrimaries(ctx, tx, others, primaries, now)
+	})
+	if err != nil {
+		return Phone{}, fmt.Errorf("create phone %s: %w", p.ID, err)
+	}
+	return p, nil
+}
+
+// UpdatePhone applies u to the phone and returns it as stored, after the
+// one-primary rule is applied: *u.Primary true on a non-historic phone
+// demotes the others; false on the primary, or making it historic,
+// promotes the earliest other non-historic phone (by created_at, then id)
+// or, if there is none, leaves it primary unless it is historic. Phones
+// demoted or promoted get UpdatedAt now and a new UpdatedInDBAt.
+//
+// UpdatedAt becomes u.UpdatedAt if set, else now; UpdatedInDBAt always
+// advances. It returns ErrNotFound if there is no such phone under
+// personID, or a *StaleError if pre does not hold, in which case nothing
+// is written.
+func (s *Store) UpdatePhone(ctx context.Context, personID, id string, u PhoneUpdate, pre *Precondition) (Phone, error) {
+	personID, id = normID(personID), normID(id)
+	var p Phone
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		p, err = phone(ctx, tx, personID, id)
+		if err != nil {
+			return err
+		}
+		if err := pre.check(p.UpdatedInDBAt); err != nil {
+			return err
+		}
+		phones, err := phonesOf(ctx, tx, personID)
+		if err != nil {
+			return err
+		}
+		others := slices.DeleteFunc(phones, func(o Phone) bool { return o.ID == id })
+
+		now := s.clock()
+		if u.Number != nil {
+			p.Number = *u.Number
+		}
+		if u.CountryCode.Set {
+			p.CountryCode = cloneString(u.CountryCode.Value)
+		}
+		if u.Location.Set {
+			p.Location = cloneString(u.Location.Value)
+		}
+		if u.Primary != nil {
+			p.Primary = *u.Primary
+		}
+		if u.Historic != nil {
+			p.Historic = *u.Historic
+		}
+		if p.Historic {
+			p.Primary = false
+		}
+		if u.Source != nil {
+			p.Source = *u.Source
+		}
+		if u.ValidValues != nil {
+			p.ValidValues = *u.ValidValues
+		}
+		if u.CreatedAt != nil {
+			p.CreatedAt = normTime(*u.CreatedAt)
+		}
+		p.UpdatedAt = now
+		if u.UpdatedAt != nil {
+			p.UpdatedAt = normTime(*u.UpdatedAt)
+		}
+		p.UpdatedInDBAt = nextDBTime(now, p.UpdatedInDBAt)
+
+		promote := u.Primary != nil && *u.Primary
+		demote := u.Primary != nil && !*u.Primary
+		primaries := settlePrimary(append(slices.Clone(others), p), id, promote, demote)
+		p.Primary = primaries[id]
+		_, err = tx.ExecContext(ctx,
+			`UPDATE phones SET number = ?, country_code = ?, location = ?, "primary" = ?, historic = ?,
+				source = ?, valid_values = ?, created_at = ?, updated_at = ?, updated_in_db_at = ?
+			WHERE id = ?`,
+			p.Number, nullString(p.CountryCode), nullString(p.Location), p.Primary, p.Historic,
+			p.Source, p.ValidValues, p.CreatedAt.UnixMilli(), p.UpdatedAt.UnixMilli(), p.UpdatedInDBAt.UnixMilli(),
+			id)
+		if err != nil {
+			return mapError(err)
+		}
+		return setPrimaries(ctx, tx, others, primaries, now)
+	})
+	if err != nil {
+		return Phone{}, fmt.Errorf("update phone %s of person %s: %w", id, personID, err)
+	}
+	return p, nil
+}
+
+// DeletePhone deletes the phone. If it was the primary, the earliest
+// remaining non-historic phone (by created_at, then id) is promoted. It
+// returns ErrNotFound if there is no such phone under personID.
+func (s *Store) DeletePhone(ctx context.Context, personID, id string) error {
+	personID, id = normID(personID), normID(id)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		err := deleteOne(ctx, tx, `DELETE FROM phones WHERE id = ? AND person_id = ?`, id, personID)
+		if err != nil {
+			return err
+		}
+		others, err := phonesOf(ctx, tx, personID)
+		if err != nil {
+			return err
+		}
+		return setPrimaries(ctx, tx, others, settlePrimary(others, "", false, false), s.clock())
+	})
+	if err != nil {
+		return fmt.Errorf("delete phone %s of person %s: %w", id, personID, err)
+	}
+	return nil
+}
+
+// settlePrimary returns the primary flag every phone of a person must have
+// so that exactly one non-historic phone is primary, if any, and no
+// historic phone is. phones holds all the person's phones in their new
+// state; target is the phone being written ("" if none). promote reports a
+// request to make target primary, demote a request that it not be.
+//
+// The primary is, in order of preference: target if promoted and not
+// historic; else the earliest phone already primary; else the earliest
+// non-historic phone other than a demoted target; else the target.
+func settlePrimary(phones []Phone, target string, promote, demote bool) map[string]bool {
+	phones = slices.Clone(phones)
+	slices.SortStableFunc(phones, func(a, b Phone) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		switch {
+		case a.ID < b.ID:
+			return -1
+		case a.ID > b.ID:
+			return 1
+		}
+		return 0
+	})
+	var candidates []Phone
+	for _, p := range phones {
+		if !p.Historic {
+			candidates = append(candidates, p)
+		}
+	}
+	chosen := ""
+	if promote {
+		for _, p := range candidates {
+			if p.ID == target {
+				chosen = target
+			}
+		}
+	}
+	if chosen == "" {
+		for _, p := range candidates {
+			if p.Primary {
+				chosen = p.ID
+				break
+			}
+		}
+	}
+	if chosen == "" {
+		for _, p := range candidates {
+			if !demote || p.ID != target {
+				chosen = p.ID
+				break
+			}
+		}
+	}
+	if chosen == "" && len(candidates) > 0 {
+		chosen = candidates[0].ID // only the demoted target is left
+	}
+	primaries := make(map[string]bool, len(phones))
+	for _, p := range phones {
+		primaries[p.ID] = p.ID == chosen
+	}
+	return primaries
+}
+
+// setPrimaries writes the primary flags of phones whose flag differs from
+// primaries, giving each updated_at now and a new updated_in_db_at.
+func setPrimaries(ctx context.Context, tx *sql.Tx, phones []Phone, primaries map[string]bool, now time.Time) error {
+	for _, p := range phones {
+		want, ok := primaries[p.ID]
+		if !ok || want == p.Primary {
+			continue
+		}
+		_, err := tx.ExecContext(ctx,
+			`UPDATE phones SET "primary" = ?, updated_at = ?, updated_in_db_at = ? WHERE id = ?`,
+			want, now.UnixMilli(), nextDBTime(now, p.UpdatedInDBAt).UnixMilli(), p.ID)
+		if err != nil {
+			return mapError(err)
+		}
+	}
+	return nil
+}

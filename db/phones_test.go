@@ -1,0 +1,633 @@
+package db
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+func mustPhone(t *testing.T, s *Store, np NewPhone) Phone {
+	t.Helper()
+	p, err := s.CreatePhone(t.Context(), np)
+	if err != nil {
+		t.Fatalf("CreatePhone: %v", err)
+	}
+	return p
+}
+
+// newPerson creates an account list, a contact and a person.
+func newPerson(t *testing.T, s *Store) (contactID, personID string) {
+	t.Helper()
+	c := mustContact(t, s, Contact{AccountListID: newAccountList(t, s), Name: "c"})
+	p := mustPerson(t, s, Person{ContactID: c.ID, FirstName: "p"})
+	return c.ID, p.ID
+}
+
+func TestPhoneCRUD(t *testing.T) {
+	s, clk := newStore(t)
+	ctx := t.Context()
+	_, personID := newPerson(t, s)
+
+	p := mustPhone(t, s, NewPhone{PersonID: strings.ToUpper(personID), Number: "+1 555", CountryCode: ptr("US"), Historic: false})
+	want := Phone{
+		ID: p.ID, PersonID: personID, Number: "+1 555", CountryCode: ptr("US"),
+		Primary: true, Source: "MPDX", ValidValues: true,
+		CreatedAt: clk.nowMS(), UpdatedAt: clk.nowMS(), UpdatedInDBAt: clk.nowMS(),
+	}
+	if _, err := uuid.Parse(p.ID); err != nil || p.ID != strings.ToLower(p.ID) {
+		t.Errorf("ID = %q, want a lower-case UUID", p.ID)
+	}
+	checkPhone(t, "created", p, want)
+	got, err := s.Phone(ctx, personID, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPhone(t, "stored", got, want)
+
+	clk.Add(time.Second)
+	created := time.Date(2020, 1, 2, 3, 4, 5, 6_789_000, time.UTC)
+	up, err := s.UpdatePhone(ctx, strings.ToUpper(personID), strings.ToUpper(p.ID), PhoneUpdate{
+		Number:      ptr("+44 20"),
+		CountryCode: Patch[string]{Set: true},
+		Location:    Patch[string]{Set: true, Value: ptr("home")},
+		Source:      ptr("Siebel"),
+		ValidValues: ptr(false),
+		CreatedAt:   &created,
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.Number, want.CountryCode, want.Location = "+44 20", nil, ptr("home")
+	want.Source, want.ValidValues = "Siebel", false
+	want.CreatedAt = created.Truncate(time.Millisecond)
+	want.UpdatedAt, want.UpdatedInDBAt = clk.nowMS(), clk.nowMS()
+	checkPhone(t, "updated", up, want)
+	got, _ = s.Phone(ctx, personID, p.ID)
+	checkPhone(t, "stored after update", got, want)
+
+	// Unset patches keep values.
+	clk.Add(time.Second)
+	up, err = s.UpdatePhone(ctx, personID, p.ID, PhoneUpdate{
+		CountryCode: Patch[string]{Value: ptr("GB")},
+		Location:    Patch[string]{Value: ptr("work")},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.UpdatedAt, want.UpdatedInDBAt = clk.nowMS(), clk.nowMS()
+	checkPhone(t, "empty update", up, want)
+
+	list, err := s.ListPhones(ctx, personID)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("ListPhones = %+v, %v", list, err)
+	}
+	checkPhone(t, "listed", list[0], want)
+
+	if err := s.DeletePhone(ctx, personID, strings.ToUpper(p.ID)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Phone(ctx, personID, p.ID)
+	wantErr(t, err, ErrNotFound)
+	wantErr(t, s.DeletePhone(ctx, personID, p.ID), ErrNotFound)
+	_, err = s.UpdatePhone(ctx, personID, p.ID, PhoneUpdate{}, nil)
+	wantErr(t, err, ErrNotFound)
+	list, err = s.ListPhones(ctx, personID)
+	if err != nil || list == nil || len(list) != 0 {
+		t.Errorf("ListPhones after delete = %v, %v; want empty non-nil", list, err)
+	}
+	_, err = s.ListPhones(ctx, uuid.NewString())
+	wantErr(t, err, ErrNotFound)
+}
+
+func checkPhone(t *testing.T, what string, got, want Phone) {
+	t.Helper()
+	if got.ID != want.ID || got.PersonID != want.PersonID || got.Number != want.Number ||
+		strOrNil(got.CountryCode) != strOrNil(want.CountryCode) || strOrNil(got.Location) != strOrNil(want.Location) ||
+		got.Primary != want.Primary || got.Historic != want.Historic || got.Source != want.Source ||
+		got.ValidValues != want.ValidValues || !got.CreatedAt.Equal(want.CreatedAt) ||
+		!got.UpdatedAt.Equal(want.UpdatedAt) || !got.UpdatedInDBAt.Equal(want.UpdatedInDBAt) {
+		t.Errorf("%s:\n got %+v (cc %s, loc %s)\nwant %+v (cc %s, loc %s)", what,
+			got, strOrNil(got.CountryCode), strOrNil(got.Location),
+			want, strOrNil(want.CountryCode), strOrNil(want.Location))
+	}
+}
+
+func TestPhoneClientIDAndConflict(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := t.Context()
+	_, personID := newPerson(t, s)
+	_, otherPerson := newPerson(t, s)
+	const id = "F47AC10B-58CC-4372-A567-0E02B2C3D479"
+	lower := strings.ToLower(id)
+
+	p := mustPhone(t, s, NewPhone{ID: id, PersonID: personID, Number: "1"})
+	if p.ID != lower {
+		t.Fatalf("ID = %q, want %q", p.ID, lower)
+	}
+	if got, err := s.Phone(ctx, personID, id); err != nil || got.ID != lower {
+		t.Errorf("Phone upper-case = %+v, %v", got, err)
+	}
+	for _, parent := range []string{personID, otherPerson} {
+		_, err := s.CreatePhone(ctx, NewPhone{ID: lower, PersonID: parent, Number: "2", Primary: true})
+		wantErr(t, err, ErrConflict)
+	}
+	if n := count(t, s, `SELECT COUNT(*) FROM phones`); n != 1 {
+		t.Errorf("%d phones after conflicting creates, want 1", n)
+	}
+	if got, _ := s.Phone(ctx, personID, lower); got.Number != "1" || !got.Primary {
+		t.Errorf("conflicting create changed the phone: %+v", got)
+	}
+	_, err := s.CreatePhone(ctx, NewPhone{PersonID: uuid.NewString(), Number: "3"})
+	wantErr(t, err, ErrNotFound)
+}
+
+func TestPhoneWrongParent(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := t.Context()
+	_, personID := newPerson(t, s)
+	_, other := newPerson(t, s)
+	p := mustPhone(t, s, NewPhone{PersonID: personID, Number: "1"})
+
+	_, err := s.Phone(ctx, other, p.ID)
+	wantErr(t, err, ErrNotFound)
+	_, err = s.UpdatePhone(ctx, other, p.ID, PhoneUpdate{Number: ptr("2")}, nil)
+	wantErr(t, err, ErrNotFound)
+	wantErr(t, s.DeletePhone(ctx, other, p.ID), ErrNotFound)
+	got, err := s.Phone(ctx, personID, p.ID)
+	if err != nil || got.Number != "1" || !got.UpdatedInDBAt.Equal(p.UpdatedInDBAt) {
+		t.Errorf("phone changed through the wrong parent: %+v, %v", got, err)
+	}
+}
+
+func TestValidValuesDefault(t *testing.T) {
+	tests := []struct {
+		name     string
+		existing *NewPhone // created first, if set
+		np       NewPhone
+		want     bool
+	}{
+		{"default source, first phone", nil, NewPhone{}, true},
+		{"default source, not first", &NewPhone{}, NewPhone{}, true},
+		{"explicit MPDX, not first", &NewPhone{Source: "Siebel"}, NewPhone{Source: "MPDX"}, true},
+		{"other source, first phone", nil, NewPhone{Source: "Siebel"}, true},
+		{"other source, not first", &NewPhone{}, NewPhone{Source: "Siebel"}, false},
+		{"other source, only a historic phone", &NewPhone{Historic: true}, NewPhone{Source: "Siebel"}, false},
+		{"explicit false wins", nil, NewPhone{ValidValues: ptr(false)}, false},
+		{"explicit true wins", &NewPhone{}, NewPhone{Source: "Siebel", ValidValues: ptr(true)}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := newStore(t)
+			_, personID := newPerson(t, s)
+			if tt.existing != nil {
+				e := *tt.existing
+				e.PersonID, e.Number = personID, "0"
+				mustPhone(t, s, e)
+			}
+			np := tt.np
+			np.PersonID, np.Number = personID, "1"
+			p := mustPhone(t, s, np)
+			if p.ValidValues != tt.want {
+				t.Errorf("ValidValues = %v, want %v", p.ValidValues, tt.want)
+			}
+			if want := tt.np.Source; want != "" && p.Source != want || want == "" && p.Source != "MPDX" {
+				t.Errorf("Source = %q", p.Source)
+			}
+			got, err := s.Phone(t.Context(), personID, p.ID)
+			if err != nil || got.ValidValues != tt.want {
+				t.Errorf("stored ValidValues = %v, %v; want %v", got.ValidValues, err, tt.want)
+			}
+		})
+	}
+}
+
+// phoneHarness drives one person's phones by name.
+type phoneHarness struct {
+	t        *testing.T
+	s        *Store
+	clk      *clock
+	personID string
+	ids      map[string]string // name → id
+	names    map[string]string // id → name
+}
+
+func newPhoneHarness(t *testing.T) *phoneHarness {
+	s, clk := newStore(t)
+	_, personID := newPerson(t, s)
+	return &phoneHarness{t: t, s: s, clk: clk, personID: personID,
+		ids: map[string]string{}, names: map[string]string{}}
+}
+
+// base is the created_at of the first phone; later phones default to one
+// second apart, in creation order.
+var base = time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func (h *phoneHarness) add(name string, np NewPhone) Phone {
+	h.t.Helper()
+	np.PersonID, np.Number = h.personID, name
+	if np.CreatedAt.IsZero() {
+		np.CreatedAt = base.Add(time.Duration(len(h.ids)) * time.Second)
+	}
+	p, err := h.s.CreatePhone(h.t.Context(), np)
+	if err != nil {
+		h.t.Fatalf("create %s: %v", name, err)
+	}
+	h.ids[name], h.names[p.ID] = p.ID, name
+	return p
+}
+
+func (h *phoneHarness) update(name string, u PhoneUpdate) Phone {
+	h.t.Helper()
+	p, err := h.s.UpdatePhone(h.t.Context(), h.personID, h.ids[name], u, nil)
+	if err != nil {
+		h.t.Fatalf("update %s: %v", name, err)
+	}
+	return p
+}
+
+func (h *phoneHarness) del(name string) {
+	h.t.Helper()
+	if err := h.s.DeletePhone(h.t.Context(), h.personID, h.ids[name]); err != nil {
+		h.t.Fatalf("delete %s: %v", name, err)
+	}
+}
+
+// state returns the stored phones by name and checks the one-primary rule.
+func (h *phoneHarness) state() map[string]Phone {
+	h.t.Helper()
+	list, err := h.s.ListPhones(h.t.Context(), h.personID)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	m := map[string]Phone{}
+	primaries, current := 0, 0
+	for _, p := range list {
+		m[h.names[p.ID]] = p
+		if !p.Historic {
+			current++
+			if p.Primary {
+				primaries++
+			}
+		} else if p.Primary {
+			h.t.Errorf("historic phone %s is primary", h.names[p.ID])
+		}
+	}
+	if current > 0 && primaries != 1 {
+		h.t.Errorf("%d non-historic phones, %d of them primary; want exactly 1", current, primaries)
+	}
+	return m
+}
+
+func TestPrimaryInvariant(t *testing.T) {
+	historic := NewPhone{Historic: true}
+	primary := NewPhone{Primary: true}
+	tests := []struct {
+		name   string
+		setup  func(h *phoneHarness)
+		act    func(h *phoneHarness) *Phone // the written phone; nil for deletes
+		target string                       // name of the phone acted on
+		frozen bool                         // do not advance the clock before act
+		want   map[string]bool              // name → primary after act
+		bumped []string                     // other phones act must re-stamp
+	}{
+		{
+			name:   "first phone sent primary",
+			act:    func(h *phoneHarness) *Phone { return ptr(h.add("a", primary)) },
+			target: "a", want: map[string]bool{"a": true},
+		},
+		{
+			name:   "first phone sent not primary becomes primary",
+			act:    func(h *phoneHarness) *Phone { return ptr(h.add("a", NewPhone{})) },
+			target: "a", want: map[string]bool{"a": true},
+		},
+		{
+			name:   "first non-historic phone after historic ones becomes primary",
+			setup:  func(h *phoneHarness) { h.add("h", historic) },
+			act:    func(h *phoneHarness) *Phone { return ptr(h.add("a", NewPhone{})) },
+			target: "a", want: map[string]bool{"h": false, "a": true},
+		},
+		{
+			name:   "second phone sent primary demotes first",
+			setup:  func(h *phoneHarness) { h.add("a", NewPhone{}) },
+			act:    func(h *phoneHarness) *Phone { return ptr(h.add("b", primary)) },
+			target: "b", want: map[string]bool{"a": false, "b": true}, bumped: []string{"a"},
+		},
+		{
+			name:   "second phone sent primary demotes first, frozen clock",
+			setup:  func(h *phoneHarness) { h.add("a", NewPhone{}) },
+			act:    func(h *phoneHarness) *Phone { return ptr(h.add("b", primary)) },
+			target: "b", frozen: true, want: map[string]bool{"a": false, "b": true}, bumped: []string{"a"},
+		},
+		{
+			name:   "second phone sent not primary keeps first",
+			setup:  func(h *phoneHarness) { h.add("a", NewPhone{}) },
+			act:    func(h *phoneHarness) *Phone { return ptr(h.add("b", NewPhone{})) },
+			target: "b", want: map[string]bool{"a": true, "b": false},
+		},
+		{
+			name:   "update primary true on non-primary demotes primary",
+			setup:  func(h *phoneHarness) { h.add("a", NewPhone{}); h.add("b", NewPhone{}) },
+			act:    func(h *phoneHarness) *Phone { return ptr(h.update("b", PhoneUpdate{Primary: ptr(true)})) },
+			target: "b", want: map[string]bool{"a": false, "b": true}, bumped: []string{"a"},
+		},
+		{
+			name:   "update primary true on primary changes no other",
+			setup:  func(h *phoneHarness) { h.add("a", NewPhone{}); h.add("b", NewPhone{}) },
+			act:    func(h *phoneHarness) *Phone { return ptr(h.update("a", PhoneUpdate{Primary: ptr(true)})) },
+			target: "a", want: map[string]bool{"a": true, "b": false},
+		},
+		{
+			name: "primary false on primary promotes earliest by created_at",
+			setup: func(h *phoneHarness) {
+				h.add("a", primary)
+				h.add("c", NewPhone{CreatedAt: base.Add(time.Hour)})
+				h.add("b", NewPhone{CreatedAt: base.Add(time.Minute)})
+			},
+			act:    func(h *phoneHarness) *Phone { return ptr(h.update("a", PhoneUpdate{Primary: ptr(false)})) },
+			target: "a", want: map[string]bool{"a": false, "b": true, "c": false}, bumped: []string{"b"},
+		},
+		{
+			name: "promotion ties on created_at broken by id",
+			setup: func(h *phoneHarness) {
+				h.add("a", primary)
+				h.add("y", NewPhone{ID: "00000000-0000-0000-0000-0000000000ff", CreatedAt: base.Add(time.Hour)})
+				h.add("x", NewPhone{ID: "00000000-0000-0000-0000-000000000001", CreatedAt: base.Add(time.Hour)})
+			},
+			act:    func(h *phoneHarness) *Phone { return ptr(h.update("a", PhoneUpdate{Primary: ptr(false)})) },
+			target: "a", want: map[string]bool{"a": false, "x": true, "y": false}, bumped: []string{"x"},
+		},
+		{
+			name:   "primary false on non-primary keeps primary",
+			setup:  func(h *phoneHarness) { h.add("a", NewPhone{}); h.add("b", NewPhone{}) },
+			act:    func(h *phoneHarness) *Phone { return ptr(h.update("b", PhoneUpdate{Primary: ptr(false)})) },
+			target: "b", want: map[string]bool{"a": true, "b": false},
+		},
+		{
+			name:   "only phone sent primary false stays primary",
+			setup:  func(h *phoneHarness) { h.add("a", NewPhone{}) },
+			act:    func(h *phoneHarness) *Phone { return ptr(h.update("a", PhoneUpdate{Primary: ptr(false)})) },
+			target: "a", want: map[string]bool{"a": true},
+		},
+		{
+			name:   "only non-historic phone sent primary false stays primary",
+			setup:  func(h *phoneHarness) { h.add("h", historic); h.add("a", NewPhone{}) },
+			act:    func(h *phoneHarness) *Phone { return ptr(h.update("a", PhoneUpdate{Primary: ptr(false)})) },
+			target: "a", want: map[string]bool{"h": false, "a": true},
+		},
+		{
+			name: "historicising primary promotes earliest non-historic",
+			setup: func(h *phoneHarness) {
+				h.add("a", NewPhone{})
+				h.add("h", historic)
+				h.add("b", NewPhone{})
+				h.add("c", NewPhone{})
+			},
+			act:    func(h *phoneHarness) *Phone { return ptr(h.update("a", PhoneUpdate{Historic: ptr(true)})) },
+			target: "a", want: map[string]bool{"a": false, "h": false, "b": true, "c": false}, bumped: []string{"b"},
+		},
+		{
+			name:  "historic and primary at once on primary promotes another",
+			setup: func(h *phoneHarness) { h.add("a", NewPhone{}); h.add("b", NewPhone{}) },
+			act: func(h *phoneHarness) *Phone {
+				return ptr(h.update("a", PhoneUpdate{Historic: ptr(true), Primary: ptr(true)}))
+			},
+			target: "a", want: map[string]bool{"a": false, "b": true}, bumped: []string{"b"},
+		},
+		{
+			name:   "historic phone created primary is stored not primary",
+			setup:  func(h *phoneHarness) { h.add("a", NewPhone{}) },
+			act:    func(h *phoneHarness) *Phone { return ptr(h.add("h", NewPhone{Historic: true, Primary: true})) },
+			target: "h", want: map[string]bool{"a": true, "h": false},
+		},
+		{
+			name:   "historic phone updated primary is stored not primary",
+			setup:  func(h *phoneHarness) { h.add("a", NewPhone{}); h.add("h", historic) },
+			act:    func(h *phoneHarness) *Phone { return ptr(h.update("h", PhoneUpdate{Primary: ptr(true)})) },
+			target: "h", want: map[string]bool{"a": true, "h": false},
+		},
+		{
+			name:   "only historic phone created primary is not primary",
+			act:    func(h *phoneHarness) *Phone { return ptr(h.add("h", NewPhone{Historic: true, Primary: true})) },
+			target: "h", want: map[string]bool{"h": false},
+		},
+		{
+			name:   "all historic leaves none primary",
+			setup:  func(h *phoneHarness) { h.add("a", NewPhone{}); h.add("h", historic) },
+			act:    func(h *phoneHarness) *Phone { return ptr(h.update("a", PhoneUpdate{Historic: ptr(true)})) },
+			target: "a", want: map[string]bool{"a": false, "h": false},
+		},
+		{
+			name: "un-historicising with no non-historic phone makes it primary",
+			setup: func(h *phoneHarness) {
+				h.add("a", NewPhone{})
+				h.add("h", historic)
+				h.update("a", PhoneUpdate{Historic: ptr(true)})
+			},
+			act:    func(h *phoneHarness) *Phone { return ptr(h.update("h", PhoneUpdate{Historic: ptr(false)})) },
+			target: "h", want: map[string]bool{"a": false, "h": true},
+		},
+		{
+			name:   "un-historicising keeps the existing primary",
+			setup:  func(h *phoneHarness) { h.add("a", NewPhone{}); h.add("h", historic) },
+			act:    func(h *phoneHarness) *Phone { return ptr(h.update("h", PhoneUpdate{Historic: ptr(false)})) },
+			target: "h", want: map[string]bool{"a": true, "h": false},
+		},
+		{
+			name:   "other fields keep primaries",
+			setup:  func(h *phoneHarness) { h.add("a", NewPhone{}); h.add("b", NewPhone{}) },
+			act:    func(h *phoneHarness) *Phone { return ptr(h.update("b", PhoneUpdate{Number: ptr("9")})) },
+			target: "b", want: map[string]bool{"a": true, "b": false},
+		},
+		{
+			name: "deleting primary promotes earliest",
+			setup: func(h *phoneHarness) {
+				h.add("a", NewPhone{})
+				h.add("h", NewPhone{Historic: true, CreatedAt: base.Add(time.Second)})
+				h.add("c", NewPhone{CreatedAt: base.Add(time.Hour)})
+				h.add("b", NewPhone{CreatedAt: base.Add(time.Minute)})
+			},
+			act:    func(h *phoneHarness) *Phone { h.del("a"); return nil },
+			target: "a", want: map[string]bool{"h": false, "b": true, "c": false}, bumped: []string{"b"},
+		},
+		{
+			name:   "deleting primary, frozen clock",
+			setup:  func(h *phoneHarness) { h.add("a", NewPhone{}); h.add("b", NewPhone{}) },
+			act:    func(h *phoneHarness) *Phone { h.del("a"); return nil },
+			target: "a", frozen: true, want: map[string]bool{"b": true}, bumped: []string{"b"},
+		},
+		{
+			name:   "deleting non-primary changes nothing",
+			setup:  func(h *phoneHarness) { h.add("a", NewPhone{}); h.add("b", NewPhone{}) },
+			act:    func(h *phoneHarness) *Phone { h.del("b"); return nil },
+			target: "b", want: map[string]bool{"a": true},
+		},
+		{
+			name:   "deleting primary leaving only historic phones",
+			setup:  func(h *phoneHarness) { h.add("a", NewPhone{}); h.add("h", historic) },
+			act:    func(h *phoneHarness) *Phone { h.del("a"); return nil },
+			target: "a", want: map[string]bool{"h": false},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newPhoneHarness(t)
+			if tt.setup != nil {
+				tt.setup(h)
+			}
+			before := h.state()
+			if !tt.frozen {
+				h.clk.Add(time.Minute)
+			}
+			now := h.clk.nowMS()
+			written := tt.act(h)
+			after := h.state()
+
+			if len(after) != len(tt.want) {
+				t.Errorf("%d phones after act, want %d", len(after), len(tt.want))
+			}
+			for name, want := range tt.want {
+				p, ok := after[name]
+				if !ok {
+					t.Errorf("phone %s missing", name)
+					continue
+				}
+				if p.Primary != want {
+					t.Errorf("phone %s: Primary = %v, want %v", name, p.Primary, want)
+				}
+			}
+			if written != nil {
+				stored := after[tt.target]
+				if written.Primary != stored.Primary || !written.UpdatedInDBAt.Equal(stored.UpdatedInDBAt) {
+					t.Errorf("returned %+v, stored %+v", *written, stored)
+				}
+				if old, ok := before[tt.target]; ok {
+					if want := nextDBTime(now, old.UpdatedInDBAt); !stored.UpdatedInDBAt.Equal(want) {
+						t.Errorf("target UpdatedInDBAt = %v, want %v", stored.UpdatedInDBAt, want)
+					}
+				}
+			}
+			for name, old := range before {
+				cur, ok := after[name]
+				if name == tt.target || !ok {
+					continue
+				}
+				if contains(tt.bumped, name) {
+					want := nextDBTime(now, old.UpdatedInDBAt)
+					if !cur.UpdatedInDBAt.Equal(want) || !cur.UpdatedInDBAt.After(old.UpdatedInDBAt) ||
+						!cur.UpdatedAt.Equal(now) || cur.Primary == old.Primary {
+						t.Errorf("phone %s not re-stamped: before %+v, after %+v; want UpdatedInDBAt %v, UpdatedAt %v",
+							name, old, cur, want, now)
+					}
+					continue
+				}
+				if cur.Primary != old.Primary || !cur.UpdatedAt.Equal(old.UpdatedAt) ||
+					!cur.UpdatedInDBAt.Equal(old.UpdatedInDBAt) {
+					t.Errorf("phone %s changed: before %+v, after %+v", name, old, cur)
+				}
+			}
+		})
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestUpdatePhonePrecondition(t *testing.T) {
+	h := newPhoneHarness(t)
+	ctx := t.Context()
+	h.add("a", NewPhone{})
+	b := h.add("b", NewPhone{})
+	before := h.state()
+	h.clk.Add(time.Minute)
+
+	// A stale update that would demote a writes nothing, anywhere.
+	_, err := h.s.UpdatePhone(ctx, h.personID, b.ID, PhoneUpdate{Primary: ptr(true), Number: ptr("x")},
+		&Precondition{At: b.UpdatedInDBAt.Add(-time.Second), Precision: time.Second})
+	wantErr(t, err, ErrStale)
+	var se *StaleError
+	if !errors.As(err, &se) || !se.Current.Equal(b.UpdatedInDBAt) {
+		t.Fatalf("err = %v, want StaleError with Current %v", err, b.UpdatedInDBAt)
+	}
+	after := h.state()
+	for name, old := range before {
+		cur := after[name]
+		if cur.Number != old.Number || cur.Primary != old.Primary || !cur.UpdatedInDBAt.Equal(old.UpdatedInDBAt) {
+			t.Errorf("stale update changed %s: before %+v, after %+v", name, old, cur)
+		}
+	}
+
+	// Second precision matches a stored value with milliseconds.
+	got, err := h.s.UpdatePhone(ctx, h.personID, b.ID, PhoneUpdate{Primary: ptr(true)},
+		&Precondition{At: b.UpdatedInDBAt.Truncate(time.Second), Precision: time.Second})
+	if err != nil || !got.Primary {
+		t.Fatalf("second-precision update = %+v, %v", got, err)
+	}
+	if b.UpdatedInDBAt.Nanosecond() == 0 {
+		t.Fatal("test needs a stored value with sub-second part")
+	}
+}
+
+// TestConcurrentUpdatePhone races updates with one precondition: exactly one
+// may win.
+func TestConcurrentUpdatePhone(t *testing.T) {
+	s := openStore(t) // real clock
+	ctx := t.Context()
+	_, personID := newPerson(t, s)
+	p := mustPhone(t, s, NewPhone{PersonID: personID, Number: "0"})
+	pre := &Precondition{At: p.UpdatedInDBAt, Precision: time.Millisecond}
+
+	const n = 20
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		won    []string
+		stale  int
+		others []error
+		ready  = make(chan struct{})
+	)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-ready
+			number := fmt.Sprint(i + 1)
+			_, err := s.UpdatePhone(ctx, personID, p.ID, PhoneUpdate{Number: &number}, pre)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				won = append(won, number)
+			case errors.Is(err, ErrStale):
+				stale++
+			default:
+				others = append(others, err)
+			}
+		}()
+	}
+	close(ready)
+	wg.Wait()
+	if len(others) > 0 {
+		t.Fatalf("unexpected errors: %v", others)
+	}
+	if len(won) != 1 || stale != n-1 {
+		t.Fatalf("%d succeeded, %d stale; want 1 and %d", len(won), stale, n-1)
+	}
+	got, err := s.Phone(ctx, personID, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Number != won[0] || !got.UpdatedInDBAt.After(p.UpdatedInDBAt) {
+		t.Errorf("stored %+v, want number %s and a later UpdatedInDBAt", got, won[0])
+	}
+}

@@ -1,0 +1,135 @@
+package db
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+)
+
+func TestEnsureUser(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := t.Context()
+	user := "3F2504E0-4F89-11D3-9A0C-0305E82C3301"
+
+	al, err := s.EnsureUser(ctx, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := uuid.Parse(al); err != nil || al != strings.ToLower(al) {
+		t.Errorf("account list id %q, want a lower-case UUID", al)
+	}
+	for _, id := range []string{user, strings.ToLower(user)} {
+		again, err := s.EnsureUser(ctx, id)
+		if err != nil || again != al {
+			t.Errorf("EnsureUser(%q) = %q, %v; want %q", id, again, err, al)
+		}
+	}
+	other, err := s.EnsureUser(ctx, uuid.NewString())
+	if err != nil || other == al {
+		t.Errorf("second user got account list %q, %v; want a new one", other, err)
+	}
+	if n := count(t, s, `SELECT COUNT(*) FROM users WHERE id = ?`, strings.ToLower(user)); n != 1 {
+		t.Errorf("%d user rows, want 1", n)
+	}
+	if n := count(t, s, `SELECT COUNT(*) FROM account_lists`); n != 2 {
+		t.Errorf("%d account lists, want 2", n)
+	}
+	if list, err := s.ListContacts(ctx, al); err != nil || len(list) != 0 {
+		t.Errorf("ListContacts of new account list = %v, %v", list, err)
+	}
+	if _, err := s.EnsureUser(ctx, ""); err == nil {
+		t.Error("EnsureUser(\"\") succeeded")
+	}
+}
+
+func TestEnsureUserConcurrent(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := t.Context()
+	user := uuid.NewString()
+
+	const n = 20
+	var wg sync.WaitGroup
+	results := make([]string, n)
+	errs := make([]error, n)
+	ready := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-ready
+			results[i], errs[i] = s.EnsureUser(ctx, user)
+		}()
+	}
+	close(ready)
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("call %d: %v", i, errs[i])
+		}
+		if results[i] != results[0] {
+			t.Fatalf("call %d got %q, call 0 got %q", i, results[i], results[0])
+		}
+	}
+	if c := count(t, s, `SELECT COUNT(*) FROM account_lists`); c != 1 {
+		t.Errorf("%d account lists, want 1", c)
+	}
+	if c := count(t, s, `SELECT COUNT(*) FROM users`); c != 1 {
+		t.Errorf("%d users, want 1", c)
+	}
+}
+
+func TestInitSetting(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := t.Context()
+
+	_, err := s.Setting(ctx, "secret")
+	wantErr(t, err, ErrNotFound)
+
+	v, err := s.InitSetting(ctx, "secret", "first")
+	if err != nil || v != "first" {
+		t.Fatalf("InitSetting = %q, %v; want first", v, err)
+	}
+	v, err = s.InitSetting(ctx, "secret", "second")
+	if err != nil || v != "first" {
+		t.Fatalf("InitSetting again = %q, %v; want the stored first", v, err)
+	}
+	v, err = s.Setting(ctx, "secret")
+	if err != nil || v != "first" {
+		t.Fatalf("Setting = %q, %v; want first", v, err)
+	}
+	if v, err := s.InitSetting(ctx, "Secret", "other key"); err != nil || v != "other key" {
+		t.Errorf("keys are case-sensitive: InitSetting(Secret) = %q, %v", v, err)
+	}
+}
+
+func TestInitSettingConcurrent(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := t.Context()
+	const n = 20
+	var wg sync.WaitGroup
+	results := make([]string, n)
+	errs := make([]error, n)
+	ready := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-ready
+			results[i], errs[i] = s.InitSetting(ctx, "k", fmt.Sprint(i))
+		}()
+	}
+	close(ready)
+	wg.Wait()
+	stored, err := s.Setting(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if errs[i] != nil || results[i] != stored {
+			t.Errorf("call %d = %q, %v; want stored %q", i, results[i], errs[i], stored)
+		}
+	}
+}

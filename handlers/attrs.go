@@ -1,0 +1,106 @@
+package handlers
+
+import (
+	"github.com/oapi-codegen/nullable"
+
+	"strings"
+	"time"
+
+	"github.com/phoneapi/phoneapi/db"
+)
+
+// formatTime renders t as RFC 3339 UTC with exactly three fractional digits.
+func formatTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000Z")
+}
+
+// parseTime parses a client timestamp (RFC 3339, any offset and precision)
+// and keeps it to the millisecond. Errors are 400 at pointer.
+func parseTime(raw, pointer string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, raw)
+	if err != nil {
+		return time.Time{}, errBadRequest(pointer, "%q is not an RFC 3339 timestamp", raw)
+	}
+	return t.UTC().Truncate(time.Millisecond), nil
+}
+
+// optTime parses an optional client timestamp attribute.
+func optTime(raw *string, name string) (*time.Time, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	t, err := parseTime(*raw, attrPointer(name))
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// precondition turns the updated_in_db_at and overwrite attributes of an
+// update into the store's precondition. overwrite: true means none. A missing
+// value is a 409 that reports stored, the value the client should have sent.
+// The value is compared at the precision it was sent with: whole seconds
+// without a fraction, else tenths, hundredths or milliseconds.
+func precondition(raw *string, overwrite *bool, stored time.Time) (*db.Precondition, error) {
+	if overwrite != nil && *overwrite {
+		return nil, nil
+	}
+	if raw == nil {
+		return nil, errStale("updated_in_db_at is required unless overwrite is true", formatTime(stored))
+	}
+	at, err := time.Parse(time.RFC3339Nano, *raw)
+	if err != nil {
+		return nil, errBadRequest("/data/attributes/updated_in_db_at", "%q is not an RFC 3339 timestamp", *raw)
+	}
+	precision := time.Second
+	if i := strings.IndexByte(*raw, '.'); i >= 0 {
+		digits := 0
+		for _, r := range (*raw)[i+1:] {
+			if r < '0' || r > '9' {
+				break
+			}
+			digits++
+		}
+		switch {
+		case digits == 1:
+			precision = 100 * time.Millisecond
+		case digits == 2:
+			precision = 10 * time.Millisecond
+		case digits >= 3:
+			precision = time.Millisecond
+		}
+	}
+	return &db.Precondition{At: at.UTC().Truncate(precision), Precision: precision}, nil
+}
+
+// setCreateTimes fills a new row's created_at and updated_at from the
+// client's optional values (zero means "the server's time").
+func setCreateTimes(created, updated *time.Time, rawCreated, rawUpdated *string) error {
+	c, err := optTime(rawCreated, "created_at")
+	if err != nil {
+		return err
+	}
+	u, err := optTime(rawUpdated, "updated_at")
+	if err != nil {
+		return err
+	}
+	if c != nil {
+		*created = *c
+	}
+	if u != nil {
+		*updated = *u
+	}
+	return nil
+}
+
+// patch turns an optional, nullable attribute into the store's Patch.
+func patch[T any](n nullable.Nullable[T]) db.Patch[T] {
+	if !n.IsSpecified() {
+		return db.Patch[T]{}
+	}
+	if n.IsNull() {
+		return db.Patch[T]{Set: true}
+	}
+	v := n.MustGet()
+	return db.Patch[T]{Set: true, Value: &v}
+}

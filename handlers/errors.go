@@ -1,0 +1,167 @@
+package handlers
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/phoneapi/phoneapi/db"
+	"github.com/phoneapi/phoneapi/generated"
+)
+
+// Error is one JSON:API error with its HTTP status. Handlers and middleware
+// return it (or Errors); renderError turns it into an error document.
+type Error struct {
+	Status    int
+	Detail    string
+	Pointer   string // JSON pointer into the request document, if any
+	Parameter string // query parameter at fault, if any
+	Meta      map[string]any
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("%d %s", e.Status, e.Detail)
+}
+
+// Errors is several problems found in one request; they share a status.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = e.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+func errBadRequest(pointer, format string, args ...any) *Error {
+	return &Error{Status: http.StatusBadRequest, Pointer: pointer, Detail: fmt.Sprintf(format, args...)}
+}
+
+func errConflict(pointer, format string, args ...any) *Error {
+	return &Error{Status: http.StatusConflict, Pointer: pointer, Detail: fmt.Sprintf(format, args...)}
+}
+
+func errNotFound(format string, args ...any) *Error {
+	return &Error{Status: http.StatusNotFound, Detail: fmt.Sprintf(format, args...)}
+}
+
+func errForbidden(format string, args ...any) *Error {
+	return &Error{Status: http.StatusForbidden, Detail: fmt.Sprintf(format, args...)}
+}
+
+// errStale reports a missing or failed updated_in_db_at precondition.
+func errStale(detail string, current string) *Error {
+	return &Error{
+		Status:  http.StatusConflict,
+		Pointer: "/data/attributes/updated_in_db_at",
+		Detail:  detail,
+		Meta:    map[string]any{"updated_in_db_at": current},
+	}
+}
+
+// toErrors maps any error a handler or middleware returns to the JSON:API
+// errors to send. This is the one place where errors become statuses.
+func toErrors(err error, log *slog.Logger) Errors {
+	var (
+		apiErr  *Error
+		apiErrs Errors
+		stale   *db.StaleError
+		httpErr *echo.HTTPError
+	)
+	switch {
+	case errors.As(err, &apiErrs):
+		return apiErrs
+	case errors.As(err, &apiErr):
+		return Errors{apiErr}
+	case errors.As(err, &stale):
+		return Errors{errStale("updated_in_db_at does not match the stored value; fetch the resource and retry, or send overwrite: true", formatTime(stale.Current))}
+	case errors.Is(err, db.ErrNotFound):
+		return Errors{errNotFound("the resource was not found")}
+	case errors.Is(err, db.ErrConflict):
+		return Errors{errConflict("/data/id", "a resource with this id already exists")}
+	case errors.As(err, &httpErr):
+		e := &Error{Status: httpErr.Code, Detail: http.StatusText(httpErr.Code)}
+		switch httpErr.Code {
+		case http.StatusNotFound:
+			e.Detail = "route not found"
+		case http.StatusMethodNotAllowed:
+			e.Detail = "this method is not allowed on this path; see the Allow header"
+		case http.StatusRequestEntityTooLarge:
+			e.Detail = fmt.Sprintf("the request body is larger than %d bytes", maxBodyBytes)
+		default:
+			if httpErr.Code >= 500 {
+				log.Error("http error", "err", err)
+				e.Detail = "an unexpected error occurred"
+			} else if msg, ok := httpErr.Message.(string); ok && msg != "" {
+				e.Detail = msg
+			}
+		}
+		return Errors{e}
+	default:
+		log.Error("internal error", "err", err)
+		return Errors{{Status: http.StatusInternalServerError, Detail: "an unexpected error occurred"}}
+	}
+}
+
+// document builds the JSON:API error document for errs.
+func document(errs Errors) generated.ErrorDocument {
+	doc := generated.ErrorDocument{Errors: make([]generated.Error, len(errs))}
+	for i, e := range errs {
+		out := generated.Error{
+			Status: fmt.Sprint(e.Status),
+			Title:  http.StatusText(e.Status),
+		}
+		if e.Detail != "" {
+			out.Detail = &e.Detail
+		}
+		if e.Pointer != "" || e.Parameter != "" {
+			out.Source = &generated.ErrorSource{}
+			if e.Pointer != "" {
+				out.Source.Pointer = &e.Pointer
+			}
+			if e.Parameter != "" {
+				out.Source.Parameter = &e.Parameter
+			}
+		}
+		if e.Meta != nil {
+			m := e.Meta
+			out.Meta = &m
+		}
+		doc.Errors[i] = out
+	}
+	return doc
+}
+
+// errorHandler is Echo's HTTPErrorHandler: every error response leaves here.
+func (s *Server) errorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	// A path whose id is not a UUID names no resource: 404, not 405.
+	if he, ok := err.(*echo.HTTPError); ok && he.Code == http.StatusMethodNotAllowed && !pathIDsValid(c) {
+		c.Response().Header().Del(echo.HeaderAllow)
+		err = echo.ErrNotFound
+	}
+	errs := toErrors(err, s.log)
+	status := errs[0].Status
+	h := c.Response().Header()
+	if status == http.StatusUnauthorized && h.Get("WWW-Authenticate") == "" {
+		h.Set("WWW-Authenticate", "Bearer")
+	}
+	h.Set(echo.HeaderContentType, mediaType)
+	body, mErr := json.Marshal(document(errs))
+	if mErr != nil {
+		s.log.Error("encode error document", "err", mErr)
+		return
+	}
+	c.Response().WriteHeader(status)
+	if c.Request().Method != http.MethodHead {
+		_, _ = c.Response().Write(body)
+	}
+}

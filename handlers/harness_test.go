@@ -1,0 +1,331 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/phoneapi/phoneapi/db"
+	"github.com/phoneapi/phoneapi/generated"
+)
+
+var testSecret = []byte("test-secret-test-secret-test-secret")
+
+// spec and router are the embedded openapi.yaml, used to validate every
+// response the tests see.
+var (
+	specOnce   sync.Once
+	specDoc    *openapi3.T
+	specRouter routers.Router
+)
+
+func loadSpec(t testing.TB) (*openapi3.T, routers.Router) {
+	t.Helper()
+	specOnce.Do(func() {
+		doc, err := generated.GetSwagger()
+		if err != nil {
+			panic(err)
+		}
+		doc.Servers = nil
+		r, err := gorillamux.NewRouter(doc)
+		if err != nil {
+			panic(err)
+		}
+		specDoc, specRouter = doc, r
+	})
+	return specDoc, specRouter
+}
+
+// api is a server on a real SQLite file, driven through the real Echo stack.
+type api struct {
+	t     testing.TB
+	e     *echo.Echo
+	store *db.Store
+}
+
+func newAPI(t testing.TB) *api {
+	t.Helper()
+	ctx := context.Background()
+	store, err := db.Open(ctx, filepath.Join(t.TempDir(), "test.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(store, Config{Secret: testSecret, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &api{t: t, e: e, store: store}
+}
+
+// user returns a token for a new user.
+func (a *api) user() string {
+	a.t.Helper()
+	tok, err := IssueToken(testSecret, uuid.NewString(), time.Hour, time.Now())
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return tok
+}
+
+// resp is a response as the tests see it.
+type resp struct {
+	Code   int
+	Header http.Header
+	Raw    []byte
+	Doc    map[string]any
+}
+
+// req describes one request; Body is marshalled unless it is a string or []byte.
+type req struct {
+	Method, Path, Token string
+	Body                any
+	Header              map[string]string // overrides; "" deletes
+}
+
+// do sends r through Echo and validates the response against openapi.yaml.
+func (a *api) do(r req) *resp {
+	a.t.Helper()
+	var body io.Reader
+	var raw []byte
+	switch b := r.Body.(type) {
+	case nil:
+	case string:
+		raw = []byte(b)
+	case []byte:
+		raw = b
+	default:
+		var err error
+		if raw, err = json.Marshal(b); err != nil {
+			a.t.Fatal(err)
+		}
+	}
+	if raw != nil {
+		body = bytes.NewReader(raw)
+	}
+	hr := httptest.NewRequest(r.Method, r.Path, body)
+	if raw != nil {
+		hr.Header.Set("Content-Type", mediaType)
+	}
+	hr.Header.Set("Accept", mediaType)
+	if r.Token != "" {
+		hr.Header.Set("Authorization", "Bearer "+r.Token)
+	}
+	for k, v := range r.Header {
+		if v == "" {
+			hr.Header.Del(k)
+		} else {
+			hr.Header.Set(k, v)
+		}
+	}
+	rec := httptest.NewRecorder()
+	a.e.ServeHTTP(rec, hr)
+	out := &resp{Code: rec.Code, Header: rec.Header(), Raw: rec.Body.Bytes()}
+	if len(out.Raw) > 0 {
+		if err := json.Unmarshal(out.Raw, &out.Doc); err != nil {
+			a.t.Fatalf("%s %s: response is not JSON: %v\n%s", r.Method, r.Path, err, out.Raw)
+		}
+	}
+	a.validate(hr, raw, out)
+	return out
+}
+
+// validate checks a response against the operation's declared responses,
+// or, where no operation matches (404/405 routing errors), against the
+// error document schema.
+func (a *api) validate(hr *http.Request, reqBody []byte, out *resp) {
+	a.t.Helper()
+	doc, router := loadSpec(a.t)
+	if out.Code != http.StatusNoContent && out.Header.Get("Content-Type") != mediaType {
+		a.t.Errorf("%s %s: Content-Type %q, want %q", hr.Method, hr.URL, out.Header.Get("Content-Type"), mediaType)
+	}
+	// Route lookup needs a fresh request with the body it was sent with.
+	vr := hr.Clone(context.Background())
+	if reqBody != nil {
+		vr.Body = io.NopCloser(bytes.NewReader(reqBody))
+	}
+	route, params, err := router.FindRoute(vr)
+	if err != nil {
+		if out.Code != http.StatusNotFound && out.Code != http.StatusMethodNotAllowed {
+			a.t.Errorf("%s %s: no operation in the spec, yet status %d", hr.Method, hr.URL, out.Code)
+		}
+		schema := doc.Components.Schemas["ErrorDocument"].Value
+		var v any
+		if err := json.Unmarshal(out.Raw, &v); err != nil {
+			a.t.Fatalf("error body is not JSON: %v", err)
+		}
+		if err := schema.VisitJSON(v); err != nil {
+			a.t.Errorf("%s %s: error body does not match ErrorDocument: %v", hr.Method, hr.URL, err)
+		}
+		return
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{
+			Request: vr, PathParams: params, Route: route,
+		},
+		Status:  out.Code,
+		Header:  out.Header,
+		Body:    io.NopCloser(bytes.NewReader(out.Raw)),
+		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	}
+	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
+		a.t.Errorf("%s %s: response %d does not match openapi.yaml: %v\n%s", hr.Method, hr.URL, out.Code, err, out.Raw)
+	}
+}
+
+// data returns the response's data object.
+func (r *resp) data() map[string]any {
+	d, _ := r.Doc["data"].(map[string]any)
+	return d
+}
+
+// attrs returns the response's data.attributes.
+func (r *resp) attrs() map[string]any {
+	a, _ := r.data()["attributes"].(map[string]any)
+	return a
+}
+
+// id returns the response's data.id.
+func (r *resp) id() string {
+	s, _ := r.data()["id"].(string)
+	return s
+}
+
+// list returns the response's data array.
+func (r *resp) list() []map[string]any {
+	items, _ := r.Doc["data"].([]any)
+	out := make([]map[string]any, len(items))
+	for i, it := range items {
+		out[i], _ = it.(map[string]any)
+	}
+	return out
+}
+
+// firstError returns the first error object.
+func (r *resp) firstError() map[string]any {
+	errs, _ := r.Doc["errors"].([]any)
+	if len(errs) == 0 {
+		return nil
+	}
+	e, _ := errs[0].(map[string]any)
+	return e
+}
+
+// pointers returns every error's source.pointer.
+func (r *resp) pointers() []string {
+	errs, _ := r.Doc["errors"].([]any)
+	var out []string
+	for _, e := range errs {
+		src, _ := e.(map[string]any)["source"].(map[string]any)
+		p, _ := src["pointer"].(string)
+		out = append(out, p)
+	}
+	return out
+}
+
+// want fails the test unless the response has status code; for errors it
+// also checks the JSON:API error shape and, when pointer is not "-", that
+// the first error's source.pointer equals pointer ("" meaning none).
+func (r *resp) want(t testing.TB, code int, pointer string) {
+	t.Helper()
+	if r.Code != code {
+		t.Fatalf("status %d, want %d\n%s", r.Code, code, r.Raw)
+	}
+	if code < 400 {
+		return
+	}
+	e := r.firstError()
+	if e == nil {
+		t.Fatalf("status %d without an errors array:\n%s", code, r.Raw)
+	}
+	if e["status"] != http.StatusText(code) && e["status"] != itoa(code) {
+		t.Errorf("error status %v, want %q", e["status"], itoa(code))
+	}
+	if e["title"] != http.StatusText(code) {
+		t.Errorf("error title %v, want %q", e["title"], http.StatusText(code))
+	}
+	if pointer == "-" {
+		return
+	}
+	got := ""
+	if src, ok := e["source"].(map[string]any); ok {
+		got, _ = src["pointer"].(string)
+	}
+	if got != pointer {
+		t.Errorf("error pointer %q, want %q\n%s", got, pointer, r.Raw)
+	}
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+// doc builds a JSON:API request document.
+func doc(typ string, attrs map[string]any) map[string]any {
+	return map[string]any{"data": map[string]any{"type": typ, "attributes": attrs}}
+}
+
+// Fixtures: each creates a resource and fails the test unless it gets 201.
+
+func (a *api) contact(tok string) string {
+	a.t.Helper()
+	r := a.do(req{Method: "POST", Path: "/api/v2/contacts", Token: tok, Body: doc("contacts", map[string]any{"name": "Doe family"})})
+	r.want(a.t, http.StatusCreated, "")
+	return r.id()
+}
+
+func (a *api) person(tok, contactID string) string {
+	a.t.Helper()
+	r := a.do(req{Method: "POST", Path: "/api/v2/contacts/" + contactID + "/people", Token: tok, Body: doc("people", map[string]any{"first_name": "Jane", "last_name": "Doe"})})
+	r.want(a.t, http.StatusCreated, "")
+	return r.id()
+}
+
+func (a *api) phone(tok, contactID, personID string, attrs map[string]any) *resp {
+	a.t.Helper()
+	r := a.do(req{Method: "POST", Path: phonesPath(contactID, personID), Token: tok, Body: doc("phone_numbers", attrs)})
+	r.want(a.t, http.StatusCreated, "")
+	return r
+}
+
+func phonesPath(contactID, personID string) string {
+	return "/api/v2/contacts/" + contactID + "/people/" + personID + "/phones"
+}
+
+// tree is one user's contact, person and phone.
+type tree struct {
+	tok, contact, person, phone string
+}
+
+func (a *api) tree() tree {
+	a.t.Helper()
+	tok := a.user()
+	c := a.contact(tok)
+	p := a.person(tok, c)
+	ph := a.phone(tok, c, p, map[string]any{"number": "617-555-1212", "location": "mobile"})
+	return tree{tok: tok, contact: c, person: p, phone: ph.id()}
+}
+
+func (tr tree) contactPath() string { return "/api/v2/contacts/" + tr.contact }
+func (tr tree) personPath() string  { return tr.contactPath() + "/people/" + tr.person }
+func (tr tree) phonesPath() string  { return tr.personPath() + "/phones" }
+func (tr tree) phonePath() string   { return tr.phonesPath() + "/" + tr.phone }

@@ -1,0 +1,110 @@
+package handlers
+
+import (
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+)
+
+// checkPathIDs answers 404 when an id in the path is not a UUID: such a path
+// names no resource. It runs before authentication.
+func checkPathIDs(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if !pathIDsValid(c) {
+			return echo.ErrNotFound
+		}
+		return next(c)
+	}
+}
+
+// pathIDsValid reports whether every parameter segment of the matched route
+// (":contact_id" and the like) is a UUID in the request path. It reads the
+// path itself because Echo leaves the parameters empty on a 405.
+func pathIDsValid(c echo.Context) bool {
+	tmpl := strings.Split(c.Path(), "/")
+	got := strings.Split(c.Request().URL.Path, "/")
+	if len(tmpl) != len(got) {
+		return true // not a parameterised route match; nothing to check
+	}
+	for i, seg := range tmpl {
+		if strings.HasPrefix(seg, ":") && !isUUID(got[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// isUUID reports whether s is a UUID in the 8-4-4-4-12 hex form, any case.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	_, err := uuid.Parse(s)
+	return err == nil
+}
+
+// negotiate enforces the JSON:API media type rules: a request body must be
+// sent as application/vnd.api+json (a charset parameter is tolerated), else
+// 415; Accept must be absent or allow application/vnd.api+json, else 406.
+func negotiate(hasBody bool) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			if hasBody && !contentTypeOK(req.Header.Get(echo.HeaderContentType)) {
+				return &Error{Status: http.StatusUnsupportedMediaType,
+					Detail: "request bodies must be sent with Content-Type: " + mediaType}
+			}
+			if !acceptOK(req.Header.Values(echo.HeaderAccept)) {
+				return &Error{Status: http.StatusNotAcceptable,
+					Detail: "this API only responds with " + mediaType + "; send Accept: " + mediaType + " or */*"}
+			}
+			return next(c)
+		}
+	}
+}
+
+func contentTypeOK(header string) bool {
+	mt, params, err := mime.ParseMediaType(header)
+	if err != nil || mt != mediaType {
+		return false
+	}
+	for k := range params {
+		if k != "charset" {
+			return false
+		}
+	}
+	return true
+}
+
+// acceptOK reports whether the Accept header values allow a JSON:API response.
+func acceptOK(values []string) bool {
+	if len(values) == 0 {
+		return true
+	}
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			mt, params, err := mime.ParseMediaType(part)
+			if err != nil {
+				continue
+			}
+			if q, ok := params["q"]; ok {
+				if f, err := strconv.ParseFloat(q, 64); err == nil && f == 0 {
+					continue
+				}
+			}
+			switch mt {
+			case "*/*", "application/*", mediaType:
+				return true
+			}
+		}
+	}
+	return false
+}

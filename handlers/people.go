@@ -1,0 +1,150 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+
+	"github.com/oapi-codegen/nullable"
+
+	"github.com/phoneapi/phoneapi/db"
+	"github.com/phoneapi/phoneapi/generated"
+)
+
+func personResource(p db.Person) generated.PersonResource {
+	last := nullable.NewNullNullable[string]()
+	if p.LastName != nil {
+		last = nullable.NewNullableWithValue(*p.LastName)
+	}
+	return generated.PersonResource{
+		Id:   p.ID,
+		Type: generated.PersonResourceTypePeople,
+		Attributes: generated.PersonAttributes{
+			FirstName:     p.FirstName,
+			LastName:      last,
+			CreatedAt:     formatTime(p.CreatedAt),
+			UpdatedAt:     formatTime(p.UpdatedAt),
+			UpdatedInDbAt: formatTime(p.UpdatedInDBAt),
+		},
+	}
+}
+
+func personPath(contactID, id string) string { return contactPath(contactID) + "/people/" + id }
+
+// ownPerson returns a person of the caller's contact: the contact's 404/403
+// first, then 404 when the person is not under that contact.
+func (s *Server) ownPerson(ctx context.Context, contactID, id string) (db.Person, error) {
+	if _, err := s.ownContact(ctx, contactID); err != nil {
+		return db.Person{}, err
+	}
+	p, err := s.store.Person(ctx, contactID, id)
+	if errors.Is(err, db.ErrNotFound) {
+		return db.Person{}, errNotFound("person %s was not found under contact %s", id, contactID)
+	}
+	return p, err
+}
+
+// ListPeople lists a contact's people.
+func (s *Server) ListPeople(ctx context.Context, req generated.ListPeopleRequestObject) (generated.ListPeopleResponseObject, error) {
+	contactID := req.ContactId.String()
+	if _, err := s.ownContact(ctx, contactID); err != nil {
+		return nil, err
+	}
+	list, err := s.store.ListPeople(ctx, contactID)
+	if err != nil {
+		return nil, err
+	}
+	out := generated.ListPeople200ApplicationVndAPIPlusJSONResponse{
+		Data: make([]generated.PersonResource, len(list)),
+		Meta: generated.ListMeta{},
+	}
+	for i, p := range list {
+		out.Data[i] = personResource(p)
+	}
+	return out, nil
+}
+
+// CreatePerson creates a person under a contact.
+func (s *Server) CreatePerson(ctx context.Context, req generated.CreatePersonRequestObject) (generated.CreatePersonResponseObject, error) {
+	contactID := req.ContactId.String()
+	if _, err := s.ownContact(ctx, contactID); err != nil {
+		return nil, err
+	}
+	data := req.Body.Data
+	p := db.Person{ContactID: contactID, FirstName: data.Attributes.FirstName}
+	if data.Id != nil {
+		p.ID = *data.Id
+	}
+	if v, err := data.Attributes.LastName.Get(); err == nil {
+		p.LastName = &v
+	}
+	if err := setCreateTimes(&p.CreatedAt, &p.UpdatedAt, data.Attributes.CreatedAt, data.Attributes.UpdatedAt); err != nil {
+		return nil, err
+	}
+	p, err := s.store.CreatePerson(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return generated.CreatePerson201ApplicationVndAPIPlusJSONResponse{
+		Body:    generated.PersonDocument{Data: personResource(p)},
+		Headers: generated.CreatePerson201ResponseHeaders{Location: personPath(contactID, p.ID)},
+	}, nil
+}
+
+// GetPerson returns one person.
+func (s *Server) GetPerson(ctx context.Context, req generated.GetPersonRequestObject) (generated.GetPersonResponseObject, error) {
+	p, err := s.ownPerson(ctx, req.ContactId.String(), req.PersonId.String())
+	if err != nil {
+		return nil, err
+	}
+	return generated.GetPerson200ApplicationVndAPIPlusJSONResponse{Data: personResource(p)}, nil
+}
+
+// PutPerson updates a person (partial update).
+func (s *Server) PutPerson(ctx context.Context, req generated.PutPersonRequestObject) (generated.PutPersonResponseObject, error) {
+	p, err := s.updatePerson(ctx, req.ContactId.String(), req.PersonId.String(), req.Body)
+	if err != nil {
+		return nil, err
+	}
+	return generated.PutPerson200ApplicationVndAPIPlusJSONResponse{Data: personResource(p)}, nil
+}
+
+// PatchPerson updates a person (partial update).
+func (s *Server) PatchPerson(ctx context.Context, req generated.PatchPersonRequestObject) (generated.PatchPersonResponseObject, error) {
+	p, err := s.updatePerson(ctx, req.ContactId.String(), req.PersonId.String(), req.Body)
+	if err != nil {
+		return nil, err
+	}
+	return generated.PatchPerson200ApplicationVndAPIPlusJSONResponse{Data: personResource(p)}, nil
+}
+
+func (s *Server) updatePerson(ctx context.Context, contactID, id string, body *generated.PersonUpdateDocument) (db.Person, error) {
+	stored, err := s.ownPerson(ctx, contactID, id)
+	if err != nil {
+		return db.Person{}, err
+	}
+	a := body.Data.Attributes
+	u := db.PersonUpdate{FirstName: a.FirstName, LastName: patch(a.LastName)}
+	if u.CreatedAt, err = optTime(a.CreatedAt, "created_at"); err != nil {
+		return db.Person{}, err
+	}
+	if u.UpdatedAt, err = optTime(a.UpdatedAt, "updated_at"); err != nil {
+		return db.Person{}, err
+	}
+	pre, err := precondition(a.UpdatedInDbAt, a.Overwrite, stored.UpdatedInDBAt)
+	if err != nil {
+		return db.Person{}, err
+	}
+	return s.store.UpdatePerson(ctx, contactID, id, u, pre)
+}
+
+// DeletePerson deletes a person and its phones.
+func (s *Server) DeletePerson(ctx context.Context, req generated.DeletePersonRequestObject) (generated.DeletePersonResponseObject, error) {
+	contactID, id := req.ContactId.String(), req.PersonId.String()
+	if _, err := s.ownPerson(ctx, contactID, id); err != nil {
+		return nil, err
+	}
+	if err := s.store.DeletePerson(ctx, contactID, id); err != nil {
+		return nil, err
+	}
+	return generated.DeletePerson204Response{}, nil
+}

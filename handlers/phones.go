@@ -1,0 +1,235 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/oapi-codegen/nullable"
+
+	"github.com/phoneapi/phoneapi/db"
+	"github.com/phoneapi/phoneapi/generated"
+	"github.com/phoneapi/phoneapi/handlers/phonenum"
+)
+
+func phoneResource(p db.Phone) generated.PhoneResource {
+	loc := nullable.NewNullNullable[string]()
+	if p.Location != nil {
+		loc = nullable.NewNullableWithValue(*p.Location)
+	}
+	cc := ""
+	if p.CountryCode != nil {
+		cc = *p.CountryCode
+	}
+	return generated.PhoneResource{
+		Id:   p.ID,
+		Type: generated.PhoneResourceTypePhoneNumbers,
+		Attributes: generated.PhoneAttributes{
+			CountryCode:   cc,
+			CreatedAt:     formatTime(p.CreatedAt),
+			Historic:      p.Historic,
+			Location:      loc,
+			Number:        p.Number,
+			Primary:       p.Primary,
+			Source:        p.Source,
+			UpdatedAt:     formatTime(p.UpdatedAt),
+			UpdatedInDbAt: formatTime(p.UpdatedInDBAt),
+			ValidValues:   p.ValidValues,
+		},
+	}
+}
+
+func phonePath(contactID, personID, id string) string {
+	return personPath(contactID, personID) + "/phones/" + id
+}
+
+// ownPhone returns a phone of the caller's person: the contact's and the
+// person's 404/403 first, then 404 when the phone is not that person's.
+func (s *Server) ownPhone(ctx context.Context, contactID, personID, id string) (db.Phone, error) {
+	if _, err := s.ownPerson(ctx, contactID, personID); err != nil {
+		return db.Phone{}, err
+	}
+	p, err := s.store.Phone(ctx, personID, id)
+	if errors.Is(err, db.ErrNotFound) {
+		return db.Phone{}, errNotFound("phone %s was not found for person %s", id, personID)
+	}
+	return p, err
+}
+
+// parseNumber parses the number attribute. The region is that of the
+// country_code sent, else of storedCode (the phone's stored calling code, on
+// update), else the server's default. Errors are 400 at the attribute.
+func (s *Server) parseNumber(raw json.RawMessage, code nullable.Nullable[json.RawMessage], storedCode *string) (phonenum.Number, error) {
+	region, err := s.regionFor(code, storedCode)
+	if err != nil {
+		return phonenum.Number{}, err
+	}
+	text, err := phonenum.FromJSON(raw)
+	if err != nil {
+		return phonenum.Number{}, errBadRequest("/data/attributes/number", "number must be a string or a whole JSON number")
+	}
+	n, err := phonenum.Parse(text, region)
+	if err != nil {
+		return phonenum.Number{}, errBadRequest("/data/attributes/number", "%s", err)
+	}
+	return n, nil
+}
+
+// regionFor returns the region used to parse national numbers.
+func (s *Server) regionFor(code nullable.Nullable[json.RawMessage], storedCode *string) (string, error) {
+	if v, err := code.Get(); err == nil {
+		text, err := phonenum.FromJSON(v)
+		if err != nil {
+			return "", errBadRequest("/data/attributes/country_code", "country_code must be a calling code such as \"1\" or \"44\"")
+		}
+		region, ok := phonenum.RegionForCallingCode(strings.TrimPrefix(text, "+"))
+		if !ok {
+			return "", errBadRequest("/data/attributes/country_code", "%q is not a known calling code", text)
+		}
+		return region, nil
+	}
+	if storedCode != nil {
+		if region, ok := phonenum.RegionForCallingCode(*storedCode); ok {
+			return region, nil
+		}
+	}
+	return s.region, nil
+}
+
+// ListPhones lists a person's phones.
+func (s *Server) ListPhones(ctx context.Context, req generated.ListPhonesRequestObject) (generated.ListPhonesResponseObject, error) {
+	personID := req.PersonId.String()
+	if _, err := s.ownPerson(ctx, req.ContactId.String(), personID); err != nil {
+		return nil, err
+	}
+	list, err := s.store.ListPhones(ctx, personID)
+	if err != nil {
+		return nil, err
+	}
+	out := generated.ListPhones200ApplicationVndAPIPlusJSONResponse{
+		Data: make([]generated.PhoneResource, len(list)),
+		Meta: generated.ListMeta{},
+	}
+	for i, p := range list {
+		out.Data[i] = phoneResource(p)
+	}
+	return out, nil
+}
+
+// CreatePhone creates a phone for a person.
+func (s *Server) CreatePhone(ctx context.Context, req generated.CreatePhoneRequestObject) (generated.CreatePhoneResponseObject, error) {
+	contactID, personID := req.ContactId.String(), req.PersonId.String()
+	if _, err := s.ownPerson(ctx, contactID, personID); err != nil {
+		return nil, err
+	}
+	data := req.Body.Data
+	a := data.Attributes
+	num, err := s.parseNumber(a.Number, a.CountryCode, nil)
+	if err != nil {
+		return nil, err
+	}
+	p := db.NewPhone{
+		PersonID:    personID,
+		Number:      num.E164,
+		CountryCode: &num.CountryCode,
+		Primary:     a.Primary != nil && *a.Primary,
+		Historic:    a.Historic != nil && *a.Historic,
+		ValidValues: a.ValidValues,
+	}
+	if data.Id != nil {
+		p.ID = *data.Id
+	}
+	if v, err := a.Location.Get(); err == nil {
+		p.Location = &v
+	}
+	if a.Source != nil {
+		p.Source = *a.Source
+	}
+	if err := setCreateTimes(&p.CreatedAt, &p.UpdatedAt, a.CreatedAt, a.UpdatedAt); err != nil {
+		return nil, err
+	}
+	phone, err := s.store.CreatePhone(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return generated.CreatePhone201ApplicationVndAPIPlusJSONResponse{
+		Body:    generated.PhoneDocument{Data: phoneResource(phone)},
+		Headers: generated.CreatePhone201ResponseHeaders{Location: phonePath(contactID, personID, phone.ID)},
+	}, nil
+}
+
+// GetPhone returns one phone.
+func (s *Server) GetPhone(ctx context.Context, req generated.GetPhoneRequestObject) (generated.GetPhoneResponseObject, error) {
+	p, err := s.ownPhone(ctx, req.ContactId.String(), req.PersonId.String(), req.Id.String())
+	if err != nil {
+		return nil, err
+	}
+	return generated.GetPhone200ApplicationVndAPIPlusJSONResponse{Data: phoneResource(p)}, nil
+}
+
+// PutPhone updates a phone (partial update).
+func (s *Server) PutPhone(ctx context.Context, req generated.PutPhoneRequestObject) (generated.PutPhoneResponseObject, error) {
+	p, err := s.updatePhone(ctx, req.ContactId.String(), req.PersonId.String(), req.Id.String(), req.Body)
+	if err != nil {
+		return nil, err
+	}
+	return generated.PutPhone200ApplicationVndAPIPlusJSONResponse{Data: phoneResource(p)}, nil
+}
+
+// PatchPhone updates a phone (partial update).
+func (s *Server) PatchPhone(ctx context.Context, req generated.PatchPhoneRequestObject) (generated.PatchPhoneResponseObject, error) {
+	p, err := s.updatePhone(ctx, req.ContactId.String(), req.PersonId.String(), req.Id.String(), req.Body)
+	if err != nil {
+		return nil, err
+	}
+	return generated.PatchPhone200ApplicationVndAPIPlusJSONResponse{Data: phoneResource(p)}, nil
+}
+
+func (s *Server) updatePhone(ctx context.Context, contactID, personID, id string, body *generated.PhoneUpdateDocument) (db.Phone, error) {
+	stored, err := s.ownPhone(ctx, contactID, personID, id)
+	if err != nil {
+		return db.Phone{}, err
+	}
+	a := body.Data.Attributes
+	u := db.PhoneUpdate{
+		Location:    patch(a.Location),
+		Primary:     a.Primary,
+		Historic:    a.Historic,
+		Source:      a.Source,
+		ValidValues: a.ValidValues,
+	}
+	if a.Number != nil {
+		num, err := s.parseNumber(*a.Number, a.CountryCode, stored.CountryCode)
+		if err != nil {
+			return db.Phone{}, err
+		}
+		u.Number = &num.E164
+		u.CountryCode = db.Patch[string]{Set: true, Value: &num.CountryCode}
+	} else if _, err := s.regionFor(a.CountryCode, nil); err != nil {
+		return db.Phone{}, err
+	}
+	if u.CreatedAt, err = optTime(a.CreatedAt, "created_at"); err != nil {
+		return db.Phone{}, err
+	}
+	if u.UpdatedAt, err = optTime(a.UpdatedAt, "updated_at"); err != nil {
+		return db.Phone{}, err
+	}
+	pre, err := precondition(a.UpdatedInDbAt, a.Overwrite, stored.UpdatedInDBAt)
+	if err != nil {
+		return db.Phone{}, err
+	}
+	return s.store.UpdatePhone(ctx, personID, id, u, pre)
+}
+
+// DeletePhone deletes a phone; deleting the primary promotes another.
+func (s *Server) DeletePhone(ctx context.Context, req generated.DeletePhoneRequestObject) (generated.DeletePhoneResponseObject, error) {
+	personID, id := req.PersonId.String(), req.Id.String()
+	if _, err := s.ownPhone(ctx, req.ContactId.String(), personID, id); err != nil {
+		return nil, err
+	}
+	if err := s.store.DeletePhone(ctx, personID, id); err != nil {
+		return nil, err
+	}
+	return generated.DeletePhone204Response{}, nil
+}

@@ -1,0 +1,328 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/labstack/echo/v4"
+)
+
+// route is one operation of the spec with what its request checks need.
+type route struct {
+	kin        *routers.Route
+	idParam    string // path parameter naming the resource itself, on PUT/PATCH
+	body       *bodyShape
+	validation *openapi3filter.Options
+}
+
+// bodyShape is what the JSON:API structural check needs to know of a request
+// body schema: the resource type and the attribute names, all from the spec.
+type bodyShape struct {
+	typ      string
+	create   bool
+	known    map[string]bool
+	required []string
+}
+
+func newRoute(spec *openapi3.T, path string, item *openapi3.PathItem, method string, op *openapi3.Operation) (*route, error) {
+	rt := &route{
+		kin: &routers.Route{Spec: spec, Path: path, PathItem: item, Method: method, Operation: op},
+		validation: &openapi3filter.Options{
+			MultiError:         true,
+			KeepValidatedValue: true,
+			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, // authenticate already ran
+		},
+	}
+	if op.RequestBody == nil {
+		return rt, nil
+	}
+	mt := op.RequestBody.Value.Content.Get(mediaType)
+	if mt == nil || mt.Schema == nil {
+		return nil, fmt.Errorf("handlers: %s has no %s request schema", op.OperationID, mediaType)
+	}
+	data := mt.Schema.Value.Properties["data"]
+	if data == nil {
+		return nil, fmt.Errorf("handlers: %s request schema has no data", op.OperationID)
+	}
+	typ := data.Value.Properties["type"]
+	attrs := data.Value.Properties["attributes"]
+	if typ == nil || len(typ.Value.Enum) != 1 || attrs == nil {
+		return nil, fmt.Errorf("handlers: %s request schema needs data.type (one enum value) and data.attributes", op.OperationID)
+	}
+	shape := &bodyShape{
+		typ:      fmt.Sprint(typ.Value.Enum[0]),
+		create:   method == http.MethodPost,
+		known:    map[string]bool{},
+		required: attrs.Value.Required,
+	}
+	for name := range attrs.Value.Properties {
+		shape.known[name] = true
+	}
+	rt.body = shape
+	if !shape.create {
+		rt.idParam = lastPathParam(path)
+	}
+	return rt, nil
+}
+
+// lastPathParam returns the name of the last {param} in an OpenAPI path.
+func lastPathParam(path string) string {
+	i := strings.LastIndex(path, "{")
+	j := strings.LastIndex(path, "}")
+	if i < 0 || j < i {
+		return ""
+	}
+	return path[i+1 : j]
+}
+
+// validate checks the request body's size, syntax and JSON:API structure, then
+// validates the whole request against the spec. The structural rules that
+// the spec cannot express as 409 (data.type, ids inside attributes, a body id
+// that differs from the path id) run before schema validation.
+func (rt *route) validate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		if rt.body != nil {
+			raw, err := readBody(req)
+			if err != nil {
+				return err
+			}
+			if err := rt.body.check(raw, c.Param(rt.idParam)); err != nil {
+				return err
+			}
+			req.Body = io.NopCloser(bytes.NewReader(raw))
+		}
+		params := map[string]string{}
+		for i, name := range c.ParamNames() {
+			params[name] = c.ParamValues()[i]
+		}
+		input := &openapi3filter.RequestValidationInput{
+			Request:    req,
+			PathParams: params,
+			Route:      rt.kin,
+			Options:    rt.validation,
+		}
+		if err := openapi3filter.ValidateRequest(req.Context(), input); err != nil {
+			return requestErrors(err)
+		}
+		return next(c)
+	}
+}
+
+// readBody reads at most maxBodyBytes of the request body: 413 above that.
+func readBody(req *http.Request) ([]byte, error) {
+	if req.ContentLength > maxBodyBytes {
+		return nil, echo.ErrStatusRequestEntityTooLarge
+	}
+	raw, err := io.ReadAll(io.LimitReader(req.Body, maxBodyBytes+1))
+	if err != nil {
+		return nil, errBadRequest("", "the request body could not be read")
+	}
+	if len(raw) > maxBodyBytes {
+		return nil, echo.ErrStatusRequestEntityTooLarge
+	}
+	return raw, nil
+}
+
+// check applies the JSON:API document rules to a request body. pathID is the
+// resource id from the path on PUT/PATCH ("" on create).
+func (b *bodyShape) check(raw []byte, pathID string) error {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return errBadRequest("", "the request body is empty; send a JSON:API document with a data member")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		return errBadRequest("", "the request body is not valid JSON: %s", jsonProblem(err))
+	}
+	if dec.More() {
+		return errBadRequest("", "the request body is not valid JSON: unexpected data after the document")
+	}
+	top, ok := doc.(map[string]any)
+	if !ok {
+		return errBadRequest("", "the request document must be a JSON object")
+	}
+	rawData, ok := top["data"]
+	if !ok {
+		return errBadRequest("/data", "the request document must have a data member")
+	}
+	data, ok := rawData.(map[string]any)
+	if !ok {
+		return errBadRequest("/data", "data must be a resource object")
+	}
+	switch t, ok := data["type"].(string); {
+	case !ok:
+		return errConflict("/data/type", "data.type is required and must be %q", b.typ)
+	case t != b.typ:
+		return errConflict("/data/type", "data.type %q does not match this endpoint's type %q", t, b.typ)
+	}
+	if id, present := data["id"]; present {
+		s, isString := id.(string)
+		switch {
+		case b.create && (!isString || !isUUID(s)):
+			return errBadRequest("/data/id", "data.id must be a UUID")
+		case !b.create && (!isString || !strings.EqualFold(s, pathID)):
+			return errConflict("/data/id", "data.id does not match the id in the path")
+		}
+	}
+	attrs, ok := data["attributes"].(map[string]any)
+	if !ok {
+		if _, present := data["attributes"]; !present {
+			return errBadRequest("/data/attributes", "data.attributes is required")
+		}
+		return errBadRequest("/data/attributes", "data.attributes must be an object")
+	}
+	names := make([]string, 0, len(attrs))
+	for name := range attrs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if name == "id" || strings.HasSuffix(name, "_id") {
+			return errConflict(attrPointer(name), "%q may not be sent inside attributes; ids go in data.id and the path", name)
+		}
+	}
+	var errs Errors
+	for _, name := range names {
+		if !b.known[name] {
+			errs = append(errs, errBadRequest(attrPointer(name), "%q is not an attribute of %s", name, b.typ))
+		}
+	}
+	for _, name := range b.required {
+		if _, ok := attrs[name]; !ok {
+			errs = append(errs, errBadRequest(attrPointer(name), "%q is required", name))
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+func attrPointer(name string) string {
+	return "/data/attributes/" + escapePointer(name)
+}
+
+// escapePointer escapes one JSON pointer reference token (RFC 6901).
+func escapePointer(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
+
+// jsonProblem describes a JSON syntax error without Go type names.
+func jsonProblem(err error) string {
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		return fmt.Sprintf("%s (at byte %d)", syn.Error(), syn.Offset)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return "unexpected end of input"
+	}
+	return "malformed document"
+}
+
+var quotedName = regexp.MustCompile(`property "([^"]+)"`)
+
+// requestErrors rewrites kin-openapi validation errors into one JSON:API error
+// per problem, each with a pointer (or parameter) and a short detail, never a
+// dump of the schema.
+func requestErrors(err error) error {
+	var out Errors
+	var walk func(error, string)
+	walk = func(err error, param string) {
+		var (
+			multi  openapi3.MultiError
+			reqErr *openapi3filter.RequestError
+			schErr *openapi3.SchemaError
+		)
+		switch {
+		case errors.As(err, &multi):
+			for _, e := range multi {
+				walk(e, param)
+			}
+		case errors.As(err, &reqErr):
+			if reqErr.Parameter != nil {
+				param = reqErr.Parameter.Name
+			}
+			if reqErr.Err == nil {
+				out = append(out, &Error{Status: http.StatusBadRequest, Parameter: param, Detail: reqErr.Reason})
+				return
+			}
+			walk(reqErr.Err, param)
+		case errors.As(err, &schErr):
+			out = append(out, schemaError(schErr, param))
+		default:
+			out = append(out, &Error{Status: http.StatusBadRequest, Parameter: param, Detail: "the request is invalid"})
+		}
+	}
+	walk(err, "")
+	if len(out) == 0 {
+		return errBadRequest("", "the request is invalid")
+	}
+	return mergeByPointer(out)
+}
+
+func schemaError(e *openapi3.SchemaError, param string) *Error {
+	path := e.JSONPointer()
+	reason := e.Reason
+	switch e.SchemaField {
+	case "required", "additionalProperties":
+		if m := quotedName.FindStringSubmatch(reason); m != nil {
+			path = append(path, m[1])
+		}
+	case "format":
+		reason = "value must be a valid " + e.Schema.Format
+		if e.Schema.Format == "date-time" {
+			reason = "value must be an RFC 3339 timestamp such as 2026-11-28T05:51:57.123Z"
+		}
+	}
+	out := &Error{Status: http.StatusBadRequest, Detail: reason}
+	if param != "" {
+		out.Parameter = param
+		return out
+	}
+	var sb strings.Builder
+	for _, p := range path {
+		sb.WriteString("/")
+		sb.WriteString(escapePointer(p))
+	}
+	out.Pointer = sb.String()
+	return out
+}
+
+// mergeByPointer keeps one error per pointer, prefixing the member's name.
+// The branches of a oneOf fail together ("value must be a string", "value
+// must be an integer"): they become one error listing the accepted types.
+func mergeByPointer(errs Errors) Errors {
+	var out Errors
+	seen := map[string]*Error{}
+	for _, e := range errs {
+		key := e.Pointer + "\x00" + e.Parameter
+		prev, ok := seen[key]
+		if !ok {
+			seen[key] = e
+			out = append(out, e)
+			continue
+		}
+		if t, ok := strings.CutPrefix(e.Detail, "value must be "); ok && strings.HasPrefix(prev.Detail, "value must be ") {
+			prev.Detail += " or " + t
+		}
+	}
+	for _, e := range out {
+		if e.Pointer != "" {
+			name := e.Pointer[strings.LastIndex(e.Pointer, "/")+1:]
+			e.Detail = name + ": " + e.Detail
+		}
+	}
+	return out
+}

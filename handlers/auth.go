@@ -57,12 +57,15 @@ func parseToken(secret []byte, token string) (string, error) {
 	if !ok {
 		return "", errors.New("unexpected claims")
 	}
-	id, _ := claims["user_id"].(string)
-	if id == "" {
-		id, _ = claims["sub"].(string)
+	claim := "user_id"
+	raw, ok := claims[claim]
+	if !ok {
+		claim = "sub"
+		raw = claims[claim]
 	}
+	id, _ := raw.(string)
 	if !isUUID(id) {
-		return "", errors.New("the token's user_id is not a uuid")
+		return "", fmt.Errorf("the token's %s is not a uuid", claim)
 	}
 	return strings.ToLower(id), nil
 }

@@ -256,7 +256,7 @@ func (r *resp) want(t testing.TB, code int, pointer string) {
 	if e == nil {
 		t.Fatalf("status %d without an errors array:\n%s", code, r.Raw)
 	}
-	if e["status"] != http.StatusText(code) && e["status"] != itoa(code) {
+	if e["status"] != itoa(code) {
 		t.Errorf("error status %v, want %q", e["status"], itoa(code))
 	}
 	if e["title"] != http.StatusText(code) {

@@ -21,14 +21,23 @@ func checkPathIDs(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// pathIDsValid reports whether every parameter segment of the matched route
-// (":contact_id" and the like) is a UUID in the request path. It reads the
-// path itself because Echo leaves the parameters empty on a 405.
+// pathIDsValid reports whether every id in the request path is a UUID. On a
+// route match Echo fills the parameters (the last one takes the rest of the
+// path, so "<uuid>/extra" fails); on a 405 it leaves them empty and the
+// route template is compared with the path segment by segment.
 func pathIDsValid(c echo.Context) bool {
+	if vals := c.ParamValues(); len(vals) > 0 {
+		for _, v := range vals {
+			if !isUUID(v) {
+				return false
+			}
+		}
+		return true
+	}
 	tmpl := strings.Split(c.Path(), "/")
 	got := strings.Split(c.Request().URL.Path, "/")
 	if len(tmpl) != len(got) {
-		return true // not a parameterised route match; nothing to check
+		return !strings.Contains(c.Path(), "/:")
 	}
 	for i, seg := range tmpl {
 		if strings.HasPrefix(seg, ":") && !isUUID(got[i]) {

@@ -1,0 +1,585 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/phoneapi/phoneapi/db"
+)
+
+// cpCheckContact checks the shape of a contact resource in r.
+func cpCheckContact(t testing.TB, r *resp, id, name string) {
+	t.Helper()
+	d := r.data()
+	if d["type"] != "contacts" {
+		t.Errorf("type %v, want contacts", d["type"])
+	}
+	got, _ := d["id"].(string)
+	if !cpLowerUUIDRE.MatchString(got) {
+		t.Errorf("id %q is not a lower-case UUID", got)
+	}
+	if id != "" && got != id {
+		t.Errorf("id %q, want %q", got, id)
+	}
+	if name != "" && r.attrs()["name"] != name {
+		t.Errorf("name %v, want %q", r.attrs()["name"], name)
+	}
+	for _, k := range []string{"created_at", "updated_at", "updated_in_db_at"} {
+		if s, _ := r.attrs()[k].(string); !cpTimeRE.MatchString(s) {
+			t.Errorf("%s = %v, want RFC 3339 UTC with milliseconds", k, r.attrs()[k])
+		}
+	}
+}
+
+// cpCreateContact creates a contact with attrs and returns the response.
+func cpCreateContact(t testing.TB, a *api, tok string, id any, attrs map[string]any) *resp {
+	t.Helper()
+	r := a.do(req{Method: "POST", Path: "/api/v2/contacts", Token: tok, Body: cpDoc("contacts", id, attrs)})
+	r.want(t, http.StatusCreated, "")
+	return r
+}
+
+// cpIDWithPrefix returns a new lower-case UUID whose first hex digit is p.
+func cpIDWithPrefix(p string) string {
+	return p + uuid.NewString()[1:]
+}
+
+func cpIDs(items []map[string]any) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i], _ = it["id"].(string)
+	}
+	return out
+}
+
+func cpEqual(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestContactsList(t *testing.T) {
+	a := newAPI(t)
+	tok, other := a.user(), a.user()
+
+	// A new user has an empty list, with meta.
+	r := cpGet(t, a, tok, "/api/v2/contacts")
+	if items, ok := r.Doc["data"].([]any); !ok || len(items) != 0 {
+		t.Errorf("new user's list: data = %#v, want []", r.Doc["data"])
+	}
+	if _, ok := r.Doc["meta"].(map[string]any); !ok {
+		t.Errorf("list without meta object: %s", r.Raw)
+	}
+
+	// Created out of created_at order; listed in created_at order.
+	// A's created_at is 2021-06-01T01:00Z: after B's, although its local
+	// date is earlier.
+	// Ids are chosen so that id order is the reverse of created_at order;
+	// D ties with C on created_at and sorts after it by id.
+	bID := cpCreateContact(t, a, tok, cpIDWithPrefix("f"), map[string]any{"name": "B", "created_at": "2021-06-01T00:00:00Z"}).id()
+	dID := cpCreateContact(t, a, tok, cpIDWithPrefix("2"), map[string]any{"name": "D", "created_at": "2022-01-01T00:00:00.000Z"}).id()
+	cID := cpCreateContact(t, a, tok, cpIDWithPrefix("1"), map[string]any{"name": "C", "created_at": "2022-01-01T00:00:00.000Z"}).id()
+	aID := cpCreateContact(t, a, tok, cpIDWithPrefix("e"), map[string]any{"name": "A", "created_at": "2021-05-31T23:00:00-02:00"}).id()
+	cpCreateContact(t, a, other, cpIDWithPrefix("a"), map[string]any{"name": "Not yours", "created_at": "2021-06-01T00:30:00Z"})
+
+	r = cpGet(t, a, tok, "/api/v2/contacts")
+	if _, ok := r.Doc["meta"].(map[string]any); !ok {
+		t.Errorf("list without meta object: %s", r.Raw)
+	}
+	want := []string{bID, aID, cID, dID}
+	if got := cpIDs(r.list()); !cpEqual(got, want) {
+		t.Errorf("list order %v, want %v (by created_at)\n%s", got, want, r.Raw)
+	}
+	for i, it := range r.list() {
+		if it["type"] != "contacts" {
+			t.Errorf("item %d type %v", i, it["type"])
+		}
+	}
+	names := []string{}
+	for _, it := range r.list() {
+		attrs, _ := it["attributes"].(map[string]any)
+		n, _ := attrs["name"].(string)
+		names = append(names, n)
+	}
+	if strings.Join(names, ",") != "B,A,C,D" {
+		t.Errorf("names in order %v, want B,A,C,D", names)
+	}
+
+	// The other user sees only their own.
+	r = cpGet(t, a, other, "/api/v2/contacts")
+	if len(r.list()) != 1 || r.list()[0]["attributes"].(map[string]any)["name"] != "Not yours" {
+		t.Errorf("other user's list: %s", r.Raw)
+	}
+}
+
+func TestContactsCreate(t *testing.T) {
+	a := newAPI(t)
+	tok := a.user()
+	upper := strings.ToUpper(uuid.NewString())
+	lower := uuid.NewString()
+	v7, err := uuid.NewV7()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name    string
+		id      any
+		attrs   map[string]any
+		code    int
+		pointer string
+		check   func(t *testing.T, r *resp)
+	}{
+		{name: "name only", attrs: map[string]any{"name": "Doe family"}, code: 201, check: func(t *testing.T, r *resp) {
+			cpCheckContact(t, r, "", "Doe family")
+			at := r.attrs()
+			if at["created_at"] != at["updated_at"] || at["created_at"] != at["updated_in_db_at"] {
+				t.Errorf("server timestamps differ on create: %v", at)
+			}
+		}},
+		{name: "client id honoured", id: lower, attrs: map[string]any{"name": "X"}, code: 201, check: func(t *testing.T, r *resp) {
+			cpCheckContact(t, r, lower, "X")
+		}},
+		{name: "client id upper-case returned lower-case", id: upper, attrs: map[string]any{"name": "X"}, code: 201, check: func(t *testing.T, r *resp) {
+			cpCheckContact(t, r, strings.ToLower(upper), "X")
+		}},
+		{name: "client id version 7", id: v7.String(), attrs: map[string]any{"name": "X"}, code: 201, check: func(t *testing.T, r *resp) {
+			cpCheckContact(t, r, v7.String(), "X")
+		}},
+		{name: "client timestamps kept, normalised to UTC milliseconds", attrs: map[string]any{
+			"name": "Import", "created_at": "2019-03-04T05:06:07.891234+02:00", "updated_at": "2020-01-02T03:04:05Z",
+		}, code: 201, check: func(t *testing.T, r *resp) {
+			if r.attrs()["created_at"] != "2019-03-04T03:06:07.891Z" {
+				t.Errorf("created_at %v", r.attrs()["created_at"])
+			}
+			if r.attrs()["updated_at"] != "2020-01-02T03:04:05.000Z" {
+				t.Errorf("updated_at %v", r.attrs()["updated_at"])
+			}
+			if r.attrs()["updated_in_db_at"] == "2020-01-02T03:04:05.000Z" {
+				t.Errorf("updated_in_db_at taken from the client")
+			}
+		}},
+		{name: "updated_in_db_at and overwrite ignored", attrs: map[string]any{
+			"name": "X", "updated_in_db_at": "2001-01-01T00:00:00.000Z", "overwrite": true,
+		}, code: 201, check: func(t *testing.T, r *resp) {
+			s, _ := r.attrs()["updated_in_db_at"].(string)
+			if strings.HasPrefix(s, "2001") {
+				t.Errorf("updated_in_db_at %q taken from the client", s)
+			}
+		}},
+		{name: "unicode name", attrs: map[string]any{"name": "Zoë & José 🌻"}, code: 201, check: func(t *testing.T, r *resp) {
+			cpCheckContact(t, r, "", "Zoë & José 🌻")
+		}},
+		{name: "name of 255 characters", attrs: map[string]any{"name": strings.Repeat("n", 255)}, code: 201},
+		{name: "name missing", attrs: map[string]any{}, code: 400, pointer: "/data/attributes/name"},
+		{name: "name missing, other attributes sent", attrs: map[string]any{"created_at": "2020-01-01T00:00:00Z"}, code: 400, pointer: "/data/attributes/name"},
+		{name: "name empty", attrs: map[string]any{"name": ""}, code: 400, pointer: "/data/attributes/name"},
+		{name: "name null", attrs: map[string]any{"name": nil}, code: 400, pointer: "/data/attributes/name"},
+		{name: "name too long", attrs: map[string]any{"name": strings.Repeat("n", 256)}, code: 400, pointer: "/data/attributes/name"},
+		{name: "name a number", attrs: map[string]any{"name": 5}, code: 400, pointer: "/data/attributes/name"},
+		{name: "id not a UUID", id: "contact-1", attrs: map[string]any{"name": "X"}, code: 400, pointer: "/data/id"},
+		{name: "id a number", id: 12, attrs: map[string]any{"name": "X"}, code: 400, pointer: "/data/id"},
+		{name: "id with braces", id: "{" + uuid.NewString() + "}", attrs: map[string]any{"name": "X"}, code: 400, pointer: "/data/id"},
+		{name: "created_at invalid", attrs: map[string]any{"name": "X", "created_at": "2020-13-01T00:00:00Z"}, code: 400, pointer: "/data/attributes/created_at"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(cpGet(t, a, tok, "/api/v2/contacts").list())
+			r := a.do(req{Method: "POST", Path: "/api/v2/contacts", Token: tok, Body: cpDoc("contacts", tc.id, tc.attrs)})
+			after := len(cpGet(t, a, tok, "/api/v2/contacts").list())
+			if tc.code != http.StatusCreated {
+				cpWantErr(t, r, tc.code, tc.pointer)
+				if after != before {
+					t.Errorf("a failed create changed the list from %d to %d contacts", before, after)
+				}
+				return
+			}
+			r.want(t, http.StatusCreated, "")
+			if after != before+1 {
+				t.Errorf("list has %d contacts after create, want %d", after, before+1)
+			}
+			loc := r.Header.Get("Location")
+			if want := "/api/v2/contacts/" + r.id(); loc != want {
+				t.Errorf("Location %q, want %q", loc, want)
+			}
+			// The Location names the stored resource, equal to the response.
+			got := cpGet(t, a, tok, loc)
+			if string(got.Raw) != string(r.Raw) {
+				t.Errorf("GET Location differs from the 201 body:\n%s\n%s", got.Raw, r.Raw)
+			}
+			if tc.check != nil {
+				tc.check(t, r)
+			}
+		})
+	}
+}
+
+func TestContactsCreateDuplicateID(t *testing.T) {
+	a := newAPI(t)
+	tok, other := a.user(), a.user()
+	id := uuid.NewString()
+	first := cpCreateContact(t, a, tok, id, map[string]any{"name": "First"})
+	for _, tc := range []struct {
+		name, tok, id string
+	}{
+		{"same id", tok, id},
+		{"same id upper-case", tok, strings.ToUpper(id)},
+		{"same id by another user", other, id},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := a.do(req{Method: "POST", Path: "/api/v2/contacts", Token: tc.tok, Body: cpDoc("contacts", tc.id, map[string]any{"name": "Second"})})
+			cpWantErr(t, r, http.StatusConflict, "/data/id")
+		})
+	}
+	if got := cpGet(t, a, tok, "/api/v2/contacts/"+id); string(got.Raw) != string(first.Raw) {
+		t.Errorf("contact changed by a failed create:\n%s\n%s", got.Raw, first.Raw)
+	}
+	if n := len(cpGet(t, a, other, "/api/v2/contacts").list()); n != 0 {
+		t.Errorf("other user has %d contacts, want 0", n)
+	}
+}
+
+func TestContactsGet(t *testing.T) {
+	a := newAPI(t)
+	tok := a.user()
+	created := cpCreateContact(t, a, tok, nil, map[string]any{"name": "Got"})
+	id := created.id()
+	for _, tc := range []struct {
+		name, path string
+		code       int
+	}{
+		{"own", "/api/v2/contacts/" + id, 200},
+		{"upper-case id", "/api/v2/contacts/" + strings.ToUpper(id), 200},
+		{"unknown", "/api/v2/contacts/" + uuid.NewString(), 404},
+		{"nil UUID", "/api/v2/contacts/00000000-0000-0000-0000-000000000000", 404},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := a.do(req{Method: "GET", Path: tc.path, Token: tok})
+			if tc.code != 200 {
+				cpWantErr(t, r, tc.code, "")
+				return
+			}
+			r.want(t, 200, "")
+			cpCheckContact(t, r, id, "Got")
+			if string(r.Raw) != string(created.Raw) {
+				t.Errorf("GET differs from the create response:\n%s\n%s", r.Raw, created.Raw)
+			}
+		})
+	}
+}
+
+// cpStoredAt returns the stored updated_in_db_at of the resource at path.
+func cpStoredAt(t testing.TB, a *api, tok, path string) string {
+	t.Helper()
+	s, _ := cpGet(t, a, tok, path).attrs()["updated_in_db_at"].(string)
+	if s == "" {
+		t.Fatalf("GET %s: no updated_in_db_at", path)
+	}
+	return s
+}
+
+// cpParse parses a response timestamp.
+func cpParse(t testing.TB, s string) time.Time {
+	t.Helper()
+	at, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t.Fatalf("timestamp %q: %v", s, err)
+	}
+	return at
+}
+
+// cpPreconditionCases are the updated_in_db_at forms, given the stored
+// value, that an update must accept or refuse; shared by contacts and
+// people.
+func cpPreconditionCases() []struct {
+	name string
+	pre  func(t testing.TB, stored string) map[string]any
+	ok   bool
+} {
+	type tc = struct {
+		name string
+		pre  func(t testing.TB, stored string) map[string]any
+		ok   bool
+	}
+	return []tc{
+		{"exact", func(_ testing.TB, s string) map[string]any { return map[string]any{"updated_in_db_at": s} }, true},
+		{"other offset", func(t testing.TB, s string) map[string]any {
+			at := cpParse(t, s).In(time.FixedZone("", 2*3600+30*60))
+			return map[string]any{"updated_in_db_at": at.Format("2006-01-02T15:04:05.000-07:00")}
+		}, true},
+		{"whole seconds", func(t testing.TB, s string) map[string]any {
+			return map[string]any{"updated_in_db_at": cpParse(t, s).Format("2006-01-02T15:04:05Z07:00")}
+		}, true},
+		{"microseconds", func(t testing.TB, s string) map[string]any {
+			return map[string]any{"updated_in_db_at": strings.TrimSuffix(s, "Z") + "999Z"}
+		}, true},
+		{"tenths of a second", func(t testing.TB, s string) map[string]any {
+			return map[string]any{"updated_in_db_at": cpParse(t, s).Format("2006-01-02T15:04:05.0Z07:00")}
+		}, true},
+		{"hundredths of a second", func(t testing.TB, s string) map[string]any {
+			return map[string]any{"updated_in_db_at": cpParse(t, s).Format("2006-01-02T15:04:05.00Z07:00")}
+		}, true},
+		{"overwrite true, no precondition", func(_ testing.TB, _ string) map[string]any { return map[string]any{"overwrite": true} }, true},
+		{"overwrite true, stale precondition", func(_ testing.TB, _ string) map[string]any {
+			return map[string]any{"overwrite": true, "updated_in_db_at": "2000-01-01T00:00:00.000Z"}
+		}, true},
+		{"overwrite true, exact precondition", func(_ testing.TB, s string) map[string]any {
+			return map[string]any{"overwrite": true, "updated_in_db_at": s}
+		}, true},
+		{"missing", func(_ testing.TB, _ string) map[string]any { return map[string]any{} }, false},
+		{"overwrite false, missing", func(_ testing.TB, _ string) map[string]any { return map[string]any{"overwrite": false} }, false},
+		{"stale", func(_ testing.TB, _ string) map[string]any {
+			return map[string]any{"updated_in_db_at": "2000-01-01T00:00:00.000Z"}
+		}, false},
+		{"one millisecond later", func(t testing.TB, s string) map[string]any {
+			return map[string]any{"updated_in_db_at": cpParse(t, s).Add(time.Millisecond).Format("2006-01-02T15:04:05.000Z07:00")}
+		}, false},
+		{"one millisecond earlier", func(t testing.TB, s string) map[string]any {
+			return map[string]any{"updated_in_db_at": cpParse(t, s).Add(-time.Millisecond).Format("2006-01-02T15:04:05.000Z07:00")}
+		}, false},
+		{"a tenth of a second later, in tenths", func(t testing.TB, s string) map[string]any {
+			return map[string]any{"updated_in_db_at": cpParse(t, s).Add(100 * time.Millisecond).Format("2006-01-02T15:04:05.0Z07:00")}
+		}, false},
+		{"one second later, whole seconds", func(t testing.TB, s string) map[string]any {
+			return map[string]any{"updated_in_db_at": cpParse(t, s).Add(time.Second).Format("2006-01-02T15:04:05Z07:00")}
+		}, false},
+		{"overwrite false, stale", func(_ testing.TB, _ string) map[string]any {
+			return map[string]any{"overwrite": false, "updated_in_db_at": "2000-01-01T00:00:00.000Z"}
+		}, false},
+	}
+}
+
+func TestContactsUpdate(t *testing.T) {
+	a := newAPI(t)
+	tok := a.user()
+	for _, method := range []string{"PUT", "PATCH"} {
+		for _, tc := range cpPreconditionCases() {
+			t.Run(method+"/precondition "+tc.name, func(t *testing.T) {
+				created := cpCreateContact(t, a, tok, nil, map[string]any{"name": "Before", "created_at": "2020-01-01T00:00:00.000Z"})
+				path := "/api/v2/contacts/" + created.id()
+				stored := cpStoredAt(t, a, tok, path)
+				attrs := cpWith(tc.pre(t, stored), "name", "After")
+				r := a.do(req{Method: method, Path: path, Token: tok, Body: doc("contacts", attrs)})
+				got := cpGet(t, a, tok, path)
+				if !tc.ok {
+					cpWantErr(t, r, http.StatusConflict, "/data/attributes/updated_in_db_at")
+					meta, _ := r.firstError()["meta"].(map[string]any)
+					if meta["updated_in_db_at"] != stored {
+						t.Errorf("meta.updated_in_db_at = %v, want the stored %q", meta["updated_in_db_at"], stored)
+					}
+					if string(got.Raw) != string(created.Raw) {
+						t.Errorf("refused update changed the contact:\n%s\n%s", created.Raw, got.Raw)
+					}
+					return
+				}
+				r.want(t, http.StatusOK, "")
+				cpCheckContact(t, r, created.id(), "After")
+				if string(got.Raw) != string(r.Raw) {
+					t.Errorf("GET after update differs from the response:\n%s\n%s", got.Raw, r.Raw)
+				}
+				if r.attrs()["created_at"] != "2020-01-01T00:00:00.000Z" {
+					t.Errorf("created_at changed to %v", r.attrs()["created_at"])
+				}
+				newAt, _ := r.attrs()["updated_in_db_at"].(string)
+				if !cpParse(t, newAt).After(cpParse(t, stored)) {
+					t.Errorf("updated_in_db_at %s not after %s", newAt, stored)
+				}
+				// The old value no longer passes.
+				r = a.do(req{Method: method, Path: path, Token: tok, Body: doc("contacts", map[string]any{"name": "Again", "updated_in_db_at": stored})})
+				cpWantErr(t, r, http.StatusConflict, "/data/attributes/updated_in_db_at")
+			})
+		}
+
+		t.Run(method+"/partial update keeps what is not sent", func(t *testing.T) {
+			created := cpCreateContact(t, a, tok, nil, map[string]any{"name": "Kept", "created_at": "2020-01-01T00:00:00.000Z", "updated_at": "2020-02-01T00:00:00.000Z"})
+			path := "/api/v2/contacts/" + created.id()
+			r := a.do(req{Method: method, Path: path, Token: tok, Body: doc("contacts", map[string]any{"updated_in_db_at": cpStoredAt(t, a, tok, path)})})
+			r.want(t, http.StatusOK, "")
+			if r.attrs()["name"] != "Kept" || r.attrs()["created_at"] != "2020-01-01T00:00:00.000Z" {
+				t.Errorf("attributes not sent changed: %v", r.attrs())
+			}
+			if r.attrs()["updated_at"] == "2020-02-01T00:00:00.000Z" {
+				t.Errorf("updated_at not advanced by a write without updated_at")
+			}
+		})
+
+		t.Run(method+"/client timestamps", func(t *testing.T) {
+			created := cpCreateContact(t, a, tok, nil, map[string]any{"name": "T"})
+			path := "/api/v2/contacts/" + created.id()
+			r := a.do(req{Method: method, Path: path, Token: tok, Body: doc("contacts", map[string]any{
+				"overwrite": true, "created_at": "2018-01-01T01:00:00+01:00", "updated_at": "2018-06-01T00:00:00.5Z",
+				"updated_in_db_at": "2000-01-01T00:00:00Z",
+			})})
+			r.want(t, http.StatusOK, "")
+			if r.attrs()["created_at"] != "2018-01-01T00:00:00.000Z" || r.attrs()["updated_at"] != "2018-06-01T00:00:00.500Z" {
+				t.Errorf("client timestamps: %v", r.attrs())
+			}
+			if s, _ := r.attrs()["updated_in_db_at"].(string); strings.HasPrefix(s, "2000") {
+				t.Errorf("updated_in_db_at taken from the client: %s", s)
+			}
+		})
+
+		t.Run(method+"/body id", func(t *testing.T) {
+			created := cpCreateContact(t, a, tok, nil, map[string]any{"name": "Id"})
+			path := "/api/v2/contacts/" + created.id()
+			for _, id := range []string{created.id(), strings.ToUpper(created.id())} {
+				r := a.do(req{Method: method, Path: path, Token: tok, Body: cpDoc("contacts", id, map[string]any{"overwrite": true})})
+				r.want(t, http.StatusOK, "")
+			}
+			other := cpCreateContact(t, a, tok, nil, map[string]any{"name": "Other"})
+			r := a.do(req{Method: method, Path: path, Token: tok, Body: cpDoc("contacts", other.id(), map[string]any{"overwrite": true, "name": "Hijack"})})
+			cpWantErr(t, r, http.StatusConflict, "/data/id")
+			if cpGet(t, a, tok, path).attrs()["name"] != "Id" || cpGet(t, a, tok, "/api/v2/contacts/"+other.id()).attrs()["name"] != "Other" {
+				t.Errorf("a refused update changed a contact")
+			}
+		})
+
+		t.Run(method+"/unknown contact", func(t *testing.T) {
+			r := a.do(req{Method: method, Path: "/api/v2/contacts/" + uuid.NewString(), Token: tok, Body: doc("contacts", map[string]any{"overwrite": true, "name": "X"})})
+			cpWantErr(t, r, http.StatusNotFound, "")
+		})
+
+		t.Run(method+"/invalid name", func(t *testing.T) {
+			created := cpCreateContact(t, a, tok, nil, map[string]any{"name": "Valid"})
+			path := "/api/v2/contacts/" + created.id()
+			for _, v := range []any{"", nil, 5, strings.Repeat("x", 256)} {
+				r := a.do(req{Method: method, Path: path, Token: tok, Body: doc("contacts", map[string]any{"overwrite": true, "name": v})})
+				cpWantErr(t, r, http.StatusBadRequest, "/data/attributes/name")
+			}
+			if got := cpGet(t, a, tok, path); string(got.Raw) != string(created.Raw) {
+				t.Errorf("refused updates changed the contact")
+			}
+		})
+	}
+}
+
+// Of concurrent updates carrying the same precondition exactly one wins.
+func TestContactsConcurrentUpdate(t *testing.T) {
+	a := newAPI(t)
+	tok := a.user()
+	path := "/api/v2/contacts/" + cpCreateContact(t, a, tok, nil, map[string]any{"name": "Race"}).id()
+	stored := cpStoredAt(t, a, tok, path)
+	const n = 10
+	codes := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			method := "PUT"
+			if i%2 == 1 {
+				method = "PATCH"
+			}
+			codes[i] = a.do(req{Method: method, Path: path, Token: tok, Body: doc("contacts", map[string]any{"name": "Winner", "updated_in_db_at": stored})}).Code
+		}()
+	}
+	wg.Wait()
+	ok, conflict := 0, 0
+	for _, c := range codes {
+		switch c {
+		case http.StatusOK:
+			ok++
+		case http.StatusConflict:
+			conflict++
+		}
+	}
+	if ok != 1 || conflict != n-1 {
+		t.Errorf("statuses %v: want one 200 and %d 409", codes, n-1)
+	}
+}
+
+func TestContactsDelete(t *testing.T) {
+	a := newAPI(t)
+	tok := a.user()
+	keep := cpCreateContact(t, a, tok, nil, map[string]any{"name": "Keep"}).id()
+	gone := cpCreateContact(t, a, tok, nil, map[string]any{"name": "Gone"}).id()
+
+	r := a.do(req{Method: "DELETE", Path: "/api/v2/contacts/" + strings.ToUpper(gone), Token: tok})
+	r.want(t, http.StatusNoContent, "")
+	if len(r.Raw) != 0 {
+		t.Errorf("204 with a body: %s", r.Raw)
+	}
+	for _, m := range []string{"GET", "DELETE"} {
+		cpWantErr(t, a.do(req{Method: m, Path: "/api/v2/contacts/" + gone, Token: tok}), http.StatusNotFound, "")
+	}
+	for _, m := range []string{"PUT", "PATCH"} {
+		cpWantErr(t, a.do(req{Method: m, Path: "/api/v2/contacts/" + gone, Token: tok, Body: doc("contacts", map[string]any{"overwrite": true})}), http.StatusNotFound, "")
+	}
+	if ids := cpIDs(cpGet(t, a, tok, "/api/v2/contacts").list()); !cpEqual(ids, []string{keep}) {
+		t.Errorf("list after delete %v, want [%s]", ids, keep)
+	}
+	// Hard delete: the id may be used again.
+	cpCreateContact(t, a, tok, gone, map[string]any{"name": "Again"})
+}
+
+// Deleting a contact deletes its people and their phones; other contacts
+// keep theirs.
+func TestContactsDeleteCascade(t *testing.T) {
+	a := newAPI(t)
+	ctx := context.Background()
+	tr := a.tree()
+	person2 := a.person(tr.tok, tr.contact)
+	phone2 := a.phone(tr.tok, tr.contact, person2, map[string]any{"number": "617-555-3030"}).id()
+	phone3 := a.phone(tr.tok, tr.contact, tr.person, map[string]any{"number": "617-555-3031"}).id()
+
+	keepContact := a.contact(tr.tok)
+	keepPerson := a.person(tr.tok, keepContact)
+	keepPhone := a.phone(tr.tok, keepContact, keepPerson, map[string]any{"number": "617-555-3032"}).id()
+	keepPaths := []string{
+		"/api/v2/contacts/" + keepContact,
+		"/api/v2/contacts/" + keepContact + "/people/" + keepPerson,
+		phonesPath(keepContact, keepPerson) + "/" + keepPhone,
+		phonesPath(keepContact, keepPerson),
+	}
+	before := cpSnapshot(t, a, tr.tok, keepPaths...)
+
+	r := a.do(req{Method: "DELETE", Path: tr.contactPath(), Token: tr.tok})
+	r.want(t, http.StatusNoContent, "")
+
+	for _, path := range []string{
+		tr.contactPath(), tr.contactPath() + "/people", tr.personPath(), tr.phonesPath(), tr.phonePath(),
+		tr.contactPath() + "/people/" + person2, phonesPath(tr.contact, person2) + "/" + phone2,
+	} {
+		cpWantErr(t, a.do(req{Method: "GET", Path: path, Token: tr.tok}), http.StatusNotFound, "")
+	}
+	// The rows are gone, not just hidden.
+	if _, err := a.store.Contact(ctx, tr.contact); !errors.Is(err, db.ErrNotFound) {
+		t.Errorf("contact row: %v, want ErrNotFound", err)
+	}
+	for _, p := range []string{tr.person, person2} {
+		if _, err := a.store.Person(ctx, tr.contact, p); !errors.Is(err, db.ErrNotFound) {
+			t.Errorf("person %s row: %v, want ErrNotFound", p, err)
+		}
+		if _, err := a.store.ListPhones(ctx, p); !errors.Is(err, db.ErrNotFound) {
+			t.Errorf("phones of person %s: %v, want ErrNotFound (no person, no phones)", p, err)
+		}
+	}
+	for _, ph := range []struct{ person, phone string }{{tr.person, tr.phone}, {tr.person, phone3}, {person2, phone2}} {
+		if _, err := a.store.Phone(ctx, ph.person, ph.phone); !errors.Is(err, db.ErrNotFound) {
+			t.Errorf("phone %s row: %v, want ErrNotFound", ph.phone, err)
+		}
+	}
+	cpSameSnapshot(t, before, cpSnapshot(t, a, tr.tok, keepPaths...))
+
+	// Every id may be used again, which needs the old rows to be gone.
+	cpCreateContact(t, a, tr.tok, tr.contact, map[string]any{"name": "Reborn"})
+	r = a.do(req{Method: "POST", Path: tr.contactPath() + "/people", Token: tr.tok, Body: cpDoc("people", tr.person, map[string]any{"first_name": "Reborn"})})
+	r.want(t, http.StatusCreated, "")
+	r = a.do(req{Method: "POST", Path: tr.phonesPath(), Token: tr.tok, Body: cpDoc("phone_numbers", tr.phone, map[string]any{"number": "617-555-3033"})})
+	r.want(t, http.StatusCreated, "")
+	if n := len(cpGet(t, a, tr.tok, tr.phonesPath()).list()); n != 1 {
+		t.Errorf("reborn person has %d phones, want 1", n)
+	}
+}

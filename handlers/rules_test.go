@@ -1,0 +1,847 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+)
+
+// Tests of the JSON:API request rules, content negotiation, routing errors,
+// the order of checks and the shape of error documents. Helpers shared by
+// contacts_test.go, people_test.go and auth_test.go live here too; all are
+// prefixed with cp.
+
+// cpTimeRE is the response timestamp format: RFC 3339 UTC with milliseconds.
+var cpTimeRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$`)
+
+// cpLowerUUIDRE is a UUID as the API returns it.
+var cpLowerUUIDRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// cpWantErr checks status and first pointer (see resp.want), then the shape
+// of every error object: status is the code as a string, title the standard
+// phrase, and detail a short human sentence, never a dump of the schema.
+func cpWantErr(t testing.TB, r *resp, code int, pointer string) {
+	t.Helper()
+	r.want(t, code, pointer)
+	cpCheckErrorDoc(t, r, code)
+}
+
+func cpCheckErrorDoc(t testing.TB, r *resp, code int) {
+	t.Helper()
+	errs, ok := r.Doc["errors"].([]any)
+	if !ok || len(errs) == 0 {
+		t.Fatalf("status %d without errors:\n%s", r.Code, r.Raw)
+	}
+	if _, ok := r.Doc["data"]; ok {
+		t.Errorf("error document also has data:\n%s", r.Raw)
+	}
+	for i, raw := range errs {
+		e, _ := raw.(map[string]any)
+		if s, ok := e["status"].(string); !ok || s != strconv.Itoa(code) {
+			t.Errorf("errors[%d].status = %#v, want the string %q", i, e["status"], strconv.Itoa(code))
+		}
+		if e["title"] != http.StatusText(code) {
+			t.Errorf("errors[%d].title = %#v, want %q", i, e["title"], http.StatusText(code))
+		}
+		detail, _ := e["detail"].(string)
+		switch {
+		case detail == "":
+			t.Errorf("errors[%d] has no detail:\n%s", i, r.Raw)
+		case len(detail) >= 200,
+			strings.Contains(detail, "\n"),
+			strings.Contains(detail, `"type":`),
+			strings.Contains(detail, "Schema:"),
+			strings.Contains(detail, "Value:"),
+			strings.Contains(detail, "Error at"):
+			t.Errorf("errors[%d].detail looks like a dump, not a message: %q", i, detail)
+		}
+	}
+}
+
+// cpHasPointer reports whether any error of r points at p.
+func cpHasPointer(r *resp, p string) bool {
+	for _, got := range r.pointers() {
+		if got == p {
+			return true
+		}
+	}
+	return false
+}
+
+// cpGet fetches path and fails unless it gets 200.
+func cpGet(t testing.TB, a *api, tok, path string) *resp {
+	t.Helper()
+	r := a.do(req{Method: "GET", Path: path, Token: tok})
+	r.want(t, http.StatusOK, "")
+	return r
+}
+
+// cpSnapshot returns the raw bodies of GETs of paths, for before/after
+// comparisons.
+func cpSnapshot(t testing.TB, a *api, tok string, paths ...string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, p := range paths {
+		out[p] = string(cpGet(t, a, tok, p).Raw)
+	}
+	return out
+}
+
+func cpSameSnapshot(t testing.TB, before, after map[string]string) {
+	t.Helper()
+	for p, b := range before {
+		if after[p] != b {
+			t.Errorf("GET %s changed:\nbefore %s\nafter  %s", p, b, after[p])
+		}
+	}
+}
+
+// cpDoc builds a request document with an optional data.id.
+func cpDoc(typ string, id any, attrs map[string]any) map[string]any {
+	d := map[string]any{"type": typ, "attributes": attrs}
+	if id != nil {
+		d["id"] = id
+	}
+	return map[string]any{"data": d}
+}
+
+// cpWith returns a copy of m with the extra keys set.
+func cpWith(m map[string]any, kv ...any) map[string]any {
+	out := make(map[string]any, len(m)+len(kv)/2)
+	for k, v := range m {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i].(string)] = kv[i+1]
+	}
+	return out
+}
+
+// cpWithout returns a copy of m without key.
+func cpWithout(m map[string]any, key string) map[string]any {
+	out := cpWith(m)
+	delete(out, key)
+	return out
+}
+
+// cpBodyOp is one operation that takes a request body.
+type cpBodyOp struct {
+	name     string
+	method   string
+	path     string
+	typ      string
+	otherTyp string // another resource's type, wrong here
+	create   bool
+	pathID   string         // the resource id in the path (updates)
+	valid    map[string]any // attributes that succeed
+	okCode   int
+}
+
+// cpBodyOps returns the nine body-taking operations against tr.
+func cpBodyOps(tr tree) []cpBodyOp {
+	contact := map[string]any{"name": "Rule family"}
+	person := map[string]any{"first_name": "Rule"}
+	phone := map[string]any{"number": "617-555-1313"}
+	return []cpBodyOp{
+		{"createContact", "POST", "/api/v2/contacts", "contacts", "people", true, "", contact, 201},
+		{"putContact", "PUT", tr.contactPath(), "contacts", "people", false, tr.contact, cpWith(contact, "overwrite", true), 200},
+		{"patchContact", "PATCH", tr.contactPath(), "contacts", "people", false, tr.contact, cpWith(contact, "overwrite", true), 200},
+		{"createPerson", "POST", tr.contactPath() + "/people", "people", "contacts", true, "", person, 201},
+		{"putPerson", "PUT", tr.personPath(), "people", "contacts", false, tr.person, cpWith(person, "overwrite", true), 200},
+		{"patchPerson", "PATCH", tr.personPath(), "people", "contacts", false, tr.person, cpWith(person, "overwrite", true), 200},
+		{"createPhone", "POST", tr.phonesPath(), "phone_numbers", "people", true, "", phone, 201},
+		{"putPhone", "PUT", tr.phonePath(), "phone_numbers", "people", false, tr.phone, map[string]any{"location": "work", "overwrite": true}, 200},
+		{"patchPhone", "PATCH", tr.phonePath(), "phone_numbers", "people", false, tr.phone, map[string]any{"location": "home", "overwrite": true}, 200},
+	}
+}
+
+// cpOp is any operation of the API.
+type cpOp struct {
+	name, method, path string
+	body               any
+}
+
+// cpAllOps returns all seventeen operations against tr, each with a body
+// that is valid (updates carry the stored updated_in_db_at, read with tok).
+func cpAllOps(t testing.TB, a *api, tok string, tr tree) []cpOp {
+	t.Helper()
+	pre := func(path string) string {
+		s, _ := cpGet(t, a, tok, path).attrs()["updated_in_db_at"].(string)
+		return s
+	}
+	cPre, pPre, phPre := pre(tr.contactPath()), pre(tr.personPath()), pre(tr.phonePath())
+	return []cpOp{
+		{"listContacts", "GET", "/api/v2/contacts", nil},
+		{"createContact", "POST", "/api/v2/contacts", doc("contacts", map[string]any{"name": "X"})},
+		{"getContact", "GET", tr.contactPath(), nil},
+		{"putContact", "PUT", tr.contactPath(), doc("contacts", map[string]any{"name": "Taken", "updated_in_db_at": cPre})},
+		{"patchContact", "PATCH", tr.contactPath(), doc("contacts", map[string]any{"name": "Taken", "updated_in_db_at": cPre})},
+		{"deleteContact", "DELETE", tr.contactPath(), nil},
+		{"listPeople", "GET", tr.contactPath() + "/people", nil},
+		{"createPerson", "POST", tr.contactPath() + "/people", doc("people", map[string]any{"first_name": "Intruder"})},
+		{"getPerson", "GET", tr.personPath(), nil},
+		{"putPerson", "PUT", tr.personPath(), doc("people", map[string]any{"first_name": "Taken", "updated_in_db_at": pPre})},
+		{"patchPerson", "PATCH", tr.personPath(), doc("people", map[string]any{"first_name": "Taken", "updated_in_db_at": pPre})},
+		{"deletePerson", "DELETE", tr.personPath(), nil},
+		{"listPhones", "GET", tr.phonesPath(), nil},
+		{"createPhone", "POST", tr.phonesPath(), doc("phone_numbers", map[string]any{"number": "617-555-9999"})},
+		{"getPhone", "GET", tr.phonePath(), nil},
+		{"putPhone", "PUT", tr.phonePath(), doc("phone_numbers", map[string]any{"location": "taken", "updated_in_db_at": phPre})},
+		{"patchPhone", "PATCH", tr.phonePath(), doc("phone_numbers", map[string]any{"location": "taken", "updated_in_db_at": phPre})},
+		{"deletePhone", "DELETE", tr.phonePath(), nil},
+	}
+}
+
+func TestRulesContentType(t *testing.T) {
+	a := newAPI(t)
+	tr := a.tree()
+	cases := []struct {
+		name, contentType string // "" removes the header
+		code              int
+	}{
+		{"missing", "", http.StatusUnsupportedMediaType},
+		{"application/json", "application/json", http.StatusUnsupportedMediaType},
+		{"text/plain", "text/plain", http.StatusUnsupportedMediaType},
+		{"form", "application/x-www-form-urlencoded", http.StatusUnsupportedMediaType},
+		{"other parameter", `application/vnd.api+json; ext="https://example.com/ext"`, http.StatusUnsupportedMediaType},
+		{"malformed", "application/vnd.api+json;;;=", http.StatusUnsupportedMediaType},
+		{"exact", "application/vnd.api+json", 0},
+		{"charset tolerated", "application/vnd.api+json; charset=utf-8", 0},
+		{"media type case-insensitive", "Application/Vnd.Api+JSON", 0},
+	}
+	for _, op := range cpBodyOps(tr) {
+		for _, tc := range cases {
+			t.Run(op.name+"/"+tc.name, func(t *testing.T) {
+				r := a.do(req{Method: op.method, Path: op.path, Token: tr.tok,
+					Body:   cpDoc(op.typ, nil, op.valid),
+					Header: map[string]string{"Content-Type": tc.contentType}})
+				if tc.code == 0 {
+					r.want(t, op.okCode, "")
+					return
+				}
+				cpWantErr(t, r, tc.code, "")
+			})
+		}
+	}
+}
+
+func TestRulesAccept(t *testing.T) {
+	cases := []struct {
+		name, accept string // "" removes the header
+		ok           bool
+	}{
+		{"absent", "", true},
+		{"any", "*/*", true},
+		{"jsonapi", "application/vnd.api+json", true},
+		{"listed among others", "text/html, application/vnd.api+json;q=0.9", true},
+		{"any with quality", "text/html, */*;q=0.1", true},
+		{"application/json alone", "application/json", false},
+		{"text/html", "text/html", false},
+		{"jsonapi refused with q=0", "application/vnd.api+json;q=0, application/json", false},
+	}
+	a := newAPI(t)
+	tr := a.tree()
+	var ops []cpOp
+	for _, op := range cpBodyOps(tr) {
+		ops = append(ops, cpOp{op.name, op.method, op.path, cpDoc(op.typ, nil, op.valid)})
+	}
+	ops = append(ops,
+		cpOp{"listContacts", "GET", "/api/v2/contacts", nil},
+		cpOp{"getContact", "GET", tr.contactPath(), nil},
+		cpOp{"listPeople", "GET", tr.contactPath() + "/people", nil},
+		cpOp{"getPerson", "GET", tr.personPath(), nil},
+		cpOp{"listPhones", "GET", tr.phonesPath(), nil},
+		cpOp{"getPhone", "GET", tr.phonePath(), nil},
+	)
+	for _, op := range ops {
+		for _, tc := range cases {
+			t.Run(op.name+"/"+tc.name, func(t *testing.T) {
+				r := a.do(req{Method: op.method, Path: op.path, Token: tr.tok, Body: op.body,
+					Header: map[string]string{"Accept": tc.accept}})
+				if !tc.ok {
+					cpWantErr(t, r, http.StatusNotAcceptable, "")
+					return
+				}
+				if r.Code >= 300 {
+					t.Fatalf("Accept %q: status %d\n%s", tc.accept, r.Code, r.Raw)
+				}
+			})
+		}
+	}
+	// DELETE: a refused Accept deletes nothing; an accepted one deletes.
+	for _, tc := range cases {
+		t.Run("deleteContact/"+tc.name, func(t *testing.T) {
+			c := a.contact(tr.tok)
+			r := a.do(req{Method: "DELETE", Path: "/api/v2/contacts/" + c, Token: tr.tok,
+				Header: map[string]string{"Accept": tc.accept}})
+			if !tc.ok {
+				cpWantErr(t, r, http.StatusNotAcceptable, "")
+				cpGet(t, a, tr.tok, "/api/v2/contacts/"+c)
+				return
+			}
+			r.want(t, http.StatusNoContent, "")
+		})
+	}
+}
+
+// Requests without a body need no Content-Type, and one sent is ignored.
+func TestRulesBodilessRequestsIgnoreContentType(t *testing.T) {
+	a := newAPI(t)
+	tr := a.tree()
+	for _, ct := range []string{"", "text/plain", "application/json"} {
+		for _, path := range []string{"/api/v2/contacts", tr.contactPath(), tr.contactPath() + "/people", tr.personPath(), tr.phonesPath(), tr.phonePath()} {
+			t.Run("GET "+path+" "+ct, func(t *testing.T) {
+				r := a.do(req{Method: "GET", Path: path, Token: tr.tok, Header: map[string]string{"Content-Type": ct}})
+				r.want(t, http.StatusOK, "")
+			})
+		}
+		t.Run("DELETE "+ct, func(t *testing.T) {
+			c := a.contact(tr.tok)
+			p := a.person(tr.tok, c)
+			ph := a.phone(tr.tok, c, p, map[string]any{"number": "617-555-1414"}).id()
+			base := "/api/v2/contacts/" + c
+			for _, path := range []string{base + "/people/" + p + "/phones/" + ph, base + "/people/" + p, base} {
+				r := a.do(req{Method: "DELETE", Path: path, Token: tr.tok, Header: map[string]string{"Content-Type": ct}})
+				r.want(t, http.StatusNoContent, "")
+			}
+		})
+	}
+}
+
+// TestRulesDocument runs the JSON:API document rules against every
+// body-taking operation of contacts, people and phones.
+func TestRulesDocument(t *testing.T) {
+	const (
+		both   = ""
+		create = "create"
+		update = "update"
+	)
+	type body func(op cpBodyOp) any
+	data := func(m map[string]any) map[string]any { return map[string]any{"data": m} }
+	cases := []struct {
+		name    string
+		only    string
+		body    body
+		code    int // 0: the operation's success code
+		pointer string
+	}{
+		{"valid", both, func(op cpBodyOp) any { return cpDoc(op.typ, nil, op.valid) }, 0, ""},
+		{"type missing", both, func(op cpBodyOp) any {
+			return data(map[string]any{"attributes": op.valid})
+		}, 409, "/data/type"},
+		{"type unknown", both, func(op cpBodyOp) any { return cpDoc("things", nil, op.valid) }, 409, "/data/type"},
+		{"type of another resource", both, func(op cpBodyOp) any { return cpDoc(op.otherTyp, nil, op.valid) }, 409, "/data/type"},
+		{"type in other case", both, func(op cpBodyOp) any { return cpDoc(strings.ToUpper(op.typ), nil, op.valid) }, 409, "/data/type"},
+		{"type not a string", both, func(op cpBodyOp) any {
+			return data(map[string]any{"type": 5, "attributes": op.valid})
+		}, 409, "/data/type"},
+		{"type null", both, func(op cpBodyOp) any {
+			return data(map[string]any{"type": nil, "attributes": op.valid})
+		}, 409, "/data/type"},
+		{"id in attributes", both, func(op cpBodyOp) any {
+			return cpDoc(op.typ, nil, cpWith(op.valid, "id", uuid.NewString()))
+		}, 409, "/data/attributes/id"},
+		{"remote_id in attributes", both, func(op cpBodyOp) any {
+			return cpDoc(op.typ, nil, cpWith(op.valid, "remote_id", "abc"))
+		}, 409, "/data/attributes/remote_id"},
+		{"person_id in attributes", both, func(op cpBodyOp) any {
+			return cpDoc(op.typ, nil, cpWith(op.valid, "person_id", uuid.NewString()))
+		}, 409, "/data/attributes/person_id"},
+		{"contact_id in attributes", both, func(op cpBodyOp) any {
+			return cpDoc(op.typ, nil, cpWith(op.valid, "contact_id", uuid.NewString()))
+		}, 409, "/data/attributes/contact_id"},
+		{"account_list_id null in attributes", both, func(op cpBodyOp) any {
+			return cpDoc(op.typ, nil, cpWith(op.valid, "account_list_id", nil))
+		}, 409, "/data/attributes/account_list_id"},
+		{"unknown attribute", both, func(op cpBodyOp) any {
+			return cpDoc(op.typ, nil, cpWith(op.valid, "nickname", "x"))
+		}, 400, "/data/attributes/nickname"},
+		{"unknown attribute needing pointer escapes", both, func(op cpBodyOp) any {
+			return cpDoc(op.typ, nil, cpWith(op.valid, "a/b~c", "x"))
+		}, 400, "/data/attributes/a~1b~0c"},
+		{"attribute name in other case", both, func(op cpBodyOp) any {
+			return cpDoc(op.typ, nil, cpWith(op.valid, "Updated_At", "2020-01-01T00:00:00Z"))
+		}, 400, "/data/attributes/Updated_At"},
+		{"malformed JSON", both, func(op cpBodyOp) any { return `{"data": {"type": "` + op.typ + `",` }, 400, "-"},
+		{"trailing data after the document", both, func(op cpBodyOp) any {
+			return `{"data":{"type":"` + op.typ + `","attributes":{}}} {}`
+		}, 400, "-"},
+		{"single quotes", both, func(op cpBodyOp) any { return `{'data': {}}` }, 400, "-"},
+		{"empty body", both, func(op cpBodyOp) any { return "" }, 400, "-"},
+		{"whitespace body", both, func(op cpBodyOp) any { return " \n\t " }, 400, "-"},
+		{"array document", both, func(op cpBodyOp) any { return `[]` }, 400, "-"},
+		{"null document", both, func(op cpBodyOp) any { return `null` }, 400, "-"},
+		{"string document", both, func(op cpBodyOp) any { return `"data"` }, 400, "-"},
+		{"no data member", both, func(op cpBodyOp) any { return `{}` }, 400, "-"},
+		{"attributes at top level", both, func(op cpBodyOp) any {
+			return map[string]any{"type": op.typ, "attributes": op.valid}
+		}, 400, "-"},
+		{"data null", both, func(op cpBodyOp) any { return `{"data":null}` }, 400, "-"},
+		{"data an array", both, func(op cpBodyOp) any {
+			return map[string]any{"data": []any{map[string]any{"type": op.typ, "attributes": op.valid}}}
+		}, 400, "-"},
+		{"attributes missing", both, func(op cpBodyOp) any {
+			return data(map[string]any{"type": op.typ})
+		}, 400, "/data/attributes"},
+		{"attributes not an object", both, func(op cpBodyOp) any {
+			return data(map[string]any{"type": op.typ, "attributes": []any{}})
+		}, 400, "/data/attributes"},
+		{"created_at not a string", both, func(op cpBodyOp) any {
+			return cpDoc(op.typ, nil, cpWith(op.valid, "created_at", 1700000000))
+		}, 400, "/data/attributes/created_at"},
+		{"created_at not a timestamp", both, func(op cpBodyOp) any {
+			return cpDoc(op.typ, nil, cpWith(op.valid, "created_at", "yesterday"))
+		}, 400, "/data/attributes/created_at"},
+		{"updated_at without zone", both, func(op cpBodyOp) any {
+			return cpDoc(op.typ, nil, cpWith(op.valid, "updated_at", "2020-01-02T03:04:05"))
+		}, 400, "/data/attributes/updated_at"},
+		// Create only.
+		{"client id honoured", create, func(op cpBodyOp) any { return cpDoc(op.typ, uuid.NewString(), op.valid) }, 0, ""},
+		{"data.id not a UUID", create, func(op cpBodyOp) any { return cpDoc(op.typ, "123", op.valid) }, 400, "/data/id"},
+		{"data.id a UUID without hyphens", create, func(op cpBodyOp) any {
+			return cpDoc(op.typ, strings.ReplaceAll(uuid.NewString(), "-", ""), op.valid)
+		}, 400, "/data/id"},
+		{"data.id a number", create, func(op cpBodyOp) any { return cpDoc(op.typ, 42, op.valid) }, 400, "/data/id"},
+		{"data.id empty", create, func(op cpBodyOp) any { return cpDoc(op.typ, "", op.valid) }, 400, "/data/id"},
+		{"updated_in_db_at and overwrite ignored", create, func(op cpBodyOp) any {
+			return cpDoc(op.typ, nil, cpWith(op.valid, "updated_in_db_at", "2000-01-01T00:00:00Z", "overwrite", false))
+		}, 0, ""},
+		// Update only.
+		{"data.id equal to the path id", update, func(op cpBodyOp) any { return cpDoc(op.typ, op.pathID, op.valid) }, 0, ""},
+		{"data.id equal in upper case", update, func(op cpBodyOp) any {
+			return cpDoc(op.typ, strings.ToUpper(op.pathID), op.valid)
+		}, 0, ""},
+		{"data.id differs from the path", update, func(op cpBodyOp) any { return cpDoc(op.typ, uuid.NewString(), op.valid) }, 409, "/data/id"},
+		{"data.id not a UUID", update, func(op cpBodyOp) any { return cpDoc(op.typ, "abc", op.valid) }, 409, "/data/id"},
+		{"data.id not a string", update, func(op cpBodyOp) any { return cpDoc(op.typ, 7, op.valid) }, 409, "/data/id"},
+		{"updated_in_db_at not a timestamp", update, func(op cpBodyOp) any {
+			return cpDoc(op.typ, nil, cpWith(cpWithout(op.valid, "overwrite"), "updated_in_db_at", "yesterday"))
+		}, 400, "/data/attributes/updated_in_db_at"},
+		{"updated_in_db_at a number", update, func(op cpBodyOp) any {
+			return cpDoc(op.typ, nil, cpWith(cpWithout(op.valid, "overwrite"), "updated_in_db_at", 1700000000000))
+		}, 400, "/data/attributes/updated_in_db_at"},
+		{"overwrite a string", update, func(op cpBodyOp) any {
+			return cpDoc(op.typ, nil, cpWith(op.valid, "overwrite", "true"))
+		}, 400, "/data/attributes/overwrite"},
+	}
+	a := newAPI(t)
+	tr := a.tree()
+	for _, op := range cpBodyOps(tr) {
+		for _, tc := range cases {
+			if (tc.only == create && !op.create) || (tc.only == update && op.create) {
+				continue
+			}
+			t.Run(op.name+"/"+tc.name, func(t *testing.T) {
+				r := a.do(req{Method: op.method, Path: op.path, Token: tr.tok, Body: tc.body(op)})
+				if tc.code == 0 {
+					r.want(t, op.okCode, "")
+					if r.data()["type"] != op.typ {
+						t.Errorf("data.type = %v, want %s", r.data()["type"], op.typ)
+					}
+					return
+				}
+				cpWantErr(t, r, tc.code, tc.pointer)
+			})
+		}
+	}
+}
+
+// TestRulesAttributeTypes sends attributes of the wrong type to each
+// resource: 400 with a pointer to the attribute.
+func TestRulesAttributeTypes(t *testing.T) {
+	a := newAPI(t)
+	tr := a.tree()
+	cases := map[string][]struct {
+		attr  string
+		value any
+	}{
+		"contacts": {
+			{"name", 5}, {"name", true}, {"name", nil}, {"name", ""}, {"name", strings.Repeat("n", 256)},
+			{"name", []any{"a"}}, {"name", map[string]any{"first": "a"}},
+		},
+		"people": {
+			{"first_name", 5}, {"first_name", nil}, {"first_name", ""}, {"first_name", strings.Repeat("f", 256)},
+			{"last_name", true}, {"last_name", 5}, {"last_name", strings.Repeat("l", 256)},
+		},
+		"phone_numbers": {
+			{"primary", "yes"}, {"primary", 1}, {"primary", nil}, {"historic", "no"}, {"valid_values", 1},
+			{"location", 5}, {"location", strings.Repeat("l", 65)}, {"source", 5}, {"source", ""},
+			{"source", strings.Repeat("s", 65)}, {"number", true}, {"number", map[string]any{}},
+			{"number", nil}, {"number", ""}, {"country_code", "abc"}, {"country_code", true}, {"country_code", 1000},
+		},
+	}
+	for _, op := range cpBodyOps(tr) {
+		for _, tc := range cases[op.typ] {
+			name := op.name + "/" + tc.attr + "=" + cpShort(tc.value)
+			t.Run(name, func(t *testing.T) {
+				r := a.do(req{Method: op.method, Path: op.path, Token: tr.tok,
+					Body: cpDoc(op.typ, nil, cpWith(op.valid, tc.attr, tc.value))})
+				cpWantErr(t, r, http.StatusBadRequest, "/data/attributes/"+tc.attr)
+			})
+		}
+	}
+}
+
+// cpShort names a test value briefly.
+func cpShort(v any) string {
+	var s string
+	switch x := v.(type) {
+	case nil:
+		s = "null"
+	case string:
+		s = strconv.Quote(x)
+	case []any:
+		s = "array"
+	case map[string]any:
+		s = "object"
+	default:
+		s = fmt.Sprint(x)
+	}
+	if len(s) > 12 {
+		s = s[:12] + "..."
+	}
+	return s
+}
+
+// cpName replaces tr's ids in path with placeholders, for stable test names.
+func cpName(tr tree, path string) string {
+	return strings.NewReplacer(
+		tr.contact, "{contact}", strings.ToUpper(tr.contact), "{CONTACT}",
+		tr.person, "{person}", tr.phone, "{phone}",
+	).Replace(path)
+}
+
+// cpJSON marshals v.
+func cpJSON(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+// Several problems in one body give one error each, each with its pointer.
+func TestRulesOneErrorPerProblem(t *testing.T) {
+	a := newAPI(t)
+	tr := a.tree()
+	r := a.do(req{Method: "POST", Path: tr.phonesPath(), Token: tr.tok, Body: doc("phone_numbers", map[string]any{
+		"number": "617-555-1515", "primary": "yes", "location": 5, "created_at": "soon",
+	})})
+	cpWantErr(t, r, http.StatusBadRequest, "-")
+	want := []string{"/data/attributes/primary", "/data/attributes/location", "/data/attributes/created_at"}
+	if len(r.pointers()) != len(want) {
+		t.Errorf("pointers %v, want one per problem: %v", r.pointers(), want)
+	}
+	for _, p := range want {
+		if !cpHasPointer(r, p) {
+			t.Errorf("no error at %s: %v", p, r.pointers())
+		}
+	}
+
+	r = a.do(req{Method: "POST", Path: tr.contactPath() + "/people", Token: tr.tok, Body: doc("people", map[string]any{"nickname": "J"})})
+	cpWantErr(t, r, http.StatusBadRequest, "-")
+	for _, p := range []string{"/data/attributes/nickname", "/data/attributes/first_name"} {
+		if !cpHasPointer(r, p) {
+			t.Errorf("no error at %s: %v", p, r.pointers())
+		}
+	}
+}
+
+func TestRulesBodyTooLarge(t *testing.T) {
+	a := newAPI(t)
+	tr := a.tree()
+	for _, op := range cpBodyOps(tr) {
+		t.Run(op.name+"/over 1 MiB", func(t *testing.T) {
+			body := `{"data":{"type":"` + op.typ + `","attributes":{}}}` + strings.Repeat(" ", maxBodyBytes)
+			r := a.do(req{Method: op.method, Path: op.path, Token: tr.tok, Body: body})
+			cpWantErr(t, r, http.StatusRequestEntityTooLarge, "")
+		})
+		t.Run(op.name+"/one byte over 1 MiB", func(t *testing.T) {
+			valid, err := cpJSON(cpDoc(op.typ, nil, op.valid))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := valid + strings.Repeat(" ", 1<<20-len(valid)+1)
+			r := a.do(req{Method: op.method, Path: op.path, Token: tr.tok, Body: body})
+			cpWantErr(t, r, http.StatusRequestEntityTooLarge, "")
+		})
+		t.Run(op.name+"/exactly 1 MiB", func(t *testing.T) {
+			valid, err := cpJSON(cpDoc(op.typ, nil, op.valid))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := valid + strings.Repeat(" ", 1<<20-len(valid))
+			if len(body) != 1<<20 {
+				t.Fatalf("body is %d bytes", len(body))
+			}
+			r := a.do(req{Method: op.method, Path: op.path, Token: tr.tok, Body: body})
+			r.want(t, op.okCode, "")
+		})
+	}
+}
+
+func TestRulesMethodNotAllowed(t *testing.T) {
+	a := newAPI(t)
+	tr := a.tree()
+	collection := []string{"GET", "POST"}
+	item := []string{"GET", "PUT", "PATCH", "DELETE"}
+	cases := []struct {
+		method, path string
+		allowed      []string
+	}{
+		{"DELETE", "/api/v2/contacts", collection},
+		{"PUT", "/api/v2/contacts", collection},
+		{"PATCH", "/api/v2/contacts", collection},
+		{"POST", tr.contactPath(), item},
+		{"DELETE", tr.contactPath() + "/people", collection},
+		{"PUT", tr.contactPath() + "/people", collection},
+		{"POST", tr.personPath(), item},
+		{"PATCH", tr.phonesPath(), collection},
+		{"DELETE", tr.phonesPath(), collection},
+		{"POST", tr.phonePath(), item},
+		// Upper-case ids are ids too.
+		{"POST", "/api/v2/contacts/" + strings.ToUpper(tr.contact), item},
+	}
+	for _, tc := range cases {
+		for _, tok := range []string{tr.tok, ""} {
+			t.Run(tc.method+" "+cpName(tr, tc.path)+" token="+strconv.FormatBool(tok != ""), func(t *testing.T) {
+				r := a.do(req{Method: tc.method, Path: tc.path, Token: tok, Body: func() any {
+					if tc.method == "DELETE" {
+						return nil
+					}
+					return doc("contacts", map[string]any{"name": "x"})
+				}()})
+				cpWantErr(t, r, http.StatusMethodNotAllowed, "")
+				allow := r.Header.Get("Allow")
+				if allow == "" {
+					t.Fatal("405 without an Allow header")
+				}
+				got := map[string]bool{}
+				for _, m := range strings.Split(allow, ",") {
+					got[strings.TrimSpace(m)] = true
+				}
+				for _, m := range tc.allowed {
+					if !got[m] {
+						t.Errorf("Allow %q lacks %s", allow, m)
+					}
+				}
+				if got[tc.method] {
+					t.Errorf("Allow %q lists the refused method %s", allow, tc.method)
+				}
+			})
+		}
+	}
+}
+
+func TestRulesNotFound(t *testing.T) {
+	a := newAPI(t)
+	tr := a.tree()
+	cases := []struct{ method, path string }{
+		{"GET", "/"},
+		{"GET", "/api"},
+		{"GET", "/api/v2"},
+		{"GET", "/api/v1/contacts"},
+		{"GET", "/api/v2/contact"},
+		{"GET", "/api/v2/nothing"},
+		{"GET", "/api/v2/people"},
+		{"GET", "/api/v2/phones"},
+		{"GET", tr.contactPath() + "/phones"},
+		{"GET", tr.personPath() + "/emails"},
+		{"GET", tr.phonePath() + "/extra"},
+		{"GET", tr.phonePath() + "/"},
+		{"DELETE", tr.phonePath() + "/extra"},
+		{"PATCH", tr.phonePath() + "/" + tr.phone},
+		{"GET", tr.contactPath() + "/"},
+		{"GET", tr.personPath() + "/"},
+		{"POST", tr.contactPath() + "/nothing"},
+		// Ids that are not UUIDs name no resource, in every position and
+		// for every method, including those that the path does not allow.
+		{"GET", "/api/v2/contacts/not-a-uuid"},
+		{"GET", "/api/v2/contacts/"},
+		{"GET", "/api/v2/contacts/" + tr.contact + "x"},
+		{"GET", "/api/v2/contacts/0f6f569e-23cb-4aad-b9c9-97e48b2cd8a"},
+		{"GET", "/api/v2/contacts/{" + tr.contact + "}"},
+		{"GET", "/api/v2/contacts/urn:uuid:" + tr.contact},
+		{"GET", "/api/v2/contacts/" + strings.ReplaceAll(tr.contact, "-", "")},
+		{"GET", "/api/v2/contacts/0f6f569e-23cb-4aad-b9c9-97e48b2cd8ag"},
+		{"PUT", "/api/v2/contacts/123"},
+		{"PATCH", "/api/v2/contacts/123"},
+		{"DELETE", "/api/v2/contacts/123"},
+		{"POST", "/api/v2/contacts/123"},
+		{"GET", "/api/v2/contacts/123/people"},
+		{"POST", "/api/v2/contacts/123/people"},
+		{"DELETE", "/api/v2/contacts/123/people"},
+		{"GET", tr.contactPath() + "/people/123"},
+		{"PUT", tr.contactPath() + "/people/123"},
+		{"PATCH", tr.contactPath() + "/people/123"},
+		{"DELETE", tr.contactPath() + "/people/123"},
+		{"POST", tr.contactPath() + "/people/123"},
+		{"GET", "/api/v2/contacts/123/people/" + tr.person},
+		{"GET", tr.contactPath() + "/people/123/phones"},
+		{"POST", tr.contactPath() + "/people/123/phones"},
+		{"GET", tr.phonesPath() + "/123"},
+		{"PUT", tr.phonesPath() + "/123"},
+		{"PATCH", tr.phonesPath() + "/123"},
+		{"DELETE", tr.phonesPath() + "/123"},
+		{"POST", tr.phonesPath() + "/123"},
+		{"GET", "/api/v2/contacts/x/people/y/phones/z"},
+	}
+	for _, tc := range cases {
+		for _, tok := range []string{tr.tok, ""} {
+			t.Run(tc.method+" "+cpName(tr, tc.path)+" token="+strconv.FormatBool(tok != ""), func(t *testing.T) {
+				var body any
+				if tc.method == "POST" || tc.method == "PUT" || tc.method == "PATCH" {
+					body = doc("contacts", map[string]any{"name": "x"})
+				}
+				r := a.do(req{Method: tc.method, Path: tc.path, Token: tok, Body: body})
+				cpWantErr(t, r, http.StatusNotFound, "")
+				if r.Header.Get("Allow") != "" {
+					t.Errorf("404 with Allow %q", r.Header.Get("Allow"))
+				}
+				if r.Header.Get("WWW-Authenticate") != "" {
+					t.Errorf("404 with WWW-Authenticate %q", r.Header.Get("WWW-Authenticate"))
+				}
+			})
+		}
+	}
+}
+
+// Upper-case ids in paths name the same resources; responses use lower case.
+func TestRulesUpperCasePathIDs(t *testing.T) {
+	a := newAPI(t)
+	tr := a.tree()
+	up := tree{tok: tr.tok, contact: strings.ToUpper(tr.contact), person: strings.ToUpper(tr.person), phone: strings.ToUpper(tr.phone)}
+	for _, tc := range []struct{ path, id string }{
+		{up.contactPath(), tr.contact},
+		{up.personPath(), tr.person},
+		{up.phonePath(), tr.phone},
+	} {
+		r := cpGet(t, a, tr.tok, tc.path)
+		if r.id() != tc.id {
+			t.Errorf("GET %s: id %q, want %q", tc.path, r.id(), tc.id)
+		}
+	}
+	for _, path := range []string{up.contactPath() + "/people", up.phonesPath()} {
+		if n := len(cpGet(t, a, tr.tok, path).list()); n != 1 {
+			t.Errorf("GET %s: %d items, want 1", path, n)
+		}
+	}
+	r := a.do(req{Method: "PATCH", Path: up.phonePath(), Token: tr.tok,
+		Body: cpDoc("phone_numbers", up.phone, map[string]any{"location": "upper", "overwrite": true})})
+	r.want(t, http.StatusOK, "")
+	if r.id() != tr.phone || r.attrs()["location"] != "upper" {
+		t.Errorf("PATCH %s: %s", up.phonePath(), r.Raw)
+	}
+}
+
+// TestRulesOrderOfChecks: the first failing check decides the response.
+// routing → authentication → negotiation → body → lookups (contact, person,
+// phone) → semantic validation → precondition.
+func TestRulesOrderOfChecks(t *testing.T) {
+	a := newAPI(t)
+	mine := a.tree()
+	theirs := a.tree()
+	otherContact := a.contact(mine.tok) // mine, but not the parent of mine.person
+	stale := "2000-01-01T00:00:00.000Z"
+	big := `{"data":{"type":"contacts","attributes":{"name":"` + strings.Repeat("x", maxBodyBytes) + `"}}}`
+	malformed := `{"data":`
+	random := uuid.NewString()
+	phoneBody := func(number string) any { return doc("phone_numbers", map[string]any{"number": number}) }
+	junk := "call me maybe"
+	ctJSON := map[string]string{"Content-Type": "application/json"}
+	acceptJSON := map[string]string{"Accept": "application/json"}
+	both := map[string]string{"Content-Type": "text/plain", "Accept": "application/json"}
+	before := cpSnapshot(t, a, mine.tok, mine.contactPath(), mine.personPath(), mine.phonePath())
+	theirsBefore := cpSnapshot(t, a, theirs.tok, theirs.contactPath(), theirs.personPath(), theirs.phonePath())
+
+	cases := []struct {
+		name    string
+		r       req
+		code    int
+		pointer string
+	}{
+		// Routing first.
+		{"unknown path, no token", req{Method: "GET", Path: "/api/v2/unknown"}, 404, ""},
+		{"non-UUID id, no token", req{Method: "GET", Path: "/api/v2/contacts/nope"}, 404, ""},
+		{"non-UUID id, bad token, wrong content type", req{Method: "PUT", Path: "/api/v2/contacts/nope", Token: "garbage", Body: malformed, Header: ctJSON}, 404, ""},
+		{"unsupported method, no token", req{Method: "DELETE", Path: "/api/v2/contacts"}, 405, ""},
+		{"unsupported method on non-UUID id, no token", req{Method: "POST", Path: "/api/v2/contacts/nope", Body: malformed}, 404, ""},
+		// Authentication before negotiation and body.
+		{"no token, wrong content type", req{Method: "POST", Path: "/api/v2/contacts", Body: doc("contacts", map[string]any{"name": "x"}), Header: ctJSON}, 401, ""},
+		{"no token, bad Accept", req{Method: "GET", Path: "/api/v2/contacts", Header: acceptJSON}, 401, ""},
+		{"bad token, body too large", req{Method: "POST", Path: "/api/v2/contacts", Token: "garbage", Body: big}, 401, ""},
+		{"no token, malformed body", req{Method: "POST", Path: "/api/v2/contacts", Body: malformed}, 401, ""},
+		{"no token, someone else's contact", req{Method: "GET", Path: theirs.contactPath()}, 401, ""},
+		{"no token, unknown contact", req{Method: "GET", Path: "/api/v2/contacts/" + random}, 401, ""},
+		// Content negotiation: 415 before 406, both before the body.
+		{"wrong content type and bad Accept", req{Method: "POST", Path: "/api/v2/contacts", Token: mine.tok, Body: doc("contacts", map[string]any{"name": "x"}), Header: both}, 415, ""},
+		{"missing content type and bad Accept", req{Method: "PATCH", Path: mine.contactPath(), Token: mine.tok, Body: malformed, Header: map[string]string{"Content-Type": "", "Accept": "text/html"}}, 415, ""},
+		{"bad Accept", req{Method: "GET", Path: "/api/v2/contacts", Token: mine.tok, Header: acceptJSON}, 406, ""},
+		{"bad Accept, malformed body", req{Method: "POST", Path: "/api/v2/contacts", Token: mine.tok, Body: malformed, Header: acceptJSON}, 406, ""},
+		{"wrong content type, body too large", req{Method: "POST", Path: "/api/v2/contacts", Token: mine.tok, Body: big, Header: ctJSON}, 415, ""},
+		{"bad Accept, someone else's contact", req{Method: "GET", Path: theirs.contactPath(), Token: mine.tok, Header: acceptJSON}, 406, ""},
+		{"bad Accept, unknown contact", req{Method: "DELETE", Path: "/api/v2/contacts/" + random, Token: mine.tok, Header: acceptJSON}, 406, ""},
+		{"wrong content type, wrong data.type", req{Method: "POST", Path: "/api/v2/contacts", Token: mine.tok, Body: doc("people", map[string]any{}), Header: ctJSON}, 415, ""},
+		// Body: size, then syntax, then the 409 document rules, then schema.
+		{"body too large, malformed", req{Method: "PUT", Path: mine.contactPath(), Token: mine.tok, Body: malformed + strings.Repeat(" ", maxBodyBytes)}, 413, ""},
+		{"body too large on someone else's contact", req{Method: "PUT", Path: theirs.contactPath(), Token: mine.tok, Body: big}, 413, ""},
+		{"wrong type and unknown attribute", req{Method: "POST", Path: "/api/v2/contacts", Token: mine.tok, Body: doc("people", map[string]any{"nickname": "x"})}, 409, "/data/type"},
+		{"wrong type and missing required attribute", req{Method: "POST", Path: mine.contactPath() + "/people", Token: mine.tok, Body: doc("contacts", map[string]any{})}, 409, "/data/type"},
+		{"_id attribute and unknown attribute", req{Method: "POST", Path: "/api/v2/contacts", Token: mine.tok, Body: doc("contacts", map[string]any{"name": "x", "zzz": 1, "remote_id": "r"})}, 409, "/data/attributes/remote_id"},
+		{"_id attribute and wrong attribute type", req{Method: "POST", Path: "/api/v2/contacts", Token: mine.tok, Body: doc("contacts", map[string]any{"name": 5, "remote_id": "r"})}, 409, "/data/attributes/remote_id"},
+		{"body id mismatch and wrong attribute type", req{Method: "PUT", Path: mine.contactPath(), Token: mine.tok, Body: cpDoc("contacts", random, map[string]any{"name": 5})}, 409, "/data/id"},
+		{"unknown attribute and wrong attribute type", req{Method: "PATCH", Path: mine.personPath(), Token: mine.tok, Body: doc("people", map[string]any{"first_name": 5, "aaa": 1})}, 400, "/data/attributes/aaa"},
+		// Body checks before lookups.
+		{"someone else's contact, invalid body", req{Method: "PUT", Path: theirs.contactPath(), Token: mine.tok, Body: doc("contacts", map[string]any{"name": 5})}, 400, "/data/attributes/name"},
+		{"someone else's contact, unknown attribute", req{Method: "PATCH", Path: theirs.contactPath(), Token: mine.tok, Body: doc("contacts", map[string]any{"nickname": "x"})}, 400, "/data/attributes/nickname"},
+		{"someone else's contact, wrong type", req{Method: "POST", Path: theirs.contactPath() + "/people", Token: mine.tok, Body: doc("contacts", map[string]any{"first_name": "x"})}, 409, "/data/type"},
+		{"someone else's person, missing required attribute", req{Method: "POST", Path: theirs.phonesPath(), Token: mine.tok, Body: doc("phone_numbers", map[string]any{})}, 400, "/data/attributes/number"},
+		{"unknown contact, malformed body", req{Method: "POST", Path: "/api/v2/contacts/" + random + "/people", Token: mine.tok, Body: malformed}, 400, "-"},
+		{"unknown phone, body id mismatch", req{Method: "PUT", Path: mine.phonesPath() + "/" + random, Token: mine.tok, Body: cpDoc("phone_numbers", uuid.NewString(), map[string]any{})}, 409, "/data/id"},
+		{"unknown contact, bad created_at", req{Method: "PATCH", Path: "/api/v2/contacts/" + random, Token: mine.tok, Body: doc("contacts", map[string]any{"created_at": "soon"})}, 400, "/data/attributes/created_at"},
+		// Lookups: contact, then person, then phone; before number parsing.
+		{"unknown contact, valid body, junk number", req{Method: "POST", Path: phonesPath(random, mine.person), Token: mine.tok, Body: phoneBody(junk)}, 404, ""},
+		{"someone else's contact, junk number", req{Method: "POST", Path: theirs.phonesPath(), Token: mine.tok, Body: phoneBody(junk)}, 403, ""},
+		{"someone else's contact, unknown person", req{Method: "GET", Path: theirs.contactPath() + "/people/" + random, Token: mine.tok}, 403, ""},
+		{"someone else's contact, unknown person and phone", req{Method: "PUT", Path: phonesPath(theirs.contact, random) + "/" + random, Token: mine.tok, Body: phoneBody(junk)}, 403, ""},
+		{"someone else's contact, my person", req{Method: "GET", Path: theirs.contactPath() + "/people/" + mine.person, Token: mine.tok}, 403, ""},
+		{"my contact, their person", req{Method: "GET", Path: mine.contactPath() + "/people/" + theirs.person, Token: mine.tok}, 404, ""},
+		{"my contact, unknown person, junk number", req{Method: "POST", Path: phonesPath(mine.contact, random), Token: mine.tok, Body: phoneBody(junk)}, 404, ""},
+		{"person under my other contact, junk number", req{Method: "POST", Path: phonesPath(otherContact, mine.person), Token: mine.tok, Body: phoneBody(junk)}, 404, ""},
+		{"my person, their phone, junk number", req{Method: "PATCH", Path: mine.phonesPath() + "/" + theirs.phone, Token: mine.tok, Body: phoneBody(junk)}, 404, ""},
+		{"my person, unknown phone, stale precondition", req{Method: "PUT", Path: mine.phonesPath() + "/" + random, Token: mine.tok, Body: doc("phone_numbers", map[string]any{"location": "x", "updated_in_db_at": stale})}, 404, ""},
+		{"unknown contact, stale precondition", req{Method: "PUT", Path: "/api/v2/contacts/" + random, Token: mine.tok, Body: doc("contacts", map[string]any{"name": "x", "updated_in_db_at": stale})}, 404, ""},
+		{"someone else's contact, stale precondition", req{Method: "PATCH", Path: theirs.contactPath(), Token: mine.tok, Body: doc("contacts", map[string]any{"name": "x", "updated_in_db_at": stale})}, 403, ""},
+		// Semantic validation before the precondition.
+		{"junk number, stale precondition", req{Method: "PUT", Path: mine.phonePath(), Token: mine.tok, Body: doc("phone_numbers", map[string]any{"number": junk, "updated_in_db_at": stale})}, 400, "/data/attributes/number"},
+		{"junk number, missing precondition", req{Method: "PATCH", Path: mine.phonePath(), Token: mine.tok, Body: doc("phone_numbers", map[string]any{"number": "555-1212"})}, 400, "/data/attributes/number"},
+		{"unknown calling code, stale precondition", req{Method: "PATCH", Path: mine.phonePath(), Token: mine.tok, Body: doc("phone_numbers", map[string]any{"country_code": "999", "updated_in_db_at": stale})}, 400, "/data/attributes/country_code"},
+		{"valid number, stale precondition", req{Method: "PUT", Path: mine.phonePath(), Token: mine.tok, Body: doc("phone_numbers", map[string]any{"number": "617-555-2020", "updated_in_db_at": stale})}, 409, "/data/attributes/updated_in_db_at"},
+		{"stale precondition on contact", req{Method: "PATCH", Path: mine.contactPath(), Token: mine.tok, Body: doc("contacts", map[string]any{"name": "x", "updated_in_db_at": stale})}, 409, "/data/attributes/updated_in_db_at"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := a.do(tc.r)
+			cpWantErr(t, r, tc.code, tc.pointer)
+			if tc.code == http.StatusUnauthorized && !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Bearer") {
+				t.Errorf("401 with WWW-Authenticate %q", r.Header.Get("WWW-Authenticate"))
+			}
+		})
+	}
+	// Every case failed, so nothing changed.
+	cpSameSnapshot(t, before, cpSnapshot(t, a, mine.tok, mine.contactPath(), mine.personPath(), mine.phonePath()))
+	cpSameSnapshot(t, theirsBefore, cpSnapshot(t, a, theirs.tok, theirs.contactPath(), theirs.personPath(), theirs.phonePath()))
+	if n := len(cpGet(t, a, mine.tok, "/api/v2/contacts").list()); n != 2 {
+		t.Errorf("caller has %d contacts, want 2 (nothing created)", n)
+	}
+	if n := len(cpGet(t, a, mine.tok, mine.phonesPath()).list()); n != 1 {
+		t.Errorf("caller's person has %d phones, want 1 (nothing created)", n)
+	}
+	if _, err := a.store.Phone(context.Background(), theirs.person, theirs.phone); err != nil {
+		t.Errorf("their phone: %v", err)
+	}
+}

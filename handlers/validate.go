@@ -286,6 +286,9 @@ func schemaError(e *openapi3.SchemaError, param string) *Error {
 			reason = "value must be an RFC 3339 timestamp such as 2026-11-28T05:51:57.123Z"
 		}
 	}
+	if strings.Contains(reason, "json.Number") || strings.Contains(reason, "float64") {
+		reason = "value is not a representable number"
+	}
 	out := &Error{Status: http.StatusBadRequest, Detail: reason}
 	if param != "" {
 		out.Parameter = param

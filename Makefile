@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
 .DEFAULT_GOAL := help
-.PHONY: help generate check-generate build run test lint tidy clean
+.PHONY: help generate check-generate build run test lint tidy clean bench bench-data
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -27,6 +27,12 @@ run: build ## Serve on 127.0.0.1:8080 with ./phoneapi.db (override with PHONEAPI
 
 test: ## Run every test with the race detector
 	$(GO) test -race -count=1 ./...
+
+bench-data: ## Build the cached 1k- and 1M-phone benchmark databases (cached in PHONEAPI_BENCH_DIR, default TMPDIR/phoneapi-bench)
+	$(GO) test -run '^$$' -bench BenchmarkReads -benchtime 1x ./handlers
+
+bench: bench-data ## Run the Go benchmarks (-count=5, with allocations)
+	$(GO) test -run '^$$' -bench . -benchmem -count=5 ./...
 
 lint: ## go vet and a gofmt check
 	$(GO) vet ./...

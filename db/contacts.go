@@ -32,47 +32,19 @@ func contact(ctx context.Context, q queryer, id string) (Contact, error) {
 	return c, nil
 }
 
-// ListContacts returns the contacts of an account list ordered by
-// created_at, then id. It returns ErrNotFound if the account list does not
-// exist.
-func (s *Store) ListContacts(ctx context.Context, accountListID string) ([]Contact, error) {
+// ListContacts returns a page of the contacts of an account list and the
+// number of contacts matching q's filters, ignoring Limit and Offset.
+// Contacts sort by created_at, updated_at, updated_in_db_at or name. It
+// returns ErrNotFound if the account list does not exist, and an error
+// wrapping ErrInvalidQuery for an unknown sort, a phone-only filter or a
+// negative limit or offset.
+func (s *Store) ListContacts(ctx context.Context, accountListID string, q ListQuery) ([]Contact, int, error) {
 	accountListID = normID(accountListID)
-	contacts, err := s.listContacts(ctx, accountListID)
+	contacts, total, err := list(ctx, s, contactList, accountListID, q, scanContact)
 	if err != nil {
-		return nil, fmt.Errorf("list contacts of account list %s: %w", accountListID, err)
+		return nil, 0, fmt.Errorf("list contacts of account list %s: %w", accountListID, err)
 	}
-	return contacts, nil
-}
-
-func (s *Store) listContacts(ctx context.Context, accountListID string) ([]Contact, error) {
-	rows, err := s.db.QueryContext(ctx,
-		`SELECT `+contactColumns+` FROM contacts WHERE account_list_id = ? ORDER BY created_at, id`,
-		accountListID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	contacts := []Contact{}
-	for rows.Next() {
-		c, err := scanContact(rows)
-		if err != nil {
-			return nil, err
-		}
-		contacts = append(contacts, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if len(contacts) == 0 {
-		ok, err := exists(ctx, s.db, `SELECT 1 FROM account_lists WHERE id = ?`, accountListID)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, ErrNotFound
-		}
-	}
-	return contacts, nil
+	return contacts, total, nil
 }
 
 // Contact returns the contact with the given id, or ErrNotFound.
@@ -151,11 +123,31 @@ func (s *Store) UpdateContact(ctx context.Context, id string, u ContactUpdate, p
 	return c, nil
 }
 
-// DeleteContact deletes the contact with its people and their phones. It
-// returns ErrNotFound if there is no such contact.
-func (s *Store) DeleteContact(ctx context.Context, id string) error {
+// DeleteContact deletes the contact with its people and their phones,
+// leaving a tombstone for each row removed (see ListDeleted), all with one
+// DeletedAt. It returns ErrNotFound if there is no such contact, or a
+// *StaleError if pre does not hold, in which case nothing is written.
+func (s *Store) DeleteContact(ctx context.Context, id string, pre *Precondition) error {
 	id = normID(id)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		c, err := contact(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := pre.check(c.UpdatedInDBAt); err != nil {
+			return err
+		}
+		at, err := deletionTime(ctx, tx, c.AccountListID, s.clock())
+		if err != nil {
+			return err
+		}
+		if err := buryPeopleOfContact(ctx, tx, c.AccountListID, id, at); err != nil {
+			return err
+		}
+		err = bury(ctx, tx, Deleted{AccountListID: c.AccountListID, Type: TypeContacts, DeletableID: id, DeletedAt: at})
+		if err != nil {
+			return err
+		}
 		return deleteOne(ctx, tx, `DELETE FROM contacts WHERE id = ?`, id)
 	})
 	if err != nil {

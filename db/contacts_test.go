@@ -82,47 +82,14 @@ func TestContactCRUD(t *testing.T) {
 		t.Errorf("UpdateContact with UpdatedAt = %+v", updated)
 	}
 
-	if err := s.DeleteContact(ctx, c.ID); err != nil {
+	if err := s.DeleteContact(ctx, c.ID, nil); err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.Contact(ctx, c.ID)
 	wantErr(t, err, ErrNotFound)
-	wantErr(t, s.DeleteContact(ctx, c.ID), ErrNotFound)
+	wantErr(t, s.DeleteContact(ctx, c.ID, nil), ErrNotFound)
 	_, err = s.UpdateContact(ctx, c.ID, ContactUpdate{Name: ptr("x")}, nil)
 	wantErr(t, err, ErrNotFound)
-}
-
-func TestListContacts(t *testing.T) {
-	s, _ := newStore(t)
-	ctx := t.Context()
-	al := newAccountList(t, s)
-	other := newAccountList(t, s)
-
-	list, err := s.ListContacts(ctx, al)
-	if err != nil || list == nil || len(list) != 0 {
-		t.Fatalf("ListContacts of empty list = %v, %v; want empty non-nil", list, err)
-	}
-	_, err = s.ListContacts(ctx, uuid.NewString())
-	wantErr(t, err, ErrNotFound)
-
-	t1 := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
-	t2 := t1.Add(time.Hour)
-	mustContact(t, s, Contact{ID: "00000000-0000-0000-0000-000000000003", AccountListID: al, Name: "c", CreatedAt: t2})
-	mustContact(t, s, Contact{ID: "00000000-0000-0000-0000-000000000002", AccountListID: al, Name: "b", CreatedAt: t1})
-	mustContact(t, s, Contact{ID: "00000000-0000-0000-0000-000000000001", AccountListID: al, Name: "a", CreatedAt: t2})
-	mustContact(t, s, Contact{AccountListID: other, Name: "other"})
-
-	list, err = s.ListContacts(ctx, strings.ToUpper(al))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, c := range list {
-		names = append(names, c.Name)
-	}
-	if got := strings.Join(names, ","); got != "b,a,c" {
-		t.Errorf("order = %s, want b,a,c (created_at, then id)", got)
-	}
 }
 
 func TestCreateContactClientID(t *testing.T) {
@@ -150,7 +117,7 @@ func TestCreateContactClientID(t *testing.T) {
 	if got, _ := s.Contact(ctx, lower); got.Name != "B" {
 		t.Errorf("name = %q, want B (duplicate create must not overwrite)", got.Name)
 	}
-	if err := s.DeleteContact(ctx, id); err != nil {
+	if err := s.DeleteContact(ctx, id, nil); err != nil {
 		t.Errorf("DeleteContact upper-case id: %v", err)
 	}
 }

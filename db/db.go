@@ -2,16 +2,19 @@
 //
 // The only backend today is SQLite. Every write runs in one transaction
 // that takes the database write lock up front, so a read-check-write
-// sequence (preconditions, the one-primary-phone rule) is atomic.
+// sequence (preconditions, the one-primary-phone rule) is atomic. Lists
+// read their page and total count in one read-only transaction on a
+// separate pool of connections, so both see the same snapshot and never
+// wait for or block the writer.
 //
 // Ids are lower-case UUID strings; every function lower-cases the ids it is
 // given. Timestamps are stored as unix milliseconds and returned in UTC,
 // truncated to the millisecond.
 //
 // Errors returned by this package are ErrNotFound, ErrConflict, a
-// *StaleError (which matches ErrStale) or, for anything unexpected, an error
-// wrapped with context. Driver constraint errors are translated and never
-// returned as such.
+// *StaleError (which matches ErrStale), ErrInvalidQuery or, for anything
+// unexpected, an error wrapped with context. Driver constraint errors are
+// translated and never returned as such.
 package db
 
 import (
@@ -39,9 +42,14 @@ var (
 	// that already exists.
 	ErrConflict = errors.New("conflict")
 
-	// ErrStale means an update's Precondition did not hold. The concrete
-	// error is a *StaleError.
+	// ErrStale means an update's or delete's Precondition did not hold.
+	// The concrete error is a *StaleError.
 	ErrStale = errors.New("stale precondition")
+
+	// ErrInvalidQuery means a list query the Store cannot run, e.g. an
+	// unknown sort or a negative limit. Callers validate user input first,
+	// so it signals a programming error.
+	ErrInvalidQuery = errors.New("invalid query")
 )
 
 // StaleError is returned when a Precondition fails; errors.Is(err, ErrStale)
@@ -58,10 +66,10 @@ func (e *StaleError) Error() string {
 // Is reports whether target is ErrStale.
 func (e *StaleError) Is(target error) bool { return target == ErrStale }
 
-// Precondition guards an update: the stored updated_in_db_at, truncated to
-// Precision (time.Second or time.Millisecond), must equal At truncated to
-// Precision. A zero or negative Precision means time.Millisecond. A nil
-// *Precondition means overwrite (no check).
+// Precondition guards an update or delete: the stored updated_in_db_at,
+// truncated to Precision (time.Second or time.Millisecond), must equal At
+// truncated to Precision. A zero or negative Precision means
+// time.Millisecond. A nil *Precondition means no check.
 type Precondition struct {
 	At        time.Time
 	Precision time.Duration
@@ -178,13 +186,21 @@ type PhoneUpdate struct {
 
 // Store is the database. It is safe for concurrent use.
 type Store struct {
-	db      *sql.DB
+	db      *sql.DB          // writes, and reads that need no snapshot
+	rdb     *sql.DB          // read-only snapshots; see readTx
 	dialect string           // names the migrations directory
 	now     func() time.Time // clock; see SetClock
 }
 
-// dsnParams are applied by the driver to every pooled connection.
+// dsnParams are applied by the driver to every pooled connection of the
+// writer pool (Store.db).
 const dsnParams = "_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_synchronous=FULL&_txlock=immediate"
+
+// readDSNParams are applied to every connection of the reader pool
+// (Store.rdb): transactions are deferred, so they take no write lock and,
+// in WAL mode, read one snapshot without blocking the writer; query_only
+// makes any write through this pool an error.
+const readDSNParams = "_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_synchronous=FULL&_txlock=deferred&_query_only=on"
 
 // Open opens (creating if needed) the SQLite database file at path and
 // checks that it is reachable. It does not migrate; call Migrate.
@@ -192,16 +208,32 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("open database: empty path")
 	}
-	dsn := "file:" + escapePath(path) + "?" + dsnParams
-	sqldb, err := sql.Open("sqlite3", dsn)
+	// The writer is pinged first so that it creates the file and sets WAL
+	// mode before a query_only reader opens it.
+	sqldb, err := openPool(ctx, path, dsnParams)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	if err := sqldb.PingContext(ctx); err != nil {
+	rdb, err := openPool(ctx, path, readDSNParams)
+	if err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	return &Store{db: sqldb, dialect: "sqlite", now: time.Now}, nil
+	return &Store{db: sqldb, rdb: rdb, dialect: "sqlite", now: time.Now}, nil
+}
+
+// openPool opens a pool on the file at path with the given DSN parameters
+// and pings it.
+func openPool(ctx context.Context, path, params string) (*sql.DB, error) {
+	pool, err := sql.Open("sqlite3", "file:"+escapePath(path)+"?"+params)
+	if err != nil {
+		return nil, err
+	}
+	if err := pool.PingContext(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
 }
 
 // escapePath escapes the characters that end or escape the path part of a
@@ -212,7 +244,8 @@ func escapePath(p string) string {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	if err := s.db.Close(); err != nil {
+	// Readers first, so the writer's last connection checkpoints the WAL.
+	if err := errors.Join(s.rdb.Close(), s.db.Close()); err != nil {
 		return fmt.Errorf("close database: %w", err)
 	}
 	return nil
@@ -318,6 +351,24 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", mapError(err))
+	}
+	return nil
+}
+
+// readTx runs fn in a read-only transaction on the reader pool: every
+// query fn makes sees one snapshot of the database. It neither takes nor
+// waits for the write lock.
+func (s *Store) readTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("begin read transaction: %w", err)
+	}
+	defer tx.Rollback() // no-op after Commit
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("end read transaction: %w", err)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package db
 
 import (
+	"database/sql"
 	"errors"
 	"io/fs"
 	"path/filepath"
@@ -98,32 +99,79 @@ func wantErr(t *testing.T, err, want error) {
 func TestOpenAppliesSettingsToEveryConnection(t *testing.T) {
 	s := openStore(t)
 	ctx := t.Context()
-	// Hold several connections at once so the pool must open distinct ones.
-	for i := range 3 {
-		conn, err := s.db.Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		var fk, sync, busy int
-		var journal string
-		for _, q := range []struct {
-			pragma string
-			dest   any
-		}{
-			{"PRAGMA foreign_keys", &fk},
-			{"PRAGMA synchronous", &sync},
-			{"PRAGMA busy_timeout", &busy},
-			{"PRAGMA journal_mode", &journal},
-		} {
-			if err := conn.QueryRowContext(ctx, q.pragma).Scan(q.dest); err != nil {
-				t.Fatalf("conn %d: %s: %v", i, q.pragma, err)
+	pools := []struct {
+		name      string
+		db        *sql.DB
+		queryOnly int
+	}{
+		{"writer", s.db, 0},
+		{"reader", s.rdb, 1},
+	}
+	for _, pool := range pools {
+		// Hold several connections at once so the pool must open distinct ones.
+		for i := range 3 {
+			conn, err := pool.db.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			var fk, sync, busy, queryOnly int
+			var journal string
+			for _, q := range []struct {
+				pragma string
+				dest   any
+			}{
+				{"PRAGMA foreign_keys", &fk},
+				{"PRAGMA synchronous", &sync},
+				{"PRAGMA busy_timeout", &busy},
+				{"PRAGMA journal_mode", &journal},
+				{"PRAGMA query_only", &queryOnly},
+			} {
+				if err := conn.QueryRowContext(ctx, q.pragma).Scan(q.dest); err != nil {
+					t.Fatalf("%s conn %d: %s: %v", pool.name, i, q.pragma, err)
+				}
+			}
+			if fk != 1 || sync != 2 || busy != 10000 || journal != "wal" || queryOnly != pool.queryOnly {
+				t.Errorf("%s conn %d: foreign_keys=%d synchronous=%d busy_timeout=%d journal_mode=%s query_only=%d, want 1 2 10000 wal %d",
+					pool.name, i, fk, sync, busy, journal, queryOnly, pool.queryOnly)
 			}
 		}
-		if fk != 1 || sync != 2 || busy != 10000 || journal != "wal" {
-			t.Errorf("conn %d: foreign_keys=%d synchronous=%d busy_timeout=%d journal_mode=%s, want 1 2 10000 wal",
-				i, fk, sync, busy, journal)
+	}
+}
+
+func TestReaderPoolCannotWrite(t *testing.T) {
+	s := openStore(t)
+	_, err := s.rdb.ExecContext(t.Context(), `INSERT INTO settings (key, value) VALUES ('k', 'v')`)
+	if err == nil {
+		t.Fatal("insert through the reader pool succeeded")
+	}
+	if n := count(t, s, `SELECT COUNT(*) FROM settings`); n != 0 {
+		t.Errorf("%d settings after a refused insert", n)
+	}
+}
+
+// TestReadTxIsASnapshot commits a write in the middle of a read
+// transaction, which must neither wait for it nor see it.
+func TestReadTxIsASnapshot(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := t.Context()
+	c := mustContact(t, s, Contact{AccountListID: newAccountList(t, s), Name: "a"})
+	var before, after int
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM contacts`).Scan(&before); err != nil {
+			return err
 		}
+		mustContact(t, s, Contact{AccountListID: c.AccountListID, Name: "b"}) // on the writer pool
+		return tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM contacts`).Scan(&after)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before != 1 || after != 1 {
+		t.Errorf("counts in one read transaction = %d, %d; want 1, 1", before, after)
+	}
+	if n := count(t, s, `SELECT COUNT(*) FROM contacts`); n != 2 {
+		t.Errorf("%d contacts after the read transaction, want 2", n)
 	}
 }
 
@@ -164,7 +212,7 @@ func TestMigrateIdempotent(t *testing.T) {
 	if n := count(t, s, `SELECT COUNT(*) FROM schema_migrations WHERE version = 1`); n != 1 {
 		t.Errorf("version 1 recorded %d times, want 1", n)
 	}
-	for _, table := range []string{"settings", "account_lists", "users", "contacts", "people", "phones"} {
+	for _, table := range []string{"settings", "account_lists", "users", "contacts", "people", "phones", "deleted_records"} {
 		if n := count(t, s, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, table); n != 1 {
 			t.Errorf("table %s missing", table)
 		}

@@ -38,45 +38,20 @@ func person(ctx context.Context, q queryer, contactID, id string) (Person, error
 	return p, nil
 }
 
-// ListPeople returns the people of a contact ordered by created_at, then
-// id. It returns ErrNotFound if the contact does not exist.
-func (s *Store) ListPeople(ctx context.Context, contactID string) ([]Person, error) {
+// ListPeople returns a page of the people of a contact and the number of
+// people matching q's filters, ignoring Limit and Offset. People sort by
+// created_at, updated_at, updated_in_db_at, first_name or last_name; a
+// NULL last_name sorts first ascending and last descending. It returns
+// ErrNotFound if the contact does not exist, and an error wrapping
+// ErrInvalidQuery for an unknown sort, a phone-only filter or a negative
+// limit or offset.
+func (s *Store) ListPeople(ctx context.Context, contactID string, q ListQuery) ([]Person, int, error) {
 	contactID = normID(contactID)
-	people, err := s.listPeople(ctx, contactID)
+	people, total, err := list(ctx, s, personList, contactID, q, scanPerson)
 	if err != nil {
-		return nil, fmt.Errorf("list people of contact %s: %w", contactID, err)
+		return nil, 0, fmt.Errorf("list people of contact %s: %w", contactID, err)
 	}
-	return people, nil
-}
-
-func (s *Store) listPeople(ctx context.Context, contactID string) ([]Person, error) {
-	rows, err := s.db.QueryContext(ctx,
-		`SELECT `+personColumns+` FROM people WHERE contact_id = ? ORDER BY created_at, id`, contactID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	people := []Person{}
-	for rows.Next() {
-		p, err := scanPerson(rows)
-		if err != nil {
-			return nil, err
-		}
-		people = append(people, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if len(people) == 0 {
-		ok, err := exists(ctx, s.db, `SELECT 1 FROM contacts WHERE id = ?`, contactID)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, ErrNotFound
-		}
-	}
-	return people, nil
+	return people, total, nil
 }
 
 // Person returns the person with the given id, or ErrNotFound if there is
@@ -170,12 +145,39 @@ func (s *Store) UpdatePerson(ctx context.Context, contactID, id string, u Person
 	return p, nil
 }
 
-// DeletePerson deletes the person with its phones. It returns ErrNotFound
-// if there is no such person under contactID.
-func (s *Store) DeletePerson(ctx context.Context, contactID, id string) error {
+// DeletePerson deletes the person with its phones, leaving a tombstone for
+// each row removed (see ListDeleted), all with one DeletedAt. It returns
+// ErrNotFound if there is no such person under contactID, or a *StaleError
+// if pre does not hold, in which case nothing is written.
+func (s *Store) DeletePerson(ctx context.Context, contactID, id string, pre *Precondition) error {
 	contactID, id = normID(contactID), normID(id)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		return deleteOne(ctx, tx, `DELETE FROM people WHERE id = ? AND contact_id = ?`, id, contactID)
+		p, err := person(ctx, tx, contactID, id)
+		if err != nil {
+			return err
+		}
+		if err := pre.check(p.UpdatedInDBAt); err != nil {
+			return err
+		}
+		c, err := contact(ctx, tx, contactID)
+		if err != nil {
+			return err
+		}
+		at, err := deletionTime(ctx, tx, c.AccountListID, s.clock())
+		if err != nil {
+			return err
+		}
+		if err := buryPhonesOfPerson(ctx, tx, c.AccountListID, contactID, id, at); err != nil {
+			return err
+		}
+		err = bury(ctx, tx, Deleted{
+			AccountListID: c.AccountListID, Type: TypePeople, DeletableID: id,
+			ContactID: &contactID, DeletedAt: at,
+		})
+		if err != nil {
+			return err
+		}
+		return deleteOne(ctx, tx, `DELETE FROM people WHERE id = ?`, id)
 	})
 	if err != nil {
 		return fmt.Errorf("delete person %s of contact %s: %w", id, contactID, err)

@@ -52,24 +52,8 @@ func phone(ctx context.Context, q queryer, personID, id string) (Phone, error) {
 
 // phonesOf reads the phones of a person ordered by created_at, then id.
 func phonesOf(ctx context.Context, q queryer, personID string) ([]Phone, error) {
-	rows, err := q.QueryContext(ctx,
+	return queryAll(ctx, q, scanPhone,
 		`SELECT `+phoneColumns+` FROM phones WHERE person_id = ? ORDER BY created_at, id`, personID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	phones := []Phone{}
-	for rows.Next() {
-		p, err := scanPhone(rows)
-		if err != nil {
-			return nil, err
-		}
-		phones = append(phones, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return phones, nil
 }
 
 // personExists returns ErrNotFound if there is no person with the id.
@@ -84,18 +68,19 @@ func personExists(ctx context.Context, q queryer, id string) error {
 	return nil
 }
 
-// ListPhones returns the phones of a person ordered by created_at, then
-// id. It returns ErrNotFound if the person does not exist.
-func (s *Store) ListPhones(ctx context.Context, personID string) ([]Phone, error) {
+// ListPhones returns a page of the phones of a person and the number of
+// phones matching q's filters, ignoring Limit and Offset. Phones sort by
+// created_at, updated_at or updated_in_db_at, and can also be filtered by
+// Primary, Historic and Location. It returns ErrNotFound if the person does
+// not exist, and an error wrapping ErrInvalidQuery for an unknown sort or a
+// negative limit or offset.
+func (s *Store) ListPhones(ctx context.Context, personID string, q ListQuery) ([]Phone, int, error) {
 	personID = normID(personID)
-	phones, err := phonesOf(ctx, s.db, personID)
-	if err == nil && len(phones) == 0 {
-		err = personExists(ctx, s.db, personID)
-	}
+	phones, total, err := list(ctx, s, phoneList, personID, q, scanPhone)
 	if err != nil {
-		return nil, fmt.Errorf("list phones of person %s: %w", personID, err)
+		return nil, 0, fmt.Errorf("list phones of person %s: %w", personID, err)
 	}
-	return phones, nil
+	return phones, total, nil
 }
 
 // Phone returns the phone with the given id, or ErrNotFound if there is
@@ -259,21 +244,48 @@ func (s *Store) UpdatePhone(ctx context.Context, personID, id string, u PhoneUpd
 	return p, nil
 }
 
-// DeletePhone deletes the phone. If it was the primary, the earliest
-// remaining non-historic phone (by created_at, then id) is promoted. It
-// returns ErrNotFound if there is no such phone under personID.
-func (s *Store) DeletePhone(ctx context.Context, personID, id string) error {
+// DeletePhone deletes the phone, leaving a tombstone (see ListDeleted). If
+// it was the primary, the earliest remaining non-historic phone (by
+// created_at, then id) is promoted. It returns ErrNotFound if there is no
+// such phone under personID, or a *StaleError if pre does not hold, in
+// which case nothing is written.
+func (s *Store) DeletePhone(ctx context.Context, personID, id string, pre *Precondition) error {
 	personID, id = normID(personID), normID(id)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		err := deleteOne(ctx, tx, `DELETE FROM phones WHERE id = ? AND person_id = ?`, id, personID)
+		p, err := phone(ctx, tx, personID, id)
 		if err != nil {
+			return err
+		}
+		if err := pre.check(p.UpdatedInDBAt); err != nil {
+			return err
+		}
+		var contactID, accountListID string
+		err = tx.QueryRowContext(ctx,
+			`SELECT pe.contact_id, c.account_list_id FROM people pe JOIN contacts c ON c.id = pe.contact_id
+			WHERE pe.id = ?`, personID).Scan(&contactID, &accountListID)
+		if err != nil {
+			return mapError(err)
+		}
+		now := s.clock()
+		at, err := deletionTime(ctx, tx, accountListID, now)
+		if err != nil {
+			return err
+		}
+		err = bury(ctx, tx, Deleted{
+			AccountListID: accountListID, Type: TypePhoneNumbers, DeletableID: id,
+			ContactID: &contactID, PersonID: &personID, DeletedAt: at,
+		})
+		if err != nil {
+			return err
+		}
+		if err := deleteOne(ctx, tx, `DELETE FROM phones WHERE id = ?`, id); err != nil {
 			return err
 		}
 		others, err := phonesOf(ctx, tx, personID)
 		if err != nil {
 			return err
 		}
-		return setPrimaries(ctx, tx, others, settlePrimary(others, "", false, false), s.clock())
+		return setPrimaries(ctx, tx, others, settlePrimary(others, "", false, false), now)
 	})
 	if err != nil {
 		return fmt.Errorf("delete phone %s of person %s: %w", id, personID, err)

@@ -82,25 +82,25 @@ func TestPhoneCRUD(t *testing.T) {
 	want.UpdatedAt, want.UpdatedInDBAt = clk.nowMS(), clk.nowMS()
 	checkPhone(t, "empty update", up, want)
 
-	list, err := s.ListPhones(ctx, personID)
+	list, _, err := s.ListPhones(ctx, personID, ListQuery{})
 	if err != nil || len(list) != 1 {
 		t.Fatalf("ListPhones = %+v, %v", list, err)
 	}
 	checkPhone(t, "listed", list[0], want)
 
-	if err := s.DeletePhone(ctx, personID, strings.ToUpper(p.ID)); err != nil {
+	if err := s.DeletePhone(ctx, personID, strings.ToUpper(p.ID), nil); err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.Phone(ctx, personID, p.ID)
 	wantErr(t, err, ErrNotFound)
-	wantErr(t, s.DeletePhone(ctx, personID, p.ID), ErrNotFound)
+	wantErr(t, s.DeletePhone(ctx, personID, p.ID, nil), ErrNotFound)
 	_, err = s.UpdatePhone(ctx, personID, p.ID, PhoneUpdate{}, nil)
 	wantErr(t, err, ErrNotFound)
-	list, err = s.ListPhones(ctx, personID)
+	list, _, err = s.ListPhones(ctx, personID, ListQuery{})
 	if err != nil || list == nil || len(list) != 0 {
 		t.Errorf("ListPhones after delete = %v, %v; want empty non-nil", list, err)
 	}
-	_, err = s.ListPhones(ctx, uuid.NewString())
+	_, _, err = s.ListPhones(ctx, uuid.NewString(), ListQuery{})
 	wantErr(t, err, ErrNotFound)
 }
 
@@ -157,7 +157,7 @@ func TestPhoneWrongParent(t *testing.T) {
 	wantErr(t, err, ErrNotFound)
 	_, err = s.UpdatePhone(ctx, other, p.ID, PhoneUpdate{Number: ptr("2")}, nil)
 	wantErr(t, err, ErrNotFound)
-	wantErr(t, s.DeletePhone(ctx, other, p.ID), ErrNotFound)
+	wantErr(t, s.DeletePhone(ctx, other, p.ID, nil), ErrNotFound)
 	got, err := s.Phone(ctx, personID, p.ID)
 	if err != nil || got.Number != "1" || !got.UpdatedInDBAt.Equal(p.UpdatedInDBAt) {
 		t.Errorf("phone changed through the wrong parent: %+v, %v", got, err)
@@ -252,7 +252,7 @@ func (h *phoneHarness) update(name string, u PhoneUpdate) Phone {
 
 func (h *phoneHarness) del(name string) {
 	h.t.Helper()
-	if err := h.s.DeletePhone(h.t.Context(), h.personID, h.ids[name]); err != nil {
+	if err := h.s.DeletePhone(h.t.Context(), h.personID, h.ids[name], nil); err != nil {
 		h.t.Fatalf("delete %s: %v", name, err)
 	}
 }
@@ -260,7 +260,7 @@ func (h *phoneHarness) del(name string) {
 // state returns the stored phones by name and checks the one-primary rule.
 func (h *phoneHarness) state() map[string]Phone {
 	h.t.Helper()
-	list, err := h.s.ListPhones(h.t.Context(), h.personID)
+	list, _, err := h.s.ListPhones(h.t.Context(), h.personID, ListQuery{})
 	if err != nil {
 		h.t.Fatal(err)
 	}

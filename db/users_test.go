@@ -37,8 +37,8 @@ func TestEnsureUser(t *testing.T) {
 	if n := count(t, s, `SELECT COUNT(*) FROM account_lists`); n != 2 {
 		t.Errorf("%d account lists, want 2", n)
 	}
-	if list, err := s.ListContacts(ctx, al); err != nil || len(list) != 0 {
-		t.Errorf("ListContacts of new account list = %v, %v", list, err)
+	if list, total, err := s.ListContacts(ctx, al, ListQuery{}); err != nil || len(list) != 0 || total != 0 {
+		t.Errorf("ListContacts of new account list = %v, %d, %v", list, total, err)
 	}
 	if _, err := s.EnsureUser(ctx, ""); err == nil {
 		t.Error("EnsureUser(\"\") succeeded")

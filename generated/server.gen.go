@@ -67,6 +67,42 @@ func (e ContactUpdateDocumentDataType) Valid() bool {
 	}
 }
 
+// Defines values for DeletedRecordAttributesDeletableType.
+const (
+	DeletedRecordAttributesDeletableTypeContacts     DeletedRecordAttributesDeletableType = "contacts"
+	DeletedRecordAttributesDeletableTypePeople       DeletedRecordAttributesDeletableType = "people"
+	DeletedRecordAttributesDeletableTypePhoneNumbers DeletedRecordAttributesDeletableType = "phone_numbers"
+)
+
+// Valid indicates whether the value is a known member of the DeletedRecordAttributesDeletableType enum.
+func (e DeletedRecordAttributesDeletableType) Valid() bool {
+	switch e {
+	case DeletedRecordAttributesDeletableTypeContacts:
+		return true
+	case DeletedRecordAttributesDeletableTypePeople:
+		return true
+	case DeletedRecordAttributesDeletableTypePhoneNumbers:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeletedRecordResourceType.
+const (
+	DeletedRecords DeletedRecordResourceType = "deleted_records"
+)
+
+// Valid indicates whether the value is a known member of the DeletedRecordResourceType enum.
+func (e DeletedRecordResourceType) Valid() bool {
+	switch e {
+	case DeletedRecords:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PersonCreateDocumentDataType.
 const (
 	PersonCreateDocumentDataTypePeople PersonCreateDocumentDataType = "people"
@@ -157,6 +193,294 @@ func (e PhoneUpdateDocumentDataType) Valid() bool {
 	}
 }
 
+// Defines values for ContactSort.
+const (
+	ContactSortCreatedAt      ContactSort = "created_at"
+	ContactSortMinusCreatedAt ContactSort = "-created_at"
+	ContactSortMinusName      ContactSort = "-name"
+	ContactSortMinusUpdatedAt ContactSort = "-updated_at"
+	ContactSortName           ContactSort = "name"
+	ContactSortUpdatedAt      ContactSort = "updated_at"
+)
+
+// Valid indicates whether the value is a known member of the ContactSort enum.
+func (e ContactSort) Valid() bool {
+	switch e {
+	case ContactSortCreatedAt:
+		return true
+	case ContactSortMinusCreatedAt:
+		return true
+	case ContactSortMinusName:
+		return true
+	case ContactSortMinusUpdatedAt:
+		return true
+	case ContactSortName:
+		return true
+	case ContactSortUpdatedAt:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeletedSort.
+const (
+	DeletedSortDeletedAt      DeletedSort = "deleted_at"
+	DeletedSortMinusDeletedAt DeletedSort = "-deleted_at"
+)
+
+// Valid indicates whether the value is a known member of the DeletedSort enum.
+func (e DeletedSort) Valid() bool {
+	switch e {
+	case DeletedSortDeletedAt:
+		return true
+	case DeletedSortMinusDeletedAt:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FilterHistoric.
+const (
+	FilterHistoricFalse FilterHistoric = "false"
+	FilterHistoricTrue  FilterHistoric = "true"
+)
+
+// Valid indicates whether the value is a known member of the FilterHistoric enum.
+func (e FilterHistoric) Valid() bool {
+	switch e {
+	case FilterHistoricFalse:
+		return true
+	case FilterHistoricTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FilterPrimary.
+const (
+	FilterPrimaryFalse FilterPrimary = "false"
+	FilterPrimaryTrue  FilterPrimary = "true"
+)
+
+// Valid indicates whether the value is a known member of the FilterPrimary enum.
+func (e FilterPrimary) Valid() bool {
+	switch e {
+	case FilterPrimaryFalse:
+		return true
+	case FilterPrimaryTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PersonSort.
+const (
+	PersonSortCreatedAt      PersonSort = "created_at"
+	PersonSortFirstName      PersonSort = "first_name"
+	PersonSortLastName       PersonSort = "last_name"
+	PersonSortMinusCreatedAt PersonSort = "-created_at"
+	PersonSortMinusFirstName PersonSort = "-first_name"
+	PersonSortMinusLastName  PersonSort = "-last_name"
+	PersonSortMinusUpdatedAt PersonSort = "-updated_at"
+	PersonSortUpdatedAt      PersonSort = "updated_at"
+)
+
+// Valid indicates whether the value is a known member of the PersonSort enum.
+func (e PersonSort) Valid() bool {
+	switch e {
+	case PersonSortCreatedAt:
+		return true
+	case PersonSortFirstName:
+		return true
+	case PersonSortLastName:
+		return true
+	case PersonSortMinusCreatedAt:
+		return true
+	case PersonSortMinusFirstName:
+		return true
+	case PersonSortMinusLastName:
+		return true
+	case PersonSortMinusUpdatedAt:
+		return true
+	case PersonSortUpdatedAt:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PhoneSort.
+const (
+	PhoneSortCreatedAt      PhoneSort = "created_at"
+	PhoneSortMinusCreatedAt PhoneSort = "-created_at"
+	PhoneSortMinusUpdatedAt PhoneSort = "-updated_at"
+	PhoneSortUpdatedAt      PhoneSort = "updated_at"
+)
+
+// Valid indicates whether the value is a known member of the PhoneSort enum.
+func (e PhoneSort) Valid() bool {
+	switch e {
+	case PhoneSortCreatedAt:
+		return true
+	case PhoneSortMinusCreatedAt:
+		return true
+	case PhoneSortMinusUpdatedAt:
+		return true
+	case PhoneSortUpdatedAt:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListContactsParamsSort.
+const (
+	ListContactsParamsSortCreatedAt      ListContactsParamsSort = "created_at"
+	ListContactsParamsSortMinusCreatedAt ListContactsParamsSort = "-created_at"
+	ListContactsParamsSortMinusName      ListContactsParamsSort = "-name"
+	ListContactsParamsSortMinusUpdatedAt ListContactsParamsSort = "-updated_at"
+	ListContactsParamsSortName           ListContactsParamsSort = "name"
+	ListContactsParamsSortUpdatedAt      ListContactsParamsSort = "updated_at"
+)
+
+// Valid indicates whether the value is a known member of the ListContactsParamsSort enum.
+func (e ListContactsParamsSort) Valid() bool {
+	switch e {
+	case ListContactsParamsSortCreatedAt:
+		return true
+	case ListContactsParamsSortMinusCreatedAt:
+		return true
+	case ListContactsParamsSortMinusName:
+		return true
+	case ListContactsParamsSortMinusUpdatedAt:
+		return true
+	case ListContactsParamsSortName:
+		return true
+	case ListContactsParamsSortUpdatedAt:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPeopleParamsSort.
+const (
+	ListPeopleParamsSortCreatedAt      ListPeopleParamsSort = "created_at"
+	ListPeopleParamsSortFirstName      ListPeopleParamsSort = "first_name"
+	ListPeopleParamsSortLastName       ListPeopleParamsSort = "last_name"
+	ListPeopleParamsSortMinusCreatedAt ListPeopleParamsSort = "-created_at"
+	ListPeopleParamsSortMinusFirstName ListPeopleParamsSort = "-first_name"
+	ListPeopleParamsSortMinusLastName  ListPeopleParamsSort = "-last_name"
+	ListPeopleParamsSortMinusUpdatedAt ListPeopleParamsSort = "-updated_at"
+	ListPeopleParamsSortUpdatedAt      ListPeopleParamsSort = "updated_at"
+)
+
+// Valid indicates whether the value is a known member of the ListPeopleParamsSort enum.
+func (e ListPeopleParamsSort) Valid() bool {
+	switch e {
+	case ListPeopleParamsSortCreatedAt:
+		return true
+	case ListPeopleParamsSortFirstName:
+		return true
+	case ListPeopleParamsSortLastName:
+		return true
+	case ListPeopleParamsSortMinusCreatedAt:
+		return true
+	case ListPeopleParamsSortMinusFirstName:
+		return true
+	case ListPeopleParamsSortMinusLastName:
+		return true
+	case ListPeopleParamsSortMinusUpdatedAt:
+		return true
+	case ListPeopleParamsSortUpdatedAt:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPhonesParamsSort.
+const (
+	ListPhonesParamsSortCreatedAt      ListPhonesParamsSort = "created_at"
+	ListPhonesParamsSortMinusCreatedAt ListPhonesParamsSort = "-created_at"
+	ListPhonesParamsSortMinusUpdatedAt ListPhonesParamsSort = "-updated_at"
+	ListPhonesParamsSortUpdatedAt      ListPhonesParamsSort = "updated_at"
+)
+
+// Valid indicates whether the value is a known member of the ListPhonesParamsSort enum.
+func (e ListPhonesParamsSort) Valid() bool {
+	switch e {
+	case ListPhonesParamsSortCreatedAt:
+		return true
+	case ListPhonesParamsSortMinusCreatedAt:
+		return true
+	case ListPhonesParamsSortMinusUpdatedAt:
+		return true
+	case ListPhonesParamsSortUpdatedAt:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPhonesParamsFilterPrimary.
+const (
+	ListPhonesParamsFilterPrimaryFalse ListPhonesParamsFilterPrimary = "false"
+	ListPhonesParamsFilterPrimaryTrue  ListPhonesParamsFilterPrimary = "true"
+)
+
+// Valid indicates whether the value is a known member of the ListPhonesParamsFilterPrimary enum.
+func (e ListPhonesParamsFilterPrimary) Valid() bool {
+	switch e {
+	case ListPhonesParamsFilterPrimaryFalse:
+		return true
+	case ListPhonesParamsFilterPrimaryTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPhonesParamsFilterHistoric.
+const (
+	ListPhonesParamsFilterHistoricFalse ListPhonesParamsFilterHistoric = "false"
+	ListPhonesParamsFilterHistoricTrue  ListPhonesParamsFilterHistoric = "true"
+)
+
+// Valid indicates whether the value is a known member of the ListPhonesParamsFilterHistoric enum.
+func (e ListPhonesParamsFilterHistoric) Valid() bool {
+	switch e {
+	case ListPhonesParamsFilterHistoricFalse:
+		return true
+	case ListPhonesParamsFilterHistoricTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListDeletedRecordsParamsSort.
+const (
+	ListDeletedRecordsParamsSortDeletedAt      ListDeletedRecordsParamsSort = "deleted_at"
+	ListDeletedRecordsParamsSortMinusDeletedAt ListDeletedRecordsParamsSort = "-deleted_at"
+)
+
+// Valid indicates whether the value is a known member of the ListDeletedRecordsParamsSort enum.
+func (e ListDeletedRecordsParamsSort) Valid() bool {
+	switch e {
+	case ListDeletedRecordsParamsSortDeletedAt:
+		return true
+	case ListDeletedRecordsParamsSortMinusDeletedAt:
+		return true
+	default:
+		return false
+	}
+}
+
 // BodyID Optional; when sent it must equal the path id (any case), else 409.
 //
 // Example: 87a37e5f-bf81-4b91-8392-593866b3baf1
@@ -169,22 +493,22 @@ type BodyID = string
 // Example: 87a37e5f-bf81-4b91-8392-593866b3baf1
 type ClientID = string
 
-// ContactAttributes A contact as stored.
+// ContactAttributes A contact as stored; all attributes are present unless `fields[contacts]` asks for fewer.
 type ContactAttributes struct {
 	// CreatedAt The timestamp of when this resource was created (client-supplied on create or update, else the server's time).
 	//
 	// Example: 2026-11-28T05:51:57.123Z
-	CreatedAt CreatedAt `json:"created_at"`
+	CreatedAt *CreatedAt `json:"created_at,omitempty"`
 
 	// Name The contact's name.
 	//
 	// Example: Jane and John Doe
-	Name string `json:"name"`
+	Name *string `json:"name,omitempty"`
 
 	// UpdatedAt The timestamp of when this resource was last updated (client-supplied, else the server's time of the write).
 	//
 	// Example: 2026-11-28T05:51:57.123Z
-	UpdatedAt UpdatedAt `json:"updated_at"`
+	UpdatedAt *UpdatedAt `json:"updated_at,omitempty"`
 
 	// UpdatedInDbAt The server's time of the last write of this resource, strictly
 	// increasing. Send it back with an update as its precondition; used for
@@ -192,7 +516,7 @@ type ContactAttributes struct {
 	//
 	//
 	// Example: 2026-11-28T05:51:57.123Z
-	UpdatedInDbAt UpdatedInDBAt `json:"updated_in_db_at"`
+	UpdatedInDbAt *UpdatedInDBAt `json:"updated_in_db_at,omitempty"`
 }
 
 // ContactCreateAttributes Attributes of a new contact.
@@ -249,6 +573,10 @@ type ContactDocument struct {
 type ContactListDocument struct {
 	Data []ContactResource `json:"data"`
 
+	// Links Path-absolute links to pages of this list, keeping the request's other
+	// query parameters and written with `page` and `per_page`.
+	Links ListLinks `json:"links"`
+
 	// Meta Facts about the list.
 	Meta ListMeta `json:"meta"`
 }
@@ -260,7 +588,7 @@ type ContactName = string
 
 // ContactResource A contact resource object.
 type ContactResource struct {
-	// Attributes A contact as stored.
+	// Attributes A contact as stored; all attributes are present unless `fields[contacts]` asks for fewer.
 	Attributes ContactAttributes `json:"attributes"`
 
 	// Id A UUID; returned lower-case.
@@ -339,6 +667,66 @@ type CreatedAt = string
 // Example: 2026-11-28T05:51:57.123Z
 type CreatedAtInput = string
 
+// DeletedRecordAttributes A deletion; all attributes are present unless `fields[deleted_records]` asks for fewer.
+type DeletedRecordAttributes struct {
+	// ContactId The contact the deleted person or phone was under; null for a contact.
+	//
+	// Example: eefc03da-13c3-49fa-acf0-d755517a2cef
+	ContactId nullable.Nullable[string] `json:"contact_id,omitempty"`
+
+	// DeletableId The id of the deleted resource.
+	//
+	// Example: 87a37e5f-bf81-4b91-8392-593866b3baf1
+	DeletableId *string `json:"deletable_id,omitempty"`
+
+	// DeletableType The type of the deleted resource.
+	//
+	// Example: phone_numbers
+	DeletableType *DeletedRecordAttributesDeletableType `json:"deletable_type,omitempty"`
+
+	// DeletedAt When the resource was deleted (RFC 3339 UTC, milliseconds).
+	//
+	// Example: 2026-11-28T05:51:57.123Z
+	DeletedAt *string `json:"deleted_at,omitempty"`
+
+	// PersonId The person the deleted phone belonged to; null for contacts and people.
+	//
+	// Example: 1270222b-4638-4df4-9e1e-f048ba738d79
+	PersonId nullable.Nullable[string] `json:"person_id,omitempty"`
+}
+
+// DeletedRecordAttributesDeletableType The type of the deleted resource.
+//
+// Example: phone_numbers
+type DeletedRecordAttributesDeletableType string
+
+// DeletedRecordListDocument A document holding a list of tombstones.
+type DeletedRecordListDocument struct {
+	Data []DeletedRecordResource `json:"data"`
+
+	// Links Path-absolute links to pages of this list, keeping the request's other
+	// query parameters and written with `page` and `per_page`.
+	Links ListLinks `json:"links"`
+
+	// Meta Facts about the list.
+	Meta ListMeta `json:"meta"`
+}
+
+// DeletedRecordResource A tombstone resource object.
+type DeletedRecordResource struct {
+	// Attributes A deletion; all attributes are present unless `fields[deleted_records]` asks for fewer.
+	Attributes DeletedRecordAttributes `json:"attributes"`
+
+	// Id A UUID; returned lower-case.
+	//
+	// Example: 87a37e5f-bf81-4b91-8392-593866b3baf1
+	Id   UUID                      `json:"id"`
+	Type DeletedRecordResourceType `json:"type"`
+}
+
+// DeletedRecordResourceType defines model for DeletedRecordResource.Type.
+type DeletedRecordResourceType string
+
 // Error One problem.
 type Error struct {
 	// Detail What went wrong, specifically.
@@ -396,8 +784,50 @@ type IgnoredOnCreate = string
 // Example: Doe
 type LastName = string
 
+// ListLinks Path-absolute links to pages of this list, keeping the request's other
+// query parameters and written with `page` and `per_page`.
+type ListLinks struct {
+	// First The first page.
+	//
+	// Example: /api/v2/contacts?page=1&per_page=25
+	First string `json:"first"`
+
+	// Last The last page (the first when the list is empty).
+	//
+	// Example: /api/v2/contacts?page=3&per_page=25
+	Last string `json:"last"`
+
+	// Next The next page, when this is not the last.
+	//
+	// Example: /api/v2/contacts?page=3&per_page=25
+	Next *string `json:"next,omitempty"`
+
+	// Prev The previous page, when this is not the first.
+	//
+	// Example: /api/v2/contacts?page=1&per_page=25
+	Prev *string `json:"prev,omitempty"`
+
+	// Self This page.
+	//
+	// Example: /api/v2/contacts?page=2&per_page=25
+	Self string `json:"self"`
+}
+
 // ListMeta Facts about the list.
-type ListMeta map[string]interface{}
+type ListMeta struct {
+	// Filter The filters applied, as given (without the `filter[...]` wrapper).
+	//
+	// Example: {"updated_in_db_at":"2026-11-01.."}
+	Filter map[string]string `json:"filter"`
+
+	// Pagination Where this page is in the whole list.
+	Pagination Pagination `json:"pagination"`
+
+	// Sort The sort in effect (`-` for descending).
+	//
+	// Example: created_at
+	Sort string `json:"sort"`
+}
 
 // Location A label for the number, such as `home`, `mobile`, `work` or `other`; `null` clears it.
 //
@@ -412,27 +842,50 @@ type Overwrite = bool
 // OverwriteIgnored Accepted and ignored on create.
 type OverwriteIgnored = bool
 
-// PersonAttributes A person as stored.
+// Pagination Where this page is in the whole list.
+type Pagination struct {
+	// Page The page returned (echoed even when past the end).
+	//
+	// Example: 1
+	Page int `json:"page"`
+
+	// PerPage Rows per page.
+	//
+	// Example: 25
+	PerPage int `json:"per_page"`
+
+	// TotalCount Rows matching the filters, on all pages.
+	//
+	// Example: 3
+	TotalCount int `json:"total_count"`
+
+	// TotalPages Pages at this page size (0 when nothing matches).
+	//
+	// Example: 1
+	TotalPages int `json:"total_pages"`
+}
+
+// PersonAttributes A person as stored; all attributes are present unless `fields[people]` asks for fewer.
 type PersonAttributes struct {
 	// CreatedAt The timestamp of when this resource was created (client-supplied on create or update, else the server's time).
 	//
 	// Example: 2026-11-28T05:51:57.123Z
-	CreatedAt CreatedAt `json:"created_at"`
+	CreatedAt *CreatedAt `json:"created_at,omitempty"`
 
 	// FirstName The person's first name.
 	//
 	// Example: Jane
-	FirstName string `json:"first_name"`
+	FirstName *string `json:"first_name,omitempty"`
 
 	// LastName The person's last name.
 	//
 	// Example: Doe
-	LastName nullable.Nullable[string] `json:"last_name"`
+	LastName nullable.Nullable[string] `json:"last_name,omitempty"`
 
 	// UpdatedAt The timestamp of when this resource was last updated (client-supplied, else the server's time of the write).
 	//
 	// Example: 2026-11-28T05:51:57.123Z
-	UpdatedAt UpdatedAt `json:"updated_at"`
+	UpdatedAt *UpdatedAt `json:"updated_at,omitempty"`
 
 	// UpdatedInDbAt The server's time of the last write of this resource, strictly
 	// increasing. Send it back with an update as its precondition; used for
@@ -440,7 +893,7 @@ type PersonAttributes struct {
 	//
 	//
 	// Example: 2026-11-28T05:51:57.123Z
-	UpdatedInDbAt UpdatedInDBAt `json:"updated_in_db_at"`
+	UpdatedInDbAt *UpdatedInDBAt `json:"updated_in_db_at,omitempty"`
 }
 
 // PersonCreateAttributes Attributes of a new person.
@@ -502,13 +955,17 @@ type PersonDocument struct {
 type PersonListDocument struct {
 	Data []PersonResource `json:"data"`
 
+	// Links Path-absolute links to pages of this list, keeping the request's other
+	// query parameters and written with `page` and `per_page`.
+	Links ListLinks `json:"links"`
+
 	// Meta Facts about the list.
 	Meta ListMeta `json:"meta"`
 }
 
 // PersonResource A person resource object.
 type PersonResource struct {
-	// Attributes A person as stored.
+	// Attributes A person as stored; all attributes are present unless `fields[people]` asks for fewer.
 	Attributes PersonAttributes `json:"attributes"`
 
 	// Id A UUID; returned lower-case.
@@ -575,27 +1032,28 @@ type PersonUpdateDocument struct {
 // PersonUpdateDocumentDataType defines model for PersonUpdateDocument.Data.Type.
 type PersonUpdateDocumentDataType string
 
-// PhoneAttributes A phone as stored (exactly the ten documented attributes).
+// PhoneAttributes A phone as stored: exactly the ten documented attributes, all present
+// unless `fields[phone_numbers]` asks for fewer.
 type PhoneAttributes struct {
 	// CountryCode The country (calling) code of the phone number, without `+`, set from the parsed number.
 	//
 	// Example: 1
-	CountryCode string `json:"country_code"`
+	CountryCode *string `json:"country_code,omitempty"`
 
 	// CreatedAt The timestamp of when this resource was created (client-supplied on create or update, else the server's time).
 	//
 	// Example: 2026-11-28T05:51:57.123Z
-	CreatedAt CreatedAt `json:"created_at"`
+	CreatedAt *CreatedAt `json:"created_at,omitempty"`
 
 	// Historic This should be true when a phone number should no longer be used. A historic phone is never primary.
 	//
 	// Example: false
-	Historic bool `json:"historic"`
+	Historic *bool `json:"historic,omitempty"`
 
 	// Location Essentially a label for the phone number, such as `home`, `mobile`, `work` or `other`.
 	//
 	// Example: mobile
-	Location nullable.Nullable[string] `json:"location"`
+	Location nullable.Nullable[string] `json:"location,omitempty"`
 
 	// Number The phone number in E.164, with `;ext=` and the extension when one
 	// was given. A string, not the seed's JSON number, because phone
@@ -603,7 +1061,7 @@ type PhoneAttributes struct {
 	//
 	//
 	// Example: +16175551212
-	Number string `json:"number"`
+	Number *string `json:"number,omitempty"`
 
 	// Primary Whether or not the number is the owner's primary phone number.
 	// Whenever a person has non-historic phones exactly one of them is
@@ -611,17 +1069,17 @@ type PhoneAttributes struct {
 	//
 	//
 	// Example: true
-	Primary bool `json:"primary"`
+	Primary *bool `json:"primary,omitempty"`
 
 	// Source The source of the phone number.
 	//
 	// Example: MPDX
-	Source string `json:"source"`
+	Source *string `json:"source,omitempty"`
 
 	// UpdatedAt The timestamp of when this resource was last updated (client-supplied, else the server's time of the write).
 	//
 	// Example: 2026-11-28T05:51:57.123Z
-	UpdatedAt UpdatedAt `json:"updated_at"`
+	UpdatedAt *UpdatedAt `json:"updated_at,omitempty"`
 
 	// UpdatedInDbAt The server's time of the last write of this resource, strictly
 	// increasing. Send it back with an update as its precondition; used for
@@ -629,12 +1087,12 @@ type PhoneAttributes struct {
 	//
 	//
 	// Example: 2026-11-28T05:51:57.123Z
-	UpdatedInDbAt UpdatedInDBAt `json:"updated_in_db_at"`
+	UpdatedInDbAt *UpdatedInDBAt `json:"updated_in_db_at,omitempty"`
 
 	// ValidValues This boolean indicates whether the phone number is accurate or not.
 	//
 	// Example: true
-	ValidValues bool `json:"valid_values"`
+	ValidValues *bool `json:"valid_values,omitempty"`
 }
 
 // PhoneCreateAttributes Attributes of a new phone.
@@ -732,6 +1190,10 @@ type PhoneDocument struct {
 type PhoneListDocument struct {
 	Data []PhoneResource `json:"data"`
 
+	// Links Path-absolute links to pages of this list, keeping the request's other
+	// query parameters and written with `page` and `per_page`.
+	Links ListLinks `json:"links"`
+
 	// Meta Facts about the list.
 	Meta ListMeta `json:"meta"`
 }
@@ -750,7 +1212,8 @@ type PhoneNumberInput = json.RawMessage
 
 // PhoneResource A phone resource object.
 type PhoneResource struct {
-	// Attributes A phone as stored (exactly the ten documented attributes).
+	// Attributes A phone as stored: exactly the ten documented attributes, all present
+	// unless `fields[phone_numbers]` asks for fewer.
 	Attributes PhoneAttributes `json:"attributes"`
 
 	// Id A UUID; returned lower-case.
@@ -894,11 +1357,77 @@ type UpdatedInDBAtInput = string
 // ContactID defines model for ContactID.
 type ContactID = openapi_types.UUID
 
+// ContactSort defines model for ContactSort.
+type ContactSort string
+
+// DeletedSort defines model for DeletedSort.
+type DeletedSort string
+
+// FieldsContacts defines model for FieldsContacts.
+type FieldsContacts = string
+
+// FieldsDeleted defines model for FieldsDeleted.
+type FieldsDeleted = string
+
+// FieldsPeople defines model for FieldsPeople.
+type FieldsPeople = string
+
+// FieldsPhones defines model for FieldsPhones.
+type FieldsPhones = string
+
+// FilterHistoric defines model for FilterHistoric.
+type FilterHistoric string
+
+// FilterLocation defines model for FilterLocation.
+type FilterLocation = string
+
+// FilterPrimary defines model for FilterPrimary.
+type FilterPrimary string
+
+// FilterSince defines model for FilterSince.
+type FilterSince = string
+
+// FilterTypes defines model for FilterTypes.
+type FilterTypes = string
+
+// FilterUpdatedAt defines model for FilterUpdatedAt.
+type FilterUpdatedAt = string
+
+// FilterUpdatedInDBAt defines model for FilterUpdatedInDBAt.
+type FilterUpdatedInDBAt = string
+
+// IfMatch defines model for IfMatch.
+type IfMatch = string
+
+// IfNoneMatch defines model for IfNoneMatch.
+type IfNoneMatch = string
+
+// Include defines model for Include.
+type Include = string
+
+// Page defines model for Page.
+type Page = int
+
+// PageNumber defines model for PageNumber.
+type PageNumber = int
+
+// PageSize defines model for PageSize.
+type PageSize = int
+
+// PerPage defines model for PerPage.
+type PerPage = int
+
 // PersonID defines model for PersonID.
 type PersonID = openapi_types.UUID
 
+// PersonSort defines model for PersonSort.
+type PersonSort string
+
 // PhoneID defines model for PhoneID.
 type PhoneID = openapi_types.UUID
+
+// PhoneSort defines model for PhoneSort.
+type PhoneSort string
 
 // BadRequest A JSON:API error document.
 type BadRequest = ErrorDocument
@@ -921,11 +1450,371 @@ type NotFound = ErrorDocument
 // PayloadTooLarge A JSON:API error document.
 type PayloadTooLarge = ErrorDocument
 
+// PreconditionFailed A JSON:API error document.
+type PreconditionFailed = ErrorDocument
+
 // Unauthorized A JSON:API error document.
 type Unauthorized = ErrorDocument
 
 // UnsupportedMediaType A JSON:API error document.
 type UnsupportedMediaType = ErrorDocument
+
+// ListContactsParams defines parameters for ListContacts.
+type ListContactsParams struct {
+	// Page The page to return, from 1 (default 1). Alias `page[number]`; give only one of them.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PerPage Rows per page (default 25, at most 500). Alias `page[size]`; give only one of them.
+	PerPage *PerPage `form:"per_page,omitempty" json:"per_page,omitempty"`
+
+	// PageNumber Alias of `page`.
+	PageNumber *PageNumber `form:"page[number],omitempty" json:"page[number],omitempty"`
+
+	// PageSize Alias of `per_page`.
+	PageSize *PageSize `form:"page[size],omitempty" json:"page[size],omitempty"`
+
+	// Sort Sort field, `-` for descending (default `created_at`); ties are broken by `id` in the same direction. One field only.
+	Sort *ListContactsParamsSort `form:"sort,omitempty" json:"sort,omitempty"`
+
+	// FilterUpdatedAt Only rows whose `updated_at` is in this range. Accepted forms, where A and B are each a UTC date `YYYY-MM-DD` or an
+	// RFC 3339 timestamp (any offset, fractional seconds allowed):
+	// `A..B` (inclusive), `A...B` (end-exclusive), `A..` (from A, inclusive),
+	// `..B` (up to B, inclusive), a single date (that UTC day) or a single
+	// timestamp (that exact instant). A date as a lower bound means its first
+	// instant; as an inclusive upper bound, its last instant; as an exclusive
+	// upper bound, its first instant.
+	FilterUpdatedAt *FilterUpdatedAt `form:"filter[updated_at],omitempty" json:"filter[updated_at],omitempty"`
+
+	// FilterUpdatedInDbAt Only rows whose `updated_in_db_at` is in this range: offline clients
+	// ask for `<last sync>..` to get what changed. Accepted forms, where A and B are each a UTC date `YYYY-MM-DD` or an
+	// RFC 3339 timestamp (any offset, fractional seconds allowed):
+	// `A..B` (inclusive), `A...B` (end-exclusive), `A..` (from A, inclusive),
+	// `..B` (up to B, inclusive), a single date (that UTC day) or a single
+	// timestamp (that exact instant). A date as a lower bound means its first
+	// instant; as an inclusive upper bound, its last instant; as an exclusive
+	// upper bound, its first instant.
+	FilterUpdatedInDbAt *FilterUpdatedInDBAt `form:"filter[updated_in_db_at],omitempty" json:"filter[updated_in_db_at],omitempty"`
+
+	// FieldsContacts Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
+	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+}
+
+// ListContactsParamsSort defines parameters for ListContacts.
+type ListContactsParamsSort string
+
+// CreateContactParams defines parameters for CreateContact.
+type CreateContactParams struct {
+	// FieldsContacts Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
+	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+}
+
+// DeleteContactParams defines parameters for DeleteContact.
+type DeleteContactParams struct {
+	// IfMatch The ETag the client last saw. When present it is the precondition
+	// (instead of `updated_in_db_at`, which is then not required): a value
+	// that does not match the current ETag gives 412 and nothing is saved.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// GetContactParams defines parameters for GetContact.
+type GetContactParams struct {
+	// FieldsContacts Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
+	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+
+	// IfNoneMatch An ETag the client holds; when it matches the current one the answer is 304 without a body.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+}
+
+// PatchContactParams defines parameters for PatchContact.
+type PatchContactParams struct {
+	// FieldsContacts Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
+	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+
+	// IfMatch The ETag the client last saw. When present it is the precondition
+	// (instead of `updated_in_db_at`, which is then not required): a value
+	// that does not match the current ETag gives 412 and nothing is saved.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// PutContactParams defines parameters for PutContact.
+type PutContactParams struct {
+	// FieldsContacts Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
+	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+
+	// IfMatch The ETag the client last saw. When present it is the precondition
+	// (instead of `updated_in_db_at`, which is then not required): a value
+	// that does not match the current ETag gives 412 and nothing is saved.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListPeopleParams defines parameters for ListPeople.
+type ListPeopleParams struct {
+	// Page The page to return, from 1 (default 1). Alias `page[number]`; give only one of them.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PerPage Rows per page (default 25, at most 500). Alias `page[size]`; give only one of them.
+	PerPage *PerPage `form:"per_page,omitempty" json:"per_page,omitempty"`
+
+	// PageNumber Alias of `page`.
+	PageNumber *PageNumber `form:"page[number],omitempty" json:"page[number],omitempty"`
+
+	// PageSize Alias of `per_page`.
+	PageSize *PageSize `form:"page[size],omitempty" json:"page[size],omitempty"`
+
+	// Sort Sort field, `-` for descending (default `created_at`); ties are broken by `id` in the same direction. One field only.
+	Sort *ListPeopleParamsSort `form:"sort,omitempty" json:"sort,omitempty"`
+
+	// FilterUpdatedAt Only rows whose `updated_at` is in this range. Accepted forms, where A and B are each a UTC date `YYYY-MM-DD` or an
+	// RFC 3339 timestamp (any offset, fractional seconds allowed):
+	// `A..B` (inclusive), `A...B` (end-exclusive), `A..` (from A, inclusive),
+	// `..B` (up to B, inclusive), a single date (that UTC day) or a single
+	// timestamp (that exact instant). A date as a lower bound means its first
+	// instant; as an inclusive upper bound, its last instant; as an exclusive
+	// upper bound, its first instant.
+	FilterUpdatedAt *FilterUpdatedAt `form:"filter[updated_at],omitempty" json:"filter[updated_at],omitempty"`
+
+	// FilterUpdatedInDbAt Only rows whose `updated_in_db_at` is in this range: offline clients
+	// ask for `<last sync>..` to get what changed. Accepted forms, where A and B are each a UTC date `YYYY-MM-DD` or an
+	// RFC 3339 timestamp (any offset, fractional seconds allowed):
+	// `A..B` (inclusive), `A...B` (end-exclusive), `A..` (from A, inclusive),
+	// `..B` (up to B, inclusive), a single date (that UTC day) or a single
+	// timestamp (that exact instant). A date as a lower bound means its first
+	// instant; as an inclusive upper bound, its last instant; as an exclusive
+	// upper bound, its first instant.
+	FilterUpdatedInDbAt *FilterUpdatedInDBAt `form:"filter[updated_in_db_at],omitempty" json:"filter[updated_in_db_at],omitempty"`
+
+	// FieldsPeople Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
+
+	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
+	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+}
+
+// ListPeopleParamsSort defines parameters for ListPeople.
+type ListPeopleParamsSort string
+
+// CreatePersonParams defines parameters for CreatePerson.
+type CreatePersonParams struct {
+	// FieldsPeople Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
+
+	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
+	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+}
+
+// DeletePersonParams defines parameters for DeletePerson.
+type DeletePersonParams struct {
+	// IfMatch The ETag the client last saw. When present it is the precondition
+	// (instead of `updated_in_db_at`, which is then not required): a value
+	// that does not match the current ETag gives 412 and nothing is saved.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// GetPersonParams defines parameters for GetPerson.
+type GetPersonParams struct {
+	// FieldsPeople Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
+
+	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
+	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+
+	// IfNoneMatch An ETag the client holds; when it matches the current one the answer is 304 without a body.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+}
+
+// PatchPersonParams defines parameters for PatchPerson.
+type PatchPersonParams struct {
+	// FieldsPeople Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
+
+	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
+	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+
+	// IfMatch The ETag the client last saw. When present it is the precondition
+	// (instead of `updated_in_db_at`, which is then not required): a value
+	// that does not match the current ETag gives 412 and nothing is saved.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// PutPersonParams defines parameters for PutPerson.
+type PutPersonParams struct {
+	// FieldsPeople Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
+
+	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
+	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+
+	// IfMatch The ETag the client last saw. When present it is the precondition
+	// (instead of `updated_in_db_at`, which is then not required): a value
+	// that does not match the current ETag gives 412 and nothing is saved.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListPhonesParams defines parameters for ListPhones.
+type ListPhonesParams struct {
+	// Page The page to return, from 1 (default 1). Alias `page[number]`; give only one of them.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PerPage Rows per page (default 25, at most 500). Alias `page[size]`; give only one of them.
+	PerPage *PerPage `form:"per_page,omitempty" json:"per_page,omitempty"`
+
+	// PageNumber Alias of `page`.
+	PageNumber *PageNumber `form:"page[number],omitempty" json:"page[number],omitempty"`
+
+	// PageSize Alias of `per_page`.
+	PageSize *PageSize `form:"page[size],omitempty" json:"page[size],omitempty"`
+
+	// Sort Sort field, `-` for descending (default `created_at`); ties are broken by `id` in the same direction. One field only.
+	Sort *ListPhonesParamsSort `form:"sort,omitempty" json:"sort,omitempty"`
+
+	// FilterUpdatedAt Only rows whose `updated_at` is in this range. Accepted forms, where A and B are each a UTC date `YYYY-MM-DD` or an
+	// RFC 3339 timestamp (any offset, fractional seconds allowed):
+	// `A..B` (inclusive), `A...B` (end-exclusive), `A..` (from A, inclusive),
+	// `..B` (up to B, inclusive), a single date (that UTC day) or a single
+	// timestamp (that exact instant). A date as a lower bound means its first
+	// instant; as an inclusive upper bound, its last instant; as an exclusive
+	// upper bound, its first instant.
+	FilterUpdatedAt *FilterUpdatedAt `form:"filter[updated_at],omitempty" json:"filter[updated_at],omitempty"`
+
+	// FilterUpdatedInDbAt Only rows whose `updated_in_db_at` is in this range: offline clients
+	// ask for `<last sync>..` to get what changed. Accepted forms, where A and B are each a UTC date `YYYY-MM-DD` or an
+	// RFC 3339 timestamp (any offset, fractional seconds allowed):
+	// `A..B` (inclusive), `A...B` (end-exclusive), `A..` (from A, inclusive),
+	// `..B` (up to B, inclusive), a single date (that UTC day) or a single
+	// timestamp (that exact instant). A date as a lower bound means its first
+	// instant; as an inclusive upper bound, its last instant; as an exclusive
+	// upper bound, its first instant.
+	FilterUpdatedInDbAt *FilterUpdatedInDBAt `form:"filter[updated_in_db_at],omitempty" json:"filter[updated_in_db_at],omitempty"`
+
+	// FilterPrimary Only primary (`true`) or non-primary (`false`) phones.
+	FilterPrimary *ListPhonesParamsFilterPrimary `form:"filter[primary],omitempty" json:"filter[primary],omitempty"`
+
+	// FilterHistoric Only historic (`true`) or current (`false`) phones.
+	FilterHistoric *ListPhonesParamsFilterHistoric `form:"filter[historic],omitempty" json:"filter[historic],omitempty"`
+
+	// FilterLocation Only phones with exactly this location.
+	FilterLocation *FilterLocation `form:"filter[location],omitempty" json:"filter[location],omitempty"`
+
+	// FieldsPhoneNumbers Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
+
+	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
+	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+}
+
+// ListPhonesParamsSort defines parameters for ListPhones.
+type ListPhonesParamsSort string
+
+// ListPhonesParamsFilterPrimary defines parameters for ListPhones.
+type ListPhonesParamsFilterPrimary string
+
+// ListPhonesParamsFilterHistoric defines parameters for ListPhones.
+type ListPhonesParamsFilterHistoric string
+
+// CreatePhoneParams defines parameters for CreatePhone.
+type CreatePhoneParams struct {
+	// FieldsPhoneNumbers Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
+
+	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
+	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+}
+
+// DeletePhoneParams defines parameters for DeletePhone.
+type DeletePhoneParams struct {
+	// IfMatch The ETag the client last saw. When present it is the precondition
+	// (instead of `updated_in_db_at`, which is then not required): a value
+	// that does not match the current ETag gives 412 and nothing is saved.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// GetPhoneParams defines parameters for GetPhone.
+type GetPhoneParams struct {
+	// FieldsPhoneNumbers Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
+
+	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
+	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+
+	// IfNoneMatch An ETag the client holds; when it matches the current one the answer is 304 without a body.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+}
+
+// PatchPhoneParams defines parameters for PatchPhone.
+type PatchPhoneParams struct {
+	// FieldsPhoneNumbers Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
+
+	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
+	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+
+	// IfMatch The ETag the client last saw. When present it is the precondition
+	// (instead of `updated_in_db_at`, which is then not required): a value
+	// that does not match the current ETag gives 412 and nothing is saved.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// PutPhoneParams defines parameters for PutPhone.
+type PutPhoneParams struct {
+	// FieldsPhoneNumbers Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
+
+	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
+	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+
+	// IfMatch The ETag the client last saw. When present it is the precondition
+	// (instead of `updated_in_db_at`, which is then not required): a value
+	// that does not match the current ETag gives 412 and nothing is saved.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListDeletedRecordsParams defines parameters for ListDeletedRecords.
+type ListDeletedRecordsParams struct {
+	// Page The page to return, from 1 (default 1). Alias `page[number]`; give only one of them.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PerPage Rows per page (default 25, at most 500). Alias `page[size]`; give only one of them.
+	PerPage *PerPage `form:"per_page,omitempty" json:"per_page,omitempty"`
+
+	// PageNumber Alias of `page`.
+	PageNumber *PageNumber `form:"page[number],omitempty" json:"page[number],omitempty"`
+
+	// PageSize Alias of `per_page`.
+	PageSize *PageSize `form:"page[size],omitempty" json:"page[size],omitempty"`
+
+	// Sort Sort field, `-` for descending (default `deleted_at`); ties are broken by `id` in the same direction.
+	Sort *ListDeletedRecordsParamsSort `form:"sort,omitempty" json:"sort,omitempty"`
+
+	// FilterSince Only deletions at or after this instant (a UTC date means its first instant, or an RFC 3339 timestamp). Omitted means all.
+	FilterSince *FilterSince `form:"filter[since],omitempty" json:"filter[since],omitempty"`
+
+	// FilterTypes Comma-separated resource types to list (`contacts`, `people`, `phone_numbers`).
+	FilterTypes *FilterTypes `form:"filter[types],omitempty" json:"filter[types],omitempty"`
+
+	// FieldsDeletedRecords Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	FieldsDeletedRecords *FieldsDeleted `form:"fields[deleted_records],omitempty" json:"fields[deleted_records],omitempty"`
+
+	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
+	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+}
+
+// ListDeletedRecordsParamsSort defines parameters for ListDeletedRecords.
+type ListDeletedRecordsParamsSort string
 
 // CreateContactApplicationVndAPIPlusJSONRequestBody defines body for CreateContact for application/vnd.api+json ContentType.
 type CreateContactApplicationVndAPIPlusJSONRequestBody = ContactCreateDocument
@@ -958,58 +1847,61 @@ type PutPhoneApplicationVndAPIPlusJSONRequestBody = PhoneUpdateDocument
 type ServerInterface interface {
 	// ListContacts List contacts
 	// (GET /api/v2/contacts)
-	ListContacts(ctx echo.Context) error
+	ListContacts(ctx echo.Context, params ListContactsParams) error
 	// CreateContact Create a contact
 	// (POST /api/v2/contacts)
-	CreateContact(ctx echo.Context) error
+	CreateContact(ctx echo.Context, params CreateContactParams) error
 	// DeleteContact Delete a contact
 	// (DELETE /api/v2/contacts/{contact_id})
-	DeleteContact(ctx echo.Context, contactId ContactID) error
+	DeleteContact(ctx echo.Context, contactId ContactID, params DeleteContactParams) error
 	// GetContact Get a contact
 	// (GET /api/v2/contacts/{contact_id})
-	GetContact(ctx echo.Context, contactId ContactID) error
+	GetContact(ctx echo.Context, contactId ContactID, params GetContactParams) error
 	// PatchContact Update a contact (PATCH)
 	// (PATCH /api/v2/contacts/{contact_id})
-	PatchContact(ctx echo.Context, contactId ContactID) error
+	PatchContact(ctx echo.Context, contactId ContactID, params PatchContactParams) error
 	// PutContact Update a contact
 	// (PUT /api/v2/contacts/{contact_id})
-	PutContact(ctx echo.Context, contactId ContactID) error
+	PutContact(ctx echo.Context, contactId ContactID, params PutContactParams) error
 	// ListPeople List a contact's people
 	// (GET /api/v2/contacts/{contact_id}/people)
-	ListPeople(ctx echo.Context, contactId ContactID) error
+	ListPeople(ctx echo.Context, contactId ContactID, params ListPeopleParams) error
 	// CreatePerson Create a person
 	// (POST /api/v2/contacts/{contact_id}/people)
-	CreatePerson(ctx echo.Context, contactId ContactID) error
+	CreatePerson(ctx echo.Context, contactId ContactID, params CreatePersonParams) error
 	// DeletePerson Delete a person
 	// (DELETE /api/v2/contacts/{contact_id}/people/{person_id})
-	DeletePerson(ctx echo.Context, contactId ContactID, personId PersonID) error
+	DeletePerson(ctx echo.Context, contactId ContactID, personId PersonID, params DeletePersonParams) error
 	// GetPerson Get a person
 	// (GET /api/v2/contacts/{contact_id}/people/{person_id})
-	GetPerson(ctx echo.Context, contactId ContactID, personId PersonID) error
+	GetPerson(ctx echo.Context, contactId ContactID, personId PersonID, params GetPersonParams) error
 	// PatchPerson Update a person (PATCH)
 	// (PATCH /api/v2/contacts/{contact_id}/people/{person_id})
-	PatchPerson(ctx echo.Context, contactId ContactID, personId PersonID) error
+	PatchPerson(ctx echo.Context, contactId ContactID, personId PersonID, params PatchPersonParams) error
 	// PutPerson Update a person
 	// (PUT /api/v2/contacts/{contact_id}/people/{person_id})
-	PutPerson(ctx echo.Context, contactId ContactID, personId PersonID) error
+	PutPerson(ctx echo.Context, contactId ContactID, personId PersonID, params PutPersonParams) error
 	// ListPhones List a person's phones
 	// (GET /api/v2/contacts/{contact_id}/people/{person_id}/phones)
-	ListPhones(ctx echo.Context, contactId ContactID, personId PersonID) error
+	ListPhones(ctx echo.Context, contactId ContactID, personId PersonID, params ListPhonesParams) error
 	// CreatePhone Create a phone
 	// (POST /api/v2/contacts/{contact_id}/people/{person_id}/phones)
-	CreatePhone(ctx echo.Context, contactId ContactID, personId PersonID) error
+	CreatePhone(ctx echo.Context, contactId ContactID, personId PersonID, params CreatePhoneParams) error
 	// DeletePhone Delete a phone
 	// (DELETE /api/v2/contacts/{contact_id}/people/{person_id}/phones/{id})
-	DeletePhone(ctx echo.Context, contactId ContactID, personId PersonID, id PhoneID) error
+	DeletePhone(ctx echo.Context, contactId ContactID, personId PersonID, id PhoneID, params DeletePhoneParams) error
 	// GetPhone Get a phone
 	// (GET /api/v2/contacts/{contact_id}/people/{person_id}/phones/{id})
-	GetPhone(ctx echo.Context, contactId ContactID, personId PersonID, id PhoneID) error
+	GetPhone(ctx echo.Context, contactId ContactID, personId PersonID, id PhoneID, params GetPhoneParams) error
 	// PatchPhone Update a phone (PATCH)
 	// (PATCH /api/v2/contacts/{contact_id}/people/{person_id}/phones/{id})
-	PatchPhone(ctx echo.Context, contactId ContactID, personId PersonID, id PhoneID) error
+	PatchPhone(ctx echo.Context, contactId ContactID, personId PersonID, id PhoneID, params PatchPhoneParams) error
 	// PutPhone Update a phone
 	// (PUT /api/v2/contacts/{contact_id}/people/{person_id}/phones/{id})
-	PutPhone(ctx echo.Context, contactId ContactID, personId PersonID, id PhoneID) error
+	PutPhone(ctx echo.Context, contactId ContactID, personId PersonID, id PhoneID, params PutPhoneParams) error
+	// ListDeletedRecords List deletions (tombstones)
+	// (GET /api/v2/deleted_records)
+	ListDeletedRecords(ctx echo.Context, params ListDeletedRecordsParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -1021,8 +1913,73 @@ type ServerInterfaceWrapper struct {
 func (w *ServerInterfaceWrapper) ListContacts(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListContactsParams
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "per_page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "per_page", ctx.QueryParams(), &params.PerPage, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter per_page: %s", err))
+	}
+
+	// ------------- Optional query parameter "page[number]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page[number]", ctx.QueryParams(), &params.PageNumber, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page[number]: %s", err))
+	}
+
+	// ------------- Optional query parameter "page[size]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page[size]", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page[size]: %s", err))
+	}
+
+	// ------------- Optional query parameter "sort" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sort", ctx.QueryParams(), &params.Sort, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sort: %s", err))
+	}
+
+	// ------------- Optional query parameter "filter[updated_at]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "filter[updated_at]", ctx.QueryParams(), &params.FilterUpdatedAt, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter filter[updated_at]: %s", err))
+	}
+
+	// ------------- Optional query parameter "filter[updated_in_db_at]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "filter[updated_in_db_at]", ctx.QueryParams(), &params.FilterUpdatedInDbAt, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter filter[updated_in_db_at]: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[contacts]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[contacts]", ctx.QueryParams(), &params.FieldsContacts, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[contacts]: %s", err))
+	}
+
+	// ------------- Optional query parameter "include" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "include", ctx.QueryParams(), &params.Include, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.ListContacts(ctx)
+	err = w.Handler.ListContacts(ctx, params)
 	return err
 }
 
@@ -1030,8 +1987,24 @@ func (w *ServerInterfaceWrapper) ListContacts(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) CreateContact(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateContactParams
+	// ------------- Optional query parameter "fields[contacts]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[contacts]", ctx.QueryParams(), &params.FieldsContacts, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[contacts]: %s", err))
+	}
+
+	// ------------- Optional query parameter "include" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "include", ctx.QueryParams(), &params.Include, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.CreateContact(ctx)
+	err = w.Handler.CreateContact(ctx, params)
 	return err
 }
 
@@ -1046,8 +2019,28 @@ func (w *ServerInterfaceWrapper) DeleteContact(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter contact_id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteContactParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.DeleteContact(ctx, contactId)
+	err = w.Handler.DeleteContact(ctx, contactId, params)
 	return err
 }
 
@@ -1062,8 +2055,41 @@ func (w *ServerInterfaceWrapper) GetContact(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter contact_id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetContactParams
+	// ------------- Optional query parameter "fields[contacts]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[contacts]", ctx.QueryParams(), &params.FieldsContacts, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[contacts]: %s", err))
+	}
+
+	// ------------- Optional query parameter "include" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "include", ctx.QueryParams(), &params.Include, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch IfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-None-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-None-Match: %s", err))
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.GetContact(ctx, contactId)
+	err = w.Handler.GetContact(ctx, contactId, params)
 	return err
 }
 
@@ -1078,8 +2104,41 @@ func (w *ServerInterfaceWrapper) PatchContact(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter contact_id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PatchContactParams
+	// ------------- Optional query parameter "fields[contacts]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[contacts]", ctx.QueryParams(), &params.FieldsContacts, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[contacts]: %s", err))
+	}
+
+	// ------------- Optional query parameter "include" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "include", ctx.QueryParams(), &params.Include, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.PatchContact(ctx, contactId)
+	err = w.Handler.PatchContact(ctx, contactId, params)
 	return err
 }
 
@@ -1094,8 +2153,41 @@ func (w *ServerInterfaceWrapper) PutContact(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter contact_id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PutContactParams
+	// ------------- Optional query parameter "fields[contacts]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[contacts]", ctx.QueryParams(), &params.FieldsContacts, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[contacts]: %s", err))
+	}
+
+	// ------------- Optional query parameter "include" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "include", ctx.QueryParams(), &params.Include, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.PutContact(ctx, contactId)
+	err = w.Handler.PutContact(ctx, contactId, params)
 	return err
 }
 
@@ -1110,8 +2202,73 @@ func (w *ServerInterfaceWrapper) ListPeople(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter contact_id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPeopleParams
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "per_page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "per_page", ctx.QueryParams(), &params.PerPage, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter per_page: %s", err))
+	}
+
+	// ------------- Optional query parameter "page[number]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page[number]", ctx.QueryParams(), &params.PageNumber, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page[number]: %s", err))
+	}
+
+	// ------------- Optional query parameter "page[size]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page[size]", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page[size]: %s", err))
+	}
+
+	// ------------- Optional query parameter "sort" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sort", ctx.QueryParams(), &params.Sort, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sort: %s", err))
+	}
+
+	// ------------- Optional query parameter "filter[updated_at]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "filter[updated_at]", ctx.QueryParams(), &params.FilterUpdatedAt, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter filter[updated_at]: %s", err))
+	}
+
+	// ------------- Optional query parameter "filter[updated_in_db_at]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "filter[updated_in_db_at]", ctx.QueryParams(), &params.FilterUpdatedInDbAt, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter filter[updated_in_db_at]: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[people]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[people]", ctx.QueryParams(), &params.FieldsPeople, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[people]: %s", err))
+	}
+
+	// ------------- Optional query parameter "include" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "include", ctx.QueryParams(), &params.Include, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.ListPeople(ctx, contactId)
+	err = w.Handler.ListPeople(ctx, contactId, params)
 	return err
 }
 
@@ -1126,8 +2283,24 @@ func (w *ServerInterfaceWrapper) CreatePerson(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter contact_id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreatePersonParams
+	// ------------- Optional query parameter "fields[people]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[people]", ctx.QueryParams(), &params.FieldsPeople, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[people]: %s", err))
+	}
+
+	// ------------- Optional query parameter "include" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "include", ctx.QueryParams(), &params.Include, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.CreatePerson(ctx, contactId)
+	err = w.Handler.CreatePerson(ctx, contactId, params)
 	return err
 }
 
@@ -1150,8 +2323,28 @@ func (w *ServerInterfaceWrapper) DeletePerson(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter person_id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeletePersonParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.DeletePerson(ctx, contactId, personId)
+	err = w.Handler.DeletePerson(ctx, contactId, personId, params)
 	return err
 }
 
@@ -1174,8 +2367,41 @@ func (w *ServerInterfaceWrapper) GetPerson(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter person_id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetPersonParams
+	// ------------- Optional query parameter "fields[people]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[people]", ctx.QueryParams(), &params.FieldsPeople, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[people]: %s", err))
+	}
+
+	// ------------- Optional query parameter "include" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "include", ctx.QueryParams(), &params.Include, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch IfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-None-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-None-Match: %s", err))
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.GetPerson(ctx, contactId, personId)
+	err = w.Handler.GetPerson(ctx, contactId, personId, params)
 	return err
 }
 
@@ -1198,8 +2424,41 @@ func (w *ServerInterfaceWrapper) PatchPerson(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter person_id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PatchPersonParams
+	// ------------- Optional query parameter "fields[people]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[people]", ctx.QueryParams(), &params.FieldsPeople, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[people]: %s", err))
+	}
+
+	// ------------- Optional query parameter "include" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "include", ctx.QueryParams(), &params.Include, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.PatchPerson(ctx, contactId, personId)
+	err = w.Handler.PatchPerson(ctx, contactId, personId, params)
 	return err
 }
 
@@ -1222,8 +2481,41 @@ func (w *ServerInterfaceWrapper) PutPerson(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter person_id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PutPersonParams
+	// ------------- Optional query parameter "fields[people]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[people]", ctx.QueryParams(), &params.FieldsPeople, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[people]: %s", err))
+	}
+
+	// ------------- Optional query parameter "include" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "include", ctx.QueryParams(), &params.Include, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.PutPerson(ctx, contactId, personId)
+	err = w.Handler.PutPerson(ctx, contactId, personId, params)
 	return err
 }
 
@@ -1246,8 +2538,94 @@ func (w *ServerInterfaceWrapper) ListPhones(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter person_id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPhonesParams
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "per_page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "per_page", ctx.QueryParams(), &params.PerPage, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter per_page: %s", err))
+	}
+
+	// ------------- Optional query parameter "page[number]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page[number]", ctx.QueryParams(), &params.PageNumber, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page[number]: %s", err))
+	}
+
+	// ------------- Optional query parameter "page[size]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page[size]", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page[size]: %s", err))
+	}
+
+	// ------------- Optional query parameter "sort" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sort", ctx.QueryParams(), &params.Sort, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sort: %s", err))
+	}
+
+	// ------------- Optional query parameter "filter[updated_at]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "filter[updated_at]", ctx.QueryParams(), &params.FilterUpdatedAt, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter filter[updated_at]: %s", err))
+	}
+
+	// ------------- Optional query parameter "filter[updated_in_db_at]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "filter[updated_in_db_at]", ctx.QueryParams(), &params.FilterUpdatedInDbAt, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter filter[updated_in_db_at]: %s", err))
+	}
+
+	// ------------- Optional query parameter "filter[primary]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "filter[primary]", ctx.QueryParams(), &params.FilterPrimary, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter filter[primary]: %s", err))
+	}
+
+	// ------------- Optional query parameter "filter[historic]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "filter[historic]", ctx.QueryParams(), &params.FilterHistoric, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter filter[historic]: %s", err))
+	}
+
+	// ------------- Optional query parameter "filter[location]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "filter[location]", ctx.QueryParams(), &params.FilterLocation, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter filter[location]: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[phone_numbers]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[phone_numbers]", ctx.QueryParams(), &params.FieldsPhoneNumbers, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[phone_numbers]: %s", err))
+	}
+
+	// ------------- Optional query parameter "include" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "include", ctx.QueryParams(), &params.Include, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.ListPhones(ctx, contactId, personId)
+	err = w.Handler.ListPhones(ctx, contactId, personId, params)
 	return err
 }
 
@@ -1270,8 +2648,24 @@ func (w *ServerInterfaceWrapper) CreatePhone(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter person_id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreatePhoneParams
+	// ------------- Optional query parameter "fields[phone_numbers]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[phone_numbers]", ctx.QueryParams(), &params.FieldsPhoneNumbers, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[phone_numbers]: %s", err))
+	}
+
+	// ------------- Optional query parameter "include" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "include", ctx.QueryParams(), &params.Include, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.CreatePhone(ctx, contactId, personId)
+	err = w.Handler.CreatePhone(ctx, contactId, personId, params)
 	return err
 }
 
@@ -1302,8 +2696,28 @@ func (w *ServerInterfaceWrapper) DeletePhone(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeletePhoneParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.DeletePhone(ctx, contactId, personId, id)
+	err = w.Handler.DeletePhone(ctx, contactId, personId, id, params)
 	return err
 }
 
@@ -1334,8 +2748,41 @@ func (w *ServerInterfaceWrapper) GetPhone(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetPhoneParams
+	// ------------- Optional query parameter "fields[phone_numbers]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[phone_numbers]", ctx.QueryParams(), &params.FieldsPhoneNumbers, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[phone_numbers]: %s", err))
+	}
+
+	// ------------- Optional query parameter "include" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "include", ctx.QueryParams(), &params.Include, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch IfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-None-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-None-Match: %s", err))
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.GetPhone(ctx, contactId, personId, id)
+	err = w.Handler.GetPhone(ctx, contactId, personId, id, params)
 	return err
 }
 
@@ -1366,8 +2813,41 @@ func (w *ServerInterfaceWrapper) PatchPhone(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PatchPhoneParams
+	// ------------- Optional query parameter "fields[phone_numbers]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[phone_numbers]", ctx.QueryParams(), &params.FieldsPhoneNumbers, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[phone_numbers]: %s", err))
+	}
+
+	// ------------- Optional query parameter "include" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "include", ctx.QueryParams(), &params.Include, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.PatchPhone(ctx, contactId, personId, id)
+	err = w.Handler.PatchPhone(ctx, contactId, personId, id, params)
 	return err
 }
 
@@ -1398,8 +2878,115 @@ func (w *ServerInterfaceWrapper) PutPhone(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PutPhoneParams
+	// ------------- Optional query parameter "fields[phone_numbers]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[phone_numbers]", ctx.QueryParams(), &params.FieldsPhoneNumbers, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[phone_numbers]: %s", err))
+	}
+
+	// ------------- Optional query parameter "include" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "include", ctx.QueryParams(), &params.Include, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.PutPhone(ctx, contactId, personId, id)
+	err = w.Handler.PutPhone(ctx, contactId, personId, id, params)
+	return err
+}
+
+// ListDeletedRecords converts echo context to params.
+func (w *ServerInterfaceWrapper) ListDeletedRecords(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListDeletedRecordsParams
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "per_page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "per_page", ctx.QueryParams(), &params.PerPage, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter per_page: %s", err))
+	}
+
+	// ------------- Optional query parameter "page[number]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page[number]", ctx.QueryParams(), &params.PageNumber, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page[number]: %s", err))
+	}
+
+	// ------------- Optional query parameter "page[size]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page[size]", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page[size]: %s", err))
+	}
+
+	// ------------- Optional query parameter "sort" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sort", ctx.QueryParams(), &params.Sort, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sort: %s", err))
+	}
+
+	// ------------- Optional query parameter "filter[since]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "filter[since]", ctx.QueryParams(), &params.FilterSince, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter filter[since]: %s", err))
+	}
+
+	// ------------- Optional query parameter "filter[types]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "filter[types]", ctx.QueryParams(), &params.FilterTypes, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter filter[types]: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[deleted_records]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[deleted_records]", ctx.QueryParams(), &params.FieldsDeletedRecords, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[deleted_records]: %s", err))
+	}
+
+	// ------------- Optional query parameter "include" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "include", ctx.QueryParams(), &params.Include, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListDeletedRecords(ctx, params)
 	return err
 }
 
@@ -1468,6 +3055,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v2/contacts/:contact_id/people/:person_id/phones/:id", wrapper.GetPhone, options.OperationMiddlewares["getPhone"]...)
 	router.PATCH(options.BaseURL+"/api/v2/contacts/:contact_id/people/:person_id/phones/:id", wrapper.PatchPhone, options.OperationMiddlewares["patchPhone"]...)
 	router.PUT(options.BaseURL+"/api/v2/contacts/:contact_id/people/:person_id/phones/:id", wrapper.PutPhone, options.OperationMiddlewares["putPhone"]...)
+	router.GET(options.BaseURL+"/api/v2/deleted_records", wrapper.ListDeletedRecords, options.OperationMiddlewares["listDeletedRecords"]...)
 
 }
 
@@ -1483,7 +3071,16 @@ type NotAcceptableApplicationVndAPIPlusJSONResponse ErrorDocument
 
 type NotFoundApplicationVndAPIPlusJSONResponse ErrorDocument
 
+type NotModifiedResponseHeaders struct {
+	ETag string
+}
+type NotModifiedResponse struct {
+	Headers NotModifiedResponseHeaders
+}
+
 type PayloadTooLargeApplicationVndAPIPlusJSONResponse ErrorDocument
+
+type PreconditionFailedApplicationVndAPIPlusJSONResponse ErrorDocument
 
 type UnauthorizedResponseHeaders struct {
 	WWWAuthenticate string
@@ -1497,6 +3094,7 @@ type UnauthorizedApplicationVndAPIPlusJSONResponse struct {
 type UnsupportedMediaTypeApplicationVndAPIPlusJSONResponse ErrorDocument
 
 type ListContactsRequestObject struct {
+	Params ListContactsParams
 }
 
 type ListContactsResponseObject interface {
@@ -1513,6 +3111,22 @@ func (response ListContacts200ApplicationVndAPIPlusJSONResponse) VisitListContac
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContacts400ApplicationVndAPIPlusJSONResponse struct {
+	BadRequestApplicationVndAPIPlusJSONResponse
+}
+
+func (response ListContacts400ApplicationVndAPIPlusJSONResponse) VisitListContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1567,7 +3181,8 @@ func (response ListContacts500ApplicationVndAPIPlusJSONResponse) VisitListContac
 }
 
 type CreateContactRequestObject struct {
-	Body *CreateContactApplicationVndAPIPlusJSONRequestBody
+	Params CreateContactParams
+	Body   *CreateContactApplicationVndAPIPlusJSONRequestBody
 }
 
 type CreateContactResponseObject interface {
@@ -1575,6 +3190,7 @@ type CreateContactResponseObject interface {
 }
 
 type CreateContact201ResponseHeaders struct {
+	ETag     string
 	Location string
 }
 
@@ -1590,6 +3206,7 @@ func (response CreateContact201ApplicationVndAPIPlusJSONResponse) VisitCreateCon
 		return err
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
 	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
 	w.WriteHeader(201)
 	_, err := buf.WriteTo(w)
@@ -1711,6 +3328,7 @@ func (response CreateContact500ApplicationVndAPIPlusJSONResponse) VisitCreateCon
 
 type DeleteContactRequestObject struct {
 	ContactId ContactID `json:"contact_id"`
+	Params    DeleteContactParams
 }
 
 type DeleteContactResponseObject interface {
@@ -1790,6 +3408,22 @@ func (response DeleteContact406ApplicationVndAPIPlusJSONResponse) VisitDeleteCon
 	return err
 }
 
+type DeleteContact412ApplicationVndAPIPlusJSONResponse struct {
+	PreconditionFailedApplicationVndAPIPlusJSONResponse
+}
+
+func (response DeleteContact412ApplicationVndAPIPlusJSONResponse) VisitDeleteContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteContact500ApplicationVndAPIPlusJSONResponse struct {
 	InternalServerErrorApplicationVndAPIPlusJSONResponse
 }
@@ -1808,22 +3442,55 @@ func (response DeleteContact500ApplicationVndAPIPlusJSONResponse) VisitDeleteCon
 
 type GetContactRequestObject struct {
 	ContactId ContactID `json:"contact_id"`
+	Params    GetContactParams
 }
 
 type GetContactResponseObject interface {
 	VisitGetContactResponse(w http.ResponseWriter) error
 }
 
-type GetContact200ApplicationVndAPIPlusJSONResponse ContactDocument
+type GetContact200ResponseHeaders struct {
+	ETag string
+}
+
+type GetContact200ApplicationVndAPIPlusJSONResponse struct {
+	Body    ContactDocument
+	Headers GetContact200ResponseHeaders
+}
 
 func (response GetContact200ApplicationVndAPIPlusJSONResponse) VisitGetContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetContact304Response = NotModifiedResponse
+
+func (response GetContact304Response) VisitGetContactResponse(w http.ResponseWriter) error {
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(304)
+	return nil
+}
+
+type GetContact400ApplicationVndAPIPlusJSONResponse struct {
+	BadRequestApplicationVndAPIPlusJSONResponse
+}
+
+func (response GetContact400ApplicationVndAPIPlusJSONResponse) VisitGetContactResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
-	w.WriteHeader(200)
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1911,6 +3578,7 @@ func (response GetContact500ApplicationVndAPIPlusJSONResponse) VisitGetContactRe
 
 type PatchContactRequestObject struct {
 	ContactId ContactID `json:"contact_id"`
+	Params    PatchContactParams
 	Body      *PatchContactApplicationVndAPIPlusJSONRequestBody
 }
 
@@ -1918,15 +3586,23 @@ type PatchContactResponseObject interface {
 	VisitPatchContactResponse(w http.ResponseWriter) error
 }
 
-type PatchContact200ApplicationVndAPIPlusJSONResponse ContactDocument
+type PatchContact200ResponseHeaders struct {
+	ETag string
+}
+
+type PatchContact200ApplicationVndAPIPlusJSONResponse struct {
+	Body    ContactDocument
+	Headers PatchContact200ResponseHeaders
+}
 
 func (response PatchContact200ApplicationVndAPIPlusJSONResponse) VisitPatchContactResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2029,6 +3705,22 @@ func (response PatchContact409ApplicationVndAPIPlusJSONResponse) VisitPatchConta
 	return err
 }
 
+type PatchContact412ApplicationVndAPIPlusJSONResponse struct {
+	PreconditionFailedApplicationVndAPIPlusJSONResponse
+}
+
+func (response PatchContact412ApplicationVndAPIPlusJSONResponse) VisitPatchContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PatchContact413ApplicationVndAPIPlusJSONResponse struct {
 	PayloadTooLargeApplicationVndAPIPlusJSONResponse
 }
@@ -2079,6 +3771,7 @@ func (response PatchContact500ApplicationVndAPIPlusJSONResponse) VisitPatchConta
 
 type PutContactRequestObject struct {
 	ContactId ContactID `json:"contact_id"`
+	Params    PutContactParams
 	Body      *PutContactApplicationVndAPIPlusJSONRequestBody
 }
 
@@ -2086,15 +3779,23 @@ type PutContactResponseObject interface {
 	VisitPutContactResponse(w http.ResponseWriter) error
 }
 
-type PutContact200ApplicationVndAPIPlusJSONResponse ContactDocument
+type PutContact200ResponseHeaders struct {
+	ETag string
+}
+
+type PutContact200ApplicationVndAPIPlusJSONResponse struct {
+	Body    ContactDocument
+	Headers PutContact200ResponseHeaders
+}
 
 func (response PutContact200ApplicationVndAPIPlusJSONResponse) VisitPutContactResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2197,6 +3898,22 @@ func (response PutContact409ApplicationVndAPIPlusJSONResponse) VisitPutContactRe
 	return err
 }
 
+type PutContact412ApplicationVndAPIPlusJSONResponse struct {
+	PreconditionFailedApplicationVndAPIPlusJSONResponse
+}
+
+func (response PutContact412ApplicationVndAPIPlusJSONResponse) VisitPutContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PutContact413ApplicationVndAPIPlusJSONResponse struct {
 	PayloadTooLargeApplicationVndAPIPlusJSONResponse
 }
@@ -2247,6 +3964,7 @@ func (response PutContact500ApplicationVndAPIPlusJSONResponse) VisitPutContactRe
 
 type ListPeopleRequestObject struct {
 	ContactId ContactID `json:"contact_id"`
+	Params    ListPeopleParams
 }
 
 type ListPeopleResponseObject interface {
@@ -2263,6 +3981,22 @@ func (response ListPeople200ApplicationVndAPIPlusJSONResponse) VisitListPeopleRe
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPeople400ApplicationVndAPIPlusJSONResponse struct {
+	BadRequestApplicationVndAPIPlusJSONResponse
+}
+
+func (response ListPeople400ApplicationVndAPIPlusJSONResponse) VisitListPeopleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2350,6 +4084,7 @@ func (response ListPeople500ApplicationVndAPIPlusJSONResponse) VisitListPeopleRe
 
 type CreatePersonRequestObject struct {
 	ContactId ContactID `json:"contact_id"`
+	Params    CreatePersonParams
 	Body      *CreatePersonApplicationVndAPIPlusJSONRequestBody
 }
 
@@ -2358,6 +4093,7 @@ type CreatePersonResponseObject interface {
 }
 
 type CreatePerson201ResponseHeaders struct {
+	ETag     string
 	Location string
 }
 
@@ -2373,6 +4109,7 @@ func (response CreatePerson201ApplicationVndAPIPlusJSONResponse) VisitCreatePers
 		return err
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
 	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
 	w.WriteHeader(201)
 	_, err := buf.WriteTo(w)
@@ -2527,6 +4264,7 @@ func (response CreatePerson500ApplicationVndAPIPlusJSONResponse) VisitCreatePers
 type DeletePersonRequestObject struct {
 	ContactId ContactID `json:"contact_id"`
 	PersonId  PersonID  `json:"person_id"`
+	Params    DeletePersonParams
 }
 
 type DeletePersonResponseObject interface {
@@ -2606,6 +4344,22 @@ func (response DeletePerson406ApplicationVndAPIPlusJSONResponse) VisitDeletePers
 	return err
 }
 
+type DeletePerson412ApplicationVndAPIPlusJSONResponse struct {
+	PreconditionFailedApplicationVndAPIPlusJSONResponse
+}
+
+func (response DeletePerson412ApplicationVndAPIPlusJSONResponse) VisitDeletePersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeletePerson500ApplicationVndAPIPlusJSONResponse struct {
 	InternalServerErrorApplicationVndAPIPlusJSONResponse
 }
@@ -2625,22 +4379,55 @@ func (response DeletePerson500ApplicationVndAPIPlusJSONResponse) VisitDeletePers
 type GetPersonRequestObject struct {
 	ContactId ContactID `json:"contact_id"`
 	PersonId  PersonID  `json:"person_id"`
+	Params    GetPersonParams
 }
 
 type GetPersonResponseObject interface {
 	VisitGetPersonResponse(w http.ResponseWriter) error
 }
 
-type GetPerson200ApplicationVndAPIPlusJSONResponse PersonDocument
+type GetPerson200ResponseHeaders struct {
+	ETag string
+}
+
+type GetPerson200ApplicationVndAPIPlusJSONResponse struct {
+	Body    PersonDocument
+	Headers GetPerson200ResponseHeaders
+}
 
 func (response GetPerson200ApplicationVndAPIPlusJSONResponse) VisitGetPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPerson304Response = NotModifiedResponse
+
+func (response GetPerson304Response) VisitGetPersonResponse(w http.ResponseWriter) error {
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(304)
+	return nil
+}
+
+type GetPerson400ApplicationVndAPIPlusJSONResponse struct {
+	BadRequestApplicationVndAPIPlusJSONResponse
+}
+
+func (response GetPerson400ApplicationVndAPIPlusJSONResponse) VisitGetPersonResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
-	w.WriteHeader(200)
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2729,6 +4516,7 @@ func (response GetPerson500ApplicationVndAPIPlusJSONResponse) VisitGetPersonResp
 type PatchPersonRequestObject struct {
 	ContactId ContactID `json:"contact_id"`
 	PersonId  PersonID  `json:"person_id"`
+	Params    PatchPersonParams
 	Body      *PatchPersonApplicationVndAPIPlusJSONRequestBody
 }
 
@@ -2736,15 +4524,23 @@ type PatchPersonResponseObject interface {
 	VisitPatchPersonResponse(w http.ResponseWriter) error
 }
 
-type PatchPerson200ApplicationVndAPIPlusJSONResponse PersonDocument
+type PatchPerson200ResponseHeaders struct {
+	ETag string
+}
+
+type PatchPerson200ApplicationVndAPIPlusJSONResponse struct {
+	Body    PersonDocument
+	Headers PatchPerson200ResponseHeaders
+}
 
 func (response PatchPerson200ApplicationVndAPIPlusJSONResponse) VisitPatchPersonResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2847,6 +4643,22 @@ func (response PatchPerson409ApplicationVndAPIPlusJSONResponse) VisitPatchPerson
 	return err
 }
 
+type PatchPerson412ApplicationVndAPIPlusJSONResponse struct {
+	PreconditionFailedApplicationVndAPIPlusJSONResponse
+}
+
+func (response PatchPerson412ApplicationVndAPIPlusJSONResponse) VisitPatchPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PatchPerson413ApplicationVndAPIPlusJSONResponse struct {
 	PayloadTooLargeApplicationVndAPIPlusJSONResponse
 }
@@ -2898,6 +4710,7 @@ func (response PatchPerson500ApplicationVndAPIPlusJSONResponse) VisitPatchPerson
 type PutPersonRequestObject struct {
 	ContactId ContactID `json:"contact_id"`
 	PersonId  PersonID  `json:"person_id"`
+	Params    PutPersonParams
 	Body      *PutPersonApplicationVndAPIPlusJSONRequestBody
 }
 
@@ -2905,15 +4718,23 @@ type PutPersonResponseObject interface {
 	VisitPutPersonResponse(w http.ResponseWriter) error
 }
 
-type PutPerson200ApplicationVndAPIPlusJSONResponse PersonDocument
+type PutPerson200ResponseHeaders struct {
+	ETag string
+}
+
+type PutPerson200ApplicationVndAPIPlusJSONResponse struct {
+	Body    PersonDocument
+	Headers PutPerson200ResponseHeaders
+}
 
 func (response PutPerson200ApplicationVndAPIPlusJSONResponse) VisitPutPersonResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3016,6 +4837,22 @@ func (response PutPerson409ApplicationVndAPIPlusJSONResponse) VisitPutPersonResp
 	return err
 }
 
+type PutPerson412ApplicationVndAPIPlusJSONResponse struct {
+	PreconditionFailedApplicationVndAPIPlusJSONResponse
+}
+
+func (response PutPerson412ApplicationVndAPIPlusJSONResponse) VisitPutPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PutPerson413ApplicationVndAPIPlusJSONResponse struct {
 	PayloadTooLargeApplicationVndAPIPlusJSONResponse
 }
@@ -3067,6 +4904,7 @@ func (response PutPerson500ApplicationVndAPIPlusJSONResponse) VisitPutPersonResp
 type ListPhonesRequestObject struct {
 	ContactId ContactID `json:"contact_id"`
 	PersonId  PersonID  `json:"person_id"`
+	Params    ListPhonesParams
 }
 
 type ListPhonesResponseObject interface {
@@ -3083,6 +4921,22 @@ func (response ListPhones200ApplicationVndAPIPlusJSONResponse) VisitListPhonesRe
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPhones400ApplicationVndAPIPlusJSONResponse struct {
+	BadRequestApplicationVndAPIPlusJSONResponse
+}
+
+func (response ListPhones400ApplicationVndAPIPlusJSONResponse) VisitListPhonesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3171,6 +5025,7 @@ func (response ListPhones500ApplicationVndAPIPlusJSONResponse) VisitListPhonesRe
 type CreatePhoneRequestObject struct {
 	ContactId ContactID `json:"contact_id"`
 	PersonId  PersonID  `json:"person_id"`
+	Params    CreatePhoneParams
 	Body      *CreatePhoneApplicationVndAPIPlusJSONRequestBody
 }
 
@@ -3179,6 +5034,7 @@ type CreatePhoneResponseObject interface {
 }
 
 type CreatePhone201ResponseHeaders struct {
+	ETag     string
 	Location string
 }
 
@@ -3194,6 +5050,7 @@ func (response CreatePhone201ApplicationVndAPIPlusJSONResponse) VisitCreatePhone
 		return err
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
 	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
 	w.WriteHeader(201)
 	_, err := buf.WriteTo(w)
@@ -3349,6 +5206,7 @@ type DeletePhoneRequestObject struct {
 	ContactId ContactID `json:"contact_id"`
 	PersonId  PersonID  `json:"person_id"`
 	Id        PhoneID   `json:"id"`
+	Params    DeletePhoneParams
 }
 
 type DeletePhoneResponseObject interface {
@@ -3428,6 +5286,22 @@ func (response DeletePhone406ApplicationVndAPIPlusJSONResponse) VisitDeletePhone
 	return err
 }
 
+type DeletePhone412ApplicationVndAPIPlusJSONResponse struct {
+	PreconditionFailedApplicationVndAPIPlusJSONResponse
+}
+
+func (response DeletePhone412ApplicationVndAPIPlusJSONResponse) VisitDeletePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeletePhone500ApplicationVndAPIPlusJSONResponse struct {
 	InternalServerErrorApplicationVndAPIPlusJSONResponse
 }
@@ -3448,22 +5322,55 @@ type GetPhoneRequestObject struct {
 	ContactId ContactID `json:"contact_id"`
 	PersonId  PersonID  `json:"person_id"`
 	Id        PhoneID   `json:"id"`
+	Params    GetPhoneParams
 }
 
 type GetPhoneResponseObject interface {
 	VisitGetPhoneResponse(w http.ResponseWriter) error
 }
 
-type GetPhone200ApplicationVndAPIPlusJSONResponse PhoneDocument
+type GetPhone200ResponseHeaders struct {
+	ETag string
+}
+
+type GetPhone200ApplicationVndAPIPlusJSONResponse struct {
+	Body    PhoneDocument
+	Headers GetPhone200ResponseHeaders
+}
 
 func (response GetPhone200ApplicationVndAPIPlusJSONResponse) VisitGetPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPhone304Response = NotModifiedResponse
+
+func (response GetPhone304Response) VisitGetPhoneResponse(w http.ResponseWriter) error {
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(304)
+	return nil
+}
+
+type GetPhone400ApplicationVndAPIPlusJSONResponse struct {
+	BadRequestApplicationVndAPIPlusJSONResponse
+}
+
+func (response GetPhone400ApplicationVndAPIPlusJSONResponse) VisitGetPhoneResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
-	w.WriteHeader(200)
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3553,6 +5460,7 @@ type PatchPhoneRequestObject struct {
 	ContactId ContactID `json:"contact_id"`
 	PersonId  PersonID  `json:"person_id"`
 	Id        PhoneID   `json:"id"`
+	Params    PatchPhoneParams
 	Body      *PatchPhoneApplicationVndAPIPlusJSONRequestBody
 }
 
@@ -3560,15 +5468,23 @@ type PatchPhoneResponseObject interface {
 	VisitPatchPhoneResponse(w http.ResponseWriter) error
 }
 
-type PatchPhone200ApplicationVndAPIPlusJSONResponse PhoneDocument
+type PatchPhone200ResponseHeaders struct {
+	ETag string
+}
+
+type PatchPhone200ApplicationVndAPIPlusJSONResponse struct {
+	Body    PhoneDocument
+	Headers PatchPhone200ResponseHeaders
+}
 
 func (response PatchPhone200ApplicationVndAPIPlusJSONResponse) VisitPatchPhoneResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3671,6 +5587,22 @@ func (response PatchPhone409ApplicationVndAPIPlusJSONResponse) VisitPatchPhoneRe
 	return err
 }
 
+type PatchPhone412ApplicationVndAPIPlusJSONResponse struct {
+	PreconditionFailedApplicationVndAPIPlusJSONResponse
+}
+
+func (response PatchPhone412ApplicationVndAPIPlusJSONResponse) VisitPatchPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PatchPhone413ApplicationVndAPIPlusJSONResponse struct {
 	PayloadTooLargeApplicationVndAPIPlusJSONResponse
 }
@@ -3723,6 +5655,7 @@ type PutPhoneRequestObject struct {
 	ContactId ContactID `json:"contact_id"`
 	PersonId  PersonID  `json:"person_id"`
 	Id        PhoneID   `json:"id"`
+	Params    PutPhoneParams
 	Body      *PutPhoneApplicationVndAPIPlusJSONRequestBody
 }
 
@@ -3730,15 +5663,23 @@ type PutPhoneResponseObject interface {
 	VisitPutPhoneResponse(w http.ResponseWriter) error
 }
 
-type PutPhone200ApplicationVndAPIPlusJSONResponse PhoneDocument
+type PutPhone200ResponseHeaders struct {
+	ETag string
+}
+
+type PutPhone200ApplicationVndAPIPlusJSONResponse struct {
+	Body    PhoneDocument
+	Headers PutPhone200ResponseHeaders
+}
 
 func (response PutPhone200ApplicationVndAPIPlusJSONResponse) VisitPutPhoneResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3841,6 +5782,22 @@ func (response PutPhone409ApplicationVndAPIPlusJSONResponse) VisitPutPhoneRespon
 	return err
 }
 
+type PutPhone412ApplicationVndAPIPlusJSONResponse struct {
+	PreconditionFailedApplicationVndAPIPlusJSONResponse
+}
+
+func (response PutPhone412ApplicationVndAPIPlusJSONResponse) VisitPutPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PutPhone413ApplicationVndAPIPlusJSONResponse struct {
 	PayloadTooLargeApplicationVndAPIPlusJSONResponse
 }
@@ -3878,6 +5835,93 @@ type PutPhone500ApplicationVndAPIPlusJSONResponse struct {
 }
 
 func (response PutPhone500ApplicationVndAPIPlusJSONResponse) VisitPutPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDeletedRecordsRequestObject struct {
+	Params ListDeletedRecordsParams
+}
+
+type ListDeletedRecordsResponseObject interface {
+	VisitListDeletedRecordsResponse(w http.ResponseWriter) error
+}
+
+type ListDeletedRecords200ApplicationVndAPIPlusJSONResponse DeletedRecordListDocument
+
+func (response ListDeletedRecords200ApplicationVndAPIPlusJSONResponse) VisitListDeletedRecordsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDeletedRecords400ApplicationVndAPIPlusJSONResponse struct {
+	BadRequestApplicationVndAPIPlusJSONResponse
+}
+
+func (response ListDeletedRecords400ApplicationVndAPIPlusJSONResponse) VisitListDeletedRecordsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDeletedRecords401ApplicationVndAPIPlusJSONResponse struct {
+	UnauthorizedApplicationVndAPIPlusJSONResponse
+}
+
+func (response ListDeletedRecords401ApplicationVndAPIPlusJSONResponse) VisitListDeletedRecordsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDeletedRecords406ApplicationVndAPIPlusJSONResponse struct {
+	NotAcceptableApplicationVndAPIPlusJSONResponse
+}
+
+func (response ListDeletedRecords406ApplicationVndAPIPlusJSONResponse) VisitListDeletedRecordsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(406)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDeletedRecords500ApplicationVndAPIPlusJSONResponse struct {
+	InternalServerErrorApplicationVndAPIPlusJSONResponse
+}
+
+func (response ListDeletedRecords500ApplicationVndAPIPlusJSONResponse) VisitListDeletedRecordsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -3945,6 +5989,9 @@ type StrictServerInterface interface {
 	// PutPhone Update a phone
 	// (PUT /api/v2/contacts/{contact_id}/people/{person_id}/phones/{id})
 	PutPhone(ctx context.Context, request PutPhoneRequestObject) (PutPhoneResponseObject, error)
+	// ListDeletedRecords List deletions (tombstones)
+	// (GET /api/v2/deleted_records)
+	ListDeletedRecords(ctx context.Context, request ListDeletedRecordsRequestObject) (ListDeletedRecordsResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -3960,8 +6007,10 @@ type strictHandler struct {
 }
 
 // ListContacts operation middleware
-func (sh *strictHandler) ListContacts(ctx echo.Context) error {
+func (sh *strictHandler) ListContacts(ctx echo.Context, params ListContactsParams) error {
 	var request ListContactsRequestObject
+
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.ListContacts(ctx.Request().Context(), request.(ListContactsRequestObject))
@@ -3983,8 +6032,10 @@ func (sh *strictHandler) ListContacts(ctx echo.Context) error {
 }
 
 // CreateContact operation middleware
-func (sh *strictHandler) CreateContact(ctx echo.Context) error {
+func (sh *strictHandler) CreateContact(ctx echo.Context, params CreateContactParams) error {
 	var request CreateContactRequestObject
+
+	request.Params = params
 
 	var body CreateContactApplicationVndAPIPlusJSONRequestBody
 	var err error
@@ -4029,10 +6080,11 @@ func (sh *strictHandler) CreateContact(ctx echo.Context) error {
 }
 
 // DeleteContact operation middleware
-func (sh *strictHandler) DeleteContact(ctx echo.Context, contactId ContactID) error {
+func (sh *strictHandler) DeleteContact(ctx echo.Context, contactId ContactID, params DeleteContactParams) error {
 	var request DeleteContactRequestObject
 
 	request.ContactId = contactId
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.DeleteContact(ctx.Request().Context(), request.(DeleteContactRequestObject))
@@ -4054,10 +6106,11 @@ func (sh *strictHandler) DeleteContact(ctx echo.Context, contactId ContactID) er
 }
 
 // GetContact operation middleware
-func (sh *strictHandler) GetContact(ctx echo.Context, contactId ContactID) error {
+func (sh *strictHandler) GetContact(ctx echo.Context, contactId ContactID, params GetContactParams) error {
 	var request GetContactRequestObject
 
 	request.ContactId = contactId
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.GetContact(ctx.Request().Context(), request.(GetContactRequestObject))
@@ -4079,10 +6132,11 @@ func (sh *strictHandler) GetContact(ctx echo.Context, contactId ContactID) error
 }
 
 // PatchContact operation middleware
-func (sh *strictHandler) PatchContact(ctx echo.Context, contactId ContactID) error {
+func (sh *strictHandler) PatchContact(ctx echo.Context, contactId ContactID, params PatchContactParams) error {
 	var request PatchContactRequestObject
 
 	request.ContactId = contactId
+	request.Params = params
 
 	var body PatchContactApplicationVndAPIPlusJSONRequestBody
 	var err error
@@ -4127,10 +6181,11 @@ func (sh *strictHandler) PatchContact(ctx echo.Context, contactId ContactID) err
 }
 
 // PutContact operation middleware
-func (sh *strictHandler) PutContact(ctx echo.Context, contactId ContactID) error {
+func (sh *strictHandler) PutContact(ctx echo.Context, contactId ContactID, params PutContactParams) error {
 	var request PutContactRequestObject
 
 	request.ContactId = contactId
+	request.Params = params
 
 	var body PutContactApplicationVndAPIPlusJSONRequestBody
 	var err error
@@ -4175,10 +6230,11 @@ func (sh *strictHandler) PutContact(ctx echo.Context, contactId ContactID) error
 }
 
 // ListPeople operation middleware
-func (sh *strictHandler) ListPeople(ctx echo.Context, contactId ContactID) error {
+func (sh *strictHandler) ListPeople(ctx echo.Context, contactId ContactID, params ListPeopleParams) error {
 	var request ListPeopleRequestObject
 
 	request.ContactId = contactId
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.ListPeople(ctx.Request().Context(), request.(ListPeopleRequestObject))
@@ -4200,10 +6256,11 @@ func (sh *strictHandler) ListPeople(ctx echo.Context, contactId ContactID) error
 }
 
 // CreatePerson operation middleware
-func (sh *strictHandler) CreatePerson(ctx echo.Context, contactId ContactID) error {
+func (sh *strictHandler) CreatePerson(ctx echo.Context, contactId ContactID, params CreatePersonParams) error {
 	var request CreatePersonRequestObject
 
 	request.ContactId = contactId
+	request.Params = params
 
 	var body CreatePersonApplicationVndAPIPlusJSONRequestBody
 	var err error
@@ -4248,11 +6305,12 @@ func (sh *strictHandler) CreatePerson(ctx echo.Context, contactId ContactID) err
 }
 
 // DeletePerson operation middleware
-func (sh *strictHandler) DeletePerson(ctx echo.Context, contactId ContactID, personId PersonID) error {
+func (sh *strictHandler) DeletePerson(ctx echo.Context, contactId ContactID, personId PersonID, params DeletePersonParams) error {
 	var request DeletePersonRequestObject
 
 	request.ContactId = contactId
 	request.PersonId = personId
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.DeletePerson(ctx.Request().Context(), request.(DeletePersonRequestObject))
@@ -4274,11 +6332,12 @@ func (sh *strictHandler) DeletePerson(ctx echo.Context, contactId ContactID, per
 }
 
 // GetPerson operation middleware
-func (sh *strictHandler) GetPerson(ctx echo.Context, contactId ContactID, personId PersonID) error {
+func (sh *strictHandler) GetPerson(ctx echo.Context, contactId ContactID, personId PersonID, params GetPersonParams) error {
 	var request GetPersonRequestObject
 
 	request.ContactId = contactId
 	request.PersonId = personId
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.GetPerson(ctx.Request().Context(), request.(GetPersonRequestObject))
@@ -4300,11 +6359,12 @@ func (sh *strictHandler) GetPerson(ctx echo.Context, contactId ContactID, person
 }
 
 // PatchPerson operation middleware
-func (sh *strictHandler) PatchPerson(ctx echo.Context, contactId ContactID, personId PersonID) error {
+func (sh *strictHandler) PatchPerson(ctx echo.Context, contactId ContactID, personId PersonID, params PatchPersonParams) error {
 	var request PatchPersonRequestObject
 
 	request.ContactId = contactId
 	request.PersonId = personId
+	request.Params = params
 
 	var body PatchPersonApplicationVndAPIPlusJSONRequestBody
 	var err error
@@ -4349,11 +6409,12 @@ func (sh *strictHandler) PatchPerson(ctx echo.Context, contactId ContactID, pers
 }
 
 // PutPerson operation middleware
-func (sh *strictHandler) PutPerson(ctx echo.Context, contactId ContactID, personId PersonID) error {
+func (sh *strictHandler) PutPerson(ctx echo.Context, contactId ContactID, personId PersonID, params PutPersonParams) error {
 	var request PutPersonRequestObject
 
 	request.ContactId = contactId
 	request.PersonId = personId
+	request.Params = params
 
 	var body PutPersonApplicationVndAPIPlusJSONRequestBody
 	var err error
@@ -4398,11 +6459,12 @@ func (sh *strictHandler) PutPerson(ctx echo.Context, contactId ContactID, person
 }
 
 // ListPhones operation middleware
-func (sh *strictHandler) ListPhones(ctx echo.Context, contactId ContactID, personId PersonID) error {
+func (sh *strictHandler) ListPhones(ctx echo.Context, contactId ContactID, personId PersonID, params ListPhonesParams) error {
 	var request ListPhonesRequestObject
 
 	request.ContactId = contactId
 	request.PersonId = personId
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.ListPhones(ctx.Request().Context(), request.(ListPhonesRequestObject))
@@ -4424,11 +6486,12 @@ func (sh *strictHandler) ListPhones(ctx echo.Context, contactId ContactID, perso
 }
 
 // CreatePhone operation middleware
-func (sh *strictHandler) CreatePhone(ctx echo.Context, contactId ContactID, personId PersonID) error {
+func (sh *strictHandler) CreatePhone(ctx echo.Context, contactId ContactID, personId PersonID, params CreatePhoneParams) error {
 	var request CreatePhoneRequestObject
 
 	request.ContactId = contactId
 	request.PersonId = personId
+	request.Params = params
 
 	var body CreatePhoneApplicationVndAPIPlusJSONRequestBody
 	var err error
@@ -4473,12 +6536,13 @@ func (sh *strictHandler) CreatePhone(ctx echo.Context, contactId ContactID, pers
 }
 
 // DeletePhone operation middleware
-func (sh *strictHandler) DeletePhone(ctx echo.Context, contactId ContactID, personId PersonID, id PhoneID) error {
+func (sh *strictHandler) DeletePhone(ctx echo.Context, contactId ContactID, personId PersonID, id PhoneID, params DeletePhoneParams) error {
 	var request DeletePhoneRequestObject
 
 	request.ContactId = contactId
 	request.PersonId = personId
 	request.Id = id
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.DeletePhone(ctx.Request().Context(), request.(DeletePhoneRequestObject))
@@ -4500,12 +6564,13 @@ func (sh *strictHandler) DeletePhone(ctx echo.Context, contactId ContactID, pers
 }
 
 // GetPhone operation middleware
-func (sh *strictHandler) GetPhone(ctx echo.Context, contactId ContactID, personId PersonID, id PhoneID) error {
+func (sh *strictHandler) GetPhone(ctx echo.Context, contactId ContactID, personId PersonID, id PhoneID, params GetPhoneParams) error {
 	var request GetPhoneRequestObject
 
 	request.ContactId = contactId
 	request.PersonId = personId
 	request.Id = id
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.GetPhone(ctx.Request().Context(), request.(GetPhoneRequestObject))
@@ -4527,12 +6592,13 @@ func (sh *strictHandler) GetPhone(ctx echo.Context, contactId ContactID, personI
 }
 
 // PatchPhone operation middleware
-func (sh *strictHandler) PatchPhone(ctx echo.Context, contactId ContactID, personId PersonID, id PhoneID) error {
+func (sh *strictHandler) PatchPhone(ctx echo.Context, contactId ContactID, personId PersonID, id PhoneID, params PatchPhoneParams) error {
 	var request PatchPhoneRequestObject
 
 	request.ContactId = contactId
 	request.PersonId = personId
 	request.Id = id
+	request.Params = params
 
 	var body PatchPhoneApplicationVndAPIPlusJSONRequestBody
 	var err error
@@ -4577,12 +6643,13 @@ func (sh *strictHandler) PatchPhone(ctx echo.Context, contactId ContactID, perso
 }
 
 // PutPhone operation middleware
-func (sh *strictHandler) PutPhone(ctx echo.Context, contactId ContactID, personId PersonID, id PhoneID) error {
+func (sh *strictHandler) PutPhone(ctx echo.Context, contactId ContactID, personId PersonID, id PhoneID, params PutPhoneParams) error {
 	var request PutPhoneRequestObject
 
 	request.ContactId = contactId
 	request.PersonId = personId
 	request.Id = id
+	request.Params = params
 
 	var body PutPhoneApplicationVndAPIPlusJSONRequestBody
 	var err error
@@ -4626,127 +6693,198 @@ func (sh *strictHandler) PutPhone(ctx echo.Context, contactId ContactID, personI
 	return nil
 }
 
+// ListDeletedRecords operation middleware
+func (sh *strictHandler) ListDeletedRecords(ctx echo.Context, params ListDeletedRecordsParams) error {
+	var request ListDeletedRecordsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListDeletedRecords(ctx.Request().Context(), request.(ListDeletedRecordsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListDeletedRecords")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListDeletedRecordsResponseObject); ok {
+		return validResponse.VisitListDeletedRecordsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rchs3tu6roDpTZUpp3nSxLapOnVLs5MQ5cayK5fKp4/Z2g90giVETYAC0KY5KVfNrP8Cu/QzzYHmS",
-	"XWsBfWM3L7pY0szoTyKTjQaw7utbwOKlF8npTAomjPYGl96E0Zgp/PNXGVHDpYC/Y6YjxWf2n94pNRMi",
-	"R8RMGIkUo4bFRDEtUxWxjud7iv2RcsVib2BUynxPRxM2pfAes5gxb+Bpo7gYe1dXvvfx48eT1EyYMDyi",
-	"htUnO0nmdKFJ+AOjiqmQtObcTAgVJGRKSRWSGVV0ygxTZD5hglBi5DkTZE410UyYneut6Mr38hciGV5J",
-	"YWhk3ryuL+0M9m+/fqYJj0nrw4c3r48JFQsSUc1wanZBp7ME5mBsFPX2Y9ru70f77YOjEW3TaNRrxy8O",
-	"Dw/7L+hexEae73F49Yyaied7gk5hpJvkC4/X7mUk1ZQab+ClKT5Zp/YpU1qKVXuZ4bfbbKW/96K3t7c3",
-	"bB8833/ZPohHB+0j1mftUe/g5ZC+2H8Zvzhq3oqd4w52MpGCrdwIfLnNPl6+oPsv2OGoPRy97LcPhkf9",
-	"9sv9o7324dH+y+fPh/tDOuo37+OWG7iCwXomhWYoZT/Q+Hf2R8q0gX8Bv5nAP+lslnCriN2vIu7QGf/+",
-	"r9pqZTHdXxQbeQPvu26hzV37re7+CGryWkbpFF6JU9cppuzkZCjjBZGK0JJacU24+EoTHne8Kx8UYpTw",
-	"6AEW+lFJMSZhTA3tAEFDH+wAjwkXmseMhNQYxYepYRq+IsCxLu6Ix2TK9ZSaaOIHwg4yE2oITRSj8YKw",
-	"C66N9u3WR5QnLCZhOovBtn3h4ks8/EJNSGaKRVLEHBYUiBbYLRJOmaGd+rMTmcQabaQ2UrGYfKVJynY6",
-	"gQAq/iTVkMcxEw/Fb2uuyZAlUow1MZJoOWVSMMISzZDTb4RhStDkPVNfmcL33v9qTwRJBbuYsQjcDNr8",
-	"YxIzQ3miCVWMJHI8ZrFPBPvKFFHMpEowK6q/SXMSRWxm6DBhD0Po0C4gJNazklgyTYQEyUvknISrlhFm",
-	"G/hJpiK+/7X/JolOo0khKC2pcN2pgG2AWI/5VybATlgvC0aZLhJJ4zMpf6VqzB6BKeOaSBCLPnnLf8A1",
-	"fhA0NROp+N/Yw5AVLakNUsAZlSKujx8/tpeDoabZ3JDucuyE830QOp3NpDIsfstiTs/Q8zwGRoD0QERG",
-	"qF4v91eZJ7WuUcaLJkf/Dv+gybGN+/DN3JBpqg1hf6Q0QSEFH4BxQB4B+GjgyEHv6EaxQNWT+95Feyzb",
-	"S+7d914lnInGoPGERPhdO5pIzQSB+ISMpFUpweYljcuWfOw8SCASOWeqbQMZcrLKjaFmatjhMaHW7djH",
-	"HBNoIHDW7LEe+KQbkGJ9kLOSNDaYPcl9NYpkbJ0qTU6VnDFlOHw+oolmfp2A9g0gR5YwwMhZadyl59KS",
-	"L9RsEuVX9skTA2uzwd36OB+eqUrOL1QwQkVMfpETQV5LVg/4fC8LEDav6IN90q5oOa7YcvAb8foHeMFV",
-	"OUj9ZPfnl6lTWVjDdJ/zrcjhX1lkShy0lLs5H/OBkEtSlH1H5Tvh5xsxSytMXTvKTvwbPHrle+Az5oqb",
-	"jePeZQ++GQuQxBtyOl/rddntpn0n7LabGb6Rh7klvx4HQS9swgD8y7TSsiqz/nVWQvi+caLqEFqRsS34",
-	"WBPNKx8ytk2DM6N9lRHs0mMinQIh3e50iZilbLRMcvzWL6+5Tv+lIUiSNVy6IX9OSOwGYjLCxZhAfL9S",
-	"yTLObEHg352TuvZWfuX6DrdDScK1AfnL+LN6V9ywqb729vKdUKXoAv4N6d6m18Au38JzjeRx71hDpd/u",
-	"zA9N6cWvTIzNxBvsHR763pSL7N/9Bi+1vP+buuY8iLFbq3Pl2ip9XWWGCOd2ilzENBu0OSebted34RGN",
-	"JNGEijE7JgbixCJ4PmdsBrEiVzay0/+EzvK+vWQlKHJvudrExjt1inbFD+sUa9K5lR659OsRucRUGLV4",
-	"JWNmOdlsJmmSgIOIZMxIKwy8fuCFPgkD7+AA/0Kg75f3734jIp0Omdohc9SzKeWCKDbmUhCuA5FqBsk6",
-	"mVGlGUSp1LKHhHZc2CFnSxAfpFnUVi00M2Sk5DQQNhdV8DY7sANvSJKQTBkVkJeRCRdmORODNAseswCW",
-	"RZmlYO9G3uDTpTejxjAFe/6PIPj+f3/qtY8+X/b9/au/NGQgl+AL+BR4d3R0hJ7A/qvwA1wYNmbKu/pc",
-	"Td4gMe/8TudvmdZ0jOpbpE2N9Dd8yrSh0xmoAebnZsJ14RbmVOelo5ZLiHU6myWcxUSKLIiUymmOS9oR",
-	"TUU08pnGOZbw/L3e3vN2v9/ee3nWOxwc9geHLzr9vf3/X05W4XVtGLt9xlq1ks0CB8+A0MCbQWAUi6SK",
-	"SYtPZ1IZXbbbEw7istg5Jr//9Irs7+8f+VigkKORZuY+dpRjudcwbO8EIzMlhwmbNtgvBGTrpPk4oYbM",
-	"wW/NlRRjn+gZi/iIg34uOk15chZeNa/MakB1jh8vjKJkBKbIt6AlreDuDTi+FIRWwHzE/FPFSksqTE4R",
-	"C23ExN7nYaM21KS6WVh+Pjs7JfYBtFA+rJgSS4Qq/w96R01UMtwkKyJEbaiIqYrJbKKoZjm2ZOervj2v",
-	"5Wyy4G432cRNhrmKCV43cARTPDg5fWMR/jzSr0safq+3DuitpF+huXtjB/SXY/qlvboZVu7x/U1C448T",
-	"pqz9cjpEeEPkZpHdZr5mcKorJFBDRjRNTKMS5cW75lf9kTK1KFX41r9LgltoeBN6T/ct4cJI3F62zDIH",
-	"C4Hrgl/vFoFA1zrDRvmrUf8nrvSa1CgvX4/guRX50fVTop/RWvNohfEPwSSFmY9jzrsTPZFpEoNbT6QY",
-	"M0WGjEAscUyos/88snVqRGWxdjVTfErVokNeM2QHCVGUwhJbhlImjGIFcRn6qSPNWHliMaaE3D5d8q3O",
-	"7WoiR4YJMkx5EmffDWXMmcbQBTflwtecbxDY7HS2dje/0q34llDHtuMsNooSRpUmfEmKmlPb5Tipvows",
-	"K7+We/kJHAuhQ5kapEXCtWl0E6sPzJyQhA5ZUsD8KCOFswoncsogPJ3KIU/wr7lU5yHEP6E0E6bCTSSx",
-	"I6tUeX6wBVHelbO3ZY+fLFBoceEoAxZ0cbHNHG3aQqZkToWBoMdKWSVMC0SD/7VxMsjlSCJKkC0Ch9q8",
-	"NqeWna0TiLepNqBHTuWMJEAlGzIv6Yfv4etgB3bn5Z1mWO01Naaz3TT2jM0tyhtWH75BdQPt4hdxawNa",
-	"kyFQ3G3emyt4kzpvlNRHUUEp0bC871vXVKzUfIOSiiX+3YJEVUFaN7Zw2ctishY+pfpfrxRTItomAbgT",
-	"6MmZkQctx6yQ6ltXY2ZMzippyD0AT3Yvd1uKWaWc21Ri7HquX4ix475VHcZy5pZVmOWt3XMRZmn6G/rv",
-	"OyyB1EKKW1VAtlWea9Q/7AL/Bcofj9uzPda6SZn9d+m7HrRqskKmb1k0eRDPNZGC3SYhQZgiz0dIi13Q",
-	"yCQLzM4ME7k/gMwpn2anQTNt7eZLJOOV5W18grRcAWfHVnDcZRO7kCx7nnMzgaQ8/D7080oLqRdaagWV",
-	"WmZxw3wqw3GatsJ1BgENGYGEJrudUt7DSpSoQ042okTlbTnG1UGiZCUm8aMGe8ppkizAfVfwiSqdr4FS",
-	"rMAkNqZ2DgVcfZkjIxgX5MdO//mB5T4Jj9mF+V8h5uuwcHZhmNBcCkttKVgg5tQeiBRAVDulj/7EohQs",
-	"fqbLhUCfDFlEU+0mDoT9WJOIKrVwwsbHAosYwpC/MSU1LiCfXC9X8b7vP+/jJZ+9/l4jxGpZ2lQ+YUBX",
-	"4s5el/BFbkscci6wFubeUCFWJxAfJ8wKTW5SJ1QTIUW7Kl2aZCoNw622TbH+mUlbdUcVNpbErYiYGuoS",
-	"Lhqqq3JVat6evv5/j+cApe/hee0vNthYoemOAoSLGE9iaxA/ZJypCbAmNIpS5aqbQlZxvGbCLhn6ihld",
-	"Qh5ym1TS/Vy/CknLWbUJq1ja/0r38i2QC3jvZiey/uTD0mGBmxn7fGzZ4q8bWa0ZLNnhtfFh9lzFKK4N",
-	"U4BKv+Gj+Wy3wkxKxmjtvPaxfM7tiqRFffRBoZl70GprfAkdYtqSAzGDDL3mIxJamoUwPASzh67U5Igp",
-	"GOtACJnZ6AUz7hxEVhhqgr5rR4CtGG3Q3LsJ25EmdcQpN2+lkL1iKQr1KAcNVvy91vP+ix1yeHjYdv4z",
-	"l1CHuLt94exfnLtGMtxnttBoBG8PdFX2dP9Zwx3DXc0WfSu0C4beAOyCYd8M60K1vC3WVd3YfUNdy95j",
-	"cwhONYHXxIPsAJ2VxdqJug45tWkYROr2AJw7VydHJCx7cVc9t/cJs1DezWbjVQi7A9EqIIE896u8x68c",
-	"+6l89Uy72Xf8QNTPksWu4u5W2Ao/vA9JKhKmNYmkGPFxqlhsL13lcX4g6MgwRUJ2YSAbYhemA/+/gP98",
-	"Z/OiY7Tu52xmOgQpvHwTC7iZMMPITGrNh8kStVtCkpiPudE+MVJCxqiM/TPBA1VSESmSRSBiTjHJImBM",
-	"IavL8jZKPrwnL9r4FhJmdjTcIWNm7PUv8t6SjIo4ENkN2jzXWs5mava4OJC4VHxef7Iib77gLP0Wpw6r",
-	"ynIzHOMucdklYOV2sOz1TP110Fl482MBZ5+i97uP3v9Fw/Ym+Pl+8vGGkHqdVt1h8FyHvK8TPM+lOm/K",
-	"4tecI35M8fOdg+0PGD2X9WzVocEpPQd7CiJruW/Kp2UyTK8Vs6nEk1eI+IEc6x0XnASCYzCRmbZOlhpC",
-	"xmlPmzpgUMmpROs9YYRRlXCmIdyZUi64GEOauQwKHtv5RLJoQAyJNnSRr7E5EfW99zfCA4+zbBjDQvAu",
-	"NjSsnMSqAYbXij089MINB/Vsu6A8Biou3Hfu74Z8gV/e+G4FnrRyZqB2wWLVZYqMF+hT7uVmxZKPaNyu",
-	"s4jVexUrrk7YuziVPc0LFOYed+Tg42bBb6I5MswegcRPSgz1McOKDAT5XIAGaC7GHfKeiZhwQ4Y0OidZ",
-	"V7TspK4m3OjKFYfj/ChnIORolHDBSHYE2N59AmPmQruYzCc8QRlZkDlTsCocspwM3AMV18jGyqOl2JoO",
-	"N2cpq+l8UDrJ/AwrG6XrH60mcdrpkFdyOqPKXgGD4VOeJFzjQJSsQIwUjdyVMPu57UoE8pbpmR06n8iE",
-	"uWc65HfnRHI7HuZhn8UD0UPcB7UhCGRRqrhZvAeP6jx3FDGtz+Q5EyukmE4Z+eXjmc0wl24U+FhKzKQL",
-	"M96ICpsnZDcYMDnAzmo4uGitZqf+gh1yij3QGf+/DAGRIXYCPEnBtF+6f/2U7f6Xj2fecpz18/u9w+e4",
-	"VtSSKKF8qkmYaqa+8DjMesSFOh2GsJ0RTRJQqh0EI0J2McPCJsYb6OBwymJpE2NmtgkOFyPZTK7Tpdyz",
-	"dDlUk5PTN66gaYor3raoaM8LEPTygRBMG5SZGAuzYEhiWPGn7PrM5xYsRg+6Xcie6Yx3pBp3rWx0+51e",
-	"d6cTiEB89x1x7eZ0INrkx6/AvbBLZ7z7dS/M73AIxkCckXQtpOIOFoJPXAclDDsHxLZmJEHa6+1HyDb8",
-	"k4WBIKQFWwrLPA1r90/wwqSWEInj+eudDnljdMYoqhi8qMQvSsocc6XQBq4dE2rIVGpD9nsEK0tRIqNz",
-	"eFvC2Jwu7Mzg5LHkPuVaY3l4ShOgGbjKIY2TBVZ80XFezFBrpbIztK3yEtvPyUeU0z6bWWSM1whNxlJx",
-	"M5mSFhdRkiKSGAopWLjjLqPm+8PXlUEi2yMI0Zrd3YNef3fXVb+XG0ZlrAC70SYfNFPWGGU3LaVwR7tT",
-	"zY4Jo9EE/lJEzoXGpdMI83OLcDokDpaTiyTP+nto1zkOT/2bDnlfah73TGcD/KySIVVWTieu7RDsZH93",
-	"F1f6e9EpijNNWqfv3p/55PQD/Ofk7NXPO7ar05Bl/aNQHl7Zjlbts8WMDcjKhlIgLmE0oUozE1aEzvIt",
-	"YZD8xVlfqN3dg/7h7m6n6Nw2pQuY2sYQPgl3u7v2AjFQCVeycu7inb3n8M5M6XL8ktoEEBSNCAkvK++q",
-	"Q36wFCl6mIEY4Boz2p2UGyLmcuMkuXxwgIkYL2s9s/gt9k4MQZ1A+sSCnLMFzM8EyiYXJERla+ytKBVp",
-	"SQEc6joGUbcMGAKLgFfFfDQCESydy7HNuAoJOAKqvM20DeFjPyOKoxFSGN4d+iQV50LORekiEvgM7dvb",
-	"paWPYYfWgGaUyLI2eF2xF1wKrqSXa5VrZOtutoUwRZ58jUaOPlPmjli0yRvn8kFLtd+UOxyTdDZzfxOO",
-	"KLDFHdDageVxlFml+jm9DoBeWQsxlEwM6hcl6udZElrfUq/LSnMwR3xrsdZOmREG+bBMm9Be6ONxuNMh",
-	"r1nCgKZAjAlVMYntB05OLetwp3m0WjSrI1NmJrIsG4cZR0BQT8BKZ10UMx/2TsVgvUYkmrDoXAcCPK21",
-	"cCPKbQMA+IbELOKxS36zvqsDomSKaXXroHeQixauD2JkyHmRFI43PjnoHe6QP//zvwgtbC4Gjwe9vv3C",
-	"Ndkjgo2l4dm3/UM/EAe95/YZlG3N/wZx/UIYeoFiasEMeHgfJurZ5LvS6xSVFSF6q5kqTTIBPugd2Zcn",
-	"Up6nM3Bq0oksrH6Q96HAreZu7qC3H4jMPkQ0SSAt2cEqisgsN47go0rvRwjn7Avzh61xLz+MaQw17j12",
-	"eZpNKdDNNkG09MnKFPiKtkUAAjGjSjve9OzYarwOO87FYGb4lGt4byRFlCrFRLQIxOmHM6QtmiiUyqE0",
-	"E3ABhtPEpQJ6UDYHDVB2IByWTT7YetBSpI4lLxuu+5UbsOiz8NRY4x0416NQ1lrEkla0OusIRH7T1BkB",
-	"zSDnqKchflPiYdNhbrAPKfJ+pxT4gF23RhtebBdTMRfNFjIQYe1eb32/GJWt6JULWYFdbSDKpDgGhkzQ",
-	"H2mi6VcwlnhMFLU6KxXatBn4S42c8iiTi7MMKNGBKPK7D2ev/EoeB4LFtS37rUqwQhC2sCg+uO0UaHge",
-	"JuRdLIaLMpcqfSCwGlppBIFR4pxXUBmgCpqsaacp0c27jNja6laoAiNKzgs8gRRwAqgpfJnRDm+660DY",
-	"1MBeyufaVXgbLur7gQgvA3d3PvAGny4D1zQg8AaBd9A7Cjw/sO0D8JOs9QB+bNtH4Od//v0f+JGVscAb",
-	"XAbZFfTi+ys/wJo2fP3n3/9xdfX5CmLe0M5oaZPVpZFROG+eKmxokeBI8NppQlS+Ca0hUss2TW0f6Hbe",
-	"DIYgbOP8P83IRXZ37Vp2d/OiKsw5Ja2wfDQ09NHHlj/C8639vf1wZ1CBSDcfR8VYLj+R6pP5hIOdLVfo",
-	"XU6eFaazOLdS0M+PkraXa/aOlpVOO6U2Fg1dd3b8Ul8cWF/zge3j8hptNJGFShDcYPyECyr021GjpNXu",
-	"DG7CIyY0ItAOXXj75szzvVQlLnGHXFnOmHA2DdJlN0h34dmi2YYtJ9AZJ3/+/b/Jq1LyTr7u+e40iOd7",
-	"X5nSNvHf6/Q6PSzpzRgk497A2+/0Ovuej93kEWhxSXc376Y0uPTGrAHv+hWjt7KnLqVlglSMk8TAqGUg",
-	"dxguMHJAPFfOINnhUryJvYEH+Uu2DW+pIf1er3fnXYObWgCu6B1c2yL2bj7o9VfNkS++W2nwjIOebx5U",
-	"7RR+5XuHdv/rRzU1SEc8LZ3aWiwyLd+D53uGjrU3+OTlZP+MHTZ0A79fuTy7aCLGRZX95Wy9Q0IQcGeB",
-	"bKpT57iVETe5+wEDps0PMl58K24vHS+8qlbQ3Am+JdHrf6vFbBQ7R+lSe6qlHt2/bjgKkPXmLo4CXKEM",
-	"biFNpd+AuF9ZP+gdbR6VtwqCAf39zQOWm8HjuMNt9tTQwPzuNNLKY6FVzUp55dcMc/ey+BmWK6uukN3W",
-	"FTdLg0tYrm+rMRbLdWErV9m5Xi5sFq6o0DaKr2uunaysuRWNOVi1jPg2hnMLLhe/Y4EjDrYSP/ubBg9t",
-	"my2BNkmC3+yNf8coT5fuyzT5rGUujplZycLeAxu9J0FZJSj/h5nNUlL+1ahPzXMWj3SLX5W6+ozBYDSp",
-	"y9h7OsWQ+vTD2bGFLiAWXoIv6kKGb7tXH790CmorH/9g4p6diqiK/X3550eqKf9WIcAHd0aiQEVtEWOl",
-	"ajcdPzitqCFprQcR3XnYHTJOqYoRHWoEBdNGiLF8GGBJ11PzpOlPmv6k6dtp+s2C/a5r2rAZmXERfqX1",
-	"982xmVM77T0oVENPoPXB4jOdd/p5ihrXQD+0RrCSCDr+3jp63AAfZc1U8h9uy+whCYt2N1sBR1ZMvrGn",
-	"aWyE9kCw0VLPrxU64Qj8zwsaPbmqR4RLzTIlq5mJLf1U9zL/kd2tcaqs5yieKNbXB6ZKluEJl7orXGq1",
-	"JGwBSmUH70YVk9+ESK3iXe9BzemTfKyHo9YJx42jCX/jw/kviH8j3OoeQ4zHkctupxNZKlvRjafw4N8w",
-	"k82O5dUgq7L+P2rA6knFn1T8ScU3qvgdZQBddy5pC/DKBv3lBqy3wK6y01DfXrtqLX7WxpXPdN635ynA",
-	"XItcLdGrLI/2g3sNNTeBXHg4clTpn9ZZOpfpblxikquzM4d4VNKdOc4PZ7Y0YyRs7OkV7tgjyNUfy2i6",
-	"P0+GLJJTVlzkn0+owW6c3J4wQpc752ZynG0gENlVLXvQ2o0cENsvABsBuIzd9gFoPBls7wiUPHLlCGXp",
-	"t02aHLRD+mA139pFN3Sfeyicr9LrbJX9QKaWUD57R8Pe55jIeeVH57RxfQqeYMCnIOBGMKDTwJrNvXkM",
-	"0L28DiKIvfrsna7s+tstmok0mRoHHeam5gk5vDPkcJXwbAMcTkpn2oofKKnDhs186z2gcX6SjA2Y4Wqx",
-	"uJc4botnYUXfEF28r7DmkQAP22hOjjvAw375Z+eego9/WwQCfUADxlgyGI8EYyQn9d9kD0SeWtWbxJZy",
-	"v7zlStGYtgjhA1Ed1yFv6bltAGzJk0VD9azsuMjcAtHcj02qvGcbx/uX3NworHK9W5Sc2yYo/KKdzlwT",
-	"J217hgg2L3qG6VWg7JNlfLKMT5ZxO8vYmJaV+mhhCFVuU/XpM8Q+lZ5anz5DjGNvbduYawmXlRHe5ceb",
-	"4K1wSs8ZUakIdyq3Vwfdbn/vRafX6XX6g5e9lz2MnNziamiZSxd9/NmY4oZ6433Coh9XflIS9rBk7+vn",
-	"HUsDHWzdMKxyk7kEOJcHW8Jefb76nwAAAP//",
+	"7H3bchs5suCvIDgnwpSnSJG6+ELFxAm17T7j3nZbYcnhnXVpXWAVSOKoCLALoCm2QxHnaT9gY7/hfNh8",
+	"yQYygboXL5IsqT166bbNApBIJBJ5z2+tUE5nUjChVWvwrTVhNGIJ/PHNGR2b/0dMhQmfaS5Fa9A61YkU",
+	"Y8KE5npJNB0TOSJ6wkjClJwnIfNIxBL+lUVklMgp4VoRHhEqIhLMZxHVLPrCxZdo+IXqoNvyWgn7fc4T",
+	"FrUGOpkzr6XCCZtSs7Bezlhr0FI64WLcurryWr/KkCIcZbBOqJ44SMKEmWVSiLZd5dOnT8dzPTFbDKlm",
+	"1cWO4wVdKhL8xGjCkoC0F1xPCBUkYEkik4DMaEKnTLOELCZMEEq0vGCCLKgiigm9sx1EV14rnRBO5pUU",
+	"mob67esqaGdm//jzE0B8++PHt6+PCBVLElLFYGl2Saez2KzB2Cjs7Ue0098P9zsHL0e0Q8NRrxM9Pzw8",
+	"7D+neyEbtbwWN1PPqJ60vJagUzPSLvKFRyv3MpLJlOrWoDWfw5dVbNvNnMpE11CbTDQZcRZHHgk6ARnJ",
+	"hJgvmIi4GJN2xEZ0HmsS2DM3RLVzRDRnitCEkWECiB8uScCjgHABBKLolJGIJyw0y3TJe8FwESJFvCxi",
+	"qOOIlmqHiN/nLFlmmFAG8vyemZhPW4PPrQymltfqFP5WmLS4BMzqtTrw//M6jL1mMdMsuiHGIpzlWhgr",
+	"YCibaFsEFUZ2cn+r3fbPZlPKkouq7vyVnE5pRzFzV8z1p1onfDjXjBg4FNGSJEzPE0HaakYTZc9cMb1z",
+	"RObiQsiFsJ+O+VdGDnq94kbNb16ZhzXsGaf+bG+JOm+tZjm4N3uw97A1wD0dxuyLgc3L/gqXdsUG3aEl",
+	"LJRJtOE+T5iEZe98myOeKP0FzjGm9k+r9zcDUDfc1kQKdi+EOZ8OWeLNEj6lsIdVGzJAfsERGxxXrFny",
+	"d660THhY3dl7ES/JxP5M2oHh/sEOkQkJ50nChCbtYERjZf4RFlal8zC/NcJr1v7sZj+v5SBmwZZn52ng",
+	"GmaaZsEBtoCwEXjG2SUNdbwkesIVie24IthTOeTxGrjdyCLcU3r5KxNjPWkNnh00g3tiT7IBWvy1gG8h",
+	"RSf791U4tyhbAbqd52YYP+UiZA0bAKbBpVCEagM8HRlRCRDOhdLU0A0lH89eEcNryZRRoUCQhPvrvvFg",
+	"qCAffn5F9vf3XxLNp0xpOp3tdMn7KdfmruFYGsdFJOz19p51+v3O3ouz3uHgsD84fN7t7+3/r9WIUWZP",
+	"pQPlwh1ovxkZZ8vZJozBCazEzAN8IebK3CH3jAQeCZAjwZ/yVzkoSXb4mVf4ZvXuYNHr7O4jPonHuuG4",
+	"E7lQZDGRimUqANUBgePGY0+oGLMuOQ5DNjOYMGKj8oz0nDByDNrDTyCeMBpOSI42gn/84x//6Lx713n9",
+	"OkB68EWVIEjbyL9yNFJMe2SUUBBjaEwUC6WIgEDkgkU7A18Ex93uTwFpcxHGc8W/sh2PmH+Df2Qi6rDL",
+	"4g8BaYOmc+yR3BhfBDhkPjMH+VPhR0KJ4mIcM9xEW0+otntawnV2v/sitwf4CtiTuwI7XXKMU1BFKDF7",
+	"SMhQzkVUvjS+sEOO4FORQUPms5kb5cEA8zSS0ufppn1R+b5wK7u+qL1pvX63e71bl5HMDYjzrXj901YE",
+	"muqoFTIdGEKKuWAkjLnRm31B1QUI2oE/7/X2Q0CgWooQ/soMiWhJxkyThTnCcGKmiR7J/Qcm9zKJd7ub",
+	"Ebkju+1I/e3oHdXhpN4c8OaMjtEuAuSK+1V00SWfJkyQWcKU+WeuDaWb72YJkAk3c/iibXbKaETkqOZ2",
+	"GKLl4cQOFURITZw1YGdAKPlK47k5V3OYkWQKvpgaaBEmKycCkEa6VeSgvwc3QEg9MSorV0TRrywqo9pv",
+	"7f++13m+8FsOtWi8ynD7dtRBvKyWct+OfpOCNWDwWFQQOJFxpI7QtMPtZpgqbEcKBn+nQhka5Yrs9w5A",
+	"vpRzTSgZyqhkZ9hoNwbOzbZkyD2qM105lmMwzMdCJizygC2xrwZQrfDEjgz4KrPqKcIuZ4ZBCqOsxCDa",
+	"qgmfqTqpo4HUuQVqNegndMzqCXlGxyxTljy0L/Yzk0bf8IeYU0UC8+lnlHrOgyNUm6Rh9eZg0Ew4LUDe",
+	"rwfZzFO+iXxqJOHsHnKh2ZglKfC/wbJ1VkMDmrlFZtZg0+XdNrYF45T/wVYCwZIvVUD2DldAovgfrKLP",
+	"IByHvZ63FiqW1B/uB/P+Gi4LJ5ye596hZxSEqVSaHPZ6pdMFYDY628Y9WQzcaEdKiiY77Ax+3cQM2997",
+	"3tvb2xt2Dp7tv+gcRKODzkvWZ51R7+DFkD7ffxE9f1lvhsU1bm6FxZ08VCPsOmPNLZtgMzOR+anwtzwk",
+	"newvtYow2IMaicP8uAltvHhO95+zw1FnOHrR7xwMX/Y7L/Zf7nUOX+6/ePZsuD+ko349bdycKAyMj4b5",
+	"JpP0lcGumkmhULn/iUYf2O9zpgBfRmdnAv5IZ7OYozlo96uIunTG//qfCq1RGXT/lrBRa9D6y27mkdvF",
+	"X9XumySRyWsZzqdmSli6SlIJLg7CBUrVmR8KlJivNOZRt4VOl1HMw3sA9BO4D4OIato1CA08EM8jI1Dz",
+	"iJEgtY4q8xMxJL0LO+IRmXIF0pbnCxwEYiWNE0ajJWGXXGmFZiEyojxmdT7HsngLYmswZZp2q9+CqIek",
+	"qY2ohMLRjhFFjYYpkyGPIibu67ytuWjIYinGYDBScsrMO8hixeCk3wrNEkHjU5Z8ZQnMe/fQHgsyF+xy",
+	"xkIjeoKT9IhETFMeIzuI5XhsBFEBUigKeAxJ9TepUWilQ/QZ3D2iAwQgICiSZ3oM6NEkaAIjcBv42WiP",
+	"dw/7b5KoeTjJCKUNlmJN5iICgysD6UkYPoFuaQT3nYz4iNc5ogpkpzSP44L6ExR0lAA0J8O1a6IK6jZm",
+	"P9uFb65QkF3GkkZnUv5KkzF7AHyVKyINjfbJO/4TIOwkx09+Bq5zT1Tq1F3Ee5227Y7uiSoo3keprg0R",
+	"CqBsm519FHSuJzLhf7D7oV54sDB4okRGnz596pSDNFaRVDmmA9b7KNR8NpOJZtE7FnF6Bg/8QyAxc2xg",
+	"lTHqzir2cuXkG5RAZLSsEzjfz9AAaI0Wzt4znStN2O9zGqPdh+oJyKOpJOrBO0IOei+vJZMWBSavddkZ",
+	"y05JivJar8CqUgf2sbW4dMKJVEwQIyeDpGmgFWyRY2wO5CP7UPsCrIMdFKjJcZO04GxOvZdHzliFn9lD",
+	"oL6AVd1nvbIVakNUrBa2G1GDfp/jVCQCkoyQ19D4JJEzlhiZujUAh5xXRSDOYOgIEXNkHq3MBY3Pr7MB",
+	"zkXMlCJBOXohIFRdKED9iC1YYqhhllv8W16kXnMfXuGXx9psECX11UFM5psi+f1CBQMD1i9yIshryara",
+	"S0GSXwNR5r/KDUvjOzYbbP0L5j5aSOTwP1moc6eIG7/+WWZHJkeEAv1bJN3KcbwVs3nhTFaOwoV/M59e",
+	"eS3zIi4SrteOe+8+fIumx2seVArrtqdll30vcNst1OGchvy5VVLmG84w5ebbnaAha9TNzPm5m4lH5V6A",
+	"6lEaTWntQsUhtEBjG5xjhTSvvBaP1g52jDsl+pyK7cK0ai0jeZTDr14e5ir+S0MAJStO6Zrnc0wiOxD0",
+	"PiMPGVWq8ZK5k9kAwR/sQ7X1Vn7l6ha3QzGgQI7cplTzrrhmU7X19tKd0CShS/P3mIuLtfOYbf4KH155",
+	"LaOLbzLgnfmuFqF2Drf4Cvz+dmsPUC60Z+/w0Fvts0vXTzF33Yc9FYFwa9Xz3JoZbMsGjHx0MxaQSURr",
+	"+ECKNnwJbuMt1dL644+InqCDy4reF4zNjKTJE5QL1Z/wmb3r97UgDdlZrtYd460+pwjx/T6nFerc6B5Z",
+	"5e0BPaZzoZPlKxkxPMl6Nknj2DwtoYwYaQd+q++3Ao8EfuvgAP4E1thfTt//RtCRuWMjbaaUC5KwMZeC",
+	"cOWLuWJG1ScYAUuJoDZoJcBxQZecleywRkmjmIuhmAZ/sC9Qk03MbDiwa2aI48DGiAhJJrwauGGUNPMZ",
+	"WhnRVyIFez9qDT5/a82o1iwxe/7fvv/Xf//c67w8/9b39q/+rUb1yDkRX758udqJeF5U/Yxa3/1AF++Y",
+	"UnQM1zfTl2rxnwXMyBFq9xip5J6FBVVpQkzbqtNqPpvFnEVECid+ysTeHKvyg8kbTMZPFKyxs3EAZarq",
+	"muk6Zuzm+m6RS9YTnPnGEI2ZGcMBQplEpM2nM5lolefbGDy83DlKg0Q9koVG3cWObEj/B4DxBnq8C5nd",
+	"Rn0vx+ZvoMVnST2rZCKgDju79XIbAgKXJhAc2JePiLlPsBzNC9FbZx+Vr2UFyYV0hVrAeeSSwxzY+eSw",
+	"O7LmFJMsGq7zcsZWglp+Erws5qYY63teiMsphQHXw5YKCSWXHXIVVmQqDrp2Gn/48eyVR6Y8jrmNM7wT",
+	"npFFQKwIwihSLNApOs3gzclRqsMrSPeI2WuFaqyh2TqZqMAqvpfep+V0qLTLCriB5leA9k+o/9XDvy2m",
+	"U3Teph7W9GbcSBsrPQa3qpSlXuUtcPdemHdLDmMM1ipRIriG6zgR1WRhKHuRSDH2iJqxkI+4EUIhPKTC",
+	"HRwt1UOGd7O4xptLnVAyMkzAQ/cpLUQA1EQUSEFoIawAog/mCcuBlGErI7W1bqPT9FYpTfVc1bO4v5+d",
+	"nRD8AMRwD8OjEQlF7nXQe1mHJc113PAgKU1FRBPDNROqWOp+wfWKs6dRJetoy+7GLdxIU9fmgEbfGByf",
+	"vMVYg5QhVikNflcbcz2k9CuQ6d/igH6Z5ZX2aldo3OPpdTjPJ8gUwGBtuEOE1zB0G0Hc4MVHj6MNaaCa",
+	"QMBW7SVKw4jqp4Kwq1ys0eq5pNF9amYCFdH+SrjQ0oocCGb+BDOC2zXcfjfjTrso4bQ2em9/5olaYf9L",
+	"ozcx3r/eCLi93c8lUzZoOJjS5xQ5ZlVYoiZyHkdGdwWhJSFDRozCfERoln+Jcg1XNorGpvF1yWsXi4dp",
+	"gbljGUoZMwqxTGXPyEaR4zkF0uqWisiRZoIM5zyO3G9DGXGmMF7bbMraaLI8WMWwJsJmEt+vdKNzgzwH",
+	"c2xHzgAQxowmivASFdXbb9dqHZnMst3dPaF60qFDJWOzdZBQ0O4xRtceJp5ypT1QZY38lrsJTxSResIS",
+	"X5SuHYqsi4Rrg39IZcVAc6y9kYV7g+GjyCiAxOvRidRvRpauHp3x3a97u05g/nfzyd/6/rzX23vmFvvb",
+	"3mEdDzAnU78anBlGget08fQygBDLFWHTmV7ubALP/kbwCHbZAI/5BeDxcrYVGxqgLby3B8csYV8biDph",
+	"X7mcq1WwALJu75AUi0d1wHC1MTXsbbBQWTIwq9oIbBtuXft0pvL/dnfvZ9TthnKuU4rq1lyH2D5R9VN/",
+	"q9OfqxcnxluJtjYQyjDaru3ygCBkziaAdbvd84AsEjqbsaRI299qzPCFvMpW3fM2o2Mu0qT3VULNSfYl",
+	"iKdJw2UwvxAuCBuNWKhJuxr3XbqThcjq1eeeg9Zzgdv2GGqPvzGf/5jEdMjiLEwIayOkknwwkVPInsYk",
+	"fvOnhUwuIJsyAM4arHsv0vT/Ujb/2hfjfd5/U5OHCibwkTPFouJurZuYGrqUc7KgQpv3Ap/ggqHWFzXK",
+	"CVrKzRswkqCfOiBgKHq2Umzhal1fvJsrbYQMK49oSQyW8O0oCQ9eC6YzO8Cd53fq4jy2FCe6my1zUqDx",
+	"a8jPlpmlOb6MLCYybuILs9WpaS5smbRZOJEsIszcduDVM/OumemZiHbKmV9ln4CXZSatTpWqZDlVZ9JS",
+	"0/hLKOdCN0wG0aFOyLBMywOVNo5RKCkss9+8CnxcV5rLCDZU59Ct+B+MtHuIGxd7agOJ16KnyjnA+Jkl",
+	"c+X3XIStjpVg5tMNTPPWwnitCDtbXua7xdflcpdupOTUinCbzJsK4XUi91qG+XBi+JBKvkMIH2LqdkML",
+	"iqe+amymA5fPdKXxlaofL/Qvh7TzNQRwKwELlm3ca/hfA1XfOPrPuqTuNFwB93K7oX9Nl3OTyD+EZ/vA",
+	"Pxz3vfw/mUvrBr6f8tb+NE6fEuDXfOlv0dVTET5u5OPZ9Npt4dpBAH+AcLuH/SY+1Di9/PHf5qt3r1F6",
+	"DTR9wyC9e3nzJlKwm6gu4DFINZdBrvghI5qJ9CXJV61UHqqGqNH4oqzSFApMVjSbGutziIGGX0IZNcZi",
+	"wxekbaMNdzDc0MbJ4C6coccZ14K/Bl4aFkiqUYGV6L+K9nFNnWvSWC4TjKfWlTNkxCg9rkB0fg+N3p4u",
+	"OV7r7clvy5561dkTN5rP3ihzqJzG8dJIDQVTWhHPWxjUGsxna9U/0VBJ56wEDOGCvOn2nx141u9xxC71",
+	"39DxAUaXS82E4tIaY6Rgvlg4c6xBKi7ppaZ0xVj0ROWjVj0yZCGdK7uwLyyBk5AmydISGx8LCEYQmvzB",
+	"EokemXRxVQ45/Wv/WR8i3fb6e/XugIYqoJ8mzOCV2GzunJ/QVvCSCwGBm64iaB5ZXV98mjAkmpQfT6iC",
+	"EqJF6lIpP8iV1oFgXUdtxR0VjjFHbpm4VWdURlGqepWLVPPu5PX/fDhpfl4LUpO/oKTScNMtBggXESQd",
+	"K0N+cHC6QsCK0DCcJzYUV8iiybkesVdNL8L3MFOYebtrWffq4PhSPPn1WGw6Ns9nV40setxL3G+lSOe+",
+	"K7CilZKFwRLW/0pXu5GBJMcCVq6Ln6VrbhZilEUX3asd5g7uErI8QocKi/NZq8vAuTf4iASIMyj3GRhm",
+	"Aw+YziJIJ1T5QkjHGZdM21B5F1ZR5xup5JciGZ2vvrm3I2kDTqrmpZxbMZWyC5wiux75pxrJv9V+1n++",
+	"Qw4PDzv21Uop1Lpk7L6KAcfQwuIOBfxaJnhzq1Y5vvqOBf1btm3Vc/SNTFtm6DUsW2bYdzNsTW4hqLm0",
+	"sT+PXav87qwXmamCXINo4LKzkIor6VpdcoJqk5GsMbvKJm3JEQny77+NWsMYByd629VQvjRisi/amf6f",
+	"6mqFebxCuG3hpyfKrr7j+aKaqOSqzlkI28HH08C53EIpRnw8T1iE9UBSudwXWH8+YJfaaC/sUnfN/y/N",
+	"f/6CeswRvAsXbKa7BDBcLhJiTjVmmpGZVIoP4xK220KSiI+5Vh7RUhoNL9H4xxgCmWUCJe58EXEKShG0",
+	"HjBamNOzKPl4Sp53YBYSOA4c7JAx01iZhJwiyqiIfJE6o51uVNY+Kpw8y3YrxTWsjmhMg2HsG7FBSlvx",
+	"ml3PaHGbRtiSFeVmNtjtHoltTLFm5odiiX2U+29f7v9BBf46W/Pd6M8bK8y3aeAGsKr27W3E7oVMLlre",
+	"qqi/SgrdQ5K8b92yfo9yd/6eNQXrT+kF1D/kyp6+zkfApF15IjaV2gVagWFU7VjhxBdYfd+xtq5TKolN",
+	"XUwNeYmcSm2rLTKaxJwpI+5MKRdcjI2CWjbiHeF6Il7WWPiI0nSZwlivwnqt02vZ746cHu2ivKxoWAjy",
+	"qxj4tpI9WvAK18SAYkXlVAbKasHdYbrvirY4mybuQ/SUZQOV7P2mTH13FvCm3EkKbumNqN2u5YjFpP2G",
+	"vHws9FDY0yKz39zhjpq6xpw14RwODKNrXSZH1hfVTB9qI+RzYW6A4mLcJadMRIRrMqThBXGNRF2GDLY0",
+	"yacWHqVRwr4o9aGxhTUMM3M9ZshiwmOgkSVZsIS51jWbti25RSyuoI3GqOWariWDXAbRE/BE5NIu23Xk",
+	"tNMlr+R0RhOsL2KG55LUgbJ8UdckJ2EgD7t7JnPxwfhNl3ywj0jKx4NU7ENLIrwQd4FtyNgI5wnXy1Pz",
+	"otqXOwyZUmfygokGKqZTRn75dIYaZimlyMOUeEtdoPGGVKCe4DIHVVNjG1z6CxRvzfZAZ/x/MDClDKF5",
+	"7vFcQ9MV/NvPbve/fDprleWsv5/uHT4DWOGWhDHlU0WCuWLJFx4Frox+oObDwGxnROPYXKodTIBilzNw",
+	"RIK8AQ8cLJmBNtF6hvVZuRjJenSdlHTPXOUhRY5P3loHpM5qZeQrCWCPHV8IpjTQTASOVMNIIgPxZ5e2",
+	"et42wKjB7q7RnumMd2Uy3kXa2O13e7s7XV/44i9/IbbgvPJFh7z5ak4vsLk4QZo7KRgz5AyoawMWd8Bx",
+	"e2yL+4LYOSDYzZhgCys4NmxfFfiCYDpWkD/ToJL3CdV4lDSSOIT273TJW63cQdGEmYly50VJ/sSs67Lm",
+	"1I7SLiD7PQI+qTCW4YWZLWZsQZe4MrS06pJjMuVKgTt3SmODM/NUDmkUL8FDCw/n5QxurUxwhQ5eXoKl",
+	"hj2wj+K3jiODvEZoPJYJ15Op7ZcFNshASMGCHVvpKN0fTJc3EmH5WrDWPH160Os/fWq91eVaxu4oDN/o",
+	"kI8KsoiSrK+1FDZce67YEbYIM4sSuRAKQKch6OdoG7WWOANOSpLclZ1UtgwGJJToLjnNlY9/otwAr1zk",
+	"xUyGFXHNTvafPgVIP2RFjDlTpH3y/vTMIycfzX+Oz179fQcLDg+ZK20M9PAKiy13zpYzNiCNtY4NuQTh",
+	"hCaK6aBAdHhuMYMeiq5k8dOnB/3Dp0+7We32KV2apVGG8EjwdPcpVqcyWAJIGtfO5uw9M3O6S1dq6AQX",
+	"jQhpJsvvqkt+QoxkhcOhGZyB0eHuON8SIaUbS8l5Rz8TESRJP0H7LXRPgBYa0A1uSS7Y0qxv+3BwQYIv",
+	"2GCjpruCTEhbCnNCu/aAqAXDDDFAmKkiPhoZEszF0WCd6IwCXhqsvHO3DczHnkOKxRFg2MwdeGlP21Ij",
+	"XA+rOuT+GftgGgp2mHBam5kul2IBTYAMJL30VtmaOTajPDBLpMrXaGTxM2U2JKJD3ton39xS5dXpDkfY",
+	"Ow7+TDhYgdHuANzOcB6Lmaarn+LrwODLVbcGygShfpnDfqolAffNdbso1K22yPdsw7EVSzrEwDmUcRNg",
+	"Ij2Pgp0uwfIjiIwJTSJbN0dZOsWjg52m0mpWR51MmZ7IPG0cuhMxhHpsuLTro+DesPdJZLjXiIQTFl4o",
+	"X2R5xyPKsbqc+YVELOSRVX5d55UBSeQc1Or2Qe8gJS2Az8jIRucFVNiz8chB73CH/PP//F9CM54LwuNB",
+	"r48/2PrvRLCx1Nz92j/0fHHQe4bfAG0r/oeR65dC00sgUzRmmI/3zUI9VL4L3U7gsoKJHm9mMo+zxs4v",
+	"cfJYyov5zDxq0pKsgX6Q1t+CrabP3EFv3xeOP4Q0jo1asuNhQz7LuWEEHxW6PxhxDidMP0bmnv8Y1Biq",
+	"7TwInmJTavCG9fkRP85NAVN00ALgixlNlD2bHo4tyutmxykZzDSfcmXmDaXA/gTh0hcnH88At8CisHmQ",
+	"1BPzBGhOY6sKqEGeHdSYsn1hbdnko41XLErq4PJCcd0rVJ6ANwuivGrTK235fFlpEkPaYbPW4Ys0qd0y",
+	"AcWMzlFVQ7w6xSPtPRhJBlEJ2Boz91wg0zYTIzAFdlHPIX0RVOppVPcLUllDtxyjFSC0vsij4qjayxFU",
+	"fLzVzlWIarM5X6rllIeOLn7lIN+idOtKAMyo0W7bWOHASx1/fa9U7SD7CbvJ+cK1kzsqdQm0A7PWcghK",
+	"zKli5jYp5G/twPwh8HxR1+LKww5Xm3S32kEmgBmXMHE+E9xZCwYpR7tgy6z/+04XD8F2KPJFkCVQW/pF",
+	"OHP52g7Pdp3AZaYfkQA8y9lcisUjw6mAB5s/GOUbEOR61IJBAV4ijwSzhH216BPsUgf4Eo6Zuf5Z2qs5",
+	"tb1ez9KeIbQB+XwedK3aAspEJ5PrsHCPuXecAUyWWN0HgSOP02LLfBQXbKtJX1RbGXiV5EuvOXYZ2HRj",
+	"OcWYT7kuyFTushoyNbIgNO2XgjCzR18kjEZpmY7sDWvs8k8Cu5EgL2kgWDZnerBxo06Lr1eO+9LY8Tjl",
+	"i1Pov9tJNdu0sZkNcIVyUtC5680ZHQckYgk3WisIhbknrcIUupWmQFKQ/3hzZjkStEUtNlLt+iLXygbl",
+	"U89xfxGR129+fXP2BhBi2aGXVaky2qCWJJLQ07SWYxueObBp2St736LSax76htT62qa3yIEKvUSKnXh8",
+	"kfW5hcvgmKPrcgvHdObMwyrr8OxVSiwCvFxhsEOTWSkwT2yeS+Fdzbdit8pRWhh2uMy/TYXSqhADUqit",
+	"Crrxghds0QSuIrTibOipjYV7MaJkI1sqI4lcZFZUkhlRISE+kQuHO6irlT4ZyEmAXBrKgnm+CL75tlKX",
+	"3xp8/ubbEmV+a+C3Dnov/ZbnY7Ey+BdX6Az+GYvVwb//87/+G/4JL5HfGnzzXcGr7Pcrz4eIHvPzP//r",
+	"v6+uzq8MMwtwxcASNkbjwEHBuqmBZE1BNouC1/b9D/N1l5TRT92mKfa/66T1lQkYq63WQx26yNOnCMvT",
+	"p2koCfQrJ+0gH8BuXkRCCv8EUfj9vf1gZ1BwDK0PmgcNNo2bdz2mC3FJ1hLpwnGcdl8IY0oD3jvlSCWL",
+	"y0Lx6lzRvJpC1uZep6WmDXz1aSVHeRhRh0rZthSoNQJA2f222MgXTkWDccxDJhT43axN9d3bs5bXmiex",
+	"NVeqwe6unDFhH0eZjHftILVrvs1K+6ETlc44+ed//T/yKmeyJF/3PBs91/JaX1mi0Ny51+11exDIMGOC",
+	"znhr0Nrv9rr7LQ/ajIJ5uVz2x/zbmNVY+UGGK+gnOWOUKIhQRII62EZBCiUo8GLJGUuAaN9GrUHLvLCv",
+	"ckVw0zJYEMFU52jOPtk9wUCk9d/ZjsWbfJp1ft7wa2jQvMG3dpfQh3WDz38G6S6f7LDdkDTFYYNhRi5K",
+	"D2GDEa4t+dV5qXXqXq93643X6jqoNLRfqxAllFQ6QKDq1kiB3801fYUh/fVDCm31YNCz9YOKbTCvvNbh",
+	"JtDVdf8EV9F8imFGcDNJrpq0pmNzhVrpsZ5D0ca6gm2vrAk5a75gFZ0UnXlDdJcEhovZZwaFpeq1RkZg",
+	"F9/6Xt+UIuEcf5LR8nsRYym+/6oYiGJD6Es3o/+9gFl7K+yp5loIXLuZZ7Fk16rvs+i7qwd/Bw96L9eP",
+	"SqvimgH9/fUDyk1PYdzhJnuqaWd5e5wCaTe77fXM4sqrSAW737K+AlfIRowmXWUozvKcc596GACB7lNr",
+	"weCJS8LhAg3fCRUKDWdVjoKLXZejvB2BHlr3Yh00bSDq3oAMN6CPrO00jDjYiHCxBfH1Kb2/twHhVjvh",
+	"3h75IW7XkZ9XL39+AL1G5fJY6978MumMmb6Hl2iDT0e/ScEaCbN3zw/GjTo+729Iz2mP6jt9JB7o7byl",
+	"K/YfTK+/X9vdAzv07Wsg1BmQbOV2ntIpqN8nH8+O0LkDJfOKDp7q9YTZHugFzV/O7y5VlsLXN5Iq741J",
+	"uHDW22AW//IX/xoC6LXf8T+z7PrRxtNmHnQMeGlkcnWhqicFhkTaqx3ONndqh4znNInApl7rRJjXuqPz",
+	"gaMlrjfXjzzvkec98rxHnrcdz7uevr5r65qtt+xbJb3QjfX6tv2TtKvdj2vZx0J0D9Wwb0/goZn1a+qj",
+	"rlZHn6i06ukj+7xdvwGt4DjHZCz93FhnXON7cBUlbVBjZoWw8UtfNvY6IGVdU6q67m35foJSbcXqe/I4",
+	"lIozN1xYe5T/Gv6GH0e6+gFcGjN39SvMa0P5aPdb2od2YxeHaxwB+Z9qe5/GNfnVo0vjwbk0mslvA3+G",
+	"y80aFV6/OmfGXT9wD9CTsc1D9OjH+FP7MVZdqmsLpJsqdd/P4fEQL/HdWP5qi9Hfk+FvMz7i7H63wE8e",
+	"BdNHs992Zj+X+VfxdOT54IP2czyyukdW98jqHlndhqzultT3XZsMsYHHAzX2fGObGzg8XArGj+zwMHt8",
+	"iP4OM8zW+tt8gCswuvmIXGXRTV8xpIoH54SplPJeqUk/UWl97kf+ftsumBKK81wQ/+FOFd513hrIAxwV",
+	"Wit0SymItqQaxZxxm14HWYG2qECah9hWjJGgttx/sIM1BoodbusKZJIhC+WUZZU6FxOqoT0Ox9wHEHgX",
+	"XE+O3AZ84WoxYTa7HTkgWBAUKn1aIy8W+qxNgsWM6Zw8XMgWzPXFrhOPrcvKQHNdAfmarOU7Sr01LTDu",
+	"y2FVaLjQxNyAfHLuKiz3gqVhJnKh8kVBlLYlTx/9WY/+rO/uz7J8ofISXF8e3v22jWsLmotgKSlXdesG",
+	"NYzrGKD1gV2LAT66wB6eC6yJYjfxgE1yeT2ZAaLq/7rb1/Ihur82ftYenV9/budX83W6E1VgQ1vAd3ST",
+	"Pby7fkem45qGFvdlOd6E26SGY/OxlzUjfjQhP5qQ79KEDDJEjbMsxzgfiLOMHBOs9Efj1HLii9RKUW2o",
+	"ljOjpOXJsyZumY7qi+K4LnlHL7DNHqLHifBVA8dRZgTxRX3vEpmk/U04VO3i+lq6gC0YmMgFFgznl535",
+	"zDY8UFhfW7BF1l9DNXkXH1+Ixxfi8YV4fCG2eSHW2FRKNUI38CHCCC5FvjoaVgRnDPtvuC4vainCAVYS",
+	"tSW5PegkY9sQQB8AwxQTNpVfsYYjJSFVIY2YR2JGv4IFXsvpUGkwXCZcayYIF7YKoxG383HHWYlyKGOZ",
+	"sFlMl4r44K+01cRd1dryG3b+N2wkgX1bliLEZhLdbuC3yCyem2kstmwzIFWaUXERsoZpzCRAaUon89Ci",
+	"Mq0iiabWGq5v4LbWnA/2hH5of6vd63Ye11OD980/N9dNbe7QtCA9OI9mgSy2qhmXXqh/tapxGetqZzjI",
+	"y86nSxEa/pjrTQRXLN/65/O5oYRCn6LP5+bE8TbjnSwxTxlCfXSoM9sOpvSCkWQugp1CbczB7m5/73m3",
+	"1+11+4MXvRc9oCMLWsVBaW3hHpELkat/W1vILutxVEilL+kF1WzY3MBccFppWKFOai6yJD84Ez5L9hJ8",
+	"Bwuvhu3elBsOp3J1fvX/AwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

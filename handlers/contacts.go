@@ -8,15 +8,15 @@ import (
 	"github.com/phoneapi/phoneapi/generated"
 )
 
-func contactResource(c db.Contact) generated.ContactResource {
+func contactResource(c db.Contact, f fieldset) generated.ContactResource {
 	return generated.ContactResource{
 		Id:   c.ID,
 		Type: generated.ContactResourceTypeContacts,
 		Attributes: generated.ContactAttributes{
-			Name:          c.Name,
-			CreatedAt:     formatTime(c.CreatedAt),
-			UpdatedAt:     formatTime(c.UpdatedAt),
-			UpdatedInDbAt: formatTime(c.UpdatedInDBAt),
+			Name:          field(f, "name", c.Name),
+			CreatedAt:     timeField(f, "created_at", c.CreatedAt),
+			UpdatedAt:     timeField(f, "updated_at", c.UpdatedAt),
+			UpdatedInDbAt: timeField(f, "updated_in_db_at", c.UpdatedInDBAt),
 		},
 	}
 }
@@ -41,16 +41,18 @@ func (s *Server) ownContact(ctx context.Context, id string) (db.Contact, error) 
 
 // ListContacts lists the caller's contacts.
 func (s *Server) ListContacts(ctx context.Context, _ generated.ListContactsRequestObject) (generated.ListContactsResponseObject, error) {
-	list, err := s.store.ListContacts(ctx, callerFrom(ctx).AccountListID)
+	q := queryFrom(ctx)
+	list, total, err := s.store.ListContacts(ctx, callerFrom(ctx).AccountListID, q.list.db)
 	if err != nil {
 		return nil, err
 	}
 	out := generated.ListContacts200ApplicationVndAPIPlusJSONResponse{
-		Data: make([]generated.ContactResource, len(list)),
-		Meta: generated.ListMeta{},
+		Data:  make([]generated.ContactResource, len(list)),
+		Meta:  q.list.meta(total),
+		Links: q.list.links(total),
 	}
 	for i, c := range list {
-		out.Data[i] = contactResource(c)
+		out.Data[i] = contactResource(c, q.fields)
 	}
 	return out, nil
 }
@@ -70,8 +72,11 @@ func (s *Server) CreateContact(ctx context.Context, req generated.CreateContactR
 		return nil, err
 	}
 	return generated.CreateContact201ApplicationVndAPIPlusJSONResponse{
-		Body:    generated.ContactDocument{Data: contactResource(c)},
-		Headers: generated.CreateContact201ResponseHeaders{Location: contactPath(c.ID)},
+		Body: generated.ContactDocument{Data: contactResource(c, queryFrom(ctx).fields)},
+		Headers: generated.CreateContact201ResponseHeaders{
+			Location: contactPath(c.ID),
+			ETag:     etag(c.ID, c.UpdatedInDBAt),
+		},
 	}, nil
 }
 
@@ -81,28 +86,41 @@ func (s *Server) GetContact(ctx context.Context, req generated.GetContactRequest
 	if err != nil {
 		return nil, err
 	}
-	return generated.GetContact200ApplicationVndAPIPlusJSONResponse{Data: contactResource(c)}, nil
+	tag := etag(c.ID, c.UpdatedInDBAt)
+	if m := req.Params.IfNoneMatch; m != nil && etagMatches(*m, tag, true) {
+		return generated.GetContact304Response{Headers: generated.NotModifiedResponseHeaders{ETag: tag}}, nil
+	}
+	return generated.GetContact200ApplicationVndAPIPlusJSONResponse{
+		Body:    generated.ContactDocument{Data: contactResource(c, queryFrom(ctx).fields)},
+		Headers: generated.GetContact200ResponseHeaders{ETag: tag},
+	}, nil
 }
 
 // PutContact updates a contact (partial update).
 func (s *Server) PutContact(ctx context.Context, req generated.PutContactRequestObject) (generated.PutContactResponseObject, error) {
-	c, err := s.updateContact(ctx, req.ContactId.String(), req.Body)
+	c, err := s.updateContact(ctx, req.ContactId.String(), req.Params.IfMatch, req.Body)
 	if err != nil {
 		return nil, err
 	}
-	return generated.PutContact200ApplicationVndAPIPlusJSONResponse{Data: contactResource(c)}, nil
+	return generated.PutContact200ApplicationVndAPIPlusJSONResponse{
+		Body:    generated.ContactDocument{Data: contactResource(c, queryFrom(ctx).fields)},
+		Headers: generated.PutContact200ResponseHeaders{ETag: etag(c.ID, c.UpdatedInDBAt)},
+	}, nil
 }
 
 // PatchContact updates a contact (partial update).
 func (s *Server) PatchContact(ctx context.Context, req generated.PatchContactRequestObject) (generated.PatchContactResponseObject, error) {
-	c, err := s.updateContact(ctx, req.ContactId.String(), req.Body)
+	c, err := s.updateContact(ctx, req.ContactId.String(), req.Params.IfMatch, req.Body)
 	if err != nil {
 		return nil, err
 	}
-	return generated.PatchContact200ApplicationVndAPIPlusJSONResponse{Data: contactResource(c)}, nil
+	return generated.PatchContact200ApplicationVndAPIPlusJSONResponse{
+		Body:    generated.ContactDocument{Data: contactResource(c, queryFrom(ctx).fields)},
+		Headers: generated.PatchContact200ResponseHeaders{ETag: etag(c.ID, c.UpdatedInDBAt)},
+	}, nil
 }
 
-func (s *Server) updateContact(ctx context.Context, id string, body *generated.ContactUpdateDocument) (db.Contact, error) {
+func (s *Server) updateContact(ctx context.Context, id string, ifMatch *string, body *generated.ContactUpdateDocument) (db.Contact, error) {
 	stored, err := s.ownContact(ctx, id)
 	if err != nil {
 		return db.Contact{}, err
@@ -115,20 +133,28 @@ func (s *Server) updateContact(ctx context.Context, id string, body *generated.C
 	if u.UpdatedAt, err = optTime(a.UpdatedAt, "updated_at"); err != nil {
 		return db.Contact{}, err
 	}
-	pre, err := precondition(a.UpdatedInDbAt, a.Overwrite, stored.UpdatedInDBAt)
+	g, err := guard(ifMatch, stored.ID, stored.UpdatedInDBAt, func() (*db.Precondition, error) {
+		return precondition(a.UpdatedInDbAt, a.Overwrite, stored.UpdatedInDBAt)
+	})
 	if err != nil {
 		return db.Contact{}, err
 	}
-	return s.store.UpdateContact(ctx, id, u, pre)
+	c, err := s.store.UpdateContact(ctx, id, u, g.pre)
+	return c, g.check(err)
 }
 
 // DeleteContact deletes a contact with its people and their phones.
 func (s *Server) DeleteContact(ctx context.Context, req generated.DeleteContactRequestObject) (generated.DeleteContactResponseObject, error) {
 	id := req.ContactId.String()
-	if _, err := s.ownContact(ctx, id); err != nil {
+	stored, err := s.ownContact(ctx, id)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.store.DeleteContact(ctx, id); err != nil {
+	g, err := guard(req.Params.IfMatch, stored.ID, stored.UpdatedInDBAt, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.check(s.store.DeleteContact(ctx, id, g.pre)); err != nil {
 		return nil, err
 	}
 	return generated.DeleteContact204Response{}, nil

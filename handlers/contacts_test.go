@@ -562,7 +562,7 @@ func TestContactsDeleteCascade(t *testing.T) {
 		if _, err := a.store.Person(ctx, tr.contact, p); !errors.Is(err, db.ErrNotFound) {
 			t.Errorf("person %s row: %v, want ErrNotFound", p, err)
 		}
-		if _, err := a.store.ListPhones(ctx, p); !errors.Is(err, db.ErrNotFound) {
+		if _, _, err := a.store.ListPhones(ctx, p, db.ListQuery{}); !errors.Is(err, db.ErrNotFound) {
 			t.Errorf("phones of person %s: %v, want ErrNotFound (no person, no phones)", p, err)
 		}
 	}

@@ -21,6 +21,7 @@ type Error struct {
 	Detail    string
 	Pointer   string // JSON pointer into the request document, if any
 	Parameter string // query parameter at fault, if any
+	Header    string // request header at fault, if any
 	Meta      map[string]any
 }
 
@@ -120,13 +121,16 @@ func document(errs Errors) generated.ErrorDocument {
 		if e.Detail != "" {
 			out.Detail = &e.Detail
 		}
-		if e.Pointer != "" || e.Parameter != "" {
+		if e.Pointer != "" || e.Parameter != "" || e.Header != "" {
 			out.Source = &generated.ErrorSource{}
 			if e.Pointer != "" {
 				out.Source.Pointer = &e.Pointer
 			}
 			if e.Parameter != "" {
 				out.Source.Parameter = &e.Parameter
+			}
+			if e.Header != "" {
+				out.Source.Header = &e.Header
 			}
 		}
 		if e.Meta != nil {

@@ -4,26 +4,20 @@ import (
 	"context"
 	"errors"
 
-	"github.com/oapi-codegen/nullable"
-
 	"github.com/phoneapi/phoneapi/db"
 	"github.com/phoneapi/phoneapi/generated"
 )
 
-func personResource(p db.Person) generated.PersonResource {
-	last := nullable.NewNullNullable[string]()
-	if p.LastName != nil {
-		last = nullable.NewNullableWithValue(*p.LastName)
-	}
+func personResource(p db.Person, f fieldset) generated.PersonResource {
 	return generated.PersonResource{
 		Id:   p.ID,
 		Type: generated.PersonResourceTypePeople,
 		Attributes: generated.PersonAttributes{
-			FirstName:     p.FirstName,
-			LastName:      last,
-			CreatedAt:     formatTime(p.CreatedAt),
-			UpdatedAt:     formatTime(p.UpdatedAt),
-			UpdatedInDbAt: formatTime(p.UpdatedInDBAt),
+			FirstName:     field(f, "first_name", p.FirstName),
+			LastName:      nullField(f, "last_name", p.LastName),
+			CreatedAt:     timeField(f, "created_at", p.CreatedAt),
+			UpdatedAt:     timeField(f, "updated_at", p.UpdatedAt),
+			UpdatedInDbAt: timeField(f, "updated_in_db_at", p.UpdatedInDBAt),
 		},
 	}
 }
@@ -49,16 +43,18 @@ func (s *Server) ListPeople(ctx context.Context, req generated.ListPeopleRequest
 	if _, err := s.ownContact(ctx, contactID); err != nil {
 		return nil, err
 	}
-	list, err := s.store.ListPeople(ctx, contactID)
+	q := queryFrom(ctx)
+	list, total, err := s.store.ListPeople(ctx, contactID, q.list.db)
 	if err != nil {
 		return nil, err
 	}
 	out := generated.ListPeople200ApplicationVndAPIPlusJSONResponse{
-		Data: make([]generated.PersonResource, len(list)),
-		Meta: generated.ListMeta{},
+		Data:  make([]generated.PersonResource, len(list)),
+		Meta:  q.list.meta(total),
+		Links: q.list.links(total),
 	}
 	for i, p := range list {
-		out.Data[i] = personResource(p)
+		out.Data[i] = personResource(p, q.fields)
 	}
 	return out, nil
 }
@@ -85,8 +81,11 @@ func (s *Server) CreatePerson(ctx context.Context, req generated.CreatePersonReq
 		return nil, err
 	}
 	return generated.CreatePerson201ApplicationVndAPIPlusJSONResponse{
-		Body:    generated.PersonDocument{Data: personResource(p)},
-		Headers: generated.CreatePerson201ResponseHeaders{Location: personPath(contactID, p.ID)},
+		Body: generated.PersonDocument{Data: personResource(p, queryFrom(ctx).fields)},
+		Headers: generated.CreatePerson201ResponseHeaders{
+			Location: personPath(contactID, p.ID),
+			ETag:     etag(p.ID, p.UpdatedInDBAt),
+		},
 	}, nil
 }
 
@@ -96,28 +95,41 @@ func (s *Server) GetPerson(ctx context.Context, req generated.GetPersonRequestOb
 	if err != nil {
 		return nil, err
 	}
-	return generated.GetPerson200ApplicationVndAPIPlusJSONResponse{Data: personResource(p)}, nil
+	tag := etag(p.ID, p.UpdatedInDBAt)
+	if m := req.Params.IfNoneMatch; m != nil && etagMatches(*m, tag, true) {
+		return generated.GetPerson304Response{Headers: generated.NotModifiedResponseHeaders{ETag: tag}}, nil
+	}
+	return generated.GetPerson200ApplicationVndAPIPlusJSONResponse{
+		Body:    generated.PersonDocument{Data: personResource(p, queryFrom(ctx).fields)},
+		Headers: generated.GetPerson200ResponseHeaders{ETag: tag},
+	}, nil
 }
 
 // PutPerson updates a person (partial update).
 func (s *Server) PutPerson(ctx context.Context, req generated.PutPersonRequestObject) (generated.PutPersonResponseObject, error) {
-	p, err := s.updatePerson(ctx, req.ContactId.String(), req.PersonId.String(), req.Body)
+	p, err := s.updatePerson(ctx, req.ContactId.String(), req.PersonId.String(), req.Params.IfMatch, req.Body)
 	if err != nil {
 		return nil, err
 	}
-	return generated.PutPerson200ApplicationVndAPIPlusJSONResponse{Data: personResource(p)}, nil
+	return generated.PutPerson200ApplicationVndAPIPlusJSONResponse{
+		Body:    generated.PersonDocument{Data: personResource(p, queryFrom(ctx).fields)},
+		Headers: generated.PutPerson200ResponseHeaders{ETag: etag(p.ID, p.UpdatedInDBAt)},
+	}, nil
 }
 
 // PatchPerson updates a person (partial update).
 func (s *Server) PatchPerson(ctx context.Context, req generated.PatchPersonRequestObject) (generated.PatchPersonResponseObject, error) {
-	p, err := s.updatePerson(ctx, req.ContactId.String(), req.PersonId.String(), req.Body)
+	p, err := s.updatePerson(ctx, req.ContactId.String(), req.PersonId.String(), req.Params.IfMatch, req.Body)
 	if err != nil {
 		return nil, err
 	}
-	return generated.PatchPerson200ApplicationVndAPIPlusJSONResponse{Data: personResource(p)}, nil
+	return generated.PatchPerson200ApplicationVndAPIPlusJSONResponse{
+		Body:    generated.PersonDocument{Data: personResource(p, queryFrom(ctx).fields)},
+		Headers: generated.PatchPerson200ResponseHeaders{ETag: etag(p.ID, p.UpdatedInDBAt)},
+	}, nil
 }
 
-func (s *Server) updatePerson(ctx context.Context, contactID, id string, body *generated.PersonUpdateDocument) (db.Person, error) {
+func (s *Server) updatePerson(ctx context.Context, contactID, id string, ifMatch *string, body *generated.PersonUpdateDocument) (db.Person, error) {
 	stored, err := s.ownPerson(ctx, contactID, id)
 	if err != nil {
 		return db.Person{}, err
@@ -130,20 +142,28 @@ func (s *Server) updatePerson(ctx context.Context, contactID, id string, body *g
 	if u.UpdatedAt, err = optTime(a.UpdatedAt, "updated_at"); err != nil {
 		return db.Person{}, err
 	}
-	pre, err := precondition(a.UpdatedInDbAt, a.Overwrite, stored.UpdatedInDBAt)
+	g, err := guard(ifMatch, stored.ID, stored.UpdatedInDBAt, func() (*db.Precondition, error) {
+		return precondition(a.UpdatedInDbAt, a.Overwrite, stored.UpdatedInDBAt)
+	})
 	if err != nil {
 		return db.Person{}, err
 	}
-	return s.store.UpdatePerson(ctx, contactID, id, u, pre)
+	p, err := s.store.UpdatePerson(ctx, contactID, id, u, g.pre)
+	return p, g.check(err)
 }
 
 // DeletePerson deletes a person and its phones.
 func (s *Server) DeletePerson(ctx context.Context, req generated.DeletePersonRequestObject) (generated.DeletePersonResponseObject, error) {
 	contactID, id := req.ContactId.String(), req.PersonId.String()
-	if _, err := s.ownPerson(ctx, contactID, id); err != nil {
+	stored, err := s.ownPerson(ctx, contactID, id)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.store.DeletePerson(ctx, contactID, id); err != nil {
+	g, err := guard(req.Params.IfMatch, stored.ID, stored.UpdatedInDBAt, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.check(s.store.DeletePerson(ctx, contactID, id, g.pre)); err != nil {
 		return nil, err
 	}
 	return generated.DeletePerson204Response{}, nil

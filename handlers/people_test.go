@@ -424,7 +424,7 @@ func TestPeopleDeleteCascade(t *testing.T) {
 			t.Errorf("phone %s row: %v, want ErrNotFound", ph, err)
 		}
 	}
-	if _, err := a.store.ListPhones(ctx, tr.person); !errors.Is(err, db.ErrNotFound) {
+	if _, _, err := a.store.ListPhones(ctx, tr.person, db.ListQuery{}); !errors.Is(err, db.ErrNotFound) {
 		t.Errorf("phones of the deleted person: %v, want ErrNotFound", err)
 	}
 	cpSameSnapshot(t, before, cpSnapshot(t, a, tr.tok, keepPaths...))

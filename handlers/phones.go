@@ -13,11 +13,7 @@ import (
 	"github.com/phoneapi/phoneapi/handlers/phonenum"
 )
 
-func phoneResource(p db.Phone) generated.PhoneResource {
-	loc := nullable.NewNullNullable[string]()
-	if p.Location != nil {
-		loc = nullable.NewNullableWithValue(*p.Location)
-	}
+func phoneResource(p db.Phone, f fieldset) generated.PhoneResource {
 	cc := ""
 	if p.CountryCode != nil {
 		cc = *p.CountryCode
@@ -26,16 +22,16 @@ func phoneResource(p db.Phone) generated.PhoneResource {
 		Id:   p.ID,
 		Type: generated.PhoneResourceTypePhoneNumbers,
 		Attributes: generated.PhoneAttributes{
-			CountryCode:   cc,
-			CreatedAt:     formatTime(p.CreatedAt),
-			Historic:      p.Historic,
-			Location:      loc,
-			Number:        p.Number,
-			Primary:       p.Primary,
-			Source:        p.Source,
-			UpdatedAt:     formatTime(p.UpdatedAt),
-			UpdatedInDbAt: formatTime(p.UpdatedInDBAt),
-			ValidValues:   p.ValidValues,
+			CountryCode:   field(f, "country_code", cc),
+			CreatedAt:     timeField(f, "created_at", p.CreatedAt),
+			Historic:      field(f, "historic", p.Historic),
+			Location:      nullField(f, "location", p.Location),
+			Number:        field(f, "number", p.Number),
+			Primary:       field(f, "primary", p.Primary),
+			Source:        field(f, "source", p.Source),
+			UpdatedAt:     timeField(f, "updated_at", p.UpdatedAt),
+			UpdatedInDbAt: timeField(f, "updated_in_db_at", p.UpdatedInDBAt),
+			ValidValues:   field(f, "valid_values", p.ValidValues),
 		},
 	}
 }
@@ -103,16 +99,18 @@ func (s *Server) ListPhones(ctx context.Context, req generated.ListPhonesRequest
 	if _, err := s.ownPerson(ctx, req.ContactId.String(), personID); err != nil {
 		return nil, err
 	}
-	list, err := s.store.ListPhones(ctx, personID)
+	q := queryFrom(ctx)
+	list, total, err := s.store.ListPhones(ctx, personID, q.list.db)
 	if err != nil {
 		return nil, err
 	}
 	out := generated.ListPhones200ApplicationVndAPIPlusJSONResponse{
-		Data: make([]generated.PhoneResource, len(list)),
-		Meta: generated.ListMeta{},
+		Data:  make([]generated.PhoneResource, len(list)),
+		Meta:  q.list.meta(total),
+		Links: q.list.links(total),
 	}
 	for i, p := range list {
-		out.Data[i] = phoneResource(p)
+		out.Data[i] = phoneResource(p, q.fields)
 	}
 	return out, nil
 }
@@ -154,8 +152,11 @@ func (s *Server) CreatePhone(ctx context.Context, req generated.CreatePhoneReque
 		return nil, err
 	}
 	return generated.CreatePhone201ApplicationVndAPIPlusJSONResponse{
-		Body:    generated.PhoneDocument{Data: phoneResource(phone)},
-		Headers: generated.CreatePhone201ResponseHeaders{Location: phonePath(contactID, personID, phone.ID)},
+		Body: generated.PhoneDocument{Data: phoneResource(phone, queryFrom(ctx).fields)},
+		Headers: generated.CreatePhone201ResponseHeaders{
+			Location: phonePath(contactID, personID, phone.ID),
+			ETag:     etag(phone.ID, phone.UpdatedInDBAt),
+		},
 	}, nil
 }
 
@@ -165,28 +166,41 @@ func (s *Server) GetPhone(ctx context.Context, req generated.GetPhoneRequestObje
 	if err != nil {
 		return nil, err
 	}
-	return generated.GetPhone200ApplicationVndAPIPlusJSONResponse{Data: phoneResource(p)}, nil
+	tag := etag(p.ID, p.UpdatedInDBAt)
+	if m := req.Params.IfNoneMatch; m != nil && etagMatches(*m, tag, true) {
+		return generated.GetPhone304Response{Headers: generated.NotModifiedResponseHeaders{ETag: tag}}, nil
+	}
+	return generated.GetPhone200ApplicationVndAPIPlusJSONResponse{
+		Body:    generated.PhoneDocument{Data: phoneResource(p, queryFrom(ctx).fields)},
+		Headers: generated.GetPhone200ResponseHeaders{ETag: tag},
+	}, nil
 }
 
 // PutPhone updates a phone (partial update).
 func (s *Server) PutPhone(ctx context.Context, req generated.PutPhoneRequestObject) (generated.PutPhoneResponseObject, error) {
-	p, err := s.updatePhone(ctx, req.ContactId.String(), req.PersonId.String(), req.Id.String(), req.Body)
+	p, err := s.updatePhone(ctx, req.ContactId.String(), req.PersonId.String(), req.Id.String(), req.Params.IfMatch, req.Body)
 	if err != nil {
 		return nil, err
 	}
-	return generated.PutPhone200ApplicationVndAPIPlusJSONResponse{Data: phoneResource(p)}, nil
+	return generated.PutPhone200ApplicationVndAPIPlusJSONResponse{
+		Body:    generated.PhoneDocument{Data: phoneResource(p, queryFrom(ctx).fields)},
+		Headers: generated.PutPhone200ResponseHeaders{ETag: etag(p.ID, p.UpdatedInDBAt)},
+	}, nil
 }
 
 // PatchPhone updates a phone (partial update).
 func (s *Server) PatchPhone(ctx context.Context, req generated.PatchPhoneRequestObject) (generated.PatchPhoneResponseObject, error) {
-	p, err := s.updatePhone(ctx, req.ContactId.String(), req.PersonId.String(), req.Id.String(), req.Body)
+	p, err := s.updatePhone(ctx, req.ContactId.String(), req.PersonId.String(), req.Id.String(), req.Params.IfMatch, req.Body)
 	if err != nil {
 		return nil, err
 	}
-	return generated.PatchPhone200ApplicationVndAPIPlusJSONResponse{Data: phoneResource(p)}, nil
+	return generated.PatchPhone200ApplicationVndAPIPlusJSONResponse{
+		Body:    generated.PhoneDocument{Data: phoneResource(p, queryFrom(ctx).fields)},
+		Headers: generated.PatchPhone200ResponseHeaders{ETag: etag(p.ID, p.UpdatedInDBAt)},
+	}, nil
 }
 
-func (s *Server) updatePhone(ctx context.Context, contactID, personID, id string, body *generated.PhoneUpdateDocument) (db.Phone, error) {
+func (s *Server) updatePhone(ctx context.Context, contactID, personID, id string, ifMatch *string, body *generated.PhoneUpdateDocument) (db.Phone, error) {
 	stored, err := s.ownPhone(ctx, contactID, personID, id)
 	if err != nil {
 		return db.Phone{}, err
@@ -215,20 +229,28 @@ func (s *Server) updatePhone(ctx context.Context, contactID, personID, id string
 	if u.UpdatedAt, err = optTime(a.UpdatedAt, "updated_at"); err != nil {
 		return db.Phone{}, err
 	}
-	pre, err := precondition(a.UpdatedInDbAt, a.Overwrite, stored.UpdatedInDBAt)
+	g, err := guard(ifMatch, stored.ID, stored.UpdatedInDBAt, func() (*db.Precondition, error) {
+		return precondition(a.UpdatedInDbAt, a.Overwrite, stored.UpdatedInDBAt)
+	})
 	if err != nil {
 		return db.Phone{}, err
 	}
-	return s.store.UpdatePhone(ctx, personID, id, u, pre)
+	p, err := s.store.UpdatePhone(ctx, personID, id, u, g.pre)
+	return p, g.check(err)
 }
 
 // DeletePhone deletes a phone; deleting the primary promotes another.
 func (s *Server) DeletePhone(ctx context.Context, req generated.DeletePhoneRequestObject) (generated.DeletePhoneResponseObject, error) {
 	personID, id := req.PersonId.String(), req.Id.String()
-	if _, err := s.ownPhone(ctx, req.ContactId.String(), personID, id); err != nil {
+	stored, err := s.ownPhone(ctx, req.ContactId.String(), personID, id)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.store.DeletePhone(ctx, personID, id); err != nil {
+	g, err := guard(req.Params.IfMatch, stored.ID, stored.UpdatedInDBAt, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.check(s.store.DeletePhone(ctx, personID, id, g.pre)); err != nil {
 		return nil, err
 	}
 	return generated.DeletePhone204Response{}, nil

@@ -34,23 +34,25 @@ const maxBodyBytes = 1 << 20
 type Store interface {
 	EnsureUser(ctx context.Context, userID string) (accountListID string, err error)
 
-	ListContacts(ctx context.Context, accountListID string) ([]db.Contact, error)
+	ListContacts(ctx context.Context, accountListID string, q db.ListQuery) ([]db.Contact, int, error)
 	Contact(ctx context.Context, id string) (db.Contact, error)
 	CreateContact(ctx context.Context, c db.Contact) (db.Contact, error)
 	UpdateContact(ctx context.Context, id string, u db.ContactUpdate, pre *db.Precondition) (db.Contact, error)
-	DeleteContact(ctx context.Context, id string) error
+	DeleteContact(ctx context.Context, id string, pre *db.Precondition) error
 
-	ListPeople(ctx context.Context, contactID string) ([]db.Person, error)
+	ListPeople(ctx context.Context, contactID string, q db.ListQuery) ([]db.Person, int, error)
 	Person(ctx context.Context, contactID, id string) (db.Person, error)
 	CreatePerson(ctx context.Context, p db.Person) (db.Person, error)
 	UpdatePerson(ctx context.Context, contactID, id string, u db.PersonUpdate, pre *db.Precondition) (db.Person, error)
-	DeletePerson(ctx context.Context, contactID, id string) error
+	DeletePerson(ctx context.Context, contactID, id string, pre *db.Precondition) error
 
-	ListPhones(ctx context.Context, personID string) ([]db.Phone, error)
+	ListPhones(ctx context.Context, personID string, q db.ListQuery) ([]db.Phone, int, error)
 	Phone(ctx context.Context, personID, id string) (db.Phone, error)
 	CreatePhone(ctx context.Context, p db.NewPhone) (db.Phone, error)
 	UpdatePhone(ctx context.Context, personID, id string, u db.PhoneUpdate, pre *db.Precondition) (db.Phone, error)
-	DeletePhone(ctx context.Context, personID, id string) error
+	DeletePhone(ctx context.Context, personID, id string, pre *db.Precondition) error
+
+	ListDeleted(ctx context.Context, accountListID string, q db.DeletedQuery) ([]db.Deleted, int, error)
 }
 
 // Config holds what New needs besides the store.

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ type route struct {
 	kin        *routers.Route
 	idParam    string // path parameter naming the resource itself, on PUT/PATCH
 	body       *bodyShape
+	query      *queryShape
 	validation *openapi3filter.Options
 }
 
@@ -43,6 +45,11 @@ func newRoute(spec *openapi3.T, path string, item *openapi3.PathItem, method str
 			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, // authenticate already ran
 		},
 	}
+	qs, err := newQueryShape(spec, op)
+	if err != nil {
+		return nil, err
+	}
+	rt.query = qs
 	if op.RequestBody == nil {
 		return rt, nil
 	}
@@ -92,6 +99,12 @@ func lastPathParam(path string) string {
 func (rt *route) validate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
+		q, err := rt.query.parse(req.URL.Path, req.URL.Query())
+		if err != nil {
+			return err
+		}
+		req = req.WithContext(context.WithValue(req.Context(), queryKey{}, q))
+		c.SetRequest(req)
 		if rt.body != nil {
 			raw, err := readBody(req)
 			if err != nil {
@@ -240,28 +253,29 @@ func requestErrors(err error) error {
 	var out Errors
 	var walk func(error, string)
 	walk = func(err error, param string) {
-		var (
-			multi  openapi3.MultiError
-			reqErr *openapi3filter.RequestError
-			schErr *openapi3.SchemaError
-		)
-		switch {
-		case errors.As(err, &multi):
-			for _, e := range multi {
-				walk(e, param)
+		// Look at each layer itself: errors.As would skip a RequestError
+		// (and its parameter) to reach the MultiError inside it.
+		switch e := err.(type) {
+		case openapi3.MultiError:
+			for _, inner := range e {
+				walk(inner, param)
 			}
-		case errors.As(err, &reqErr):
-			if reqErr.Parameter != nil {
-				param = reqErr.Parameter.Name
+		case *openapi3filter.RequestError:
+			if e.Parameter != nil {
+				param = e.Parameter.Name
 			}
-			if reqErr.Err == nil {
-				out = append(out, &Error{Status: http.StatusBadRequest, Parameter: param, Detail: reqErr.Reason})
+			if e.Err == nil {
+				out = append(out, &Error{Status: http.StatusBadRequest, Parameter: param, Detail: e.Reason})
 				return
 			}
-			walk(reqErr.Err, param)
-		case errors.As(err, &schErr):
-			out = append(out, schemaError(schErr, param))
+			walk(e.Err, param)
+		case *openapi3.SchemaError:
+			out = append(out, schemaError(e, param))
 		default:
+			if inner := errors.Unwrap(err); inner != nil {
+				walk(inner, param)
+				return
+			}
 			out = append(out, &Error{Status: http.StatusBadRequest, Parameter: param, Detail: "the request is invalid"})
 		}
 	}
@@ -322,9 +336,11 @@ func mergeByPointer(errs Errors) Errors {
 		}
 	}
 	for _, e := range out {
-		if e.Pointer != "" {
-			name := e.Pointer[strings.LastIndex(e.Pointer, "/")+1:]
-			e.Detail = name + ": " + e.Detail
+		switch {
+		case e.Pointer != "":
+			e.Detail = e.Pointer[strings.LastIndex(e.Pointer, "/")+1:] + ": " + e.Detail
+		case e.Parameter != "":
+			e.Detail = e.Parameter + ": " + e.Detail
 		}
 	}
 	return out

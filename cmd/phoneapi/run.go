@@ -30,6 +30,7 @@ Usage:
   phoneapi serve   [--addr ADDR] [--db PATH] [--jwt-secret S] [--default-region R]
   phoneapi token   [--user UUID] [--ttl 720h] [--db PATH] [--jwt-secret S]
   phoneapi migrate [--db PATH]
+  phoneapi seed    [--contacts N] [--people-per-contact P] [--phones-per-person K] [--user UUID] [--db PATH]
   phoneapi version
   phoneapi help
 
@@ -85,6 +86,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return token(ctx, rest, getenv, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, rest, getenv, stdout, stderr)
+	case "seed":
+		return seed(ctx, rest, getenv, stdout, stderr)
 	default:
 		return &usageError{msg: fmt.Sprintf("unknown command %q; run 'phoneapi --help'", cmd)}
 	}
@@ -275,5 +278,56 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	defer store.Close()
 	fmt.Fprintf(stdout, "migrated %s\n", o.dbPath)
+	return nil
+}
+
+func seed(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var o options
+	fs := newFlags("seed", getenv, stderr, &o, "db")
+	contacts := fs.Int("contacts", 1000, "contacts to create")
+	people := fs.Int("people-per-contact", 2, "people per contact")
+	phones := fs.Int("phones-per-person", 3, "phones per person")
+	user := fs.String("user", "", "owner's user id (UUID); a new one when empty")
+	if help, err := parse(fs, args); help || err != nil {
+		return err
+	}
+	if *contacts < 1 || *people < 0 || *phones < 0 {
+		return &usageError{msg: "seed: --contacts must be at least 1, the others at least 0"}
+	}
+	if *user == "" {
+		*user = uuid.NewString()
+	}
+	if _, err := uuid.Parse(*user); err != nil {
+		return &usageError{msg: fmt.Sprintf("seed: --user %q is not a uuid", *user)}
+	}
+	store, err := openStore(ctx, o.dbPath)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	accountList, err := store.EnsureUser(ctx, *user)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	last := start
+	res, err := store.Seed(ctx, db.SeedOptions{
+		AccountListID:    accountList,
+		Contacts:         *contacts,
+		PeoplePerContact: *people,
+		PhonesPerPerson:  *phones,
+		Progress: func(done, total int) {
+			if now := time.Now(); now.Sub(last) >= time.Second || done == total {
+				last = now
+				fmt.Fprintf(stderr, "seed: %d/%d phones (%.0f%%), %s\n", done, total,
+					100*float64(done)/float64(max(total, 1)), now.Sub(start).Round(100*time.Millisecond))
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "seeded %d contacts, %d people, %d phones for user %s in %s\n",
+		res.Contacts, res.People, res.Phones, strings.ToLower(*user), time.Since(start).Round(time.Millisecond))
 	return nil
 }

@@ -1,0 +1,182 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Every delete leaves a tombstone in deleted_records for each row it
+// removes, cascades included, in the same transaction, so clients can sync
+// deletions with ListDeleted.
+
+// Deletable types: the values of Deleted.Type and DeletedQuery.Types,
+// which are the JSON:API types of the deleted rows.
+const (
+	TypeContacts     = "contacts"
+	TypePeople       = "people"
+	TypePhoneNumbers = "phone_numbers"
+)
+
+// Deleted is the tombstone of a deleted contact, person or phone.
+// ContactID and PersonID locate the deleted row: a phone has both, a
+// person only ContactID, a contact neither. DeletedAt is when the delete
+// ran, shared by all the rows it removed; within an account list it never
+// decreases, even if the clock goes back.
+type Deleted struct {
+	ID            string
+	AccountListID string
+	Type          string // TypeContacts, TypePeople or TypePhoneNumbers
+	DeletableID   string // id of the deleted row
+	ContactID     *string
+	PersonID      *string
+	DeletedAt     time.Time
+}
+
+// DeletedQuery selects, orders and pages tombstones. Rows are ordered by
+// DeletedAt, then ID, both ascending or both descending.
+type DeletedQuery struct {
+	Since  *time.Time // inclusive, truncated to the millisecond; nil: all
+	Types  []string   // empty: all types
+	Desc   bool
+	Limit  int // rows per page, >= 0; 0 means no limit
+	Offset int // rows to skip, >= 0
+}
+
+const deletedColumns = `id, account_list_id, deletable_type, deletable_id, contact_id, person_id, deleted_at`
+
+func scanDeleted(sc scanner) (Deleted, error) {
+	var d Deleted
+	var contactID, personID sql.NullString
+	var deletedAt int64
+	err := sc.Scan(&d.ID, &d.AccountListID, &d.Type, &d.DeletableID, &contactID, &personID, &deletedAt)
+	if err != nil {
+		return Deleted{}, err
+	}
+	if contactID.Valid {
+		d.ContactID = &contactID.String
+	}
+	if personID.Valid {
+		d.PersonID = &personID.String
+	}
+	d.DeletedAt = fromMillis(deletedAt)
+	return d, nil
+}
+
+// ListDeleted returns the tombstones of an account list matching q, and
+// how many match ignoring Limit and Offset. It returns ErrNotFound if the
+// account list does not exist, and an error wrapping ErrInvalidQuery for
+// an unknown type or a negative limit or offset.
+func (s *Store) ListDeleted(ctx context.Context, accountListID string, q DeletedQuery) ([]Deleted, int, error) {
+	accountListID = normID(accountListID)
+	st, err := deletedSQL(accountListID, q)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list deleted records of account list %s: %w", accountListID, err)
+	}
+	list, total, err := runList(ctx, s, st, q.Limit, q.Offset, "account_lists", accountListID, scanDeleted)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list deleted records of account list %s: %w", accountListID, err)
+	}
+	return list, total, nil
+}
+
+// deletedSQL returns the queries listing the tombstones of an account
+// list, or an error wrapping ErrInvalidQuery.
+func deletedSQL(accountListID string, q DeletedQuery) (listSQL, error) {
+	if q.Limit < 0 || q.Offset < 0 {
+		return listSQL{}, fmt.Errorf("%w: negative limit or offset", ErrInvalidQuery)
+	}
+	var w where
+	w.add("account_list_id = ?", accountListID)
+	if q.Since != nil {
+		w.add("deleted_at >= ?", normTime(*q.Since).UnixMilli())
+	}
+	if len(q.Types) > 0 {
+		types := slices.Compact(slices.Sorted(slices.Values(q.Types)))
+		args := make([]any, len(types))
+		for i, t := range types {
+			if t != TypeContacts && t != TypePeople && t != TypePhoneNumbers {
+				return listSQL{}, fmt.Errorf("%w: unknown deleted record type %q", ErrInvalidQuery, t)
+			}
+			args[i] = t
+		}
+		w.add("deletable_type IN (?"+strings.Repeat(", ?", len(types)-1)+")", args...)
+	}
+	cond := w.String()
+	return listSQL{
+		page: `SELECT ` + deletedColumns + ` FROM deleted_records WHERE ` + cond +
+			` ORDER BY ` + orderBy(q.Desc, "deleted_at", "id") + ` LIMIT ? OFFSET ?`,
+		pageArgs:  append(w.args[:len(w.args):len(w.args)], limitArg(q.Limit), q.Offset),
+		count:     `SELECT COUNT(*) FROM deleted_records WHERE ` + cond,
+		countArgs: w.args,
+	}, nil
+}
+
+// newIDSQL is an SQL expression for a new random (version 4, variant 10)
+// UUID in lower case, for tombstones written by INSERT ... SELECT. Each
+// randomblob and random call is evaluated per row.
+const newIDSQL = `lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' ||
+	substr(lower(hex(randomblob(2))), 2) || '-' ||
+	substr('89ab', 1 + (random() & 3), 1) || substr(lower(hex(randomblob(2))), 2) || '-' ||
+	lower(hex(randomblob(6)))`
+
+// insertDeleted is the start of every tombstone insert.
+const insertDeleted = `INSERT INTO deleted_records (` + deletedColumns + `) `
+
+// deletionTime returns the deleted_at of a delete in an account list made
+// at now: now, or the account list's latest deleted_at if that is later
+// (the clock went back), so that deleted_at never decreases within an
+// account list and a client listing with Since its last seen DeletedAt
+// misses nothing.
+func deletionTime(ctx context.Context, tx *sql.Tx, accountListID string, now time.Time) (time.Time, error) {
+	var latest sql.NullInt64
+	err := tx.QueryRowContext(ctx,
+		`SELECT MAX(deleted_at) FROM deleted_records WHERE account_list_id = ?`, accountListID).Scan(&latest)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if latest.Valid && latest.Int64 > now.UnixMilli() {
+		return fromMillis(latest.Int64), nil
+	}
+	return now, nil
+}
+
+// bury writes one tombstone with a new id.
+func bury(ctx context.Context, tx *sql.Tx, d Deleted) error {
+	_, err := tx.ExecContext(ctx, insertDeleted+`VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		uuid.NewString(), d.AccountListID, d.Type, d.DeletableID,
+		nullString(d.ContactID), nullString(d.PersonID), d.DeletedAt.UnixMilli())
+	return mapError(err)
+}
+
+// buryPhonesOfPerson writes a tombstone for each phone of a person.
+func buryPhonesOfPerson(ctx context.Context, tx *sql.Tx, accountListID, contactID, personID string, at time.Time) error {
+	_, err := tx.ExecContext(ctx, insertDeleted+
+		`SELECT `+newIDSQL+`, ?, '`+TypePhoneNumbers+`', id, ?, person_id, ?
+		FROM phones WHERE person_id = ?`,
+		accountListID, contactID, at.UnixMilli(), personID)
+	return mapError(err)
+}
+
+// buryPeopleOfContact writes a tombstone for each person of a contact and
+// for each phone of those people.
+func buryPeopleOfContact(ctx context.Context, tx *sql.Tx, accountListID, contactID string, at time.Time) error {
+	_, err := tx.ExecContext(ctx, insertDeleted+
+		`SELECT `+newIDSQL+`, ?, '`+TypePhoneNumbers+`', ph.id, pe.contact_id, ph.person_id, ?
+		FROM people pe JOIN phones ph ON ph.person_id = pe.id
+		WHERE pe.contact_id = ?`,
+		accountListID, at.UnixMilli(), contactID)
+	if err != nil {
+		return mapError(err)
+	}
+	_, err = tx.ExecContext(ctx, insertDeleted+
+		`SELECT `+newIDSQL+`, ?, '`+TypePeople+`', id, contact_id, NULL, ?
+		FROM people WHERE contact_id = ?`,
+		accountListID, at.UnixMilli(), contactID)
+	return mapError(err)
+}

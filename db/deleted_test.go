@@ -1,0 +1,613 @@
+package db
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// family is an account list with two contacts: c with people p1 (phones
+// a, b) and p2 (phones c, d, e), and keep with person pk (phone k).
+type family struct {
+	s                   *Store
+	clk                 *clock
+	al                  string
+	c, keep             Contact
+	p1, p2, pk          Person
+	phones              map[string]Phone // by name
+	otherAL, otherPhone string           // a second account list and one of its phones
+}
+
+func newFamily(t *testing.T) *family {
+	t.Helper()
+	s, clk := newStore(t)
+	f := &family{s: s, clk: clk, al: newAccountList(t, s), phones: map[string]Phone{}}
+	f.c = mustContact(t, s, Contact{AccountListID: f.al, Name: "c"})
+	f.keep = mustContact(t, s, Contact{AccountListID: f.al, Name: "keep"})
+	f.p1 = mustPerson(t, s, Person{ContactID: f.c.ID, FirstName: "p1"})
+	f.p2 = mustPerson(t, s, Person{ContactID: f.c.ID, FirstName: "p2"})
+	f.pk = mustPerson(t, s, Person{ContactID: f.keep.ID, FirstName: "pk"})
+	for _, x := range []struct {
+		name   string
+		person Person
+	}{{"a", f.p1}, {"b", f.p1}, {"c", f.p2}, {"d", f.p2}, {"e", f.p2}, {"k", f.pk}} {
+		f.phones[x.name] = mustPhone(t, s, NewPhone{PersonID: x.person.ID, Number: x.name})
+	}
+	_, otherPerson := newPerson(t, s)
+	f.otherAL = queryString(t, s, `SELECT c.account_list_id FROM people p JOIN contacts c ON c.id = p.contact_id WHERE p.id = ?`, otherPerson)
+	f.otherPhone = mustPhone(t, s, NewPhone{PersonID: otherPerson, Number: "o"}).ID
+	return f
+}
+
+// queryString returns the text query selects.
+func queryString(t *testing.T, s *Store, query string, args ...any) string {
+	t.Helper()
+	var v string
+	if err := s.db.QueryRowContext(t.Context(), query, args...).Scan(&v); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return v
+}
+
+// tombstones returns every tombstone of the account list, oldest first.
+func (f *family) tombstones(t *testing.T, al string) []Deleted {
+	t.Helper()
+	list, total, err := f.s.ListDeleted(t.Context(), al, DeletedQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != len(list) {
+		t.Fatalf("ListDeleted total %d for %d rows", total, len(list))
+	}
+	return list
+}
+
+// want is a tombstone as a test expects it: type, deleted id, contact id
+// and person id ("" for NULL).
+type wantTomb struct{ typ, id, contact, person string }
+
+func (w wantTomb) String() string {
+	return fmt.Sprintf("%s %s c=%s p=%s", w.typ, w.id, w.contact, w.person)
+}
+
+// checkTombstones compares got, ignoring order, with want, all at at, and
+// checks the ids.
+func checkTombstones(t *testing.T, got []Deleted, al string, at time.Time, want []wantTomb) {
+	t.Helper()
+	var gotW []string
+	seen := map[string]bool{}
+	for _, d := range got {
+		gotW = append(gotW, wantTomb{d.Type, d.DeletableID, strOrEmpty(d.ContactID), strOrEmpty(d.PersonID)}.String())
+		if d.AccountListID != al || !d.DeletedAt.Equal(at) || d.DeletedAt.Location() != time.UTC {
+			t.Errorf("tombstone %+v: want account list %s, DeletedAt %v UTC", d, al, at)
+		}
+		u, err := uuid.Parse(d.ID)
+		if err != nil || d.ID != strings.ToLower(d.ID) || u.Version() != 4 || u.Variant() != uuid.RFC4122 {
+			t.Errorf("tombstone id %q is not a lower-case version 4 UUID", d.ID)
+		}
+		if seen[d.ID] {
+			t.Errorf("tombstone id %s twice", d.ID)
+		}
+		seen[d.ID] = true
+	}
+	var wantW []string
+	for _, w := range want {
+		wantW = append(wantW, w.String())
+	}
+	slices.Sort(gotW)
+	slices.Sort(wantW)
+	if !slices.Equal(gotW, wantW) {
+		t.Errorf("tombstones:\n got %s\nwant %s", strings.Join(gotW, "\n     "), strings.Join(wantW, "\n     "))
+	}
+}
+
+func strOrEmpty(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func TestDeletePhoneTombstone(t *testing.T) {
+	f := newFamily(t)
+	ctx := t.Context()
+	f.clk.Add(time.Minute)
+	a := f.phones["a"]
+	if err := f.s.DeletePhone(ctx, strings.ToUpper(f.p1.ID), strings.ToUpper(a.ID), nil); err != nil {
+		t.Fatal(err)
+	}
+	checkTombstones(t, f.tombstones(t, f.al), f.al, f.clk.nowMS(), []wantTomb{
+		{TypePhoneNumbers, a.ID, f.c.ID, f.p1.ID},
+	})
+	if got := f.tombstones(t, f.otherAL); len(got) != 0 {
+		t.Errorf("other account list has tombstones %+v", got)
+	}
+	// b was promoted; the phone is gone.
+	if b, err := f.s.Phone(ctx, f.p1.ID, f.phones["b"].ID); err != nil || !b.Primary {
+		t.Errorf("remaining phone = %+v, %v; want primary", b, err)
+	}
+	if n := count(t, f.s, `SELECT COUNT(*) FROM phones WHERE id = ?`, a.ID); n != 0 {
+		t.Errorf("deleted phone still stored")
+	}
+}
+
+func TestDeletePersonTombstones(t *testing.T) {
+	f := newFamily(t)
+	ctx := t.Context()
+	f.clk.Add(time.Minute)
+	if err := f.s.DeletePerson(ctx, f.c.ID, f.p2.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	checkTombstones(t, f.tombstones(t, f.al), f.al, f.clk.nowMS(), []wantTomb{
+		{TypePhoneNumbers, f.phones["c"].ID, f.c.ID, f.p2.ID},
+		{TypePhoneNumbers, f.phones["d"].ID, f.c.ID, f.p2.ID},
+		{TypePhoneNumbers, f.phones["e"].ID, f.c.ID, f.p2.ID},
+		{TypePeople, f.p2.ID, f.c.ID, ""},
+	})
+	if n := count(t, f.s, `SELECT COUNT(*) FROM phones WHERE person_id = ?`, f.p2.ID); n != 0 {
+		t.Errorf("%d phones of the deleted person remain", n)
+	}
+	if n := count(t, f.s, `SELECT COUNT(*) FROM phones`); n != 4 {
+		t.Errorf("%d phones remain, want 4", n)
+	}
+}
+
+func TestDeleteContactTombstones(t *testing.T) {
+	f := newFamily(t)
+	ctx := t.Context()
+	f.clk.Add(time.Minute)
+	if err := f.s.DeleteContact(ctx, strings.ToUpper(f.c.ID), nil); err != nil {
+		t.Fatal(err)
+	}
+	got := f.tombstones(t, f.al)
+	checkTombstones(t, got, f.al, f.clk.nowMS(), []wantTomb{
+		{TypePhoneNumbers, f.phones["a"].ID, f.c.ID, f.p1.ID},
+		{TypePhoneNumbers, f.phones["b"].ID, f.c.ID, f.p1.ID},
+		{TypePhoneNumbers, f.phones["c"].ID, f.c.ID, f.p2.ID},
+		{TypePhoneNumbers, f.phones["d"].ID, f.c.ID, f.p2.ID},
+		{TypePhoneNumbers, f.phones["e"].ID, f.c.ID, f.p2.ID},
+		{TypePeople, f.p1.ID, f.c.ID, ""},
+		{TypePeople, f.p2.ID, f.c.ID, ""},
+		{TypeContacts, f.c.ID, "", ""},
+	})
+	for table, want := range map[string]int{"contacts": 2, "people": 2, "phones": 2, "deleted_records": 8} {
+		if n := count(t, f.s, `SELECT COUNT(*) FROM `+table); n != want {
+			t.Errorf("%d rows in %s, want %d", n, table, want)
+		}
+	}
+	if _, err := f.s.Phone(ctx, f.pk.ID, f.phones["k"].ID); err != nil {
+		t.Errorf("other contact's phone: %v", err)
+	}
+}
+
+// TestDeleteSequenceTombstones deletes bottom-up, then a contact without
+// people, and checks every delete is recorded once, at its own time.
+func TestDeleteSequenceTombstones(t *testing.T) {
+	f := newFamily(t)
+	ctx := t.Context()
+	steps := []struct {
+		del  func() error
+		want []wantTomb
+	}{
+		{func() error { return f.s.DeletePhone(ctx, f.pk.ID, f.phones["k"].ID, nil) },
+			[]wantTomb{{TypePhoneNumbers, f.phones["k"].ID, f.keep.ID, f.pk.ID}}},
+		{func() error { return f.s.DeletePerson(ctx, f.keep.ID, f.pk.ID, nil) },
+			[]wantTomb{{TypePeople, f.pk.ID, f.keep.ID, ""}}},
+		{func() error { return f.s.DeleteContact(ctx, f.keep.ID, nil) },
+			[]wantTomb{{TypeContacts, f.keep.ID, "", ""}}},
+	}
+	total := 0
+	for i, st := range steps {
+		f.clk.Add(time.Second)
+		if err := st.del(); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		at := f.clk.nowMS()
+		got, n, err := f.s.ListDeleted(ctx, f.al, DeletedQuery{Since: &at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkTombstones(t, got, f.al, at, st.want)
+		total += len(st.want)
+		if all := f.tombstones(t, f.al); len(all) != total || n != len(st.want) {
+			t.Errorf("step %d: %d tombstones in all, %d since; want %d, %d", i, len(all), n, total, len(st.want))
+		}
+	}
+}
+
+func TestFailedDeletesLeaveNoTombstone(t *testing.T) {
+	f := newFamily(t)
+	ctx := t.Context()
+	stale := &Precondition{At: start.Add(-time.Hour), Precision: time.Millisecond}
+	for _, err := range []error{
+		f.s.DeletePhone(ctx, f.p2.ID, f.phones["a"].ID, nil), // wrong parent
+		f.s.DeletePhone(ctx, f.p1.ID, uuid.NewString(), nil),
+		f.s.DeletePerson(ctx, f.keep.ID, f.p1.ID, nil),
+		f.s.DeletePerson(ctx, f.c.ID, uuid.NewString(), nil),
+		f.s.DeleteContact(ctx, uuid.NewString(), nil),
+	} {
+		wantErr(t, err, ErrNotFound)
+	}
+	for _, err := range []error{
+		f.s.DeletePhone(ctx, f.p1.ID, f.phones["a"].ID, stale),
+		f.s.DeletePerson(ctx, f.c.ID, f.p1.ID, stale),
+		f.s.DeleteContact(ctx, f.c.ID, stale),
+	} {
+		wantErr(t, err, ErrStale)
+	}
+	if n := count(t, f.s, `SELECT COUNT(*) FROM deleted_records`); n != 0 {
+		t.Errorf("%d tombstones after failed deletes", n)
+	}
+}
+
+// TestDeletedAtNeverDecreases turns the clock back between deletes.
+func TestDeletedAtNeverDecreases(t *testing.T) {
+	f := newFamily(t)
+	ctx := t.Context()
+	f.clk.Add(time.Hour)
+	first := f.clk.nowMS()
+	if err := f.s.DeletePhone(ctx, f.p1.ID, f.phones["a"].ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.clk.Add(-time.Minute)
+	if err := f.s.DeletePerson(ctx, f.c.ID, f.p2.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range f.tombstones(t, f.al) {
+		if !d.DeletedAt.Equal(first) {
+			t.Errorf("tombstone %s %s at %v, want %v", d.Type, d.DeletableID, d.DeletedAt, first)
+		}
+	}
+	// Another account list's later deletes do not hold this one back.
+	f.clk.Add(time.Hour)
+	if err := f.s.DeletePhone(ctx, f.pk.ID, f.phones["k"].ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	later := f.clk.nowMS()
+	f.clk.Set(start) // before everything
+	otherPerson := queryString(t, f.s, `SELECT person_id FROM phones WHERE id = ?`, f.otherPhone)
+	if err := f.s.DeletePhone(ctx, otherPerson, f.otherPhone, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := f.tombstones(t, f.otherAL)
+	if len(got) != 1 || !got[0].DeletedAt.Equal(f.clk.nowMS()) {
+		t.Errorf("other account list tombstones %+v, want one at %v (not %v)", got, f.clk.nowMS(), later)
+	}
+}
+
+// TestNewIDSQL checks the SQL expression tombstone ids come from.
+func TestNewIDSQL(t *testing.T) {
+	s, _ := newStore(t)
+	rows, err := s.db.QueryContext(t.Context(),
+		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) SELECT `+newIDSQL+` FROM n`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	seen := map[string]bool{}
+	variants := map[byte]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		u, err := uuid.Parse(id)
+		if err != nil || len(id) != 36 || id != strings.ToLower(id) || u.String() != id ||
+			u.Version() != 4 || u.Variant() != uuid.RFC4122 {
+			t.Fatalf("id %q is not a lower-case version 4 UUID", id)
+		}
+		if seen[id] {
+			t.Fatalf("id %s twice", id)
+		}
+		seen[id] = true
+		variants[id[19]] = true
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 2000 || len(variants) != 4 {
+		t.Errorf("%d ids with variant digits %v; want 2000 with all of 8, 9, a, b", len(seen), variants)
+	}
+}
+
+func TestDeletePrecondition(t *testing.T) {
+	kinds := []struct {
+		name    string
+		stored  func(f *family) time.Time
+		del     func(ctx context.Context, f *family, pre *Precondition) error
+		gone    string // query counting the target
+		args    func(f *family) []any
+		cascade int // tombstones written on success
+	}{
+		{
+			name:   "phone",
+			stored: func(f *family) time.Time { return f.phones["a"].UpdatedInDBAt },
+			del: func(ctx context.Context, f *family, pre *Precondition) error {
+				return f.s.DeletePhone(ctx, f.p1.ID, f.phones["a"].ID, pre)
+			},
+			gone: `SELECT COUNT(*) FROM phones WHERE id = ?`, args: func(f *family) []any { return []any{f.phones["a"].ID} },
+			cascade: 1,
+		},
+		{
+			name:   "person",
+			stored: func(f *family) time.Time { return f.p1.UpdatedInDBAt },
+			del: func(ctx context.Context, f *family, pre *Precondition) error {
+				return f.s.DeletePerson(ctx, f.c.ID, f.p1.ID, pre)
+			},
+			gone: `SELECT COUNT(*) FROM people WHERE id = ?`, args: func(f *family) []any { return []any{f.p1.ID} },
+			cascade: 3,
+		},
+		{
+			name:   "contact",
+			stored: func(f *family) time.Time { return f.c.UpdatedInDBAt },
+			del: func(ctx context.Context, f *family, pre *Precondition) error {
+				return f.s.DeleteContact(ctx, f.c.ID, pre)
+			},
+			gone: `SELECT COUNT(*) FROM contacts WHERE id = ?`, args: func(f *family) []any { return []any{f.c.ID} },
+			cascade: 8,
+		},
+	}
+	pres := []struct {
+		name  string
+		pre   func(stored time.Time) *Precondition
+		stale bool
+	}{
+		{"none", func(time.Time) *Precondition { return nil }, false},
+		{"exact ms", func(st time.Time) *Precondition { return &Precondition{At: st, Precision: time.Millisecond} }, false},
+		{"second precision", func(st time.Time) *Precondition {
+			return &Precondition{At: st.Truncate(time.Second), Precision: time.Second}
+		}, false},
+		{"ms mismatch", func(st time.Time) *Precondition {
+			return &Precondition{At: st.Add(time.Millisecond), Precision: time.Millisecond}
+		}, true},
+		{"second mismatch", func(st time.Time) *Precondition {
+			return &Precondition{At: st.Add(-time.Second), Precision: time.Second}
+		}, true},
+	}
+	for _, k := range kinds {
+		for _, p := range pres {
+			t.Run(k.name+"/"+p.name, func(t *testing.T) {
+				f := newFamily(t)
+				f.clk.Add(time.Minute)
+				stored := k.stored(f)
+				if stored.Nanosecond() == 0 {
+					t.Fatal("fixture needs a stored value with a sub-second part")
+				}
+				before := snapshot(t, f.s)
+				err := k.del(t.Context(), f, p.pre(stored))
+				n := count(t, f.s, k.gone, k.args(f)...)
+				tombs := count(t, f.s, `SELECT COUNT(*) FROM deleted_records`)
+				if !p.stale {
+					if err != nil || n != 0 || tombs != k.cascade {
+						t.Fatalf("delete = %v; %d left, %d tombstones; want deleted with %d", err, n, tombs, k.cascade)
+					}
+					return
+				}
+				wantErr(t, err, ErrStale)
+				var se *StaleError
+				if !errors.As(err, &se) || !se.Current.Equal(stored) {
+					t.Fatalf("err = %v, want *StaleError with Current %v", err, stored)
+				}
+				if after := snapshot(t, f.s); n != 1 || tombs != 0 || after != before {
+					t.Errorf("stale delete wrote: target rows %d, tombstones %d, rows\n%s\n→\n%s", n, tombs, before, after)
+				}
+			})
+		}
+	}
+}
+
+// snapshot renders every contact, person and phone, to compare the whole
+// database before and after.
+func snapshot(t *testing.T, s *Store) string {
+	t.Helper()
+	return queryString(t, s, `SELECT group_concat(r, char(10)) FROM (
+		SELECT 'contact ' || id || ' ' || name || ' ' || updated_at || ' ' || updated_in_db_at AS r FROM contacts
+		UNION ALL SELECT 'person ' || id || ' ' || first_name || ' ' || updated_at || ' ' || updated_in_db_at FROM people
+		UNION ALL SELECT 'phone ' || id || ' ' || number || ' ' || "primary" || ' ' || updated_at || ' ' || updated_in_db_at FROM phones
+		ORDER BY r)`)
+}
+
+// deletedFixture deletes, in an account list: phone a at T1; person p2
+// with phones c, d, e at T2; contact keep with pk and phone k at T3. It
+// also deletes a phone of another account list at T2.
+func deletedFixture(t *testing.T) (f *family, at [3]time.Time) {
+	t.Helper()
+	f = newFamily(t)
+	ctx := t.Context()
+	dels := []func() error{
+		func() error { return f.s.DeletePhone(ctx, f.p1.ID, f.phones["a"].ID, nil) },
+		func() error {
+			otherPerson := queryString(t, f.s, `SELECT person_id FROM phones WHERE id = ?`, f.otherPhone)
+			if err := f.s.DeletePhone(ctx, otherPerson, f.otherPhone, nil); err != nil {
+				return err
+			}
+			return f.s.DeletePerson(ctx, f.c.ID, f.p2.ID, nil)
+		},
+		func() error { return f.s.DeleteContact(ctx, f.keep.ID, nil) },
+	}
+	for i, del := range dels {
+		f.clk.Add(time.Second)
+		at[i] = f.clk.nowMS()
+		if err := del(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return f, at
+}
+
+func TestListDeletedOrderAndPaging(t *testing.T) {
+	f, at := deletedFixture(t)
+	ctx := t.Context()
+	all, total, err := f.s.ListDeleted(ctx, strings.ToUpper(f.al), DeletedQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 8 || total != 8 {
+		t.Fatalf("ListDeleted = %d rows, total %d; want 8, 8", len(all), total)
+	}
+	// Times in order 1, 4, 3 rows; ids ascending within each time.
+	wantAt := []time.Time{at[0], at[1], at[1], at[1], at[1], at[2], at[2], at[2]}
+	for i, d := range all {
+		if !d.DeletedAt.Equal(wantAt[i]) {
+			t.Errorf("row %d DeletedAt = %v, want %v", i, d.DeletedAt, wantAt[i])
+		}
+		if i > 0 && d.DeletedAt.Equal(all[i-1].DeletedAt) && d.ID <= all[i-1].ID {
+			t.Errorf("rows %d and %d at one time not in id order: %s, %s", i-1, i, all[i-1].ID, d.ID)
+		}
+	}
+	desc, total, err := f.s.ListDeleted(ctx, f.al, DeletedQuery{Desc: true})
+	if err != nil || total != 8 {
+		t.Fatalf("desc: total %d, %v", total, err)
+	}
+	if want := slices.Clone(all); !slices.EqualFunc(desc, reversed(want), sameDeleted) {
+		t.Errorf("descending order is not the exact reverse of ascending")
+	}
+	for _, desc := range []bool{false, true} {
+		full := all
+		if desc {
+			full = reversed(slices.Clone(all))
+		}
+		for _, limit := range []int{1, 3, 8} {
+			for off := 0; off <= 9; off += limit {
+				page, total, err := f.s.ListDeleted(ctx, f.al, DeletedQuery{Desc: desc, Limit: limit, Offset: off})
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := full[min(off, 8):min(off+limit, 8)]
+				if !slices.EqualFunc(page, want, sameDeleted) || total != 8 {
+					t.Errorf("desc %v limit %d offset %d: %d rows, total %d; want rows %d..%d of %d",
+						desc, limit, off, len(page), total, off, off+len(want), 8)
+				}
+			}
+		}
+	}
+}
+
+func reversed[T any](s []T) []T {
+	slices.Reverse(s)
+	return s
+}
+
+func sameDeleted(a, b Deleted) bool {
+	return a.ID == b.ID && a.Type == b.Type && a.DeletableID == b.DeletableID &&
+		strOrEmpty(a.ContactID) == strOrEmpty(b.ContactID) && strOrEmpty(a.PersonID) == strOrEmpty(b.PersonID) &&
+		a.AccountListID == b.AccountListID && a.DeletedAt.Equal(b.DeletedAt)
+}
+
+func TestListDeletedFilters(t *testing.T) {
+	f, at := deletedFixture(t)
+	ms := time.Millisecond
+	tests := []struct {
+		name string
+		q    DeletedQuery
+		want string // sorted "type:name" of the deleted rows
+	}{
+		{"all", DeletedQuery{}, "contacts:keep people:p2 people:pk phone_numbers:a phone_numbers:c phone_numbers:d phone_numbers:e phone_numbers:k"},
+		{"since T2 inclusive", DeletedQuery{Since: &at[1]},
+			"contacts:keep people:p2 people:pk phone_numbers:c phone_numbers:d phone_numbers:e phone_numbers:k"},
+		{"since just before T2", DeletedQuery{Since: ptr(at[1].Add(-ms))},
+			"contacts:keep people:p2 people:pk phone_numbers:c phone_numbers:d phone_numbers:e phone_numbers:k"},
+		{"since just after T2", DeletedQuery{Since: ptr(at[1].Add(ms))}, "contacts:keep people:pk phone_numbers:k"},
+		{"since truncates to the millisecond", DeletedQuery{Since: ptr(at[2].Add(ms - time.Nanosecond))},
+			"contacts:keep people:pk phone_numbers:k"},
+		{"since after all", DeletedQuery{Since: ptr(at[2].Add(ms))}, ""},
+		{"phones", DeletedQuery{Types: []string{TypePhoneNumbers}},
+			"phone_numbers:a phone_numbers:c phone_numbers:d phone_numbers:e phone_numbers:k"},
+		{"people", DeletedQuery{Types: []string{TypePeople}}, "people:p2 people:pk"},
+		{"contacts", DeletedQuery{Types: []string{TypeContacts}}, "contacts:keep"},
+		{"two types", DeletedQuery{Types: []string{TypePeople, TypeContacts}}, "contacts:keep people:p2 people:pk"},
+		{"duplicate types", DeletedQuery{Types: []string{TypePeople, TypePeople}}, "people:p2 people:pk"},
+		{"since and type", DeletedQuery{Since: &at[2], Types: []string{TypePhoneNumbers}}, "phone_numbers:k"},
+		{"since, type and limit", DeletedQuery{Since: &at[1], Types: []string{TypePhoneNumbers}, Limit: 1, Offset: 0},
+			"phone_numbers:c phone_numbers:d phone_numbers:e phone_numbers:k"},
+	}
+	names := map[string]string{f.c.ID: "c", f.keep.ID: "keep", f.p1.ID: "p1", f.p2.ID: "p2", f.pk.ID: "pk"}
+	for name, p := range f.phones {
+		names[p.ID] = name
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := strings.Fields(tt.want)
+			q := tt.q
+			q.Limit, q.Offset = 0, 0
+			got, total, err := f.s.ListDeleted(t.Context(), f.al, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var gotNames []string
+			for _, d := range got {
+				gotNames = append(gotNames, d.Type+":"+names[d.DeletableID])
+				if d.AccountListID != f.al {
+					t.Errorf("tombstone of account list %s listed", d.AccountListID)
+				}
+			}
+			slices.Sort(gotNames)
+			if !slices.Equal(gotNames, want) || total != len(want) || got == nil {
+				t.Errorf("got [%s] total %d; want [%s] total %d", strings.Join(gotNames, " "), total, tt.want, len(want))
+			}
+			if tt.q.Limit > 0 {
+				page, total, err := f.s.ListDeleted(t.Context(), f.al, tt.q)
+				if err != nil || total != len(want) || len(page) != min(tt.q.Limit, len(want)) {
+					t.Errorf("paged: %d rows, total %d, %v; want %d rows, total %d",
+						len(page), total, err, min(tt.q.Limit, len(want)), len(want))
+				}
+			}
+		})
+	}
+}
+
+func TestListDeletedErrors(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := t.Context()
+	al := newAccountList(t, s)
+	list, total, err := s.ListDeleted(ctx, al, DeletedQuery{Since: &start, Limit: 5, Offset: 5})
+	if err != nil || list == nil || len(list) != 0 || total != 0 {
+		t.Errorf("ListDeleted of a list without deletes = %v, %d, %v; want empty non-nil, 0", list, total, err)
+	}
+	_, _, err = s.ListDeleted(ctx, uuid.NewString(), DeletedQuery{})
+	wantErr(t, err, ErrNotFound)
+	for _, q := range []DeletedQuery{
+		{Types: []string{"phones"}},
+		{Types: []string{TypePeople, "Contacts"}},
+		{Types: []string{""}},
+		{Limit: -1},
+		{Offset: -1},
+	} {
+		_, _, err := s.ListDeleted(ctx, al, q)
+		wantErr(t, err, ErrInvalidQuery)
+	}
+}
+
+// TestListDeletedQueryPlans checks tombstone lists search an index on
+// account_list_id and never scan.
+func TestListDeletedQueryPlans(t *testing.T) {
+	s, _ := newStore(t)
+	search := regexp.MustCompile(`^SEARCH deleted_records USING (COVERING )?INDEX deleted_records_account_list_id_\w+ \(account_list_id=\?`)
+	for _, q := range []DeletedQuery{
+		{}, {Desc: true}, {Since: &start}, {Since: &start, Desc: true},
+		{Types: []string{TypePhoneNumbers}}, {Types: []string{TypePeople, TypeContacts}, Since: &start},
+	} {
+		q.Limit, q.Offset = 100, 100
+		st, err := deletedSQL("x", q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, query := range []struct {
+			sql  string
+			args []any
+		}{{st.page, st.pageArgs}, {st.count, st.countArgs}} {
+			plan := queryPlan(t, s, query.sql, query.args...)
+			if !slices.ContainsFunc(plan, search.MatchString) ||
+				slices.ContainsFunc(plan, func(l string) bool { return strings.HasPrefix(l, "SCAN") }) {
+				t.Errorf("%s\nplan:\n%s", query.sql, strings.Join(plan, "\n"))
+			}
+		}
+	}
+}

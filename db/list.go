@@ -1,0 +1,245 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// ListQuery selects, orders and pages a list. The zero value lists
+// everything by created_at, ascending.
+//
+// Sort names a column from the list's whitelist (see ListContacts,
+// ListPeople, ListPhones); ties are always broken by id in the same
+// direction, so paging is stable. Text columns sort by their bytes
+// (SQLite's BINARY collation: case-sensitive, "Z" before "a").
+type ListQuery struct {
+	Sort   string // "" means "created_at"
+	Desc   bool
+	Limit  int // rows per page, >= 0; 0 means no limit
+	Offset int // rows to skip, >= 0
+
+	// Filters; nil means no filter.
+	UpdatedAt, UpdatedInDBAt *Range
+	Primary, Historic        *bool   // phones only
+	Location                 *string // phones only; exact match
+}
+
+// Range is an inclusive interval of instants at millisecond precision:
+// both bounds are truncated to the millisecond and a stored value equal
+// to either matches. A nil bound is open. A From after To matches nothing.
+type Range struct {
+	From, To *time.Time
+}
+
+// listSpec describes one kind of list. Every identifier in it is a
+// constant of this package; user input only ever reaches SQL as a bound
+// parameter or as a key looked up in sorts.
+type listSpec struct {
+	what         string            // for error messages: "contacts"
+	table        string            // table listed
+	columns      string            // columns selected
+	parent       string            // column holding the parent's id
+	parentTable  string            // table of the parent, keyed by id
+	sorts        map[string]string // sort name → column
+	phoneFilters bool              // Primary, Historic and Location apply
+}
+
+var contactList = listSpec{
+	what: "contacts", table: "contacts", columns: contactColumns,
+	parent: "account_list_id", parentTable: "account_lists",
+	sorts: map[string]string{
+		"created_at": "created_at", "updated_at": "updated_at", "updated_in_db_at": "updated_in_db_at",
+		"name": "name",
+	},
+}
+
+var personList = listSpec{
+	what: "people", table: "people", columns: personColumns,
+	parent: "contact_id", parentTable: "contacts",
+	sorts: map[string]string{
+		"created_at": "created_at", "updated_at": "updated_at", "updated_in_db_at": "updated_in_db_at",
+		"first_name": "first_name", "last_name": "last_name",
+	},
+}
+
+var phoneList = listSpec{
+	what: "phones", table: "phones", columns: phoneColumns,
+	parent: "person_id", parentTable: "people",
+	sorts: map[string]string{
+		"created_at": "created_at", "updated_at": "updated_at", "updated_in_db_at": "updated_in_db_at",
+	},
+	phoneFilters: true,
+}
+
+// listSQL is a page query and the matching count query.
+type listSQL struct {
+	page      string
+	pageArgs  []any
+	count     string
+	countArgs []any
+}
+
+// build returns the queries listing the children of parentID, or an error
+// wrapping ErrInvalidQuery.
+func (ls listSpec) build(parentID string, q ListQuery) (listSQL, error) {
+	sort := q.Sort
+	if sort == "" {
+		sort = "created_at"
+	}
+	col, ok := ls.sorts[sort]
+	if !ok {
+		return listSQL{}, fmt.Errorf("%w: %s cannot be sorted by %q", ErrInvalidQuery, ls.what, q.Sort)
+	}
+	if q.Limit < 0 || q.Offset < 0 {
+		return listSQL{}, fmt.Errorf("%w: negative limit or offset", ErrInvalidQuery)
+	}
+	if !ls.phoneFilters && (q.Primary != nil || q.Historic != nil || q.Location != nil) {
+		return listSQL{}, fmt.Errorf("%w: %s cannot be filtered by primary, historic or location", ErrInvalidQuery, ls.what)
+	}
+
+	var w where
+	w.add(ls.parent+" = ?", parentID)
+	w.addRange("updated_at", q.UpdatedAt)
+	w.addRange("updated_in_db_at", q.UpdatedInDBAt)
+	if q.Primary != nil {
+		w.add(`"primary" = ?`, *q.Primary)
+	}
+	if q.Historic != nil {
+		w.add("historic = ?", *q.Historic)
+	}
+	if q.Location != nil {
+		w.add("location = ?", *q.Location)
+	}
+	cond := w.String()
+
+	return listSQL{
+		page: `SELECT ` + ls.columns + ` FROM ` + ls.table + ` WHERE ` + cond +
+			` ORDER BY ` + orderBy(q.Desc, col, "id") + ` LIMIT ? OFFSET ?`,
+		pageArgs:  append(w.args[:len(w.args):len(w.args)], limitArg(q.Limit), q.Offset),
+		count:     `SELECT COUNT(*) FROM ` + ls.table + ` WHERE ` + cond,
+		countArgs: w.args,
+	}, nil
+}
+
+// where builds a conjunction of conditions with their arguments.
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, args ...any) {
+	w.conds = append(w.conds, cond)
+	w.args = append(w.args, args...)
+}
+
+// addRange adds the bounds of r, if any, on col.
+func (w *where) addRange(col string, r *Range) {
+	if r == nil {
+		return
+	}
+	if r.From != nil {
+		w.add(col+" >= ?", normTime(*r.From).UnixMilli())
+	}
+	if r.To != nil {
+		w.add(col+" <= ?", normTime(*r.To).UnixMilli())
+	}
+}
+
+func (w *where) String() string {
+	return strings.Join(w.conds, " AND ")
+}
+
+// orderBy returns an ORDER BY list of cols, all in one direction.
+func orderBy(desc bool, cols ...string) string {
+	dir := " ASC"
+	if desc {
+		dir = " DESC"
+	}
+	return strings.Join(cols, dir+", ") + dir
+}
+
+// limitArg converts a limit where 0 means none to SQLite's, where a
+// negative limit means none.
+func limitArg(limit int) int {
+	if limit == 0 {
+		return -1
+	}
+	return limit
+}
+
+// list runs ls for parentID; see runList.
+func list[T any](ctx context.Context, s *Store, ls listSpec, parentID string, q ListQuery, scan func(scanner) (T, error)) ([]T, int, error) {
+	st, err := ls.build(parentID, q)
+	if err != nil {
+		return nil, 0, err
+	}
+	return runList(ctx, s, st, q.Limit, q.Offset, ls.parentTable, parentID, scan)
+}
+
+// runList runs st in one read snapshot and returns the page and the number
+// of rows matching the filters. It returns ErrNotFound if no row matches
+// and there is no row parentID in parentTable.
+func runList[T any](ctx context.Context, s *Store, st listSQL, limit, offset int, parentTable, parentID string, scan func(scanner) (T, error)) ([]T, int, error) {
+	var items []T
+	var total int
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		items, total, err = pageAndCount(ctx, tx, st, limit, offset, scan)
+		if err != nil || total > 0 {
+			return err
+		}
+		ok, err := exists(ctx, tx, `SELECT 1 FROM `+parentTable+` WHERE id = ?`, parentID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return items, total, nil
+}
+
+// pageAndCount runs the page query and, unless the page shows the total
+// (no limit, and not past the end), the count query.
+func pageAndCount[T any](ctx context.Context, q queryer, st listSQL, limit, offset int, scan func(scanner) (T, error)) ([]T, int, error) {
+	items, err := queryAll(ctx, q, scan, st.page, st.pageArgs...)
+	if err != nil {
+		return nil, 0, err
+	}
+	if limit == 0 && (offset == 0 || len(items) > 0) {
+		return items, offset + len(items), nil
+	}
+	var total int
+	if err := q.QueryRowContext(ctx, st.count, st.countArgs...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	return items, total, nil
+}
+
+// queryAll runs query and scans every row; the slice is non-nil.
+func queryAll[T any](ctx context.Context, q queryer, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []T{}
+	for rows.Next() {
+		item, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, item)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

@@ -1,0 +1,88 @@
+package handlers
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/phoneapi/phoneapi/db"
+)
+
+// etag returns the strong entity tag of a resource version: a digest of its
+// id and updated_in_db_at, which changes on every write.
+func etag(id string, updatedInDBAt time.Time) string {
+	sum := sha256.Sum256([]byte(id + "@" + strconv.FormatInt(updatedInDBAt.UnixMilli(), 10)))
+	return `"` + hex.EncodeToString(sum[:12]) + `"`
+}
+
+// etagMatches reports whether the If-Match or If-None-Match header value
+// lists tag (or is "*"). weak allows W/ tags to match (If-None-Match uses
+// weak comparison, If-Match strong).
+func etagMatches(header, tag string, weak bool) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" {
+			return true
+		}
+		if strings.HasPrefix(t, "W/") {
+			if !weak {
+				continue
+			}
+			t = t[2:]
+		}
+		if t == tag {
+			return true
+		}
+	}
+	return false
+}
+
+// errPreconditionFailed is the 412 for an If-Match that does not match.
+func errPreconditionFailed(current string) *Error {
+	return &Error{
+		Status: http.StatusPreconditionFailed,
+		Header: "If-Match",
+		Detail: "If-Match does not match the resource's current ETag; fetch it again and retry",
+		Meta:   map[string]any{"etag": current},
+	}
+}
+
+// writeGuard is the precondition of an update or delete.
+type writeGuard struct {
+	pre     *db.Precondition
+	ifMatch bool   // the precondition came from If-Match: failures are 412
+	id      string // the resource's id, for the ETag of a 412
+}
+
+// guard returns the precondition of a write to a resource whose stored
+// version is (id, stored). With an If-Match header that is the precondition
+// (412 when it does not match); otherwise body returns the body's own
+// (updated_in_db_at or overwrite), or nil for none.
+func guard(ifMatch *string, id string, stored time.Time, body func() (*db.Precondition, error)) (writeGuard, error) {
+	current := etag(id, stored)
+	if ifMatch != nil {
+		if !etagMatches(*ifMatch, current, false) {
+			return writeGuard{}, errPreconditionFailed(current)
+		}
+		return writeGuard{pre: &db.Precondition{At: stored, Precision: time.Millisecond}, ifMatch: true, id: id}, nil
+	}
+	if body == nil {
+		return writeGuard{}, nil
+	}
+	pre, err := body()
+	return writeGuard{pre: pre}, err
+}
+
+// check maps a store error of a guarded write: a concurrent write that beat
+// an If-Match precondition is a 412, not a 409.
+func (g writeGuard) check(err error) error {
+	var stale *db.StaleError
+	if g.ifMatch && errors.As(err, &stale) {
+		return errPreconditionFailed(etag(g.id, stale.Current))
+	}
+	return err
+}

@@ -1,0 +1,47 @@
+package handlers
+
+import (
+	"context"
+
+	"github.com/phoneapi/phoneapi/db"
+	"github.com/phoneapi/phoneapi/generated"
+)
+
+func deletedResource(d db.Deleted, f fieldset) generated.DeletedRecordResource {
+	return generated.DeletedRecordResource{
+		Id:   d.ID,
+		Type: generated.DeletedRecords,
+		Attributes: generated.DeletedRecordAttributes{
+			DeletedAt:     timeField(f, "deleted_at", d.DeletedAt),
+			DeletableType: field(f, "deletable_type", generated.DeletedRecordAttributesDeletableType(d.Type)),
+			DeletableId:   field(f, "deletable_id", d.DeletableID),
+			ContactId:     nullField(f, "contact_id", d.ContactID),
+			PersonId:      nullField(f, "person_id", d.PersonID),
+		},
+	}
+}
+
+// ListDeletedRecords lists the tombstones of the caller's account list.
+func (s *Server) ListDeletedRecords(ctx context.Context, _ generated.ListDeletedRecordsRequestObject) (generated.ListDeletedRecordsResponseObject, error) {
+	q := queryFrom(ctx)
+	l := q.list
+	list, total, err := s.store.ListDeleted(ctx, callerFrom(ctx).AccountListID, db.DeletedQuery{
+		Since:  l.since,
+		Types:  l.types,
+		Desc:   l.db.Desc,
+		Limit:  l.db.Limit,
+		Offset: l.db.Offset,
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := generated.ListDeletedRecords200ApplicationVndAPIPlusJSONResponse{
+		Data:  make([]generated.DeletedRecordResource, len(list)),
+		Meta:  l.meta(total),
+		Links: l.links(total),
+	}
+	for i, d := range list {
+		out.Data[i] = deletedResource(d, q.fields)
+	}
+	return out, nil
+}

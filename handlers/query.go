@@ -1,0 +1,359 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/phoneapi/phoneapi/db"
+)
+
+// Paging defaults and limits.
+const (
+	defaultPerPage = 25
+	maxPerPage     = 500
+)
+
+// The query parameters of the JSON:API families this server is strict about.
+var strictFamilies = []string{"filter[", "fields[", "page["}
+
+// queryShape is what an operation accepts in its query string, read from
+// its parameters in the spec.
+type queryShape struct {
+	declared map[string]bool     // every declared query parameter
+	sorts    map[string]bool     // sort values from the enum of "sort", if any
+	fields   map[string]fieldset // "fields[type]" → the type's attribute names
+	list     bool                // paged list
+	sort     string              // default sort: the first value of the sort enum
+}
+
+func newQueryShape(spec *openapi3.T, op *openapi3.Operation) (*queryShape, error) {
+	q := &queryShape{declared: map[string]bool{}, fields: map[string]fieldset{}}
+	for _, ref := range op.Parameters {
+		p := ref.Value
+		if p.In != openapi3.ParameterInQuery {
+			continue
+		}
+		q.declared[p.Name] = true
+		switch {
+		case p.Name == "page":
+			q.list = true
+		case p.Name == "sort":
+			q.sorts = map[string]bool{}
+			for i, v := range p.Schema.Value.Enum {
+				if i == 0 {
+					q.sort = fmt.Sprint(v)
+				}
+				q.sorts[fmt.Sprint(v)] = true
+			}
+		case strings.HasPrefix(p.Name, "fields["):
+			typ := strings.TrimSuffix(strings.TrimPrefix(p.Name, "fields["), "]")
+			names, err := attributeNames(spec, typ)
+			if err != nil {
+				return nil, fmt.Errorf("handlers: %s: %w", op.OperationID, err)
+			}
+			q.fields[p.Name] = names
+		}
+	}
+	return q, nil
+}
+
+// attributeNames returns the attribute names of a resource type, from the
+// response schema whose data.type enum names it.
+func attributeNames(spec *openapi3.T, typ string) (fieldset, error) {
+	for _, ref := range spec.Components.Schemas {
+		s := ref.Value
+		t, attrs := s.Properties["type"], s.Properties["attributes"]
+		if t == nil || attrs == nil || s.Properties["id"] == nil || len(t.Value.Enum) != 1 || fmt.Sprint(t.Value.Enum[0]) != typ {
+			continue
+		}
+		names := fieldset{}
+		for name := range attrs.Value.Properties {
+			names[name] = true
+		}
+		return names, nil
+	}
+	return nil, fmt.Errorf("no resource schema for type %q", typ)
+}
+
+// fieldset is a set of attribute names; nil means every attribute.
+type fieldset map[string]bool
+
+// has reports whether name is in the set (always true for a nil set).
+func (f fieldset) has(name string) bool { return f == nil || f[name] }
+
+// listQuery is a parsed list request.
+type listQuery struct {
+	page, perPage int
+	sort          string            // as given, e.g. "-updated_at"
+	filter        map[string]string // as given, keyed without "filter[...]"
+	db            db.ListQuery
+	since         *time.Time // deleted_records
+	types         []string   // deleted_records
+	path          string     // request path, for links
+	rest          url.Values // query parameters other than paging, for links
+}
+
+// query is what the query parameters of a request ask for.
+type query struct {
+	fields fieldset
+	list   *listQuery
+}
+
+type queryKey struct{}
+
+// queryFrom returns the query parameters parsed for the request in ctx.
+func queryFrom(ctx context.Context) query {
+	q, _ := ctx.Value(queryKey{}).(query)
+	return q
+}
+
+func errParam(param, format string, args ...any) *Error {
+	return &Error{Status: http.StatusBadRequest, Parameter: param, Detail: fmt.Sprintf(format, args...)}
+}
+
+// timeForms describes the accepted forms of a range filter, for errors.
+const timeForms = "use A..B (inclusive), A...B (end-exclusive), A.. or ..B, or a single value, where A and B are dates (YYYY-MM-DD) or RFC 3339 timestamps"
+
+// parse checks the query string against the operation and returns what it
+// asks for. Errors are 400 with source.parameter naming the parameter.
+func (qs *queryShape) parse(path string, values url.Values) (query, error) {
+	var q query
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		for _, fam := range strictFamilies {
+			if strings.HasPrefix(k, fam) && !qs.declared[k] {
+				return q, errParam(k, "%s is not a supported query parameter of this endpoint", k)
+			}
+		}
+		if qs.declared[k] && len(values[k]) > 1 {
+			return q, errParam(k, "%s may be given only once", k)
+		}
+	}
+	for name, known := range qs.fields {
+		raw, ok := values[name]
+		if !ok {
+			continue
+		}
+		q.fields = fieldset{}
+		for _, f := range strings.Split(raw[0], ",") {
+			f = strings.TrimSpace(f)
+			if f == "" {
+				continue
+			}
+			if !known[f] {
+				return q, errParam(name, "%q is not an attribute of %s", f, strings.TrimSuffix(strings.TrimPrefix(name, "fields["), "]"))
+			}
+			q.fields[f] = true
+		}
+	}
+	if !qs.list {
+		return q, nil
+	}
+	l := &listQuery{page: 1, perPage: defaultPerPage, sort: qs.sort, filter: map[string]string{}, path: path, rest: url.Values{}}
+	var err error
+	if l.page, err = pageParam(values, "page", "page[number]", 1, math.MaxInt32); err != nil {
+		return q, err
+	}
+	if l.perPage, err = pageParam(values, "per_page", "page[size]", defaultPerPage, maxPerPage); err != nil {
+		return q, err
+	}
+	if raw, ok := values["sort"]; ok {
+		s := raw[0]
+		if strings.Contains(s, ",") {
+			return q, errParam("sort", "This endpoint does not support multiple sorting parameters.")
+		}
+		if !qs.sorts[s] {
+			return q, errParam("sort", "Sorting by %s is not supported for this endpoint.", strings.TrimPrefix(s, "-"))
+		}
+		l.sort = s
+	}
+	l.db.Sort = strings.TrimPrefix(l.sort, "-")
+	l.db.Desc = strings.HasPrefix(l.sort, "-")
+	l.db.Limit = l.perPage
+	l.db.Offset = (l.page - 1) * l.perPage
+	if l.page > math.MaxInt32/l.perPage {
+		return q, errParam("page", "page is too large")
+	}
+	for _, k := range keys {
+		if !strings.HasPrefix(k, "filter[") {
+			continue
+		}
+		name := strings.TrimSuffix(strings.TrimPrefix(k, "filter["), "]")
+		v := values[k][0]
+		l.filter[name] = v
+		if err := l.setFilter(k, name, v); err != nil {
+			return q, err
+		}
+	}
+	for _, k := range keys {
+		switch k {
+		case "page", "per_page", "page[number]", "page[size]":
+		default:
+			l.rest[k] = values[k]
+		}
+	}
+	q.list = l
+	return q, nil
+}
+
+func (l *listQuery) setFilter(param, name, v string) error {
+	switch name {
+	case "updated_at", "updated_in_db_at":
+		r, err := parseRange(v)
+		if err != nil {
+			return errParam(param, "%s: %q is not a valid range; %s", param, v, timeForms)
+		}
+		if name == "updated_at" {
+			l.db.UpdatedAt = r
+		} else {
+			l.db.UpdatedInDBAt = r
+		}
+	case "primary", "historic":
+		b, err := parseBool(v)
+		if err != nil {
+			return errParam(param, "%s must be true or false", param)
+		}
+		if name == "primary" {
+			l.db.Primary = &b
+		} else {
+			l.db.Historic = &b
+		}
+	case "location":
+		l.db.Location = &v
+	case "since":
+		from, _, err := parseInstant(v)
+		if err != nil {
+			return errParam(param, "%s: %q is not a date (YYYY-MM-DD) or an RFC 3339 timestamp", param, v)
+		}
+		from = ceilMilli(from) // deletions are stored to the millisecond
+		l.since = &from
+	case "types":
+		for _, t := range strings.Split(v, ",") {
+			t = strings.TrimSpace(t)
+			switch t {
+			case "contacts", "people", "phone_numbers":
+				l.types = append(l.types, t)
+			default:
+				return errParam(param, "%s: %q is not one of contacts, people, phone_numbers", param, t)
+			}
+		}
+	default:
+		return errParam(param, "%s is not a supported filter", param)
+	}
+	return nil
+}
+
+func parseBool(v string) (bool, error) {
+	switch v {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, fmt.Errorf("not a boolean: %q", v)
+}
+
+// pageParam reads a positive integer parameter given by name or by its
+// alias, at most max; def when neither is given.
+func pageParam(values url.Values, name, alias string, def, max int) (int, error) {
+	raw, byName := values[name]
+	rawAlias, byAlias := values[alias]
+	if byName && byAlias {
+		return 0, errParam(alias, "give %s or %s, not both", name, alias)
+	}
+	param := name
+	if byAlias {
+		raw, param = rawAlias, alias
+	} else if !byName {
+		return def, nil
+	}
+	n, err := strconv.Atoi(raw[0])
+	if err != nil || n < 1 {
+		return 0, errParam(param, "%s must be a positive integer", param)
+	}
+	if n > max {
+		return 0, errParam(param, "%s must be at most %d", param, max)
+	}
+	return n, nil
+}
+
+// parseInstant parses a UTC date or an RFC 3339 timestamp. For a date it
+// returns its first instant and the first instant of the next day; for a
+// timestamp, the instant twice.
+func parseInstant(v string) (start, end time.Time, err error) {
+	if len(v) == len("2006-01-02") {
+		d, err := time.Parse("2006-01-02", v)
+		if err != nil {
+			return time.Time{}, time.Time{}, err
+		}
+		return d, d.AddDate(0, 0, 1), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	t = t.UTC()
+	return t, t, nil
+}
+
+// parseRange parses a range filter into inclusive millisecond bounds.
+func parseRange(v string) (*db.Range, error) {
+	lo, hi, exclusive := v, v, false
+	switch {
+	case strings.Contains(v, "..."):
+		lo, hi, _ = strings.Cut(v, "...")
+		exclusive = true
+	case strings.Contains(v, ".."):
+		lo, hi, _ = strings.Cut(v, "..")
+	}
+	if (lo == "" && hi == "") || (exclusive && (lo == "" || hi == "")) {
+		return nil, fmt.Errorf("empty range")
+	}
+	r := &db.Range{}
+	if lo != "" {
+		start, _, err := parseInstant(lo)
+		if err != nil {
+			return nil, err
+		}
+		from := ceilMilli(start)
+		r.From = &from
+	}
+	if hi != "" {
+		start, end, err := parseInstant(hi)
+		if err != nil {
+			return nil, err
+		}
+		var to time.Time
+		switch {
+		case exclusive:
+			to = ceilMilli(start).Add(-time.Millisecond)
+		case end.After(start): // an inclusive date: up to its last instant
+			to = end.Add(-time.Millisecond)
+		default:
+			to = start.Truncate(time.Millisecond)
+		}
+		r.To = &to
+	}
+	return r, nil // From after To is valid: it matches nothing
+}
+
+// ceilMilli rounds t up to the millisecond.
+func ceilMilli(t time.Time) time.Time {
+	if f := t.Truncate(time.Millisecond); !f.Equal(t) {
+		return f.Add(time.Millisecond)
+	}
+	return t
+}

@@ -5,13 +5,13 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
 .DEFAULT_GOAL := help
-.PHONY: help generate check-generate build run test lint tidy clean bench bench-data
+.PHONY: help generate check-generate build run test lint tidy clean bench bench-data tools
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 generate: ## Regenerate generated/ from openapi.yaml (oapi-codegen)
-	$(GO) generate ./generated
+	$(GO) generate ./generated/...
 
 check-generate: generate ## Fail if generated/ is out of sync with openapi.yaml
 	@git diff --exit-code --stat -- generated || \
@@ -33,6 +33,9 @@ bench-data: ## Build the cached 1k- and 1M-phone benchmark databases (cached in 
 
 bench: bench-data ## Run the Go benchmarks (-count=5, with allocations)
 	$(GO) test -run '^$$' -bench . -benchmem -count=5 ./...
+
+tools: ## Install the pinned npm tools (tools/package-lock.json) into tools/node_modules
+	npm ci --prefix tools --no-audit --no-fund
 
 lint: ## go vet and a gofmt check
 	$(GO) vet ./...

@@ -165,3 +165,24 @@ func TestMigrate(t *testing.T) {
 		t.Errorf("stdout %q", stdout.String())
 	}
 }
+
+func TestSeed(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "seed.db")
+	const user = "0b7f0f8e-1111-4222-8333-944455556666"
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"seed", "--db", dbPath, "--contacts", "4", "--people-per-contact", "2", "--phones-per-person", "3", "--user", user}, env(nil), &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("seed: %v (stderr %q)", err, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "seeded 4 contacts, 8 people, 24 phones for user "+user) {
+		t.Errorf("stdout %q", stdout.String())
+	}
+	if !strings.Contains(stderr.String(), "seed: 24/24 phones (100%)") {
+		t.Errorf("stderr %q lacks the final progress line", stderr.String())
+	}
+	var code int
+	err = run(context.Background(), []string{"seed", "--db", dbPath, "--contacts", "0"}, env(nil), io.Discard, &stderr)
+	if code = exitCode(err, io.Discard); code != 2 {
+		t.Errorf("--contacts 0: exit code %d, want 2", code)
+	}
+}

@@ -67,11 +67,10 @@ func (s *Store) CreateContact(ctx context.Context, c Contact) (Contact, error) {
 		c.ID = uuid.NewString()
 	}
 	c.AccountListID = normID(c.AccountListID)
-	now := s.clock()
-	c.CreatedAt = orNow(c.CreatedAt, now)
-	c.UpdatedAt = orNow(c.UpdatedAt, now)
-	c.UpdatedInDBAt = now
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *sql.Tx, wc *writeClock) error {
+		c.CreatedAt = orNow(c.CreatedAt, wc.now)
+		c.UpdatedAt = orNow(c.UpdatedAt, wc.now)
+		c.UpdatedInDBAt = wc.now
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO contacts (`+contactColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
 			c.ID, c.AccountListID, c.Name,
@@ -91,7 +90,7 @@ func (s *Store) CreateContact(ctx context.Context, c Contact) (Contact, error) {
 func (s *Store) UpdateContact(ctx context.Context, id string, u ContactUpdate, pre *Precondition) (Contact, error) {
 	id = normID(id)
 	var c Contact
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *sql.Tx, wc *writeClock) error {
 		var err error
 		c, err = contact(ctx, tx, id)
 		if err != nil {
@@ -100,7 +99,7 @@ func (s *Store) UpdateContact(ctx context.Context, id string, u ContactUpdate, p
 		if err := pre.check(c.UpdatedInDBAt); err != nil {
 			return err
 		}
-		now := s.clock()
+		now := wc.now
 		if u.Name != nil {
 			c.Name = *u.Name
 		}
@@ -111,7 +110,7 @@ func (s *Store) UpdateContact(ctx context.Context, id string, u ContactUpdate, p
 		if u.UpdatedAt != nil {
 			c.UpdatedAt = normTime(*u.UpdatedAt)
 		}
-		c.UpdatedInDBAt = nextDBTime(now, c.UpdatedInDBAt)
+		c.UpdatedInDBAt = wc.next(c.UpdatedInDBAt)
 		_, err = tx.ExecContext(ctx,
 			`UPDATE contacts SET name = ?, created_at = ?, updated_at = ?, updated_in_db_at = ? WHERE id = ?`,
 			c.Name, c.CreatedAt.UnixMilli(), c.UpdatedAt.UnixMilli(), c.UpdatedInDBAt.UnixMilli(), id)
@@ -129,7 +128,7 @@ func (s *Store) UpdateContact(ctx context.Context, id string, u ContactUpdate, p
 // *StaleError if pre does not hold, in which case nothing is written.
 func (s *Store) DeleteContact(ctx context.Context, id string, pre *Precondition) error {
 	id = normID(id)
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *sql.Tx, wc *writeClock) error {
 		c, err := contact(ctx, tx, id)
 		if err != nil {
 			return err
@@ -137,10 +136,7 @@ func (s *Store) DeleteContact(ctx context.Context, id string, pre *Precondition)
 		if err := pre.check(c.UpdatedInDBAt); err != nil {
 			return err
 		}
-		at, err := deletionTime(ctx, tx, c.AccountListID, s.clock())
-		if err != nil {
-			return err
-		}
+		at := wc.now
 		if err := buryPeopleOfContact(ctx, tx, c.AccountListID, id, at); err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package db
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -176,60 +177,92 @@ func TestUpdateContactPrecondition(t *testing.T) {
 	}
 }
 
-// TestUpdatedInDBAtStrictlyIncreasing updates each kind of row under a
-// frozen (and then backwards) clock.
+// TestUpdatedInDBAtStrictlyIncreasing updates a contact, a person and a
+// phone in turn, each under a frozen clock, then a clock turned back, then a
+// later clock; every kind starts again from the clock all three rows were
+// created at, so the clock also goes back between rows. A write's time is
+// the clock, but never before the latest time any earlier write issued:
+// updated_in_db_at strictly increases per row (+1 ms when the write's time
+// is not after the stored value) and never decreases across rows, and
+// updated_at defaults to the write's time.
 func TestUpdatedInDBAtStrictlyIncreasing(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := t.Context()
 	c := mustContact(t, s, Contact{AccountListID: newAccountList(t, s), Name: "c"})
 	p := mustPerson(t, s, Person{ContactID: c.ID, FirstName: "p"})
 	ph := mustPhone(t, s, NewPhone{PersonID: p.ID, Number: "1"})
+	base := clk.nowMS() // every row was created at start
+	latest := base      // the latest updated_in_db_at written so far, any row
 
 	kinds := []struct {
 		name   string
-		update func() (time.Time, error)
+		update func() (updatedAt, updatedInDBAt time.Time, err error)
 	}{
-		{"contact", func() (time.Time, error) {
+		{"contact", func() (time.Time, time.Time, error) {
 			got, err := s.UpdateContact(ctx, c.ID, ContactUpdate{}, nil)
-			return got.UpdatedInDBAt, err
+			return got.UpdatedAt, got.UpdatedInDBAt, err
 		}},
-		{"person", func() (time.Time, error) {
+		{"person", func() (time.Time, time.Time, error) {
 			got, err := s.UpdatePerson(ctx, c.ID, p.ID, PersonUpdate{}, nil)
-			return got.UpdatedInDBAt, err
+			return got.UpdatedAt, got.UpdatedInDBAt, err
 		}},
-		{"phone", func() (time.Time, error) {
+		{"phone", func() (time.Time, time.Time, error) {
 			got, err := s.UpdatePhone(ctx, p.ID, ph.ID, PhoneUpdate{}, nil)
-			return got.UpdatedInDBAt, err
+			return got.UpdatedAt, got.UpdatedInDBAt, err
 		}},
 	}
-	for _, k := range kinds {
+	for i, k := range kinds {
 		t.Run(k.name, func(t *testing.T) {
-			clk.Set(start)
-			base := clk.nowMS() // every row was created at start
-			for i := 1; i <= 3; i++ {
-				got, err := k.update()
-				if err != nil {
-					t.Fatal(err)
+			prev := base // this row's stored updated_in_db_at
+			// write updates the row and checks its times against the
+			// write's expected time: the clock, or latest if that is later.
+			write := func(label string) time.Time {
+				t.Helper()
+				at := clk.nowMS()
+				if latest.After(at) {
+					at = latest
 				}
-				if want := base.Add(time.Duration(i) * time.Millisecond); !got.Equal(want) {
-					t.Fatalf("update %d: UpdatedInDBAt = %v, want %v", i, got, want)
+				want := at
+				if !want.After(prev) {
+					want = prev.Add(time.Millisecond)
+				}
+				updatedAt, got, err := k.update()
+				if err != nil {
+					t.Fatalf("%s: %v", label, err)
+				}
+				if !got.After(prev) {
+					t.Errorf("%s: UpdatedInDBAt = %v, not after the row's previous %v", label, got, prev)
+				}
+				if got.Before(latest) {
+					t.Errorf("%s: UpdatedInDBAt = %v, before %v written earlier", label, got, latest)
+				}
+				if !got.Equal(want) || !updatedAt.Equal(at) {
+					t.Fatalf("%s: UpdatedAt, UpdatedInDBAt = %v, %v; want %v, %v", label, updatedAt, got, at, want)
+				}
+				prev, latest = got, got
+				return got
+			}
+
+			before := latest // for a later kind, the previous kind's "later clock" write
+			clk.Set(start)
+			for j := 1; j <= 3; j++ {
+				got := write(fmt.Sprintf("frozen clock, update %d", j))
+				// Spelled out: the first kind's row moves on 1 ms a write from
+				// its creation; a later kind's row first jumps to the previous
+				// kind's last write, not to start + 1 ms.
+				want := base.Add(time.Duration(j) * time.Millisecond)
+				if i > 0 {
+					want = before.Add(time.Duration(j-1) * time.Millisecond)
+				}
+				if !got.Equal(want) {
+					t.Fatalf("frozen clock, update %d: UpdatedInDBAt = %v, want %v", j, got, want)
 				}
 			}
 			clk.Set(start.Add(-time.Hour)) // clock goes backwards
-			got, err := k.update()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if want := base.Add(4 * time.Millisecond); !got.Equal(want) {
-				t.Fatalf("backwards clock: UpdatedInDBAt = %v, want %v", got, want)
-			}
-			clk.Set(start.Add(time.Hour))
-			got, err = k.update()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if want := clk.nowMS(); !got.Equal(want) {
-				t.Fatalf("later clock: UpdatedInDBAt = %v, want now %v", got, want)
+			write("backwards clock")
+			clk.Set(latest.Add(time.Hour))
+			if got := write("later clock"); !got.Equal(clk.nowMS()) {
+				t.Fatalf("later clock: UpdatedInDBAt = %v, want the clock's %v", got, clk.nowMS())
 			}
 		})
 	}

@@ -436,6 +436,55 @@ func orNow(t, now time.Time) time.Time {
 	return normTime(t)
 }
 
+// writeClock hands out the times of one write transaction. now is the
+// store's clock, but never earlier than the latest time an earlier write
+// issued (write_clock.hw, shared by every process using the database), so
+// updated_in_db_at and deleted_at grow in commit order across rows: a sync
+// client that lists "<latest value seen>.." misses nothing.
+type writeClock struct {
+	now  time.Time // the transaction's time
+	high time.Time // the latest time it issued
+}
+
+// next returns the updated_in_db_at for a row whose stored value is prev:
+// now, or prev+1ms when that is not after prev.
+func (w *writeClock) next(prev time.Time) time.Time {
+	t := nextDBTime(w.now, prev)
+	if t.After(w.high) {
+		w.high = t
+	}
+	return t
+}
+
+// inWrite runs fn in a write transaction with its clock and records the
+// clock's high-water mark before committing.
+func (s *Store) inWrite(ctx context.Context, fn func(tx *sql.Tx, wc *writeClock) error) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var hw int64
+		if err := tx.QueryRowContext(ctx, `SELECT hw FROM write_clock WHERE id = 1`).Scan(&hw); err != nil {
+			return fmt.Errorf("read write clock: %w", err)
+		}
+		wc := &writeClock{now: s.clock()}
+		if h := fromMillis(hw); h.After(wc.now) {
+			wc.now = h
+		}
+		wc.high = wc.now
+		if err := fn(tx, wc); err != nil {
+			return err
+		}
+		return raiseWriteClock(ctx, tx, wc.high)
+	})
+}
+
+// raiseWriteClock records t as issued, unless a later time already is.
+func raiseWriteClock(ctx context.Context, tx *sql.Tx, t time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE write_clock SET hw = ? WHERE id = 1 AND hw < ?`, t.UnixMilli(), t.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("raise write clock: %w", err)
+	}
+	return nil
+}
+
 // nextDBTime returns the updated_in_db_at for a row written at now whose
 // stored value is prev: now, or prev+1ms if now is not after prev, so the
 // value strictly increases per row.

@@ -128,24 +128,6 @@ const newIDSQL = `lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) 
 // insertDeleted is the start of every tombstone insert.
 const insertDeleted = `INSERT INTO deleted_records (` + deletedColumns + `) `
 
-// deletionTime returns the deleted_at of a delete in an account list made
-// at now: now, or the account list's latest deleted_at if that is later
-// (the clock went back), so that deleted_at never decreases within an
-// account list and a client listing with Since its last seen DeletedAt
-// misses nothing.
-func deletionTime(ctx context.Context, tx *sql.Tx, accountListID string, now time.Time) (time.Time, error) {
-	var latest sql.NullInt64
-	err := tx.QueryRowContext(ctx,
-		`SELECT MAX(deleted_at) FROM deleted_records WHERE account_list_id = ?`, accountListID).Scan(&latest)
-	if err != nil {
-		return time.Time{}, err
-	}
-	if latest.Valid && latest.Int64 > now.UnixMilli() {
-		return fromMillis(latest.Int64), nil
-	}
-	return now, nil
-}
-
 // bury writes one tombstone with a new id.
 func bury(ctx context.Context, tx *sql.Tx, d Deleted) error {
 	_, err := tx.ExecContext(ctx, insertDeleted+`VALUES (?, ?, ?, ?, ?, ?, ?)`,

@@ -247,39 +247,77 @@ func TestFailedDeletesLeaveNoTombstone(t *testing.T) {
 	}
 }
 
-// TestDeletedAtNeverDecreases turns the clock back between deletes.
+// TestDeletedAtNeverDecreases turns the clock back between deletes, within
+// an account list and across account lists: deleted_at never decreases
+// across the whole database, and a clock that is ahead is used as is.
 func TestDeletedAtNeverDecreases(t *testing.T) {
 	f := newFamily(t)
 	ctx := t.Context()
+	otherPerson := queryString(t, f.s, `SELECT person_id FROM phones WHERE id = ?`, f.otherPhone)
+	otherContact := queryString(t, f.s, `SELECT contact_id FROM people WHERE id = ?`, otherPerson)
+	seen := map[string]bool{} // tombstone ids checked already
+	var latest time.Time      // the latest deleted_at so far
+	// deleted checks that the last delete wrote n tombstones, in either
+	// account list, all at want and none before an earlier one.
+	deleted := func(label string, n int, want time.Time) {
+		t.Helper()
+		var fresh []Deleted
+		for _, al := range []string{f.al, f.otherAL} {
+			for _, d := range f.tombstones(t, al) {
+				if !seen[d.ID] {
+					seen[d.ID] = true
+					fresh = append(fresh, d)
+				}
+			}
+		}
+		if len(fresh) != n {
+			t.Fatalf("%s: %d new tombstones, want %d", label, len(fresh), n)
+		}
+		for _, d := range fresh {
+			if d.DeletedAt.Before(latest) {
+				t.Errorf("%s: tombstone %s %s at %v, before the earlier %v", label, d.Type, d.DeletableID, d.DeletedAt, latest)
+			}
+			if !d.DeletedAt.Equal(want) {
+				t.Errorf("%s: tombstone %s %s at %v, want %v", label, d.Type, d.DeletableID, d.DeletedAt, want)
+			}
+			latest = d.DeletedAt
+		}
+	}
+
 	f.clk.Add(time.Hour)
 	first := f.clk.nowMS()
 	if err := f.s.DeletePhone(ctx, f.p1.ID, f.phones["a"].ID, nil); err != nil {
 		t.Fatal(err)
 	}
+	deleted("phone a", 1, first)
 	f.clk.Add(-time.Minute)
 	if err := f.s.DeletePerson(ctx, f.c.ID, f.p2.ID, nil); err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range f.tombstones(t, f.al) {
-		if !d.DeletedAt.Equal(first) {
-			t.Errorf("tombstone %s %s at %v, want %v", d.Type, d.DeletableID, d.DeletedAt, first)
-		}
-	}
-	// Another account list's later deletes do not hold this one back.
-	f.clk.Add(time.Hour)
-	if err := f.s.DeletePhone(ctx, f.pk.ID, f.phones["k"].ID, nil); err != nil {
-		t.Fatal(err)
-	}
-	later := f.clk.nowMS()
-	f.clk.Set(start) // before everything
-	otherPerson := queryString(t, f.s, `SELECT person_id FROM phones WHERE id = ?`, f.otherPhone)
+	deleted("person p2, clock a minute back", 4, first)
+	// Another account list, the clock before everything: still not before
+	// this one's deletes.
+	f.clk.Set(start)
 	if err := f.s.DeletePhone(ctx, otherPerson, f.otherPhone, nil); err != nil {
 		t.Fatal(err)
 	}
-	got := f.tombstones(t, f.otherAL)
-	if len(got) != 1 || !got[0].DeletedAt.Equal(f.clk.nowMS()) {
-		t.Errorf("other account list tombstones %+v, want one at %v (not %v)", got, f.clk.nowMS(), later)
+	deleted("other account list's phone, clock at start", 1, first)
+	// A later clock is used as is, and holds back every account list.
+	f.clk.Set(first.Add(time.Hour))
+	later := f.clk.nowMS()
+	if err := f.s.DeletePhone(ctx, f.pk.ID, f.phones["k"].ID, nil); err != nil {
+		t.Fatal(err)
 	}
+	deleted("phone k, later clock", 1, later)
+	f.clk.Set(start)
+	if err := f.s.DeletePerson(ctx, otherContact, otherPerson, nil); err != nil {
+		t.Fatal(err)
+	}
+	deleted("other account list's person, clock at start", 1, later)
+	if err := f.s.DeleteContact(ctx, f.c.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	deleted("contact c, clock at start", 3, later) // c, p1 and its phone b
 }
 
 // TestNewIDSQL checks the SQL expression tombstone ids come from.

@@ -85,6 +85,11 @@ func checkSorts[T any](t *testing.T, list func(ListQuery) ([]T, int, error), nam
 //	b 2 t1 t0 t0   (location home)
 //	e 6 t0 t0 t2   (historic)
 //	d 1 t2 t1 t1
+//
+// Write times never go backwards, so the phones are created before t0 (c
+// first, so that it is primary) and then rewritten in updated_in_db_at
+// order with the clock moving forward through t0, t1, t2, keeping their
+// updated_at.
 type phoneFixture struct {
 	s        *Store
 	personID string
@@ -94,36 +99,64 @@ type phoneFixture struct {
 func newPhoneFixture(t *testing.T) *phoneFixture {
 	t.Helper()
 	s, clk := newStore(t)
+	created := t0.Add(-time.Second)
+	clk.Set(created)
 	_, personID := newPerson(t, s)
 	f := &phoneFixture{s: s, personID: personID, names: map[string]string{}}
-	for _, r := range []struct {
+	type row struct {
 		name                   string
 		id                     int
 		created, updated, inDB time.Time
 		location               *string
 		historic               bool
-	}{
+	}
+	rows := []row{
 		{"c", 4, t1, t1, t2, ptr("mobile"), false},
 		{"a", 5, t0, t2, t1, ptr("home"), false},
 		{"f", 3, t1, t2, t0, nil, false},
 		{"b", 2, t1, t0, t0, ptr("home"), false},
 		{"e", 6, t0, t0, t2, nil, true},
 		{"d", 1, t2, t1, t1, nil, false},
-	} {
-		clk.Set(r.inDB)
+	}
+	for _, r := range rows {
 		p := mustPhone(t, s, NewPhone{
 			ID: fixedID(r.id), PersonID: personID, Number: "+1 617 555 010" + fmt.Sprint(r.id),
 			Location: r.location, Historic: r.historic, CreatedAt: r.created, UpdatedAt: r.updated,
 		})
-		if !p.UpdatedInDBAt.Equal(r.inDB) {
-			t.Fatalf("phone %s: UpdatedInDBAt = %v, want %v", r.name, p.UpdatedInDBAt, r.inDB)
-		}
 		f.names[p.ID] = r.name
 	}
 	// Creating non-primary phones must not have re-stamped any other.
 	for _, p := range f.list(t, ListQuery{}) {
 		if want := p.Number == "+1 617 555 0104"; p.Primary != want {
 			t.Fatalf("phone %s: Primary = %v, want %v", f.names[p.ID], p.Primary, want)
+		}
+		if !p.UpdatedInDBAt.Equal(created) {
+			t.Fatalf("phone %s: UpdatedInDBAt = %v after the creates, want %v", f.names[p.ID], p.UpdatedInDBAt, created)
+		}
+	}
+	byInDB := slices.Clone(rows)
+	slices.SortStableFunc(byInDB, func(a, b row) int { return a.inDB.Compare(b.inDB) })
+	for _, r := range byInDB {
+		clk.Set(r.inDB)
+		p, err := s.UpdatePhone(t.Context(), personID, fixedID(r.id), PhoneUpdate{UpdatedAt: ptr(r.updated)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !p.UpdatedInDBAt.Equal(r.inDB) {
+			t.Fatalf("phone %s: UpdatedInDBAt = %v, want %v", r.name, p.UpdatedInDBAt, r.inDB)
+		}
+	}
+	// Every phone is now exactly as the table says.
+	got := map[string]Phone{}
+	for _, p := range f.list(t, ListQuery{}) {
+		got[f.names[p.ID]] = p
+	}
+	for _, r := range rows {
+		p := got[r.name]
+		if !p.CreatedAt.Equal(r.created) || !p.UpdatedAt.Equal(r.updated) || !p.UpdatedInDBAt.Equal(r.inDB) ||
+			p.Primary != (r.name == "c") || p.Historic != r.historic {
+			t.Fatalf("phone %s = %+v; want created_at %v, updated_at %v, updated_in_db_at %v, primary %v, historic %v",
+				r.name, p, r.created, r.updated, r.inDB, r.name == "c", r.historic)
 		}
 	}
 	return f
@@ -217,26 +250,37 @@ func withPage(q ListQuery, limit, offset int) ListQuery {
 	return q
 }
 
+// listRow is a list fixture row: its name, id number and timestamps.
+type listRow struct {
+	name                   string
+	id                     int
+	created, updated, inDB time.Time
+}
+
 func TestListContactsSortAndPage(t *testing.T) {
 	s, clk := newStore(t)
+	clk.Set(t0.Add(-time.Second)) // before every fixture row: write times never go back
 	al := newAccountList(t, s)
 	other := newAccountList(t, s)
 	mustContact(t, s, Contact{AccountListID: other, Name: "other list", CreatedAt: t0})
 	names := map[string]string{}
 	// Name order is byte order: upper case before lower case.
-	for _, r := range []struct {
-		name                   string
-		id                     int
-		created, updated, inDB time.Time
-	}{
+	rows := []listRow{
 		{"bob", 3, t1, t0, t1},
 		{"Zed", 5, t0, t1, t0},
 		{"bob", 1, t2, t1, t2},
 		{"ann", 4, t1, t0, t0},
 		{"Zed", 2, t0, t2, t1},
-	} {
+	}
+	// Created in updated_in_db_at order, the clock moving forward.
+	slices.SortStableFunc(rows, func(a, b listRow) int { return a.inDB.Compare(b.inDB) })
+	for _, r := range rows {
 		clk.Set(r.inDB)
 		c := mustContact(t, s, Contact{ID: fixedID(r.id), AccountListID: al, Name: r.name, CreatedAt: r.created, UpdatedAt: r.updated})
+		if !c.CreatedAt.Equal(r.created) || !c.UpdatedAt.Equal(r.updated) || !c.UpdatedInDBAt.Equal(r.inDB) {
+			t.Fatalf("contact %s%d = %+v; want created_at %v, updated_at %v, updated_in_db_at %v",
+				r.name, r.id, c, r.created, r.updated, r.inDB)
+		}
 		names[c.ID] = fmt.Sprintf("%s%d", r.name, r.id)
 	}
 	checkSorts(t,
@@ -262,28 +306,35 @@ func TestListContactsSortAndPage(t *testing.T) {
 
 func TestListPeopleSortAndPage(t *testing.T) {
 	s, clk := newStore(t)
+	clk.Set(t0.Add(-time.Second)) // before every fixture row: write times never go back
 	al := newAccountList(t, s)
 	c := mustContact(t, s, Contact{AccountListID: al, Name: "c"})
 	otherContact := mustContact(t, s, Contact{AccountListID: al, Name: "other"})
 	mustPerson(t, s, Person{ContactID: otherContact.ID, FirstName: "Aaron", CreatedAt: t0})
 	names := map[string]string{}
-	for _, r := range []struct {
-		name                   string
-		id                     int
-		first                  string
-		last                   *string
-		created, updated, inDB time.Time
-	}{
-		{"p", 3, "ann", ptr("Lee"), t1, t2, t0},
-		{"q", 6, "Bo", nil, t0, t1, t1},
-		{"r", 2, "ann", ptr("Kim"), t1, t1, t2},
-		{"s", 5, "cy", ptr("Lee"), t2, t0, t1},
-		{"t", 4, "Bo", nil, t0, t0, t0},
-		{"u", 1, "ann", ptr("lee"), t2, t2, t2},
-	} {
+	type personRow struct {
+		listRow
+		first string
+		last  *string
+	}
+	rows := []personRow{
+		{listRow{"p", 3, t1, t2, t0}, "ann", ptr("Lee")},
+		{listRow{"q", 6, t0, t1, t1}, "Bo", nil},
+		{listRow{"r", 2, t1, t1, t2}, "ann", ptr("Kim")},
+		{listRow{"s", 5, t2, t0, t1}, "cy", ptr("Lee")},
+		{listRow{"t", 4, t0, t0, t0}, "Bo", nil},
+		{listRow{"u", 1, t2, t2, t2}, "ann", ptr("lee")},
+	}
+	// Created in updated_in_db_at order, the clock moving forward.
+	slices.SortStableFunc(rows, func(a, b personRow) int { return a.inDB.Compare(b.inDB) })
+	for _, r := range rows {
 		clk.Set(r.inDB)
 		p := mustPerson(t, s, Person{ID: fixedID(r.id), ContactID: c.ID, FirstName: r.first, LastName: r.last,
 			CreatedAt: r.created, UpdatedAt: r.updated})
+		if !p.CreatedAt.Equal(r.created) || !p.UpdatedAt.Equal(r.updated) || !p.UpdatedInDBAt.Equal(r.inDB) {
+			t.Fatalf("person %s = %+v; want created_at %v, updated_at %v, updated_in_db_at %v",
+				r.name, p, r.created, r.updated, r.inDB)
+		}
 		names[p.ID] = r.name
 	}
 	checkSorts(t,

@@ -76,11 +76,10 @@ func (s *Store) CreatePerson(ctx context.Context, p Person) (Person, error) {
 	}
 	p.ContactID = normID(p.ContactID)
 	p.LastName = cloneString(p.LastName)
-	now := s.clock()
-	p.CreatedAt = orNow(p.CreatedAt, now)
-	p.UpdatedAt = orNow(p.UpdatedAt, now)
-	p.UpdatedInDBAt = now
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *sql.Tx, wc *writeClock) error {
+		p.CreatedAt = orNow(p.CreatedAt, wc.now)
+		p.UpdatedAt = orNow(p.UpdatedAt, wc.now)
+		p.UpdatedInDBAt = wc.now
 		ok, err := exists(ctx, tx, `SELECT 1 FROM contacts WHERE id = ?`, p.ContactID)
 		if err != nil {
 			return err
@@ -108,7 +107,7 @@ func (s *Store) CreatePerson(ctx context.Context, p Person) (Person, error) {
 func (s *Store) UpdatePerson(ctx context.Context, contactID, id string, u PersonUpdate, pre *Precondition) (Person, error) {
 	contactID, id = normID(contactID), normID(id)
 	var p Person
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *sql.Tx, wc *writeClock) error {
 		var err error
 		p, err = person(ctx, tx, contactID, id)
 		if err != nil {
@@ -117,7 +116,7 @@ func (s *Store) UpdatePerson(ctx context.Context, contactID, id string, u Person
 		if err := pre.check(p.UpdatedInDBAt); err != nil {
 			return err
 		}
-		now := s.clock()
+		now := wc.now
 		if u.FirstName != nil {
 			p.FirstName = *u.FirstName
 		}
@@ -131,7 +130,7 @@ func (s *Store) UpdatePerson(ctx context.Context, contactID, id string, u Person
 		if u.UpdatedAt != nil {
 			p.UpdatedAt = normTime(*u.UpdatedAt)
 		}
-		p.UpdatedInDBAt = nextDBTime(now, p.UpdatedInDBAt)
+		p.UpdatedInDBAt = wc.next(p.UpdatedInDBAt)
 		_, err = tx.ExecContext(ctx,
 			`UPDATE people SET first_name = ?, last_name = ?, created_at = ?, updated_at = ?, updated_in_db_at = ?
 			WHERE id = ?`,
@@ -151,7 +150,7 @@ func (s *Store) UpdatePerson(ctx context.Context, contactID, id string, u Person
 // if pre does not hold, in which case nothing is written.
 func (s *Store) DeletePerson(ctx context.Context, contactID, id string, pre *Precondition) error {
 	contactID, id = normID(contactID), normID(id)
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *sql.Tx, wc *writeClock) error {
 		p, err := person(ctx, tx, contactID, id)
 		if err != nil {
 			return err
@@ -163,10 +162,7 @@ func (s *Store) DeletePerson(ctx context.Context, contactID, id string, pre *Pre
 		if err != nil {
 			return err
 		}
-		at, err := deletionTime(ctx, tx, c.AccountListID, s.clock())
-		if err != nil {
-			return err
-		}
+		at := wc.now
 		if err := buryPhonesOfPerson(ctx, tx, c.AccountListID, contactID, id, at); err != nil {
 			return err
 		}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/google/uuid"
 )
@@ -123,7 +122,7 @@ func (s *Store) CreatePhone(ctx context.Context, np NewPhone) (Phone, error) {
 	if p.Source == "" {
 		p.Source = DefaultSource
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *sql.Tx, wc *writeClock) error {
 		if err := personExists(ctx, tx, p.PersonID); err != nil {
 			return err
 		}
@@ -136,7 +135,7 @@ func (s *Store) CreatePhone(ctx context.Context, np NewPhone) (Phone, error) {
 		} else {
 			p.ValidValues = p.Source == DefaultSource || len(others) == 0
 		}
-		now := s.clock()
+		now := wc.now
 		p.CreatedAt = orNow(np.CreatedAt, now)
 		p.UpdatedAt = orNow(np.UpdatedAt, now)
 		p.UpdatedInDBAt = now
@@ -151,7 +150,7 @@ func (s *Store) CreatePhone(ctx context.Context, np NewPhone) (Phone, error) {
 		if err != nil {
 			return mapError(err)
 		}
-		return setPrimaries(ctx, tx, others, primaries, now)
+		return setPrimaries(ctx, tx, others, primaries, wc)
 	})
 	if err != nil {
 		return Phone{}, fmt.Errorf("create phone %s: %w", p.ID, err)
@@ -173,7 +172,7 @@ func (s *Store) CreatePhone(ctx context.Context, np NewPhone) (Phone, error) {
 func (s *Store) UpdatePhone(ctx context.Context, personID, id string, u PhoneUpdate, pre *Precondition) (Phone, error) {
 	personID, id = normID(personID), normID(id)
 	var p Phone
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *sql.Tx, wc *writeClock) error {
 		var err error
 		p, err = phone(ctx, tx, personID, id)
 		if err != nil {
@@ -188,7 +187,7 @@ func (s *Store) UpdatePhone(ctx context.Context, personID, id string, u PhoneUpd
 		}
 		others := slices.DeleteFunc(phones, func(o Phone) bool { return o.ID == id })
 
-		now := s.clock()
+		now := wc.now
 		if u.Number != nil {
 			p.Number = *u.Number
 		}
@@ -220,7 +219,7 @@ func (s *Store) UpdatePhone(ctx context.Context, personID, id string, u PhoneUpd
 		if u.UpdatedAt != nil {
 			p.UpdatedAt = normTime(*u.UpdatedAt)
 		}
-		p.UpdatedInDBAt = nextDBTime(now, p.UpdatedInDBAt)
+		p.UpdatedInDBAt = wc.next(p.UpdatedInDBAt)
 
 		promote := u.Primary != nil && *u.Primary
 		demote := u.Primary != nil && !*u.Primary
@@ -236,7 +235,7 @@ func (s *Store) UpdatePhone(ctx context.Context, personID, id string, u PhoneUpd
 		if err != nil {
 			return mapError(err)
 		}
-		return setPrimaries(ctx, tx, others, primaries, now)
+		return setPrimaries(ctx, tx, others, primaries, wc)
 	})
 	if err != nil {
 		return Phone{}, fmt.Errorf("update phone %s of person %s: %w", id, personID, err)
@@ -251,7 +250,7 @@ func (s *Store) UpdatePhone(ctx context.Context, personID, id string, u PhoneUpd
 // which case nothing is written.
 func (s *Store) DeletePhone(ctx context.Context, personID, id string, pre *Precondition) error {
 	personID, id = normID(personID), normID(id)
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *sql.Tx, wc *writeClock) error {
 		p, err := phone(ctx, tx, personID, id)
 		if err != nil {
 			return err
@@ -266,11 +265,7 @@ func (s *Store) DeletePhone(ctx context.Context, personID, id string, pre *Preco
 		if err != nil {
 			return mapError(err)
 		}
-		now := s.clock()
-		at, err := deletionTime(ctx, tx, accountListID, now)
-		if err != nil {
-			return err
-		}
+		at := wc.now
 		err = bury(ctx, tx, Deleted{
 			AccountListID: accountListID, Type: TypePhoneNumbers, DeletableID: id,
 			ContactID: &contactID, PersonID: &personID, DeletedAt: at,
@@ -285,7 +280,7 @@ func (s *Store) DeletePhone(ctx context.Context, personID, id string, pre *Preco
 		if err != nil {
 			return err
 		}
-		return setPrimaries(ctx, tx, others, settlePrimary(others, "", false, false), now)
+		return setPrimaries(ctx, tx, others, settlePrimary(others, "", false, false), wc)
 	})
 	if err != nil {
 		return fmt.Errorf("delete phone %s of person %s: %w", id, personID, err)
@@ -358,7 +353,7 @@ func settlePrimary(phones []Phone, target string, promote, demote bool) map[stri
 
 // setPrimaries writes the primary flags of phones whose flag differs from
 // primaries, giving each updated_at now and a new updated_in_db_at.
-func setPrimaries(ctx context.Context, tx *sql.Tx, phones []Phone, primaries map[string]bool, now time.Time) error {
+func setPrimaries(ctx context.Context, tx *sql.Tx, phones []Phone, primaries map[string]bool, wc *writeClock) error {
 	for _, p := range phones {
 		want, ok := primaries[p.ID]
 		if !ok || want == p.Primary {
@@ -366,7 +361,7 @@ func setPrimaries(ctx context.Context, tx *sql.Tx, phones []Phone, primaries map
 		}
 		_, err := tx.ExecContext(ctx,
 			`UPDATE phones SET "primary" = ?, updated_at = ?, updated_in_db_at = ? WHERE id = ?`,
-			want, now.UnixMilli(), nextDBTime(now, p.UpdatedInDBAt).UnixMilli(), p.ID)
+			want, wc.now.UnixMilli(), wc.next(p.UpdatedInDBAt).UnixMilli(), p.ID)
 		if err != nil {
 			return mapError(err)
 		}

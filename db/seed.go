@@ -46,7 +46,8 @@ const seedMultiRow = 100
 // Every row gets a new random id and created_at = updated_at =
 // updated_in_db_at, increasing by one millisecond per row in creation
 // order (a contact, then its people, then their phones) and ending about
-// now. Names are drawn from short lists; about one person in 25 has no
+// now, or later when earlier writes were stamped later: like every write,
+// Seed never stamps below the write clock (see writeClock). Names are drawn from short lists; about one person in 25 has no
 // last name. Phones are valid E.164 numbers, most in the US (country code
 // "1") and some in the UK ("44"), with locations cycling mobile, home,
 // work; each person's first phone is primary and the others are not; the
@@ -97,9 +98,19 @@ func (s *Store) seed(ctx context.Context, o SeedOptions) (SeedResult, error) {
 		n := min(contactsPerBatch, o.Contacts-done)
 		var batch SeedResult
 		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			// Never stamp below what earlier writes issued (see writeClock).
+			var hw int64
+			if err := tx.QueryRowContext(ctx, `SELECT hw FROM write_clock WHERE id = 1`).Scan(&hw); err != nil {
+				return fmt.Errorf("read write clock: %w", err)
+			}
+			if h := fromMillis(hw); g.next.Before(h) {
+				g.next = h
+			}
 			var err error
-			batch, err = g.batch(ctx, tx, n)
-			return err
+			if batch, err = g.batch(ctx, tx, n); err != nil {
+				return err
+			}
+			return raiseWriteClock(ctx, tx, g.next.Add(-time.Millisecond))
 		})
 		if err != nil {
 			return res, err

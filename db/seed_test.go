@@ -23,6 +23,7 @@ func TestSeed(t *testing.T) {
 	seedBatchRows = 20 // 9 rows per contact: batches of 2 contacts
 	type call struct{ done, total int }
 	var calls []call
+	hwBefore := fromMillis(int64(count(t, s, `SELECT hw FROM write_clock`)))
 	res, err := s.Seed(ctx, SeedOptions{
 		AccountListID: strings.ToUpper(al), Contacts: 10, PeoplePerContact: 2, PhonesPerPerson: 3,
 		Progress: func(done, total int) { calls = append(calls, call{done, total}) },
@@ -102,8 +103,16 @@ func TestSeed(t *testing.T) {
 			t.Fatalf("timestamps %d and %d of rows %d, %d: want 1 ms apart", stamps[i-1], stamps[i], i-1, i)
 		}
 	}
-	if last := fromMillis(stamps[len(stamps)-1]); last.After(clk.nowMS()) {
-		t.Errorf("last timestamp %v after now %v", last, clk.nowMS())
+	// Seeded stamps end about now, but never below what earlier writes
+	// issued (the write clock), and they raise it to the last one.
+	if first := fromMillis(stamps[0]); first.Before(hwBefore) {
+		t.Errorf("first timestamp %v below the write clock %v", first, hwBefore)
+	}
+	if last := fromMillis(stamps[len(stamps)-1]); last.After(clk.nowMS()) && fromMillis(stamps[0]).After(hwBefore) {
+		t.Errorf("last timestamp %v after now %v though the write clock did not hold it back", last, clk.nowMS())
+	}
+	if hw := count(t, s, `SELECT hw FROM write_clock`); int64(hw) != stamps[len(stamps)-1] {
+		t.Errorf("write clock %d after seeding, want the last stamp %d", hw, stamps[len(stamps)-1])
 	}
 
 	// Valid E.164 numbers, locations cycling, through the list API.

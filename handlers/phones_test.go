@@ -1043,10 +1043,12 @@ func (c *phClock) set(t time.Time) {
 	c.now = t
 }
 
-// With a controlled clock: updated_in_db_at is the server's time, moves on
-// by 1 ms when the clock has not moved past the stored value (also for rows
-// demoted or promoted as a side effect), and preconditions are compared at
-// the precision sent.
+// With a controlled clock: a write's time is the server's clock, but never
+// before the latest time an earlier write stamped (on any row), so
+// updated_in_db_at never goes backwards across rows; per row it moves on by
+// 1 ms when the write's time is not past the stored value (also for rows
+// demoted or promoted as a side effect). updated_at and created_at default
+// to the write's time. Preconditions are compared at the precision sent.
 func TestPhoneUpdatedInDBAtClock(t *testing.T) {
 	a := newAPI(t)
 	t0 := time.Date(2030, 1, 2, 3, 4, 5, 600_000_000, time.UTC)
@@ -1065,7 +1067,8 @@ func TestPhoneUpdatedInDBAtClock(t *testing.T) {
 		}
 	}
 
-	// Frozen clock: each write adds 1 ms.
+	// Frozen clock: each write adds 1 ms. Its time is the latest stamp
+	// issued so far, the previous write's (the clock's for the first).
 	for i := 1; i <= 5; i++ {
 		r := a.do(req{Method: phUpdateMethods[i%2], Path: path, Token: tr.tok, Body: doc("phone_numbers", map[string]any{
 			"location": fmt.Sprint(i), "updated_in_db_at": ms(i - 1),
@@ -1074,29 +1077,38 @@ func TestPhoneUpdatedInDBAtClock(t *testing.T) {
 		if got := r.attrs()["updated_in_db_at"]; got != ms(i) {
 			t.Fatalf("write %d: updated_in_db_at %v, want %s", i, got, ms(i))
 		}
-		if got := r.attrs()["updated_at"]; got != ms(0) {
-			t.Errorf("write %d: updated_at %v, want the clock's %s", i, got, ms(0))
+		if got := r.attrs()["updated_at"]; got != ms(i-1) {
+			t.Errorf("write %d: updated_at %v, want the previous write's %s", i, got, ms(i-1))
 		}
 	}
 
-	// Clock behind the stored value: still strictly increasing.
+	// Clock behind the stored value: still strictly increasing, and the
+	// write's time is the latest stamp, not the clock's.
 	clk.set(t0.Add(-time.Hour))
 	r := phUpdate(t, a, http.MethodPatch, tr.tok, path, map[string]any{"location": "back"})
 	if got := r.attrs()["updated_in_db_at"]; got != ms(6) {
 		t.Errorf("clock behind: updated_in_db_at %v, want %s", got, ms(6))
 	}
+	if got := r.attrs()["updated_at"]; got != ms(5) {
+		t.Errorf("clock behind: updated_at %v, want the previous write's %s", got, ms(5))
+	}
 
-	// A second phone made primary demotes the first: its updated_in_db_at
-	// moves on by 1 ms, its updated_at is the clock's.
+	// A second phone made primary, with the clock behind the latest stamp:
+	// it is stamped with that latest stamp, not the clock, so no row is
+	// written before an earlier write. It demotes the first, whose
+	// updated_in_db_at moves on by 1 ms and whose updated_at is the write's
+	// time.
 	clk.set(t0)
-	p2 := phCreate(t, a, tr.tok, tr.phonesPath(), map[string]any{"number": "6175550700", "primary": true})
-	if p2.attrs()["updated_in_db_at"] != ms(0) {
-		t.Errorf("new phone updated_in_db_at %v, want %s", p2.attrs()["updated_in_db_at"], ms(0))
+	p2 := phCreate(t, a, tr.tok, tr.phonesPath(), map[string]any{"number": "6175550700", "primary": true}).attrs()
+	for _, k := range []string{"created_at", "updated_at", "updated_in_db_at"} {
+		if p2[k] != ms(6) {
+			t.Errorf("new phone %s %v, want the latest stamp %s", k, p2[k], ms(6))
+		}
 	}
 	first := phGet(t, a, tr.tok, path).attrs()
-	if first["primary"] != false || first["updated_in_db_at"] != ms(7) || first["updated_at"] != ms(0) {
+	if first["primary"] != false || first["updated_in_db_at"] != ms(7) || first["updated_at"] != ms(6) {
 		t.Errorf("demoted phone: primary %v updated_in_db_at %v updated_at %v; want false %s %s",
-			first["primary"], first["updated_in_db_at"], first["updated_at"], ms(7), ms(0))
+			first["primary"], first["updated_in_db_at"], first["updated_at"], ms(7), ms(6))
 	}
 
 	// Clock ahead: the clock's time is used.

@@ -201,6 +201,7 @@ func (qs *queryShape) parse(path string, values url.Values) (query, error) {
 	for _, k := range keys {
 		switch k {
 		case "page", "per_page", "page[number]", "page[size]":
+		case "access_token": // never echo a credential into links
 		default:
 			l.rest[k] = values[k]
 		}

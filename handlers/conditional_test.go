@@ -1,0 +1,428 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3filter"
+)
+
+// Tests of HTTP conditional requests: ETag on single-resource responses,
+// If-None-Match on GET (304) and If-Match on PUT, PATCH and DELETE (412), the
+// standard counterpart of the updated_in_db_at precondition.
+
+// lsKind is one resource type with paths under a tree and update bodies.
+type lsKind struct {
+	typ        string
+	collection func(tr tree) string
+	item       func(tr tree) string
+	create     map[string]any
+	attr       string // a text attribute the updates change
+}
+
+var lsKinds = []lsKind{
+	{
+		typ: "contacts", collection: func(tree) string { return "/api/v2/contacts" },
+		item: tree.contactPath, create: map[string]any{"name": "Roe family"}, attr: "name",
+	},
+	{
+		typ: "people", collection: func(tr tree) string { return tr.contactPath() + "/people" },
+		item: tree.personPath, create: map[string]any{"first_name": "Ann"}, attr: "first_name",
+	},
+	{
+		typ: "phone_numbers", collection: tree.phonesPath,
+		item: tree.phonePath, create: map[string]any{"number": "617-555-0100"}, attr: "location",
+	},
+}
+
+// lsDoConditional sends r like a.do and validates the response against
+// openapi.yaml. A 304 has no body, hence no Content-Type, which a.do's
+// validation does not allow for; this validates it against the spec
+// directly (and checks that it has no body).
+func lsDoConditional(t testing.TB, a *api, r req) *resp {
+	t.Helper()
+	hr := httptest.NewRequest(r.Method, r.Path, nil)
+	hr.Header.Set("Accept", mediaType)
+	hr.Header.Set("Authorization", "Bearer "+r.Token)
+	for k, v := range r.Header {
+		hr.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	a.e.ServeHTTP(rec, hr)
+	if rec.Code != http.StatusNotModified {
+		return a.do(r) // GET is safe to repeat; a.do validates everything else
+	}
+	out := &resp{Code: rec.Code, Header: rec.Header(), Raw: rec.Body.Bytes()}
+	if len(out.Raw) != 0 {
+		t.Errorf("304 with a body: %q", out.Raw)
+	}
+	_, router := loadSpec(t)
+	route, params, err := router.FindRoute(hr.Clone(context.Background()))
+	if err != nil {
+		t.Fatalf("%s %s: no operation in the spec: %v", r.Method, r.Path, err)
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: hr, PathParams: params, Route: route},
+		Status:                 out.Code,
+		Header:                 out.Header,
+		Body:                   io.NopCloser(bytes.NewReader(out.Raw)),
+		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	}
+	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
+		t.Errorf("%s %s: 304 does not match openapi.yaml: %v", r.Method, r.Path, err)
+	}
+	return out
+}
+
+// lsETag returns a response's ETag, failing unless it is a strong entity tag.
+func lsETag(t testing.TB, r *resp) string {
+	t.Helper()
+	tag := r.Header.Get("ETag")
+	if len(tag) < 3 || strings.HasPrefix(tag, "W/") || tag[0] != '"' || tag[len(tag)-1] != '"' || strings.Contains(tag[1:len(tag)-1], `"`) {
+		t.Fatalf("ETag %q is not a strong entity tag (status %d)", tag, r.Code)
+	}
+	return tag
+}
+
+// lsCurrent GETs path and returns the response and its ETag.
+func lsCurrent(t testing.TB, a *api, tok, path string) (*resp, string) {
+	t.Helper()
+	r := a.do(req{Method: "GET", Path: path, Token: tok})
+	r.want(t, http.StatusOK, "")
+	return r, lsETag(t, r)
+}
+
+// lsUpdate sends an update guarded by If-Match only (no updated_in_db_at,
+// no overwrite in the body).
+func lsUpdate(a *api, method, tok, path, typ, ifMatch string, attrs map[string]any) *resp {
+	a.t.Helper()
+	var hdr map[string]string
+	if ifMatch != "" {
+		hdr = map[string]string{"If-Match": ifMatch}
+	}
+	return a.do(req{Method: method, Path: path, Token: tok, Body: doc(typ, attrs), Header: hdr})
+}
+
+// Every single-resource response carries a strong ETag, equal to what GET
+// then returns, stable without writes, and new after every write, even
+// when the clock has not moved.
+func TestConditionalETags(t *testing.T) {
+	a := newAPI(t)
+	lsNewClock(a, time.Date(2030, 7, 1, 0, 0, 0, 0, time.UTC)) // frozen
+	tr := a.tree()
+	for _, k := range lsKinds {
+		t.Run(k.typ, func(t *testing.T) {
+			seen := map[string]string{}
+			fresh := func(what, tag string) {
+				t.Helper()
+				if prev, ok := seen[tag]; ok {
+					t.Errorf("%s has the ETag %s of %s", what, tag, prev)
+				}
+				seen[tag] = what
+			}
+			r := a.do(req{Method: "POST", Path: k.collection(tr), Token: tr.tok, Body: doc(k.typ, k.create)})
+			r.want(t, http.StatusCreated, "")
+			created := lsETag(t, r)
+			fresh("create", created)
+			path := r.Header.Get("Location")
+			g, tag := lsCurrent(t, a, tr.tok, path)
+			if tag != created {
+				t.Errorf("GET ETag %s, want the create's %s", tag, created)
+			}
+			if _, again := lsCurrent(t, a, tr.tok, path); again != tag {
+				t.Errorf("ETag changed without a write: %s → %s", tag, again)
+			}
+			// Another resource created at the same instant has another ETag.
+			r2 := a.do(req{Method: "POST", Path: k.collection(tr), Token: tr.tok, Body: doc(k.typ, k.create)})
+			r2.want(t, http.StatusCreated, "")
+			if r2.attrs()["updated_in_db_at"] != g.attrs()["updated_in_db_at"] {
+				t.Fatalf("the frozen clock gave %v and %v", r2.attrs()["updated_in_db_at"], g.attrs()["updated_in_db_at"])
+			}
+			fresh("another resource", lsETag(t, r2))
+
+			for i, m := range []string{"PUT", "PATCH", "PUT", "PATCH"} {
+				u := lsUpdate(a, m, tr.tok, path, k.typ, tag, map[string]any{k.attr: "v" + itoa(i)})
+				u.want(t, http.StatusOK, "")
+				next := lsETag(t, u)
+				fresh(m+" "+itoa(i), next)
+				if _, got := lsCurrent(t, a, tr.tok, path); got != next {
+					t.Errorf("%s: GET ETag %s, want the update's %s", m, got, next)
+				}
+				tag = next
+			}
+			// An update sending the same values is still a write.
+			u := lsUpdate(a, "PATCH", tr.tok, path, k.typ, tag, map[string]any{k.attr: "v3"})
+			u.want(t, http.StatusOK, "")
+			fresh("no-op PATCH", lsETag(t, u))
+		})
+	}
+
+	t.Run("phone demoted by another's create", func(t *testing.T) {
+		_, before := lsCurrent(t, a, tr.tok, tr.phonePath())
+		a.phone(tr.tok, tr.contact, tr.person, map[string]any{"number": "617-555-0199", "primary": true})
+		g, after := lsCurrent(t, a, tr.tok, tr.phonePath())
+		if g.attrs()["primary"] != false {
+			t.Fatalf("the old primary was not demoted: %v", g.attrs())
+		}
+		if after == before {
+			t.Errorf("ETag %s unchanged after the phone was demoted", after)
+		}
+	})
+}
+
+// If-None-Match on GET: 304 without a body, with the ETag, when it matches
+// (weak comparison, lists, *); 200 otherwise.
+func TestConditionalIfNoneMatch(t *testing.T) {
+	a := newAPI(t)
+	tr := a.tree()
+	for _, k := range lsKinds {
+		t.Run(k.typ, func(t *testing.T) {
+			path := k.item(tr)
+			_, old := lsCurrent(t, a, tr.tok, path)
+			lsUpdate(a, "PATCH", tr.tok, path, k.typ, old, map[string]any{k.attr: "changed"}).want(t, http.StatusOK, "")
+			cur, tag := lsCurrent(t, a, tr.tok, path)
+			for _, tc := range []struct {
+				name, header string
+				want         int
+			}{
+				{"current", tag, http.StatusNotModified},
+				{"weak current", "W/" + tag, http.StatusNotModified},
+				{"star", "*", http.StatusNotModified},
+				{"in a list", `"nope", ` + tag, http.StatusNotModified},
+				{"weak in a list", `W/"nope",W/` + tag, http.StatusNotModified},
+				{"previous version", old, http.StatusOK},
+				{"other", `"nope"`, http.StatusOK},
+				{"weak other", `W/"nope"`, http.StatusOK},
+				{"list without it", `"a", "b"`, http.StatusOK},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					for _, q := range []string{"", "?include=x"} {
+						r := lsDoConditional(t, a, req{Method: "GET", Path: path + q, Token: tr.tok, Header: map[string]string{"If-None-Match": tc.header}})
+						if r.Code != tc.want {
+							t.Fatalf("If-None-Match %s: status %d, want %d\n%s", tc.header, r.Code, tc.want, r.Raw)
+						}
+						if got := r.Header.Get("ETag"); got != tag {
+							t.Errorf("ETag %q, want %q", got, tag)
+						}
+						if tc.want == http.StatusOK && !jsonEqual(r.data(), cur.data()) {
+							t.Errorf("200 body %v, want %v", r.data(), cur.data())
+						}
+					}
+				})
+			}
+		})
+	}
+	t.Run("someone else's resource is 403, not 304", func(t *testing.T) {
+		_, tag := lsCurrent(t, a, tr.tok, tr.phonePath())
+		r := lsDoConditional(t, a, req{Method: "GET", Path: tr.phonePath(), Token: a.user(), Header: map[string]string{"If-None-Match": tag}})
+		r.want(t, http.StatusForbidden, "")
+	})
+}
+
+func jsonEqual(x, y any) bool {
+	bx, err1 := json.Marshal(x)
+	by, err2 := json.Marshal(y)
+	return err1 == nil && err2 == nil && bytes.Equal(bx, by)
+}
+
+// lsWant412 checks a 412 naming the If-Match header.
+func lsWant412(t testing.TB, r *resp) {
+	t.Helper()
+	r.want(t, http.StatusPreconditionFailed, "")
+	src, _ := r.firstError()["source"].(map[string]any)
+	if src["header"] != "If-Match" {
+		t.Errorf("412 source %v, want header If-Match", src)
+	}
+}
+
+// lsTombstones returns how many tombstones the user has.
+func lsTombstones(t testing.TB, a *api, tok string) int {
+	t.Helper()
+	return lsDecodePage(t, lsGet(a, tok, "/api/v2/deleted_records")).Meta.Pagination.TotalCount
+}
+
+// If-Match on PUT, PATCH and DELETE: a value that does not match (strong
+// comparison) is 412 with nothing saved or deleted; a match (exact, in a
+// list, or *) is the whole precondition: the body needs no
+// updated_in_db_at.
+func TestConditionalIfMatch(t *testing.T) {
+	for _, k := range lsKinds {
+		t.Run(k.typ, func(t *testing.T) {
+			a := newAPI(t)
+			tr := a.tree()
+			path := k.item(tr)
+			_, old := lsCurrent(t, a, tr.tok, path)
+			lsUpdate(a, "PUT", tr.tok, path, k.typ, old, map[string]any{k.attr: "second"}).want(t, http.StatusOK, "")
+			before, tag := lsCurrent(t, a, tr.tok, path)
+
+			for _, bad := range []string{old, `"nope"`, "W/" + tag, `"nope", W/` + tag, strings.Trim(tag, `"`)} {
+				for _, m := range []string{"PUT", "PATCH", "DELETE"} {
+					var r *resp
+					if m == "DELETE" {
+						r = a.do(req{Method: m, Path: path, Token: tr.tok, Header: map[string]string{"If-Match": bad}})
+					} else {
+						r = lsUpdate(a, m, tr.tok, path, k.typ, bad, map[string]any{k.attr: "lost"})
+					}
+					lsWant412(t, r)
+					after, now := lsCurrent(t, a, tr.tok, path)
+					if now != tag || !jsonEqual(after.data(), before.data()) {
+						t.Errorf("%s with If-Match %s changed the resource: %v → %v", m, bad, before.data(), after.data())
+					}
+				}
+			}
+			if n := lsTombstones(t, a, tr.tok); n != 0 {
+				t.Errorf("failed deletes left %d tombstones", n)
+			}
+
+			// Without If-Match the body's precondition is required (409);
+			// with a matching one it is not.
+			lsUpdate(a, "PATCH", tr.tok, path, k.typ, "", map[string]any{k.attr: "x"}).want(t, http.StatusConflict, "/data/attributes/updated_in_db_at")
+			forms := map[string]func(cur string) string{
+				"exact":     func(cur string) string { return cur },
+				"in a list": func(cur string) string { return `"nope", ` + cur },
+				"star":      func(string) string { return "*" },
+			}
+			for _, form := range []string{"exact", "in a list", "star"} {
+				for _, m := range []string{"PUT", "PATCH"} {
+					_, cur := lsCurrent(t, a, tr.tok, path)
+					hdr, val := forms[form](cur), m+" "+form
+					r := lsUpdate(a, m, tr.tok, path, k.typ, hdr, map[string]any{k.attr: val})
+					r.want(t, http.StatusOK, "")
+					if r.attrs()[k.attr] != val {
+						t.Errorf("%s with If-Match %s: %s = %v, want %q", m, hdr, k.attr, r.attrs()[k.attr], val)
+					}
+					if g, _ := lsCurrent(t, a, tr.tok, path); g.attrs()[k.attr] != val {
+						t.Errorf("%s with If-Match %s was not saved", m, hdr)
+					}
+				}
+			}
+
+			// DELETE with a matching If-Match, then with * on another.
+			_, cur := lsCurrent(t, a, tr.tok, path)
+			a.do(req{Method: "DELETE", Path: path, Token: tr.tok, Header: map[string]string{"If-Match": cur}}).want(t, http.StatusNoContent, "")
+			a.do(req{Method: "GET", Path: path, Token: tr.tok}).want(t, http.StatusNotFound, "")
+			if n := lsTombstones(t, a, tr.tok); n == 0 {
+				t.Errorf("a delete with If-Match left no tombstone")
+			}
+			tr2 := a.tree()
+			a.do(req{Method: "DELETE", Path: k.item(tr2), Token: tr2.tok, Header: map[string]string{"If-Match": "*"}}).want(t, http.StatusNoContent, "")
+			a.do(req{Method: "GET", Path: k.item(tr2), Token: tr2.tok}).want(t, http.StatusNotFound, "")
+
+			// A resource that does not exist is 404 (lookups come first).
+			a.do(req{Method: "DELETE", Path: path, Token: tr.tok, Header: map[string]string{"If-Match": "*"}}).want(t, http.StatusNotFound, "")
+		})
+	}
+}
+
+// A 412 on a contact's DELETE deletes nothing of the cascade.
+func TestConditionalIfMatchCascade(t *testing.T) {
+	a := newAPI(t)
+	tr := a.tree()
+	_, old := lsCurrent(t, a, tr.tok, tr.contactPath())
+	lsUpdate(a, "PATCH", tr.tok, tr.contactPath(), "contacts", old, map[string]any{"name": "new"}).want(t, http.StatusOK, "")
+	for _, path := range []string{tr.contactPath(), tr.personPath()} {
+		lsWant412(t, a.do(req{Method: "DELETE", Path: path, Token: tr.tok, Header: map[string]string{"If-Match": `"stale"`}}))
+	}
+	lsWant412(t, a.do(req{Method: "DELETE", Path: tr.contactPath(), Token: tr.tok, Header: map[string]string{"If-Match": old}}))
+	for _, path := range []string{tr.contactPath(), tr.personPath(), tr.phonePath()} {
+		a.do(req{Method: "GET", Path: path, Token: tr.tok}).want(t, http.StatusOK, "")
+	}
+	if n := lsTombstones(t, a, tr.tok); n != 0 {
+		t.Errorf("%d tombstones after failed deletes", n)
+	}
+}
+
+// The lost update: two clients read the same ETag; the first write wins,
+// the second (PUT, PATCH or DELETE with the old ETag) gets 412 and changes
+// nothing; after reading again it succeeds.
+func TestConditionalLostUpdate(t *testing.T) {
+	a := newAPI(t)
+	for _, k := range lsKinds {
+		for _, second := range []string{"PUT", "PATCH", "DELETE"} {
+			t.Run(k.typ+" then "+second, func(t *testing.T) {
+				tr := a.tree()
+				path := k.item(tr)
+				_, alice := lsCurrent(t, a, tr.tok, path)
+				_, bob := lsCurrent(t, a, tr.tok, path)
+				if alice != bob {
+					t.Fatalf("two reads gave %s and %s", alice, bob)
+				}
+				lsUpdate(a, "PUT", tr.tok, path, k.typ, alice, map[string]any{k.attr: "alice"}).want(t, http.StatusOK, "")
+				var r *resp
+				if second == "DELETE" {
+					r = a.do(req{Method: "DELETE", Path: path, Token: tr.tok, Header: map[string]string{"If-Match": bob}})
+				} else {
+					r = lsUpdate(a, second, tr.tok, path, k.typ, bob, map[string]any{k.attr: "bob"})
+				}
+				lsWant412(t, r)
+				g, fresh := lsCurrent(t, a, tr.tok, path)
+				if g.attrs()[k.attr] != "alice" {
+					t.Fatalf("%s = %v after the lost update, want alice", k.attr, g.attrs()[k.attr])
+				}
+				if second == "DELETE" {
+					a.do(req{Method: "DELETE", Path: path, Token: tr.tok, Header: map[string]string{"If-Match": fresh}}).want(t, http.StatusNoContent, "")
+					return
+				}
+				lsUpdate(a, second, tr.tok, path, k.typ, fresh, map[string]any{k.attr: "bob"}).want(t, http.StatusOK, "")
+				if g, _ := lsCurrent(t, a, tr.tok, path); g.attrs()[k.attr] != "bob" {
+					t.Errorf("%s = %v after bob's retry, want bob", k.attr, g.attrs()[k.attr])
+				}
+			})
+		}
+	}
+}
+
+// Of several concurrent updates carrying the same If-Match, exactly one
+// wins; the others get 412 (not the 409 of updated_in_db_at).
+func TestConditionalConcurrentIfMatch(t *testing.T) {
+	const n = 8
+	a := newAPI(t)
+	for _, k := range lsKinds {
+		t.Run(k.typ, func(t *testing.T) {
+			tr := a.tree()
+			path := k.item(tr)
+			_, tag := lsCurrent(t, a, tr.tok, path)
+			out := make([]*resp, n)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					out[i] = lsUpdate(a, []string{"PUT", "PATCH"}[i%2], tr.tok, path, k.typ, tag, map[string]any{k.attr: "w" + itoa(i)})
+				}()
+			}
+			close(start)
+			wg.Wait()
+			winner := -1
+			for i, r := range out {
+				switch r.Code {
+				case http.StatusOK:
+					if winner >= 0 {
+						t.Errorf("requests %d and %d both succeeded", winner, i)
+					}
+					winner = i
+				case http.StatusPreconditionFailed:
+					lsWant412(t, r)
+				default:
+					t.Errorf("request %d: status %d, want 200 or 412\n%s", i, r.Code, r.Raw)
+				}
+			}
+			if winner < 0 {
+				t.Fatal("no request succeeded")
+			}
+			if g, _ := lsCurrent(t, a, tr.tok, path); g.attrs()[k.attr] != "w"+itoa(winner) {
+				t.Errorf("stored %v, want the winner's w%d", g.attrs()[k.attr], winner)
+			}
+		})
+	}
+}

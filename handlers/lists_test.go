@@ -1,0 +1,878 @@
+package handlers
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Tests of paging, sorting, filtering, sparse fieldsets and include on the
+// list endpoints (contacts, people, phones; deleted_records is in
+// sync_test.go), against fixtures whose timestamps are fixed by the client
+// (created_at, updated_at) or by a controlled store clock (updated_in_db_at),
+// with ties everywhere so that the tie-break by id is visible.
+
+// lsClock is a settable clock for the store (db.Store.SetClock).
+type lsClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *lsClock) get() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *lsClock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+func (c *lsClock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// lsNewClock installs a controlled clock set to start on a's store.
+func lsNewClock(a *api, start time.Time) *lsClock {
+	c := &lsClock{now: start}
+	a.store.SetClock(c.get)
+	return c
+}
+
+// lsID returns the n-th fixture id: a valid lower-case UUID whose string
+// order is the order of n.
+func lsID(n int) string {
+	return fmt.Sprintf("00000000-0000-4000-8000-%012d", n)
+}
+
+// lsIDsOf maps fixture numbers to ids.
+func lsIDsOf(ns ...int) []string {
+	out := make([]string, len(ns))
+	for i, n := range ns {
+		out[i] = lsID(n)
+	}
+	return out
+}
+
+// lsTime parses an RFC 3339 timestamp or fails the test.
+func lsTime(t testing.TB, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t.Fatalf("bad fixture time %q: %v", s, err)
+	}
+	return v
+}
+
+// lsFmt formats t as the server does (UTC, milliseconds).
+func lsFmt(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000Z")
+}
+
+// lsDoc builds a request document with an optional id.
+func lsDoc(typ, id string, attrs map[string]any) map[string]any {
+	d := map[string]any{"type": typ, "attributes": attrs}
+	if id != "" {
+		d["id"] = id
+	}
+	return map[string]any{"data": d}
+}
+
+// lsPage is a list response decoded strictly: the pagination numbers must be
+// JSON integers to decode into int.
+type lsPage struct {
+	Data []struct {
+		ID         string         `json:"id"`
+		Type       string         `json:"type"`
+		Attributes map[string]any `json:"attributes"`
+	} `json:"data"`
+	Meta struct {
+		Pagination lsPagination      `json:"pagination"`
+		Sort       string            `json:"sort"`
+		Filter     map[string]string `json:"filter"`
+	} `json:"meta"`
+	Links map[string]string `json:"links"`
+}
+
+type lsPagination struct {
+	Page       int `json:"page"`
+	PerPage    int `json:"per_page"`
+	TotalCount int `json:"total_count"`
+	TotalPages int `json:"total_pages"`
+}
+
+// lsDecodePage decodes a 200 list response.
+func lsDecodePage(t testing.TB, r *resp) lsPage {
+	t.Helper()
+	r.want(t, http.StatusOK, "")
+	var p lsPage
+	if err := json.Unmarshal(r.Raw, &p); err != nil {
+		t.Fatalf("list response does not decode (pagination must be integers): %v\n%s", err, r.Raw)
+	}
+	if p.Data == nil {
+		t.Fatalf("data is missing or null, want an array:\n%s", r.Raw)
+	}
+	if p.Meta.Filter == nil {
+		t.Fatalf("meta.filter is missing or null, want an object:\n%s", r.Raw)
+	}
+	return p
+}
+
+func (p lsPage) ids() []string {
+	out := make([]string, len(p.Data))
+	for i, d := range p.Data {
+		out[i] = d.ID
+	}
+	return out
+}
+
+// lsGet sends an authenticated GET.
+func lsGet(a *api, tok, path string) *resp {
+	a.t.Helper()
+	return a.do(req{Method: "GET", Path: path, Token: tok})
+}
+
+// lsWantLinks checks links exactly: the set of keys, and each link as a
+// path-absolute URL on path whose query is the request's other parameters
+// (rest) plus page and per_page. prev and next are 0 when absent.
+func lsWantLinks(t testing.TB, links map[string]string, path string, rest url.Values, perPage, self, last, prev, next int) {
+	t.Helper()
+	want := map[string]int{"self": self, "first": 1, "last": last}
+	if prev > 0 {
+		want["prev"] = prev
+	}
+	if next > 0 {
+		want["next"] = next
+	}
+	var gotKeys, wantKeys []string
+	for k := range links {
+		gotKeys = append(gotKeys, k)
+	}
+	for k := range want {
+		wantKeys = append(wantKeys, k)
+	}
+	sort.Strings(gotKeys)
+	sort.Strings(wantKeys)
+	if !slices.Equal(gotKeys, wantKeys) {
+		t.Errorf("links has %v, want %v: %v", gotKeys, wantKeys, links)
+	}
+	for k, page := range want {
+		link, ok := links[k]
+		if !ok {
+			continue
+		}
+		u, err := url.Parse(link)
+		if err != nil {
+			t.Errorf("links.%s %q: %v", k, link, err)
+			continue
+		}
+		if u.Scheme != "" || u.Host != "" || !strings.HasPrefix(link, "/api/v2/") {
+			t.Errorf("links.%s %q is not path-absolute", k, link)
+		}
+		if u.Path != path {
+			t.Errorf("links.%s path %q, want %q", k, u.Path, path)
+		}
+		wq := url.Values{}
+		for name, vs := range rest {
+			wq[name] = vs
+		}
+		wq.Set("page", fmt.Sprint(page))
+		wq.Set("per_page", fmt.Sprint(perPage))
+		if got := u.Query(); !reflect.DeepEqual(got, wq) {
+			t.Errorf("links.%s query %v, want %v", k, got, wq)
+		}
+	}
+}
+
+// lsRest returns the query parameters of rawQuery other than paging.
+func lsRest(t testing.TB, rawQuery string) url.Values {
+	t.Helper()
+	v, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		t.Fatalf("bad query %q: %v", rawQuery, err)
+	}
+	for _, k := range []string{"page", "per_page", "page[number]", "page[size]"} {
+		v.Del(k)
+	}
+	return v
+}
+
+// lsWantParam checks a 400 whose first error names param in
+// source.parameter (and has no pointer); detail, when not "", must equal
+// the error's detail.
+func lsWantParam(t testing.TB, r *resp, param, detail string) {
+	t.Helper()
+	r.want(t, http.StatusBadRequest, "")
+	e := r.firstError()
+	src, _ := e["source"].(map[string]any)
+	if got, _ := src["parameter"].(string); got != param {
+		t.Errorf("source.parameter %q, want %q\n%s", got, param, r.Raw)
+	}
+	if detail != "" && e["detail"] != detail {
+		t.Errorf("detail %q, want %q", e["detail"], detail)
+	}
+}
+
+// lsListCase is one list request with its exact expected page.
+type lsListCase struct {
+	name    string
+	query   string // raw query string, without "?"
+	ids     []int  // expected data, in order (fixture numbers)
+	page    int
+	perPage int
+	total   int
+	pages   int
+	last    int // links.last page
+	prev    int // links.prev page, 0 when absent
+	next    int // links.next page, 0 when absent
+	sort    string
+	filter  map[string]string // nil means {}
+}
+
+// lsRunListCases runs cases against path; each case must match exactly.
+func lsRunListCases(t *testing.T, a *api, tok, path string, cases []lsListCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			full := path
+			if tc.query != "" {
+				full += "?" + tc.query
+			}
+			p := lsDecodePage(t, lsGet(a, tok, full))
+			if got, want := p.ids(), lsIDsOf(tc.ids...); !slices.Equal(got, want) {
+				t.Errorf("data ids\n got %v\nwant %v", got, want)
+			}
+			wantPg := lsPagination{Page: tc.page, PerPage: tc.perPage, TotalCount: tc.total, TotalPages: tc.pages}
+			if p.Meta.Pagination != wantPg {
+				t.Errorf("meta.pagination %+v, want %+v", p.Meta.Pagination, wantPg)
+			}
+			if p.Meta.Sort != tc.sort {
+				t.Errorf("meta.sort %q, want %q", p.Meta.Sort, tc.sort)
+			}
+			wantFilter := tc.filter
+			if wantFilter == nil {
+				wantFilter = map[string]string{}
+			}
+			if !reflect.DeepEqual(p.Meta.Filter, wantFilter) {
+				t.Errorf("meta.filter %v, want %v", p.Meta.Filter, wantFilter)
+			}
+			lsWantLinks(t, p.Links, path, lsRest(t, tc.query), tc.perPage, tc.page, tc.last, tc.prev, tc.next)
+		})
+	}
+}
+
+// lsParamCase is a request that must fail with 400 naming a parameter.
+type lsParamCase struct {
+	query  string
+	param  string // "" with alts: any of alts
+	alts   []string
+	detail string // exact detail, or ""
+	substr []string
+}
+
+func lsRunParamCases(t *testing.T, a *api, tok, path string, cases []lsParamCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.query, func(t *testing.T) {
+			r := lsGet(a, tok, path+"?"+tc.query)
+			r.want(t, http.StatusBadRequest, "")
+			e := r.firstError()
+			src, _ := e["source"].(map[string]any)
+			got, _ := src["parameter"].(string)
+			switch {
+			case tc.param != "" && got != tc.param:
+				t.Errorf("source.parameter %q, want %q\n%s", got, tc.param, r.Raw)
+			case tc.param == "" && !slices.Contains(tc.alts, got):
+				t.Errorf("source.parameter %q, want one of %v\n%s", got, tc.alts, r.Raw)
+			}
+			detail, _ := e["detail"].(string)
+			if tc.detail != "" && detail != tc.detail {
+				t.Errorf("detail %q, want %q", detail, tc.detail)
+			}
+			for _, s := range tc.substr {
+				if !strings.Contains(detail, s) {
+					t.Errorf("detail %q does not mention %q", detail, s)
+				}
+			}
+		})
+	}
+}
+
+// lsRangeErrors are malformed range filters for param.
+func lsRangeErrors(param string) []lsParamCase {
+	var out []lsParamCase
+	for _, v := range []string{
+		"yesterday", "..", "...", "2030-01-01...", "...2030-01-01", "2030-13-01",
+		"2030-1-1", "2030-01-01 00:00:00", "2030-01-01T00:00:00", "1893456000",
+		"2030-01-01..2030-01-02..2030-01-03", "2030-01-01..x", "x..2030-01-01",
+	} {
+		out = append(out, lsParamCase{
+			query: url.QueryEscape(param) + "=" + url.QueryEscape(v), param: param,
+			// the accepted forms are named
+			substr: []string{param, "A..B", "A...B", "YYYY-MM-DD", "RFC 3339"},
+		})
+	}
+	return out
+}
+
+// lsPagingErrors are the paging errors every list shares.
+func lsPagingErrors() []lsParamCase {
+	return []lsParamCase{
+		{query: "page=0", param: "page"},
+		{query: "page=-1", param: "page"},
+		{query: "page=abc", param: "page"},
+		{query: "page=1.5", param: "page"},
+		{query: "page=", param: "page"},
+		{query: "page=1&page=2", param: "page"},
+		{query: "per_page=0", param: "per_page"},
+		{query: "per_page=-5", param: "per_page"},
+		{query: "per_page=501", param: "per_page"},
+		{query: "per_page=ten", param: "per_page"},
+		{query: "page%5Bnumber%5D=0", param: "page[number]"},
+		{query: "page%5Bnumber%5D=x", param: "page[number]"},
+		{query: "page%5Bsize%5D=501", param: "page[size]"},
+		{query: "page%5Bsize%5D=-1", param: "page[size]"},
+		{query: "page=1&page%5Bnumber%5D=1", alts: []string{"page", "page[number]"}},
+		{query: "per_page=2&page%5Bsize%5D=2", alts: []string{"per_page", "page[size]"}},
+		{query: "page%5Boffset%5D=1", param: "page[offset]"},
+		{query: "sort=created_at,updated_at", param: "sort", detail: "This endpoint does not support multiple sorting parameters."},
+		{query: "sort=-created_at,-updated_at", param: "sort", detail: "This endpoint does not support multiple sorting parameters."},
+		{query: "sort=bogus", param: "sort", detail: "Sorting by bogus is not supported for this endpoint."},
+		{query: "sort=-bogus", param: "sort", detail: "Sorting by bogus is not supported for this endpoint."},
+		{query: "sort=updated_in_db_at", param: "sort", detail: "Sorting by updated_in_db_at is not supported for this endpoint."},
+		{query: "sort=id", param: "sort", detail: "Sorting by id is not supported for this endpoint."},
+		{query: "filter%5Bbogus%5D=1", param: "filter[bogus]"},
+		{query: "filter%5Bsince%5D=2030-01-01", param: "filter[since]"},
+		{query: "filter%5Btypes%5D=people", param: "filter[types]"},
+	}
+}
+
+// Contacts fixture. Numbers are ids (lsID); insertion order is 3, 1, 5, 2, 4.
+//
+//	id name     created_at                updated_at                updated_in_db_at
+//	1  alpha    2030-01-01T00:00:00.000Z  2030-01-02T23:59:59.999Z  2030-02-01T00:00:00.000Z
+//	2  Bravo    2029-12-31T23:59:59.999Z  2030-01-01T00:00:00.000Z  2030-02-02T10:00:00.500Z
+//	3  Bravo    2030-01-01T00:00:00.000Z  2030-01-02T00:00:00.000Z  2030-02-01T00:00:00.000Z
+//	4  delta    2030-01-02T00:00:00.000Z  2030-01-02T00:00:00.000Z  2030-02-02T10:00:00.500Z
+//	5  Charlie  2030-01-01T00:00:00.001Z  2030-01-03T00:00:00.000Z  2030-02-01T00:00:00.001Z
+func lsContactsFixture(t *testing.T, a *api, clk *lsClock, tok string) {
+	t.Helper()
+	rows := []struct {
+		n                      int
+		name, created, updated string
+		inDB                   string
+	}{
+		{3, "Bravo", "2030-01-01T00:00:00.000Z", "2030-01-02T00:00:00.000Z", "2030-02-01T00:00:00.000Z"},
+		{1, "alpha", "2030-01-01T00:00:00.000Z", "2030-01-02T23:59:59.999Z", "2030-02-01T00:00:00.000Z"},
+		{5, "Charlie", "2030-01-01T00:00:00.001Z", "2030-01-03T00:00:00.000Z", "2030-02-01T00:00:00.001Z"},
+		{2, "Bravo", "2029-12-31T23:59:59.999Z", "2030-01-01T00:00:00.000Z", "2030-02-02T10:00:00.500Z"},
+		{4, "delta", "2030-01-02T00:00:00.000Z", "2030-01-02T00:00:00.000Z", "2030-02-02T10:00:00.500Z"},
+	}
+	for _, row := range rows {
+		clk.set(lsTime(t, row.inDB))
+		r := a.do(req{Method: "POST", Path: "/api/v2/contacts", Token: tok, Body: lsDoc("contacts", lsID(row.n),
+			map[string]any{"name": row.name, "created_at": row.created, "updated_at": row.updated})})
+		r.want(t, http.StatusCreated, "")
+		want := map[string]any{"name": row.name, "created_at": row.created, "updated_at": row.updated, "updated_in_db_at": row.inDB}
+		if !reflect.DeepEqual(r.attrs(), want) {
+			t.Fatalf("fixture contact %d stored as %v, want %v", row.n, r.attrs(), want)
+		}
+	}
+}
+
+func TestListsContacts(t *testing.T) {
+	a := newAPI(t)
+	clk := lsNewClock(a, time.Date(2030, 2, 1, 0, 0, 0, 0, time.UTC))
+	tok := a.user()
+	lsContactsFixture(t, a, clk, tok)
+	// Someone else's contacts never show up nor count.
+	other := a.user()
+	for i := 0; i < 3; i++ {
+		a.contact(other)
+	}
+
+	const ua, uidb = "updated_at", "updated_in_db_at"
+	f := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	q := func(key, v string) string { return url.QueryEscape("filter["+key+"]") + "=" + url.QueryEscape(v) }
+	one := func(name, query string, ids []int, sortBy string, filter map[string]string) lsListCase {
+		return lsListCase{name: name, query: query, ids: ids, page: 1, perPage: 25, total: len(ids), pages: min(len(ids), 1), last: 1, sort: sortBy, filter: filter}
+	}
+	cases := []lsListCase{
+		// Defaults: page 1 of 25, created_at ascending, ties by id.
+		one("defaults", "", []int{2, 1, 3, 5, 4}, "created_at", nil),
+		// Sorting, each direction; ties (1/3 on created_at, 3/4 on
+		// updated_at, 2/3 on name) broken by id in the same direction.
+		one("sort created_at", "sort=created_at", []int{2, 1, 3, 5, 4}, "created_at", nil),
+		one("sort -created_at", "sort=-created_at", []int{4, 5, 3, 1, 2}, "-created_at", nil),
+		one("sort updated_at", "sort=updated_at", []int{2, 3, 4, 1, 5}, "updated_at", nil),
+		one("sort -updated_at", "sort=-updated_at", []int{5, 1, 4, 3, 2}, "-updated_at", nil),
+		one("sort name (bytes: upper case first)", "sort=name", []int{2, 3, 5, 1, 4}, "name", nil),
+		one("sort -name", "sort=-name", []int{4, 1, 5, 3, 2}, "-name", nil),
+
+		// Paging.
+		{name: "page 1 of 3", query: "per_page=2", ids: []int{2, 1}, page: 1, perPage: 2, total: 5, pages: 3, last: 3, next: 2, sort: "created_at"},
+		{name: "page 2 of 3", query: "page=2&per_page=2", ids: []int{3, 5}, page: 2, perPage: 2, total: 5, pages: 3, last: 3, prev: 1, next: 3, sort: "created_at"},
+		{name: "page 3 of 3", query: "page=3&per_page=2", ids: []int{4}, page: 3, perPage: 2, total: 5, pages: 3, last: 3, prev: 2, sort: "created_at"},
+		{name: "page past the end", query: "page=4&per_page=2", ids: []int{}, page: 4, perPage: 2, total: 5, pages: 3, last: 3, prev: 3, sort: "created_at"},
+		{name: "page far past the end", query: "page=9&per_page=2", ids: []int{}, page: 9, perPage: 2, total: 5, pages: 3, last: 3, prev: 3, sort: "created_at"},
+		{name: "per_page 1, last page", query: "page=5&per_page=1", ids: []int{4}, page: 5, perPage: 1, total: 5, pages: 5, last: 5, prev: 4, sort: "created_at"},
+		{name: "per_page 500", query: "per_page=500", ids: []int{2, 1, 3, 5, 4}, page: 1, perPage: 500, total: 5, pages: 1, last: 1, sort: "created_at"},
+		{name: "aliases", query: "page%5Bnumber%5D=2&page%5Bsize%5D=2", ids: []int{3, 5}, page: 2, perPage: 2, total: 5, pages: 3, last: 3, prev: 1, next: 3, sort: "created_at"},
+		{name: "page[size] alias alone", query: "page%5Bsize%5D=3", ids: []int{2, 1, 3}, page: 1, perPage: 3, total: 5, pages: 2, last: 2, next: 2, sort: "created_at"},
+		{name: "page[number] alias alone", query: "page%5Bnumber%5D=1", ids: []int{2, 1, 3, 5, 4}, page: 1, perPage: 25, total: 5, pages: 1, last: 1, sort: "created_at"},
+		{name: "paged descending sort", query: "sort=-name&per_page=2&page=2", ids: []int{5, 3}, page: 2, perPage: 2, total: 5, pages: 3, last: 3, prev: 1, next: 3, sort: "-name"},
+		{
+			name:  "links keep filter, sort, fields and include",
+			query: q(ua, "2030-01-02..") + "&sort=-updated_at&page%5Bsize%5D=1&page%5Bnumber%5D=2&include=people&fields%5Bcontacts%5D=name",
+			ids:   []int{1}, page: 2, perPage: 1, total: 4, pages: 4, last: 4, prev: 1, next: 3, sort: "-updated_at",
+			filter: f(ua, "2030-01-02.."),
+		},
+
+		// filter[updated_at]: every form; boundaries exactly at rows.
+		one("single date", q(ua, "2030-01-02"), []int{1, 3, 4}, "created_at", f(ua, "2030-01-02")),
+		one("date..date inclusive", q(ua, "2030-01-02..2030-01-03"), []int{1, 3, 5, 4}, "created_at", f(ua, "2030-01-02..2030-01-03")),
+		one("date...date exclusive", q(ua, "2030-01-02...2030-01-03"), []int{1, 3, 4}, "created_at", f(ua, "2030-01-02...2030-01-03")),
+		one("ts..ts inclusive at a row", q(ua, "2030-01-02T00:00:00Z..2030-01-03T00:00:00Z"), []int{1, 3, 5, 4}, "created_at", f(ua, "2030-01-02T00:00:00Z..2030-01-03T00:00:00Z")),
+		one("ts...ts exclusive at a row", q(ua, "2030-01-02T00:00:00Z...2030-01-03T00:00:00Z"), []int{1, 3, 4}, "created_at", f(ua, "2030-01-02T00:00:00Z...2030-01-03T00:00:00Z")),
+		one("lower bound 1 ms after a row", q(ua, "2030-01-02T00:00:00.001Z..2030-01-03T00:00:00Z"), []int{1, 5}, "created_at", f(ua, "2030-01-02T00:00:00.001Z..2030-01-03T00:00:00Z")),
+		one("single timestamp", q(ua, "2030-01-03T00:00:00.000Z"), []int{5}, "created_at", f(ua, "2030-01-03T00:00:00.000Z")),
+		one("single timestamp with offset", q(ua, "2030-01-03T01:00:00+01:00"), []int{5}, "created_at", f(ua, "2030-01-03T01:00:00+01:00")),
+		one("single timestamp, no row at that instant", q(ua, "2030-01-03T00:00:00.001Z"), []int{}, "created_at", f(ua, "2030-01-03T00:00:00.001Z")),
+		one("single sub-millisecond timestamp", q(ua, "2030-01-03T00:00:00.0001Z"), []int{}, "created_at", f(ua, "2030-01-03T00:00:00.0001Z")),
+		one("from, negative offset", q(ua, "2030-01-02T19:00:00-05:00.."), []int{5}, "created_at", f(ua, "2030-01-02T19:00:00-05:00..")),
+		one("from, at a row with milliseconds", q(ua, "2030-01-02T23:59:59.999Z.."), []int{1, 5}, "created_at", f(ua, "2030-01-02T23:59:59.999Z..")),
+		one("from, sub-millisecond after a row", q(ua, "2030-01-02T23:59:59.9995Z.."), []int{5}, "created_at", f(ua, "2030-01-02T23:59:59.9995Z..")),
+		one("from a date", q(ua, "2030-01-03.."), []int{5}, "created_at", f(ua, "2030-01-03..")),
+		one("up to a date (its last instant)", q(ua, "..2030-01-01"), []int{2}, "created_at", f(ua, "..2030-01-01")),
+		one("up to a timestamp at rows", q(ua, "..2030-01-02T00:00:00Z"), []int{2, 3, 4}, "created_at", f(ua, "..2030-01-02T00:00:00Z")),
+		one("up to a sub-millisecond timestamp", q(ua, "..2030-01-02T23:59:59.9999Z"), []int{2, 1, 3, 4}, "created_at", f(ua, "..2030-01-02T23:59:59.9999Z")),
+		one("exclusive sub-millisecond end", q(ua, "2030-01-02T00:00:00Z...2030-01-02T00:00:00.0005Z"), []int{3, 4}, "created_at", f(ua, "2030-01-02T00:00:00Z...2030-01-02T00:00:00.0005Z")),
+		one("exclusive end with offset", q(ua, "2030-01-01...2030-01-03T02:00:00+02:00"), []int{2, 1, 3, 4}, "created_at", f(ua, "2030-01-01...2030-01-03T02:00:00+02:00")),
+		one("inverted range", q(ua, "2030-01-04..2030-01-01"), []int{}, "created_at", f(ua, "2030-01-04..2030-01-01")),
+		one("day without rows", q(ua, "2030-01-05"), []int{}, "created_at", f(ua, "2030-01-05")),
+
+		// filter[updated_in_db_at], set by the controlled clock.
+		one("db: single date", q(uidb, "2030-02-01"), []int{1, 3, 5}, "created_at", f(uidb, "2030-02-01")),
+		one("db: from 1 ms after a tie", q(uidb, "2030-02-01T00:00:00.001Z.."), []int{2, 5, 4}, "created_at", f(uidb, "2030-02-01T00:00:00.001Z..")),
+		one("db: up to a tie", q(uidb, "..2030-02-01T00:00:00Z"), []int{1, 3}, "created_at", f(uidb, "..2030-02-01T00:00:00Z")),
+		one("db: one fractional instant", q(uidb, "2030-02-02T10:00:00.5Z"), []int{2, 4}, "created_at", f(uidb, "2030-02-02T10:00:00.5Z")),
+		one("db: same instant with offset", q(uidb, "2030-02-02T11:00:00.500+01:00"), []int{2, 4}, "created_at", f(uidb, "2030-02-02T11:00:00.500+01:00")),
+		one("db: exclusive end at a row", q(uidb, "2030-02-01...2030-02-02T10:00:00.500Z"), []int{1, 3, 5}, "created_at", f(uidb, "2030-02-01...2030-02-02T10:00:00.500Z")),
+		one("db: inclusive end at a row", q(uidb, "2030-02-01..2030-02-02T10:00:00.500Z"), []int{2, 1, 3, 5, 4}, "created_at", f(uidb, "2030-02-01..2030-02-02T10:00:00.500Z")),
+		one("db: sorted desc", q(uidb, "2030-02-01..")+"&sort=-updated_at", []int{5, 1, 4, 3, 2}, "-updated_at", f(uidb, "2030-02-01..")),
+		one("both filters", q(ua, "2030-01-02")+"&"+q(uidb, "2030-02-01"), []int{1, 3}, "created_at", f(ua, "2030-01-02", uidb, "2030-02-01")),
+		one("include is ignored", "include=people,phone_numbers", []int{2, 1, 3, 5, 4}, "created_at", nil),
+	}
+	lsRunListCases(t, a, tok, "/api/v2/contacts", cases)
+
+	t.Run("another user sees only theirs", func(t *testing.T) {
+		p := lsDecodePage(t, lsGet(a, other, "/api/v2/contacts?per_page=2"))
+		if p.Meta.Pagination != (lsPagination{Page: 1, PerPage: 2, TotalCount: 3, TotalPages: 2}) {
+			t.Errorf("pagination %+v", p.Meta.Pagination)
+		}
+		for _, id := range p.ids() {
+			if strings.HasPrefix(id, "00000000-") {
+				t.Errorf("other user sees fixture contact %s", id)
+			}
+		}
+	})
+	t.Run("empty list", func(t *testing.T) {
+		p := lsDecodePage(t, lsGet(a, a.user(), "/api/v2/contacts"))
+		if len(p.Data) != 0 || p.Meta.Pagination != (lsPagination{Page: 1, PerPage: 25, TotalCount: 0, TotalPages: 0}) {
+			t.Errorf("empty list: %d rows, pagination %+v", len(p.Data), p.Meta.Pagination)
+		}
+		lsWantLinks(t, p.Links, "/api/v2/contacts", url.Values{}, 25, 1, 1, 0, 0)
+	})
+
+	t.Run("errors", func(t *testing.T) {
+		errs := lsPagingErrors()
+		errs = append(errs,
+			lsParamCase{query: "sort=first_name", param: "sort", detail: "Sorting by first_name is not supported for this endpoint."},
+			lsParamCase{query: "sort=-last_name", param: "sort", detail: "Sorting by last_name is not supported for this endpoint."},
+			lsParamCase{query: "sort=name,-created_at", param: "sort", detail: "This endpoint does not support multiple sorting parameters."},
+			lsParamCase{query: "sort=Name", param: "sort", detail: "Sorting by Name is not supported for this endpoint."},
+			lsParamCase{query: "filter%5Bprimary%5D=true", param: "filter[primary]"},
+			lsParamCase{query: "filter%5Blocation%5D=mobile", param: "filter[location]"},
+			lsParamCase{query: "filter%5Bname%5D=alpha", param: "filter[name]"},
+			lsParamCase{query: "fields%5Bcontacts%5D=name,bogus", param: "fields[contacts]"},
+			lsParamCase{query: "fields%5Bcontacts%5D=id", param: "fields[contacts]"},
+			lsParamCase{query: "fields%5Bpeople%5D=first_name", param: "fields[people]"},
+		)
+		errs = append(errs, lsRangeErrors("filter[updated_at]")...)
+		errs = append(errs, lsRangeErrors("filter[updated_in_db_at]")...)
+		lsRunParamCases(t, a, tok, "/api/v2/contacts", errs)
+	})
+}
+
+// People fixture under one contact (id 100); insertion order 1, 2, 3, 4.
+//
+//	id first last   created_at            updated_at            updated_in_db_at
+//	1  anna  Smith  2030-01-01T00:00:00Z  2030-01-01T00:00:00Z  T
+//	2  Bob   smith  2030-01-01T00:00:00Z  2030-01-03T00:00:00Z  T
+//	3  Bob   Adams  2030-01-02T00:00:00Z  2030-01-02T00:00:00Z  T+1ms
+//	4  Carl  Smith  2029-12-31T00:00:00Z  2030-01-02T00:00:00Z  T+1ms
+func TestListsPeople(t *testing.T) {
+	a := newAPI(t)
+	t0 := time.Date(2030, 2, 1, 12, 0, 0, 0, time.UTC)
+	clk := lsNewClock(a, t0)
+	tok := a.user()
+	r := a.do(req{Method: "POST", Path: "/api/v2/contacts", Token: tok, Body: lsDoc("contacts", lsID(100), map[string]any{"name": "C"})})
+	r.want(t, http.StatusCreated, "")
+	path := "/api/v2/contacts/" + lsID(100) + "/people"
+	rows := []struct {
+		n                             int
+		first, last, created, updated string
+		inDB                          time.Duration
+	}{
+		{1, "anna", "Smith", "2030-01-01T00:00:00.000Z", "2030-01-01T00:00:00.000Z", 0},
+		{2, "Bob", "smith", "2030-01-01T00:00:00.000Z", "2030-01-03T00:00:00.000Z", 0},
+		{3, "Bob", "Adams", "2030-01-02T00:00:00.000Z", "2030-01-02T00:00:00.000Z", time.Millisecond},
+		{4, "Carl", "Smith", "2029-12-31T00:00:00.000Z", "2030-01-02T00:00:00.000Z", time.Millisecond},
+	}
+	for _, row := range rows {
+		clk.set(t0.Add(row.inDB))
+		r := a.do(req{Method: "POST", Path: path, Token: tok, Body: lsDoc("people", lsID(row.n),
+			map[string]any{"first_name": row.first, "last_name": row.last, "created_at": row.created, "updated_at": row.updated})})
+		r.want(t, http.StatusCreated, "")
+		if r.attrs()["updated_in_db_at"] != lsFmt(t0.Add(row.inDB)) {
+			t.Fatalf("fixture person %d: updated_in_db_at %v", row.n, r.attrs()["updated_in_db_at"])
+		}
+	}
+	// Another contact's people never show up nor count.
+	other := a.contact(tok)
+	a.person(tok, other)
+
+	one := func(name, query string, ids []int, sortBy string, filter map[string]string) lsListCase {
+		return lsListCase{name: name, query: query, ids: ids, page: 1, perPage: 25, total: len(ids), pages: min(len(ids), 1), last: 1, sort: sortBy, filter: filter}
+	}
+	cases := []lsListCase{
+		one("defaults", "", []int{4, 1, 2, 3}, "created_at", nil),
+		one("sort -created_at", "sort=-created_at", []int{3, 2, 1, 4}, "-created_at", nil),
+		one("sort updated_at", "sort=updated_at", []int{1, 3, 4, 2}, "updated_at", nil),
+		one("sort -updated_at", "sort=-updated_at", []int{2, 4, 3, 1}, "-updated_at", nil),
+		one("sort first_name", "sort=first_name", []int{2, 3, 4, 1}, "first_name", nil),
+		one("sort -first_name", "sort=-first_name", []int{1, 4, 3, 2}, "-first_name", nil),
+		one("sort last_name", "sort=last_name", []int{3, 1, 4, 2}, "last_name", nil),
+		one("sort -last_name", "sort=-last_name", []int{2, 4, 1, 3}, "-last_name", nil),
+		{name: "page 2 of 2", query: "per_page=3&page=2&sort=last_name", ids: []int{2}, page: 2, perPage: 3, total: 4, pages: 2, last: 2, prev: 1, sort: "last_name"},
+		{name: "aliases", query: "page%5Bsize%5D=3&page%5Bnumber%5D=1&sort=-first_name", ids: []int{1, 4, 3}, page: 1, perPage: 3, total: 4, pages: 2, last: 2, next: 2, sort: "-first_name"},
+		{name: "past the end", query: "per_page=3&page=3", ids: []int{}, page: 3, perPage: 3, total: 4, pages: 2, last: 2, prev: 2, sort: "created_at"},
+		one("filter updated_at date", "filter%5Bupdated_at%5D=2030-01-02", []int{4, 3}, "created_at", map[string]string{"updated_at": "2030-01-02"}),
+		one("filter updated_in_db_at instant", "filter%5Bupdated_in_db_at%5D="+url.QueryEscape(lsFmt(t0.Add(time.Millisecond))), []int{4, 3}, "created_at", map[string]string{"updated_in_db_at": lsFmt(t0.Add(time.Millisecond))}),
+		one("filter updated_in_db_at exclusive", "filter%5Bupdated_in_db_at%5D="+url.QueryEscape(lsFmt(t0)+"..."+lsFmt(t0.Add(time.Millisecond))), []int{1, 2}, "created_at", map[string]string{"updated_in_db_at": lsFmt(t0) + "..." + lsFmt(t0.Add(time.Millisecond))}),
+		one("include ignored", "include=phones", []int{4, 1, 2, 3}, "created_at", nil),
+	}
+	lsRunListCases(t, a, tok, path, cases)
+
+	t.Run("errors", func(t *testing.T) {
+		errs := lsPagingErrors()
+		errs = append(errs,
+			lsParamCase{query: "sort=name", param: "sort", detail: "Sorting by name is not supported for this endpoint."},
+			lsParamCase{query: "sort=-name", param: "sort", detail: "Sorting by name is not supported for this endpoint."},
+			lsParamCase{query: "sort=first_name,last_name", param: "sort", detail: "This endpoint does not support multiple sorting parameters."},
+			lsParamCase{query: "filter%5Bprimary%5D=true", param: "filter[primary]"},
+			lsParamCase{query: "filter%5Bhistoric%5D=false", param: "filter[historic]"},
+			lsParamCase{query: "filter%5Blocation%5D=home", param: "filter[location]"},
+			lsParamCase{query: "filter%5Bfirst_name%5D=Bob", param: "filter[first_name]"},
+			lsParamCase{query: "fields%5Bpeople%5D=first_name,name", param: "fields[people]"},
+			lsParamCase{query: "fields%5Bcontacts%5D=name", param: "fields[contacts]"},
+		)
+		errs = append(errs, lsRangeErrors("filter[updated_at]")...)
+		errs = append(errs, lsRangeErrors("filter[updated_in_db_at]")...)
+		lsRunParamCases(t, a, tok, path, errs)
+	})
+}
+
+// Phones fixture of one person (contact 200, person 201); insertion order
+// 1, 4, 2, 3, 5 (1 is the first, hence primary, and stays so).
+//
+//	id created_at            updated_at            location historic primary
+//	1  2030-01-01T00:00:00Z  2030-01-04T00:00:00Z  mobile   false    true
+//	2  2030-01-02T00:00:00Z  2030-01-03T00:00:00Z  mobile   false    false
+//	3  2029-12-31T00:00:00Z  2030-01-01T00:00:00Z  work     false    false
+//	4  2030-01-01T00:00:00Z  2030-01-03T00:00:00Z  home     true     false
+//	5  2030-01-05T00:00:00Z  2030-01-05T00:00:00Z  null     false    false
+func lsPhonesFixture(t *testing.T, a *api, tok string) (contactID, personID string) {
+	t.Helper()
+	contactID, personID = lsID(200), lsID(201)
+	r := a.do(req{Method: "POST", Path: "/api/v2/contacts", Token: tok, Body: lsDoc("contacts", contactID, map[string]any{"name": "C"})})
+	r.want(t, http.StatusCreated, "")
+	r = a.do(req{Method: "POST", Path: "/api/v2/contacts/" + contactID + "/people", Token: tok, Body: lsDoc("people", personID, map[string]any{"first_name": "P"})})
+	r.want(t, http.StatusCreated, "")
+	rows := []struct {
+		n                 int
+		created, updated  string
+		location          any
+		historic, primary bool
+	}{
+		{1, "2030-01-01T00:00:00.000Z", "2030-01-04T00:00:00.000Z", "mobile", false, true},
+		{4, "2030-01-01T00:00:00.000Z", "2030-01-03T00:00:00.000Z", "home", true, false},
+		{2, "2030-01-02T00:00:00.000Z", "2030-01-03T00:00:00.000Z", "mobile", false, false},
+		{3, "2029-12-31T00:00:00.000Z", "2030-01-01T00:00:00.000Z", "work", false, false},
+		{5, "2030-01-05T00:00:00.000Z", "2030-01-05T00:00:00.000Z", nil, false, false},
+	}
+	for _, row := range rows {
+		attrs := map[string]any{
+			"number": fmt.Sprintf("617-555-%04d", row.n), "created_at": row.created, "updated_at": row.updated,
+			"historic": row.historic, "primary": row.primary,
+		}
+		if row.location != nil {
+			attrs["location"] = row.location
+		}
+		r := a.do(req{Method: "POST", Path: phonesPath(contactID, personID), Token: tok, Body: lsDoc("phone_numbers", lsID(row.n), attrs)})
+		r.want(t, http.StatusCreated, "")
+	}
+	// Every row kept its fixture values (no primary fix-up touched them).
+	p := lsDecodePage(t, lsGet(a, tok, phonesPath(contactID, personID)))
+	for _, d := range p.Data {
+		for _, row := range rows {
+			if d.ID != lsID(row.n) {
+				continue
+			}
+			if d.Attributes["updated_at"] != row.updated || d.Attributes["primary"] != row.primary || d.Attributes["historic"] != row.historic {
+				t.Fatalf("fixture phone %d stored as %v", row.n, d.Attributes)
+			}
+		}
+	}
+	return contactID, personID
+}
+
+func TestListsPhones(t *testing.T) {
+	a := newAPI(t)
+	lsNewClock(a, time.Date(2030, 2, 1, 0, 0, 0, 0, time.UTC))
+	tok := a.user()
+	c, p := lsPhonesFixture(t, a, tok)
+	// Another person's phones never show up nor count.
+	a.phone(tok, c, a.person(tok, c), map[string]any{"number": "617-555-9999", "location": "mobile"})
+	path := phonesPath(c, p)
+
+	fq := func(key, v string) string { return url.QueryEscape("filter["+key+"]") + "=" + url.QueryEscape(v) }
+	fm := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	one := func(name, query string, ids []int, sortBy string, filter map[string]string) lsListCase {
+		return lsListCase{name: name, query: query, ids: ids, page: 1, perPage: 25, total: len(ids), pages: min(len(ids), 1), last: 1, sort: sortBy, filter: filter}
+	}
+	cases := []lsListCase{
+		one("defaults", "", []int{3, 1, 4, 2, 5}, "created_at", nil),
+		one("sort -created_at", "sort=-created_at", []int{5, 2, 4, 1, 3}, "-created_at", nil),
+		one("sort updated_at", "sort=updated_at", []int{3, 2, 4, 1, 5}, "updated_at", nil),
+		one("sort -updated_at", "sort=-updated_at", []int{5, 1, 4, 2, 3}, "-updated_at", nil),
+		one("primary true", fq("primary", "true"), []int{1}, "created_at", fm("primary", "true")),
+		one("primary false", fq("primary", "false"), []int{3, 4, 2, 5}, "created_at", fm("primary", "false")),
+		one("historic true", fq("historic", "true"), []int{4}, "created_at", fm("historic", "true")),
+		one("historic false", fq("historic", "false"), []int{3, 1, 2, 5}, "created_at", fm("historic", "false")),
+		one("location mobile", fq("location", "mobile"), []int{1, 2}, "created_at", fm("location", "mobile")),
+		one("location home", fq("location", "home"), []int{4}, "created_at", fm("location", "home")),
+		one("location is exact", fq("location", "Mobile"), []int{}, "created_at", fm("location", "Mobile")),
+		one("location nowhere", fq("location", "nowhere"), []int{}, "created_at", fm("location", "nowhere")),
+		one("location and primary", fq("location", "mobile")+"&"+fq("primary", "false"), []int{2}, "created_at", fm("location", "mobile", "primary", "false")),
+		one("historic false, -updated_at", fq("historic", "false")+"&sort=-updated_at", []int{5, 1, 2, 3}, "-updated_at", fm("historic", "false")),
+		one("updated_at date and historic", fq("updated_at", "2030-01-03")+"&"+fq("historic", "false"), []int{2}, "created_at", fm("updated_at", "2030-01-03", "historic", "false")),
+		one("updated_at exclusive at rows", fq("updated_at", "2030-01-01T00:00:00Z...2030-01-04T00:00:00Z"), []int{3, 4, 2}, "created_at", fm("updated_at", "2030-01-01T00:00:00Z...2030-01-04T00:00:00Z")),
+		{name: "paged filter", query: fq("historic", "false") + "&per_page=3&page=2", ids: []int{5}, page: 2, perPage: 3, total: 4, pages: 2, last: 2, prev: 1, sort: "created_at", filter: fm("historic", "false")},
+		{name: "paged filter page 1", query: fq("historic", "false") + "&per_page=3", ids: []int{3, 1, 2}, page: 1, perPage: 3, total: 4, pages: 2, last: 2, next: 2, sort: "created_at", filter: fm("historic", "false")},
+		{name: "empty filter past the end", query: fq("location", "nowhere") + "&page=2", ids: []int{}, page: 2, perPage: 25, total: 0, pages: 0, last: 1, prev: 1, sort: "created_at", filter: fm("location", "nowhere")},
+		one("include ignored", "include=contact", []int{3, 1, 4, 2, 5}, "created_at", nil),
+	}
+	lsRunListCases(t, a, tok, path, cases)
+
+	t.Run("errors", func(t *testing.T) {
+		errs := lsPagingErrors()
+		errs = append(errs,
+			lsParamCase{query: "sort=name", param: "sort", detail: "Sorting by name is not supported for this endpoint."},
+			lsParamCase{query: "sort=-first_name", param: "sort", detail: "Sorting by first_name is not supported for this endpoint."},
+			lsParamCase{query: "sort=-primary", param: "sort", detail: "Sorting by primary is not supported for this endpoint."},
+			lsParamCase{query: "sort=created_at,-updated_at", param: "sort", detail: "This endpoint does not support multiple sorting parameters."},
+			lsParamCase{query: fq("number", "+16175550001"), param: "filter[number]"},
+			lsParamCase{query: fq("location", strings.Repeat("x", 65)), param: "filter[location]"},
+			lsParamCase{query: "fields%5Bphone_numbers%5D=number,phone", param: "fields[phone_numbers]"},
+			lsParamCase{query: "fields%5Bpeople%5D=first_name", param: "fields[people]"},
+		)
+		for _, key := range []string{"primary", "historic"} {
+			for _, v := range []string{"1", "0", "yes", "no", "TRUE", "False", "t", ""} {
+				errs = append(errs, lsParamCase{query: fq(key, v), param: "filter[" + key + "]"})
+			}
+		}
+		errs = append(errs, lsRangeErrors("filter[updated_at]")...)
+		errs = append(errs, lsRangeErrors("filter[updated_in_db_at]")...)
+		lsRunParamCases(t, a, tok, path, errs)
+	})
+}
+
+// A page past the end on a list with rows, and the totals of a person's
+// phones do not include other people's (total_count is per parent).
+func TestListsTotalsPerParent(t *testing.T) {
+	a := newAPI(t)
+	tok := a.user()
+	c := a.contact(tok)
+	p1, p2 := a.person(tok, c), a.person(tok, c)
+	for i := 0; i < 3; i++ {
+		a.phone(tok, c, p1, map[string]any{"number": fmt.Sprintf("617-555-01%02d", i)})
+	}
+	a.phone(tok, c, p2, map[string]any{"number": "617-555-0200"})
+	for _, tc := range []struct {
+		person string
+		total  int
+	}{{p1, 3}, {p2, 1}} {
+		p := lsDecodePage(t, lsGet(a, tok, phonesPath(c, tc.person)+"?per_page=2"))
+		if p.Meta.Pagination.TotalCount != tc.total || len(p.Data) != min(tc.total, 2) {
+			t.Errorf("person %s: total_count %d, %d rows; want %d", tc.person, p.Meta.Pagination.TotalCount, len(p.Data), tc.total)
+		}
+	}
+	p := lsDecodePage(t, lsGet(a, tok, "/api/v2/contacts/"+c+"/people?page=2&per_page=2"))
+	if len(p.Data) != 0 || p.Meta.Pagination != (lsPagination{Page: 2, PerPage: 2, TotalCount: 2, TotalPages: 1}) {
+		t.Errorf("people page 2: %d rows, %+v", len(p.Data), p.Meta.Pagination)
+	}
+}
+
+// lsAttrKeys returns the sorted attribute names of a resource object.
+func lsAttrKeys(attrs map[string]any) []string {
+	out := make([]string, 0, len(attrs))
+	for k := range attrs {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Sparse fieldsets limit attributes on list, get, create, PUT and PATCH of
+// every resource; unknown names are 400; include is accepted and ignored.
+func TestListsSparseFieldsets(t *testing.T) {
+	a := newAPI(t)
+	tr := a.tree()
+	stamp := func(path string) string {
+		r := a.do(req{Method: "GET", Path: path, Token: tr.tok})
+		r.want(t, http.StatusOK, "")
+		s, _ := r.attrs()["updated_in_db_at"].(string)
+		return s
+	}
+	kinds := []struct {
+		typ, param  string
+		list, item  string
+		create      map[string]any
+		update      map[string]any
+		fields      string   // the fieldset asked for
+		want        []string // attribute names then returned
+		all         []string // every attribute name
+		unknownName string
+	}{
+		{
+			typ: "contacts", param: "fields[contacts]", list: "/api/v2/contacts", item: tr.contactPath(),
+			create: map[string]any{"name": "New"}, update: map[string]any{"name": "Renamed"},
+			fields: "name", want: []string{"name"},
+			all:         []string{"created_at", "name", "updated_at", "updated_in_db_at"},
+			unknownName: "first_name",
+		},
+		{
+			typ: "people", param: "fields[people]", list: tr.contactPath() + "/people", item: tr.personPath(),
+			create: map[string]any{"first_name": "Ann", "last_name": "Lee"}, update: map[string]any{"last_name": nil},
+			fields: "last_name,updated_in_db_at", want: []string{"last_name", "updated_in_db_at"},
+			all:         []string{"created_at", "first_name", "last_name", "updated_at", "updated_in_db_at"},
+			unknownName: "name",
+		},
+		{
+			typ: "phone_numbers", param: "fields[phone_numbers]", list: tr.phonesPath(), item: tr.phonePath(),
+			create: map[string]any{"number": "617-555-0101"}, update: map[string]any{"location": "work"},
+			fields: "number,primary", want: []string{"number", "primary"},
+			all:         []string{"country_code", "created_at", "historic", "location", "number", "primary", "source", "updated_at", "updated_in_db_at", "valid_values"},
+			unknownName: "phone",
+		},
+	}
+	for _, k := range kinds {
+		t.Run(k.typ, func(t *testing.T) {
+			fq := "?" + url.QueryEscape(k.param) + "=" + url.QueryEscape(k.fields)
+			check := func(t *testing.T, what string, attrs map[string]any, want []string) {
+				t.Helper()
+				if got := lsAttrKeys(attrs); !slices.Equal(got, want) {
+					t.Errorf("%s: attributes %v, want %v", what, got, want)
+				}
+			}
+			// Without a fieldset, every attribute.
+			r := a.do(req{Method: "GET", Path: k.item, Token: tr.tok})
+			r.want(t, http.StatusOK, "")
+			check(t, "get without fields", r.attrs(), k.all)
+
+			r = a.do(req{Method: "GET", Path: k.list + fq + "&include=anything", Token: tr.tok})
+			p := lsDecodePage(t, r)
+			if len(p.Data) == 0 {
+				t.Fatal("empty list")
+			}
+			for _, d := range p.Data {
+				check(t, "list", d.Attributes, k.want)
+			}
+			if p.Meta.Filter == nil || len(p.Meta.Filter) != 0 {
+				t.Errorf("meta.filter %v, want {}", p.Meta.Filter)
+			}
+			r = a.do(req{Method: "GET", Path: k.item + fq + "&include=x", Token: tr.tok})
+			r.want(t, http.StatusOK, "")
+			check(t, "get", r.attrs(), k.want)
+
+			r = a.do(req{Method: "POST", Path: k.list + fq + "&include=x", Token: tr.tok, Body: doc(k.typ, k.create)})
+			r.want(t, http.StatusCreated, "")
+			check(t, "create", r.attrs(), k.want)
+			created := r.id()
+			if created == "" {
+				t.Fatal("create returned no id")
+			}
+			for _, m := range []string{"PUT", "PATCH"} {
+				body := map[string]any{}
+				for kk, v := range k.update {
+					body[kk] = v
+				}
+				body["updated_in_db_at"] = stamp(k.item)
+				r = a.do(req{Method: m, Path: k.item + fq + "&include=x", Token: tr.tok, Body: doc(k.typ, body)})
+				r.want(t, http.StatusOK, "")
+				check(t, m, r.attrs(), k.want)
+			}
+			// An empty fieldset asks for no attributes.
+			r = a.do(req{Method: "GET", Path: k.item + "?" + url.QueryEscape(k.param) + "=", Token: tr.tok})
+			r.want(t, http.StatusOK, "")
+			check(t, "empty fieldset", r.attrs(), []string{})
+
+			// Unknown names, on every operation that takes fields: 400
+			// naming the parameter; nothing is created or changed.
+			bad := "?" + url.QueryEscape(k.param) + "=" + url.QueryEscape(k.want[0]+","+k.unknownName)
+			before := stamp(k.item)
+			for _, rq := range []req{
+				{Method: "GET", Path: k.list + bad},
+				{Method: "GET", Path: k.item + bad},
+				{Method: "POST", Path: k.list + bad, Body: doc(k.typ, k.create)},
+				{Method: "PUT", Path: k.item + bad, Body: doc(k.typ, map[string]any{"overwrite": true})},
+				{Method: "PATCH", Path: k.item + bad, Body: doc(k.typ, map[string]any{"overwrite": true})},
+			} {
+				rq.Token = tr.tok
+				lsWantParam(t, a.do(rq), k.param, "")
+			}
+			if after := stamp(k.item); after != before {
+				t.Errorf("a rejected update changed updated_in_db_at %s → %s", before, after)
+			}
+			p = lsDecodePage(t, a.do(req{Method: "GET", Path: k.list, Token: tr.tok}))
+			if p.Meta.Pagination.TotalCount != 2 {
+				t.Errorf("after a rejected create the list has %d rows, want 2", p.Meta.Pagination.TotalCount)
+			}
+		})
+	}
+}

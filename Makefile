@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
 .DEFAULT_GOAL := help
-.PHONY: help generate check-generate build run test lint tidy clean bench bench-data tools
+.PHONY: help generate check-generate build run test lint tidy clean bench bench-data tools lint-spec contract
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -40,6 +40,16 @@ tools: ## Install the pinned npm tools (tools/package-lock.json) into tools/node
 lint: ## go vet and a gofmt check
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); test -z "$$out" || (echo "gofmt would change:" >&2; echo "$$out" >&2; exit 1)
+
+lint-spec: ## Lint openapi.yaml with Spectral (spectral:oas) and Redocly (recommended); any warning fails
+	@test -x tools/node_modules/.bin/spectral -a -x tools/node_modules/.bin/redocly || \
+		(echo "the spec linters are not installed: run 'make tools'" >&2; exit 1)
+	tools/node_modules/.bin/spectral lint --ruleset .spectral.yaml --fail-severity warn openapi.yaml
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_NOTIFICATIONS=true \
+		tools/node_modules/.bin/redocly lint --config redocly.yaml --lint-config error openapi.yaml
+
+contract: ## Live contract test: redocly respect (Arazzo) and the e2e tests through a Prism proxy, against a real server (needs `make tools`)
+	GO=$(GO) bash tools/contract.sh
 
 tidy: ## go mod tidy
 	$(GO) mod tidy

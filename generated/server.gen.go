@@ -511,8 +511,9 @@ type ContactAttributes struct {
 	UpdatedAt *UpdatedAt `json:"updated_at,omitempty"`
 
 	// UpdatedInDbAt The server's time of the last write of this resource, strictly
-	// increasing. Send it back with an update as its precondition; used for
-	// offline clients whose data changed while they were offline.
+	// increasing; only the server sets it. Send it back with an update as its
+	// precondition (see `UpdatedInDBAtInput`); used for offline clients whose
+	// data changed while they were offline.
 	//
 	//
 	// Example: 2026-11-28T05:51:57.123Z
@@ -532,6 +533,8 @@ type ContactCreateAttributes struct {
 	Name ContactName `json:"name"`
 
 	// Overwrite Accepted and ignored on create.
+	//
+	// Example: false
 	Overwrite *OverwriteIgnored `json:"overwrite,omitempty"`
 
 	// UpdatedAt The update time to record; RFC 3339, any offset. The server's time when absent.
@@ -540,6 +543,8 @@ type ContactCreateAttributes struct {
 	UpdatedAt *UpdatedAtInput `json:"updated_at,omitempty"`
 
 	// UpdatedInDbAt Accepted and ignored on create (clients often build create bodies from the update attribute set).
+	//
+	// Example: 2026-11-28T05:51:57.123Z
 	UpdatedInDbAt *IgnoredOnCreate `json:"updated_in_db_at,omitempty"`
 }
 
@@ -616,6 +621,9 @@ type ContactUpdateAttributes struct {
 	// Overwrite Only used for updating a record where you want to ignore the server's
 	// `updated_in_db_at` value and force overwrite the values for the record.
 	// Must be `true` to work.
+	//
+	//
+	// Example: true
 	Overwrite *Overwrite `json:"overwrite,omitempty"`
 
 	// UpdatedAt The update time to record; RFC 3339, any offset. The server's time when absent.
@@ -650,9 +658,14 @@ type ContactUpdateDocument struct {
 // ContactUpdateDocumentDataType defines model for ContactUpdateDocument.Data.Type.
 type ContactUpdateDocumentDataType string
 
-// CountryCodeInput The calling code (`"1"`, `"44"`, or a JSON number) whose main region is
+// CountryCodeHint The calling code (`"1"`, `"44"`, or a JSON number) whose main region is
 // used to parse a national `number`. The stored value is always set from
 // the parsed number. `null` means no hint.
+//
+// Example: 44
+type CountryCodeHint = nullable.Nullable[CountryCodeInput]
+
+// CountryCodeInput A calling code, as a string (`"1"`, `"+44"`) or a JSON number.
 //
 // Example: 1
 type CountryCodeInput = json.RawMessage
@@ -667,7 +680,9 @@ type CreatedAt = string
 // Example: 2026-11-28T05:51:57.123Z
 type CreatedAtInput = string
 
-// DeletedRecordAttributes A deletion; all attributes are present unless `fields[deleted_records]` asks for fewer.
+// DeletedRecordAttributes A deletion, written by the server in the delete's transaction (every
+// attribute is read-only); all attributes are present unless
+// `fields[deleted_records]` asks for fewer.
 type DeletedRecordAttributes struct {
 	// ContactId The contact the deleted person or phone was under; null for a contact.
 	//
@@ -714,7 +729,9 @@ type DeletedRecordListDocument struct {
 
 // DeletedRecordResource A tombstone resource object.
 type DeletedRecordResource struct {
-	// Attributes A deletion; all attributes are present unless `fields[deleted_records]` asks for fewer.
+	// Attributes A deletion, written by the server in the delete's transaction (every
+	// attribute is read-only); all attributes are present unless
+	// `fields[deleted_records]` asks for fewer.
 	Attributes DeletedRecordAttributes `json:"attributes"`
 
 	// Id A UUID; returned lower-case.
@@ -730,9 +747,16 @@ type DeletedRecordResourceType string
 // Error One problem.
 type Error struct {
 	// Detail What went wrong, specifically.
+	//
+	// Example: updated_in_db_at does not match the stored value; fetch the resource and retry, or send overwrite: true
 	Detail *string `json:"detail,omitempty"`
 
-	// Meta Extra facts, such as the stored `updated_in_db_at` on a precondition failure.
+	// Meta Extra facts: `updated_in_db_at` (the stored value) on a failed
+	// `updated_in_db_at` precondition (409), `etag` (the current ETag) on
+	// a failed `If-Match` (412).
+	//
+	//
+	// Example: {"updated_in_db_at":"2026-11-28T06:02:11.482Z"}
 	Meta *map[string]interface{} `json:"meta,omitempty"`
 
 	// Source Where the problem is.
@@ -749,7 +773,7 @@ type Error struct {
 	Title string `json:"title"`
 }
 
-// ErrorDocument A JSON:API error document.
+// ErrorDocument A JSON:API error document, one error per problem; all errors share the response's status.
 type ErrorDocument struct {
 	Errors []Error `json:"errors"`
 }
@@ -757,9 +781,13 @@ type ErrorDocument struct {
 // ErrorSource Where the problem is.
 type ErrorSource struct {
 	// Header The request header at fault.
+	//
+	// Example: If-Match
 	Header *string `json:"header,omitempty"`
 
 	// Parameter The query parameter at fault.
+	//
+	// Example: filter[updated_at]
 	Parameter *string `json:"parameter,omitempty"`
 
 	// Pointer JSON pointer into the request document.
@@ -774,9 +802,13 @@ type ErrorSource struct {
 type FirstName = string
 
 // HistoricInput `true` when the number should no longer be used; a historic phone is never primary. Default `false`.
+//
+// Example: false
 type HistoricInput = bool
 
 // IgnoredOnCreate Accepted and ignored on create (clients often build create bodies from the update attribute set).
+//
+// Example: 2026-11-28T05:51:57.123Z
 type IgnoredOnCreate = string
 
 // LastName The person's last name; `null` clears it.
@@ -837,9 +869,13 @@ type Location = string
 // Overwrite Only used for updating a record where you want to ignore the server's
 // `updated_in_db_at` value and force overwrite the values for the record.
 // Must be `true` to work.
+//
+// Example: true
 type Overwrite = bool
 
 // OverwriteIgnored Accepted and ignored on create.
+//
+// Example: false
 type OverwriteIgnored = bool
 
 // Pagination Where this page is in the whole list.
@@ -888,8 +924,9 @@ type PersonAttributes struct {
 	UpdatedAt *UpdatedAt `json:"updated_at,omitempty"`
 
 	// UpdatedInDbAt The server's time of the last write of this resource, strictly
-	// increasing. Send it back with an update as its precondition; used for
-	// offline clients whose data changed while they were offline.
+	// increasing; only the server sets it. Send it back with an update as its
+	// precondition (see `UpdatedInDBAtInput`); used for offline clients whose
+	// data changed while they were offline.
 	//
 	//
 	// Example: 2026-11-28T05:51:57.123Z
@@ -914,6 +951,8 @@ type PersonCreateAttributes struct {
 	LastName nullable.Nullable[LastName] `json:"last_name,omitempty"`
 
 	// Overwrite Accepted and ignored on create.
+	//
+	// Example: false
 	Overwrite *OverwriteIgnored `json:"overwrite,omitempty"`
 
 	// UpdatedAt The update time to record; RFC 3339, any offset. The server's time when absent.
@@ -922,6 +961,8 @@ type PersonCreateAttributes struct {
 	UpdatedAt *UpdatedAtInput `json:"updated_at,omitempty"`
 
 	// UpdatedInDbAt Accepted and ignored on create (clients often build create bodies from the update attribute set).
+	//
+	// Example: 2026-11-28T05:51:57.123Z
 	UpdatedInDbAt *IgnoredOnCreate `json:"updated_in_db_at,omitempty"`
 }
 
@@ -998,6 +1039,9 @@ type PersonUpdateAttributes struct {
 	// Overwrite Only used for updating a record where you want to ignore the server's
 	// `updated_in_db_at` value and force overwrite the values for the record.
 	// Must be `true` to work.
+	//
+	//
+	// Example: true
 	Overwrite *Overwrite `json:"overwrite,omitempty"`
 
 	// UpdatedAt The update time to record; RFC 3339, any offset. The server's time when absent.
@@ -1035,7 +1079,10 @@ type PersonUpdateDocumentDataType string
 // PhoneAttributes A phone as stored: exactly the ten documented attributes, all present
 // unless `fields[phone_numbers]` asks for fewer.
 type PhoneAttributes struct {
-	// CountryCode The country (calling) code of the phone number, without `+`, set from the parsed number.
+	// CountryCode The country (calling) code of the phone number, without `+`, always
+	// set from the parsed number (the `country_code` sent with a request
+	// is only a parsing hint).
+	//
 	//
 	// Example: 1
 	CountryCode *string `json:"country_code,omitempty"`
@@ -1082,8 +1129,9 @@ type PhoneAttributes struct {
 	UpdatedAt *UpdatedAt `json:"updated_at,omitempty"`
 
 	// UpdatedInDbAt The server's time of the last write of this resource, strictly
-	// increasing. Send it back with an update as its precondition; used for
-	// offline clients whose data changed while they were offline.
+	// increasing; only the server sets it. Send it back with an update as its
+	// precondition (see `UpdatedInDBAtInput`); used for offline clients whose
+	// data changed while they were offline.
 	//
 	//
 	// Example: 2026-11-28T05:51:57.123Z
@@ -1102,8 +1150,8 @@ type PhoneCreateAttributes struct {
 	// the parsed number. `null` means no hint.
 	//
 	//
-	// Example: 1
-	CountryCode nullable.Nullable[CountryCodeInput] `json:"country_code,omitempty"`
+	// Example: 44
+	CountryCode CountryCodeHint `json:"country_code,omitempty"`
 
 	// CreatedAt The creation time to record (imports keep their history); RFC 3339, any offset.
 	//
@@ -1111,6 +1159,8 @@ type PhoneCreateAttributes struct {
 	CreatedAt *CreatedAtInput `json:"created_at,omitempty"`
 
 	// Historic `true` when the number should no longer be used; a historic phone is never primary. Default `false`.
+	//
+	// Example: false
 	Historic *HistoricInput `json:"historic,omitempty"`
 
 	// Location A label for the number, such as `home`, `mobile`, `work` or `other`; `null` clears it.
@@ -1132,11 +1182,16 @@ type PhoneCreateAttributes struct {
 	Number PhoneNumberInput `json:"number"`
 
 	// Overwrite Accepted and ignored on create.
+	//
+	// Example: false
 	Overwrite *OverwriteIgnored `json:"overwrite,omitempty"`
 
 	// Primary `true` makes this phone the person's primary (demoting the others) unless
 	// it is historic. `false` on the primary promotes the earliest remaining
 	// non-historic phone; the only non-historic phone stays primary.
+	//
+	//
+	// Example: true
 	Primary *PrimaryInput `json:"primary,omitempty"`
 
 	// Source The source of the phone number; `MPDX` when not given on create.
@@ -1150,11 +1205,16 @@ type PhoneCreateAttributes struct {
 	UpdatedAt *UpdatedAtInput `json:"updated_at,omitempty"`
 
 	// UpdatedInDbAt Accepted and ignored on create (clients often build create bodies from the update attribute set).
+	//
+	// Example: 2026-11-28T05:51:57.123Z
 	UpdatedInDbAt *IgnoredOnCreate `json:"updated_in_db_at,omitempty"`
 
 	// ValidValues This boolean indicates whether the phone number is accurate or not.
 	// When absent on create: `true` if `source` is `MPDX` or the person has
 	// no phones yet, else `false`.
+	//
+	//
+	// Example: true
 	ValidValues *bool `json:"valid_values,omitempty"`
 }
 
@@ -1233,8 +1293,8 @@ type PhoneUpdateAttributes struct {
 	// the parsed number. `null` means no hint.
 	//
 	//
-	// Example: 1
-	CountryCode nullable.Nullable[CountryCodeInput] `json:"country_code,omitempty"`
+	// Example: 44
+	CountryCode CountryCodeHint `json:"country_code,omitempty"`
 
 	// CreatedAt The creation time to record (imports keep their history); RFC 3339, any offset.
 	//
@@ -1242,6 +1302,8 @@ type PhoneUpdateAttributes struct {
 	CreatedAt *CreatedAtInput `json:"created_at,omitempty"`
 
 	// Historic `true` when the number should no longer be used; a historic phone is never primary. Default `false`.
+	//
+	// Example: false
 	Historic *HistoricInput `json:"historic,omitempty"`
 
 	// Location A label for the number, such as `home`, `mobile`, `work` or `other`; `null` clears it.
@@ -1265,11 +1327,17 @@ type PhoneUpdateAttributes struct {
 	// Overwrite Only used for updating a record where you want to ignore the server's
 	// `updated_in_db_at` value and force overwrite the values for the record.
 	// Must be `true` to work.
+	//
+	//
+	// Example: true
 	Overwrite *Overwrite `json:"overwrite,omitempty"`
 
 	// Primary `true` makes this phone the person's primary (demoting the others) unless
 	// it is historic. `false` on the primary promotes the earliest remaining
 	// non-historic phone; the only non-historic phone stays primary.
+	//
+	//
+	// Example: true
 	Primary *PrimaryInput `json:"primary,omitempty"`
 
 	// Source The source of the phone number; `MPDX` when not given on create.
@@ -1292,6 +1360,8 @@ type PhoneUpdateAttributes struct {
 	UpdatedInDbAt *UpdatedInDBAtInput `json:"updated_in_db_at,omitempty"`
 
 	// ValidValues This boolean indicates whether the phone number is accurate or not.
+	//
+	// Example: true
 	ValidValues *bool `json:"valid_values,omitempty"`
 }
 
@@ -1317,6 +1387,8 @@ type PhoneUpdateDocumentDataType string
 // PrimaryInput `true` makes this phone the person's primary (demoting the others) unless
 // it is historic. `false` on the primary promotes the earliest remaining
 // non-historic phone; the only non-historic phone stays primary.
+//
+// Example: true
 type PrimaryInput = bool
 
 // Source The source of the phone number; `MPDX` when not given on create.
@@ -1340,8 +1412,9 @@ type UpdatedAt = string
 type UpdatedAtInput = string
 
 // UpdatedInDBAt The server's time of the last write of this resource, strictly
-// increasing. Send it back with an update as its precondition; used for
-// offline clients whose data changed while they were offline.
+// increasing; only the server sets it. Send it back with an update as its
+// precondition (see `UpdatedInDBAtInput`); used for offline clients whose
+// data changed while they were offline.
 //
 // Example: 2026-11-28T05:51:57.123Z
 type UpdatedInDBAt = string
@@ -1429,34 +1502,34 @@ type PhoneID = openapi_types.UUID
 // PhoneSort defines model for PhoneSort.
 type PhoneSort string
 
-// BadRequest A JSON:API error document.
+// BadRequest A JSON:API error document, one error per problem; all errors share the response's status.
 type BadRequest = ErrorDocument
 
-// Conflict A JSON:API error document.
+// Conflict A JSON:API error document, one error per problem; all errors share the response's status.
 type Conflict = ErrorDocument
 
-// Forbidden A JSON:API error document.
+// Forbidden A JSON:API error document, one error per problem; all errors share the response's status.
 type Forbidden = ErrorDocument
 
-// InternalServerError A JSON:API error document.
+// InternalServerError A JSON:API error document, one error per problem; all errors share the response's status.
 type InternalServerError = ErrorDocument
 
-// NotAcceptable A JSON:API error document.
+// NotAcceptable A JSON:API error document, one error per problem; all errors share the response's status.
 type NotAcceptable = ErrorDocument
 
-// NotFound A JSON:API error document.
+// NotFound A JSON:API error document, one error per problem; all errors share the response's status.
 type NotFound = ErrorDocument
 
-// PayloadTooLarge A JSON:API error document.
+// PayloadTooLarge A JSON:API error document, one error per problem; all errors share the response's status.
 type PayloadTooLarge = ErrorDocument
 
-// PreconditionFailed A JSON:API error document.
+// PreconditionFailed A JSON:API error document, one error per problem; all errors share the response's status.
 type PreconditionFailed = ErrorDocument
 
-// Unauthorized A JSON:API error document.
+// Unauthorized A JSON:API error document, one error per problem; all errors share the response's status.
 type Unauthorized = ErrorDocument
 
-// UnsupportedMediaType A JSON:API error document.
+// UnsupportedMediaType A JSON:API error document, one error per problem; all errors share the response's status.
 type UnsupportedMediaType = ErrorDocument
 
 // ListContactsParams defines parameters for ListContacts.
@@ -1516,9 +1589,11 @@ type CreateContactParams struct {
 
 // DeleteContactParams defines parameters for DeleteContact.
 type DeleteContactParams struct {
-	// IfMatch The ETag the client last saw. When present it is the precondition
-	// (instead of `updated_in_db_at`, which is then not required): a value
-	// that does not match the current ETag gives 412 and nothing is saved.
+	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
+	// comparison, so `W/` tags never match; `*` matches any). When present it
+	// is the precondition (instead of `updated_in_db_at`, which is then not
+	// required): a value that does not match the current `ETag` gives 412
+	// with the current tag in `meta.etag`, and nothing is saved.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -1530,7 +1605,9 @@ type GetContactParams struct {
 	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
 	Include *Include `form:"include,omitempty" json:"include,omitempty"`
 
-	// IfNoneMatch An ETag the client holds; when it matches the current one the answer is 304 without a body.
+	// IfNoneMatch ETags the client holds (comma-separated; weak comparison, so `W/`
+	// tags match too; `*` matches any). When one matches the current `ETag`
+	// the answer is 304 without a body.
 	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
 }
 
@@ -1542,9 +1619,11 @@ type PatchContactParams struct {
 	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
 	Include *Include `form:"include,omitempty" json:"include,omitempty"`
 
-	// IfMatch The ETag the client last saw. When present it is the precondition
-	// (instead of `updated_in_db_at`, which is then not required): a value
-	// that does not match the current ETag gives 412 and nothing is saved.
+	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
+	// comparison, so `W/` tags never match; `*` matches any). When present it
+	// is the precondition (instead of `updated_in_db_at`, which is then not
+	// required): a value that does not match the current `ETag` gives 412
+	// with the current tag in `meta.etag`, and nothing is saved.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -1556,9 +1635,11 @@ type PutContactParams struct {
 	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
 	Include *Include `form:"include,omitempty" json:"include,omitempty"`
 
-	// IfMatch The ETag the client last saw. When present it is the precondition
-	// (instead of `updated_in_db_at`, which is then not required): a value
-	// that does not match the current ETag gives 412 and nothing is saved.
+	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
+	// comparison, so `W/` tags never match; `*` matches any). When present it
+	// is the precondition (instead of `updated_in_db_at`, which is then not
+	// required): a value that does not match the current `ETag` gives 412
+	// with the current tag in `meta.etag`, and nothing is saved.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -1619,9 +1700,11 @@ type CreatePersonParams struct {
 
 // DeletePersonParams defines parameters for DeletePerson.
 type DeletePersonParams struct {
-	// IfMatch The ETag the client last saw. When present it is the precondition
-	// (instead of `updated_in_db_at`, which is then not required): a value
-	// that does not match the current ETag gives 412 and nothing is saved.
+	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
+	// comparison, so `W/` tags never match; `*` matches any). When present it
+	// is the precondition (instead of `updated_in_db_at`, which is then not
+	// required): a value that does not match the current `ETag` gives 412
+	// with the current tag in `meta.etag`, and nothing is saved.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -1633,7 +1716,9 @@ type GetPersonParams struct {
 	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
 	Include *Include `form:"include,omitempty" json:"include,omitempty"`
 
-	// IfNoneMatch An ETag the client holds; when it matches the current one the answer is 304 without a body.
+	// IfNoneMatch ETags the client holds (comma-separated; weak comparison, so `W/`
+	// tags match too; `*` matches any). When one matches the current `ETag`
+	// the answer is 304 without a body.
 	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
 }
 
@@ -1645,9 +1730,11 @@ type PatchPersonParams struct {
 	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
 	Include *Include `form:"include,omitempty" json:"include,omitempty"`
 
-	// IfMatch The ETag the client last saw. When present it is the precondition
-	// (instead of `updated_in_db_at`, which is then not required): a value
-	// that does not match the current ETag gives 412 and nothing is saved.
+	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
+	// comparison, so `W/` tags never match; `*` matches any). When present it
+	// is the precondition (instead of `updated_in_db_at`, which is then not
+	// required): a value that does not match the current `ETag` gives 412
+	// with the current tag in `meta.etag`, and nothing is saved.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -1659,9 +1746,11 @@ type PutPersonParams struct {
 	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
 	Include *Include `form:"include,omitempty" json:"include,omitempty"`
 
-	// IfMatch The ETag the client last saw. When present it is the precondition
-	// (instead of `updated_in_db_at`, which is then not required): a value
-	// that does not match the current ETag gives 412 and nothing is saved.
+	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
+	// comparison, so `W/` tags never match; `*` matches any). When present it
+	// is the precondition (instead of `updated_in_db_at`, which is then not
+	// required): a value that does not match the current `ETag` gives 412
+	// with the current tag in `meta.etag`, and nothing is saved.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -1737,9 +1826,11 @@ type CreatePhoneParams struct {
 
 // DeletePhoneParams defines parameters for DeletePhone.
 type DeletePhoneParams struct {
-	// IfMatch The ETag the client last saw. When present it is the precondition
-	// (instead of `updated_in_db_at`, which is then not required): a value
-	// that does not match the current ETag gives 412 and nothing is saved.
+	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
+	// comparison, so `W/` tags never match; `*` matches any). When present it
+	// is the precondition (instead of `updated_in_db_at`, which is then not
+	// required): a value that does not match the current `ETag` gives 412
+	// with the current tag in `meta.etag`, and nothing is saved.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -1751,7 +1842,9 @@ type GetPhoneParams struct {
 	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
 	Include *Include `form:"include,omitempty" json:"include,omitempty"`
 
-	// IfNoneMatch An ETag the client holds; when it matches the current one the answer is 304 without a body.
+	// IfNoneMatch ETags the client holds (comma-separated; weak comparison, so `W/`
+	// tags match too; `*` matches any). When one matches the current `ETag`
+	// the answer is 304 without a body.
 	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
 }
 
@@ -1763,9 +1856,11 @@ type PatchPhoneParams struct {
 	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
 	Include *Include `form:"include,omitempty" json:"include,omitempty"`
 
-	// IfMatch The ETag the client last saw. When present it is the precondition
-	// (instead of `updated_in_db_at`, which is then not required): a value
-	// that does not match the current ETag gives 412 and nothing is saved.
+	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
+	// comparison, so `W/` tags never match; `*` matches any). When present it
+	// is the precondition (instead of `updated_in_db_at`, which is then not
+	// required): a value that does not match the current `ETag` gives 412
+	// with the current tag in `meta.etag`, and nothing is saved.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -1777,9 +1872,11 @@ type PutPhoneParams struct {
 	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
 	Include *Include `form:"include,omitempty" json:"include,omitempty"`
 
-	// IfMatch The ETag the client last saw. When present it is the precondition
-	// (instead of `updated_in_db_at`, which is then not required): a value
-	// that does not match the current ETag gives 412 and nothing is saved.
+	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
+	// comparison, so `W/` tags never match; `*` matches any). When present it
+	// is the precondition (instead of `updated_in_db_at`, which is then not
+	// required): a value that does not match the current `ETag` gives 412
+	// with the current tag in `meta.etag`, and nothing is saved.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -3343,6 +3440,22 @@ func (response DeleteContact204Response) VisitDeleteContactResponse(w http.Respo
 	return nil
 }
 
+type DeleteContact400ApplicationVndAPIPlusJSONResponse struct {
+	BadRequestApplicationVndAPIPlusJSONResponse
+}
+
+func (response DeleteContact400ApplicationVndAPIPlusJSONResponse) VisitDeleteContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteContact401ApplicationVndAPIPlusJSONResponse struct {
 	UnauthorizedApplicationVndAPIPlusJSONResponse
 }
@@ -4277,6 +4390,22 @@ type DeletePerson204Response struct {
 func (response DeletePerson204Response) VisitDeletePersonResponse(w http.ResponseWriter) error {
 	w.WriteHeader(204)
 	return nil
+}
+
+type DeletePerson400ApplicationVndAPIPlusJSONResponse struct {
+	BadRequestApplicationVndAPIPlusJSONResponse
+}
+
+func (response DeletePerson400ApplicationVndAPIPlusJSONResponse) VisitDeletePersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type DeletePerson401ApplicationVndAPIPlusJSONResponse struct {
@@ -5219,6 +5348,22 @@ type DeletePhone204Response struct {
 func (response DeletePhone204Response) VisitDeletePhoneResponse(w http.ResponseWriter) error {
 	w.WriteHeader(204)
 	return nil
+}
+
+type DeletePhone400ApplicationVndAPIPlusJSONResponse struct {
+	BadRequestApplicationVndAPIPlusJSONResponse
+}
+
+func (response DeletePhone400ApplicationVndAPIPlusJSONResponse) VisitDeletePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type DeletePhone401ApplicationVndAPIPlusJSONResponse struct {
@@ -6723,168 +6868,238 @@ func (sh *strictHandler) ListDeletedRecords(ctx echo.Context, params ListDeleted
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3bchs5suCvIDgnwpSnSJG6+ELFxAm17T7j3nZbYcnhnXVpXWAVSOKoCLALoCm2QxHnaT9gY7/hfNh8",
-	"yQYygboXL5IsqT166bbNApBIJBJ5z2+tUE5nUjChVWvwrTVhNGIJ/PHNGR2b/0dMhQmfaS5Fa9A61YkU",
-	"Y8KE5npJNB0TOSJ6wkjClJwnIfNIxBL+lUVklMgp4VoRHhEqIhLMZxHVLPrCxZdo+IXqoNvyWgn7fc4T",
-	"FrUGOpkzr6XCCZtSs7Bezlhr0FI64WLcurryWr/KkCIcZbBOqJ44SMKEmWVSiLZd5dOnT8dzPTFbDKlm",
-	"1cWO4wVdKhL8xGjCkoC0F1xPCBUkYEkik4DMaEKnTLOELCZMEEq0vGCCLKgiigm9sx1EV14rnRBO5pUU",
-	"mob67esqaGdm//jzE0B8++PHt6+PCBVLElLFYGl2Saez2KzB2Cjs7Ue0098P9zsHL0e0Q8NRrxM9Pzw8",
-	"7D+neyEbtbwWN1PPqJ60vJagUzPSLvKFRyv3MpLJlOrWoDWfw5dVbNvNnMpE11CbTDQZcRZHHgk6ARnJ",
-	"hJgvmIi4GJN2xEZ0HmsS2DM3RLVzRDRnitCEkWECiB8uScCjgHABBKLolJGIJyw0y3TJe8FwESJFvCxi",
-	"qOOIlmqHiN/nLFlmmFAG8vyemZhPW4PPrQymltfqFP5WmLS4BMzqtTrw//M6jL1mMdMsuiHGIpzlWhgr",
-	"YCibaFsEFUZ2cn+r3fbPZlPKkouq7vyVnE5pRzFzV8z1p1onfDjXjBg4FNGSJEzPE0HaakYTZc9cMb1z",
-	"RObiQsiFsJ+O+VdGDnq94kbNb16ZhzXsGaf+bG+JOm+tZjm4N3uw97A1wD0dxuyLgc3L/gqXdsUG3aEl",
-	"LJRJtOE+T5iEZe98myOeKP0FzjGm9k+r9zcDUDfc1kQKdi+EOZ8OWeLNEj6lsIdVGzJAfsERGxxXrFny",
-	"d660THhY3dl7ES/JxP5M2oHh/sEOkQkJ50nChCbtYERjZf4RFlal8zC/NcJr1v7sZj+v5SBmwZZn52ng",
-	"GmaaZsEBtoCwEXjG2SUNdbwkesIVie24IthTOeTxGrjdyCLcU3r5KxNjPWkNnh00g3tiT7IBWvy1gG8h",
-	"RSf791U4tyhbAbqd52YYP+UiZA0bAKbBpVCEagM8HRlRCRDOhdLU0A0lH89eEcNryZRRoUCQhPvrvvFg",
-	"qCAffn5F9vf3XxLNp0xpOp3tdMn7KdfmruFYGsdFJOz19p51+v3O3ouz3uHgsD84fN7t7+3/r9WIUWZP",
-	"pQPlwh1ovxkZZ8vZJozBCazEzAN8IebK3CH3jAQeCZAjwZ/yVzkoSXb4mVf4ZvXuYNHr7O4jPonHuuG4",
-	"E7lQZDGRimUqANUBgePGY0+oGLMuOQ5DNjOYMGKj8oz0nDByDNrDTyCeMBpOSI42gn/84x//6Lx713n9",
-	"OkB68EWVIEjbyL9yNFJMe2SUUBBjaEwUC6WIgEDkgkU7A18Ex93uTwFpcxHGc8W/sh2PmH+Df2Qi6rDL",
-	"4g8BaYOmc+yR3BhfBDhkPjMH+VPhR0KJ4mIcM9xEW0+otntawnV2v/sitwf4CtiTuwI7XXKMU1BFKDF7",
-	"SMhQzkVUvjS+sEOO4FORQUPms5kb5cEA8zSS0ufppn1R+b5wK7u+qL1pvX63e71bl5HMDYjzrXj901YE",
-	"muqoFTIdGEKKuWAkjLnRm31B1QUI2oE/7/X2Q0CgWooQ/soMiWhJxkyThTnCcGKmiR7J/Qcm9zKJd7ub",
-	"Ebkju+1I/e3oHdXhpN4c8OaMjtEuAuSK+1V00SWfJkyQWcKU+WeuDaWb72YJkAk3c/iibXbKaETkqOZ2",
-	"GKLl4cQOFURITZw1YGdAKPlK47k5V3OYkWQKvpgaaBEmKycCkEa6VeSgvwc3QEg9MSorV0TRrywqo9pv",
-	"7f++13m+8FsOtWi8ynD7dtRBvKyWct+OfpOCNWDwWFQQOJFxpI7QtMPtZpgqbEcKBn+nQhka5Yrs9w5A",
-	"vpRzTSgZyqhkZ9hoNwbOzbZkyD2qM105lmMwzMdCJizygC2xrwZQrfDEjgz4KrPqKcIuZ4ZBCqOsxCDa",
-	"qgmfqTqpo4HUuQVqNegndMzqCXlGxyxTljy0L/Yzk0bf8IeYU0UC8+lnlHrOgyNUm6Rh9eZg0Ew4LUDe",
-	"rwfZzFO+iXxqJOHsHnKh2ZglKfC/wbJ1VkMDmrlFZtZg0+XdNrYF45T/wVYCwZIvVUD2DldAovgfrKLP",
-	"IByHvZ63FiqW1B/uB/P+Gi4LJ5ye596hZxSEqVSaHPZ6pdMFYDY628Y9WQzcaEdKiiY77Ax+3cQM2997",
-	"3tvb2xt2Dp7tv+gcRKODzkvWZ51R7+DFkD7ffxE9f1lvhsU1bm6FxZ08VCPsOmPNLZtgMzOR+anwtzwk",
-	"newvtYow2IMaicP8uAltvHhO95+zw1FnOHrR7xwMX/Y7L/Zf7nUOX+6/ePZsuD+ko349bdycKAyMj4b5",
-	"JpP0lcGumkmhULn/iUYf2O9zpgBfRmdnAv5IZ7OYozlo96uIunTG//qfCq1RGXT/lrBRa9D6y27mkdvF",
-	"X9XumySRyWsZzqdmSli6SlIJLg7CBUrVmR8KlJivNOZRt4VOl1HMw3sA9BO4D4OIato1CA08EM8jI1Dz",
-	"iJEgtY4q8xMxJL0LO+IRmXIF0pbnCxwEYiWNE0ajJWGXXGmFZiEyojxmdT7HsngLYmswZZp2q9+CqIek",
-	"qY2ohMLRjhFFjYYpkyGPIibu67ytuWjIYinGYDBScsrMO8hixeCk3wrNEkHjU5Z8ZQnMe/fQHgsyF+xy",
-	"xkIjeoKT9IhETFMeIzuI5XhsBFEBUigKeAxJ9TepUWilQ/QZ3D2iAwQgICiSZ3oM6NEkaAIjcBv42WiP",
-	"dw/7b5KoeTjJCKUNlmJN5iICgysD6UkYPoFuaQT3nYz4iNc5ogpkpzSP44L6ExR0lAA0J8O1a6IK6jZm",
-	"P9uFb65QkF3GkkZnUv5KkzF7AHyVKyINjfbJO/4TIOwkx09+Bq5zT1Tq1F3Ee5227Y7uiSoo3keprg0R",
-	"CqBsm519FHSuJzLhf7D7oV54sDB4okRGnz596pSDNFaRVDmmA9b7KNR8NpOJZtE7FnF6Bg/8QyAxc2xg",
-	"lTHqzir2cuXkG5RAZLSsEzjfz9AAaI0Wzt4znStN2O9zGqPdh+oJyKOpJOrBO0IOei+vJZMWBSavddkZ",
-	"y05JivJar8CqUgf2sbW4dMKJVEwQIyeDpGmgFWyRY2wO5CP7UPsCrIMdFKjJcZO04GxOvZdHzliFn9lD",
-	"oL6AVd1nvbIVakNUrBa2G1GDfp/jVCQCkoyQ19D4JJEzlhiZujUAh5xXRSDOYOgIEXNkHq3MBY3Pr7MB",
-	"zkXMlCJBOXohIFRdKED9iC1YYqhhllv8W16kXnMfXuGXx9psECX11UFM5psi+f1CBQMD1i9yIshryara",
-	"S0GSXwNR5r/KDUvjOzYbbP0L5j5aSOTwP1moc6eIG7/+WWZHJkeEAv1bJN3KcbwVs3nhTFaOwoV/M59e",
-	"eS3zIi4SrteOe+8+fIumx2seVArrtqdll30vcNst1OGchvy5VVLmG84w5ebbnaAha9TNzPm5m4lH5V6A",
-	"6lEaTWntQsUhtEBjG5xjhTSvvBaP1g52jDsl+pyK7cK0ai0jeZTDr14e5ir+S0MAJStO6Zrnc0wiOxD0",
-	"PiMPGVWq8ZK5k9kAwR/sQ7X1Vn7l6ha3QzGgQI7cplTzrrhmU7X19tKd0CShS/P3mIuLtfOYbf4KH155",
-	"LaOLbzLgnfmuFqF2Drf4Cvz+dmsPUC60Z+/w0Fvts0vXTzF33Yc9FYFwa9Xz3JoZbMsGjHx0MxaQSURr",
-	"+ECKNnwJbuMt1dL644+InqCDy4reF4zNjKTJE5QL1Z/wmb3r97UgDdlZrtYd460+pwjx/T6nFerc6B5Z",
-	"5e0BPaZzoZPlKxkxPMl6Nknj2DwtoYwYaQd+q++3Ao8EfuvgAP4E1thfTt//RtCRuWMjbaaUC5KwMZeC",
-	"cOWLuWJG1ScYAUuJoDZoJcBxQZecleywRkmjmIuhmAZ/sC9Qk03MbDiwa2aI48DGiAhJJrwauGGUNPMZ",
-	"WhnRVyIFez9qDT5/a82o1iwxe/7fvv/Xf//c67w8/9b39q/+rUb1yDkRX758udqJeF5U/Yxa3/1AF++Y",
-	"UnQM1zfTl2rxnwXMyBFq9xip5J6FBVVpQkzbqtNqPpvFnEVECid+ysTeHKvyg8kbTMZPFKyxs3EAZarq",
-	"muk6Zuzm+m6RS9YTnPnGEI2ZGcMBQplEpM2nM5lolefbGDy83DlKg0Q9koVG3cWObEj/B4DxBnq8C5nd",
-	"Rn0vx+ZvoMVnST2rZCKgDju79XIbAgKXJhAc2JePiLlPsBzNC9FbZx+Vr2UFyYV0hVrAeeSSwxzY+eSw",
-	"O7LmFJMsGq7zcsZWglp+Erws5qYY63teiMsphQHXw5YKCSWXHXIVVmQqDrp2Gn/48eyVR6Y8jrmNM7wT",
-	"npFFQKwIwihSLNApOs3gzclRqsMrSPeI2WuFaqyh2TqZqMAqvpfep+V0qLTLCriB5leA9k+o/9XDvy2m",
-	"U3Teph7W9GbcSBsrPQa3qpSlXuUtcPdemHdLDmMM1ipRIriG6zgR1WRhKHuRSDH2iJqxkI+4EUIhPKTC",
-	"HRwt1UOGd7O4xptLnVAyMkzAQ/cpLUQA1EQUSEFoIawAog/mCcuBlGErI7W1bqPT9FYpTfVc1bO4v5+d",
-	"nRD8AMRwD8OjEQlF7nXQe1mHJc113PAgKU1FRBPDNROqWOp+wfWKs6dRJetoy+7GLdxIU9fmgEbfGByf",
-	"vMVYg5QhVikNflcbcz2k9CuQ6d/igH6Z5ZX2aldo3OPpdTjPJ8gUwGBtuEOE1zB0G0Hc4MVHj6MNaaCa",
-	"QMBW7SVKw4jqp4Kwq1ys0eq5pNF9amYCFdH+SrjQ0oocCGb+BDOC2zXcfjfjTrso4bQ2em9/5olaYf9L",
-	"ozcx3r/eCLi93c8lUzZoOJjS5xQ5ZlVYoiZyHkdGdwWhJSFDRozCfERoln+Jcg1XNorGpvF1yWsXi4dp",
-	"gbljGUoZMwqxTGXPyEaR4zkF0uqWisiRZoIM5zyO3G9DGXGmMF7bbMraaLI8WMWwJsJmEt+vdKNzgzwH",
-	"c2xHzgAQxowmivASFdXbb9dqHZnMst3dPaF60qFDJWOzdZBQ0O4xRtceJp5ypT1QZY38lrsJTxSResIS",
-	"X5SuHYqsi4Rrg39IZcVAc6y9kYV7g+GjyCiAxOvRidRvRpauHp3x3a97u05g/nfzyd/6/rzX23vmFvvb",
-	"3mEdDzAnU78anBlGget08fQygBDLFWHTmV7ubALP/kbwCHbZAI/5BeDxcrYVGxqgLby3B8csYV8biDph",
-	"X7mcq1WwALJu75AUi0d1wHC1MTXsbbBQWTIwq9oIbBtuXft0pvL/dnfvZ9TthnKuU4rq1lyH2D5R9VN/",
-	"q9OfqxcnxluJtjYQyjDaru3ygCBkziaAdbvd84AsEjqbsaRI299qzPCFvMpW3fM2o2Mu0qT3VULNSfYl",
-	"iKdJw2UwvxAuCBuNWKhJuxr3XbqThcjq1eeeg9Zzgdv2GGqPvzGf/5jEdMjiLEwIayOkknwwkVPInsYk",
-	"fvOnhUwuIJsyAM4arHsv0vT/Ujb/2hfjfd5/U5OHCibwkTPFouJurZuYGrqUc7KgQpv3Ap/ggqHWFzXK",
-	"CVrKzRswkqCfOiBgKHq2Umzhal1fvJsrbYQMK49oSQyW8O0oCQ9eC6YzO8Cd53fq4jy2FCe6my1zUqDx",
-	"a8jPlpmlOb6MLCYybuILs9WpaS5smbRZOJEsIszcduDVM/OumemZiHbKmV9ln4CXZSatTpWqZDlVZ9JS",
-	"0/hLKOdCN0wG0aFOyLBMywOVNo5RKCkss9+8CnxcV5rLCDZU59Ct+B+MtHuIGxd7agOJ16KnyjnA+Jkl",
-	"c+X3XIStjpVg5tMNTPPWwnitCDtbXua7xdflcpdupOTUinCbzJsK4XUi91qG+XBi+JBKvkMIH2LqdkML",
-	"iqe+amymA5fPdKXxlaofL/Qvh7TzNQRwKwELlm3ca/hfA1XfOPrPuqTuNFwB93K7oX9Nl3OTyD+EZ/vA",
-	"Pxz3vfw/mUvrBr6f8tb+NE6fEuDXfOlv0dVTET5u5OPZ9Npt4dpBAH+AcLuH/SY+1Di9/PHf5qt3r1F6",
-	"DTR9wyC9e3nzJlKwm6gu4DFINZdBrvghI5qJ9CXJV61UHqqGqNH4oqzSFApMVjSbGutziIGGX0IZNcZi",
-	"wxekbaMNdzDc0MbJ4C6coccZ14K/Bl4aFkiqUYGV6L+K9nFNnWvSWC4TjKfWlTNkxCg9rkB0fg+N3p4u",
-	"OV7r7clvy5561dkTN5rP3ihzqJzG8dJIDQVTWhHPWxjUGsxna9U/0VBJ56wEDOGCvOn2nx141u9xxC71",
-	"39DxAUaXS82E4tIaY6Rgvlg4c6xBKi7ppaZ0xVj0ROWjVj0yZCGdK7uwLyyBk5AmydISGx8LCEYQmvzB",
-	"EokemXRxVQ45/Wv/WR8i3fb6e/XugIYqoJ8mzOCV2GzunJ/QVvCSCwGBm64iaB5ZXV98mjAkmpQfT6iC",
-	"EqJF6lIpP8iV1oFgXUdtxR0VjjFHbpm4VWdURlGqepWLVPPu5PX/fDhpfl4LUpO/oKTScNMtBggXESQd",
-	"K0N+cHC6QsCK0DCcJzYUV8iiybkesVdNL8L3MFOYebtrWffq4PhSPPn1WGw6Ns9nV40setxL3G+lSOe+",
-	"K7CilZKFwRLW/0pXu5GBJMcCVq6Ln6VrbhZilEUX3asd5g7uErI8QocKi/NZq8vAuTf4iASIMyj3GRhm",
-	"Aw+YziJIJ1T5QkjHGZdM21B5F1ZR5xup5JciGZ2vvrm3I2kDTqrmpZxbMZWyC5wiux75pxrJv9V+1n++",
-	"Qw4PDzv21Uop1Lpk7L6KAcfQwuIOBfxaJnhzq1Y5vvqOBf1btm3Vc/SNTFtm6DUsW2bYdzNsTW4hqLm0",
-	"sT+PXav87qwXmamCXINo4LKzkIor6VpdcoJqk5GsMbvKJm3JEQny77+NWsMYByd629VQvjRisi/amf6f",
-	"6mqFebxCuG3hpyfKrr7j+aKaqOSqzlkI28HH08C53EIpRnw8T1iE9UBSudwXWH8+YJfaaC/sUnfN/y/N",
-	"f/6CeswRvAsXbKa7BDBcLhJiTjVmmpGZVIoP4xK220KSiI+5Vh7RUhoNL9H4xxgCmWUCJe58EXEKShG0",
-	"HjBamNOzKPl4Sp53YBYSOA4c7JAx01iZhJwiyqiIfJE6o51uVNY+Kpw8y3YrxTWsjmhMg2HsG7FBSlvx",
-	"ml3PaHGbRtiSFeVmNtjtHoltTLFm5odiiX2U+29f7v9BBf46W/Pd6M8bK8y3aeAGsKr27W3E7oVMLlre",
-	"qqi/SgrdQ5K8b92yfo9yd/6eNQXrT+kF1D/kyp6+zkfApF15IjaV2gVagWFU7VjhxBdYfd+xtq5TKolN",
-	"XUwNeYmcSm2rLTKaxJwpI+5MKRdcjI2CWjbiHeF6Il7WWPiI0nSZwlivwnqt02vZ746cHu2ivKxoWAjy",
-	"qxj4tpI9WvAK18SAYkXlVAbKasHdYbrvirY4mybuQ/SUZQOV7P2mTH13FvCm3EkKbumNqN2u5YjFpP2G",
-	"vHws9FDY0yKz39zhjpq6xpw14RwODKNrXSZH1hfVTB9qI+RzYW6A4mLcJadMRIRrMqThBXGNRF2GDLY0",
-	"yacWHqVRwr4o9aGxhTUMM3M9ZshiwmOgkSVZsIS51jWbti25RSyuoI3GqOWariWDXAbRE/BE5NIu23Xk",
-	"tNMlr+R0RhOsL2KG55LUgbJ8UdckJ2EgD7t7JnPxwfhNl3ywj0jKx4NU7ENLIrwQd4FtyNgI5wnXy1Pz",
-	"otqXOwyZUmfygokGKqZTRn75dIYaZimlyMOUeEtdoPGGVKCe4DIHVVNjG1z6CxRvzfZAZ/x/MDClDKF5",
-	"7vFcQ9MV/NvPbve/fDprleWsv5/uHT4DWOGWhDHlU0WCuWLJFx4Frox+oObDwGxnROPYXKodTIBilzNw",
-	"RIK8AQ8cLJmBNtF6hvVZuRjJenSdlHTPXOUhRY5P3loHpM5qZeQrCWCPHV8IpjTQTASOVMNIIgPxZ5e2",
-	"et42wKjB7q7RnumMd2Uy3kXa2O13e7s7XV/44i9/IbbgvPJFh7z5ak4vsLk4QZo7KRgz5AyoawMWd8Bx",
-	"e2yL+4LYOSDYzZhgCys4NmxfFfiCYDpWkD/ToJL3CdV4lDSSOIT273TJW63cQdGEmYly50VJ/sSs67Lm",
-	"1I7SLiD7PQI+qTCW4YWZLWZsQZe4MrS06pJjMuVKgTt3SmODM/NUDmkUL8FDCw/n5QxurUxwhQ5eXoKl",
-	"hj2wj+K3jiODvEZoPJYJ15Op7ZcFNshASMGCHVvpKN0fTJc3EmH5WrDWPH160Os/fWq91eVaxu4oDN/o",
-	"kI8KsoiSrK+1FDZce67YEbYIM4sSuRAKQKch6OdoG7WWOANOSpLclZ1UtgwGJJToLjnNlY9/otwAr1zk",
-	"xUyGFXHNTvafPgVIP2RFjDlTpH3y/vTMIycfzX+Oz179fQcLDg+ZK20M9PAKiy13zpYzNiCNtY4NuQTh",
-	"hCaK6aBAdHhuMYMeiq5k8dOnB/3Dp0+7We32KV2apVGG8EjwdPcpVqcyWAJIGtfO5uw9M3O6S1dq6AQX",
-	"jQhpJsvvqkt+QoxkhcOhGZyB0eHuON8SIaUbS8l5Rz8TESRJP0H7LXRPgBYa0A1uSS7Y0qxv+3BwQYIv",
-	"2GCjpruCTEhbCnNCu/aAqAXDDDFAmKkiPhoZEszF0WCd6IwCXhqsvHO3DczHnkOKxRFg2MwdeGlP21Ij",
-	"XA+rOuT+GftgGgp2mHBam5kul2IBTYAMJL30VtmaOTajPDBLpMrXaGTxM2U2JKJD3ton39xS5dXpDkfY",
-	"Ow7+TDhYgdHuANzOcB6Lmaarn+LrwODLVbcGygShfpnDfqolAffNdbso1K22yPdsw7EVSzrEwDmUcRNg",
-	"Ij2Pgp0uwfIjiIwJTSJbN0dZOsWjg52m0mpWR51MmZ7IPG0cuhMxhHpsuLTro+DesPdJZLjXiIQTFl4o",
-	"X2R5xyPKsbqc+YVELOSRVX5d55UBSeQc1Or2Qe8gJS2Az8jIRucFVNiz8chB73CH/PP//F9CM54LwuNB",
-	"r48/2PrvRLCx1Nz92j/0fHHQe4bfAG0r/oeR65dC00sgUzRmmI/3zUI9VL4L3U7gsoKJHm9mMo+zxs4v",
-	"cfJYyov5zDxq0pKsgX6Q1t+CrabP3EFv3xeOP4Q0jo1asuNhQz7LuWEEHxW6PxhxDidMP0bmnv8Y1Biq",
-	"7TwInmJTavCG9fkRP85NAVN00ALgixlNlD2bHo4tyutmxykZzDSfcmXmDaXA/gTh0hcnH88At8CisHmQ",
-	"1BPzBGhOY6sKqEGeHdSYsn1hbdnko41XLErq4PJCcd0rVJ6ANwuivGrTK235fFlpEkPaYbPW4Ys0qd0y",
-	"AcWMzlFVQ7w6xSPtPRhJBlEJ2Boz91wg0zYTIzAFdlHPIX0RVOppVPcLUllDtxyjFSC0vsij4qjayxFU",
-	"fLzVzlWIarM5X6rllIeOLn7lIN+idOtKAMyo0W7bWOHASx1/fa9U7SD7CbvJ+cK1kzsqdQm0A7PWcghK",
-	"zKli5jYp5G/twPwh8HxR1+LKww5Xm3S32kEmgBmXMHE+E9xZCwYpR7tgy6z/+04XD8F2KPJFkCVQW/pF",
-	"OHP52g7Pdp3AZaYfkQA8y9lcisUjw6mAB5s/GOUbEOR61IJBAV4ijwSzhH216BPsUgf4Eo6Zuf5Z2qs5",
-	"tb1ez9KeIbQB+XwedK3aAspEJ5PrsHCPuXecAUyWWN0HgSOP02LLfBQXbKtJX1RbGXiV5EuvOXYZ2HRj",
-	"OcWYT7kuyFTushoyNbIgNO2XgjCzR18kjEZpmY7sDWvs8k8Cu5EgL2kgWDZnerBxo06Lr1eO+9LY8Tjl",
-	"i1Pov9tJNdu0sZkNcIVyUtC5680ZHQckYgk3WisIhbknrcIUupWmQFKQ/3hzZjkStEUtNlLt+iLXygbl",
-	"U89xfxGR129+fXP2BhBi2aGXVaky2qCWJJLQ07SWYxueObBp2St736LSax76htT62qa3yIEKvUSKnXh8",
-	"kfW5hcvgmKPrcgvHdObMwyrr8OxVSiwCvFxhsEOTWSkwT2yeS+Fdzbdit8pRWhh2uMy/TYXSqhADUqit",
-	"Crrxghds0QSuIrTibOipjYV7MaJkI1sqI4lcZFZUkhlRISE+kQuHO6irlT4ZyEmAXBrKgnm+CL75tlKX",
-	"3xp8/ubbEmV+a+C3Dnov/ZbnY7Ey+BdX6Az+GYvVwb//87/+G/4JL5HfGnzzXcGr7Pcrz4eIHvPzP//r",
-	"v6+uzq8MMwtwxcASNkbjwEHBuqmBZE1BNouC1/b9D/N1l5TRT92mKfa/66T1lQkYq63WQx26yNOnCMvT",
-	"p2koCfQrJ+0gH8BuXkRCCv8EUfj9vf1gZ1BwDK0PmgcNNo2bdz2mC3FJ1hLpwnGcdl8IY0oD3jvlSCWL",
-	"y0Lx6lzRvJpC1uZep6WmDXz1aSVHeRhRh0rZthSoNQJA2f222MgXTkWDccxDJhT43axN9d3bs5bXmiex",
-	"NVeqwe6unDFhH0eZjHftILVrvs1K+6ETlc44+ed//T/yKmeyJF/3PBs91/JaX1mi0Ny51+11exDIMGOC",
-	"znhr0Nrv9rr7LQ/ajIJ5uVz2x/zbmNVY+UGGK+gnOWOUKIhQRII62EZBCiUo8GLJGUuAaN9GrUHLvLCv",
-	"ckVw0zJYEMFU52jOPtk9wUCk9d/ZjsWbfJp1ft7wa2jQvMG3dpfQh3WDz38G6S6f7LDdkDTFYYNhRi5K",
-	"D2GDEa4t+dV5qXXqXq93643X6jqoNLRfqxAllFQ6QKDq1kiB3801fYUh/fVDCm31YNCz9YOKbTCvvNbh",
-	"JtDVdf8EV9F8imFGcDNJrpq0pmNzhVrpsZ5D0ca6gm2vrAk5a75gFZ0UnXlDdJcEhovZZwaFpeq1RkZg",
-	"F9/6Xt+UIuEcf5LR8nsRYym+/6oYiGJD6Es3o/+9gFl7K+yp5loIXLuZZ7Fk16rvs+i7qwd/Bw96L9eP",
-	"SqvimgH9/fUDyk1PYdzhJnuqaWd5e5wCaTe77fXM4sqrSAW737K+AlfIRowmXWUozvKcc596GACB7lNr",
-	"weCJS8LhAg3fCRUKDWdVjoKLXZejvB2BHlr3Yh00bSDq3oAMN6CPrO00jDjYiHCxBfH1Kb2/twHhVjvh",
-	"3h75IW7XkZ9XL39+AL1G5fJY6978MumMmb6Hl2iDT0e/ScEaCbN3zw/GjTo+729Iz2mP6jt9JB7o7byl",
-	"K/YfTK+/X9vdAzv07Wsg1BmQbOV2ntIpqN8nH8+O0LkDJfOKDp7q9YTZHugFzV/O7y5VlsLXN5Iq741J",
-	"uHDW22AW//IX/xoC6LXf8T+z7PrRxtNmHnQMeGlkcnWhqicFhkTaqx3ONndqh4znNInApl7rRJjXuqPz",
-	"gaMlrjfXjzzvkec98rxHnrcdz7uevr5r65qtt+xbJb3QjfX6tv2TtKvdj2vZx0J0D9Wwb0/goZn1a+qj",
-	"rlZHn6i06ukj+7xdvwGt4DjHZCz93FhnXON7cBUlbVBjZoWw8UtfNvY6IGVdU6q67m35foJSbcXqe/I4",
-	"lIozN1xYe5T/Gv6GH0e6+gFcGjN39SvMa0P5aPdb2od2YxeHaxwB+Z9qe5/GNfnVo0vjwbk0mslvA3+G",
-	"y80aFV6/OmfGXT9wD9CTsc1D9OjH+FP7MVZdqmsLpJsqdd/P4fEQL/HdWP5qi9Hfk+FvMz7i7H63wE8e",
-	"BdNHs992Zj+X+VfxdOT54IP2czyyukdW98jqHlndhqzultT3XZsMsYHHAzX2fGObGzg8XArGj+zwMHt8",
-	"iP4OM8zW+tt8gCswuvmIXGXRTV8xpIoH54SplPJeqUk/UWl97kf+ftsumBKK81wQ/+FOFd513hrIAxwV",
-	"Wit0SymItqQaxZxxm14HWYG2qECah9hWjJGgttx/sIM1BoodbusKZJIhC+WUZZU6FxOqoT0Ox9wHEHgX",
-	"XE+O3AZ84WoxYTa7HTkgWBAUKn1aIy8W+qxNgsWM6Zw8XMgWzPXFrhOPrcvKQHNdAfmarOU7Sr01LTDu",
-	"y2FVaLjQxNyAfHLuKiz3gqVhJnKh8kVBlLYlTx/9WY/+rO/uz7J8ofISXF8e3v22jWsLmotgKSlXdesG",
-	"NYzrGKD1gV2LAT66wB6eC6yJYjfxgE1yeT2ZAaLq/7rb1/Ihur82ftYenV9/budX83W6E1VgQ1vAd3ST",
-	"Pby7fkem45qGFvdlOd6E26SGY/OxlzUjfjQhP5qQ79KEDDJEjbMsxzgfiLOMHBOs9Efj1HLii9RKUW2o",
-	"ljOjpOXJsyZumY7qi+K4LnlHL7DNHqLHifBVA8dRZgTxRX3vEpmk/U04VO3i+lq6gC0YmMgFFgznl535",
-	"zDY8UFhfW7BF1l9DNXkXH1+Ixxfi8YV4fCG2eSHW2FRKNUI38CHCCC5FvjoaVgRnDPtvuC4vainCAVYS",
-	"tSW5PegkY9sQQB8AwxQTNpVfsYYjJSFVIY2YR2JGv4IFXsvpUGkwXCZcayYIF7YKoxG383HHWYlyKGOZ",
-	"sFlMl4r44K+01cRd1dryG3b+N2wkgX1bliLEZhLdbuC3yCyem2kstmwzIFWaUXERsoZpzCRAaUon89Ci",
-	"Mq0iiabWGq5v4LbWnA/2hH5of6vd63Ye11OD980/N9dNbe7QtCA9OI9mgSy2qhmXXqh/tapxGetqZzjI",
-	"y86nSxEa/pjrTQRXLN/65/O5oYRCn6LP5+bE8TbjnSwxTxlCfXSoM9sOpvSCkWQugp1CbczB7m5/73m3",
-	"1+11+4MXvRc9oCMLWsVBaW3hHpELkat/W1vILutxVEilL+kF1WzY3MBccFppWKFOai6yJD84Ez5L9hJ8",
-	"Bwuvhu3elBsOp3J1fvX/AwAA//8=",
+	"7L3rchs3ti/+KqievSuip0mRFCVZVKWmFDvZ8fzjyz+Wy2dO2icNdoMkRk2A02haVlyqmk/nAU6dZ9gP",
+	"Nk9yCmsB3egLyaZEX5LRl0SWADSwsLBu+GGtj14kF0spmMiUN/7osQ90sUwY/PxEioxGmf5RrRYLmt54",
+	"Y++CRObXvveeJium/xzTjOr/0yxL+WSVYf8oZTRj8a8088besD886Q4G3eHjy/7xeHQ2Hgx7o8Hj/+n5",
+	"nqAL5o29v1LBCBUx+aucC/JUMs/3Vsu41RC2HRe/xpMtrW99j8fe2GNsGvWPYtodHEVH3dHZlHZpNO13",
+	"49Pj4+PBKR1GbOr5Xnaz1LMzq1be7e2tb0nzE1cV8lzOGZnyVGVkSWeMyCnJO9bo9cu/CcHe+V7CxRUs",
+	"EWjjjb1DuuSH74eHttVfNLm+HQSrfn94smTpr/Dv4bHnewndtYdiyXSXHre+t2DIwVOeZCz1xh9vfW9J",
+	"Z1zQjEuh/6Ibe+OB79me3nh47HuZzGjyayRXIoO/4r/135U3Htz6npKpnr6zty4HvV7SVLE1R4xc82xO",
+	"ppwlsfrFruLdt3r7/doGbj2OLbjmcx2fpyxhGYt/ZpFM4/ohgj9zKRRRXESMUKKnRw4oWbJUSaGn75PJ",
+	"DYmoimjMfMIzRZZzKVinzTHDufy6yzJiPSU6SRj2OpoOJ4+jAesexyPaHbHTSfcsOom7QzqY9NnZ9HF8",
+	"GpV6GTLAHH8Vq8WEpco2aDquJ+PB8Xg07PX7p/q44rrx25Nj1qen0ag7nA7i7ig6mnQf0zPWPYmPpyN2",
+	"FA0nA5rv0tnp8OSkfzzsnvTZSXc0GPa7E9bvd/uTSTyJT+jk9PSk2CU7nRQ2Rnm3/iegXav5N9GOyWXC",
+	"7kY0sUoSSxI6iEbs8XTYPZkcxd0RO6Pds+lp1O3HQzaanNDH0WC6gSSbpFml8V9Qmvzn8XfAx/95/PTb",
+	"YrpGDLUVe/scuiIf9zd0kyD1YJTSTnl3Eq7D9cLV4QiQLz9ylcmUR1yxV/rEgTBgKkr5Er/ovWbCiNfw",
+	"2bT7nGbRfEwC76x/1p8cj9jp6XDQ7z+extHpKZ2engVe6BMlSTZnZCLjGyIYixURMhBhVXiGvUBoIufi",
+	"7DlNr8jcTMnHr9qPEqpg0KUmvog5TG+rKLeDeeMsXbHbnFnL4gVI8WyxlGnGYseYK1NCWyxRwjU9ljy6",
+	"wunwmBxQcUPevHn29Jzoj7GYJPKapd2IKtYBBXLF2BKaBwJZ5xtFZMr1viYkLBReCK3DwjSpUQgniZSh",
+	"ZjbdaC4VE3oqujsu+WZnq3Nw1u0fdQejy8HJeNgf9/u9fr+/FyNqH4rwmchYiseAJjmruqYAbKmhjCDs",
+	"Q8aEasUjcGrSm18jGevvjkaev8nAPD4aj/q9xycnmjYFf01popjvJTIyZ9W7lumVJh8wmTf2/jwaDfun",
+	"Z6OTfn/w+Jx9yL4dDLXwTTmuwYyg5CoFMcBhrzdTuTSZrcZJqfV7mvD4V6CNMh+3G3UcnbEBHU66p/HR",
+	"tKtFffcx60fdwXRIjyaj6Dg+Yd6ms/ScXqE8eWUX97F0zK/0OYa/+ES+Z+l1yjMuZuR6TjP2nqWEK3OW",
+	"tm+f7c/wjDsENUcelvT4lB6dsuNpdzJ9POiOJmeD7uOjs2H3+Ozo8cnJ5GhCp4ONS3rBrte4eYJdt3f1",
+	"1h6m2zWM/4Jdb+V9QbjbhODE62fBJ9wIubudig3M3R/2ieZtoplbf7FHgLur3Lw3FnvBrl+B2dK0HWjQ",
+	"bF8kmCW/OntizAn7q/LGGLsq/3yTFKruwQG4LTHuhVYYMZvSVZKRlM24FJ3tc3SIvpATDoZdTvaDk8Fp",
+	"hxwfH3cHw7I02arv7Aou1AszWtU9N0vQbBrRJNEHVHOD1sR/ff3yBSms8514aVBipLlcuCs6GYAyGA6O",
+	"Nk7+pT30jWfyZwae371Fi+ECTYunkpEpXfBEK9aKyFl3dPNJNjHqkzkVMwYsgWGQ/Uy5xtFZ43zhDA6G",
+	"p/3hcDjpjk6OHndH8XTUPWMD1p32R48n9PTocXx65jVyf/PJa3vqNinX/vho0DvrD7WGanM6N2tHd7Tt",
+	"2rFovS8K1T32PGTxjSLYXpvLWiRrN71bLO9eQbA/BBnbRMMO29iUhzjiuqgW/kJvwrcl+q8Jp33KT66J",
+	"x326T36OgJ77OTgadb2pJSxKD30sUIWhQb+zoTLYYr0PxsenvcHwaJv1Xte1fx7kyqmmaR1D5/mrp/9j",
+	"y3ly57D9PLmty0b7Xg1c2Ja6wHpFZ4wMiZwSWmxRtEpT8IN1H+UT7XktWQqh/FZxxQePa48e174F5WEb",
+	"eX2Ie1/EwOzG/Ofx029hbRsiYIP9iNf9T3TYMNFlyt7/Lii6B+3xOSjaGPssjrUHI6yLfA5dLTTYEvgc",
+	"rr9VQhdhbazv9SqKIHApRXJD+BTsdBPdq8cx0UDnSQLNtDDMilih5nOi6HWvFMizLspsRdMYjb87X1TV",
+	"/JPPfUuFi4kbfTE9uRT//skuxNcSoOHioz8cDwa90eM2xmyp9T4I9Qa+1+gOJoymwDbAL3tgDsfEF6sk",
+	"2dlyb3BqzPTBUMi1btnxTuiEJfedeU2j72IkbYwb4Ariph0obFC/2AMS6X1pFS/bjzdW3qpPwb9392kt",
+	"8Zrt9xT3PmHxF7bca1bgfuz2e5D+E9rtt743ZzTW/xp/9L6/pLMGZZalUswIExnPbkhGZ9qaz2DLcPVj",
+	"Qsk/VjJjMYn5jKlMN+CZMldKTVd3Prme82hOIghjaT1J2HuW3hCIM+G1lYFIeWNv032h53sp+8eK61Nm",
+	"9ySaswUwjFm2ylIuZp5erSt4yst8RbO5XZnho3yFvdJ0PpeFdNhyc3dZ/9u3by9W2VxvZkSzhgvb8Dst",
+	"sdLQ3J+GLE1l+m3gcYFMmMkrJgIvJNdzJggl8G9yTRVR2lyZrLJApOzvLMpYXN1HHJqsGXKnlYB9l9IF",
+	"ywzvGuvh2dM1N6952IzH5ACvW6kAZAvrlLe3pYbmeuglzeaFIeGANjatZSrTBZz41Qpa1nfJgpbA+Kyd",
+	"R5lmCFbySdgNyVSmRLdgIuZiRg7sFYF7M9w5JxlnitCUkUkKWza5ISGPQ8IFWqdaXcU8ZZH+TI+8FAw/",
+	"AjZsmUJdR8oZQvxjxeDS2FBCoSNcrJmJ1cIb/+JKaN/rlv5VGrT8CRPf6sL/3zVRzCCd7kmxAt+wO8VK",
+	"FHKAEjsSqNSz6/yrcdk/AGbtibUSayt/IhcL2lVMnxUt0HINCuaJIpkkKctWqSAHCq6aDAqOZZ1zshJX",
+	"Ql4L03TG3zMy6vfLC12HkWtacxVg520WVbg2s7FfYGllYJRfQldtXGAF59Nuna/QUvr8yywsSt+NJW9Y",
+	"H2qylssCTfYlGBOMHN+aa5sX5JpF29eVZCz9Mbcgqyt7qV1+a2CSg1BL/7BDZJqHPQ9CsDrDjgmAVvYD",
+	"4hfr5qu//Ysd/V2jBNEf1J4CjLNGauhh1ptCsAScG1oB7AONsuSGZHOuiLWVy9POA94b5m17lue9oB9+",
+	"YmKWzb3xyWj9dB0sSNNsTdTfpbeQolv8fhPNDck2TN2Mcz+Kv0aEXuMC4hyLSzM9eTrNWIoE50JlVPMN",
+	"JW8unyBGd8GoUGBk4/WvaeNDV0F+/uEJOTo6OiMZXzCV0cWy0yMvFzzTZw370iQpE2GDv7SBMIA6rGwo",
+	"F3ZDB+uJcXmzbCMYrAlO9DggFxKu9BmyaiT0SYgSCX5yj3JYsezMjWkVHLxhdfDRu6zOOLsX2ZrtTuW1",
+	"ItdzqVgJsEdgu3HbU+0a9chFFLGlpoQ2G5V2nFjKyAXgKr4D84TRaE4c3gj/9re//a37/Hn36dMQ+SEQ",
+	"dYZA4KGcThXLfDJNaWSgJwoQksAg8prFnXEgwote77uQHHARJSvF37OOT/Tv4JdMxF32ofyHkBxMU7kg",
+	"Fz5x+gQixC6rpd7I70p/JJQoLmYJMyD0bE4zs6YbOM7274Fw1gCtQDzZI9DpkQscgipCEUxJJnIl4uqh",
+	"CYTpcg5NRTEbsloubS8EvUNIp9I8X3Qgau1Lp7LqB9mT1h/0enc7dQXL3IM5n4mn3+3EoKWIdYlNx5qR",
+	"Ei5s2FoFgqorMLTDYNXvH0UYx74REfyTaRbJJJmxDHAqJhAQP7D7H5jdqyze67Vjcst2u7H6sykAv5vD",
+	"Ad9f0lnTLQs5iCr6B7SN4Y1zoiAWFohILpY05RDtVZKEbw9DktGZIgIQVwv95XMSPgrxR+1HiptOj7yd",
+	"M0GWKYNYCddbUoela75TGaMxkVOyPnSGPQUREiIuGGzojAklECckwCqxZEq3wGngio0VGmoahGA9KzIa",
+	"DAORgwxtk4zO9DEPFyyjPZbRWejDORQym2vHmSui6Pt6nGdLvA62HMOOxZ5boP4W6/vZ9IUUbM3O6hUp",
+	"d1vnMolVbU/PyTWjV6RhDwMBm2iIJeXaLZSC5b+uEzUQ+ndUqGtE3x31R2BHy1VGKLxr2BPFNC3akU0f",
+	"9bjB9szFrd5XPhMyZbHvQAczhex0rpepipivIuzDUisHISF0D6brnC9Vk8W15phzM6nNU38Fd7VNhxhe",
+	"fuaOohbqckEGRThnoGVjwqkioW76C1p878JzdBnhblZvJAZ9F6WZD5qnbBAqJSnEF9oLKGQQFxmbsTSf",
+	"fIGPrZAepqbPuB41bPt5u4xdp/Ga/8Y2TsLci5cnMjzeMBPFf2M1Xw7ncdzv+1tnxdLmzf1Z2x4WEFTs",
+	"5/DY187RQqqMHPf7ld2FybTa27VrssiA+6xISbEuBp3jn7aGoFtesjWEoIu3ePeLQONKvtYA9LZA1Z7D",
+	"z86lq+91S/9yZ+IgFRuDABALW8sc+o9teKPlpVADb9yfKfQcHy4l1oXjbzV11VIKhYGN72j8M/vHiiEm",
+	"MpIiYwJ+pMtlwjEUdvhexD265H/+u0EUuIkhzAVZ0wOLC/u8Asw8jkYeBZsmYZlhJ9PGvUqHuzcFoMqY",
+	"ZZQneah0yyBjwuE7IFljThM6SRjEApPk5pwYXQ67RlNG4amH84Dno7eU8MrIG3uHMc3oYXGZf2imeet7",
+	"KqPZSnljb9TvaxbkGV4c0phYUt6+04Q2pPn/9Q6/sheBVRLB/pP8npBo+0tO0WPdRhSrDMhipTIyYa7m",
+	"Ka+r+HqhQXZZyoIm+uix+K+vX76oLgEewbp7DI22zB0v5+EbOIDpCySDEcZkJdiHJdzSEibA1eBiuYLz",
+	"0XriXGkX9cJuZHXuVtQ4wX2uiOm1bQ0BnNrA011ymdWWnww2vfVKzIXCupUIZwUu8KFwr+b0Pdu+IkC4",
+	"4JLgpLnjyimpxiVbrRXG3HGxarXEd3w/FI/HnX1D9xtWykQM3y5WavpuW6xx4SOZyPRdIVryL9fP5hTD",
+	"SfaLa89YaeSdFn6tffd8jy9Beq/dZ4MEgT74Xg3E/dZlW9tgbNzwXHwQoyda7qtjZbRf462r3f4jZVNv",
+	"7P3psMg8dIh/VYff67k/ldFqoVUSdKybJCURAhGp6qZBGBCkyhisbSCJtnMDsUzlJGELCyMxOBqz4JAI",
+	"utB2Qf7Of8FAB8k0EHlb+5kQmlW+rT1oREpMEx7dWcPG33/gCm/OS6+sqk/jQQTTJGU0viEM+2zhBVrI",
+	"CRNZ4QiJqo6ynh94XNn8M2fz86UbjRg/KwSYqj/xjQkXiseMOCi6rRKrQLQEHlnQGzjGE4ZYn9p454TH",
+	"isykNt/0/HsmpwBEuNAUbcX7Do5mh+U/52ph40I1FWq3MObTKUsVxgrsvAiPt5HCLqchoAaUbbfGXRZk",
+	"9GQtVl/aVTRIneDSuvwWTWuqhhZdVUtWImFK5Q9KQXWbe04Lv98RPtpq62tjtqaXymjCNlDr0lXc5rrB",
+	"5D1yIob6aBKe7Uy6Br4weH8TPpsy+/t8EvpopCyDLAapPlJxQe7x101sUIsNGhSPvdaUJaPVNSW+Ua3O",
+	"GowRIGJVBV6dwI6t8I0ibnNrQkHodD0hQJ+3XPH+FOuFNYD1nqN1EeYLhvi6I6rDYrP0n6woC8RGWWYH",
+	"adBZiA8gU8oT1gjMrdxEwA0Dxv/rTTG6DnlpXF4vXREAMJS+Z3HHKOwfZDrhcczEHTW2zOYsvYgA/F1/",
+	"bvhaLhgYIoli36imFyNNDGfTwLVBfpIJS6SYARKBCpgNoTgduCsqO1BHDkMVK9+/qWZXcKBpb/InmRxu",
+	"2iADP34lYojod7YtoecVGXOS1yx9z1KYxB13rPA06+rLcULhC9tMqnoXIiO4fIldwh+XrGS7FIJrIbiY",
+	"PR/r+szOCc4bA1yJnM1Y7JsLQryyYDGQ+oXM8BqGThABeAcii+oYDp3h98RcHUOYBi+tIBBw8eoZWbCY",
+	"01b+DYhd3QXCQBjtig1IbN1Uz1G14TTGa5tpRn10+Kh8fk6cbXwhM+Kscf+HKMTRQ4I3bYXKgetfEq6b",
+	"eWh38Qe5EvEdN9CcYHeUYgtfSKJW0XxXedafnMaj6HjYfTwdse6Ijo66Z/Tocfdo2o8G8ZAd05MBSGi9",
+	"yCl8tkT9UYX6ODO0ADTDvXmD0exSFg/UQZW4JLTcMutUAvxz96mgoNtMOSMMUQZmhcRsEQbU/XanpPnU",
+	"LqplhxVrgb5lwSDzpzJ1dMHWxUKfO6x1il6/plTLq6tWC93f8bZUsba3j/jQzGGIGX/PBFnSlAHkJVFS",
+	"u1MONwNYo2BnY8+8kNlzGfMpb8Kol3wOfOLrogbC0hV+CKiUcyIkQgS8xrdZTWQwzQ6hDWZjoDeJpPGl",
+	"lD/RdHZXpZI53WsetXZVyIA859/dJRyd6HHh9kKQQX/0+Pj0hExuMCZR8MbAtZ9MoIt8jw/RLqUkOLtP",
+	"HPniylkriPpXjo38A5jSdyQwy+isOWyxV281T4LZ4KXajzhpOZAN0WHlGaEzykXhrDo+qZ4+hIlOT/tn",
+	"Z2cnR0N6dHY2ZNHJERudHZ3EgVf2RQ2ExUH7lPwveGBpt9slMjFU/gQ6384ET98OFCIHIDECUUZIdc7r",
+	"vo8RFW8EXWVzmfLf7s4wH5Y8ZfGlvGKiZk2bP+KTvDaHEt/uuUFc/M2c5r8iUUL5Qo2LtuYrZRk+cDau",
+	"tMxSLKth2i9ku+lSMsHHg/k83EuhlhPZqz5B8sB0xtan90l+meeTCY2TG6L4TOh/GbL5NlYXiJB9WIa+",
+	"aWCzLRpvLJnJlGfzBegpk641XCmW/srjsGxbBcJqo5K+ePv2bbf60nOT7qg+DMUn28VV0XPtI9iIzx04",
+	"F0IdT7BfU+AIRC2Elakq+Qh/b2G4OPKaM5Xfuag8+bD5cFd/eb0LUtY9xyVWKm6ugBIE1vDpNQ9cuRmq",
+	"bHRA8mkg9EDGN01Ik5dLRD2f4/NdA0NFgrF/rGjixpEQMg0QFB8iKmTUP7sTGKWMlPC9D92Z7FbgE773",
+	"BJRa07SrFzKa43PbVrDrQlXmU7bZlAPhpFPukYt1kTELhO2fnZchtOVzljfrVyGcLUmxGWWzljToRpTv",
+	"d2iM2pEmr1K5ZGnG88RQ9aijdUSoTQapbdzEubyBKIWFJpvof1h9shkSqq4UkH7Krlnag4wIxcfLiSw2",
+	"n4cn2PICws4I0dn8clu3KbNfU1LpGu3clAybZ1Q82rltytDQqrO5ergt8ojIyd9ZlDm7iAu/+14WWwZp",
+	"1ZwEwnvZjmeAA3H2ZGMvE7Yw99ROqtDN/fLkps8Qc3zHjcrnuutumc++FLhsD8FbFhr3i1dB8a3Zw1ya",
+	"77aDl/bWG/bPnkzcKqsB6luZZ0HZ9KFyl3LClBb7WGNNk2dkS2cruHOmd7B19m16IyTSJbmJPzpzrtO/",
+	"0gVIsmGX7rg/FyQ2HeGOAy5rBFt/yOzOtCDwz0ZR7byUn7ja43IovmtxyiatXxXP2ELtvLx8JTRN6Y3+",
+	"d55kcNM4epk/QUMnz9u2Ds91u0aCmjHsxzfQ98XeFJDznnl4fOxvfqiUfz+n3F0Ve24C4dLq+7mzMNhV",
+	"DECQ914ioLCItsiBnGyoCfahSzNp4iznJJvjyxZjel8xttSWJk/RLlS/QzX7ufVryRoyo9xu28a9qlMD",
+	"jfmi6rTGna3OkXHeviJlConWnsiY/cjFutI2bor/gzDwBlDLJwy80Qh+AuCBk/i/Y14XLygXppwB4SoQ",
+	"KwUhLIJZP2hREiHEfmGPXFbQNdpHo8k1vVFEsQzwEPgEz1RPwI49PUKShOZdrJBkzuuPVSGbsBTs5RRC",
+	"DJs3OaeLPScf63Ei+Ij+BO6hnsI739P/w6tafIZR2c13ZUfQtu69MD/8Uv32O9d17JpMxICc1XrHm/Fs",
+	"vpr0Irk4lHTJu3qXZkwc5tO4dburK77sShMq6Oa4GZN3rrbsJnfd4QYfXybj0sqs8WfgjU6NNyqvoUo7",
+	"sqRZxlL9mf8VBH/+yy/97tm7jwP/6PY/Gpw/5/3W2dnZ5vdbFZr/XUnR+5leP2dKGUh/4bE2HoHinbac",
+	"YnwFH8jnKFCq8sxyByagoVbLZcJZTKSwDoBMjewyQRfAkgFy4RsF3+i0ztuRBxv0cF3dt33Eoaynms+8",
+	"bqPPrR4ZX2JGMo3JAfKfcjWnqSvVOc9zk/ikeJH/OVZUKoZ4j0iKzdTiQ7LCDF8tFZtkwaCYBUpvWUqF",
+	"wnQD5ACyHAai9CIiZTTuSpFo4myNyQQiXJNmqhabAclWsVOcsoIbbF1nAXENR6TZGK5Nz4kWH/BB6jpH",
+	"O6fSqwpDTZCXIrlZIxyrlQ6bFsJji+C3y2jO5XjHqN3mGa7jwGqpxUYhcrNkG6deNQX84pF1+QHJu9JD",
+	"7MrbknYkzo3F8jzfomxjZdFmZ3uQJ994c/nEJwueJNwk2bin5Lob1Z3ylOtf5ZY5HvgcUXJgjDicbukO",
+	"Xh9S/k5vd3fk+SbbuVbd9VPEBzK5mKjMpsy6R4SgNNvfYZygef67Ujon5z799XWa7V5ee7Ug6z6d9xxO",
+	"ugPtXgqtCuFRUQMnmpvAuqSiGbmGa8BUiplP1JJFfMrh1Wr53H4+SH9NQln+baYGyoNKppMPWUrJVAui",
+	"cVN+poPqbDvawNwB+D3qn3V8EgKkAUdzsQ96tEDY4VwQxcFoMOxUfKqdHy/U+KU4bFsvWF/ncsVe5TYJ",
+	"/R8vL18RbFD3Ucp8YV4FVPfM3Aw3Da4yKmKaaj2SUlWA8PB75dHzVwbbTpdZjf3w2lN1Zx2Qo4ERVm1V",
+	"gl9+2GePIFqqeBdP1FzbqeYgwPv3b5Sz2vJRtff3LdWGAWuD6/YMOwyqOqNCKvOFtSR6fRfR/RbykGGu",
+	"JqAA4Q2LswCnjxuu9g26mGYEUiKU+cFJg1Q3ZNx37vXxq48zmz/QmECu/inr81c/BE66+SvhIpPERfdZ",
+	"pqnkS1/z3r+VkfMDT9WG4HyeU6WogliP0O8elLfpXdc4v5hk1Pr4ealLNZerJCZCErAcUzJhZKXgqr3I",
+	"CIvGJbepwkxi0R55ajNkYKLS0ioMR5ppTqRMGAVIWfUas1V+JyfWYMIQisgpOLIrnsT2bwZMk78uMgHV",
+	"wnVVLGtv0Lez1X+irTY7L7BxbmN6UGhDEV5hveYbmS3BN98rrMvdhMQrms27dKJkoukDtiSGMmd4WY/5",
+	"c7nKfAiN2BfQ5vh8owjAvwJROcrobNhoAz6ohlRNWPC7yNzU4PGbil5N5MQjo3turm/wl/UV7muUw7Jc",
+	"TV+DPcOETkXV0vwEgbvBFWGLZXbTaTOfo1bzEezDmvnov8B8fCdW57xX1PPd3zywClgjU6fsPZcrtWku",
+	"QKz9bRJW+qpPhqvW3DBs8aGqBaO/apIp2QJuTTo699R2O3s/oFc+kass56hew3GwGS+ah/7YFAmpH5wE",
+	"TyXGbsF4xOcDB/YlNsD7ja7t9XrvQnKd0uWSpWXe3mga9we9XqM5XK5stsl6elW0zIuZNZqsMs0IF4RN",
+	"pyzKyEE9hVPlTJaSJG3ed2e2vs3BZLahcfvXpiW/IJDspAD+YYp3fNlBFQnncgFJoDEXuf7pWqZXkBQ2",
+	"BMkabtMXeRbzSlLyrRrjpXsj25BOF261pja0jyEWEy3HDLc3ckWuqci0vkA9XQr8N7psxXPbqYRIQv5Y",
+	"X3fFu+qcWvi1XiCeG3SsMWIySTSVKj5baZnW4PA9GL0IU7kLt0CuHU2QFnZO02dflY7AHex4I+vyTMaM",
+	"XM9lsk5sLDcnobTPOckBi+aSxYRpYQCifKnVnnn/3qnmeKxeQbnVCTcmRazlM6yPVCpt2DgYxDWsDWJk",
+	"mg9xgiRBm6X0maP1XzEFE+sllbTdQzOH3Ir/xshBH2ljH0qYN1FbyVMXLBD1LtI2umsuz61J0mCOw3vc",
+	"BJnQ8Z0gtaaIxicD1LqF4u7jODVaeG3GzW30Jot8qzz9ekC7yCWfALOLlNovlqi865v6Fn51dU83RtGp",
+	"+uNhfR2ivdvCAHtBKBmx8UXxvmu4+t5wX3MX+VnxSbiW/WJ91x3ONlBfnM/uSF/s96ku8oq7yntc4lWX",
+	"9ru5vatM/I6afo93djXj416XdW2P3Q53dDjBPwC+9uvWiV8rMNfd/n1qvS8Ky13D0/dE5X4RnTeXgt3H",
+	"dYFbiNxzGTsl3hjJmMg1iZu+V/noGqJHE4iqS1Mqo9cOjuaWcG4GpEELcmAQpR0EGBuAlJugOn9ZTcI/",
+	"h77BAwfCAoJJDQ+McejQnUPoPBmmlkch7wfkO6IwgFarcy6y6jW3N2iDq7qjOzdfW28Qwrbm5mnCAGNg",
+	"a/O65Fl7OdUjF1svp1rdRSVrA3ffK01WThOgYTmIV97CHUJ5awJ3Wz1LsaYcx2VlMoQL8n1vcDKyKWzP",
+	"2Yfs2zBPaMo+ZEwoLk2cRwoWiGsbCNZExU/6eRBfMRZ/o1yYs08mLKIrZT4cCHN2SETT9Ab5WPGZAMCK",
+	"yMhvLJV4F5R/XFWZsFKuvOEiYk0ZxbdzBrkHTGIc51rT1CiS1wIgyLakokusXiDezhkyTS7q55AjSHTL",
+	"3KVyUePU5wDkv+W2FpHIEiakKZyNVlpdSpS5xhRt/0qiD9U6740n3VCAcBFDogal2Q82LqsxsCI0ilap",
+	"AZULWQ52NxP2dp2y+RQRED1ub6tWaPkGA96m3E3C5taUK2Y39SzjAyrCb6OxaNuVJNFGmwVyfUHT/Gv3",
+	"Cr04EmDjd7FZ/s12GKwCfvVFIzyf4SihxCN0AiZDHs8Z23sVPrVZz6FcYqhlDegvJzfnnKpACGkF4w3L",
+	"zJsPCwJpIwqrL9eRq95tPsf7MemBRPU4lnO9mZvzJblRnBZXceNp8A5OBqcdcnx83DU6LGdYc/dj1lWG",
+	"tENavM/oSTSKxPuHz6oI/s/sUew5iNYs31vF0HTXO4TQdLdPFkGb7wEGX1nY7yeAVlVD2w1oimm547F9",
+	"3GeeANZe+5FX6JdpOxsfbpr3oHJa9c/A1kashTXEzdfQ2tRGcyAOZC01fnkc34Vzl//0jTJf7/iBqD/A",
+	"s4WszAwPwjevQ3u3F0kx5bNVymLMNJRb6YHAct4h+5BpX4Z9yHr6/x/0f/6EXs05qIkrtsx6BChcTT9U",
+	"lGWSSvFJUqH2gZAk5jOeKZ9kUmp/L83wxwSg7zIFLzYQ1epNuddFyZvX5LQLo5DQSuCwQ2Ysw5xH5DWS",
+	"jIo4EPmtt/WUqr5ITZIXrzgr+IrNcMwclGMLRW1/qlk+ZneLjuwz2lsJ19wv2Lubktgl5qtH/lpCvg9e",
+	"wN69gD+o+d8U0/66nel9xtUxuX8trL6LEX4t0yvP3/ZMp4To/prs8L0H9L+gFe4eu3XvDhb0CjJIc2V2",
+	"P3OBNzY+dxCzhcwsvguCpqqTvyLHao5W0vWsx0nMU9g8yJfKhcxMvmpG04QzpY2fBeWCi5n2XqsBvnP8",
+	"nkhuGqJ/RGX0Jp9jy1Df6zuF+s6tz22xZsZubIYe2ljgToaJZzPgVw0IrOCaG0hFCsre58sZWYQm75yt",
+	"AjBcRirUUlasS09RlM7j2efJVVHRII3LNQKynKliTTIKTDBTWtN1Eev5jCsq6lg1MH4TzWHDEAJsn5sU",
+	"Ke/18FGmPQAu9AlQXMzO8aA66SuUtvV51iOvmYgJz8iERlc2PXH+CEg3gZC9+2hUMUbCujIOO+cF/llO",
+	"pwkXNoO5wiRAgdACMc9zfj3nCTDWDblmKbN9qu7F50kf0GBcNO7HWny2k68dtkfR67HzoOqbGhmbeLLT",
+	"I0/kYkkxvzd0dxIrAHsGYppimhGaEJNwARCoCp5x4mGVDtQZ2/SggqRT8y0QYW5ZYugStM59qd+G2vA2",
+	"JVqlPLt5rbW0sQaiiCmVJw9vOAp0wchf316iD1t5POVj2gbDbuBTR1SgJ2IfY4L70VQyGj/9q01RbmM1",
+	"S/7/MQjWYFLyi1UG6fvxXz/Y1f/17aVXtd1+fD08PoG5wonC7OpOam9T+ztUq0molzOlSaIPYAeferEP",
+	"S7j4BBsGtCR8spjaPMuWmFuai6l0Ur5AkSBTI14rSbrkkHoro1xgSpBVmpgB1Pjw0MkYZdsXP3ClVmhm",
+	"1TfjVcV3dnKyQekg31bDZE25NLDKdCAEUxkzRVR8FE2xpscv9pnyuwM7U+390yXvyXR2iJx3OOj1Dzu9",
+	"QATiT3+yBVJVILrk+/eaN0LzpinMH64KxvRhgY05gD3qwDX0hUkgD4bymHyHOeiDVb9/FAFTwI8sDAQx",
+	"cAKXY8KmgqlYWcS8iej0yLNMWTagKdMDOdxAicsP5iK2gSfO8/LUR30CN2xRIqMrPVrC2DW9wS9rOwQu",
+	"/Fvnq4fQlP5CF0UDwYz3+Cp8Y+p6coA1wbUBGgopWNgxSeDy9cFwtTpBGG169GjUHzx6ZO7eq9ns7VZo",
+	"qdQlbxS8xkpZnl5LCoNrXyl2ThiN5vqnlMhroWDqbr0zG0nU08lZktuEvMokgoGHOVotNpaY86tpkvRg",
+	"mCtcr+To0SOY6c/lRPUHr16+vvTJqzf6PxeXT37slHPXU6B42C57PbBLGM1pqlgWlpgO9y1h2nuNbTL3",
+	"R49Gg+NHj3pF3asFvYFSxRPUGOGjw0eYuE9TCWay9tvFmP0TPaY9dE5pUnBZ9UEjQurB3FX1yHdIkaLS",
+	"imYDmKOl3YVbKDHnG6eaYr3SJMSfoRxiqI+T5j5xQ67Yjf4+vmsjXJAQDltjzUWZkgMp9A4dmg2iZhq2",
+	"EIMeal0lRocDzjRVntvTBuHvvKJjXhKC4NihT0xFcue1tRbeyjclI5165DdLhgLUUsL6mXo45y2KngrM",
+	"pJ+fqg1FmeV0auiDlZlhB54Zg0KfUuU3uTfnZLVcmp+xoLwJnIC005LHUGbd0c/pNdL0snn/gTPB77hx",
+	"qJ87ciB9nZqXpYz+hvgosTZ+0hIG9qFKm9BW8A07PYIJd5AYc5rGJnOUMnyKWwcrze1mp4DEgmVz6fLG",
+	"sd0RzagXWkrbGnRWh71MY6yRHs1ZdKUCUbzfnlKOqRb1X0jMIm7r+9lkHGOSyhUEAg5G/VHOWjA/maIL",
+	"D6TI64eO+scd8q///X8ILWSuSQszwD+YCiBEsJnMuP3r4NgPxKh/gm2wpAf/TbseNyKjH4BNMfyiGx/p",
+	"D/UxXFCqgQqHFa4Y8GSmq8Qy8Kh/hoMnUl6tllqpScOyevbjohKmXmqu5kb9o0BY+RDRJNGeUwdugYSV",
+	"3NCDT0tlwbSxiAPmjVG4u43B06KZGQenp9iCarphmRikj71mgSG6GKQIhIUUHoz6fexbz8STs8Ey4wuu",
+	"9LiRFJiRJ7oJxKs3l0BbEFHAlROZzbUKyDhNjKOhxq44aAjFB8LE4skbA+ws+wFwZYfOgF9K+wE6CzBr",
+	"jc9UTWERWUuhRA6i9T5NIPLkAEYIKKY9mrqT4ze5Neixc0zjBHvfcQwfLddRaOuBcTIlcdEsIQMRbi2i",
+	"bJIyrKmZq30OnG25aG5RNYrbolEQhcBTba860bPX+0szueCR5YufONi3aN3aVApLqn3pA8wU4ecXlwO/",
+	"kjWi+NPw2CdaoYEheayPJnT+BVn1nU03oX+lj7X+hZ5Kwqli+jQplG8Hof4h9ANhBw6L2xjNOlrRT1Io",
+	"5DS5wdNu3uCCJxfzlMEWd1AI4NNUGNh9UW8DGuNcol2xm1xM9Ds93ARTpzgQYfEQ3fAvztN5927pbL4T",
+	"2hf+5ySEm/FiLMWSqZZUIIP1D9q1BwL55kE3hC9AE/kkXKbsvSGfYB+yEDXhjOnjX7wP1rs27PcN72lG",
+	"G5Nf3oU947aAM9Et7DpMyqTPHWcwJ8OstkFo2eM15lJGmDYz/hZa56zIJ1oUefFrr1T99SBvENNrU5Im",
+	"fMGzkk1lD6tmU20LarNGq3KTGRVK2tl0J4UOO883GTvYXe6R0CwkdC0NnJZ5bA7RFlX4pFDDDK8jScoS",
+	"4Ag150tl6fXESl+aWBmnAvGai1nCurlna6dm4bqQPgzqeX9/SWchiVnKtdcKRqGj0mpCoVcrBCkF+a/v",
+	"L41EOuqPcmFmXkr3AuHkXEP71LfSX8Tk6fc/fX/5PRDEiEO/yEqmvcFMkliSazBfGyS2lplj837dPF/G",
+	"+wK8GqhUCAdFvyZFAfbB8Ls1TDsogUpVlsrJ9gJhyiwNhngYrHC05fRgmy5tBFsFooiZVZOOwny5QrDG",
+	"uqBVqFWsK6XwrBaXmLlzlCdsNkl/jW4qpTwGDEsp5zH4xte8FC7HSGs2Z4seaaacfcOQtQ33MpLK6yLQ",
+	"S4o4L2QOSOW1pR0kQstVBkoSYJd1aeACEX4MTGq1wBv/8jEwKekCbxx4o/5Z4PkBJqeD39jEdvBrTM8I",
+	"v//XP/8bfoWHKPDGHwObbaz4+60fACJJ//lf//zv29t3t1qYhfjF0DA2oolgo+C7eYBkSwI+Q4KnRv9H",
+	"bpIrpf1Tu2iQDNqkt6nnMVuz8XqoJRd59Ajn8uhRDoXR31yQg9CF42uNSEjpV/CmYDA8Cjvj0t3V9icA",
+	"4MHmrwC00uHaunRxVSbOaeFE1rsvwbBy+H63irQytCzl9V+byB3zuPtOFn49v+Z3N+fuHNGHysW2FOg1",
+	"woSK822o4aYSxnB0wiMmFHOCm8+fXdZimXLJhFGOMp0dmk7qULctUjkWcdF//fP/kidOyJK8H/oG/ef5",
+	"3nuWKgx3Dnv9Xh+QGEsm6JJ7Y++o1+8deT7k3YfgdTV9kv7djDXcIYANV/JP8mCUDy+PZtrqIxQFgDHr",
+	"Dh0zrjC3hsf6qOtuJih43O9D8C0GM0rbXCVRZ3P8FBcAaBgpvZe56DpHww28ixbGWy8Qb4zKrpht1lrA",
+	"vEgyNSYl/rNIeobRQnCQjMGD97fZNY+Yn1sAFUu9MH6MiZVnYAnEBhMLuEkuWQpn/lnsjT1toDxxsmzn",
+	"E1tbGKJocvgKcWjb27G0dVM6Mwigtq1f899ajWxW+VqmWZvmP8Buui9fduuSv3dp0U0zSr4JLXo8Q2MQ",
+	"IIK5gaYP27Dfv19lfn0+10FKbPNDp1iX174yaFOJrzX1QWuyATKEjXBxTd/IiXD4HY1NVBa7DLZ3KVfQ",
+	"1Z1Otnd6ITMMKNvCIsdtZvdMWwCCJq/BzjFZXzUF8xqxmjzESXuf0Zk+il7OHu8gcWlT/sEnJpJfVAcy",
+	"Iisnp3sf0COhViahW2UYvPFAOOHIaC6lsee4dk1tWBJvbd+8efbUt8EONz4KYUpt0lXjlBDZgjiuE+vc",
+	"ZJGeNxrc0MqJ25TUq5OByyzIboB1I0losYlmKPBlmsQjTs0Qf2f5eN+TDXz8nYxv7nio0Vxn8ZPidnTj",
+	"wX5WaQ+pJa/b9n5RNN1ZKlTe69yWoWTmSUxF1A3uJ+rairndF7NVvJnj6ZTK6ZXrWmt+3FbLGtpUUglu",
+	"al/AcW+/emE66p9t75VnFdcdBkfbO7yiN4mk8aWUP9EUEfSjwXGbNTUUCN+fyEfeL8R2s9S/9WtW9uHH",
+	"otLNLeqDhDUlZ7Q3OQ4cwSc8UxaOYCKCPLVv9LjAi6SiqI+RpE5ABvnKL2ps+82xEwhvOGFqImQWiKLc",
+	"gE25j0K4c55fpnK3Qo8eeyWiImZl4oXaHzD1Y+Q1SRh9DxqwqECBeC2t8UoFJFTYaZL3ONhd5f2zKaY1",
+	"b7DLRut2Jf7Mtk2Lc/KDTCc8jpnAHqNWB/gHuRL3OfGDYYsD7DDWD1CVYY/HELdj2zH0m/3anyFeopzX",
+	"/nUjlhyM+kf5UUC8BTwfMaiSQLj2WQevRmqmSyUAe14NqwbCJPYoEl/SGTnQDuijsONGW0uYhabDMGPZ",
+	"F7B8WjSd6vWuPWr9z2UX+LYLXj207Whafyqz4s6mhB71qOVpfy5jPuVWpvyby649CaD/Ytl26bPbMTRd",
+	"nz2Fc7KEE1OTXa/pAoKe4XJlz3tIDl69uez0yMXGu3T7rA1tg5LaN6ZAzV4ozAVy0Hg3st40IPl1ScdB",
+	"5eO1TMPdgh8IDBfDxb25nq/dzY/6ZyZMtuYuG0HHTTfqnTzbbSOSmLyo3HU7d/0lUk0pTxQCRLZehNdk",
+	"NOzpVyqlXQl9X1c2J3Fbb/RltQM4kIIuWo/wc6n1zuK68vqtlUt7V9WFC4t3W1n8yRxc+5hmHxrpwTLe",
+	"3Re+syn9e3aj35hHOwU4DrGsazVp0xuXVyUwWQnXvw1Y9qAMv7wyXGUPqvBBFT6owgdV+KAK7x1RPjQp",
+	"f7djOUwYWU43xr/qAI9ANCA8SGuARxXMVkF4kNYAj0BsQHiQlgAPxN6uQ3iQNgCPRnhrFeFBdgd4vMpr",
+	"p/9x4R2Y9fprRXeYHfgy2I5lXnJhqzosqjPsoAobSjpsDlF+o/JCDQ9qbb/QEVqjsSP8DRfeO464BX5i",
+	"k+Cb50VFZNq8JPi1GXhiUMba57kf8MS8WPwDAE/wZN3RmbmrzLmvfyLYtZl3C8SIabmrsPmceJFlu8Xc",
+	"cSXbRKY5TP8eWJE/jt/xB4CjLK3wqamPlp7D4UccYhd4iq02CFl51BY8ihNRC8R98CgkD7MF4n54FPPn",
+	"OBB7xKPcUQ08wFH+CHCU9cewBRbF5uuYunYYPgIv4q/YxiQMKB6FB8K+Cr8jFMU89zdB7PtCUT63LfTF",
+	"cChfg73xACL5XYNINsmMO3t+bWMw7dEm2P4BbPK7Apt8jXL4k1yvtXRiX1ba56mdW/Z/4zbeVZp/zps1",
+	"w647LSv+RFrKXqvtQVs92LoPt2q73arZVEo1fImrZduiS3CwB3DJ7wFc8qD6HlTfg+p7UH3/7qpvTzHh",
+	"Q5NtpAXABMPAjsJ8yBbyybOF5HM0dSzMPOFXtt6FkxsNfm/LrbwLiaBpKq/zLGhrsSk248wfGZui1/g1",
+	"QlN0N1OMpX0HWxCqfQ+nElRbYwm54gvhZWx9xe0x2LzlDlq+Vr1xYyT2G5WXZHzQ2PvGylRI7Oo1/MVn",
+	"DZhug9VA6rRpqbhur5K1zdS4oCjVTUYykNDGGctTt+E9ZGOF17BznidN27E+owXb9PHKKKcv4H6a6iiR",
+	"CYvkghUFna7nNIMK6xwTZIADq1XTuSVBIGwCfNRYpueYYN0oKAhlbpOxHpSLLnKy2mDKwbuhi0pZbQKx",
+	"O7qowY0OxE7ootp9XCB2RRdpat7Vm72jgN4DuMicblNlDdbQAmjU0AvT27QeodbpQr3YWNaw1jnvsKO2",
+	"+JxoJ747dZtJu2zV1zTfjR5bNSdIFgcydZ4HsIiay2vlhqdUZqqkPWCqHjBVnxxTZURuzcy4u/t8+HEX",
+	"eBUUK8fSDrYKxj2qIFZRWOuTAlXLf21GYW1KCoRqux0Ka1NSoEDsisK6k7p8AGH9IUBY685tGwzW3HkV",
+	"5ZbhKC4poIUxshF6ZS3nrwR79XktxS8HvfrCNssD7Or3DbtaLyU+SxChZSRyB4CWbv6Az/oqr6jJRSCs",
+	"01VEgfJwiZbp9WT3JiKUF6dM2Qyy/xvtZMhR7tcjz+kVFCEwisoajPVIy3kginBMY61tuMFY4Hg8y0tz",
+	"+yXrMxB187OpzPbB1hrcmhHhux1rGeKdBFdkyj90V0tTjldhPUbBrouS0Wo9BO7rU4f7hAFYQnLF2gUA",
+	"fqx2uPW9Bb3Cf9j7hW2DPK92KNAEEDHf4mZXQQWlPjvq6i8BLWhF6Ddu4z0bIDmuQDf2tQZAafCAMHhA",
+	"GHxOhAFK9jq2zrGlWmPrdJ8HaN2D3fJgt1hj/sFqebBaHqyWB6vlwWrZv9Wy5V6nUje0BewRenAp1Iac",
+	"Wk4JB7wP8slUplozThOu1cmNiMZYd9TcivimKqpWToxGc1AtKVvI9wiEpCSiKqIx8wPRcHeiFXrGRAnh",
+	"WHqYn9czx0h2ypYJvVEkALifsVMMXLBqqbz7Nlj1+0cRlHzUM4d/sl4vDDyyTFYqEIGX3+0gHcsjKi4i",
+	"tmYYPQiwoMrSVZQZlZ3XnMSLYPIKKgon/IoZqiVQ3dZFitqdLCFFA7Ep7Rg5wILACA/tnOcThtL2toas",
+	"mVJefRX+uA45Wb65+mMjKM1ad8NQvta80L65lg2qPUTRTOkLYRRjd/NbYRWf1nq0V8W1vq0ruOVy49+t",
+	"hlshuw8KGrgO7esbEWkFobuyaJXy7AaO7YTRlKUXq2zujX95p7mLRhFT6lJeMQG/eqd76I/jOa9oDxlB",
+	"0XgovnsQaoOWpCsRdkoFQ8eHh4Phaa/f6/cG48f9x33gTTO1GgQxVzbyWjhFgRvLynm+LVJaSqZbcdbz",
+	"hJHUzYxqOjovpSrdSsVjndcAbufCU6nca6AhAABKqxxRUSmnO+zK7bvb/xcAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

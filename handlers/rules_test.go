@@ -641,7 +641,6 @@ func TestRulesNotFound(t *testing.T) {
 	a := newAPI(t)
 	tr := a.tree()
 	cases := []struct{ method, path string }{
-		{"GET", "/"},
 		{"GET", "/api"},
 		{"GET", "/api/v2"},
 		{"GET", "/api/v1/contacts"},

@@ -76,7 +76,8 @@ type Server struct {
 
 var _ generated.StrictServerInterface = (*Server)(nil)
 
-// New returns an Echo instance serving the API described by openapi.yaml.
+// New returns an Echo instance serving the API described by openapi.yaml,
+// and the spec itself and its reference page (docs.go).
 // It returns an error when the embedded spec cannot be loaded or cfg lacks a
 // secret.
 func New(store Store, cfg Config) (*echo.Echo, error) {
@@ -107,6 +108,10 @@ func New(store Store, cfg Config) (*echo.Echo, error) {
 			return err
 		},
 	}))
+
+	if err := registerDocs(e); err != nil {
+		return nil, err
+	}
 
 	ops, err := s.operationMiddlewares(spec)
 	if err != nil {

@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -50,7 +49,7 @@ func (s *Store) ListContacts(ctx context.Context, accountListID string, q ListQu
 // Contact returns the contact with the given id, or ErrNotFound.
 func (s *Store) Contact(ctx context.Context, id string) (Contact, error) {
 	id = normID(id)
-	c, err := contact(ctx, s.db, id)
+	c, err := contact(ctx, s.pool(), id)
 	if err != nil {
 		return Contact{}, fmt.Errorf("contact %s: %w", id, err)
 	}
@@ -67,7 +66,7 @@ func (s *Store) CreateContact(ctx context.Context, c Contact) (Contact, error) {
 		c.ID = uuid.NewString()
 	}
 	c.AccountListID = normID(c.AccountListID)
-	err := s.inWrite(ctx, func(tx *sql.Tx, wc *writeClock) error {
+	err := s.inWrite(ctx, func(tx conn, wc *writeClock) error {
 		c.CreatedAt = orNow(c.CreatedAt, wc.now)
 		c.UpdatedAt = orNow(c.UpdatedAt, wc.now)
 		c.UpdatedInDBAt = wc.now
@@ -90,7 +89,7 @@ func (s *Store) CreateContact(ctx context.Context, c Contact) (Contact, error) {
 func (s *Store) UpdateContact(ctx context.Context, id string, u ContactUpdate, pre *Precondition) (Contact, error) {
 	id = normID(id)
 	var c Contact
-	err := s.inWrite(ctx, func(tx *sql.Tx, wc *writeClock) error {
+	err := s.inWrite(ctx, func(tx conn, wc *writeClock) error {
 		var err error
 		c, err = contact(ctx, tx, id)
 		if err != nil {
@@ -128,7 +127,7 @@ func (s *Store) UpdateContact(ctx context.Context, id string, u ContactUpdate, p
 // *StaleError if pre does not hold, in which case nothing is written.
 func (s *Store) DeleteContact(ctx context.Context, id string, pre *Precondition) error {
 	id = normID(id)
-	err := s.inWrite(ctx, func(tx *sql.Tx, wc *writeClock) error {
+	err := s.inWrite(ctx, func(tx conn, wc *writeClock) error {
 		c, err := contact(ctx, tx, id)
 		if err != nil {
 			return err
@@ -153,7 +152,7 @@ func (s *Store) DeleteContact(ctx context.Context, id string, pre *Precondition)
 }
 
 // deleteOne runs a DELETE and returns ErrNotFound if it removed no row.
-func deleteOne(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
+func deleteOne(ctx context.Context, tx conn, query string, args ...any) error {
 	res, err := tx.ExecContext(ctx, query, args...)
 	if err != nil {
 		return mapError(err)

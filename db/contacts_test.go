@@ -29,7 +29,9 @@ func mustContact(t *testing.T, s *Store, c Contact) Contact {
 	return c
 }
 
-func TestContactCRUD(t *testing.T) {
+func TestContactCRUD(t *testing.T) { forEachBackend(t, testContactCRUD) }
+
+func testContactCRUD(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := t.Context()
 	al := newAccountList(t, s)
@@ -93,7 +95,9 @@ func TestContactCRUD(t *testing.T) {
 	wantErr(t, err, ErrNotFound)
 }
 
-func TestCreateContactClientID(t *testing.T) {
+func TestCreateContactClientID(t *testing.T) { forEachBackend(t, testCreateContactClientID) }
+
+func testCreateContactClientID(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := t.Context()
 	al := newAccountList(t, s)
@@ -123,7 +127,9 @@ func TestCreateContactClientID(t *testing.T) {
 	}
 }
 
-func TestUpdateContactPrecondition(t *testing.T) {
+func TestUpdateContactPrecondition(t *testing.T) { forEachBackend(t, testUpdateContactPrecondition) }
+
+func testUpdateContactPrecondition(t *testing.T) {
 	tests := []struct {
 		name  string
 		pre   func(stored time.Time) *Precondition
@@ -186,6 +192,10 @@ func TestUpdateContactPrecondition(t *testing.T) {
 // is not after the stored value) and never decreases across rows, and
 // updated_at defaults to the write's time.
 func TestUpdatedInDBAtStrictlyIncreasing(t *testing.T) {
+	forEachBackend(t, testUpdatedInDBAtStrictlyIncreasing)
+}
+
+func testUpdatedInDBAtStrictlyIncreasing(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := t.Context()
 	c := mustContact(t, s, Contact{AccountListID: newAccountList(t, s), Name: "c"})

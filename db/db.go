@@ -1,20 +1,82 @@
-// Package db stores account lists, contacts, people and phones.
+// Package db stores account lists, contacts, people and phones, on SQLite
+// (the embedded default) or PostgreSQL (for several server replicas
+// sharing one database).
 //
-// The only backend today is SQLite. Every write runs in one transaction
-// that takes the database write lock up front, so a read-check-write
-// sequence (preconditions, the one-primary-phone rule) is atomic. Lists
-// read their page and total count in one read-only transaction on a
-// separate pool of connections, so both see the same snapshot and never
-// wait for or block the writer.
+// # One contract, two engines
 //
-// Ids are lower-case UUID strings; every function lower-cases the ids it is
-// given. Timestamps are stored as unix milliseconds and returned in UTC,
-// truncated to the millisecond.
+// Backend is the store contract; *Store implements it on either engine.
+// Open picks the engine from the DSN: a postgres:// or postgresql:// URL
+// opens PostgreSQL through a pgxpool (OpenPostgres, with PGOptions for the
+// pool size and the connect and statement timeouts); anything else is a
+// SQLite file path, optionally prefixed "sqlite:" (OpenSQLite). All the
+// SQL — reads, writes, lists, tombstones, the write clock, the
+// one-primary rule — is written once, with ? placeholders, and runs on
+// both; a dialect holds the few differences (placeholders rewritten to
+// $n, how a transaction takes the write lock, how a snapshot is read, the
+// LIMIT meaning "none", the UUID expression for tombstones, NULL order)
+// and each engine has its own migrations, migrations/sqlite and
+// migrations/postgres, with the same versions and columns.
+//
+// Both engines store the same values: ids are lower-case UUID strings
+// (TEXT; every function lower-cases the ids it is given); timestamps are
+// BIGINT unix milliseconds, returned in UTC truncated to the millisecond,
+// so both have exactly millisecond precision; booleans are INTEGER 0/1 on
+// SQLite and BOOLEAN on PostgreSQL. PostgreSQL text columns use the "C"
+// collation and last_name sorts NULLs first ascending, so lists come back
+// in the same order on both.
+//
+// # Writes: one lock, so checks and writes are atomic
+//
+// Every write runs in one transaction that takes the database-wide write
+// lock before it reads anything, so a read-check-write sequence (a
+// Precondition, the one-primary-phone rule, EnsureUser's look-then-create)
+// is atomic, whichever process or replica runs it:
+//
+//   - SQLite: _txlock=immediate takes the database's write lock at BEGIN;
+//     other connections and processes wait for it (busy timeout 10s).
+//   - PostgreSQL: the first statement of every write transaction is
+//     SELECT hw FROM write_clock WHERE id = 1 FOR UPDATE. That row lock is
+//     the write lock: writers queue on it across every replica; each then
+//     runs at READ COMMITTED, whose later statements see everything
+//     committed before the lock was granted, so the checks read the
+//     latest rows and nothing can change them before commit.
+//
+// Row locks on the rows read, or UPDATE ... WHERE updated_in_db_at = $n
+// with serialisable retries, would let unrelated writes run in parallel,
+// but the write clock (below) must serialise writers anyway: a sync client
+// that lists "<latest value seen>.." must never miss a row committed later
+// with an earlier stamp. One lock gives both guarantees with no retry
+// loops and no deadlocks (every writer takes the same lock first), at the
+// cost of running writes one at a time, as SQLite does.
+//
+// writeClock hands out updated_in_db_at and deleted_at: never earlier
+// than write_clock.hw, which every write raises before committing.
+//
+// # Reads
+//
+// Single-row reads use the pool directly. Lists read their page and total
+// count in one read-only transaction, so both see one snapshot and never
+// wait for or block a writer: on SQLite a deferred transaction on a
+// separate query_only pool (WAL mode); on PostgreSQL a REPEATABLE READ
+// READ ONLY transaction.
+//
+// # Migrations
+//
+// Migrate applies the embedded migrations of the engine, each in its own
+// transaction, recorded in schema_migrations. Several processes may
+// migrate one database at once: on SQLite the write lock serialises them;
+// on PostgreSQL each step first takes pg_advisory_xact_lock on a key
+// derived from the current schema, then checks whether the step is
+// already applied.
+//
+// # Errors
 //
 // Errors returned by this package are ErrNotFound, ErrConflict, a
 // *StaleError (which matches ErrStale), ErrInvalidQuery or, for anything
 // unexpected, an error wrapped with context. Driver constraint errors are
-// translated and never returned as such.
+// translated (SQLite's primary key and unique constraint errors and
+// PostgreSQL's unique_violation 23505 become ErrConflict; foreign key
+// errors and 23503 become ErrNotFound) and never returned as such.
 package db
 
 import (
@@ -184,11 +246,13 @@ type PhoneUpdate struct {
 	UpdatedAt   *time.Time
 }
 
-// Store is the database. It is safe for concurrent use.
+// Store is the database, on SQLite or PostgreSQL. It is safe for
+// concurrent use.
 type Store struct {
 	db      *sql.DB          // writes, and reads that need no snapshot
-	rdb     *sql.DB          // read-only snapshots; see readTx
-	dialect string           // names the migrations directory
+	rdb     *sql.DB          // read-only snapshots; see readTx (db itself on PostgreSQL)
+	d       *dialect         // what differs between the engines
+	closeFn func() error     // closes db and rdb, and what they sit on
 	now     func() time.Time // clock; see SetClock
 }
 
@@ -202,9 +266,9 @@ const dsnParams = "_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_synch
 // makes any write through this pool an error.
 const readDSNParams = "_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_synchronous=FULL&_txlock=deferred&_query_only=on"
 
-// Open opens (creating if needed) the SQLite database file at path and
-// checks that it is reachable. It does not migrate; call Migrate.
-func Open(ctx context.Context, path string) (*Store, error) {
+// OpenSQLite opens (creating if needed) the SQLite database file at path
+// and checks that it is reachable. It does not migrate; call Migrate.
+func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("open database: empty path")
 	}
@@ -219,7 +283,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		sqldb.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	return &Store{db: sqldb, rdb: rdb, dialect: "sqlite", now: time.Now}, nil
+	return &Store{
+		db: sqldb, rdb: rdb, d: sqliteDialect, now: time.Now,
+		// Readers first, so the writer's last connection checkpoints the WAL.
+		closeFn: func() error { return errors.Join(rdb.Close(), sqldb.Close()) },
+	}, nil
 }
 
 // openPool opens a pool on the file at path with the given DSN parameters
@@ -244,8 +312,7 @@ func escapePath(p string) string {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	// Readers first, so the writer's last connection checkpoints the WAL.
-	if err := errors.Join(s.rdb.Close(), s.db.Close()); err != nil {
+	if err := s.closeFn(); err != nil {
 		return fmt.Errorf("close database: %w", err)
 	}
 	return nil
@@ -260,23 +327,33 @@ func (s *Store) SetClock(now func() time.Time) {
 //go:embed migrations
 var migrations embed.FS
 
-// bootstrap creates the table that records applied migrations, per dialect.
+// bootstrap creates the table that records applied migrations, per engine.
 var bootstrap = map[string]string{
 	"sqlite": `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER NOT NULL PRIMARY KEY,
 		applied_at INTEGER NOT NULL
 	)`,
+	"postgres": `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    BIGINT NOT NULL PRIMARY KEY,
+		applied_at BIGINT NOT NULL
+	)`,
 }
 
-// Migrate applies the pending migrations of the Store's dialect
-// (migrations/<dialect>/NNNN_name.sql) in name order, each in its own
+// Migrate applies the pending migrations of the Store's engine
+// (migrations/<engine>/NNNN_name.sql) in name order, each in its own
 // transaction, and records each in schema_migrations. Running it again is a
-// no-op.
+// no-op. Every step holds the engine's migration lock (SQLite's write
+// lock; a PostgreSQL advisory transaction lock per schema), so processes
+// migrating one database at once apply each migration exactly once.
 func (s *Store) Migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, bootstrap[s.dialect]); err != nil {
+	err := s.migrationTx(ctx, func(tx conn) error {
+		_, err := tx.execRaw(ctx, bootstrap[s.d.name])
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("migrate: create schema_migrations: %w", err)
 	}
-	dir := path.Join("migrations", s.dialect)
+	dir := path.Join("migrations", s.d.name)
 	entries, err := fs.ReadDir(migrations, dir)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -308,7 +385,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 
 // migrate applies one migration unless it is recorded as applied.
 func (s *Store) migrate(ctx context.Context, version int64, body string) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.migrationTx(ctx, func(tx conn) error {
 		var n int
 		err := tx.QueryRowContext(ctx,
 			`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n)
@@ -318,7 +395,7 @@ func (s *Store) migrate(ctx context.Context, version int64, body string) error {
 		if n > 0 {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, body); err != nil {
+		if _, err := tx.execRaw(ctx, body); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx,
@@ -338,18 +415,37 @@ func migrationVersion(name string) (int64, error) {
 	return v, nil
 }
 
-// inTx runs fn in a transaction and commits if fn returns nil. With
-// _txlock=immediate the transaction holds the write lock from the start.
-func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+// inTx runs fn in a write transaction and commits if fn returns nil. The
+// transaction holds the database-wide write lock from the start: on
+// SQLite _txlock=immediate takes it; on PostgreSQL the first statement
+// locks the write_clock row (see the package doc).
+func (s *Store) inTx(ctx context.Context, fn func(conn) error) error {
+	return s.lockedTx(ctx, s.d.writeLock, fn)
+}
+
+// migrationTx runs fn in a transaction holding the migration lock.
+func (s *Store) migrationTx(ctx context.Context, fn func(conn) error) error {
+	return s.lockedTx(ctx, s.d.migrationLock, fn)
+}
+
+// lockedTx runs fn in a transaction that first runs lock, if not empty,
+// and commits if fn returns nil.
+func (s *Store) lockedTx(ctx context.Context, lock string, fn func(conn) error) error {
+	sqlTx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
+		return fmt.Errorf("begin transaction: %w", mapError(err))
 	}
-	defer tx.Rollback() // no-op after Commit
+	defer sqlTx.Rollback() // no-op after Commit
+	tx := conn{q: sqlTx, d: s.d}
+	if lock != "" {
+		if _, err := tx.execRaw(ctx, lock); err != nil {
+			return fmt.Errorf("lock: %w", mapError(err))
+		}
+	}
 	if err := fn(tx); err != nil {
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", mapError(err))
 	}
 	return nil
@@ -358,22 +454,22 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 // readTx runs fn in a read-only transaction on the reader pool: every
 // query fn makes sees one snapshot of the database. It neither takes nor
 // waits for the write lock.
-func (s *Store) readTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+func (s *Store) readTx(ctx context.Context, fn func(conn) error) error {
+	sqlTx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: s.d.snapshotIsolation})
 	if err != nil {
 		return fmt.Errorf("begin read transaction: %w", err)
 	}
-	defer tx.Rollback() // no-op after Commit
-	if err := fn(tx); err != nil {
+	defer sqlTx.Rollback() // no-op after Commit
+	if err := fn(conn{q: sqlTx, d: s.d}); err != nil {
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("end read transaction: %w", err)
 	}
 	return nil
 }
 
-// queryer is implemented by *sql.DB and *sql.Tx.
+// queryer is implemented by conn.
 type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
@@ -402,7 +498,7 @@ func mapError(err error) error {
 			return ErrNotFound
 		}
 	}
-	return err
+	return mapPgError(err)
 }
 
 // exists reports whether query, which selects one row or none, finds a row.
@@ -458,8 +554,8 @@ func (w *writeClock) next(prev time.Time) time.Time {
 
 // inWrite runs fn in a write transaction with its clock and records the
 // clock's high-water mark before committing.
-func (s *Store) inWrite(ctx context.Context, fn func(tx *sql.Tx, wc *writeClock) error) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+func (s *Store) inWrite(ctx context.Context, fn func(tx conn, wc *writeClock) error) error {
+	return s.inTx(ctx, func(tx conn) error {
 		var hw int64
 		if err := tx.QueryRowContext(ctx, `SELECT hw FROM write_clock WHERE id = 1`).Scan(&hw); err != nil {
 			return fmt.Errorf("read write clock: %w", err)
@@ -477,7 +573,7 @@ func (s *Store) inWrite(ctx context.Context, fn func(tx *sql.Tx, wc *writeClock)
 }
 
 // raiseWriteClock records t as issued, unless a later time already is.
-func raiseWriteClock(ctx context.Context, tx *sql.Tx, t time.Time) error {
+func raiseWriteClock(ctx context.Context, tx conn, t time.Time) error {
 	_, err := tx.ExecContext(ctx, `UPDATE write_clock SET hw = ? WHERE id = 1 AND hw < ?`, t.UnixMilli(), t.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("raise write clock: %w", err)

@@ -74,7 +74,7 @@ func scanDeleted(sc scanner) (Deleted, error) {
 // an unknown type or a negative limit or offset.
 func (s *Store) ListDeleted(ctx context.Context, accountListID string, q DeletedQuery) ([]Deleted, int, error) {
 	accountListID = normID(accountListID)
-	st, err := deletedSQL(accountListID, q)
+	st, err := deletedSQL(s.d, accountListID, q)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list deleted records of account list %s: %w", accountListID, err)
 	}
@@ -87,7 +87,7 @@ func (s *Store) ListDeleted(ctx context.Context, accountListID string, q Deleted
 
 // deletedSQL returns the queries listing the tombstones of an account
 // list, or an error wrapping ErrInvalidQuery.
-func deletedSQL(accountListID string, q DeletedQuery) (listSQL, error) {
+func deletedSQL(d *dialect, accountListID string, q DeletedQuery) (listSQL, error) {
 	if q.Limit < 0 || q.Offset < 0 {
 		return listSQL{}, fmt.Errorf("%w: negative limit or offset", ErrInvalidQuery)
 	}
@@ -111,25 +111,17 @@ func deletedSQL(accountListID string, q DeletedQuery) (listSQL, error) {
 	return listSQL{
 		page: `SELECT ` + deletedColumns + ` FROM deleted_records WHERE ` + cond +
 			` ORDER BY ` + orderBy(q.Desc, "deleted_at", "id") + ` LIMIT ? OFFSET ?`,
-		pageArgs:  append(w.args[:len(w.args):len(w.args)], limitArg(q.Limit), q.Offset),
+		pageArgs:  append(w.args[:len(w.args):len(w.args)], d.limitArg(q.Limit), q.Offset),
 		count:     `SELECT COUNT(*) FROM deleted_records WHERE ` + cond,
 		countArgs: w.args,
 	}, nil
 }
 
-// newIDSQL is an SQL expression for a new random (version 4, variant 10)
-// UUID in lower case, for tombstones written by INSERT ... SELECT. Each
-// randomblob and random call is evaluated per row.
-const newIDSQL = `lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' ||
-	substr(lower(hex(randomblob(2))), 2) || '-' ||
-	substr('89ab', 1 + (random() & 3), 1) || substr(lower(hex(randomblob(2))), 2) || '-' ||
-	lower(hex(randomblob(6)))`
-
 // insertDeleted is the start of every tombstone insert.
 const insertDeleted = `INSERT INTO deleted_records (` + deletedColumns + `) `
 
 // bury writes one tombstone with a new id.
-func bury(ctx context.Context, tx *sql.Tx, d Deleted) error {
+func bury(ctx context.Context, tx conn, d Deleted) error {
 	_, err := tx.ExecContext(ctx, insertDeleted+`VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		uuid.NewString(), d.AccountListID, d.Type, d.DeletableID,
 		nullString(d.ContactID), nullString(d.PersonID), d.DeletedAt.UnixMilli())
@@ -137,9 +129,9 @@ func bury(ctx context.Context, tx *sql.Tx, d Deleted) error {
 }
 
 // buryPhonesOfPerson writes a tombstone for each phone of a person.
-func buryPhonesOfPerson(ctx context.Context, tx *sql.Tx, accountListID, contactID, personID string, at time.Time) error {
+func buryPhonesOfPerson(ctx context.Context, tx conn, accountListID, contactID, personID string, at time.Time) error {
 	_, err := tx.ExecContext(ctx, insertDeleted+
-		`SELECT `+newIDSQL+`, ?, '`+TypePhoneNumbers+`', id, ?, person_id, ?
+		`SELECT `+tx.d.newID+`, ?, '`+TypePhoneNumbers+`', id, ?, person_id, CAST(? AS BIGINT)
 		FROM phones WHERE person_id = ?`,
 		accountListID, contactID, at.UnixMilli(), personID)
 	return mapError(err)
@@ -147,9 +139,9 @@ func buryPhonesOfPerson(ctx context.Context, tx *sql.Tx, accountListID, contactI
 
 // buryPeopleOfContact writes a tombstone for each person of a contact and
 // for each phone of those people.
-func buryPeopleOfContact(ctx context.Context, tx *sql.Tx, accountListID, contactID string, at time.Time) error {
+func buryPeopleOfContact(ctx context.Context, tx conn, accountListID, contactID string, at time.Time) error {
 	_, err := tx.ExecContext(ctx, insertDeleted+
-		`SELECT `+newIDSQL+`, ?, '`+TypePhoneNumbers+`', ph.id, pe.contact_id, ph.person_id, ?
+		`SELECT `+tx.d.newID+`, ?, '`+TypePhoneNumbers+`', ph.id, pe.contact_id, ph.person_id, CAST(? AS BIGINT)
 		FROM people pe JOIN phones ph ON ph.person_id = pe.id
 		WHERE pe.contact_id = ?`,
 		accountListID, at.UnixMilli(), contactID)
@@ -157,7 +149,7 @@ func buryPeopleOfContact(ctx context.Context, tx *sql.Tx, accountListID, contact
 		return mapError(err)
 	}
 	_, err = tx.ExecContext(ctx, insertDeleted+
-		`SELECT `+newIDSQL+`, ?, '`+TypePeople+`', id, contact_id, NULL, ?
+		`SELECT `+tx.d.newID+`, ?, '`+TypePeople+`', id, contact_id, NULL, CAST(? AS BIGINT)
 		FROM people WHERE contact_id = ?`,
 		accountListID, at.UnixMilli(), contactID)
 	return mapError(err)

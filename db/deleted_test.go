@@ -50,7 +50,7 @@ func newFamily(t *testing.T) *family {
 func queryString(t *testing.T, s *Store, query string, args ...any) string {
 	t.Helper()
 	var v string
-	if err := s.db.QueryRowContext(t.Context(), query, args...).Scan(&v); err != nil {
+	if err := s.pool().QueryRowContext(t.Context(), query, args...).Scan(&v); err != nil {
 		t.Fatalf("%s: %v", query, err)
 	}
 	return v
@@ -115,7 +115,9 @@ func strOrEmpty(s *string) string {
 	return *s
 }
 
-func TestDeletePhoneTombstone(t *testing.T) {
+func TestDeletePhoneTombstone(t *testing.T) { forEachBackend(t, testDeletePhoneTombstone) }
+
+func testDeletePhoneTombstone(t *testing.T) {
 	f := newFamily(t)
 	ctx := t.Context()
 	f.clk.Add(time.Minute)
@@ -138,7 +140,9 @@ func TestDeletePhoneTombstone(t *testing.T) {
 	}
 }
 
-func TestDeletePersonTombstones(t *testing.T) {
+func TestDeletePersonTombstones(t *testing.T) { forEachBackend(t, testDeletePersonTombstones) }
+
+func testDeletePersonTombstones(t *testing.T) {
 	f := newFamily(t)
 	ctx := t.Context()
 	f.clk.Add(time.Minute)
@@ -159,7 +163,9 @@ func TestDeletePersonTombstones(t *testing.T) {
 	}
 }
 
-func TestDeleteContactTombstones(t *testing.T) {
+func TestDeleteContactTombstones(t *testing.T) { forEachBackend(t, testDeleteContactTombstones) }
+
+func testDeleteContactTombstones(t *testing.T) {
 	f := newFamily(t)
 	ctx := t.Context()
 	f.clk.Add(time.Minute)
@@ -189,7 +195,9 @@ func TestDeleteContactTombstones(t *testing.T) {
 
 // TestDeleteSequenceTombstones deletes bottom-up, then a contact without
 // people, and checks every delete is recorded once, at its own time.
-func TestDeleteSequenceTombstones(t *testing.T) {
+func TestDeleteSequenceTombstones(t *testing.T) { forEachBackend(t, testDeleteSequenceTombstones) }
+
+func testDeleteSequenceTombstones(t *testing.T) {
 	f := newFamily(t)
 	ctx := t.Context()
 	steps := []struct {
@@ -223,6 +231,10 @@ func TestDeleteSequenceTombstones(t *testing.T) {
 }
 
 func TestFailedDeletesLeaveNoTombstone(t *testing.T) {
+	forEachBackend(t, testFailedDeletesLeaveNoTombstone)
+}
+
+func testFailedDeletesLeaveNoTombstone(t *testing.T) {
 	f := newFamily(t)
 	ctx := t.Context()
 	stale := &Precondition{At: start.Add(-time.Hour), Precision: time.Millisecond}
@@ -250,7 +262,9 @@ func TestFailedDeletesLeaveNoTombstone(t *testing.T) {
 // TestDeletedAtNeverDecreases turns the clock back between deletes, within
 // an account list and across account lists: deleted_at never decreases
 // across the whole database, and a clock that is ahead is used as is.
-func TestDeletedAtNeverDecreases(t *testing.T) {
+func TestDeletedAtNeverDecreases(t *testing.T) { forEachBackend(t, testDeletedAtNeverDecreases) }
+
+func testDeletedAtNeverDecreases(t *testing.T) {
 	f := newFamily(t)
 	ctx := t.Context()
 	otherPerson := queryString(t, f.s, `SELECT person_id FROM phones WHERE id = ?`, f.otherPhone)
@@ -321,10 +335,12 @@ func TestDeletedAtNeverDecreases(t *testing.T) {
 }
 
 // TestNewIDSQL checks the SQL expression tombstone ids come from.
-func TestNewIDSQL(t *testing.T) {
+func TestNewIDSQL(t *testing.T) { forEachBackend(t, testNewIDSQL) }
+
+func testNewIDSQL(t *testing.T) {
 	s, _ := newStore(t)
-	rows, err := s.db.QueryContext(t.Context(),
-		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) SELECT `+newIDSQL+` FROM n`)
+	rows, err := s.pool().QueryContext(t.Context(),
+		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) SELECT `+s.d.newID+` FROM n`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,7 +371,9 @@ func TestNewIDSQL(t *testing.T) {
 	}
 }
 
-func TestDeletePrecondition(t *testing.T) {
+func TestDeletePrecondition(t *testing.T) { forEachBackend(t, testDeletePrecondition) }
+
+func testDeletePrecondition(t *testing.T) {
 	kinds := []struct {
 		name    string
 		stored  func(f *family) time.Time
@@ -445,11 +463,27 @@ func TestDeletePrecondition(t *testing.T) {
 // database before and after.
 func snapshot(t *testing.T, s *Store) string {
 	t.Helper()
-	return queryString(t, s, `SELECT group_concat(r, char(10)) FROM (
+	rows, err := s.pool().QueryContext(t.Context(), `SELECT r FROM (
 		SELECT 'contact ' || id || ' ' || name || ' ' || updated_at || ' ' || updated_in_db_at AS r FROM contacts
 		UNION ALL SELECT 'person ' || id || ' ' || first_name || ' ' || updated_at || ' ' || updated_in_db_at FROM people
 		UNION ALL SELECT 'phone ' || id || ' ' || number || ' ' || "primary" || ' ' || updated_at || ' ' || updated_in_db_at FROM phones
-		ORDER BY r)`)
+		) AS x ORDER BY r`)
+	if err != nil {
+		t.Fatalf("snapshot: %v", err)
+	}
+	defer rows.Close()
+	var lines []string
+	for rows.Next() {
+		var r string
+		if err := rows.Scan(&r); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, r)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // deletedFixture deletes, in an account list: phone a at T1; person p2
@@ -480,7 +514,9 @@ func deletedFixture(t *testing.T) (f *family, at [3]time.Time) {
 	return f, at
 }
 
-func TestListDeletedOrderAndPaging(t *testing.T) {
+func TestListDeletedOrderAndPaging(t *testing.T) { forEachBackend(t, testListDeletedOrderAndPaging) }
+
+func testListDeletedOrderAndPaging(t *testing.T) {
 	f, at := deletedFixture(t)
 	ctx := t.Context()
 	all, total, err := f.s.ListDeleted(ctx, strings.ToUpper(f.al), DeletedQuery{})
@@ -539,7 +575,9 @@ func sameDeleted(a, b Deleted) bool {
 		a.AccountListID == b.AccountListID && a.DeletedAt.Equal(b.DeletedAt)
 }
 
-func TestListDeletedFilters(t *testing.T) {
+func TestListDeletedFilters(t *testing.T) { forEachBackend(t, testListDeletedFilters) }
+
+func testListDeletedFilters(t *testing.T) {
 	f, at := deletedFixture(t)
 	ms := time.Millisecond
 	tests := []struct {
@@ -601,7 +639,9 @@ func TestListDeletedFilters(t *testing.T) {
 	}
 }
 
-func TestListDeletedErrors(t *testing.T) {
+func TestListDeletedErrors(t *testing.T) { forEachBackend(t, testListDeletedErrors) }
+
+func testListDeletedErrors(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := t.Context()
 	al := newAccountList(t, s)
@@ -633,7 +673,7 @@ func TestListDeletedQueryPlans(t *testing.T) {
 		{Types: []string{TypePhoneNumbers}}, {Types: []string{TypePeople, TypeContacts}, Since: &start},
 	} {
 		q.Limit, q.Offset = 100, 100
-		st, err := deletedSQL("x", q)
+		st, err := deletedSQL(sqliteDialect, "x", q)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -44,6 +43,7 @@ type listSpec struct {
 	parent       string            // column holding the parent's id
 	parentTable  string            // table of the parent, keyed by id
 	sorts        map[string]string // sort name → column
+	nullable     map[string]bool   // sortable columns that may be NULL
 	phoneFilters bool              // Primary, Historic and Location apply
 }
 
@@ -63,6 +63,7 @@ var personList = listSpec{
 		"created_at": "created_at", "updated_at": "updated_at", "updated_in_db_at": "updated_in_db_at",
 		"first_name": "first_name", "last_name": "last_name",
 	},
+	nullable: map[string]bool{"last_name": true},
 }
 
 var phoneList = listSpec{
@@ -82,9 +83,9 @@ type listSQL struct {
 	countArgs []any
 }
 
-// build returns the queries listing the children of parentID, or an error
-// wrapping ErrInvalidQuery.
-func (ls listSpec) build(parentID string, q ListQuery) (listSQL, error) {
+// build returns the queries listing the children of parentID in dialect
+// d, or an error wrapping ErrInvalidQuery.
+func (ls listSpec) build(d *dialect, parentID string, q ListQuery) (listSQL, error) {
 	sort := q.Sort
 	if sort == "" {
 		sort = "created_at"
@@ -115,10 +116,14 @@ func (ls listSpec) build(parentID string, q ListQuery) (listSQL, error) {
 	}
 	cond := w.String()
 
+	order := orderBy(q.Desc, col, "id")
+	if d.explicitNulls && ls.nullable[col] {
+		order = orderByNulls(q.Desc, col) + ", " + orderBy(q.Desc, "id")
+	}
 	return listSQL{
 		page: `SELECT ` + ls.columns + ` FROM ` + ls.table + ` WHERE ` + cond +
-			` ORDER BY ` + orderBy(q.Desc, col, "id") + ` LIMIT ? OFFSET ?`,
-		pageArgs:  append(w.args[:len(w.args):len(w.args)], limitArg(q.Limit), q.Offset),
+			` ORDER BY ` + order + ` LIMIT ? OFFSET ?`,
+		pageArgs:  append(w.args[:len(w.args):len(w.args)], d.limitArg(q.Limit), q.Offset),
 		count:     `SELECT COUNT(*) FROM ` + ls.table + ` WHERE ` + cond,
 		countArgs: w.args,
 	}, nil
@@ -161,18 +166,27 @@ func orderBy(desc bool, cols ...string) string {
 	return strings.Join(cols, dir+", ") + dir
 }
 
-// limitArg converts a limit where 0 means none to SQLite's, where a
-// negative limit means none.
-func limitArg(limit int) int {
+// orderByNulls returns the ORDER BY term of a nullable column with NULLs
+// first ascending and last descending, as SQLite sorts them.
+func orderByNulls(desc bool, col string) string {
+	if desc {
+		return col + " DESC NULLS LAST"
+	}
+	return col + " ASC NULLS FIRST"
+}
+
+// limitArg converts a limit where 0 means none to the dialect's LIMIT
+// argument.
+func (d *dialect) limitArg(limit int) any {
 	if limit == 0 {
-		return -1
+		return d.noLimit
 	}
 	return limit
 }
 
 // list runs ls for parentID; see runList.
 func list[T any](ctx context.Context, s *Store, ls listSpec, parentID string, q ListQuery, scan func(scanner) (T, error)) ([]T, int, error) {
-	st, err := ls.build(parentID, q)
+	st, err := ls.build(s.d, parentID, q)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -185,7 +199,7 @@ func list[T any](ctx context.Context, s *Store, ls listSpec, parentID string, q 
 func runList[T any](ctx context.Context, s *Store, st listSQL, limit, offset int, parentTable, parentID string, scan func(scanner) (T, error)) ([]T, int, error) {
 	var items []T
 	var total int
-	err := s.readTx(ctx, func(tx *sql.Tx) error {
+	err := s.readTx(ctx, func(tx conn) error {
 		var err error
 		items, total, err = pageAndCount(ctx, tx, st, limit, offset, scan)
 		if err != nil || total > 0 {

@@ -171,7 +171,9 @@ func (f *phoneFixture) list(t *testing.T, q ListQuery) []Phone {
 	return list
 }
 
-func TestListPhonesSortAndPage(t *testing.T) {
+func TestListPhonesSortAndPage(t *testing.T) { forEachBackend(t, testListPhonesSortAndPage) }
+
+func testListPhonesSortAndPage(t *testing.T) {
 	f := newPhoneFixture(t)
 	checkSorts(t,
 		func(q ListQuery) ([]Phone, int, error) {
@@ -186,7 +188,9 @@ func TestListPhonesSortAndPage(t *testing.T) {
 		})
 }
 
-func TestListPhonesFilters(t *testing.T) {
+func TestListPhonesFilters(t *testing.T) { forEachBackend(t, testListPhonesFilters) }
+
+func testListPhonesFilters(t *testing.T) {
 	f := newPhoneFixture(t)
 	tests := []struct {
 		name string
@@ -257,7 +261,9 @@ type listRow struct {
 	created, updated, inDB time.Time
 }
 
-func TestListContactsSortAndPage(t *testing.T) {
+func TestListContactsSortAndPage(t *testing.T) { forEachBackend(t, testListContactsSortAndPage) }
+
+func testListContactsSortAndPage(t *testing.T) {
 	s, clk := newStore(t)
 	clk.Set(t0.Add(-time.Second)) // before every fixture row: write times never go back
 	al := newAccountList(t, s)
@@ -304,7 +310,9 @@ func TestListContactsSortAndPage(t *testing.T) {
 	}
 }
 
-func TestListPeopleSortAndPage(t *testing.T) {
+func TestListPeopleSortAndPage(t *testing.T) { forEachBackend(t, testListPeopleSortAndPage) }
+
+func testListPeopleSortAndPage(t *testing.T) {
 	s, clk := newStore(t)
 	clk.Set(t0.Add(-time.Second)) // before every fixture row: write times never go back
 	al := newAccountList(t, s)
@@ -356,7 +364,9 @@ func TestListPeopleSortAndPage(t *testing.T) {
 	}
 }
 
-func TestListParentNotFound(t *testing.T) {
+func TestListParentNotFound(t *testing.T) { forEachBackend(t, testListParentNotFound) }
+
+func testListParentNotFound(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := t.Context()
 	al := newAccountList(t, s)
@@ -392,7 +402,9 @@ func TestListParentNotFound(t *testing.T) {
 	}
 }
 
-func TestListInvalidQuery(t *testing.T) {
+func TestListInvalidQuery(t *testing.T) { forEachBackend(t, testListInvalidQuery) }
+
+func testListInvalidQuery(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := t.Context()
 	al := newAccountList(t, s)
@@ -459,7 +471,7 @@ func TestListQueryPlans(t *testing.T) {
 				for _, desc := range []bool{false, true} {
 					q := filter
 					q.Sort, q.Desc, q.Limit, q.Offset = sort, desc, 25, 50
-					st, err := sp.spec.build("00000000-0000-0000-0000-000000000001", q)
+					st, err := sp.spec.build(sqliteDialect, "00000000-0000-0000-0000-000000000001", q)
 					if err != nil {
 						t.Fatal(err)
 					}

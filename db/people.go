@@ -58,7 +58,7 @@ func (s *Store) ListPeople(ctx context.Context, contactID string, q ListQuery) (
 // none under contactID.
 func (s *Store) Person(ctx context.Context, contactID, id string) (Person, error) {
 	contactID, id = normID(contactID), normID(id)
-	p, err := person(ctx, s.db, contactID, id)
+	p, err := person(ctx, s.pool(), contactID, id)
 	if err != nil {
 		return Person{}, fmt.Errorf("person %s of contact %s: %w", id, contactID, err)
 	}
@@ -76,7 +76,7 @@ func (s *Store) CreatePerson(ctx context.Context, p Person) (Person, error) {
 	}
 	p.ContactID = normID(p.ContactID)
 	p.LastName = cloneString(p.LastName)
-	err := s.inWrite(ctx, func(tx *sql.Tx, wc *writeClock) error {
+	err := s.inWrite(ctx, func(tx conn, wc *writeClock) error {
 		p.CreatedAt = orNow(p.CreatedAt, wc.now)
 		p.UpdatedAt = orNow(p.UpdatedAt, wc.now)
 		p.UpdatedInDBAt = wc.now
@@ -107,7 +107,7 @@ func (s *Store) CreatePerson(ctx context.Context, p Person) (Person, error) {
 func (s *Store) UpdatePerson(ctx context.Context, contactID, id string, u PersonUpdate, pre *Precondition) (Person, error) {
 	contactID, id = normID(contactID), normID(id)
 	var p Person
-	err := s.inWrite(ctx, func(tx *sql.Tx, wc *writeClock) error {
+	err := s.inWrite(ctx, func(tx conn, wc *writeClock) error {
 		var err error
 		p, err = person(ctx, tx, contactID, id)
 		if err != nil {
@@ -150,7 +150,7 @@ func (s *Store) UpdatePerson(ctx context.Context, contactID, id string, u Person
 // if pre does not hold, in which case nothing is written.
 func (s *Store) DeletePerson(ctx context.Context, contactID, id string, pre *Precondition) error {
 	contactID, id = normID(contactID), normID(id)
-	err := s.inWrite(ctx, func(tx *sql.Tx, wc *writeClock) error {
+	err := s.inWrite(ctx, func(tx conn, wc *writeClock) error {
 		p, err := person(ctx, tx, contactID, id)
 		if err != nil {
 			return err

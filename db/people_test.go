@@ -25,7 +25,9 @@ func strOrNil(s *string) string {
 	return *s
 }
 
-func TestPersonCRUD(t *testing.T) {
+func TestPersonCRUD(t *testing.T) { forEachBackend(t, testPersonCRUD) }
+
+func testPersonCRUD(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := t.Context()
 	c := mustContact(t, s, Contact{AccountListID: newAccountList(t, s), Name: "c"})
@@ -94,7 +96,9 @@ func TestPersonCRUD(t *testing.T) {
 	wantErr(t, err, ErrNotFound)
 }
 
-func TestPersonClientIDAndConflict(t *testing.T) {
+func TestPersonClientIDAndConflict(t *testing.T) { forEachBackend(t, testPersonClientIDAndConflict) }
+
+func testPersonClientIDAndConflict(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := t.Context()
 	al := newAccountList(t, s)
@@ -125,7 +129,9 @@ func TestPersonClientIDAndConflict(t *testing.T) {
 	}
 }
 
-func TestPersonWrongParent(t *testing.T) {
+func TestPersonWrongParent(t *testing.T) { forEachBackend(t, testPersonWrongParent) }
+
+func testPersonWrongParent(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := t.Context()
 	al := newAccountList(t, s)
@@ -145,7 +151,9 @@ func TestPersonWrongParent(t *testing.T) {
 	}
 }
 
-func TestUpdatePersonPrecondition(t *testing.T) {
+func TestUpdatePersonPrecondition(t *testing.T) { forEachBackend(t, testUpdatePersonPrecondition) }
+
+func testUpdatePersonPrecondition(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := t.Context()
 	c := mustContact(t, s, Contact{AccountListID: newAccountList(t, s), Name: "c"})
@@ -169,7 +177,9 @@ func TestUpdatePersonPrecondition(t *testing.T) {
 	}
 }
 
-func TestCascadeDelete(t *testing.T) {
+func TestCascadeDelete(t *testing.T) { forEachBackend(t, testCascadeDelete) }
+
+func testCascadeDelete(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := t.Context()
 	al := newAccountList(t, s)

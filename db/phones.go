@@ -86,7 +86,7 @@ func (s *Store) ListPhones(ctx context.Context, personID string, q ListQuery) ([
 // none under personID.
 func (s *Store) Phone(ctx context.Context, personID, id string) (Phone, error) {
 	personID, id = normID(personID), normID(id)
-	p, err := phone(ctx, s.db, personID, id)
+	p, err := phone(ctx, s.pool(), personID, id)
 	if err != nil {
 		return Phone{}, fmt.Errorf("phone %s of person %s: %w", id, personID, err)
 	}
@@ -122,7 +122,7 @@ func (s *Store) CreatePhone(ctx context.Context, np NewPhone) (Phone, error) {
 	if p.Source == "" {
 		p.Source = DefaultSource
 	}
-	err := s.inWrite(ctx, func(tx *sql.Tx, wc *writeClock) error {
+	err := s.inWrite(ctx, func(tx conn, wc *writeClock) error {
 		if err := personExists(ctx, tx, p.PersonID); err != nil {
 			return err
 		}
@@ -172,7 +172,7 @@ func (s *Store) CreatePhone(ctx context.Context, np NewPhone) (Phone, error) {
 func (s *Store) UpdatePhone(ctx context.Context, personID, id string, u PhoneUpdate, pre *Precondition) (Phone, error) {
 	personID, id = normID(personID), normID(id)
 	var p Phone
-	err := s.inWrite(ctx, func(tx *sql.Tx, wc *writeClock) error {
+	err := s.inWrite(ctx, func(tx conn, wc *writeClock) error {
 		var err error
 		p, err = phone(ctx, tx, personID, id)
 		if err != nil {
@@ -250,7 +250,7 @@ func (s *Store) UpdatePhone(ctx context.Context, personID, id string, u PhoneUpd
 // which case nothing is written.
 func (s *Store) DeletePhone(ctx context.Context, personID, id string, pre *Precondition) error {
 	personID, id = normID(personID), normID(id)
-	err := s.inWrite(ctx, func(tx *sql.Tx, wc *writeClock) error {
+	err := s.inWrite(ctx, func(tx conn, wc *writeClock) error {
 		p, err := phone(ctx, tx, personID, id)
 		if err != nil {
 			return err
@@ -353,7 +353,7 @@ func settlePrimary(phones []Phone, target string, promote, demote bool) map[stri
 
 // setPrimaries writes the primary flags of phones whose flag differs from
 // primaries, giving each updated_at now and a new updated_in_db_at.
-func setPrimaries(ctx context.Context, tx *sql.Tx, phones []Phone, primaries map[string]bool, wc *writeClock) error {
+func setPrimaries(ctx context.Context, tx conn, phones []Phone, primaries map[string]bool, wc *writeClock) error {
 	for _, p := range phones {
 		want, ok := primaries[p.ID]
 		if !ok || want == p.Primary {

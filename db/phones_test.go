@@ -28,7 +28,9 @@ func newPerson(t *testing.T, s *Store) (contactID, personID string) {
 	return c.ID, p.ID
 }
 
-func TestPhoneCRUD(t *testing.T) {
+func TestPhoneCRUD(t *testing.T) { forEachBackend(t, testPhoneCRUD) }
+
+func testPhoneCRUD(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := t.Context()
 	_, personID := newPerson(t, s)
@@ -117,7 +119,9 @@ func checkPhone(t *testing.T, what string, got, want Phone) {
 	}
 }
 
-func TestPhoneClientIDAndConflict(t *testing.T) {
+func TestPhoneClientIDAndConflict(t *testing.T) { forEachBackend(t, testPhoneClientIDAndConflict) }
+
+func testPhoneClientIDAndConflict(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := t.Context()
 	_, personID := newPerson(t, s)
@@ -146,7 +150,9 @@ func TestPhoneClientIDAndConflict(t *testing.T) {
 	wantErr(t, err, ErrNotFound)
 }
 
-func TestPhoneWrongParent(t *testing.T) {
+func TestPhoneWrongParent(t *testing.T) { forEachBackend(t, testPhoneWrongParent) }
+
+func testPhoneWrongParent(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := t.Context()
 	_, personID := newPerson(t, s)
@@ -164,7 +170,9 @@ func TestPhoneWrongParent(t *testing.T) {
 	}
 }
 
-func TestValidValuesDefault(t *testing.T) {
+func TestValidValuesDefault(t *testing.T) { forEachBackend(t, testValidValuesDefault) }
+
+func testValidValuesDefault(t *testing.T) {
 	tests := []struct {
 		name     string
 		existing *NewPhone // created first, if set
@@ -283,7 +291,9 @@ func (h *phoneHarness) state() map[string]Phone {
 	return m
 }
 
-func TestPrimaryInvariant(t *testing.T) {
+func TestPrimaryInvariant(t *testing.T) { forEachBackend(t, testPrimaryInvariant) }
+
+func testPrimaryInvariant(t *testing.T) {
 	historic := NewPhone{Historic: true}
 	primary := NewPhone{Primary: true}
 	tests := []struct {
@@ -543,7 +553,9 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func TestUpdatePhonePrecondition(t *testing.T) {
+func TestUpdatePhonePrecondition(t *testing.T) { forEachBackend(t, testUpdatePhonePrecondition) }
+
+func testUpdatePhonePrecondition(t *testing.T) {
 	h := newPhoneHarness(t)
 	ctx := t.Context()
 	h.add("a", NewPhone{})
@@ -580,7 +592,9 @@ func TestUpdatePhonePrecondition(t *testing.T) {
 
 // TestConcurrentUpdatePhone races updates with one precondition: exactly one
 // may win.
-func TestConcurrentUpdatePhone(t *testing.T) {
+func TestConcurrentUpdatePhone(t *testing.T) { forEachBackend(t, testConcurrentUpdatePhone) }
+
+func testConcurrentUpdatePhone(t *testing.T) {
 	s := openStore(t) // real clock
 	ctx := t.Context()
 	_, personID := newPerson(t, s)
@@ -629,5 +643,92 @@ func TestConcurrentUpdatePhone(t *testing.T) {
 	}
 	if got.Number != won[0] || !got.UpdatedInDBAt.After(p.UpdatedInDBAt) {
 		t.Errorf("stored %+v, want number %s and a later UpdatedInDBAt", got, won[0])
+	}
+}
+
+// TestConcurrentAcrossStores opens two Stores on one database, as two
+// server replicas would, and races through both: 40 updates with one
+// precondition (exactly one wins), then 40 "make primary" updates on
+// different phones of one person (afterwards exactly one is primary).
+func TestConcurrentAcrossStores(t *testing.T) { forEachBackend(t, testConcurrentAcrossStores) }
+
+func testConcurrentAcrossStores(t *testing.T) {
+	ctx := t.Context()
+	dsn := newDB(t)
+	s1 := openDB(t, dsn)
+	if err := s1.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s2 := openDB(t, dsn)
+	if err := s2.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stores := []*Store{s1, s2}
+	_, personID := newPerson(t, s1)
+	const n = 40
+	phones := make([]Phone, n)
+	for i := range phones {
+		phones[i] = mustPhone(t, stores[i%2], NewPhone{PersonID: personID, Number: fmt.Sprint("p", i)})
+	}
+
+	race := func(fn func(i int, s *Store) error) (ok int, stale int, others []error) {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		ready := make(chan struct{})
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-ready
+				err := fn(i, stores[i%2])
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					ok++
+				case errors.Is(err, ErrStale):
+					stale++
+				default:
+					others = append(others, err)
+				}
+			}()
+		}
+		close(ready)
+		wg.Wait()
+		return ok, stale, others
+	}
+
+	target := phones[0]
+	pre := &Precondition{At: target.UpdatedInDBAt}
+	ok, stale, others := race(func(i int, s *Store) error {
+		number := fmt.Sprint("new", i)
+		_, err := s.UpdatePhone(ctx, personID, target.ID, PhoneUpdate{Number: &number}, pre)
+		return err
+	})
+	if len(others) > 0 || ok != 1 || stale != n-1 {
+		t.Fatalf("precondition race: %d succeeded, %d stale, errors %v; want 1, %d, none", ok, stale, others, n-1)
+	}
+
+	ok, _, others = race(func(i int, s *Store) error {
+		_, err := s.UpdatePhone(ctx, personID, phones[i].ID, PhoneUpdate{Primary: ptr(true)}, nil)
+		return err
+	})
+	if len(others) > 0 || ok != n {
+		t.Fatalf("primary race: %d succeeded, errors %v; want %d", ok, others, n)
+	}
+	for _, s := range stores {
+		list, _, err := s.ListPhones(ctx, personID, ListQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		primaries := 0
+		for _, p := range list {
+			if p.Primary {
+				primaries++
+			}
+		}
+		if len(list) != n || primaries != 1 {
+			t.Errorf("%d phones, %d primary; want %d, 1", len(list), primaries, n)
+		}
 	}
 }

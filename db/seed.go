@@ -3,7 +3,6 @@ package db
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -72,7 +71,7 @@ func (s *Store) seed(ctx context.Context, o SeedOptions) (SeedResult, error) {
 	if o.Contacts < 0 || o.PeoplePerContact < 0 || o.PhonesPerPerson < 0 {
 		return SeedResult{}, errors.New("negative count")
 	}
-	ok, err := exists(ctx, s.db, `SELECT 1 FROM account_lists WHERE id = ?`, o.AccountListID)
+	ok, err := exists(ctx, s.pool(), `SELECT 1 FROM account_lists WHERE id = ?`, o.AccountListID)
 	if err != nil {
 		return SeedResult{}, err
 	}
@@ -97,7 +96,7 @@ func (s *Store) seed(ctx context.Context, o SeedOptions) (SeedResult, error) {
 	for done := 0; done < o.Contacts; {
 		n := min(contactsPerBatch, o.Contacts-done)
 		var batch SeedResult
-		err := s.inTx(ctx, func(tx *sql.Tx) error {
+		err := s.inTx(ctx, func(tx conn) error {
 			// Never stamp below what earlier writes issued (see writeClock).
 			var hw int64
 			if err := tx.QueryRowContext(ctx, `SELECT hw FROM write_clock WHERE id = 1`).Scan(&hw); err != nil {
@@ -174,7 +173,7 @@ func (g *seeder) stamp() int64 {
 // batch writes n contacts with their people and phones in tx. It
 // generates every row first, then writes the contacts, then the people,
 // then the phones, so parents always precede their children.
-func (g *seeder) batch(ctx context.Context, tx *sql.Tx, n int) (SeedResult, error) {
+func (g *seeder) batch(ctx context.Context, tx conn, n int) (SeedResult, error) {
 	contacts := &rows{width: 6}
 	people := &rows{width: 7}
 	phones := &rows{width: 12}
@@ -288,7 +287,7 @@ func (r *rows) add(row ...any) {
 
 // insertRows inserts r into table with multi-row INSERT statements: one
 // of seedMultiRow rows, prepared once and reused, and one for the rest.
-func insertRows(ctx context.Context, tx *sql.Tx, table, columns string, r *rows) error {
+func insertRows(ctx context.Context, tx conn, table, columns string, r *rows) error {
 	chunk := seedMultiRow * r.width
 	args := r.args
 	if len(args) >= chunk {

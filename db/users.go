@@ -13,7 +13,7 @@ import (
 // unset.
 func (s *Store) Setting(ctx context.Context, key string) (string, error) {
 	var value string
-	err := s.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&value)
+	err := s.pool().QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&value)
 	if err != nil {
 		return "", fmt.Errorf("setting %q: %w", key, mapError(err))
 	}
@@ -24,7 +24,7 @@ func (s *Store) Setting(ctx context.Context, key string) (string, error) {
 // the stored value either way. Concurrent calls all return the same value.
 func (s *Store) InitSetting(ctx context.Context, key, value string) (string, error) {
 	var stored string
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx conn) error {
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, value)
 		if err != nil {
@@ -49,7 +49,7 @@ func (s *Store) EnsureUser(ctx context.Context, userID string) (accountListID st
 	const q = `SELECT account_list_id FROM users WHERE id = ?`
 
 	// Fast path without the write lock: the user usually exists.
-	err = s.db.QueryRowContext(ctx, q, userID).Scan(&accountListID)
+	err = s.pool().QueryRowContext(ctx, q, userID).Scan(&accountListID)
 	if err == nil {
 		return accountListID, nil
 	}
@@ -58,7 +58,7 @@ func (s *Store) EnsureUser(ctx context.Context, userID string) (accountListID st
 	}
 
 	// Look again under the write lock, so that only one caller creates.
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx conn) error {
 		err := tx.QueryRowContext(ctx, q, userID).Scan(&accountListID)
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err

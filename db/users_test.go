@@ -9,7 +9,9 @@ import (
 	"github.com/google/uuid"
 )
 
-func TestEnsureUser(t *testing.T) {
+func TestEnsureUser(t *testing.T) { forEachBackend(t, testEnsureUser) }
+
+func testEnsureUser(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := t.Context()
 	user := "3F2504E0-4F89-11D3-9A0C-0305E82C3301"
@@ -45,7 +47,9 @@ func TestEnsureUser(t *testing.T) {
 	}
 }
 
-func TestEnsureUserConcurrent(t *testing.T) {
+func TestEnsureUserConcurrent(t *testing.T) { forEachBackend(t, testEnsureUserConcurrent) }
+
+func testEnsureUserConcurrent(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := t.Context()
 	user := uuid.NewString()
@@ -81,7 +85,9 @@ func TestEnsureUserConcurrent(t *testing.T) {
 	}
 }
 
-func TestInitSetting(t *testing.T) {
+func TestInitSetting(t *testing.T) { forEachBackend(t, testInitSetting) }
+
+func testInitSetting(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := t.Context()
 
@@ -105,7 +111,9 @@ func TestInitSetting(t *testing.T) {
 	}
 }
 
-func TestInitSettingConcurrent(t *testing.T) {
+func TestInitSettingConcurrent(t *testing.T) { forEachBackend(t, testInitSettingConcurrent) }
+
+func testInitSettingConcurrent(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := t.Context()
 	const n = 20

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -23,7 +22,7 @@ import (
 func hwOf(t *testing.T, s *Store) time.Time {
 	t.Helper()
 	var ms int64
-	if err := s.db.QueryRowContext(t.Context(), `SELECT hw FROM write_clock WHERE id = 1`).Scan(&ms); err != nil {
+	if err := s.pool().QueryRowContext(t.Context(), `SELECT hw FROM write_clock WHERE id = 1`).Scan(&ms); err != nil {
 		t.Fatalf("read write_clock: %v", err)
 	}
 	return fromMillis(ms)
@@ -34,7 +33,7 @@ func hwOf(t *testing.T, s *Store) time.Time {
 func maxStamp(t *testing.T, s *Store) time.Time {
 	t.Helper()
 	var ms int64
-	err := s.db.QueryRowContext(t.Context(), `SELECT MAX(
+	err := s.pool().QueryRowContext(t.Context(), `SELECT `+greatest(s)+`(
 		COALESCE((SELECT MAX(updated_in_db_at) FROM contacts), 0),
 		COALESCE((SELECT MAX(updated_in_db_at) FROM people), 0),
 		COALESCE((SELECT MAX(updated_in_db_at) FROM phones), 0),
@@ -120,7 +119,9 @@ func tombstoneTimes(t *testing.T, s *Store, al, deletableID string) []time.Time 
 // TestWriteClockAcrossRows writes row A with the clock ahead, then other
 // rows with the clock back: none is stamped before A, nor before anything
 // written earlier, and a delete is stamped no earlier than any of them.
-func TestWriteClockAcrossRows(t *testing.T) {
+func TestWriteClockAcrossRows(t *testing.T) { forEachBackend(t, testWriteClockAcrossRows) }
+
+func testWriteClockAcrossRows(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := t.Context()
 	st := &stamps{t: t, stores: []*Store{s}}
@@ -222,9 +223,11 @@ func TestWriteClockAcrossRows(t *testing.T) {
 
 // TestWriteClockPersists closes the Store and opens the file again with
 // the clock behind the times written before: new times are not earlier.
-func TestWriteClockPersists(t *testing.T) {
+func TestWriteClockPersists(t *testing.T) { forEachBackend(t, testWriteClockPersists) }
+
+func testWriteClockPersists(t *testing.T) {
 	ctx := t.Context()
-	p := filepath.Join(t.TempDir(), "test.db")
+	p := newDB(t)
 	clk := &clock{t: start.Add(time.Hour)}
 
 	s1, err := Open(ctx, p)
@@ -286,8 +289,12 @@ func TestWriteClockPersists(t *testing.T) {
 // processes would, with different clocks: a time issued through either is
 // never before one the other issued earlier.
 func TestWriteClockSharedAcrossStores(t *testing.T) {
+	forEachBackend(t, testWriteClockSharedAcrossStores)
+}
+
+func testWriteClockSharedAcrossStores(t *testing.T) {
 	ctx := t.Context()
-	p := filepath.Join(t.TempDir(), "test.db")
+	p := newDB(t)
 	clk1 := &clock{t: start.Add(time.Hour)}
 	clk2 := &clock{t: start}
 	s1 := openAt(t, p, clk1)
@@ -395,8 +402,10 @@ func TestWriteClockSharedAcrossStores(t *testing.T) {
 // the high-water mark starts at the latest updated_in_db_at or deleted_at
 // stored, whichever table holds it, and a write with the clock behind it
 // is stamped no earlier.
-func TestMigrateSeedsWriteClock(t *testing.T) {
-	dir := path.Join("migrations", "sqlite")
+func TestMigrateSeedsWriteClock(t *testing.T) { forEachBackend(t, testMigrateSeedsWriteClock) }
+
+func testMigrateSeedsWriteClock(t *testing.T) {
+	dir := path.Join("migrations", backendOf(t))
 	entries, err := fs.ReadDir(migrations, dir)
 	if err != nil {
 		t.Fatal(err)
@@ -423,14 +432,10 @@ func TestMigrateSeedsWriteClock(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			ctx := t.Context()
-			s, err := Open(ctx, filepath.Join(t.TempDir(), "test.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
+			s := openDB(t, newDB(t))
 			clk := &clock{t: start}
 			s.SetClock(clk.Now)
-			if _, err := s.db.ExecContext(ctx, bootstrap["sqlite"]); err != nil {
+			if _, err := s.db.ExecContext(ctx, bootstrap[s.Engine()]); err != nil {
 				t.Fatal(err)
 			}
 			for _, n := range before {
@@ -446,7 +451,7 @@ func TestMigrateSeedsWriteClock(t *testing.T) {
 					t.Fatalf("migrate %s: %v", n, err)
 				}
 			}
-			if n := count(t, s, `SELECT COUNT(*) FROM sqlite_master WHERE name = 'write_clock'`); n != 0 {
+			if tableExists(t, s, "write_clock") {
 				t.Fatal("write_clock exists before its migration")
 			}
 
@@ -466,7 +471,7 @@ func TestMigrateSeedsWriteClock(t *testing.T) {
 				al, c, p, ph := uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()
 				exec := func(query string, args ...any) {
 					t.Helper()
-					if _, err := s.db.ExecContext(ctx, query, args...); err != nil {
+					if _, err := s.pool().ExecContext(ctx, query, args...); err != nil {
 						t.Fatalf("%s: %v", query, err)
 					}
 				}
@@ -477,7 +482,7 @@ func TestMigrateSeedsWriteClock(t *testing.T) {
 					VALUES (?, ?, 'p', NULL, ?, ?, ?)`, p, c, base, base, stamp("people", 3000))
 				exec(`INSERT INTO phones (id, person_id, number, country_code, location, "primary", historic, source,
 					valid_values, created_at, updated_at, updated_in_db_at)
-					VALUES (?, ?, '1', NULL, NULL, 1, 0, 'MPDX', 1, ?, ?, ?)`, ph, p, base, base, stamp("phones", 2000))
+					VALUES (?, ?, '1', NULL, NULL, ?, ?, 'MPDX', ?, ?, ?, ?)`, ph, p, true, false, true, base, base, stamp("phones", 2000))
 				exec(`INSERT INTO deleted_records (id, account_list_id, deletable_type, deletable_id, contact_id, person_id, deleted_at)
 					VALUES (?, ?, 'contacts', ?, NULL, NULL, ?)`, uuid.NewString(), al, uuid.NewString(), stamp("deleted_records", 1000))
 				if got := maxStamp(t, s); !got.Equal(want) {

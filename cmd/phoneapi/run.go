@@ -11,7 +11,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,16 +29,23 @@ var version = "dev"
 const usage = `phoneapi — the contacts, people and phones API (JSON:API, API v2)
 
 Usage:
-  phoneapi serve   [--addr ADDR] [--db PATH] [--jwt-secret S] [--default-region R]
-  phoneapi token   [--user UUID] [--ttl 720h] [--db PATH] [--jwt-secret S]
-  phoneapi migrate [--db PATH]
-  phoneapi seed    [--contacts N] [--people-per-contact P] [--phones-per-person K] [--user UUID] [--db PATH]
+  phoneapi serve   [--addr ADDR] [--db DB] [--jwt-secret S] [--default-region R] [PG FLAGS]
+  phoneapi token   [--user UUID] [--ttl 720h] [--db DB] [--jwt-secret S] [PG FLAGS]
+  phoneapi migrate [--db DB] [PG FLAGS]
+  phoneapi seed    [--contacts N] [--people-per-contact P] [--phones-per-person K] [--user UUID] [--db DB] [PG FLAGS]
   phoneapi version
   phoneapi help
 
+DB is a SQLite file path (a "sqlite:" prefix is accepted) or a PostgreSQL
+URL (postgres://user:password@host:5432/dbname?sslmode=disable, or
+postgresql://...). PG FLAGS apply to PostgreSQL only:
+  --pg-max-conns N          PHONEAPI_PG_MAX_CONNS          pool size (default: max(4, CPUs))
+  --pg-connect-timeout D    PHONEAPI_PG_CONNECT_TIMEOUT    per connection attempt, e.g. 5s (default 10s)
+  --pg-statement-timeout D  PHONEAPI_PG_STATEMENT_TIMEOUT  per statement, e.g. 30s (default: the server's)
+
 Flags fall back to environment variables:
   --addr            PHONEAPI_ADDR            listen address (default 127.0.0.1:8080)
-  --db              PHONEAPI_DB              SQLite file (default ./phoneapi.db)
+  --db              PHONEAPI_DB              SQLite file or PostgreSQL URL (default ./phoneapi.db)
   --jwt-secret      PHONEAPI_JWT_SECRET      HS256 secret; when unset, one is generated
                                              on first start and kept in the database
   --default-region  PHONEAPI_DEFAULT_REGION  region for national numbers (default US)
@@ -106,6 +115,9 @@ func buildVersion() string {
 // options are the settings shared by the commands.
 type options struct {
 	addr, dbPath, secret, region string
+	pg                           db.PGOptions
+	pgErr                        error  // a bad PHONEAPI_PG_* value
+	pgErrFlag                    string // the flag that overrides it
 }
 
 // newFlags returns a flag set for cmd with the shared settings registered
@@ -124,7 +136,42 @@ func newFlags(cmd string, getenv func(string) string, stderr io.Writer, o *optio
 		case "addr":
 			fs.StringVar(&o.addr, "addr", env("PHONEAPI_ADDR", "127.0.0.1:8080"), "listen address (env PHONEAPI_ADDR)")
 		case "db":
-			fs.StringVar(&o.dbPath, "db", env("PHONEAPI_DB", "./phoneapi.db"), "SQLite database file (env PHONEAPI_DB)")
+			fs.StringVar(&o.dbPath, "db", env("PHONEAPI_DB", "./phoneapi.db"), "SQLite database file, or PostgreSQL postgres:// URL (env PHONEAPI_DB)")
+			o.pg.ConnectTimeout = defaultPGConnectTimeout
+			if v := getenv("PHONEAPI_PG_MAX_CONNS"); v != "" {
+				n, err := strconv.ParseInt(v, 10, 32)
+				if err != nil || n < 1 {
+					o.pgErr = fmt.Errorf("PHONEAPI_PG_MAX_CONNS=%q: want a positive integer", v)
+					o.pgErrFlag = "pg-max-conns"
+				}
+				o.pg.MaxConns = int32(n)
+			}
+			for _, d := range []struct {
+				name, flag string
+				dst        *time.Duration
+			}{
+				{"PHONEAPI_PG_CONNECT_TIMEOUT", "pg-connect-timeout", &o.pg.ConnectTimeout},
+				{"PHONEAPI_PG_STATEMENT_TIMEOUT", "pg-statement-timeout", &o.pg.StatementTimeout},
+			} {
+				if v := getenv(d.name); v != "" {
+					dur, err := time.ParseDuration(v)
+					if err != nil || dur < 0 {
+						o.pgErr = fmt.Errorf("%s=%q: want a duration such as 5s", d.name, v)
+						o.pgErrFlag = d.flag
+					}
+					*d.dst = dur
+				}
+			}
+			fs.Func("pg-max-conns", "PostgreSQL pool size (env PHONEAPI_PG_MAX_CONNS; default max(4, CPUs))", func(v string) error {
+				n, err := strconv.ParseInt(v, 10, 32)
+				if err != nil || n < 1 {
+					return errors.New("want a positive integer")
+				}
+				o.pg.MaxConns = int32(n)
+				return nil
+			})
+			fs.DurationVar(&o.pg.ConnectTimeout, "pg-connect-timeout", o.pg.ConnectTimeout, "PostgreSQL connect timeout per attempt (env PHONEAPI_PG_CONNECT_TIMEOUT)")
+			fs.DurationVar(&o.pg.StatementTimeout, "pg-statement-timeout", o.pg.StatementTimeout, "PostgreSQL statement timeout; 0 keeps the server's (env PHONEAPI_PG_STATEMENT_TIMEOUT)")
 		case "secret":
 			fs.StringVar(&o.secret, "jwt-secret", env("PHONEAPI_JWT_SECRET", ""), "HS256 secret (env PHONEAPI_JWT_SECRET); generated and kept in the database when empty")
 		case "region":
@@ -134,8 +181,12 @@ func newFlags(cmd string, getenv func(string) string, stderr io.Writer, o *optio
 	return fs
 }
 
+// defaultPGConnectTimeout bounds each PostgreSQL connection attempt unless
+// configured otherwise.
+const defaultPGConnectTimeout = 10 * time.Second
+
 // parse parses args, turning flag errors into usage errors; help is not an error.
-func parse(fs *flag.FlagSet, args []string) (help bool, err error) {
+func parse(fs *flag.FlagSet, args []string, o *options) (help bool, err error) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return true, nil
@@ -145,12 +196,25 @@ func parse(fs *flag.FlagSet, args []string) (help bool, err error) {
 	if fs.NArg() > 0 {
 		return false, &usageError{msg: fmt.Sprintf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
 	}
+	if o.pgErr != nil {
+		// Only if no flag overrode the bad variable: flags are applied
+		// after the environment.
+		overridden := false
+		fs.Visit(func(f *flag.Flag) { overridden = overridden || f.Name == o.pgErrFlag })
+		if !overridden {
+			return false, &usageError{msg: fs.Name() + ": " + o.pgErr.Error()}
+		}
+	}
+	if o.pg.ConnectTimeout < 0 || o.pg.StatementTimeout < 0 {
+		return false, &usageError{msg: fs.Name() + ": PostgreSQL timeouts must not be negative"}
+	}
 	return false, nil
 }
 
-// openStore opens and migrates the database.
-func openStore(ctx context.Context, path string) (*db.Store, error) {
-	store, err := db.Open(ctx, strings.TrimPrefix(path, "sqlite:"))
+// openStore opens and migrates the database: a SQLite file or, for a
+// postgres:// URL, PostgreSQL with the pool options o.pg.
+func openStore(ctx context.Context, o options) (db.Backend, error) {
+	store, err := db.OpenWith(ctx, o.dbPath, o.pg)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +230,7 @@ const secretKey = "jwt_secret"
 
 // resolveSecret returns the configured secret, else the one kept in the
 // database, generating and storing it on first use.
-func resolveSecret(ctx context.Context, store *db.Store, configured string) ([]byte, error) {
+func resolveSecret(ctx context.Context, store db.Backend, configured string) ([]byte, error) {
 	if configured != "" {
 		return []byte(configured), nil
 	}
@@ -184,11 +248,11 @@ func resolveSecret(ctx context.Context, store *db.Store, configured string) ([]b
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var o options
 	fs := newFlags("serve", getenv, stderr, &o, "addr", "db", "secret", "region")
-	if help, err := parse(fs, args); help || err != nil {
+	if help, err := parse(fs, args, &o); help || err != nil {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
-	store, err := openStore(ctx, o.dbPath)
+	store, err := openStore(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -212,7 +276,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
-	log.Info("listening", "addr", "http://"+ln.Addr().String(), "db", o.dbPath, "version", buildVersion())
+	log.Info("listening", "addr", "http://"+ln.Addr().String(), "db", displayDB(o.dbPath), "version", buildVersion())
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -236,7 +300,7 @@ func token(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs := newFlags("token", getenv, stderr, &o, "db", "secret")
 	user := fs.String("user", "", "user id (UUID); a new one when empty")
 	ttl := fs.Duration("ttl", 720*time.Hour, "how long the token is valid")
-	if help, err := parse(fs, args); help || err != nil {
+	if help, err := parse(fs, args, &o); help || err != nil {
 		return err
 	}
 	if *user == "" {
@@ -249,7 +313,7 @@ func token(ctx context.Context, args []string, getenv func(string) string, stdou
 	if o.secret != "" {
 		secret = []byte(o.secret)
 	} else {
-		store, err := openStore(ctx, o.dbPath)
+		store, err := openStore(ctx, o)
 		if err != nil {
 			return err
 		}
@@ -269,16 +333,29 @@ func token(ctx context.Context, args []string, getenv func(string) string, stdou
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var o options
 	fs := newFlags("migrate", getenv, stderr, &o, "db")
-	if help, err := parse(fs, args); help || err != nil {
+	if help, err := parse(fs, args, &o); help || err != nil {
 		return err
 	}
-	store, err := openStore(ctx, o.dbPath)
+	store, err := openStore(ctx, o)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	fmt.Fprintf(stdout, "migrated %s\n", o.dbPath)
+	fmt.Fprintf(stdout, "migrated %s\n", displayDB(o.dbPath))
 	return nil
+}
+
+// displayDB returns dsn for logs and messages: a PostgreSQL URL without
+// its password.
+func displayDB(dsn string) string {
+	if !db.IsPostgresURL(dsn) {
+		return dsn
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "(PostgreSQL URL)"
+	}
+	return u.Redacted()
 }
 
 func seed(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -288,7 +365,7 @@ func seed(ctx context.Context, args []string, getenv func(string) string, stdout
 	people := fs.Int("people-per-contact", 2, "people per contact")
 	phones := fs.Int("phones-per-person", 3, "phones per person")
 	user := fs.String("user", "", "owner's user id (UUID); a new one when empty")
-	if help, err := parse(fs, args); help || err != nil {
+	if help, err := parse(fs, args, &o); help || err != nil {
 		return err
 	}
 	if *contacts < 1 || *people < 0 || *phones < 0 {
@@ -300,7 +377,7 @@ func seed(ctx context.Context, args []string, getenv func(string) string, stdout
 	if _, err := uuid.Parse(*user); err != nil {
 		return &usageError{msg: fmt.Sprintf("seed: --user %q is not a uuid", *user)}
 	}
-	store, err := openStore(ctx, o.dbPath)
+	store, err := openStore(ctx, o)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,60 @@
+package db
+
+import (
+	"context"
+	"strings"
+)
+
+// Backend is the store contract: what the server and the command line
+// need from a database. Both engines implement it with *Store; Open picks
+// the engine from the DSN.
+type Backend interface {
+	Migrate(ctx context.Context) error
+	Close() error
+
+	Setting(ctx context.Context, key string) (string, error)
+	InitSetting(ctx context.Context, key, value string) (string, error)
+	EnsureUser(ctx context.Context, userID string) (accountListID string, err error)
+	Seed(ctx context.Context, o SeedOptions) (SeedResult, error)
+
+	ListContacts(ctx context.Context, accountListID string, q ListQuery) ([]Contact, int, error)
+	Contact(ctx context.Context, id string) (Contact, error)
+	CreateContact(ctx context.Context, c Contact) (Contact, error)
+	UpdateContact(ctx context.Context, id string, u ContactUpdate, pre *Precondition) (Contact, error)
+	DeleteContact(ctx context.Context, id string, pre *Precondition) error
+
+	ListPeople(ctx context.Context, contactID string, q ListQuery) ([]Person, int, error)
+	Person(ctx context.Context, contactID, id string) (Person, error)
+	CreatePerson(ctx context.Context, p Person) (Person, error)
+	UpdatePerson(ctx context.Context, contactID, id string, u PersonUpdate, pre *Precondition) (Person, error)
+	DeletePerson(ctx context.Context, contactID, id string, pre *Precondition) error
+
+	ListPhones(ctx context.Context, personID string, q ListQuery) ([]Phone, int, error)
+	Phone(ctx context.Context, personID, id string) (Phone, error)
+	CreatePhone(ctx context.Context, p NewPhone) (Phone, error)
+	UpdatePhone(ctx context.Context, personID, id string, u PhoneUpdate, pre *Precondition) (Phone, error)
+	DeletePhone(ctx context.Context, personID, id string, pre *Precondition) error
+
+	ListDeleted(ctx context.Context, accountListID string, q DeletedQuery) ([]Deleted, int, error)
+}
+
+var _ Backend = (*Store)(nil)
+
+// Open opens the database dsn names with default options: a postgres:// or
+// postgresql:// URL opens PostgreSQL (see OpenPostgres); anything else is
+// a SQLite file path, optionally prefixed "sqlite:" (see OpenSQLite). It
+// does not migrate; call Migrate.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	return OpenWith(ctx, dsn, PGOptions{})
+}
+
+// OpenWith is Open with options for PostgreSQL, ignored for SQLite.
+func OpenWith(ctx context.Context, dsn string, o PGOptions) (*Store, error) {
+	if IsPostgresURL(dsn) {
+		return OpenPostgres(ctx, dsn, o)
+	}
+	return OpenSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"))
+}
+
+// Engine returns "sqlite" or "postgres".
+func (s *Store) Engine() string { return s.d.name }

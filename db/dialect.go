@@ -1,0 +1,143 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// dialect holds what differs between the engines. Everything else — the
+// SQL of every read and write, the write clock, the one-primary rule,
+// tombstones — is shared: queries are written once with ? placeholders
+// and conn rewrites them for PostgreSQL.
+type dialect struct {
+	name string // "sqlite" or "postgres"; names the migrations directory
+
+	// numbered reports whether placeholders are $1, $2, ... rather than ?.
+	numbered bool
+
+	// writeLock, if not empty, runs first in every write transaction and
+	// takes the database-wide write lock.
+	writeLock string
+
+	// migrationLock, if not empty, runs first in every migration
+	// transaction.
+	migrationLock string
+
+	// snapshotIsolation is the isolation level of read transactions (a
+	// list's page and count), chosen so that they read one snapshot.
+	snapshotIsolation sql.IsolationLevel
+
+	// noLimit is the LIMIT argument meaning "no limit".
+	noLimit any
+
+	// newID is an SQL expression for a new random lower-case UUID,
+	// evaluated per row, for tombstones written by INSERT ... SELECT.
+	newID string
+
+	// explicitNulls reports whether ORDER BY on a nullable column must say
+	// where NULLs go to sort them first ascending and last descending, as
+	// SQLite does by default.
+	explicitNulls bool
+
+	// rebound caches placeholder rewrites, by query.
+	rebound sync.Map
+}
+
+var sqliteDialect = &dialect{
+	name:              "sqlite",
+	snapshotIsolation: sql.LevelDefault, // a deferred transaction in WAL mode
+	noLimit:           -1,
+	newID: `lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' ||
+	substr(lower(hex(randomblob(2))), 2) || '-' ||
+	substr('89ab', 1 + (random() & 3), 1) || substr(lower(hex(randomblob(2))), 2) || '-' ||
+	lower(hex(randomblob(6)))`,
+}
+
+var postgresDialect = &dialect{
+	name:              "postgres",
+	numbered:          true,
+	writeLock:         `SELECT hw FROM write_clock WHERE id = 1 FOR UPDATE`,
+	migrationLock:     `SELECT pg_advisory_xact_lock(hashtext('phoneapi migrate ' || current_schema()))`,
+	snapshotIsolation: sql.LevelRepeatableRead,
+	noLimit:           nil, // LIMIT NULL is LIMIT ALL
+	newID:             `gen_random_uuid()::text`,
+	explicitNulls:     true,
+}
+
+// rebind rewrites the ? placeholders of query for the dialect. A ? inside
+// a quoted literal or identifier is left alone.
+func (d *dialect) rebind(query string) string {
+	if !d.numbered {
+		return query
+	}
+	if q, ok := d.rebound.Load(query); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n := 0
+	var quote byte // the open quote, or 0
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '?':
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	q := b.String()
+	d.rebound.Store(query, q)
+	return q
+}
+
+// sqlConn is implemented by *sql.DB and *sql.Tx.
+type sqlConn interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+// conn is a pool or transaction that takes queries with ? placeholders
+// and rewrites them for its dialect.
+type conn struct {
+	q sqlConn
+	d *dialect
+}
+
+// pool returns the writer pool, for reads that need no snapshot.
+func (s *Store) pool() conn { return conn{q: s.db, d: s.d} }
+
+func (c conn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return c.q.ExecContext(ctx, c.d.rebind(query), args...)
+}
+
+func (c conn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return c.q.QueryContext(ctx, c.d.rebind(query), args...)
+}
+
+func (c conn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return c.q.QueryRowContext(ctx, c.d.rebind(query), args...)
+}
+
+func (c conn) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	return c.q.PrepareContext(ctx, c.d.rebind(query))
+}
+
+// execRaw runs query, which has no parameters and may hold several
+// statements, as it is.
+func (c conn) execRaw(ctx context.Context, query string) (sql.Result, error) {
+	return c.q.ExecContext(ctx, query)
+}

@@ -329,3 +329,27 @@ func (tr tree) contactPath() string { return "/api/v2/contacts/" + tr.contact }
 func (tr tree) personPath() string  { return tr.contactPath() + "/people/" + tr.person }
 func (tr tree) phonesPath() string  { return tr.personPath() + "/phones" }
 func (tr tree) phonePath() string   { return tr.phonesPath() + "/" + tr.phone }
+
+// testClock is a settable clock for the store (db.Store.SetClock).
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) get() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+func (c *testClock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}

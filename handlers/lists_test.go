@@ -9,7 +9,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -20,33 +19,9 @@ import (
 // (created_at, updated_at) or by a controlled store clock (updated_in_db_at),
 // with ties everywhere so that the tie-break by id is visible.
 
-// lsClock is a settable clock for the store (db.Store.SetClock).
-type lsClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *lsClock) get() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *lsClock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
-func (c *lsClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // lsNewClock installs a controlled clock set to start on a's store.
-func lsNewClock(a *api, start time.Time) *lsClock {
-	c := &lsClock{now: start}
+func lsNewClock(a *api, start time.Time) *testClock {
+	c := &testClock{now: start}
 	a.store.SetClock(c.get)
 	return c
 }
@@ -367,7 +342,7 @@ func lsPagingErrors() []lsParamCase {
 //	3  Bravo    2030-01-01T00:00:00.000Z  2030-01-02T00:00:00.000Z  2030-02-01T00:00:00.000Z
 //	4  delta    2030-01-02T00:00:00.000Z  2030-01-02T00:00:00.000Z  2030-02-02T10:00:00.500Z
 //	5  Charlie  2030-01-01T00:00:00.001Z  2030-01-03T00:00:00.000Z  2030-02-01T00:00:00.001Z
-func lsContactsFixture(t *testing.T, a *api, clk *lsClock, tok string) {
+func lsContactsFixture(t *testing.T, a *api, clk *testClock, tok string) {
 	t.Helper()
 	rows := []struct {
 		n                      int

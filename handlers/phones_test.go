@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -1025,24 +1024,6 @@ func TestPhonePrecondition(t *testing.T) {
 	}
 }
 
-// phClock is a settable clock for the store (db.Store.SetClock).
-type phClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *phClock) get() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *phClock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
 // With a controlled clock: a write's time is the server's clock, but never
 // before the latest time an earlier write stamped (on any row), so
 // updated_in_db_at never goes backwards across rows; per row it moves on by
@@ -1052,7 +1033,7 @@ func (c *phClock) set(t time.Time) {
 func TestPhoneUpdatedInDBAtClock(t *testing.T) {
 	a := newAPI(t)
 	t0 := time.Date(2030, 1, 2, 3, 4, 5, 600_000_000, time.UTC)
-	clk := &phClock{now: t0}
+	clk := &testClock{now: t0}
 	a.store.SetClock(clk.get)
 	tr := a.tree()
 	path := tr.phonePath()

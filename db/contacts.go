@@ -49,7 +49,7 @@ func (s *Store) ListContacts(ctx context.Context, accountListID string, q ListQu
 // Contact returns the contact with the given id, or ErrNotFound.
 func (s *Store) Contact(ctx context.Context, id string) (Contact, error) {
 	id = normID(id)
-	c, err := contact(ctx, s.pool(), id)
+	c, err := contact(ctx, s.reader(), id)
 	if err != nil {
 		return Contact{}, fmt.Errorf("contact %s: %w", id, err)
 	}

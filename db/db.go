@@ -283,6 +283,10 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 		sqldb.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
+	// SQLite has one writer at a time. One writer connection makes this
+	// process's writes queue fairly in the pool instead of polling the busy
+	// timeout against each other; reads use the reader pool.
+	sqldb.SetMaxOpenConns(1)
 	return &Store{
 		db: sqldb, rdb: rdb, d: sqliteDialect, now: time.Now,
 		// Readers first, so the writer's last connection checkpoints the WAL.

@@ -100,13 +100,17 @@ func TestOpenAppliesSettingsToEveryConnection(t *testing.T) {
 		name      string
 		db        *sql.DB
 		queryOnly int
+		conns     int // connections the pool may hold at once
 	}{
-		{"writer", s.db, 0},
-		{"reader", s.rdb, 1},
+		{"writer", s.db, 0, 1}, // SQLite's single writer
+		{"reader", s.rdb, 1, 3},
 	}
 	for _, pool := range pools {
+		if n := pool.db.Stats().MaxOpenConnections; pool.conns == 1 && n != 1 {
+			t.Errorf("%s pool allows %d connections, want 1", pool.name, n)
+		}
 		// Hold several connections at once so the pool must open distinct ones.
-		for i := range 3 {
+		for i := range pool.conns {
 			conn, err := pool.db.Conn(ctx)
 			if err != nil {
 				t.Fatal(err)

@@ -117,8 +117,12 @@ type conn struct {
 	d *dialect
 }
 
-// pool returns the writer pool, for reads that need no snapshot.
+// pool returns the writer pool. Reads belong on reader.
 func (s *Store) pool() conn { return conn{q: s.db, d: s.d} }
+
+// reader returns the pool for reads that need no snapshot: on SQLite the
+// read-only pool, so a read never waits for the single writer connection.
+func (s *Store) reader() conn { return conn{q: s.rdb, d: s.d} }
 
 func (c conn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	return c.q.ExecContext(ctx, c.d.rebind(query), args...)

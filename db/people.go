@@ -58,7 +58,7 @@ func (s *Store) ListPeople(ctx context.Context, contactID string, q ListQuery) (
 // none under contactID.
 func (s *Store) Person(ctx context.Context, contactID, id string) (Person, error) {
 	contactID, id = normID(contactID), normID(id)
-	p, err := person(ctx, s.pool(), contactID, id)
+	p, err := person(ctx, s.reader(), contactID, id)
 	if err != nil {
 		return Person{}, fmt.Errorf("person %s of contact %s: %w", id, contactID, err)
 	}

@@ -86,7 +86,7 @@ func (s *Store) ListPhones(ctx context.Context, personID string, q ListQuery) ([
 // none under personID.
 func (s *Store) Phone(ctx context.Context, personID, id string) (Phone, error) {
 	personID, id = normID(personID), normID(id)
-	p, err := phone(ctx, s.pool(), personID, id)
+	p, err := phone(ctx, s.reader(), personID, id)
 	if err != nil {
 		return Phone{}, fmt.Errorf("phone %s of person %s: %w", id, personID, err)
 	}

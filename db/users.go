@@ -13,7 +13,7 @@ import (
 // unset.
 func (s *Store) Setting(ctx context.Context, key string) (string, error) {
 	var value string
-	err := s.pool().QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&value)
+	err := s.reader().QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&value)
 	if err != nil {
 		return "", fmt.Errorf("setting %q: %w", key, mapError(err))
 	}
@@ -49,7 +49,7 @@ func (s *Store) EnsureUser(ctx context.Context, userID string) (accountListID st
 	const q = `SELECT account_list_id FROM users WHERE id = ?`
 
 	// Fast path without the write lock: the user usually exists.
-	err = s.pool().QueryRowContext(ctx, q, userID).Scan(&accountListID)
+	err = s.reader().QueryRowContext(ctx, q, userID).Scan(&accountListID)
 	if err == nil {
 		return accountListID, nil
 	}

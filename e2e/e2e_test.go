@@ -52,6 +52,10 @@ var target struct {
 	prism  bool   // the target validates requests against openapi.yaml
 }
 
+// serverBin is the phoneapi binary TestMain built, for tests that start
+// servers of their own; "" when it built none (PHONEAPI_E2E_URL or -short).
+var serverBin string
+
 func TestMain(m *testing.M) {
 	os.Exit(runMain(m))
 }
@@ -128,6 +132,7 @@ func startServer(dir string) (*server, error) {
 	if err := build.Run(); err != nil {
 		return nil, fmt.Errorf("go build: %w", err)
 	}
+	serverBin = bin
 	dbPath := filepath.Join(dir, "e2e.db")
 	env := cleanEnv()
 

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -33,6 +34,8 @@ Usage:
   phoneapi token   [--user UUID] [--ttl 720h] [--db DB] [--jwt-secret S] [PG FLAGS]
   phoneapi migrate [--db DB] [PG FLAGS]
   phoneapi seed    [--contacts N] [--people-per-contact P] [--phones-per-person K] [--user UUID] [--db DB] [PG FLAGS]
+  phoneapi export  [--db DB] [--out FILE|-] [PG FLAGS]
+  phoneapi import  [--db DB] [--in FILE|-] [PG FLAGS]
   phoneapi version
   phoneapi help
 
@@ -42,6 +45,14 @@ postgresql://...). PG FLAGS apply to PostgreSQL only:
   --pg-max-conns N          PHONEAPI_PG_MAX_CONNS          pool size (default: max(4, CPUs))
   --pg-connect-timeout D    PHONEAPI_PG_CONNECT_TIMEOUT    per connection attempt, e.g. 5s (default 10s)
   --pg-statement-timeout D  PHONEAPI_PG_STATEMENT_TIMEOUT  per statement, e.g. 30s (default: the server's)
+
+export writes every row of DB (ids, timestamps, tombstones, users,
+settings, the write clock) as JSON Lines to FILE, default standard output;
+import reads such a file, default standard input, into DB, which must be
+new (migrated, with no data). Both migrate DB first and report progress on
+stderr. To move a SQLite file to PostgreSQL:
+  phoneapi export --db phoneapi.db --out data.jsonl
+  phoneapi import --db postgres://... --in data.jsonl
 
 Flags fall back to environment variables:
   --addr            PHONEAPI_ADDR            listen address (default 127.0.0.1:8080)
@@ -97,6 +108,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, rest, getenv, stdout, stderr)
 	case "seed":
 		return seed(ctx, rest, getenv, stdout, stderr)
+	case "export":
+		return exportData(ctx, rest, getenv, stdout, stderr)
+	case "import":
+		return importData(ctx, rest, getenv, stdout, stderr)
 	default:
 		return &usageError{msg: fmt.Sprintf("unknown command %q; run 'phoneapi --help'", cmd)}
 	}
@@ -213,7 +228,7 @@ func parse(fs *flag.FlagSet, args []string, o *options) (help bool, err error) {
 
 // openStore opens and migrates the database: a SQLite file or, for a
 // postgres:// URL, PostgreSQL with the pool options o.pg.
-func openStore(ctx context.Context, o options) (db.Backend, error) {
+func openStore(ctx context.Context, o options) (*db.Store, error) {
 	store, err := db.OpenWith(ctx, o.dbPath, o.pg)
 	if err != nil {
 		return nil, err
@@ -407,4 +422,120 @@ func seed(ctx context.Context, args []string, getenv func(string) string, stdout
 	fmt.Fprintf(stdout, "seeded %d contacts, %d people, %d phones for user %s in %s\n",
 		res.Contacts, res.People, res.Phones, strings.ToLower(*user), time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// stdin is import's default input; tests replace it.
+var stdin io.Reader = os.Stdin
+
+func exportData(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var o options
+	fs := newFlags("export", getenv, stderr, &o, "db")
+	out := fs.String("out", "-", "file to write the export to; - for standard output")
+	if help, err := parse(fs, args, &o); help || err != nil {
+		return err
+	}
+	if !db.IsPostgresURL(o.dbPath) {
+		// Opening a SQLite path creates the file: a typo must not export
+		// an empty database.
+		if _, err := os.Stat(strings.TrimPrefix(o.dbPath, "sqlite:")); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+	}
+	store, err := openStore(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	w, summary, dest := stdout, stderr, "standard output" // the summary must not end up in the export
+	var f *os.File
+	if *out != "-" {
+		if f, err = os.Create(*out); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		w, summary, dest = f, stdout, *out
+	}
+	p := newProgress("export", stderr)
+	res, err := store.Export(ctx, w, p.report)
+	if f != nil {
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(*out) // no partial export
+		}
+	}
+	if err != nil {
+		return err
+	}
+	elapsed := p.done(res.Rows)
+	fmt.Fprintf(summary, "exported %d rows (%s) from %s to %s in %s\n",
+		res.Rows, res.Summary(), displayDB(o.dbPath), dest, elapsed.Round(time.Millisecond))
+	return nil
+}
+
+func importData(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var o options
+	fs := newFlags("import", getenv, stderr, &o, "db")
+	in := fs.String("in", "-", "export file to read; - for standard input")
+	if help, err := parse(fs, args, &o); help || err != nil {
+		return err
+	}
+	r, src := stdin, "standard input"
+	if *in != "-" {
+		f, err := os.Open(*in)
+		if err != nil {
+			return fmt.Errorf("import: %w", err)
+		}
+		defer f.Close()
+		r, src = f, *in
+	}
+	store, err := openStore(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	p := newProgress("import", stderr)
+	res, err := store.Import(ctx, r, p.report)
+	if err != nil {
+		return err
+	}
+	elapsed := p.done(res.Rows)
+	fmt.Fprintf(stdout, "imported %d rows (%s) from %s into %s in %s\n",
+		res.Rows, res.Summary(), src, displayDB(o.dbPath), elapsed.Round(time.Millisecond))
+	return nil
+}
+
+// progress prints the rows an export or import has done on stderr, at
+// most once a second, and a last line at the end.
+type progress struct {
+	cmd         string
+	w           io.Writer
+	start, last time.Time
+}
+
+func newProgress(cmd string, w io.Writer) *progress {
+	now := time.Now()
+	return &progress{cmd: cmd, w: w, start: now, last: now}
+}
+
+func (p *progress) report(rows int) {
+	if now := time.Now(); now.Sub(p.last) >= time.Second {
+		p.last = now
+		p.print(rows, now.Sub(p.start), ",")
+	}
+}
+
+// done prints the last line and returns the time taken.
+func (p *progress) done(rows int) time.Duration {
+	elapsed := time.Since(p.start)
+	p.print(rows, elapsed, " done,")
+	return elapsed
+}
+
+func (p *progress) print(rows int, elapsed time.Duration, sep string) {
+	fmt.Fprintf(p.w, "%s: %d rows%s %s, %.0f rows/s\n", p.cmd, rows, sep,
+		elapsed.Round(100*time.Millisecond), float64(rows)/max(elapsed.Seconds(), 1e-3))
 }

@@ -1,0 +1,804 @@
+package db
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Export and import copy a whole database, between engines or to a new
+// file of the same engine, through a stream of JSON Lines:
+//
+//	{"type":"phoneapi-export","version":1,"engine":"sqlite","exported_at":"2024-03-04T05:06:07.890Z","counts":{"account_lists":1,...}}
+//	{"type":"account_lists","id":"…","attributes":{"created_at":1709528767890}}
+//	{"type":"contacts","id":"…","attributes":{"account_list_id":"…","name":"Smith","created_at":…,"updated_at":…,"updated_in_db_at":…}}
+//	…
+//	{"type":"write_clock","id":1,"attributes":{"hw":1709528767890}}
+//
+// The first line is the header: the format version, where the data came
+// from, and how many rows of each table follow. Then comes one line per
+// row, table after table, parents before children (ExportTables), each
+// table in primary key order: "type" names the table, "id" holds the
+// primary key (the key column for settings, the number 1 for write_clock)
+// and "attributes" every other column, by column name. Values are stored
+// values, unconverted: text as JSON strings, NULL as null, timestamps as
+// integer unix milliseconds, booleans as true or false. Nothing is lost:
+// ids, every timestamp to the millisecond, the tombstones, the users and
+// their account lists, the settings (the generated JWT secret included)
+// and the write clock's high-water mark.
+
+// ExportVersion is the version of the export format Export writes and
+// Import reads.
+const ExportVersion = 1
+
+// exportType is the "type" of the header line.
+const exportType = "phoneapi-export"
+
+// colKind is how a column is stored and written.
+type colKind int
+
+const (
+	kindText     colKind = iota // TEXT NOT NULL: a JSON string
+	kindNullText                // TEXT: a JSON string or null
+	kindInt                     // INTEGER/BIGINT NOT NULL: a JSON integer
+	kindBool                    // 0/1 on SQLite, BOOLEAN on PostgreSQL: true or false
+)
+
+// column is a column of an exported table.
+type column struct {
+	name string
+	kind colKind
+}
+
+// exportTable is a table as Export writes it.
+type exportTable struct {
+	name  string   // the table, and the "type" of its lines
+	key   column   // the primary key, a line's "id"
+	attrs []column // the other columns, a line's "attributes", in table order
+
+	selectSQL, insertSQL, columns string // built by init
+}
+
+// exportTables lists every table holding data, parents before children.
+// (schema_migrations is not exported: Import's target is migrated by its
+// own binary.)
+var exportTables = []*exportTable{
+	{name: "account_lists", key: column{"id", kindText}, attrs: []column{
+		{"created_at", kindInt},
+	}},
+	{name: "users", key: column{"id", kindText}, attrs: []column{
+		{"account_list_id", kindText}, {"created_at", kindInt},
+	}},
+	{name: "settings", key: column{"key", kindText}, attrs: []column{
+		{"value", kindText},
+	}},
+	{name: "contacts", key: column{"id", kindText}, attrs: []column{
+		{"account_list_id", kindText}, {"name", kindText},
+		{"created_at", kindInt}, {"updated_at", kindInt}, {"updated_in_db_at", kindInt},
+	}},
+	{name: "people", key: column{"id", kindText}, attrs: []column{
+		{"contact_id", kindText}, {"first_name", kindText}, {"last_name", kindNullText},
+		{"created_at", kindInt}, {"updated_at", kindInt}, {"updated_in_db_at", kindInt},
+	}},
+	{name: "phones", key: column{"id", kindText}, attrs: []column{
+		{"person_id", kindText}, {"number", kindText}, {"country_code", kindNullText}, {"location", kindNullText},
+		{"primary", kindBool}, {"historic", kindBool}, {"source", kindText}, {"valid_values", kindBool},
+		{"created_at", kindInt}, {"updated_at", kindInt}, {"updated_in_db_at", kindInt},
+	}},
+	{name: "deleted_records", key: column{"id", kindText}, attrs: []column{
+		{"account_list_id", kindText}, {"deletable_type", kindText}, {"deletable_id", kindText},
+		{"contact_id", kindNullText}, {"person_id", kindNullText}, {"deleted_at", kindInt},
+	}},
+	{name: "write_clock", key: column{"id", kindInt}, attrs: []column{
+		{"hw", kindInt},
+	}},
+}
+
+// exportTableIndex maps a table name to its index in exportTables.
+var exportTableIndex = map[string]int{}
+
+func init() {
+	for i, t := range exportTables {
+		exportTableIndex[t.name] = i
+		cols := make([]string, 0, 1+len(t.attrs))
+		for _, c := range append([]column{t.key}, t.attrs...) {
+			cols = append(cols, `"`+c.name+`"`)
+		}
+		t.columns = strings.Join(cols, ", ")
+		t.selectSQL = `SELECT ` + t.columns + ` FROM ` + t.name + ` ORDER BY "` + t.key.name + `"`
+		t.insertSQL = multiRowInsert(t.name, t.columns, len(cols), 1)
+	}
+}
+
+// ExportTables returns the exported tables in export order, parents
+// before children.
+func ExportTables() []string {
+	names := make([]string, len(exportTables))
+	for i, t := range exportTables {
+		names[i] = t.name
+	}
+	return names
+}
+
+// exportHeader is the first line of an export.
+type exportHeader struct {
+	Type       string         `json:"type"`
+	Version    int            `json:"version"`
+	Engine     string         `json:"engine,omitempty"`      // informative
+	ExportedAt string         `json:"exported_at,omitempty"` // informative
+	Counts     map[string]int `json:"counts"`                // rows per table that follow
+}
+
+// ExportResult counts the rows Export wrote.
+type ExportResult struct {
+	Rows   int            // row lines, the header not counted
+	Tables map[string]int // rows per table
+}
+
+// Summary lists the rows per table in export order, e.g. "account_lists
+// 1, users 1, ...".
+func (r ExportResult) Summary() string { return summary(r.Tables) }
+
+// ImportResult counts the rows Import wrote.
+type ImportResult struct {
+	Rows   int            // row lines, the header not counted
+	Tables map[string]int // rows per table
+}
+
+// Summary lists the rows per table in export order, e.g. "account_lists
+// 1, users 1, ...".
+func (r ImportResult) Summary() string { return summary(r.Tables) }
+
+func summary(tables map[string]int) string {
+	parts := make([]string, len(exportTables))
+	for i, t := range exportTables {
+		parts[i] = t.name + " " + strconv.Itoa(tables[t.name])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// exportProgressRows is how often, in rows, Export reports progress.
+const exportProgressRows = 1000
+
+// Export writes every row of the database to w as JSON Lines (see
+// ExportVersion and the format above), reading one consistent snapshot:
+// the read transaction of the lists (a deferred transaction on SQLite's
+// read-only pool, REPEATABLE READ READ ONLY on PostgreSQL), so writers
+// carry on meanwhile and none of their changes shows half-done. Rows are
+// streamed through a cursor per table, never held in memory. progress, if
+// not nil, is called with the rows written so far every thousand rows and
+// once at the end.
+//
+// Text that is not valid UTF-8 cannot be written as JSON without change;
+// Export fails on it rather than alter it.
+func (s *Store) Export(ctx context.Context, w io.Writer, progress func(rows int)) (ExportResult, error) {
+	res := ExportResult{Tables: make(map[string]int, len(exportTables))}
+	bw := bufio.NewWriterSize(w, 256<<10)
+	err := s.readTx(ctx, func(tx conn) error {
+		h := exportHeader{
+			Type: exportType, Version: ExportVersion, Engine: s.d.name,
+			ExportedAt: s.clock().Format("2006-01-02T15:04:05.000Z07:00"),
+			Counts:     make(map[string]int, len(exportTables)),
+		}
+		for _, t := range exportTables {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+t.name).Scan(&n); err != nil {
+				return fmt.Errorf("count %s: %w", t.name, err)
+			}
+			h.Counts[t.name] = n
+		}
+		line, err := json.Marshal(h)
+		if err != nil {
+			return err
+		}
+		if _, err := bw.Write(append(line, '\n')); err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
+		for _, t := range exportTables {
+			n, err := exportTableRows(ctx, tx, t, bw, func() {
+				res.Rows++
+				if progress != nil && res.Rows%exportProgressRows == 0 {
+					progress(res.Rows)
+				}
+			})
+			res.Tables[t.name] = n
+			if err != nil {
+				return fmt.Errorf("%s: %w", t.name, err)
+			}
+			if n != h.Counts[t.name] {
+				// Cannot happen in one snapshot; never write a file that
+				// Import would reject.
+				return fmt.Errorf("%s: counted %d rows, read %d", t.name, h.Counts[t.name], n)
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		if err = bw.Flush(); err != nil {
+			err = fmt.Errorf("write: %w", err)
+		}
+	}
+	if err != nil {
+		return res, fmt.Errorf("export: %w", err)
+	}
+	if progress != nil {
+		progress(res.Rows)
+	}
+	return res, nil
+}
+
+// exportTableRows writes the lines of table t, calling row after each, and
+// returns how many it wrote.
+func exportTableRows(ctx context.Context, tx conn, t *exportTable, w io.Writer, row func()) (int, error) {
+	rows, err := tx.QueryContext(ctx, t.selectSQL)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	cols := append([]column{t.key}, t.attrs...)
+	dest := make([]any, len(cols))
+	for i, c := range cols {
+		switch c.kind {
+		case kindText:
+			dest[i] = new(string)
+		case kindNullText:
+			dest[i] = new(sql.NullString)
+		case kindInt:
+			dest[i] = new(int64)
+		case kindBool:
+			dest[i] = new(bool)
+		}
+	}
+	prefix := []byte(`{"type":"` + t.name + `","id":`)
+	var buf []byte
+	n := 0
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return n, err
+		}
+		buf = append(buf[:0], prefix...)
+		for i, c := range cols {
+			switch i {
+			case 0:
+			case 1:
+				buf = append(buf, `,"attributes":{"`...)
+			default:
+				buf = append(buf, `,"`...)
+			}
+			if i > 0 {
+				buf = append(buf, c.name...)
+				buf = append(buf, `":`...)
+			}
+			if buf, err = appendValue(buf, dest[i]); err != nil {
+				return n, fmt.Errorf("row %s, column %s: %w", formatKey(dest[0]), c.name, err)
+			}
+		}
+		buf = append(buf, "}}\n"...)
+		if _, err := w.Write(buf); err != nil {
+			return n, fmt.Errorf("write: %w", err)
+		}
+		n++
+		row()
+	}
+	return n, rows.Err()
+}
+
+// formatKey returns a scanned primary key for messages.
+func formatKey(v any) string {
+	switch v := v.(type) {
+	case *string:
+		return strconv.Quote(*v)
+	case *int64:
+		return strconv.FormatInt(*v, 10)
+	}
+	return "?"
+}
+
+// appendValue appends the JSON form of a scanned value.
+func appendValue(buf []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case *string:
+		return appendJSONString(buf, *v)
+	case *sql.NullString:
+		if !v.Valid {
+			return append(buf, "null"...), nil
+		}
+		return appendJSONString(buf, v.String)
+	case *int64:
+		return strconv.AppendInt(buf, *v, 10), nil
+	case *bool:
+		return strconv.AppendBool(buf, *v), nil
+	}
+	return buf, fmt.Errorf("unexpected value %T", v)
+}
+
+// appendJSONString appends s as a JSON string. It fails if s is not
+// valid UTF-8, which JSON cannot carry unchanged.
+func appendJSONString(buf []byte, s string) ([]byte, error) {
+	if !utf8.ValidString(s) {
+		return buf, errors.New("text is not valid UTF-8")
+	}
+	const hex = "0123456789abcdef"
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		buf = append(buf, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			buf = append(buf, '\\', c)
+		case '\n':
+			buf = append(buf, '\\', 'n')
+		case '\r':
+			buf = append(buf, '\\', 'r')
+		case '\t':
+			buf = append(buf, '\\', 't')
+		default:
+			buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		start = i + 1
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"'), nil
+}
+
+// importBatchRows is how many rows Import writes per transaction. It is a
+// variable so that tests can make batches small.
+var importBatchRows = 5000
+
+// importMaxLine is the longest line Import reads.
+const importMaxLine = 64 << 20
+
+// importRow is one parsed line.
+type importRow struct {
+	line  int
+	table *exportTable
+	args  []any // key, then attributes, as query arguments
+}
+
+// Import reads an export (see Export) from r and writes its rows, exactly
+// as they are, into the database, which must be migrated and empty: no
+// row in any exported table (write_clock's one row aside). Rows are
+// inserted raw, values unchanged — ids, timestamps, updated_in_db_at,
+// primary flags, tombstones, settings — bypassing the write clock's
+// stamping and the primary phone fix-up: it is a copy, and the rows were
+// consistent where they came from. The write clock's high-water mark is
+// set to the exported one.
+//
+// The header is checked first (type and version), then every line as it
+// is read: its type and order, its id, and that its attributes are
+// exactly the table's columns with values of the right JSON type. Bad
+// input fails with the line number. Rows are written in transactions of
+// 5,000 with prepared multi-row inserts; if one fails, its rows are
+// retried one by one, in a transaction that is rolled back, to name the
+// offending line. Parsing the next batch overlaps writing the last. The
+// row counts of the header are checked before the last batch is
+// committed, so a truncated export is reported. Batches committed before
+// an error stay: start again with a new database.
+//
+// progress, if not nil, is called with the rows committed so far after
+// every batch, from a goroutine of Import's: one call at a time, all
+// before Import returns. Nothing else should write to the database
+// meanwhile.
+func (s *Store) Import(ctx context.Context, r io.Reader, progress func(rows int)) (ImportResult, error) {
+	res, err := s.importRows(ctx, r, progress)
+	if err != nil {
+		return res, fmt.Errorf("import: %w", err)
+	}
+	return res, nil
+}
+
+func (s *Store) importRows(ctx context.Context, r io.Reader, progress func(rows int)) (ImportResult, error) {
+	res := ImportResult{Tables: make(map[string]int, len(exportTables))}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 256<<10), importMaxLine)
+	lineNo := 0
+	next := func() bool {
+		if sc.Scan() {
+			lineNo++
+			return true
+		}
+		return false
+	}
+	scanErr := func() error {
+		if err := sc.Err(); err != nil {
+			if errors.Is(err, bufio.ErrTooLong) {
+				return fmt.Errorf("line %d: longer than %d bytes", lineNo+1, importMaxLine)
+			}
+			return fmt.Errorf("read line %d: %w", lineNo+1, err)
+		}
+		return nil
+	}
+
+	if !next() {
+		if err := scanErr(); err != nil {
+			return res, err
+		}
+		return res, errors.New("empty input: not a phoneapi export")
+	}
+	h, err := parseHeader(sc.Bytes())
+	if err != nil {
+		return res, fmt.Errorf("line 1: %w", err)
+	}
+	if err := s.checkEmpty(ctx); err != nil {
+		return res, err
+	}
+
+	// This goroutine parses and checks lines into batches; a writer
+	// goroutine commits them in order, so parsing overlaps writing. The
+	// writer stops at its first error and cancels wctx, which stops the
+	// parser; an error of the writer concerns earlier lines than any of
+	// the parser's, so it is the one reported.
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []importRow, 2)
+	var werr error
+	wdone := make(chan struct{})
+	go func() {
+		defer close(wdone)
+		for batch := range batches {
+			if werr == nil {
+				werr = s.writeBatch(wctx, batch)
+				if werr != nil {
+					cancel()
+					continue // drain
+				}
+				for _, r := range batch {
+					res.Rows++
+					res.Tables[r.table.name]++
+				}
+				if progress != nil {
+					progress(res.Rows)
+				}
+			}
+		}
+	}()
+	send := func(batch []importRow) bool {
+		select {
+		case batches <- batch:
+			return true
+		case <-wctx.Done():
+			return false
+		}
+	}
+	finish := func(err error) (ImportResult, error) {
+		close(batches)
+		<-wdone
+		if werr != nil {
+			return res, werr
+		}
+		if err == nil {
+			err = ctx.Err()
+		}
+		return res, err
+	}
+
+	seen := make(map[string]int, len(exportTables)) // rows read per table
+	batch := make([]importRow, 0, importBatchRows)
+	current := 0 // index in exportTables of the table being read
+	for next() {
+		row, err := parseRow(sc.Bytes())
+		if err != nil {
+			return finish(fmt.Errorf("line %d: %w", lineNo, err))
+		}
+		row.line = lineNo
+		ti := exportTableIndex[row.table.name]
+		if ti < current {
+			return finish(fmt.Errorf("line %d: %s after %s: an export lists %s", lineNo,
+				row.table.name, exportTables[current].name, strings.Join(ExportTables(), ", ")))
+		}
+		current = ti
+		seen[row.table.name]++
+		if seen[row.table.name] > h.Counts[row.table.name] {
+			return finish(fmt.Errorf("line %d: more %s rows than the header's %d", lineNo, row.table.name, h.Counts[row.table.name]))
+		}
+		batch = append(batch, row)
+		if len(batch) >= importBatchRows {
+			if !send(batch) {
+				return finish(nil)
+			}
+			batch = make([]importRow, 0, importBatchRows)
+		}
+	}
+	if err := scanErr(); err != nil {
+		return finish(err)
+	}
+	// Before the last batch commits: a truncated file must not pass.
+	for _, t := range exportTables {
+		if seen[t.name] != h.Counts[t.name] {
+			return finish(fmt.Errorf("incomplete export: the header counts %d %s rows, the input has %d (%d lines read)",
+				h.Counts[t.name], t.name, seen[t.name], lineNo))
+		}
+	}
+	if len(batch) > 0 {
+		send(batch)
+	}
+	return finish(nil)
+}
+
+// writeBatch commits batch in one transaction. If that fails, it names
+// the line at fault if it can (see findBadRow).
+func (s *Store) writeBatch(ctx context.Context, batch []importRow) error {
+	err := s.inTx(ctx, func(tx conn) error { return insertBatch(ctx, tx, batch) })
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if lineErr := s.findBadRow(ctx, batch); lineErr != nil {
+		return lineErr
+	}
+	return fmt.Errorf("lines %d-%d: %w", batch[0].line, batch[len(batch)-1].line, err)
+}
+
+// parseHeader checks the header line of an export.
+func parseHeader(line []byte) (exportHeader, error) {
+	var h exportHeader
+	notExport := fmt.Errorf(`not a phoneapi export: the first line must be a header {"type":%q,"version":%d,...}`,
+		exportType, ExportVersion)
+	if err := json.Unmarshal(line, &h); err != nil {
+		return h, notExport
+	}
+	if h.Type != exportType {
+		return h, notExport
+	}
+	if h.Version != ExportVersion {
+		return h, fmt.Errorf("export format version %d is not supported: this phoneapi reads version %d", h.Version, ExportVersion)
+	}
+	if h.Counts == nil {
+		return h, errors.New(`header: missing "counts"`)
+	}
+	for name, n := range h.Counts {
+		if _, ok := exportTableIndex[name]; !ok {
+			return h, fmt.Errorf("header: counts: unknown table %q", name)
+		}
+		if n < 0 {
+			return h, fmt.Errorf("header: counts: negative %s count", name)
+		}
+	}
+	for _, t := range exportTables {
+		if _, ok := h.Counts[t.name]; !ok {
+			return h, fmt.Errorf("header: counts: missing %s", t.name)
+		}
+	}
+	if h.Counts["write_clock"] != 1 {
+		return h, errors.New("header: counts: write_clock must be 1")
+	}
+	return h, nil
+}
+
+// parseRow parses and checks one row line.
+func parseRow(line []byte) (importRow, error) {
+	var l struct {
+		Type       string                     `json:"type"`
+		ID         json.RawMessage            `json:"id"`
+		Attributes map[string]json.RawMessage `json:"attributes"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&l); err != nil {
+		if len(bytes.TrimSpace(line)) == 0 {
+			return importRow{}, errors.New("empty line")
+		}
+		return importRow{}, fmt.Errorf("invalid JSON: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return importRow{}, errors.New("invalid JSON: data after the object")
+	}
+	if l.Type == "" {
+		return importRow{}, errors.New(`missing "type"`)
+	}
+	i, ok := exportTableIndex[l.Type]
+	if !ok {
+		return importRow{}, fmt.Errorf("unknown type %q", l.Type)
+	}
+	t := exportTables[i]
+	row := importRow{table: t, args: make([]any, 0, 1+len(t.attrs))}
+	if l.ID == nil {
+		return importRow{}, fmt.Errorf(`%s: missing "id"`, t.name)
+	}
+	id, err := decodeValue(l.ID, t.key.kind)
+	if err != nil {
+		return importRow{}, fmt.Errorf("%s: id: %w", t.name, err)
+	}
+	row.args = append(row.args, id)
+	what := fmt.Sprintf("%s %v", t.name, id)
+	if l.Attributes == nil {
+		return importRow{}, fmt.Errorf(`%s: missing "attributes"`, what)
+	}
+	for _, c := range t.attrs {
+		raw, ok := l.Attributes[c.name]
+		if !ok {
+			return importRow{}, fmt.Errorf("%s: missing attribute %q", what, c.name)
+		}
+		v, err := decodeValue(raw, c.kind)
+		if err != nil {
+			return importRow{}, fmt.Errorf("%s: attribute %q: %w", what, c.name, err)
+		}
+		row.args = append(row.args, v)
+	}
+	if len(l.Attributes) != len(t.attrs) {
+		for name := range l.Attributes {
+			if !t.hasAttr(name) {
+				return importRow{}, fmt.Errorf("%s: unknown attribute %q", what, name)
+			}
+		}
+	}
+	return row, nil
+}
+
+func (t *exportTable) hasAttr(name string) bool {
+	for _, c := range t.attrs {
+		if c.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// decodeValue converts a JSON value, which the decoder has checked is
+// valid JSON, to a query argument of the kind.
+func decodeValue(raw json.RawMessage, kind colKind) (any, error) {
+	raw = bytes.TrimSpace(raw)
+	switch kind {
+	case kindText, kindNullText:
+		if kind == kindNullText && string(raw) == "null" {
+			return nil, nil
+		}
+		if len(raw) < 2 || raw[0] != '"' {
+			if kind == kindNullText {
+				return nil, errors.New("want a string or null")
+			}
+			return nil, errors.New("want a string")
+		}
+		inner := raw[1 : len(raw)-1]
+		if !utf8.Valid(inner) {
+			// The decoder would replace the bytes: refuse to alter text.
+			return nil, errors.New("text is not valid UTF-8")
+		}
+		// Fast path: a JSON string without escapes holds its text as it is.
+		if bytes.IndexByte(inner, '\\') < 0 {
+			return string(inner), nil
+		}
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, err
+		}
+		return s, nil
+	case kindInt:
+		// JSON's integers are ParseInt's, leading zeros aside, which the
+		// decoder has rejected; fractions and exponents fail here.
+		n, err := strconv.ParseInt(string(raw), 10, 64)
+		if err != nil || raw[0] == '+' {
+			return nil, errors.New("want an integer (unix milliseconds for times)")
+		}
+		return n, nil
+	case kindBool:
+		switch string(raw) {
+		case "true":
+			return true, nil
+		case "false":
+			return false, nil
+		}
+		return nil, errors.New("want true or false")
+	}
+	return nil, fmt.Errorf("unknown column kind %d", kind)
+}
+
+// checkEmpty returns an error unless every exported table but write_clock
+// is empty.
+func (s *Store) checkEmpty(ctx context.Context) error {
+	var found []string
+	for _, t := range exportTables {
+		if t.name == "write_clock" {
+			continue
+		}
+		ok, err := exists(ctx, s.pool(), `SELECT 1 FROM `+t.name+` LIMIT 1`)
+		if err != nil {
+			return fmt.Errorf("check that the database is empty: %w", err)
+		}
+		if ok {
+			found = append(found, t.name)
+		}
+	}
+	if len(found) > 0 {
+		return fmt.Errorf("the database is not empty (it has %s): import needs a new, migrated database",
+			strings.Join(found, ", "))
+	}
+	return nil
+}
+
+// insertBatch writes rows in tx: each run of rows of one table with
+// prepared multi-row inserts (see insertRows); the write_clock row sets
+// the high-water mark.
+func insertBatch(ctx context.Context, tx conn, batch []importRow) error {
+	for i := 0; i < len(batch); {
+		t := batch[i].table
+		j := i
+		for j < len(batch) && batch[j].table == t {
+			j++
+		}
+		if t.name == "write_clock" {
+			for _, r := range batch[i:j] {
+				if err := setWriteClock(ctx, tx, r); err != nil {
+					return err
+				}
+			}
+		} else {
+			width := 1 + len(t.attrs)
+			rs := &rows{width: width, args: make([]any, 0, (j-i)*width)}
+			for _, r := range batch[i:j] {
+				rs.args = append(rs.args, r.args...)
+			}
+			if err := insertRows(ctx, tx, t.name, t.columns, rs); err != nil {
+				return fmt.Errorf("insert %s: %w", t.name, err)
+			}
+		}
+		i = j
+	}
+	return nil
+}
+
+// setWriteClock stores the write_clock row r, replacing the migration's.
+func setWriteClock(ctx context.Context, tx conn, r importRow) error {
+	res, err := tx.ExecContext(ctx, `UPDATE write_clock SET hw = ? WHERE id = ?`, r.args[1], r.args[0])
+	if err != nil {
+		return fmt.Errorf("set write clock: %w", mapError(err))
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		_, err := tx.ExecContext(ctx, r.table.insertSQL, r.args...)
+		if err != nil {
+			return fmt.Errorf("set write clock: %w", mapError(err))
+		}
+	}
+	return nil
+}
+
+// errRollback rolls back findBadRow's transaction.
+var errRollback = errors.New("rollback")
+
+// findBadRow inserts batch row by row in a transaction it rolls back, and
+// returns the error of the first row that fails, naming its line, or nil.
+func (s *Store) findBadRow(ctx context.Context, batch []importRow) error {
+	var found error
+	_ = s.inTx(ctx, func(tx conn) error {
+		for _, r := range batch {
+			var err error
+			if r.table.name == "write_clock" {
+				err = setWriteClock(ctx, tx, r)
+			} else if _, err = tx.ExecContext(ctx, r.table.insertSQL, r.args...); err != nil {
+				err = mapError(err)
+			}
+			if err != nil {
+				found = rowError(r, err)
+				return found
+			}
+		}
+		return errRollback
+	})
+	return found
+}
+
+// rowError describes the failed insert of row r.
+func rowError(r importRow, err error) error {
+	what := fmt.Sprintf("line %d: %s %v", r.line, r.table.name, r.args[0])
+	switch {
+	case errors.Is(err, ErrConflict):
+		return fmt.Errorf("%s: a row with this id exists already: %w", what, err)
+	case errors.Is(err, ErrNotFound):
+		return fmt.Errorf("%s: refers to a row that does not exist (a missing parent, or one listed after its child): %w", what, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}

@@ -23,12 +23,10 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,6 +35,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/phoneapi/phoneapi/db/pgtest"
 
 	"github.com/google/uuid"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx" for the admin connection
@@ -490,39 +490,7 @@ func rpStartPair(t *testing.T, dsn, secret string) [2]*rpServer {
 	return servers
 }
 
-// rpPostgresDB creates a throwaway database on the server named by
-// PHONEAPI_TEST_POSTGRES_URL and returns its URL; it is dropped when the
-// test ends. The test is skipped when the variable is unset, unless CI is
-// set: then it fails.
+// rpPostgresDB returns a throwaway PostgreSQL database (see pgtest).
 func rpPostgresDB(t *testing.T) string {
-	t.Helper()
-	server := os.Getenv(rpPGEnv)
-	if server == "" && os.Getenv("CI") != "" {
-		t.Fatal("CI must run the PostgreSQL replica test: set " + rpPGEnv)
-	}
-	if server == "" {
-		t.Skip(rpPGEnv + " is unset; to run the PostgreSQL replica test set it, e.g. " +
-			rpPGEnv + "=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable " +
-			"(a throwaway database is created and dropped afterwards)")
-	}
-	admin, err := sql.Open("pgx", server)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	name := fmt.Sprintf("phoneapi_e2e_replicas_%d_%d", os.Getpid(), time.Now().UnixNano())
-	if _, err := admin.ExecContext(t.Context(), `CREATE DATABASE `+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.ExecContext(context.Background(), `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
-			t.Errorf("drop %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(server)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
+	return pgtest.Database(t, "replica test", "phoneapi_e2e_replicas")
 }

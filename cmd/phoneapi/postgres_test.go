@@ -4,51 +4,19 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"fmt"
 	"io"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
-	"time"
+
+	"github.com/phoneapi/phoneapi/db/pgtest"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 )
 
-// pgDatabase creates a throwaway database on the server named by
-// PHONEAPI_TEST_POSTGRES_URL and returns its URL; it is dropped when the
-// test ends. The test is skipped when the variable is unset.
+// pgDatabase returns a throwaway PostgreSQL database (see pgtest).
 func pgDatabase(t *testing.T) string {
-	t.Helper()
-	server := os.Getenv("PHONEAPI_TEST_POSTGRES_URL")
-	if server == "" && os.Getenv("CI") != "" {
-		t.Fatal("CI must run the PostgreSQL CLI tests: set PHONEAPI_TEST_POSTGRES_URL")
-	}
-	if server == "" {
-		t.Skip("PHONEAPI_TEST_POSTGRES_URL is unset; to run the PostgreSQL CLI tests set it, e.g. " +
-			"PHONEAPI_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
-	}
-	admin, err := sql.Open("pgx", server)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	name := fmt.Sprintf("phoneapi_cli_test_%d_%d", os.Getpid(), time.Now().UnixNano())
-	if _, err := admin.ExecContext(t.Context(), `CREATE DATABASE `+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.ExecContext(context.Background(), `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
-			t.Errorf("drop %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(server)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
+	return pgtest.Database(t, "CLI tests", "phoneapi_cli_test")
 }
 
 // TestPostgresCommands runs migrate (several at once, as replicas starting

@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
 .DEFAULT_GOAL := help
-.PHONY: help generate check-generate build run test lint tidy clean bench bench-data tools lint-spec contract
+.PHONY: help generate check-generate build run test lint tidy clean bench bench-data tools lint-spec contract fuzz soak
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,6 +33,22 @@ bench-data: ## Build the cached 1k- and 1M-phone benchmark databases (cached in 
 
 bench: bench-data ## Run the Go benchmarks (-count=5, with allocations)
 	$(GO) test -run '^$$' -bench . -benchmem -count=5 ./...
+
+FUZZTIME ?= 30s
+# package:target for every go test -fuzz target (each is also a regular test over its seed corpus)
+FUZZ_TARGETS := ./handlers:FuzzBodyCheck ./handlers:FuzzRequestBody ./handlers:FuzzQueryParse ./handlers:FuzzQuery \
+	./handlers/phonenum:FuzzParse ./handlers/phonenum:FuzzFromJSON
+
+fuzz: ## Run each fuzz target for FUZZTIME (default 30s); crashers land in <pkg>/testdata/fuzz
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "== $${t#*:} ($${t%%:*}, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) $${t%%:*}; \
+	done
+
+SOAK_DURATION ?= 60s
+
+soak: build ## Mixed load (64 clients, 8 users) against a real server for SOAK_DURATION (default 60s), then a consistency check
+	$(GO) run ./cmd/phoneapi-soak -bin $(BIN) -duration $(SOAK_DURATION)
 
 tools: ## Install the pinned npm tools (tools/package-lock.json) into tools/node_modules
 	npm ci --prefix tools --no-audit --no-fund

@@ -11,6 +11,8 @@ import (
 type Backend interface {
 	Migrate(ctx context.Context) error
 	Close() error
+	// Ready reports whether the database is reachable and migrated (ready.go).
+	Ready(ctx context.Context) error
 
 	Setting(ctx context.Context, key string) (string, error)
 	InitSetting(ctx context.Context, key, value string) (string, error)
@@ -45,15 +47,16 @@ var _ Backend = (*Store)(nil)
 // a SQLite file path, optionally prefixed "sqlite:" (see OpenSQLite). It
 // does not migrate; call Migrate.
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	return OpenWith(ctx, dsn, PGOptions{})
+	return OpenWith(ctx, dsn, PGOptions{}, SQLiteOptions{})
 }
 
-// OpenWith is Open with options for PostgreSQL, ignored for SQLite.
-func OpenWith(ctx context.Context, dsn string, o PGOptions) (*Store, error) {
+// OpenWith is Open with options: pg for PostgreSQL, sq for SQLite; the
+// other engine's are ignored.
+func OpenWith(ctx context.Context, dsn string, pg PGOptions, sq SQLiteOptions) (*Store, error) {
 	if IsPostgresURL(dsn) {
-		return OpenPostgres(ctx, dsn, o)
+		return OpenPostgres(ctx, dsn, pg)
 	}
-	return OpenSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"))
+	return OpenSQLiteWith(ctx, strings.TrimPrefix(dsn, "sqlite:"), sq)
 }
 
 // Engine returns "sqlite" or "postgres".

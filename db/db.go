@@ -257,28 +257,64 @@ type Store struct {
 }
 
 // dsnParams are applied by the driver to every pooled connection of the
-// writer pool (Store.db).
-const dsnParams = "_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_synchronous=FULL&_txlock=immediate"
+// writer pool (Store.db), with _synchronous (see SQLiteOptions).
+const dsnParams = "_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_txlock=immediate"
 
 // readDSNParams are applied to every connection of the reader pool
-// (Store.rdb): transactions are deferred, so they take no write lock and,
-// in WAL mode, read one snapshot without blocking the writer; query_only
-// makes any write through this pool an error.
-const readDSNParams = "_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_synchronous=FULL&_txlock=deferred&_query_only=on"
+// (Store.rdb), with the same _synchronous: transactions are deferred, so
+// they take no write lock and, in WAL mode, read one snapshot without
+// blocking the writer; query_only makes any write through this pool an
+// error.
+const readDSNParams = "_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_txlock=deferred&_query_only=on"
+
+// SQLiteOptions configures a SQLite database. The zero value is the
+// default: synchronous=FULL.
+type SQLiteOptions struct {
+	// Synchronous is SQLite's PRAGMA synchronous, "full" or "normal"
+	// (case-insensitive; "" means "full"). FULL syncs the WAL to disk on
+	// every commit: a write that was answered survives a crash of the
+	// process, the operating system or the machine (power loss). NORMAL
+	// syncs only at checkpoints: commits are faster and still survive a
+	// crash of the process (the WAL is in the operating system's cache),
+	// but the latest commits may be lost, never half-applied, if the
+	// operating system crashes or the power fails.
+	Synchronous string
+}
+
+// synchronous returns the _synchronous DSN value of o.Synchronous.
+func (o SQLiteOptions) synchronous() (string, error) {
+	switch strings.ToLower(o.Synchronous) {
+	case "", "full":
+		return "FULL", nil
+	case "normal":
+		return "NORMAL", nil
+	}
+	return "", fmt.Errorf("SQLite synchronous %q: want full or normal", o.Synchronous)
+}
 
 // OpenSQLite opens (creating if needed) the SQLite database file at path
-// and checks that it is reachable. It does not migrate; call Migrate.
+// with default options and checks that it is reachable. It does not
+// migrate; call Migrate.
 func OpenSQLite(ctx context.Context, path string) (*Store, error) {
+	return OpenSQLiteWith(ctx, path, SQLiteOptions{})
+}
+
+// OpenSQLiteWith is OpenSQLite with options.
+func OpenSQLiteWith(ctx context.Context, path string, o SQLiteOptions) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("open database: empty path")
 	}
-	// The writer is pinged first so that it creates the file and sets WAL
-	// mode before a query_only reader opens it.
-	sqldb, err := openPool(ctx, path, dsnParams)
+	sync, err := o.synchronous()
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	rdb, err := openPool(ctx, path, readDSNParams)
+	// The writer is pinged first so that it creates the file and sets WAL
+	// mode before a query_only reader opens it.
+	sqldb, err := openPool(ctx, path, dsnParams+"&_synchronous="+sync)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	rdb, err := openPool(ctx, path, readDSNParams+"&_synchronous="+sync)
 	if err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)

@@ -1526,6 +1526,9 @@ type PayloadTooLarge = ErrorDocument
 // PreconditionFailed A JSON:API error document, one error per problem; all errors share the response's status.
 type PreconditionFailed = ErrorDocument
 
+// TooManyRequests A JSON:API error document, one error per problem; all errors share the response's status.
+type TooManyRequests = ErrorDocument
+
 // Unauthorized A JSON:API error document, one error per problem; all errors share the response's status.
 type Unauthorized = ErrorDocument
 
@@ -3179,6 +3182,15 @@ type PayloadTooLargeApplicationVndAPIPlusJSONResponse ErrorDocument
 
 type PreconditionFailedApplicationVndAPIPlusJSONResponse ErrorDocument
 
+type TooManyRequestsResponseHeaders struct {
+	RetryAfter int
+}
+type TooManyRequestsApplicationVndAPIPlusJSONResponse struct {
+	Body ErrorDocument
+
+	Headers TooManyRequestsResponseHeaders
+}
+
 type UnauthorizedResponseHeaders struct {
 	WWWAuthenticate string
 }
@@ -3257,6 +3269,23 @@ func (response ListContacts406ApplicationVndAPIPlusJSONResponse) VisitListContac
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.WriteHeader(406)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContacts429ApplicationVndAPIPlusJSONResponse struct {
+	TooManyRequestsApplicationVndAPIPlusJSONResponse
+}
+
+func (response ListContacts429ApplicationVndAPIPlusJSONResponse) VisitListContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3407,6 +3436,23 @@ func (response CreateContact415ApplicationVndAPIPlusJSONResponse) VisitCreateCon
 	return err
 }
 
+type CreateContact429ApplicationVndAPIPlusJSONResponse struct {
+	TooManyRequestsApplicationVndAPIPlusJSONResponse
+}
+
+func (response CreateContact429ApplicationVndAPIPlusJSONResponse) VisitCreateContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateContact500ApplicationVndAPIPlusJSONResponse struct {
 	InternalServerErrorApplicationVndAPIPlusJSONResponse
 }
@@ -3533,6 +3579,23 @@ func (response DeleteContact412ApplicationVndAPIPlusJSONResponse) VisitDeleteCon
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteContact429ApplicationVndAPIPlusJSONResponse struct {
+	TooManyRequestsApplicationVndAPIPlusJSONResponse
+}
+
+func (response DeleteContact429ApplicationVndAPIPlusJSONResponse) VisitDeleteContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3669,6 +3732,23 @@ func (response GetContact406ApplicationVndAPIPlusJSONResponse) VisitGetContactRe
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.WriteHeader(406)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetContact429ApplicationVndAPIPlusJSONResponse struct {
+	TooManyRequestsApplicationVndAPIPlusJSONResponse
+}
+
+func (response GetContact429ApplicationVndAPIPlusJSONResponse) VisitGetContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3866,6 +3946,23 @@ func (response PatchContact415ApplicationVndAPIPlusJSONResponse) VisitPatchConta
 	return err
 }
 
+type PatchContact429ApplicationVndAPIPlusJSONResponse struct {
+	TooManyRequestsApplicationVndAPIPlusJSONResponse
+}
+
+func (response PatchContact429ApplicationVndAPIPlusJSONResponse) VisitPatchContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PatchContact500ApplicationVndAPIPlusJSONResponse struct {
 	InternalServerErrorApplicationVndAPIPlusJSONResponse
 }
@@ -4059,6 +4156,23 @@ func (response PutContact415ApplicationVndAPIPlusJSONResponse) VisitPutContactRe
 	return err
 }
 
+type PutContact429ApplicationVndAPIPlusJSONResponse struct {
+	TooManyRequestsApplicationVndAPIPlusJSONResponse
+}
+
+func (response PutContact429ApplicationVndAPIPlusJSONResponse) VisitPutContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PutContact500ApplicationVndAPIPlusJSONResponse struct {
 	InternalServerErrorApplicationVndAPIPlusJSONResponse
 }
@@ -4175,6 +4289,23 @@ func (response ListPeople406ApplicationVndAPIPlusJSONResponse) VisitListPeopleRe
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.WriteHeader(406)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPeople429ApplicationVndAPIPlusJSONResponse struct {
+	TooManyRequestsApplicationVndAPIPlusJSONResponse
+}
+
+func (response ListPeople429ApplicationVndAPIPlusJSONResponse) VisitListPeopleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4358,6 +4489,23 @@ func (response CreatePerson415ApplicationVndAPIPlusJSONResponse) VisitCreatePers
 	return err
 }
 
+type CreatePerson429ApplicationVndAPIPlusJSONResponse struct {
+	TooManyRequestsApplicationVndAPIPlusJSONResponse
+}
+
+func (response CreatePerson429ApplicationVndAPIPlusJSONResponse) VisitCreatePersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreatePerson500ApplicationVndAPIPlusJSONResponse struct {
 	InternalServerErrorApplicationVndAPIPlusJSONResponse
 }
@@ -4485,6 +4633,23 @@ func (response DeletePerson412ApplicationVndAPIPlusJSONResponse) VisitDeletePers
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePerson429ApplicationVndAPIPlusJSONResponse struct {
+	TooManyRequestsApplicationVndAPIPlusJSONResponse
+}
+
+func (response DeletePerson429ApplicationVndAPIPlusJSONResponse) VisitDeletePersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4622,6 +4787,23 @@ func (response GetPerson406ApplicationVndAPIPlusJSONResponse) VisitGetPersonResp
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.WriteHeader(406)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPerson429ApplicationVndAPIPlusJSONResponse struct {
+	TooManyRequestsApplicationVndAPIPlusJSONResponse
+}
+
+func (response GetPerson429ApplicationVndAPIPlusJSONResponse) VisitGetPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4820,6 +5002,23 @@ func (response PatchPerson415ApplicationVndAPIPlusJSONResponse) VisitPatchPerson
 	return err
 }
 
+type PatchPerson429ApplicationVndAPIPlusJSONResponse struct {
+	TooManyRequestsApplicationVndAPIPlusJSONResponse
+}
+
+func (response PatchPerson429ApplicationVndAPIPlusJSONResponse) VisitPatchPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PatchPerson500ApplicationVndAPIPlusJSONResponse struct {
 	InternalServerErrorApplicationVndAPIPlusJSONResponse
 }
@@ -5014,6 +5213,23 @@ func (response PutPerson415ApplicationVndAPIPlusJSONResponse) VisitPutPersonResp
 	return err
 }
 
+type PutPerson429ApplicationVndAPIPlusJSONResponse struct {
+	TooManyRequestsApplicationVndAPIPlusJSONResponse
+}
+
+func (response PutPerson429ApplicationVndAPIPlusJSONResponse) VisitPutPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PutPerson500ApplicationVndAPIPlusJSONResponse struct {
 	InternalServerErrorApplicationVndAPIPlusJSONResponse
 }
@@ -5131,6 +5347,23 @@ func (response ListPhones406ApplicationVndAPIPlusJSONResponse) VisitListPhonesRe
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.WriteHeader(406)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPhones429ApplicationVndAPIPlusJSONResponse struct {
+	TooManyRequestsApplicationVndAPIPlusJSONResponse
+}
+
+func (response ListPhones429ApplicationVndAPIPlusJSONResponse) VisitListPhonesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5315,6 +5548,23 @@ func (response CreatePhone415ApplicationVndAPIPlusJSONResponse) VisitCreatePhone
 	return err
 }
 
+type CreatePhone429ApplicationVndAPIPlusJSONResponse struct {
+	TooManyRequestsApplicationVndAPIPlusJSONResponse
+}
+
+func (response CreatePhone429ApplicationVndAPIPlusJSONResponse) VisitCreatePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreatePhone500ApplicationVndAPIPlusJSONResponse struct {
 	InternalServerErrorApplicationVndAPIPlusJSONResponse
 }
@@ -5443,6 +5693,23 @@ func (response DeletePhone412ApplicationVndAPIPlusJSONResponse) VisitDeletePhone
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePhone429ApplicationVndAPIPlusJSONResponse struct {
+	TooManyRequestsApplicationVndAPIPlusJSONResponse
+}
+
+func (response DeletePhone429ApplicationVndAPIPlusJSONResponse) VisitDeletePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5581,6 +5848,23 @@ func (response GetPhone406ApplicationVndAPIPlusJSONResponse) VisitGetPhoneRespon
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.WriteHeader(406)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPhone429ApplicationVndAPIPlusJSONResponse struct {
+	TooManyRequestsApplicationVndAPIPlusJSONResponse
+}
+
+func (response GetPhone429ApplicationVndAPIPlusJSONResponse) VisitGetPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5780,6 +6064,23 @@ func (response PatchPhone415ApplicationVndAPIPlusJSONResponse) VisitPatchPhoneRe
 	return err
 }
 
+type PatchPhone429ApplicationVndAPIPlusJSONResponse struct {
+	TooManyRequestsApplicationVndAPIPlusJSONResponse
+}
+
+func (response PatchPhone429ApplicationVndAPIPlusJSONResponse) VisitPatchPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PatchPhone500ApplicationVndAPIPlusJSONResponse struct {
 	InternalServerErrorApplicationVndAPIPlusJSONResponse
 }
@@ -5975,6 +6276,23 @@ func (response PutPhone415ApplicationVndAPIPlusJSONResponse) VisitPutPhoneRespon
 	return err
 }
 
+type PutPhone429ApplicationVndAPIPlusJSONResponse struct {
+	TooManyRequestsApplicationVndAPIPlusJSONResponse
+}
+
+func (response PutPhone429ApplicationVndAPIPlusJSONResponse) VisitPutPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PutPhone500ApplicationVndAPIPlusJSONResponse struct {
 	InternalServerErrorApplicationVndAPIPlusJSONResponse
 }
@@ -6058,6 +6376,23 @@ func (response ListDeletedRecords406ApplicationVndAPIPlusJSONResponse) VisitList
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.WriteHeader(406)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDeletedRecords429ApplicationVndAPIPlusJSONResponse struct {
+	TooManyRequestsApplicationVndAPIPlusJSONResponse
+}
+
+func (response ListDeletedRecords429ApplicationVndAPIPlusJSONResponse) VisitListDeletedRecordsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6868,238 +7203,244 @@ func (sh *strictHandler) ListDeletedRecords(ctx echo.Context, params ListDeleted
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs3ti/+KqievSuip0mRFCVZVKWmFDvZ8fzjyz+Wy2dO2icNdoMkRk2A02haVlyqmk/nAU6dZ9gP",
-	"Nk9yCmsB3egLyaZEX5LRl0SWADSwsLBu+GGtj14kF0spmMiUN/7osQ90sUwY/PxEioxGmf5RrRYLmt54",
-	"Y++CRObXvveeJium/xzTjOr/0yxL+WSVYf8oZTRj8a8088besD886Q4G3eHjy/7xeHQ2Hgx7o8Hj/+n5",
-	"nqAL5o29v1LBCBUx+aucC/JUMs/3Vsu41RC2HRe/xpMtrW99j8fe2GNsGvWPYtodHEVH3dHZlHZpNO13",
-	"49Pj4+PBKR1GbOr5Xnaz1LMzq1be7e2tb0nzE1cV8lzOGZnyVGVkSWeMyCnJO9bo9cu/CcHe+V7CxRUs",
-	"EWjjjb1DuuSH74eHttVfNLm+HQSrfn94smTpr/Dv4bHnewndtYdiyXSXHre+t2DIwVOeZCz1xh9vfW9J",
-	"Z1zQjEuh/6Ibe+OB79me3nh47HuZzGjyayRXIoO/4r/135U3Htz6npKpnr6zty4HvV7SVLE1R4xc82xO",
-	"ppwlsfrFruLdt3r7/doGbj2OLbjmcx2fpyxhGYt/ZpFM4/ohgj9zKRRRXESMUKKnRw4oWbJUSaGn75PJ",
-	"DYmoimjMfMIzRZZzKVinzTHDufy6yzJiPSU6SRj2OpoOJ4+jAesexyPaHbHTSfcsOom7QzqY9NnZ9HF8",
-	"GpV6GTLAHH8Vq8WEpco2aDquJ+PB8Xg07PX7p/q44rrx25Nj1qen0ag7nA7i7ig6mnQf0zPWPYmPpyN2",
-	"FA0nA5rv0tnp8OSkfzzsnvTZSXc0GPa7E9bvd/uTSTyJT+jk9PSk2CU7nRQ2Rnm3/iegXav5N9GOyWXC",
-	"7kY0sUoSSxI6iEbs8XTYPZkcxd0RO6Pds+lp1O3HQzaanNDH0WC6gSSbpFml8V9Qmvzn8XfAx/95/PTb",
-	"YrpGDLUVe/scuiIf9zd0kyD1YJTSTnl3Eq7D9cLV4QiQLz9ylcmUR1yxV/rEgTBgKkr5Er/ovWbCiNfw",
-	"2bT7nGbRfEwC76x/1p8cj9jp6XDQ7z+extHpKZ2engVe6BMlSTZnZCLjGyIYixURMhBhVXiGvUBoIufi",
-	"7DlNr8jcTMnHr9qPEqpg0KUmvog5TG+rKLeDeeMsXbHbnFnL4gVI8WyxlGnGYseYK1NCWyxRwjU9ljy6",
-	"wunwmBxQcUPevHn29Jzoj7GYJPKapd2IKtYBBXLF2BKaBwJZ5xtFZMr1viYkLBReCK3DwjSpUQgniZSh",
-	"ZjbdaC4VE3oqujsu+WZnq3Nw1u0fdQejy8HJeNgf9/u9fr+/FyNqH4rwmchYiseAJjmruqYAbKmhjCDs",
-	"Q8aEasUjcGrSm18jGevvjkaev8nAPD4aj/q9xycnmjYFf01popjvJTIyZ9W7lumVJh8wmTf2/jwaDfun",
-	"Z6OTfn/w+Jx9yL4dDLXwTTmuwYyg5CoFMcBhrzdTuTSZrcZJqfV7mvD4V6CNMh+3G3UcnbEBHU66p/HR",
-	"tKtFffcx60fdwXRIjyaj6Dg+Yd6ms/ScXqE8eWUX97F0zK/0OYa/+ES+Z+l1yjMuZuR6TjP2nqWEK3OW",
-	"tm+f7c/wjDsENUcelvT4lB6dsuNpdzJ9POiOJmeD7uOjs2H3+Ozo8cnJ5GhCp4ONS3rBrte4eYJdt3f1",
-	"1h6m2zWM/4Jdb+V9QbjbhODE62fBJ9wIubudig3M3R/2ieZtoplbf7FHgLur3Lw3FnvBrl+B2dK0HWjQ",
-	"bF8kmCW/OntizAn7q/LGGLsq/3yTFKruwQG4LTHuhVYYMZvSVZKRlM24FJ3tc3SIvpATDoZdTvaDk8Fp",
-	"hxwfH3cHw7I02arv7Aou1AszWtU9N0vQbBrRJNEHVHOD1sR/ff3yBSms8514aVBipLlcuCs6GYAyGA6O",
-	"Nk7+pT30jWfyZwae371Fi+ECTYunkpEpXfBEK9aKyFl3dPNJNjHqkzkVMwYsgWGQ/Uy5xtFZ43zhDA6G",
-	"p/3hcDjpjk6OHndH8XTUPWMD1p32R48n9PTocXx65jVyf/PJa3vqNinX/vho0DvrD7WGanM6N2tHd7Tt",
-	"2rFovS8K1T32PGTxjSLYXpvLWiRrN71bLO9eQbA/BBnbRMMO29iUhzjiuqgW/kJvwrcl+q8Jp33KT66J",
-	"x326T36OgJ77OTgadb2pJSxKD30sUIWhQb+zoTLYYr0PxsenvcHwaJv1Xte1fx7kyqmmaR1D5/mrp/9j",
-	"y3ly57D9PLmty0b7Xg1c2Ja6wHpFZ4wMiZwSWmxRtEpT8IN1H+UT7XktWQqh/FZxxQePa48e174F5WEb",
-	"eX2Ie1/EwOzG/Ofx029hbRsiYIP9iNf9T3TYMNFlyt7/Lii6B+3xOSjaGPssjrUHI6yLfA5dLTTYEvgc",
-	"rr9VQhdhbazv9SqKIHApRXJD+BTsdBPdq8cx0UDnSQLNtDDMilih5nOi6HWvFMizLspsRdMYjb87X1TV",
-	"/JPPfUuFi4kbfTE9uRT//skuxNcSoOHioz8cDwa90eM2xmyp9T4I9Qa+1+gOJoymwDbAL3tgDsfEF6sk",
-	"2dlyb3BqzPTBUMi1btnxTuiEJfedeU2j72IkbYwb4Ariph0obFC/2AMS6X1pFS/bjzdW3qpPwb9392kt",
-	"8Zrt9xT3PmHxF7bca1bgfuz2e5D+E9rtt743ZzTW/xp/9L6/pLMGZZalUswIExnPbkhGZ9qaz2DLcPVj",
-	"Qsk/VjJjMYn5jKlMN+CZMldKTVd3Prme82hOIghjaT1J2HuW3hCIM+G1lYFIeWNv032h53sp+8eK61Nm",
-	"9ySaswUwjFm2ylIuZp5erSt4yst8RbO5XZnho3yFvdJ0PpeFdNhyc3dZ/9u3by9W2VxvZkSzhgvb8Dst",
-	"sdLQ3J+GLE1l+m3gcYFMmMkrJgIvJNdzJggl8G9yTRVR2lyZrLJApOzvLMpYXN1HHJqsGXKnlYB9l9IF",
-	"ywzvGuvh2dM1N6952IzH5ACvW6kAZAvrlLe3pYbmeuglzeaFIeGANjatZSrTBZz41Qpa1nfJgpbA+Kyd",
-	"R5lmCFbySdgNyVSmRLdgIuZiRg7sFYF7M9w5JxlnitCUkUkKWza5ISGPQ8IFWqdaXcU8ZZH+TI+8FAw/",
-	"AjZsmUJdR8oZQvxjxeDS2FBCoSNcrJmJ1cIb/+JKaN/rlv5VGrT8CRPf6sL/3zVRzCCd7kmxAt+wO8VK",
-	"FHKAEjsSqNSz6/yrcdk/AGbtibUSayt/IhcL2lVMnxUt0HINCuaJIpkkKctWqSAHCq6aDAqOZZ1zshJX",
-	"Ql4L03TG3zMy6vfLC12HkWtacxVg520WVbg2s7FfYGllYJRfQldtXGAF59Nuna/QUvr8yywsSt+NJW9Y",
-	"H2qylssCTfYlGBOMHN+aa5sX5JpF29eVZCz9Mbcgqyt7qV1+a2CSg1BL/7BDZJqHPQ9CsDrDjgmAVvYD",
-	"4hfr5qu//Ysd/V2jBNEf1J4CjLNGauhh1ptCsAScG1oB7AONsuSGZHOuiLWVy9POA94b5m17lue9oB9+",
-	"YmKWzb3xyWj9dB0sSNNsTdTfpbeQolv8fhPNDck2TN2Mcz+Kv0aEXuMC4hyLSzM9eTrNWIoE50JlVPMN",
-	"JW8unyBGd8GoUGBk4/WvaeNDV0F+/uEJOTo6OiMZXzCV0cWy0yMvFzzTZw370iQpE2GDv7SBMIA6rGwo",
-	"F3ZDB+uJcXmzbCMYrAlO9DggFxKu9BmyaiT0SYgSCX5yj3JYsezMjWkVHLxhdfDRu6zOOLsX2ZrtTuW1",
-	"ItdzqVgJsEdgu3HbU+0a9chFFLGlpoQ2G5V2nFjKyAXgKr4D84TRaE4c3gj/9re//a37/Hn36dMQ+SEQ",
-	"dYZA4KGcThXLfDJNaWSgJwoQksAg8prFnXEgwote77uQHHARJSvF37OOT/Tv4JdMxF32ofyHkBxMU7kg",
-	"Fz5x+gQixC6rpd7I70p/JJQoLmYJMyD0bE4zs6YbOM7274Fw1gCtQDzZI9DpkQscgipCEUxJJnIl4uqh",
-	"CYTpcg5NRTEbsloubS8EvUNIp9I8X3Qgau1Lp7LqB9mT1h/0enc7dQXL3IM5n4mn3+3EoKWIdYlNx5qR",
-	"Ei5s2FoFgqorMLTDYNXvH0UYx74REfyTaRbJJJmxDHAqJhAQP7D7H5jdqyze67Vjcst2u7H6sykAv5vD",
-	"Ad9f0lnTLQs5iCr6B7SN4Y1zoiAWFohILpY05RDtVZKEbw9DktGZIgIQVwv95XMSPgrxR+1HiptOj7yd",
-	"M0GWKYNYCddbUoela75TGaMxkVOyPnSGPQUREiIuGGzojAklECckwCqxZEq3wGngio0VGmoahGA9KzIa",
-	"DAORgwxtk4zO9DEPFyyjPZbRWejDORQym2vHmSui6Pt6nGdLvA62HMOOxZ5boP4W6/vZ9IUUbM3O6hUp",
-	"d1vnMolVbU/PyTWjV6RhDwMBm2iIJeXaLZSC5b+uEzUQ+ndUqGtE3x31R2BHy1VGKLxr2BPFNC3akU0f",
-	"9bjB9szFrd5XPhMyZbHvQAczhex0rpepipivIuzDUisHISF0D6brnC9Vk8W15phzM6nNU38Fd7VNhxhe",
-	"fuaOohbqckEGRThnoGVjwqkioW76C1p878JzdBnhblZvJAZ9F6WZD5qnbBAqJSnEF9oLKGQQFxmbsTSf",
-	"fIGPrZAepqbPuB41bPt5u4xdp/Ga/8Y2TsLci5cnMjzeMBPFf2M1Xw7ncdzv+1tnxdLmzf1Z2x4WEFTs",
-	"5/DY187RQqqMHPf7ld2FybTa27VrssiA+6xISbEuBp3jn7aGoFtesjWEoIu3ePeLQONKvtYA9LZA1Z7D",
-	"z86lq+91S/9yZ+IgFRuDABALW8sc+o9teKPlpVADb9yfKfQcHy4l1oXjbzV11VIKhYGN72j8M/vHiiEm",
-	"MpIiYwJ+pMtlwjEUdvhexD265H/+u0EUuIkhzAVZ0wOLC/u8Asw8jkYeBZsmYZlhJ9PGvUqHuzcFoMqY",
-	"ZZQneah0yyBjwuE7IFljThM6SRjEApPk5pwYXQ67RlNG4amH84Dno7eU8MrIG3uHMc3oYXGZf2imeet7",
-	"KqPZSnljb9TvaxbkGV4c0phYUt6+04Q2pPn/9Q6/sheBVRLB/pP8npBo+0tO0WPdRhSrDMhipTIyYa7m",
-	"Ka+r+HqhQXZZyoIm+uix+K+vX76oLgEewbp7DI22zB0v5+EbOIDpCySDEcZkJdiHJdzSEibA1eBiuYLz",
-	"0XriXGkX9cJuZHXuVtQ4wX2uiOm1bQ0BnNrA011ymdWWnww2vfVKzIXCupUIZwUu8KFwr+b0Pdu+IkC4",
-	"4JLgpLnjyimpxiVbrRXG3HGxarXEd3w/FI/HnX1D9xtWykQM3y5WavpuW6xx4SOZyPRdIVryL9fP5hTD",
-	"SfaLa89YaeSdFn6tffd8jy9Beq/dZ4MEgT74Xg3E/dZlW9tgbNzwXHwQoyda7qtjZbRf462r3f4jZVNv",
-	"7P3psMg8dIh/VYff67k/ldFqoVUSdKybJCURAhGp6qZBGBCkyhisbSCJtnMDsUzlJGELCyMxOBqz4JAI",
-	"utB2Qf7Of8FAB8k0EHlb+5kQmlW+rT1oREpMEx7dWcPG33/gCm/OS6+sqk/jQQTTJGU0viEM+2zhBVrI",
-	"CRNZ4QiJqo6ynh94XNn8M2fz86UbjRg/KwSYqj/xjQkXiseMOCi6rRKrQLQEHlnQGzjGE4ZYn9p454TH",
-	"isykNt/0/HsmpwBEuNAUbcX7Do5mh+U/52ph40I1FWq3MObTKUsVxgrsvAiPt5HCLqchoAaUbbfGXRZk",
-	"9GQtVl/aVTRIneDSuvwWTWuqhhZdVUtWImFK5Q9KQXWbe04Lv98RPtpq62tjtqaXymjCNlDr0lXc5rrB",
-	"5D1yIob6aBKe7Uy6Br4weH8TPpsy+/t8EvpopCyDLAapPlJxQe7x101sUIsNGhSPvdaUJaPVNSW+Ua3O",
-	"GowRIGJVBV6dwI6t8I0ibnNrQkHodD0hQJ+3XPH+FOuFNYD1nqN1EeYLhvi6I6rDYrP0n6woC8RGWWYH",
-	"adBZiA8gU8oT1gjMrdxEwA0Dxv/rTTG6DnlpXF4vXREAMJS+Z3HHKOwfZDrhcczEHTW2zOYsvYgA/F1/",
-	"bvhaLhgYIoli36imFyNNDGfTwLVBfpIJS6SYARKBCpgNoTgduCsqO1BHDkMVK9+/qWZXcKBpb/InmRxu",
-	"2iADP34lYojod7YtoecVGXOS1yx9z1KYxB13rPA06+rLcULhC9tMqnoXIiO4fIldwh+XrGS7FIJrIbiY",
-	"PR/r+szOCc4bA1yJnM1Y7JsLQryyYDGQ+oXM8BqGThABeAcii+oYDp3h98RcHUOYBi+tIBBw8eoZWbCY",
-	"01b+DYhd3QXCQBjtig1IbN1Uz1G14TTGa5tpRn10+Kh8fk6cbXwhM+Kscf+HKMTRQ4I3bYXKgetfEq6b",
-	"eWh38Qe5EvEdN9CcYHeUYgtfSKJW0XxXedafnMaj6HjYfTwdse6Ijo66Z/Tocfdo2o8G8ZAd05MBSGi9",
-	"yCl8tkT9UYX6ODO0ADTDvXmD0exSFg/UQZW4JLTcMutUAvxz96mgoNtMOSMMUQZmhcRsEQbU/XanpPnU",
-	"LqplhxVrgb5lwSDzpzJ1dMHWxUKfO6x1il6/plTLq6tWC93f8bZUsba3j/jQzGGIGX/PBFnSlAHkJVFS",
-	"u1MONwNYo2BnY8+8kNlzGfMpb8Kol3wOfOLrogbC0hV+CKiUcyIkQgS8xrdZTWQwzQ6hDWZjoDeJpPGl",
-	"lD/RdHZXpZI53WsetXZVyIA859/dJRyd6HHh9kKQQX/0+Pj0hExuMCZR8MbAtZ9MoIt8jw/RLqUkOLtP",
-	"HPniylkriPpXjo38A5jSdyQwy+isOWyxV281T4LZ4KXajzhpOZAN0WHlGaEzykXhrDo+qZ4+hIlOT/tn",
-	"Z2cnR0N6dHY2ZNHJERudHZ3EgVf2RQ2ExUH7lPwveGBpt9slMjFU/gQ6384ET98OFCIHIDECUUZIdc7r",
-	"vo8RFW8EXWVzmfLf7s4wH5Y8ZfGlvGKiZk2bP+KTvDaHEt/uuUFc/M2c5r8iUUL5Qo2LtuYrZRk+cDau",
-	"tMxSLKth2i9ku+lSMsHHg/k83EuhlhPZqz5B8sB0xtan90l+meeTCY2TG6L4TOh/GbL5NlYXiJB9WIa+",
-	"aWCzLRpvLJnJlGfzBegpk641XCmW/srjsGxbBcJqo5K+ePv2bbf60nOT7qg+DMUn28VV0XPtI9iIzx04",
-	"F0IdT7BfU+AIRC2Elakq+Qh/b2G4OPKaM5Xfuag8+bD5cFd/eb0LUtY9xyVWKm6ugBIE1vDpNQ9cuRmq",
-	"bHRA8mkg9EDGN01Ik5dLRD2f4/NdA0NFgrF/rGjixpEQMg0QFB8iKmTUP7sTGKWMlPC9D92Z7FbgE773",
-	"BJRa07SrFzKa43PbVrDrQlXmU7bZlAPhpFPukYt1kTELhO2fnZchtOVzljfrVyGcLUmxGWWzljToRpTv",
-	"d2iM2pEmr1K5ZGnG88RQ9aijdUSoTQapbdzEubyBKIWFJpvof1h9shkSqq4UkH7Krlnag4wIxcfLiSw2",
-	"n4cn2PICws4I0dn8clu3KbNfU1LpGu3clAybZ1Q82rltytDQqrO5ergt8ojIyd9ZlDm7iAu/+14WWwZp",
-	"1ZwEwnvZjmeAA3H2ZGMvE7Yw99ROqtDN/fLkps8Qc3zHjcrnuutumc++FLhsD8FbFhr3i1dB8a3Zw1ya",
-	"77aDl/bWG/bPnkzcKqsB6luZZ0HZ9KFyl3LClBb7WGNNk2dkS2cruHOmd7B19m16IyTSJbmJPzpzrtO/",
-	"0gVIsmGX7rg/FyQ2HeGOAy5rBFt/yOzOtCDwz0ZR7byUn7ja43IovmtxyiatXxXP2ELtvLx8JTRN6Y3+",
-	"d55kcNM4epk/QUMnz9u2Ds91u0aCmjHsxzfQ98XeFJDznnl4fOxvfqiUfz+n3F0Ve24C4dLq+7mzMNhV",
-	"DECQ914ioLCItsiBnGyoCfahSzNp4iznJJvjyxZjel8xttSWJk/RLlS/QzX7ufVryRoyo9xu28a9qlMD",
-	"jfmi6rTGna3OkXHeviJlConWnsiY/cjFutI2bor/gzDwBlDLJwy80Qh+AuCBk/i/Y14XLygXppwB4SoQ",
-	"KwUhLIJZP2hREiHEfmGPXFbQNdpHo8k1vVFEsQzwEPgEz1RPwI49PUKShOZdrJBkzuuPVSGbsBTs5RRC",
-	"DJs3OaeLPScf63Ei+Ij+BO6hnsI739P/w6tafIZR2c13ZUfQtu69MD/8Uv32O9d17JpMxICc1XrHm/Fs",
-	"vpr0Irk4lHTJu3qXZkwc5tO4dburK77sShMq6Oa4GZN3rrbsJnfd4QYfXybj0sqs8WfgjU6NNyqvoUo7",
-	"sqRZxlL9mf8VBH/+yy/97tm7jwP/6PY/Gpw/5/3W2dnZ5vdbFZr/XUnR+5leP2dKGUh/4bE2HoHinbac",
-	"YnwFH8jnKFCq8sxyByagoVbLZcJZTKSwDoBMjewyQRfAkgFy4RsF3+i0ztuRBxv0cF3dt33Eoaynms+8",
-	"bqPPrR4ZX2JGMo3JAfKfcjWnqSvVOc9zk/ikeJH/OVZUKoZ4j0iKzdTiQ7LCDF8tFZtkwaCYBUpvWUqF",
-	"wnQD5ACyHAai9CIiZTTuSpFo4myNyQQiXJNmqhabAclWsVOcsoIbbF1nAXENR6TZGK5Nz4kWH/BB6jpH",
-	"O6fSqwpDTZCXIrlZIxyrlQ6bFsJji+C3y2jO5XjHqN3mGa7jwGqpxUYhcrNkG6deNQX84pF1+QHJu9JD",
-	"7MrbknYkzo3F8jzfomxjZdFmZ3uQJ994c/nEJwueJNwk2bin5Lob1Z3ylOtf5ZY5HvgcUXJgjDicbukO",
-	"Xh9S/k5vd3fk+SbbuVbd9VPEBzK5mKjMpsy6R4SgNNvfYZygef67Ujon5z799XWa7V5ee7Ug6z6d9xxO",
-	"ugPtXgqtCuFRUQMnmpvAuqSiGbmGa8BUiplP1JJFfMrh1Wr53H4+SH9NQln+baYGyoNKppMPWUrJVAui",
-	"cVN+poPqbDvawNwB+D3qn3V8EgKkAUdzsQ96tEDY4VwQxcFoMOxUfKqdHy/U+KU4bFsvWF/ncsVe5TYJ",
-	"/R8vL18RbFD3Ucp8YV4FVPfM3Aw3Da4yKmKaaj2SUlWA8PB75dHzVwbbTpdZjf3w2lN1Zx2Qo4ERVm1V",
-	"gl9+2GePIFqqeBdP1FzbqeYgwPv3b5Sz2vJRtff3LdWGAWuD6/YMOwyqOqNCKvOFtSR6fRfR/RbykGGu",
-	"JqAA4Q2LswCnjxuu9g26mGYEUiKU+cFJg1Q3ZNx37vXxq48zmz/QmECu/inr81c/BE66+SvhIpPERfdZ",
-	"pqnkS1/z3r+VkfMDT9WG4HyeU6WogliP0O8elLfpXdc4v5hk1Pr4ealLNZerJCZCErAcUzJhZKXgqr3I",
-	"CIvGJbepwkxi0R55ajNkYKLS0ioMR5ppTqRMGAVIWfUas1V+JyfWYMIQisgpOLIrnsT2bwZMk78uMgHV",
-	"wnVVLGtv0Lez1X+irTY7L7BxbmN6UGhDEV5hveYbmS3BN98rrMvdhMQrms27dKJkoukDtiSGMmd4WY/5",
-	"c7nKfAiN2BfQ5vh8owjAvwJROcrobNhoAz6ohlRNWPC7yNzU4PGbil5N5MQjo3turm/wl/UV7muUw7Jc",
-	"TV+DPcOETkXV0vwEgbvBFWGLZXbTaTOfo1bzEezDmvnov8B8fCdW57xX1PPd3zywClgjU6fsPZcrtWku",
-	"QKz9bRJW+qpPhqvW3DBs8aGqBaO/apIp2QJuTTo699R2O3s/oFc+kass56hew3GwGS+ah/7YFAmpH5wE",
-	"TyXGbsF4xOcDB/YlNsD7ja7t9XrvQnKd0uWSpWXe3mga9we9XqM5XK5stsl6elW0zIuZNZqsMs0IF4RN",
-	"pyzKyEE9hVPlTJaSJG3ed2e2vs3BZLahcfvXpiW/IJDspAD+YYp3fNlBFQnncgFJoDEXuf7pWqZXkBQ2",
-	"BMkabtMXeRbzSlLyrRrjpXsj25BOF261pja0jyEWEy3HDLc3ckWuqci0vkA9XQr8N7psxXPbqYRIQv5Y",
-	"X3fFu+qcWvi1XiCeG3SsMWIySTSVKj5baZnW4PA9GL0IU7kLt0CuHU2QFnZO02dflY7AHex4I+vyTMaM",
-	"XM9lsk5sLDcnobTPOckBi+aSxYRpYQCifKnVnnn/3qnmeKxeQbnVCTcmRazlM6yPVCpt2DgYxDWsDWJk",
-	"mg9xgiRBm6X0maP1XzEFE+sllbTdQzOH3Ir/xshBH2ljH0qYN1FbyVMXLBD1LtI2umsuz61J0mCOw3vc",
-	"BJnQ8Z0gtaaIxicD1LqF4u7jODVaeG3GzW30Jot8qzz9ekC7yCWfALOLlNovlqi865v6Fn51dU83RtGp",
-	"+uNhfR2ivdvCAHtBKBmx8UXxvmu4+t5wX3MX+VnxSbiW/WJ91x3ONlBfnM/uSF/s96ku8oq7yntc4lWX",
-	"9ru5vatM/I6afo93djXj416XdW2P3Q53dDjBPwC+9uvWiV8rMNfd/n1qvS8Ky13D0/dE5X4RnTeXgt3H",
-	"dYFbiNxzGTsl3hjJmMg1iZu+V/noGqJHE4iqS1Mqo9cOjuaWcG4GpEELcmAQpR0EGBuAlJugOn9ZTcI/",
-	"h77BAwfCAoJJDQ+McejQnUPoPBmmlkch7wfkO6IwgFarcy6y6jW3N2iDq7qjOzdfW28Qwrbm5mnCAGNg",
-	"a/O65Fl7OdUjF1svp1rdRSVrA3ffK01WThOgYTmIV97CHUJ5awJ3Wz1LsaYcx2VlMoQL8n1vcDKyKWzP",
-	"2Yfs2zBPaMo+ZEwoLk2cRwoWiGsbCNZExU/6eRBfMRZ/o1yYs08mLKIrZT4cCHN2SETT9Ab5WPGZAMCK",
-	"yMhvLJV4F5R/XFWZsFKuvOEiYk0ZxbdzBrkHTGIc51rT1CiS1wIgyLakokusXiDezhkyTS7q55AjSHTL",
-	"3KVyUePU5wDkv+W2FpHIEiakKZyNVlpdSpS5xhRt/0qiD9U6740n3VCAcBFDogal2Q82LqsxsCI0ilap",
-	"AZULWQ52NxP2dp2y+RQRED1ub6tWaPkGA96m3E3C5taUK2Y39SzjAyrCb6OxaNuVJNFGmwVyfUHT/Gv3",
-	"Cr04EmDjd7FZ/s12GKwCfvVFIzyf4SihxCN0AiZDHs8Z23sVPrVZz6FcYqhlDegvJzfnnKpACGkF4w3L",
-	"zJsPCwJpIwqrL9eRq95tPsf7MemBRPU4lnO9mZvzJblRnBZXceNp8A5OBqcdcnx83DU6LGdYc/dj1lWG",
-	"tENavM/oSTSKxPuHz6oI/s/sUew5iNYs31vF0HTXO4TQdLdPFkGb7wEGX1nY7yeAVlVD2w1oimm547F9",
-	"3GeeANZe+5FX6JdpOxsfbpr3oHJa9c/A1kashTXEzdfQ2tRGcyAOZC01fnkc34Vzl//0jTJf7/iBqD/A",
-	"s4WszAwPwjevQ3u3F0kx5bNVymLMNJRb6YHAct4h+5BpX4Z9yHr6/x/0f/6EXs05qIkrtsx6BChcTT9U",
-	"lGWSSvFJUqH2gZAk5jOeKZ9kUmp/L83wxwSg7zIFLzYQ1epNuddFyZvX5LQLo5DQSuCwQ2Ysw5xH5DWS",
-	"jIo4EPmtt/WUqr5ITZIXrzgr+IrNcMwclGMLRW1/qlk+ZneLjuwz2lsJ19wv2Lubktgl5qtH/lpCvg9e",
-	"wN69gD+o+d8U0/66nel9xtUxuX8trL6LEX4t0yvP3/ZMp4To/prs8L0H9L+gFe4eu3XvDhb0CjJIc2V2",
-	"P3OBNzY+dxCzhcwsvguCpqqTvyLHao5W0vWsx0nMU9g8yJfKhcxMvmpG04QzpY2fBeWCi5n2XqsBvnP8",
-	"nkhuGqJ/RGX0Jp9jy1Df6zuF+s6tz22xZsZubIYe2ljgToaJZzPgVw0IrOCaG0hFCsre58sZWYQm75yt",
-	"AjBcRirUUlasS09RlM7j2efJVVHRII3LNQKynKliTTIKTDBTWtN1Eev5jCsq6lg1MH4TzWHDEAJsn5sU",
-	"Ke/18FGmPQAu9AlQXMzO8aA66SuUtvV51iOvmYgJz8iERlc2PXH+CEg3gZC9+2hUMUbCujIOO+cF/llO",
-	"pwkXNoO5wiRAgdACMc9zfj3nCTDWDblmKbN9qu7F50kf0GBcNO7HWny2k68dtkfR67HzoOqbGhmbeLLT",
-	"I0/kYkkxvzd0dxIrAHsGYppimhGaEJNwARCoCp5x4mGVDtQZ2/SggqRT8y0QYW5ZYugStM59qd+G2vA2",
-	"JVqlPLt5rbW0sQaiiCmVJw9vOAp0wchf316iD1t5POVj2gbDbuBTR1SgJ2IfY4L70VQyGj/9q01RbmM1",
-	"S/7/MQjWYFLyi1UG6fvxXz/Y1f/17aVXtd1+fD08PoG5wonC7OpOam9T+ztUq0molzOlSaIPYAeferEP",
-	"S7j4BBsGtCR8spjaPMuWmFuai6l0Ur5AkSBTI14rSbrkkHoro1xgSpBVmpgB1Pjw0MkYZdsXP3ClVmhm",
-	"1TfjVcV3dnKyQekg31bDZE25NLDKdCAEUxkzRVR8FE2xpscv9pnyuwM7U+390yXvyXR2iJx3OOj1Dzu9",
-	"QATiT3+yBVJVILrk+/eaN0LzpinMH64KxvRhgY05gD3qwDX0hUkgD4bymHyHOeiDVb9/FAFTwI8sDAQx",
-	"cAKXY8KmgqlYWcS8iej0yLNMWTagKdMDOdxAicsP5iK2gSfO8/LUR30CN2xRIqMrPVrC2DW9wS9rOwQu",
-	"/Fvnq4fQlP5CF0UDwYz3+Cp8Y+p6coA1wbUBGgopWNgxSeDy9cFwtTpBGG169GjUHzx6ZO7eq9ns7VZo",
-	"qdQlbxS8xkpZnl5LCoNrXyl2ThiN5vqnlMhroWDqbr0zG0nU08lZktuEvMokgoGHOVotNpaY86tpkvRg",
-	"mCtcr+To0SOY6c/lRPUHr16+vvTJqzf6PxeXT37slHPXU6B42C57PbBLGM1pqlgWlpgO9y1h2nuNbTL3",
-	"R49Gg+NHj3pF3asFvYFSxRPUGOGjw0eYuE9TCWay9tvFmP0TPaY9dE5pUnBZ9UEjQurB3FX1yHdIkaLS",
-	"imYDmKOl3YVbKDHnG6eaYr3SJMSfoRxiqI+T5j5xQ67Yjf4+vmsjXJAQDltjzUWZkgMp9A4dmg2iZhq2",
-	"EIMeal0lRocDzjRVntvTBuHvvKJjXhKC4NihT0xFcue1tRbeyjclI5165DdLhgLUUsL6mXo45y2KngrM",
-	"pJ+fqg1FmeV0auiDlZlhB54Zg0KfUuU3uTfnZLVcmp+xoLwJnIC005LHUGbd0c/pNdL0snn/gTPB77hx",
-	"qJ87ciB9nZqXpYz+hvgosTZ+0hIG9qFKm9BW8A07PYIJd5AYc5rGJnOUMnyKWwcrze1mp4DEgmVz6fLG",
-	"sd0RzagXWkrbGnRWh71MY6yRHs1ZdKUCUbzfnlKOqRb1X0jMIm7r+9lkHGOSyhUEAg5G/VHOWjA/maIL",
-	"D6TI64eO+scd8q///X8ILWSuSQszwD+YCiBEsJnMuP3r4NgPxKh/gm2wpAf/TbseNyKjH4BNMfyiGx/p",
-	"D/UxXFCqgQqHFa4Y8GSmq8Qy8Kh/hoMnUl6tllqpScOyevbjohKmXmqu5kb9o0BY+RDRJNGeUwdugYSV",
-	"3NCDT0tlwbSxiAPmjVG4u43B06KZGQenp9iCarphmRikj71mgSG6GKQIhIUUHoz6fexbz8STs8Ey4wuu",
-	"9LiRFJiRJ7oJxKs3l0BbEFHAlROZzbUKyDhNjKOhxq44aAjFB8LE4skbA+ws+wFwZYfOgF9K+wE6CzBr",
-	"jc9UTWERWUuhRA6i9T5NIPLkAEYIKKY9mrqT4ze5Neixc0zjBHvfcQwfLddRaOuBcTIlcdEsIQMRbi2i",
-	"bJIyrKmZq30OnG25aG5RNYrbolEQhcBTba860bPX+0szueCR5YufONi3aN3aVApLqn3pA8wU4ecXlwO/",
-	"kjWi+NPw2CdaoYEheayPJnT+BVn1nU03oX+lj7X+hZ5Kwqli+jQplG8Hof4h9ANhBw6L2xjNOlrRT1Io",
-	"5DS5wdNu3uCCJxfzlMEWd1AI4NNUGNh9UW8DGuNcol2xm1xM9Ds93ARTpzgQYfEQ3fAvztN5927pbL4T",
-	"2hf+5ySEm/FiLMWSqZZUIIP1D9q1BwL55kE3hC9AE/kkXKbsvSGfYB+yEDXhjOnjX7wP1rs27PcN72lG",
-	"G5Nf3oU947aAM9Et7DpMyqTPHWcwJ8OstkFo2eM15lJGmDYz/hZa56zIJ1oUefFrr1T99SBvENNrU5Im",
-	"fMGzkk1lD6tmU20LarNGq3KTGRVK2tl0J4UOO883GTvYXe6R0CwkdC0NnJZ5bA7RFlX4pFDDDK8jScoS",
-	"4Ag150tl6fXESl+aWBmnAvGai1nCurlna6dm4bqQPgzqeX9/SWchiVnKtdcKRqGj0mpCoVcrBCkF+a/v",
-	"L41EOuqPcmFmXkr3AuHkXEP71LfSX8Tk6fc/fX/5PRDEiEO/yEqmvcFMkliSazBfGyS2lplj837dPF/G",
-	"+wK8GqhUCAdFvyZFAfbB8Ls1TDsogUpVlsrJ9gJhyiwNhngYrHC05fRgmy5tBFsFooiZVZOOwny5QrDG",
-	"uqBVqFWsK6XwrBaXmLlzlCdsNkl/jW4qpTwGDEsp5zH4xte8FC7HSGs2Z4seaaacfcOQtQ33MpLK6yLQ",
-	"S4o4L2QOSOW1pR0kQstVBkoSYJd1aeACEX4MTGq1wBv/8jEwKekCbxx4o/5Z4PkBJqeD39jEdvBrTM8I",
-	"v//XP/8bfoWHKPDGHwObbaz4+60fACJJ//lf//zv29t3t1qYhfjF0DA2oolgo+C7eYBkSwI+Q4KnRv9H",
-	"bpIrpf1Tu2iQDNqkt6nnMVuz8XqoJRd59Ajn8uhRDoXR31yQg9CF42uNSEjpV/CmYDA8Cjvj0t3V9icA",
-	"4MHmrwC00uHaunRxVSbOaeFE1rsvwbBy+H63irQytCzl9V+byB3zuPtOFn49v+Z3N+fuHNGHysW2FOg1",
-	"woSK822o4aYSxnB0wiMmFHOCm8+fXdZimXLJhFGOMp0dmk7qULctUjkWcdF//fP/kidOyJK8H/oG/ef5",
-	"3nuWKgx3Dnv9Xh+QGEsm6JJ7Y++o1+8deT7k3YfgdTV9kv7djDXcIYANV/JP8mCUDy+PZtrqIxQFgDHr",
-	"Dh0zrjC3hsf6qOtuJih43O9D8C0GM0rbXCVRZ3P8FBcAaBgpvZe56DpHww28ixbGWy8Qb4zKrpht1lrA",
-	"vEgyNSYl/rNIeobRQnCQjMGD97fZNY+Yn1sAFUu9MH6MiZVnYAnEBhMLuEkuWQpn/lnsjT1toDxxsmzn",
-	"E1tbGKJocvgKcWjb27G0dVM6Mwigtq1f899ajWxW+VqmWZvmP8Buui9fduuSv3dp0U0zSr4JLXo8Q2MQ",
-	"IIK5gaYP27Dfv19lfn0+10FKbPNDp1iX174yaFOJrzX1QWuyATKEjXBxTd/IiXD4HY1NVBa7DLZ3KVfQ",
-	"1Z1Otnd6ITMMKNvCIsdtZvdMWwCCJq/BzjFZXzUF8xqxmjzESXuf0Zk+il7OHu8gcWlT/sEnJpJfVAcy",
-	"Iisnp3sf0COhViahW2UYvPFAOOHIaC6lsee4dk1tWBJvbd+8efbUt8EONz4KYUpt0lXjlBDZgjiuE+vc",
-	"ZJGeNxrc0MqJ25TUq5OByyzIboB1I0losYlmKPBlmsQjTs0Qf2f5eN+TDXz8nYxv7nio0Vxn8ZPidnTj",
-	"wX5WaQ+pJa/b9n5RNN1ZKlTe69yWoWTmSUxF1A3uJ+rairndF7NVvJnj6ZTK6ZXrWmt+3FbLGtpUUglu",
-	"al/AcW+/emE66p9t75VnFdcdBkfbO7yiN4mk8aWUP9EUEfSjwXGbNTUUCN+fyEfeL8R2s9S/9WtW9uHH",
-	"otLNLeqDhDUlZ7Q3OQ4cwSc8UxaOYCKCPLVv9LjAi6SiqI+RpE5ABvnKL2ps+82xEwhvOGFqImQWiKLc",
-	"gE25j0K4c55fpnK3Qo8eeyWiImZl4oXaHzD1Y+Q1SRh9DxqwqECBeC2t8UoFJFTYaZL3ONhd5f2zKaY1",
-	"b7DLRut2Jf7Mtk2Lc/KDTCc8jpnAHqNWB/gHuRL3OfGDYYsD7DDWD1CVYY/HELdj2zH0m/3anyFeopzX",
-	"/nUjlhyM+kf5UUC8BTwfMaiSQLj2WQevRmqmSyUAe14NqwbCJPYoEl/SGTnQDuijsONGW0uYhabDMGPZ",
-	"F7B8WjSd6vWuPWr9z2UX+LYLXj207Whafyqz4s6mhB71qOVpfy5jPuVWpvyby649CaD/Ytl26bPbMTRd",
-	"nz2Fc7KEE1OTXa/pAoKe4XJlz3tIDl69uez0yMXGu3T7rA1tg5LaN6ZAzV4ozAVy0Hg3st40IPl1ScdB",
-	"5eO1TMPdgh8IDBfDxb25nq/dzY/6ZyZMtuYuG0HHTTfqnTzbbSOSmLyo3HU7d/0lUk0pTxQCRLZehNdk",
-	"NOzpVyqlXQl9X1c2J3Fbb/RltQM4kIIuWo/wc6n1zuK68vqtlUt7V9WFC4t3W1n8yRxc+5hmHxrpwTLe",
-	"3Re+syn9e3aj35hHOwU4DrGsazVp0xuXVyUwWQnXvw1Y9qAMv7wyXGUPqvBBFT6owgdV+KAK7x1RPjQp",
-	"f7djOUwYWU43xr/qAI9ANCA8SGuARxXMVkF4kNYAj0BsQHiQlgAPxN6uQ3iQNgCPRnhrFeFBdgd4vMpr",
-	"p/9x4R2Y9fprRXeYHfgy2I5lXnJhqzosqjPsoAobSjpsDlF+o/JCDQ9qbb/QEVqjsSP8DRfeO464BX5i",
-	"k+Cb50VFZNq8JPi1GXhiUMba57kf8MS8WPwDAE/wZN3RmbmrzLmvfyLYtZl3C8SIabmrsPmceJFlu8Xc",
-	"cSXbRKY5TP8eWJE/jt/xB4CjLK3wqamPlp7D4UccYhd4iq02CFl51BY8ihNRC8R98CgkD7MF4n54FPPn",
-	"OBB7xKPcUQ08wFH+CHCU9cewBRbF5uuYunYYPgIv4q/YxiQMKB6FB8K+Cr8jFMU89zdB7PtCUT63LfTF",
-	"cChfg73xACL5XYNINsmMO3t+bWMw7dEm2P4BbPK7Apt8jXL4k1yvtXRiX1ba56mdW/Z/4zbeVZp/zps1",
-	"w647LSv+RFrKXqvtQVs92LoPt2q73arZVEo1fImrZduiS3CwB3DJ7wFc8qD6HlTfg+p7UH3/7qpvTzHh",
-	"Q5NtpAXABMPAjsJ8yBbyybOF5HM0dSzMPOFXtt6FkxsNfm/LrbwLiaBpKq/zLGhrsSk248wfGZui1/g1",
-	"QlN0N1OMpX0HWxCqfQ+nElRbYwm54gvhZWx9xe0x2LzlDlq+Vr1xYyT2G5WXZHzQ2PvGylRI7Oo1/MVn",
-	"DZhug9VA6rRpqbhur5K1zdS4oCjVTUYykNDGGctTt+E9ZGOF17BznidN27E+owXb9PHKKKcv4H6a6iiR",
-	"CYvkghUFna7nNIMK6xwTZIADq1XTuSVBIGwCfNRYpueYYN0oKAhlbpOxHpSLLnKy2mDKwbuhi0pZbQKx",
-	"O7qowY0OxE7ootp9XCB2RRdpat7Vm72jgN4DuMicblNlDdbQAmjU0AvT27QeodbpQr3YWNaw1jnvsKO2",
-	"+JxoJ747dZtJu2zV1zTfjR5bNSdIFgcydZ4HsIiay2vlhqdUZqqkPWCqHjBVnxxTZURuzcy4u/t8+HEX",
-	"eBUUK8fSDrYKxj2qIFZRWOuTAlXLf21GYW1KCoRqux0Ka1NSoEDsisK6k7p8AGH9IUBY685tGwzW3HkV",
-	"5ZbhKC4poIUxshF6ZS3nrwR79XktxS8HvfrCNssD7Or3DbtaLyU+SxChZSRyB4CWbv6Az/oqr6jJRSCs",
-	"01VEgfJwiZbp9WT3JiKUF6dM2Qyy/xvtZMhR7tcjz+kVFCEwisoajPVIy3kginBMY61tuMFY4Hg8y0tz",
-	"+yXrMxB187OpzPbB1hrcmhHhux1rGeKdBFdkyj90V0tTjldhPUbBrouS0Wo9BO7rU4f7hAFYQnLF2gUA",
-	"fqx2uPW9Bb3Cf9j7hW2DPK92KNAEEDHf4mZXQQWlPjvq6i8BLWhF6Ddu4z0bIDmuQDf2tQZAafCAMHhA",
-	"GHxOhAFK9jq2zrGlWmPrdJ8HaN2D3fJgt1hj/sFqebBaHqyWB6vlwWrZv9Wy5V6nUje0BewRenAp1Iac",
-	"Wk4JB7wP8slUplozThOu1cmNiMZYd9TcivimKqpWToxGc1AtKVvI9wiEpCSiKqIx8wPRcHeiFXrGRAnh",
-	"WHqYn9czx0h2ypYJvVEkALifsVMMXLBqqbz7Nlj1+0cRlHzUM4d/sl4vDDyyTFYqEIGX3+0gHcsjKi4i",
-	"tmYYPQiwoMrSVZQZlZ3XnMSLYPIKKgon/IoZqiVQ3dZFitqdLCFFA7Ep7Rg5wILACA/tnOcThtL2toas",
-	"mVJefRX+uA45Wb65+mMjKM1ad8NQvta80L65lg2qPUTRTOkLYRRjd/NbYRWf1nq0V8W1vq0ruOVy49+t",
-	"hlshuw8KGrgO7esbEWkFobuyaJXy7AaO7YTRlKUXq2zujX95p7mLRhFT6lJeMQG/eqd76I/jOa9oDxlB",
-	"0XgovnsQaoOWpCsRdkoFQ8eHh4Phaa/f6/cG48f9x33gTTO1GgQxVzbyWjhFgRvLynm+LVJaSqZbcdbz",
-	"hJHUzYxqOjovpSrdSsVjndcAbufCU6nca6AhAABKqxxRUSmnO+zK7bvb/xcAAP//",
+	"7H39ctu2tu+rYLjPmVgpJUuybMfydM64SXuafZvEt3EmZ98yt4RISMI2BWoTVBQ145n9132AO/cZzoPt",
+	"J7mDtQAS/JBEycpHW//TxjYAAgsL6ws/rPXRCeLZPBZMpNIZfnTYBzqbRwz+/TQWKQ1S9U+5mM1osnKG",
+	"zhUJ9K9d5z2NFkz9OaQpVf+naZrw0SLF/kHCaMrCX2nqDJ1+t3/W7vXa/Sc33dPh4GLY63cGvSf/y3Ed",
+	"QWfMGTp/pYIRKkLy13gqyLOYOa6zmIeNhjDtuPg1HG1pfec6PHSGDmPjoHsS0nbvJDhpDy7GtE2Dcbcd",
+	"np+envbOaT9gY8d10tVczU6vWjp3d3euIc1PXJbIczNlZMwTmZI5nTASj0nWsUKvX/4kBHvnOhEXt7BE",
+	"oI0zdI7pnB+/7x+bVv+hyPVtz1t0u/2zOUt+hZ/7p47rRHTXHpJF41163LnOjCEHj3mUssQZfrxznTmd",
+	"cEFTHgv1F9XYGfZcx/R0hv1T10njlEa/BvFCpPBX/Fn9XTrD3p3ryDhR07f21uag13OaSLbmiJElT6dk",
+	"zFkUyl/MKt59q7bfrWzg1uPYgGs+1/F5xiKWsvBnFsRJWD1E8GceC0kkFwEjlKjpkSNK5iyRsVDTd8lo",
+	"RQIqAxoyl/BUkvk0FqzV5JjhXH7dZRmhmhIdRQx7nYz7oydBj7VPwwFtD9j5qH0RnIXtPu2Nuuxi/CQ8",
+	"Dwq9NBlgjr+KxWzEEmka1B3Xs2HvdDjod7rdc3Vccd347dEp69LzYNDuj3thexCcjNpP6AVrn4Wn4wE7",
+	"CfqjHs126eK8f3bWPe23z7rsrD3o9bvtEet2293RKByFZ3R0fn6W75KZTgIbI5079xPQrtH862jH4nnE",
+	"9iOaWESRIQntBQP2ZNxvn41OwvaAXdD2xfg8aHfDPhuMzuiToDfeQJJN0qzU+D9Qmvz76XfAx/9++uzb",
+	"fLpaDDUVe4ccuiQfDzd0nSB1YJTCTjl7Cdf+euFqcQTIlx+5TOOEB1yya3XiQBgwGSR8jl90XjOhxav/",
+	"fNx+QdNgOiSec9G96I5OB+z8vN/rdp+Mw+D8nI7PLzzHd4mMSTplZBSHKyIYCyURsSf8svD0O55QRM7E",
+	"2Qua3JKpnpKLXzUfJVTCoHNFfBFymN5WUW4Gc4ZpsmB3GbMWxQuQ4vlsHicpCy1jrkgJZbEEEVf0mPPg",
+	"FqfDQ3JExYq8efP82SVRH2MhieIlS9oBlawFCuSWsTk09wSyziNJ4oSrfY2Inys8H1r7uWlSoRBOEilD",
+	"9WzawTSWTKipqO645NXOVmfvot09afcGN72zYb877HY73W73IEbUIRThc5GyBI8BjTJWtU0B2FJNGUHY",
+	"h5QJ2YhH4NQkq1+DOFTfHQwcd5OBeXoyHHQ7T87OFG1y/hrTSDLXieJAn1VnGSe3inzAZM7Q+WYw6HfP",
+	"LwZn3W7vySX7kH7b6yvhm3Bcgx5BxosExACHvd5M5cJkthonhdbvacTDX4E2Un/cbNRpcMF6tD9qn4cn",
+	"47YS9e0nrBu0e+M+PRkNgtPwjDmbztILeovy5Nos7mPhmN+qcwx/cUn8niXLhKdcTMhySlP2niWES32W",
+	"tm+f6c/wjFsE1UcelvTknJ6cs9NxezR+0msPRhe99pOTi3779OLkydnZ6GREx72NS3rJlmvcPMGWzV29",
+	"tYfpbg3jv2TLrbwvCLebEJx49Sy4hGsht9+p2MDc3X6XKN4mirnVFzsEuLvMzQdjsZdseQ1mS912oEGz",
+	"fZFglvxq7Yk2J8yvihuj7ars83VSqLwHR+C2hLgXSmGEbEwXUUoSNuGxaG2fo0X0WTziYNhlZD866523",
+	"yOnpabvXL0qTrfrOrOBKvtSjld1zvQTFpgGNInVAFTcoTfzX169ektw634mXegVGmsYze0VnPVAG/d7J",
+	"xsm/Moe+9kz+zMDzu7do0VygaPEsZmRMZzxSirUkctYd3WySdYz6dErFhAFLYBjkMFOucHRaO184g73+",
+	"ebff74/ag7OTJ+1BOB60L1iPtcfdwZMRPT95Ep5fOLXcX3/ymp66Tcq1OzzpdS66faWhmpzOzdrRHm27",
+	"dsxbH4pCVY89C1k8kgTbK3NZiWTlprfz5d0rCPaHIGOTaNhxE5vyGEdcF9XCX6hN+LZA/zXhtE/5yTXx",
+	"uE/3yc8R0LM/B0ejqjeVhEXpoY4FqjA06Hc2VHpbrPfe8PS80+ufbLPeq7r2m16mnCqa1jJ0Xlw/+68t",
+	"58mew/bzZLcuGu0HNXBhW6oC65pOGOmTeExovkXBIknAD1Z9pEuU5zVnCYTyG8UVHzyuA3pchxaUx03k",
+	"9THufR4DMxvz76fPvoW1bYiA9Q4jXg8/0X7NROcJe/+7oOgBtMfnoGht7DM/1g6MsC7y2be1UG9L4LO/",
+	"/lYJXYS1sb7XiyCAwGUsohXhY7DTdXSvGsdEA51HETRTwjDNY4WKz4mky04hkGdclMmCJiEaf3tfVFX8",
+	"k899S4WLCWt9MTW5BP/+yS7E1xKg5uKj2x/2ep3BkybGbKH1IQj1Br5X6w5GjCbANsAvB2AOy8QXiyja",
+	"2XKvcWr09MFQyLRu0fGO6IhF9515RaPvYiRtjBvgCsK6HchtUDffAxKofWkULzuMN1bcqk/Bv/v7tIZ4",
+	"9fZ7gnsfsfALW+4VK/Awdvs9SP8J7fY715kyGqqfhh+d72/opEaZpUksJoSJlKcrktKJsuZT2DJc/ZBQ",
+	"8o9FnLKQhHzCZKoa8FTqK6W6qzuXLKc8mJIAwlhKTxL2niUrAnEmvLbSECln6Gy6L3RcJ2H/WHB1ysye",
+	"BFM2A4bRy5ZpwsXEUau1BU9xmdc0nZqVaT7KVtgpTOdzWUjHDTd3l/X/zNJkdTXWZlORAm+nccSIhAtS",
+	"SdKYLClPyYiN4wRNEsE+pER9Te0xl4RGUbxkYYE6vU3zmXHBZ4sZml44Ny5SNmEJTO7t27dXi3SqOC2g",
+	"ac1tsv+dEqeJry93fZYkcfKt53CBJySNb5nwHJ8sp0wQSuBnsqSSSGVLjRapJxL2dxakLCwzGQ5N1gy5",
+	"E5nB+EzojKX6YGnT5vmzNdfCWUyPh+QI74KpANgNaxV5r6H5wNXQc5pOcyvHQpRsWss4TmYgjhYLaDmj",
+	"H35iYpJOneHJmVvDUQZgBYZyRXbESYrAKpf4bZ+M44SoFkyEXEzIkbnOsG+xW5ck5UwSmjAySmAHRyvi",
+	"89AnXKAlrVRryBMWqM90yCvB8CNgbxcJ1rYksqbLPxYMLrg1YSQ67TkJmFAs+outTVynXfipMGjxEzoW",
+	"14b/v6ujmEZl3ZNiORZjd4oVKGSBOnYkUKFn2/qpdtk/AL7uqbFoKyt/Gs9mtC2ZOjpK+GbaHkwpEEgJ",
+	"SxeJIEcSrsU0Yo+lrUuyELciXgrddMLfMzLodosLXYfnq1tzGQxYWL91JvqnZ+vXqjf6Cyy1COpyC8iw",
+	"jQsuYZT2W/c1Wn2ff9m5dezacfEN60WtvOcyQUt/CUYGA841pujmBdom3+7rjFKW/JhZy+WVvhLRKkNc",
+	"kSNfKRO/ReIkC/Ee+WBh+y0d7C3tF8Rq1s1fffsXM/q7WgmkPqi8Ihjn3folrDf7YAk4NzQq2AcapNGK",
+	"pFMuifELitPOgvsb5m16riX52WD9dC3cS91s9Q2HTW8Ri3b++0001yTbMHU9zv0o/hrRiLULCDPcMU3V",
+	"5KmyR5HgXMiUKr6h5M3NU8QjzxgVEhwKvOrWbVzoKsjPPzwlJycnFyTlMyZTOpu3OuTVjKfq7GFfGkVF",
+	"ImzwDTcQBhCWGzd0xoX5sbeeNjereRO5YbwPosYBsRFxqY6U0Uq+S3wUYPAv+6T7JbtRXxaXcdEbFgsf",
+	"PcBitdt/la5hhiReSrKcxpIVoIsEmAGZIlFOYodcBQGbK8IoG1UqF5IljFwBwuQ7MH4YDabE4hz/b3/7",
+	"29/aL160nz3zkVs8UWUXhGDG47FkqUvGCQ00CMe4QtrPaQ094V91Ot/55IiLIFpI/p61XKJ+B79kImyz",
+	"D8U/+ORonMQzcuUSq48nfOyymKt9/a7wR0KJ5GISMQ3HT6c01WtawWE3f/eEtQZoBcLLHJBWh1zhEFQS",
+	"irBSMooXIiwfKU/oLpfQVOSzIYv53PRC+D8Et0rNs0V7otK+cGbLTpc5h91ep7PfmcxZZi2v9vpPdmTW",
+	"5+LZdzsxbCGWX2DboWKsiAsT0JeeoPIWzHrfW3S7JwFG+FcigB+ZYpk0JhOWAoJHh0jCB/b/A7N/meU7",
+	"nWZMb9jufqz/fAwQ+frYxPc3dFJ3H0WOgpK6AuWkeeWSSIgaeiKIZ3OacIiLy5j4b499ktKJJAKwaTP1",
+	"5UviP/bxn8qLFatWh7ydMkHmCYPADVdbVAXwKz6UKaMhicdkfZARewoiYgj/YOSjNSSUQESVAOuEMZOq",
+	"BU4DV6xtWF/RwAdbXJJBr++JDI5pmqR0oo69P2Mp7bCUTnwXzqWI06ly27kkkr6vBp22RDaBBTBAm/OA",
+	"edLgbI70PR+/jAVbs7NqRdLe1mkchbKyp5dkyegtqdlDT8AmamLF8dotjAXLfl0lqifU76iQS8QpnnQH",
+	"YIXHi5RQeAFyIIopWjQjmzr6YY3lmolfta98IuKEha4FskwlstOlWqbMo+OSsA9zpSxEDJccYPhO+VzW",
+	"GWhrjj3Xk9o89Wu41a47xPBGNnM7lZCPZ6SXB5N6SlZGnEriq6a/oIH4zr9EBxRusdVGYnh8Vg741k1Z",
+	"Y3kax37V5HMkcYn0MDV1xtWoftPPm2XsOo3X/De2cRIaQVCcSP90w0wk/63qOOA8Trtdd+usWFK/uT8r",
+	"W8RAp/L97J+6yrWaxTIlp91uaXdhMo32du2aDIbiPiuSsVgXEM+QYlvj4Q2vI2vi4fmrxYOGw3FhX2s0",
+	"fFtU7MCxcOu22nXahZ/smVgQz9qIAgTa1vKK+mMTVml4m1bDKgfnETXlhwuTdVcFd4rYch4LiVGS72j4",
+	"M146mpfRTMA/6XwecQyzHb8XYYfO+Td/18gMO8GGvsure6hyZZ6pgBHI0QSkYPFELNXcpdvYkAS4JpQA",
+	"Tg1ZSnmUhWW3DDIkHL4DcjfkNKKjiEGcMYpWl0Rretg1mjAKT2ash1AfnXkMr7WcoXMc0pQe56CIYz3N",
+	"O9eRKU0X0hk6g27XcZ2Up3jHSUNiSHn3ThFak+Z/qh2+NneWZRLB/pPsSpMo6yweo3+7jShGVZDZQqZk",
+	"xGy9VFxX/vVcv+yylBmN1Elk4V9fv3pZXgI8Jrb3GBptmTuCHPC6GwbQfYFkMMKQLAT7MIcLZcIEOCJc",
+	"zBdwPhpPnEvl0F6ZjSzP3Uge6yKBS6J7bVuDB6fWc1SXTIQ15SeN8W+8En15sW4lwlqBDSDJna8pfc+2",
+	"rwiQQrgkOGn2uPGYlIOcjdYKY+64WLmY43vIH/JH+Na+obMOK2UihG/nK9V9ty1WO/xBHMXJu1y0ZF+u",
+	"ns0xBp/MF9eescLIOy18qTz7bI9vQHqv3WeNqIE++O4PxP3WZRtTYaid9Ex8EK0nGu6rZXQ0X+Odrd3+",
+	"LWFjZ+j85TjP4HSMf5XH36u5P4uDxUypJOhYtVAKIgTiV+VNg6AhSJUh2OJAEmUFe2KexKOIzQziReOR",
+	"9IJ9IuhM2QVZvoQZAx0UJ57I2prP+NCs9G3lXyOKYxzxYG8NG37/gUu81S+8ViunGAARTKOE0XBFGPbZ",
+	"wgs0lxM67sIRWlYeZT0/8LC0+RfW5mdL1xoxfJ4LMFl9Kh0SLiQPGbHQiFslVg6+8Rwyoys4xiOGsKTK",
+	"eJeEh5JMYmW+qfl3dG4GiH+hZdqI9y3Izw7Lf8HlzESNKirUbGHIx2OWSIwkmHkRHm4jhVlOTbgNKNts",
+	"jbssSOvJSmS/sKtokFqhp3V5QurWVA482qqWLETEpMwe5oLq1neo5hnDjjDcRltfGbMxvWRKI7aBWje2",
+	"4taXEzp/lBVPVEeT8HRn0tXwhX43oYNrY2Z+n01CHY2EpZANIlFHKszJPfy6iQ1qsUaD4rFXmrJgtNqm",
+	"xCPZ6KzBGB4if6XnVAls2QqPJLGbGxMKAqvrCQH6vOGKD6dYr4wBrPYcrQs/WzBE3y1R7eebpf5kRJkn",
+	"NsoyM0iNzkLsARlTHrFagHPpngLuH/B2oNoUY++Q38fm9cIFAmBY6XsWtrTC/iFORjwMmdhTY8fplCVX",
+	"AYDoq882X8czBoZIJNkjWffypo7hTDq9JiBVMmJRLCYAa6ACZkMoTgdukooO1InFUPnKD2+qmRUcKdrr",
+	"PFQ6F54yyMCPX4gQ4v2tbUvoOHnmoeg1S96zBCax547lnmZVfVlOKHxhm0lV7ULiAK5mQpvwpwUr2SyF",
+	"4FoILubAx7o6s0uC88YAVxRPJix09fUhXmiwEEj9Mk7xkoaOEH24B5FFeQyLzvB7oi+aIUyDV1oQCLi6",
+	"fk5mLOS0kX8DYld1gTAQRrtCDUBbN9VLVG04jeHaZopRHx8/Lp6fM2sbX8YpsdZ4+EPk4+g+wXu4XOXA",
+	"5TDx183cN7v4Q7wQ4Z4bqE+wPUq+hS9jIhfBdFd51h2dh4PgtN9+Mh6w9oAOTtoX9ORJ+2TcDXphn53S",
+	"sx5IaLXIMXy2QP1Bifo4M7QAFMO9eYPB7UI2FNRBpbgktNwy6yQGqOnuU0FBt5lyWhiiDExzidkgDKj6",
+	"7U5J/aldVMsOK1YCfcuCQeaP48TSBVsXC332WOsYvX5FqYYXW40WerjjbahibG8XsaepxRAT/p4JMqcJ",
+	"A4BMJGPlTlncDFCOnJ21PfMyTl/EIR/zOrx8wefAp9I2psAvXPD7gFm5JCJGAIFT+8atjgy62TG0wawW",
+	"dBXFNLyJ459oMtlXqaRW94pHrVwV0iMv+Hf7hKMjNS7cXgjS6w6enJ6fkdEKYxI5b/Rs+0kHusj3+KDv",
+	"Jo4Jzu4TR764tNYKov7aspF/AFN6TwKzlE7qwxYH9VazZKI1Xqr5iJXeBNkQHVaeEjqhXOTOquWTqulD",
+	"mOj8vHtxcXF20qcnFxd9FpydsMHFyVnoOUVfVANcLCxQwf+Ch6pmu20iE03lT6DzzUzw9O1AIXIEEsMT",
+	"RfxU67Lq+2hRcRPHL6hYaT6We/JMQlP2E5/xij2tDsSMipXhXu0Ygukvt98CpuXul7jfGuXeI8Wj2bd9",
+	"ZfVptTSSre0TuDg0ilgCLim+j3wkYV0tMqXwr5As5gBnyk7vIpywdAjwUk+ottDUPK8cLYJblpKj0SrL",
+	"TnjazYlHNY7UJaNFon4Rjz3R63aVOcs0ap3OOZHKqSDtttqXdqQ2Ruez1b+C3r5yf314xNqGV6w+kXQl",
+	"8b1n5YnqUimKEcveqQKUzNIF1jjbVIL1bhYfswu6SKdxwn/bX2h9mPOEhTeKiBWPTv8RSdxEMeBe2BcJ",
+	"+Bu1U/pXJIgon8lh3lZ/pWhH9CyGLCyzEE+tmfbLuNl0KRnhW9tsHvbFZMOJHNSmQfLAdIYmruSS7ELZ",
+	"JSMaRisi+USonzTZXBMv9oTPPsx9VzcwmVN1RCCaxAlPpzOwlXTqZV+dol956Bfte08Yi6jAp2/fvm2X",
+	"H0ZvYtbyO2rNsdml4Qvlp5qo4x6cC+G2p9ivLngJ6h6uNpSYsAb9ewPj2bIZOJPZvZ/MEonrD7fVl9e7",
+	"wUX757TASvntKVCCwBo+vfUD176aKhud4GwaCH+Jw1Ud+OnVHHH6lyj9NFAaCcb+saCRHctEkD+golyI",
+	"6pFB92IvfNRGdJPrfGhP4nYJ0eM6T8HOqltF+Y5QHYDM3RJsmVtv2QpMonRPWJnSO+RqXbDWILe7F5dF",
+	"zHfx2GXNumXMcUPK7IQDW0spdHSLN5A0RPuNRtdJPGdJyrMUcNW4uHGVqUn7qrywyLpehDiagdbr+ym/",
+	"/ODZJ1TeStiJMVuypAO5T/KPF1PWbD4tT7HlFVyMIIhscxoE1abInHXp4wvvV08rOLJiMpbNM8wfqd3V",
+	"5WZp1Flflt3lGYTi0d9ZkFq7ioTYf2/zLYSEilbq8INsz3NALll7tLGXDrRpZIWVJHhzvyyt8XPE0O+5",
+	"Udlcd90t/dlXApftINzQYDt/cUow1DV7mMn+3XbwxuA0YP/MScWtMvqiupVZ/qNNHyp2KaZKarCPFdbU",
+	"GYa2dDZyPWN6Cw1qMj3UYnptkuuIuTXnKv1LXYAkG3Zpz/25IqHuCLdycL0o2PpDZnamAYF/1nps56X8",
+	"xOUBl0PxnZZVMG39qnjKZnLn5WUroUlCV+rnLL3opnHUMn+ChlaGx20dXqh2tQTVY5iPb6Dvy0+mkDY+",
+	"vMu+n1FuX0WfWUi4tOp+7iwMdhUDcC1xLxEABlMTOZCRDTXBIXRpGuvI4CVJp/hSSxvqt4zNlSHKEzQb",
+	"5e9QzX5u/VqwhvQod9u28aDqVIO5vqg6rXBno3OkXb2vSJlCisWncch+5GJdUSu7uMeR7zk9qOLle85g",
+	"AP8CqIxV8qOlX8/PKBe6kAnhEiKLoTqMmBOH5sVQfOznd8hNCQ+GWeiWdCWJZCkEavFJqa6bgh07aoQo",
+	"8vW7bxGTKa8+xoY84rFgr8YQkNi8yRldzDn5WI0qwUfUJ3AP1RTeuY76H4IL8B1RaTffFR1D07rzUv/j",
+	"l/K339muZFvnIAest9I7zoSn08WoE8Sz45jOeVvt0oSJ42wad3Z3ecvn7VgHFtoZ0ktnnKwsu86bt7jB",
+	"xZf3uLQia3wDvNGq8EbpdV9hRyz1OnDV+lKWqI/+b8/75j9+6bYv3n3suSd3/+ZUda31OvHi4mLz68TS",
+	"DvxdxqLzM12+YFLqJym5P1t7IPKsBPHYRKYhyGlQzFRmGSaPdPRDLubziLOQxMK4A3GiJZkO2AAWEpA3",
+	"jyR8o9U4p00WmVDDtVXforVSzUW0NjxRVGL1AkG1UYdafQifHQdxEpIjZE5pq1Vdbq51maXxcUmejuIL",
+	"LLBQMvUeURiT48iFlKYpvsnLt9BAnTHfmtrQhAqJqTfIEeRC9UThvU/CaNiORaRotTWe4wl/TUK3SlwH",
+	"pGDJprGKj26wi60FhBWUnGJyAAVcEiVq4IPUdqR2zmlZCqeV5aiizysRrdbI1XJ51Lp18dA8VzGrqk8A",
+	"e5h44OYJr+PPcrnWWgG0mrONKykbFW6efqD4eOpdIUVB6V2VnWfkrOkGZFZoOfesvsArSEkz+aMsa82b",
+	"m6cumfEo4jo7zWGF4H57YhXAXf+avXha4IwgfhSMHuuUmF0B7xL3Za837/c7L3Ume6Wc9KcIS6TxbCRT",
+	"k7fuHoGJwmx/h+GJ+vnvSumMnIcME6xTkvcKFpQrQB8yZpDhrneg3SuhtCq8vqvhRH1dWZVjNCVLuKtM",
+	"YjFxiZyzgI85PO8uHuPP9/alIrAM/9ZTA+VBKWHQhzShZKzk0rAu7dlRebYtZcnu8EJi0L1oucQH7A+O",
+	"ZoOE1GieMMPZaKOjQa/fKrlyO7/yqfBLfti23gK/zuSKuW+u0wE/3txcE2xQdY2KfKGfz5T3TF9f1w0u",
+	"UypCmii1klCZo1Xxe8XRs+c4206XXo358NpTtbcOyGDz+P7AqAS3+ALWHEE0ehEwQOSUJtkTckgU8Uha",
+	"qy0eVQMyaKg29KsG8BGfY4deWWeUSKW/sJZEr/cR3W8hvR+mPAMKEF6zOIME/LgBf6Bh+DQlgM4q8oOV",
+	"Taxq19gJIarjl18x13+gNk9j9VMm1FD+EMQG9F8JF2lMbBisYZpSgYY1iTEaGTk/8ERuuBPIUhPlZVer",
+	"FwO73wWYHMtr3GrM9GvB3DDViJzGiygkIiZgSCZkBBjF8JLQPC0z2prcZNzT2X075JlJJYPZggur0Byp",
+	"pzmK44hRwF6Wb08bpUmzgho63iFJPAafeMGj0PxNI36yZ3g6jpt7wZKlzc39vbz/n2ijvc8K/FyayCIU",
+	"+pGElzix/l5oSwjQdXJjczeZcU3TaZuOZBwpcoFpiQHVCUIGMKc1l6kLMRiTOUCfpkeSAGTNE6WTja6I",
+	"iWNgIgJIgIYAzTwfWk0sQVcUrCMnniDVc3N9lXU1SevkCJYFrPsa7BmmScurJmcHCrwPLgmbzdNVq8l8",
+	"ThrNR7APa+YDSFXV07VihNY7XzXfw80DqxDWMnXC3vN4ITfNBYh1uE3CSoPVyXDZmBv6DT5UNmjUV3VO",
+	"MlNAsk5lZ47bbmfvB/TZR/EizTiqU3McTKaY+qE/1oVNqgcnwlOJMWOwJfHZzZHJYADPYrTq7XQ673yy",
+	"TOh8zpIib2+0lLu9TqfWOi5WVtxkTF3nLbNiirUWbJykhAvCxmMWpOSomvqsdCYLycU277s1W9fkLtPb",
+	"ULv9a0sFXBFIEpSjE7EMA76IopL403gGmdixPoD61zJObiH1sg+S1d+mL7LKAiXttVVjvLLvhWuSVsPd",
+	"2thcKWDERYflMY/0Kl6QJRWp0heotgsXDrUeXP5MfRxDYCFLcqG64o15Ri38WscTLzSiV9s0aUwUlUou",
+	"XGGZxv5wHRg9j1rZCzdwsh0tkgZmT91nrwtHYA+zXsu6LF84I0sov1UvNuabU7uaZ9DkiAXTmIWEKWEA",
+	"onyu1J7OG9EqZ04tX33Z1VE3phqtZAmtjlQorVo7GIQ5jA2iZZoLYYMoQpul8JmT9V/RBVurJd2U3UNT",
+	"i9yS/8bIURdpYx4Y6beEW8lTFSwQMc+TodprLs6tTtJgqtB73DHpwPJeQF9d+OaTwXztQpWH9KNqLb4m",
+	"38ls9oNY6F8PtBi56BMgi5Fyh0U8FbliU9/cDS/v8cagO5V/PESyRbR3WxjgIDgqLVa+KCp5DVffG5Ss",
+	"7zk/K4oK13JYRPK6w9kEkIzz2R2PjP0+1b1fftN5jzu/8tJ+N5d9pYnvaQkc8IqvYpzc626v6bHb4UoP",
+	"J/gHQAF/3Trxa4UP29t/SK33RcHDa3j6ntjhL6LzprFg93Ft4NIi82yGVllGRlImMk1ip8WWLrqO6PF4",
+	"ouzyFEphNgPC2SXm66Fw0IIcadxrC2HQGnxlJ37PXosT/xvf1ahlTxjYMqmgljFO7dtz8K1n0NTwKOTT",
+	"gTxiFAZQanXKRVq+FXfKr3cbQLb2dP6mayuGQpBXX1uNGAAUTLFum1hrb7Y65GrrzVaji6xobZjve6mI",
+	"zGkEFC2G/IobukPg70BhPrGmQs5NaW6EC/J9p3c2MHmjL9mH9Fs/yyLMPqRMSB7rIFEsmCeWJoqsaIyf",
+	"dLMbAMlY+EjaSG2XjFhAF1J/2BP6YJGAJskKmVzyiQDwi0jJbyyJ8SIp+7gsc+g3vbMegD77kMJmc7VU",
+	"dVjXlEl9O2WQe0Enp7JuTHUVsXgpAEZtSqbatOt44u2UIUtlamEKebpEu8h7MhNLVgUdeMtgeLFBVLMA",
+	"N6kLjaNFV5UoRZ56cf3svxrQ7MsELiDnAw9/RftpjVjQBCFchJC3AtK6wD6mFfaWhAbBItE4eREX4+j1",
+	"dL5bp6c+RfBEjdvZqlAaPjKBxzf7iePMELNl8qaeRSRCSVJutDNNu4Kc2mjuQPo9aJp97V5RG0sgbPwu",
+	"Nsu+2QztlQO9vmhw6DMcJRSAhI7A2shCQUNzZcPHphAB1Dv1legBZWely51S6QkRGzm5Yql+xmLgJk0k",
+	"Y/lpPnLVu83n+DDeAJCoGgKzbk4zT6AgN/LTkmt5cxqco7PeeYucnp62tYbLGFZfK+l1FZH2kKnyMzoh",
+	"tSLx/pG38sOCz+yMHDj+Vi/fG4XfVNc9om+q2ycLvk0PALgvLez3E3srq6Ht5jXFTPnh0Lxe1G8cK88Z",
+	"yTW6dMoKx5ep+sFrPC67dmCJI4zDmOn6a2h8KpPaE0dxpVpFcRzXBo4X//RI6q+3XE9U3xSa7H16hkf+",
+	"m9e+uTYMYjHmk0XCQsy0lNnwnsC8hj77kCrHh31IO+r/H9R//oIu0CWoiVs2TzsEKFxOv5RXSoul5KOo",
+	"RO0jEZOQT3gqXZLGsXIOkxT/GQHIPk7AAfZEuaBa5qJR8uY1OW/DKMQ3EthvkQlLMecTeY0koyL0RHah",
+	"bvyosqdSkeS1z1S3Vsl3M7yPqd22/fVp8ZjtF1g5ZKC4FOm5X5x4NyWxS7hYjfy1RIsfvICDewF/UPO/",
+	"Lhz+dTvThwzJY72NSkR+FyN8GSe3jrvtQVABO/412eEHvwv4gla4fezWvXCY0VtI6s6l3v3UxvCYcN1R",
+	"yGZxaqBjEGGVrezpOxZYNZKuYzxOot/gZjG/JJ7FqU4hz2gScSaV8TOjXHAxUd5rOd53id8T0aomGEhk",
+	"SlfZHBtG/l7vFfm7ND63gbFpu7Ee1bgmNLjlRYopSlE2ILDGcmYg5Sk4O18sZ2Yeqdw7Hwegw7SQqCTl",
+	"WJeAIy9uydMvko2jpF9qV6/FZzEXx5p0G5hfp7DEZR4J+nILzOvQ1ZySuh2B7UQosnn2kpesUMMHqXIX",
+	"uFDHRXIxucRTbSXokMox4GmHvGYiJDwlIxrcmtTO2dsk1QTC/fZbVkhsXtXcfusyx2HH43HEhalAIDEl",
+	"kieU9MzqFCynPAK2W5ElS5jpU/ZFvkjOgxrDpHZ71sLGrfILsFuSLofWs69HFarWcWyrQ57GsznFVOnQ",
+	"3UoOAczriXGCeVVopFPRIzBWwmNTPNmxhcDGNh3IwW+VcPSEn1mlGPYEjXXgzWhCfHhBEywSnq5eK4Wv",
+	"DYsgYFJmadlrDgqdMfLXtzfoDpeeeLmYekIzI7jnARXo1JgXpODJ1BWEx0//apK/m7DPnP8PBnEfTPd+",
+	"tUihOAf+9IMhxl/f3jhlM/DH1/3TM5grnDfMW28lTdeF/n25GPlqOWMaRep4tvBBGvswhwtXMIdA4cIn",
+	"86lN03SOWbu5GMdWyhsoAYaLygoTKHsgpVxg0pNFEukB5PD42MquZdrn/+BSLtBiq27GdckNt/LXQWEw",
+	"19S6ZXX5QLCGvCcEkynTJZJcFFyhoscv5m31uyMz07/LWNA578TJ5BgZ8bjX6R63Op7wxF/+klWc8ESb",
+	"fP9e8YavX1752WtbwZg6O7AxR7BHLbj+vtKp+cHmHpLvMLu/t+h2TwJgCvgn8z1BNKjB5hi/rhwy1g3S",
+	"LzdaHfI8lYYNaMLUQBY3UGLzg77ireGJy6z4/EmXwGVdEMXBrRotYmxJV/hlLBZBrppXAoAol/pCGyUF",
+	"wVoC+JR9Y1EAcoQV/5Ut64tYML+lE+Zl64PhKlXAMHD1+PGg23v8WF/yl+sEmK1QQqpN3kh4M5awLPlY",
+	"LDT6fiHZJZT3gEogJF4KCVO3qxmaoKSaTsaS3CQvljqZDTwfUkqztoCkW04TpQbDtOtqJSePH8NMfy6W",
+	"ADi6fvX6xiXXb9R/rm6e/tgqVgWgQHG/WV0AYBc/mNJEstQvMB3uW8SUIxyaNPmPHw96p48fd/KqdjO6",
+	"gqIiI1Qg/uPjx5jkUFEJZrL22/mY3TM1pjl0VuFh8H7VQSMiVoPZq+qQ75AieR0lxQYwR0O7K7sMasY3",
+	"Vq3Uah1ZCGVDsVNfHSfFfWJFbtlKfR9f3xEuiA+HrbaiapyQo1ioHTrWG0T1NEyJCzXUujqrFgdcKKq8",
+	"MKcNIulZvdas2AbBsX2XLMStiJd2uXklvKWrC8Lmv1YrRAFqKGFcVjWc9WJGTQVm0s1O1YaS6/F4rOmD",
+	"dddhB55r+0KdUunWeUqXZDGf638TDgFxjMGAtFOSR1Nm3dHP6DVQ9DIlFIAzwWdZWdTPfEKQvlZF20Jx",
+	"BE18lFgbP2kIA/tQpo1v6nP7rQ7BLEFIjClNQp39Smo+xa2DlWZWtVWaY8bSaWzzxqnZEcWoV0pKmwqT",
+	"Roe9SkIlvcYkmLLgVnoif2U+phzTUqq/kJAF3FTvNBlEhiSJFxBTOBp0BxlrwfziBKMBQIqsOvCge9oi",
+	"//o//5fQXObqXDY9/AOE1KCWETka9C/gl57QFVeIYJM45aZP71SNeIYdsYIK/015KyuR0g/AuxjeUW1P",
+	"VNsuhiMKZY/hBMMVBh7XZBEZrh50cQIkiuPbxVxpuljzsVrSMC9+q9af6b5B98QTRmhg8ahHsgW3TMKI",
+	"c+jBx4VKgMqCxAGzxijx7cbgnNFUj4PTk2xGFTGxKg+Sx1zjwBBtDIJ4wqAdjwbdLvat5hTKeGOe8hmX",
+	"atwgFphbKFh54vrNDdAW5Baw6ihOp0ovpJxG2hmRQ1tG1IT6PaFj/eSNxpwWfQW4EkSHwS0kMAFFBoi5",
+	"2he2uo5LXEkGRY6C9X6PJ7K8BloySKa8nqoj5Na5Pujzc0xIBXvfsqwhJexRkquBcTIFGVIvNj3hb62b",
+	"rvNJrCmTrRwRnG2xTnZeKI6bOnEQx8Cjbq5SMRig9pem8YwHhi9+4mD0oslrskDMqXK/jzDJhZtdjPbc",
+	"UsKL/E/9U5coLQfW5ak6mtD5F2TVdyZThvqVOtbqF2oqEaeSqdMkUegd+eofvusJM7Cf3/Yo1lHaf5Rg",
+	"3bUVnnb9fBjcu5AnDLa4hUIAX9XCwHYyABMDGWZi7patMjHRbXVwE3Rpck/4+Rt6zb84T+vJvqGz/o5v",
+	"khNcEh9u3vOxJIvGSlKBYFb/UO4/EMjVb9Eh4gHqySX+PGHvNfkE+5D6qB4nTB3//Gmz2rV+t6t5TzHa",
+	"kPzyzu9oXwY8jHZu7GF6KXXuOIM5aWY1DXzDHq8xGTUiyJl2wtBkZ3mS1bxqjlt5YOuux5+DmF6bpxX1",
+	"hm1omcOq2FQZiMrWUfpdp4uFKpYmU0uu2C6zTcYOZpc7xNcL8W3zA6el38lDREbmjiqUjMPrTpKwCDhC",
+	"TvlcGno9NdKXRlkJQE+85mISsXbm7pqpGbAwJEKDEv7f39CJT0KWcOXKgqVoqbSKUOhUar/Ggvzn9zda",
+	"Ip10B5kw04+8O56wsseh0eoa6S9C8uz7n76/+R4IkhUuzPKrKRcxjUkYkyXYtDUSW8nMoX56r19e430E",
+	"Xj3Y6inVl11rsitgHwzvG2u1hRKoUMWqmDbQE7qMVa+Ph8EIR1NBE7bpxoTEpSfyuFo5uSrMl0sEg6wL",
+	"bGFJRktK4VnNL0kzjynLca0zIWvdVEgLDRiZQl5ocJiXvBB/x+BsOmWzDqmnnHlekTaNEDOSxMs8Nkzy",
+	"0DAkPUjipaEdpHTLVAZKEmCXdQntPOF/9HSSOM8Z/vLR08n1PGfoOYPuhee4HqbZg9+YFH3wa0w0Cb//",
+	"1z//G36Fh8hzhh89kzct//ud6wHiSf35X//877u7d3dKmPn4RV8zNqKVYKPgu1nUZEsqQU2CZ1r/B3a6",
+	"LqmcVrNokAzKzje5+zGFtXaFqCEXefwY5/L4cQa1Ud+ckSPffgygNCIhhV/Bi4Ze/8RvDQt3Y9sfIIBb",
+	"m71BUEqHK+vSxm3p4KeBKxmXvwDzyl4LtMtILk3LQmGEtZnwMRG+a5UxUPOrfxJ0ac8RHatMbMcCXUmY",
+	"UH6+NTXslMkYso54wIRkVsTzxfObSoAznjOhlWOcTI51J3ms2uZJKfNg6b/++f/IUyuOSd73XY0udFzn",
+	"PUskxkD7nW6nC0iPORN0zp2hc9Lpdk4cSOw/hYh2OfOT+t2E1dwzgA1X8E+yCJULj6ImyuojFAWANuuO",
+	"LTMuN7f6p+qoq246Unja7UJELgQzStlcBVFn0hPllwRoGEFV2kx0XaLhBt5FA+Ot44k3WmWXzDZjLWBK",
+	"pzjRJiX+mOdrwxAiOEja4MH74XTJA+ZmFkDJUs+NH21iZcljPLHBxAJuiucsgTP/PHSGjjJQnlrJxbOJ",
+	"ra2skTc5vkac2/Z2LGnclE40wqhp69f8t0Yj61W+jpO0SfMfYDftlzW7dcne0zTophgl24QGPZ6jMQgQ",
+	"xMxAU4et3+3uWSg2yCuYrYOsmObHVrUzp3kh1roaaRsLX1uyAZKbDXBxdd/IiHD8HQ11qBa79LZ3KRYs",
+	"Vp3Otnd6GacYZTaVWQb9i+29yvXQ71zntMmqnivLQdDoNdhHOu+tonxWyleRlVhVAlI6UUfYydjqHaRu",
+	"rUu5+FRfC+RlmbSoy7bBvlzoEF8pId8uBg1evCes2GYwjWNtB3Ll0poYJ94Iv3nz/JlrgiR2sBVinsoU",
+	"LAc9ISIGQWErcLrJkr2sNdShlRXvKahlK+mYXpDZAON+Et9gJvVQ4APViVWcmib+znL1vhIBuOu7OFzt",
+	"KQzQzGfh0/yqdaNAeF5qD9k0l017v8yb7ixNSu+I7ooQN/1UpyQie/cTkU3F4+6L2SoW9fG0qhJ1iuXH",
+	"FT9uKzkObUrZEze1z2HCd1+/EO42EMJZXnXVoXeyvcM1XUUxDW/i+CeaILJ/0DttsqaaOu5fXlXgmcnF",
+	"fb22uHMrVv3xx7zc0B3qkYjV5bE010kWJsIlPJUGE6EjkDwxbw65wNusvLKSlsBWAAj50c1LqLv1sRoI",
+	"p1hhcSLi1BN5oQZTrACFd+syu9HldpkkNfZCBHmMTMcnlf+hy/TESxIx+h40Z167AyFlSlMWSm9Iv1Wn",
+	"J3CwffXE8zEmhK+xAwfrdiX8zLZUg/P1Q5yMeBgygT0GjQ7+D/FC3EdS9PoNDr7FWD9APYuv4PjiNm47",
+	"vm69//0zxHWklQShamyTo0H3JDtCCBaBZzQaEuMJ2x5s4RVOxVQqBYovy+FfT+jcKHluUTohR8pRfuy3",
+	"7KhwAXBRd4gmLP0CllaDpmO13rVHtPu57BDXdMErkqYddetPZcbsbbqoUU8aSokXccjH3MiiP7vM+7KC",
+	"6z9Zul1q7XZ8ddfnz+B8zeGkVWTeazqDoK4/Xxg54ZOj6zc3rQ652ogVMM8C0RYpmBna9KjYJ7l5Qo5q",
+	"737WmyIkuw5qWc8Y8Nqp5u7E9QSGwwGYoOEHFezBoHuhw4Br7uoReF2HGGhliYhr0dTkZeku38IyFEg1",
+	"pjySCIDZetFfke2wp1+pdLcl+31d7ozETb3mV+UO4OgKOms8ws+F1juL+dLrwUau974qDxcW7ray8JM5",
+	"4ub10SE02YNW2t1n3990/xO6+2/0+6ccNIjA37UauO590HUBZFd4BLENcPegRL+8El2kDyr0QYU+qNAH",
+	"FfqgQg+gQveLmB/r7M7bsTE6TB6PN8bpqoAZT9QgZkhjwEwZHFhCzJDGgBlPbEDMkIaAGcQyr0PMkCaA",
+	"mVq4cBkxQ3YHzFxnJfj/uHAZTHD+taJl9A58GazMPKuusVWN5oU4dlChNdU7NodSH8msJseDOvw6oDi0",
+	"sjeW0tDce+945xY4j6mToJ955ZF3/aLj13ogj0Z7Kx/rfkAe/Zz0DwDkwRO5p/O0r6y6rz8k2FLPuwEC",
+	"R7fcVUh9TvzNvNli9lzJNlGrD9OfA3vzx/Fz/sTwnrkRWhW109BTOf6IQ+wC9zGFLiERk9yC77Eif564",
+	"D76HZOFAT9wP36P/HHrigPiePdXHA7znzwzvWX98G2B7TPKWsW334eP/PL6MbXT2iDwZAKY9oMHe0B6d",
+	"+0EH6e8L7fncttcXw/V8DfbNAyjnTwnK2SRr9vZQm8aYmqN3sP0DeOd3Bd75GuX3J7l2bOhsvyq1z1KN",
+	"N+z/xm68qxb4nDeOml13Wlb4ibSbuW48gJZ70FgPt42f57bRpOyq4HVs7dwUrYODPYB1fg9gnQeV+aAy",
+	"H1Tmg8p8UJn7qcwDxbyPdTacBoAdDHNbivYhm80nz2aTzVHXcdHzhF+Zei9W7j74vSk39M4ngiZJvMyy",
+	"9K3F+piMSH9krI9a49cI9VHddDGi5h1MQbTmPaxKaE2NLOSKL4Q/MvVFt8eKs5Y7WAeV6qUbI8aPZFaS",
+	"9EHTfy3Yo9LW2PoQf/FZA7vbYEqQEnBcKErdKWUj1PVdKGoDnWkPJLt2/rKUhHg/W1sZ2W9dZskAd6xr",
+	"asBLXbwSy+gLOKq6+mNkxIJ4xvJCaMspTdl7lhCOCVzAYVYq7dKQwBOm2gNqOt1zSLDeGhRS07fsWEfN",
+	"RmtZWZcwleZ+aK1C1iVP7I7WqnHbPbETWqty3+iJXdFaipr7es97CvYDgLX06dbVCWENDYBbNb0w/VLj",
+	"ESqdruTLjeVAK52zDjtqmc+JHuO7U7eetPNGfXXz3eixVeOCZLEgaJdZwIzIabyUdjhMprq64ANG7QGj",
+	"9tVi1LSorpgn+7vrxx93gaupLrr+iSkVc4+qo2VU2/qkVeWSeZtRbZuSVqG6b4Zq25S0yhO7otr2UrMP",
+	"oLY/Naht3XlvgmmbWq/h7HI2+SUMtNBGPULZjKX+lWDZPq9l+uWgbF/YRnqAsf05YWzrpctnCXY0jLTu",
+	"AHhTzR/wbl/l1T258oRxDvNoVRbWUbqgWmxCR66yirEJm0D1Da3VNDmK/TrkBb2FIiBawRkDtRoRuvRE",
+	"HjaqraUPNzQzHI+nWel9t2DteqJq7taV0T/aWmNfMSJ8t2UsUbxz4ZKM+Yf2Yq4raEsskirYMq8BL9dD",
+	"Cr8+NXpIeIQhJJesWaDix3KHO9eZ0Vv8wdyfbBvkRblDjrKAG4Et4YAy2KLQZ0cd/yUgF40I/cZufGDD",
+	"JcNbqMau0gAoDR6QFw/Ii98D8gI1QhWraNlgjbGKqs8DVPHB3nmwd4wT8GDtPFg7D9bOg7XzYO18PdbO",
+	"lnurUp3gBjBS6MFjITfkfLNKqOB9l0vGcaI06jjiSg2tRDDEOsP61sfVVZCVUmM0mIJKStgsfo/AUkoC",
+	"KgMaMtcTNXdDyhBImSggRguJHK4MBAUj7gmbR3QliQfwSW3faPhl2cJ596236HZPAijxqmYOP7JOx/cc",
+	"Mo8W0hOek91dIR2LI0ouArZmGDUIsK5Mk0WQalWf1ZjFC3JyDRXEI37LNNUiqGZtI2/NThaQt57YlBaP",
+	"HGEBcITbti6zCaerOctqRuspZdWW4Y/rkKjFm7k/NiJVr3U3TOprxQvNmyuZIptDPvWUvhDmM7Q3vxH2",
+	"81mlR3MVXunbuGJjJjceajY2A2vmMv8op53tQL9eiUApFtWVBYuEpys47iNGE5ZcLdKpM/zlneJKGgRM",
+	"ypv4lgn41TvVQ30c5UNJ68QBjUyR7iNfGdAkWQi/VSgsPDw+7vXPO91Ot9MbPuk+6QJP66lVIJ2ZkoqX",
+	"wioeXltG0nFNMeNCculScCBLhErtTMG6o/XSrdStUGTaepVhd849o9L9CxoeAEg1ShUVnLS6w67cvbv7",
+	"/wEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -18,7 +18,6 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/phoneapi/phoneapi/db"
 	"github.com/phoneapi/phoneapi/generated"
@@ -52,6 +51,9 @@ type Store interface {
 	UpdatePhone(ctx context.Context, personID, id string, u db.PhoneUpdate, pre *db.Precondition) (db.Phone, error)
 	DeletePhone(ctx context.Context, personID, id string, pre *db.Precondition) error
 
+	// Ready reports whether the database is reachable and migrated (/readyz).
+	Ready(ctx context.Context) error
+
 	ListDeleted(ctx context.Context, accountListID string, q db.DeletedQuery) ([]db.Deleted, int, error)
 }
 
@@ -63,6 +65,14 @@ type Config struct {
 	DefaultRegion string
 	// Logger receives errors and the access log; slog.Default() when nil.
 	Logger *slog.Logger
+	// Version is reported by the phoneapi_build_info metric; the module
+	// version, else "dev", when empty.
+	Version string
+	// RateLimit is each user's sustained request rate (requests a second,
+	// a token bucket of RateBurst); 0 disables the limit (limits.go).
+	RateLimit float64
+	// RateBurst is how many requests a user may send at once; at least 1.
+	RateBurst int
 }
 
 // Server implements generated.StrictServerInterface.
@@ -72,6 +82,8 @@ type Server struct {
 	region string
 	log    *slog.Logger
 	users  sync.Map // user id → account list id, for users already ensured
+	// limiter is the per-user rate limit; nil when disabled (limits.go).
+	limiter *rateLimiter
 }
 
 var _ generated.StrictServerInterface = (*Server)(nil)
@@ -102,12 +114,11 @@ func New(store Store, cfg Config) (*echo.Echo, error) {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.errorHandler
-	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
-		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-			s.log.Error("panic", "err", err, "stack", string(stack))
-			return err
-		},
-	}))
+	// Request id, access log and metrics, panic recovery; /healthz,
+	// /readyz, /metrics (ops.go). First, so they see every request.
+	s.useOps(e, cfg.Version)
+	e.Pre(securityHeaders) // limits.go
+	s.limiter = newRateLimiter(cfg.RateLimit, cfg.RateBurst, nil)
 
 	if err := registerDocs(e); err != nil {
 		return nil, err
@@ -139,6 +150,7 @@ func (s *Server) operationMiddlewares(spec *openapi3.T) (map[string][]echo.Middl
 			ops[op.OperationID] = []echo.MiddlewareFunc{
 				checkPathIDs,
 				s.authenticate,
+				s.rateLimit,
 				negotiate(rt.body != nil),
 				rt.validate,
 			}

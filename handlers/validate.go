@@ -99,6 +99,9 @@ func lastPathParam(path string) string {
 func (rt *route) validate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
+		if err := checkQueryLengths(rt.kin, req.URL.Query()); err != nil {
+			return err
+		}
 		q, err := rt.query.parse(req.URL.Path, req.URL.Query())
 		if err != nil {
 			return err
@@ -108,6 +111,9 @@ func (rt *route) validate(next echo.HandlerFunc) echo.HandlerFunc {
 		if rt.body != nil {
 			raw, err := readBody(req)
 			if err != nil {
+				return err
+			}
+			if err := checkDepth(raw, maxJSONDepth); err != nil {
 				return err
 			}
 			if err := rt.body.check(raw, c.Param(rt.idParam)); err != nil {

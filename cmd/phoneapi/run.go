@@ -60,6 +60,19 @@ Flags fall back to environment variables:
   --jwt-secret      PHONEAPI_JWT_SECRET      HS256 secret; when unset, one is generated
                                              on first start and kept in the database
   --default-region  PHONEAPI_DEFAULT_REGION  region for national numbers (default US)
+  --rate-limit      PHONEAPI_RATE_LIMIT      requests a second per user, 0 disables (default 50)
+  --rate-burst      PHONEAPI_RATE_BURST      requests a user may send at once (default 100)
+  --sqlite-synchronous  PHONEAPI_SQLITE_SYNCHRONOUS  full (default): every answered
+                        write survives power loss; normal: faster commits that
+                        survive a crash of phoneapi, but the last ones may be
+                        lost if the machine loses power (SQLite only)
+
+serve's HTTP timeouts (durations such as 30s):
+  --read-header-timeout  PHONEAPI_READ_HEADER_TIMEOUT  request headers (default 10s)
+  --read-timeout         PHONEAPI_READ_TIMEOUT         whole request (default 30s)
+  --write-timeout        PHONEAPI_WRITE_TIMEOUT        handling and response (default 30s)
+  --idle-timeout         PHONEAPI_IDLE_TIMEOUT         idle keep-alive connection (default 120s)
+  --shutdown-grace       PHONEAPI_SHUTDOWN_GRACE       in-flight requests on shutdown (default 15s)
 
 Run 'phoneapi COMMAND --help' for a command's flags.
 `
@@ -131,6 +144,7 @@ func buildVersion() string {
 type options struct {
 	addr, dbPath, secret, region string
 	pg                           db.PGOptions
+	sqlite                       db.SQLiteOptions
 	pgErr                        error  // a bad PHONEAPI_PG_* value
 	pgErrFlag                    string // the flag that overrides it
 }
@@ -187,6 +201,7 @@ func newFlags(cmd string, getenv func(string) string, stderr io.Writer, o *optio
 			})
 			fs.DurationVar(&o.pg.ConnectTimeout, "pg-connect-timeout", o.pg.ConnectTimeout, "PostgreSQL connect timeout per attempt (env PHONEAPI_PG_CONNECT_TIMEOUT)")
 			fs.DurationVar(&o.pg.StatementTimeout, "pg-statement-timeout", o.pg.StatementTimeout, "PostgreSQL statement timeout; 0 keeps the server's (env PHONEAPI_PG_STATEMENT_TIMEOUT)")
+			fs.StringVar(&o.sqlite.Synchronous, "sqlite-synchronous", env("PHONEAPI_SQLITE_SYNCHRONOUS", "full"), "SQLite synchronous: full (every commit survives power loss) or normal (faster; survives a process crash, the last commits may be lost on power loss) (env PHONEAPI_SQLITE_SYNCHRONOUS)")
 		case "secret":
 			fs.StringVar(&o.secret, "jwt-secret", env("PHONEAPI_JWT_SECRET", ""), "HS256 secret (env PHONEAPI_JWT_SECRET); generated and kept in the database when empty")
 		case "region":
@@ -223,13 +238,17 @@ func parse(fs *flag.FlagSet, args []string, o *options) (help bool, err error) {
 	if o.pg.ConnectTimeout < 0 || o.pg.StatementTimeout < 0 {
 		return false, &usageError{msg: fs.Name() + ": PostgreSQL timeouts must not be negative"}
 	}
+	if v := strings.ToLower(o.sqlite.Synchronous); v != "" && v != "full" && v != "normal" {
+		return false, &usageError{msg: fmt.Sprintf("%s: SQLite synchronous %q: want full or normal", fs.Name(), o.sqlite.Synchronous)}
+	}
 	return false, nil
 }
 
-// openStore opens and migrates the database: a SQLite file or, for a
-// postgres:// URL, PostgreSQL with the pool options o.pg.
+// openStore opens and migrates the database: a SQLite file with the
+// options o.sqlite or, for a postgres:// URL, PostgreSQL with the pool
+// options o.pg.
 func openStore(ctx context.Context, o options) (*db.Store, error) {
-	store, err := db.OpenWith(ctx, o.dbPath, o.pg)
+	store, err := db.OpenWith(ctx, o.dbPath, o.pg, o.sqlite)
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +282,15 @@ func resolveSecret(ctx context.Context, store db.Backend, configured string) ([]
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var o options
 	fs := newFlags("serve", getenv, stderr, &o, "addr", "db", "secret", "region")
+	limits := addLimitFlags(fs, getenv)     // limits.go
+	timeouts := addTimeoutFlags(fs, getenv) // timeouts.go
 	if help, err := parse(fs, args, &o); help || err != nil {
+		return err
+	}
+	if err := limits.check(fs); err != nil {
+		return err
+	}
+	if err := timeouts.check(fs); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
@@ -276,7 +303,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	e, err := handlers.New(store, handlers.Config{Secret: secret, DefaultRegion: o.region, Logger: log})
+	e, err := handlers.New(store, handlers.Config{Secret: secret, DefaultRegion: o.region, Logger: log, RateLimit: limits.rate, RateBurst: limits.burst, Version: buildVersion()})
 	if err != nil {
 		return err
 	}
@@ -284,13 +311,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{
-		Handler:           e,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-	}
+	srv := &http.Server{Handler: e}
+	timeouts.apply(srv)
 	log.Info("listening", "addr", "http://"+ln.Addr().String(), "db", displayDB(o.dbPath), "version", buildVersion())
 
 	errc := make(chan error, 1)
@@ -301,7 +323,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), timeouts.grace)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)

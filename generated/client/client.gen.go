@@ -1522,6 +1522,9 @@ type PayloadTooLarge = ErrorDocument
 // PreconditionFailed A JSON:API error document, one error per problem; all errors share the response's status.
 type PreconditionFailed = ErrorDocument
 
+// TooManyRequests A JSON:API error document, one error per problem; all errors share the response's status.
+type TooManyRequests = ErrorDocument
+
 // Unauthorized A JSON:API error document, one error per problem; all errors share the response's status.
 type Unauthorized = ErrorDocument
 
@@ -5526,6 +5529,11 @@ type ListContactsResponse401Headers struct {
 	WWWAuthenticate string
 }
 
+// ListContactsResponse429Headers the declared response headers of an HTTP 429 response for ListContacts
+type ListContactsResponse429Headers struct {
+	RetryAfter int
+}
+
 type ListContactsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5537,10 +5545,14 @@ type ListContactsResponse struct {
 	ApplicationvndApiJSON401 *Unauthorized
 	// ApplicationvndApiJSON406 the response for an HTTP 406 `application/vnd.api+json` response
 	ApplicationvndApiJSON406 *NotAcceptable
+	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
+	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListContactsResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListContactsResponse429Headers
 }
 
 // GetApplicationvndApiJSON200 returns the response for an HTTP 200 `application/vnd.api+json` response
@@ -5561,6 +5573,11 @@ func (r ListContactsResponse) GetApplicationvndApiJSON401() *Unauthorized {
 // GetApplicationvndApiJSON406 returns the response for an HTTP 406 `application/vnd.api+json` response
 func (r ListContactsResponse) GetApplicationvndApiJSON406() *NotAcceptable {
 	return r.ApplicationvndApiJSON406
+}
+
+// GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
+func (r ListContactsResponse) GetApplicationvndApiJSON429() *TooManyRequests {
+	return r.ApplicationvndApiJSON429
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -5608,6 +5625,11 @@ type CreateContactResponse401Headers struct {
 	WWWAuthenticate string
 }
 
+// CreateContactResponse429Headers the declared response headers of an HTTP 429 response for CreateContact
+type CreateContactResponse429Headers struct {
+	RetryAfter int
+}
+
 type CreateContactResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5625,12 +5647,16 @@ type CreateContactResponse struct {
 	ApplicationvndApiJSON413 *PayloadTooLarge
 	// ApplicationvndApiJSON415 the response for an HTTP 415 `application/vnd.api+json` response
 	ApplicationvndApiJSON415 *UnsupportedMediaType
+	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
+	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateContactResponse201Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *CreateContactResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateContactResponse429Headers
 }
 
 // GetApplicationvndApiJSON201 returns the response for an HTTP 201 `application/vnd.api+json` response
@@ -5666,6 +5692,11 @@ func (r CreateContactResponse) GetApplicationvndApiJSON413() *PayloadTooLarge {
 // GetApplicationvndApiJSON415 returns the response for an HTTP 415 `application/vnd.api+json` response
 func (r CreateContactResponse) GetApplicationvndApiJSON415() *UnsupportedMediaType {
 	return r.ApplicationvndApiJSON415
+}
+
+// GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
+func (r CreateContactResponse) GetApplicationvndApiJSON429() *TooManyRequests {
+	return r.ApplicationvndApiJSON429
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -5707,6 +5738,11 @@ type DeleteContactResponse401Headers struct {
 	WWWAuthenticate string
 }
 
+// DeleteContactResponse429Headers the declared response headers of an HTTP 429 response for DeleteContact
+type DeleteContactResponse429Headers struct {
+	RetryAfter int
+}
+
 type DeleteContactResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5722,10 +5758,14 @@ type DeleteContactResponse struct {
 	ApplicationvndApiJSON406 *NotAcceptable
 	// ApplicationvndApiJSON412 the response for an HTTP 412 `application/vnd.api+json` response
 	ApplicationvndApiJSON412 *PreconditionFailed
+	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
+	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *DeleteContactResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteContactResponse429Headers
 }
 
 // GetApplicationvndApiJSON400 returns the response for an HTTP 400 `application/vnd.api+json` response
@@ -5756,6 +5796,11 @@ func (r DeleteContactResponse) GetApplicationvndApiJSON406() *NotAcceptable {
 // GetApplicationvndApiJSON412 returns the response for an HTTP 412 `application/vnd.api+json` response
 func (r DeleteContactResponse) GetApplicationvndApiJSON412() *PreconditionFailed {
 	return r.ApplicationvndApiJSON412
+}
+
+// GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
+func (r DeleteContactResponse) GetApplicationvndApiJSON429() *TooManyRequests {
+	return r.ApplicationvndApiJSON429
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -5807,6 +5852,11 @@ type GetContactResponse401Headers struct {
 	WWWAuthenticate string
 }
 
+// GetContactResponse429Headers the declared response headers of an HTTP 429 response for GetContact
+type GetContactResponse429Headers struct {
+	RetryAfter int
+}
+
 type GetContactResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5822,6 +5872,8 @@ type GetContactResponse struct {
 	ApplicationvndApiJSON404 *NotFound
 	// ApplicationvndApiJSON406 the response for an HTTP 406 `application/vnd.api+json` response
 	ApplicationvndApiJSON406 *NotAcceptable
+	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
+	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -5830,6 +5882,8 @@ type GetContactResponse struct {
 	Headers304 *GetContactResponse304Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetContactResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetContactResponse429Headers
 }
 
 // GetApplicationvndApiJSON200 returns the response for an HTTP 200 `application/vnd.api+json` response
@@ -5860,6 +5914,11 @@ func (r GetContactResponse) GetApplicationvndApiJSON404() *NotFound {
 // GetApplicationvndApiJSON406 returns the response for an HTTP 406 `application/vnd.api+json` response
 func (r GetContactResponse) GetApplicationvndApiJSON406() *NotAcceptable {
 	return r.ApplicationvndApiJSON406
+}
+
+// GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
+func (r GetContactResponse) GetApplicationvndApiJSON429() *TooManyRequests {
+	return r.ApplicationvndApiJSON429
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -5906,6 +5965,11 @@ type PatchContactResponse401Headers struct {
 	WWWAuthenticate string
 }
 
+// PatchContactResponse429Headers the declared response headers of an HTTP 429 response for PatchContact
+type PatchContactResponse429Headers struct {
+	RetryAfter int
+}
+
 type PatchContactResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5929,12 +5993,16 @@ type PatchContactResponse struct {
 	ApplicationvndApiJSON413 *PayloadTooLarge
 	// ApplicationvndApiJSON415 the response for an HTTP 415 `application/vnd.api+json` response
 	ApplicationvndApiJSON415 *UnsupportedMediaType
+	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
+	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *PatchContactResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *PatchContactResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PatchContactResponse429Headers
 }
 
 // GetApplicationvndApiJSON200 returns the response for an HTTP 200 `application/vnd.api+json` response
@@ -5987,6 +6055,11 @@ func (r PatchContactResponse) GetApplicationvndApiJSON415() *UnsupportedMediaTyp
 	return r.ApplicationvndApiJSON415
 }
 
+// GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
+func (r PatchContactResponse) GetApplicationvndApiJSON429() *TooManyRequests {
+	return r.ApplicationvndApiJSON429
+}
+
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
 func (r PatchContactResponse) GetApplicationvndApiJSON500() *InternalServerError {
 	return r.ApplicationvndApiJSON500
@@ -6031,6 +6104,11 @@ type PutContactResponse401Headers struct {
 	WWWAuthenticate string
 }
 
+// PutContactResponse429Headers the declared response headers of an HTTP 429 response for PutContact
+type PutContactResponse429Headers struct {
+	RetryAfter int
+}
+
 type PutContactResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6054,12 +6132,16 @@ type PutContactResponse struct {
 	ApplicationvndApiJSON413 *PayloadTooLarge
 	// ApplicationvndApiJSON415 the response for an HTTP 415 `application/vnd.api+json` response
 	ApplicationvndApiJSON415 *UnsupportedMediaType
+	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
+	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *PutContactResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *PutContactResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PutContactResponse429Headers
 }
 
 // GetApplicationvndApiJSON200 returns the response for an HTTP 200 `application/vnd.api+json` response
@@ -6112,6 +6194,11 @@ func (r PutContactResponse) GetApplicationvndApiJSON415() *UnsupportedMediaType 
 	return r.ApplicationvndApiJSON415
 }
 
+// GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
+func (r PutContactResponse) GetApplicationvndApiJSON429() *TooManyRequests {
+	return r.ApplicationvndApiJSON429
+}
+
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
 func (r PutContactResponse) GetApplicationvndApiJSON500() *InternalServerError {
 	return r.ApplicationvndApiJSON500
@@ -6151,6 +6238,11 @@ type ListPeopleResponse401Headers struct {
 	WWWAuthenticate string
 }
 
+// ListPeopleResponse429Headers the declared response headers of an HTTP 429 response for ListPeople
+type ListPeopleResponse429Headers struct {
+	RetryAfter int
+}
+
 type ListPeopleResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6166,10 +6258,14 @@ type ListPeopleResponse struct {
 	ApplicationvndApiJSON404 *NotFound
 	// ApplicationvndApiJSON406 the response for an HTTP 406 `application/vnd.api+json` response
 	ApplicationvndApiJSON406 *NotAcceptable
+	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
+	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListPeopleResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListPeopleResponse429Headers
 }
 
 // GetApplicationvndApiJSON200 returns the response for an HTTP 200 `application/vnd.api+json` response
@@ -6200,6 +6296,11 @@ func (r ListPeopleResponse) GetApplicationvndApiJSON404() *NotFound {
 // GetApplicationvndApiJSON406 returns the response for an HTTP 406 `application/vnd.api+json` response
 func (r ListPeopleResponse) GetApplicationvndApiJSON406() *NotAcceptable {
 	return r.ApplicationvndApiJSON406
+}
+
+// GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
+func (r ListPeopleResponse) GetApplicationvndApiJSON429() *TooManyRequests {
+	return r.ApplicationvndApiJSON429
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -6247,6 +6348,11 @@ type CreatePersonResponse401Headers struct {
 	WWWAuthenticate string
 }
 
+// CreatePersonResponse429Headers the declared response headers of an HTTP 429 response for CreatePerson
+type CreatePersonResponse429Headers struct {
+	RetryAfter int
+}
+
 type CreatePersonResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6268,12 +6374,16 @@ type CreatePersonResponse struct {
 	ApplicationvndApiJSON413 *PayloadTooLarge
 	// ApplicationvndApiJSON415 the response for an HTTP 415 `application/vnd.api+json` response
 	ApplicationvndApiJSON415 *UnsupportedMediaType
+	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
+	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreatePersonResponse201Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *CreatePersonResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreatePersonResponse429Headers
 }
 
 // GetApplicationvndApiJSON201 returns the response for an HTTP 201 `application/vnd.api+json` response
@@ -6321,6 +6431,11 @@ func (r CreatePersonResponse) GetApplicationvndApiJSON415() *UnsupportedMediaTyp
 	return r.ApplicationvndApiJSON415
 }
 
+// GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
+func (r CreatePersonResponse) GetApplicationvndApiJSON429() *TooManyRequests {
+	return r.ApplicationvndApiJSON429
+}
+
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
 func (r CreatePersonResponse) GetApplicationvndApiJSON500() *InternalServerError {
 	return r.ApplicationvndApiJSON500
@@ -6360,6 +6475,11 @@ type DeletePersonResponse401Headers struct {
 	WWWAuthenticate string
 }
 
+// DeletePersonResponse429Headers the declared response headers of an HTTP 429 response for DeletePerson
+type DeletePersonResponse429Headers struct {
+	RetryAfter int
+}
+
 type DeletePersonResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6375,10 +6495,14 @@ type DeletePersonResponse struct {
 	ApplicationvndApiJSON406 *NotAcceptable
 	// ApplicationvndApiJSON412 the response for an HTTP 412 `application/vnd.api+json` response
 	ApplicationvndApiJSON412 *PreconditionFailed
+	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
+	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *DeletePersonResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeletePersonResponse429Headers
 }
 
 // GetApplicationvndApiJSON400 returns the response for an HTTP 400 `application/vnd.api+json` response
@@ -6409,6 +6533,11 @@ func (r DeletePersonResponse) GetApplicationvndApiJSON406() *NotAcceptable {
 // GetApplicationvndApiJSON412 returns the response for an HTTP 412 `application/vnd.api+json` response
 func (r DeletePersonResponse) GetApplicationvndApiJSON412() *PreconditionFailed {
 	return r.ApplicationvndApiJSON412
+}
+
+// GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
+func (r DeletePersonResponse) GetApplicationvndApiJSON429() *TooManyRequests {
+	return r.ApplicationvndApiJSON429
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -6460,6 +6589,11 @@ type GetPersonResponse401Headers struct {
 	WWWAuthenticate string
 }
 
+// GetPersonResponse429Headers the declared response headers of an HTTP 429 response for GetPerson
+type GetPersonResponse429Headers struct {
+	RetryAfter int
+}
+
 type GetPersonResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6475,6 +6609,8 @@ type GetPersonResponse struct {
 	ApplicationvndApiJSON404 *NotFound
 	// ApplicationvndApiJSON406 the response for an HTTP 406 `application/vnd.api+json` response
 	ApplicationvndApiJSON406 *NotAcceptable
+	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
+	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -6483,6 +6619,8 @@ type GetPersonResponse struct {
 	Headers304 *GetPersonResponse304Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetPersonResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPersonResponse429Headers
 }
 
 // GetApplicationvndApiJSON200 returns the response for an HTTP 200 `application/vnd.api+json` response
@@ -6513,6 +6651,11 @@ func (r GetPersonResponse) GetApplicationvndApiJSON404() *NotFound {
 // GetApplicationvndApiJSON406 returns the response for an HTTP 406 `application/vnd.api+json` response
 func (r GetPersonResponse) GetApplicationvndApiJSON406() *NotAcceptable {
 	return r.ApplicationvndApiJSON406
+}
+
+// GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
+func (r GetPersonResponse) GetApplicationvndApiJSON429() *TooManyRequests {
+	return r.ApplicationvndApiJSON429
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -6559,6 +6702,11 @@ type PatchPersonResponse401Headers struct {
 	WWWAuthenticate string
 }
 
+// PatchPersonResponse429Headers the declared response headers of an HTTP 429 response for PatchPerson
+type PatchPersonResponse429Headers struct {
+	RetryAfter int
+}
+
 type PatchPersonResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6582,12 +6730,16 @@ type PatchPersonResponse struct {
 	ApplicationvndApiJSON413 *PayloadTooLarge
 	// ApplicationvndApiJSON415 the response for an HTTP 415 `application/vnd.api+json` response
 	ApplicationvndApiJSON415 *UnsupportedMediaType
+	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
+	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *PatchPersonResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *PatchPersonResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PatchPersonResponse429Headers
 }
 
 // GetApplicationvndApiJSON200 returns the response for an HTTP 200 `application/vnd.api+json` response
@@ -6640,6 +6792,11 @@ func (r PatchPersonResponse) GetApplicationvndApiJSON415() *UnsupportedMediaType
 	return r.ApplicationvndApiJSON415
 }
 
+// GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
+func (r PatchPersonResponse) GetApplicationvndApiJSON429() *TooManyRequests {
+	return r.ApplicationvndApiJSON429
+}
+
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
 func (r PatchPersonResponse) GetApplicationvndApiJSON500() *InternalServerError {
 	return r.ApplicationvndApiJSON500
@@ -6684,6 +6841,11 @@ type PutPersonResponse401Headers struct {
 	WWWAuthenticate string
 }
 
+// PutPersonResponse429Headers the declared response headers of an HTTP 429 response for PutPerson
+type PutPersonResponse429Headers struct {
+	RetryAfter int
+}
+
 type PutPersonResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6707,12 +6869,16 @@ type PutPersonResponse struct {
 	ApplicationvndApiJSON413 *PayloadTooLarge
 	// ApplicationvndApiJSON415 the response for an HTTP 415 `application/vnd.api+json` response
 	ApplicationvndApiJSON415 *UnsupportedMediaType
+	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
+	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *PutPersonResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *PutPersonResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PutPersonResponse429Headers
 }
 
 // GetApplicationvndApiJSON200 returns the response for an HTTP 200 `application/vnd.api+json` response
@@ -6765,6 +6931,11 @@ func (r PutPersonResponse) GetApplicationvndApiJSON415() *UnsupportedMediaType {
 	return r.ApplicationvndApiJSON415
 }
 
+// GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
+func (r PutPersonResponse) GetApplicationvndApiJSON429() *TooManyRequests {
+	return r.ApplicationvndApiJSON429
+}
+
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
 func (r PutPersonResponse) GetApplicationvndApiJSON500() *InternalServerError {
 	return r.ApplicationvndApiJSON500
@@ -6804,6 +6975,11 @@ type ListPhonesResponse401Headers struct {
 	WWWAuthenticate string
 }
 
+// ListPhonesResponse429Headers the declared response headers of an HTTP 429 response for ListPhones
+type ListPhonesResponse429Headers struct {
+	RetryAfter int
+}
+
 type ListPhonesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6819,10 +6995,14 @@ type ListPhonesResponse struct {
 	ApplicationvndApiJSON404 *NotFound
 	// ApplicationvndApiJSON406 the response for an HTTP 406 `application/vnd.api+json` response
 	ApplicationvndApiJSON406 *NotAcceptable
+	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
+	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListPhonesResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListPhonesResponse429Headers
 }
 
 // GetApplicationvndApiJSON200 returns the response for an HTTP 200 `application/vnd.api+json` response
@@ -6853,6 +7033,11 @@ func (r ListPhonesResponse) GetApplicationvndApiJSON404() *NotFound {
 // GetApplicationvndApiJSON406 returns the response for an HTTP 406 `application/vnd.api+json` response
 func (r ListPhonesResponse) GetApplicationvndApiJSON406() *NotAcceptable {
 	return r.ApplicationvndApiJSON406
+}
+
+// GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
+func (r ListPhonesResponse) GetApplicationvndApiJSON429() *TooManyRequests {
+	return r.ApplicationvndApiJSON429
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -6900,6 +7085,11 @@ type CreatePhoneResponse401Headers struct {
 	WWWAuthenticate string
 }
 
+// CreatePhoneResponse429Headers the declared response headers of an HTTP 429 response for CreatePhone
+type CreatePhoneResponse429Headers struct {
+	RetryAfter int
+}
+
 type CreatePhoneResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6921,12 +7111,16 @@ type CreatePhoneResponse struct {
 	ApplicationvndApiJSON413 *PayloadTooLarge
 	// ApplicationvndApiJSON415 the response for an HTTP 415 `application/vnd.api+json` response
 	ApplicationvndApiJSON415 *UnsupportedMediaType
+	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
+	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreatePhoneResponse201Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *CreatePhoneResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreatePhoneResponse429Headers
 }
 
 // GetApplicationvndApiJSON201 returns the response for an HTTP 201 `application/vnd.api+json` response
@@ -6974,6 +7168,11 @@ func (r CreatePhoneResponse) GetApplicationvndApiJSON415() *UnsupportedMediaType
 	return r.ApplicationvndApiJSON415
 }
 
+// GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
+func (r CreatePhoneResponse) GetApplicationvndApiJSON429() *TooManyRequests {
+	return r.ApplicationvndApiJSON429
+}
+
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
 func (r CreatePhoneResponse) GetApplicationvndApiJSON500() *InternalServerError {
 	return r.ApplicationvndApiJSON500
@@ -7013,6 +7212,11 @@ type DeletePhoneResponse401Headers struct {
 	WWWAuthenticate string
 }
 
+// DeletePhoneResponse429Headers the declared response headers of an HTTP 429 response for DeletePhone
+type DeletePhoneResponse429Headers struct {
+	RetryAfter int
+}
+
 type DeletePhoneResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7028,10 +7232,14 @@ type DeletePhoneResponse struct {
 	ApplicationvndApiJSON406 *NotAcceptable
 	// ApplicationvndApiJSON412 the response for an HTTP 412 `application/vnd.api+json` response
 	ApplicationvndApiJSON412 *PreconditionFailed
+	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
+	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *DeletePhoneResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeletePhoneResponse429Headers
 }
 
 // GetApplicationvndApiJSON400 returns the response for an HTTP 400 `application/vnd.api+json` response
@@ -7062,6 +7270,11 @@ func (r DeletePhoneResponse) GetApplicationvndApiJSON406() *NotAcceptable {
 // GetApplicationvndApiJSON412 returns the response for an HTTP 412 `application/vnd.api+json` response
 func (r DeletePhoneResponse) GetApplicationvndApiJSON412() *PreconditionFailed {
 	return r.ApplicationvndApiJSON412
+}
+
+// GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
+func (r DeletePhoneResponse) GetApplicationvndApiJSON429() *TooManyRequests {
+	return r.ApplicationvndApiJSON429
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -7113,6 +7326,11 @@ type GetPhoneResponse401Headers struct {
 	WWWAuthenticate string
 }
 
+// GetPhoneResponse429Headers the declared response headers of an HTTP 429 response for GetPhone
+type GetPhoneResponse429Headers struct {
+	RetryAfter int
+}
+
 type GetPhoneResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7128,6 +7346,8 @@ type GetPhoneResponse struct {
 	ApplicationvndApiJSON404 *NotFound
 	// ApplicationvndApiJSON406 the response for an HTTP 406 `application/vnd.api+json` response
 	ApplicationvndApiJSON406 *NotAcceptable
+	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
+	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -7136,6 +7356,8 @@ type GetPhoneResponse struct {
 	Headers304 *GetPhoneResponse304Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetPhoneResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPhoneResponse429Headers
 }
 
 // GetApplicationvndApiJSON200 returns the response for an HTTP 200 `application/vnd.api+json` response
@@ -7166,6 +7388,11 @@ func (r GetPhoneResponse) GetApplicationvndApiJSON404() *NotFound {
 // GetApplicationvndApiJSON406 returns the response for an HTTP 406 `application/vnd.api+json` response
 func (r GetPhoneResponse) GetApplicationvndApiJSON406() *NotAcceptable {
 	return r.ApplicationvndApiJSON406
+}
+
+// GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
+func (r GetPhoneResponse) GetApplicationvndApiJSON429() *TooManyRequests {
+	return r.ApplicationvndApiJSON429
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -7212,6 +7439,11 @@ type PatchPhoneResponse401Headers struct {
 	WWWAuthenticate string
 }
 
+// PatchPhoneResponse429Headers the declared response headers of an HTTP 429 response for PatchPhone
+type PatchPhoneResponse429Headers struct {
+	RetryAfter int
+}
+
 type PatchPhoneResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7235,12 +7467,16 @@ type PatchPhoneResponse struct {
 	ApplicationvndApiJSON413 *PayloadTooLarge
 	// ApplicationvndApiJSON415 the response for an HTTP 415 `application/vnd.api+json` response
 	ApplicationvndApiJSON415 *UnsupportedMediaType
+	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
+	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *PatchPhoneResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *PatchPhoneResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PatchPhoneResponse429Headers
 }
 
 // GetApplicationvndApiJSON200 returns the response for an HTTP 200 `application/vnd.api+json` response
@@ -7293,6 +7529,11 @@ func (r PatchPhoneResponse) GetApplicationvndApiJSON415() *UnsupportedMediaType 
 	return r.ApplicationvndApiJSON415
 }
 
+// GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
+func (r PatchPhoneResponse) GetApplicationvndApiJSON429() *TooManyRequests {
+	return r.ApplicationvndApiJSON429
+}
+
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
 func (r PatchPhoneResponse) GetApplicationvndApiJSON500() *InternalServerError {
 	return r.ApplicationvndApiJSON500
@@ -7337,6 +7578,11 @@ type PutPhoneResponse401Headers struct {
 	WWWAuthenticate string
 }
 
+// PutPhoneResponse429Headers the declared response headers of an HTTP 429 response for PutPhone
+type PutPhoneResponse429Headers struct {
+	RetryAfter int
+}
+
 type PutPhoneResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7360,12 +7606,16 @@ type PutPhoneResponse struct {
 	ApplicationvndApiJSON413 *PayloadTooLarge
 	// ApplicationvndApiJSON415 the response for an HTTP 415 `application/vnd.api+json` response
 	ApplicationvndApiJSON415 *UnsupportedMediaType
+	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
+	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *PutPhoneResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *PutPhoneResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PutPhoneResponse429Headers
 }
 
 // GetApplicationvndApiJSON200 returns the response for an HTTP 200 `application/vnd.api+json` response
@@ -7418,6 +7668,11 @@ func (r PutPhoneResponse) GetApplicationvndApiJSON415() *UnsupportedMediaType {
 	return r.ApplicationvndApiJSON415
 }
 
+// GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
+func (r PutPhoneResponse) GetApplicationvndApiJSON429() *TooManyRequests {
+	return r.ApplicationvndApiJSON429
+}
+
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
 func (r PutPhoneResponse) GetApplicationvndApiJSON500() *InternalServerError {
 	return r.ApplicationvndApiJSON500
@@ -7457,6 +7712,11 @@ type ListDeletedRecordsResponse401Headers struct {
 	WWWAuthenticate string
 }
 
+// ListDeletedRecordsResponse429Headers the declared response headers of an HTTP 429 response for ListDeletedRecords
+type ListDeletedRecordsResponse429Headers struct {
+	RetryAfter int
+}
+
 type ListDeletedRecordsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7468,10 +7728,14 @@ type ListDeletedRecordsResponse struct {
 	ApplicationvndApiJSON401 *Unauthorized
 	// ApplicationvndApiJSON406 the response for an HTTP 406 `application/vnd.api+json` response
 	ApplicationvndApiJSON406 *NotAcceptable
+	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
+	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListDeletedRecordsResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListDeletedRecordsResponse429Headers
 }
 
 // GetApplicationvndApiJSON200 returns the response for an HTTP 200 `application/vnd.api+json` response
@@ -7492,6 +7756,11 @@ func (r ListDeletedRecordsResponse) GetApplicationvndApiJSON401() *Unauthorized 
 // GetApplicationvndApiJSON406 returns the response for an HTTP 406 `application/vnd.api+json` response
 func (r ListDeletedRecordsResponse) GetApplicationvndApiJSON406() *NotAcceptable {
 	return r.ApplicationvndApiJSON406
+}
+
+// GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
+func (r ListDeletedRecordsResponse) GetApplicationvndApiJSON429() *TooManyRequests {
+	return r.ApplicationvndApiJSON429
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -8141,6 +8410,13 @@ func ParseListContactsResponse(rsp *http.Response) (*ListContactsResponse, error
 		}
 		response.ApplicationvndApiJSON406 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8161,6 +8437,16 @@ func ParseListContactsResponse(rsp *http.Response) (*ListContactsResponse, error
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListContactsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -8229,6 +8515,13 @@ func ParseCreateContactResponse(rsp *http.Response) (*CreateContactResponse, err
 		}
 		response.ApplicationvndApiJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8266,6 +8559,16 @@ func ParseCreateContactResponse(rsp *http.Response) (*CreateContactResponse, err
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateContactResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -8330,6 +8633,13 @@ func ParseDeleteContactResponse(rsp *http.Response) (*DeleteContactResponse, err
 		}
 		response.ApplicationvndApiJSON412 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8350,6 +8660,16 @@ func ParseDeleteContactResponse(rsp *http.Response) (*DeleteContactResponse, err
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers DeleteContactResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -8414,6 +8734,13 @@ func ParseGetContactResponse(rsp *http.Response) (*GetContactResponse, error) {
 		}
 		response.ApplicationvndApiJSON406 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8454,6 +8781,16 @@ func ParseGetContactResponse(rsp *http.Response) (*GetContactResponse, error) {
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetContactResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -8543,6 +8880,13 @@ func ParsePatchContactResponse(rsp *http.Response) (*PatchContactResponse, error
 		}
 		response.ApplicationvndApiJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8573,6 +8917,16 @@ func ParsePatchContactResponse(rsp *http.Response) (*PatchContactResponse, error
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers PatchContactResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -8662,6 +9016,13 @@ func ParsePutContactResponse(rsp *http.Response) (*PutContactResponse, error) {
 		}
 		response.ApplicationvndApiJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8692,6 +9053,16 @@ func ParsePutContactResponse(rsp *http.Response) (*PutContactResponse, error) {
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers PutContactResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -8753,6 +9124,13 @@ func ParseListPeopleResponse(rsp *http.Response) (*ListPeopleResponse, error) {
 		}
 		response.ApplicationvndApiJSON406 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8773,6 +9151,16 @@ func ParseListPeopleResponse(rsp *http.Response) (*ListPeopleResponse, error) {
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListPeopleResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -8855,6 +9243,13 @@ func ParseCreatePersonResponse(rsp *http.Response) (*CreatePersonResponse, error
 		}
 		response.ApplicationvndApiJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8892,6 +9287,16 @@ func ParseCreatePersonResponse(rsp *http.Response) (*CreatePersonResponse, error
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreatePersonResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -8956,6 +9361,13 @@ func ParseDeletePersonResponse(rsp *http.Response) (*DeletePersonResponse, error
 		}
 		response.ApplicationvndApiJSON412 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8976,6 +9388,16 @@ func ParseDeletePersonResponse(rsp *http.Response) (*DeletePersonResponse, error
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers DeletePersonResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -9040,6 +9462,13 @@ func ParseGetPersonResponse(rsp *http.Response) (*GetPersonResponse, error) {
 		}
 		response.ApplicationvndApiJSON406 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9080,6 +9509,16 @@ func ParseGetPersonResponse(rsp *http.Response) (*GetPersonResponse, error) {
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPersonResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -9169,6 +9608,13 @@ func ParsePatchPersonResponse(rsp *http.Response) (*PatchPersonResponse, error) 
 		}
 		response.ApplicationvndApiJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9199,6 +9645,16 @@ func ParsePatchPersonResponse(rsp *http.Response) (*PatchPersonResponse, error) 
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers PatchPersonResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -9288,6 +9744,13 @@ func ParsePutPersonResponse(rsp *http.Response) (*PutPersonResponse, error) {
 		}
 		response.ApplicationvndApiJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9318,6 +9781,16 @@ func ParsePutPersonResponse(rsp *http.Response) (*PutPersonResponse, error) {
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers PutPersonResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -9379,6 +9852,13 @@ func ParseListPhonesResponse(rsp *http.Response) (*ListPhonesResponse, error) {
 		}
 		response.ApplicationvndApiJSON406 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9399,6 +9879,16 @@ func ParseListPhonesResponse(rsp *http.Response) (*ListPhonesResponse, error) {
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListPhonesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -9481,6 +9971,13 @@ func ParseCreatePhoneResponse(rsp *http.Response) (*CreatePhoneResponse, error) 
 		}
 		response.ApplicationvndApiJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9518,6 +10015,16 @@ func ParseCreatePhoneResponse(rsp *http.Response) (*CreatePhoneResponse, error) 
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreatePhoneResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -9582,6 +10089,13 @@ func ParseDeletePhoneResponse(rsp *http.Response) (*DeletePhoneResponse, error) 
 		}
 		response.ApplicationvndApiJSON412 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9602,6 +10116,16 @@ func ParseDeletePhoneResponse(rsp *http.Response) (*DeletePhoneResponse, error) 
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers DeletePhoneResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -9666,6 +10190,13 @@ func ParseGetPhoneResponse(rsp *http.Response) (*GetPhoneResponse, error) {
 		}
 		response.ApplicationvndApiJSON406 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9706,6 +10237,16 @@ func ParseGetPhoneResponse(rsp *http.Response) (*GetPhoneResponse, error) {
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPhoneResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -9795,6 +10336,13 @@ func ParsePatchPhoneResponse(rsp *http.Response) (*PatchPhoneResponse, error) {
 		}
 		response.ApplicationvndApiJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9825,6 +10373,16 @@ func ParsePatchPhoneResponse(rsp *http.Response) (*PatchPhoneResponse, error) {
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers PatchPhoneResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -9914,6 +10472,13 @@ func ParsePutPhoneResponse(rsp *http.Response) (*PutPhoneResponse, error) {
 		}
 		response.ApplicationvndApiJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9944,6 +10509,16 @@ func ParsePutPhoneResponse(rsp *http.Response) (*PutPhoneResponse, error) {
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers PutPhoneResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -9991,6 +10566,13 @@ func ParseListDeletedRecordsResponse(rsp *http.Response) (*ListDeletedRecordsRes
 		}
 		response.ApplicationvndApiJSON406 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -10011,6 +10593,16 @@ func ParseListDeletedRecordsResponse(rsp *http.Response) (*ListDeletedRecordsRes
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListDeletedRecordsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil

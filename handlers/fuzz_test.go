@@ -1,0 +1,376 @@
+package handlers
+
+// Fuzz targets for everything a client controls before a handler runs: the
+// request document (bodyShape.check, then the whole request path through the
+// real Echo app on a SQLite file) and the query string (queryShape.parse,
+// then list and read requests through the app). Whatever the input, nothing
+// may panic and no response may be a 5xx; responses must also match
+// openapi.yaml. `make fuzz` runs each target for FUZZTIME; the seed corpora
+// under testdata/fuzz run with every `go test`.
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// fuzzRoute is one operation of the spec with its method and path.
+type fuzzRoute struct {
+	method, path string
+	rt           *route
+}
+
+// fuzzRoutes returns every operation of the embedded spec, sorted by path
+// and method so that a selector byte always means the same operation.
+func fuzzRoutes(t testing.TB) []fuzzRoute {
+	t.Helper()
+	spec, _ := loadSpec(t)
+	var out []fuzzRoute
+	for path, item := range spec.Paths.Map() {
+		for method, op := range item.Operations() {
+			rt, err := newRoute(spec, path, item, method, op)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, fuzzRoute{method: method, path: path, rt: rt})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].path != out[j].path {
+			return out[i].path < out[j].path
+		}
+		return out[i].method < out[j].method
+	})
+	return out
+}
+
+// pick returns the routes that satisfy keep.
+func pick(rs []fuzzRoute, keep func(fuzzRoute) bool) []fuzzRoute {
+	var out []fuzzRoute
+	for _, r := range rs {
+		if keep(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// flatErrors returns the JSON:API errors err carries, or fails the test if
+// err is something else (which toErrors would turn into a 500).
+func flatErrors(t *testing.T, err error) Errors {
+	t.Helper()
+	var one *Error
+	var many Errors
+	switch {
+	case errors.As(err, &many):
+		if len(many) == 0 {
+			t.Fatalf("empty Errors")
+		}
+		return many
+	case errors.As(err, &one):
+		return Errors{one}
+	}
+	t.Fatalf("error %T %v is not a JSON:API error", err, err)
+	return nil
+}
+
+const fuzzPathID = "0b7d4c52-8f4e-4a43-9a38-3f0c1d2e5a61"
+
+// bodySeeds are request documents worth starting from: valid ones for each
+// type, each structural rule broken once, and JSON oddities.
+var bodySeeds = []string{
+	`{"data":{"type":"contacts","attributes":{"name":"Doe family"}}}`,
+	`{"data":{"type":"people","attributes":{"first_name":"Jane","last_name":null}}}`,
+	`{"data":{"type":"phone_numbers","attributes":{"number":"617-555-1212","location":"mobile","primary":true}}}`,
+	`{"data":{"type":"phone_numbers","attributes":{"number":6175551212,"country_code":44}}}`,
+	`{"data":{"type":"phone_numbers","attributes":{"number":"+44 20 7946 0958 ext 12","historic":true,"source":"MPDX","valid_values":false}}}`,
+	`{"data":{"type":"contacts","id":"` + fuzzPathID + `","attributes":{"name":"x","overwrite":true}}}`,
+	`{"data":{"type":"contacts","attributes":{"name":"x","updated_in_db_at":"2026-11-28T05:51:57.123Z"}}}`,
+	`{"data":{"type":"contacts","attributes":{"name":"x","created_at":"2026-11-28T05:51:57Z","updated_at":"2026-11-28"}}}`,
+	`{"data":{"type":"people","id":"not-a-uuid","attributes":{"first_name":"J"}}}`,
+	`{"data":{"type":"people","attributes":{"first_name":"J","contact_id":"x"}}}`,
+	`{"data":{"type":"people","attributes":{"id":"x"}}}`,
+	`{"data":{"type":"wrong","attributes":{}}}`,
+	`{"data":{"attributes":{}}}`,
+	`{"data":{"type":"contacts"}}`,
+	`{"data":{"type":"contacts","attributes":[]}}`,
+	`{"data":[]}`,
+	`{"data":null}`,
+	`{}`,
+	`[]`,
+	`"data"`,
+	`null`,
+	``,
+	` `,
+	`{`,
+	`{"data":{}} {}`,
+	`{"data":{"type":"contacts","attributes":{"name":"\ud800"}}}`,
+	`{"data":{"type":"contacts","attributes":{"name":1e999}}}`,
+	`{"data":{"type":"contacts","attributes":{"a/b~c":1}}}`,
+	`{"data":{"type":"contacts","attributes":{"name":"x","name":2}}}`,
+	`{"data":{"type":"phone_numbers","attributes":{"number":1.5e300}}}`,
+	`{"data":{"type":"phone_numbers","attributes":{"number":"` + strings.Repeat("9", 300) + `"}}}`,
+	`{"data":{"type":"people","attributes":{"first_name":"` + strings.Repeat("é", 300) + `"}}}`,
+	`{"data":` + strings.Repeat(`[`, 1000) + strings.Repeat(`]`, 1000) + `}`,
+}
+
+// validBodies are valid create and update documents by resource type.
+var validBodies = map[string]string{
+	"contacts":      bodySeeds[0],
+	"people":        bodySeeds[1],
+	"phone_numbers": bodySeeds[2],
+}
+
+// addBodySeeds adds a valid document for each route, and each seed once,
+// spread over the routes (the fuzzer mutates the route selector too): a
+// small seed set keeps the baseline coverage pass short.
+func addBodySeeds(f *testing.F, routes []fuzzRoute) {
+	for i, r := range routes {
+		f.Add(uint8(i), []byte(validBodies[r.rt.body.typ]))
+	}
+	for i, s := range bodySeeds {
+		f.Add(uint8(i%len(routes)), []byte(s))
+	}
+}
+
+// FuzzBodyCheck drives bodyShape.check, the JSON:API structural check of
+// every request body, with each request schema of the spec.
+func FuzzBodyCheck(f *testing.F) {
+	routes := pick(fuzzRoutes(f), func(r fuzzRoute) bool { return r.rt.body != nil })
+	addBodySeeds(f, routes)
+	f.Fuzz(func(t *testing.T, op uint8, raw []byte) {
+		r := routes[int(op)%len(routes)]
+		err := r.rt.body.check(raw, fuzzPathID)
+		if err == nil {
+			// Accepted: it must be a JSON object whose data has this
+			// endpoint's type and an attributes object.
+			var doc struct {
+				Data struct {
+					Type       string                     `json:"type"`
+					Attributes map[string]json.RawMessage `json:"attributes"`
+				} `json:"data"`
+			}
+			if jerr := json.Unmarshal(raw, &doc); jerr != nil {
+				t.Fatalf("%s %s: accepted %q, which encoding/json rejects: %v", r.method, r.path, raw, jerr)
+			}
+			if doc.Data.Type != r.rt.body.typ || doc.Data.Attributes == nil {
+				t.Fatalf("%s %s: accepted %q without data.type %q and attributes", r.method, r.path, raw, r.rt.body.typ)
+			}
+			return
+		}
+		errs := flatErrors(t, err)
+		status := errs[0].Status
+		for _, e := range errs {
+			if e.Status != status {
+				t.Fatalf("%s %s: mixed statuses in one response: %v", r.method, r.path, errs)
+			}
+			if e.Status != http.StatusBadRequest && e.Status != http.StatusConflict {
+				t.Fatalf("%s %s: status %d for %q, want 400 or 409", r.method, r.path, e.Status, raw)
+			}
+			if e.Detail == "" {
+				t.Fatalf("%s %s: error without detail for %q", r.method, r.path, raw)
+			}
+			if e.Pointer != "" && !strings.HasPrefix(e.Pointer, "/data") {
+				t.Fatalf("%s %s: pointer %q outside the document's data", r.method, r.path, e.Pointer)
+			}
+		}
+	})
+}
+
+// fuzzApp is an app with one user's contact, person and phone, for fuzz
+// targets that go through the whole request path.
+type fuzzApp struct {
+	a  *api
+	tr tree
+}
+
+func newFuzzApp(f *testing.F) *fuzzApp {
+	a := newAPI(f)
+	return &fuzzApp{a: a, tr: a.tree()}
+}
+
+// concrete fills an OpenAPI path template with the tree's ids.
+func (fa *fuzzApp) concrete(template string) string {
+	return strings.NewReplacer(
+		"{contact_id}", fa.tr.contact,
+		"{person_id}", fa.tr.person,
+		"{id}", fa.tr.phone,
+	).Replace(template)
+}
+
+// serve sends hr through the app as the tree's user, checks that the answer
+// is not a 5xx and that it matches openapi.yaml, and returns its status.
+func (fa *fuzzApp) serve(t *testing.T, hr *http.Request, body []byte) int {
+	t.Helper()
+	hr.Header.Set("Accept", mediaType)
+	hr.Header.Set("Authorization", "Bearer "+fa.tr.tok)
+	rec := httptest.NewRecorder()
+	fa.a.e.ServeHTTP(rec, hr)
+	if rec.Code >= 500 {
+		t.Fatalf("%s %s: status %d\n%s", hr.Method, hr.URL, rec.Code, rec.Body.Bytes())
+	}
+	out := &resp{Code: rec.Code, Header: rec.Header(), Raw: rec.Body.Bytes()}
+	if len(out.Raw) > 0 {
+		if err := json.Unmarshal(out.Raw, &out.Doc); err != nil {
+			t.Fatalf("%s %s: response is not JSON: %v\n%s", hr.Method, hr.URL, err, out.Raw)
+		}
+	}
+	checker := *fa.a
+	checker.t = t
+	checker.validate(hr, body, out)
+	return rec.Code
+}
+
+// FuzzRequestBody sends arbitrary bodies to every create and update
+// operation of the real app (SQLite store): the size, syntax, structure and
+// schema checks, attribute decoding, phone-number parsing, preconditions and
+// the store must answer 2xx or 4xx, never 5xx.
+func FuzzRequestBody(f *testing.F) {
+	fa := newFuzzApp(f)
+	routes := pick(fuzzRoutes(f), func(r fuzzRoute) bool { return r.rt.body != nil })
+	addBodySeeds(f, routes)
+	f.Fuzz(func(t *testing.T, op uint8, raw []byte) {
+		r := routes[int(op)%len(routes)]
+		path := fa.concrete(r.path)
+		hr := httptest.NewRequest(r.method, path, bytes.NewReader(raw))
+		hr.Header.Set("Content-Type", mediaType)
+		fa.serve(t, hr, raw)
+	})
+}
+
+// querySeeds are query strings worth starting from.
+var querySeeds = []string{
+	"",
+	"page=2&per_page=10",
+	"page[number]=3&page[size]=500",
+	"page=1&page[number]=1",
+	"per_page=501",
+	"per_page=0",
+	"page=-1",
+	"page=2147483647&per_page=500",
+	"page=99999999999999999999",
+	"page=1&page=2",
+	"sort=-updated_at",
+	"sort=name,-created_at",
+	"sort=last_name",
+	"sort=-deleted_at",
+	"sort=",
+	"filter[updated_at]=2026-11-01..2026-11-28T05:51:57.123Z",
+	"filter[updated_at]=2026-11-01...2026-11-02",
+	"filter[updated_at]=..2026-11-28",
+	"filter[updated_in_db_at]=2026-11-28T05:51:57.123%2B05:00..",
+	"filter[updated_at]=...",
+	"filter[updated_at]=9999-12-31T23:59:59.999999999Z",
+	"filter[updated_at]=0000-01-01",
+	"filter[primary]=true&filter[historic]=false&filter[location]=mobile",
+	"filter[primary]=yes",
+	"filter[since]=2026-11-28&filter[types]=people,phone_numbers",
+	"filter[types]=contacts,,other",
+	"filter[color]=red",
+	"filter[=x",
+	"fields[contacts]=name,updated_in_db_at",
+	"fields[people]=first_name,,last_name",
+	"fields[phone_numbers]=number,primary",
+	"fields[deleted_records]=deletable_type",
+	"fields[phone_numbers]=label",
+	"fields[other]=x",
+	"include=people",
+	"access_token=x",
+	"%zz=1&a=%",
+	"page=%00",
+	"sort=%E2%80%8B",
+}
+
+// addQuerySeeds adds an empty query for each route and each seed once,
+// spread over the routes.
+func addQuerySeeds(f *testing.F, routes []fuzzRoute) {
+	for i := range routes {
+		f.Add(uint8(i), "")
+	}
+	for i, s := range querySeeds {
+		f.Add(uint8(i%len(routes)), s)
+	}
+}
+
+// FuzzQueryParse drives queryShape.parse, the page, sort, filter and fields
+// parser, with the query parameters of each operation of the spec.
+func FuzzQueryParse(f *testing.F) {
+	routes := fuzzRoutes(f)
+	addQuerySeeds(f, routes)
+	f.Fuzz(func(t *testing.T, op uint8, raw string) {
+		r := routes[int(op)%len(routes)]
+		values, _ := url.ParseQuery(raw) // as echo's QueryParams: bad pairs are dropped
+		q, err := r.rt.query.parse(r.path, values)
+		if err != nil {
+			for _, e := range flatErrors(t, err) {
+				if e.Status != http.StatusBadRequest || e.Parameter == "" || e.Detail == "" {
+					t.Fatalf("%s %s ?%s: error %+v, want a 400 naming its parameter", r.method, r.path, raw, e)
+				}
+			}
+			return
+		}
+		for name := range q.fields {
+			if !r.rt.query.fields[fieldsParam(r.rt.query, name)][name] {
+				t.Fatalf("%s %s ?%s: field %q is not an attribute", r.method, r.path, raw, name)
+			}
+		}
+		l := q.list
+		if l == nil {
+			if r.rt.query.list {
+				t.Fatalf("%s %s ?%s: a list operation without a list query", r.method, r.path, raw)
+			}
+			return
+		}
+		switch {
+		case l.page < 1, l.perPage < 1, l.perPage > maxPerPage:
+			t.Fatalf("?%s: page %d, per_page %d", raw, l.page, l.perPage)
+		case l.db.Limit != l.perPage, l.db.Offset != (l.page-1)*l.perPage, l.db.Offset < 0:
+			t.Fatalf("?%s: limit %d offset %d for page %d per_page %d", raw, l.db.Limit, l.db.Offset, l.page, l.perPage)
+		case !r.rt.query.sorts[l.sort]:
+			t.Fatalf("?%s: sort %q is not one of the spec's", raw, l.sort)
+		}
+		for name := range l.filter {
+			if !r.rt.query.declared["filter["+name+"]"] {
+				t.Fatalf("?%s: filter %q is not declared", raw, name)
+			}
+		}
+		for k := range l.rest {
+			if k == "access_token" {
+				t.Fatalf("?%s: access_token would be echoed into links", raw)
+			}
+		}
+	})
+}
+
+// fieldsParam returns the fields[...] parameter of qs that knows name.
+func fieldsParam(qs *queryShape, name string) string {
+	for p, known := range qs.fields {
+		if known[name] {
+			return p
+		}
+	}
+	return ""
+}
+
+// FuzzQuery sends arbitrary query strings to every GET operation of the real
+// app: lists (page, sort, filter, fields) and single reads (fields).
+func FuzzQuery(f *testing.F) {
+	fa := newFuzzApp(f)
+	routes := pick(fuzzRoutes(f), func(r fuzzRoute) bool { return r.method == http.MethodGet })
+	addQuerySeeds(f, routes)
+	f.Fuzz(func(t *testing.T, op uint8, raw string) {
+		r := routes[int(op)%len(routes)]
+		hr := httptest.NewRequest(http.MethodGet, fa.concrete(r.path), nil)
+		// Set the raw query directly: net/http would refuse some of these
+		// bytes on the request line, and the app must cope with the rest.
+		hr.URL.RawQuery = raw
+		hr.RequestURI = hr.URL.RequestURI()
+		fa.serve(t, hr, nil)
+	})
+}

@@ -1,0 +1,307 @@
+package handlers
+
+// Operations: the endpoints and middleware an operator relies on, outside
+// the API spec.
+//
+//	GET /healthz   200 while the process serves requests; no token
+//	GET /readyz    200 when the store is reachable and migrated, else 503;
+//	               no token
+//	GET /metrics   Prometheus metrics of this server (its own registry)
+//
+// Every request, whatever its route, gets an X-Request-ID (the client's,
+// when sane, else a new UUID) echoed on its response, one JSON access-log
+// line, and is counted in the metrics; a panic in a handler becomes a
+// logged 500 JSON:API error.
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/phoneapi/phoneapi/db"
+)
+
+// HeaderRequestID is the request id header, accepted and echoed.
+const HeaderRequestID = "X-Request-ID"
+
+// maxRequestIDLen is the longest client request id kept.
+const maxRequestIDLen = 128
+
+// readyTimeout bounds the store check of /readyz.
+const readyTimeout = 2 * time.Second
+
+// requestIDKey is the echo.Context key of the request id.
+const requestIDKey = "phoneapi.request_id"
+
+// metrics are the Prometheus collectors of one server.
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	inFlight prometheus.Gauge
+}
+
+// poolStatser is implemented by stores that expose their connection pools'
+// statistics, such as *db.Store.
+type poolStatser interface {
+	PoolStats() map[string]sql.DBStats
+}
+
+func newMetrics(store Store, version string) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "phoneapi_http_requests_total",
+			Help: "HTTP requests served, by method, route template and status.",
+		}, []string{"method", "route", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "phoneapi_http_request_duration_seconds",
+			Help:    "HTTP request latency, by method, route template and status.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"method", "route", "status"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "phoneapi_http_requests_in_flight",
+			Help: "HTTP requests being served.",
+		}),
+	}
+	build := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "phoneapi_build_info",
+		Help:        "Build information; the value is always 1.",
+		ConstLabels: prometheus.Labels{"version": version, "goversion": runtime.Version()},
+	})
+	build.Set(1)
+	m.reg.MustRegister(m.requests, m.duration, m.inFlight, build,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if ps, ok := store.(poolStatser); ok {
+		m.reg.MustRegister(poolCollector{ps})
+	}
+	return m
+}
+
+// poolCollector exports the store's sql.DBStats per pool.
+type poolCollector struct{ store poolStatser }
+
+var poolDescs = struct {
+	maxOpen, open, inUse, idle, waitCount, waitSeconds, idleClosed, idleTimeClosed, lifetimeClosed *prometheus.Desc
+}{
+	maxOpen:        poolDesc("max_open_connections", "Maximum number of open connections to the database."),
+	open:           poolDesc("open_connections", "Established connections, in use and idle."),
+	inUse:          poolDesc("in_use_connections", "Connections in use."),
+	idle:           poolDesc("idle_connections", "Idle connections."),
+	waitCount:      poolDesc("wait_count_total", "Connections waited for."),
+	waitSeconds:    poolDesc("wait_duration_seconds_total", "Time blocked waiting for a connection."),
+	idleClosed:     poolDesc("max_idle_closed_total", "Connections closed due to the idle connection limit."),
+	idleTimeClosed: poolDesc("max_idle_time_closed_total", "Connections closed due to the idle time limit."),
+	lifetimeClosed: poolDesc("max_lifetime_closed_total", "Connections closed due to the lifetime limit."),
+}
+
+func poolDesc(name, help string) *prometheus.Desc {
+	return prometheus.NewDesc("phoneapi_db_pool_"+name, help, []string{"pool"}, nil)
+}
+
+func (poolCollector) Describe(ch chan<- *prometheus.Desc) {
+	d := poolDescs
+	for _, desc := range []*prometheus.Desc{d.maxOpen, d.open, d.inUse, d.idle, d.waitCount, d.waitSeconds, d.idleClosed, d.idleTimeClosed, d.lifetimeClosed} {
+		ch <- desc
+	}
+}
+
+func (p poolCollector) Collect(ch chan<- prometheus.Metric) {
+	d := poolDescs
+	for pool, s := range p.store.PoolStats() {
+		gauge := func(desc *prometheus.Desc, v float64) {
+			ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, pool)
+		}
+		counter := func(desc *prometheus.Desc, v float64) {
+			ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, v, pool)
+		}
+		gauge(d.maxOpen, float64(s.MaxOpenConnections))
+		gauge(d.open, float64(s.OpenConnections))
+		gauge(d.inUse, float64(s.InUse))
+		gauge(d.idle, float64(s.Idle))
+		counter(d.waitCount, float64(s.WaitCount))
+		counter(d.waitSeconds, s.WaitDuration.Seconds())
+		counter(d.idleClosed, float64(s.MaxIdleClosed))
+		counter(d.idleTimeClosed, float64(s.MaxIdleTimeClosed))
+		counter(d.lifetimeClosed, float64(s.MaxLifetimeClosed))
+	}
+}
+
+// useOps installs the operations middleware on e (request id, access log
+// and metrics, panic recovery, outermost first) and registers /healthz,
+// /readyz and /metrics. Call it before any other e.Use.
+func (s *Server) useOps(e *echo.Echo, version string) {
+	if version == "" {
+		version = defaultVersion()
+	}
+	m := newMetrics(s.store, version)
+	e.Use(requestID, s.observe(m), s.recoverPanics)
+
+	both := []string{http.MethodGet, http.MethodHead}
+	e.Match(both, "/healthz", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	})
+	e.Match(both, "/readyz", s.readyz)
+	e.Match(both, "/metrics", echo.WrapHandler(promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
+		Registry:          m.reg,
+		ErrorLog:          slogPrinter{s.log},
+		ErrorHandling:     promhttp.ContinueOnError,
+		EnableOpenMetrics: false,
+	})))
+}
+
+func defaultVersion() string {
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return "dev"
+}
+
+// readyz answers 200 when the store is reachable and migrated, else 503
+// with what failed; the error itself is logged, not sent.
+func (s *Server) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), readyTimeout)
+	defer cancel()
+	err := s.store.Ready(ctx)
+	if err == nil {
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok", "database": "ok"})
+	}
+	state := "unreachable"
+	if errors.Is(err, db.ErrNotMigrated) {
+		state = "not migrated"
+	}
+	s.log.Warn("not ready", "err", err, "request_id", RequestID(c))
+	return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": state})
+}
+
+// RequestID returns the request id of c, set by the request id middleware.
+func RequestID(c echo.Context) string {
+	id, _ := c.Get(requestIDKey).(string)
+	return id
+}
+
+// requestID takes the client's X-Request-ID when sane (1 to 128 visible
+// ASCII characters), else generates one, and echoes it on the response.
+func requestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Request().Header.Get(HeaderRequestID)
+		if !saneRequestID(id) {
+			id = uuid.NewString()
+		}
+		c.Set(requestIDKey, id)
+		c.Response().Header().Set(HeaderRequestID, id)
+		return next(c)
+	}
+}
+
+func saneRequestID(id string) bool {
+	if id == "" || len(id) > maxRequestIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// observe writes one access-log line per request and records its metrics.
+// Errors are rendered here (c.Error) so the status logged is the one sent.
+// The route is Echo's route template, never the raw path or query, which
+// may hold ids, tokens (access_token) or phone numbers.
+func (s *Server) observe(m *metrics) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			m.inFlight.Inc()
+			defer m.inFlight.Dec()
+			if err := next(c); err != nil {
+				c.Error(err)
+			}
+			elapsed := time.Since(start)
+			req, res := c.Request(), c.Response()
+			route := c.Path()
+			if route == "" {
+				route = "unmatched"
+			}
+			method := metricMethod(req.Method)
+			status := res.Status
+			if !res.Committed && status == 0 {
+				status = http.StatusOK
+			}
+			code := strconv.Itoa(status)
+			m.requests.WithLabelValues(method, route, code).Inc()
+			m.duration.WithLabelValues(method, route, code).Observe(elapsed.Seconds())
+
+			attrs := []slog.Attr{
+				slog.String("method", method),
+				slog.String("route", route),
+				slog.Int("status", status),
+				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+				slog.Int64("bytes", res.Size),
+				slog.String("request_id", RequestID(c)),
+			}
+			if who, ok := req.Context().Value(callerKey{}).(caller); ok {
+				attrs = append(attrs, slog.String("user_id", who.UserID))
+			}
+			level := slog.LevelInfo
+			if status >= 500 {
+				level = slog.LevelError
+			}
+			s.log.LogAttrs(req.Context(), level, "request", attrs...)
+			return nil
+		}
+	}
+}
+
+// metricMethod bounds the method label to the standard methods.
+func metricMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "OTHER"
+}
+
+// recoverPanics turns a panic in a handler into an error, which the error
+// handler renders as a JSON:API 500, and logs it with its stack. The
+// server keeps serving. http.ErrAbortHandler is re-raised, as net/http
+// expects.
+func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			r := recover()
+			if r == nil {
+				return
+			}
+			if r == http.ErrAbortHandler {
+				panic(r)
+			}
+			s.log.Error("panic", "panic", fmt.Sprint(r), "route", c.Path(),
+				"request_id", RequestID(c), "stack", string(debug.Stack()))
+			err = &Error{Status: http.StatusInternalServerError, Detail: "an unexpected error occurred"}
+		}()
+		return next(c)
+	}
+}
+
+// slogPrinter adapts a slog.Logger to promhttp's Logger.
+type slogPrinter struct{ log *slog.Logger }
+
+func (p slogPrinter) Println(v ...any) { p.log.Error("metrics", "err", fmt.Sprint(v...)) }

@@ -48,9 +48,6 @@ import (
 // rpRequests is how many concurrent requests each check sends.
 const rpRequests = 40
 
-// rpPGEnv names the variable holding the PostgreSQL server's URL.
-const rpPGEnv = "PHONEAPI_TEST_POSTGRES_URL"
-
 func TestReplicas(t *testing.T) {
 	if serverBin == "" {
 		t.Skip("no phoneapi binary built (PHONEAPI_E2E_URL or -short): the replica tests start servers of their own")

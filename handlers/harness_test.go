@@ -37,7 +37,7 @@ var (
 func loadSpec(t testing.TB) (*openapi3.T, routers.Router) {
 	t.Helper()
 	specOnce.Do(func() {
-		doc, err := generated.GetSwagger()
+		doc, err := generated.GetSpec()
 		if err != nil {
 			panic(err)
 		}

@@ -102,7 +102,7 @@ func New(store Store, cfg Config) (*echo.Echo, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	spec, err := generated.GetSwagger()
+	spec, err := generated.GetSpec()
 	if err != nil {
 		return nil, fmt.Errorf("handlers: load spec: %w", err)
 	}

@@ -66,16 +66,6 @@ func (s *stats) problem(op, what string) {
 	}
 }
 
-func (s *stats) total() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := s.transport
-	for _, c := range s.byStatus {
-		n += c
-	}
-	return n
-}
-
 // report is what a run found.
 type report struct {
 	cfg                            config

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// TestCompareBaseline builds phoneapi and runs a very short
+// --compare-baseline: every operation on both servers must have requests
+// and no errors. It checks that the tool works, not the speed.
+func TestCompareBaseline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds phoneapi and runs servers")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "phoneapi")
+	build := exec.Command("go", "build", "-o", bin, "github.com/phoneapi/phoneapi/cmd/phoneapi")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	jsonPath := filepath.Join(dir, "bench.json")
+	cfg := config{bin: bin, contacts: 20, people: 2, phones: 3, clients: 4, duration: 1e9, compare: true, jsonPath: jsonPath}
+	if err := cfg.check(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := bench(cfg, testWriter{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.writeJSON(jsonPath); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got report
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]result{}
+	for _, r := range got.Results {
+		seen[r.Server+"/"+r.Op] = r
+	}
+	for _, server := range []string{"phoneapi", "baseline"} {
+		for _, op := range opNames {
+			r, ok := seen[server+"/"+op]
+			switch {
+			case !ok:
+				t.Errorf("%s %s: missing from the JSON", server, op)
+			case r.Requests == 0 || r.Errors != 0:
+				t.Errorf("%s %s: %d requests, %d errors %q; want some and none", server, op, r.Requests, r.Errors, r.ErrorSamples)
+			}
+		}
+	}
+	if len(got.Ratios) != len(opNames) {
+		t.Errorf("%d ratios, want %d", len(got.Ratios), len(opNames))
+	}
+	if r := seen["phoneapi/get"]; r.RSSBytes == 0 {
+		t.Error("phoneapi get: no RSS sampled")
+	}
+}
+
+// testWriter sends the tool's progress to the test log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }

@@ -34,7 +34,6 @@ package e2e
 // after an operating system crash or power loss.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
@@ -45,7 +44,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -484,22 +482,12 @@ func duIntegrity(t *testing.T, path, when string) {
 // prints its log when the test failed.
 func duStart(t *testing.T, path, secret, name string) (*rpServer, string) {
 	t.Helper()
-	s := &rpServer{
-		server: &server{
-			// No rate limit: the load is one user writing as fast as it can.
-			cmd:  exec.Command(serverBin, "serve", "--addr", "127.0.0.1:0", "--db", path, "--jwt-secret", secret, "--rate-limit", "0"),
-			done: make(chan error, 1),
-		},
-		name: name,
-	}
-	s.cmd.Env = cleanEnv()
-	pipe, err := s.cmd.StderrPipe()
+	// No rate limit: the load is one user writing as fast as it can.
+	proc, addr, err := spawn(serverBin, "serve", "--addr", "127.0.0.1:0", "--db", path, "--jwt-secret", secret, "--rate-limit", "0")
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", name, err)
 	}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
+	s := &rpServer{server: proc, name: name}
 	t.Cleanup(func() {
 		if !s.stopped {
 			if err := s.stop(); err != nil {
@@ -510,30 +498,6 @@ func duStart(t *testing.T, path, secret, name string) (*rpServer, string) {
 			t.Logf("%s log (last 4 KiB):\n%s", s.name, duTail(s.log(), 4096))
 		}
 	})
-	addr := make(chan string, 1)
-	copied := make(chan struct{})
-	go func() {
-		defer close(copied)
-		sc := bufio.NewScanner(pipe)
-		sc.Buffer(make([]byte, 64*1024), 1024*1024)
-		sent := false
-		for sc.Scan() {
-			line := sc.Bytes()
-			s.mu.Lock()
-			s.stderr.Write(line)
-			s.stderr.WriteByte('\n')
-			s.mu.Unlock()
-			var rec struct{ Msg, Addr string }
-			if !sent && json.Unmarshal(line, &rec) == nil && rec.Msg == "listening" && rec.Addr != "" {
-				addr <- rec.Addr
-				sent = true
-			}
-		}
-	}()
-	go func() {
-		<-copied
-		s.done <- s.cmd.Wait()
-	}()
 	select {
 	case s.url = <-addr:
 	case err := <-s.done:

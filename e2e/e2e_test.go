@@ -136,18 +136,48 @@ func startServer(dir string) (*server, error) {
 	dbPath := filepath.Join(dir, "e2e.db")
 	env := cleanEnv()
 
-	s := &server{cmd: exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", dbPath), done: make(chan error, 1)}
-	s.cmd.Env = env
-	pipe, err := s.cmd.StderrPipe()
+	s, addrc, err := spawn(bin, "serve", "--addr", "127.0.0.1:0", "--db", dbPath)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start server: %w", err)
+	select {
+	case target.url = <-addrc:
+	case err := <-s.done:
+		return nil, fmt.Errorf("server exited before listening (%v):\n%s", err, s.log())
+	case <-time.After(30 * time.Second):
+		_ = s.cmd.Process.Kill()
+		return nil, fmt.Errorf("no \"listening\" log line within 30s:\n%s", s.log())
 	}
 
-	// Read the JSON log lines; the "listening" one names the address. Keep
-	// draining afterwards so the server never blocks on a full pipe.
+	// The server generated the JWT secret and kept it in the database on
+	// start; `phoneapi token --db` signs with the same secret.
+	for _, tok := range []*string{&target.token, &target.tokenB} {
+		cmd := exec.Command(bin, "token", "--db", dbPath, "--ttl", "1h")
+		cmd.Env = env
+		cmd.Stderr = os.Stderr
+		out, err := cmd.Output()
+		if err != nil {
+			_ = s.stop()
+			return nil, fmt.Errorf("phoneapi token: %w", err)
+		}
+		*tok = strings.TrimSpace(string(out))
+	}
+	return s, nil
+}
+
+// spawn starts `bin args...` with the test's clean environment. It keeps
+// reading the process's JSON log lines into s.stderr (so it never blocks on
+// a full pipe) and sends the address of the "listening" line on addr.
+func spawn(bin string, args ...string) (s *server, addr <-chan string, err error) {
+	s = &server{cmd: exec.Command(bin, args...), done: make(chan error, 1)}
+	s.cmd.Env = cleanEnv()
+	pipe, err := s.cmd.StderrPipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.cmd.Start(); err != nil {
+		return nil, nil, fmt.Errorf("start %s: %w", filepath.Base(bin), err)
+	}
 	addrc := make(chan string, 1)
 	copied := make(chan struct{})
 	go func() {
@@ -172,30 +202,7 @@ func startServer(dir string) (*server, error) {
 		<-copied // Wait must not run before the pipe is drained
 		s.done <- s.cmd.Wait()
 	}()
-
-	select {
-	case target.url = <-addrc:
-	case err := <-s.done:
-		return nil, fmt.Errorf("server exited before listening (%v):\n%s", err, s.log())
-	case <-time.After(30 * time.Second):
-		_ = s.cmd.Process.Kill()
-		return nil, fmt.Errorf("no \"listening\" log line within 30s:\n%s", s.log())
-	}
-
-	// The server generated the JWT secret and kept it in the database on
-	// start; `phoneapi token --db` signs with the same secret.
-	for _, tok := range []*string{&target.token, &target.tokenB} {
-		cmd := exec.Command(bin, "token", "--db", dbPath, "--ttl", "1h")
-		cmd.Env = env
-		cmd.Stderr = os.Stderr
-		out, err := cmd.Output()
-		if err != nil {
-			_ = s.stop()
-			return nil, fmt.Errorf("phoneapi token: %w", err)
-		}
-		*tok = strings.TrimSpace(string(out))
-	}
-	return s, nil
+	return s, addrc, nil
 }
 
 // stop sends SIGTERM and requires a clean exit (status 0) within 20s.

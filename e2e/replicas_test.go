@@ -20,11 +20,9 @@ package e2e
 // PHONEAPI_TEST_POSTGRES_URL is unset, and fails instead when CI is set.
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -417,24 +415,15 @@ type rpServer struct {
 func rpStartPair(t *testing.T, dsn, secret string) [2]*rpServer {
 	t.Helper()
 	var servers [2]*rpServer
-	var addrs [2]chan string
+	var addrs [2]<-chan string
 	for i := range servers {
-		s := &rpServer{
-			server: &server{
-				cmd:  exec.Command(serverBin, "serve", "--addr", "127.0.0.1:0", "--db", dsn, "--jwt-secret", secret),
-				done: make(chan error, 1),
-			},
-			name: string(rune('A' + i)),
-		}
-		s.cmd.Env = cleanEnv()
-		pipe, err := s.cmd.StderrPipe()
+		proc, addr, err := spawn(serverBin, "serve", "--addr", "127.0.0.1:0", "--db", dsn, "--jwt-secret", secret)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.cmd.Start(); err != nil {
-			t.Fatalf("start process %s: %v", s.name, err)
-		}
+		s := &rpServer{server: proc, name: string(rune('A' + i))}
 		servers[i] = s
+		addrs[i] = addr
 		t.Cleanup(func() {
 			if !s.stopped {
 				if err := s.stop(); err != nil {
@@ -445,33 +434,6 @@ func rpStartPair(t *testing.T, dsn, secret string) [2]*rpServer {
 				t.Logf("process %s log:\n%s", s.name, s.log())
 			}
 		})
-
-		// As startServer: read the JSON log lines, learn the address from
-		// "listening", and keep draining so the process never blocks.
-		addrs[i] = make(chan string, 1)
-		copied := make(chan struct{})
-		go func() {
-			defer close(copied)
-			sc := bufio.NewScanner(pipe)
-			sc.Buffer(make([]byte, 64*1024), 1024*1024)
-			sent := false
-			for sc.Scan() {
-				line := sc.Bytes()
-				s.mu.Lock()
-				s.stderr.Write(line)
-				s.stderr.WriteByte('\n')
-				s.mu.Unlock()
-				var rec struct{ Msg, Addr string }
-				if !sent && json.Unmarshal(line, &rec) == nil && rec.Msg == "listening" && rec.Addr != "" {
-					addrs[i] <- rec.Addr
-					sent = true
-				}
-			}
-		}()
-		go func() {
-			<-copied
-			s.done <- s.cmd.Wait()
-		}()
 	}
 	deadline := time.After(60 * time.Second)
 	for i, s := range servers {

@@ -4,7 +4,6 @@ package handlers
 // nested bodies, security headers, and tokens of other algorithms.
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/hmac"
@@ -12,10 +11,8 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,30 +21,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
-
-	"github.com/phoneapi/phoneapi/db"
 )
-
-// newAPIWith is newAPI with cfg (its Secret and Logger are filled in).
-func newAPIWith(t testing.TB, cfg Config) *api {
-	t.Helper()
-	ctx := context.Background()
-	store, err := db.Open(ctx, filepath.Join(t.TempDir(), "test.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	if err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	cfg.Secret = testSecret
-	cfg.Logger = slog.New(slog.DiscardHandler)
-	e, err := New(store, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &api{t: t, e: e, store: store}
-}
 
 // abWant429 checks a rate-limited response: 429, a JSON:API error, and a
 // Retry-After of whole seconds within [min, max].

@@ -60,6 +60,26 @@ type api struct {
 
 func newAPI(t testing.TB) *api {
 	t.Helper()
+	return newAPIWith(t, Config{})
+}
+
+// newAPIWith is newAPI with cfg (its Secret and Logger are filled in).
+func newAPIWith(t testing.TB, cfg Config) *api {
+	t.Helper()
+	store := testStore(t)
+	cfg.Secret = testSecret
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	e, err := New(store, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &api{t: t, e: e, store: store}
+}
+
+// testStore opens a migrated SQLite store on a file in t's temporary
+// directory, closed when the test ends.
+func testStore(t testing.TB) *db.Store {
+	t.Helper()
 	ctx := context.Background()
 	store, err := db.Open(ctx, filepath.Join(t.TempDir(), "test.db"))
 	if err != nil {
@@ -69,11 +89,7 @@ func newAPI(t testing.TB) *api {
 	if err := store.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	e, err := New(store, Config{Secret: testSecret, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &api{t: t, e: e, store: store}
+	return store
 }
 
 // user returns a token for a new user.

@@ -69,21 +69,6 @@ func (b *opsBuffer) accessLines(t testing.TB) []map[string]any {
 	return out
 }
 
-// opsStore opens a migrated SQLite store closed when the test ends.
-func opsStore(t testing.TB) *db.Store {
-	t.Helper()
-	ctx := context.Background()
-	store, err := db.Open(ctx, filepath.Join(t.TempDir(), "ops.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	if err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return store
-}
-
 // opsAPI is newAPI on the given store (a *db.Store or a wrapper of
 // one), logging JSON to the returned buffer.
 func opsAPI(t testing.TB, store Store, base *db.Store) (*api, *opsBuffer) {
@@ -118,7 +103,7 @@ func opsJSON(t testing.TB, rec *httptest.ResponseRecorder) map[string]string {
 }
 
 func TestHealthz(t *testing.T) {
-	store := opsStore(t)
+	store := testStore(t)
 	a, _ := opsAPI(t, store, store)
 	rec := opsGet(a, "/healthz", nil)
 	if rec.Code != http.StatusOK {
@@ -136,7 +121,7 @@ func TestHealthz(t *testing.T) {
 
 func TestReadyz(t *testing.T) {
 	t.Run("ready", func(t *testing.T) {
-		store := opsStore(t)
+		store := testStore(t)
 		a, _ := opsAPI(t, store, store)
 		rec := opsGet(a, "/readyz", nil)
 		if rec.Code != http.StatusOK {
@@ -147,7 +132,7 @@ func TestReadyz(t *testing.T) {
 		}
 	})
 	t.Run("store closed", func(t *testing.T) {
-		store := opsStore(t)
+		store := testStore(t)
 		a, logs := opsAPI(t, store, store)
 		store.Close()
 		rec := opsGet(a, "/readyz", nil)
@@ -202,7 +187,7 @@ func opsScrape(t testing.TB, a *api) string {
 }
 
 func TestMetrics(t *testing.T) {
-	store := opsStore(t)
+	store := testStore(t)
 	a, _ := opsAPI(t, store, store)
 	other, _ := opsAPI(t, store, store) // a second server must get its own registry
 	tr := a.tree()
@@ -256,7 +241,7 @@ func TestMetrics(t *testing.T) {
 }
 
 func TestRequestID(t *testing.T) {
-	store := opsStore(t)
+	store := testStore(t)
 	a, _ := opsAPI(t, store, store)
 	uuidRE := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	long := strings.Repeat("a", 128)
@@ -296,7 +281,7 @@ func TestRequestID(t *testing.T) {
 }
 
 func TestAccessLog(t *testing.T) {
-	store := opsStore(t)
+	store := testStore(t)
 	a, logs := opsAPI(t, store, store)
 	userID := uuid.NewString()
 	tok, err := IssueToken(testSecret, userID, time.Hour, time.Now())
@@ -373,7 +358,7 @@ func (s *opsPanicStore) ListContacts(ctx context.Context, accountListID string, 
 }
 
 func TestPanicBecomes500(t *testing.T) {
-	base := opsStore(t)
+	base := testStore(t)
 	store := &opsPanicStore{Store: base}
 	a, logs := opsAPI(t, store, base)
 	srv := httptest.NewServer(a.e)

@@ -68,3 +68,40 @@ func TestCompareBaseline(t *testing.T) {
 type testWriter struct{ t *testing.T }
 
 func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
+
+// TestOpsAndProfile runs one operation with -profile: only that operation
+// is measured, and phoneapi's CPU and allocation profiles of it are
+// written.
+func TestOpsAndProfile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds phoneapi and runs a server")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "phoneapi")
+	build := exec.Command("go", "build", "-o", bin, "github.com/phoneapi/phoneapi/cmd/phoneapi")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	profiles := filepath.Join(dir, "profiles")
+	cfg := config{bin: bin, contacts: 5, people: 1, phones: 2, clients: 2, duration: 1e9, ops: []string{"list"}, profileDir: profiles}
+	if err := cfg.check(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := bench(cfg, testWriter{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 1 || rep.Results[0].Op != "list" || rep.Results[0].Requests == 0 {
+		t.Fatalf("results %+v, want one list result with requests", rep.Results)
+	}
+	for _, name := range []string{"list.cpu.pprof", "list.allocs.pprof"} {
+		fi, err := os.Stat(filepath.Join(profiles, name))
+		if err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %v (want a non-empty profile)", name, err)
+		}
+	}
+	bad := config{clients: 1, duration: 1e9, contacts: 1, people: 1, phones: 1, ops: []string{"nap"}}
+	if err := bad.check(); err == nil {
+		t.Error("-ops nap: no error")
+	}
+}

@@ -31,6 +31,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -41,6 +42,8 @@ import (
 // config is the command line.
 type config struct {
 	bin, url, token, dbPath, jsonPath string
+	ops                               []string // operations to run, in opNames order; nil for all
+	profileDir                        string   // where CPU and allocation profiles go; "" for none
 	contacts, people, phones          int
 	clients                           int
 	duration                          time.Duration
@@ -64,7 +67,10 @@ func main() {
 	flag.BoolVar(&cfg.baseline, "baseline", false, "measure the bare baseline server instead of phoneapi")
 	flag.BoolVar(&cfg.compare, "compare-baseline", false, "measure phoneapi and the baseline, alternating per operation, and print ratios")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (databases, server log)")
+	ops := flag.String("ops", strings.Join(opNames, ","), "comma-separated operations to run (of "+strings.Join(opNames, ",")+")")
+	flag.StringVar(&cfg.profileDir, "profile", "", "write phoneapi's CPU profile (OP.cpu.pprof) and allocation profile (OP.allocs.pprof) of each operation into this directory (not with -url)")
 	flag.Parse()
+	cfg.ops = strings.Split(*ops, ",")
 	if err := cfg.check(); err != nil {
 		fmt.Fprintln(os.Stderr, "phoneapi-bench:", err)
 		os.Exit(2)
@@ -93,6 +99,13 @@ func (cfg config) check() error {
 		return errors.New("-url needs -token and -db")
 	case cfg.url != "" && (cfg.baseline || cfg.compare):
 		return errors.New("-url cannot be combined with -baseline or -compare-baseline")
+	case cfg.profileDir != "" && (cfg.url != "" || cfg.baseline):
+		return errors.New("-profile needs a phoneapi server started by the tool (no -url, no -baseline)")
+	}
+	for _, op := range cfg.ops {
+		if !slices.Contains(opNames, op) {
+			return fmt.Errorf("-ops: unknown operation %q (want some of %s)", op, strings.Join(opNames, ","))
+		}
 	}
 	return nil
 }
@@ -144,7 +157,7 @@ func bench(cfg config, log io.Writer) (*report, error) {
 			}
 		}
 		if !cfg.baseline {
-			srv, err := startServer(cfg.bin, dir, apiDB, secret)
+			srv, err := startServer(cfg.bin, dir, apiDB, secret, cfg.profileDir != "")
 			if err != nil {
 				return nil, err
 			}
@@ -152,7 +165,9 @@ func bench(cfg config, log io.Writer) (*report, error) {
 			if err := srv.waitReady(tok); err != nil {
 				return nil, err
 			}
-			targets = append(targets, newTarget("phoneapi", srv.base, tok, srv.cmd.Process.Pid, cfg.clients, f))
+			t := newTarget("phoneapi", srv.base, tok, srv.cmd.Process.Pid, cfg.clients, f)
+			t.pprof = srv.pprof
+			targets = append(targets, t)
 		}
 		if cfg.baseline || cfg.compare {
 			b, err := startBaseline(baseDB)
@@ -165,12 +180,25 @@ func bench(cfg config, log io.Writer) (*report, error) {
 	}
 	pc := phaseConfig{duration: cfg.duration, rate: cfg.rate}
 	for _, op := range opNames {
+		if cfg.ops != nil && !slices.Contains(cfg.ops, op) {
+			continue
+		}
 		for _, t := range targets {
 			if err := t.setup(op); err != nil {
 				return nil, err
 			}
 			fmt.Fprintf(log, "%s %s: %s\n", t.name, op, cfg.duration)
+			var prof *profiler
+			if cfg.profileDir != "" && t.pprof != "" {
+				prof = startProfile(t.pprof, cfg.profileDir, op, cfg.duration)
+			}
 			rep.Results = append(rep.Results, t.phase(op, f, pc))
+			if prof != nil {
+				if err := prof.finish(); err != nil {
+					return nil, err
+				}
+				fmt.Fprintf(log, "profiles: %s\n", strings.Join(prof.files, ", "))
+			}
 			t.hc.CloseIdleConnections()
 		}
 	}
@@ -216,31 +244,50 @@ func copySQLite(from, to string) error {
 
 // server is the `phoneapi serve` child process.
 type server struct {
-	cmd  *exec.Cmd
-	base string
-	done chan error
+	cmd   *exec.Cmd
+	base  string
+	pprof string // base URL of its profiler; "" when off
+	done  chan error
+}
+
+// freeAddr returns a loopback address with a port that was free just now.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 // startServer starts `phoneapi serve` on a free loopback port, logging to
-// dir/server.log.
-func startServer(bin, dir, dbPath, secret string) (*server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// dir/server.log; with profile, its profiler listens on another one.
+func startServer(bin, dir, dbPath, secret string, profile bool) (*server, error) {
+	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
+	args := []string{"serve", "--addr", addr, "--db", dbPath, "--jwt-secret", secret, "--rate-limit", "0"}
+	pprofBase := ""
+	if profile {
+		pa, err := freeAddr()
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, "--pprof-addr", pa)
+		pprofBase = "http://" + pa
+	}
 	logFile, err := os.Create(filepath.Join(dir, "server.log"))
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "serve", "--addr", addr, "--db", dbPath, "--jwt-secret", secret, "--rate-limit", "0")
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, err
 	}
-	s := &server{cmd: cmd, base: "http://" + addr, done: make(chan error, 1)}
+	s := &server{cmd: cmd, base: "http://" + addr, pprof: pprofBase, done: make(chan error, 1)}
 	go func() {
 		s.done <- cmd.Wait()
 		logFile.Close()

@@ -76,7 +76,8 @@ type target struct {
 	name    string // "phoneapi" or "baseline"
 	base    string
 	token   string
-	pid     int // for RSS and CPU; 0 when not measurable (in-process)
+	pid     int    // for RSS and CPU; 0 when not measurable (in-process)
+	pprof   string // base URL of the server's profiler; "" when off
 	hc      *http.Client
 	clients []*clientState
 }

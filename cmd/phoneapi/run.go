@@ -74,6 +74,9 @@ serve's HTTP timeouts (durations such as 30s):
   --idle-timeout         PHONEAPI_IDLE_TIMEOUT         idle keep-alive connection (default 120s)
   --shutdown-grace       PHONEAPI_SHUTDOWN_GRACE       in-flight requests on shutdown (default 15s)
 
+serve's profiler (off by default; it needs no token, so keep it on loopback):
+  --pprof-addr           PHONEAPI_PPROF_ADDR           serve /debug/pprof/ here, e.g. 127.0.0.1:6060
+
 Run 'phoneapi COMMAND --help' for a command's flags.
 `
 
@@ -284,6 +287,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs := newFlags("serve", getenv, stderr, &o, "addr", "db", "secret", "region")
 	limits := addLimitFlags(fs, getenv)     // limits.go
 	timeouts := addTimeoutFlags(fs, getenv) // timeouts.go
+	pprofAddr := addPprofFlag(fs, getenv)   // pprof.go
 	if help, err := parse(fs, args, &o); help || err != nil {
 		return err
 	}
@@ -313,6 +317,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	srv := &http.Server{Handler: e}
 	timeouts.apply(srv)
+	if *pprofAddr != "" {
+		addr, stop, err := startPprof(*pprofAddr, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stop()
+		log.Info("profiler listening", "addr", "http://"+addr+"/debug/pprof/")
+	}
 	log.Info("listening", "addr", "http://"+ln.Addr().String(), "db", displayDB(o.dbPath), "version", buildVersion())
 
 	errc := make(chan error, 1)

@@ -33,6 +33,11 @@ type Backend interface {
 
 	ListPhones(ctx context.Context, personID string, q ListQuery) ([]Phone, int, error)
 	Phone(ctx context.Context, personID, id string) (Phone, error)
+	// CheckScope, ListPhonesIn and PhoneIn check the path to a person in
+	// the same query or snapshot as their work (scope.go).
+	CheckScope(ctx context.Context, sc Scope) error
+	ListPhonesIn(ctx context.Context, sc Scope, q ListQuery) ([]Phone, int, error)
+	PhoneIn(ctx context.Context, sc Scope, id string) (Phone, error)
 	CreatePhone(ctx context.Context, p NewPhone) (Phone, error)
 	UpdatePhone(ctx context.Context, personID, id string, u PhoneUpdate, pre *Precondition) (Phone, error)
 	DeletePhone(ctx context.Context, personID, id string, pre *Precondition) error

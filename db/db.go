@@ -87,6 +87,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -258,14 +259,17 @@ type Store struct {
 
 // dsnParams are applied by the driver to every pooled connection of the
 // writer pool (Store.db), with _synchronous (see SQLiteOptions).
-const dsnParams = "_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_txlock=immediate"
+// _stmt_cache_size keeps each connection's most recently used prepared
+// statements, so a query the store runs again is not parsed and planned
+// again (the store's SQL is a small fixed set of strings).
+const dsnParams = "_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_txlock=immediate&_stmt_cache_size=64"
 
 // readDSNParams are applied to every connection of the reader pool
 // (Store.rdb), with the same _synchronous: transactions are deferred, so
 // they take no write lock and, in WAL mode, read one snapshot without
 // blocking the writer; query_only makes any write through this pool an
 // error.
-const readDSNParams = "_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_txlock=deferred&_query_only=on"
+const readDSNParams = "_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_txlock=deferred&_query_only=on&_stmt_cache_size=64"
 
 // SQLiteOptions configures a SQLite database. The zero value is the
 // default: synchronous=FULL.
@@ -323,11 +327,24 @@ func OpenSQLiteWith(ctx context.Context, path string, o SQLiteOptions) (*Store, 
 	// process's writes queue fairly in the pool instead of polling the busy
 	// timeout against each other; reads use the reader pool.
 	sqldb.SetMaxOpenConns(1)
+	// Readers: a fixed set of connections, kept open, so that a burst of
+	// requests neither opens and closes connections (each open reads the
+	// schema and loses its statement cache) nor runs more SQLite calls at
+	// once than there are CPUs to run them.
+	n := readerConns()
+	rdb.SetMaxOpenConns(n)
+	rdb.SetMaxIdleConns(n)
 	return &Store{
 		db: sqldb, rdb: rdb, d: sqliteDialect, now: time.Now,
 		// Readers first, so the writer's last connection checkpoints the WAL.
 		closeFn: func() error { return errors.Join(rdb.Close(), sqldb.Close()) },
 	}, nil
+}
+
+// readerConns is the size of the SQLite reader pool: twice the CPUs Go
+// may use, at least 4.
+func readerConns() int {
+	return max(4, 2*runtime.GOMAXPROCS(0))
 }
 
 // openPool opens a pool on the file at path with the given DSN parameters

@@ -220,14 +220,16 @@ func runList[T any](ctx context.Context, s *Store, st listSQL, limit, offset int
 	return items, total, nil
 }
 
-// pageAndCount runs the page query and, unless the page shows the total
-// (no limit, and not past the end), the count query.
+// pageAndCount runs the page query and, unless the page shows the total,
+// the count query. The page shows it when it is the last one: shorter than
+// the limit (or unlimited), and not past the end (it has rows, or it is
+// the first page).
 func pageAndCount[T any](ctx context.Context, q queryer, st listSQL, limit, offset int, scan func(scanner) (T, error)) ([]T, int, error) {
 	items, err := queryAll(ctx, q, scan, st.page, st.pageArgs...)
 	if err != nil {
 		return nil, 0, err
 	}
-	if limit == 0 && (offset == 0 || len(items) > 0) {
+	if (limit == 0 || len(items) < limit) && (offset == 0 || len(items) > 0) {
 		return items, offset + len(items), nil
 	}
 	var total int

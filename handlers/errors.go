@@ -73,6 +73,7 @@ func toErrors(err error, log *slog.Logger) Errors {
 		apiErr  *Error
 		apiErrs Errors
 		stale   *db.StaleError
+		scope   *db.ScopeError
 		httpErr *echo.HTTPError
 	)
 	switch {
@@ -80,6 +81,8 @@ func toErrors(err error, log *slog.Logger) Errors {
 		return apiErrs
 	case errors.As(err, &apiErr):
 		return Errors{apiErr}
+	case errors.As(err, &scope):
+		return Errors{scopeError(scope)}
 	case errors.As(err, &stale):
 		return Errors{errStale("updated_in_db_at does not match the stored value; fetch the resource and retry, or send overwrite: true", formatTime(stale.Current))}
 	case errors.Is(err, db.ErrNotFound):
@@ -107,6 +110,19 @@ func toErrors(err error, log *slog.Logger) Errors {
 	default:
 		log.Error("internal error", "err", err)
 		return Errors{{Status: http.StatusInternalServerError, Detail: "an unexpected error occurred"}}
+	}
+}
+
+// scopeError is the 404 or 403 of a path that does not lead to the
+// caller's resource.
+func scopeError(e *db.ScopeError) *Error {
+	switch {
+	case e.Resource == "person":
+		return errNotFound("person %s was not found under contact %s", e.Scope.PersonID, e.Scope.ContactID)
+	case errors.Is(e.Err, db.ErrForbidden):
+		return errForbidden("contact %s belongs to another account list", e.Scope.ContactID)
+	default:
+		return errNotFound("contact %s was not found", e.Scope.ContactID)
 	}
 }
 

@@ -40,14 +40,18 @@ func phonePath(contactID, personID, id string) string {
 	return personPath(contactID, personID) + "/phones/" + id
 }
 
-// ownPhone returns a phone of the caller's person: the contact's and the
-// person's 404/403 first, then 404 when the phone is not that person's.
+// personScope is the path to a person of the caller's.
+func personScope(ctx context.Context, contactID, personID string) db.Scope {
+	return db.Scope{AccountListID: callerFrom(ctx).AccountListID, ContactID: contactID, PersonID: personID}
+}
+
+// ownPhone returns a phone of the caller's person, in one query: the
+// contact's and the person's 404/403 first (a *db.ScopeError, see
+// toErrors), then 404 when the phone is not that person's.
 func (s *Server) ownPhone(ctx context.Context, contactID, personID, id string) (db.Phone, error) {
-	if _, err := s.ownPerson(ctx, contactID, personID); err != nil {
-		return db.Phone{}, err
-	}
-	p, err := s.store.Phone(ctx, personID, id)
-	if errors.Is(err, db.ErrNotFound) {
+	p, err := s.store.PhoneIn(ctx, personScope(ctx, contactID, personID), id)
+	var scopeErr *db.ScopeError
+	if errors.Is(err, db.ErrNotFound) && !errors.As(err, &scopeErr) {
 		return db.Phone{}, errNotFound("phone %s was not found for person %s", id, personID)
 	}
 	return p, err
@@ -95,12 +99,8 @@ func (s *Server) regionFor(code nullable.Nullable[json.RawMessage], storedCode *
 
 // ListPhones lists a person's phones.
 func (s *Server) ListPhones(ctx context.Context, req generated.ListPhonesRequestObject) (generated.ListPhonesResponseObject, error) {
-	personID := req.PersonId.String()
-	if _, err := s.ownPerson(ctx, req.ContactId.String(), personID); err != nil {
-		return nil, err
-	}
 	q := queryFrom(ctx)
-	list, total, err := s.store.ListPhones(ctx, personID, q.list.db)
+	list, total, err := s.store.ListPhonesIn(ctx, personScope(ctx, req.ContactId.String(), req.PersonId.String()), q.list.db)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +118,7 @@ func (s *Server) ListPhones(ctx context.Context, req generated.ListPhonesRequest
 // CreatePhone creates a phone for a person.
 func (s *Server) CreatePhone(ctx context.Context, req generated.CreatePhoneRequestObject) (generated.CreatePhoneResponseObject, error) {
 	contactID, personID := req.ContactId.String(), req.PersonId.String()
-	if _, err := s.ownPerson(ctx, contactID, personID); err != nil {
+	if err := s.store.CheckScope(ctx, personScope(ctx, contactID, personID)); err != nil {
 		return nil, err
 	}
 	data := req.Body.Data

@@ -45,8 +45,12 @@ type Store interface {
 	UpdatePerson(ctx context.Context, contactID, id string, u db.PersonUpdate, pre *db.Precondition) (db.Person, error)
 	DeletePerson(ctx context.Context, contactID, id string, pre *db.Precondition) error
 
-	ListPhones(ctx context.Context, personID string, q db.ListQuery) ([]db.Phone, int, error)
-	Phone(ctx context.Context, personID, id string) (db.Phone, error)
+	// CheckScope, PhoneIn and ListPhonesIn check a phone's path (the
+	// caller's contact, its person) in the same query as their work; they
+	// return a *db.ScopeError when it does not hold.
+	CheckScope(ctx context.Context, sc db.Scope) error
+	ListPhonesIn(ctx context.Context, sc db.Scope, q db.ListQuery) ([]db.Phone, int, error)
+	PhoneIn(ctx context.Context, sc db.Scope, id string) (db.Phone, error)
 	CreatePhone(ctx context.Context, p db.NewPhone) (db.Phone, error)
 	UpdatePhone(ctx context.Context, personID, id string, u db.PhoneUpdate, pre *db.Precondition) (db.Phone, error)
 	DeletePhone(ctx context.Context, personID, id string, pre *db.Precondition) error

@@ -110,7 +110,7 @@ func deletedSQL(d *dialect, accountListID string, q DeletedQuery) (listSQL, erro
 	cond := w.String()
 	return listSQL{
 		page: `SELECT ` + deletedColumns + ` FROM deleted_records WHERE ` + cond +
-			` ORDER BY ` + orderBy(q.Desc, "deleted_at", "id") + ` LIMIT ? OFFSET ?`,
+			` ORDER BY ` + orderBy(q.Desc, "deleted_at", "id") + d.limitOffset(),
 		pageArgs:  append(w.args[:len(w.args):len(w.args)], d.limitArg(q.Limit), q.Offset),
 		count:     `SELECT COUNT(*) FROM deleted_records WHERE ` + cond,
 		countArgs: w.args,

@@ -86,6 +86,12 @@ type listSQL struct {
 // build returns the queries listing the children of parentID in dialect
 // d, or an error wrapping ErrInvalidQuery.
 func (ls listSpec) build(d *dialect, parentID string, q ListQuery) (listSQL, error) {
+	return ls.buildWhere(d, parentID, q, "", nil)
+}
+
+// buildWhere is build with one more condition, extra with its arguments,
+// when extra is not empty.
+func (ls listSpec) buildWhere(d *dialect, parentID string, q ListQuery, extra string, extraArgs []any) (listSQL, error) {
 	sort := q.Sort
 	if sort == "" {
 		sort = "created_at"
@@ -102,7 +108,7 @@ func (ls listSpec) build(d *dialect, parentID string, q ListQuery) (listSQL, err
 	}
 
 	var w where
-	w.add(ls.parent+" = ?", parentID)
+	w.add(ls.parent+" = "+d.textArg, parentID)
 	w.addRange("updated_at", q.UpdatedAt)
 	w.addRange("updated_in_db_at", q.UpdatedInDBAt)
 	if q.Primary != nil {
@@ -114,6 +120,9 @@ func (ls listSpec) build(d *dialect, parentID string, q ListQuery) (listSQL, err
 	if q.Location != nil {
 		w.add("location = ?", *q.Location)
 	}
+	if extra != "" {
+		w.add(extra, extraArgs...)
+	}
 	cond := w.String()
 
 	order := orderBy(q.Desc, col, "id")
@@ -122,7 +131,7 @@ func (ls listSpec) build(d *dialect, parentID string, q ListQuery) (listSQL, err
 	}
 	return listSQL{
 		page: `SELECT ` + ls.columns + ` FROM ` + ls.table + ` WHERE ` + cond +
-			` ORDER BY ` + order + ` LIMIT ? OFFSET ?`,
+			` ORDER BY ` + order + d.limitOffset(),
 		pageArgs:  append(w.args[:len(w.args):len(w.args)], d.limitArg(q.Limit), q.Offset),
 		count:     `SELECT COUNT(*) FROM ` + ls.table + ` WHERE ` + cond,
 		countArgs: w.args,

@@ -50,9 +50,9 @@ func phone(ctx context.Context, q queryer, personID, id string) (Phone, error) {
 }
 
 // phonesOf reads the phones of a person ordered by created_at, then id.
-func phonesOf(ctx context.Context, q queryer, personID string) ([]Phone, error) {
+func phonesOf(ctx context.Context, q conn, personID string) ([]Phone, error) {
 	return queryAll(ctx, q, scanPhone,
-		`SELECT `+phoneColumns+` FROM phones WHERE person_id = ? ORDER BY created_at, id`, personID)
+		`SELECT `+phoneColumns+` FROM phones WHERE person_id = `+q.d.textArg+` ORDER BY created_at, id`, personID)
 }
 
 // personExists returns ErrNotFound if there is no person with the id.

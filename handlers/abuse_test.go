@@ -83,7 +83,7 @@ func TestRateLimitBurstThen429(t *testing.T) {
 // mustUserID returns the user id of one of our own tokens.
 func mustUserID(t *testing.T, tok string) string {
 	t.Helper()
-	id, err := parseToken(testSecret, tok)
+	id, _, err := parseToken(testSecret, tok, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -43,19 +44,25 @@ func IssueToken(secret []byte, userID string, ttl time.Duration, now time.Time) 
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(secret)
 }
 
-// parseToken verifies token and returns its user id (lower-case).
-func parseToken(secret []byte, token string) (string, error) {
+// parseToken verifies token at the time now and returns its user id
+// (lower-case) and its expiry.
+func parseToken(secret []byte, token string, now time.Time) (string, time.Time, error) {
 	parsed, err := jwt.Parse(token, func(*jwt.Token) (any, error) { return secret, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithLeeway(leeway),
 		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(func() time.Time { return now }),
 	)
 	if err != nil {
-		return "", err
+		return "", time.Time{}, err
 	}
 	claims, ok := parsed.Claims.(jwt.MapClaims)
 	if !ok {
-		return "", errors.New("unexpected claims")
+		return "", time.Time{}, errors.New("unexpected claims")
+	}
+	exp, err := claims.GetExpirationTime()
+	if err != nil || exp == nil {
+		return "", time.Time{}, errors.New("the token has no valid exp")
 	}
 	claim := "user_id"
 	raw, ok := claims[claim]
@@ -65,9 +72,50 @@ func parseToken(secret []byte, token string) (string, error) {
 	}
 	id, _ := raw.(string)
 	if !isUUID(id) {
-		return "", fmt.Errorf("the token's %s is not a uuid", claim)
+		return "", time.Time{}, fmt.Errorf("the token's %s is not a uuid", claim)
 	}
-	return strings.ToLower(id), nil
+	return strings.ToLower(id), exp.Time, nil
+}
+
+// maxCachedTokens bounds the verified-token cache; it is emptied when full.
+const maxCachedTokens = 4096
+
+// tokenCache remembers tokens that passed parseToken, so that a client's
+// next requests with the same token skip the signature check and the
+// decoding of its claims (pprof: ~5% of a GET's CPU). Only a token that
+// verified is stored, under its exact text (signature included), and a hit
+// is still refused once the token has expired (with the same leeway).
+type tokenCache struct {
+	mu sync.RWMutex
+	m  map[string]verifiedToken
+}
+
+type verifiedToken struct {
+	userID string
+	exp    time.Time
+}
+
+// verify returns the user id of token, valid at now, from the cache or
+// parseToken; parseToken's error when it is not valid.
+func (tc *tokenCache) verify(secret []byte, token string, now time.Time) (string, error) {
+	tc.mu.RLock()
+	v, ok := tc.m[token]
+	tc.mu.RUnlock()
+	if ok && now.Before(v.exp.Add(leeway)) {
+		return v.userID, nil
+	}
+	userID, exp, err := parseToken(secret, token, now)
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if err != nil {
+		delete(tc.m, token)
+		return "", err
+	}
+	if tc.m == nil || len(tc.m) >= maxCachedTokens {
+		tc.m = make(map[string]verifiedToken)
+	}
+	tc.m[token] = verifiedToken{userID: userID, exp: exp}
+	return userID, nil
 }
 
 // authenticate requires a valid bearer token (header or access_token query
@@ -90,7 +138,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Response().Header().Set("WWW-Authenticate", "Bearer")
 			return &Error{Status: http.StatusUnauthorized, Detail: "a bearer token is required"}
 		}
-		userID, err := parseToken(s.secret, token)
+		userID, err := s.tokens.verify(s.secret, token, time.Now())
 		if err != nil {
 			return s.unauthorized(c, "the token is invalid: "+err.Error())
 		}

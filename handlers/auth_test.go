@@ -3,6 +3,7 @@ package handlers
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -281,4 +282,62 @@ func TestAuthorizationListsAndNotFound(t *testing.T) {
 	cpGet(t, a, owner.tok, owner.phonePath())
 	cpGet(t, a, owner.tok, owner.personPath())
 	cpGet(t, a, intruder.tok, intruder.phonePath())
+}
+
+// TestTokenCache: a cached token is refused once it has expired (with the
+// leeway), a token differing from a cached one by its signature is still
+// refused, and the cache stays bounded.
+func TestTokenCache(t *testing.T) {
+	t0 := time.Now().Truncate(time.Second)
+	user := "0b0e5f8e-79a5-4f5e-9d7e-4bd8b2b3a001"
+	tok, err := IssueToken(testSecret, user, time.Minute, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tc tokenCache
+	// Change one character in the middle of the signature.
+	i := strings.LastIndex(tok, ".") + 10
+	swap := byte('A')
+	if tok[i] == 'A' {
+		swap = 'B'
+	}
+	tampered := tok[:i] + string(swap) + tok[i+1:]
+	tests := []struct {
+		name    string
+		token   string
+		at      time.Time
+		wantErr bool
+	}{
+		{"first use verifies", tok, t0, false},
+		{"second use, from the cache", tok, t0.Add(30 * time.Second), false},
+		{"tampered signature", tampered, t0, true},
+		{"within the leeway after exp", tok, t0.Add(time.Minute + leeway - time.Second), false},
+		{"after exp and the leeway", tok, t0.Add(time.Minute + leeway + time.Second), true},
+		{"before exp again", tok, t0.Add(time.Second), false},
+	}
+	for _, tt := range tests {
+		got, err := tc.verify(testSecret, tt.token, tt.at)
+		switch {
+		case tt.wantErr && err == nil:
+			t.Errorf("%s: user %q, want an error", tt.name, got)
+		case !tt.wantErr && (err != nil || got != user):
+			t.Errorf("%s: %q, %v; want %q", tt.name, got, err, user)
+		}
+	}
+	if _, ok := tc.m[tampered]; ok {
+		t.Error("a refused token was cached")
+	}
+	for i := range maxCachedTokens + 10 {
+		u := fmt.Sprintf("0b0e5f8e-79a5-4f5e-9d7e-%012d", i)
+		tok, err := IssueToken(testSecret, u, time.Minute, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := tc.verify(testSecret, tok, t0); err != nil || got != u {
+			t.Fatalf("token %d: %q, %v", i, got, err)
+		}
+	}
+	if n := len(tc.m); n > maxCachedTokens {
+		t.Errorf("cache holds %d tokens, want at most %d", n, maxCachedTokens)
+	}
 }

@@ -86,6 +86,7 @@ type Server struct {
 	region string
 	log    *slog.Logger
 	users  sync.Map // user id → account list id, for users already ensured
+	tokens tokenCache
 	// limiter is the per-user rate limit; nil when disabled (limits.go).
 	limiter *rateLimiter
 }

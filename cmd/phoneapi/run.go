@@ -297,7 +297,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := timeouts.check(fs); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	logOut := newLineBuffer(stderr) // logbuf.go
+	defer logOut.Close()
+	log := slog.New(slog.NewJSONHandler(logOut, nil))
 	store, err := openStore(ctx, o)
 	if err != nil {
 		return err

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// lockedBuffer is a bytes.Buffer safe for the flush goroutine and the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+const (
+	reqLine = `{"time":"t","level":"INFO","msg":"request","status":200}` + "\n"
+	errLine = `{"time":"t","level":"ERROR","msg":"internal error"}` + "\n"
+	infLine = `{"time":"t","level":"INFO","msg":"listening"}` + "\n"
+)
+
+// TestLineBuffer: access-log lines wait, at most about logFlushInterval;
+// other lines are written at once, after what was buffered; Close writes
+// the rest.
+func TestLineBuffer(t *testing.T) {
+	var out lockedBuffer
+	b := newLineBuffer(&out)
+
+	b.Write([]byte(infLine))
+	if got := out.String(); got != infLine {
+		t.Fatalf("after a startup line: %q, want it written at once", got)
+	}
+	b.Write([]byte(reqLine))
+	if got := out.String(); got != infLine {
+		t.Fatalf("after an access-log line: %q, want it buffered", got)
+	}
+	b.Write([]byte(errLine))
+	if got, want := out.String(), infLine+reqLine+errLine; got != want {
+		t.Fatalf("after an error line: %q, want %q (in order)", got, want)
+	}
+	b.Write([]byte(reqLine))
+	deadline := time.Now().Add(20 * logFlushInterval)
+	for out.String() != infLine+reqLine+errLine+reqLine {
+		if time.Now().After(deadline) {
+			t.Fatalf("access-log line not flushed within %s: %q", 20*logFlushInterval, out.String())
+		}
+		time.Sleep(logFlushInterval / 10)
+	}
+	b.Write([]byte(reqLine))
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(out.String(), reqLine); got != 3 {
+		t.Errorf("after Close: %d access-log lines, want 3", got)
+	}
+}
+
+// TestLineBufferFull: a full buffer is written without waiting.
+func TestLineBufferFull(t *testing.T) {
+	var out lockedBuffer
+	b := newLineBuffer(&out)
+	defer b.Close()
+	n := logBufferSize/len(reqLine) + 1
+	for range n {
+		b.Write([]byte(reqLine))
+	}
+	if got := strings.Count(out.String(), reqLine); got < n-1 {
+		t.Errorf("%d of %d lines written with a full buffer, want all but at most one", got, n)
+	}
+}
+
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+// TestLineBufferError: a write error is returned, then by every later call.
+func TestLineBufferError(t *testing.T) {
+	b := newLineBuffer(failWriter{})
+	if _, err := b.Write([]byte(errLine)); err == nil {
+		t.Error("Write: no error from a failing writer")
+	}
+	if _, err := b.Write([]byte(reqLine)); err == nil {
+		t.Error("second Write: no error")
+	}
+	if err := b.Close(); err == nil {
+		t.Error("Close: no error")
+	}
+}

@@ -8,6 +8,11 @@ import (
 	"testing"
 )
 
+func TestMain(m *testing.M) {
+	maybeServeBaseline() // the baseline's process is this test binary, re-run
+	os.Exit(m.Run())
+}
+
 // TestCompareBaseline builds phoneapi and runs a very short
 // --compare-baseline: every operation on both servers must have requests
 // and no errors. It checks that the tool works, not the speed.
@@ -59,8 +64,10 @@ func TestCompareBaseline(t *testing.T) {
 	if len(got.Ratios) != len(opNames) {
 		t.Errorf("%d ratios, want %d", len(got.Ratios), len(opNames))
 	}
-	if r := seen["phoneapi/get"]; r.RSSBytes == 0 {
-		t.Error("phoneapi get: no RSS sampled")
+	for _, server := range []string{"phoneapi", "baseline"} {
+		if r := seen[server+"/get"]; r.RSSBytes == 0 || r.CPUSeconds == 0 {
+			t.Errorf("%s get: RSS %d bytes, CPU %g s; want both sampled", server, r.RSSBytes, r.CPUSeconds)
+		}
 	}
 }
 

@@ -13,8 +13,9 @@
 // max latency, errors, and the server's CPU seconds and RSS; -json writes
 // the same as JSON.
 //
-// -baseline measures the bare server of baseline.go instead, started
-// in-process on a copy of the same seeded file; -compare-baseline measures
+// -baseline measures the bare server of baseline.go instead, started in
+// a process of its own (this binary, re-run with PHONEAPI_BENCH_BASELINE_DB
+// set) on a copy of the same seeded file; -compare-baseline measures
 // both, alternating per operation, and prints phoneapi/baseline ratios of
 // throughput and p99.
 package main
@@ -52,6 +53,7 @@ type config struct {
 }
 
 func main() {
+	maybeServeBaseline() // baseline_proc.go: the child that serves the baseline
 	var cfg config
 	flag.StringVar(&cfg.bin, "bin", "bin/phoneapi", "the phoneapi binary to seed, mint tokens and serve with")
 	flag.StringVar(&cfg.url, "url", "", "benchmark the phoneapi server at this base URL instead of starting one (needs -token and -db)")
@@ -170,12 +172,12 @@ func bench(cfg config, log io.Writer) (*report, error) {
 			targets = append(targets, t)
 		}
 		if cfg.baseline || cfg.compare {
-			b, err := startBaseline(baseDB)
+			b, err := startBaselineProc(baseDB, dir)
 			if err != nil {
 				return nil, fmt.Errorf("baseline: %w", err)
 			}
-			defer b.close()
-			targets = append(targets, newTarget("baseline", b.base, tok, 0, cfg.clients, f))
+			defer b.stop()
+			targets = append(targets, newTarget("baseline", b.base, tok, b.cmd.Process.Pid, cfg.clients, f))
 		}
 	}
 	pc := phaseConfig{duration: cfg.duration, rate: cfg.rate}

@@ -76,7 +76,7 @@ type target struct {
 	name    string // "phoneapi" or "baseline"
 	base    string
 	token   string
-	pid     int    // for RSS and CPU; 0 when not measurable (in-process)
+	pid     int    // for RSS and CPU; 0 when not measurable (a server given by -url)
 	pprof   string // base URL of the server's profiler; "" when off
 	hc      *http.Client
 	clients []*clientState

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// baselineEnv, when set in the environment, makes this binary (the tool, or
+// its test binary) serve the baseline on the SQLite file it names instead
+// of benchmarking: the tool starts the baseline so, in a process of its
+// own, as phoneapi runs in its own, so that both pay the same costs of
+// being another process (scheduling, loopback between processes) and the
+// baseline's CPU seconds and RSS are measured the same way.
+const baselineEnv = "PHONEAPI_BENCH_BASELINE_DB"
+
+// maybeServeBaseline serves the baseline and exits when baselineEnv is set;
+// otherwise it returns at once. Call it first in main (and TestMain).
+func maybeServeBaseline() {
+	path := os.Getenv(baselineEnv)
+	if path == "" {
+		return
+	}
+	b, err := startBaseline(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "baseline:", err)
+		os.Exit(1)
+	}
+	fmt.Println(b.base) // the parent reads the address from the first line
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	<-sig
+	if err := b.close(); err != nil {
+		fmt.Fprintln(os.Stderr, "baseline:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// baselineProc is the baseline server running in a child process.
+type baselineProc struct {
+	cmd  *exec.Cmd
+	base string
+	done chan error
+}
+
+// startBaselineProc starts this executable as the baseline server on the
+// SQLite file at path, logging to dir/baseline.log, and waits for its
+// address.
+func startBaselineProc(path, dir string) (*baselineProc, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	logFile, err := os.Create(filepath.Join(dir, "baseline.log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), baselineEnv+"="+path)
+	cmd.Stderr = logFile
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		logFile.Close()
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, err
+	}
+	p := &baselineProc{cmd: cmd, done: make(chan error, 1)}
+	addr := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(out).ReadString('\n')
+		addr <- strings.TrimSpace(line)
+		io.Copy(io.Discard, out)
+	}()
+	go func() {
+		p.done <- cmd.Wait()
+		logFile.Close()
+	}()
+	select {
+	case p.base = <-addr:
+		if !strings.HasPrefix(p.base, "http://") {
+			p.stop()
+			return nil, fmt.Errorf("baseline process printed %q, not its address (see %s)", p.base, logFile.Name())
+		}
+		return p, nil
+	case <-time.After(30 * time.Second):
+		p.stop()
+		return nil, errors.New("baseline process did not start within 30s")
+	}
+}
+
+// stop sends SIGTERM and waits for the exit (SIGKILL after 20 s).
+func (p *baselineProc) stop() {
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(20 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.done
+	}
+}

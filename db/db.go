@@ -52,9 +52,17 @@
 // writeClock hands out updated_in_db_at and deleted_at: never earlier
 // than write_clock.hw, which every write raises before committing.
 //
+// On SQLite the writes waiting at a moment share one transaction and one
+// commit (one fsync), each in its own savepoint, run one after another in
+// arrival order (group commit, groupcommit.go): the guarantees above hold
+// per write, a failed write leaves nothing, and no write is acknowledged
+// before the commit holding it is durable.
+//
 // # Reads
 //
-// Single-row reads use the pool directly. Lists read their page and total
+// Single-row reads use the reader pool directly; reads of a nested
+// resource check its path (the caller's contact, its person) in the same
+// statement (Scope, scope.go). Lists read their page and total
 // count in one read-only transaction, so both see one snapshot and never
 // wait for or block a writer: on SQLite a deferred transaction on a
 // separate query_only pool (WAL mode); on PostgreSQL a REPEATABLE READ
@@ -255,6 +263,7 @@ type Store struct {
 	d       *dialect         // what differs between the engines
 	closeFn func() error     // closes db and rdb, and what they sit on
 	now     func() time.Time // clock; see SetClock
+	commits *committer       // SQLite: batches write transactions (groupcommit.go); nil on PostgreSQL
 }
 
 // dsnParams are applied by the driver to every pooled connection of the
@@ -336,6 +345,7 @@ func OpenSQLiteWith(ctx context.Context, path string, o SQLiteOptions) (*Store, 
 	rdb.SetMaxIdleConns(n)
 	return &Store{
 		db: sqldb, rdb: rdb, d: sqliteDialect, now: time.Now,
+		commits: newCommitter(sqldb, sqliteDialect),
 		// Readers first, so the writer's last connection checkpoints the WAL.
 		closeFn: func() error { return errors.Join(rdb.Close(), sqldb.Close()) },
 	}, nil
@@ -369,6 +379,9 @@ func escapePath(p string) string {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	if s.commits != nil {
+		s.commits.close()
+	}
 	if err := s.closeFn(); err != nil {
 		return fmt.Errorf("close database: %w", err)
 	}
@@ -475,8 +488,13 @@ func migrationVersion(name string) (int64, error) {
 // inTx runs fn in a write transaction and commits if fn returns nil. The
 // transaction holds the database-wide write lock from the start: on
 // SQLite _txlock=immediate takes it; on PostgreSQL the first statement
-// locks the write_clock row (see the package doc).
+// locks the write_clock row (see the package doc). On SQLite, fn shares
+// its transaction and commit with the other writes waiting at that moment,
+// each in its own savepoint (groupcommit.go).
 func (s *Store) inTx(ctx context.Context, fn func(conn) error) error {
+	if s.commits != nil {
+		return s.commits.run(ctx, fn)
+	}
 	return s.lockedTx(ctx, s.d.writeLock, fn)
 }
 

@@ -135,6 +135,17 @@ type sqlConn interface {
 type conn struct {
 	q sqlConn
 	d *dialect
+	// detached makes statements ignore their context's cancellation (see
+	// groupcommit.go); its values and deadline-free parts still pass.
+	detached bool
+}
+
+// ctx returns the context a statement runs with.
+func (c conn) ctx(ctx context.Context) context.Context {
+	if c.detached {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
 
 // pool returns the writer pool. Reads belong on reader.
@@ -145,23 +156,23 @@ func (s *Store) pool() conn { return conn{q: s.db, d: s.d} }
 func (s *Store) reader() conn { return conn{q: s.rdb, d: s.d} }
 
 func (c conn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return c.q.ExecContext(ctx, c.d.rebind(query), args...)
+	return c.q.ExecContext(c.ctx(ctx), c.d.rebind(query), args...)
 }
 
 func (c conn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return c.q.QueryContext(ctx, c.d.rebind(query), args...)
+	return c.q.QueryContext(c.ctx(ctx), c.d.rebind(query), args...)
 }
 
 func (c conn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return c.q.QueryRowContext(ctx, c.d.rebind(query), args...)
+	return c.q.QueryRowContext(c.ctx(ctx), c.d.rebind(query), args...)
 }
 
 func (c conn) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
-	return c.q.PrepareContext(ctx, c.d.rebind(query))
+	return c.q.PrepareContext(c.ctx(ctx), c.d.rebind(query))
 }
 
 // execRaw runs query, which has no parameters and may hold several
 // statements, as it is.
 func (c conn) execRaw(ctx context.Context, query string) (sql.Result, error) {
-	return c.q.ExecContext(ctx, query)
+	return c.q.ExecContext(c.ctx(ctx), query)
 }

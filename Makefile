@@ -31,8 +31,10 @@ test: ## Run every test with the race detector
 bench-data: ## Build the cached 1k- and 1M-phone benchmark databases (cached in PHONEAPI_BENCH_DIR, default TMPDIR/phoneapi-bench)
 	$(GO) test -run '^$$' -bench BenchmarkReads -benchtime 1x ./handlers
 
-bench: bench-data ## Run the Go benchmarks (-count=5, with allocations)
+BENCH_DURATION ?= 3s
+bench: build bench-data ## Go benchmarks (-count=5, allocations), then a short phoneapi-bench --compare-baseline run (BENCH_DURATION per operation, default 3s)
 	$(GO) test -run '^$$' -bench . -benchmem -count=5 ./...
+	$(GO) run ./cmd/phoneapi-bench -bin $(BIN) --compare-baseline -c 32 -d $(BENCH_DURATION)
 
 FUZZTIME ?= 30s
 # package:target for every go test -fuzz target (each is also a regular test over its seed corpus)

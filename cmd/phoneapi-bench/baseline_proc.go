@@ -101,12 +101,4 @@ func startBaselineProc(path, dir string) (*baselineProc, error) {
 }
 
 // stop sends SIGTERM and waits for the exit (SIGKILL after 20 s).
-func (p *baselineProc) stop() {
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(20 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.done
-	}
-}
+func (p *baselineProc) stop() { stopProcess(p.cmd, p.done) }

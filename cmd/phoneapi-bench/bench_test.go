@@ -21,11 +21,7 @@ func TestCompareBaseline(t *testing.T) {
 		t.Skip("builds phoneapi and runs servers")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "phoneapi")
-	build := exec.Command("go", "build", "-o", bin, "github.com/phoneapi/phoneapi/cmd/phoneapi")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildPhoneapi(t, dir)
 	jsonPath := filepath.Join(dir, "bench.json")
 	cfg := config{bin: bin, contacts: 20, people: 2, phones: 3, clients: 4, duration: 1e9, compare: true, jsonPath: jsonPath}
 	if err := cfg.check(); err != nil {
@@ -71,6 +67,17 @@ func TestCompareBaseline(t *testing.T) {
 	}
 }
 
+// buildPhoneapi builds cmd/phoneapi into dir and returns the binary's path.
+func buildPhoneapi(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "phoneapi")
+	build := exec.Command("go", "build", "-o", bin, "github.com/phoneapi/phoneapi/cmd/phoneapi")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
 // testWriter sends the tool's progress to the test log.
 type testWriter struct{ t *testing.T }
 
@@ -84,11 +91,7 @@ func TestOpsAndProfile(t *testing.T) {
 		t.Skip("builds phoneapi and runs a server")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "phoneapi")
-	build := exec.Command("go", "build", "-o", bin, "github.com/phoneapi/phoneapi/cmd/phoneapi")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildPhoneapi(t, dir)
 	profiles := filepath.Join(dir, "profiles")
 	cfg := config{bin: bin, contacts: 5, people: 1, phones: 2, clients: 2, duration: 1e9, ops: []string{"list"}, profileDir: profiles}
 	if err := cfg.check(); err != nil {

@@ -320,12 +320,16 @@ func (s *server) waitReady(tok string) error {
 }
 
 // stop sends SIGTERM and waits for the exit (SIGKILL after 20 s).
-func (s *server) stop() {
-	s.cmd.Process.Signal(syscall.SIGTERM)
+func (s *server) stop() { stopProcess(s.cmd, s.done) }
+
+// stopProcess sends cmd SIGTERM and waits until done delivers its exit,
+// sending SIGKILL after 20 s.
+func stopProcess(cmd *exec.Cmd, done <-chan error) {
+	cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-s.done:
+	case <-done:
 	case <-time.After(20 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.done
+		cmd.Process.Kill()
+		<-done
 	}
 }

@@ -49,8 +49,8 @@ type committer struct {
 	done chan struct{}
 	once sync.Once
 
-	// Counters, for tests: commits made, writes committed, writes
-	// submitted to run (taken or not yet).
+	// Counters: commits made and writes committed (CommitStats), writes
+	// submitted to run (taken or not yet; for tests).
 	commits, writes, submitted atomic.Int64
 }
 

@@ -89,7 +89,40 @@ func newMetrics(store Store, version string) *metrics {
 	if ps, ok := store.(poolStatser); ok {
 		m.reg.MustRegister(poolCollector{ps})
 	}
+	if cs, ok := store.(commitStatser); ok {
+		m.reg.MustRegister(commitCollector{cs})
+	}
 	return m
+}
+
+// commitStatser is implemented by stores that batch their writes into
+// group commits, such as *db.Store on SQLite (ok false otherwise).
+type commitStatser interface {
+	CommitStats() (commits, writes int64, ok bool)
+}
+
+// commitCollector exports the store's group-commit counters.
+type commitCollector struct{ store commitStatser }
+
+var (
+	commitsDesc = prometheus.NewDesc("phoneapi_db_commits_total",
+		"Write transactions committed (SQLite: group commits, each holding one or more writes).", nil, nil)
+	writesDesc = prometheus.NewDesc("phoneapi_db_writes_committed_total",
+		"Writes committed; divided by phoneapi_db_commits_total, the mean group-commit batch size.", nil, nil)
+)
+
+func (commitCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- commitsDesc
+	ch <- writesDesc
+}
+
+func (c commitCollector) Collect(ch chan<- prometheus.Metric) {
+	commits, writes, ok := c.store.CommitStats()
+	if !ok {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(commitsDesc, prometheus.CounterValue, float64(commits))
+	ch <- prometheus.MustNewConstMetric(writesDesc, prometheus.CounterValue, float64(writes))
 }
 
 // poolCollector exports the store's sql.DBStats per pool.

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -186,6 +187,21 @@ func opsScrape(t testing.TB, a *api) string {
 	return rec.Body.String()
 }
 
+// metricValue returns the value of the unlabelled series name in a
+// Prometheus text scrape, failing the test when it is absent.
+func metricValue(t *testing.T, text, name string) float64 {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("metrics lack %s", name)
+	}
+	v, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return v
+}
+
 func TestMetrics(t *testing.T) {
 	store := testStore(t)
 	a, _ := opsAPI(t, store, store)
@@ -222,6 +238,12 @@ func TestMetrics(t *testing.T) {
 		if strings.Contains(text, bad) {
 			t.Errorf("metrics contain the raw path segment %q", bad)
 		}
+	}
+	// Group commits (SQLite): the tree's writes were committed, in as many
+	// commits or fewer.
+	commits, writes := metricValue(t, text, "phoneapi_db_commits_total"), metricValue(t, text, "phoneapi_db_writes_committed_total")
+	if commits < 1 || writes < commits {
+		t.Errorf("phoneapi_db_commits_total %g, phoneapi_db_writes_committed_total %g; want at least one commit and writes ≥ commits", commits, writes)
 	}
 	route := regexp.MustCompile(`route="([^"]*)"`)
 	for _, m := range route.FindAllStringSubmatch(text, -1) {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/phoneapi/phoneapi/cmd/internal/childproc"
 )
 
 // baselineEnv, when set in the environment, makes this binary (the tool, or
@@ -47,9 +49,8 @@ func maybeServeBaseline() {
 
 // baselineProc is the baseline server running in a child process.
 type baselineProc struct {
-	cmd  *exec.Cmd
+	*childproc.Proc
 	base string
-	done chan error
 }
 
 // startBaselineProc starts this executable as the baseline server on the
@@ -60,45 +61,32 @@ func startBaselineProc(path, dir string) (*baselineProc, error) {
 	if err != nil {
 		return nil, err
 	}
-	logFile, err := os.Create(filepath.Join(dir, "baseline.log"))
-	if err != nil {
-		return nil, err
-	}
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), baselineEnv+"="+path)
-	cmd.Stderr = logFile
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		logFile.Close()
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
+	p, err := childproc.Start(cmd, filepath.Join(dir, "baseline.log"))
+	if err != nil {
 		return nil, err
 	}
-	p := &baselineProc{cmd: cmd, done: make(chan error, 1)}
 	addr := make(chan string, 1)
 	go func() {
 		line, _ := bufio.NewReader(out).ReadString('\n')
 		addr <- strings.TrimSpace(line)
 		io.Copy(io.Discard, out)
 	}()
-	go func() {
-		p.done <- cmd.Wait()
-		logFile.Close()
-	}()
+	b := &baselineProc{Proc: p}
 	select {
-	case p.base = <-addr:
-		if !strings.HasPrefix(p.base, "http://") {
-			p.stop()
-			return nil, fmt.Errorf("baseline process printed %q, not its address (see %s)", p.base, logFile.Name())
+	case b.base = <-addr:
+		if !strings.HasPrefix(b.base, "http://") {
+			b.Stop()
+			return nil, fmt.Errorf("baseline process printed %q, not its address (see %s)", b.base, p.Log)
 		}
-		return p, nil
+		return b, nil
 	case <-time.After(30 * time.Second):
-		p.stop()
+		b.Stop()
 		return nil, errors.New("baseline process did not start within 30s")
 	}
 }
-
-// stop sends SIGTERM and waits for the exit (SIGKILL after 20 s).
-func (p *baselineProc) stop() { stopProcess(p.cmd, p.done) }

@@ -27,17 +27,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/phoneapi/phoneapi/cmd/internal/childproc"
 )
 
 // config is the command line.
@@ -163,11 +162,11 @@ func bench(cfg config, log io.Writer) (*report, error) {
 			if err != nil {
 				return nil, err
 			}
-			defer srv.stop()
-			if err := srv.waitReady(tok); err != nil {
+			defer srv.Stop()
+			if err := srv.WaitReady(srv.base, tok); err != nil {
 				return nil, err
 			}
-			t := newTarget("phoneapi", srv.base, tok, srv.cmd.Process.Pid, cfg.clients, f)
+			t := newTarget("phoneapi", srv.base, tok, srv.Cmd.Process.Pid, cfg.clients, f)
 			t.pprof = srv.pprof
 			targets = append(targets, t)
 		}
@@ -176,8 +175,8 @@ func bench(cfg config, log io.Writer) (*report, error) {
 			if err != nil {
 				return nil, fmt.Errorf("baseline: %w", err)
 			}
-			defer b.stop()
-			targets = append(targets, newTarget("baseline", b.base, tok, b.cmd.Process.Pid, cfg.clients, f))
+			defer b.Stop()
+			targets = append(targets, newTarget("baseline", b.base, tok, b.Cmd.Process.Pid, cfg.clients, f))
 		}
 	}
 	pc := phaseConfig{duration: cfg.duration, rate: cfg.rate}
@@ -246,90 +245,31 @@ func copySQLite(from, to string) error {
 
 // server is the `phoneapi serve` child process.
 type server struct {
-	cmd   *exec.Cmd
+	*childproc.Proc
 	base  string
 	pprof string // base URL of its profiler; "" when off
-	done  chan error
-}
-
-// freeAddr returns a loopback address with a port that was free just now.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
 
 // startServer starts `phoneapi serve` on a free loopback port, logging to
 // dir/server.log; with profile, its profiler listens on another one.
 func startServer(bin, dir, dbPath, secret string, profile bool) (*server, error) {
-	addr, err := freeAddr()
+	addr, err := childproc.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
 	args := []string{"serve", "--addr", addr, "--db", dbPath, "--jwt-secret", secret, "--rate-limit", "0"}
 	pprofBase := ""
 	if profile {
-		pa, err := freeAddr()
+		pa, err := childproc.FreeAddr()
 		if err != nil {
 			return nil, err
 		}
 		args = append(args, "--pprof-addr", pa)
 		pprofBase = "http://" + pa
 	}
-	logFile, err := os.Create(filepath.Join(dir, "server.log"))
+	p, err := childproc.Start(exec.Command(bin, args...), filepath.Join(dir, "server.log"))
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, err
-	}
-	s := &server{cmd: cmd, base: "http://" + addr, pprof: pprofBase, done: make(chan error, 1)}
-	go func() {
-		s.done <- cmd.Wait()
-		logFile.Close()
-	}()
-	return s, nil
-}
-
-// waitReady polls a list until the server answers 200.
-func (s *server) waitReady(tok string) error {
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		select {
-		case err := <-s.done:
-			s.done <- err
-			return fmt.Errorf("phoneapi serve exited before it was ready: %v", err)
-		default:
-		}
-		req, _ := http.NewRequest(http.MethodGet, s.base+"/api/v2/contacts", nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-	}
-	return errors.New("phoneapi serve was not ready within 30s")
-}
-
-// stop sends SIGTERM and waits for the exit (SIGKILL after 20 s).
-func (s *server) stop() { stopProcess(s.cmd, s.done) }
-
-// stopProcess sends cmd SIGTERM and waits until done delivers its exit,
-// sending SIGKILL after 20 s.
-func stopProcess(cmd *exec.Cmd, done <-chan error) {
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		cmd.Process.Kill()
-		<-done
-	}
+	return &server{Proc: p, base: "http://" + addr, pprof: pprofBase}, nil
 }

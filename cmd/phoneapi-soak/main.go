@@ -27,7 +27,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -35,10 +34,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/phoneapi/phoneapi/cmd/internal/childproc"
 )
 
 type config struct {
@@ -87,10 +87,8 @@ func main() {
 
 // server is the phoneapi serve child process.
 type server struct {
-	cmd  *exec.Cmd
+	*childproc.Proc
 	base string
-	log  string
-	done chan error
 }
 
 func soak(cfg config) (bool, error) {
@@ -118,8 +116,7 @@ func soak(cfg config) (bool, error) {
 	stopped := false
 	defer func() {
 		if !stopped {
-			srv.cmd.Process.Kill()
-			<-srv.done
+			srv.Kill()
 		}
 		if cfg.keep {
 			fmt.Println("kept", dir)
@@ -127,7 +124,8 @@ func soak(cfg config) (bool, error) {
 			os.RemoveAll(dir)
 		}
 	}()
-	if err := srv.waitReady(tokens[0]); err != nil {
+	if err := srv.WaitReady(srv.base, tokens[0]); err != nil {
+		tail(os.Stderr, srv.Log, 20)
 		return false, err
 	}
 
@@ -160,10 +158,10 @@ func soak(cfg config) (bool, error) {
 		}()
 	}
 	time.Sleep(cfg.warmup)
-	rep.rssWarm, _ = rss(srv.cmd.Process.Pid)
+	rep.rssWarm, _ = rss(srv.Cmd.Process.Pid)
 	rep.goroutinesWarm, _ = goroutines(hc, srv.base)
 	time.Sleep(time.Until(deadline))
-	rep.rssEnd, _ = rss(srv.cmd.Process.Pid)
+	rep.rssEnd, _ = rss(srv.Cmd.Process.Pid)
 	wg.Wait()
 	rep.elapsed = time.Since(start)
 
@@ -175,14 +173,14 @@ func soak(cfg config) (bool, error) {
 	hc.CloseIdleConnections()
 	time.Sleep(time.Second)
 	rep.goroutinesEnd, rep.goroutinesNote = goroutines(hc, srv.base)
-	rep.rssAfterCheck, _ = rss(srv.cmd.Process.Pid)
+	rep.rssAfterCheck, _ = rss(srv.Cmd.Process.Pid)
 
 	stopped = true
-	rep.shutdownErr = srv.stop()
-	rep.serverLog = srv.log
+	rep.shutdownErr = srv.Stop()
+	rep.serverLog = srv.Log
 	ok := rep.print(os.Stdout)
 	if !ok && !cfg.keep {
-		tail(os.Stdout, srv.log, 20)
+		tail(os.Stdout, srv.Log, 20)
 	}
 	return ok, nil
 }
@@ -198,72 +196,21 @@ func rateLimitEnv() string {
 }
 
 func startServer(cfg config, dir, secret string) (*server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	logPath := filepath.Join(dir, "server.log")
-	logFile, err := os.Create(logPath)
+	addr, err := childproc.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
 	args := append([]string{"serve", "--addr", addr, "--db", filepath.Join(dir, "soak.db"), "--jwt-secret", secret}, cfg.serveArgs...)
 	cmd := exec.Command(cfg.bin, args...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Env = os.Environ()
 	if _, ok := os.LookupEnv("PHONEAPI_RATE_LIMIT"); !ok {
 		cmd.Env = append(cmd.Env, "PHONEAPI_RATE_LIMIT=0")
 	}
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
+	p, err := childproc.Start(cmd, filepath.Join(dir, "server.log"))
+	if err != nil {
 		return nil, err
 	}
-	s := &server{cmd: cmd, base: "http://" + addr, log: logPath, done: make(chan error, 1)}
-	go func() {
-		s.done <- cmd.Wait()
-		logFile.Close()
-	}()
-	return s, nil
-}
-
-// waitReady polls a list until the server answers 200.
-func (s *server) waitReady(tok string) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-s.done:
-			s.done <- err
-			tail(os.Stderr, s.log, 20)
-			return fmt.Errorf("phoneapi serve exited before it was ready: %v", err)
-		default:
-		}
-		req, _ := http.NewRequest(http.MethodGet, s.base+"/api/v2/contacts", nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return errors.New("phoneapi serve was not ready within 30s")
-}
-
-// stop sends SIGTERM and waits for a clean exit (SIGKILL after 20s).
-func (s *server) stop() error {
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-s.done:
-		return err
-	case <-time.After(20 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.done
-		return errors.New("phoneapi serve did not stop within 20s of SIGTERM")
-	}
+	return &server{Proc: p, base: "http://" + addr}, nil
 }
 
 // rss returns the resident set size of pid in bytes (VmRSS).

@@ -28,13 +28,13 @@ func contactPath(id string) string { return "/api/v2/contacts/" + id }
 func (s *Server) ownContact(ctx context.Context, id string) (db.Contact, error) {
 	c, err := s.store.Contact(ctx, id)
 	if errors.Is(err, db.ErrNotFound) {
-		return db.Contact{}, errNotFound("contact %s was not found", id)
+		return db.Contact{}, errContactNotFound(id)
 	}
 	if err != nil {
 		return db.Contact{}, err
 	}
 	if c.AccountListID != callerFrom(ctx).AccountListID {
-		return db.Contact{}, errForbidden("contact %s belongs to another account list", id)
+		return db.Contact{}, errContactForbidden(id)
 	}
 	return c, nil
 }

@@ -118,12 +118,25 @@ func toErrors(err error, log *slog.Logger) Errors {
 func scopeError(e *db.ScopeError) *Error {
 	switch {
 	case e.Resource == "person":
-		return errNotFound("person %s was not found under contact %s", e.Scope.PersonID, e.Scope.ContactID)
+		return errPersonNotFound(e.Scope.ContactID, e.Scope.PersonID)
 	case errors.Is(e.Err, db.ErrForbidden):
-		return errForbidden("contact %s belongs to another account list", e.Scope.ContactID)
+		return errContactForbidden(e.Scope.ContactID)
 	default:
-		return errNotFound("contact %s was not found", e.Scope.ContactID)
+		return errContactNotFound(e.Scope.ContactID)
 	}
+}
+
+// The errors of a path to a nested resource, whether ownContact and
+// ownPerson or a store's *db.ScopeError found them.
+
+func errContactNotFound(id string) *Error { return errNotFound("contact %s was not found", id) }
+
+func errContactForbidden(id string) *Error {
+	return errForbidden("contact %s belongs to another account list", id)
+}
+
+func errPersonNotFound(contactID, id string) *Error {
+	return errNotFound("person %s was not found under contact %s", id, contactID)
 }
 
 // document builds the JSON:API error document for errs.

@@ -32,7 +32,7 @@ func (s *Server) ownPerson(ctx context.Context, contactID, id string) (db.Person
 	}
 	p, err := s.store.Person(ctx, contactID, id)
 	if errors.Is(err, db.ErrNotFound) {
-		return db.Person{}, errNotFound("person %s was not found under contact %s", id, contactID)
+		return db.Person{}, errPersonNotFound(contactID, id)
 	}
 	return p, err
 }

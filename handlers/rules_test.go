@@ -373,6 +373,12 @@ func TestRulesDocument(t *testing.T) {
 		{"trailing data after the document", both, func(op cpBodyOp) any {
 			return `{"data":{"type":"` + op.typ + `","attributes":{}}} {}`
 		}, 400, "-"},
+		{"a stray closing brace after the document", both, func(op cpBodyOp) any {
+			return `{"data":{"type":"` + op.typ + `","attributes":{}}}}`
+		}, 400, "-"},
+		{"a stray closing bracket after the document", both, func(op cpBodyOp) any {
+			return `{"data":{"type":"` + op.typ + `","attributes":{}}}` + "\n]"
+		}, 400, "-"},
 		{"single quotes", both, func(op cpBodyOp) any { return `{'data': {}}` }, 400, "-"},
 		{"empty body", both, func(op cpBodyOp) any { return "" }, 400, "-"},
 		{"whitespace body", both, func(op cpBodyOp) any { return " \n\t " }, 400, "-"},

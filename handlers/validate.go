@@ -165,7 +165,9 @@ func (b *bodyShape) check(raw []byte, pathID string) error {
 	if err := dec.Decode(&doc); err != nil {
 		return errBadRequest("", "the request body is not valid JSON: %s", jsonProblem(err))
 	}
-	if dec.More() {
+	// Only JSON whitespace may follow the document. (dec.More is not the
+	// test: it reports false before a stray '}' or ']'.)
+	if len(bytes.TrimLeft(raw[dec.InputOffset():], " \t\r\n")) > 0 {
 		return errBadRequest("", "the request body is not valid JSON: unexpected data after the document")
 	}
 	top, ok := doc.(map[string]any)

@@ -41,11 +41,8 @@ FUZZTIME ?= 30s
 FUZZ_TARGETS := ./handlers:FuzzBodyCheck ./handlers:FuzzRequestBody ./handlers:FuzzQueryParse ./handlers:FuzzQuery \
 	./handlers/phonenum:FuzzParse ./handlers/phonenum:FuzzFromJSON
 
-fuzz: ## Run each fuzz target for FUZZTIME (default 30s); crashers land in <pkg>/testdata/fuzz
-	@set -e; for t in $(FUZZ_TARGETS); do \
-		echo "== $${t#*:} ($${t%%:*}, $(FUZZTIME))"; \
-		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) $${t%%:*}; \
-	done
+fuzz: ## Run each fuzz target for FUZZTIME (default 30s); crashers land in <pkg>/testdata/fuzz (tools/fuzz.sh)
+	@GO=$(GO) tools/fuzz.sh $(FUZZTIME) $(FUZZ_TARGETS)
 
 SOAK_DURATION ?= 60s
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 )
@@ -24,8 +25,9 @@ import (
 //   - writes run one at a time, in arrival order, under the database's
 //     write lock (BEGIN IMMEDIATE), so a read-check-write (a
 //     Precondition, the one-primary rule, the write clock) is atomic;
-//   - a write that fails is rolled back to its savepoint and leaves
-//     nothing, without touching the other writes of the batch;
+//   - a write that fails, or panics (runWrite), is rolled back to its
+//     savepoint and leaves nothing, without touching the other writes of
+//     the batch;
 //   - no write is acknowledged before the commit that holds it is durable;
 //     if that commit fails, every write of the batch gets the error.
 //
@@ -138,7 +140,7 @@ func (c *committer) commitBatch(batch []*writeReq, results []error) error {
 		}
 		if solo {
 			// One write: the transaction is its savepoint.
-			if err := r.fn(tx); err != nil {
+			if err := runWrite(r.fn, tx); err != nil {
 				results[i] = err
 				return nil // rolled back by the deferred Rollback; nothing to commit
 			}
@@ -148,7 +150,7 @@ func (c *committer) commitBatch(batch []*writeReq, results []error) error {
 		if _, err := tx.execRaw(bg, `SAVEPOINT phoneapi_write`); err != nil {
 			return fmt.Errorf("savepoint: %w", mapError(err))
 		}
-		if err := r.fn(tx); err != nil {
+		if err := runWrite(r.fn, tx); err != nil {
 			results[i] = err
 			if _, rerr := tx.execRaw(bg, `ROLLBACK TO phoneapi_write`); rerr != nil {
 				// The transaction itself is gone (SQLite rolls back on
@@ -172,6 +174,18 @@ func (c *committer) commitBatch(batch []*writeReq, results []error) error {
 	c.commits.Add(1)
 	c.writes.Add(int64(ran))
 	return nil
+}
+
+// runWrite runs fn on tx, turning a panic into an error: a bug in one
+// write fails that write (its request gets a 500, as for a panic in a
+// handler) instead of the committer's goroutine and with it the process.
+func runWrite(fn func(conn) error, tx conn) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic in a write transaction: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return fn(tx)
 }
 
 // close stops the committer after the batch it is running; later writes

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -186,5 +187,66 @@ func TestGroupCommitClose(t *testing.T) {
 	}
 	if err := s.inTx(context.Background(), func(conn) error { return nil }); !errors.Is(err, errClosed) {
 		t.Errorf("write after Close: %v, want errClosed", err)
+	}
+}
+
+// TestGroupCommitPanic: a write that panics fails alone — its own writes
+// rolled back, the writes batched with it committed — and the committer
+// keeps serving.
+func TestGroupCommitPanic(t *testing.T) {
+	s := openSQLiteStore(t)
+	ctx := t.Context()
+	insert := func(key string, panics bool) func(conn) error {
+		return func(tx conn) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, 'v')`, key); err != nil {
+				return err
+			}
+			if panics {
+				panic("planted bug")
+			}
+			return nil
+		}
+	}
+	for _, batched := range []bool{false, true} {
+		t.Run(fmt.Sprintf("batched=%v", batched), func(t *testing.T) {
+			release := func() {}
+			submitted := s.commits.submitted.Load()
+			if batched {
+				release = holdWriter(t, s)
+				submitted++
+			}
+			bad, good := fmt.Sprintf("bad-%v", batched), fmt.Sprintf("good-%v", batched)
+			errs := make(chan error, 2)
+			go func() { errs <- s.inTx(ctx, insert(bad, true)) }()
+			if batched {
+				go func() { errs <- s.inTx(ctx, insert(good, false)) }()
+				waitSubmitted(t, s, submitted+2)
+			}
+			release()
+			n, panics := 1, 0
+			if batched {
+				n = 2
+			}
+			for range n {
+				if err := <-errs; err != nil {
+					if !strings.Contains(err.Error(), "panic in a write transaction: planted bug") {
+						t.Errorf("error %v, want the panic", err)
+					}
+					panics++
+				}
+			}
+			if panics != 1 {
+				t.Errorf("%d writes failed, want the panicking one only", panics)
+			}
+			if settingExists(t, s, bad) {
+				t.Error("the panicking write's row was committed")
+			}
+			if batched && !settingExists(t, s, good) {
+				t.Error("the write batched with the panicking one is missing")
+			}
+		})
+	}
+	if err := s.inTx(ctx, insert("after", false)); err != nil || !settingExists(t, s, "after") {
+		t.Errorf("write after the panics: %v", err)
 	}
 }

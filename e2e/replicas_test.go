@@ -409,15 +409,16 @@ type rpServer struct {
 }
 
 // rpStartPair starts two `phoneapi serve` processes at once on free
-// loopback ports with the same --db and --jwt-secret, and waits until both
-// listen. A cleanup stops any the test did not, and prints their logs
-// when the test failed.
-func rpStartPair(t *testing.T, dsn, secret string) [2]*rpServer {
+// loopback ports with the same --db and --jwt-secret (and the extra serve
+// flags, if any), and waits until both listen. A cleanup stops any the test
+// did not, and prints their logs when the test failed.
+func rpStartPair(t *testing.T, dsn, secret string, extra ...string) [2]*rpServer {
 	t.Helper()
 	var servers [2]*rpServer
 	var addrs [2]<-chan string
 	for i := range servers {
-		proc, addr, err := spawn(serverBin, "serve", "--addr", "127.0.0.1:0", "--db", dsn, "--jwt-secret", secret)
+		args := append([]string{"serve", "--addr", "127.0.0.1:0", "--db", dsn, "--jwt-secret", secret}, extra...)
+		proc, addr, err := spawn(serverBin, args...)
 		if err != nil {
 			t.Fatal(err)
 		}

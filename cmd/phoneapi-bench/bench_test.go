@@ -1,11 +1,16 @@
 package main
 
 import (
+	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/phoneapi/phoneapi/db/pgtest"
 )
 
 func TestMain(m *testing.M) {
@@ -27,7 +32,7 @@ func TestCompareBaseline(t *testing.T) {
 	if err := cfg.check(); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := bench(cfg, testWriter{t})
+	rep, err := bench(t.Context(), cfg, testWriter{t})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +102,7 @@ func TestOpsAndProfile(t *testing.T) {
 	if err := cfg.check(); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := bench(cfg, testWriter{t})
+	rep, err := bench(t.Context(), cfg, testWriter{t})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,5 +118,179 @@ func TestOpsAndProfile(t *testing.T) {
 	bad := config{clients: 1, duration: 1e9, contacts: 1, people: 1, phones: 1, ops: []string{"nap"}}
 	if err := bad.check(); err == nil {
 		t.Error("-ops nap: no error")
+	}
+}
+
+// TestUsersReplicas runs every operation, patch included, with 4 users
+// (one account list each, one client each) on 2 replicas of phoneapi
+// sharing one SQLite file: every operation must have requests and no
+// errors (a client touching another user's data would get 403 or 404),
+// and each replica must have served requests and been sampled.
+func TestUsersReplicas(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds phoneapi and runs servers")
+	}
+	bin := buildPhoneapi(t, t.TempDir())
+	cfg := config{bin: bin, contacts: 20, people: 1, phones: 3, users: 4, replicas: 2, clients: 4, duration: 1e9}
+	if err := cfg.check(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := bench(t.Context(), cfg, testWriter{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Engine != "sqlite" || rep.Replicas != 2 || rep.Users != 4 {
+		t.Errorf("report shape %s, %d replicas, %d users; want sqlite, 2, 4", rep.Engine, rep.Replicas, rep.Users)
+	}
+	rep.print(testWriter{t})
+	checkResults(t, rep, "phoneapi", opNames, 2)
+}
+
+// checkResults checks that server measured each of ops, stamped with the
+// report's shape, with requests and no errors, spread over replicas
+// replicas that were each sampled.
+func checkResults(t *testing.T, rep *report, server string, ops []string, replicas int) {
+	t.Helper()
+	seen := map[string]result{}
+	for _, r := range rep.Results {
+		seen[r.Server+"/"+r.Op] = r
+	}
+	for _, op := range ops {
+		r, ok := seen[server+"/"+op]
+		if !ok {
+			t.Errorf("%s %s: not measured", server, op)
+			continue
+		}
+		if r.Requests == 0 || r.Errors != 0 {
+			t.Errorf("%s %s: %d requests, %d errors %q; want some and none", server, op, r.Requests, r.Errors, r.ErrorSamples)
+		}
+		if r.Engine != rep.Engine || r.Replicas != replicas || r.Users != rep.Users || r.Clients != rep.Clients {
+			t.Errorf("%s %s: shape %s/%d replicas/%d users/%d clients; want %s/%d/%d/%d",
+				server, op, r.Engine, r.Replicas, r.Users, r.Clients, rep.Engine, replicas, rep.Users, rep.Clients)
+		}
+		if len(r.PerReplica) != replicas {
+			t.Errorf("%s %s: %d per-replica figures, want %d", server, op, len(r.PerReplica), replicas)
+			continue
+		}
+		sum := 0
+		for i, s := range r.PerReplica {
+			sum += s.Requests
+			if s.Requests == 0 || s.RSSBytes == 0 {
+				t.Errorf("%s %s: replica %d: %d requests, RSS %d bytes; want both", server, op, i+1, s.Requests, s.RSSBytes)
+			}
+		}
+		if sum != r.Requests {
+			t.Errorf("%s %s: replicas' requests add up to %d, want %d", server, op, sum, r.Requests)
+		}
+		if r.CPUSeconds <= 0 {
+			t.Errorf("%s %s: CPU %g s for all replicas; want some", server, op, r.CPUSeconds)
+		}
+	}
+}
+
+// TestPostgresEngineRef runs patch with 4 users, 8 clients (two per user)
+// and 2 replicas on a database the tool creates on the PostgreSQL server
+// of PHONEAPI_TEST_POSTGRES_URL, then the engine reference on it: both
+// must have requests and no errors, the ratio must be there, and the
+// database must be gone afterwards.
+func TestPostgresEngineRef(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds phoneapi and runs servers")
+	}
+	server := pgtest.ServerURL(t, "benchmark tests")
+	bin := buildPhoneapi(t, t.TempDir())
+	cfg := config{bin: bin, db: server, contacts: 20, people: 1, phones: 3, users: 4, replicas: 2, clients: 8,
+		duration: 1e9, ops: []string{"patch"}, engineRef: true}
+	if err := cfg.check(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := bench(t.Context(), cfg, testWriter{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Engine != "postgres" || rep.Database == "" || rep.SyncCommit == "" {
+		t.Errorf("report: engine %q, database %q, synchronous_commit %q; want postgres and both named", rep.Engine, rep.Database, rep.SyncCommit)
+	}
+	rep.print(testWriter{t})
+	checkResults(t, rep, "phoneapi", []string{"patch"}, 2)
+	var e *result
+	for i, r := range rep.Results {
+		if r.Server == "engine-ref" {
+			e = &rep.Results[i]
+		}
+	}
+	switch {
+	case e == nil:
+		t.Error("engine-ref: not measured")
+	case e.Op != "update" || e.Requests == 0 || e.Errors != 0 || e.Clients != 8 || e.Engine != "postgres":
+		t.Errorf("engine-ref: %+v; want op update, requests, no errors, 8 clients, postgres", *e)
+	}
+	if rep.EngineRatio == nil || rep.EngineRatio.RPS <= 0 || rep.EngineRatio.P99 <= 0 {
+		t.Errorf("engine ratio %+v; want positive figures", rep.EngineRatio)
+	}
+	admin, err := sql.Open("pgx", server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	var n int
+	if err := admin.QueryRowContext(t.Context(), `SELECT count(*) FROM pg_database WHERE datname = $1`, rep.Database).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("database %s still exists after the run", rep.Database)
+	}
+}
+
+// TestCheck refuses the combinations that make no sense.
+func TestCheck(t *testing.T) {
+	ok := config{clients: 4, duration: 1e9, contacts: 1, people: 1, phones: 1}
+	const pg = "postgres://postgres@127.0.0.1:5432/postgres"
+	for _, tc := range []struct {
+		name string
+		edit func(*config)
+		bad  bool
+	}{
+		{"defaults", func(*config) {}, false},
+		{"users and replicas", func(c *config) { c.users, c.replicas = 4, 2 }, false},
+		{"postgres engine-ref", func(c *config) { c.db, c.engineRef, c.replicas = pg, true, 2 }, false},
+		{"url with sqlite db", func(c *config) { c.url, c.token, c.db = "http://x", "t", "a.db" }, false},
+		{"url with postgres db", func(c *config) { c.url, c.token, c.db = "http://x", "t", pg }, false},
+		{"more users than clients", func(c *config) { c.users = 5 }, true},
+		{"sqlite db without url", func(c *config) { c.db = "a.db" }, true},
+		{"engine-ref on sqlite", func(c *config) { c.engineRef = true }, true},
+		{"engine-ref with url", func(c *config) { c.url, c.token, c.db, c.engineRef = "http://x", "t", pg, true }, true},
+		{"url with users", func(c *config) { c.url, c.token, c.db, c.users = "http://x", "t", "a.db", 2 }, true},
+		{"url with replicas", func(c *config) { c.url, c.token, c.db, c.replicas = "http://x", "t", "a.db", 2 }, true},
+		{"baseline with replicas", func(c *config) { c.baseline, c.replicas = true, 2 }, true},
+		{"compare on postgres", func(c *config) { c.compare, c.db = true, pg }, true},
+		{"patch op", func(c *config) { c.ops = []string{"patch"} }, false},
+	} {
+		cfg := ok
+		tc.edit(&cfg)
+		if err := cfg.check(); (err != nil) != tc.bad {
+			t.Errorf("%s: check() = %v, want an error: %v", tc.name, err, tc.bad)
+		}
+	}
+}
+
+// TestTokenUser reads the user of a token from its user_id claim (as
+// phoneapi token mints), else its sub claim.
+func TestTokenUser(t *testing.T) {
+	const user = "0A5E6B0C-3D3B-4D6A-9C59-2B8C7E0F1A2B"
+	jwt := func(claims string) string {
+		enc := base64.RawURLEncoding.EncodeToString
+		return enc([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + enc([]byte(claims)) + ".c2ln"
+	}
+	for _, tc := range []struct{ tok, want string }{
+		{jwt(`{"exp":1,"user_id":"` + user + `"}`), strings.ToLower(user)},
+		{jwt(`{"sub":"` + user + `"}`), strings.ToLower(user)},
+		{jwt(`{"exp":1}`), ""},
+		{"not-a-token", ""},
+	} {
+		got, err := tokenUser(tc.tok)
+		if got != tc.want || (err == nil) != (tc.want != "") {
+			t.Errorf("tokenUser(%s) = %q, %v; want %q", tc.tok, got, err, tc.want)
+		}
 	}
 }

@@ -1,37 +1,82 @@
 // Command phoneapi-bench measures phoneapi's throughput and latency, and
-// its overhead against a bare net/http + database/sql server.
+// its overhead against a bare net/http + database/sql server or, on
+// PostgreSQL, against the database engine itself.
 //
-// It seeds a new SQLite file in a temporary directory with `phoneapi seed`,
-// mints a token with `phoneapi token --jwt-secret`, starts `phoneapi serve`
-// on a free loopback port with --rate-limit 0 (or, with -url, targets a
-// running server, whose SQLite file -db names for the ids to use), and
-// drives five operations in turn, each for -d with -c concurrent clients:
-// GET one phone, list one person's phones, POST a phone, PUT a phone with
-// If-Match, DELETE a phone. Closed loop by default; -rate R is an open
-// loop at R requests a second, latency measured from each request's
-// scheduled time. It prints, per operation, requests/s, p50, p90, p99 and
-// max latency, errors, and the server's CPU seconds and RSS; -json writes
-// the same as JSON.
+// It seeds a new database with `phoneapi seed` (a SQLite file in a
+// temporary directory by default), mints a token per user with `phoneapi
+// token --jwt-secret`, starts -replicas `phoneapi serve` processes on that
+// database, each on a free loopback port with --rate-limit 0, and drives
+// the operations in turn, each for -d with -c concurrent clients: GET one
+// phone, list one person's phones, POST a phone, PUT a phone with
+// If-Match, PATCH a phone with "overwrite": true, DELETE a phone. patch
+// runs only when -ops names it; the other five run by default. Closed loop
+// by default; -rate R is an open loop at R requests a second, latency
+// measured from each request's scheduled time. It prints, per operation,
+// requests/s, p50, p90, p99 and max latency, errors, and the servers' CPU
+// seconds and RSS (summed over the replicas, and per replica), each row
+// naming its shape: engine, replicas, users, clients, operation and
+// seconds measured; -json writes the same as JSON.
 //
-// -baseline measures the bare server of baseline.go instead, started in
-// a process of its own (this binary, re-run with PHONEAPI_BENCH_BASELINE_DB
-// set) on a copy of the same seeded file; -compare-baseline measures
-// both, alternating per operation, and prints phoneapi/baseline ratios of
-// throughput and p99.
+// Users: -users N seeds N users, each with its own account list and an
+// equal share of -contacts (contacts in all, so the seed takes about as
+// long whatever N; at least one contact each). Client i acts as user
+// i mod N and sends to replica i mod K; clients only address their user's
+// data, and the clients of one user split its phones, so no two update,
+// patch or delete the same one. -users may not exceed -c. -replicas K
+// starts K `phoneapi serve` processes on the one database (with SQLite, K
+// processes on one file), started and stopped together.
+//
+// The database, -db:
+//
+//   - none: a new SQLite file in the temporary directory.
+//   - postgres://… or postgresql://… (without -url): a PostgreSQL server,
+//     as a URL whose user may create databases. The tool creates a new
+//     database of its own there, phoneapi_bench_PID_NANOS, runs everything
+//     on it and drops it at the end (WITH (FORCE)) unless -keep.
+//   - with -url: the database of the running server at -url (a SQLite
+//     file or a PostgreSQL URL), only read for the ids of the data of the
+//     user of -token (the token's user_id or sub claim, read without
+//     checking the signature).
+//
+// -engine-ref (PostgreSQL, not with -url) also measures the engine
+// reference on the same database after the phoneapi phases, before
+// delete: with the same clients, each on its user's phones, it sends
+// `UPDATE phones SET location = $1, updated_at = $2, updated_in_db_at =
+// $3 WHERE id = $4` straight to PostgreSQL with pgx (a pool of -c
+// connections, autocommit, one statement per request), and prints a
+// "phoneapi patch / engine-ref" ratio of throughput and p99.
+//
+// -baseline measures the bare server of baseline.go instead of phoneapi,
+// started in a process of its own (this binary, re-run with
+// PHONEAPI_BENCH_BASELINE_DB set) on a copy of the same seeded file;
+// -compare-baseline measures both, alternating per operation, and prints
+// phoneapi/baseline ratios of throughput and p99. Both need SQLite and one
+// replica.
+//
+// The tool relies only on phoneapi's command line (seed, token, serve) and
+// on the tables users, contacts, people and phones of the first migration,
+// so it can measure older builds of phoneapi too (-bin).
 package main
 
 import (
+	"cmp"
+	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -41,14 +86,17 @@ import (
 
 // config is the command line.
 type config struct {
-	bin, url, token, dbPath, jsonPath string
-	ops                               []string // operations to run, in opNames order; nil for all
-	profileDir                        string   // where CPU and allocation profiles go; "" for none
-	contacts, people, phones          int
-	clients                           int
-	duration                          time.Duration
-	rate                              float64
-	baseline, compare, keep           bool
+	bin, url, token, jsonPath string
+	db                        string   // -db: a PostgreSQL URL, or with url a SQLite file; "" for a temporary SQLite file
+	ops                       []string // operations to run, in opNames order; nil for all of opNames
+	profileDir                string   // where CPU and allocation profiles go; "" for none
+	contacts, people, phones  int      // contacts in all, split between the users
+	users, replicas           int      // 0 means 1
+	clients                   int
+	duration                  time.Duration
+	rate                      float64
+	baseline, compare, keep   bool
+	engineRef                 bool
 }
 
 func main() {
@@ -56,27 +104,36 @@ func main() {
 	var cfg config
 	flag.StringVar(&cfg.bin, "bin", "bin/phoneapi", "the phoneapi binary to seed, mint tokens and serve with")
 	flag.StringVar(&cfg.url, "url", "", "benchmark the phoneapi server at this base URL instead of starting one (needs -token and -db)")
-	flag.StringVar(&cfg.token, "token", "", "with -url: a bearer token of the user who owns the data in -db")
-	flag.StringVar(&cfg.dbPath, "db", "", "with -url: the server's SQLite file, read for the ids to use")
-	flag.IntVar(&cfg.contacts, "contacts", 1000, "contacts to seed")
+	flag.StringVar(&cfg.token, "token", "", "with -url: a bearer token of the user whose data in -db the clients use")
+	flag.StringVar(&cfg.db, "db", "", "postgres://… URL: seed and serve a new database created on this PostgreSQL server (dropped at the end unless -keep);\n"+
+		"with -url: the running server's database (SQLite file or postgres:// URL), read for the ids to use;\nempty: a temporary SQLite file")
+	flag.IntVar(&cfg.contacts, "contacts", 1000, "contacts to seed in all, split evenly between the -users users (at least one each)")
 	flag.IntVar(&cfg.people, "people-per-contact", 2, "people per contact to seed")
 	flag.IntVar(&cfg.phones, "phones-per-person", 3, "phones per person to seed")
+	flag.IntVar(&cfg.users, "users", 1, "seed `N` users, each with its own account list and token; client i is user i mod N (N at most -c)")
+	flag.IntVar(&cfg.replicas, "replicas", 1, "start `K` phoneapi serve processes on the one database (SQLite: K processes on one file); client i sends to replica i mod K")
 	flag.IntVar(&cfg.clients, "c", 32, "concurrent clients")
 	flag.DurationVar(&cfg.duration, "d", 10*time.Second, "duration of each operation's measurement")
 	flag.Float64Var(&cfg.rate, "rate", 0, "open loop: requests a second in all (0: closed loop)")
 	flag.StringVar(&cfg.jsonPath, "json", "", "also write the results as JSON to this file")
-	flag.BoolVar(&cfg.baseline, "baseline", false, "measure the bare baseline server instead of phoneapi")
-	flag.BoolVar(&cfg.compare, "compare-baseline", false, "measure phoneapi and the baseline, alternating per operation, and print ratios")
-	flag.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (databases, server log)")
-	ops := flag.String("ops", strings.Join(opNames, ","), "comma-separated operations to run (of "+strings.Join(opNames, ",")+")")
-	flag.StringVar(&cfg.profileDir, "profile", "", "write phoneapi's CPU profile (OP.cpu.pprof) and allocation profile (OP.allocs.pprof) of each operation into this directory (not with -url)")
+	flag.BoolVar(&cfg.baseline, "baseline", false, "measure the bare baseline server instead of phoneapi (SQLite, one replica)")
+	flag.BoolVar(&cfg.compare, "compare-baseline", false, "measure phoneapi and the baseline, alternating per operation, and print ratios (SQLite, one replica)")
+	flag.BoolVar(&cfg.engineRef, "engine-ref", false, "with a postgres:// -db: also measure the same single-row UPDATE sent straight to PostgreSQL, and print the phoneapi patch / engine-ref ratio")
+	flag.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (databases, server logs) and the PostgreSQL database")
+	ops := flag.String("ops", strings.Join(defaultOps, ","), "comma-separated operations to run (of "+strings.Join(opNames, ",")+")")
+	flag.StringVar(&cfg.profileDir, "profile", "", "write phoneapi's CPU profile (OP.cpu.pprof) and allocation profile (OP.allocs.pprof) of each operation into this directory (of the first replica; not with -url)")
 	flag.Parse()
 	cfg.ops = strings.Split(*ops, ",")
 	if err := cfg.check(); err != nil {
 		fmt.Fprintln(os.Stderr, "phoneapi-bench:", err)
 		os.Exit(2)
 	}
-	rep, err := bench(cfg, os.Stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	rep, err := bench(ctx, cfg, os.Stderr)
+	stop()
+	if errors.Is(err, context.Canceled) {
+		err = errors.New("interrupted")
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "phoneapi-bench:", err)
 		os.Exit(1)
@@ -90,16 +147,30 @@ func main() {
 	}
 }
 
+// check refuses the flags that make no sense together.
 func (cfg config) check() error {
+	pg := isPostgres(cfg.db)
 	switch {
 	case cfg.clients < 1 || cfg.duration <= 0 || cfg.rate < 0:
 		return errors.New("need -c ≥ 1, -d > 0 and -rate ≥ 0")
 	case cfg.contacts < 1 || cfg.people < 1 || cfg.phones < 1:
 		return errors.New("need at least one contact, person and phone")
-	case cfg.url != "" && (cfg.token == "" || cfg.dbPath == ""):
+	case cfg.users < 0 || cfg.replicas < 0:
+		return errors.New("need -users ≥ 1 and -replicas ≥ 1")
+	case max(cfg.users, 1) > cfg.clients:
+		return fmt.Errorf("-users %d exceeds -c %d: a user without a client would be seeded for nothing", cfg.users, cfg.clients)
+	case cfg.url != "" && (cfg.token == "" || cfg.db == ""):
 		return errors.New("-url needs -token and -db")
 	case cfg.url != "" && (cfg.baseline || cfg.compare):
 		return errors.New("-url cannot be combined with -baseline or -compare-baseline")
+	case cfg.url != "" && (cfg.users > 1 || cfg.replicas > 1):
+		return errors.New("-url measures one running server as the user of -token: no -users or -replicas")
+	case cfg.url == "" && cfg.db != "" && !pg:
+		return fmt.Errorf("-db %s: without -url, -db must be a postgres:// URL (a SQLite file is only read, for a server given by -url)", cfg.db)
+	case (cfg.baseline || cfg.compare) && (pg || cfg.replicas > 1):
+		return errors.New("-baseline and -compare-baseline run on SQLite with one replica: no postgres:// -db, no -replicas")
+	case cfg.engineRef && (!pg || cfg.url != ""):
+		return errors.New("-engine-ref needs a postgres:// -db and no -url (it runs on the database the tool creates)")
 	case cfg.profileDir != "" && (cfg.url != "" || cfg.baseline):
 		return errors.New("-profile needs a phoneapi server started by the tool (no -url, no -baseline)")
 	}
@@ -111,23 +182,41 @@ func (cfg config) check() error {
 	return nil
 }
 
-// bench prepares the servers, runs every operation on each and returns the
-// report; progress goes to log.
-func bench(cfg config, log io.Writer) (*report, error) {
-	rep := &report{Clients: cfg.clients, DurationSec: cfg.duration.Seconds(), Rate: cfg.rate, Mode: "closed-loop",
-		Synchronous: "full", Seed: fmt.Sprintf("%d contacts × %d people × %d phones", cfg.contacts, cfg.people, cfg.phones)}
+// bench prepares the database and the servers, runs every operation on
+// each and returns the report; progress goes to log. When ctx is done it
+// stops, cleans up and returns ctx's error.
+func bench(ctx context.Context, cfg config, log io.Writer) (*report, error) {
+	users, replicas := max(cfg.users, 1), max(cfg.replicas, 1)
+	perUser := max(cfg.contacts/users, 1)
+	rep := &report{Engine: "sqlite", Replicas: replicas, Users: users, Clients: cfg.clients,
+		DurationSec: cfg.duration.Seconds(), Rate: cfg.rate, Mode: "closed-loop", Synchronous: "full",
+		Seed: fmt.Sprintf("%d contacts × %d people × %d phones", perUser, cfg.people, cfg.phones)}
+	if users > 1 {
+		rep.Seed = fmt.Sprintf("%d users × ", users) + rep.Seed
+	}
+	if isPostgres(cfg.db) {
+		rep.Engine, rep.Synchronous = "postgres", ""
+	}
 	if cfg.rate > 0 {
 		rep.Mode = "open-loop"
 	}
 	var targets []*target
 	var f *fixture
+	var engine *engineRef
 	if cfg.url != "" {
-		var err error
-		if f, err = loadFixture(cfg.dbPath); err != nil {
+		user, err := tokenUser(cfg.token)
+		if err != nil {
 			return nil, err
 		}
-		rep.Seed, rep.Synchronous = "from "+cfg.dbPath, "(the server's)"
-		targets = append(targets, newTarget("phoneapi", strings.TrimRight(cfg.url, "/"), cfg.token, 0, cfg.clients, f))
+		if f, err = loadFixture(ctx, cfg.db, []string{user}); err != nil {
+			return nil, err
+		}
+		f.users[0].token = cfg.token
+		rep.Seed = "from " + redact(cfg.db)
+		if !isPostgres(cfg.db) {
+			rep.Synchronous = "(the server's)"
+		}
+		targets = append(targets, newTarget("phoneapi", []string{strings.TrimRight(cfg.url, "/")}, nil, cfg.clients, f))
 	} else {
 		dir, err := os.MkdirTemp("", "phoneapi-bench-")
 		if err != nil {
@@ -138,36 +227,72 @@ func bench(cfg config, log io.Writer) (*report, error) {
 		} else {
 			defer os.RemoveAll(dir)
 		}
-		secret, user := randomHex(32), uuid.NewString()
 		apiDB, baseDB := filepath.Join(dir, "phoneapi.db"), filepath.Join(dir, "baseline.db")
+		if isPostgres(cfg.db) {
+			d, err := createDatabase(ctx, cfg.db)
+			if err != nil {
+				return nil, err
+			}
+			if cfg.keep {
+				fmt.Fprintln(log, "keeping database", redact(d.url))
+			} else {
+				defer func() {
+					if err := d.drop(); err != nil {
+						fmt.Fprintln(log, err)
+					}
+				}()
+			}
+			apiDB, rep.Database, rep.SyncCommit = d.url, d.name, d.syncCommit
+		}
+		secret := randomHex(32)
 		fmt.Fprintf(log, "seeding %s\n", rep.Seed)
-		if _, err := run(cfg.bin, "seed", "--db", apiDB, "--user", user, "--contacts", fmt.Sprint(cfg.contacts),
-			"--people-per-contact", fmt.Sprint(cfg.people), "--phones-per-person", fmt.Sprint(cfg.phones)); err != nil {
+		start := time.Now()
+		ids := make([]string, users)
+		for i := range ids {
+			ids[i] = uuid.NewString()
+			if _, err := run(ctx, cfg.bin, "seed", "--db", apiDB, "--user", ids[i], "--contacts", fmt.Sprint(perUser),
+				"--people-per-contact", fmt.Sprint(cfg.people), "--phones-per-person", fmt.Sprint(cfg.phones)); err != nil {
+				return nil, err
+			}
+		}
+		if f, err = loadFixture(ctx, apiDB, ids); err != nil {
 			return nil, err
 		}
-		tok, err := run(cfg.bin, "token", "--jwt-secret", secret, "--user", user, "--ttl", "24h")
-		if err != nil {
-			return nil, err
+		for _, u := range f.users {
+			if u.token, err = run(ctx, cfg.bin, "token", "--jwt-secret", secret, "--user", u.id, "--ttl", "24h"); err != nil {
+				return nil, err
+			}
 		}
-		if f, err = loadFixture(apiDB); err != nil {
-			return nil, err
-		}
+		fmt.Fprintf(log, "seeded and minted %d token(s) in %s\n", users, time.Since(start).Round(time.Millisecond))
 		if cfg.baseline || cfg.compare {
 			if err := copySQLite(apiDB, baseDB); err != nil {
 				return nil, err
 			}
 		}
 		if !cfg.baseline {
-			srv, err := startServer(cfg.bin, dir, apiDB, secret, cfg.profileDir != "")
-			if err != nil {
-				return nil, err
+			var bases []string
+			var pids []int
+			var pprof string
+			for i := range replicas {
+				logName := "server.log"
+				if replicas > 1 {
+					logName = fmt.Sprintf("server%d.log", i+1)
+				}
+				srv, err := startServer(cfg.bin, filepath.Join(dir, logName), apiDB, secret, i == 0 && cfg.profileDir != "")
+				if err != nil {
+					return nil, err
+				}
+				defer srv.Stop()
+				bases, pids = append(bases, srv.base), append(pids, srv.Cmd.Process.Pid)
+				if i == 0 {
+					pprof = srv.pprof
+				}
+				if err := srv.WaitReady(srv.base, f.users[0].token); err != nil {
+					return nil, fmt.Errorf("%w (see %s)", err, srv.Log)
+				}
 			}
-			defer srv.Stop()
-			if err := srv.WaitReady(srv.base, tok); err != nil {
-				return nil, err
-			}
-			t := newTarget("phoneapi", srv.base, tok, srv.Cmd.Process.Pid, cfg.clients, f)
-			t.pprof = srv.pprof
+			t := newTarget("phoneapi", bases, pids, cfg.clients, f)
+			t.pprof = pprof
 			targets = append(targets, t)
 		}
 		if cfg.baseline || cfg.compare {
@@ -176,16 +301,31 @@ func bench(cfg config, log io.Writer) (*report, error) {
 				return nil, fmt.Errorf("baseline: %w", err)
 			}
 			defer b.Stop()
-			targets = append(targets, newTarget("baseline", b.base, tok, b.Cmd.Process.Pid, cfg.clients, f))
+			targets = append(targets, newTarget("baseline", []string{b.base}, []int{b.Cmd.Process.Pid}, cfg.clients, f))
+		}
+		if cfg.engineRef {
+			if engine, err = newEngineRef(ctx, apiDB, cfg.clients, f); err != nil {
+				return nil, err
+			}
+			defer engine.close()
 		}
 	}
 	pc := phaseConfig{duration: cfg.duration, rate: cfg.rate}
+	engineDone := engine == nil
+	runEngine := func() {
+		fmt.Fprintf(log, "engine-ref update: %s\n", cfg.duration)
+		rep.add(engine.phase(ctx, pc, log), 0)
+		engineDone = true
+	}
 	for _, op := range opNames {
 		if cfg.ops != nil && !slices.Contains(cfg.ops, op) {
 			continue
 		}
+		if op == "delete" && !engineDone {
+			runEngine() // before delete, which removes the phones it updates
+		}
 		for _, t := range targets {
-			if err := t.setup(op); err != nil {
+			if err := t.setup(ctx, op); err != nil {
 				return nil, err
 			}
 			fmt.Fprintf(log, "%s %s: %s\n", t.name, op, cfg.duration)
@@ -193,7 +333,7 @@ func bench(cfg config, log io.Writer) (*report, error) {
 			if cfg.profileDir != "" && t.pprof != "" {
 				prof = startProfile(t.pprof, cfg.profileDir, op, cfg.duration)
 			}
-			rep.Results = append(rep.Results, t.phase(op, f, pc))
+			rep.add(t.phase(ctx, op, pc, log), t.nbases)
 			if prof != nil {
 				if err := prof.finish(); err != nil {
 					return nil, err
@@ -201,10 +341,58 @@ func bench(cfg config, log io.Writer) (*report, error) {
 				fmt.Fprintf(log, "profiles: %s\n", strings.Join(prof.files, ", "))
 			}
 			t.hc.CloseIdleConnections()
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
 		}
+	}
+	if !engineDone {
+		runEngine()
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	rep.computeRatios()
 	return rep, nil
+}
+
+// tokenUser returns the user id (lower-case) in the user_id claim, or else
+// the sub claim, of the JWT tok, without checking its signature: the tool
+// only needs to know whose data to address.
+func tokenUser(tok string) (string, error) {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return "", errors.New("-token: not a JWT")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return "", fmt.Errorf("-token: payload: %w", err)
+	}
+	var claims struct {
+		UserID string `json:"user_id"`
+		Sub    string `json:"sub"`
+	}
+	if err := json.Unmarshal(b, &claims); err != nil {
+		return "", fmt.Errorf("-token: payload: %w", err)
+	}
+	id := cmp.Or(claims.UserID, claims.Sub)
+	if id == "" {
+		return "", errors.New("-token: no user_id or sub claim")
+	}
+	return strings.ToLower(id), nil
+}
+
+// redact hides the password of a PostgreSQL URL; a file path is returned
+// as it is.
+func redact(dsn string) string {
+	if !isPostgres(dsn) {
+		return dsn
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }
 
 func randomHex(n int) string {
@@ -214,8 +402,8 @@ func randomHex(n int) string {
 }
 
 // run runs bin with args and returns its trimmed standard output.
-func run(bin string, args ...string) (string, error) {
-	out, err := exec.Command(bin, args...).Output()
+func run(ctx context.Context, bin string, args ...string) (string, error) {
+	out, err := exec.CommandContext(ctx, bin, args...).Output()
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) && len(ee.Stderr) > 0 {
@@ -250,14 +438,15 @@ type server struct {
 	pprof string // base URL of its profiler; "" when off
 }
 
-// startServer starts `phoneapi serve` on a free loopback port, logging to
-// dir/server.log; with profile, its profiler listens on another one.
-func startServer(bin, dir, dbPath, secret string, profile bool) (*server, error) {
+// startServer starts `phoneapi serve` on the database dsn on a free
+// loopback port, logging to the new file logPath; with profile, its
+// profiler listens on another one.
+func startServer(bin, logPath, dsn, secret string, profile bool) (*server, error) {
 	addr, err := childproc.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"serve", "--addr", addr, "--db", dbPath, "--jwt-secret", secret, "--rate-limit", "0"}
+	args := []string{"serve", "--addr", addr, "--db", dsn, "--jwt-secret", secret, "--rate-limit", "0"}
 	pprofBase := ""
 	if profile {
 		pa, err := childproc.FreeAddr()
@@ -267,7 +456,7 @@ func startServer(bin, dir, dbPath, secret string, profile bool) (*server, error)
 		args = append(args, "--pprof-addr", pa)
 		pprofBase = "http://" + pa
 	}
-	p, err := childproc.Start(exec.Command(bin, args...), filepath.Join(dir, "server.log"))
+	p, err := childproc.Start(exec.Command(bin, args...), logPath)
 	if err != nil {
 		return nil, err
 	}

@@ -12,25 +12,38 @@ import (
 	"text/tabwriter"
 )
 
-// result is one operation's measurement on one server.
+// result is one operation's measurement on one server, with the shape it
+// was measured in (Engine, Replicas, Users, Clients, Op, Seconds).
 type result struct {
-	Server       string   `json:"server"`
-	Op           string   `json:"op"`
-	Requests     int      `json:"requests"`
-	Errors       int      `json:"errors"`
-	Unsent       int      `json:"unsent"` // open loop: scheduled but not sent; delete: pool exhausted
-	Seconds      float64  `json:"seconds"`
-	RPS          float64  `json:"requests_per_second"`
-	P50          float64  `json:"p50_ms"`
-	P90          float64  `json:"p90_ms"`
-	P99          float64  `json:"p99_ms"`
-	Max          float64  `json:"max_ms"`
-	CPUSeconds   float64  `json:"cpu_seconds,omitempty"` // server process, during the phase
-	RSSBytes     int64    `json:"rss_bytes,omitempty"`   // server process, at the end of the phase
-	ErrorSamples []string `json:"error_samples,omitempty"`
+	Server       string        `json:"server"`             // phoneapi, baseline or engine-ref
+	Engine       string        `json:"engine"`             // sqlite or postgres
+	Replicas     int           `json:"replicas,omitempty"` // server processes; 0 for engine-ref
+	Users        int           `json:"users"`
+	Clients      int           `json:"clients"`
+	Op           string        `json:"op"`
+	Requests     int           `json:"requests"`
+	Errors       int           `json:"errors"`
+	Unsent       int           `json:"unsent"` // open loop: scheduled but not sent; delete: pool exhausted
+	Seconds      float64       `json:"seconds"`
+	RPS          float64       `json:"requests_per_second"`
+	P50          float64       `json:"p50_ms"`
+	P90          float64       `json:"p90_ms"`
+	P99          float64       `json:"p99_ms"`
+	Max          float64       `json:"max_ms"`
+	CPUSeconds   float64       `json:"cpu_seconds,omitempty"` // server processes (all replicas), during the phase
+	RSSBytes     int64         `json:"rss_bytes,omitempty"`   // server processes (all replicas), at the end of the phase
+	PerReplica   []replicaStat `json:"per_replica,omitempty"` // with more than one replica
+	ErrorSamples []string      `json:"error_samples,omitempty"`
 }
 
-// ratio is phoneapi's figure over the baseline's for one operation.
+// replicaStat is one replica's share of a result.
+type replicaStat struct {
+	Requests   int     `json:"requests"` // sent to it, errors included
+	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
+	RSSBytes   int64   `json:"rss_bytes,omitempty"`
+}
+
+// ratio is one server's figure over another's for one operation.
 type ratio struct {
 	Op  string  `json:"op"`
 	RPS float64 `json:"requests_per_second"`
@@ -39,17 +52,31 @@ type ratio struct {
 
 // report is the whole run, as printed and as written by --json.
 type report struct {
+	Engine      string   `json:"engine"` // sqlite or postgres
+	Replicas    int      `json:"replicas"`
+	Users       int      `json:"users"`
 	Clients     int      `json:"clients"`
 	DurationSec float64  `json:"duration_per_op_seconds"`
 	Rate        float64  `json:"rate,omitempty"`
 	Mode        string   `json:"mode"` // closed-loop or open-loop
 	Seed        string   `json:"seed"`
-	Synchronous string   `json:"sqlite_synchronous"`
+	Database    string   `json:"database,omitempty"` // PostgreSQL: the database's name
+	Synchronous string   `json:"sqlite_synchronous,omitempty"`
+	SyncCommit  string   `json:"postgres_synchronous_commit,omitempty"`
 	Results     []result `json:"results"`
-	Ratios      []ratio  `json:"ratios,omitempty"` // with --compare-baseline
+	Ratios      []ratio  `json:"ratios,omitempty"`           // phoneapi/baseline, with --compare-baseline
+	EngineRatio *ratio   `json:"engine_ref_ratio,omitempty"` // phoneapi patch / engine-ref, with --engine-ref
 }
 
-// computeRatios fills Ratios when both servers were measured.
+// add appends x, stamped with the run's shape: replicas server processes
+// (0 for the engine reference).
+func (r *report) add(x result, replicas int) {
+	x.Engine, x.Replicas, x.Users, x.Clients = r.Engine, replicas, r.Users, r.Clients
+	r.Results = append(r.Results, x)
+}
+
+// computeRatios fills Ratios when both servers were measured, and
+// EngineRatio when phoneapi's patch and the engine reference were.
 func (r *report) computeRatios() {
 	by := map[string]result{}
 	for _, x := range r.Results {
@@ -63,6 +90,11 @@ func (r *report) computeRatios() {
 		}
 		r.Ratios = append(r.Ratios, ratio{Op: op, RPS: div(a.RPS, b.RPS), P99: div(a.P99, b.P99)})
 	}
+	a, okA := by["phoneapi/patch"]
+	e, okE := by["engine-ref/update"]
+	if okA && okE {
+		r.EngineRatio = &ratio{Op: "patch", RPS: div(a.RPS, e.RPS), P99: div(a.P99, e.P99)}
+	}
 }
 
 func div(a, b float64) float64 {
@@ -74,22 +106,44 @@ func div(a, b float64) float64 {
 
 // print writes the tables.
 func (r *report) print(w io.Writer) {
-	fmt.Fprintf(w, "%s, %d clients, %.0fs per operation", r.Mode, r.Clients, r.DurationSec)
+	fmt.Fprintf(w, "%s, %s, %d replica(s), %d user(s), %d clients, %.0fs per operation", r.Mode, r.Engine, r.Replicas, r.Users, r.Clients, r.DurationSec)
 	if r.Rate > 0 {
 		fmt.Fprintf(w, ", %.0f requests/s", r.Rate)
 	}
-	fmt.Fprintf(w, "; seed %s; sqlite synchronous=%s\n\n", r.Seed, r.Synchronous)
+	fmt.Fprintf(w, "; seed %s", r.Seed)
+	if r.Synchronous != "" {
+		fmt.Fprintf(w, "; sqlite synchronous=%s", r.Synchronous)
+	}
+	if r.SyncCommit != "" {
+		fmt.Fprintf(w, "; postgres synchronous_commit=%s", r.SyncCommit)
+	}
+	if r.Database != "" {
+		fmt.Fprintf(w, "; database %s", r.Database)
+	}
+	fmt.Fprint(w, "\n\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "server\top\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\tunsent\tcpu s\trss MiB\t")
+	fmt.Fprintln(tw, "server\tengine\treplicas\tusers\tclients\top\ts\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\tunsent\tcpu s\trss MiB\t")
 	for _, x := range r.Results {
-		cpu, rss := "-", "-"
-		if x.RSSBytes > 0 {
-			cpu, rss = fmt.Sprintf("%.2f", x.CPUSeconds), fmt.Sprintf("%.1f", float64(x.RSSBytes)/(1<<20))
+		replicas, cpu, rss := "-", "-", "-"
+		if x.Replicas > 0 {
+			replicas = fmt.Sprint(x.Replicas)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%d\t%s\t%s\t\n",
-			x.Server, x.Op, x.RPS, x.P50, x.P90, x.P99, x.Max, x.Errors, x.Unsent, cpu, rss)
+		if x.RSSBytes > 0 {
+			cpu, rss = fmt.Sprintf("%.2f", x.CPUSeconds), mib(x.RSSBytes)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%.1f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%d\t%s\t%s\t\n",
+			x.Server, x.Engine, replicas, x.Users, x.Clients, x.Op, x.Seconds, x.RPS, x.P50, x.P90, x.P99, x.Max, x.Errors, x.Unsent, cpu, rss)
 	}
 	tw.Flush()
+	for _, x := range r.Results {
+		for i, s := range x.PerReplica {
+			fmt.Fprintf(w, "  %s %s replica %d: %d requests", x.Server, x.Op, i+1, s.Requests)
+			if s.RSSBytes > 0 {
+				fmt.Fprintf(w, ", %.2f cpu s, %s MiB", s.CPUSeconds, mib(s.RSSBytes))
+			}
+			fmt.Fprintln(w)
+		}
+	}
 	for _, x := range r.Results {
 		for _, m := range x.ErrorSamples {
 			fmt.Fprintf(w, "  %s %s error: %s\n", x.Server, x.Op, m)
@@ -104,7 +158,12 @@ func (r *report) print(w io.Writer) {
 		}
 		tw.Flush()
 	}
+	if e := r.EngineRatio; e != nil {
+		fmt.Fprintf(w, "\nphoneapi patch / engine-ref: req/s ratio %.2f, p99 ratio %.2f (throughput: higher is better; p99: lower is better)\n", e.RPS, e.P99)
+	}
 }
+
+func mib(b int64) string { return fmt.Sprintf("%.1f", float64(b)/(1<<20)) }
 
 // writeJSON writes the report to path.
 func (r *report) writeJSON(path string) error {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -10,13 +11,19 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 )
 
 // The operations of the workload, in the order they run and are reported.
-var opNames = []string{"get", "list", "create", "update", "delete"}
+// patch is not in defaultOps, the operations run unless -ops says
+// otherwise (so `make bench` and the README's table keep their five).
+var (
+	opNames    = []string{"get", "list", "create", "update", "patch", "delete"}
+	defaultOps = []string{"get", "list", "create", "update", "delete"}
+)
 
 // updateSet is how many phones each client updates in turn; their ETags
 // are fetched before the update phase, outside the measurement.
@@ -30,97 +37,166 @@ func (p phoneRef) personPath() string {
 }
 func (p phoneRef) path() string { return p.personPath() + "/" + p.id }
 
-// fixture is the seeded data the workload addresses.
-type fixture struct {
-	phones []phoneRef
-	people []phoneRef
+// userData is one user of the workload: its token and the ids of the
+// phones and people of its account list.
+type userData struct {
+	id, token string
+	phones    []phoneRef
+	people    []phoneRef
 }
 
-// loadFixture reads every phone's and person's ids from the seeded SQLite
-// file at path.
-func loadFixture(path string) (*fixture, error) {
-	d, err := sql.Open("sqlite3", "file:"+path+"?mode=ro&"+baselineReadDSN)
+// fixture is the seeded data the workload addresses, by user.
+type fixture struct{ users []*userData }
+
+// isPostgres reports whether dsn is a PostgreSQL URL rather than a SQLite
+// file path.
+func isPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// openDB opens the database at dsn, a PostgreSQL URL or a SQLite file
+// (read-only), with database/sql.
+func openDB(dsn string) (*sql.DB, error) {
+	if isPostgres(dsn) {
+		return sql.Open("pgx", dsn)
+	}
+	return sql.Open("sqlite3", "file:"+dsn+"?mode=ro&"+baselineReadDSN)
+}
+
+// loadFixture reads the ids of the phones and people of each of users
+// (user ids, any case) from the database at dsn, a PostgreSQL URL or a
+// SQLite file; the fixture's users are in the order given, without
+// tokens. A user's data is that of its account list (tables users,
+// contacts, people and phones). It fails when a user has no phone.
+func loadFixture(ctx context.Context, dsn string, users []string) (*fixture, error) {
+	d, err := openDB(dsn)
 	if err != nil {
 		return nil, err
 	}
 	defer d.Close()
-	rows, err := d.Query(`SELECT c.id, p.id, ph.id FROM phones ph JOIN people p ON p.id = ph.person_id JOIN contacts c ON c.id = p.contact_id ORDER BY ph.id`)
+	f := &fixture{}
+	by := map[string]*userData{}
+	for _, u := range users {
+		ud := &userData{id: strings.ToLower(u)}
+		f.users = append(f.users, ud)
+		by[ud.id] = ud
+	}
+	rows, err := d.QueryContext(ctx, `SELECT u.id, c.id, p.id, ph.id FROM phones ph
+		JOIN people p ON p.id = ph.person_id
+		JOIN contacts c ON c.id = p.contact_id
+		JOIN users u ON u.account_list_id = c.account_list_id
+		ORDER BY u.id, ph.id`)
 	if err != nil {
 		return nil, fmt.Errorf("read seeded phones: %w", err)
 	}
 	defer rows.Close()
-	f := &fixture{}
-	seen := map[string]bool{}
+	seen := map[string]bool{} // user id + person id
 	for rows.Next() {
+		var user string
 		var r phoneRef
-		if err := rows.Scan(&r.contact, &r.person, &r.id); err != nil {
+		if err := rows.Scan(&user, &r.contact, &r.person, &r.id); err != nil {
 			return nil, err
 		}
-		f.phones = append(f.phones, r)
-		if !seen[r.person] {
-			seen[r.person] = true
-			f.people = append(f.people, phoneRef{contact: r.contact, person: r.person})
+		ud := by[strings.ToLower(user)]
+		if ud == nil {
+			continue
+		}
+		ud.phones = append(ud.phones, r)
+		if k := ud.id + "/" + r.person; !seen[k] {
+			seen[k] = true
+			ud.people = append(ud.people, phoneRef{contact: r.contact, person: r.person})
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if len(f.phones) == 0 {
-		return nil, errors.New("the seeded database has no phones")
+	for _, ud := range f.users {
+		if len(ud.phones) == 0 {
+			return nil, fmt.Errorf("user %s has no phones in the database", ud.id)
+		}
 	}
 	return f, nil
 }
 
-// target is a server under test.
-type target struct {
-	name    string // "phoneapi" or "baseline"
-	base    string
-	token   string
-	pid     int    // for RSS and CPU; 0 when not measurable (a server given by -url)
-	pprof   string // base URL of the server's profiler; "" when off
-	hc      *http.Client
-	clients []*clientState
-}
-
 // clientState is what one client keeps across the phases on one target.
 type clientState struct {
+	user    *userData // whose token it sends and whose data it addresses
+	base    string    // base URL of the replica it sends to
+	replica int       // that replica's index
 	rng     *rand.Rand
-	own     []phoneRef        // seeded phones only this client updates or deletes
+	own     []phoneRef        // phones of its user only this client updates, patches or deletes
 	etags   map[string]string // phone id → current ETag
 	created []phoneRef        // phones this client created, deleted first
-	next    int               // round-robin position in the update set
+	next    int               // round-robin position in own
 }
 
-func newTarget(name, base, token string, pid, clients int, f *fixture) *target {
-	t := &target{name: name, base: base, token: token, pid: pid,
+// newClients returns n clients: client i is user i mod len(f.users) and
+// sends to bases[i mod len(bases)]. The clients of one user split its
+// phones between them: each owns every m-th, m being how many clients the
+// user has, so that no two clients update or delete the same phone.
+func newClients(n int, f *fixture, bases []string) []*clientState {
+	nu := len(f.users)
+	var cs []*clientState
+	for i := range n {
+		u := f.users[i%nu]
+		c := &clientState{user: u, base: bases[i%len(bases)], replica: i % len(bases),
+			rng: rand.New(rand.NewPCG(uint64(i), 7)), etags: map[string]string{}}
+		k, m := i/nu, (n-1-i%nu)/nu+1 // this client's rank among its user's m clients
+		for j := k; j < len(u.phones); j += m {
+			c.own = append(c.own, u.phones[j])
+		}
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+// checkOwn fails when a client owns no phone, which update, patch and the
+// engine reference need.
+func checkOwn(cs []*clientState) error {
+	for i, c := range cs {
+		if len(c.own) == 0 {
+			return fmt.Errorf("client %d owns none of user %s's %d phones: seed more phones per user or run fewer clients",
+				i, c.user.id, len(c.user.phones))
+		}
+	}
+	return nil
+}
+
+// target is a server under test: one process, or several replicas
+// serving the same database.
+type target struct {
+	name    string // "phoneapi" or "baseline"
+	pids    []int  // one per replica, for RSS and CPU; nil when not measurable (a server given by -url)
+	pprof   string // base URL of the first replica's profiler; "" when off
+	hc      *http.Client
+	clients []*clientState
+	nbases  int // replicas
+}
+
+// newTarget returns a target serving at bases (one per replica; pids, if
+// given, in the same order) with the given number of clients on f.
+func newTarget(name string, bases []string, pids []int, clients int, f *fixture) *target {
+	return &target{name: name, pids: pids, nbases: len(bases), clients: newClients(clients, f, bases),
 		hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 			MaxIdleConns: clients * 2, MaxIdleConnsPerHost: clients * 2, IdleConnTimeout: 90 * time.Second,
 		}}}
-	for i := range clients {
-		c := &clientState{rng: rand.New(rand.NewPCG(uint64(i), 7)), etags: map[string]string{}}
-		for j := i; j < len(f.phones); j += clients {
-			c.own = append(c.own, f.phones[j])
-		}
-		t.clients = append(t.clients, c)
-	}
-	return t
 }
 
 // errExhausted stops a client that has nothing left to delete.
 var errExhausted = errors.New("no phone left to delete")
 
-// do sends one request and checks its status; it returns the response
-// body when want is met.
-func (t *target) do(method, path string, body []byte, hdr map[string]string, want int) (*http.Response, []byte, error) {
+// do sends one request as client c to its replica and checks its status;
+// it returns the response and its body when want is met.
+func (t *target) do(ctx context.Context, c *clientState, method, path string, body []byte, hdr map[string]string, want int) (*http.Response, []byte, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequest(method, t.base+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
 		return nil, nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+t.token)
+	req.Header.Set("Authorization", "Bearer "+c.user.token)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/vnd.api+json")
 	}
@@ -137,33 +213,44 @@ func (t *target) do(method, path string, body []byte, hdr map[string]string, wan
 		return nil, nil, err
 	}
 	if resp.StatusCode != want {
-		return nil, nil, fmt.Errorf("%s %s: status %d, want %d: %.200s", method, path, resp.StatusCode, want, b)
+		return nil, nil, fmt.Errorf("%s %s: status %d, want %d: %.500s", method, path, resp.StatusCode, want, b)
 	}
 	return resp, b, nil
 }
 
-func phoneDoc(attrs map[string]any) []byte {
-	b, _ := json.Marshal(map[string]any{"data": map[string]any{"type": "phone_numbers", "attributes": attrs}})
+// phoneDoc is a JSON:API phone document with attrs, and with id unless it
+// is "".
+func phoneDoc(id string, attrs map[string]any) []byte {
+	data := map[string]any{"type": "phone_numbers", "attributes": attrs}
+	if id != "" {
+		data["id"] = id
+	}
+	b, _ := json.Marshal(map[string]any{"data": data})
 	return b
 }
 
 var locations = []string{"mobile", "home", "work"}
 
+// patchLocation is the location the n-th patch of a client writes: it
+// differs from the last one, so every patch changes the row.
+func patchLocation(n int) string { return locations[n%len(locations)] + " " + strconv.Itoa(n) }
+
 // request runs one request of op as client c.
-func (t *target) request(op string, c *clientState, f *fixture) error {
+func (t *target) request(ctx context.Context, op string, c *clientState) error {
+	u := c.user
 	switch op {
 	case "get":
-		p := f.phones[c.rng.IntN(len(f.phones))]
-		_, _, err := t.do(http.MethodGet, p.path(), nil, nil, http.StatusOK)
+		p := u.phones[c.rng.IntN(len(u.phones))]
+		_, _, err := t.do(ctx, c, http.MethodGet, p.path(), nil, nil, http.StatusOK)
 		return err
 	case "list":
-		p := f.people[c.rng.IntN(len(f.people))]
-		_, _, err := t.do(http.MethodGet, p.personPath(), nil, nil, http.StatusOK)
+		p := u.people[c.rng.IntN(len(u.people))]
+		_, _, err := t.do(ctx, c, http.MethodGet, p.personPath(), nil, nil, http.StatusOK)
 		return err
 	case "create":
-		p := f.people[c.rng.IntN(len(f.people))]
-		body := phoneDoc(map[string]any{"number": fmt.Sprintf("+1617555%04d", c.rng.IntN(10000)), "location": "mobile"})
-		_, b, err := t.do(http.MethodPost, p.personPath(), body, nil, http.StatusCreated)
+		p := u.people[c.rng.IntN(len(u.people))]
+		body := phoneDoc("", map[string]any{"number": fmt.Sprintf("+1617555%04d", c.rng.IntN(10000)), "location": "mobile"})
+		_, b, err := t.do(ctx, c, http.MethodPost, p.personPath(), body, nil, http.StatusCreated)
 		if err != nil {
 			return err
 		}
@@ -181,13 +268,19 @@ func (t *target) request(op string, c *clientState, f *fixture) error {
 	case "update":
 		p := c.own[c.next%min(updateSet, len(c.own))]
 		c.next++
-		body := phoneDoc(map[string]any{"location": locations[c.next%len(locations)]})
-		resp, _, err := t.do(http.MethodPut, p.path(), body, map[string]string{"If-Match": c.etags[p.id]}, http.StatusOK)
+		body := phoneDoc("", map[string]any{"location": locations[c.next%len(locations)]})
+		resp, _, err := t.do(ctx, c, http.MethodPut, p.path(), body, map[string]string{"If-Match": c.etags[p.id]}, http.StatusOK)
 		if err != nil {
 			return err
 		}
 		c.etags[p.id] = resp.Header.Get("ETag")
 		return nil
+	case "patch":
+		p := c.own[c.next%len(c.own)]
+		c.next++
+		body := phoneDoc(p.id, map[string]any{"location": patchLocation(c.next), "overwrite": true})
+		_, _, err := t.do(ctx, c, http.MethodPatch, p.path(), body, nil, http.StatusOK)
+		return err
 	case "delete":
 		var p phoneRef
 		switch {
@@ -198,21 +291,28 @@ func (t *target) request(op string, c *clientState, f *fixture) error {
 		default:
 			return errExhausted
 		}
-		_, _, err := t.do(http.MethodDelete, p.path(), nil, nil, http.StatusNoContent)
+		_, _, err := t.do(ctx, c, http.MethodDelete, p.path(), nil, nil, http.StatusNoContent)
 		return err
 	}
 	return fmt.Errorf("unknown operation %q", op)
 }
 
-// setup prepares op outside the measurement: the update phase needs the
-// current ETag of each client's update set.
-func (t *target) setup(op string) error {
+// setup prepares op outside the measurement: update and patch need every
+// client to own a phone, and update the current ETag of each client's
+// update set.
+func (t *target) setup(ctx context.Context, op string) error {
+	if op != "update" && op != "patch" {
+		return nil
+	}
+	if err := checkOwn(t.clients); err != nil {
+		return fmt.Errorf("%s %s: %w", t.name, op, err)
+	}
 	if op != "update" {
 		return nil
 	}
 	for _, c := range t.clients {
 		for _, p := range c.own[:min(updateSet, len(c.own))] {
-			resp, _, err := t.do(http.MethodGet, p.path(), nil, nil, http.StatusOK)
+			resp, _, err := t.do(ctx, c, http.MethodGet, p.path(), nil, nil, http.StatusOK)
 			if err != nil {
 				return fmt.Errorf("%s: fetch etag: %w", t.name, err)
 			}
@@ -220,6 +320,12 @@ func (t *target) setup(op string) error {
 		}
 	}
 	return nil
+}
+
+// phase measures op on t; see runPhase.
+func (t *target) phase(ctx context.Context, op string, cfg phaseConfig, log io.Writer) result {
+	return runPhase(ctx, t.name, op, t.clients, t.nbases, t.pids, cfg, log,
+		func(ctx context.Context, c *clientState) error { return t.request(ctx, op, c) })
 }
 
 // phaseConfig is the shape of one operation's measurement.
@@ -230,25 +336,32 @@ type phaseConfig struct {
 
 // sample is what one client measured.
 type sample struct {
-	lat    []time.Duration
-	errors int
-	unsent int
-	errMsg []string
+	replica int
+	lat     []time.Duration
+	errors  int
+	unsent  int
+	errMsg  []string
 }
 
-// phase runs op on t with every client for cfg.duration and returns the
-// result. Closed loop: each client sends its next request when the last
+// runPhase runs one request function, send, with every client for
+// cfg.duration (or until ctx is done) and returns the result, named server
+// and op. Closed loop: each client sends its next request when the last
 // one is answered, and latency is each request's own. Open loop: requests
 // are scheduled at a constant rate and latency runs from the scheduled
 // time, so a slow server is charged for the queue it causes (no
 // coordinated omission); scheduled requests not sent by the end of a grace
-// period (one duration) are counted as unsent.
-func (t *target) phase(op string, f *fixture, cfg phaseConfig) result {
-	var before cpuRSS
-	if t.pid > 0 {
-		before, _ = sampleProc(t.pid)
+// period (one duration) are counted as unsent. The clients go to
+// replicas replicas (clientState.replica); pids, if any, are the
+// replicas' processes, whose CPU seconds and RSS are summed into the
+// result. The first error is written to log when it happens.
+func runPhase(ctx context.Context, server, op string, clients []*clientState, replicas int, pids []int, cfg phaseConfig, log io.Writer,
+	send func(context.Context, *clientState) error) result {
+	before := make([]cpuRSS, len(pids))
+	for i, pid := range pids {
+		before[i], _ = sampleProc(pid)
 	}
-	samples := make([]sample, len(t.clients))
+	var firstErr sync.Once
+	samples := make([]sample, len(clients))
 	start := time.Now()
 	deadline := start.Add(cfg.duration)
 	var sched chan time.Time
@@ -258,7 +371,7 @@ func (t *target) phase(op string, f *fixture, cfg phaseConfig) result {
 		go func() {
 			defer close(sched)
 			interval := time.Duration(float64(time.Second) / cfg.rate)
-			for at := start; at.Before(deadline); at = at.Add(interval) {
+			for at := start; at.Before(deadline) && ctx.Err() == nil; at = at.Add(interval) {
 				time.Sleep(time.Until(at))
 				select {
 				case sched <- at:
@@ -269,29 +382,33 @@ func (t *target) phase(op string, f *fixture, cfg phaseConfig) result {
 		}()
 	}
 	var wg sync.WaitGroup
-	for i, c := range t.clients {
+	for i, c := range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			s := &samples[i]
+			s.replica = c.replica
 			one := func(from time.Time) bool {
-				err := t.request(op, c, f)
+				err := send(ctx, c)
 				switch {
 				case errors.Is(err, errExhausted):
 					s.unsent++
 					return false
+				case err != nil && ctx.Err() != nil:
+					return false // interrupted: not the server's error
 				case err != nil:
 					s.errors++
 					if len(s.errMsg) < 3 {
 						s.errMsg = append(s.errMsg, err.Error())
 					}
+					firstErr.Do(func() { fmt.Fprintf(log, "%s %s: first error: %v\n", server, op, err) })
 				default:
 					s.lat = append(s.lat, time.Since(from))
 				}
 				return true
 			}
 			if sched == nil {
-				for time.Now().Before(deadline) {
+				for time.Now().Before(deadline) && ctx.Err() == nil {
 					if !one(time.Now()) {
 						return
 					}
@@ -300,7 +417,7 @@ func (t *target) phase(op string, f *fixture, cfg phaseConfig) result {
 			}
 			cutoff := deadline.Add(cfg.duration)
 			for at := range sched {
-				if time.Now().After(cutoff) || !one(at) {
+				if time.Now().After(cutoff) || ctx.Err() != nil || !one(at) {
 					s.unsent++
 				}
 			}
@@ -308,25 +425,38 @@ func (t *target) phase(op string, f *fixture, cfg phaseConfig) result {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	r := summarize(t.name, op, samples, elapsed)
+	r := summarize(server, op, samples, replicas, elapsed)
 	r.Unsent += unscheduled
-	if t.pid > 0 {
-		if after, err := sampleProc(t.pid); err == nil {
-			r.CPUSeconds = after.cpu - before.cpu
-			r.RSSBytes = after.rss
+	for i, pid := range pids {
+		after, err := sampleProc(pid)
+		if err != nil {
+			continue
+		}
+		cpu := after.cpu - before[i].cpu
+		r.CPUSeconds += cpu
+		r.RSSBytes += after.rss
+		if i < len(r.PerReplica) {
+			r.PerReplica[i].CPUSeconds, r.PerReplica[i].RSSBytes = cpu, after.rss
 		}
 	}
 	return r
 }
 
-// summarize merges the clients' samples into a result.
-func summarize(server, op string, samples []sample, elapsed time.Duration) result {
+// summarize merges the clients' samples into a result; with more than one
+// replica it counts each one's requests in PerReplica.
+func summarize(server, op string, samples []sample, replicas int, elapsed time.Duration) result {
 	r := result{Server: server, Op: op, Seconds: elapsed.Seconds()}
+	if replicas > 1 {
+		r.PerReplica = make([]replicaStat, replicas)
+	}
 	var lat []time.Duration
 	for _, s := range samples {
 		lat = append(lat, s.lat...)
 		r.Errors += s.errors
 		r.Unsent += s.unsent
+		if r.PerReplica != nil {
+			r.PerReplica[s.replica].Requests += len(s.lat) + s.errors
+		}
 		for _, m := range s.errMsg {
 			if len(r.ErrorSamples) < 3 && !slices.Contains(r.ErrorSamples, m) {
 				r.ErrorSamples = append(r.ErrorSamples, strings.TrimSpace(m))

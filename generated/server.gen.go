@@ -1526,6 +1526,9 @@ type PayloadTooLarge = ErrorDocument
 // PreconditionFailed A JSON:API error document, one error per problem; all errors share the response's status.
 type PreconditionFailed = ErrorDocument
 
+// ServiceUnavailable A JSON:API error document, one error per problem; all errors share the response's status.
+type ServiceUnavailable = ErrorDocument
+
 // TooManyRequests A JSON:API error document, one error per problem; all errors share the response's status.
 type TooManyRequests = ErrorDocument
 
@@ -3182,6 +3185,15 @@ type PayloadTooLargeApplicationVndAPIPlusJSONResponse ErrorDocument
 
 type PreconditionFailedApplicationVndAPIPlusJSONResponse ErrorDocument
 
+type ServiceUnavailableResponseHeaders struct {
+	RetryAfter int
+}
+type ServiceUnavailableApplicationVndAPIPlusJSONResponse struct {
+	Body ErrorDocument
+
+	Headers ServiceUnavailableResponseHeaders
+}
+
 type TooManyRequestsResponseHeaders struct {
 	RetryAfter int
 }
@@ -3302,6 +3314,23 @@ func (response ListContacts500ApplicationVndAPIPlusJSONResponse) VisitListContac
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContacts503ApplicationVndAPIPlusJSONResponse struct {
+	ServiceUnavailableApplicationVndAPIPlusJSONResponse
+}
+
+func (response ListContacts503ApplicationVndAPIPlusJSONResponse) VisitListContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3469,6 +3498,23 @@ func (response CreateContact500ApplicationVndAPIPlusJSONResponse) VisitCreateCon
 	return err
 }
 
+type CreateContact503ApplicationVndAPIPlusJSONResponse struct {
+	ServiceUnavailableApplicationVndAPIPlusJSONResponse
+}
+
+func (response CreateContact503ApplicationVndAPIPlusJSONResponse) VisitCreateContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteContactRequestObject struct {
 	ContactId ContactID `json:"contact_id"`
 	Params    DeleteContactParams
@@ -3612,6 +3658,23 @@ func (response DeleteContact500ApplicationVndAPIPlusJSONResponse) VisitDeleteCon
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteContact503ApplicationVndAPIPlusJSONResponse struct {
+	ServiceUnavailableApplicationVndAPIPlusJSONResponse
+}
+
+func (response DeleteContact503ApplicationVndAPIPlusJSONResponse) VisitDeleteContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3765,6 +3828,23 @@ func (response GetContact500ApplicationVndAPIPlusJSONResponse) VisitGetContactRe
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetContact503ApplicationVndAPIPlusJSONResponse struct {
+	ServiceUnavailableApplicationVndAPIPlusJSONResponse
+}
+
+func (response GetContact503ApplicationVndAPIPlusJSONResponse) VisitGetContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3979,6 +4059,23 @@ func (response PatchContact500ApplicationVndAPIPlusJSONResponse) VisitPatchConta
 	return err
 }
 
+type PatchContact503ApplicationVndAPIPlusJSONResponse struct {
+	ServiceUnavailableApplicationVndAPIPlusJSONResponse
+}
+
+func (response PatchContact503ApplicationVndAPIPlusJSONResponse) VisitPatchContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PutContactRequestObject struct {
 	ContactId ContactID `json:"contact_id"`
 	Params    PutContactParams
@@ -4189,6 +4286,23 @@ func (response PutContact500ApplicationVndAPIPlusJSONResponse) VisitPutContactRe
 	return err
 }
 
+type PutContact503ApplicationVndAPIPlusJSONResponse struct {
+	ServiceUnavailableApplicationVndAPIPlusJSONResponse
+}
+
+func (response PutContact503ApplicationVndAPIPlusJSONResponse) VisitPutContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListPeopleRequestObject struct {
 	ContactId ContactID `json:"contact_id"`
 	Params    ListPeopleParams
@@ -4322,6 +4436,23 @@ func (response ListPeople500ApplicationVndAPIPlusJSONResponse) VisitListPeopleRe
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPeople503ApplicationVndAPIPlusJSONResponse struct {
+	ServiceUnavailableApplicationVndAPIPlusJSONResponse
+}
+
+func (response ListPeople503ApplicationVndAPIPlusJSONResponse) VisitListPeopleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4522,6 +4653,23 @@ func (response CreatePerson500ApplicationVndAPIPlusJSONResponse) VisitCreatePers
 	return err
 }
 
+type CreatePerson503ApplicationVndAPIPlusJSONResponse struct {
+	ServiceUnavailableApplicationVndAPIPlusJSONResponse
+}
+
+func (response CreatePerson503ApplicationVndAPIPlusJSONResponse) VisitCreatePersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeletePersonRequestObject struct {
 	ContactId ContactID `json:"contact_id"`
 	PersonId  PersonID  `json:"person_id"`
@@ -4666,6 +4814,23 @@ func (response DeletePerson500ApplicationVndAPIPlusJSONResponse) VisitDeletePers
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePerson503ApplicationVndAPIPlusJSONResponse struct {
+	ServiceUnavailableApplicationVndAPIPlusJSONResponse
+}
+
+func (response DeletePerson503ApplicationVndAPIPlusJSONResponse) VisitDeletePersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4820,6 +4985,23 @@ func (response GetPerson500ApplicationVndAPIPlusJSONResponse) VisitGetPersonResp
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPerson503ApplicationVndAPIPlusJSONResponse struct {
+	ServiceUnavailableApplicationVndAPIPlusJSONResponse
+}
+
+func (response GetPerson503ApplicationVndAPIPlusJSONResponse) VisitGetPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5035,6 +5217,23 @@ func (response PatchPerson500ApplicationVndAPIPlusJSONResponse) VisitPatchPerson
 	return err
 }
 
+type PatchPerson503ApplicationVndAPIPlusJSONResponse struct {
+	ServiceUnavailableApplicationVndAPIPlusJSONResponse
+}
+
+func (response PatchPerson503ApplicationVndAPIPlusJSONResponse) VisitPatchPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PutPersonRequestObject struct {
 	ContactId ContactID `json:"contact_id"`
 	PersonId  PersonID  `json:"person_id"`
@@ -5246,6 +5445,23 @@ func (response PutPerson500ApplicationVndAPIPlusJSONResponse) VisitPutPersonResp
 	return err
 }
 
+type PutPerson503ApplicationVndAPIPlusJSONResponse struct {
+	ServiceUnavailableApplicationVndAPIPlusJSONResponse
+}
+
+func (response PutPerson503ApplicationVndAPIPlusJSONResponse) VisitPutPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListPhonesRequestObject struct {
 	ContactId ContactID `json:"contact_id"`
 	PersonId  PersonID  `json:"person_id"`
@@ -5380,6 +5596,23 @@ func (response ListPhones500ApplicationVndAPIPlusJSONResponse) VisitListPhonesRe
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPhones503ApplicationVndAPIPlusJSONResponse struct {
+	ServiceUnavailableApplicationVndAPIPlusJSONResponse
+}
+
+func (response ListPhones503ApplicationVndAPIPlusJSONResponse) VisitListPhonesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5581,6 +5814,23 @@ func (response CreatePhone500ApplicationVndAPIPlusJSONResponse) VisitCreatePhone
 	return err
 }
 
+type CreatePhone503ApplicationVndAPIPlusJSONResponse struct {
+	ServiceUnavailableApplicationVndAPIPlusJSONResponse
+}
+
+func (response CreatePhone503ApplicationVndAPIPlusJSONResponse) VisitCreatePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeletePhoneRequestObject struct {
 	ContactId ContactID `json:"contact_id"`
 	PersonId  PersonID  `json:"person_id"`
@@ -5726,6 +5976,23 @@ func (response DeletePhone500ApplicationVndAPIPlusJSONResponse) VisitDeletePhone
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePhone503ApplicationVndAPIPlusJSONResponse struct {
+	ServiceUnavailableApplicationVndAPIPlusJSONResponse
+}
+
+func (response DeletePhone503ApplicationVndAPIPlusJSONResponse) VisitDeletePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5881,6 +6148,23 @@ func (response GetPhone500ApplicationVndAPIPlusJSONResponse) VisitGetPhoneRespon
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPhone503ApplicationVndAPIPlusJSONResponse struct {
+	ServiceUnavailableApplicationVndAPIPlusJSONResponse
+}
+
+func (response GetPhone503ApplicationVndAPIPlusJSONResponse) VisitGetPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6097,6 +6381,23 @@ func (response PatchPhone500ApplicationVndAPIPlusJSONResponse) VisitPatchPhoneRe
 	return err
 }
 
+type PatchPhone503ApplicationVndAPIPlusJSONResponse struct {
+	ServiceUnavailableApplicationVndAPIPlusJSONResponse
+}
+
+func (response PatchPhone503ApplicationVndAPIPlusJSONResponse) VisitPatchPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PutPhoneRequestObject struct {
 	ContactId ContactID `json:"contact_id"`
 	PersonId  PersonID  `json:"person_id"`
@@ -6309,6 +6610,23 @@ func (response PutPhone500ApplicationVndAPIPlusJSONResponse) VisitPutPhoneRespon
 	return err
 }
 
+type PutPhone503ApplicationVndAPIPlusJSONResponse struct {
+	ServiceUnavailableApplicationVndAPIPlusJSONResponse
+}
+
+func (response PutPhone503ApplicationVndAPIPlusJSONResponse) VisitPutPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListDeletedRecordsRequestObject struct {
 	Params ListDeletedRecordsParams
 }
@@ -6409,6 +6727,23 @@ func (response ListDeletedRecords500ApplicationVndAPIPlusJSONResponse) VisitList
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDeletedRecords503ApplicationVndAPIPlusJSONResponse struct {
+	ServiceUnavailableApplicationVndAPIPlusJSONResponse
+}
+
+func (response ListDeletedRecords503ApplicationVndAPIPlusJSONResponse) VisitListDeletedRecordsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7203,244 +7538,253 @@ func (sh *strictHandler) ListDeletedRecords(ctx echo.Context, params ListDeleted
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H39ctu2tu+rYLjPmVgpJUuybMfydM64SXuafZvEt3EmZ98yt4RISMI2BWoTVBQ145n9132AO/cZzoPt",
-	"J7mDtQAS/JBEycpHW//TxjYAAgsL6ws/rPXRCeLZPBZMpNIZfnTYBzqbRwz+/TQWKQ1S9U+5mM1osnKG",
-	"zhUJ9K9d5z2NFkz9OaQpVf+naZrw0SLF/kHCaMrCX2nqDJ1+t3/W7vXa/Sc33dPh4GLY63cGvSf/y3Ed",
-	"QWfMGTp/pYIRKkLy13gqyLOYOa6zmIeNhjDtuPg1HG1pfec6PHSGDmPjoHsS0nbvJDhpDy7GtE2Dcbcd",
-	"np+envbOaT9gY8d10tVczU6vWjp3d3euIc1PXJbIczNlZMwTmZI5nTASj0nWsUKvX/4kBHvnOhEXt7BE",
-	"oI0zdI7pnB+/7x+bVv+hyPVtz1t0u/2zOUt+hZ/7p47rRHTXHpJF41163LnOjCEHj3mUssQZfrxznTmd",
-	"cEFTHgv1F9XYGfZcx/R0hv1T10njlEa/BvFCpPBX/Fn9XTrD3p3ryDhR07f21uag13OaSLbmiJElT6dk",
-	"zFkUyl/MKt59q7bfrWzg1uPYgGs+1/F5xiKWsvBnFsRJWD1E8GceC0kkFwEjlKjpkSNK5iyRsVDTd8lo",
-	"RQIqAxoyl/BUkvk0FqzV5JjhXH7dZRmhmhIdRQx7nYz7oydBj7VPwwFtD9j5qH0RnIXtPu2Nuuxi/CQ8",
-	"Dwq9NBlgjr+KxWzEEmka1B3Xs2HvdDjod7rdc3Vccd347dEp69LzYNDuj3thexCcjNpP6AVrn4Wn4wE7",
-	"CfqjHs126eK8f3bWPe23z7rsrD3o9bvtEet2293RKByFZ3R0fn6W75KZTgIbI5079xPQrtH862jH4nnE",
-	"9iOaWESRIQntBQP2ZNxvn41OwvaAXdD2xfg8aHfDPhuMzuiToDfeQJJN0qzU+D9Qmvz76XfAx/9++uzb",
-	"fLpaDDUVe4ccuiQfDzd0nSB1YJTCTjl7Cdf+euFqcQTIlx+5TOOEB1yya3XiQBgwGSR8jl90XjOhxav/",
-	"fNx+QdNgOiSec9G96I5OB+z8vN/rdp+Mw+D8nI7PLzzHd4mMSTplZBSHKyIYCyURsSf8svD0O55QRM7E",
-	"2Qua3JKpnpKLXzUfJVTCoHNFfBFymN5WUW4Gc4ZpsmB3GbMWxQuQ4vlsHicpCy1jrkgJZbEEEVf0mPPg",
-	"FqfDQ3JExYq8efP82SVRH2MhieIlS9oBlawFCuSWsTk09wSyziNJ4oSrfY2Inys8H1r7uWlSoRBOEilD",
-	"9WzawTSWTKipqO645NXOVmfvot09afcGN72zYb877HY73W73IEbUIRThc5GyBI8BjTJWtU0B2FJNGUHY",
-	"h5QJ2YhH4NQkq1+DOFTfHQwcd5OBeXoyHHQ7T87OFG1y/hrTSDLXieJAn1VnGSe3inzAZM7Q+WYw6HfP",
-	"LwZn3W7vySX7kH7b6yvhm3Bcgx5BxosExACHvd5M5cJkthonhdbvacTDX4E2Un/cbNRpcMF6tD9qn4cn",
-	"47YS9e0nrBu0e+M+PRkNgtPwjDmbztILeovy5Nos7mPhmN+qcwx/cUn8niXLhKdcTMhySlP2niWES32W",
-	"tm+f6c/wjFsE1UcelvTknJ6cs9NxezR+0msPRhe99pOTi3779OLkydnZ6GREx72NS3rJlmvcPMGWzV29",
-	"tYfpbg3jv2TLrbwvCLebEJx49Sy4hGsht9+p2MDc3X6XKN4mirnVFzsEuLvMzQdjsZdseQ1mS912oEGz",
-	"fZFglvxq7Yk2J8yvihuj7ars83VSqLwHR+C2hLgXSmGEbEwXUUoSNuGxaG2fo0X0WTziYNhlZD866523",
-	"yOnpabvXL0qTrfrOrOBKvtSjld1zvQTFpgGNInVAFTcoTfzX169ektw634mXegVGmsYze0VnPVAG/d7J",
-	"xsm/Moe+9kz+zMDzu7do0VygaPEsZmRMZzxSirUkctYd3WySdYz6dErFhAFLYBjkMFOucHRaO184g73+",
-	"ebff74/ag7OTJ+1BOB60L1iPtcfdwZMRPT95Ep5fOLXcX3/ymp66Tcq1OzzpdS66faWhmpzOzdrRHm27",
-	"dsxbH4pCVY89C1k8kgTbK3NZiWTlprfz5d0rCPaHIGOTaNhxE5vyGEdcF9XCX6hN+LZA/zXhtE/5yTXx",
-	"uE/3yc8R0LM/B0ejqjeVhEXpoY4FqjA06Hc2VHpbrPfe8PS80+ufbLPeq7r2m16mnCqa1jJ0Xlw/+68t",
-	"58mew/bzZLcuGu0HNXBhW6oC65pOGOmTeExovkXBIknAD1Z9pEuU5zVnCYTyG8UVHzyuA3pchxaUx03k",
-	"9THufR4DMxvz76fPvoW1bYiA9Q4jXg8/0X7NROcJe/+7oOgBtMfnoGht7DM/1g6MsC7y2be1UG9L4LO/",
-	"/lYJXYS1sb7XiyCAwGUsohXhY7DTdXSvGsdEA51HETRTwjDNY4WKz4mky04hkGdclMmCJiEaf3tfVFX8",
-	"k899S4WLCWt9MTW5BP/+yS7E1xKg5uKj2x/2ep3BkybGbKH1IQj1Br5X6w5GjCbANsAvB2AOy8QXiyja",
-	"2XKvcWr09MFQyLRu0fGO6IhF9515RaPvYiRtjBvgCsK6HchtUDffAxKofWkULzuMN1bcqk/Bv/v7tIZ4",
-	"9fZ7gnsfsfALW+4VK/Awdvs9SP8J7fY715kyGqqfhh+d72/opEaZpUksJoSJlKcrktKJsuZT2DJc/ZBQ",
-	"8o9FnLKQhHzCZKoa8FTqK6W6qzuXLKc8mJIAwlhKTxL2niUrAnEmvLbSECln6Gy6L3RcJ2H/WHB1ysye",
-	"BFM2A4bRy5ZpwsXEUau1BU9xmdc0nZqVaT7KVtgpTOdzWUjHDTd3l/X/zNJkdTXWZlORAm+nccSIhAtS",
-	"SdKYLClPyYiN4wRNEsE+pER9Te0xl4RGUbxkYYE6vU3zmXHBZ4sZml44Ny5SNmEJTO7t27dXi3SqOC2g",
-	"ac1tsv+dEqeJry93fZYkcfKt53CBJySNb5nwHJ8sp0wQSuBnsqSSSGVLjRapJxL2dxakLCwzGQ5N1gy5",
-	"E5nB+EzojKX6YGnT5vmzNdfCWUyPh+QI74KpANgNaxV5r6H5wNXQc5pOcyvHQpRsWss4TmYgjhYLaDmj",
-	"H35iYpJOneHJmVvDUQZgBYZyRXbESYrAKpf4bZ+M44SoFkyEXEzIkbnOsG+xW5ck5UwSmjAySmAHRyvi",
-	"89AnXKAlrVRryBMWqM90yCvB8CNgbxcJ1rYksqbLPxYMLrg1YSQ67TkJmFAs+outTVynXfipMGjxEzoW",
-	"14b/v6ujmEZl3ZNiORZjd4oVKGSBOnYkUKFn2/qpdtk/AL7uqbFoKyt/Gs9mtC2ZOjpK+GbaHkwpEEgJ",
-	"SxeJIEcSrsU0Yo+lrUuyELciXgrddMLfMzLodosLXYfnq1tzGQxYWL91JvqnZ+vXqjf6Cyy1COpyC8iw",
-	"jQsuYZT2W/c1Wn2ff9m5dezacfEN60WtvOcyQUt/CUYGA841pujmBdom3+7rjFKW/JhZy+WVvhLRKkNc",
-	"kSNfKRO/ReIkC/Ee+WBh+y0d7C3tF8Rq1s1fffsXM/q7WgmkPqi8Ihjn3folrDf7YAk4NzQq2AcapNGK",
-	"pFMuifELitPOgvsb5m16riX52WD9dC3cS91s9Q2HTW8Ri3b++0001yTbMHU9zv0o/hrRiLULCDPcMU3V",
-	"5KmyR5HgXMiUKr6h5M3NU8QjzxgVEhwKvOrWbVzoKsjPPzwlJycnFyTlMyZTOpu3OuTVjKfq7GFfGkVF",
-	"ImzwDTcQBhCWGzd0xoX5sbeeNjereRO5YbwPosYBsRFxqY6U0Uq+S3wUYPAv+6T7JbtRXxaXcdEbFgsf",
-	"PcBitdt/la5hhiReSrKcxpIVoIsEmAGZIlFOYodcBQGbK8IoG1UqF5IljFwBwuQ7MH4YDabE4hz/b3/7",
-	"29/aL160nz3zkVs8UWUXhGDG47FkqUvGCQ00CMe4QtrPaQ094V91Ot/55IiLIFpI/p61XKJ+B79kImyz",
-	"D8U/+ORonMQzcuUSq48nfOyymKt9/a7wR0KJ5GISMQ3HT6c01WtawWE3f/eEtQZoBcLLHJBWh1zhEFQS",
-	"irBSMooXIiwfKU/oLpfQVOSzIYv53PRC+D8Et0rNs0V7otK+cGbLTpc5h91ep7PfmcxZZi2v9vpPdmTW",
-	"5+LZdzsxbCGWX2DboWKsiAsT0JeeoPIWzHrfW3S7JwFG+FcigB+ZYpk0JhOWAoJHh0jCB/b/A7N/meU7",
-	"nWZMb9jufqz/fAwQ+frYxPc3dFJ3H0WOgpK6AuWkeeWSSIgaeiKIZ3OacIiLy5j4b499ktKJJAKwaTP1",
-	"5UviP/bxn8qLFatWh7ydMkHmCYPADVdbVAXwKz6UKaMhicdkfZARewoiYgj/YOSjNSSUQESVAOuEMZOq",
-	"BU4DV6xtWF/RwAdbXJJBr++JDI5pmqR0oo69P2Mp7bCUTnwXzqWI06ly27kkkr6vBp22RDaBBTBAm/OA",
-	"edLgbI70PR+/jAVbs7NqRdLe1mkchbKyp5dkyegtqdlDT8AmamLF8dotjAXLfl0lqifU76iQS8QpnnQH",
-	"YIXHi5RQeAFyIIopWjQjmzr6YY3lmolfta98IuKEha4FskwlstOlWqbMo+OSsA9zpSxEDJccYPhO+VzW",
-	"GWhrjj3Xk9o89Wu41a47xPBGNnM7lZCPZ6SXB5N6SlZGnEriq6a/oIH4zr9EBxRusdVGYnh8Vg741k1Z",
-	"Y3kax37V5HMkcYn0MDV1xtWoftPPm2XsOo3X/De2cRIaQVCcSP90w0wk/63qOOA8Trtdd+usWFK/uT8r",
-	"W8RAp/L97J+6yrWaxTIlp91uaXdhMo32du2aDIbiPiuSsVgXEM+QYlvj4Q2vI2vi4fmrxYOGw3FhX2s0",
-	"fFtU7MCxcOu22nXahZ/smVgQz9qIAgTa1vKK+mMTVml4m1bDKgfnETXlhwuTdVcFd4rYch4LiVGS72j4",
-	"M146mpfRTMA/6XwecQyzHb8XYYfO+Td/18gMO8GGvsure6hyZZ6pgBHI0QSkYPFELNXcpdvYkAS4JpQA",
-	"Tg1ZSnmUhWW3DDIkHL4DcjfkNKKjiEGcMYpWl0Rretg1mjAKT2ash1AfnXkMr7WcoXMc0pQe56CIYz3N",
-	"O9eRKU0X0hk6g27XcZ2Up3jHSUNiSHn3ThFak+Z/qh2+NneWZRLB/pPsSpMo6yweo3+7jShGVZDZQqZk",
-	"xGy9VFxX/vVcv+yylBmN1Elk4V9fv3pZXgI8Jrb3GBptmTuCHPC6GwbQfYFkMMKQLAT7MIcLZcIEOCJc",
-	"zBdwPhpPnEvl0F6ZjSzP3Uge6yKBS6J7bVuDB6fWc1SXTIQ15SeN8W+8En15sW4lwlqBDSDJna8pfc+2",
-	"rwiQQrgkOGn2uPGYlIOcjdYKY+64WLmY43vIH/JH+Na+obMOK2UihG/nK9V9ty1WO/xBHMXJu1y0ZF+u",
-	"ns0xBp/MF9eescLIOy18qTz7bI9vQHqv3WeNqIE++O4PxP3WZRtTYaid9Ex8EK0nGu6rZXQ0X+Odrd3+",
-	"LWFjZ+j85TjP4HSMf5XH36u5P4uDxUypJOhYtVAKIgTiV+VNg6AhSJUh2OJAEmUFe2KexKOIzQziReOR",
-	"9IJ9IuhM2QVZvoQZAx0UJ57I2prP+NCs9G3lXyOKYxzxYG8NG37/gUu81S+8ViunGAARTKOE0XBFGPbZ",
-	"wgs0lxM67sIRWlYeZT0/8LC0+RfW5mdL1xoxfJ4LMFl9Kh0SLiQPGbHQiFslVg6+8Rwyoys4xiOGsKTK",
-	"eJeEh5JMYmW+qfl3dG4GiH+hZdqI9y3Izw7Lf8HlzESNKirUbGHIx2OWSIwkmHkRHm4jhVlOTbgNKNts",
-	"jbssSOvJSmS/sKtokFqhp3V5QurWVA482qqWLETEpMwe5oLq1neo5hnDjjDcRltfGbMxvWRKI7aBWje2",
-	"4taXEzp/lBVPVEeT8HRn0tXwhX43oYNrY2Z+n01CHY2EpZANIlFHKszJPfy6iQ1qsUaD4rFXmrJgtNqm",
-	"xCPZ6KzBGB4if6XnVAls2QqPJLGbGxMKAqvrCQH6vOGKD6dYr4wBrPYcrQs/WzBE3y1R7eebpf5kRJkn",
-	"NsoyM0iNzkLsARlTHrFagHPpngLuH/B2oNoUY++Q38fm9cIFAmBY6XsWtrTC/iFORjwMmdhTY8fplCVX",
-	"AYDoq882X8czBoZIJNkjWffypo7hTDq9JiBVMmJRLCYAa6ACZkMoTgdukooO1InFUPnKD2+qmRUcKdrr",
-	"PFQ6F54yyMCPX4gQ4v2tbUvoOHnmoeg1S96zBCax547lnmZVfVlOKHxhm0lV7ULiAK5mQpvwpwUr2SyF",
-	"4FoILubAx7o6s0uC88YAVxRPJix09fUhXmiwEEj9Mk7xkoaOEH24B5FFeQyLzvB7oi+aIUyDV1oQCLi6",
-	"fk5mLOS0kX8DYld1gTAQRrtCDUBbN9VLVG04jeHaZopRHx8/Lp6fM2sbX8YpsdZ4+EPk4+g+wXu4XOXA",
-	"5TDx183cN7v4Q7wQ4Z4bqE+wPUq+hS9jIhfBdFd51h2dh4PgtN9+Mh6w9oAOTtoX9ORJ+2TcDXphn53S",
-	"sx5IaLXIMXy2QP1Bifo4M7QAFMO9eYPB7UI2FNRBpbgktNwy6yQGqOnuU0FBt5lyWhiiDExzidkgDKj6",
-	"7U5J/aldVMsOK1YCfcuCQeaP48TSBVsXC332WOsYvX5FqYYXW40WerjjbahibG8XsaepxRAT/p4JMqcJ",
-	"A4BMJGPlTlncDFCOnJ21PfMyTl/EIR/zOrx8wefAp9I2psAvXPD7gFm5JCJGAIFT+8atjgy62TG0wawW",
-	"dBXFNLyJ459oMtlXqaRW94pHrVwV0iMv+Hf7hKMjNS7cXgjS6w6enJ6fkdEKYxI5b/Rs+0kHusj3+KDv",
-	"Jo4Jzu4TR764tNYKov7aspF/AFN6TwKzlE7qwxYH9VazZKI1Xqr5iJXeBNkQHVaeEjqhXOTOquWTqulD",
-	"mOj8vHtxcXF20qcnFxd9FpydsMHFyVnoOUVfVANcLCxQwf+Ch6pmu20iE03lT6DzzUzw9O1AIXIEEsMT",
-	"RfxU67Lq+2hRcRPHL6hYaT6We/JMQlP2E5/xij2tDsSMipXhXu0Ygukvt98CpuXul7jfGuXeI8Wj2bd9",
-	"ZfVptTSSre0TuDg0ilgCLim+j3wkYV0tMqXwr5As5gBnyk7vIpywdAjwUk+ottDUPK8cLYJblpKj0SrL",
-	"TnjazYlHNY7UJaNFon4Rjz3R63aVOcs0ap3OOZHKqSDtttqXdqQ2Ruez1b+C3r5yf314xNqGV6w+kXQl",
-	"8b1n5YnqUimKEcveqQKUzNIF1jjbVIL1bhYfswu6SKdxwn/bX2h9mPOEhTeKiBWPTv8RSdxEMeBe2BcJ",
-	"+Bu1U/pXJIgon8lh3lZ/pWhH9CyGLCyzEE+tmfbLuNl0KRnhW9tsHvbFZMOJHNSmQfLAdIYmruSS7ELZ",
-	"JSMaRisi+USonzTZXBMv9oTPPsx9VzcwmVN1RCCaxAlPpzOwlXTqZV+dol956Bfte08Yi6jAp2/fvm2X",
-	"H0ZvYtbyO2rNsdml4Qvlp5qo4x6cC+G2p9ivLngJ6h6uNpSYsAb9ewPj2bIZOJPZvZ/MEonrD7fVl9e7",
-	"wUX757TASvntKVCCwBo+vfUD176aKhud4GwaCH+Jw1Ud+OnVHHH6lyj9NFAaCcb+saCRHctEkD+golyI",
-	"6pFB92IvfNRGdJPrfGhP4nYJ0eM6T8HOqltF+Y5QHYDM3RJsmVtv2QpMonRPWJnSO+RqXbDWILe7F5dF",
-	"zHfx2GXNumXMcUPK7IQDW0spdHSLN5A0RPuNRtdJPGdJyrMUcNW4uHGVqUn7qrywyLpehDiagdbr+ym/",
-	"/ODZJ1TeStiJMVuypAO5T/KPF1PWbD4tT7HlFVyMIIhscxoE1abInHXp4wvvV08rOLJiMpbNM8wfqd3V",
-	"5WZp1Flflt3lGYTi0d9ZkFq7ioTYf2/zLYSEilbq8INsz3NALll7tLGXDrRpZIWVJHhzvyyt8XPE0O+5",
-	"Udlcd90t/dlXApftINzQYDt/cUow1DV7mMn+3XbwxuA0YP/MScWtMvqiupVZ/qNNHyp2KaZKarCPFdbU",
-	"GYa2dDZyPWN6Cw1qMj3UYnptkuuIuTXnKv1LXYAkG3Zpz/25IqHuCLdycL0o2PpDZnamAYF/1nps56X8",
-	"xOUBl0PxnZZVMG39qnjKZnLn5WUroUlCV+rnLL3opnHUMn+ChlaGx20dXqh2tQTVY5iPb6Dvy0+mkDY+",
-	"vMu+n1FuX0WfWUi4tOp+7iwMdhUDcC1xLxEABlMTOZCRDTXBIXRpGuvI4CVJp/hSSxvqt4zNlSHKEzQb",
-	"5e9QzX5u/VqwhvQod9u28aDqVIO5vqg6rXBno3OkXb2vSJlCisWncch+5GJdUSu7uMeR7zk9qOLle85g",
-	"AP8CqIxV8qOlX8/PKBe6kAnhEiKLoTqMmBOH5sVQfOznd8hNCQ+GWeiWdCWJZCkEavFJqa6bgh07aoQo",
-	"8vW7bxGTKa8+xoY84rFgr8YQkNi8yRldzDn5WI0qwUfUJ3AP1RTeuY76H4IL8B1RaTffFR1D07rzUv/j",
-	"l/K339muZFvnIAest9I7zoSn08WoE8Sz45jOeVvt0oSJ42wad3Z3ecvn7VgHFtoZ0ktnnKwsu86bt7jB",
-	"xZf3uLQia3wDvNGq8EbpdV9hRyz1OnDV+lKWqI/+b8/75j9+6bYv3n3suSd3/+ZUda31OvHi4mLz68TS",
-	"DvxdxqLzM12+YFLqJym5P1t7IPKsBPHYRKYhyGlQzFRmGSaPdPRDLubziLOQxMK4A3GiJZkO2AAWEpA3",
-	"jyR8o9U4p00WmVDDtVXforVSzUW0NjxRVGL1AkG1UYdafQifHQdxEpIjZE5pq1Vdbq51maXxcUmejuIL",
-	"LLBQMvUeURiT48iFlKYpvsnLt9BAnTHfmtrQhAqJqTfIEeRC9UThvU/CaNiORaRotTWe4wl/TUK3SlwH",
-	"pGDJprGKj26wi60FhBWUnGJyAAVcEiVq4IPUdqR2zmlZCqeV5aiizysRrdbI1XJ51Lp18dA8VzGrqk8A",
-	"e5h44OYJr+PPcrnWWgG0mrONKykbFW6efqD4eOpdIUVB6V2VnWfkrOkGZFZoOfesvsArSEkz+aMsa82b",
-	"m6cumfEo4jo7zWGF4H57YhXAXf+avXha4IwgfhSMHuuUmF0B7xL3Za837/c7L3Ume6Wc9KcIS6TxbCRT",
-	"k7fuHoGJwmx/h+GJ+vnvSumMnIcME6xTkvcKFpQrQB8yZpDhrneg3SuhtCq8vqvhRH1dWZVjNCVLuKtM",
-	"YjFxiZyzgI85PO8uHuPP9/alIrAM/9ZTA+VBKWHQhzShZKzk0rAu7dlRebYtZcnu8EJi0L1oucQH7A+O",
-	"ZoOE1GieMMPZaKOjQa/fKrlyO7/yqfBLfti23gK/zuSKuW+u0wE/3txcE2xQdY2KfKGfz5T3TF9f1w0u",
-	"UypCmii1klCZo1Xxe8XRs+c4206XXo358NpTtbcOyGDz+P7AqAS3+ALWHEE0ehEwQOSUJtkTckgU8Uha",
-	"qy0eVQMyaKg29KsG8BGfY4deWWeUSKW/sJZEr/cR3W8hvR+mPAMKEF6zOIME/LgBf6Bh+DQlgM4q8oOV",
-	"Taxq19gJIarjl18x13+gNk9j9VMm1FD+EMQG9F8JF2lMbBisYZpSgYY1iTEaGTk/8ERuuBPIUhPlZVer",
-	"FwO73wWYHMtr3GrM9GvB3DDViJzGiygkIiZgSCZkBBjF8JLQPC0z2prcZNzT2X075JlJJYPZggur0Byp",
-	"pzmK44hRwF6Wb08bpUmzgho63iFJPAafeMGj0PxNI36yZ3g6jpt7wZKlzc39vbz/n2ijvc8K/FyayCIU",
-	"+pGElzix/l5oSwjQdXJjczeZcU3TaZuOZBwpcoFpiQHVCUIGMKc1l6kLMRiTOUCfpkeSAGTNE6WTja6I",
-	"iWNgIgJIgIYAzTwfWk0sQVcUrCMnniDVc3N9lXU1SevkCJYFrPsa7BmmScurJmcHCrwPLgmbzdNVq8l8",
-	"ThrNR7APa+YDSFXV07VihNY7XzXfw80DqxDWMnXC3vN4ITfNBYh1uE3CSoPVyXDZmBv6DT5UNmjUV3VO",
-	"MlNAsk5lZ47bbmfvB/TZR/EizTiqU3McTKaY+qE/1oVNqgcnwlOJMWOwJfHZzZHJYADPYrTq7XQ673yy",
-	"TOh8zpIib2+0lLu9TqfWOi5WVtxkTF3nLbNiirUWbJykhAvCxmMWpOSomvqsdCYLycU277s1W9fkLtPb",
-	"ULv9a0sFXBFIEpSjE7EMA76IopL403gGmdixPoD61zJObiH1sg+S1d+mL7LKAiXttVVjvLLvhWuSVsPd",
-	"2thcKWDERYflMY/0Kl6QJRWp0heotgsXDrUeXP5MfRxDYCFLcqG64o15Ri38WscTLzSiV9s0aUwUlUou",
-	"XGGZxv5wHRg9j1rZCzdwsh0tkgZmT91nrwtHYA+zXsu6LF84I0sov1UvNuabU7uaZ9DkiAXTmIWEKWEA",
-	"onyu1J7OG9EqZ04tX33Z1VE3phqtZAmtjlQorVo7GIQ5jA2iZZoLYYMoQpul8JmT9V/RBVurJd2U3UNT",
-	"i9yS/8bIURdpYx4Y6beEW8lTFSwQMc+TodprLs6tTtJgqtB73DHpwPJeQF9d+OaTwXztQpWH9KNqLb4m",
-	"38ls9oNY6F8PtBi56BMgi5Fyh0U8FbliU9/cDS/v8cagO5V/PESyRbR3WxjgIDgqLVa+KCp5DVffG5Ss",
-	"7zk/K4oK13JYRPK6w9kEkIzz2R2PjP0+1b1fftN5jzu/8tJ+N5d9pYnvaQkc8IqvYpzc626v6bHb4UoP",
-	"J/gHQAF/3Trxa4UP29t/SK33RcHDa3j6ntjhL6LzprFg93Ft4NIi82yGVllGRlImMk1ip8WWLrqO6PF4",
-	"ouzyFEphNgPC2SXm66Fw0IIcadxrC2HQGnxlJ37PXosT/xvf1ahlTxjYMqmgljFO7dtz8K1n0NTwKOTT",
-	"gTxiFAZQanXKRVq+FXfKr3cbQLb2dP6mayuGQpBXX1uNGAAUTLFum1hrb7Y65GrrzVaji6xobZjve6mI",
-	"zGkEFC2G/IobukPg70BhPrGmQs5NaW6EC/J9p3c2MHmjL9mH9Fs/yyLMPqRMSB7rIFEsmCeWJoqsaIyf",
-	"dLMbAMlY+EjaSG2XjFhAF1J/2BP6YJGAJskKmVzyiQDwi0jJbyyJ8SIp+7gsc+g3vbMegD77kMJmc7VU",
-	"dVjXlEl9O2WQe0Enp7JuTHUVsXgpAEZtSqbatOt44u2UIUtlamEKebpEu8h7MhNLVgUdeMtgeLFBVLMA",
-	"N6kLjaNFV5UoRZ56cf3svxrQ7MsELiDnAw9/RftpjVjQBCFchJC3AtK6wD6mFfaWhAbBItE4eREX4+j1",
-	"dL5bp6c+RfBEjdvZqlAaPjKBxzf7iePMELNl8qaeRSRCSVJutDNNu4Kc2mjuQPo9aJp97V5RG0sgbPwu",
-	"Nsu+2QztlQO9vmhw6DMcJRSAhI7A2shCQUNzZcPHphAB1Dv1legBZWely51S6QkRGzm5Yql+xmLgJk0k",
-	"Y/lpPnLVu83n+DDeAJCoGgKzbk4zT6AgN/LTkmt5cxqco7PeeYucnp62tYbLGFZfK+l1FZH2kKnyMzoh",
-	"tSLx/pG38sOCz+yMHDj+Vi/fG4XfVNc9om+q2ycLvk0PALgvLez3E3srq6Ht5jXFTPnh0Lxe1G8cK88Z",
-	"yTW6dMoKx5ep+sFrPC67dmCJI4zDmOn6a2h8KpPaE0dxpVpFcRzXBo4X//RI6q+3XE9U3xSa7H16hkf+",
-	"m9e+uTYMYjHmk0XCQsy0lNnwnsC8hj77kCrHh31IO+r/H9R//oIu0CWoiVs2TzsEKFxOv5RXSoul5KOo",
-	"RO0jEZOQT3gqXZLGsXIOkxT/GQHIPk7AAfZEuaBa5qJR8uY1OW/DKMQ3EthvkQlLMecTeY0koyL0RHah",
-	"bvyosqdSkeS1z1S3Vsl3M7yPqd22/fVp8ZjtF1g5ZKC4FOm5X5x4NyWxS7hYjfy1RIsfvICDewF/UPO/",
-	"Lhz+dTvThwzJY72NSkR+FyN8GSe3jrvtQVABO/412eEHvwv4gla4fezWvXCY0VtI6s6l3v3UxvCYcN1R",
-	"yGZxaqBjEGGVrezpOxZYNZKuYzxOot/gZjG/JJ7FqU4hz2gScSaV8TOjXHAxUd5rOd53id8T0aomGEhk",
-	"SlfZHBtG/l7vFfm7ND63gbFpu7Ee1bgmNLjlRYopSlE2ILDGcmYg5Sk4O18sZ2Yeqdw7Hwegw7SQqCTl",
-	"WJeAIy9uydMvko2jpF9qV6/FZzEXx5p0G5hfp7DEZR4J+nILzOvQ1ZySuh2B7UQosnn2kpesUMMHqXIX",
-	"uFDHRXIxucRTbSXokMox4GmHvGYiJDwlIxrcmtTO2dsk1QTC/fZbVkhsXtXcfusyx2HH43HEhalAIDEl",
-	"kieU9MzqFCynPAK2W5ElS5jpU/ZFvkjOgxrDpHZ71sLGrfILsFuSLofWs69HFarWcWyrQ57GsznFVOnQ",
-	"3UoOAczriXGCeVVopFPRIzBWwmNTPNmxhcDGNh3IwW+VcPSEn1mlGPYEjXXgzWhCfHhBEywSnq5eK4Wv",
-	"DYsgYFJmadlrDgqdMfLXtzfoDpeeeLmYekIzI7jnARXo1JgXpODJ1BWEx0//apK/m7DPnP8PBnEfTPd+",
-	"tUihOAf+9IMhxl/f3jhlM/DH1/3TM5grnDfMW28lTdeF/n25GPlqOWMaRep4tvBBGvswhwtXMIdA4cIn",
-	"86lN03SOWbu5GMdWyhsoAYaLygoTKHsgpVxg0pNFEukB5PD42MquZdrn/+BSLtBiq27GdckNt/LXQWEw",
-	"19S6ZXX5QLCGvCcEkynTJZJcFFyhoscv5m31uyMz07/LWNA578TJ5BgZ8bjX6R63Op7wxF/+klWc8ESb",
-	"fP9e8YavX1752WtbwZg6O7AxR7BHLbj+vtKp+cHmHpLvMLu/t+h2TwJgCvgn8z1BNKjB5hi/rhwy1g3S",
-	"LzdaHfI8lYYNaMLUQBY3UGLzg77ireGJy6z4/EmXwGVdEMXBrRotYmxJV/hlLBZBrppXAoAol/pCGyUF",
-	"wVoC+JR9Y1EAcoQV/5Ut64tYML+lE+Zl64PhKlXAMHD1+PGg23v8WF/yl+sEmK1QQqpN3kh4M5awLPlY",
-	"LDT6fiHZJZT3gEogJF4KCVO3qxmaoKSaTsaS3CQvljqZDTwfUkqztoCkW04TpQbDtOtqJSePH8NMfy6W",
-	"ADi6fvX6xiXXb9R/rm6e/tgqVgWgQHG/WV0AYBc/mNJEstQvMB3uW8SUIxyaNPmPHw96p48fd/KqdjO6",
-	"gqIiI1Qg/uPjx5jkUFEJZrL22/mY3TM1pjl0VuFh8H7VQSMiVoPZq+qQ75AieR0lxQYwR0O7K7sMasY3",
-	"Vq3Uah1ZCGVDsVNfHSfFfWJFbtlKfR9f3xEuiA+HrbaiapyQo1ioHTrWG0T1NEyJCzXUujqrFgdcKKq8",
-	"MKcNIulZvdas2AbBsX2XLMStiJd2uXklvKWrC8Lmv1YrRAFqKGFcVjWc9WJGTQVm0s1O1YaS6/F4rOmD",
-	"dddhB55r+0KdUunWeUqXZDGf638TDgFxjMGAtFOSR1Nm3dHP6DVQ9DIlFIAzwWdZWdTPfEKQvlZF20Jx",
-	"BE18lFgbP2kIA/tQpo1v6nP7rQ7BLEFIjClNQp39Smo+xa2DlWZWtVWaY8bSaWzzxqnZEcWoV0pKmwqT",
-	"Roe9SkIlvcYkmLLgVnoif2U+phzTUqq/kJAF3FTvNBlEhiSJFxBTOBp0BxlrwfziBKMBQIqsOvCge9oi",
-	"//o//5fQXObqXDY9/AOE1KCWETka9C/gl57QFVeIYJM45aZP71SNeIYdsYIK/015KyuR0g/AuxjeUW1P",
-	"VNsuhiMKZY/hBMMVBh7XZBEZrh50cQIkiuPbxVxpuljzsVrSMC9+q9af6b5B98QTRmhg8ahHsgW3TMKI",
-	"c+jBx4VKgMqCxAGzxijx7cbgnNFUj4PTk2xGFTGxKg+Sx1zjwBBtDIJ4wqAdjwbdLvat5hTKeGOe8hmX",
-	"atwgFphbKFh54vrNDdAW5Baw6ihOp0ovpJxG2hmRQ1tG1IT6PaFj/eSNxpwWfQW4EkSHwS0kMAFFBoi5",
-	"2he2uo5LXEkGRY6C9X6PJ7K8BloySKa8nqoj5Na5Pujzc0xIBXvfsqwhJexRkquBcTIFGVIvNj3hb62b",
-	"rvNJrCmTrRwRnG2xTnZeKI6bOnEQx8Cjbq5SMRig9pem8YwHhi9+4mD0oslrskDMqXK/jzDJhZtdjPbc",
-	"UsKL/E/9U5coLQfW5ak6mtD5F2TVdyZThvqVOtbqF2oqEaeSqdMkUegd+eofvusJM7Cf3/Yo1lHaf5Rg",
-	"3bUVnnb9fBjcu5AnDLa4hUIAX9XCwHYyABMDGWZi7patMjHRbXVwE3Rpck/4+Rt6zb84T+vJvqGz/o5v",
-	"khNcEh9u3vOxJIvGSlKBYFb/UO4/EMjVb9Eh4gHqySX+PGHvNfkE+5D6qB4nTB3//Gmz2rV+t6t5TzHa",
-	"kPzyzu9oXwY8jHZu7GF6KXXuOIM5aWY1DXzDHq8xGTUiyJl2wtBkZ3mS1bxqjlt5YOuux5+DmF6bpxX1",
-	"hm1omcOq2FQZiMrWUfpdp4uFKpYmU0uu2C6zTcYOZpc7xNcL8W3zA6el38lDREbmjiqUjMPrTpKwCDhC",
-	"TvlcGno9NdKXRlkJQE+85mISsXbm7pqpGbAwJEKDEv7f39CJT0KWcOXKgqVoqbSKUOhUar/Ggvzn9zda",
-	"Ip10B5kw04+8O56wsseh0eoa6S9C8uz7n76/+R4IkhUuzPKrKRcxjUkYkyXYtDUSW8nMoX56r19e430E",
-	"Xj3Y6inVl11rsitgHwzvG2u1hRKoUMWqmDbQE7qMVa+Ph8EIR1NBE7bpxoTEpSfyuFo5uSrMl0sEg6wL",
-	"bGFJRktK4VnNL0kzjynLca0zIWvdVEgLDRiZQl5ocJiXvBB/x+BsOmWzDqmnnHlekTaNEDOSxMs8Nkzy",
-	"0DAkPUjipaEdpHTLVAZKEmCXdQntPOF/9HSSOM8Z/vLR08n1PGfoOYPuhee4HqbZg9+YFH3wa0w0Cb//",
-	"1z//G36Fh8hzhh89kzct//ud6wHiSf35X//877u7d3dKmPn4RV8zNqKVYKPgu1nUZEsqQU2CZ1r/B3a6",
-	"LqmcVrNokAzKzje5+zGFtXaFqCEXefwY5/L4cQa1Ud+ckSPffgygNCIhhV/Bi4Ze/8RvDQt3Y9sfIIBb",
-	"m71BUEqHK+vSxm3p4KeBKxmXvwDzyl4LtMtILk3LQmGEtZnwMRG+a5UxUPOrfxJ0ac8RHatMbMcCXUmY",
-	"UH6+NTXslMkYso54wIRkVsTzxfObSoAznjOhlWOcTI51J3ms2uZJKfNg6b/++f/IUyuOSd73XY0udFzn",
-	"PUskxkD7nW6nC0iPORN0zp2hc9Lpdk4cSOw/hYh2OfOT+t2E1dwzgA1X8E+yCJULj6ImyuojFAWANuuO",
-	"LTMuN7f6p+qoq246Unja7UJELgQzStlcBVFn0hPllwRoGEFV2kx0XaLhBt5FA+Ot44k3WmWXzDZjLWBK",
-	"pzjRJiX+mOdrwxAiOEja4MH74XTJA+ZmFkDJUs+NH21iZcljPLHBxAJuiucsgTP/PHSGjjJQnlrJxbOJ",
-	"ra2skTc5vkac2/Z2LGnclE40wqhp69f8t0Yj61W+jpO0SfMfYDftlzW7dcne0zTophgl24QGPZ6jMQgQ",
-	"xMxAU4et3+3uWSg2yCuYrYOsmObHVrUzp3kh1roaaRsLX1uyAZKbDXBxdd/IiHD8HQ11qBa79LZ3KRYs",
-	"Vp3Otnd6GacYZTaVWQb9i+29yvXQ71zntMmqnivLQdDoNdhHOu+tonxWyleRlVhVAlI6UUfYydjqHaRu",
-	"rUu5+FRfC+RlmbSoy7bBvlzoEF8pId8uBg1evCes2GYwjWNtB3Ll0poYJ94Iv3nz/JlrgiR2sBVinsoU",
-	"LAc9ISIGQWErcLrJkr2sNdShlRXvKahlK+mYXpDZAON+Et9gJvVQ4APViVWcmib+znL1vhIBuOu7OFzt",
-	"KQzQzGfh0/yqdaNAeF5qD9k0l017v8yb7ixNSu+I7ooQN/1UpyQie/cTkU3F4+6L2SoW9fG0qhJ1iuXH",
-	"FT9uKzkObUrZEze1z2HCd1+/EO42EMJZXnXVoXeyvcM1XUUxDW/i+CeaILJ/0DttsqaaOu5fXlXgmcnF",
-	"fb22uHMrVv3xx7zc0B3qkYjV5bE010kWJsIlPJUGE6EjkDwxbw65wNusvLKSlsBWAAj50c1LqLv1sRoI",
-	"p1hhcSLi1BN5oQZTrACFd+syu9HldpkkNfZCBHmMTMcnlf+hy/TESxIx+h40Z167AyFlSlMWSm9Iv1Wn",
-	"J3CwffXE8zEmhK+xAwfrdiX8zLZUg/P1Q5yMeBgygT0GjQ7+D/FC3EdS9PoNDr7FWD9APYuv4PjiNm47",
-	"vm69//0zxHWklQShamyTo0H3JDtCCBaBZzQaEuMJ2x5s4RVOxVQqBYovy+FfT+jcKHluUTohR8pRfuy3",
-	"7KhwAXBRd4gmLP0CllaDpmO13rVHtPu57BDXdMErkqYddetPZcbsbbqoUU8aSokXccjH3MiiP7vM+7KC",
-	"6z9Zul1q7XZ8ddfnz+B8zeGkVWTeazqDoK4/Xxg54ZOj6zc3rQ652ogVMM8C0RYpmBna9KjYJ7l5Qo5q",
-	"737WmyIkuw5qWc8Y8Nqp5u7E9QSGwwGYoOEHFezBoHuhw4Br7uoReF2HGGhliYhr0dTkZeku38IyFEg1",
-	"pjySCIDZetFfke2wp1+pdLcl+31d7ozETb3mV+UO4OgKOms8ws+F1juL+dLrwUau974qDxcW7ray8JM5",
-	"4ub10SE02YNW2t1n3990/xO6+2/0+6ccNIjA37UauO590HUBZFd4BLENcPegRL+8El2kDyr0QYU+qNAH",
-	"FfqgQg+gQveLmB/r7M7bsTE6TB6PN8bpqoAZT9QgZkhjwEwZHFhCzJDGgBlPbEDMkIaAGcQyr0PMkCaA",
-	"mVq4cBkxQ3YHzFxnJfj/uHAZTHD+taJl9A58GazMPKuusVWN5oU4dlChNdU7NodSH8msJseDOvw6oDi0",
-	"sjeW0tDce+945xY4j6mToJ955ZF3/aLj13ogj0Z7Kx/rfkAe/Zz0DwDkwRO5p/O0r6y6rz8k2FLPuwEC",
-	"R7fcVUh9TvzNvNli9lzJNlGrD9OfA3vzx/Fz/sTwnrkRWhW109BTOf6IQ+wC9zGFLiERk9yC77Eif564",
-	"D76HZOFAT9wP36P/HHrigPiePdXHA7znzwzvWX98G2B7TPKWsW334eP/PL6MbXT2iDwZAKY9oMHe0B6d",
-	"+0EH6e8L7fncttcXw/V8DfbNAyjnTwnK2SRr9vZQm8aYmqN3sP0DeOd3Bd75GuX3J7l2bOhsvyq1z1KN",
-	"N+z/xm68qxb4nDeOml13Wlb4ibSbuW48gJZ70FgPt42f57bRpOyq4HVs7dwUrYODPYB1fg9gnQeV+aAy",
-	"H1Tmg8p8UJn7qcwDxbyPdTacBoAdDHNbivYhm80nz2aTzVHXcdHzhF+Zei9W7j74vSk39M4ngiZJvMyy",
-	"9K3F+piMSH9krI9a49cI9VHddDGi5h1MQbTmPaxKaE2NLOSKL4Q/MvVFt8eKs5Y7WAeV6qUbI8aPZFaS",
-	"9EHTfy3Yo9LW2PoQf/FZA7vbYEqQEnBcKErdKWUj1PVdKGoDnWkPJLt2/rKUhHg/W1sZ2W9dZskAd6xr",
-	"asBLXbwSy+gLOKq6+mNkxIJ4xvJCaMspTdl7lhCOCVzAYVYq7dKQwBOm2gNqOt1zSLDeGhRS07fsWEfN",
-	"RmtZWZcwleZ+aK1C1iVP7I7WqnHbPbETWqty3+iJXdFaipr7es97CvYDgLX06dbVCWENDYBbNb0w/VLj",
-	"ESqdruTLjeVAK52zDjtqmc+JHuO7U7eetPNGfXXz3eixVeOCZLEgaJdZwIzIabyUdjhMprq64ANG7QGj",
-	"9tVi1LSorpgn+7vrxx93gaupLrr+iSkVc4+qo2VU2/qkVeWSeZtRbZuSVqG6b4Zq25S0yhO7otr2UrMP",
-	"oLY/Naht3XlvgmmbWq/h7HI2+SUMtNBGPULZjKX+lWDZPq9l+uWgbF/YRnqAsf05YWzrpctnCXY0jLTu",
-	"AHhTzR/wbl/l1T258oRxDvNoVRbWUbqgWmxCR66yirEJm0D1Da3VNDmK/TrkBb2FIiBawRkDtRoRuvRE",
-	"HjaqraUPNzQzHI+nWel9t2DteqJq7taV0T/aWmNfMSJ8t2UsUbxz4ZKM+Yf2Yq4raEsskirYMq8BL9dD",
-	"Cr8+NXpIeIQhJJesWaDix3KHO9eZ0Vv8wdyfbBvkRblDjrKAG4Et4YAy2KLQZ0cd/yUgF40I/cZufGDD",
-	"JcNbqMau0gAoDR6QFw/Ii98D8gI1QhWraNlgjbGKqs8DVPHB3nmwd4wT8GDtPFg7D9bOg7XzYO18PdbO",
-	"lnurUp3gBjBS6MFjITfkfLNKqOB9l0vGcaI06jjiSg2tRDDEOsP61sfVVZCVUmM0mIJKStgsfo/AUkoC",
-	"KgMaMtcTNXdDyhBImSggRguJHK4MBAUj7gmbR3QliQfwSW3faPhl2cJ596236HZPAijxqmYOP7JOx/cc",
-	"Mo8W0hOek91dIR2LI0ouArZmGDUIsK5Mk0WQalWf1ZjFC3JyDRXEI37LNNUiqGZtI2/NThaQt57YlBaP",
-	"HGEBcITbti6zCaerOctqRuspZdWW4Y/rkKjFm7k/NiJVr3U3TOprxQvNmyuZIptDPvWUvhDmM7Q3vxH2",
-	"81mlR3MVXunbuGJjJjceajY2A2vmMv8op53tQL9eiUApFtWVBYuEpys47iNGE5ZcLdKpM/zlneJKGgRM",
-	"ypv4lgn41TvVQ30c5UNJ68QBjUyR7iNfGdAkWQi/VSgsPDw+7vXPO91Ot9MbPuk+6QJP66lVIJ2ZkoqX",
-	"wioeXltG0nFNMeNCculScCBLhErtTMG6o/XSrdStUGTaepVhd849o9L9CxoeAEg1ShUVnLS6w67cvbv7",
-	"/wEAAP//",
+	"7H39ctu4lueroHhnKlIuJUuybMdydU25k+65udv52I5TPXeb2SZEQhKuKVCXoKKoU66av/YBtvYZ5sHu",
+	"k2zhHIAEPyRRsvLRGf/THdsECRwcnM8fzvnoBPF8EQsmUumMPjrsA50vIgb/fhqLlAap+qdczuc0WTsj",
+	"55oE+teu855GS6b+HNKUqv/TNE34eJni+CBhNGXhbzR1Rs6gNzjv9PudwZOb3tloeDnqD7rD/pP/5biO",
+	"oHPmjJy/UsEIFSH5azwT5FnMHNdZLsJGrzDPcfFbON7x9J3r8NAZOYxNgt5pSDv90+C0M7yc0A4NJr1O",
+	"eHF2dta/oIOATRzXSdcLNTu9aunc3d25hjQ/cVkiz82MkQlPZEoWdMpIPCHZwAq9fv1vQrB3rhNxcQtL",
+	"BNo4I+eELvjJ+8GJeerfFLm+63vLXm9wvmDJb/Dz4MxxnYjuO0KyaLLPiDvXmTPk4AmPUpY4o493rrOg",
+	"Uy5oymOh/qIedkZ91zEjndHgzHXSOKXRb0G8FCn8FX9Wf5fOqH/nOjJO1PStvbU56M2CJpJtOGJkxdMZ",
+	"mXAWhfJXs4p336ntdysbuPM4NuCaz3V8nrGIpSz8mQVxElYPEfyZx0ISyUXACCVqeqRFyYIlMhZq+i4Z",
+	"r0lAZUBD5hKeSrKYxYK1mxwznMtv+ywjVFOi44jhqNPJYPwk6LPOWTiknSG7GHcug/OwM6D9cY9dTp6E",
+	"F0FhlCYDzPE3sZyPWSLNA3XH9XzUPxsNB91e70IdV1w3fnt8xnr0Ihh2BpN+2BkGp+POE3rJOufh2WTI",
+	"ToPBuE+zXbq8GJyf984GnfMeO+8M+4NeZ8x6vU5vPA7H4TkdX1yc57tkppPAxkjnzv0EtGs0/zrasXgR",
+	"scOIJpZRZEhC+8GQPZkMOufj07AzZJe0czm5CDq9cMCG43P6JOhPtpBkmzQrPfxvKE3+9ex74ON/PXv2",
+	"XT5dLYaair1jvrokH4/36jpB6sBbCjvlHCRcB5uFq8URIF/+wmUaJzzgkr1WJw6EAZNBwhf4RecNE1q8",
+	"+s8nnRc0DWYj4jmXvcve+GzILi4G/V7vySQMLi7o5OLSc3yXyJikM0bGcbgmgrFQEhF7wi8LT7/rCUXk",
+	"TJy9oMktmekpufhV81FCJbx0oYgvQg7T2ynKzcucUZos2V3GrEXxAqR4Pl/EScpCy5grUkJZLEHEFT0W",
+	"PLjF6fCQtKhYk7dvnz+7IupjLCRRvGJJJ6CStUGB3DK2gMc9gazzSJI44WpfI+LnCs+Hp/3cNKlQCCeJ",
+	"lKF6Np1gFksm1FTUcFzyem+rs3/Z6Z12+sOb/vlo0Bv1et1er3cUI+oYivC5SFmCx4BGGavapgBsqaaM",
+	"IOxDyoRsxCNwapL1b0Ecqu8Oh467zcA8Ox0Ne90n5+eKNjl/TWgkmetEcaDPqrOKk1tFPmAyZ+T8eTgc",
+	"9C4uh+e9Xv/JFfuQftcfKOGbcFyDfoOMlwmIAQ57vZ3KhcnsNE4KT7+nEQ9/A9pI/XGzUWfBJevTwbhz",
+	"EZ5OOkrUd56wXtDpTwb0dDwMzsJz5mw7Sy/oLcqT12ZxHwvH/FadY/iLS+L3LFklPOViSlYzmrL3LCFc",
+	"6rO0e/vMeIZn3CKoPvKwpCcX9PSCnU0648mTfmc4vux3npxeDjpnl6dPzs/Hp2M66W9d0ku22uDmCbZq",
+	"7uptPEx3Gxj/JVvt5H1BuP0IwYlXz4JLuBZyh52KLczdG/SI4m2imFt9sUuAu8vcfDQWe8lWr8FsqdsO",
+	"NGh2LxLMkt+sPdHmhPlVcWO0XZV9vk4KlfegBW5LiHuhFEbIJnQZpSRhUx6L9u45WkSfx2MOhl1G9tZ5",
+	"/6JNzs7OOv1BUZrs1HdmBdfypX5b2T3XS1BsGtAoUgdUcYPSxH998+olya3zvXipX2CkWTy3V3TeB2Uw",
+	"6J9unfwrc+hrz+TPDDy/e4sWzQWKFs9iRiZ0ziOlWEsiZ9PRzSZZx6hPZ1RMGbAEhkGOM+UKR6e184Uz",
+	"2B9c9AaDwbgzPD990hmGk2HnkvVZZ9IbPhnTi9Mn4cWlU8v99Sev6anbplx7o9N+97I3UBqqyencrh3t",
+	"t+3WjvnTx6JQ1WPPQhaPJMHnlbmsRLJy0zv58u4VBPsmyNgkGnbSxKY8wTduimrhL9QmfFeg/4Zw2qf8",
+	"5IZ43Kf75OcI6Nmfg6NR1ZtKwqL0UMcCVRga9HsbKv0d1nt/dHbR7Q9Od1nvVV37536mnCqa1jJ0Xrx+",
+	"9h87zpM9h93nyX66aLQf1cCFbakKrNd0ysiAxBNC8y0KlkkCfrAaI12iPK8FSyCU3yiu+OBxHdHjOrag",
+	"PGkir09w7/MYmNmYfz179h2sbUsErH8c8Xr8iQ5qJrpI2Ps/BEWPoD0+B0VrY5/5sXbgDZsinwNbC/V3",
+	"BD4Hm7NK6CJsjPW9WQYBBC5jEa0Jn4CdrqN71TgmGug8iuAxJQzTPFao+JxIuuoWAnnGRZkuaRKi8Xdw",
+	"oqrin3zuLBUuJqz1xdTkEvz7J0uIbyRATeKjNxj1+93hkybGbOHpYxDqLXyv1h2MGE2AbYBfjsAclokv",
+	"llG0t+Ve49To6YOhkGndouMd0TGL7jvzikbfx0jaGjfAFYR1O5DboG6+ByRQ+9IoXnYcb6y4VZ+Cfw/3",
+	"aQ3x6u33BPc+YuEXttwrVuBx7PZ7kP4T2u13rjNjNFQ/jT46P9zQaY0yS5NYTAkTKU/XJKVTZc2nsGW4",
+	"+hGh5B/LOGUhCfmUyVQ9wFOpU0p1qTuXrGY8mJEAwlhKTxL2niVrAnEmTFtpiJQzcrblCx3XSdg/llyd",
+	"MrMnwYzNgWH0smWacDF11GptwVNc5muazszKNB9lK+wWpvO5LKSThpu7z/p/Zmmyvp5os6lIgV9mccSI",
+	"hASpJGlMVpSnZMwmcYImiWAfUqK+pvaYS0KjKF6xsECd/rb5zLng8+UcTS+cGxcpm7IEJvfLL79cL9OZ",
+	"4rSApjXZZP97JU4TXyd3fZYkcfKd53CBJySNb5nwHJ+sZkwQSuBnsqKSSGVLjZepJxL2dxakLCwzGb6a",
+	"bHjlXmQG4zOhc5bqg6VNm+fPNqSFs5geD0kLc8FUAOyGtYu819B84OrVC5rOcivHQpRsW8skTuYgjpZL",
+	"eHJOP/zExDSdOaPTc7eGowzACgzliuyIkxSBVS7xOz6ZxAlRTzARcjElLZPOsLPY7SuSciYJTRgZJ7CD",
+	"4zXxeegTLtCSVqo15AkL1Ge65JVg+BGwt4sE61gSWdPlH0sGCW5NGIlOe04CJhSL/mprE9fpFH4qvLT4",
+	"CR2L68D/39VRTKOy7kmxHIuxP8UKFLJAHXsSqDCyY/1Uu+wfAV/31Fi0lZU/jedz2pFMHR0lfDNtD6YU",
+	"CKSEpctEkJaEtJhG7LG0fUWW4lbEK6EfnfL3jAx7veJCN+H56tZcBgMW1m+dicHZ+ea16o3+Akstgrrc",
+	"AjJs64JLGKXD1v0arb7Pv+zcOnbtuPiW9aJWPnCZoKW/BCODAecaU3T7Am2Tb/91RilL/pJZy+WVvhLR",
+	"OkNckZavlInfJnGShXhbPljYflsHe0v7BbGaTfNX3/7VvP1drQRSH1ReEbzn3eYlbDb7YAk4NzQq2Aca",
+	"pNGapDMuifELitPOgvtb5m1GbiT5+XDzdC3cS91sdYbDpreIRSf//Taaa5Jtmbp+z/0o/gbRiLULCDPc",
+	"MU3V5KmyR5HgXMiUKr6h5O3NU8QjzxkVEhwKTHXrZ1wYKsjPPz4lp6enlyTlcyZTOl+0u+TVnKfq7OFY",
+	"GkVFImzxDbcQBhCWWzd0zoX5sb+ZNjfrRRO5YbwPot4DYiPiUh0po5V8l/gowOBf9kn3S3ajThaXcdFb",
+	"FgsfPcJitdt/nW5ghiReSbKaxZIVoIsEmAGZIlFOYpdcBwFbKMIoG1UqF5IljFwDwuR7MH4YDWbE4hz/",
+	"b3/72986L150nj3zkVs8UWUXhGDGk4lkqUsmCQ00CMe4QtrPaY884V93u9/7pMVFEC0lf8/aLlG/g18y",
+	"EXbYh+IffNKaJPGcXLvEGuMJH4csF2pfvy/8kVAiuZhGTMPx0xlN9ZrWcNjN3z1hrQGeAuFlDki7S67x",
+	"FVQSirBSMo6XIiwfKU/oIVfwqMhnQ5aLhRmF8H8IbpUezxbticrzhTNbdrrMOez1u93DzmTOMht5tT94",
+	"siezPhfPvt+LYQux/ALbjhRjRVyYgL70BJW3YNb73rLXOw0wwr8WAfzIFMukMZmyFBA8OkQSPrD/N8z+",
+	"ZZbvdpsxvWG7+7H+8wlA5OtjEz/c0GldPoq0gpK6AuWkeeWKSIgaeiKI5wuacIiLy5j4v5z4JKVTSQRg",
+	"0+bqy1fEf+zjP5UXK9btLvllxgRZJAwCN1xtURXAr/hQpoyGJJ6QzUFGHCmIiCH8g5GP9ohQAhFVAqwT",
+	"xkyqJ3AauGJtw/qKBj7Y4pIM+wNPZHBM80hKp+rY+3OW0i5L6dR34VyKOJ0pt51LIun7atBpR2QTWAAD",
+	"tDkPmCsNzvZI3/PJy1iwDTurViTtbZ3FUSgre3pFVozekpo99ARsoiZWHG/cwliw7NdVonpC/Y4KuUKc",
+	"4mlvCFZ4vEwJhRsgR6KYokUzsqmjH9ZYrpn4VfvKpyJOWOhaIMtUIjtdqWXKPDouCfuwUMpCxJDkAMN3",
+	"xheyzkDbcOy5ntT2qb+GrHbdIYY7spnbqYR8PCf9PJjUV7Iy4lQSXz36KxqI7/wrdEAhi602EsPj83LA",
+	"t27KGsvTOParJp8jiUukh6mpM67e6jf9vFnGvtN4w39nWyehEQTFiQzOtsxE8t+rjgPO46zXc3fOiiX1",
+	"m/uzskUMdCrfz8GZq1yreSxTctbrlXYXJtNobzeuyWAo7rMiGYtNAfEMKbYzHt4wHVkTD89vLR41HI4L",
+	"+1qj4buiYkeOhVvZatfpFH6yZ2JBPGsjChBo28gr6o9NWKVhNq2GVY7OI2rKDwmTTamCO0VsuYiFxCjJ",
+	"9zT8GZOO5mY0E/BPulhEHMNsJ+9F2KUL/ue/a2SGXWBD5/LqLqpcm2sqYARyNAEpWDwRSzV36WdsSAKk",
+	"CSWAU0OWUh5lYdkdLxkRDt8BuRtyGtFxxCDOGEXrK6I1PewaTRiFKzPWRaiPziKG21rOyDkJaUpPclDE",
+	"iZ7mnevIlKZL6YycYa/nuE7KU8xx0pAYUt69U4TWpPmfaodfm5xlmUSw/yRLaRJlncUT9G93EcWoCjJf",
+	"ypSMma2XiuvKv57rl32WMqeROoks/OubVy/LS4DLxPYew0M75o4gB0x3wwv0WCAZvGFEloJ9WEBCmTAB",
+	"jggXiyWcj8YT51I5tNdmI8tzN5LHSiRwSfSoXWvw4NR6jhqSibCm/KQx/o1XopMXm1YirBXYAJLc+ZrR",
+	"92z3igAphEuCk2a/N56QcpCz0VrhnXsuVi4XeB/yx/wSvrVv6KzDSpkI4dv5SvXYXYvVDn8QR3HyLhct",
+	"2ZerZ3OCwSfzxY1nrPDmvRa+Up59tsc3IL037rNG1MAYvPcH4n7nso2pMNJOeiY+iNYTDffVMjqar/HO",
+	"1m7/krCJM3L+dJJXcDrBv8qTH9Tcn8XBcq5UEgysWigFEQLxq/KmQdAQpMoIbHEgibKCPbFI4nHE5gbx",
+	"ovFIesE+EXSu7IKsXsKcgQ6KE09kz5rP+PBY6dvKv0YUxyTiwcEaNvzhA5eY1S/cViuXGAARTKOE0XBN",
+	"GI7ZwQs0lxM67sIRWlZ+y2Z+4GFp8y+tzc+WrjVi+DwXYLJ6VTokXEgeMmKhEXdKrBx84zlkTtdwjMcM",
+	"YUmV910RHkoyjZX5pubf1bUZIP6Flmkj3rcgP3ss/wWXcxM1qqhQs4Uhn0xYIjGSYOZFeLiLFGY5NeE2",
+	"oGyzNe6zIK0nK5H9wq6iQWqFnjbVCalbUznwaKtashQRkzK7mAuqW+dQzTWGPWG4jba+8s7G9JIpjdgW",
+	"at3YilsnJ3T9KCueqI4m4enepKvhC31vQgfXJsz8PpuEOhoJS6EaRKKOVJiTe/R1ExvUYo0GxWOvNGXB",
+	"aLVNiUey0VmDd3iI/JWeUyWwZSs8ksR+3JhQEFjdTAjQ5w1XfDzFem0MYLXnaF342YIh+m6Jaj/fLPUn",
+	"I8o8sVWWmZfU6CzEHpAJ5RGrBTiX8hSQf8DsQPVRjL1DfR+b1wsJBMCw0vcsbGuF/WOcjHkYMnGgxo7T",
+	"GUuuAwDRV69tvonnDAyRSLJHsu7mTR3DmXJ6TUCqZMyiWEwB1kAFzIZQnA5kkooO1KnFUPnKj2+qmRW0",
+	"FO11HSpdC08ZZODHL0UI8f72riV0nbzyUPSGJe9ZApM4cMdyT7OqviwnFL6wy6SqDiFxAKmZ0Cb8WcFK",
+	"NkshuBaCiznysa7O7IrgvDHAFcXTKQtdnT7EhAYLgdQv4xSTNHSM6MMDiCzK77DoDL8nOtEMYRpMaUEg",
+	"4Pr1czJnIaeN/BsQu2oIhIEw2hVqANqmqV6hasNpjDY+phj18cnj4vk5t7bxZZwSa43HP0Q+vt0nmIfL",
+	"VQ4kh4m/aea+2cUf46UID9xAfYLtt+Rb+DImchnM9pVnvfFFOAzOBp0nkyHrDOnwtHNJT590Tie9oB8O",
+	"2Bk974OEVoucwGcL1B+WqI8zQwtAMdzbtxjcLlRDQR1UikvCkztmncQANd1/KijotlNOC0OUgWkuMRuE",
+	"AdW4/SmpP7WPatljxUqg71gwyPxJnFi6YOdiYcwBa52g168o1TCx1WihxzvehirG9nYRe5paDDHl75kg",
+	"C5owAMhEMlbulMXNAOXI2VnbMy/j9EUc8gmvw8sXfA68Km1jCvxCgt8HzMoVETECCJzaO251ZNCPncAz",
+	"WNWCrqOYhjdx/BNNpocqldQaXvGolatC+uQF//6QcHSk3gvZC0H6veGTs4tzMl5jTCLnjb5tP+lAF/kB",
+	"L/TdxDHB2X3iyBeX1lpB1L+2bOQfwZQ+kMAspdP6sMVRvdWsmGiNl2o+YpU3QTZEh5WnhE4pF7mzavmk",
+	"avoQJrq46F1eXp6fDujp5eWABeenbHh5eh56TtEX1QAXCwtU8L/goqrZbpvIRFP5E+h8MxM8fXtQiLRA",
+	"YniiiJ9qX1V9Hy0qlPnJA/ZW0PeUR/cw9kJGw4jX30ZGxk0YDWYsBHRP9vQexzTk4MLlqUBl4XF1VCU4",
+	"heDnj6lksMjxUq5L614lPE2ZuEKeIRFNIQ9pWej20daUITZpUNPFy5ROaxaafZ9LsrRGNVjjhqGfYv6f",
+	"RiqVNwdSs3U7TlqSMU8gwp4uOJHKASKdjn5TJ+VzFi9Tvw36cAtxPNFaCviE+skFwdNRPoBrkqohl7dE",
+	"LmjA2l3yskpJ1xM6pIjlINWGEEnXEi3FwrfzBYoJT+aYkp7ztOsJHy4Cd+AmsI/j4c5sGhO1TyCrEHpn",
+	"6U5rzC4Vat0zhl24ieMXVKy17pEHHtiEpuwnPucVH1gpsTkVa7O3OpgD7rrcnblPy8MNv+LNlD4pqtOB",
+	"Hd9Sn1ZLI9naPkFYgkYRS1BiwIXkRxLW1SYzCv8KyXIBLJtp3GU4ZekIIOGeUM/Co+ZK9HgZ3LKUtMbr",
+	"rKLoWS8nHtXYb5eMl4n6RTzxRL/XUy4oIzXngKasE6mN0TWo9a9gtN/exm/la+UrZdyNWXa3/Ig8+FbQ",
+	"ZTqLE/774YbGhwVPWHijiFiJwug/IombSFDcCzv5h79RO6V/RYKI8rkc5c/qrxRt/77FkIVlFnIgNdN+",
+	"GTebLiVjvB+fzcMGEzScyFH9ECQPTGdkYsEuyUAgLhnTMFoTyadC/aTJ5pocjyd89mHhu/oBU+1YR/Gi",
+	"aZzwdDYHea7LpfvqFP3GQ7/ok3vCeDEFPv3ll1865WIG25i1XPtAc2yW6H/BQk5NpuAAzoUQ+VMcV5dw",
+	"ABMd0pFKTFgv/XsDh9ey8zmTWa5eZsX/9Yc76subQ1dFn+WswEo54gEoQWANn95jAaiGpsrWwFU2DYSs",
+	"xeG6DrD4aoF3a65Q+unLDUgw9o8ljez8A17MASSjC5F4MuxdHoRp3IpIdJ0PnWncKaHwXOcp+EZ1qyjn",
+	"9dUByEIkgq1yjytbgWlu4Amru0GXXG9KsJjbFr3Lq+I9jeKxyx7rle8JNKTMXtjNjZTC4FQRNUBD9Llo",
+	"9DqJFyxJeVa2sZrLMuEtako1XykFaEECIPZtrsNoA9AvFynwCZW3EnZiwlYs6UK9ovzjxTJT20/LU3zy",
+	"GpKZCPzcXrpEPVNkzrqWD4U752cV7GexgNL2GeYXS+/q6ik1GqwT3Hd51a94/HcWpNauIiEO39t8C6EI",
+	"qlXu/yjb8xzQhtYebR2lg+MaDWUV9t4+LitF/hzvvRy4Udlc990t/dlXApftIETY4LF/dUrQ8Q17mMn+",
+	"/XbwxmCrYP/MScWtMvqiupVZzbJtHyoOKZY3a7CPFdbUVcF2DDZyPWN6C8FtqrPU4vBtkusslzXnKv1L",
+	"Q4AkW3bpwP25JqEeCJl0gAQItvmQmZ1pQOCftR7beyk/cXnE5VC8W2k1Ody8Kp6yudx7edlKaJLQtfo5",
+	"Kwm87T1qmT/Bg1ZV1l0DXqjnagmq32E+voW+Lz+ZQtp6WTb7fka5QxV9ZiHh0qr7ubcw2FcMQCrxXiIA",
+	"DKYmciAjG2qCY+jSNNbR/CuSzvB2pTbUbxlbKEOUJ2g2yj+gmv3c+rVgDem33O3axqOqUw3A/KLqtMKd",
+	"jc6RdvW+ImUKZVGfxiH7CxebGtHZDXlavuf0ofOe7znDIfwL4G1Wm562rngxp1zo5kOES4gshuowYh0r",
+	"mjcw8nGc3yU3JQwnVo5c0bUkkqUQqMVr4LrXEQ7sqjdEka9rNYiYzHi1gALU/o8FezWBgMT2Tc7oYs7J",
+	"x2pUCT6iPoF7qKbwznXU/zDPhHf/Srv5rugYmqe7L/U/fi1/+53tSnZ03wC4n6H0jjPl6Ww57gbx/CSm",
+	"C95RuzRl4iSbxp09XN7yRSfWgYVOhs7UVWIry67z5i1ucLFaBi6tyBp/Bt5oV3ijdCO3sCOWeh26an0p",
+	"S9RH/7fn/fnffu11Lt997Lund//iVHWtdaP48vJy+43i0g78Xcai+zNdvWBS6mtkuT9beyDySiLxxESm",
+	"Ichpbh5QmVWFbenoh1wuFhFnIYmFcQfiREsyHbAB/DKg5R5J+Ea7cR2qLDKhXgcZpqK1Uq0ftjE8UVRi",
+	"9QJBPaMOtfoQlgoI4iQkLWROaatV3SKyfZWV3nJJXkLmCyyw0Ob4HlEYU5fMNck2Ml5bW2iuJ2CNRLWh",
+	"CRUSy+WQFtQv9kThjl6W3ms3iOd4wt9QhLES1wEpWLJprIbBW+xiawFhBdmqmByAPFdEiRr4ILUdqb3r",
+	"0JbCaWU5qujzSkTrDXK13NK4bl08NFfMzKrqizYfJx64fcKb+LPcYrlWAK0XbOtKykaFm5cMKV54fFco",
+	"K1K6C2nXBjpvugGZFVquF60TeAUpaSbfyipNvb156pI5jyKuK0odVwgetidW0+rNFSiKpwXOCGK+weix",
+	"TonZFfAucV8OqlNxv/NSZ7JXWsB/irBEGs/HMjW1Ju8RmCjM9g8Ynqif/76Uzsh5zDDBJiV5r2BBuWv7",
+	"MWMG2V2JPWj3SiitCjdmazhRpyurcoymZAW5yiQWU5fIBQv4hENJhuIx/nz31SoCy/BvPTVQHpSKfH1I",
+	"E0omSi6N6koVtsqzbStLdo9bTcPeZdslPuD18G02sE+9zRPmdTZCsDXsD9olV27vm3kVfskP284s8JtM",
+	"rph8c50O+MvNzWuCD1RdoyJf6Ctv5T3T6eu6l8uUipAmSq0kVOYIc/xe8e3ZFbpdp0uvxnx446k6WAdk",
+	"V13wzpBRCW7x1ro5gmj0ImCAyBlNsrIPUNzlkbRWWzyqBmTQUG3om0jgIz7HAf2yziiRSn9hI4neHCK6",
+	"f4GSnFimEChAeM3iDHr34xb8gb46Q1MC6KwiP1gVAKt2jV3Epfr+cuWB+g/U1latfsqEGsofgtiA/ivh",
+	"Io1JAROrmabUVGVDMZtGRs6PPJFbcgJZObG8VXI1MbB/LsDURd/gVmN1bgvmhuWB5CxeRiERMQFDMiFj",
+	"wCiGV4TmpdTR1uSmSqauyN0lz0z5J6zwXViF5kg9zXEcR4wCXrqcPW1U2tAKauh4hyTxBHziJY9C8zeN",
+	"+Mmuzuo4bu4FS5Y2N/cP8v5/oo32PmvKdWUii9CcSxJe4sT6vNCOEKDr5MbmfjLjNU1nHTqWcaTIBaYl",
+	"BlSnCBnAOvRcpi7EYEy1D32aHkkCkDVPlE42uiImjoHFQ6BoIQI08xqGNbEE3QW0jpx4gtTI7T2RNvUR",
+	"rpMj2Mqz7muwZ1jaMO90nh0o8D64JGy+SNftJvM5bTQfwT5smA8gVdVI14oRWnfz1XyPNw/sHFrL1Al7",
+	"z+Ol3DYXINbxNgm7g1Ynw2Vjbhg0+FDZoFFf1XUETdPXOpWdOW77nb0f0Wcfx8s046huzXEw1Z3qX/2x",
+	"LmxSPTgRnkqMGYMtiVflWqbqCFxl06q32+2+88kqoYsFS4q8vdVS7vW73VrruNgNdZsx9Tp/MmuAWmvB",
+	"xklKuCBsMmFBSlrVcoWlM1koCLh9363ZuqbeoN6G2u3f2N7jmkBhrxydiK1T8BYjlcSfxXPonoA9PdS/",
+	"VnFyC+XSfZCs/i59kXUDKWmvnRrjlZ0Xrik0D7m1iUkpYMRFh+Wx9vs6XpIVFanSF6i2CwmHWg8uLy0x",
+	"iSGwkBWmUUMxY55RC7/W9cQLjejVNk0aE0WlkgtXWKaxP1wH3p5HreyFGzjZnhZJA7On7rOvC0fgALNe",
+	"y7qsxj8jK2iZVy82FtvLMZvSBaTFglnMQsKUMABRvlBqT9d6aZerHZdTX3ZH463lgSuVfatvKrRDrn0Z",
+	"hDmMDaJlmgthgyhCm6XwmdPNX9FNlqttGJXdAzeZDLkl/52RVg9pYy6X6fu/O8lTFSwQMc8LGNtrLs6t",
+	"TtJged975Jh0YPkgoK9uVvXJYL52c9lj+lG1Fl+T72Q2+1Es9K8HWoxc9AmQxUi54yKeilyxbWzuhpf3",
+	"eGvQncpvD5FsEe3dDgY4Co5Ki5UvikrewNX3BiXrPOdnRVHhWo6LSN50OJsAknE+++ORcdynyvvlmc57",
+	"5PzKS/vDJPtKEz/QEjhiiq9inNwrt9f02O2R0sMJfgMo4K9bJ36t8GF7+4+p9b4oeHgDT98TO/xFdN4s",
+	"Fuw+rg0kLTLPZmS1UmUkZSLTJHYpe+mi64geT1bcwq9tX9sMCAeA19+gccIGKBw8QVoa99pGGLQGX9nN",
+	"GrLb4sT/s+9q1LInDGyZVFDLGKf27Tn41jVoangUamBB7T8KL1BqdcZFWs6KO+Xbuw0gWwc6f7ONXX4h",
+	"yKvTVmMGAAXTYN8m1sbMVpdc78xsNUpkRRvDfD9IRWROI6BoMeRX3NA9An9HCvOJDV2tbkpzI1yQH7r9",
+	"86Gp9X7FPqTf+Vnlb/YhZULyWAeJYsE8sTJRZEVj/KSbZQAkY+EjaSO1XTJmAV1K/WFP6INFApoka2Ry",
+	"yacCwC8iJb+zJMZEUvZxWebQP/fP+wD6HEDZqe0djtVh3dDa+JcZg9oLuqCclTHVnf/ilQAYtWlzbNOu",
+	"64lfZgxZKlMLM6itJzpF3pOZWLK6XsFdBsOLDaKaBbhJXWgcLbqqRCny1IvXz/6jAc2+TOACaj7w8De0",
+	"nzaIBU0QwkUIdSugrAvsY1phb0loECwTjZMXcTGOXk/nu0166lMET9R7uzsVSsNLJnD55jBxnBlitkze",
+	"NrKIRChJyq12pnmuIKe2mjtQMhMezb52r6iNJRC2fhcfy77ZDO2VA72+aHDoMxwlFICEjsHayEJBI5Oy",
+	"4RPTPAR6FPtK9PikUNZUCUxPiNjIyTVL9TUWAzdpIhnLV/ORq95tP8fH8QaARNUQmJU5zTyBgtzIT0uu",
+	"5c1pcFrn/Ys2OTs762gNlzGsTivpdRWR9lBd9jM6IbUi8f6Rt/LFgs/sjBw5/lYv3xuF39TQA6Jvatgn",
+	"C77NjgC4Ly3sjxN7K6uh3eY1xe4W4cjcXtR3HCvXGclrdOmUFY43U/WF13hSdu3AEkcYhzHT9dfQ+FQm",
+	"tSdacaXDTPE9rg0cL/7pkdRfb7ueqN4pNNX79Axb/ts3vkkbQtnH6TJhIVZaymx4T2BdQ599SJXjwz6k",
+	"XfX/D+o/f0IX6ArUxC1bpF0CFC6XX8q7G8ZS8nFUonZLxCTkU55Kl6RxrJzDJMV/RgCyjxNwgD1RboKY",
+	"uWiUvH1DLjrwFuIbCey3yZSlWPOJvEGSURF6IkuoGz+q7KlUJHntNVVlgW8HfmZ4H9Nvcfft0+IxOyyw",
+	"csxAcSnSc7848X5KYp9wsXrz1xItfvACju4FfKPmf104/Ot2po8ZksceOZWI/D5G+CpObh1314WgAnb8",
+	"a7LDj54L+IJWuH3sNt1wmNNbaMTApd791MbwmHBdK2TzODXQMYiwynZ29R2bIhtJ1zUeJ9F3cLOYXxLP",
+	"41S3fWA0iThWaZ9TLriYKu+1HO+7wu+JaF0TDCQypetsjg0jf28OivxdGZ/bwNi03ViPatwQGtxxI8U0",
+	"kikbENgXPTOQ8hKc3S9WMzOPVB5cjwPQYVpIVIpybCrAkTek5ekXqcZR0i+1q9fis1iLY0O5DayvU1ji",
+	"Ko8EfbkF5r0ja05J3Y7AdiIU2Vx7ydvMqNcHqXIXuFDHRXIxvcJTbRXokMox4GmXvGEiJDwlYxrcmtLO",
+	"2d0k9QiE++27rFDYvKq5/fZVjsOOJxNoB2DuQ0FJJE8o6Zn1FlnNeARstyYrljAzpuyLfJGaBzWGSe32",
+	"bISNWy1TYLckXY2sa1+PKlSt49h2lzyN5wuKpdJhuFUcApjXE5ME66rQSJeiR2CshMumeLJjC4GNz3Sh",
+	"Br/VdtUTfmaVYtgTNNaRN6MJ8eEGTbBMeLp+oxS+NiyCgEmZlWWvOSh0zshff7lBd7h0xcvF0hOaGcE9",
+	"D6hAp8bcIAVPhqvXwWDHFLDTn/7NFH83YZ8F/x8M4j5Y7v16mUJDHfzpR0OMv/5y45TNwL+8GZydw1zh",
+	"vGHdeqtoeguVkC+XY18tZ0KjSB3PNl5IYx8WkHAFcwgULnwyn9osTRdYtZuLSWyVvIG2fbiorDGBsgdS",
+	"ygUWPVkmkX6BHJ2cWNW1zPP5P7iUS7TYqpvxuuSGW/XroJmfa/pTs7p6IARMHE8IJlOm25q5KLhCRY9f",
+	"zd3qdy0z07/LWNAF78bJ9AQZ8aTf7Z20u57wxJ/+lHWc8ESH/PBe8Yavb1752W1bwZg6O7AxLdijNqS/",
+	"r3VpfrC5R+R7rO7vLXu90wCYAv7JfE8QDWqwOcava2GOvb70zY12lzxPpWEDmjD1IosbKLH5Qad4a3ji",
+	"itCUzGOZktMegWRdEMXBrXpbxNiKrvHL2CyCXDfvBABRLvWFDkoKgr0E8Cr71qYApMVFEC0hHOuLWDDd",
+	"98VqEQCvq3Tuw8DV48fDXv/xY53kL/cJMFuhhFSHvJVwZyxhWfGxWGj0/VKyK2jvAZ1ASLwSEqZudyA1",
+	"QUk1nYwluSleLHUxG7g+pJRmbdNXt1wmSr0My66rlZw+fgwz/bnYAqD1+tWbG5e8fqv+c33z9C/tYlcA",
+	"ChT3m/UFAHbxgxlNJEv9AtPhvkVMOcKhKZP/+PGwf/b4cTfvRDmna2gqMkYF4j8+eYxFDhWVYCYbv52/",
+	"s3eu3mkOndUsHLxfddCIiNXL7FV1yfdIkbz3mWIDmKOh3bXdujjjG6u/cbX3M4SyoUGxr46T4j6xJrds",
+	"rb6Pt+8IF8SHw1bbBTlOSCsWaodO9AZRPQ3T4kK9alNvZIsDLhVVXpjTBpH0rMdy1myD4Lt9lyzFrYhX",
+	"wroiroS3dHUT5/zXaoUoQA0ljMuqXmfdmFFTgZn0slOl62bpGgS++kTmeU4mmj5zpqEjHfJc2xfqlEq3",
+	"zlO6IsvFQv+bcAiIYwwGpJ2SPJoym45+Rq+hopdpoQCcCT7L2qJ+5hOC9LW6UBeaI2jio8Ta+klDGNiH",
+	"Mm1801Pfb3cJVglCYsxoEurqV1LzKW4drDSzqq3WHHOWzmKbN87MjihGvVZS2nSFNTrsVRIq6TUhwYwF",
+	"t9IT+S3zCeVYllL9hYQs4KbjrqkgMiJJvISYQmvYG2asBfOLE4wGACmyjt7D3lmb/PP//F9Cc5mra9n0",
+	"8Q8QUoNeRqQ1HFzCLz2hO64QwaZxys2Y/pl64zkOxA4q/HflraxFSj8A72J4Rz17qp7tYTii0KocTjCk",
+	"MPC4JsvIcPWwhxMgURzfLhdK08Waj9WSRnnDarX+TPcNe6eeMEIDm0c9km3IMgkjzmEEnxS6d9LUvDB7",
+	"GCW+/TA4ZzTV78HpSTanipjYlQfJY9I48IoOBkE8YdCOrWGvh2OrNYUy3likfM6lem8QC6wtFKw98frt",
+	"DdAW5Baw6jhOZ0ovpJxG2hmRI1tG1IT6PaFj/eStxpwWfQVICaLD4BYKmIAiA8Rc7Q1b3cclrhSDIq1g",
+	"s9/jiayugZYMkimvp+oIuXWuD/r8HAtSwd63LWtICXuU5OrFOJmCDKkXm57wK2VZqusFU21Da3vliOBs",
+	"i73t8yaB3PR2hDgGHnWTSsVggNpfmsZzHhi++ImD0Ysmr6kCsaDK/W5hkQs3S4z23VLBi/xPgzOXKC0H",
+	"1uWZOpow+Fdk1XemUob6lTrW6hdqKhGnkqnTJFHotXz1D9/1hHmxn2d7FOso7T9OsO/aGk+7vj4M7l3I",
+	"EwZb3EYhgLdq4cV2MQATAxllYu6WrTMx0Wt3cRN8QAoozze/Q6/5F+dpXdk3dNbf8U1xgiviQ+Y9f5dk",
+	"0URJKhDM6h/K/QcCufouOkQ8QD25xF8k7L0mn2AfUh/V45Sp459fbVa7Nuj1NO8pRhuRX9/5Xe3LgIfR",
+	"yY09LC+lzh1nMCfNrOYB37DHGyxGjQhypp0wNNlZXmQ175rjVi7Yupvx5yCmN9ZpRb1hG1rmsCo2VQai",
+	"snWUftflYqHzrKnUkiu2q2yTcYDZ5S7x9UJ82/zAael78hCRkbmjCi3jMN1JEhYBR8gZX0hDr6dG+tIo",
+	"awHoiTdcTCPWydxdMzUDFoZCaEoZ+T/c0KlPQpZw5cqCpWiptIpQ6Fb6NceC/PsPN1oinfaGmTDTl7y7",
+	"nrCqx6HR6hrpL0Ly7Ieffrj5AQiSNS7M6qspFzGNSRiTFdi0NRJbycyRvnqvb15jPgJTD7Z6SnWya0N1",
+	"BRyD4X1jrbZRAhW6WBXLBnpCt7HqD/AwGOFout7CNt2YkLj0RB5XKxdXhflyiWCQTYEtbMloSSk8q3mS",
+	"NPOYshrXuhKy1k2FstCAkSnUhQaHecUL8XcMzqYzNu+SesqZ6xVp0wgxI0m8ymPDJA8NQ9GDJF4Z2kFJ",
+	"t0xloCQBdtlU0M4T/kdPF4nznNGvHz1dXM9zRp4z7F16juthmT34jSnRB7/GQpPw+3/+53/Br/AQec7o",
+	"o2fqpuV/v3M9QDypP//zP//r7u7dnRJmPn7R14yNaCXYKPhuFjXZUUpQk+CZbmaL4hD7AWcUycrOQZwx",
+	"73u7u+WtS/o9Isl4nak/MDzMC+2o5IQLLmeakwRGL3UQllDcV0+sKAeDHmtPR3Fwq9vD6SiMXXMbtJNr",
+	"oipnvdPMzSm0G8XzV9OVeGQ+C1WkOLwfO+RmMpUKuQJlDOeSp5Is5RLkJEpD8KOTOIrUEaHBrVp71n9X",
+	"+2SeqO/5CxCoctdfjKIZ42zjmkirZj1a0kjdRTlhcqmUx3itJs6iiY6tQ5fjQBm7skue6xLOEGPKJl1o",
+	"IxzEQqCFAi6Z1F1xEQOm9B006IbAihp31jsFYJrdmdjYckqqzOh7RsaMCWNujLQaLBRJHbNJnOAwYHvd",
+	"kBhZWZuygV15TjIWZucXlJxyWU0bCqzGrr16ak4+efwYj9XjxxlqTHHenLR8+16LMu4IKfwKLuf0B6d+",
+	"e1RI8+6+SwMRmuw6jbKfuHKUbAiiPjEGeWeiVwXEYnbxpVMGJWqxUOjxsbGpA/Z0cK2OHGp+9bfbruw5",
+	"Yowgs0BigVERmFCuqjQ17OrfmH2JeMCEZFbw/sXzm0qsPl4woe28OJme6EHyRD2b11fN4/7//M//R55a",
+	"IXnyfuBqoKzjOorjMZw/6Pa6PQAtLZigC+6MnNNur3vqQI+KGSRnykXM1O+mrCZlBu5IwdXOgq0u3O+b",
+	"KgeGUNRl2kM5sTyS3HMYnCmtpYbpoPdZrwfB5RCEkHIfClrbVNrK811o48Oxy7TwFfog4Cg38EO6nnir",
+	"rc+SB2IMX6xOFifaO8If89KDGA0HX1/b7gh1SFc8YG5mzJacztyO195CVgfJE1u8BeCmeMESOPPPQ2fk",
+	"KFv7qVUnP5vYxiYx+SMnrxGyufs5ljR+lE41WK7p02/4743erFf5Jk7SJo//CLtpXxLbb0h2NazBMMUo",
+	"2SY0GPEc/RpA02a+hjpsg17vwJ7HQd6MbxP6yjx+YjXuc5r3FK5r97e1h7slG6BO3xAXV/eNjAgn39NQ",
+	"Zx1wSH/3kGLvbTXofPegl3GKCRPTZGg4uNw9qtza/851zpqs6rkyggWN3oCpn5VwPuud7h77Bk2ct4K+",
+	"p1z3RFKbljW0VjtCrF4ZKZ2q0+9kHPkOChjXFR59qpNjeXMyLSWzHbRTbF3iK/3l2y3RIZblCSvCH8zi",
+	"WHtDPCStLNKPuIi3b58/c02o0E45QORfOUTl0D/EhSE1YqUPtvlzV7XuKjxlRT0LGt0qvacXZOhvgjDE",
+	"N8hh/SqIBNRJZJyaJv7eIvm+wgQY8/s4XB8oR9DZZeHTHHCwVZY8Lz0PNWVXTUe/zB/dWxCVbtPdFYGe",
+	"+sJaSbr27yddm0rW/RezU6Lq42n15uoWm/ArftzVeB+eKdUQ3fZ8Dpa/+/rld6+B/M66C6gB/QbC9zVd",
+	"RzENb+L4J5rg/ZZh/6zJmrJMIfTwxxb+f2Qtg8ct1xT1iubOrfgSJx/zfl13qIIiVlcI1uRjLVCRC2EI",
+	"DSrSIXyemEu7XGA6OA+TaOFtRVCRlXXdaHTca4OdEI+08kpExKkn8k4nptsHyv32VQaJ4HafMfXupQjy",
+	"ILMO8CuvR/e5ilckYvQ9KN28+Q1iMpWSLfSukX67TsXgyw5VMc8n2FGhxvocbtqV8DNbcA049sc4GfMw",
+	"ZAJHDBvJjB/jpbiPkOkPGsgMi7F+hIYwf+yTjxyw6+S79QGDnyEQJa0CJFXvgLSGvdPs9CFQC66w6UCo",
+	"J2wrtI3p04qBVkrSXJVTL57QdYnyur50SlrKs3/st+2MTAHsVHf+piz9AvZdg0cnar0bT3fvc1k/rhmC",
+	"6cmmA/XTn8p4OthgUm89bShgXsQhn3Ajxv67i8s/rMz7d5buFnj7nXw99PkzOJoLOKQVcfmGziGA7S+W",
+	"RsT4pPX67U27S663QnzMbV60gArGjTZ4KlZRbhSRVm3KdrMBRLIsbtu6fYTZ4pqUp+sJDP0DnkijhiqQ",
+	"oWHvUoc8N0BsMKdTB/RpZ/XDay9BkJclCI4FQSqQCpI+iFvbic+pqAXY069UMdhK4b4xgozETd38V+UB",
+	"4JkLOm/8hp8LT++tIUqXfhvFCg7VlriwcL+VhZ8scmAuDR5DCT4otP2DDIc7DA/xiX009lt94zGHCSPU",
+	"f6PyrrsR+LoAqy1ce9oFsX3Qv19e/y7TB+37oH0ftO+D9n3Qvl9W+x6WHTjRpeB3o490SiCebA0sViFJ",
+	"nqjBJJHGkKQykriESSKNIUme2IJJIg0hSXjxYRMmiTSBJNXeLShjksj+kKTXuJHfNCAJuyF8rXgkvQNf",
+	"Bo20yFrx7NTAedeePbRvTauf7bHfRzJr4POgSf/wYCda2VZL32jGv3eAdgdgyvRj0ddJ8yyDvjn2Wz1U",
+	"St8qUZ7d/aBS+tr6NwCVwsN8oMt2qJi7rxcm2ErPuwHGST+5r3z7nAinRbPFHLiSXVJaH6b/Huimb8e7",
+	"enCRDgFQLYy8q2ishv7RyUd8xT6AKtOLF2rFyR0IKitU6Yn7IKhIFr/0xP0QVPrPoSeOiKA6UPM8AKge",
+	"AFQHAag2n/wG6ClTmmpiW5tY2iSPpeMzujZOXuoEi7rQ4GDwlK5soxMS9wVPfW6L74shp74Gq+oB9vTg",
+	"Xe8He9ompg52qZvG05rjo/D5B3jUHwoe9TWK/k+SnW0YHXhVej7rwdBw/Fv74X0VyOdMzGp23WtZ4SdS",
+	"jCYrewQF+aDsHpKyX31S1pRBrCCibMXeFA+FL3uAQ/0R4FAP2vZB2z5o2wdt+6BtP7u2PVJ8/0RXdGoA",
+	"icKQvqWjHyoyffKKTNkcdVstPU/4lWm/ZZVShd+b7m/vfCJoksSrrGjqRjSVqer1LaOp1Bq/RjCVGqZ7",
+	"wzUfYPpTNh9hNaZsap8hV3whhJdp97w7uJ09uYdhUWkmvTXE/UhmHaIfjIRvAN1V2lVbleIvPmskehcQ",
+	"DCpimkK02sgtFePUnbooKhJdaBKUgnY5s4qcmMau7XHvt6+yWph7dqg28LAepv8y+gJSra6TJBmzIJ6z",
+	"vKXlakZT9p4lxKqBCtrwypDAE6ZvDypJPXJEsHMmtMTUYATsiGnj4azKYVgU+TA8XKFymCf2x8PVBAs8",
+	"sRcerpJb9cS+eDhFzUN99gN1whHgcFow6D6zsIYG0LiaUVhCrPEbKoOu5cutjZ0rg7MBeyqoz4nP4/tT",
+	"t560i0Zj9eP70WOnsgbJYoH8rrIwHZGzeCXtIJxMdZ/YBxTgAwrwW0QBailfsWwODxKcfNwHEKiG6CZY",
+	"pl/YPVpPl3GDmwuvlfumbscNbiu8hpZCM9zgtsJrntgXN3iQhn6ADT7ABg+DDW4SFU1QgzPrgqTdDi1P",
+	"OMET2pVAsKDxD74StODntYe/HFjwC1tmD0DBh0DNnkDBzYLps0RnGkaV94AUqscfEIVfJcKBXHvCeLN5",
+	"eC2LQyk1Um0Oo0NtWbPyhE2hW45WiJocxXFd8oLeQiMerRuNWVwNYV15Io9zTWgkGfRss2xpyEbN8X08",
+	"JcZodgs2tieqRjapCcpBSzZop1TzR5lCRzH93baxfzG/xCWZ8A+d5YIEMyqmTGInKcFWkBfEBjabQZtf",
+	"nwY+JorEEJJL1iyy8pfygDvXmdNb/MHkina95EV5QA5GgezHjvhFGZNSGLOnefAlkCmNCP3WfvjINk8G",
+	"S1EPu0oDoDR4AKg8AFS+cYAKKpMqGtQy3xqjQdWYBzDog6n0YCoZ/+HBUHowlB4MpQdD6cFQ+iYMpR05",
+	"ulJj/AZAXRjBYyG31C20Wh5hbg9aSCtlPIFu1XItghE21tcZLle3/Vf6kNFgBtosYfP4PUJ3KQmoDGjI",
+	"XE/U5MF0W+UCJrdQFuTaIHUwRZCwRUTXkngAUNWmkQa4lo2jd995y17vNICe5mrm8CPrdn3PIYtoKT3h",
+	"OVmeDulYfKPkImAbXqNeAlwv02QZpNpKyJqqI46AvKZTFpKI3zJNNTXtIrbZ7GQB2+yJbaUdSQuwzRrQ",
+	"3L7KJpyuF0y+80nE59xMKev3DH/chPUtZiG/bcyvXut+qN83iheaP67EkWwOqtVT+kKo2tDe/Ebo2meV",
+	"Ec21f2Vs476umdx46Oz6yeGwubpo5WS33fY3axEonaSGsmCZ8HQNkmLMaMKS62U6c0a/vlMMTYOASXkT",
+	"3zIBv3qnRqh5o2gpKaw4oBHBv5OWr8x2kiyF3y50Lh+dnPQHF91et9ftj570nvTgOOipVUCzmX6LVwKl",
+	"7uZms45ruqUXyrKXQhJZHWBq19jWA60bjKVhhS721pUZe3Duj5USRmjuAOTX6GPUjdIaDrty9+7u/wcA",
+	"AP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

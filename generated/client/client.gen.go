@@ -1522,6 +1522,9 @@ type PayloadTooLarge = ErrorDocument
 // PreconditionFailed A JSON:API error document, one error per problem; all errors share the response's status.
 type PreconditionFailed = ErrorDocument
 
+// ServiceUnavailable A JSON:API error document, one error per problem; all errors share the response's status.
+type ServiceUnavailable = ErrorDocument
+
 // TooManyRequests A JSON:API error document, one error per problem; all errors share the response's status.
 type TooManyRequests = ErrorDocument
 
@@ -5534,6 +5537,11 @@ type ListContactsResponse429Headers struct {
 	RetryAfter int
 }
 
+// ListContactsResponse503Headers the declared response headers of an HTTP 503 response for ListContacts
+type ListContactsResponse503Headers struct {
+	RetryAfter int
+}
+
 type ListContactsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5549,10 +5557,14 @@ type ListContactsResponse struct {
 	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
+	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
+	ApplicationvndApiJSON503 *ServiceUnavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListContactsResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *ListContactsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListContactsResponse503Headers
 }
 
 // GetApplicationvndApiJSON200 returns the response for an HTTP 200 `application/vnd.api+json` response
@@ -5583,6 +5595,11 @@ func (r ListContactsResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
 func (r ListContactsResponse) GetApplicationvndApiJSON500() *InternalServerError {
 	return r.ApplicationvndApiJSON500
+}
+
+// GetApplicationvndApiJSON503 returns the response for an HTTP 503 `application/vnd.api+json` response
+func (r ListContactsResponse) GetApplicationvndApiJSON503() *ServiceUnavailable {
+	return r.ApplicationvndApiJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -5630,6 +5647,11 @@ type CreateContactResponse429Headers struct {
 	RetryAfter int
 }
 
+// CreateContactResponse503Headers the declared response headers of an HTTP 503 response for CreateContact
+type CreateContactResponse503Headers struct {
+	RetryAfter int
+}
+
 type CreateContactResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5651,12 +5673,16 @@ type CreateContactResponse struct {
 	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
+	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
+	ApplicationvndApiJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateContactResponse201Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *CreateContactResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreateContactResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateContactResponse503Headers
 }
 
 // GetApplicationvndApiJSON201 returns the response for an HTTP 201 `application/vnd.api+json` response
@@ -5704,6 +5730,11 @@ func (r CreateContactResponse) GetApplicationvndApiJSON500() *InternalServerErro
 	return r.ApplicationvndApiJSON500
 }
 
+// GetApplicationvndApiJSON503 returns the response for an HTTP 503 `application/vnd.api+json` response
+func (r CreateContactResponse) GetApplicationvndApiJSON503() *ServiceUnavailable {
+	return r.ApplicationvndApiJSON503
+}
+
 // GetBody returns the raw response body bytes
 func (r CreateContactResponse) GetBody() []byte {
 	return r.Body
@@ -5743,6 +5774,11 @@ type DeleteContactResponse429Headers struct {
 	RetryAfter int
 }
 
+// DeleteContactResponse503Headers the declared response headers of an HTTP 503 response for DeleteContact
+type DeleteContactResponse503Headers struct {
+	RetryAfter int
+}
+
 type DeleteContactResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5762,10 +5798,14 @@ type DeleteContactResponse struct {
 	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
+	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
+	ApplicationvndApiJSON503 *ServiceUnavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *DeleteContactResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *DeleteContactResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteContactResponse503Headers
 }
 
 // GetApplicationvndApiJSON400 returns the response for an HTTP 400 `application/vnd.api+json` response
@@ -5806,6 +5846,11 @@ func (r DeleteContactResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
 func (r DeleteContactResponse) GetApplicationvndApiJSON500() *InternalServerError {
 	return r.ApplicationvndApiJSON500
+}
+
+// GetApplicationvndApiJSON503 returns the response for an HTTP 503 `application/vnd.api+json` response
+func (r DeleteContactResponse) GetApplicationvndApiJSON503() *ServiceUnavailable {
+	return r.ApplicationvndApiJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -5857,6 +5902,11 @@ type GetContactResponse429Headers struct {
 	RetryAfter int
 }
 
+// GetContactResponse503Headers the declared response headers of an HTTP 503 response for GetContact
+type GetContactResponse503Headers struct {
+	RetryAfter int
+}
+
 type GetContactResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5876,6 +5926,8 @@ type GetContactResponse struct {
 	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
+	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
+	ApplicationvndApiJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetContactResponse200Headers
 	// Headers304 the parsed response headers for an HTTP 304 response
@@ -5884,6 +5936,8 @@ type GetContactResponse struct {
 	Headers401 *GetContactResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *GetContactResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetContactResponse503Headers
 }
 
 // GetApplicationvndApiJSON200 returns the response for an HTTP 200 `application/vnd.api+json` response
@@ -5924,6 +5978,11 @@ func (r GetContactResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
 func (r GetContactResponse) GetApplicationvndApiJSON500() *InternalServerError {
 	return r.ApplicationvndApiJSON500
+}
+
+// GetApplicationvndApiJSON503 returns the response for an HTTP 503 `application/vnd.api+json` response
+func (r GetContactResponse) GetApplicationvndApiJSON503() *ServiceUnavailable {
+	return r.ApplicationvndApiJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -5970,6 +6029,11 @@ type PatchContactResponse429Headers struct {
 	RetryAfter int
 }
 
+// PatchContactResponse503Headers the declared response headers of an HTTP 503 response for PatchContact
+type PatchContactResponse503Headers struct {
+	RetryAfter int
+}
+
 type PatchContactResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5997,12 +6061,16 @@ type PatchContactResponse struct {
 	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
+	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
+	ApplicationvndApiJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *PatchContactResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *PatchContactResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *PatchContactResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PatchContactResponse503Headers
 }
 
 // GetApplicationvndApiJSON200 returns the response for an HTTP 200 `application/vnd.api+json` response
@@ -6065,6 +6133,11 @@ func (r PatchContactResponse) GetApplicationvndApiJSON500() *InternalServerError
 	return r.ApplicationvndApiJSON500
 }
 
+// GetApplicationvndApiJSON503 returns the response for an HTTP 503 `application/vnd.api+json` response
+func (r PatchContactResponse) GetApplicationvndApiJSON503() *ServiceUnavailable {
+	return r.ApplicationvndApiJSON503
+}
+
 // GetBody returns the raw response body bytes
 func (r PatchContactResponse) GetBody() []byte {
 	return r.Body
@@ -6109,6 +6182,11 @@ type PutContactResponse429Headers struct {
 	RetryAfter int
 }
 
+// PutContactResponse503Headers the declared response headers of an HTTP 503 response for PutContact
+type PutContactResponse503Headers struct {
+	RetryAfter int
+}
+
 type PutContactResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6136,12 +6214,16 @@ type PutContactResponse struct {
 	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
+	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
+	ApplicationvndApiJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *PutContactResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *PutContactResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *PutContactResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PutContactResponse503Headers
 }
 
 // GetApplicationvndApiJSON200 returns the response for an HTTP 200 `application/vnd.api+json` response
@@ -6204,6 +6286,11 @@ func (r PutContactResponse) GetApplicationvndApiJSON500() *InternalServerError {
 	return r.ApplicationvndApiJSON500
 }
 
+// GetApplicationvndApiJSON503 returns the response for an HTTP 503 `application/vnd.api+json` response
+func (r PutContactResponse) GetApplicationvndApiJSON503() *ServiceUnavailable {
+	return r.ApplicationvndApiJSON503
+}
+
 // GetBody returns the raw response body bytes
 func (r PutContactResponse) GetBody() []byte {
 	return r.Body
@@ -6243,6 +6330,11 @@ type ListPeopleResponse429Headers struct {
 	RetryAfter int
 }
 
+// ListPeopleResponse503Headers the declared response headers of an HTTP 503 response for ListPeople
+type ListPeopleResponse503Headers struct {
+	RetryAfter int
+}
+
 type ListPeopleResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6262,10 +6354,14 @@ type ListPeopleResponse struct {
 	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
+	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
+	ApplicationvndApiJSON503 *ServiceUnavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListPeopleResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *ListPeopleResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListPeopleResponse503Headers
 }
 
 // GetApplicationvndApiJSON200 returns the response for an HTTP 200 `application/vnd.api+json` response
@@ -6306,6 +6402,11 @@ func (r ListPeopleResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
 func (r ListPeopleResponse) GetApplicationvndApiJSON500() *InternalServerError {
 	return r.ApplicationvndApiJSON500
+}
+
+// GetApplicationvndApiJSON503 returns the response for an HTTP 503 `application/vnd.api+json` response
+func (r ListPeopleResponse) GetApplicationvndApiJSON503() *ServiceUnavailable {
+	return r.ApplicationvndApiJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -6353,6 +6454,11 @@ type CreatePersonResponse429Headers struct {
 	RetryAfter int
 }
 
+// CreatePersonResponse503Headers the declared response headers of an HTTP 503 response for CreatePerson
+type CreatePersonResponse503Headers struct {
+	RetryAfter int
+}
+
 type CreatePersonResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6378,12 +6484,16 @@ type CreatePersonResponse struct {
 	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
+	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
+	ApplicationvndApiJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreatePersonResponse201Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *CreatePersonResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreatePersonResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreatePersonResponse503Headers
 }
 
 // GetApplicationvndApiJSON201 returns the response for an HTTP 201 `application/vnd.api+json` response
@@ -6441,6 +6551,11 @@ func (r CreatePersonResponse) GetApplicationvndApiJSON500() *InternalServerError
 	return r.ApplicationvndApiJSON500
 }
 
+// GetApplicationvndApiJSON503 returns the response for an HTTP 503 `application/vnd.api+json` response
+func (r CreatePersonResponse) GetApplicationvndApiJSON503() *ServiceUnavailable {
+	return r.ApplicationvndApiJSON503
+}
+
 // GetBody returns the raw response body bytes
 func (r CreatePersonResponse) GetBody() []byte {
 	return r.Body
@@ -6480,6 +6595,11 @@ type DeletePersonResponse429Headers struct {
 	RetryAfter int
 }
 
+// DeletePersonResponse503Headers the declared response headers of an HTTP 503 response for DeletePerson
+type DeletePersonResponse503Headers struct {
+	RetryAfter int
+}
+
 type DeletePersonResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6499,10 +6619,14 @@ type DeletePersonResponse struct {
 	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
+	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
+	ApplicationvndApiJSON503 *ServiceUnavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *DeletePersonResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *DeletePersonResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeletePersonResponse503Headers
 }
 
 // GetApplicationvndApiJSON400 returns the response for an HTTP 400 `application/vnd.api+json` response
@@ -6543,6 +6667,11 @@ func (r DeletePersonResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
 func (r DeletePersonResponse) GetApplicationvndApiJSON500() *InternalServerError {
 	return r.ApplicationvndApiJSON500
+}
+
+// GetApplicationvndApiJSON503 returns the response for an HTTP 503 `application/vnd.api+json` response
+func (r DeletePersonResponse) GetApplicationvndApiJSON503() *ServiceUnavailable {
+	return r.ApplicationvndApiJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -6594,6 +6723,11 @@ type GetPersonResponse429Headers struct {
 	RetryAfter int
 }
 
+// GetPersonResponse503Headers the declared response headers of an HTTP 503 response for GetPerson
+type GetPersonResponse503Headers struct {
+	RetryAfter int
+}
+
 type GetPersonResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6613,6 +6747,8 @@ type GetPersonResponse struct {
 	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
+	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
+	ApplicationvndApiJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetPersonResponse200Headers
 	// Headers304 the parsed response headers for an HTTP 304 response
@@ -6621,6 +6757,8 @@ type GetPersonResponse struct {
 	Headers401 *GetPersonResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *GetPersonResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPersonResponse503Headers
 }
 
 // GetApplicationvndApiJSON200 returns the response for an HTTP 200 `application/vnd.api+json` response
@@ -6661,6 +6799,11 @@ func (r GetPersonResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
 func (r GetPersonResponse) GetApplicationvndApiJSON500() *InternalServerError {
 	return r.ApplicationvndApiJSON500
+}
+
+// GetApplicationvndApiJSON503 returns the response for an HTTP 503 `application/vnd.api+json` response
+func (r GetPersonResponse) GetApplicationvndApiJSON503() *ServiceUnavailable {
+	return r.ApplicationvndApiJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -6707,6 +6850,11 @@ type PatchPersonResponse429Headers struct {
 	RetryAfter int
 }
 
+// PatchPersonResponse503Headers the declared response headers of an HTTP 503 response for PatchPerson
+type PatchPersonResponse503Headers struct {
+	RetryAfter int
+}
+
 type PatchPersonResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6734,12 +6882,16 @@ type PatchPersonResponse struct {
 	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
+	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
+	ApplicationvndApiJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *PatchPersonResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *PatchPersonResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *PatchPersonResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PatchPersonResponse503Headers
 }
 
 // GetApplicationvndApiJSON200 returns the response for an HTTP 200 `application/vnd.api+json` response
@@ -6802,6 +6954,11 @@ func (r PatchPersonResponse) GetApplicationvndApiJSON500() *InternalServerError 
 	return r.ApplicationvndApiJSON500
 }
 
+// GetApplicationvndApiJSON503 returns the response for an HTTP 503 `application/vnd.api+json` response
+func (r PatchPersonResponse) GetApplicationvndApiJSON503() *ServiceUnavailable {
+	return r.ApplicationvndApiJSON503
+}
+
 // GetBody returns the raw response body bytes
 func (r PatchPersonResponse) GetBody() []byte {
 	return r.Body
@@ -6846,6 +7003,11 @@ type PutPersonResponse429Headers struct {
 	RetryAfter int
 }
 
+// PutPersonResponse503Headers the declared response headers of an HTTP 503 response for PutPerson
+type PutPersonResponse503Headers struct {
+	RetryAfter int
+}
+
 type PutPersonResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6873,12 +7035,16 @@ type PutPersonResponse struct {
 	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
+	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
+	ApplicationvndApiJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *PutPersonResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *PutPersonResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *PutPersonResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PutPersonResponse503Headers
 }
 
 // GetApplicationvndApiJSON200 returns the response for an HTTP 200 `application/vnd.api+json` response
@@ -6941,6 +7107,11 @@ func (r PutPersonResponse) GetApplicationvndApiJSON500() *InternalServerError {
 	return r.ApplicationvndApiJSON500
 }
 
+// GetApplicationvndApiJSON503 returns the response for an HTTP 503 `application/vnd.api+json` response
+func (r PutPersonResponse) GetApplicationvndApiJSON503() *ServiceUnavailable {
+	return r.ApplicationvndApiJSON503
+}
+
 // GetBody returns the raw response body bytes
 func (r PutPersonResponse) GetBody() []byte {
 	return r.Body
@@ -6980,6 +7151,11 @@ type ListPhonesResponse429Headers struct {
 	RetryAfter int
 }
 
+// ListPhonesResponse503Headers the declared response headers of an HTTP 503 response for ListPhones
+type ListPhonesResponse503Headers struct {
+	RetryAfter int
+}
+
 type ListPhonesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6999,10 +7175,14 @@ type ListPhonesResponse struct {
 	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
+	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
+	ApplicationvndApiJSON503 *ServiceUnavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListPhonesResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *ListPhonesResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListPhonesResponse503Headers
 }
 
 // GetApplicationvndApiJSON200 returns the response for an HTTP 200 `application/vnd.api+json` response
@@ -7043,6 +7223,11 @@ func (r ListPhonesResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
 func (r ListPhonesResponse) GetApplicationvndApiJSON500() *InternalServerError {
 	return r.ApplicationvndApiJSON500
+}
+
+// GetApplicationvndApiJSON503 returns the response for an HTTP 503 `application/vnd.api+json` response
+func (r ListPhonesResponse) GetApplicationvndApiJSON503() *ServiceUnavailable {
+	return r.ApplicationvndApiJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -7090,6 +7275,11 @@ type CreatePhoneResponse429Headers struct {
 	RetryAfter int
 }
 
+// CreatePhoneResponse503Headers the declared response headers of an HTTP 503 response for CreatePhone
+type CreatePhoneResponse503Headers struct {
+	RetryAfter int
+}
+
 type CreatePhoneResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7115,12 +7305,16 @@ type CreatePhoneResponse struct {
 	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
+	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
+	ApplicationvndApiJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreatePhoneResponse201Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *CreatePhoneResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreatePhoneResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreatePhoneResponse503Headers
 }
 
 // GetApplicationvndApiJSON201 returns the response for an HTTP 201 `application/vnd.api+json` response
@@ -7178,6 +7372,11 @@ func (r CreatePhoneResponse) GetApplicationvndApiJSON500() *InternalServerError 
 	return r.ApplicationvndApiJSON500
 }
 
+// GetApplicationvndApiJSON503 returns the response for an HTTP 503 `application/vnd.api+json` response
+func (r CreatePhoneResponse) GetApplicationvndApiJSON503() *ServiceUnavailable {
+	return r.ApplicationvndApiJSON503
+}
+
 // GetBody returns the raw response body bytes
 func (r CreatePhoneResponse) GetBody() []byte {
 	return r.Body
@@ -7217,6 +7416,11 @@ type DeletePhoneResponse429Headers struct {
 	RetryAfter int
 }
 
+// DeletePhoneResponse503Headers the declared response headers of an HTTP 503 response for DeletePhone
+type DeletePhoneResponse503Headers struct {
+	RetryAfter int
+}
+
 type DeletePhoneResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7236,10 +7440,14 @@ type DeletePhoneResponse struct {
 	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
+	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
+	ApplicationvndApiJSON503 *ServiceUnavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *DeletePhoneResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *DeletePhoneResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeletePhoneResponse503Headers
 }
 
 // GetApplicationvndApiJSON400 returns the response for an HTTP 400 `application/vnd.api+json` response
@@ -7280,6 +7488,11 @@ func (r DeletePhoneResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
 func (r DeletePhoneResponse) GetApplicationvndApiJSON500() *InternalServerError {
 	return r.ApplicationvndApiJSON500
+}
+
+// GetApplicationvndApiJSON503 returns the response for an HTTP 503 `application/vnd.api+json` response
+func (r DeletePhoneResponse) GetApplicationvndApiJSON503() *ServiceUnavailable {
+	return r.ApplicationvndApiJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -7331,6 +7544,11 @@ type GetPhoneResponse429Headers struct {
 	RetryAfter int
 }
 
+// GetPhoneResponse503Headers the declared response headers of an HTTP 503 response for GetPhone
+type GetPhoneResponse503Headers struct {
+	RetryAfter int
+}
+
 type GetPhoneResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7350,6 +7568,8 @@ type GetPhoneResponse struct {
 	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
+	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
+	ApplicationvndApiJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetPhoneResponse200Headers
 	// Headers304 the parsed response headers for an HTTP 304 response
@@ -7358,6 +7578,8 @@ type GetPhoneResponse struct {
 	Headers401 *GetPhoneResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *GetPhoneResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPhoneResponse503Headers
 }
 
 // GetApplicationvndApiJSON200 returns the response for an HTTP 200 `application/vnd.api+json` response
@@ -7398,6 +7620,11 @@ func (r GetPhoneResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
 func (r GetPhoneResponse) GetApplicationvndApiJSON500() *InternalServerError {
 	return r.ApplicationvndApiJSON500
+}
+
+// GetApplicationvndApiJSON503 returns the response for an HTTP 503 `application/vnd.api+json` response
+func (r GetPhoneResponse) GetApplicationvndApiJSON503() *ServiceUnavailable {
+	return r.ApplicationvndApiJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -7444,6 +7671,11 @@ type PatchPhoneResponse429Headers struct {
 	RetryAfter int
 }
 
+// PatchPhoneResponse503Headers the declared response headers of an HTTP 503 response for PatchPhone
+type PatchPhoneResponse503Headers struct {
+	RetryAfter int
+}
+
 type PatchPhoneResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7471,12 +7703,16 @@ type PatchPhoneResponse struct {
 	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
+	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
+	ApplicationvndApiJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *PatchPhoneResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *PatchPhoneResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *PatchPhoneResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PatchPhoneResponse503Headers
 }
 
 // GetApplicationvndApiJSON200 returns the response for an HTTP 200 `application/vnd.api+json` response
@@ -7539,6 +7775,11 @@ func (r PatchPhoneResponse) GetApplicationvndApiJSON500() *InternalServerError {
 	return r.ApplicationvndApiJSON500
 }
 
+// GetApplicationvndApiJSON503 returns the response for an HTTP 503 `application/vnd.api+json` response
+func (r PatchPhoneResponse) GetApplicationvndApiJSON503() *ServiceUnavailable {
+	return r.ApplicationvndApiJSON503
+}
+
 // GetBody returns the raw response body bytes
 func (r PatchPhoneResponse) GetBody() []byte {
 	return r.Body
@@ -7583,6 +7824,11 @@ type PutPhoneResponse429Headers struct {
 	RetryAfter int
 }
 
+// PutPhoneResponse503Headers the declared response headers of an HTTP 503 response for PutPhone
+type PutPhoneResponse503Headers struct {
+	RetryAfter int
+}
+
 type PutPhoneResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7610,12 +7856,16 @@ type PutPhoneResponse struct {
 	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
+	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
+	ApplicationvndApiJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *PutPhoneResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *PutPhoneResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *PutPhoneResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PutPhoneResponse503Headers
 }
 
 // GetApplicationvndApiJSON200 returns the response for an HTTP 200 `application/vnd.api+json` response
@@ -7678,6 +7928,11 @@ func (r PutPhoneResponse) GetApplicationvndApiJSON500() *InternalServerError {
 	return r.ApplicationvndApiJSON500
 }
 
+// GetApplicationvndApiJSON503 returns the response for an HTTP 503 `application/vnd.api+json` response
+func (r PutPhoneResponse) GetApplicationvndApiJSON503() *ServiceUnavailable {
+	return r.ApplicationvndApiJSON503
+}
+
 // GetBody returns the raw response body bytes
 func (r PutPhoneResponse) GetBody() []byte {
 	return r.Body
@@ -7717,6 +7972,11 @@ type ListDeletedRecordsResponse429Headers struct {
 	RetryAfter int
 }
 
+// ListDeletedRecordsResponse503Headers the declared response headers of an HTTP 503 response for ListDeletedRecords
+type ListDeletedRecordsResponse503Headers struct {
+	RetryAfter int
+}
+
 type ListDeletedRecordsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7732,10 +7992,14 @@ type ListDeletedRecordsResponse struct {
 	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
+	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
+	ApplicationvndApiJSON503 *ServiceUnavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListDeletedRecordsResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *ListDeletedRecordsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListDeletedRecordsResponse503Headers
 }
 
 // GetApplicationvndApiJSON200 returns the response for an HTTP 200 `application/vnd.api+json` response
@@ -7766,6 +8030,11 @@ func (r ListDeletedRecordsResponse) GetApplicationvndApiJSON429() *TooManyReques
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
 func (r ListDeletedRecordsResponse) GetApplicationvndApiJSON500() *InternalServerError {
 	return r.ApplicationvndApiJSON500
+}
+
+// GetApplicationvndApiJSON503 returns the response for an HTTP 503 `application/vnd.api+json` response
+func (r ListDeletedRecordsResponse) GetApplicationvndApiJSON503() *ServiceUnavailable {
+	return r.ApplicationvndApiJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -8424,6 +8693,13 @@ func ParseListContactsResponse(rsp *http.Response) (*ListContactsResponse, error
 		}
 		response.ApplicationvndApiJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON503 = &dest
+
 	}
 
 	switch {
@@ -8447,6 +8723,16 @@ func ParseListContactsResponse(rsp *http.Response) (*ListContactsResponse, error
 			headers.RetryAfter = value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListContactsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -8529,6 +8815,13 @@ func ParseCreateContactResponse(rsp *http.Response) (*CreateContactResponse, err
 		}
 		response.ApplicationvndApiJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON503 = &dest
+
 	}
 
 	switch {
@@ -8569,6 +8862,16 @@ func ParseCreateContactResponse(rsp *http.Response) (*CreateContactResponse, err
 			headers.RetryAfter = value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateContactResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -8647,6 +8950,13 @@ func ParseDeleteContactResponse(rsp *http.Response) (*DeleteContactResponse, err
 		}
 		response.ApplicationvndApiJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON503 = &dest
+
 	}
 
 	switch {
@@ -8670,6 +8980,16 @@ func ParseDeleteContactResponse(rsp *http.Response) (*DeleteContactResponse, err
 			headers.RetryAfter = value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteContactResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -8748,6 +9068,13 @@ func ParseGetContactResponse(rsp *http.Response) (*GetContactResponse, error) {
 		}
 		response.ApplicationvndApiJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON503 = &dest
+
 	}
 
 	switch {
@@ -8791,6 +9118,16 @@ func ParseGetContactResponse(rsp *http.Response) (*GetContactResponse, error) {
 			headers.RetryAfter = value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetContactResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -8894,6 +9231,13 @@ func ParsePatchContactResponse(rsp *http.Response) (*PatchContactResponse, error
 		}
 		response.ApplicationvndApiJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON503 = &dest
+
 	}
 
 	switch {
@@ -8927,6 +9271,16 @@ func ParsePatchContactResponse(rsp *http.Response) (*PatchContactResponse, error
 			headers.RetryAfter = value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers PatchContactResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -9030,6 +9384,13 @@ func ParsePutContactResponse(rsp *http.Response) (*PutContactResponse, error) {
 		}
 		response.ApplicationvndApiJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON503 = &dest
+
 	}
 
 	switch {
@@ -9063,6 +9424,16 @@ func ParsePutContactResponse(rsp *http.Response) (*PutContactResponse, error) {
 			headers.RetryAfter = value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers PutContactResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -9138,6 +9509,13 @@ func ParseListPeopleResponse(rsp *http.Response) (*ListPeopleResponse, error) {
 		}
 		response.ApplicationvndApiJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON503 = &dest
+
 	}
 
 	switch {
@@ -9161,6 +9539,16 @@ func ParseListPeopleResponse(rsp *http.Response) (*ListPeopleResponse, error) {
 			headers.RetryAfter = value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListPeopleResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -9257,6 +9645,13 @@ func ParseCreatePersonResponse(rsp *http.Response) (*CreatePersonResponse, error
 		}
 		response.ApplicationvndApiJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON503 = &dest
+
 	}
 
 	switch {
@@ -9297,6 +9692,16 @@ func ParseCreatePersonResponse(rsp *http.Response) (*CreatePersonResponse, error
 			headers.RetryAfter = value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreatePersonResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -9375,6 +9780,13 @@ func ParseDeletePersonResponse(rsp *http.Response) (*DeletePersonResponse, error
 		}
 		response.ApplicationvndApiJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON503 = &dest
+
 	}
 
 	switch {
@@ -9398,6 +9810,16 @@ func ParseDeletePersonResponse(rsp *http.Response) (*DeletePersonResponse, error
 			headers.RetryAfter = value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeletePersonResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -9476,6 +9898,13 @@ func ParseGetPersonResponse(rsp *http.Response) (*GetPersonResponse, error) {
 		}
 		response.ApplicationvndApiJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON503 = &dest
+
 	}
 
 	switch {
@@ -9519,6 +9948,16 @@ func ParseGetPersonResponse(rsp *http.Response) (*GetPersonResponse, error) {
 			headers.RetryAfter = value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPersonResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -9622,6 +10061,13 @@ func ParsePatchPersonResponse(rsp *http.Response) (*PatchPersonResponse, error) 
 		}
 		response.ApplicationvndApiJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON503 = &dest
+
 	}
 
 	switch {
@@ -9655,6 +10101,16 @@ func ParsePatchPersonResponse(rsp *http.Response) (*PatchPersonResponse, error) 
 			headers.RetryAfter = value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers PatchPersonResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -9758,6 +10214,13 @@ func ParsePutPersonResponse(rsp *http.Response) (*PutPersonResponse, error) {
 		}
 		response.ApplicationvndApiJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON503 = &dest
+
 	}
 
 	switch {
@@ -9791,6 +10254,16 @@ func ParsePutPersonResponse(rsp *http.Response) (*PutPersonResponse, error) {
 			headers.RetryAfter = value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers PutPersonResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -9866,6 +10339,13 @@ func ParseListPhonesResponse(rsp *http.Response) (*ListPhonesResponse, error) {
 		}
 		response.ApplicationvndApiJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON503 = &dest
+
 	}
 
 	switch {
@@ -9889,6 +10369,16 @@ func ParseListPhonesResponse(rsp *http.Response) (*ListPhonesResponse, error) {
 			headers.RetryAfter = value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListPhonesResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -9985,6 +10475,13 @@ func ParseCreatePhoneResponse(rsp *http.Response) (*CreatePhoneResponse, error) 
 		}
 		response.ApplicationvndApiJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON503 = &dest
+
 	}
 
 	switch {
@@ -10025,6 +10522,16 @@ func ParseCreatePhoneResponse(rsp *http.Response) (*CreatePhoneResponse, error) 
 			headers.RetryAfter = value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreatePhoneResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -10103,6 +10610,13 @@ func ParseDeletePhoneResponse(rsp *http.Response) (*DeletePhoneResponse, error) 
 		}
 		response.ApplicationvndApiJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON503 = &dest
+
 	}
 
 	switch {
@@ -10126,6 +10640,16 @@ func ParseDeletePhoneResponse(rsp *http.Response) (*DeletePhoneResponse, error) 
 			headers.RetryAfter = value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeletePhoneResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -10204,6 +10728,13 @@ func ParseGetPhoneResponse(rsp *http.Response) (*GetPhoneResponse, error) {
 		}
 		response.ApplicationvndApiJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON503 = &dest
+
 	}
 
 	switch {
@@ -10247,6 +10778,16 @@ func ParseGetPhoneResponse(rsp *http.Response) (*GetPhoneResponse, error) {
 			headers.RetryAfter = value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPhoneResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -10350,6 +10891,13 @@ func ParsePatchPhoneResponse(rsp *http.Response) (*PatchPhoneResponse, error) {
 		}
 		response.ApplicationvndApiJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON503 = &dest
+
 	}
 
 	switch {
@@ -10383,6 +10931,16 @@ func ParsePatchPhoneResponse(rsp *http.Response) (*PatchPhoneResponse, error) {
 			headers.RetryAfter = value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers PatchPhoneResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -10486,6 +11044,13 @@ func ParsePutPhoneResponse(rsp *http.Response) (*PutPhoneResponse, error) {
 		}
 		response.ApplicationvndApiJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON503 = &dest
+
 	}
 
 	switch {
@@ -10519,6 +11084,16 @@ func ParsePutPhoneResponse(rsp *http.Response) (*PutPhoneResponse, error) {
 			headers.RetryAfter = value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers PutPhoneResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -10580,6 +11155,13 @@ func ParseListDeletedRecordsResponse(rsp *http.Response) (*ListDeletedRecordsRes
 		}
 		response.ApplicationvndApiJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON503 = &dest
+
 	}
 
 	switch {
@@ -10603,6 +11185,16 @@ func ParseListDeletedRecordsResponse(rsp *http.Response) (*ListDeletedRecordsRes
 			headers.RetryAfter = value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListDeletedRecordsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil

@@ -22,14 +22,14 @@ type Backend interface {
 	ListContacts(ctx context.Context, accountListID string, q ListQuery) ([]Contact, int, error)
 	Contact(ctx context.Context, id string) (Contact, error)
 	CreateContact(ctx context.Context, c Contact) (Contact, error)
-	UpdateContact(ctx context.Context, id string, u ContactUpdate, pre *Precondition) (Contact, error)
-	DeleteContact(ctx context.Context, id string, pre *Precondition) error
+	UpdateContact(ctx context.Context, accountListID, id string, u ContactUpdate, pre *Precondition) (Contact, error)
+	DeleteContact(ctx context.Context, accountListID, id string, pre *Precondition) error
 
 	ListPeople(ctx context.Context, contactID string, q ListQuery) ([]Person, int, error)
 	Person(ctx context.Context, contactID, id string) (Person, error)
-	CreatePerson(ctx context.Context, p Person) (Person, error)
-	UpdatePerson(ctx context.Context, contactID, id string, u PersonUpdate, pre *Precondition) (Person, error)
-	DeletePerson(ctx context.Context, contactID, id string, pre *Precondition) error
+	CreatePerson(ctx context.Context, sc Scope, p Person) (Person, error)
+	UpdatePerson(ctx context.Context, sc Scope, id string, u PersonUpdate, pre *Precondition) (Person, error)
+	DeletePerson(ctx context.Context, sc Scope, id string, pre *Precondition) error
 
 	ListPhones(ctx context.Context, personID string, q ListQuery) ([]Phone, int, error)
 	Phone(ctx context.Context, personID, id string) (Phone, error)
@@ -38,9 +38,9 @@ type Backend interface {
 	CheckScope(ctx context.Context, sc Scope) error
 	ListPhonesIn(ctx context.Context, sc Scope, q ListQuery) ([]Phone, int, error)
 	PhoneIn(ctx context.Context, sc Scope, id string) (Phone, error)
-	CreatePhone(ctx context.Context, p NewPhone) (Phone, error)
-	UpdatePhone(ctx context.Context, personID, id string, u PhoneUpdate, pre *Precondition) (Phone, error)
-	DeletePhone(ctx context.Context, personID, id string, pre *Precondition) error
+	CreatePhone(ctx context.Context, sc Scope, p NewPhone) (Phone, error)
+	UpdatePhone(ctx context.Context, sc Scope, id string, u PhoneUpdate, pre *Precondition) (Phone, error)
+	DeletePhone(ctx context.Context, sc Scope, id string, pre *Precondition) error
 
 	ListDeleted(ctx context.Context, accountListID string, q DeletedQuery) ([]Deleted, int, error)
 }

@@ -86,7 +86,7 @@ func BenchmarkStore(b *testing.B) {
 		loc := "work"
 		for b.Loop() {
 			now := time.Now()
-			if _, err := bs.s.UpdatePhone(ctx, bs.sc.PersonID, bs.phone.ID, PhoneUpdate{Location: Patch[string]{Set: true, Value: &loc}, UpdatedAt: &now}, nil); err != nil {
+			if _, err := bs.s.UpdatePhone(ctx, bs.sc, bs.phone.ID, PhoneUpdate{Location: Patch[string]{Set: true, Value: &loc}, UpdatedAt: &now}, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -56,6 +57,24 @@ func (s *Store) Contact(ctx context.Context, id string) (Contact, error) {
 	return c, nil
 }
 
+// contactOf reads the contact with the given id of the account list: a
+// *ScopeError when there is none (ErrNotFound) or it is another account
+// list's (ErrForbidden).
+func contactOf(ctx context.Context, tx conn, accountListID, id string) (Contact, error) {
+	c, err := contact(ctx, tx, id)
+	sc := Scope{AccountListID: accountListID, ContactID: id}
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return Contact{}, sc.check(false, "", false)
+	case err != nil:
+		return Contact{}, err
+	}
+	if err := sc.check(true, c.AccountListID, false); err != nil {
+		return Contact{}, err
+	}
+	return c, nil
+}
+
 // CreateContact stores a new contact and returns it as stored. An empty ID
 // means a new UUID; zero CreatedAt or UpdatedAt mean now; UpdatedInDBAt is
 // always now. It returns ErrConflict if the id exists and ErrNotFound if
@@ -66,10 +85,10 @@ func (s *Store) CreateContact(ctx context.Context, c Contact) (Contact, error) {
 		c.ID = uuid.NewString()
 	}
 	c.AccountListID = normID(c.AccountListID)
-	err := s.inWrite(ctx, func(tx conn, wc *writeClock) error {
-		c.CreatedAt = orNow(c.CreatedAt, wc.now)
-		c.UpdatedAt = orNow(c.UpdatedAt, wc.now)
-		c.UpdatedInDBAt = wc.now
+	err := s.inWrite(ctx, c.AccountListID, func(tx conn, wc *writeClock) error {
+		c.CreatedAt = orNow(c.CreatedAt, wc.now())
+		c.UpdatedAt = orNow(c.UpdatedAt, wc.now())
+		c.UpdatedInDBAt = wc.now()
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO contacts (`+contactColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
 			c.ID, c.AccountListID, c.Name,
@@ -82,23 +101,24 @@ func (s *Store) CreateContact(ctx context.Context, c Contact) (Contact, error) {
 	return c, nil
 }
 
-// UpdateContact applies u to the contact and returns it as stored.
-// UpdatedAt becomes u.UpdatedAt if set, else now; UpdatedInDBAt always
-// advances. It returns ErrNotFound, or a *StaleError if pre does not hold,
-// in which case nothing is written.
-func (s *Store) UpdateContact(ctx context.Context, id string, u ContactUpdate, pre *Precondition) (Contact, error) {
-	id = normID(id)
+// UpdateContact applies u to the contact of the account list and returns
+// it as stored. UpdatedAt becomes u.UpdatedAt if set, else now;
+// UpdatedInDBAt always advances. It returns a *ScopeError if the account
+// list has no such contact (ErrNotFound, or ErrForbidden when it is
+// another account list's), or a *StaleError if pre does not hold, in
+// which case nothing is written.
+func (s *Store) UpdateContact(ctx context.Context, accountListID, id string, u ContactUpdate, pre *Precondition) (Contact, error) {
+	accountListID, id = normID(accountListID), normID(id)
 	var c Contact
-	err := s.inWrite(ctx, func(tx conn, wc *writeClock) error {
+	err := s.inWrite(ctx, accountListID, func(tx conn, wc *writeClock) error {
 		var err error
-		c, err = contact(ctx, tx, id)
-		if err != nil {
+		if c, err = contactOf(ctx, tx, accountListID, id); err != nil {
 			return err
 		}
 		if err := pre.check(c.UpdatedInDBAt); err != nil {
 			return err
 		}
-		now := wc.now
+		now := wc.now()
 		if u.Name != nil {
 			c.Name = *u.Name
 		}
@@ -121,25 +141,26 @@ func (s *Store) UpdateContact(ctx context.Context, id string, u ContactUpdate, p
 	return c, nil
 }
 
-// DeleteContact deletes the contact with its people and their phones,
-// leaving a tombstone for each row removed (see ListDeleted), all with one
-// DeletedAt. It returns ErrNotFound if there is no such contact, or a
-// *StaleError if pre does not hold, in which case nothing is written.
-func (s *Store) DeleteContact(ctx context.Context, id string, pre *Precondition) error {
-	id = normID(id)
-	err := s.inWrite(ctx, func(tx conn, wc *writeClock) error {
-		c, err := contact(ctx, tx, id)
+// DeleteContact deletes the contact of the account list with its people
+// and their phones, leaving a tombstone for each row removed (see
+// ListDeleted), all with one DeletedAt. It returns a *ScopeError if the
+// account list has no such contact, or a *StaleError if pre does not
+// hold, in which case nothing is written.
+func (s *Store) DeleteContact(ctx context.Context, accountListID, id string, pre *Precondition) error {
+	accountListID, id = normID(accountListID), normID(id)
+	err := s.inWrite(ctx, accountListID, func(tx conn, wc *writeClock) error {
+		c, err := contactOf(ctx, tx, accountListID, id)
 		if err != nil {
 			return err
 		}
 		if err := pre.check(c.UpdatedInDBAt); err != nil {
 			return err
 		}
-		at := wc.now
-		if err := buryPeopleOfContact(ctx, tx, c.AccountListID, id, at); err != nil {
+		at := wc.now()
+		if err := buryPeopleOfContact(ctx, tx, accountListID, id, at); err != nil {
 			return err
 		}
-		err = bury(ctx, tx, Deleted{AccountListID: c.AccountListID, Type: TypeContacts, DeletableID: id, DeletedAt: at})
+		err = bury(ctx, tx, Deleted{AccountListID: accountListID, Type: TypeContacts, DeletableID: id, DeletedAt: at})
 		if err != nil {
 			return err
 		}

@@ -60,7 +60,7 @@ func testContactCRUD(t *testing.T) {
 
 	clk.Add(time.Minute)
 	created := time.Date(2020, 1, 1, 0, 0, 0, 123_456_789, time.FixedZone("x", 7200))
-	updated, err := s.UpdateContact(ctx, c.ID, ContactUpdate{Name: ptr("Jones"), CreatedAt: &created}, nil)
+	updated, err := s.UpdateContact(ctx, al, c.ID, ContactUpdate{Name: ptr("Jones"), CreatedAt: &created}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func testContactCRUD(t *testing.T) {
 	}
 
 	clientUpdated := time.Date(2021, 6, 1, 0, 0, 0, 0, time.UTC)
-	updated, err = s.UpdateContact(ctx, c.ID, ContactUpdate{UpdatedAt: &clientUpdated}, nil)
+	updated, err = s.UpdateContact(ctx, al, c.ID, ContactUpdate{UpdatedAt: &clientUpdated}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,13 +85,13 @@ func testContactCRUD(t *testing.T) {
 		t.Errorf("UpdateContact with UpdatedAt = %+v", updated)
 	}
 
-	if err := s.DeleteContact(ctx, c.ID, nil); err != nil {
+	if err := s.DeleteContact(ctx, al, c.ID, nil); err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.Contact(ctx, c.ID)
 	wantErr(t, err, ErrNotFound)
-	wantErr(t, s.DeleteContact(ctx, c.ID, nil), ErrNotFound)
-	_, err = s.UpdateContact(ctx, c.ID, ContactUpdate{Name: ptr("x")}, nil)
+	wantErr(t, s.DeleteContact(ctx, al, c.ID, nil), ErrNotFound)
+	_, err = s.UpdateContact(ctx, al, c.ID, ContactUpdate{Name: ptr("x")}, nil)
 	wantErr(t, err, ErrNotFound)
 }
 
@@ -116,13 +116,13 @@ func testCreateContactClientID(t *testing.T) {
 		_, err = s.CreateContact(ctx, Contact{ID: in, AccountListID: al, Name: "dup"})
 		wantErr(t, err, ErrConflict)
 	}
-	if _, err := s.UpdateContact(ctx, id, ContactUpdate{Name: ptr("B")}, nil); err != nil {
+	if _, err := s.UpdateContact(ctx, strings.ToUpper(al), id, ContactUpdate{Name: ptr("B")}, nil); err != nil {
 		t.Errorf("UpdateContact upper-case id: %v", err)
 	}
 	if got, _ := s.Contact(ctx, lower); got.Name != "B" {
 		t.Errorf("name = %q, want B (duplicate create must not overwrite)", got.Name)
 	}
-	if err := s.DeleteContact(ctx, id, nil); err != nil {
+	if err := s.DeleteContact(ctx, strings.ToUpper(al), id, nil); err != nil {
 		t.Errorf("DeleteContact upper-case id: %v", err)
 	}
 }
@@ -157,7 +157,7 @@ func testUpdateContactPrecondition(t *testing.T) {
 			c := mustContact(t, s, Contact{AccountListID: newAccountList(t, s), Name: "old"})
 			clk.Add(time.Minute)
 
-			got, err := s.UpdateContact(ctx, c.ID, ContactUpdate{Name: ptr("new")}, tt.pre(c.UpdatedInDBAt))
+			got, err := s.UpdateContact(ctx, c.AccountListID, c.ID, ContactUpdate{Name: ptr("new")}, tt.pre(c.UpdatedInDBAt))
 			stored, gerr := s.Contact(ctx, c.ID)
 			if gerr != nil {
 				t.Fatal(gerr)
@@ -187,7 +187,8 @@ func testUpdateContactPrecondition(t *testing.T) {
 // phone in turn, each under a frozen clock, then a clock turned back, then a
 // later clock; every kind starts again from the clock all three rows were
 // created at, so the clock also goes back between rows. A write's time is
-// the clock, but never before the latest time any earlier write issued:
+// the clock, but never before the latest time any earlier write of the
+// account list issued:
 // updated_in_db_at strictly increases per row (+1 ms when the write's time
 // is not after the stored value) and never decreases across rows, and
 // updated_at defaults to the write's time.
@@ -199,8 +200,8 @@ func testUpdatedInDBAtStrictlyIncreasing(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := t.Context()
 	c := mustContact(t, s, Contact{AccountListID: newAccountList(t, s), Name: "c"})
-	p := mustPerson(t, s, Person{ContactID: c.ID, FirstName: "p"})
-	ph := mustPhone(t, s, NewPhone{PersonID: p.ID, Number: "1"})
+	p := mustPerson(t, s, contactScope(c), Person{FirstName: "p"})
+	ph := mustPhone(t, s, personScope(c, p), NewPhone{Number: "1"})
 	base := clk.nowMS() // every row was created at start
 	latest := base      // the latest updated_in_db_at written so far, any row
 
@@ -209,15 +210,15 @@ func testUpdatedInDBAtStrictlyIncreasing(t *testing.T) {
 		update func() (updatedAt, updatedInDBAt time.Time, err error)
 	}{
 		{"contact", func() (time.Time, time.Time, error) {
-			got, err := s.UpdateContact(ctx, c.ID, ContactUpdate{}, nil)
+			got, err := s.UpdateContact(ctx, c.AccountListID, c.ID, ContactUpdate{}, nil)
 			return got.UpdatedAt, got.UpdatedInDBAt, err
 		}},
 		{"person", func() (time.Time, time.Time, error) {
-			got, err := s.UpdatePerson(ctx, c.ID, p.ID, PersonUpdate{}, nil)
+			got, err := s.UpdatePerson(ctx, contactScope(c), p.ID, PersonUpdate{}, nil)
 			return got.UpdatedAt, got.UpdatedInDBAt, err
 		}},
 		{"phone", func() (time.Time, time.Time, error) {
-			got, err := s.UpdatePhone(ctx, p.ID, ph.ID, PhoneUpdate{}, nil)
+			got, err := s.UpdatePhone(ctx, personScope(c, p), ph.ID, PhoneUpdate{}, nil)
 			return got.UpdatedAt, got.UpdatedInDBAt, err
 		}},
 	}

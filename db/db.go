@@ -6,14 +6,14 @@
 //
 // Backend is the store contract; *Store implements it on either engine.
 // Open picks the engine from the DSN: a postgres:// or postgresql:// URL
-// opens PostgreSQL through a pgxpool (OpenPostgres, with PGOptions for the
-// pool size and the connect and statement timeouts); anything else is a
+// opens PostgreSQL through two pgxpools, for writes and reads (OpenPostgres,
+// with PGOptions for the pool size and the connect and statement timeouts); anything else is a
 // SQLite file path, optionally prefixed "sqlite:" (OpenSQLite). All the
 // SQL — reads, writes, lists, tombstones, the write clock, the
 // one-primary rule — is written once, with ? placeholders, and runs on
 // both; a dialect holds the few differences (placeholders rewritten to
-// $n, how a transaction takes the write lock, how a snapshot is read, the
-// LIMIT meaning "none", the UUID expression for tombstones, NULL order)
+// $n, how a migration takes its lock, how a snapshot is read, the LIMIT
+// meaning "none", the UUID expression for tombstones, NULL order)
 // and each engine has its own migrations, migrations/sqlite and
 // migrations/postgres, with the same versions and columns.
 //
@@ -25,48 +25,81 @@
 // collation and last_name sorts NULLs first ascending, so lists come back
 // in the same order on both.
 //
-// # Writes: one lock, so checks and writes are atomic
+// # Writes: one lock per account list, so checks and writes are atomic
 //
-// Every write runs in one transaction that takes the database-wide write
+// The account list is the unit of ownership and of sync: every contact,
+// person, phone and tombstone belongs to exactly one, a row never moves
+// to another, and everything a client lists or syncs is one account
+// list's. Every write names its account list (an AccountListID, or a
+// Scope) and runs in one transaction that takes that account list's write
 // lock before it reads anything, so a read-check-write sequence (a
-// Precondition, the one-primary-phone rule, EnsureUser's look-then-create)
-// is atomic, whichever process or replica runs it:
+// Precondition, the one-primary-phone rule, the path check of a Scope) is
+// atomic, whichever process or replica runs it, and it checks inside the
+// transaction that what it writes is that account list's:
 //
-//   - SQLite: _txlock=immediate takes the database's write lock at BEGIN;
-//     other connections and processes wait for it (busy timeout 10s).
 //   - PostgreSQL: the first statement of every write transaction is
-//     SELECT hw FROM write_clock WHERE id = 1 FOR UPDATE. That row lock is
-//     the write lock: writers queue on it across every replica; each then
-//     runs at READ COMMITTED, whose later statements see everything
+//     UPDATE account_lists SET hw = ... WHERE id = $1 RETURNING hw. The
+//     row lock it holds until commit is the account list's write lock:
+//     writers of one account list queue on it across every replica; each
+//     then runs at READ COMMITTED, whose later statements see everything
 //     committed before the lock was granted, so the checks read the
-//     latest rows and nothing can change them before commit.
+//     latest rows and nothing can change them before commit. Writes of
+//     different account lists take different rows and run in parallel.
+//     Every writer takes exactly one row lock, first, so there are no
+//     deadlocks and no retry loops. Within a process, writes of one
+//     account list also queue for their turn before taking a pool
+//     connection (lanes, tx.go): a lock held long on one account list
+//     ties up one connection, not the pool.
+//   - SQLite: _txlock=immediate takes the database's write lock at BEGIN,
+//     which covers every account list; other processes wait for it. The
+//     writes waiting at a moment share one transaction and one commit
+//     (one fsync), each in its own savepoint, run one after another in
+//     arrival order (group commit, groupcommit.go): the guarantees hold
+//     per write, a failed write leaves nothing, and no write is
+//     acknowledged before the commit holding it is durable.
 //
-// Row locks on the rows read, or UPDATE ... WHERE updated_in_db_at = $n
-// with serialisable retries, would let unrelated writes run in parallel,
-// but the write clock (below) must serialise writers anyway: a sync client
-// that lists "<latest value seen>.." must never miss a row committed later
-// with an earlier stamp. One lock gives both guarantees with no retry
-// loops and no deadlocks (every writer takes the same lock first), at the
-// cost of running writes one at a time, as SQLite does.
+// The write clock (writeClock, tx.go) hands out updated_in_db_at and
+// deleted_at: never earlier than the account list's high-water mark
+// account_lists.hw, which every write of the account list raises, under
+// its lock, before committing. The sync guarantee is per account list:
+// a client that lists "<latest value seen>.." of an account list's rows
+// never misses a row committed later with an earlier stamp. It holds
+// because a later commit of the same account list took the lock after
+// the earlier one committed and stamped no earlier than the mark that
+// one left; a commit of another account list may carry any stamp, but
+// it is never in this account list's lists. updated_in_db_at also
+// strictly increases per row (prev+1ms when the clock has not moved on).
 //
-// writeClock hands out updated_in_db_at and deleted_at: never earlier
-// than write_clock.hw, which every write raises before committing.
+// Settings, users and their new account lists, and imports, are written
+// without an account list's lock: each is a single insert that is safe
+// as such (INSERT ... ON CONFLICT).
 //
-// On SQLite the writes waiting at a moment share one transaction and one
-// commit (one fsync), each in its own savepoint, run one after another in
-// arrival order (group commit, groupcommit.go): the guarantees above hold
-// per write, a failed write leaves nothing, and no write is acknowledged
-// before the commit holding it is durable.
+// # Deadlines and outages
+//
+// Every call stops waiting when its context ends: for a pool connection,
+// for its account list's turn or lock, for a statement. A write whose
+// context ends before it commits is rolled back and returns an error
+// matching the context's error; it did not happen. A write that reaches
+// its commit is answered: on PostgreSQL the commit is not cancelled by
+// the context (commitGrace), on SQLite a write that has started runs to
+// its batch's commit. An outage (the database unreachable, read-only, out
+// of disk space, or locked by another process for over lockWait) returns
+// an error matching ErrUnavailable, and nothing was written; ErrUncertain
+// means a commit was sent but its answer was lost. Ready probes whether
+// writes work again after a write failed for an outage.
 //
 // # Reads
 //
-// Single-row reads use the reader pool directly; reads of a nested
-// resource check its path (the caller's contact, its person) in the same
-// statement (Scope, scope.go). Lists read their page and total
-// count in one read-only transaction, so both see one snapshot and never
-// wait for or block a writer: on SQLite a deferred transaction on a
-// separate query_only pool (WAL mode); on PostgreSQL a REPEATABLE READ
-// READ ONLY transaction.
+// Reads use a pool of their own (Store.rdb), read-only, so they never
+// queue behind writers waiting for a lock: on SQLite a query_only pool of
+// a fixed size beside the single writer connection; on PostgreSQL a
+// second pgxpool whose sessions are read-only. Single-row reads use it
+// directly; reads of a nested resource check its path (the caller's
+// contact, its person) in the same statement (Scope, scope.go). Lists read
+// their page and total count in one read-only transaction, so both see
+// one snapshot and never wait for or block a writer: on SQLite a deferred
+// transaction (WAL mode); on PostgreSQL a REPEATABLE READ READ ONLY
+// transaction.
 //
 // # Migrations
 //
@@ -79,8 +112,10 @@
 //
 // # Errors
 //
-// Errors returned by this package are ErrNotFound, ErrConflict, a
-// *StaleError (which matches ErrStale), ErrInvalidQuery or, for anything
+// Errors returned by this package (errors.go) are ErrNotFound,
+// ErrConflict, a *StaleError (which matches ErrStale), a *ScopeError
+// (which matches ErrNotFound or ErrForbidden), ErrInvalidQuery,
+// ErrUnavailable, ErrUncertain, a context's error or, for anything
 // unexpected, an error wrapped with context. Driver constraint errors are
 // translated (SQLite's primary key and unique constraint errors and
 // PostgreSQL's unique_violation 23505 become ErrConflict; foreign key
@@ -100,55 +135,31 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mattn/go-sqlite3"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Errors returned by the Store. Test for them with errors.Is.
-var (
-	// ErrNotFound means there is no such row, or it is not under the given
-	// parent.
-	ErrNotFound = errors.New("not found")
-
-	// ErrConflict means the write clashes with a stored row, e.g. an id
-	// that already exists.
-	ErrConflict = errors.New("conflict")
-
-	// ErrStale means an update's or delete's Precondition did not hold.
-	// The concrete error is a *StaleError.
-	ErrStale = errors.New("stale precondition")
-
-	// ErrInvalidQuery means a list query the Store cannot run, e.g. an
-	// unknown sort or a negative limit. Callers validate user input first,
-	// so it signals a programming error.
-	ErrInvalidQuery = errors.New("invalid query")
-)
-
-// StaleError is returned when a Precondition fails; errors.Is(err, ErrStale)
-// is true. Current is the stored updated_in_db_at.
-type StaleError struct {
-	Current time.Time
-}
-
-func (e *StaleError) Error() string {
-	return fmt.Sprintf("stale precondition: stored updated_in_db_at is %s",
-		e.Current.UTC().Format(time.RFC3339Nano))
-}
-
-// Is reports whether target is ErrStale.
-func (e *StaleError) Is(target error) bool { return target == ErrStale }
-
-// Precondition guards an update or delete: the stored updated_in_db_at,
-// truncated to Precision (time.Second or time.Millisecond), must equal At
-// truncated to Precision. A zero or negative Precision means
-// time.Millisecond. A nil *Precondition means no check.
+// Precondition guards an update or delete, checked in the write's
+// transaction against the stored updated_in_db_at: when Holds is set, it
+// decides (an ETag comparison, say); else the stored value, truncated to
+// Precision (time.Second or time.Millisecond), must equal At truncated to
+// Precision. A zero or negative Precision means time.Millisecond. A nil
+// *Precondition means no check. A write whose precondition fails returns
+// a *StaleError with the stored value, and writes nothing.
 type Precondition struct {
 	At        time.Time
 	Precision time.Duration
+	Holds     func(stored time.Time) bool
 }
 
 // check returns a *StaleError if p is set and does not hold for stored.
 func (p *Precondition) check(stored time.Time) error {
 	if p == nil {
+		return nil
+	}
+	if p.Holds != nil {
+		if !p.Holds(stored) {
+			return &StaleError{Current: stored}
+		}
 		return nil
 	}
 	prec := p.Precision
@@ -229,7 +240,6 @@ const DefaultSource = "MPDX"
 // CreatedAt or UpdatedAt mean now.
 type NewPhone struct {
 	ID          string
-	PersonID    string
 	Number      string
 	CountryCode *string
 	Location    *string
@@ -258,20 +268,26 @@ type PhoneUpdate struct {
 // Store is the database, on SQLite or PostgreSQL. It is safe for
 // concurrent use.
 type Store struct {
-	db      *sql.DB          // writes, and reads that need no snapshot
-	rdb     *sql.DB          // read-only snapshots; see readTx (db itself on PostgreSQL)
+	db      *sql.DB          // writes
+	rdb     *sql.DB          // reads: a pool of its own, read-only, so reads never queue behind writes
 	d       *dialect         // what differs between the engines
 	closeFn func() error     // closes db and rdb, and what they sit on
 	now     func() time.Time // clock; see SetClock
 	commits *committer       // SQLite: batches write transactions (groupcommit.go); nil on PostgreSQL
+	lanes   lanes            // PostgreSQL: one write transaction per account list at a time (tx.go)
+	wpool   *pgxpool.Pool    // PostgreSQL: the writer pool under db, for pipelined writes (pipeline.go)
+	health  health           // the latest write's outage, if any (ready.go)
 }
 
 // dsnParams are applied by the driver to every pooled connection of the
 // writer pool (Store.db), with _synchronous (see SQLiteOptions).
 // _stmt_cache_size keeps each connection's most recently used prepared
 // statements, so a query the store runs again is not parsed and planned
-// again (the store's SQL is a small fixed set of strings).
-const dsnParams = "_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_txlock=immediate&_stmt_cache_size=64"
+// again (the store's SQL is a small fixed set of strings). The busy
+// timeout is short: SQLite's busy wait cannot be interrupted, so waiting
+// for another process's write lock is a loop of short waits that stops
+// when the writes waiting have reached their deadlines (beginImmediate).
+const dsnParams = "_journal_mode=WAL&_foreign_keys=on&_busy_timeout=50&_txlock=immediate&_stmt_cache_size=64"
 
 // readDSNParams are applied to every connection of the reader pool
 // (Store.rdb), with the same _synchronous: transactions are deferred, so
@@ -485,95 +501,15 @@ func migrationVersion(name string) (int64, error) {
 	return v, nil
 }
 
-// inTx runs fn in a write transaction and commits if fn returns nil. The
-// transaction holds the database-wide write lock from the start: on
-// SQLite _txlock=immediate takes it; on PostgreSQL the first statement
-// locks the write_clock row (see the package doc). On SQLite, fn shares
-// its transaction and commit with the other writes waiting at that moment,
-// each in its own savepoint (groupcommit.go).
-func (s *Store) inTx(ctx context.Context, fn func(conn) error) error {
-	if s.commits != nil {
-		return s.commits.run(ctx, fn)
-	}
-	return s.lockedTx(ctx, s.d.writeLock, fn)
-}
-
-// migrationTx runs fn in a transaction holding the migration lock.
-func (s *Store) migrationTx(ctx context.Context, fn func(conn) error) error {
-	return s.lockedTx(ctx, s.d.migrationLock, fn)
-}
-
-// lockedTx runs fn in a transaction that first runs lock, if not empty,
-// and commits if fn returns nil.
-func (s *Store) lockedTx(ctx context.Context, lock string, fn func(conn) error) error {
-	sqlTx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin transaction: %w", mapError(err))
-	}
-	defer sqlTx.Rollback() // no-op after Commit
-	tx := conn{q: sqlTx, d: s.d}
-	if lock != "" {
-		if _, err := tx.execRaw(ctx, lock); err != nil {
-			return fmt.Errorf("lock: %w", mapError(err))
-		}
-	}
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", mapError(err))
-	}
-	return nil
-}
-
-// readTx runs fn in a read-only transaction on the reader pool: every
-// query fn makes sees one snapshot of the database. It neither takes nor
-// waits for the write lock.
-func (s *Store) readTx(ctx context.Context, fn func(conn) error) error {
-	sqlTx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: s.d.snapshotIsolation})
-	if err != nil {
-		return fmt.Errorf("begin read transaction: %w", err)
-	}
-	defer sqlTx.Rollback() // no-op after Commit
-	if err := fn(conn{q: sqlTx, d: s.d}); err != nil {
-		return err
-	}
-	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("end read transaction: %w", err)
-	}
-	return nil
-}
-
 // queryer is implemented by conn.
 type queryer interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (resultRows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *row
 }
 
-// scanner is implemented by *sql.Row and *sql.Rows.
+// scanner is implemented by *row and *sql.Rows.
 type scanner interface {
 	Scan(dest ...any) error
-}
-
-// mapError translates sql.ErrNoRows and driver constraint errors into
-// ErrNotFound and ErrConflict; other errors are returned unchanged.
-func mapError(err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return ErrNotFound
-	}
-	var se sqlite3.Error
-	if errors.As(err, &se) {
-		switch se.ExtendedCode {
-		case sqlite3.ErrConstraintPrimaryKey, sqlite3.ErrConstraintUnique:
-			return ErrConflict
-		case sqlite3.ErrConstraintForeignKey:
-			return ErrNotFound
-		}
-	}
-	return mapPgError(err)
 }
 
 // exists reports whether query, which selects one row or none, finds a row.
@@ -605,65 +541,6 @@ func orNow(t, now time.Time) time.Time {
 		return now
 	}
 	return normTime(t)
-}
-
-// writeClock hands out the times of one write transaction. now is the
-// store's clock, but never earlier than the latest time an earlier write
-// issued (write_clock.hw, shared by every process using the database), so
-// updated_in_db_at and deleted_at grow in commit order across rows: a sync
-// client that lists "<latest value seen>.." misses nothing.
-type writeClock struct {
-	now  time.Time // the transaction's time
-	high time.Time // the latest time it issued
-}
-
-// next returns the updated_in_db_at for a row whose stored value is prev:
-// now, or prev+1ms when that is not after prev.
-func (w *writeClock) next(prev time.Time) time.Time {
-	t := nextDBTime(w.now, prev)
-	if t.After(w.high) {
-		w.high = t
-	}
-	return t
-}
-
-// inWrite runs fn in a write transaction with its clock and records the
-// clock's high-water mark before committing.
-func (s *Store) inWrite(ctx context.Context, fn func(tx conn, wc *writeClock) error) error {
-	return s.inTx(ctx, func(tx conn) error {
-		var hw int64
-		if err := tx.QueryRowContext(ctx, `SELECT hw FROM write_clock WHERE id = 1`).Scan(&hw); err != nil {
-			return fmt.Errorf("read write clock: %w", err)
-		}
-		wc := &writeClock{now: s.clock()}
-		if h := fromMillis(hw); h.After(wc.now) {
-			wc.now = h
-		}
-		wc.high = wc.now
-		if err := fn(tx, wc); err != nil {
-			return err
-		}
-		return raiseWriteClock(ctx, tx, wc.high)
-	})
-}
-
-// raiseWriteClock records t as issued, unless a later time already is.
-func raiseWriteClock(ctx context.Context, tx conn, t time.Time) error {
-	_, err := tx.ExecContext(ctx, `UPDATE write_clock SET hw = ? WHERE id = 1 AND hw < ?`, t.UnixMilli(), t.UnixMilli())
-	if err != nil {
-		return fmt.Errorf("raise write clock: %w", err)
-	}
-	return nil
-}
-
-// nextDBTime returns the updated_in_db_at for a row written at now whose
-// stored value is prev: now, or prev+1ms if now is not after prev, so the
-// value strictly increases per row.
-func nextDBTime(now, prev time.Time) time.Time {
-	if !now.After(prev) {
-		return prev.Add(time.Millisecond)
-	}
-	return now
 }
 
 // fromMillis converts stored unix milliseconds to a UTC time.

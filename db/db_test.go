@@ -100,10 +100,13 @@ func TestOpenAppliesSettingsToEveryConnection(t *testing.T) {
 		name      string
 		db        *sql.DB
 		queryOnly int
+		busy      int // busy_timeout, ms
 		conns     int // connections the pool may hold at once
 	}{
-		{"writer", s.db, 0, 1}, // SQLite's single writer
-		{"reader", s.rdb, 1, 3},
+		// SQLite's single writer: a short busy timeout, waited out in a
+		// loop that stops when the waiting writes' contexts end.
+		{"writer", s.db, 0, 50, 1},
+		{"reader", s.rdb, 1, 10000, 3},
 	}
 	for _, pool := range pools {
 		if n := pool.db.Stats().MaxOpenConnections; pool.conns == 1 && n != 1 {
@@ -132,15 +135,19 @@ func TestOpenAppliesSettingsToEveryConnection(t *testing.T) {
 					t.Fatalf("%s conn %d: %s: %v", pool.name, i, q.pragma, err)
 				}
 			}
-			if fk != 1 || sync != 2 || busy != 10000 || journal != "wal" || queryOnly != pool.queryOnly {
-				t.Errorf("%s conn %d: foreign_keys=%d synchronous=%d busy_timeout=%d journal_mode=%s query_only=%d, want 1 2 10000 wal %d",
-					pool.name, i, fk, sync, busy, journal, queryOnly, pool.queryOnly)
+			if fk != 1 || sync != 2 || busy != pool.busy || journal != "wal" || queryOnly != pool.queryOnly {
+				t.Errorf("%s conn %d: foreign_keys=%d synchronous=%d busy_timeout=%d journal_mode=%s query_only=%d, want 1 2 %d wal %d",
+					pool.name, i, fk, sync, busy, journal, queryOnly, pool.busy, pool.queryOnly)
 			}
 		}
 	}
 }
 
-func TestReaderPoolCannotWrite(t *testing.T) {
+// TestReaderPoolCannotWrite: the read pool is read-only on both engines
+// (query_only on SQLite; default_transaction_read_only on PostgreSQL).
+func TestReaderPoolCannotWrite(t *testing.T) { forEachBackend(t, testReaderPoolCannotWrite) }
+
+func testReaderPoolCannotWrite(t *testing.T) {
 	s := openStore(t)
 	_, err := s.rdb.ExecContext(t.Context(), `INSERT INTO settings (key, value) VALUES ('k', 'v')`)
 	if err == nil {

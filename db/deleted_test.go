@@ -16,13 +16,14 @@ import (
 // family is an account list with two contacts: c with people p1 (phones
 // a, b) and p2 (phones c, d, e), and keep with person pk (phone k).
 type family struct {
-	s                   *Store
-	clk                 *clock
-	al                  string
-	c, keep             Contact
-	p1, p2, pk          Person
-	phones              map[string]Phone // by name
-	otherAL, otherPhone string           // a second account list and one of its phones
+	s          *Store
+	clk        *clock
+	al         string
+	c, keep    Contact
+	p1, p2, pk Person
+	phones     map[string]Phone // by name
+	other      Scope            // a person of a second account list
+	otherPhone string           // a phone of that person
 }
 
 func newFamily(t *testing.T) *family {
@@ -31,29 +32,28 @@ func newFamily(t *testing.T) *family {
 	f := &family{s: s, clk: clk, al: newAccountList(t, s), phones: map[string]Phone{}}
 	f.c = mustContact(t, s, Contact{AccountListID: f.al, Name: "c"})
 	f.keep = mustContact(t, s, Contact{AccountListID: f.al, Name: "keep"})
-	f.p1 = mustPerson(t, s, Person{ContactID: f.c.ID, FirstName: "p1"})
-	f.p2 = mustPerson(t, s, Person{ContactID: f.c.ID, FirstName: "p2"})
-	f.pk = mustPerson(t, s, Person{ContactID: f.keep.ID, FirstName: "pk"})
+	f.p1 = mustPerson(t, s, contactScope(f.c), Person{FirstName: "p1"})
+	f.p2 = mustPerson(t, s, contactScope(f.c), Person{FirstName: "p2"})
+	f.pk = mustPerson(t, s, contactScope(f.keep), Person{FirstName: "pk"})
 	for _, x := range []struct {
-		name   string
-		person Person
-	}{{"a", f.p1}, {"b", f.p1}, {"c", f.p2}, {"d", f.p2}, {"e", f.p2}, {"k", f.pk}} {
-		f.phones[x.name] = mustPhone(t, s, NewPhone{PersonID: x.person.ID, Number: x.name})
+		name string
+		sc   Scope
+	}{{"a", f.in(f.p1)}, {"b", f.in(f.p1)}, {"c", f.in(f.p2)}, {"d", f.in(f.p2)}, {"e", f.in(f.p2)}, {"k", f.in(f.pk)}} {
+		f.phones[x.name] = mustPhone(t, s, x.sc, NewPhone{Number: x.name})
 	}
-	_, otherPerson := newPerson(t, s)
-	f.otherAL = queryString(t, s, `SELECT c.account_list_id FROM people p JOIN contacts c ON c.id = p.contact_id WHERE p.id = ?`, otherPerson)
-	f.otherPhone = mustPhone(t, s, NewPhone{PersonID: otherPerson, Number: "o"}).ID
+	f.other = newPerson(t, s)
+	f.otherPhone = mustPhone(t, s, f.other, NewPhone{Number: "o"}).ID
 	return f
 }
 
-// queryString returns the text query selects.
-func queryString(t *testing.T, s *Store, query string, args ...any) string {
-	t.Helper()
-	var v string
-	if err := s.pool().QueryRowContext(t.Context(), query, args...).Scan(&v); err != nil {
-		t.Fatalf("%s: %v", query, err)
+// in returns the Scope of p's phones, or of c's people when p is a
+// contact's: the family's contact c holds p1 and p2, keep holds pk.
+func (f *family) in(p Person) Scope {
+	c := f.c
+	if p.ContactID == f.keep.ID {
+		c = f.keep
 	}
-	return v
+	return personScope(c, p)
 }
 
 // tombstones returns every tombstone of the account list, oldest first.
@@ -122,13 +122,13 @@ func testDeletePhoneTombstone(t *testing.T) {
 	ctx := t.Context()
 	f.clk.Add(time.Minute)
 	a := f.phones["a"]
-	if err := f.s.DeletePhone(ctx, strings.ToUpper(f.p1.ID), strings.ToUpper(a.ID), nil); err != nil {
+	if err := f.s.DeletePhone(ctx, upperScope(f.in(f.p1)), strings.ToUpper(a.ID), nil); err != nil {
 		t.Fatal(err)
 	}
 	checkTombstones(t, f.tombstones(t, f.al), f.al, f.clk.nowMS(), []wantTomb{
 		{TypePhoneNumbers, a.ID, f.c.ID, f.p1.ID},
 	})
-	if got := f.tombstones(t, f.otherAL); len(got) != 0 {
+	if got := f.tombstones(t, f.other.AccountListID); len(got) != 0 {
 		t.Errorf("other account list has tombstones %+v", got)
 	}
 	// b was promoted; the phone is gone.
@@ -146,7 +146,7 @@ func testDeletePersonTombstones(t *testing.T) {
 	f := newFamily(t)
 	ctx := t.Context()
 	f.clk.Add(time.Minute)
-	if err := f.s.DeletePerson(ctx, f.c.ID, f.p2.ID, nil); err != nil {
+	if err := f.s.DeletePerson(ctx, contactScope(f.c), f.p2.ID, nil); err != nil {
 		t.Fatal(err)
 	}
 	checkTombstones(t, f.tombstones(t, f.al), f.al, f.clk.nowMS(), []wantTomb{
@@ -169,7 +169,7 @@ func testDeleteContactTombstones(t *testing.T) {
 	f := newFamily(t)
 	ctx := t.Context()
 	f.clk.Add(time.Minute)
-	if err := f.s.DeleteContact(ctx, strings.ToUpper(f.c.ID), nil); err != nil {
+	if err := f.s.DeleteContact(ctx, strings.ToUpper(f.al), strings.ToUpper(f.c.ID), nil); err != nil {
 		t.Fatal(err)
 	}
 	got := f.tombstones(t, f.al)
@@ -204,11 +204,11 @@ func testDeleteSequenceTombstones(t *testing.T) {
 		del  func() error
 		want []wantTomb
 	}{
-		{func() error { return f.s.DeletePhone(ctx, f.pk.ID, f.phones["k"].ID, nil) },
+		{func() error { return f.s.DeletePhone(ctx, f.in(f.pk), f.phones["k"].ID, nil) },
 			[]wantTomb{{TypePhoneNumbers, f.phones["k"].ID, f.keep.ID, f.pk.ID}}},
-		{func() error { return f.s.DeletePerson(ctx, f.keep.ID, f.pk.ID, nil) },
+		{func() error { return f.s.DeletePerson(ctx, contactScope(f.keep), f.pk.ID, nil) },
 			[]wantTomb{{TypePeople, f.pk.ID, f.keep.ID, ""}}},
-		{func() error { return f.s.DeleteContact(ctx, f.keep.ID, nil) },
+		{func() error { return f.s.DeleteContact(ctx, f.al, f.keep.ID, nil) },
 			[]wantTomb{{TypeContacts, f.keep.ID, "", ""}}},
 	}
 	total := 0
@@ -239,18 +239,19 @@ func testFailedDeletesLeaveNoTombstone(t *testing.T) {
 	ctx := t.Context()
 	stale := &Precondition{At: start.Add(-time.Hour), Precision: time.Millisecond}
 	for _, err := range []error{
-		f.s.DeletePhone(ctx, f.p2.ID, f.phones["a"].ID, nil), // wrong parent
-		f.s.DeletePhone(ctx, f.p1.ID, uuid.NewString(), nil),
-		f.s.DeletePerson(ctx, f.keep.ID, f.p1.ID, nil),
-		f.s.DeletePerson(ctx, f.c.ID, uuid.NewString(), nil),
-		f.s.DeleteContact(ctx, uuid.NewString(), nil),
+		f.s.DeletePhone(ctx, f.in(f.p2), f.phones["a"].ID, nil), // wrong parent
+		f.s.DeletePhone(ctx, f.in(f.p1), uuid.NewString(), nil),
+		f.s.DeletePerson(ctx, contactScope(f.keep), f.p1.ID, nil),
+		f.s.DeletePerson(ctx, contactScope(f.c), uuid.NewString(), nil),
+		f.s.DeleteContact(ctx, f.al, uuid.NewString(), nil),
+		f.s.DeleteContact(ctx, uuid.NewString(), f.c.ID, nil), // no such account list
 	} {
 		wantErr(t, err, ErrNotFound)
 	}
 	for _, err := range []error{
-		f.s.DeletePhone(ctx, f.p1.ID, f.phones["a"].ID, stale),
-		f.s.DeletePerson(ctx, f.c.ID, f.p1.ID, stale),
-		f.s.DeleteContact(ctx, f.c.ID, stale),
+		f.s.DeletePhone(ctx, f.in(f.p1), f.phones["a"].ID, stale),
+		f.s.DeletePerson(ctx, contactScope(f.c), f.p1.ID, stale),
+		f.s.DeleteContact(ctx, f.al, f.c.ID, stale),
 	} {
 		wantErr(t, err, ErrStale)
 	}
@@ -259,25 +260,26 @@ func testFailedDeletesLeaveNoTombstone(t *testing.T) {
 	}
 }
 
-// TestDeletedAtNeverDecreases turns the clock back between deletes, within
-// an account list and across account lists: deleted_at never decreases
-// across the whole database, and a clock that is ahead is used as is.
+// TestDeletedAtNeverDecreases turns the clock back between deletes,
+// within an account list and across account lists: deleted_at never
+// decreases within an account list, whatever the clock or another account
+// list's deletes did, and a clock that is ahead is used as is. Each
+// account list has a clock of its own: a delete in the other account list
+// is stamped by the clock, not held back by this one's later deletes.
 func TestDeletedAtNeverDecreases(t *testing.T) { forEachBackend(t, testDeletedAtNeverDecreases) }
 
 func testDeletedAtNeverDecreases(t *testing.T) {
 	f := newFamily(t)
 	ctx := t.Context()
-	otherPerson := queryString(t, f.s, `SELECT person_id FROM phones WHERE id = ?`, f.otherPhone)
-	otherContact := queryString(t, f.s, `SELECT contact_id FROM people WHERE id = ?`, otherPerson)
-	seen := map[string]bool{} // tombstone ids checked already
-	var latest time.Time      // the latest deleted_at so far
-	// deleted checks that the last delete wrote n tombstones, in either
-	// account list, all at want and none before an earlier one.
-	deleted := func(label string, n int, want time.Time) {
+	seen := map[string]bool{}        // tombstone ids checked already
+	latest := map[string]time.Time{} // the latest deleted_at so far, per account list
+	// deleted checks that the last delete wrote n tombstones, all in
+	// account list al, all at want, none before an earlier one of al.
+	deleted := func(label, al string, n int, want time.Time) {
 		t.Helper()
 		var fresh []Deleted
-		for _, al := range []string{f.al, f.otherAL} {
-			for _, d := range f.tombstones(t, al) {
+		for _, list := range []string{f.al, f.other.AccountListID} {
+			for _, d := range f.tombstones(t, list) {
 				if !seen[d.ID] {
 					seen[d.ID] = true
 					fresh = append(fresh, d)
@@ -288,50 +290,62 @@ func testDeletedAtNeverDecreases(t *testing.T) {
 			t.Fatalf("%s: %d new tombstones, want %d", label, len(fresh), n)
 		}
 		for _, d := range fresh {
-			if d.DeletedAt.Before(latest) {
-				t.Errorf("%s: tombstone %s %s at %v, before the earlier %v", label, d.Type, d.DeletableID, d.DeletedAt, latest)
+			if d.AccountListID != al {
+				t.Errorf("%s: tombstone %s %s in account list %s, want %s", label, d.Type, d.DeletableID, d.AccountListID, al)
+			}
+			if d.DeletedAt.Before(latest[al]) {
+				t.Errorf("%s: tombstone %s %s at %v, before the account list's earlier %v", label, d.Type, d.DeletableID, d.DeletedAt, latest[al])
 			}
 			if !d.DeletedAt.Equal(want) {
 				t.Errorf("%s: tombstone %s %s at %v, want %v", label, d.Type, d.DeletableID, d.DeletedAt, want)
 			}
-			latest = d.DeletedAt
+			latest[al] = d.DeletedAt
 		}
 	}
+	otherAL := f.other.AccountListID
 
 	f.clk.Add(time.Hour)
 	first := f.clk.nowMS()
-	if err := f.s.DeletePhone(ctx, f.p1.ID, f.phones["a"].ID, nil); err != nil {
+	if err := f.s.DeletePhone(ctx, f.in(f.p1), f.phones["a"].ID, nil); err != nil {
 		t.Fatal(err)
 	}
-	deleted("phone a", 1, first)
+	deleted("phone a", f.al, 1, first)
 	f.clk.Add(-time.Minute)
-	if err := f.s.DeletePerson(ctx, f.c.ID, f.p2.ID, nil); err != nil {
+	if err := f.s.DeletePerson(ctx, contactScope(f.c), f.p2.ID, nil); err != nil {
 		t.Fatal(err)
 	}
-	deleted("person p2, clock a minute back", 4, first)
-	// Another account list, the clock before everything: still not before
-	// this one's deletes.
-	f.clk.Set(start)
-	if err := f.s.DeletePhone(ctx, otherPerson, f.otherPhone, nil); err != nil {
+	deleted("person p2, clock a minute back", f.al, 4, first)
+	// The other account list, the clock at start+1s, before this one's
+	// deletes: its own clock is at start (its rows were written then), so
+	// the clock is used.
+	f.clk.Set(start.Add(time.Second))
+	otherAt := f.clk.nowMS()
+	if err := f.s.DeletePhone(ctx, f.other, f.otherPhone, nil); err != nil {
 		t.Fatal(err)
 	}
-	deleted("other account list's phone, clock at start", 1, first)
-	// A later clock is used as is, and holds back every account list.
+	deleted("other account list's phone, clock at start+1s", otherAL, 1, otherAt)
+	// A later clock is used as is, and holds back this account list only.
 	f.clk.Set(first.Add(time.Hour))
 	later := f.clk.nowMS()
-	if err := f.s.DeletePhone(ctx, f.pk.ID, f.phones["k"].ID, nil); err != nil {
+	if err := f.s.DeletePhone(ctx, f.in(f.pk), f.phones["k"].ID, nil); err != nil {
 		t.Fatal(err)
 	}
-	deleted("phone k, later clock", 1, later)
+	deleted("phone k, later clock", f.al, 1, later)
+	// The clock back at start: each account list's deletes are stamped at
+	// its own latest, not the other's.
 	f.clk.Set(start)
-	if err := f.s.DeletePerson(ctx, otherContact, otherPerson, nil); err != nil {
+	if err := f.s.DeletePerson(ctx, Scope{AccountListID: otherAL, ContactID: f.other.ContactID}, f.other.PersonID, nil); err != nil {
 		t.Fatal(err)
 	}
-	deleted("other account list's person, clock at start", 1, later)
-	if err := f.s.DeleteContact(ctx, f.c.ID, nil); err != nil {
+	deleted("other account list's person, clock at start", otherAL, 1, otherAt)
+	if err := f.s.DeleteContact(ctx, f.al, f.c.ID, nil); err != nil {
 		t.Fatal(err)
 	}
-	deleted("contact c, clock at start", 3, later) // c, p1 and its phone b
+	deleted("contact c, clock at start", f.al, 3, later) // c, p1 and its phone b
+	if err := f.s.DeleteContact(ctx, otherAL, f.other.ContactID, nil); err != nil {
+		t.Fatal(err)
+	}
+	deleted("other account list's contact, clock at start", otherAL, 1, otherAt)
 }
 
 // TestNewIDSQL checks the SQL expression tombstone ids come from.
@@ -386,7 +400,7 @@ func testDeletePrecondition(t *testing.T) {
 			name:   "phone",
 			stored: func(f *family) time.Time { return f.phones["a"].UpdatedInDBAt },
 			del: func(ctx context.Context, f *family, pre *Precondition) error {
-				return f.s.DeletePhone(ctx, f.p1.ID, f.phones["a"].ID, pre)
+				return f.s.DeletePhone(ctx, f.in(f.p1), f.phones["a"].ID, pre)
 			},
 			gone: `SELECT COUNT(*) FROM phones WHERE id = ?`, args: func(f *family) []any { return []any{f.phones["a"].ID} },
 			cascade: 1,
@@ -395,7 +409,7 @@ func testDeletePrecondition(t *testing.T) {
 			name:   "person",
 			stored: func(f *family) time.Time { return f.p1.UpdatedInDBAt },
 			del: func(ctx context.Context, f *family, pre *Precondition) error {
-				return f.s.DeletePerson(ctx, f.c.ID, f.p1.ID, pre)
+				return f.s.DeletePerson(ctx, contactScope(f.c), f.p1.ID, pre)
 			},
 			gone: `SELECT COUNT(*) FROM people WHERE id = ?`, args: func(f *family) []any { return []any{f.p1.ID} },
 			cascade: 3,
@@ -404,7 +418,7 @@ func testDeletePrecondition(t *testing.T) {
 			name:   "contact",
 			stored: func(f *family) time.Time { return f.c.UpdatedInDBAt },
 			del: func(ctx context.Context, f *family, pre *Precondition) error {
-				return f.s.DeleteContact(ctx, f.c.ID, pre)
+				return f.s.DeleteContact(ctx, f.al, f.c.ID, pre)
 			},
 			gone: `SELECT COUNT(*) FROM contacts WHERE id = ?`, args: func(f *family) []any { return []any{f.c.ID} },
 			cascade: 8,
@@ -494,15 +508,14 @@ func deletedFixture(t *testing.T) (f *family, at [3]time.Time) {
 	f = newFamily(t)
 	ctx := t.Context()
 	dels := []func() error{
-		func() error { return f.s.DeletePhone(ctx, f.p1.ID, f.phones["a"].ID, nil) },
+		func() error { return f.s.DeletePhone(ctx, f.in(f.p1), f.phones["a"].ID, nil) },
 		func() error {
-			otherPerson := queryString(t, f.s, `SELECT person_id FROM phones WHERE id = ?`, f.otherPhone)
-			if err := f.s.DeletePhone(ctx, otherPerson, f.otherPhone, nil); err != nil {
+			if err := f.s.DeletePhone(ctx, f.other, f.otherPhone, nil); err != nil {
 				return err
 			}
-			return f.s.DeletePerson(ctx, f.c.ID, f.p2.ID, nil)
+			return f.s.DeletePerson(ctx, contactScope(f.c), f.p2.ID, nil)
 		},
-		func() error { return f.s.DeleteContact(ctx, f.keep.ID, nil) },
+		func() error { return f.s.DeleteContact(ctx, f.al, f.keep.ID, nil) },
 	}
 	for i, del := range dels {
 		f.clk.Add(time.Second)

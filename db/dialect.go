@@ -18,10 +18,6 @@ type dialect struct {
 	// numbered reports whether placeholders are $1, $2, ... rather than ?.
 	numbered bool
 
-	// writeLock, if not empty, runs first in every write transaction and
-	// takes the database-wide write lock.
-	writeLock string
-
 	// migrationLock, if not empty, runs first in every migration
 	// transaction.
 	migrationLock string
@@ -72,7 +68,6 @@ var sqliteDialect = &dialect{
 var postgresDialect = &dialect{
 	name:              "postgres",
 	numbered:          true,
-	writeLock:         `SELECT hw FROM write_clock WHERE id = 1 FOR UPDATE`,
 	migrationLock:     `SELECT pg_advisory_xact_lock(hashtext('phoneapi migrate ' || current_schema()))`,
 	snapshotIsolation: sql.LevelRepeatableRead,
 	noLimit:           nil, // LIMIT NULL is LIMIT ALL
@@ -122,23 +117,71 @@ func (d *dialect) rebind(query string) string {
 	return q
 }
 
-// sqlConn is implemented by *sql.DB and *sql.Tx.
+// sqlConn is implemented by *sql.DB, *sql.Conn and *sql.Tx.
 type sqlConn interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+// querier runs statements for a conn: a database/sql pool, connection or
+// transaction (sqlQuerier), or a PostgreSQL write transaction that
+// pipelines its statements (pipeline, pipeline.go).
+type querier interface {
+	exec(ctx context.Context, query string, args []any) (sql.Result, error)
+	query(ctx context.Context, query string, args []any) (resultRows, error)
+	queryRow(ctx context.Context, query string, args []any) scanner
+	// queueRow runs a query of one row into dest, now or (on a pipeline)
+	// with the next query; the function it returns waits for the answer
+	// and returns its error.
+	queueRow(ctx context.Context, query string, args []any, dest ...any) func() error
+}
+
+// resultRows is the result of a query: *sql.Rows, or a pipeline's rows.
+type resultRows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close() error
+}
+
+// sqlQuerier runs statements through database/sql.
+type sqlQuerier struct{ c sqlConn }
+
+func (q sqlQuerier) exec(ctx context.Context, query string, args []any) (sql.Result, error) {
+	return q.c.ExecContext(ctx, query, args...)
+}
+
+func (q sqlQuerier) query(ctx context.Context, query string, args []any) (resultRows, error) {
+	rows, err := q.c.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+func (q sqlQuerier) queryRow(ctx context.Context, query string, args []any) scanner {
+	return q.c.QueryRowContext(ctx, query, args...)
+}
+
+func (q sqlQuerier) queueRow(ctx context.Context, query string, args []any, dest ...any) func() error {
+	err := q.c.QueryRowContext(ctx, query, args...).Scan(dest...)
+	return func() error { return err }
 }
 
 // conn is a pool or transaction that takes queries with ? placeholders
 // and rewrites them for its dialect.
 type conn struct {
-	q sqlConn
+	q querier
 	d *dialect
 	// detached makes statements ignore their context's cancellation (see
 	// groupcommit.go); its values and deadline-free parts still pass.
 	detached bool
 }
+
+// sqlConnOf returns a conn of the dialect on a database/sql pool,
+// connection or transaction.
+func sqlConnOf(c sqlConn, d *dialect) conn { return conn{q: sqlQuerier{c}, d: d} }
 
 // ctx returns the context a statement runs with.
 func (c conn) ctx(ctx context.Context) context.Context {
@@ -149,30 +192,63 @@ func (c conn) ctx(ctx context.Context) context.Context {
 }
 
 // pool returns the writer pool. Reads belong on reader.
-func (s *Store) pool() conn { return conn{q: s.db, d: s.d} }
+func (s *Store) pool() conn { return sqlConnOf(s.db, s.d) }
 
 // reader returns the pool for reads that need no snapshot: on SQLite the
 // read-only pool, so a read never waits for the single writer connection.
-func (s *Store) reader() conn { return conn{q: s.rdb, d: s.d} }
+func (s *Store) reader() conn { return sqlConnOf(s.rdb, s.d) }
+
+// Statements return their errors classified (see classify): the
+// context's error when the statement failed because ctx ended, and
+// ErrUnavailable for outages; statements of a detached conn ignore ctx.
+// On a pipeline an Exec's error may instead surface at the next query or
+// the commit (see pipeline).
 
 func (c conn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return c.q.ExecContext(c.ctx(ctx), c.d.rebind(query), args...)
+	res, err := c.q.exec(c.ctx(ctx), c.d.rebind(query), args)
+	return res, c.fail(ctx, err)
 }
 
-func (c conn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return c.q.QueryContext(c.ctx(ctx), c.d.rebind(query), args...)
+func (c conn) QueryContext(ctx context.Context, query string, args ...any) (resultRows, error) {
+	rows, err := c.q.query(c.ctx(ctx), c.d.rebind(query), args)
+	return rows, c.fail(ctx, err)
 }
 
-func (c conn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return c.q.QueryRowContext(c.ctx(ctx), c.d.rebind(query), args...)
+func (c conn) QueryRowContext(ctx context.Context, query string, args ...any) *row {
+	return &row{r: c.q.queryRow(c.ctx(ctx), c.d.rebind(query), args), c: c, ctx: ctx}
 }
 
-func (c conn) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
-	return c.q.PrepareContext(c.ctx(ctx), c.d.rebind(query))
+// fail classifies err, the error of a statement run with ctx.
+func (c conn) fail(ctx context.Context, err error) error {
+	if c.detached {
+		ctx = nil
+	}
+	return classify(ctx, err)
+}
+
+// row is a query's single row, whose Scan classifies its error.
+type row struct {
+	r   scanner
+	c   conn
+	ctx context.Context
+}
+
+// Scan scans the row, with the error classified.
+func (r *row) Scan(dest ...any) error {
+	return r.c.fail(r.ctx, r.r.Scan(dest...))
+}
+
+// queueRow runs a query of one row into dest, at once or, on a pipeline,
+// with the next query; the function it returns waits for the answer and
+// returns its error, classified.
+func (c conn) queueRow(ctx context.Context, query string, args []any, dest ...any) func() error {
+	wait := c.q.queueRow(c.ctx(ctx), c.d.rebind(query), args, dest...)
+	return func() error { return c.fail(ctx, wait()) }
 }
 
 // execRaw runs query, which has no parameters and may hold several
 // statements, as it is.
 func (c conn) execRaw(ctx context.Context, query string) (sql.Result, error) {
-	return c.q.ExecContext(c.ctx(ctx), query)
+	res, err := c.q.exec(c.ctx(ctx), query, nil)
+	return res, c.fail(ctx, err)
 }

@@ -17,27 +17,31 @@ import (
 // Export and import copy a whole database, between engines or to a new
 // file of the same engine, through a stream of JSON Lines:
 //
-//	{"type":"phoneapi-export","version":1,"engine":"sqlite","exported_at":"2024-03-04T05:06:07.890Z","counts":{"account_lists":1,...}}
-//	{"type":"account_lists","id":"…","attributes":{"created_at":1709528767890}}
+//	{"type":"phoneapi-export","version":2,"engine":"sqlite","exported_at":"2024-03-04T05:06:07.890Z","counts":{"account_lists":1,...}}
+//	{"type":"account_lists","id":"…","attributes":{"created_at":1709528767890,"hw":1709528767890}}
 //	{"type":"contacts","id":"…","attributes":{"account_list_id":"…","name":"Smith","created_at":…,"updated_at":…,"updated_in_db_at":…}}
 //	…
-//	{"type":"write_clock","id":1,"attributes":{"hw":1709528767890}}
 //
 // The first line is the header: the format version, where the data came
 // from, and how many rows of each table follow. Then comes one line per
 // row, table after table, parents before children (ExportTables), each
 // table in primary key order: "type" names the table, "id" holds the
-// primary key (the key column for settings, the number 1 for write_clock)
-// and "attributes" every other column, by column name. Values are stored
-// values, unconverted: text as JSON strings, NULL as null, timestamps as
-// integer unix milliseconds, booleans as true or false. Nothing is lost:
-// ids, every timestamp to the millisecond, the tombstones, the users and
-// their account lists, the settings (the generated JWT secret included)
-// and the write clock's high-water mark.
+// primary key (the key column for settings) and "attributes" every other
+// column, by column name. Values are stored values, unconverted: text as
+// JSON strings, NULL as null, timestamps as integer unix milliseconds,
+// booleans as true or false. Nothing is lost: ids, every timestamp to the
+// millisecond, the tombstones, the users and their account lists with
+// their write clocks' high-water marks (hw), and the settings (the
+// generated JWT secret included).
+//
+// Version 1, written before the write clock moved to the account lists,
+// has no hw attribute and ends with one database-wide clock line,
+// {"type":"write_clock","id":1,"attributes":{"hw":…}}; Import reads it
+// too, giving every account list that high-water mark.
 
-// ExportVersion is the version of the export format Export writes and
-// Import reads.
-const ExportVersion = 1
+// ExportVersion is the version of the export format Export writes. Import
+// reads it and version 1.
+const ExportVersion = 2
 
 // exportType is the "type" of the header line.
 const exportType = "phoneapi-export"
@@ -67,47 +71,69 @@ type exportTable struct {
 	selectSQL, insertSQL, columns string // built by init
 }
 
-// exportTables lists every table holding data, parents before children.
-// (schema_migrations is not exported: Import's target is migrated by its
-// own binary.)
-var exportTables = []*exportTable{
-	{name: "account_lists", key: column{"id", kindText}, attrs: []column{
-		{"created_at", kindInt},
-	}},
-	{name: "users", key: column{"id", kindText}, attrs: []column{
+// The exported tables.
+var (
+	accountListsTable = &exportTable{name: "account_lists", key: column{"id", kindText}, attrs: []column{
+		{"created_at", kindInt}, {"hw", kindInt},
+	}}
+	usersTable = &exportTable{name: "users", key: column{"id", kindText}, attrs: []column{
 		{"account_list_id", kindText}, {"created_at", kindInt},
-	}},
-	{name: "settings", key: column{"key", kindText}, attrs: []column{
+	}}
+	settingsTable = &exportTable{name: "settings", key: column{"key", kindText}, attrs: []column{
 		{"value", kindText},
-	}},
-	{name: "contacts", key: column{"id", kindText}, attrs: []column{
+	}}
+	contactsTable = &exportTable{name: "contacts", key: column{"id", kindText}, attrs: []column{
 		{"account_list_id", kindText}, {"name", kindText},
 		{"created_at", kindInt}, {"updated_at", kindInt}, {"updated_in_db_at", kindInt},
-	}},
-	{name: "people", key: column{"id", kindText}, attrs: []column{
+	}}
+	peopleTable = &exportTable{name: "people", key: column{"id", kindText}, attrs: []column{
 		{"contact_id", kindText}, {"first_name", kindText}, {"last_name", kindNullText},
 		{"created_at", kindInt}, {"updated_at", kindInt}, {"updated_in_db_at", kindInt},
-	}},
-	{name: "phones", key: column{"id", kindText}, attrs: []column{
+	}}
+	phonesTable = &exportTable{name: "phones", key: column{"id", kindText}, attrs: []column{
 		{"person_id", kindText}, {"number", kindText}, {"country_code", kindNullText}, {"location", kindNullText},
 		{"primary", kindBool}, {"historic", kindBool}, {"source", kindText}, {"valid_values", kindBool},
 		{"created_at", kindInt}, {"updated_at", kindInt}, {"updated_in_db_at", kindInt},
-	}},
-	{name: "deleted_records", key: column{"id", kindText}, attrs: []column{
+	}}
+	deletedTable = &exportTable{name: "deleted_records", key: column{"id", kindText}, attrs: []column{
 		{"account_list_id", kindText}, {"deletable_type", kindText}, {"deletable_id", kindText},
 		{"contact_id", kindNullText}, {"person_id", kindNullText}, {"deleted_at", kindInt},
-	}},
-	{name: "write_clock", key: column{"id", kindInt}, attrs: []column{
+	}}
+
+	// Version 1's account lists (no hw) and its database-wide clock,
+	// read by Import only.
+	v1AccountListsTable = &exportTable{name: "account_lists", key: column{"id", kindText}, attrs: []column{
+		{"created_at", kindInt},
+	}}
+	v1WriteClockTable = &exportTable{name: "write_clock", key: column{"id", kindInt}, attrs: []column{
 		{"hw", kindInt},
-	}},
+	}}
+)
+
+// exportTables lists every table holding data, parents before children,
+// as Export writes them. (schema_migrations is not exported: Import's
+// target is migrated by its own binary.)
+var exportTables = []*exportTable{
+	accountListsTable, usersTable, settingsTable, contactsTable, peopleTable, phonesTable, deletedTable,
 }
 
-// exportTableIndex maps a table name to its index in exportTables.
-var exportTableIndex = map[string]int{}
+// format is the tables of one version of the export format, in order.
+type format struct {
+	tables []*exportTable
+	index  map[string]int // table name → index in tables
+}
 
-func init() {
-	for i, t := range exportTables {
-		exportTableIndex[t.name] = i
+// formats are the versions Import reads.
+var formats = map[int]*format{
+	ExportVersion: newFormat(exportTables...),
+	1: newFormat(v1AccountListsTable, usersTable, settingsTable, contactsTable, peopleTable, phonesTable,
+		deletedTable, v1WriteClockTable),
+}
+
+func newFormat(tables ...*exportTable) *format {
+	f := &format{tables: tables, index: make(map[string]int, len(tables))}
+	for i, t := range tables {
+		f.index[t.name] = i
 		cols := make([]string, 0, 1+len(t.attrs))
 		for _, c := range append([]column{t.key}, t.attrs...) {
 			cols = append(cols, `"`+c.name+`"`)
@@ -116,16 +142,22 @@ func init() {
 		t.selectSQL = `SELECT ` + t.columns + ` FROM ` + t.name + ` ORDER BY "` + t.key.name + `"`
 		t.insertSQL = multiRowInsert(t.name, t.columns, len(cols), 1)
 	}
+	return f
+}
+
+// names returns the names of f's tables, in order.
+func (f *format) names() []string {
+	names := make([]string, len(f.tables))
+	for i, t := range f.tables {
+		names[i] = t.name
+	}
+	return names
 }
 
 // ExportTables returns the exported tables in export order, parents
 // before children.
 func ExportTables() []string {
-	names := make([]string, len(exportTables))
-	for i, t := range exportTables {
-		names[i] = t.name
-	}
-	return names
+	return formats[ExportVersion].names()
 }
 
 // exportHeader is the first line of an export.
@@ -369,12 +401,12 @@ type importRow struct {
 
 // Import reads an export (see Export) from r and writes its rows, exactly
 // as they are, into the database, which must be migrated and empty: no
-// row in any exported table (write_clock's one row aside). Rows are
-// inserted raw, values unchanged — ids, timestamps, updated_in_db_at,
-// primary flags, tombstones, settings — bypassing the write clock's
-// stamping and the primary phone fix-up: it is a copy, and the rows were
-// consistent where they came from. The write clock's high-water mark is
-// set to the exported one.
+// row in any exported table. Rows are inserted raw, values unchanged —
+// ids, timestamps, updated_in_db_at, primary flags, tombstones, settings,
+// each account list's write clock — bypassing the write clock's stamping
+// and the primary phone fix-up: it is a copy, and the rows were
+// consistent where they came from. A version 1 export's database-wide
+// high-water mark becomes every account list's.
 //
 // The header is checked first (type and version), then every line as it
 // is read: its type and order, its id, and that its attributes are
@@ -427,7 +459,7 @@ func (s *Store) importRows(ctx context.Context, r io.Reader, progress func(rows 
 		}
 		return res, errors.New("empty input: not a phoneapi export")
 	}
-	h, err := parseHeader(sc.Bytes())
+	h, f, err := parseHeader(sc.Bytes())
 	if err != nil {
 		return res, fmt.Errorf("line 1: %w", err)
 	}
@@ -484,19 +516,19 @@ func (s *Store) importRows(ctx context.Context, r io.Reader, progress func(rows 
 		return res, err
 	}
 
-	seen := make(map[string]int, len(exportTables)) // rows read per table
+	seen := make(map[string]int, len(f.tables)) // rows read per table
 	batch := make([]importRow, 0, importBatchRows)
-	current := 0 // index in exportTables of the table being read
+	current := 0 // index in f.tables of the table being read
 	for next() {
-		row, err := parseRow(sc.Bytes())
+		row, err := parseRow(f, sc.Bytes())
 		if err != nil {
 			return finish(fmt.Errorf("line %d: %w", lineNo, err))
 		}
 		row.line = lineNo
-		ti := exportTableIndex[row.table.name]
+		ti := f.index[row.table.name]
 		if ti < current {
 			return finish(fmt.Errorf("line %d: %s after %s: an export lists %s", lineNo,
-				row.table.name, exportTables[current].name, strings.Join(ExportTables(), ", ")))
+				row.table.name, f.tables[current].name, strings.Join(f.names(), ", ")))
 		}
 		current = ti
 		seen[row.table.name]++
@@ -515,7 +547,7 @@ func (s *Store) importRows(ctx context.Context, r io.Reader, progress func(rows 
 		return finish(err)
 	}
 	// Before the last batch commits: a truncated file must not pass.
-	for _, t := range exportTables {
+	for _, t := range f.tables {
 		if seen[t.name] != h.Counts[t.name] {
 			return finish(fmt.Errorf("incomplete export: the header counts %d %s rows, the input has %d (%d lines read)",
 				h.Counts[t.name], t.name, seen[t.name], lineNo))
@@ -544,43 +576,44 @@ func (s *Store) writeBatch(ctx context.Context, batch []importRow) error {
 }
 
 // parseHeader checks the header line of an export.
-func parseHeader(line []byte) (exportHeader, error) {
+func parseHeader(line []byte) (exportHeader, *format, error) {
 	var h exportHeader
 	notExport := fmt.Errorf(`not a phoneapi export: the first line must be a header {"type":%q,"version":%d,...}`,
 		exportType, ExportVersion)
 	if err := json.Unmarshal(line, &h); err != nil {
-		return h, notExport
+		return h, nil, notExport
 	}
 	if h.Type != exportType {
-		return h, notExport
+		return h, nil, notExport
 	}
-	if h.Version != ExportVersion {
-		return h, fmt.Errorf("export format version %d is not supported: this phoneapi reads version %d", h.Version, ExportVersion)
+	f := formats[h.Version]
+	if f == nil {
+		return h, nil, fmt.Errorf("export format version %d is not supported: this phoneapi reads versions 1 to %d", h.Version, ExportVersion)
 	}
 	if h.Counts == nil {
-		return h, errors.New(`header: missing "counts"`)
+		return h, nil, errors.New(`header: missing "counts"`)
 	}
 	for name, n := range h.Counts {
-		if _, ok := exportTableIndex[name]; !ok {
-			return h, fmt.Errorf("header: counts: unknown table %q", name)
+		if _, ok := f.index[name]; !ok {
+			return h, nil, fmt.Errorf("header: counts: unknown table %q", name)
 		}
 		if n < 0 {
-			return h, fmt.Errorf("header: counts: negative %s count", name)
+			return h, nil, fmt.Errorf("header: counts: negative %s count", name)
 		}
 	}
-	for _, t := range exportTables {
+	for _, t := range f.tables {
 		if _, ok := h.Counts[t.name]; !ok {
-			return h, fmt.Errorf("header: counts: missing %s", t.name)
+			return h, nil, fmt.Errorf("header: counts: missing %s", t.name)
 		}
 	}
-	if h.Counts["write_clock"] != 1 {
-		return h, errors.New("header: counts: write_clock must be 1")
+	if _, ok := f.index[v1WriteClockTable.name]; ok && h.Counts[v1WriteClockTable.name] != 1 {
+		return h, nil, errors.New("header: counts: write_clock must be 1")
 	}
-	return h, nil
+	return h, f, nil
 }
 
-// parseRow parses and checks one row line.
-func parseRow(line []byte) (importRow, error) {
+// parseRow parses and checks one row line of format f.
+func parseRow(f *format, line []byte) (importRow, error) {
 	var l struct {
 		Type       string                     `json:"type"`
 		ID         json.RawMessage            `json:"id"`
@@ -600,11 +633,11 @@ func parseRow(line []byte) (importRow, error) {
 	if l.Type == "" {
 		return importRow{}, errors.New(`missing "type"`)
 	}
-	i, ok := exportTableIndex[l.Type]
+	i, ok := f.index[l.Type]
 	if !ok {
 		return importRow{}, fmt.Errorf("unknown type %q", l.Type)
 	}
-	t := exportTables[i]
+	t := f.tables[i]
 	row := importRow{table: t, args: make([]any, 0, 1+len(t.attrs))}
 	if l.ID == nil {
 		return importRow{}, fmt.Errorf(`%s: missing "id"`, t.name)
@@ -697,14 +730,10 @@ func decodeValue(raw json.RawMessage, kind colKind) (any, error) {
 	return nil, fmt.Errorf("unknown column kind %d", kind)
 }
 
-// checkEmpty returns an error unless every exported table but write_clock
-// is empty.
+// checkEmpty returns an error unless every exported table is empty.
 func (s *Store) checkEmpty(ctx context.Context) error {
 	var found []string
 	for _, t := range exportTables {
-		if t.name == "write_clock" {
-			continue
-		}
 		ok, err := exists(ctx, s.pool(), `SELECT 1 FROM `+t.name+` LIMIT 1`)
 		if err != nil {
 			return fmt.Errorf("check that the database is empty: %w", err)
@@ -721,8 +750,8 @@ func (s *Store) checkEmpty(ctx context.Context) error {
 }
 
 // insertBatch writes rows in tx: each run of rows of one table with
-// prepared multi-row inserts (see insertRows); the write_clock row sets
-// the high-water mark.
+// prepared multi-row inserts (see insertRows); a version 1 write_clock
+// row sets the high-water mark of every account list.
 func insertBatch(ctx context.Context, tx conn, batch []importRow) error {
 	for i := 0; i < len(batch); {
 		t := batch[i].table
@@ -730,9 +759,9 @@ func insertBatch(ctx context.Context, tx conn, batch []importRow) error {
 		for j < len(batch) && batch[j].table == t {
 			j++
 		}
-		if t.name == "write_clock" {
+		if t == v1WriteClockTable {
 			for _, r := range batch[i:j] {
-				if err := setWriteClock(ctx, tx, r); err != nil {
+				if err := setV1Clock(ctx, tx, r); err != nil {
 					return err
 				}
 			}
@@ -751,17 +780,13 @@ func insertBatch(ctx context.Context, tx conn, batch []importRow) error {
 	return nil
 }
 
-// setWriteClock stores the write_clock row r, replacing the migration's.
-func setWriteClock(ctx context.Context, tx conn, r importRow) error {
-	res, err := tx.ExecContext(ctx, `UPDATE write_clock SET hw = ? WHERE id = ?`, r.args[1], r.args[0])
+// setV1Clock applies the database-wide high-water mark of a version 1
+// export, its write_clock row r, to every account list: written last,
+// after every account list.
+func setV1Clock(ctx context.Context, tx conn, r importRow) error {
+	_, err := tx.ExecContext(ctx, `UPDATE account_lists SET hw = ? WHERE hw < ?`, r.args[1], r.args[1])
 	if err != nil {
 		return fmt.Errorf("set write clock: %w", mapError(err))
-	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		_, err := tx.ExecContext(ctx, r.table.insertSQL, r.args...)
-		if err != nil {
-			return fmt.Errorf("set write clock: %w", mapError(err))
-		}
 	}
 	return nil
 }
@@ -776,8 +801,8 @@ func (s *Store) findBadRow(ctx context.Context, batch []importRow) error {
 	_ = s.inTx(ctx, func(tx conn) error {
 		for _, r := range batch {
 			var err error
-			if r.table.name == "write_clock" {
-				err = setWriteClock(ctx, tx, r)
+			if r.table == v1WriteClockTable {
+				err = setV1Clock(ctx, tx, r)
 			} else if _, err = tx.ExecContext(ctx, r.table.insertSQL, r.args...); err != nil {
 				err = mapError(err)
 			}

@@ -68,52 +68,52 @@ func fillExportSource(t *testing.T, s *Store) {
 	c3, err := s.CreateContact(ctx, Contact{AccountListID: al2, Name: "Other list"})
 	must(err)
 	tick()
-	p1, err := s.CreatePerson(ctx, Person{ContactID: c1.ID, FirstName: "No", LastName: nil})
+	p1, err := s.CreatePerson(ctx, contactScope(c1), Person{FirstName: "No", LastName: nil})
 	must(err)
 	tick()
-	p2, err := s.CreatePerson(ctx, Person{ContactID: c1.ID, FirstName: "Ann", LastName: ptr("O'Brien")})
+	p2, err := s.CreatePerson(ctx, contactScope(c1), Person{FirstName: "Ann", LastName: ptr("O'Brien")})
 	must(err)
 	tick()
-	p3, err := s.CreatePerson(ctx, Person{ContactID: c2.ID, FirstName: "Gone", LastName: ptr("")})
+	p3, err := s.CreatePerson(ctx, contactScope(c2), Person{FirstName: "Gone", LastName: ptr("")})
 	must(err)
 	tick()
-	p4, err := s.CreatePerson(ctx, Person{ContactID: c3.ID, FirstName: "Deleted", LastName: ptr("Later")})
+	p4, err := s.CreatePerson(ctx, contactScope(c3), Person{FirstName: "Deleted", LastName: ptr("Later")})
 	must(err)
 	tick()
-	_, err = s.CreatePhone(ctx, NewPhone{PersonID: p1.ID, Number: "+12025550101", Primary: true})
+	_, err = s.CreatePhone(ctx, personScope(c1, p1), NewPhone{Number: "+12025550101", Primary: true})
 	must(err)
 	tick()
-	_, err = s.CreatePhone(ctx, NewPhone{PersonID: p1.ID, Number: "+442079460000", CountryCode: ptr("44"),
+	_, err = s.CreatePhone(ctx, personScope(c1, p1), NewPhone{Number: "+442079460000", CountryCode: ptr("44"),
 		Location: ptr("home"), Historic: true, Source: "Siebel", ValidValues: ptr(false)})
 	must(err)
 	tick()
-	ph3, err := s.CreatePhone(ctx, NewPhone{PersonID: p1.ID, Number: "+12025550102", CountryCode: ptr("1"), Location: ptr(weirdText)})
+	ph3, err := s.CreatePhone(ctx, personScope(c1, p1), NewPhone{Number: "+12025550102", CountryCode: ptr("1"), Location: ptr(weirdText)})
 	must(err)
 	tick()
-	ph4, err := s.CreatePhone(ctx, NewPhone{PersonID: p2.ID, Number: "+12025550103", Primary: true})
+	ph4, err := s.CreatePhone(ctx, personScope(c1, p2), NewPhone{Number: "+12025550103", Primary: true})
 	must(err)
 	tick()
-	for _, pid := range []string{p3.ID, p4.ID, p4.ID} {
-		_, err := s.CreatePhone(ctx, NewPhone{PersonID: pid, Number: "+12025550199"})
+	for _, sc := range []Scope{personScope(c2, p3), personScope(c3, p4), personScope(c3, p4)} {
+		_, err := s.CreatePhone(ctx, sc, NewPhone{Number: "+12025550199"})
 		must(err)
 		tick()
 	}
 	// Updates: the primary moves from ph1 to ph3 (fix-up), names change.
-	_, err = s.UpdatePhone(ctx, p1.ID, ph3.ID, PhoneUpdate{Primary: ptr(true), Location: Patch[string]{Set: true}}, nil)
+	_, err = s.UpdatePhone(ctx, personScope(c1, p1), ph3.ID, PhoneUpdate{Primary: ptr(true), Location: Patch[string]{Set: true}}, nil)
 	must(err)
 	tick()
-	_, err = s.UpdateContact(ctx, c2.ID, ContactUpdate{Name: ptr("Zed Renamed"), UpdatedAt: ptr(old)}, nil)
+	_, err = s.UpdateContact(ctx, al1, c2.ID, ContactUpdate{Name: ptr("Zed Renamed"), UpdatedAt: ptr(old)}, nil)
 	must(err)
 	tick()
-	_, err = s.UpdatePerson(ctx, c1.ID, p2.ID, PersonUpdate{LastName: Patch[string]{Set: true}}, nil)
+	_, err = s.UpdatePerson(ctx, contactScope(c1), p2.ID, PersonUpdate{LastName: Patch[string]{Set: true}}, nil)
 	must(err)
 	tick()
 	// Deletes of each kind leave tombstones.
-	must(s.DeletePhone(ctx, p2.ID, ph4.ID, nil))
+	must(s.DeletePhone(ctx, personScope(c1, p2), ph4.ID, nil))
 	tick()
-	must(s.DeletePerson(ctx, c2.ID, p3.ID, nil))
+	must(s.DeletePerson(ctx, contactScope(c2), p3.ID, nil))
 	tick()
-	must(s.DeleteContact(ctx, c3.ID, nil))
+	must(s.DeleteContact(ctx, al2, c3.ID, nil))
 	tick()
 	// Bulk.
 	if _, err := s.Seed(ctx, SeedOptions{AccountListID: al2, Contacts: 60, PeoplePerContact: 2, PhonesPerPerson: 3}); err != nil {
@@ -151,8 +151,9 @@ func dumpTables(t *testing.T, s *Store) map[string][][]any {
 		t.Fatalf("tables %v, export covers %v", names, want)
 	}
 	out := make(map[string][][]any)
+	f := formats[ExportVersion]
 	for _, name := range names {
-		rows, err := s.pool().QueryContext(ctx, `SELECT * FROM `+name+` ORDER BY 1`)
+		rows, err := s.db.QueryContext(ctx, `SELECT * FROM `+name+` ORDER BY 1`)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -160,7 +161,7 @@ func dumpTables(t *testing.T, s *Store) map[string][][]any {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tbl := exportTables[exportTableIndex[name]]
+		tbl := f.tables[f.index[name]]
 		var wantCols []string
 		for _, c := range append([]column{tbl.key}, tbl.attrs...) {
 			wantCols = append(wantCols, c.name)
@@ -302,41 +303,59 @@ func testExportImportRoundTrip(t *testing.T) {
 	}
 	sameTables(t, "SQLite → "+dst.Engine()+" → SQLite", want, dumpTables(t, back))
 
-	// The copy works as a store: the secret, the tombstones, and the write
-	// clock, which stamps the next write after every copied one.
+	// The copy works as a store: the secret, the tombstones, and each
+	// account list's write clock, which stamps the next write, with the
+	// clock behind, no earlier than every copied one of the account list.
 	if v, err := dst.Setting(ctx, "weird"); err != nil || v != weirdText {
 		t.Errorf("setting weird = %q, %v", v, err)
 	}
-	var hw int64
-	if err := dst.pool().QueryRowContext(ctx, `SELECT hw FROM write_clock WHERE id = 1`).Scan(&hw); err != nil {
-		t.Fatal(err)
-	}
-	al := want["users"][0][1].(string)
-	c, err := dst.CreateContact(ctx, Contact{AccountListID: al, Name: "new"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.UpdatedInDBAt.UnixMilli() <= hw {
-		t.Errorf("new write stamped %d, not after the copied high-water mark %d", c.UpdatedInDBAt.UnixMilli(), hw)
+	dst.SetClock((&clock{t: start}).Now)
+	for _, u := range want["users"] {
+		al := u[1].(string)
+		hw := hwOf(t, dst, al)
+		if max := maxStamp(t, dst, al); !hw.Equal(max) || hw.Equal(fromMillis(0)) {
+			t.Errorf("account list %s: copied write clock %v, latest copied stamp %v; want them equal", al, hw, max)
+		}
+		c, err := dst.CreateContact(ctx, Contact{AccountListID: al, Name: "new"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.UpdatedInDBAt.Before(hw) {
+			t.Errorf("account list %s: new write stamped %v, before the copied high-water mark %v", al, c.UpdatedInDBAt, hw)
+		}
 	}
 }
 
-func TestExportFormat(t *testing.T) {
+// TestExportFormat checks every line of a small export: the version 2
+// header, and each account list's line with its own write clock (hw): one
+// account list written to a second after it was created, one never
+// written to.
+func TestExportFormat(t *testing.T) { forEachBackend(t, testExportFormat) }
+
+func testExportFormat(t *testing.T) {
 	ctx := t.Context()
 	s, c := newStore(t)
-	al, err := s.EnsureUser(ctx, "0b7f0f8e-1111-4222-8333-944455556666")
+	const user1, user2 = "0b7f0f8e-1111-4222-8333-944455556666", "0b7f0f8e-2222-4222-8333-944455556666"
+	al, err := s.EnsureUser(ctx, user1)
 	if err != nil {
 		t.Fatal(err)
 	}
+	idle, err := s.EnsureUser(ctx, user2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := c.nowMS().UnixMilli()
+	c.Add(time.Second)
+	ms := c.nowMS().UnixMilli()
 	ct, err := s.CreateContact(ctx, Contact{AccountListID: al, Name: weirdText})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := s.CreatePerson(ctx, Person{ContactID: ct.ID, FirstName: "A"})
+	p, err := s.CreatePerson(ctx, contactScope(ct), Person{FirstName: "A"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ph, err := s.CreatePhone(ctx, NewPhone{PersonID: p.ID, Number: "+12025550101", Primary: true})
+	ph, err := s.CreatePhone(ctx, personScope(ct, p), NewPhone{Number: "+12025550101", Primary: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,15 +364,22 @@ func TestExportFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
-	ms := c.nowMS().UnixMilli()
+	accountLists := []string{
+		fmt.Sprintf(`{"type":"account_lists","id":%q,"attributes":{"created_at":%d,"hw":%d}}`, al, created, ms),
+		fmt.Sprintf(`{"type":"account_lists","id":%q,"attributes":{"created_at":%d,"hw":0}}`, idle, created),
+	}
+	if idle < al {
+		accountLists[0], accountLists[1] = accountLists[1], accountLists[0]
+	}
 	want := []string{
-		`{"type":"phoneapi-export","version":1,"engine":"sqlite","exported_at":"2024-03-04T05:06:07.890Z","counts":{"account_lists":1,"contacts":1,"deleted_records":0,"people":1,"phones":1,"settings":0,"users":1,"write_clock":1}}`,
-		fmt.Sprintf(`{"type":"account_lists","id":%q,"attributes":{"created_at":%d}}`, al, ms),
-		fmt.Sprintf(`{"type":"users","id":"0b7f0f8e-1111-4222-8333-944455556666","attributes":{"account_list_id":%q,"created_at":%d}}`, al, ms),
+		`{"type":"phoneapi-export","version":2,"engine":"` + s.Engine() + `","exported_at":"2024-03-04T05:06:08.890Z","counts":{"account_lists":2,"contacts":1,"deleted_records":0,"people":1,"phones":1,"settings":0,"users":2}}`,
+		accountLists[0],
+		accountLists[1],
+		fmt.Sprintf(`{"type":"users","id":%q,"attributes":{"account_list_id":%q,"created_at":%d}}`, user1, al, created),
+		fmt.Sprintf(`{"type":"users","id":%q,"attributes":{"account_list_id":%q,"created_at":%d}}`, user2, idle, created),
 		fmt.Sprintf(`{"type":"contacts","id":%q,"attributes":{"account_list_id":%q,"name":"q\"b\\s/n\nr\rt\tc\u0001\u001f<>&`+"\u2028\u2029 é 😀 '?' $1"+`","created_at":%d,"updated_at":%d,"updated_in_db_at":%d}}`, ct.ID, al, ms, ms, ms),
 		fmt.Sprintf(`{"type":"people","id":%q,"attributes":{"contact_id":%q,"first_name":"A","last_name":null,"created_at":%d,"updated_at":%d,"updated_in_db_at":%d}}`, p.ID, ct.ID, ms, ms, ms),
 		fmt.Sprintf(`{"type":"phones","id":%q,"attributes":{"person_id":%q,"number":"+12025550101","country_code":null,"location":null,"primary":true,"historic":false,"source":"MPDX","valid_values":true,"created_at":%d,"updated_at":%d,"updated_in_db_at":%d}}`, ph.ID, p.ID, ms, ms, ms),
-		fmt.Sprintf(`{"type":"write_clock","id":1,"attributes":{"hw":%d}}`, ms),
 	}
 	if len(lines) != len(want) {
 		t.Fatalf("export:\n%s\nwant %d lines", buf.String(), len(want))
@@ -367,8 +393,70 @@ func TestExportFormat(t *testing.T) {
 		}
 	}
 	var got struct{ Attributes struct{ Name string } }
-	if err := json.Unmarshal([]byte(lines[3]), &got); err != nil || got.Attributes.Name != weirdText {
+	if err := json.Unmarshal([]byte(lines[5]), &got); err != nil || got.Attributes.Name != weirdText {
 		t.Errorf("name decodes to %q, %v; want %q", got.Attributes.Name, err, weirdText)
+	}
+}
+
+// TestImportVersion1 imports a version 1 export, written before the write
+// clock moved to the account lists: account lists without hw and a final
+// database-wide write_clock line. Every account list gets that
+// high-water mark, whichever batch holds which line, and new writes, with
+// the clock behind it, are stamped no earlier.
+func TestImportVersion1(t *testing.T) { forEachBackend(t, testImportVersion1) }
+
+func testImportVersion1(t *testing.T) {
+	const (
+		al1, al2 = "0b7f0f8e-aaaa-4222-8333-944455556666", "0b7f0f8e-bbbb-4222-8333-944455556666"
+		contact  = "0b7f0f8e-cccc-4222-8333-944455556666"
+	)
+	created := start.Truncate(time.Millisecond).UnixMilli()
+	hw := created + int64(time.Hour/time.Millisecond) // ahead of every row and of the clock
+	lines := []string{
+		`{"type":"phoneapi-export","version":1,"engine":"sqlite","exported_at":"2024-03-04T05:06:07.890Z","counts":{"account_lists":2,"contacts":1,"deleted_records":0,"people":0,"phones":0,"settings":0,"users":1,"write_clock":1}}`,
+		fmt.Sprintf(`{"type":"account_lists","id":%q,"attributes":{"created_at":%d}}`, al1, created),
+		fmt.Sprintf(`{"type":"account_lists","id":%q,"attributes":{"created_at":%d}}`, al2, created),
+		fmt.Sprintf(`{"type":"users","id":"u1","attributes":{"account_list_id":%q,"created_at":%d}}`, al1, created),
+		fmt.Sprintf(`{"type":"contacts","id":%q,"attributes":{"account_list_id":%q,"name":"c","created_at":%d,"updated_at":%d,"updated_in_db_at":%d}}`,
+			contact, al1, created, created, created+5),
+		fmt.Sprintf(`{"type":"write_clock","id":1,"attributes":{"hw":%d}}`, hw),
+	}
+	input := strings.Join(lines, "\n") + "\n"
+	for _, batch := range []int{importBatchRows, 1} {
+		t.Run(fmt.Sprintf("batches of %d", batch), func(t *testing.T) {
+			defer func(n int) { importBatchRows = n }(importBatchRows)
+			importBatchRows = batch
+			ctx := t.Context()
+			s, _ := newStore(t)
+			res, err := s.Import(ctx, strings.NewReader(input), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Tables["account_lists"] != 2 || res.Tables["users"] != 1 || res.Tables["contacts"] != 1 {
+				t.Errorf("import result %+v", res)
+			}
+			if tableExists(t, s, "write_clock") {
+				t.Error("import created write_clock")
+			}
+			for _, al := range []string{al1, al2} {
+				if got := hwOf(t, s, al); got.UnixMilli() != hw {
+					t.Errorf("account list %s: write clock %v, want the export's %v", al, got, fromMillis(hw))
+				}
+			}
+			c, err := s.UpdateContact(ctx, al1, contact, ContactUpdate{Name: ptr("d")}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := s.CreateContact(ctx, Contact{AccountListID: al2, Name: "n"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, at := range []time.Time{c.UpdatedInDBAt, n.UpdatedInDBAt} {
+				if at.UnixMilli() < hw {
+					t.Errorf("new write stamped %v, before the imported high-water mark %v", at, fromMillis(hw))
+				}
+			}
+		})
 	}
 }
 
@@ -418,7 +506,7 @@ func testExportReadsOneSnapshot(t *testing.T) {
 		wrote = true
 		// Not exported yet: the last person (cascading to its phones) and
 		// a new contact.
-		if err := s.DeletePerson(ctx, lastPerson[1].(string), lastPerson[0].(string), nil); err != nil {
+		if err := s.DeletePerson(ctx, Scope{AccountListID: al, ContactID: lastPerson[1].(string)}, lastPerson[0].(string), nil); err != nil {
 			t.Error(err)
 		}
 		if _, err := s.CreateContact(ctx, Contact{AccountListID: al, Name: "during export"}); err != nil {
@@ -459,8 +547,8 @@ func testImportBadInput(t *testing.T) {
 	}
 	good := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
 	// Lines: 1 header, 2 account_lists, 3 users, 4-5 contacts, 6-7 people,
-	// 8-11 phones, 12 write_clock.
-	if len(good) != 12 || !strings.Contains(good[4], `"type":"contacts"`) || !strings.Contains(good[5], `"type":"people"`) ||
+	// 8-11 phones.
+	if len(good) != 11 || !strings.Contains(good[1], `"hw":`) || !strings.Contains(good[4], `"type":"contacts"`) || !strings.Contains(good[5], `"type":"people"`) ||
 		!strings.Contains(good[7], `"type":"phones"`) {
 		t.Fatalf("unexpected export:\n%s", buf.String())
 	}
@@ -505,7 +593,22 @@ func testImportBadInput(t *testing.T) {
 		{"empty", "", "empty input"},
 		{"not JSON", "hello\n" + buf.String(), "line 1: not a phoneapi export"},
 		{"no header", edit(func(l []string) []string { return l[1:] }), "line 1: not a phoneapi export"},
-		{"version", replaceIn(0, `"version":1`, `"version":2`), "line 1: export format version 2 is not supported"},
+		{"version", replaceIn(0, fmt.Sprintf(`"version":%d`, ExportVersion), fmt.Sprintf(`"version":%d`, ExportVersion+1)),
+			fmt.Sprintf("line 1: export format version %d is not supported: this phoneapi reads versions 1 to %d", ExportVersion+1, ExportVersion)},
+		{"version 1 without write_clock", replaceIn(0, fmt.Sprintf(`"version":%d`, ExportVersion), `"version":1`),
+			"line 1: header: counts: missing write_clock"},
+		{"version 1 with hw", edit(func(l []string) []string {
+			l[0] = strings.Replace(strings.Replace(l[0], fmt.Sprintf(`"version":%d`, ExportVersion), `"version":1`, 1),
+				`"counts":{`, `"counts":{"write_clock":1,`, 1)
+			return append(l, `{"type":"write_clock","id":1,"attributes":{"hw":1}}`)
+		}), `line 2: account_lists ` + lineID(1) + `: unknown attribute "hw"`},
+		{"write_clock in version 2", replaceIn(0, `"counts":{`, `"counts":{"write_clock":1,`), `line 1: header: counts: unknown table "write_clock"`},
+		{"write_clock line in version 2", edit(func(l []string) []string {
+			return append(l, `{"type":"write_clock","id":1,"attributes":{"hw":1}}`)
+		}), `line 12: unknown type "write_clock"`},
+		{"missing hw", editJSON(1, func(v map[string]any) { delete(v["attributes"].(map[string]any), "hw") }),
+			`line 2: account_lists ` + lineID(1) + `: missing attribute "hw"`},
+		{"fractional hw", replaceIn(1, `"hw":`, `"hw":1.5,"w":`), `line 2: account_lists ` + lineID(1) + `: attribute "hw": want an integer`},
 		{"no counts", replaceIn(0, `"counts"`, `"kounts"`), `line 1: header: missing "counts"`},
 		{"bad JSON", replaceIn(4, `{"type"`, `{"type`), "line 5: invalid JSON"},
 		{"trailing data", replaceIn(4, `}}`, `}} x`), "line 5: invalid JSON"},
@@ -527,8 +630,8 @@ func testImportBadInput(t *testing.T) {
 		{"plus integer", replaceIn(1, `"created_at":`, `"created_at":+1,"z":`), `line 2: invalid JSON`},
 		{"number boolean", replaceIn(7, `"primary":true`, `"primary":1`), `line 8: phones ` + lineID(7) + `: attribute "primary": want true or false`},
 		{"out of order", edit(func(l []string) []string { l[4], l[5] = l[5], l[4]; return l }), "line 6: contacts after people"},
-		{"truncated", edit(func(l []string) []string { return l[:11] }), "incomplete export: the header counts 1 write_clock rows, the input has 0"},
-		{"extra row", edit(func(l []string) []string { return append(l, l[11]) }), "line 13: more write_clock rows than the header's 1"},
+		{"truncated", edit(func(l []string) []string { return l[:10] }), "incomplete export: the header counts 4 phones rows, the input has 3"},
+		{"extra row", edit(func(l []string) []string { return append(l, l[10]) }), "line 12: more phones rows than the header's 4"},
 		{"missing parent", replaceIn(5, `"contact_id":"`, `"contact_id":"f`), "line 6: people "},
 		{"duplicate id", edit(func(l []string) []string {
 			l[0] = strings.Replace(l[0], `"phones":4`, `"phones":5`, 1)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -31,10 +32,12 @@ import (
 //   - no write is acknowledged before the commit that holds it is durable;
 //     if that commit fails, every write of the batch gets the error.
 //
-// A write whose context is cancelled before it starts is not run. Once
-// started it runs to its end with cancellation ignored: SQLite rolls back
-// the whole transaction when a write statement inside it is interrupted,
-// which would fail the other writes of the batch.
+// A write whose context ends before it starts is not run, and returns the
+// context's error: also while its batch waits for the write lock that
+// another process holds (beginImmediate). Once started it runs to its end
+// with cancellation ignored: SQLite rolls back the whole transaction when
+// a write statement inside it is interrupted, which would fail the other
+// writes of the batch.
 
 // maxBatch is the most writes one commit holds.
 const maxBatch = 64
@@ -125,12 +128,20 @@ func (c *committer) commit(batch []*writeReq) {
 // write that has no error of its own: nothing of the batch was committed.
 func (c *committer) commitBatch(batch []*writeReq, results []error) error {
 	bg := context.Background()
-	sqlTx, err := c.db.BeginTx(bg, nil) // _txlock=immediate: BEGIN IMMEDIATE
+	// Wait for the write lock while another process holds it, as long as
+	// some write of the batch may still run.
+	sqlTx, err := beginImmediate(c.db, func() bool {
+		return slices.ContainsFunc(batch, func(r *writeReq) bool { return r.ctx.Err() == nil })
+	})
 	if err != nil {
-		return fmt.Errorf("begin transaction: %w", mapError(err))
+		for i, r := range batch {
+			results[i] = r.ctx.Err() // nil for those the error applies to
+		}
+		return fmt.Errorf("begin transaction: %w", classify(nil, err))
 	}
 	defer sqlTx.Rollback() // no-op after Commit
-	tx := conn{q: sqlTx, d: c.d, detached: true}
+	tx := sqlConnOf(sqlTx, c.d)
+	tx.detached = true
 	solo := len(batch) == 1
 	ran := 0
 	for i, r := range batch {
@@ -148,18 +159,18 @@ func (c *committer) commitBatch(batch []*writeReq, results []error) error {
 			continue
 		}
 		if _, err := tx.execRaw(bg, `SAVEPOINT phoneapi_write`); err != nil {
-			return fmt.Errorf("savepoint: %w", mapError(err))
+			return fmt.Errorf("savepoint: %w", err)
 		}
 		if err := runWrite(r.fn, tx); err != nil {
 			results[i] = err
 			if _, rerr := tx.execRaw(bg, `ROLLBACK TO phoneapi_write`); rerr != nil {
 				// The transaction itself is gone (SQLite rolls back on
 				// some I/O and memory errors): none of the batch stays.
-				return fmt.Errorf("roll back a failed write: %w", mapError(rerr))
+				return fmt.Errorf("roll back a failed write: %w", rerr)
 			}
 		}
 		if _, err := tx.execRaw(bg, `RELEASE phoneapi_write`); err != nil {
-			return fmt.Errorf("release savepoint: %w", mapError(err))
+			return fmt.Errorf("release savepoint: %w", err)
 		}
 		if results[i] == nil {
 			ran++
@@ -169,7 +180,7 @@ func (c *committer) commitBatch(batch []*writeReq, results []error) error {
 		return nil
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", mapError(err))
+		return fmt.Errorf("commit: %w", classify(nil, err))
 	}
 	c.commits.Add(1)
 	c.writes.Add(int64(ran))

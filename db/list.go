@@ -259,12 +259,12 @@ func queryAll[T any](ctx context.Context, q queryer, scan func(scanner) (T, erro
 	for rows.Next() {
 		item, err := scan(rows)
 		if err != nil {
-			return nil, err
+			return nil, classify(ctx, err)
 		}
 		items = append(items, item)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, classify(ctx, err)
 	}
 	return items, nil
 }

@@ -101,8 +101,8 @@ func newPhoneFixture(t *testing.T) *phoneFixture {
 	s, clk := newStore(t)
 	created := t0.Add(-time.Second)
 	clk.Set(created)
-	_, personID := newPerson(t, s)
-	f := &phoneFixture{s: s, personID: personID, names: map[string]string{}}
+	sc := newPerson(t, s)
+	f := &phoneFixture{s: s, personID: sc.PersonID, names: map[string]string{}}
 	type row struct {
 		name                   string
 		id                     int
@@ -119,8 +119,8 @@ func newPhoneFixture(t *testing.T) *phoneFixture {
 		{"d", 1, t2, t1, t1, nil, false},
 	}
 	for _, r := range rows {
-		p := mustPhone(t, s, NewPhone{
-			ID: fixedID(r.id), PersonID: personID, Number: "+1 617 555 010" + fmt.Sprint(r.id),
+		p := mustPhone(t, s, sc, NewPhone{
+			ID: fixedID(r.id), Number: "+1 617 555 010" + fmt.Sprint(r.id),
 			Location: r.location, Historic: r.historic, CreatedAt: r.created, UpdatedAt: r.updated,
 		})
 		f.names[p.ID] = r.name
@@ -138,7 +138,7 @@ func newPhoneFixture(t *testing.T) *phoneFixture {
 	slices.SortStableFunc(byInDB, func(a, b row) int { return a.inDB.Compare(b.inDB) })
 	for _, r := range byInDB {
 		clk.Set(r.inDB)
-		p, err := s.UpdatePhone(t.Context(), personID, fixedID(r.id), PhoneUpdate{UpdatedAt: ptr(r.updated)}, nil)
+		p, err := s.UpdatePhone(t.Context(), sc, fixedID(r.id), PhoneUpdate{UpdatedAt: ptr(r.updated)}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -318,7 +318,7 @@ func testListPeopleSortAndPage(t *testing.T) {
 	al := newAccountList(t, s)
 	c := mustContact(t, s, Contact{AccountListID: al, Name: "c"})
 	otherContact := mustContact(t, s, Contact{AccountListID: al, Name: "other"})
-	mustPerson(t, s, Person{ContactID: otherContact.ID, FirstName: "Aaron", CreatedAt: t0})
+	mustPerson(t, s, contactScope(otherContact), Person{FirstName: "Aaron", CreatedAt: t0})
 	names := map[string]string{}
 	type personRow struct {
 		listRow
@@ -337,7 +337,7 @@ func testListPeopleSortAndPage(t *testing.T) {
 	slices.SortStableFunc(rows, func(a, b personRow) int { return a.inDB.Compare(b.inDB) })
 	for _, r := range rows {
 		clk.Set(r.inDB)
-		p := mustPerson(t, s, Person{ID: fixedID(r.id), ContactID: c.ID, FirstName: r.first, LastName: r.last,
+		p := mustPerson(t, s, contactScope(c), Person{ID: fixedID(r.id), FirstName: r.first, LastName: r.last,
 			CreatedAt: r.created, UpdatedAt: r.updated})
 		if !p.CreatedAt.Equal(r.created) || !p.UpdatedAt.Equal(r.updated) || !p.UpdatedInDBAt.Equal(r.inDB) {
 			t.Fatalf("person %s = %+v; want created_at %v, updated_at %v, updated_in_db_at %v",
@@ -371,7 +371,7 @@ func testListParentNotFound(t *testing.T) {
 	ctx := t.Context()
 	al := newAccountList(t, s)
 	c := mustContact(t, s, Contact{AccountListID: al, Name: "c"})
-	p := mustPerson(t, s, Person{ContactID: c.ID, FirstName: "p"})
+	p := mustPerson(t, s, contactScope(c), Person{FirstName: "p"})
 	q := ListQuery{Limit: 10, Offset: 5}
 
 	_, _, err := s.ListContacts(ctx, uuid.NewString(), q)
@@ -390,7 +390,7 @@ func testListParentNotFound(t *testing.T) {
 			t.Errorf("ListPhones(%+v) = %v, %d, %v; want empty non-nil, 0", q, list, total, err)
 		}
 	}
-	mustPhone(t, s, NewPhone{PersonID: p.ID, Number: "1"})
+	mustPhone(t, s, personScope(c, p), NewPhone{Number: "1"})
 	if list, total, err := s.ListPhones(ctx, p.ID, q); err != nil || list == nil || len(list) != 0 || total != 1 {
 		t.Errorf("ListPhones past the end = %v, %d, %v; want empty non-nil, 1", list, total, err)
 	}
@@ -409,7 +409,7 @@ func testListInvalidQuery(t *testing.T) {
 	ctx := t.Context()
 	al := newAccountList(t, s)
 	c := mustContact(t, s, Contact{AccountListID: al, Name: "c"})
-	p := mustPerson(t, s, Person{ContactID: c.ID, FirstName: "p"})
+	p := mustPerson(t, s, contactScope(c), Person{FirstName: "p"})
 	type lister func(ListQuery) error
 	contacts := func(q ListQuery) error { _, _, err := s.ListContacts(ctx, al, q); return err }
 	people := func(q ListQuery) error { _, _, err := s.ListPeople(ctx, c.ID, q); return err }

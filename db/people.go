@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -65,29 +66,42 @@ func (s *Store) Person(ctx context.Context, contactID, id string) (Person, error
 	return p, nil
 }
 
-// CreatePerson stores a new person and returns it as stored. An empty ID
-// means a new UUID; zero CreatedAt or UpdatedAt mean now; UpdatedInDBAt is
-// always now. It returns ErrNotFound if the contact does not exist and
-// ErrConflict if the id does.
-func (s *Store) CreatePerson(ctx context.Context, p Person) (Person, error) {
+// personIn reads the person with the given id of sc's contact, checking
+// sc in the same statement: a *ScopeError when sc does not hold,
+// ErrNotFound when the contact has no such person.
+func personIn(ctx context.Context, tx conn, sc Scope, id string) (Person, error) {
+	cond, args := sc.inScope()
+	row := tx.QueryRowContext(ctx,
+		`SELECT `+personColumns+` FROM people WHERE id = ? AND contact_id = ? AND `+cond,
+		append([]any{id, sc.ContactID}, args...)...)
+	p, err := scanPerson(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Person{}, whyEmpty(ctx, tx, sc, ErrNotFound)
+	}
+	return p, err
+}
+
+// CreatePerson stores a new person of sc's contact (sc names no person;
+// p.ContactID is ignored) and returns it as stored. An empty ID means a
+// new UUID; zero CreatedAt or UpdatedAt mean now; UpdatedInDBAt is always
+// now. It returns a *ScopeError if sc does not hold and ErrConflict if the
+// id exists.
+func (s *Store) CreatePerson(ctx context.Context, sc Scope, p Person) (Person, error) {
+	sc = sc.norm()
 	p.ID = normID(p.ID)
 	if p.ID == "" {
 		p.ID = uuid.NewString()
 	}
-	p.ContactID = normID(p.ContactID)
+	p.ContactID = sc.ContactID
 	p.LastName = cloneString(p.LastName)
-	err := s.inWrite(ctx, func(tx conn, wc *writeClock) error {
-		p.CreatedAt = orNow(p.CreatedAt, wc.now)
-		p.UpdatedAt = orNow(p.UpdatedAt, wc.now)
-		p.UpdatedInDBAt = wc.now
-		ok, err := exists(ctx, tx, `SELECT 1 FROM contacts WHERE id = ?`, p.ContactID)
-		if err != nil {
+	err := s.inWrite(ctx, sc.AccountListID, func(tx conn, wc *writeClock) error {
+		p.CreatedAt = orNow(p.CreatedAt, wc.now())
+		p.UpdatedAt = orNow(p.UpdatedAt, wc.now())
+		p.UpdatedInDBAt = wc.now()
+		if err := checkScope(ctx, tx, sc); err != nil {
 			return err
 		}
-		if !ok {
-			return ErrNotFound
-		}
-		_, err = tx.ExecContext(ctx,
+		_, err := tx.ExecContext(ctx,
 			`INSERT INTO people (`+personColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			p.ID, p.ContactID, p.FirstName, nullString(p.LastName),
 			p.CreatedAt.UnixMilli(), p.UpdatedAt.UnixMilli(), p.UpdatedInDBAt.UnixMilli())
@@ -99,24 +113,23 @@ func (s *Store) CreatePerson(ctx context.Context, p Person) (Person, error) {
 	return p, nil
 }
 
-// UpdatePerson applies u to the person and returns it as stored.
-// UpdatedAt becomes u.UpdatedAt if set, else now; UpdatedInDBAt always
-// advances. It returns ErrNotFound if there is no such person under
-// contactID, or a *StaleError if pre does not hold, in which case nothing
-// is written.
-func (s *Store) UpdatePerson(ctx context.Context, contactID, id string, u PersonUpdate, pre *Precondition) (Person, error) {
-	contactID, id = normID(contactID), normID(id)
+// UpdatePerson applies u to the person of sc's contact (sc names no
+// person) and returns it as stored. UpdatedAt becomes u.UpdatedAt if set,
+// else now; UpdatedInDBAt always advances. It returns a *ScopeError if sc
+// does not hold, ErrNotFound if the contact has no such person, or a
+// *StaleError if pre does not hold, in which case nothing is written.
+func (s *Store) UpdatePerson(ctx context.Context, sc Scope, id string, u PersonUpdate, pre *Precondition) (Person, error) {
+	sc, id = sc.norm(), normID(id)
 	var p Person
-	err := s.inWrite(ctx, func(tx conn, wc *writeClock) error {
+	err := s.inWrite(ctx, sc.AccountListID, func(tx conn, wc *writeClock) error {
 		var err error
-		p, err = person(ctx, tx, contactID, id)
-		if err != nil {
+		if p, err = personIn(ctx, tx, sc, id); err != nil {
 			return err
 		}
 		if err := pre.check(p.UpdatedInDBAt); err != nil {
 			return err
 		}
-		now := wc.now
+		now := wc.now()
 		if u.FirstName != nil {
 			p.FirstName = *u.FirstName
 		}
@@ -139,36 +152,33 @@ func (s *Store) UpdatePerson(ctx context.Context, contactID, id string, u Person
 		return mapError(err)
 	})
 	if err != nil {
-		return Person{}, fmt.Errorf("update person %s of contact %s: %w", id, contactID, err)
+		return Person{}, fmt.Errorf("update person %s of contact %s: %w", id, sc.ContactID, err)
 	}
 	return p, nil
 }
 
-// DeletePerson deletes the person with its phones, leaving a tombstone for
-// each row removed (see ListDeleted), all with one DeletedAt. It returns
-// ErrNotFound if there is no such person under contactID, or a *StaleError
-// if pre does not hold, in which case nothing is written.
-func (s *Store) DeletePerson(ctx context.Context, contactID, id string, pre *Precondition) error {
-	contactID, id = normID(contactID), normID(id)
-	err := s.inWrite(ctx, func(tx conn, wc *writeClock) error {
-		p, err := person(ctx, tx, contactID, id)
+// DeletePerson deletes the person of sc's contact (sc names no person)
+// with its phones, leaving a tombstone for each row removed (see
+// ListDeleted), all with one DeletedAt. It returns a *ScopeError if sc
+// does not hold, ErrNotFound if the contact has no such person, or a
+// *StaleError if pre does not hold, in which case nothing is written.
+func (s *Store) DeletePerson(ctx context.Context, sc Scope, id string, pre *Precondition) error {
+	sc, id = sc.norm(), normID(id)
+	err := s.inWrite(ctx, sc.AccountListID, func(tx conn, wc *writeClock) error {
+		p, err := personIn(ctx, tx, sc, id)
 		if err != nil {
 			return err
 		}
 		if err := pre.check(p.UpdatedInDBAt); err != nil {
 			return err
 		}
-		c, err := contact(ctx, tx, contactID)
-		if err != nil {
-			return err
-		}
-		at := wc.now
-		if err := buryPhonesOfPerson(ctx, tx, c.AccountListID, contactID, id, at); err != nil {
+		at := wc.now()
+		if err := buryPhonesOfPerson(ctx, tx, sc.AccountListID, sc.ContactID, id, at); err != nil {
 			return err
 		}
 		err = bury(ctx, tx, Deleted{
-			AccountListID: c.AccountListID, Type: TypePeople, DeletableID: id,
-			ContactID: &contactID, DeletedAt: at,
+			AccountListID: sc.AccountListID, Type: TypePeople, DeletableID: id,
+			ContactID: &sc.ContactID, DeletedAt: at,
 		})
 		if err != nil {
 			return err
@@ -176,7 +186,7 @@ func (s *Store) DeletePerson(ctx context.Context, contactID, id string, pre *Pre
 		return deleteOne(ctx, tx, `DELETE FROM people WHERE id = ?`, id)
 	})
 	if err != nil {
-		return fmt.Errorf("delete person %s of contact %s: %w", id, contactID, err)
+		return fmt.Errorf("delete person %s of contact %s: %w", id, sc.ContactID, err)
 	}
 	return nil
 }

@@ -9,13 +9,33 @@ import (
 	"github.com/google/uuid"
 )
 
-func mustPerson(t *testing.T, s *Store, p Person) Person {
+// mustPerson creates a person of sc's contact.
+func mustPerson(t *testing.T, s *Store, sc Scope, p Person) Person {
 	t.Helper()
-	p, err := s.CreatePerson(t.Context(), p)
+	p, err := s.CreatePerson(t.Context(), sc, p)
 	if err != nil {
 		t.Fatalf("CreatePerson: %v", err)
 	}
 	return p
+}
+
+// contactScope is the Scope of c's people.
+func contactScope(c Contact) Scope {
+	return Scope{AccountListID: c.AccountListID, ContactID: c.ID}
+}
+
+// personScope is the Scope of the phones of p, a person of c.
+func personScope(c Contact, p Person) Scope {
+	return Scope{AccountListID: c.AccountListID, ContactID: c.ID, PersonID: p.ID}
+}
+
+// upperScope returns sc with upper-case ids.
+func upperScope(sc Scope) Scope {
+	return Scope{
+		AccountListID: strings.ToUpper(sc.AccountListID),
+		ContactID:     strings.ToUpper(sc.ContactID),
+		PersonID:      strings.ToUpper(sc.PersonID),
+	}
 }
 
 func strOrNil(s *string) string {
@@ -32,7 +52,7 @@ func testPersonCRUD(t *testing.T) {
 	ctx := t.Context()
 	c := mustContact(t, s, Contact{AccountListID: newAccountList(t, s), Name: "c"})
 
-	p := mustPerson(t, s, Person{ContactID: c.ID, FirstName: "Ann", LastName: ptr("Lee")})
+	p := mustPerson(t, s, contactScope(c), Person{FirstName: "Ann", LastName: ptr("Lee")})
 	if _, err := uuid.Parse(p.ID); err != nil || p.ID != strings.ToLower(p.ID) {
 		t.Errorf("ID = %q, want a lower-case UUID", p.ID)
 	}
@@ -61,7 +81,7 @@ func testPersonCRUD(t *testing.T) {
 	}
 	for _, st := range steps {
 		clk.Add(time.Second)
-		up, err := s.UpdatePerson(ctx, c.ID, p.ID, st.u, nil)
+		up, err := s.UpdatePerson(ctx, contactScope(c), p.ID, st.u, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", st.name, err)
 		}
@@ -82,12 +102,12 @@ func testPersonCRUD(t *testing.T) {
 	if err != nil || len(list) != 1 || list[0].ID != p.ID {
 		t.Errorf("ListPeople = %+v, %v", list, err)
 	}
-	if err := s.DeletePerson(ctx, c.ID, p.ID, nil); err != nil {
+	if err := s.DeletePerson(ctx, contactScope(c), p.ID, nil); err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.Person(ctx, c.ID, p.ID)
 	wantErr(t, err, ErrNotFound)
-	wantErr(t, s.DeletePerson(ctx, c.ID, p.ID, nil), ErrNotFound)
+	wantErr(t, s.DeletePerson(ctx, contactScope(c), p.ID, nil), ErrNotFound)
 	list, _, err = s.ListPeople(ctx, c.ID, ListQuery{})
 	if err != nil || list == nil || len(list) != 0 {
 		t.Errorf("ListPeople after delete = %v, %v; want empty non-nil", list, err)
@@ -107,24 +127,30 @@ func testPersonClientIDAndConflict(t *testing.T) {
 	const id = "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"
 	lower := strings.ToLower(id)
 
-	p := mustPerson(t, s, Person{ID: id, ContactID: strings.ToUpper(c.ID), FirstName: "x"})
+	// Upper-case ids are stored lower-case; the Person's own ContactID is
+	// ignored for the Scope's.
+	upper := Scope{AccountListID: strings.ToUpper(al), ContactID: strings.ToUpper(c.ID)}
+	p := mustPerson(t, s, upper, Person{ID: id, ContactID: c2.ID, FirstName: "x"})
 	if p.ID != lower || p.ContactID != c.ID {
 		t.Fatalf("ids = %q %q, want %q %q", p.ID, p.ContactID, lower, c.ID)
+	}
+	if n := count(t, s, `SELECT COUNT(*) FROM people WHERE contact_id = ?`, c2.ID); n != 0 {
+		t.Errorf("%d people stored under the Person's ContactID, want 0", n)
 	}
 	if got, err := s.Person(ctx, strings.ToUpper(c.ID), id); err != nil || got.ID != lower {
 		t.Errorf("Person upper-case = %+v, %v", got, err)
 	}
 	// The id is taken, whichever contact asks for it.
-	for _, parent := range []string{c.ID, c2.ID} {
-		_, err := s.CreatePerson(ctx, Person{ID: lower, ContactID: parent, FirstName: "dup"})
+	for _, parent := range []Contact{c, c2} {
+		_, err := s.CreatePerson(ctx, contactScope(parent), Person{ID: lower, FirstName: "dup"})
 		wantErr(t, err, ErrConflict)
 	}
-	_, err := s.CreatePerson(ctx, Person{ContactID: uuid.NewString(), FirstName: "orphan"})
+	_, err := s.CreatePerson(ctx, Scope{AccountListID: al, ContactID: uuid.NewString()}, Person{FirstName: "orphan"})
 	wantErr(t, err, ErrNotFound)
-	if _, err := s.UpdatePerson(ctx, strings.ToUpper(c.ID), id, PersonUpdate{FirstName: ptr("y")}, nil); err != nil {
+	if _, err := s.UpdatePerson(ctx, upper, id, PersonUpdate{FirstName: ptr("y")}, nil); err != nil {
 		t.Errorf("UpdatePerson upper-case: %v", err)
 	}
-	if err := s.DeletePerson(ctx, strings.ToUpper(c.ID), id, nil); err != nil {
+	if err := s.DeletePerson(ctx, upper, id, nil); err != nil {
 		t.Errorf("DeletePerson upper-case: %v", err)
 	}
 }
@@ -137,13 +163,13 @@ func testPersonWrongParent(t *testing.T) {
 	al := newAccountList(t, s)
 	c := mustContact(t, s, Contact{AccountListID: al, Name: "c"})
 	other := mustContact(t, s, Contact{AccountListID: al, Name: "other"})
-	p := mustPerson(t, s, Person{ContactID: c.ID, FirstName: "Ann"})
+	p := mustPerson(t, s, contactScope(c), Person{FirstName: "Ann"})
 
 	_, err := s.Person(ctx, other.ID, p.ID)
 	wantErr(t, err, ErrNotFound)
-	_, err = s.UpdatePerson(ctx, other.ID, p.ID, PersonUpdate{FirstName: ptr("Bo")}, nil)
+	_, err = s.UpdatePerson(ctx, contactScope(other), p.ID, PersonUpdate{FirstName: ptr("Bo")}, nil)
 	wantErr(t, err, ErrNotFound)
-	wantErr(t, s.DeletePerson(ctx, other.ID, p.ID, nil), ErrNotFound)
+	wantErr(t, s.DeletePerson(ctx, contactScope(other), p.ID, nil), ErrNotFound)
 
 	got, err := s.Person(ctx, c.ID, p.ID)
 	if err != nil || got.FirstName != "Ann" || !got.UpdatedInDBAt.Equal(p.UpdatedInDBAt) {
@@ -157,10 +183,10 @@ func testUpdatePersonPrecondition(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := t.Context()
 	c := mustContact(t, s, Contact{AccountListID: newAccountList(t, s), Name: "c"})
-	p := mustPerson(t, s, Person{ContactID: c.ID, FirstName: "Ann"})
+	p := mustPerson(t, s, contactScope(c), Person{FirstName: "Ann"})
 	clk.Add(time.Second)
 
-	_, err := s.UpdatePerson(ctx, c.ID, p.ID, PersonUpdate{FirstName: ptr("Bo")},
+	_, err := s.UpdatePerson(ctx, contactScope(c), p.ID, PersonUpdate{FirstName: ptr("Bo")},
 		&Precondition{At: p.UpdatedInDBAt.Add(time.Millisecond), Precision: time.Millisecond})
 	wantErr(t, err, ErrStale)
 	var se *StaleError
@@ -170,7 +196,7 @@ func testUpdatePersonPrecondition(t *testing.T) {
 	if got, _ := s.Person(ctx, c.ID, p.ID); got.FirstName != "Ann" || !got.UpdatedInDBAt.Equal(p.UpdatedInDBAt) {
 		t.Errorf("stale update wrote: %+v", got)
 	}
-	got, err := s.UpdatePerson(ctx, c.ID, p.ID, PersonUpdate{FirstName: ptr("Bo")},
+	got, err := s.UpdatePerson(ctx, contactScope(c), p.ID, PersonUpdate{FirstName: ptr("Bo")},
 		&Precondition{At: p.UpdatedInDBAt, Precision: time.Millisecond})
 	if err != nil || got.FirstName != "Bo" {
 		t.Errorf("matching precondition: %+v, %v", got, err)
@@ -185,15 +211,15 @@ func testCascadeDelete(t *testing.T) {
 	al := newAccountList(t, s)
 	c := mustContact(t, s, Contact{AccountListID: al, Name: "c"})
 	keep := mustContact(t, s, Contact{AccountListID: al, Name: "keep"})
-	p1 := mustPerson(t, s, Person{ContactID: c.ID, FirstName: "p1"})
-	p2 := mustPerson(t, s, Person{ContactID: c.ID, FirstName: "p2"})
-	pk := mustPerson(t, s, Person{ContactID: keep.ID, FirstName: "pk"})
-	for _, p := range []Person{p1, p1, p2, p2, pk} {
-		mustPhone(t, s, NewPhone{PersonID: p.ID, Number: "1"})
+	p1 := mustPerson(t, s, contactScope(c), Person{FirstName: "p1"})
+	p2 := mustPerson(t, s, contactScope(c), Person{FirstName: "p2"})
+	pk := mustPerson(t, s, contactScope(keep), Person{FirstName: "pk"})
+	for _, sc := range []Scope{personScope(c, p1), personScope(c, p1), personScope(c, p2), personScope(c, p2), personScope(keep, pk)} {
+		mustPhone(t, s, sc, NewPhone{Number: "1"})
 	}
 
 	// Deleting a person deletes its phones only.
-	if err := s.DeletePerson(ctx, c.ID, p1.ID, nil); err != nil {
+	if err := s.DeletePerson(ctx, contactScope(c), p1.ID, nil); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(t, s, `SELECT COUNT(*) FROM phones WHERE person_id = ?`, p1.ID); n != 0 {
@@ -204,7 +230,7 @@ func testCascadeDelete(t *testing.T) {
 	}
 
 	// Deleting a contact deletes its people and their phones only.
-	if err := s.DeleteContact(ctx, c.ID, nil); err != nil {
+	if err := s.DeleteContact(ctx, al, c.ID, nil); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(t, s, `SELECT COUNT(*) FROM people WHERE contact_id = ?`, c.ID); n != 0 {

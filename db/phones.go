@@ -49,22 +49,28 @@ func phone(ctx context.Context, q queryer, personID, id string) (Phone, error) {
 	return p, nil
 }
 
-// phonesOf reads the phones of a person ordered by created_at, then id.
-func phonesOf(ctx context.Context, q conn, personID string) ([]Phone, error) {
+// phonesIn reads the phones of sc's person, ordered by created_at, then
+// id, checking sc in the same statement: no phones means that the person
+// has none or that sc does not hold (see whyEmpty).
+func phonesIn(ctx context.Context, q conn, sc Scope) ([]Phone, error) {
+	cond, args := sc.inScope()
 	return queryAll(ctx, q, scanPhone,
-		`SELECT `+phoneColumns+` FROM phones WHERE person_id = `+q.d.textArg+` ORDER BY created_at, id`, personID)
+		`SELECT `+phoneColumns+` FROM phones WHERE person_id = `+q.d.textArg+` AND `+cond+` ORDER BY created_at, id`,
+		append([]any{sc.PersonID}, args...)...)
 }
 
-// personExists returns ErrNotFound if there is no person with the id.
-func personExists(ctx context.Context, q queryer, id string) error {
-	ok, err := exists(ctx, q, `SELECT 1 FROM people WHERE id = ?`, id)
-	if err != nil {
-		return err
+// phoneOf returns the phone with the given id among phones, the phones of
+// sc's person as phonesIn read them, and the others: the *ScopeError when
+// sc does not hold, or ErrNotFound when the person has no such phone.
+func phoneOf(ctx context.Context, tx conn, sc Scope, phones []Phone, id string) (Phone, []Phone, error) {
+	i := slices.IndexFunc(phones, func(p Phone) bool { return p.ID == id })
+	if i < 0 {
+		if len(phones) > 0 {
+			return Phone{}, nil, ErrNotFound // sc holds: phonesIn found rows
+		}
+		return Phone{}, nil, whyEmpty(ctx, tx, sc, ErrNotFound)
 	}
-	if !ok {
-		return ErrNotFound
-	}
-	return nil
+	return phones[i], slices.Delete(slices.Clone(phones), i, i+1), nil
 }
 
 // ListPhones returns a page of the phones of a person and the number of
@@ -93,22 +99,23 @@ func (s *Store) Phone(ctx context.Context, personID, id string) (Phone, error) {
 	return p, nil
 }
 
-// CreatePhone stores a new phone and returns it as stored, after the
-// one-primary rule is applied: the person's first non-historic phone is
-// primary whatever p.Primary says; a non-historic phone created with
-// Primary demotes the person's current primary; a historic phone is never
-// primary. Phones demoted or promoted get UpdatedAt now and a new
+// CreatePhone stores a new phone of sc's person and returns it as stored,
+// after the one-primary rule is applied: the person's first non-historic
+// phone is primary whatever p.Primary says; a non-historic phone created
+// with Primary demotes the person's current primary; a historic phone is
+// never primary. Phones demoted or promoted get UpdatedAt now and a new
 // UpdatedInDBAt.
 //
 // A nil p.ValidValues is true if the source is DefaultSource or the person
 // has no phones yet, else false.
 //
-// It returns ErrNotFound if the person does not exist and ErrConflict if
-// the id does.
-func (s *Store) CreatePhone(ctx context.Context, np NewPhone) (Phone, error) {
+// It returns a *ScopeError if sc does not hold and ErrConflict if the id
+// exists.
+func (s *Store) CreatePhone(ctx context.Context, sc Scope, np NewPhone) (Phone, error) {
+	sc = sc.norm()
 	p := Phone{
 		ID:          normID(np.ID),
-		PersonID:    normID(np.PersonID),
+		PersonID:    sc.PersonID,
 		Number:      np.Number,
 		CountryCode: cloneString(np.CountryCode),
 		Location:    cloneString(np.Location),
@@ -122,20 +129,22 @@ func (s *Store) CreatePhone(ctx context.Context, np NewPhone) (Phone, error) {
 	if p.Source == "" {
 		p.Source = DefaultSource
 	}
-	err := s.inWrite(ctx, func(tx conn, wc *writeClock) error {
-		if err := personExists(ctx, tx, p.PersonID); err != nil {
-			return err
-		}
-		others, err := phonesOf(ctx, tx, p.PersonID)
+	err := s.inWrite(ctx, sc.AccountListID, func(tx conn, wc *writeClock) error {
+		others, err := phonesIn(ctx, tx, sc)
 		if err != nil {
 			return err
+		}
+		if len(others) == 0 {
+			if err := checkScope(ctx, tx, sc); err != nil {
+				return err
+			}
 		}
 		if np.ValidValues != nil {
 			p.ValidValues = *np.ValidValues
 		} else {
 			p.ValidValues = p.Source == DefaultSource || len(others) == 0
 		}
-		now := wc.now
+		now := wc.now()
 		p.CreatedAt = orNow(np.CreatedAt, now)
 		p.UpdatedAt = orNow(np.UpdatedAt, now)
 		p.UpdatedInDBAt = now
@@ -158,36 +167,35 @@ func (s *Store) CreatePhone(ctx context.Context, np NewPhone) (Phone, error) {
 	return p, nil
 }
 
-// UpdatePhone applies u to the phone and returns it as stored, after the
-// one-primary rule is applied: *u.Primary true on a non-historic phone
-// demotes the others; false on the primary, or making it historic,
-// promotes the earliest other non-historic phone (by created_at, then id)
-// or, if there is none, leaves it primary unless it is historic. Phones
-// demoted or promoted get UpdatedAt now and a new UpdatedInDBAt.
+// UpdatePhone applies u to the phone of sc's person and returns it as
+// stored, after the one-primary rule is applied: *u.Primary true on a
+// non-historic phone demotes the others; false on the primary, or making
+// it historic, promotes the earliest other non-historic phone (by
+// created_at, then id) or, if there is none, leaves it primary unless it
+// is historic. Phones demoted or promoted get UpdatedAt now and a new
+// UpdatedInDBAt.
 //
 // UpdatedAt becomes u.UpdatedAt if set, else now; UpdatedInDBAt always
-// advances. It returns ErrNotFound if there is no such phone under
-// personID, or a *StaleError if pre does not hold, in which case nothing
-// is written.
-func (s *Store) UpdatePhone(ctx context.Context, personID, id string, u PhoneUpdate, pre *Precondition) (Phone, error) {
-	personID, id = normID(personID), normID(id)
+// advances. It returns a *ScopeError if sc does not hold, ErrNotFound if
+// the person has no such phone, or a *StaleError if pre does not hold, in
+// which case nothing is written.
+func (s *Store) UpdatePhone(ctx context.Context, sc Scope, id string, u PhoneUpdate, pre *Precondition) (Phone, error) {
+	sc, id = sc.norm(), normID(id)
 	var p Phone
-	err := s.inWrite(ctx, func(tx conn, wc *writeClock) error {
-		var err error
-		p, err = phone(ctx, tx, personID, id)
+	err := s.inWrite(ctx, sc.AccountListID, func(tx conn, wc *writeClock) error {
+		phones, err := phonesIn(ctx, tx, sc)
 		if err != nil {
+			return err
+		}
+		var others []Phone
+		if p, others, err = phoneOf(ctx, tx, sc, phones, id); err != nil {
 			return err
 		}
 		if err := pre.check(p.UpdatedInDBAt); err != nil {
 			return err
 		}
-		phones, err := phonesOf(ctx, tx, personID)
-		if err != nil {
-			return err
-		}
-		others := slices.DeleteFunc(phones, func(o Phone) bool { return o.ID == id })
 
-		now := wc.now
+		now := wc.now()
 		if u.Number != nil {
 			p.Number = *u.Number
 		}
@@ -238,37 +246,33 @@ func (s *Store) UpdatePhone(ctx context.Context, personID, id string, u PhoneUpd
 		return setPrimaries(ctx, tx, others, primaries, wc)
 	})
 	if err != nil {
-		return Phone{}, fmt.Errorf("update phone %s of person %s: %w", id, personID, err)
+		return Phone{}, fmt.Errorf("update phone %s of person %s: %w", id, sc.PersonID, err)
 	}
 	return p, nil
 }
 
-// DeletePhone deletes the phone, leaving a tombstone (see ListDeleted). If
-// it was the primary, the earliest remaining non-historic phone (by
-// created_at, then id) is promoted. It returns ErrNotFound if there is no
-// such phone under personID, or a *StaleError if pre does not hold, in
-// which case nothing is written.
-func (s *Store) DeletePhone(ctx context.Context, personID, id string, pre *Precondition) error {
-	personID, id = normID(personID), normID(id)
-	err := s.inWrite(ctx, func(tx conn, wc *writeClock) error {
-		p, err := phone(ctx, tx, personID, id)
+// DeletePhone deletes the phone of sc's person, leaving a tombstone (see
+// ListDeleted). If it was the primary, the earliest remaining non-historic
+// phone (by created_at, then id) is promoted. It returns a *ScopeError if
+// sc does not hold, ErrNotFound if the person has no such phone, or a
+// *StaleError if pre does not hold, in which case nothing is written.
+func (s *Store) DeletePhone(ctx context.Context, sc Scope, id string, pre *Precondition) error {
+	sc, id = sc.norm(), normID(id)
+	err := s.inWrite(ctx, sc.AccountListID, func(tx conn, wc *writeClock) error {
+		phones, err := phonesIn(ctx, tx, sc)
+		if err != nil {
+			return err
+		}
+		p, others, err := phoneOf(ctx, tx, sc, phones, id)
 		if err != nil {
 			return err
 		}
 		if err := pre.check(p.UpdatedInDBAt); err != nil {
 			return err
 		}
-		var contactID, accountListID string
-		err = tx.QueryRowContext(ctx,
-			`SELECT pe.contact_id, c.account_list_id FROM people pe JOIN contacts c ON c.id = pe.contact_id
-			WHERE pe.id = ?`, personID).Scan(&contactID, &accountListID)
-		if err != nil {
-			return mapError(err)
-		}
-		at := wc.now
 		err = bury(ctx, tx, Deleted{
-			AccountListID: accountListID, Type: TypePhoneNumbers, DeletableID: id,
-			ContactID: &contactID, PersonID: &personID, DeletedAt: at,
+			AccountListID: sc.AccountListID, Type: TypePhoneNumbers, DeletableID: id,
+			ContactID: &sc.ContactID, PersonID: &sc.PersonID, DeletedAt: wc.now(),
 		})
 		if err != nil {
 			return err
@@ -276,14 +280,10 @@ func (s *Store) DeletePhone(ctx context.Context, personID, id string, pre *Preco
 		if err := deleteOne(ctx, tx, `DELETE FROM phones WHERE id = ?`, id); err != nil {
 			return err
 		}
-		others, err := phonesOf(ctx, tx, personID)
-		if err != nil {
-			return err
-		}
 		return setPrimaries(ctx, tx, others, settlePrimary(others, "", false, false), wc)
 	})
 	if err != nil {
-		return fmt.Errorf("delete phone %s of person %s: %w", id, personID, err)
+		return fmt.Errorf("delete phone %s of person %s: %w", id, sc.PersonID, err)
 	}
 	return nil
 }
@@ -361,7 +361,7 @@ func setPrimaries(ctx context.Context, tx conn, phones []Phone, primaries map[st
 		}
 		_, err := tx.ExecContext(ctx,
 			`UPDATE phones SET "primary" = ?, updated_at = ?, updated_in_db_at = ? WHERE id = ?`,
-			want, wc.now.UnixMilli(), wc.next(p.UpdatedInDBAt).UnixMilli(), p.ID)
+			want, wc.now().UnixMilli(), wc.next(p.UpdatedInDBAt).UnixMilli(), p.ID)
 		if err != nil {
 			return mapError(err)
 		}

@@ -11,21 +11,22 @@ import (
 	"github.com/google/uuid"
 )
 
-func mustPhone(t *testing.T, s *Store, np NewPhone) Phone {
+// mustPhone creates a phone of sc's person.
+func mustPhone(t *testing.T, s *Store, sc Scope, np NewPhone) Phone {
 	t.Helper()
-	p, err := s.CreatePhone(t.Context(), np)
+	p, err := s.CreatePhone(t.Context(), sc, np)
 	if err != nil {
 		t.Fatalf("CreatePhone: %v", err)
 	}
 	return p
 }
 
-// newPerson creates an account list, a contact and a person.
-func newPerson(t *testing.T, s *Store) (contactID, personID string) {
+// newPerson creates an account list, a contact and a person, and returns
+// the person's Scope.
+func newPerson(t *testing.T, s *Store) Scope {
 	t.Helper()
 	c := mustContact(t, s, Contact{AccountListID: newAccountList(t, s), Name: "c"})
-	p := mustPerson(t, s, Person{ContactID: c.ID, FirstName: "p"})
-	return c.ID, p.ID
+	return personScope(c, mustPerson(t, s, contactScope(c), Person{FirstName: "p"}))
 }
 
 func TestPhoneCRUD(t *testing.T) { forEachBackend(t, testPhoneCRUD) }
@@ -33,9 +34,10 @@ func TestPhoneCRUD(t *testing.T) { forEachBackend(t, testPhoneCRUD) }
 func testPhoneCRUD(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := t.Context()
-	_, personID := newPerson(t, s)
+	sc := newPerson(t, s)
+	personID := sc.PersonID
 
-	p := mustPhone(t, s, NewPhone{PersonID: strings.ToUpper(personID), Number: "+1 555", CountryCode: ptr("US"), Historic: false})
+	p := mustPhone(t, s, upperScope(sc), NewPhone{Number: "+1 555", CountryCode: ptr("US"), Historic: false})
 	want := Phone{
 		ID: p.ID, PersonID: personID, Number: "+1 555", CountryCode: ptr("US"),
 		Primary: true, Source: "MPDX", ValidValues: true,
@@ -53,7 +55,7 @@ func testPhoneCRUD(t *testing.T) {
 
 	clk.Add(time.Second)
 	created := time.Date(2020, 1, 2, 3, 4, 5, 6_789_000, time.UTC)
-	up, err := s.UpdatePhone(ctx, strings.ToUpper(personID), strings.ToUpper(p.ID), PhoneUpdate{
+	up, err := s.UpdatePhone(ctx, upperScope(sc), strings.ToUpper(p.ID), PhoneUpdate{
 		Number:      ptr("+44 20"),
 		CountryCode: Patch[string]{Set: true},
 		Location:    Patch[string]{Set: true, Value: ptr("home")},
@@ -74,7 +76,7 @@ func testPhoneCRUD(t *testing.T) {
 
 	// Unset patches keep values.
 	clk.Add(time.Second)
-	up, err = s.UpdatePhone(ctx, personID, p.ID, PhoneUpdate{
+	up, err = s.UpdatePhone(ctx, sc, p.ID, PhoneUpdate{
 		CountryCode: Patch[string]{Value: ptr("GB")},
 		Location:    Patch[string]{Value: ptr("work")},
 	}, nil)
@@ -90,14 +92,22 @@ func testPhoneCRUD(t *testing.T) {
 	}
 	checkPhone(t, "listed", list[0], want)
 
-	if err := s.DeletePhone(ctx, personID, strings.ToUpper(p.ID), nil); err != nil {
+	if err := s.DeletePhone(ctx, upperScope(sc), strings.ToUpper(p.ID), nil); err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.Phone(ctx, personID, p.ID)
 	wantErr(t, err, ErrNotFound)
-	wantErr(t, s.DeletePhone(ctx, personID, p.ID, nil), ErrNotFound)
-	_, err = s.UpdatePhone(ctx, personID, p.ID, PhoneUpdate{}, nil)
-	wantErr(t, err, ErrNotFound)
+	// The path holds; the phone is gone: plain ErrNotFound, not a ScopeError.
+	for _, err := range []error{
+		s.DeletePhone(ctx, sc, p.ID, nil),
+		func() error { _, err := s.UpdatePhone(ctx, sc, p.ID, PhoneUpdate{}, nil); return err }(),
+	} {
+		wantErr(t, err, ErrNotFound)
+		var se *ScopeError
+		if errors.As(err, &se) {
+			t.Errorf("missing phone under a valid path: %v, want no ScopeError", err)
+		}
+	}
 	list, _, err = s.ListPhones(ctx, personID, ListQuery{})
 	if err != nil || list == nil || len(list) != 0 {
 		t.Errorf("ListPhones after delete = %v, %v; want empty non-nil", list, err)
@@ -124,20 +134,21 @@ func TestPhoneClientIDAndConflict(t *testing.T) { forEachBackend(t, testPhoneCli
 func testPhoneClientIDAndConflict(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := t.Context()
-	_, personID := newPerson(t, s)
-	_, otherPerson := newPerson(t, s)
+	sc := newPerson(t, s)
+	personID := sc.PersonID
+	other := newPerson(t, s)
 	const id = "F47AC10B-58CC-4372-A567-0E02B2C3D479"
 	lower := strings.ToLower(id)
 
-	p := mustPhone(t, s, NewPhone{ID: id, PersonID: personID, Number: "1"})
+	p := mustPhone(t, s, sc, NewPhone{ID: id, Number: "1"})
 	if p.ID != lower {
 		t.Fatalf("ID = %q, want %q", p.ID, lower)
 	}
 	if got, err := s.Phone(ctx, personID, id); err != nil || got.ID != lower {
 		t.Errorf("Phone upper-case = %+v, %v", got, err)
 	}
-	for _, parent := range []string{personID, otherPerson} {
-		_, err := s.CreatePhone(ctx, NewPhone{ID: lower, PersonID: parent, Number: "2", Primary: true})
+	for _, parent := range []Scope{sc, other} {
+		_, err := s.CreatePhone(ctx, parent, NewPhone{ID: lower, Number: "2", Primary: true})
 		wantErr(t, err, ErrConflict)
 	}
 	if n := count(t, s, `SELECT COUNT(*) FROM phones`); n != 1 {
@@ -146,7 +157,9 @@ func testPhoneClientIDAndConflict(t *testing.T) {
 	if got, _ := s.Phone(ctx, personID, lower); got.Number != "1" || !got.Primary {
 		t.Errorf("conflicting create changed the phone: %+v", got)
 	}
-	_, err := s.CreatePhone(ctx, NewPhone{PersonID: uuid.NewString(), Number: "3"})
+	orphan := sc
+	orphan.PersonID = uuid.NewString()
+	_, err := s.CreatePhone(ctx, orphan, NewPhone{Number: "3"})
 	wantErr(t, err, ErrNotFound)
 }
 
@@ -155,16 +168,16 @@ func TestPhoneWrongParent(t *testing.T) { forEachBackend(t, testPhoneWrongParent
 func testPhoneWrongParent(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := t.Context()
-	_, personID := newPerson(t, s)
-	_, other := newPerson(t, s)
-	p := mustPhone(t, s, NewPhone{PersonID: personID, Number: "1"})
+	sc := newPerson(t, s)
+	other := newPerson(t, s) // a person of another account list, whose path holds
+	p := mustPhone(t, s, sc, NewPhone{Number: "1"})
 
-	_, err := s.Phone(ctx, other, p.ID)
+	_, err := s.Phone(ctx, other.PersonID, p.ID)
 	wantErr(t, err, ErrNotFound)
 	_, err = s.UpdatePhone(ctx, other, p.ID, PhoneUpdate{Number: ptr("2")}, nil)
 	wantErr(t, err, ErrNotFound)
 	wantErr(t, s.DeletePhone(ctx, other, p.ID, nil), ErrNotFound)
-	got, err := s.Phone(ctx, personID, p.ID)
+	got, err := s.Phone(ctx, sc.PersonID, p.ID)
 	if err != nil || got.Number != "1" || !got.UpdatedInDBAt.Equal(p.UpdatedInDBAt) {
 		t.Errorf("phone changed through the wrong parent: %+v, %v", got, err)
 	}
@@ -191,22 +204,22 @@ func testValidValuesDefault(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, _ := newStore(t)
-			_, personID := newPerson(t, s)
+			sc := newPerson(t, s)
 			if tt.existing != nil {
 				e := *tt.existing
-				e.PersonID, e.Number = personID, "0"
-				mustPhone(t, s, e)
+				e.Number = "0"
+				mustPhone(t, s, sc, e)
 			}
 			np := tt.np
-			np.PersonID, np.Number = personID, "1"
-			p := mustPhone(t, s, np)
+			np.Number = "1"
+			p := mustPhone(t, s, sc, np)
 			if p.ValidValues != tt.want {
 				t.Errorf("ValidValues = %v, want %v", p.ValidValues, tt.want)
 			}
 			if want := tt.np.Source; want != "" && p.Source != want || want == "" && p.Source != "MPDX" {
 				t.Errorf("Source = %q", p.Source)
 			}
-			got, err := s.Phone(t.Context(), personID, p.ID)
+			got, err := s.Phone(t.Context(), sc.PersonID, p.ID)
 			if err != nil || got.ValidValues != tt.want {
 				t.Errorf("stored ValidValues = %v, %v; want %v", got.ValidValues, err, tt.want)
 			}
@@ -216,18 +229,17 @@ func testValidValuesDefault(t *testing.T) {
 
 // phoneHarness drives one person's phones by name.
 type phoneHarness struct {
-	t        *testing.T
-	s        *Store
-	clk      *clock
-	personID string
-	ids      map[string]string // name → id
-	names    map[string]string // id → name
+	t     *testing.T
+	s     *Store
+	clk   *clock
+	sc    Scope             // the person's
+	ids   map[string]string // name → id
+	names map[string]string // id → name
 }
 
 func newPhoneHarness(t *testing.T) *phoneHarness {
 	s, clk := newStore(t)
-	_, personID := newPerson(t, s)
-	return &phoneHarness{t: t, s: s, clk: clk, personID: personID,
+	return &phoneHarness{t: t, s: s, clk: clk, sc: newPerson(t, s),
 		ids: map[string]string{}, names: map[string]string{}}
 }
 
@@ -237,11 +249,11 @@ var base = time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func (h *phoneHarness) add(name string, np NewPhone) Phone {
 	h.t.Helper()
-	np.PersonID, np.Number = h.personID, name
+	np.Number = name
 	if np.CreatedAt.IsZero() {
 		np.CreatedAt = base.Add(time.Duration(len(h.ids)) * time.Second)
 	}
-	p, err := h.s.CreatePhone(h.t.Context(), np)
+	p, err := h.s.CreatePhone(h.t.Context(), h.sc, np)
 	if err != nil {
 		h.t.Fatalf("create %s: %v", name, err)
 	}
@@ -251,7 +263,7 @@ func (h *phoneHarness) add(name string, np NewPhone) Phone {
 
 func (h *phoneHarness) update(name string, u PhoneUpdate) Phone {
 	h.t.Helper()
-	p, err := h.s.UpdatePhone(h.t.Context(), h.personID, h.ids[name], u, nil)
+	p, err := h.s.UpdatePhone(h.t.Context(), h.sc, h.ids[name], u, nil)
 	if err != nil {
 		h.t.Fatalf("update %s: %v", name, err)
 	}
@@ -260,7 +272,7 @@ func (h *phoneHarness) update(name string, u PhoneUpdate) Phone {
 
 func (h *phoneHarness) del(name string) {
 	h.t.Helper()
-	if err := h.s.DeletePhone(h.t.Context(), h.personID, h.ids[name], nil); err != nil {
+	if err := h.s.DeletePhone(h.t.Context(), h.sc, h.ids[name], nil); err != nil {
 		h.t.Fatalf("delete %s: %v", name, err)
 	}
 }
@@ -268,7 +280,7 @@ func (h *phoneHarness) del(name string) {
 // state returns the stored phones by name and checks the one-primary rule.
 func (h *phoneHarness) state() map[string]Phone {
 	h.t.Helper()
-	list, _, err := h.s.ListPhones(h.t.Context(), h.personID, ListQuery{})
+	list, _, err := h.s.ListPhones(h.t.Context(), h.sc.PersonID, ListQuery{})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -564,7 +576,7 @@ func testUpdatePhonePrecondition(t *testing.T) {
 	h.clk.Add(time.Minute)
 
 	// A stale update that would demote a writes nothing, anywhere.
-	_, err := h.s.UpdatePhone(ctx, h.personID, b.ID, PhoneUpdate{Primary: ptr(true), Number: ptr("x")},
+	_, err := h.s.UpdatePhone(ctx, h.sc, b.ID, PhoneUpdate{Primary: ptr(true), Number: ptr("x")},
 		&Precondition{At: b.UpdatedInDBAt.Add(-time.Second), Precision: time.Second})
 	wantErr(t, err, ErrStale)
 	var se *StaleError
@@ -580,7 +592,7 @@ func testUpdatePhonePrecondition(t *testing.T) {
 	}
 
 	// Second precision matches a stored value with milliseconds.
-	got, err := h.s.UpdatePhone(ctx, h.personID, b.ID, PhoneUpdate{Primary: ptr(true)},
+	got, err := h.s.UpdatePhone(ctx, h.sc, b.ID, PhoneUpdate{Primary: ptr(true)},
 		&Precondition{At: b.UpdatedInDBAt.Truncate(time.Second), Precision: time.Second})
 	if err != nil || !got.Primary {
 		t.Fatalf("second-precision update = %+v, %v", got, err)
@@ -597,8 +609,8 @@ func TestConcurrentUpdatePhone(t *testing.T) { forEachBackend(t, testConcurrentU
 func testConcurrentUpdatePhone(t *testing.T) {
 	s := openStore(t) // real clock
 	ctx := t.Context()
-	_, personID := newPerson(t, s)
-	p := mustPhone(t, s, NewPhone{PersonID: personID, Number: "0"})
+	sc := newPerson(t, s)
+	p := mustPhone(t, s, sc, NewPhone{Number: "0"})
 	pre := &Precondition{At: p.UpdatedInDBAt, Precision: time.Millisecond}
 
 	const n = 20
@@ -616,7 +628,7 @@ func testConcurrentUpdatePhone(t *testing.T) {
 			defer wg.Done()
 			<-ready
 			number := fmt.Sprint(i + 1)
-			_, err := s.UpdatePhone(ctx, personID, p.ID, PhoneUpdate{Number: &number}, pre)
+			_, err := s.UpdatePhone(ctx, sc, p.ID, PhoneUpdate{Number: &number}, pre)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -637,7 +649,7 @@ func testConcurrentUpdatePhone(t *testing.T) {
 	if len(won) != 1 || stale != n-1 {
 		t.Fatalf("%d succeeded, %d stale; want 1 and %d", len(won), stale, n-1)
 	}
-	got, err := s.Phone(ctx, personID, p.ID)
+	got, err := s.Phone(ctx, sc.PersonID, p.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -664,11 +676,11 @@ func testConcurrentAcrossStores(t *testing.T) {
 		t.Fatal(err)
 	}
 	stores := []*Store{s1, s2}
-	_, personID := newPerson(t, s1)
+	sc := newPerson(t, s1)
 	const n = 40
 	phones := make([]Phone, n)
 	for i := range phones {
-		phones[i] = mustPhone(t, stores[i%2], NewPhone{PersonID: personID, Number: fmt.Sprint("p", i)})
+		phones[i] = mustPhone(t, stores[i%2], sc, NewPhone{Number: fmt.Sprint("p", i)})
 	}
 
 	race := func(fn func(i int, s *Store) error) (ok int, stale int, others []error) {
@@ -702,7 +714,7 @@ func testConcurrentAcrossStores(t *testing.T) {
 	pre := &Precondition{At: target.UpdatedInDBAt}
 	ok, stale, others := race(func(i int, s *Store) error {
 		number := fmt.Sprint("new", i)
-		_, err := s.UpdatePhone(ctx, personID, target.ID, PhoneUpdate{Number: &number}, pre)
+		_, err := s.UpdatePhone(ctx, sc, target.ID, PhoneUpdate{Number: &number}, pre)
 		return err
 	})
 	if len(others) > 0 || ok != 1 || stale != n-1 {
@@ -710,14 +722,14 @@ func testConcurrentAcrossStores(t *testing.T) {
 	}
 
 	ok, _, others = race(func(i int, s *Store) error {
-		_, err := s.UpdatePhone(ctx, personID, phones[i].ID, PhoneUpdate{Primary: ptr(true)}, nil)
+		_, err := s.UpdatePhone(ctx, sc, phones[i].ID, PhoneUpdate{Primary: ptr(true)}, nil)
 		return err
 	})
 	if len(others) > 0 || ok != n {
 		t.Fatalf("primary race: %d succeeded, errors %v; want %d", ok, others, n)
 	}
 	for _, s := range stores {
-		list, _, err := s.ListPhones(ctx, personID, ListQuery{})
+		list, _, err := s.ListPhones(ctx, sc.PersonID, ListQuery{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -15,6 +17,38 @@ import (
 // ErrNotMigrated means the database is reachable but lacks the latest
 // embedded migration of its engine: run Migrate (phoneapi migrate).
 var ErrNotMigrated = errors.New("database is not migrated to the latest version")
+
+// ErrNotWritable means the database answers reads but refuses writes: it
+// is read-only or out of disk space (see Ready).
+var ErrNotWritable = errors.New("database is not writable")
+
+// health remembers the outage the latest write failed with, until a
+// write commits again (or Ready's probe write does).
+type health struct {
+	err atomic.Pointer[error]
+}
+
+// record notes the result of a write transaction: an outage (ErrUnavailable
+// or ErrUncertain) is remembered, a success forgets it; other errors are
+// the write's own and change nothing.
+func (h *health) record(err error) {
+	switch {
+	case err == nil:
+		if h.err.Load() != nil {
+			h.err.Store(nil)
+		}
+	case errors.Is(err, ErrUnavailable) || errors.Is(err, ErrUncertain):
+		h.err.Store(&err)
+	}
+}
+
+// failing returns the remembered outage, or nil.
+func (h *health) failing() error {
+	if p := h.err.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
 
 // latestMigration returns the highest version among the embedded
 // migrations of engine.
@@ -42,11 +76,16 @@ func latestMigration(engine string) (int64, error) {
 
 // Ready reports whether the Store can serve: the database answers a ping
 // and schema_migrations records the latest embedded migration of its
-// engine (else an error matching ErrNotMigrated). It uses the read pool,
-// so on SQLite it does not wait for a long write.
+// engine (else an error matching ErrNotMigrated). It reads through the
+// read pool, so it does not wait for a long write.
+//
+// When the latest write failed for an outage (the disk was full, the
+// database read-only or unreachable), Ready also tries a small write and
+// returns an error matching ErrNotWritable while that fails; once it
+// succeeds, or any write commits, the Store is ready again.
 func (s *Store) Ready(ctx context.Context) error {
 	if err := s.rdb.PingContext(ctx); err != nil {
-		return fmt.Errorf("ping database: %w", err)
+		return fmt.Errorf("ping database: %w", classify(ctx, err))
 	}
 	latest, err := latestMigration(s.d.name)
 	if err != nil {
@@ -66,16 +105,24 @@ func (s *Store) Ready(ctx context.Context) error {
 	if n == 0 {
 		return fmt.Errorf("%w: migration %d is not applied", ErrNotMigrated, latest)
 	}
+	if s.health.failing() == nil {
+		return nil
+	}
+	err = s.inTx(ctx, func(tx conn) error {
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO settings (key, value) VALUES ('ready_probe', ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, s.clock().Format(time.RFC3339Nano))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("%w: a probe write failed: %w", ErrNotWritable, err)
+	}
 	return nil
 }
 
 // PoolStats returns the statistics of the Store's connection pools by
-// name: "write" and "read" on SQLite (a single-connection writer pool and
-// a read-only pool), "main" on PostgreSQL (one pool for both).
+// name: "write" (on SQLite, a single connection) and "read".
 func (s *Store) PoolStats() map[string]sql.DBStats {
-	if s.rdb == s.db {
-		return map[string]sql.DBStats{"main": s.db.Stats()}
-	}
 	return map[string]sql.DBStats{"write": s.db.Stats(), "read": s.rdb.Stats()}
 }
 

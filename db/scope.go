@@ -94,15 +94,28 @@ func checkScope(ctx context.Context, q queryer, sc Scope) error {
 	return sc.check(true, accountListID, personFound)
 }
 
-// inScope is a condition on a row of the phones table: its person is sc's
-// person, under sc's contact, of sc's account list. It holds for every
-// row or for none, and costs two index lookups per statement. (Scalar
-// subqueries: a JOIN or an EXISTS here made SQLite prepare the statement
-// again on every run.)
+// inScope is a condition on a row of the phones table (sc names a
+// person) or the people table (sc names no person): its parent is sc's
+// person, under sc's contact, of sc's account list, or its parent is sc's
+// contact, of sc's account list. It holds for every row or for none, and
+// costs one index lookup per level. (Scalar subqueries: a JOIN or an
+// EXISTS here made SQLite prepare the statement again on every run.)
 func (sc Scope) inScope() (string, []any) {
-	return `(SELECT p.contact_id FROM people p WHERE p.id = ?) = ?
-	    AND (SELECT c.account_list_id FROM contacts c WHERE c.id = ?) = ?`,
-		[]any{sc.PersonID, sc.ContactID, sc.ContactID, sc.AccountListID}
+	contact, args := `(SELECT c.account_list_id FROM contacts c WHERE c.id = ?) = ?`, []any{sc.ContactID, sc.AccountListID}
+	if sc.PersonID == "" {
+		return contact, args
+	}
+	return `(SELECT p.contact_id FROM people p WHERE p.id = ?) = ? AND ` + contact,
+		append([]any{sc.PersonID, sc.ContactID}, args...)
+}
+
+// whyEmpty returns the error of a scoped query that found no row: the
+// *ScopeError when sc does not hold, else notFound.
+func whyEmpty(ctx context.Context, q queryer, sc Scope, notFound error) error {
+	if err := checkScope(ctx, q, sc); err != nil {
+		return err
+	}
+	return notFound
 }
 
 // PhoneIn returns the phone with the given id of sc's person. One query
@@ -117,10 +130,7 @@ func (s *Store) PhoneIn(ctx context.Context, sc Scope, id string) (Phone, error)
 		append([]any{id, sc.PersonID}, args...)...)
 	p, err := scanPhone(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		err = checkScope(ctx, s.reader(), sc)
-		if err == nil {
-			err = ErrNotFound
-		}
+		err = whyEmpty(ctx, s.reader(), sc, ErrNotFound)
 	}
 	if err != nil {
 		return Phone{}, fmt.Errorf("phone %s of person %s: %w", id, sc.PersonID, mapError(err))

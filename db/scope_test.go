@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestScope(t *testing.T) { forEachBackend(t, testScope) }
@@ -15,12 +16,12 @@ func testScope(t *testing.T) {
 	ctx := t.Context()
 	mine := newAccountList(t, s)
 	c := mustContact(t, s, Contact{AccountListID: mine, Name: "c"})
-	p := mustPerson(t, s, Person{ContactID: c.ID, FirstName: "p"})
-	ph := mustPhone(t, s, NewPhone{PersonID: p.ID, Number: "+15555550100", Location: ptr("home")})
+	p := mustPerson(t, s, contactScope(c), Person{FirstName: "p"})
+	ph := mustPhone(t, s, personScope(c, p), NewPhone{Number: "+15555550100", Location: ptr("home")})
 	c2 := mustContact(t, s, Contact{AccountListID: mine, Name: "c2"})
-	p2 := mustPerson(t, s, Person{ContactID: c2.ID, FirstName: "p2"})
+	p2 := mustPerson(t, s, contactScope(c2), Person{FirstName: "p2"})
 	theirs := mustContact(t, s, Contact{AccountListID: newAccountList(t, s), Name: "theirs"})
-	theirPerson := mustPerson(t, s, Person{ContactID: theirs.ID, FirstName: "x"})
+	theirPerson := mustPerson(t, s, contactScope(theirs), Person{FirstName: "x"})
 	missing := "00000000-0000-4000-8000-000000000001"
 
 	tests := []struct {
@@ -111,4 +112,165 @@ func phonesEqual(a, b Phone) bool {
 		str(a.CountryCode) == str(b.CountryCode) && str(a.Location) == str(b.Location) &&
 		a.Primary == b.Primary && a.Historic == b.Historic && a.Source == b.Source && a.ValidValues == b.ValidValues &&
 		a.CreatedAt.Equal(b.CreatedAt) && a.UpdatedAt.Equal(b.UpdatedAt) && a.UpdatedInDBAt.Equal(b.UpdatedInDBAt)
+}
+
+// TestWritesCheckScope: every write checks, in its transaction, that what
+// it writes is its account list's: a path through another account list's
+// contact is ErrForbidden, a missing contact, or a person not under the
+// contact, ErrNotFound, each a *ScopeError naming the failing link; a
+// missing account list is ErrNotFound. None of them writes anything, not
+// even the account list's write clock.
+func TestWritesCheckScope(t *testing.T) { forEachBackend(t, testWritesCheckScope) }
+
+func testWritesCheckScope(t *testing.T) {
+	s, clk := newStore(t)
+	ctx := t.Context()
+	mine := newAccountList(t, s)
+	c := mustContact(t, s, Contact{AccountListID: mine, Name: "c"})
+	p := mustPerson(t, s, contactScope(c), Person{FirstName: "p"})
+	ph := mustPhone(t, s, personScope(c, p), NewPhone{Number: "+15555550100"})
+	c2 := mustContact(t, s, Contact{AccountListID: mine, Name: "c2"})
+	theirs := mustContact(t, s, Contact{AccountListID: newAccountList(t, s), Name: "theirs"})
+	theirPerson := mustPerson(t, s, contactScope(theirs), Person{FirstName: "x"})
+	theirPhone := mustPhone(t, s, personScope(theirs, theirPerson), NewPhone{Number: "+15555550101"})
+	missing := "00000000-0000-4000-8000-000000000001"
+
+	viaTheirs := Scope{mine, theirs.ID, theirPerson.ID}     // their contact, under my account list
+	wrongContact := Scope{mine, c2.ID, p.ID}                // my person, under my other contact
+	noContact := Scope{mine, missing, p.ID}                 // no such contact
+	noList := Scope{missing, c.ID, p.ID}                    // no such account list
+	theirsAsMine := Scope{theirs.AccountListID, c.ID, p.ID} // my contact, under their account list
+	// parentOf is the Scope of the people of sc's contact.
+	parentOf := func(sc Scope) Scope { return Scope{AccountListID: sc.AccountListID, ContactID: sc.ContactID} }
+	newPhone := NewPhone{Number: "+15555550199", Primary: true}
+
+	tests := []struct {
+		name     string
+		write    func() error
+		want     error  // ErrForbidden or ErrNotFound
+		resource string // of the *ScopeError; "" for none
+	}{
+		{"CreatePhone via their contact", func() error { _, err := s.CreatePhone(ctx, viaTheirs, newPhone); return err }, ErrForbidden, "contact"},
+		{"UpdatePhone via their contact", func() error {
+			_, err := s.UpdatePhone(ctx, viaTheirs, theirPhone.ID, PhoneUpdate{Number: ptr("+1")}, nil)
+			return err
+		}, ErrForbidden, "contact"},
+		{"DeletePhone via their contact", func() error { return s.DeletePhone(ctx, viaTheirs, theirPhone.ID, nil) }, ErrForbidden, "contact"},
+		{"CreatePhone, my contact under their account list", func() error {
+			_, err := s.CreatePhone(ctx, theirsAsMine, newPhone)
+			return err
+		}, ErrForbidden, "contact"},
+		{"UpdatePhone, my contact under their account list", func() error {
+			_, err := s.UpdatePhone(ctx, theirsAsMine, ph.ID, PhoneUpdate{Primary: ptr(false)}, nil)
+			return err
+		}, ErrForbidden, "contact"},
+		{"CreatePhone, person not under the contact", func() error {
+			_, err := s.CreatePhone(ctx, wrongContact, newPhone)
+			return err
+		}, ErrNotFound, "person"},
+		{"UpdatePhone, person not under the contact", func() error {
+			_, err := s.UpdatePhone(ctx, wrongContact, ph.ID, PhoneUpdate{Number: ptr("+1")}, nil)
+			return err
+		}, ErrNotFound, "person"},
+		{"DeletePhone, person not under the contact", func() error { return s.DeletePhone(ctx, wrongContact, ph.ID, nil) }, ErrNotFound, "person"},
+		{"CreatePhone, no such contact", func() error { _, err := s.CreatePhone(ctx, noContact, newPhone); return err }, ErrNotFound, "contact"},
+		{"DeletePhone, no such contact", func() error { return s.DeletePhone(ctx, noContact, ph.ID, nil) }, ErrNotFound, "contact"},
+
+		{"UpdateContact of their account list", func() error {
+			_, err := s.UpdateContact(ctx, mine, theirs.ID, ContactUpdate{Name: ptr("mine now")}, nil)
+			return err
+		}, ErrForbidden, "contact"},
+		{"DeleteContact of their account list", func() error { return s.DeleteContact(ctx, mine, theirs.ID, nil) }, ErrForbidden, "contact"},
+		{"UpdateContact, mine under their account list", func() error {
+			_, err := s.UpdateContact(ctx, theirs.AccountListID, c.ID, ContactUpdate{Name: ptr("theirs now")}, nil)
+			return err
+		}, ErrForbidden, "contact"},
+		{"UpdateContact, no such contact", func() error {
+			_, err := s.UpdateContact(ctx, mine, missing, ContactUpdate{Name: ptr("x")}, nil)
+			return err
+		}, ErrNotFound, "contact"},
+		{"DeleteContact, no such contact", func() error { return s.DeleteContact(ctx, mine, missing, nil) }, ErrNotFound, "contact"},
+
+		{"CreatePerson under their contact", func() error {
+			_, err := s.CreatePerson(ctx, parentOf(viaTheirs), Person{FirstName: "intruder"})
+			return err
+		}, ErrForbidden, "contact"},
+		{"UpdatePerson under their contact", func() error {
+			_, err := s.UpdatePerson(ctx, parentOf(viaTheirs), theirPerson.ID, PersonUpdate{FirstName: ptr("y")}, nil)
+			return err
+		}, ErrForbidden, "contact"},
+		{"DeletePerson under their contact", func() error {
+			return s.DeletePerson(ctx, parentOf(viaTheirs), theirPerson.ID, nil)
+		}, ErrForbidden, "contact"},
+		{"CreatePerson, no such contact", func() error {
+			_, err := s.CreatePerson(ctx, parentOf(noContact), Person{FirstName: "orphan"})
+			return err
+		}, ErrNotFound, "contact"},
+
+		{"CreateContact, no such account list", func() error {
+			_, err := s.CreateContact(ctx, Contact{AccountListID: missing, Name: "x"})
+			return err
+		}, ErrNotFound, ""},
+		{"UpdateContact, no such account list", func() error {
+			_, err := s.UpdateContact(ctx, missing, c.ID, ContactUpdate{Name: ptr("x")}, nil)
+			return err
+		}, ErrNotFound, ""},
+		{"DeleteContact, no such account list", func() error { return s.DeleteContact(ctx, missing, c.ID, nil) }, ErrNotFound, ""},
+		{"CreatePerson, no such account list", func() error {
+			_, err := s.CreatePerson(ctx, parentOf(noList), Person{FirstName: "x"})
+			return err
+		}, ErrNotFound, ""},
+		{"DeletePerson, no such account list", func() error { return s.DeletePerson(ctx, parentOf(noList), p.ID, nil) }, ErrNotFound, ""},
+		{"CreatePhone, no such account list", func() error { _, err := s.CreatePhone(ctx, noList, newPhone); return err }, ErrNotFound, ""},
+		{"UpdatePhone, no such account list", func() error {
+			_, err := s.UpdatePhone(ctx, noList, ph.ID, PhoneUpdate{Number: ptr("+1")}, nil)
+			return err
+		}, ErrNotFound, ""},
+		{"DeletePhone, no such account list", func() error { return s.DeletePhone(ctx, noList, ph.ID, nil) }, ErrNotFound, ""},
+	}
+	// A write that took an account list's lock and then failed must not
+	// leave the clock's move either: move the clock on so it would show.
+	clk.Add(time.Hour)
+	before := writeState(t, s)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.write()
+			wantErr(t, err, tt.want)
+			var se *ScopeError
+			switch {
+			case tt.resource == "" && errors.Is(err, ErrForbidden):
+				t.Errorf("err = %v, want ErrNotFound only", err)
+			case tt.resource != "" && (!errors.As(err, &se) || se.Resource != tt.resource || se.Err != tt.want):
+				t.Errorf("err = %v, want a %s *ScopeError with %v", err, tt.resource, tt.want)
+			}
+			if after := writeState(t, s); after != before {
+				t.Errorf("the refused write changed the database:\nbefore %s\nafter  %s", before, after)
+			}
+		})
+	}
+}
+
+// writeState renders everything a write may change: every contact,
+// person and phone (see snapshot), every tombstone, and every account
+// list's write clock.
+func writeState(t *testing.T, s *Store) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString(snapshot(t, s))
+	for _, q := range []string{
+		`SELECT 'account list ' || id || ' hw ' || hw FROM account_lists ORDER BY id`,
+		`SELECT 'tombstone ' || deletable_type || ' ' || deletable_id || ' ' || deleted_at FROM deleted_records ORDER BY id`,
+	} {
+		lines, err := queryAll(t.Context(), s.pool(), func(sc scanner) (string, error) {
+			var l string
+			return l, sc.Scan(&l)
+		}, q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		for _, l := range lines {
+			b.WriteString("\n" + l)
+		}
+	}
+	return b.String()
 }

@@ -46,7 +46,8 @@ const seedMultiRow = 100
 // updated_in_db_at, increasing by one millisecond per row in creation
 // order (a contact, then its people, then their phones) and ending about
 // now, or later when earlier writes were stamped later: like every write,
-// Seed never stamps below the write clock (see writeClock). Names are drawn from short lists; about one person in 25 has no
+// Seed never stamps below the account list's write clock (see writeClock).
+// Names are drawn from short lists; about one person in 25 has no
 // last name. Phones are valid E.164 numbers, most in the US (country code
 // "1") and some in the UK ("44"), with locations cycling mobile, home,
 // work; each person's first phone is primary and the others are not; the
@@ -96,20 +97,21 @@ func (s *Store) seed(ctx context.Context, o SeedOptions) (SeedResult, error) {
 	for done := 0; done < o.Contacts; {
 		n := min(contactsPerBatch, o.Contacts-done)
 		var batch SeedResult
-		err := s.inTx(ctx, func(tx conn) error {
-			// Never stamp below what earlier writes issued (see writeClock).
+		err := s.inAccountList(ctx, o.AccountListID, func(tx conn) error {
+			// Lock the account list and never stamp below what its
+			// earlier writes issued (see writeClock).
 			var hw int64
-			if err := tx.QueryRowContext(ctx, `SELECT hw FROM write_clock WHERE id = 1`).Scan(&hw); err != nil {
-				return fmt.Errorf("read write clock: %w", err)
+			err := tx.QueryRowContext(ctx, `UPDATE account_lists SET hw = hw WHERE id = ? RETURNING hw`, o.AccountListID).Scan(&hw)
+			if err != nil {
+				return fmt.Errorf("lock account list: %w", mapError(err))
 			}
 			if h := fromMillis(hw); g.next.Before(h) {
 				g.next = h
 			}
-			var err error
 			if batch, err = g.batch(ctx, tx, n); err != nil {
 				return err
 			}
-			return raiseWriteClock(ctx, tx, g.next.Add(-time.Millisecond))
+			return raiseClock(ctx, tx, o.AccountListID, g.next.Add(-time.Millisecond))
 		})
 		if err != nil {
 			return res, err
@@ -286,18 +288,15 @@ func (r *rows) add(row ...any) {
 }
 
 // insertRows inserts r into table with multi-row INSERT statements: one
-// of seedMultiRow rows, prepared once and reused, and one for the rest.
+// of seedMultiRow rows, run again and again (both engines keep the
+// prepared statement in their connection's cache), and one for the rest.
 func insertRows(ctx context.Context, tx conn, table, columns string, r *rows) error {
 	chunk := seedMultiRow * r.width
 	args := r.args
 	if len(args) >= chunk {
-		stmt, err := tx.PrepareContext(ctx, multiRowInsert(table, columns, r.width, seedMultiRow))
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
+		insert := multiRowInsert(table, columns, r.width, seedMultiRow)
 		for ; len(args) >= chunk; args = args[chunk:] {
-			if _, err := stmt.ExecContext(ctx, args[:chunk]...); err != nil {
+			if _, err := tx.ExecContext(ctx, insert, args[:chunk]...); err != nil {
 				return mapError(err)
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/nyaruka/phonenumbers"
@@ -25,7 +26,7 @@ func testSeed(t *testing.T) {
 	seedBatchRows = 20 // 9 rows per contact: batches of 2 contacts
 	type call struct{ done, total int }
 	var calls []call
-	hwBefore := fromMillis(int64(count(t, s, `SELECT hw FROM write_clock`)))
+	hwBefore := hwOf(t, s, al)
 	res, err := s.Seed(ctx, SeedOptions{
 		AccountListID: strings.ToUpper(al), Contacts: 10, PeoplePerContact: 2, PhonesPerPerson: 3,
 		Progress: func(done, total int) { calls = append(calls, call{done, total}) },
@@ -105,16 +106,17 @@ func testSeed(t *testing.T) {
 			t.Fatalf("timestamps %d and %d of rows %d, %d: want 1 ms apart", stamps[i-1], stamps[i], i-1, i)
 		}
 	}
-	// Seeded stamps end about now, but never below what earlier writes
-	// issued (the write clock), and they raise it to the last one.
+	// Seeded stamps end about now, but never below what earlier writes of
+	// the account list issued (its write clock), and they raise it to the
+	// last one (see also TestSeedWriteClock).
 	if first := fromMillis(stamps[0]); first.Before(hwBefore) {
 		t.Errorf("first timestamp %v below the write clock %v", first, hwBefore)
 	}
 	if last := fromMillis(stamps[len(stamps)-1]); last.After(clk.nowMS()) && fromMillis(stamps[0]).After(hwBefore) {
 		t.Errorf("last timestamp %v after now %v though the write clock did not hold it back", last, clk.nowMS())
 	}
-	if hw := count(t, s, `SELECT hw FROM write_clock`); int64(hw) != stamps[len(stamps)-1] {
-		t.Errorf("write clock %d after seeding, want the last stamp %d", hw, stamps[len(stamps)-1])
+	if hw := hwOf(t, s, al); hw.UnixMilli() != stamps[len(stamps)-1] {
+		t.Errorf("write clock %v after seeding, want the last stamp %d", hw, stamps[len(stamps)-1])
 	}
 
 	// Valid E.164 numbers, locations cycling, through the list API.
@@ -164,7 +166,8 @@ func testSeed(t *testing.T) {
 	}
 
 	// The one-primary rule keeps working on seeded data.
-	ph, err := s.CreatePhone(ctx, NewPhone{PersonID: contactsFirstPerson(t, s, contacts[0].ID), Number: "+16175550100", Primary: true})
+	sc := Scope{AccountListID: al, ContactID: contacts[0].ID, PersonID: contactsFirstPerson(t, s, contacts[0].ID)}
+	ph, err := s.CreatePhone(ctx, sc, NewPhone{Number: "+16175550100", Primary: true})
 	if err != nil || !ph.Primary {
 		t.Fatalf("CreatePhone primary = %+v, %v", ph, err)
 	}
@@ -236,5 +239,64 @@ func testSeedErrors(t *testing.T) {
 	}
 	if n := count(t, s, `SELECT COUNT(*) FROM phones`); n != 2 {
 		t.Errorf("%d phones after cancelled seed, want 2", n)
+	}
+}
+
+// TestSeedWriteClock: Seed stamps rows no earlier than the account list's
+// write clock and raises it to its last stamp; another account list's
+// clock does not hold it back.
+func TestSeedWriteClock(t *testing.T) { forEachBackend(t, testSeedWriteClock) }
+
+func testSeedWriteClock(t *testing.T) {
+	s, clk := newStore(t)
+	ctx := t.Context()
+	ahead, behind := newAccountList(t, s), newAccountList(t, s)
+	clk.Set(start.Add(time.Hour))
+	mustContact(t, s, Contact{AccountListID: ahead, Name: "written with the clock ahead"})
+	clk.Set(start)
+	now := clk.nowMS()
+	hwAhead := hwOf(t, s, ahead)
+	if !hwAhead.After(now) {
+		t.Fatalf("fixture: write clock %v, want it after the clock %v", hwAhead, now)
+	}
+
+	for _, tt := range []struct {
+		name        string
+		al          string
+		first, last func(rows int) time.Time // the expected first and last stamps
+	}{
+		// Held back: the stamps start at the account list's clock.
+		{"clock ahead", ahead,
+			func(int) time.Time { return hwAhead },
+			func(rows int) time.Time { return hwAhead.Add(time.Duration(rows-1) * time.Millisecond) }},
+		// Not held back by the other account list: the stamps end just
+		// before now.
+		{"clock behind", behind,
+			func(rows int) time.Time { return now.Add(-time.Duration(rows) * time.Millisecond) },
+			func(int) time.Time { return now.Add(-time.Millisecond) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := s.Seed(ctx, SeedOptions{AccountListID: tt.al, Contacts: 3, PeoplePerContact: 1, PhonesPerPerson: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows := res.Contacts + res.People + res.Phones
+			var first, last int64
+			err = s.pool().QueryRowContext(ctx, `SELECT MIN(c.created_at), MAX(ph.updated_in_db_at)
+				FROM contacts c JOIN people p ON p.contact_id = c.id JOIN phones ph ON ph.person_id = p.id
+				WHERE c.account_list_id = ? AND c.name <> 'written with the clock ahead'`, tt.al).Scan(&first, &last)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !fromMillis(first).Equal(tt.first(rows)) || !fromMillis(last).Equal(tt.last(rows)) {
+				t.Errorf("stamps %v to %v, want %v to %v", fromMillis(first), fromMillis(last), tt.first(rows), tt.last(rows))
+			}
+			if hw := hwOf(t, s, tt.al); !hw.Equal(fromMillis(last)) {
+				t.Errorf("write clock %v after seeding, want the last stamp %v", hw, fromMillis(last))
+			}
+		})
+	}
+	if hw := hwOf(t, s, behind); !hw.Before(hwAhead) {
+		t.Errorf("the account list seeded with the clock behind has write clock %v, want it before the other's %v", hw, hwAhead)
 	}
 }

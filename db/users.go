@@ -57,24 +57,41 @@ func (s *Store) EnsureUser(ctx context.Context, userID string) (accountListID st
 		return "", fmt.Errorf("ensure user %s: %w", userID, err)
 	}
 
-	// Look again under the write lock, so that only one caller creates.
+	// Look again in a write transaction, and create the user unless it
+	// exists. Two first calls at once on PostgreSQL both insert; the
+	// second insert waits for the first to commit and then inserts
+	// nothing: that caller takes the first one's account list and rolls
+	// back its own.
 	err = s.inTx(ctx, func(tx conn) error {
 		err := tx.QueryRowContext(ctx, q, userID).Scan(&accountListID)
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		now := s.clock().UnixMilli()
-		accountListID = uuid.NewString()
+		created := uuid.NewString()
 		_, err = tx.ExecContext(ctx,
-			`INSERT INTO account_lists (id, created_at) VALUES (?, ?)`, accountListID, now)
+			`INSERT INTO account_lists (id, created_at) VALUES (?, ?)`, created, now)
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx,
-			`INSERT INTO users (id, account_list_id, created_at) VALUES (?, ?, ?)`,
-			userID, accountListID, now)
-		return err
+		res, err := tx.ExecContext(ctx,
+			`INSERT INTO users (id, account_list_id, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+			userID, created, now)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			accountListID = created
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, q, userID).Scan(&accountListID); err != nil {
+			return err
+		}
+		return errRollback
 	})
+	if errors.Is(err, errRollback) {
+		return accountListID, nil
+	}
 	if err != nil {
 		return "", fmt.Errorf("ensure user %s: %w", userID, mapError(err))
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -47,6 +48,13 @@ func testEnsureUser(t *testing.T) {
 	}
 }
 
+// TestEnsureUserConcurrent: 20 first calls for one user, released at
+// once, all get the same account list, and one account list and one user
+// exist afterwards. The calls are held back until all wait at once: on
+// SQLite behind the write lock; on PostgreSQL at the insert of the user,
+// behind another transaction's uncommitted insert of it, so that the
+// calls race each other there and the losers must roll back the account
+// lists they created.
 func TestEnsureUserConcurrent(t *testing.T) { forEachBackend(t, testEnsureUserConcurrent) }
 
 func testEnsureUserConcurrent(t *testing.T) {
@@ -55,20 +63,30 @@ func testEnsureUserConcurrent(t *testing.T) {
 	user := uuid.NewString()
 
 	const n = 20
+	var release func()
+	if s.Engine() == "sqlite" {
+		release = holdLock(t, s, "")
+	} else {
+		release = holdPGRow(t, s, fmt.Sprintf(`WITH al AS (INSERT INTO account_lists (id, created_at) VALUES ('%s', 0) RETURNING id)
+			INSERT INTO users (id, account_list_id, created_at) SELECT '%s', id, 0 FROM al`, uuid.NewString(), user))
+	}
+	// Every call waits, or on PostgreSQL as many as the writer pool has
+	// connections for.
+	want := n
+	if s.Engine() == "postgres" {
+		want = min(n, s.PoolStats()["write"].MaxOpenConnections)
+	}
+	waiting := waitingCalls(t, s)
 	var wg sync.WaitGroup
 	results := make([]string, n)
 	errs := make([]error, n)
-	ready := make(chan struct{})
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-ready
-			results[i], errs[i] = s.EnsureUser(ctx, user)
-		}()
+		wg.Go(func() { results[i], errs[i] = s.EnsureUser(ctx, user) })
 	}
-	close(ready)
+	waited := waiting(want)
+	release()
 	wg.Wait()
+	t.Logf("%d calls waited at once", waited)
 	for i := range n {
 		if errs[i] != nil {
 			t.Fatalf("call %d: %v", i, errs[i])
@@ -80,8 +98,40 @@ func testEnsureUserConcurrent(t *testing.T) {
 	if c := count(t, s, `SELECT COUNT(*) FROM account_lists`); c != 1 {
 		t.Errorf("%d account lists, want 1", c)
 	}
+	if c := count(t, s, `SELECT COUNT(*) FROM users WHERE id = ? AND account_list_id = ?`, user, results[0]); c != 1 {
+		t.Errorf("%d users with the returned account list, want 1", c)
+	}
 	if c := count(t, s, `SELECT COUNT(*) FROM users`); c != 1 {
 		t.Errorf("%d users, want 1", c)
+	}
+}
+
+// waitingCalls returns a function that waits until at least want
+// EnsureUser calls made since wait for the lock the test holds (on SQLite:
+// writes submitted to the group commit; on PostgreSQL: inserts of a user
+// waiting for a lock), and returns how many do.
+func waitingCalls(t *testing.T, s *Store) func(want int) int {
+	var base int64
+	if s.Engine() == "sqlite" {
+		base = s.commits.submitted.Load()
+	}
+	return func(want int) int {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			var n int
+			if s.Engine() == "sqlite" {
+				n = int(s.commits.submitted.Load() - base)
+			} else if err := pgAdmin.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO users%'`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n >= want {
+				return n
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d calls wait for the lock, want %d", n, want)
+			}
+		}
 	}
 }
 

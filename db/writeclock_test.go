@@ -14,37 +14,42 @@ import (
 
 // The write clock: every write is stamped (updated_in_db_at, deleted_at,
 // and the default created_at and updated_at) no earlier than the latest
-// updated_in_db_at or deleted_at any earlier write issued, whatever the
-// clock says, in this Store, another Store on the same file, or before a
-// restart. These tests turn clocks back to check it.
+// updated_in_db_at or deleted_at any earlier write of the same account
+// list issued, whatever the clock says, in this Store, another Store on
+// the same database, or before a restart. Each account list has a clock
+// of its own (account_lists.hw). These tests turn clocks back to check it.
 
-// hwOf returns the write clock's high-water mark as stored.
-func hwOf(t *testing.T, s *Store) time.Time {
+// hwOf returns the account list's write clock high-water mark as stored.
+func hwOf(t *testing.T, s *Store, al string) time.Time {
 	t.Helper()
 	var ms int64
-	if err := s.pool().QueryRowContext(t.Context(), `SELECT hw FROM write_clock WHERE id = 1`).Scan(&ms); err != nil {
-		t.Fatalf("read write_clock: %v", err)
+	if err := s.pool().QueryRowContext(t.Context(), `SELECT hw FROM account_lists WHERE id = ?`, al).Scan(&ms); err != nil {
+		t.Fatalf("read the write clock of account list %s: %v", al, err)
 	}
 	return fromMillis(ms)
 }
 
 // maxStamp returns the latest updated_in_db_at or deleted_at stored in any
-// table (the zero time as unix milliseconds if there is none).
-func maxStamp(t *testing.T, s *Store) time.Time {
+// table for the account list (the zero time as unix milliseconds if there
+// is none).
+func maxStamp(t *testing.T, s *Store, al string) time.Time {
 	t.Helper()
 	var ms int64
 	err := s.pool().QueryRowContext(t.Context(), `SELECT `+greatest(s)+`(
-		COALESCE((SELECT MAX(updated_in_db_at) FROM contacts), 0),
-		COALESCE((SELECT MAX(updated_in_db_at) FROM people), 0),
-		COALESCE((SELECT MAX(updated_in_db_at) FROM phones), 0),
-		COALESCE((SELECT MAX(deleted_at) FROM deleted_records), 0))`).Scan(&ms)
+		COALESCE((SELECT MAX(updated_in_db_at) FROM contacts WHERE account_list_id = ?), 0),
+		COALESCE((SELECT MAX(p.updated_in_db_at) FROM people p
+			JOIN contacts c ON c.id = p.contact_id WHERE c.account_list_id = ?), 0),
+		COALESCE((SELECT MAX(ph.updated_in_db_at) FROM phones ph
+			JOIN people p ON p.id = ph.person_id JOIN contacts c ON c.id = p.contact_id WHERE c.account_list_id = ?), 0),
+		COALESCE((SELECT MAX(deleted_at) FROM deleted_records WHERE account_list_id = ?), 0))`,
+		al, al, al, al).Scan(&ms)
 	if err != nil {
 		t.Fatalf("max stamp: %v", err)
 	}
 	return fromMillis(ms)
 }
 
-// openAt opens and migrates a Store on the file at p with clk as its
+// openAt opens and migrates a Store on the database at p with clk as its
 // clock, and closes it when the test ends.
 func openAt(t *testing.T, p string, clk *clock) *Store {
 	t.Helper()
@@ -64,16 +69,19 @@ func openAt(t *testing.T, p string, clk *clock) *Store {
 	return s
 }
 
-// stamps follows the times writes issue, in the order they committed.
+// stamps follows the times the writes of one account list issue, in the
+// order they committed.
 type stamps struct {
 	t      *testing.T
-	stores []*Store  // stores on one database file
+	stores []*Store  // stores on one database
+	al     string    // the account list
 	latest time.Time // the latest time issued so far
 }
 
 // wrote checks the times one write issued: none before a time an earlier
-// write issued; and afterwards the stored high-water mark is the latest
-// time stored, as seen by every Store on the file.
+// write of the account list issued; and afterwards the account list's
+// stored high-water mark is the latest time stored for it, as seen by
+// every Store on the database.
 func (st *stamps) wrote(label string, times ...time.Time) {
 	st.t.Helper()
 	if len(times) == 0 {
@@ -90,8 +98,8 @@ func (st *stamps) wrote(label string, times ...time.Time) {
 	}
 	st.latest = latest
 	for i, s := range st.stores {
-		if hw, max := hwOf(st.t, s), maxStamp(st.t, s); !hw.Equal(latest) || !max.Equal(latest) {
-			st.t.Errorf("%s: store %d: write_clock %v, latest stored stamp %v; want both %v", label, i, hw, max, latest)
+		if hw, max := hwOf(st.t, s, st.al), maxStamp(st.t, s, st.al); !hw.Equal(latest) || !max.Equal(latest) {
+			st.t.Errorf("%s: store %d: write clock %v, latest stored stamp %v; want both %v", label, i, hw, max, latest)
 		}
 	}
 }
@@ -117,15 +125,16 @@ func tombstoneTimes(t *testing.T, s *Store, al, deletableID string) []time.Time 
 }
 
 // TestWriteClockAcrossRows writes row A with the clock ahead, then other
-// rows with the clock back: none is stamped before A, nor before anything
-// written earlier, and a delete is stamped no earlier than any of them.
+// rows of the account list with the clock back: none is stamped before A,
+// nor before anything written earlier, and a delete is stamped no earlier
+// than any of them.
 func TestWriteClockAcrossRows(t *testing.T) { forEachBackend(t, testWriteClockAcrossRows) }
 
 func testWriteClockAcrossRows(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := t.Context()
-	st := &stamps{t: t, stores: []*Store{s}}
 	al := newAccountList(t, s)
+	st := &stamps{t: t, stores: []*Store{s}, al: al}
 	T := clk.nowMS()
 
 	clk.Set(start.Add(5 * time.Second))
@@ -148,12 +157,12 @@ func testWriteClockAcrossRows(t *testing.T) {
 	}
 	st.wrote("create B, clock T", b.UpdatedInDBAt)
 
-	p := mustPerson(t, s, Person{ContactID: b.ID, FirstName: "p"})
+	p := mustPerson(t, s, contactScope(b), Person{FirstName: "p"})
 	st.wrote("create person, clock T", p.UpdatedInDBAt)
-	ph1 := mustPhone(t, s, NewPhone{PersonID: p.ID, Number: "1"})
+	ph1 := mustPhone(t, s, personScope(b, p), NewPhone{Number: "1"})
 	st.wrote("create phone 1, clock T", ph1.UpdatedInDBAt)
 	// A new primary phone demotes phone 1, re-stamping it in the same write.
-	ph2 := mustPhone(t, s, NewPhone{PersonID: p.ID, Number: "2", Primary: true})
+	ph2 := mustPhone(t, s, personScope(b, p), NewPhone{Number: "2", Primary: true})
 	ph1, err := s.Phone(ctx, p.ID, ph1.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -165,7 +174,7 @@ func testWriteClockAcrossRows(t *testing.T) {
 
 	// Updates with the clock back: after the row's own value, and not
 	// before anything else.
-	a2, err := s.UpdateContact(ctx, a.ID, ContactUpdate{Name: ptr("A2")}, nil)
+	a2, err := s.UpdateContact(ctx, al, a.ID, ContactUpdate{Name: ptr("A2")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +182,7 @@ func testWriteClockAcrossRows(t *testing.T) {
 		t.Errorf("A updated: UpdatedInDBAt = %v, not after its previous %v", a2.UpdatedInDBAt, a.UpdatedInDBAt)
 	}
 	st.wrote("update A, clock T", a2.UpdatedInDBAt)
-	p2, err := s.UpdatePerson(ctx, b.ID, p.ID, PersonUpdate{FirstName: ptr("p2")}, nil)
+	p2, err := s.UpdatePerson(ctx, contactScope(b), p.ID, PersonUpdate{FirstName: ptr("p2")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,14 +190,14 @@ func testWriteClockAcrossRows(t *testing.T) {
 
 	// A failed write issues nothing: the high-water mark stays.
 	clk.Set(start.Add(24 * time.Hour))
-	_, err = s.UpdateContact(ctx, a.ID, ContactUpdate{}, &Precondition{At: a.UpdatedInDBAt, Precision: time.Millisecond})
+	_, err = s.UpdateContact(ctx, al, a.ID, ContactUpdate{}, &Precondition{At: a.UpdatedInDBAt, Precision: time.Millisecond})
 	wantErr(t, err, ErrStale)
 	st.wrote("failed update, clock T+24h", st.latest)
 	clk.Set(start)
 
 	// A delete with the clock back: its tombstones (B, its person and
 	// phones) are stamped no earlier than anything written before.
-	if err := s.DeleteContact(ctx, b.ID, nil); err != nil {
+	if err := s.DeleteContact(ctx, al, b.ID, nil); err != nil {
 		t.Fatal(err)
 	}
 	bAt := tombstoneTimes(t, s, al, b.ID)
@@ -204,14 +213,14 @@ func testWriteClockAcrossRows(t *testing.T) {
 	// And a write after the delete is not stamped before it.
 	c := mustContact(t, s, Contact{AccountListID: al, Name: "C"})
 	st.wrote("create C after the delete, clock T", c.UpdatedInDBAt)
-	if err := s.DeleteContact(ctx, a.ID, nil); err != nil {
+	if err := s.DeleteContact(ctx, al, a.ID, nil); err != nil {
 		t.Fatal(err)
 	}
 	st.wrote("delete A, clock T", tombstoneTimes(t, s, al, a.ID)...)
 
 	// A clock ahead of everything is used as is.
 	clk.Set(start.Add(time.Hour))
-	c2, err := s.UpdateContact(ctx, c.ID, ContactUpdate{}, nil)
+	c2, err := s.UpdateContact(ctx, al, c.ID, ContactUpdate{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,8 +230,80 @@ func testWriteClockAcrossRows(t *testing.T) {
 	st.wrote("update C, clock T+1h", c2.UpdatedInDBAt)
 }
 
-// TestWriteClockPersists closes the Store and opens the file again with
-// the clock behind the times written before: new times are not earlier.
+// TestWriteClockPerAccountList turns the clock back between writes of two
+// account lists, A and B: A's stamps never go back; B's clock is its own,
+// so its first write is stamped by the clock, behind A's, and B's stamps
+// then never go back either, whatever A's are.
+func TestWriteClockPerAccountList(t *testing.T) { forEachBackend(t, testWriteClockPerAccountList) }
+
+func testWriteClockPerAccountList(t *testing.T) {
+	s, clk := newStore(t)
+	ctx := t.Context()
+	alA, alB := newAccountList(t, s), newAccountList(t, s)
+	stA := &stamps{t: t, stores: []*Store{s}, al: alA}
+	stB := &stamps{t: t, stores: []*Store{s}, al: alB}
+
+	clk.Set(start.Add(time.Hour))
+	a := mustContact(t, s, Contact{AccountListID: alA, Name: "a"})
+	if !a.UpdatedInDBAt.Equal(clk.nowMS()) {
+		t.Fatalf("A's first write: UpdatedInDBAt = %v, want the clock's %v", a.UpdatedInDBAt, clk.nowMS())
+	}
+	stA.wrote("A: create a, clock T+1h", a.UpdatedInDBAt)
+
+	clk.Set(start) // back an hour
+	a2, err := s.UpdateContact(ctx, alA, a.ID, ContactUpdate{Name: ptr("a2")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stA.wrote("A: update a, clock T", a2.UpdatedInDBAt)
+
+	b := mustContact(t, s, Contact{AccountListID: alB, Name: "b"})
+	if !b.UpdatedInDBAt.Equal(clk.nowMS()) || !b.UpdatedInDBAt.Before(a2.UpdatedInDBAt) {
+		t.Errorf("B's first write: UpdatedInDBAt = %v, want the clock's %v, before A's %v",
+			b.UpdatedInDBAt, clk.nowMS(), a2.UpdatedInDBAt)
+	}
+	stB.wrote("B: create b, clock T", b.UpdatedInDBAt)
+	if hw := hwOf(t, s, alA); !hw.Equal(stA.latest) {
+		t.Errorf("A's write clock %v after B's write, want A's latest %v", hw, stA.latest)
+	}
+
+	pa := mustPerson(t, s, contactScope(a), Person{FirstName: "pa"})
+	stA.wrote("A: create a person, clock T", pa.UpdatedInDBAt)
+
+	clk.Set(start.Add(-time.Minute)) // back another minute
+	b2 := mustContact(t, s, Contact{AccountListID: alB, Name: "b2"})
+	if !b2.UpdatedInDBAt.Equal(b.UpdatedInDBAt) {
+		t.Errorf("B's second write, clock back: UpdatedInDBAt = %v, want B's latest %v", b2.UpdatedInDBAt, b.UpdatedInDBAt)
+	}
+	stB.wrote("B: create b2, clock T-1m", b2.UpdatedInDBAt)
+	pb := mustPerson(t, s, contactScope(b), Person{FirstName: "pb"})
+	stB.wrote("B: create a person, clock T-1m", pb.UpdatedInDBAt)
+	phb := mustPhone(t, s, personScope(b, pb), NewPhone{Number: "1"})
+	stB.wrote("B: create a phone, clock T-1m", phb.UpdatedInDBAt)
+
+	if err := s.DeleteContact(ctx, alA, a.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	stA.wrote("A: delete a, clock T-1m", tombstoneTimes(t, s, alA, a.ID)...)
+	if err := s.DeletePerson(ctx, contactScope(b), pb.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	bAt := tombstoneTimes(t, s, alB, pb.ID)
+	if !bAt[0].Equal(stB.latest) || !bAt[0].Before(stA.latest) {
+		t.Errorf("B's delete at %v, want B's latest %v, before A's %v", bAt[0], stB.latest, stA.latest)
+	}
+	stB.wrote("B: delete a person, clock T-1m", append(bAt, tombstoneTimes(t, s, alB, phb.ID)...)...)
+
+	// A sync client of B that saw b's first stamp misses nothing since.
+	got, _, err := s.ListContacts(ctx, alB, ListQuery{UpdatedInDBAt: &Range{From: &b.UpdatedInDBAt}})
+	if err != nil || len(got) != 2 {
+		t.Errorf("B's contacts changed since %v = %+v, %v; want b and b2", b.UpdatedInDBAt, got, err)
+	}
+}
+
+// TestWriteClockPersists closes the Store and opens the database again
+// with the clock behind the times written before: new times are not
+// earlier.
 func TestWriteClockPersists(t *testing.T) { forEachBackend(t, testWriteClockPersists) }
 
 func testWriteClockPersists(t *testing.T) {
@@ -245,7 +326,7 @@ func testWriteClockPersists(t *testing.T) {
 	a := mustContact(t, s1, Contact{AccountListID: al, Name: "A"})
 	b := mustContact(t, s1, Contact{AccountListID: al, Name: "B"})
 	clk.Add(time.Minute)
-	if err := s1.DeleteContact(ctx, b.ID, nil); err != nil {
+	if err := s1.DeleteContact(ctx, al, b.ID, nil); err != nil {
 		t.Fatal(err)
 	}
 	high := clk.nowMS() // B's deleted_at, the latest time issued
@@ -258,18 +339,18 @@ func testWriteClockPersists(t *testing.T) {
 
 	clk.Set(start) // an hour and a minute behind
 	s2 := openAt(t, p, clk)
-	if hw := hwOf(t, s2); !hw.Equal(high) {
-		t.Fatalf("after reopening write_clock = %v, want %v", hw, high)
+	if hw := hwOf(t, s2, al); !hw.Equal(high) {
+		t.Fatalf("after reopening the write clock = %v, want %v", hw, high)
 	}
-	st := &stamps{t: t, stores: []*Store{s2}, latest: high}
+	st := &stamps{t: t, stores: []*Store{s2}, al: al, latest: high}
 	c := mustContact(t, s2, Contact{AccountListID: al, Name: "C"})
 	st.wrote("create C after reopening", c.UpdatedInDBAt)
-	a2, err := s2.UpdateContact(ctx, a.ID, ContactUpdate{}, nil)
+	a2, err := s2.UpdateContact(ctx, al, a.ID, ContactUpdate{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	st.wrote("update A after reopening", a2.UpdatedInDBAt)
-	if err := s2.DeleteContact(ctx, a.ID, nil); err != nil {
+	if err := s2.DeleteContact(ctx, al, a.ID, nil); err != nil {
 		t.Fatal(err)
 	}
 	st.wrote("delete A after reopening", tombstoneTimes(t, s2, al, a.ID)...)
@@ -285,9 +366,10 @@ func testWriteClockPersists(t *testing.T) {
 	}
 }
 
-// TestWriteClockSharedAcrossStores opens two Stores on one file, as two
-// processes would, with different clocks: a time issued through either is
-// never before one the other issued earlier.
+// TestWriteClockSharedAcrossStores opens two Stores on one database, as
+// two processes would, with different clocks: a time issued for an
+// account list through either is never before one the other issued
+// earlier.
 func TestWriteClockSharedAcrossStores(t *testing.T) {
 	forEachBackend(t, testWriteClockSharedAcrossStores)
 }
@@ -299,11 +381,11 @@ func testWriteClockSharedAcrossStores(t *testing.T) {
 	clk2 := &clock{t: start}
 	s1 := openAt(t, p, clk1)
 	s2 := openAt(t, p, clk2)
-	st := &stamps{t: t, stores: []*Store{s1, s2}}
 	al, err := s1.EnsureUser(ctx, "u1")
 	if err != nil {
 		t.Fatal(err)
 	}
+	st := &stamps{t: t, stores: []*Store{s1, s2}, al: al}
 
 	a := mustContact(t, s1, Contact{AccountListID: al, Name: "A"}) // clock T+1h
 	st.wrote("create A through store 1 (T+1h)", a.UpdatedInDBAt)
@@ -314,7 +396,7 @@ func testWriteClockSharedAcrossStores(t *testing.T) {
 	st.wrote("create B through store 2 (T)", b.UpdatedInDBAt)
 
 	clk2.Set(start.Add(2 * time.Hour))
-	b2, err := s2.UpdateContact(ctx, b.ID, ContactUpdate{}, nil)
+	b2, err := s2.UpdateContact(ctx, al, b.ID, ContactUpdate{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,16 +404,16 @@ func testWriteClockSharedAcrossStores(t *testing.T) {
 		t.Errorf("B updated: UpdatedInDBAt = %v, want store 2's clock %v", b2.UpdatedInDBAt, clk2.nowMS())
 	}
 	st.wrote("update B through store 2 (T+2h)", b2.UpdatedInDBAt)
-	a2, err := s1.UpdateContact(ctx, a.ID, ContactUpdate{}, nil) // clock T+1h
+	a2, err := s1.UpdateContact(ctx, al, a.ID, ContactUpdate{}, nil) // clock T+1h
 	if err != nil {
 		t.Fatal(err)
 	}
 	st.wrote("update A through store 1 (T+1h)", a2.UpdatedInDBAt)
-	if err := s1.DeleteContact(ctx, b.ID, nil); err != nil {
+	if err := s1.DeleteContact(ctx, al, b.ID, nil); err != nil {
 		t.Fatal(err)
 	}
 	st.wrote("delete B through store 1 (T+1h)", tombstoneTimes(t, s1, al, b.ID)...)
-	person := mustPerson(t, s2, Person{ContactID: a.ID, FirstName: "p"}) // clock T+2h
+	person := mustPerson(t, s2, contactScope(a), Person{FirstName: "p"}) // clock T+2h
 	st.wrote("create person through store 2 (T+2h)", person.UpdatedInDBAt)
 
 	// Concurrent writes through both Stores, whose clocks tick at
@@ -364,14 +446,14 @@ func testWriteClockSharedAcrossStores(t *testing.T) {
 				mu.Unlock()
 				var at time.Time
 				if i%5 == 4 {
-					ph, err := s.CreatePhone(ctx, NewPhone{PersonID: person.ID, Number: fmt.Sprint(w, i), Primary: true})
+					ph, err := s.CreatePhone(ctx, personScope(a, person), NewPhone{Number: fmt.Sprint(w, i), Primary: true})
 					if err != nil {
 						t.Error(err)
 						return
 					}
 					at = ph.UpdatedInDBAt
 				} else {
-					c, err = s.UpdateContact(ctx, c.ID, ContactUpdate{}, nil)
+					c, err = s.UpdateContact(ctx, al, c.ID, ContactUpdate{}, nil)
 					if err != nil {
 						t.Error(err)
 						return
@@ -391,101 +473,159 @@ func testWriteClockSharedAcrossStores(t *testing.T) {
 	}
 	wg.Wait()
 	for i, s := range []*Store{s1, s2} {
-		if hw, max := hwOf(t, s), maxStamp(t, s); !hw.Equal(max) || max.Before(done) {
-			t.Errorf("store %d: write_clock %v, latest stored stamp %v; want equal, not before %v", i, hw, max, done)
+		if hw, max := hwOf(t, s, al), maxStamp(t, s, al); !hw.Equal(max) || max.Before(done) {
+			t.Errorf("store %d: write clock %v, latest stored stamp %v; want equal, not before %v", i, hw, max, done)
 		}
 	}
 }
 
-// TestMigrateSeedsWriteClock applies the migrations before the write
-// clock's, as an older version would have, stores rows, then runs Migrate:
-// the high-water mark starts at the latest updated_in_db_at or deleted_at
-// stored, whichever table holds it, and a write with the clock behind it
-// is stamped no earlier.
-func TestMigrateSeedsWriteClock(t *testing.T) { forEachBackend(t, testMigrateSeedsWriteClock) }
-
-func testMigrateSeedsWriteClock(t *testing.T) {
-	dir := path.Join("migrations", backendOf(t))
-	entries, err := fs.ReadDir(migrations, dir)
+// migrationFiles returns the names of the engine's embedded migrations, in
+// order.
+func migrationFiles(t *testing.T, engine string) []string {
+	t.Helper()
+	entries, err := fs.ReadDir(migrations, path.Join("migrations", engine))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var before []string // the migrations before write_clock's, in order
-	found := false
+	var names []string
 	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), "_write_clock.sql") {
-			found = true
-			break
+		if strings.HasSuffix(e.Name(), ".sql") {
+			names = append(names, e.Name())
 		}
-		before = append(before, e.Name())
 	}
-	if !found || len(before) == 0 {
-		t.Fatalf("no write_clock migration after others in %v", entries)
-	}
+	return names
+}
 
-	ms := func(n int64) time.Time { return fromMillis(n) }
+// migrationsBefore returns the engine's migrations before the one whose
+// name ends with suffix, failing if there is no such migration or none
+// before it.
+func migrationsBefore(t *testing.T, engine, suffix string) []string {
+	t.Helper()
+	names := migrationFiles(t, engine)
+	for i, n := range names {
+		if strings.HasSuffix(n, suffix) {
+			if i == 0 {
+				t.Fatalf("no migration before %s", n)
+			}
+			return names[:i]
+		}
+	}
+	t.Fatalf("no migration *%s in %v", suffix, names)
+	return nil
+}
+
+// applyMigrations brings the store's database to an older version, as an
+// older binary's Migrate would have: it creates schema_migrations, runs the
+// named embedded migrations of the engine and records each, without
+// Migrate.
+func applyMigrations(t *testing.T, s *Store, names []string) {
+	t.Helper()
+	ctx := t.Context()
+	if _, err := s.db.ExecContext(ctx, bootstrap[s.Engine()]); err != nil {
+		t.Fatalf("create schema_migrations: %v", err)
+	}
+	for _, n := range names {
+		version, err := migrationVersion(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := fs.ReadFile(migrations, path.Join("migrations", s.Engine(), n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.db.ExecContext(ctx, string(body)); err != nil {
+			t.Fatalf("migration %s: %v", n, err)
+		}
+		if _, err := s.pool().ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
+			version, s.clock().UnixMilli()); err != nil {
+			t.Fatalf("record migration %s: %v", n, err)
+		}
+	}
+}
+
+// oldStamps are the updated_in_db_at and deleted_at, in unix
+// milliseconds, of the rows insertOldRows writes.
+type oldStamps struct{ contact, person, phone, tombstone int64 }
+
+// insertOldRows writes, with plain SQL that every schema version accepts,
+// a new account list with a contact, its person, the person's phone and a
+// tombstone, stamped st, and returns the account list and contact ids.
+func insertOldRows(t *testing.T, s *Store, st oldStamps) (al, contactID string) {
+	t.Helper()
+	ctx := t.Context()
+	al, c, p := uuid.NewString(), uuid.NewString(), uuid.NewString()
+	created := st.contact
+	exec := func(query string, args ...any) {
+		t.Helper()
+		if _, err := s.pool().ExecContext(ctx, query, args...); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+	}
+	exec(`INSERT INTO account_lists (id, created_at) VALUES (?, ?)`, al, created)
+	exec(`INSERT INTO contacts (id, account_list_id, name, created_at, updated_at, updated_in_db_at)
+		VALUES (?, ?, 'c', ?, ?, ?)`, c, al, created, created, st.contact)
+	exec(`INSERT INTO people (id, contact_id, first_name, last_name, created_at, updated_at, updated_in_db_at)
+		VALUES (?, ?, 'p', NULL, ?, ?, ?)`, p, c, created, created, st.person)
+	exec(`INSERT INTO phones (id, person_id, number, country_code, location, "primary", historic, source,
+		valid_values, created_at, updated_at, updated_in_db_at)
+		VALUES (?, ?, '1', NULL, NULL, ?, ?, 'MPDX', ?, ?, ?, ?)`, uuid.NewString(), p, true, false, true, created, created, st.phone)
+	exec(`INSERT INTO deleted_records (id, account_list_id, deletable_type, deletable_id, contact_id, person_id, deleted_at)
+		VALUES (?, ?, 'contacts', ?, NULL, NULL, ?)`, uuid.NewString(), al, uuid.NewString(), st.tombstone)
+	return al, c
+}
+
+// TestMigrateSeedsWriteClock applies the migrations before the write
+// clock's (0003), as an older version would have, stores rows, then runs
+// Migrate (0003, which seeded the database-wide clock, then 0004, which
+// moves it to the account lists): the account list's high-water mark
+// starts at the latest updated_in_db_at or deleted_at stored, whichever
+// table holds it, and a write with the clock behind it is stamped no
+// earlier.
+func TestMigrateSeedsWriteClock(t *testing.T) { forEachBackend(t, testMigrateSeedsWriteClock) }
+
+func testMigrateSeedsWriteClock(t *testing.T) {
+	before := migrationsBefore(t, backendOf(t), "_write_clock.sql")
 	base := start.Truncate(time.Millisecond).UnixMilli()
 	for _, latestIn := range []string{"", "contacts", "people", "phones", "deleted_records"} {
 		name := latestIn
 		if name == "" {
-			name = "empty"
+			name = "no rows"
 		}
 		t.Run(name, func(t *testing.T) {
 			ctx := t.Context()
 			s := openDB(t, newDB(t))
 			clk := &clock{t: start}
 			s.SetClock(clk.Now)
-			if _, err := s.db.ExecContext(ctx, bootstrap[s.Engine()]); err != nil {
-				t.Fatal(err)
-			}
-			for _, n := range before {
-				version, err := migrationVersion(n)
-				if err != nil {
-					t.Fatal(err)
-				}
-				body, err := fs.ReadFile(migrations, path.Join(dir, n))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := s.migrate(ctx, version, string(body)); err != nil {
-					t.Fatalf("migrate %s: %v", n, err)
-				}
-			}
+			applyMigrations(t, s, before)
 			if tableExists(t, s, "write_clock") {
 				t.Fatal("write_clock exists before its migration")
 			}
 
-			// Rows stamped in the future (the clock was ahead, or is now
-			// behind), the latest in latestIn.
-			want := ms(0)
-			if latestIn != "" {
+			// An account list with rows stamped in the future (the clock
+			// was ahead, or is now behind), the latest in latestIn; none
+			// when latestIn is "".
+			var al string
+			want := fromMillis(0)
+			if latestIn == "" {
+				al = uuid.NewString()
+				if _, err := s.pool().ExecContext(ctx, `INSERT INTO account_lists (id, created_at) VALUES (?, ?)`, al, base); err != nil {
+					t.Fatal(err)
+				}
+			} else {
 				stamp := func(table string, n int64) int64 {
 					if table == latestIn {
 						n += 10_000
 					}
-					if v := ms(base + n); v.After(want) {
+					if v := fromMillis(base + n); v.After(want) {
 						want = v
 					}
 					return base + n
 				}
-				al, c, p, ph := uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()
-				exec := func(query string, args ...any) {
-					t.Helper()
-					if _, err := s.pool().ExecContext(ctx, query, args...); err != nil {
-						t.Fatalf("%s: %v", query, err)
-					}
-				}
-				exec(`INSERT INTO account_lists (id, created_at) VALUES (?, ?)`, al, base)
-				exec(`INSERT INTO contacts (id, account_list_id, name, created_at, updated_at, updated_in_db_at)
-					VALUES (?, ?, 'c', ?, ?, ?)`, c, al, base, base, stamp("contacts", 4000))
-				exec(`INSERT INTO people (id, contact_id, first_name, last_name, created_at, updated_at, updated_in_db_at)
-					VALUES (?, ?, 'p', NULL, ?, ?, ?)`, p, c, base, base, stamp("people", 3000))
-				exec(`INSERT INTO phones (id, person_id, number, country_code, location, "primary", historic, source,
-					valid_values, created_at, updated_at, updated_in_db_at)
-					VALUES (?, ?, '1', NULL, NULL, ?, ?, 'MPDX', ?, ?, ?, ?)`, ph, p, true, false, true, base, base, stamp("phones", 2000))
-				exec(`INSERT INTO deleted_records (id, account_list_id, deletable_type, deletable_id, contact_id, person_id, deleted_at)
-					VALUES (?, ?, 'contacts', ?, NULL, NULL, ?)`, uuid.NewString(), al, uuid.NewString(), stamp("deleted_records", 1000))
-				if got := maxStamp(t, s); !got.Equal(want) {
+				al, _ = insertOldRows(t, s, oldStamps{
+					contact: stamp("contacts", 4000), person: stamp("people", 3000),
+					phone: stamp("phones", 2000), tombstone: stamp("deleted_records", 1000),
+				})
+				if got := maxStamp(t, s, al); !got.Equal(want) {
 					t.Fatalf("fixture: latest stamp %v, want %v", got, want)
 				}
 			}
@@ -493,14 +633,10 @@ func testMigrateSeedsWriteClock(t *testing.T) {
 			if err := s.Migrate(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if hw := hwOf(t, s); !hw.Equal(want) {
-				t.Fatalf("after Migrate write_clock = %v, want %v", hw, want)
+			if hw := hwOf(t, s, al); !hw.Equal(want) {
+				t.Fatalf("after Migrate the write clock = %v, want %v", hw, want)
 			}
 
-			al, err := s.EnsureUser(ctx, "u1")
-			if err != nil {
-				t.Fatal(err)
-			}
 			c := mustContact(t, s, Contact{AccountListID: al, Name: "new"})
 			wantAt := clk.nowMS() // the clock, if nothing later was stored
 			if want.After(wantAt) {
@@ -509,9 +645,95 @@ func testMigrateSeedsWriteClock(t *testing.T) {
 			if !c.UpdatedInDBAt.Equal(wantAt) {
 				t.Errorf("new contact: UpdatedInDBAt = %v, want %v", c.UpdatedInDBAt, wantAt)
 			}
-			if hw := hwOf(t, s); !hw.Equal(wantAt) {
-				t.Errorf("after a write write_clock = %v, want %v", hw, wantAt)
+			if hw := hwOf(t, s, al); !hw.Equal(wantAt) {
+				t.Errorf("after a write the write clock = %v, want %v", hw, wantAt)
 			}
 		})
+	}
+}
+
+// TestMigrateMovesWriteClock upgrades a database at version 3, whose
+// database-wide write_clock is ahead of every stored stamp and of the
+// clock, with migration 0004: write_clock is gone, every account list
+// starts at the old high-water mark, and new writes in each, with the
+// clock behind it, are stamped no earlier.
+func TestMigrateMovesWriteClock(t *testing.T) { forEachBackend(t, testMigrateMovesWriteClock) }
+
+func testMigrateMovesWriteClock(t *testing.T) {
+	ctx := t.Context()
+	engine := backendOf(t)
+	upTo3 := migrationsBefore(t, engine, "_account_list_clock.sql")
+	if v, err := migrationVersion(upTo3[len(upTo3)-1]); err != nil || v != 3 || !strings.HasSuffix(upTo3[len(upTo3)-1], "_write_clock.sql") {
+		t.Fatalf("migrations before the account list clock's: %v; want 0001 to 0003_write_clock", upTo3)
+	}
+	s := openDB(t, newDB(t))
+	clk := &clock{t: start}
+	s.SetClock(clk.Now)
+	applyMigrations(t, s, upTo3)
+
+	base := clk.nowMS().UnixMilli()
+	alA, contactA := insertOldRows(t, s, oldStamps{base + 4, base + 3, base + 2, base + 1})
+	alB, contactB := insertOldRows(t, s, oldStamps{base + 1, base + 2, base + 3, base + 4})
+	old := clk.nowMS().Add(time.Hour) // ahead of every row and of the clock
+	if _, err := s.pool().ExecContext(ctx, `UPDATE write_clock SET hw = ? WHERE id = 1`, old.UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, s, `SELECT COUNT(*) FROM write_clock WHERE hw = ?`, old.UnixMilli()); n != 1 {
+		t.Fatalf("fixture: %d write_clock rows at %v, want 1", n, old)
+	}
+
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if tableExists(t, s, "write_clock") {
+		t.Error("write_clock exists after Migrate")
+	}
+	if n := count(t, s, `SELECT COUNT(*) FROM schema_migrations`); n != len(migrationFiles(t, engine)) {
+		t.Errorf("%d migrations recorded, want %d", n, len(migrationFiles(t, engine)))
+	}
+	if n := count(t, s, `SELECT COUNT(*) FROM account_lists WHERE hw <> ?`, old.UnixMilli()); n != 0 {
+		t.Errorf("%d account lists with a write clock other than the old %v", n, old)
+	}
+	for _, al := range []string{alA, alB} {
+		if hw := hwOf(t, s, al); !hw.Equal(old) {
+			t.Errorf("account list %s: write clock %v after Migrate, want the old %v", al, hw, old)
+		}
+	}
+
+	// New writes in either account list, the clock an hour behind the old
+	// mark: a create, an update, a delete.
+	clk.Set(start.Add(-time.Minute))
+	for _, w := range []struct {
+		name  string
+		al    string
+		write func() ([]time.Time, error)
+	}{
+		{"create contact in A", alA, func() ([]time.Time, error) {
+			c, err := s.CreateContact(ctx, Contact{AccountListID: alA, Name: "new"})
+			return []time.Time{c.UpdatedInDBAt, c.CreatedAt, c.UpdatedAt}, err
+		}},
+		{"update contact in B", alB, func() ([]time.Time, error) {
+			c, err := s.UpdateContact(ctx, alB, contactB, ContactUpdate{Name: ptr("renamed")}, nil)
+			return []time.Time{c.UpdatedInDBAt, c.UpdatedAt}, err
+		}},
+		{"delete contact in A", alA, func() ([]time.Time, error) {
+			if err := s.DeleteContact(ctx, alA, contactA, nil); err != nil {
+				return nil, err
+			}
+			return tombstoneTimes(t, s, alA, contactA), nil
+		}},
+	} {
+		times, err := w.write()
+		if err != nil {
+			t.Fatalf("%s: %v", w.name, err)
+		}
+		for _, at := range times {
+			if at.Before(old) {
+				t.Errorf("%s: stamped %v, before the old high-water mark %v", w.name, at, old)
+			}
+		}
+		if hw, max := hwOf(t, s, w.al), maxStamp(t, s, w.al); !hw.Equal(max) || hw.Before(old) {
+			t.Errorf("%s: write clock %v, latest stamp %v; want equal, not before %v", w.name, hw, max, old)
+		}
 	}
 }

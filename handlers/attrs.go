@@ -36,17 +36,23 @@ func optTime(raw *string, name string) (*time.Time, error) {
 	return &t, nil
 }
 
+// required is the precondition of an update whose body has neither
+// updated_in_db_at nor overwrite: it never holds, and writeGuard.check
+// reports the 409 that asks for the stored value, which only the store's
+// transaction knows.
+var required = &db.Precondition{Holds: func(time.Time) bool { return false }}
+
 // precondition turns the updated_in_db_at and overwrite attributes of an
-// update into the store's precondition. overwrite: true means none. A missing
-// value is a 409 that reports stored, the value the client should have sent.
-// The value is compared at the precision it was sent with: whole seconds
+// update into the store's precondition. overwrite: true means none; a
+// missing value is required (a 409 that reports the stored value). The
+// value is compared at the precision it was sent with: whole seconds
 // without a fraction, else tenths, hundredths or milliseconds.
-func precondition(raw *string, overwrite *bool, stored time.Time) (*db.Precondition, error) {
+func precondition(raw *string, overwrite *bool) (*db.Precondition, error) {
 	if overwrite != nil && *overwrite {
 		return nil, nil
 	}
 	if raw == nil {
-		return nil, errStale("updated_in_db_at is required unless overwrite is true", formatTime(stored))
+		return required, nil
 	}
 	at, err := time.Parse(time.RFC3339Nano, *raw)
 	if err != nil {

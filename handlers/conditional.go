@@ -51,24 +51,23 @@ func errPreconditionFailed(current string) *Error {
 	}
 }
 
-// writeGuard is the precondition of an update or delete.
+// writeGuard is the precondition of an update or delete, which the store
+// checks in the write's transaction, and how its failure is reported.
 type writeGuard struct {
 	pre     *db.Precondition
 	ifMatch bool   // the precondition came from If-Match: failures are 412
 	id      string // the resource's id, for the ETag of a 412
 }
 
-// guard returns the precondition of a write to a resource whose stored
-// version is (id, stored). With an If-Match header that is the precondition
-// (412 when it does not match); otherwise body returns the body's own
-// (updated_in_db_at or overwrite), or nil for none.
-func guard(ifMatch *string, id string, stored time.Time, body func() (*db.Precondition, error)) (writeGuard, error) {
-	current := etag(id, stored)
+// guard returns the precondition of a write to the resource id. With an
+// If-Match header that is the precondition: the stored version's ETag
+// must be one it lists (else 412); otherwise body returns the body's own
+// (see precondition), or nil for none.
+func guard(ifMatch *string, id string, body func() (*db.Precondition, error)) (writeGuard, error) {
 	if ifMatch != nil {
-		if !etagMatches(*ifMatch, current, false) {
-			return writeGuard{}, errPreconditionFailed(current)
-		}
-		return writeGuard{pre: &db.Precondition{At: stored, Precision: time.Millisecond}, ifMatch: true, id: id}, nil
+		header := *ifMatch
+		holds := func(stored time.Time) bool { return etagMatches(header, etag(id, stored), false) }
+		return writeGuard{pre: &db.Precondition{Holds: holds}, ifMatch: true, id: id}, nil
 	}
 	if body == nil {
 		return writeGuard{}, nil
@@ -77,12 +76,18 @@ func guard(ifMatch *string, id string, stored time.Time, body func() (*db.Precon
 	return writeGuard{pre: pre}, err
 }
 
-// check maps a store error of a guarded write: a concurrent write that beat
-// an If-Match precondition is a 412, not a 409.
+// check maps a store error of a guarded write: a failed If-Match is a 412;
+// a body without updated_in_db_at or overwrite is the 409 that says so,
+// with the stored value; other failures are the 409 of toErrors.
 func (g writeGuard) check(err error) error {
 	var stale *db.StaleError
-	if g.ifMatch && errors.As(err, &stale) {
+	switch {
+	case !errors.As(err, &stale):
+		return err
+	case g.ifMatch:
 		return errPreconditionFailed(etag(g.id, stale.Current))
+	case g.pre == required:
+		return errStale("updated_in_db_at is required unless overwrite is true", formatTime(stale.Current))
 	}
 	return err
 }

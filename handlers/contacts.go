@@ -120,41 +120,43 @@ func (s *Server) PatchContact(ctx context.Context, req generated.PatchContactReq
 	}, nil
 }
 
+// updateContact checks the body, then writes: the store checks the path
+// (404, 403) and the precondition (409, 412) in the write's transaction.
+// When the body fails, the path is read first, so that its 404 or 403
+// comes before the body's 400.
 func (s *Server) updateContact(ctx context.Context, id string, ifMatch *string, body *generated.ContactUpdateDocument) (db.Contact, error) {
-	stored, err := s.ownContact(ctx, id)
-	if err != nil {
-		return db.Contact{}, err
-	}
 	a := body.Data.Attributes
+	u, g, err := contactUpdate(id, ifMatch, a)
+	if err != nil {
+		return db.Contact{}, lookupFirst(err, func() error { _, err := s.ownContact(ctx, id); return err })
+	}
+	c, err := s.store.UpdateContact(ctx, callerFrom(ctx).AccountListID, id, u, g.pre)
+	return c, g.check(err)
+}
+
+// contactUpdate turns an update's attributes into the store's update and
+// precondition; errors are 400.
+func contactUpdate(id string, ifMatch *string, a generated.ContactUpdateAttributes) (db.ContactUpdate, writeGuard, error) {
 	u := db.ContactUpdate{Name: a.Name}
+	var err error
 	if u.CreatedAt, err = optTime(a.CreatedAt, "created_at"); err != nil {
-		return db.Contact{}, err
+		return u, writeGuard{}, err
 	}
 	if u.UpdatedAt, err = optTime(a.UpdatedAt, "updated_at"); err != nil {
-		return db.Contact{}, err
+		return u, writeGuard{}, err
 	}
-	g, err := guard(ifMatch, stored.ID, stored.UpdatedInDBAt, func() (*db.Precondition, error) {
-		return precondition(a.UpdatedInDbAt, a.Overwrite, stored.UpdatedInDBAt)
-	})
-	if err != nil {
-		return db.Contact{}, err
-	}
-	c, err := s.store.UpdateContact(ctx, id, u, g.pre)
-	return c, g.check(err)
+	g, err := guard(ifMatch, id, func() (*db.Precondition, error) { return precondition(a.UpdatedInDbAt, a.Overwrite) })
+	return u, g, err
 }
 
 // DeleteContact deletes a contact with its people and their phones.
 func (s *Server) DeleteContact(ctx context.Context, req generated.DeleteContactRequestObject) (generated.DeleteContactResponseObject, error) {
 	id := req.ContactId.String()
-	stored, err := s.ownContact(ctx, id)
+	g, err := guard(req.Params.IfMatch, id, nil)
 	if err != nil {
 		return nil, err
 	}
-	g, err := guard(req.Params.IfMatch, stored.ID, stored.UpdatedInDBAt, nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := g.check(s.store.DeleteContact(ctx, id, g.pre)); err != nil {
+	if err := g.check(s.store.DeleteContact(ctx, callerFrom(ctx).AccountListID, id, g.pre)); err != nil {
 		return nil, err
 	}
 	return generated.DeleteContact204Response{}, nil

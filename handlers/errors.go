@@ -1,12 +1,15 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -23,6 +26,9 @@ type Error struct {
 	Parameter string // query parameter at fault, if any
 	Header    string // request header at fault, if any
 	Meta      map[string]any
+	// RetryAfter, when positive, is sent as the Retry-After header (whole
+	// seconds).
+	RetryAfter int
 }
 
 func (e *Error) Error() string {
@@ -66,9 +72,17 @@ func errStale(detail string, current string) *Error {
 	}
 }
 
+// Retry-After of the 503s: a request that reached its deadline (the
+// database was busy) may succeed at once; an outage takes longer.
+const (
+	retryAfterDeadline = 1
+	retryAfterOutage   = 5
+)
+
 // toErrors maps any error a handler or middleware returns to the JSON:API
 // errors to send. This is the one place where errors become statuses.
-func toErrors(err error, log *slog.Logger) Errors {
+// timeout is the request deadline, for the 503 of a request that reached it.
+func toErrors(err error, timeout time.Duration, log *slog.Logger) Errors {
 	var (
 		apiErr  *Error
 		apiErrs Errors
@@ -81,6 +95,17 @@ func toErrors(err error, log *slog.Logger) Errors {
 		return apiErrs
 	case errors.As(err, &apiErr):
 		return Errors{apiErr}
+	case errors.Is(err, db.ErrUncertain):
+		log.Error("commit not confirmed", "err", err)
+		return Errors{errUnavailable(retryAfterOutage,
+			"the database did not confirm the write: it may or may not have been applied; read the resource before writing again")}
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		log.Warn("request deadline", "err", err)
+		return Errors{errUnavailable(retryAfterDeadline,
+			"the request did not complete within %s (the database was busy); nothing was written; retry later", timeout)}
+	case errors.Is(err, db.ErrUnavailable):
+		log.Error("database unavailable", "err", err)
+		return Errors{errUnavailable(retryAfterOutage, "the database is unavailable; nothing was written; retry later")}
 	case errors.As(err, &scope):
 		return Errors{scopeError(scope)}
 	case errors.As(err, &stale):
@@ -113,6 +138,11 @@ func toErrors(err error, log *slog.Logger) Errors {
 	}
 }
 
+// errUnavailable is a 503 with Retry-After.
+func errUnavailable(retryAfter int, format string, args ...any) *Error {
+	return &Error{Status: http.StatusServiceUnavailable, RetryAfter: retryAfter, Detail: fmt.Sprintf(format, args...)}
+}
+
 // scopeError is the 404 or 403 of a path that does not lead to the
 // caller's resource.
 func scopeError(e *db.ScopeError) *Error {
@@ -137,6 +167,31 @@ func errContactForbidden(id string) *Error {
 
 func errPersonNotFound(contactID, id string) *Error {
 	return errNotFound("person %s was not found under contact %s", id, contactID)
+}
+
+func errPhoneNotFound(personID, id string) *Error {
+	return errNotFound("phone %s was not found for person %s", id, personID)
+}
+
+// notFoundAs returns e when err is the store's ErrNotFound for the
+// resource itself (not a *db.ScopeError of its path), else err.
+func notFoundAs(err error, e *Error) error {
+	var scope *db.ScopeError
+	if errors.Is(err, db.ErrNotFound) && !errors.As(err, &scope) {
+		return e
+	}
+	return err
+}
+
+// lookupFirst returns the error of lookup, which reads a request's path,
+// if it fails, else err: a request's 404 or 403 comes before its body's
+// 400. The handlers write without reading first (the store checks the
+// path in its transaction), so they look up only when the body failed.
+func lookupFirst(err error, lookup func() error) error {
+	if lerr := lookup(); lerr != nil {
+		return lerr
+	}
+	return err
 }
 
 // document builds the JSON:API error document for errs.
@@ -181,11 +236,14 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		c.Response().Header().Del(echo.HeaderAllow)
 		err = echo.ErrNotFound
 	}
-	errs := toErrors(err, s.log)
+	errs := toErrors(err, s.timeout, s.log)
 	status := errs[0].Status
 	h := c.Response().Header()
 	if status == http.StatusUnauthorized && h.Get("WWW-Authenticate") == "" {
 		h.Set("WWW-Authenticate", "Bearer")
+	}
+	if secs := errs[0].RetryAfter; secs > 0 {
+		h.Set("Retry-After", strconv.Itoa(secs))
 	}
 	h.Set(echo.HeaderContentType, mediaType)
 	body, mErr := json.Marshal(document(errs))

@@ -1,14 +1,30 @@
 package handlers
 
 import (
+	"context"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 )
+
+// withDeadline gives every request's context the deadline d: the store
+// stops waiting then (see Config.RequestTimeout), and toErrors turns the
+// context's error into a 503.
+func withDeadline(d time.Duration) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			ctx, cancel := context.WithTimeout(c.Request().Context(), d)
+			defer cancel()
+			c.SetRequest(c.Request().WithContext(ctx))
+			return next(c)
+		}
+	}
+}
 
 // checkPathIDs answers 404 when an id in the path is not a UUID: such a path
 // names no resource. It runs before authentication.

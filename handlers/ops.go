@@ -4,8 +4,9 @@ package handlers
 // the API spec.
 //
 //	GET /healthz   200 while the process serves requests; no token
-//	GET /readyz    200 when the store is reachable and migrated, else 503;
-//	               no token
+//	GET /readyz    200 when the store is reachable and migrated and, after a
+//	               write failed for an outage, writable again; else 503
+//	               with Retry-After; no token
 //	GET /metrics   Prometheus metrics of this server (its own registry)
 //
 // Every request, whatever its route, gets an X-Request-ID (the client's,
@@ -204,8 +205,9 @@ func defaultVersion() string {
 	return "dev"
 }
 
-// readyz answers 200 when the store is reachable and migrated, else 503
-// with what failed; the error itself is logged, not sent.
+// readyz answers 200 when the store is ready (see db.Store.Ready), else
+// 503 with Retry-After and what failed: the database "unreachable", "not
+// migrated" or "not writable"; the error itself is logged, not sent.
 func (s *Server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), readyTimeout)
 	defer cancel()
@@ -214,10 +216,14 @@ func (s *Server) readyz(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok", "database": "ok"})
 	}
 	state := "unreachable"
-	if errors.Is(err, db.ErrNotMigrated) {
+	switch {
+	case errors.Is(err, db.ErrNotMigrated):
 		state = "not migrated"
+	case errors.Is(err, db.ErrNotWritable):
+		state = "not writable"
 	}
 	s.log.Warn("not ready", "err", err, "request_id", RequestID(c))
+	c.Response().Header().Set("Retry-After", strconv.Itoa(retryAfterOutage))
 	return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": state})
 }
 

@@ -24,6 +24,11 @@ func personResource(p db.Person, f fieldset) generated.PersonResource {
 
 func personPath(contactID, id string) string { return contactPath(contactID) + "/people/" + id }
 
+// contactScope is the path to a contact of the caller's.
+func contactScope(ctx context.Context, contactID string) db.Scope {
+	return db.Scope{AccountListID: callerFrom(ctx).AccountListID, ContactID: contactID}
+}
+
 // ownPerson returns a person of the caller's contact: the contact's 404/403
 // first, then 404 when the person is not under that contact.
 func (s *Server) ownPerson(ctx context.Context, contactID, id string) (db.Person, error) {
@@ -62,9 +67,6 @@ func (s *Server) ListPeople(ctx context.Context, req generated.ListPeopleRequest
 // CreatePerson creates a person under a contact.
 func (s *Server) CreatePerson(ctx context.Context, req generated.CreatePersonRequestObject) (generated.CreatePersonResponseObject, error) {
 	contactID := req.ContactId.String()
-	if _, err := s.ownContact(ctx, contactID); err != nil {
-		return nil, err
-	}
 	data := req.Body.Data
 	p := db.Person{ContactID: contactID, FirstName: data.Attributes.FirstName}
 	if data.Id != nil {
@@ -74,9 +76,11 @@ func (s *Server) CreatePerson(ctx context.Context, req generated.CreatePersonReq
 		p.LastName = &v
 	}
 	if err := setCreateTimes(&p.CreatedAt, &p.UpdatedAt, data.Attributes.CreatedAt, data.Attributes.UpdatedAt); err != nil {
-		return nil, err
+		// The store checks the contact in the write's transaction; it is
+		// read first only now, for its 404 or 403 to come before the 400.
+		return nil, lookupFirst(err, func() error { _, err := s.ownContact(ctx, contactID); return err })
 	}
-	p, err := s.store.CreatePerson(ctx, p)
+	p, err := s.store.CreatePerson(ctx, contactScope(ctx, contactID), p)
 	if err != nil {
 		return nil, err
 	}
@@ -129,41 +133,39 @@ func (s *Server) PatchPerson(ctx context.Context, req generated.PatchPersonReque
 	}, nil
 }
 
+// updatePerson checks the body, then writes: the store checks the path
+// (404, 403) and the precondition (409, 412) in the write's transaction.
+// When the body fails, the path is read first, so that its 404 or 403
+// comes before the body's 400.
 func (s *Server) updatePerson(ctx context.Context, contactID, id string, ifMatch *string, body *generated.PersonUpdateDocument) (db.Person, error) {
-	stored, err := s.ownPerson(ctx, contactID, id)
-	if err != nil {
-		return db.Person{}, err
-	}
 	a := body.Data.Attributes
 	u := db.PersonUpdate{FirstName: a.FirstName, LastName: patch(a.LastName)}
-	if u.CreatedAt, err = optTime(a.CreatedAt, "created_at"); err != nil {
-		return db.Person{}, err
-	}
-	if u.UpdatedAt, err = optTime(a.UpdatedAt, "updated_at"); err != nil {
-		return db.Person{}, err
-	}
-	g, err := guard(ifMatch, stored.ID, stored.UpdatedInDBAt, func() (*db.Precondition, error) {
-		return precondition(a.UpdatedInDbAt, a.Overwrite, stored.UpdatedInDBAt)
-	})
+	g, err := func() (writeGuard, error) {
+		var err error
+		if u.CreatedAt, err = optTime(a.CreatedAt, "created_at"); err != nil {
+			return writeGuard{}, err
+		}
+		if u.UpdatedAt, err = optTime(a.UpdatedAt, "updated_at"); err != nil {
+			return writeGuard{}, err
+		}
+		return guard(ifMatch, id, func() (*db.Precondition, error) { return precondition(a.UpdatedInDbAt, a.Overwrite) })
+	}()
 	if err != nil {
-		return db.Person{}, err
+		return db.Person{}, lookupFirst(err, func() error { _, err := s.ownPerson(ctx, contactID, id); return err })
 	}
-	p, err := s.store.UpdatePerson(ctx, contactID, id, u, g.pre)
-	return p, g.check(err)
+	p, err := s.store.UpdatePerson(ctx, contactScope(ctx, contactID), id, u, g.pre)
+	return p, g.check(notFoundAs(err, errPersonNotFound(contactID, id)))
 }
 
 // DeletePerson deletes a person and its phones.
 func (s *Server) DeletePerson(ctx context.Context, req generated.DeletePersonRequestObject) (generated.DeletePersonResponseObject, error) {
 	contactID, id := req.ContactId.String(), req.PersonId.String()
-	stored, err := s.ownPerson(ctx, contactID, id)
+	g, err := guard(req.Params.IfMatch, id, nil)
 	if err != nil {
 		return nil, err
 	}
-	g, err := guard(req.Params.IfMatch, stored.ID, stored.UpdatedInDBAt, nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := g.check(s.store.DeletePerson(ctx, contactID, id, g.pre)); err != nil {
+	err = s.store.DeletePerson(ctx, contactScope(ctx, contactID), id, g.pre)
+	if err := g.check(notFoundAs(err, errPersonNotFound(contactID, id))); err != nil {
 		return nil, err
 	}
 	return generated.DeletePerson204Response{}, nil

@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"strings"
 
 	"github.com/oapi-codegen/nullable"
@@ -50,11 +49,7 @@ func personScope(ctx context.Context, contactID, personID string) db.Scope {
 // toErrors), then 404 when the phone is not that person's.
 func (s *Server) ownPhone(ctx context.Context, contactID, personID, id string) (db.Phone, error) {
 	p, err := s.store.PhoneIn(ctx, personScope(ctx, contactID, personID), id)
-	var scopeErr *db.ScopeError
-	if errors.Is(err, db.ErrNotFound) && !errors.As(err, &scopeErr) {
-		return db.Phone{}, errNotFound("phone %s was not found for person %s", id, personID)
-	}
-	return p, err
+	return p, notFoundAs(err, errPhoneNotFound(personID, id))
 }
 
 // parseNumber parses the number attribute. The region is that of the
@@ -118,17 +113,17 @@ func (s *Server) ListPhones(ctx context.Context, req generated.ListPhonesRequest
 // CreatePhone creates a phone for a person.
 func (s *Server) CreatePhone(ctx context.Context, req generated.CreatePhoneRequestObject) (generated.CreatePhoneResponseObject, error) {
 	contactID, personID := req.ContactId.String(), req.PersonId.String()
-	if err := s.store.CheckScope(ctx, personScope(ctx, contactID, personID)); err != nil {
-		return nil, err
-	}
+	sc := personScope(ctx, contactID, personID)
 	data := req.Body.Data
 	a := data.Attributes
+	// The store checks the path in the write's transaction; it is read
+	// first only when the body fails, for its 404 or 403 to come first.
+	checkPath := func() error { return s.store.CheckScope(ctx, sc) }
 	num, err := s.parseNumber(a.Number, a.CountryCode, nil)
 	if err != nil {
-		return nil, err
+		return nil, lookupFirst(err, checkPath)
 	}
 	p := db.NewPhone{
-		PersonID:    personID,
 		Number:      num.E164,
 		CountryCode: &num.CountryCode,
 		Primary:     a.Primary != nil && *a.Primary,
@@ -145,9 +140,9 @@ func (s *Server) CreatePhone(ctx context.Context, req generated.CreatePhoneReque
 		p.Source = *a.Source
 	}
 	if err := setCreateTimes(&p.CreatedAt, &p.UpdatedAt, a.CreatedAt, a.UpdatedAt); err != nil {
-		return nil, err
+		return nil, lookupFirst(err, checkPath)
 	}
-	phone, err := s.store.CreatePhone(ctx, p)
+	phone, err := s.store.CreatePhone(ctx, sc, p)
 	if err != nil {
 		return nil, err
 	}
@@ -200,12 +195,35 @@ func (s *Server) PatchPhone(ctx context.Context, req generated.PatchPhoneRequest
 	}, nil
 }
 
+// updatePhone checks the body, then writes: the store checks the path
+// (404, 403), the phone (404) and the precondition (409, 412) in the
+// write's transaction. The phone is read before only when the body needs
+// it (a national number without country_code is parsed in the region of
+// the phone's calling code) or fails (its 404 or 403 comes before the
+// body's 400).
 func (s *Server) updatePhone(ctx context.Context, contactID, personID, id string, ifMatch *string, body *generated.PhoneUpdateDocument) (db.Phone, error) {
-	stored, err := s.ownPhone(ctx, contactID, personID, id)
-	if err != nil {
-		return db.Phone{}, err
-	}
 	a := body.Data.Attributes
+	lookup := func() error { _, err := s.ownPhone(ctx, contactID, personID, id); return err }
+	var storedCode *string
+	if _, err := a.CountryCode.Get(); a.Number != nil && err != nil {
+		stored, err := s.ownPhone(ctx, contactID, personID, id)
+		if err != nil {
+			return db.Phone{}, err
+		}
+		storedCode, lookup = stored.CountryCode, func() error { return nil }
+	}
+	u, g, err := s.phoneUpdate(id, ifMatch, a, storedCode)
+	if err != nil {
+		return db.Phone{}, lookupFirst(err, lookup)
+	}
+	p, err := s.store.UpdatePhone(ctx, personScope(ctx, contactID, personID), id, u, g.pre)
+	return p, g.check(notFoundAs(err, errPhoneNotFound(personID, id)))
+}
+
+// phoneUpdate turns an update's attributes into the store's update and
+// precondition; storedCode is the phone's calling code, when the number
+// needs it. Errors are 400.
+func (s *Server) phoneUpdate(id string, ifMatch *string, a generated.PhoneUpdateAttributes, storedCode *string) (db.PhoneUpdate, writeGuard, error) {
 	u := db.PhoneUpdate{
 		Location:    patch(a.Location),
 		Primary:     a.Primary,
@@ -214,43 +232,35 @@ func (s *Server) updatePhone(ctx context.Context, contactID, personID, id string
 		ValidValues: a.ValidValues,
 	}
 	if a.Number != nil {
-		num, err := s.parseNumber(*a.Number, a.CountryCode, stored.CountryCode)
+		num, err := s.parseNumber(*a.Number, a.CountryCode, storedCode)
 		if err != nil {
-			return db.Phone{}, err
+			return u, writeGuard{}, err
 		}
 		u.Number = &num.E164
 		u.CountryCode = db.Patch[string]{Set: true, Value: &num.CountryCode}
 	} else if _, err := s.regionFor(a.CountryCode, nil); err != nil {
-		return db.Phone{}, err
+		return u, writeGuard{}, err
 	}
+	var err error
 	if u.CreatedAt, err = optTime(a.CreatedAt, "created_at"); err != nil {
-		return db.Phone{}, err
+		return u, writeGuard{}, err
 	}
 	if u.UpdatedAt, err = optTime(a.UpdatedAt, "updated_at"); err != nil {
-		return db.Phone{}, err
+		return u, writeGuard{}, err
 	}
-	g, err := guard(ifMatch, stored.ID, stored.UpdatedInDBAt, func() (*db.Precondition, error) {
-		return precondition(a.UpdatedInDbAt, a.Overwrite, stored.UpdatedInDBAt)
-	})
-	if err != nil {
-		return db.Phone{}, err
-	}
-	p, err := s.store.UpdatePhone(ctx, personID, id, u, g.pre)
-	return p, g.check(err)
+	g, err := guard(ifMatch, id, func() (*db.Precondition, error) { return precondition(a.UpdatedInDbAt, a.Overwrite) })
+	return u, g, err
 }
 
 // DeletePhone deletes a phone; deleting the primary promotes another.
 func (s *Server) DeletePhone(ctx context.Context, req generated.DeletePhoneRequestObject) (generated.DeletePhoneResponseObject, error) {
-	personID, id := req.PersonId.String(), req.Id.String()
-	stored, err := s.ownPhone(ctx, req.ContactId.String(), personID, id)
+	contactID, personID, id := req.ContactId.String(), req.PersonId.String(), req.Id.String()
+	g, err := guard(req.Params.IfMatch, id, nil)
 	if err != nil {
 		return nil, err
 	}
-	g, err := guard(req.Params.IfMatch, stored.ID, stored.UpdatedInDBAt, nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := g.check(s.store.DeletePhone(ctx, personID, id, g.pre)); err != nil {
+	err = s.store.DeletePhone(ctx, personScope(ctx, contactID, personID), id, g.pre)
+	if err := g.check(notFoundAs(err, errPhoneNotFound(personID, id))); err != nil {
 		return nil, err
 	}
 	return generated.DeletePhone204Response{}, nil

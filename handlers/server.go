@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
@@ -36,14 +37,16 @@ type Store interface {
 	ListContacts(ctx context.Context, accountListID string, q db.ListQuery) ([]db.Contact, int, error)
 	Contact(ctx context.Context, id string) (db.Contact, error)
 	CreateContact(ctx context.Context, c db.Contact) (db.Contact, error)
-	UpdateContact(ctx context.Context, id string, u db.ContactUpdate, pre *db.Precondition) (db.Contact, error)
-	DeleteContact(ctx context.Context, id string, pre *db.Precondition) error
+	UpdateContact(ctx context.Context, accountListID, id string, u db.ContactUpdate, pre *db.Precondition) (db.Contact, error)
+	DeleteContact(ctx context.Context, accountListID, id string, pre *db.Precondition) error
 
 	ListPeople(ctx context.Context, contactID string, q db.ListQuery) ([]db.Person, int, error)
 	Person(ctx context.Context, contactID, id string) (db.Person, error)
-	CreatePerson(ctx context.Context, p db.Person) (db.Person, error)
-	UpdatePerson(ctx context.Context, contactID, id string, u db.PersonUpdate, pre *db.Precondition) (db.Person, error)
-	DeletePerson(ctx context.Context, contactID, id string, pre *db.Precondition) error
+	// Writes name the caller's account list, or a Scope of it, and check
+	// in their transaction that what they write is that account list's.
+	CreatePerson(ctx context.Context, sc db.Scope, p db.Person) (db.Person, error)
+	UpdatePerson(ctx context.Context, sc db.Scope, id string, u db.PersonUpdate, pre *db.Precondition) (db.Person, error)
+	DeletePerson(ctx context.Context, sc db.Scope, id string, pre *db.Precondition) error
 
 	// CheckScope, PhoneIn and ListPhonesIn check a phone's path (the
 	// caller's contact, its person) in the same query as their work; they
@@ -51,9 +54,9 @@ type Store interface {
 	CheckScope(ctx context.Context, sc db.Scope) error
 	ListPhonesIn(ctx context.Context, sc db.Scope, q db.ListQuery) ([]db.Phone, int, error)
 	PhoneIn(ctx context.Context, sc db.Scope, id string) (db.Phone, error)
-	CreatePhone(ctx context.Context, p db.NewPhone) (db.Phone, error)
-	UpdatePhone(ctx context.Context, personID, id string, u db.PhoneUpdate, pre *db.Precondition) (db.Phone, error)
-	DeletePhone(ctx context.Context, personID, id string, pre *db.Precondition) error
+	CreatePhone(ctx context.Context, sc db.Scope, p db.NewPhone) (db.Phone, error)
+	UpdatePhone(ctx context.Context, sc db.Scope, id string, u db.PhoneUpdate, pre *db.Precondition) (db.Phone, error)
+	DeletePhone(ctx context.Context, sc db.Scope, id string, pre *db.Precondition) error
 
 	// Ready reports whether the database is reachable and migrated (/readyz).
 	Ready(ctx context.Context) error
@@ -77,7 +80,16 @@ type Config struct {
 	RateLimit float64
 	// RateBurst is how many requests a user may send at once; at least 1.
 	RateBurst int
+	// RequestTimeout is every request's deadline: a request that has not
+	// finished by then is answered 503 with Retry-After, and a write that
+	// has not committed is rolled back. DefaultRequestTimeout when zero or
+	// negative. Keep it below the HTTP server's write timeout, so that the
+	// answer can still be written.
+	RequestTimeout time.Duration
 }
+
+// DefaultRequestTimeout is the request deadline when Config sets none.
+const DefaultRequestTimeout = 10 * time.Second
 
 // Server implements generated.StrictServerInterface.
 type Server struct {
@@ -89,6 +101,8 @@ type Server struct {
 	tokens tokenCache
 	// limiter is the per-user rate limit; nil when disabled (limits.go).
 	limiter *rateLimiter
+	// timeout is every request's deadline (Config.RequestTimeout).
+	timeout time.Duration
 }
 
 var _ generated.StrictServerInterface = (*Server)(nil)
@@ -107,13 +121,17 @@ func New(store Store, cfg Config) (*echo.Echo, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
 	spec, err := generated.GetSpec()
 	if err != nil {
 		return nil, fmt.Errorf("handlers: load spec: %w", err)
 	}
 	spec.Servers = nil // validate paths as they are served, whatever the host
 
-	s := &Server{store: store, secret: cfg.Secret, region: strings.ToUpper(cfg.DefaultRegion), log: cfg.Logger}
+	s := &Server{store: store, secret: cfg.Secret, region: strings.ToUpper(cfg.DefaultRegion), log: cfg.Logger,
+		timeout: cfg.RequestTimeout}
 
 	e := echo.New()
 	e.HideBanner = true
@@ -122,6 +140,7 @@ func New(store Store, cfg Config) (*echo.Echo, error) {
 	// Request id, access log and metrics, panic recovery; /healthz,
 	// /readyz, /metrics (ops.go). First, so they see every request.
 	s.useOps(e, cfg.Version)
+	e.Use(withDeadline(cfg.RequestTimeout))
 	e.Pre(securityHeaders) // limits.go
 	s.limiter = newRateLimiter(cfg.RateLimit, cfg.RateBurst, nil)
 

@@ -42,7 +42,9 @@ Usage:
 DB is a SQLite file path (a "sqlite:" prefix is accepted) or a PostgreSQL
 URL (postgres://user:password@host:5432/dbname?sslmode=disable, or
 postgresql://...). PG FLAGS apply to PostgreSQL only:
-  --pg-max-conns N          PHONEAPI_PG_MAX_CONNS          pool size (default: max(4, CPUs))
+  --pg-max-conns N          PHONEAPI_PG_MAX_CONNS          size of each of the two pools, writes and
+                                                           reads (default: writes max(16, 4×CPUs),
+                                                           reads max(8, 2×CPUs))
   --pg-connect-timeout D    PHONEAPI_PG_CONNECT_TIMEOUT    per connection attempt, e.g. 5s (default 10s)
   --pg-statement-timeout D  PHONEAPI_PG_STATEMENT_TIMEOUT  per statement, e.g. 30s (default: the server's)
 
@@ -67,7 +69,11 @@ Flags fall back to environment variables:
                         survive a crash of phoneapi, but the last ones may be
                         lost if the machine loses power (SQLite only)
 
-serve's HTTP timeouts (durations such as 30s):
+serve's request deadline and HTTP timeouts (durations such as 30s):
+  --request-timeout      PHONEAPI_REQUEST_TIMEOUT      every request (default 10s): past it,
+                                                       503 with Retry-After, and a write not
+                                                       yet committed is rolled back; must be
+                                                       below --write-timeout
   --read-header-timeout  PHONEAPI_READ_HEADER_TIMEOUT  request headers (default 10s)
   --read-timeout         PHONEAPI_READ_TIMEOUT         whole request (default 30s)
   --write-timeout        PHONEAPI_WRITE_TIMEOUT        handling and response (default 30s)
@@ -194,7 +200,7 @@ func newFlags(cmd string, getenv func(string) string, stderr io.Writer, o *optio
 					*d.dst = dur
 				}
 			}
-			fs.Func("pg-max-conns", "PostgreSQL pool size (env PHONEAPI_PG_MAX_CONNS; default max(4, CPUs))", func(v string) error {
+			fs.Func("pg-max-conns", "size of each PostgreSQL pool, one for writes and one for reads (env PHONEAPI_PG_MAX_CONNS; default: writes max(16, 4×CPUs), reads max(8, 2×CPUs))", func(v string) error {
 				n, err := strconv.ParseInt(v, 10, 32)
 				if err != nil || n < 1 {
 					return errors.New("want a positive integer")
@@ -309,7 +315,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	e, err := handlers.New(store, handlers.Config{Secret: secret, DefaultRegion: o.region, Logger: log, RateLimit: limits.rate, RateBurst: limits.burst, Version: buildVersion()})
+	e, err := handlers.New(store, handlers.Config{Secret: secret, DefaultRegion: o.region, Logger: log,
+		RateLimit: limits.rate, RateBurst: limits.burst, Version: buildVersion(), RequestTimeout: timeouts.request})
 	if err != nil {
 		return err
 	}

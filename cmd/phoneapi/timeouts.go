@@ -6,20 +6,22 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/phoneapi/phoneapi/handlers"
 )
 
-// serverTimeouts are serve's HTTP server timeouts and shutdown grace
-// period.
+// serverTimeouts are serve's request deadline, HTTP server timeouts and
+// shutdown grace period.
 type serverTimeouts struct {
-	readHeader, read, write, idle, grace time.Duration
+	request, readHeader, read, write, idle, grace time.Duration
 
 	envErr  error  // a bad PHONEAPI_*_TIMEOUT or PHONEAPI_SHUTDOWN_GRACE value
 	envFlag string // the flag that overrides it
 }
 
-// addTimeoutFlags registers --read-header-timeout, --read-timeout,
-// --write-timeout, --idle-timeout and --shutdown-grace on fs, defaulted
-// from their PHONEAPI_* variables.
+// addTimeoutFlags registers --request-timeout, --read-header-timeout,
+// --read-timeout, --write-timeout, --idle-timeout and --shutdown-grace on
+// fs, defaulted from their PHONEAPI_* variables.
 func addTimeoutFlags(fs *flag.FlagSet, getenv func(string) string) *serverTimeouts {
 	t := &serverTimeouts{}
 	for _, d := range []struct {
@@ -28,6 +30,7 @@ func addTimeoutFlags(fs *flag.FlagSet, getenv func(string) string) *serverTimeou
 		dst       *time.Duration
 		help      string
 	}{
+		{"request-timeout", "PHONEAPI_REQUEST_TIMEOUT", handlers.DefaultRequestTimeout, &t.request, "every request's deadline: past it the request gets 503 with Retry-After and a write not yet committed is rolled back; must be below --write-timeout"},
 		{"read-header-timeout", "PHONEAPI_READ_HEADER_TIMEOUT", 10 * time.Second, &t.readHeader, "time to read a request's headers; cuts slow clients"},
 		{"read-timeout", "PHONEAPI_READ_TIMEOUT", 30 * time.Second, &t.read, "time to read a whole request, body included"},
 		{"write-timeout", "PHONEAPI_WRITE_TIMEOUT", 30 * time.Second, &t.write, "time to handle a request and write its response"},
@@ -56,18 +59,23 @@ func setPositiveDuration(dst *time.Duration, v string) error {
 	return nil
 }
 
-// check reports a bad environment value that no flag overrode, as a usage
-// error; call it after fs is parsed.
+// check reports a bad environment value that no flag overrode, or a
+// request deadline not below the write timeout, as a usage error; call it
+// after fs is parsed.
 func (t *serverTimeouts) check(fs *flag.FlagSet) error {
-	if t.envErr == nil {
-		return nil
+	if t.envErr != nil {
+		overridden := false
+		fs.Visit(func(f *flag.Flag) { overridden = overridden || f.Name == t.envFlag })
+		if !overridden {
+			return &usageError{msg: fs.Name() + ": " + t.envErr.Error()}
+		}
 	}
-	overridden := false
-	fs.Visit(func(f *flag.Flag) { overridden = overridden || f.Name == t.envFlag })
-	if overridden {
-		return nil
+	if t.request >= t.write {
+		return &usageError{msg: fmt.Sprintf("%s: --request-timeout (%s) must be below --write-timeout (%s): "+
+			"a request that reaches its deadline must still get its 503 before the server cuts the connection",
+			fs.Name(), t.request, t.write)}
 	}
-	return &usageError{msg: fs.Name() + ": " + t.envErr.Error()}
+	return nil
 }
 
 // apply sets srv's timeouts.

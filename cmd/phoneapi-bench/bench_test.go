@@ -1,14 +1,20 @@
 package main
 
 import (
+	"context"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/phoneapi/phoneapi/db/pgtest"
 )
@@ -242,6 +248,134 @@ func TestPostgresEngineRef(t *testing.T) {
 	}
 }
 
+// TestPostgresHoldLock runs get and patch with -hold-lock: 4 users, 8
+// clients (two per user), 2 replicas with --request-timeout 500ms, on a
+// database the tool creates on the PostgreSQL server of
+// PHONEAPI_TEST_POSTGRES_URL and keeps (-keep) for the last check. Both
+// phases of both operations must have requests in both groups, without
+// errors but for the locked group's patches in the locked phase, which
+// must all fail with 503; the lock must have been held for the whole
+// locked phase, and be free after the run.
+func TestPostgresHoldLock(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds phoneapi and runs servers")
+	}
+	server := pgtest.ServerURL(t, "benchmark tests")
+	bin := buildPhoneapi(t, t.TempDir())
+	t.Setenv("TMPDIR", t.TempDir()) // where -keep leaves the tool's directory
+	t.Cleanup(func() { dropBenchDatabases(t, server) })
+	cfg := config{bin: bin, db: server, contacts: 20, people: 1, phones: 3, users: 4, replicas: 2, clients: 8,
+		duration: 2 * time.Second, ops: []string{"get", "patch"}, holdLock: true, requestTimeout: 500 * time.Millisecond, keep: true}
+	if err := cfg.check(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := bench(t.Context(), cfg, testWriter{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	rep.print(&out)
+	t.Log("\n" + out.String())
+	if rep.Lock == nil || rep.RequestTimeout != "500ms" || rep.Lock.User == "" {
+		t.Fatalf("report: request timeout %q, lock comparison %+v; want 500ms and one naming the locked user", rep.RequestTimeout, rep.Lock)
+	}
+	by := map[string]result{}
+	for _, r := range rep.Results {
+		by[r.Op+"/"+r.Phase] = r
+	}
+	for _, op := range cfg.ops {
+		for _, phase := range []string{phaseUnloaded, phaseLocked} {
+			r, ok := by[op+"/"+phase]
+			if !ok {
+				t.Errorf("%s %s: not measured", op, phase)
+				continue
+			}
+			if phase == phaseLocked && r.LockHeldSec < r.Seconds {
+				t.Errorf("%s locked: lock held %.3fs, phase %.3fs; want the lock to cover the phase", op, r.LockHeldSec, r.Seconds)
+			}
+			groups := map[string]groupResult{}
+			for _, g := range r.Groups {
+				groups[g.Group] = g
+			}
+			for _, name := range []string{groupLocked, groupOthers} {
+				g, ok := groups[name]
+				switch {
+				case !ok || g.Requests == 0:
+					t.Errorf("%s %s: group %s: no requests", op, phase, name)
+				case g.Clients != map[string]int{groupLocked: 2, groupOthers: 6}[name]:
+					t.Errorf("%s %s: group %s has %d clients", op, phase, name, g.Clients)
+				case op == "patch" && phase == phaseLocked && name == groupLocked:
+					if g.Errors != g.Requests || g.ErrorKinds["503"] != g.Errors {
+						t.Errorf("patch locked: the locked group's %d requests got %d errors (%s); want all 503", g.Requests, g.Errors, g.kinds())
+					}
+				case g.Errors != 0:
+					t.Errorf("%s %s: group %s: %d of %d requests failed (%s); want none", op, phase, name, g.Errors, g.Requests, g.kinds())
+				}
+			}
+		}
+	}
+	if n := len(rep.Lock.Rows); n != 4 {
+		t.Errorf("%d comparison rows, want 4 (get and patch, locked and others)", n)
+	}
+	for _, x := range rep.Lock.Rows {
+		if covered := x.Group == groupOthers || isRead(x.Op); covered != (x.Within2x != nil) {
+			t.Errorf("%s %s: within 2x given: %v, want %v", x.Op, x.Group, x.Within2x != nil, covered)
+		}
+	}
+	// The lock must be free once the tool has returned: this test's process
+	// ran it, so a lock holder left open would still hold the lock.
+	u, err := url.Parse(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + rep.Database
+	conn, err := pgx.Connect(t.Context(), u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	tx, err := conn.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	var one int
+	if err := tx.QueryRow(t.Context(), lockListRow+" NOWAIT", rep.Lock.User).Scan(&one); err != nil {
+		t.Errorf("lock user 0's account list after the run: %v; want it free", err)
+	}
+}
+
+// dropBenchDatabases drops the databases that bench created, in this
+// process, on the PostgreSQL server at server.
+func dropBenchDatabases(t *testing.T, server string) {
+	admin, err := sql.Open("pgx", server)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	defer admin.Close()
+	ctx := context.Background()
+	rows, err := admin.QueryContext(ctx, `SELECT datname FROM pg_database WHERE datname LIKE $1`, fmt.Sprintf("phoneapi\\_bench\\_%d\\_%%", os.Getpid()))
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Error(err)
+		}
+		names = append(names, n)
+	}
+	rows.Close()
+	for _, n := range names {
+		if _, err := admin.ExecContext(ctx, `DROP DATABASE IF EXISTS `+n+` WITH (FORCE)`); err != nil {
+			t.Errorf("drop database %s: %v", n, err)
+		}
+	}
+}
+
 // TestCheck refuses the combinations that make no sense.
 func TestCheck(t *testing.T) {
 	ok := config{clients: 4, duration: 1e9, contacts: 1, people: 1, phones: 1}
@@ -265,12 +399,28 @@ func TestCheck(t *testing.T) {
 		{"baseline with replicas", func(c *config) { c.baseline, c.replicas = true, 2 }, true},
 		{"compare on postgres", func(c *config) { c.compare, c.db = true, pg }, true},
 		{"patch op", func(c *config) { c.ops = []string{"patch"} }, false},
+		{"hold-lock on postgres", func(c *config) { c.db, c.holdLock, c.users, c.requestTimeout = pg, true, 2, time.Second }, false},
+		{"request-timeout", func(c *config) { c.requestTimeout = time.Second }, false},
+		{"hold-lock on sqlite", func(c *config) { c.holdLock = true }, true},
+		{"hold-lock with url", func(c *config) { c.url, c.token, c.db, c.holdLock = "http://x", "t", pg, true }, true},
+		{"request-timeout with url", func(c *config) { c.url, c.token, c.db, c.requestTimeout = "http://x", "t", pg, time.Second }, true},
+		{"request-timeout with baseline", func(c *config) { c.baseline, c.requestTimeout = true, time.Second }, true},
+		{"negative request-timeout", func(c *config) { c.requestTimeout = -time.Second }, true},
 	} {
 		cfg := ok
 		tc.edit(&cfg)
 		if err := cfg.check(); (err != nil) != tc.bad {
 			t.Errorf("%s: check() = %v, want an error: %v", tc.name, err, tc.bad)
 		}
+	}
+}
+
+// TestHoldLockSQLite refuses -hold-lock on SQLite, saying why.
+func TestHoldLockSQLite(t *testing.T) {
+	cfg := config{clients: 4, duration: 1e9, contacts: 1, people: 1, phones: 1, holdLock: true}
+	err := cfg.check()
+	if err == nil || !strings.Contains(err.Error(), "SQLite has a single write lock for the whole database") {
+		t.Errorf("check() = %v; want an error explaining SQLite's single write lock", err)
 	}
 }
 

@@ -46,6 +46,20 @@
 // connections, autocommit, one statement per request), and prints a
 // "phoneapi patch / engine-ref" ratio of throughput and p99.
 //
+// -hold-lock (PostgreSQL, not with -url) measures every operation twice,
+// back to back on the same servers and data: first unloaded, then with
+// user 0's account list row locked for the whole phase from a database
+// session of the tool's own (BEGIN; SELECT 1 FROM account_lists a JOIN
+// users u ON u.account_list_id = a.id WHERE lower(u.id) = lower($1) FOR
+// UPDATE OF a; ROLLBACK once the phase has ended): the lock phoneapi's
+// writes of that account list take first. It selects no column, to work
+// with older schemas (without account_lists.hw) too. Both phases report,
+// apart from the totals, the clients of user 0 (group "locked") and the
+// others' (group "others"), with their errors by status; a table then
+// compares each group's p99, locked over unloaded. -request-timeout D passes --request-timeout D to
+// phoneapi serve (by default nothing is passed; with -hold-lock, 2s if the
+// binary has that flag), so that writes waiting for the lock answer 503.
+//
 // -baseline measures the bare server of baseline.go instead of phoneapi,
 // started in a process of its own (this binary, re-run with
 // PHONEAPI_BENCH_BASELINE_DB set) on a copy of the same seeded file;
@@ -97,7 +111,14 @@ type config struct {
 	rate                      float64
 	baseline, compare, keep   bool
 	engineRef                 bool
+	holdLock                  bool          // -hold-lock
+	requestTimeout            time.Duration // passed to serve as --request-timeout; 0 for none (see defaultLockTimeout)
 }
+
+// defaultLockTimeout is the --request-timeout given to serve with
+// -hold-lock when -request-timeout is not set and the binary knows the
+// flag: short enough for the locked writes to time out within a phase.
+const defaultLockTimeout = 2 * time.Second
 
 func main() {
 	maybeServeBaseline() // baseline_proc.go: the child that serves the baseline
@@ -119,9 +140,15 @@ func main() {
 	flag.BoolVar(&cfg.baseline, "baseline", false, "measure the bare baseline server instead of phoneapi (SQLite, one replica)")
 	flag.BoolVar(&cfg.compare, "compare-baseline", false, "measure phoneapi and the baseline, alternating per operation, and print ratios (SQLite, one replica)")
 	flag.BoolVar(&cfg.engineRef, "engine-ref", false, "with a postgres:// -db: also measure the same single-row UPDATE sent straight to PostgreSQL, and print the phoneapi patch / engine-ref ratio")
+	flag.BoolVar(&cfg.holdLock, "hold-lock", false, "with a postgres:// -db: measure each operation twice, unloaded and then with user 0's account list row locked\n"+
+		"(SELECT … FOR UPDATE from a session of the tool's own) for the whole phase, and compare the p99 of user 0's clients\n"+
+		"(group locked) and of the others' (group others; -users ≥ 2) between the two phases")
+	flag.DurationVar(&cfg.requestTimeout, "request-timeout", 0, "pass --request-timeout `D` to phoneapi serve (0: pass none, the server's default applies;\n"+
+		"with -hold-lock, 0 means "+defaultLockTimeout.String()+" if the binary has the flag, so that writes waiting for the lock time out within the phase)")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (databases, server logs) and the PostgreSQL database")
 	ops := flag.String("ops", strings.Join(defaultOps, ","), "comma-separated operations to run (of "+strings.Join(opNames, ",")+")")
-	flag.StringVar(&cfg.profileDir, "profile", "", "write phoneapi's CPU profile (OP.cpu.pprof) and allocation profile (OP.allocs.pprof) of each operation into this directory (of the first replica; not with -url)")
+	flag.StringVar(&cfg.profileDir, "profile", "", "write phoneapi's CPU profile (OP.cpu.pprof) and allocation profile (OP.allocs.pprof) of each operation into this directory (of the first replica; not with -url;\n"+
+		"with -hold-lock, OP-unloaded.* and OP-locked.*)")
 	flag.Parse()
 	cfg.ops = strings.Split(*ops, ",")
 	if err := cfg.check(); err != nil {
@@ -169,6 +196,15 @@ func (cfg config) check() error {
 		return fmt.Errorf("-db %s: without -url, -db must be a postgres:// URL (a SQLite file is only read, for a server given by -url)", cfg.db)
 	case (cfg.baseline || cfg.compare) && (pg || cfg.replicas > 1):
 		return errors.New("-baseline and -compare-baseline run on SQLite with one replica: no postgres:// -db, no -replicas")
+	case cfg.holdLock && !pg:
+		return errors.New("-hold-lock needs a postgres:// -db: SQLite has a single write lock for the whole database, " +
+			"so holding it blocks the writes of every account list by design; there is no account list lock to hold")
+	case cfg.holdLock && cfg.url != "":
+		return errors.New("-hold-lock needs servers and a database of the tool's own: no -url")
+	case cfg.requestTimeout < 0:
+		return errors.New("need -request-timeout ≥ 0")
+	case cfg.requestTimeout > 0 && (cfg.url != "" || cfg.baseline):
+		return errors.New("-request-timeout is passed to the phoneapi servers the tool starts: no -url, no -baseline")
 	case cfg.engineRef && (!pg || cfg.url != ""):
 		return errors.New("-engine-ref needs a postgres:// -db and no -url (it runs on the database the tool creates)")
 	case cfg.profileDir != "" && (cfg.url != "" || cfg.baseline):
@@ -203,6 +239,7 @@ func bench(ctx context.Context, cfg config, log io.Writer) (*report, error) {
 	var targets []*target
 	var f *fixture
 	var engine *engineRef
+	var lockDSN string // with -hold-lock: the database to lock user 0's account list in
 	if cfg.url != "" {
 		user, err := tokenUser(cfg.token)
 		if err != nil {
@@ -243,6 +280,9 @@ func bench(ctx context.Context, cfg config, log io.Writer) (*report, error) {
 				}()
 			}
 			apiDB, rep.Database, rep.SyncCommit = d.url, d.name, d.syncCommit
+			if cfg.holdLock {
+				lockDSN = d.url
+			}
 		}
 		secret := randomHex(32)
 		fmt.Fprintf(log, "seeding %s\n", rep.Seed)
@@ -269,6 +309,20 @@ func bench(ctx context.Context, cfg config, log io.Writer) (*report, error) {
 				return nil, err
 			}
 		}
+		if cfg.holdLock {
+			rep.Lock = &lockComparison{Engine: rep.Engine, Replicas: replicas, Users: users, Clients: cfg.clients,
+				DurationSec: cfg.duration.Seconds(), User: f.users[0].id}
+		}
+		timeout, err := serveTimeout(ctx, cfg, log)
+		if err != nil {
+			return nil, err
+		}
+		if timeout > 0 {
+			rep.RequestTimeout = timeout.String()
+			if rep.Lock != nil {
+				rep.Lock.RequestTimeout = rep.RequestTimeout
+			}
+		}
 		if !cfg.baseline {
 			var bases []string
 			var pids []int
@@ -278,7 +332,7 @@ func bench(ctx context.Context, cfg config, log io.Writer) (*report, error) {
 				if replicas > 1 {
 					logName = fmt.Sprintf("server%d.log", i+1)
 				}
-				srv, err := startServer(cfg.bin, filepath.Join(dir, logName), apiDB, secret, i == 0 && cfg.profileDir != "")
+				srv, err := startServer(cfg.bin, filepath.Join(dir, logName), apiDB, secret, timeout, i == 0 && cfg.profileDir != "")
 				if err != nil {
 					return nil, err
 				}
@@ -325,24 +379,20 @@ func bench(ctx context.Context, cfg config, log io.Writer) (*report, error) {
 			runEngine() // before delete, which removes the phones it updates
 		}
 		for _, t := range targets {
-			if err := t.setup(ctx, op); err != nil {
-				return nil, err
+			phases := []string{""}
+			if cfg.holdLock {
+				phases = []string{phaseUnloaded, phaseLocked}
 			}
-			fmt.Fprintf(log, "%s %s: %s\n", t.name, op, cfg.duration)
-			var prof *profiler
-			if cfg.profileDir != "" && t.pprof != "" {
-				prof = startProfile(t.pprof, cfg.profileDir, op, cfg.duration)
-			}
-			rep.add(t.phase(ctx, op, pc, log), t.nbases)
-			if prof != nil {
-				if err := prof.finish(); err != nil {
+			for _, phase := range phases {
+				x, err := measure(ctx, t, op, phase, cfg, pc, lockDSN, f.users[0], log)
+				if err != nil {
 					return nil, err
 				}
-				fmt.Fprintf(log, "profiles: %s\n", strings.Join(prof.files, ", "))
-			}
-			t.hc.CloseIdleConnections()
-			if err := ctx.Err(); err != nil {
-				return nil, err
+				rep.add(x, t.nbases)
+				t.hc.CloseIdleConnections()
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}
@@ -354,6 +404,90 @@ func bench(ctx context.Context, cfg config, log io.Writer) (*report, error) {
 	}
 	rep.computeRatios()
 	return rep, nil
+}
+
+// measure runs one phase of op on t: phase "" without -hold-lock, else
+// phaseUnloaded or phaseLocked, each with the clients split into
+// groupLocked (those of user locked) and groupOthers. In phaseLocked the
+// account list row of user locked is held locked in the database at dsn
+// from before the phase starts to after it ends, and released whatever
+// happens.
+func measure(ctx context.Context, t *target, op, phase string, cfg config, pc phaseConfig, dsn string, locked *userData, log io.Writer) (result, error) {
+	if err := t.setup(ctx, op); err != nil {
+		return result{}, err
+	}
+	name, label := op, op
+	if phase != "" {
+		name, label = op+"-"+phase, op+" ("+phase+")"
+		pc.groups = make([]string, len(t.clients))
+		for i, c := range t.clients {
+			pc.groups[i] = groupOthers
+			if c.user == locked {
+				pc.groups[i] = groupLocked
+			}
+		}
+	}
+	var lock *listLock
+	if phase == phaseLocked {
+		var err error
+		if lock, err = holdListLock(ctx, dsn, locked.id); err != nil {
+			return result{}, err
+		}
+		defer func() {
+			if lock != nil { // not released below: an early return or a panic
+				lock.release()
+			}
+		}()
+		fmt.Fprintf(log, "locked the account list of user 0 (%s)\n", locked.id)
+	}
+	fmt.Fprintf(log, "%s %s: %s\n", t.name, label, cfg.duration)
+	var prof *profiler
+	if cfg.profileDir != "" && t.pprof != "" {
+		prof = startProfile(t.pprof, cfg.profileDir, name, cfg.duration)
+	}
+	x := t.phase(ctx, op, pc, log)
+	x.Phase = phase
+	if lock != nil {
+		held, err := lock.release()
+		lock = nil
+		if err != nil {
+			return result{}, err
+		}
+		x.LockHeldSec = held.Seconds()
+		fmt.Fprintf(log, "released the lock, held %s\n", held.Round(time.Millisecond))
+	}
+	if prof != nil {
+		if err := prof.finish(); err != nil {
+			return result{}, err
+		}
+		fmt.Fprintf(log, "profiles: %s\n", strings.Join(prof.files, ", "))
+	}
+	return x, nil
+}
+
+// serveTimeout returns the --request-timeout to pass to phoneapi serve,
+// 0 for none: -request-timeout if set, else with -hold-lock
+// defaultLockTimeout if the binary has the flag. It fails when
+// -request-timeout is set and the binary lacks the flag (an older
+// phoneapi).
+func serveTimeout(ctx context.Context, cfg config, log io.Writer) (time.Duration, error) {
+	if cfg.baseline || (cfg.requestTimeout == 0 && !cfg.holdLock) {
+		return 0, nil
+	}
+	help, _ := exec.CommandContext(ctx, cfg.bin, "serve", "-h").CombinedOutput() // exits 0 or 2, printing the flags
+	known := strings.Contains(string(help), "-request-timeout")
+	timeout := cmp.Or(cfg.requestTimeout, defaultLockTimeout)
+	switch {
+	case cfg.requestTimeout > 0 && !known:
+		return 0, fmt.Errorf("-request-timeout: %s serve has no --request-timeout flag (an older phoneapi?)", cfg.bin)
+	case !known:
+		fmt.Fprintf(log, "note: %s serve has no --request-timeout flag: the locked writes wait until the lock is released at the end of the phase\n", cfg.bin)
+		return 0, nil
+	case cfg.holdLock && timeout >= cfg.duration:
+		fmt.Fprintf(log, "note: the request timeout (%s) is not below -d (%s): the locked writes time out at most once per client and phase\n",
+			timeout, cfg.duration)
+	}
+	return timeout, nil
 }
 
 // tokenUser returns the user id (lower-case) in the user_id claim, or else
@@ -439,14 +573,18 @@ type server struct {
 }
 
 // startServer starts `phoneapi serve` on the database dsn on a free
-// loopback port, logging to the new file logPath; with profile, its
-// profiler listens on another one.
-func startServer(bin, logPath, dsn, secret string, profile bool) (*server, error) {
+// loopback port, logging to the new file logPath, with --request-timeout
+// timeout unless it is 0; with profile, its profiler listens on another
+// port.
+func startServer(bin, logPath, dsn, secret string, timeout time.Duration, profile bool) (*server, error) {
 	addr, err := childproc.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
 	args := []string{"serve", "--addr", addr, "--db", dsn, "--jwt-secret", secret, "--rate-limit", "0"}
+	if timeout > 0 {
+		args = append(args, "--request-timeout", timeout.String())
+	}
 	pprofBase := ""
 	if profile {
 		pa, err := childproc.FreeAddr()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -132,4 +133,69 @@ func (e *engineRef) update(ctx context.Context, c *clientState) error {
 // see runPhase. PostgreSQL's CPU and memory are not sampled.
 func (e *engineRef) phase(ctx context.Context, cfg phaseConfig, log io.Writer) result {
 	return runPhase(ctx, "engine-ref", "update", e.clients, 1, nil, cfg, log, e.update)
+}
+
+// lockListRow is how the lock holder locks a user's account list row: the
+// row that phoneapi's writes of that account list update first. It selects
+// no column of account_lists, so that it works with older schemas too
+// (account_lists.hw came later).
+const lockListRow = `SELECT 1 FROM account_lists a JOIN users u ON u.account_list_id = a.id
+	WHERE lower(u.id) = lower($1) FOR UPDATE OF a`
+
+// listLock holds one account list's row lock, in an open transaction of a
+// database session of its own, until release.
+type listLock struct {
+	conn  *pgx.Conn
+	tx    pgx.Tx
+	taken time.Time
+}
+
+// holdListLock connects to the database at dsn and locks the account list
+// row of user (an id, any case), waiting for it if a write holds it. The
+// session never times out while idle in its transaction. The caller must
+// call release, whatever happens.
+func holdListLock(ctx context.Context, dsn, user string) (*listLock, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("lock holder: connect: %w", err)
+	}
+	l := &listLock{conn: conn}
+	fail := func(err error) (*listLock, error) {
+		conn.Close(context.Background()) // ends the session, and the lock with it
+		return nil, fmt.Errorf("lock holder: %w", err)
+	}
+	if _, err := conn.Exec(ctx, `SET idle_in_transaction_session_timeout = 0`); err != nil {
+		return fail(err)
+	}
+	if l.tx, err = conn.Begin(ctx); err != nil {
+		return fail(err)
+	}
+	var one int
+	if err := l.tx.QueryRow(ctx, lockListRow, user).Scan(&one); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			err = fmt.Errorf("user %s has no account list", user)
+		}
+		return fail(fmt.Errorf("lock the account list of user %s: %w", user, err))
+	}
+	l.taken = time.Now()
+	return l, nil
+}
+
+// release rolls the transaction back, releasing the lock, and closes the
+// session; it does not depend on the run's context, which may be
+// cancelled by then. It returns how long the lock was held, and an error
+// when the rollback failed: the session was lost, and the lock may have
+// been released early.
+func (l *listLock) release() (time.Duration, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := l.tx.Rollback(ctx)
+	held := time.Since(l.taken)
+	l.conn.Close(ctx)
+	if err != nil {
+		return held, fmt.Errorf("lock holder: rollback (the lock may have been lost before the end of the phase): %w", err)
+	}
+	return held, nil
 }

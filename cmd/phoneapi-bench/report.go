@@ -2,11 +2,14 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -15,25 +18,62 @@ import (
 // result is one operation's measurement on one server, with the shape it
 // was measured in (Engine, Replicas, Users, Clients, Op, Seconds).
 type result struct {
-	Server       string        `json:"server"`             // phoneapi, baseline or engine-ref
-	Engine       string        `json:"engine"`             // sqlite or postgres
-	Replicas     int           `json:"replicas,omitempty"` // server processes; 0 for engine-ref
-	Users        int           `json:"users"`
-	Clients      int           `json:"clients"`
-	Op           string        `json:"op"`
-	Requests     int           `json:"requests"`
-	Errors       int           `json:"errors"`
+	Server   string `json:"server"`             // phoneapi, baseline or engine-ref
+	Engine   string `json:"engine"`             // sqlite or postgres
+	Replicas int    `json:"replicas,omitempty"` // server processes; 0 for engine-ref
+	Users    int    `json:"users"`
+	Clients  int    `json:"clients"`
+	Op       string `json:"op"`
+	// Phase is, with -hold-lock, phaseUnloaded or phaseLocked; "" without.
+	Phase string `json:"phase,omitempty"`
+	stats
 	Unsent       int           `json:"unsent"` // open loop: scheduled but not sent; delete: pool exhausted
 	Seconds      float64       `json:"seconds"`
-	RPS          float64       `json:"requests_per_second"`
-	P50          float64       `json:"p50_ms"`
-	P90          float64       `json:"p90_ms"`
-	P99          float64       `json:"p99_ms"`
-	Max          float64       `json:"max_ms"`
 	CPUSeconds   float64       `json:"cpu_seconds,omitempty"` // server processes (all replicas), during the phase
 	RSSBytes     int64         `json:"rss_bytes,omitempty"`   // server processes (all replicas), at the end of the phase
 	PerReplica   []replicaStat `json:"per_replica,omitempty"` // with more than one replica
 	ErrorSamples []string      `json:"error_samples,omitempty"`
+	// Groups are the figures of each group of clients, with -hold-lock:
+	// groupLocked (the clients of the user whose account list is locked
+	// in the locked phase) and groupOthers.
+	Groups []groupResult `json:"groups,omitempty"`
+	// LockHeldSec is, in the locked phase, how long the account list's
+	// row lock was held: from before the phase started to after it ended.
+	LockHeldSec float64 `json:"lock_held_seconds,omitempty"`
+}
+
+// stats are the figures of a set of requests: a phase's, or one group's
+// in it. Latencies are of the successful requests only.
+type stats struct {
+	Requests int `json:"requests"` // successful or failed
+	Errors   int `json:"errors"`
+	// ErrorKinds counts the errors by HTTP status ("503"), or otherError.
+	ErrorKinds map[string]int `json:"error_statuses,omitempty"`
+	RPS        float64        `json:"requests_per_second"`
+	P50        float64        `json:"p50_ms"`
+	P90        float64        `json:"p90_ms"`
+	P99        float64        `json:"p99_ms"`
+	Max        float64        `json:"max_ms"`
+}
+
+// kinds formats ErrorKinds as "503×12, other×1", or "0" without
+// errors.
+func (s stats) kinds() string {
+	if s.Errors == 0 {
+		return "0"
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(s.ErrorKinds)) {
+		parts = append(parts, fmt.Sprintf("%s×%d", k, s.ErrorKinds[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// groupResult is one group of clients' share of a result.
+type groupResult struct {
+	Group   string `json:"group"`
+	Clients int    `json:"clients"`
+	stats
 }
 
 // replicaStat is one replica's share of a result.
@@ -66,7 +106,53 @@ type report struct {
 	Results     []result `json:"results"`
 	Ratios      []ratio  `json:"ratios,omitempty"`           // phoneapi/baseline, with --compare-baseline
 	EngineRatio *ratio   `json:"engine_ref_ratio,omitempty"` // phoneapi patch / engine-ref, with --engine-ref
+	// RequestTimeout is the --request-timeout passed to phoneapi serve;
+	// "" when none was (the server's default applies).
+	RequestTimeout string          `json:"request_timeout,omitempty"`
+	Lock           *lockComparison `json:"hold_lock,omitempty"` // with -hold-lock
 }
+
+// The phases of an operation and the groups of clients with -hold-lock.
+const (
+	phaseUnloaded = "unloaded" // no lock held
+	phaseLocked   = "locked"   // user 0's account list row locked throughout
+	groupLocked   = "locked"   // the clients of user 0
+	groupOthers   = "others"   // the clients of the other users
+)
+
+// lockComparison is the -hold-lock summary, measured in its shape
+// (Engine, Replicas, Users, Clients, DurationSec): for each operation and
+// group of clients, the unloaded and the locked phase side by side.
+type lockComparison struct {
+	Engine         string    `json:"engine"`
+	Replicas       int       `json:"replicas"`
+	Users          int       `json:"users"`
+	Clients        int       `json:"clients"`
+	DurationSec    float64   `json:"duration_per_phase_seconds"`
+	RequestTimeout string    `json:"request_timeout,omitempty"` // as report.RequestTimeout
+	User           string    `json:"locked_user"`               // user 0, whose account list is locked
+	Rows           []lockRow `json:"rows"`
+}
+
+// lockRow compares one group's figures for one operation.
+type lockRow struct {
+	Op       string `json:"op"`
+	Group    string `json:"group"`
+	Clients  int    `json:"clients"`
+	Unloaded stats  `json:"unloaded"`
+	Locked   stats  `json:"locked"`
+	// P99Ratio is Locked.P99 / Unloaded.P99; 0 when a phase had no
+	// successful request.
+	P99Ratio float64 `json:"p99_ratio"`
+	// Within2x is whether the requirement holds for this row: no error in
+	// the locked phase and P99Ratio at most 2. Absent for the locked
+	// group's writes, which the requirement does not cover (they are
+	// expected to fail with 503 once the request deadline passes).
+	Within2x *bool `json:"p99_within_2x,omitempty"`
+}
+
+// isRead reports whether op writes nothing.
+func isRead(op string) bool { return op == "get" || op == "list" }
 
 // add appends x, stamped with the run's shape: replicas server processes
 // (0 for the engine reference).
@@ -95,6 +181,44 @@ func (r *report) computeRatios() {
 	if okA && okE {
 		r.EngineRatio = &ratio{Op: "patch", RPS: div(a.RPS, e.RPS), P99: div(a.P99, e.P99)}
 	}
+	if r.Lock != nil {
+		r.Lock.Rows = lockRows(r.Results)
+	}
+}
+
+// lockRows pairs phoneapi's unloaded and locked phases of each operation,
+// group by group, in opNames order and each phase's group order.
+func lockRows(results []result) []lockRow {
+	by := map[string]result{}
+	for _, x := range results {
+		if x.Server == "phoneapi" && x.Phase != "" {
+			by[x.Op+"/"+x.Phase] = x
+		}
+	}
+	var rows []lockRow
+	for _, op := range opNames {
+		u, okU := by[op+"/"+phaseUnloaded]
+		l, okL := by[op+"/"+phaseLocked]
+		if !okU || !okL {
+			continue
+		}
+		for _, lg := range l.Groups {
+			i := slices.IndexFunc(u.Groups, func(g groupResult) bool { return g.Group == lg.Group })
+			if i < 0 {
+				continue
+			}
+			row := lockRow{Op: op, Group: lg.Group, Clients: lg.Clients, Unloaded: u.Groups[i].stats, Locked: lg.stats}
+			if row.Unloaded.Requests > row.Unloaded.Errors && row.Locked.Requests > row.Locked.Errors {
+				row.P99Ratio = div(row.Locked.P99, row.Unloaded.P99)
+			}
+			if lg.Group != groupLocked || isRead(op) {
+				ok := row.Locked.Errors == 0 && row.P99Ratio > 0 && row.P99Ratio <= 2
+				row.Within2x = &ok
+			}
+			rows = append(rows, row)
+		}
+	}
+	return rows
 }
 
 func div(a, b float64) float64 {
@@ -121,8 +245,13 @@ func (r *report) print(w io.Writer) {
 		fmt.Fprintf(w, "; database %s", r.Database)
 	}
 	fmt.Fprint(w, "\n\n")
+	phases := r.Lock != nil
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "server\tengine\treplicas\tusers\tclients\top\ts\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\tunsent\tcpu s\trss MiB\t")
+	fmt.Fprint(tw, "server\tengine\treplicas\tusers\tclients\top\t")
+	if phases {
+		fmt.Fprint(tw, "phase\t")
+	}
+	fmt.Fprintln(tw, "s\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\tunsent\tcpu s\trss MiB\t")
 	for _, x := range r.Results {
 		replicas, cpu, rss := "-", "-", "-"
 		if x.Replicas > 0 {
@@ -131,13 +260,21 @@ func (r *report) print(w io.Writer) {
 		if x.RSSBytes > 0 {
 			cpu, rss = fmt.Sprintf("%.2f", x.CPUSeconds), mib(x.RSSBytes)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%.1f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%d\t%s\t%s\t\n",
-			x.Server, x.Engine, replicas, x.Users, x.Clients, x.Op, x.Seconds, x.RPS, x.P50, x.P90, x.P99, x.Max, x.Errors, x.Unsent, cpu, rss)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t", x.Server, x.Engine, replicas, x.Users, x.Clients, x.Op)
+		if phases {
+			fmt.Fprintf(tw, "%s\t", cmp.Or(x.Phase, "-"))
+		}
+		fmt.Fprintf(tw, "%.1f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%d\t%s\t%s\t\n",
+			x.Seconds, x.RPS, x.P50, x.P90, x.P99, x.Max, x.Errors, x.Unsent, cpu, rss)
 	}
 	tw.Flush()
 	for _, x := range r.Results {
 		for i, s := range x.PerReplica {
-			fmt.Fprintf(w, "  %s %s replica %d: %d requests", x.Server, x.Op, i+1, s.Requests)
+			fmt.Fprintf(w, "  %s %s", x.Server, x.Op)
+			if x.Phase != "" {
+				fmt.Fprintf(w, " (%s)", x.Phase)
+			}
+			fmt.Fprintf(w, " replica %d: %d requests", i+1, s.Requests)
 			if s.RSSBytes > 0 {
 				fmt.Fprintf(w, ", %.2f cpu s, %s MiB", s.CPUSeconds, mib(s.RSSBytes))
 			}
@@ -146,8 +283,15 @@ func (r *report) print(w io.Writer) {
 	}
 	for _, x := range r.Results {
 		for _, m := range x.ErrorSamples {
-			fmt.Fprintf(w, "  %s %s error: %s\n", x.Server, x.Op, m)
+			fmt.Fprintf(w, "  %s %s", x.Server, x.Op)
+			if x.Phase != "" {
+				fmt.Fprintf(w, " (%s)", x.Phase)
+			}
+			fmt.Fprintf(w, " error: %s\n", m)
 		}
+	}
+	if r.Lock != nil {
+		r.Lock.print(w, r.Results)
 	}
 	if len(r.Ratios) > 0 {
 		fmt.Fprintln(w, "\nphoneapi/baseline (throughput: higher is better; p99: lower is better)")
@@ -161,6 +305,50 @@ func (r *report) print(w io.Writer) {
 	if e := r.EngineRatio; e != nil {
 		fmt.Fprintf(w, "\nphoneapi patch / engine-ref: req/s ratio %.2f, p99 ratio %.2f (throughput: higher is better; p99: lower is better)\n", e.RPS, e.P99)
 	}
+}
+
+// print writes the -hold-lock tables: every phase's figures by group of
+// clients (from results), then the comparison.
+func (l *lockComparison) print(w io.Writer, results []result) {
+	shape := fmt.Sprintf("%s, %d replicas, %d users, %d clients, %.0fs", l.Engine, l.Replicas, l.Users, l.Clients, l.DurationSec)
+	timeout := cmp.Or(l.RequestTimeout, "the server's default")
+	fmt.Fprintf(w, "\nby group, lock held on user 0's account list in the locked phase (%s per phase; request timeout %s; user 0 is %s):\n",
+		shape, timeout, l.User)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  op\tphase\tgroup\tclients\ts\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors")
+	for _, x := range results {
+		for _, g := range x.Groups {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%.1f\t%.0f\t%s\t%s\t%s\t%s\t%s\n", x.Op, x.Phase, g.Group, g.Clients, x.Seconds, g.RPS,
+				g.msCell(g.P50), g.msCell(g.P90), g.msCell(g.P99), g.msCell(g.Max), g.kinds())
+		}
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nlock held on user 0's account list (%s):\n", shape)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  op\tgroup\tunloaded p99 ms\tlocked p99 ms\tratio\tunloaded errors\tlocked errors\twithin 2x")
+	for _, x := range l.Rows {
+		ratio, within := "-", "-"
+		if x.P99Ratio > 0 {
+			ratio = fmt.Sprintf("%.2f", x.P99Ratio)
+		}
+		if x.Within2x != nil {
+			within = map[bool]string{true: "yes", false: "NO"}[*x.Within2x]
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.Op, x.Group,
+			x.Unloaded.msCell(x.Unloaded.P99), x.Locked.msCell(x.Locked.P99), ratio, x.Unloaded.kinds(), x.Locked.kinds(), within)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "  (ratio: locked/unloaded p99, of successful requests; within 2x: no error in the locked phase and ratio ≤ 2,"+
+		" for every row but the locked group's writes, which are expected to fail with 503 once the request timeout passes)")
+}
+
+// msCell formats v, one of s's latencies, or "-" when no request of s
+// succeeded.
+func (s stats) msCell(v float64) string {
+	if s.Requests == s.Errors {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", v)
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.1f", float64(b)/(1<<20)) }

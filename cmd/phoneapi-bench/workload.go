@@ -213,9 +213,33 @@ func (t *target) do(ctx context.Context, c *clientState, method, path string, bo
 		return nil, nil, err
 	}
 	if resp.StatusCode != want {
-		return nil, nil, fmt.Errorf("%s %s: status %d, want %d: %.500s", method, path, resp.StatusCode, want, b)
+		return nil, nil, &statusError{method: method, path: path, status: resp.StatusCode, want: want, body: b}
 	}
 	return resp, b, nil
+}
+
+// statusError is an answer with another status than the one wanted.
+type statusError struct {
+	method, path string
+	status, want int
+	body         []byte
+}
+
+func (e *statusError) Error() string {
+	return fmt.Sprintf("%s %s: status %d, want %d: %.500s", e.method, e.path, e.status, e.want, e.body)
+}
+
+// otherError is the error kind of a request that got no HTTP answer
+// (connection error, client timeout), or of an engine-ref statement.
+const otherError = "other"
+
+// errorKind classifies a failed request for the error counts: its HTTP
+// status ("503"), or otherError.
+func errorKind(err error) string {
+	if se, ok := errors.AsType[*statusError](err); ok {
+		return strconv.Itoa(se.status)
+	}
+	return otherError
 }
 
 // phoneDoc is a JSON:API phone document with attrs, and with id unless it
@@ -331,7 +355,8 @@ func (t *target) phase(ctx context.Context, op string, cfg phaseConfig, log io.W
 // phaseConfig is the shape of one operation's measurement.
 type phaseConfig struct {
 	duration time.Duration
-	rate     float64 // requests a second in all, open loop; 0 for closed loop
+	rate     float64  // requests a second in all, open loop; 0 for closed loop
+	groups   []string // client i's group (see result.Groups), for every client; nil for no groups
 }
 
 // sample is what one client measured.
@@ -339,6 +364,7 @@ type sample struct {
 	replica int
 	lat     []time.Duration
 	errors  int
+	kinds   map[string]int // errors by errorKind
 	unsent  int
 	errMsg  []string
 }
@@ -353,7 +379,8 @@ type sample struct {
 // period (one duration) are counted as unsent. The clients go to
 // replicas replicas (clientState.replica); pids, if any, are the
 // replicas' processes, whose CPU seconds and RSS are summed into the
-// result. The first error is written to log when it happens.
+// result. With cfg.groups, the result also has each group's figures. The
+// first error is written to log when it happens.
 func runPhase(ctx context.Context, server, op string, clients []*clientState, replicas int, pids []int, cfg phaseConfig, log io.Writer,
 	send func(context.Context, *clientState) error) result {
 	before := make([]cpuRSS, len(pids))
@@ -398,6 +425,10 @@ func runPhase(ctx context.Context, server, op string, clients []*clientState, re
 					return false // interrupted: not the server's error
 				case err != nil:
 					s.errors++
+					if s.kinds == nil {
+						s.kinds = map[string]int{}
+					}
+					s.kinds[errorKind(err)]++
 					if len(s.errMsg) < 3 {
 						s.errMsg = append(s.errMsg, err.Error())
 					}
@@ -425,7 +456,7 @@ func runPhase(ctx context.Context, server, op string, clients []*clientState, re
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	r := summarize(server, op, samples, replicas, elapsed)
+	r := summarize(server, op, samples, cfg.groups, replicas, elapsed)
 	r.Unsent += unscheduled
 	for i, pid := range pids {
 		after, err := sampleProc(pid)
@@ -443,16 +474,15 @@ func runPhase(ctx context.Context, server, op string, clients []*clientState, re
 }
 
 // summarize merges the clients' samples into a result; with more than one
-// replica it counts each one's requests in PerReplica.
-func summarize(server, op string, samples []sample, replicas int, elapsed time.Duration) result {
-	r := result{Server: server, Op: op, Seconds: elapsed.Seconds()}
+// replica it counts each one's requests in PerReplica, and with groups
+// (client i's group for each sample i) it adds each group's figures, in
+// the order the groups first appear.
+func summarize(server, op string, samples []sample, groups []string, replicas int, elapsed time.Duration) result {
+	r := result{Server: server, Op: op, Seconds: elapsed.Seconds(), stats: tally(samples, elapsed)}
 	if replicas > 1 {
 		r.PerReplica = make([]replicaStat, replicas)
 	}
-	var lat []time.Duration
 	for _, s := range samples {
-		lat = append(lat, s.lat...)
-		r.Errors += s.errors
 		r.Unsent += s.unsent
 		if r.PerReplica != nil {
 			r.PerReplica[s.replica].Requests += len(s.lat) + s.errors
@@ -463,20 +493,52 @@ func summarize(server, op string, samples []sample, replicas int, elapsed time.D
 			}
 		}
 	}
+	if groups == nil {
+		return r
+	}
+	by := map[string][]sample{}
+	var names []string
+	for i, s := range samples {
+		g := groups[i]
+		if by[g] == nil {
+			names = append(names, g)
+		}
+		by[g] = append(by[g], s)
+	}
+	for _, g := range names {
+		r.Groups = append(r.Groups, groupResult{Group: g, Clients: len(by[g]), stats: tally(by[g], elapsed)})
+	}
+	return r
+}
+
+// tally computes the figures of samples measured over elapsed.
+func tally(samples []sample, elapsed time.Duration) stats {
+	var st stats
+	var lat []time.Duration
+	for _, s := range samples {
+		lat = append(lat, s.lat...)
+		st.Errors += s.errors
+		for k, n := range s.kinds {
+			if st.ErrorKinds == nil {
+				st.ErrorKinds = map[string]int{}
+			}
+			st.ErrorKinds[k] += n
+		}
+	}
 	slices.Sort(lat)
-	r.Requests = len(lat) + r.Errors
-	r.RPS = float64(r.Requests) / elapsed.Seconds()
+	st.Requests = len(lat) + st.Errors
+	st.RPS = float64(st.Requests) / elapsed.Seconds()
 	q := func(p float64) float64 {
 		if len(lat) == 0 {
 			return 0
 		}
 		return ms(lat[min(len(lat)-1, int(p*float64(len(lat))))])
 	}
-	r.P50, r.P90, r.P99 = q(0.50), q(0.90), q(0.99)
+	st.P50, st.P90, st.P99 = q(0.50), q(0.90), q(0.99)
 	if len(lat) > 0 {
-		r.Max = ms(lat[len(lat)-1])
+		st.Max = ms(lat[len(lat)-1])
 	}
-	return r
+	return st
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -220,4 +221,34 @@ func TestRebind(t *testing.T) {
 			t.Errorf("sqlite rebind(%q) = %q", tt.in, got)
 		}
 	}
+}
+
+// personPath returns the path to the person personID, its account list
+// and contact read from the database, for tests that know only the
+// person. The person id is kept as given (tests pass it in upper case to
+// check that the store normalises ids); for an unknown person the path
+// names only it, so the store reports the contact missing.
+func personPath(t testing.TB, s *Store, personID string) Scope {
+	t.Helper()
+	sc := Scope{PersonID: personID}
+	err := s.reader().QueryRowContext(t.Context(),
+		`SELECT c.account_list_id, c.id FROM people p, contacts c WHERE p.id = ? AND c.id = p.contact_id`,
+		normID(personID)).Scan(&sc.AccountListID, &sc.ContactID)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		t.Fatalf("path of person %s: %v", personID, err)
+	}
+	return sc
+}
+
+// contactPath is personPath for a contact: the path to contactID, with its
+// account list read from the database.
+func contactPath(t testing.TB, s *Store, contactID string) Scope {
+	t.Helper()
+	sc := Scope{ContactID: contactID}
+	err := s.reader().QueryRowContext(t.Context(),
+		`SELECT account_list_id FROM contacts WHERE id = ?`, normID(contactID)).Scan(&sc.AccountListID)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		t.Fatalf("path of contact %s: %v", contactID, err)
+	}
+	return sc
 }

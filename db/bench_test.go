@@ -42,12 +42,12 @@ func newBenchStore(b *testing.B) benchStore {
 	if err != nil || len(cs) == 0 {
 		b.Fatalf("no contact: %v", err)
 	}
-	ps, _, err := s.ListPeople(ctx, cs[0].ID, ListQuery{Limit: 1})
+	ps, _, err := s.ListPeople(ctx, Scope{AccountListID: al, ContactID: cs[0].ID}, ListQuery{Limit: 1})
 	if err != nil || len(ps) == 0 {
 		b.Fatalf("no person: %v", err)
 	}
 	sc := Scope{AccountListID: al, ContactID: cs[0].ID, PersonID: ps[0].ID}
-	phones, _, err := s.ListPhonesIn(ctx, sc, ListQuery{})
+	phones, _, err := s.ListPhones(ctx, sc, ListQuery{})
 	if err != nil || len(phones) == 0 {
 		b.Fatalf("no phone: %v", err)
 	}
@@ -57,18 +57,18 @@ func newBenchStore(b *testing.B) benchStore {
 func BenchmarkStore(b *testing.B) {
 	bs := newBenchStore(b)
 	ctx := context.Background()
-	b.Run("PhoneIn", func(b *testing.B) {
+	b.Run("Phone", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := bs.s.PhoneIn(ctx, bs.sc, bs.phone.ID); err != nil {
+			if _, err := bs.s.Phone(ctx, bs.sc, bs.phone.ID); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
-	b.Run("ListPhonesIn", func(b *testing.B) {
+	b.Run("ListPhones", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if list, _, err := bs.s.ListPhonesIn(ctx, bs.sc, ListQuery{Limit: 25}); err != nil || len(list) == 0 {
+			if list, _, err := bs.s.ListPhones(ctx, bs.sc, ListQuery{Limit: 25}); err != nil || len(list) == 0 {
 				b.Fatal(list, err)
 			}
 		}

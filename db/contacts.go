@@ -47,16 +47,6 @@ func (s *Store) ListContacts(ctx context.Context, accountListID string, q ListQu
 	return contacts, total, nil
 }
 
-// Contact returns the contact with the given id, or ErrNotFound.
-func (s *Store) Contact(ctx context.Context, id string) (Contact, error) {
-	id = normID(id)
-	c, err := contact(ctx, s.reader(), id)
-	if err != nil {
-		return Contact{}, fmt.Errorf("contact %s: %w", id, err)
-	}
-	return c, nil
-}
-
 // contactOf reads the contact with the given id of the account list: a
 // *ScopeError when there is none (ErrNotFound) or it is another account
 // list's (ErrForbidden).

@@ -50,7 +50,7 @@ func testContactCRUD(t *testing.T) {
 		}
 	}
 
-	got, err := s.Contact(ctx, c.ID)
+	got, err := s.Contact(ctx, contactPath(t, s, c.ID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func testContactCRUD(t *testing.T) {
 	if updated != want {
 		t.Errorf("UpdateContact = %+v, want %+v", updated, want)
 	}
-	if got, _ := s.Contact(ctx, c.ID); got != want {
+	if got, _ := s.Contact(ctx, contactPath(t, s, c.ID)); got != want {
 		t.Errorf("stored = %+v, want %+v", got, want)
 	}
 
@@ -88,7 +88,7 @@ func testContactCRUD(t *testing.T) {
 	if err := s.DeleteContact(ctx, al, c.ID, nil); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.Contact(ctx, c.ID)
+	_, err = s.Contact(ctx, contactPath(t, s, c.ID))
 	wantErr(t, err, ErrNotFound)
 	wantErr(t, s.DeleteContact(ctx, al, c.ID, nil), ErrNotFound)
 	_, err = s.UpdateContact(ctx, al, c.ID, ContactUpdate{Name: ptr("x")}, nil)
@@ -109,7 +109,7 @@ func testCreateContactClientID(t *testing.T) {
 		t.Fatalf("created ids %q %q, want %q %q", c.ID, c.AccountListID, lower, al)
 	}
 	for _, in := range []string{id, lower} {
-		got, err := s.Contact(ctx, in)
+		got, err := s.Contact(ctx, contactPath(t, s, in))
 		if err != nil || got.ID != lower {
 			t.Errorf("Contact(%q) = %+v, %v", in, got, err)
 		}
@@ -119,7 +119,7 @@ func testCreateContactClientID(t *testing.T) {
 	if _, err := s.UpdateContact(ctx, strings.ToUpper(al), id, ContactUpdate{Name: ptr("B")}, nil); err != nil {
 		t.Errorf("UpdateContact upper-case id: %v", err)
 	}
-	if got, _ := s.Contact(ctx, lower); got.Name != "B" {
+	if got, _ := s.Contact(ctx, contactPath(t, s, lower)); got.Name != "B" {
 		t.Errorf("name = %q, want B (duplicate create must not overwrite)", got.Name)
 	}
 	if err := s.DeleteContact(ctx, strings.ToUpper(al), id, nil); err != nil {
@@ -158,7 +158,7 @@ func testUpdateContactPrecondition(t *testing.T) {
 			clk.Add(time.Minute)
 
 			got, err := s.UpdateContact(ctx, c.AccountListID, c.ID, ContactUpdate{Name: ptr("new")}, tt.pre(c.UpdatedInDBAt))
-			stored, gerr := s.Contact(ctx, c.ID)
+			stored, gerr := s.Contact(ctx, contactPath(t, s, c.ID))
 			if gerr != nil {
 				t.Fatal(gerr)
 			}

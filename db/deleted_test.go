@@ -132,7 +132,7 @@ func testDeletePhoneTombstone(t *testing.T) {
 		t.Errorf("other account list has tombstones %+v", got)
 	}
 	// b was promoted; the phone is gone.
-	if b, err := f.s.Phone(ctx, f.p1.ID, f.phones["b"].ID); err != nil || !b.Primary {
+	if b, err := f.s.Phone(ctx, personPath(t, f.s, f.p1.ID), f.phones["b"].ID); err != nil || !b.Primary {
 		t.Errorf("remaining phone = %+v, %v; want primary", b, err)
 	}
 	if n := count(t, f.s, `SELECT COUNT(*) FROM phones WHERE id = ?`, a.ID); n != 0 {
@@ -188,7 +188,7 @@ func testDeleteContactTombstones(t *testing.T) {
 			t.Errorf("%d rows in %s, want %d", n, table, want)
 		}
 	}
-	if _, err := f.s.Phone(ctx, f.pk.ID, f.phones["k"].ID); err != nil {
+	if _, err := f.s.Phone(ctx, personPath(t, f.s, f.pk.ID), f.phones["k"].ID); err != nil {
 		t.Errorf("other contact's phone: %v", err)
 	}
 }

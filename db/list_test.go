@@ -164,7 +164,7 @@ func newPhoneFixture(t *testing.T) *phoneFixture {
 
 func (f *phoneFixture) list(t *testing.T, q ListQuery) []Phone {
 	t.Helper()
-	list, _, err := f.s.ListPhones(t.Context(), f.personID, q)
+	list, _, err := f.s.ListPhones(t.Context(), personPath(t, f.s, f.personID), q)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func testListPhonesSortAndPage(t *testing.T) {
 	f := newPhoneFixture(t)
 	checkSorts(t,
 		func(q ListQuery) ([]Phone, int, error) {
-			return f.s.ListPhones(t.Context(), strings.ToUpper(f.personID), q)
+			return f.s.ListPhones(t.Context(), personPath(t, f.s, strings.ToUpper(f.personID)), q)
 		},
 		func(p Phone) string { return f.names[p.ID] },
 		[]sortCase{
@@ -228,7 +228,7 @@ func testListPhonesFilters(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			want := strings.Fields(tt.want)
 			for _, q := range []ListQuery{tt.q, withPage(tt.q, 1, 1)} {
-				got, total, err := f.s.ListPhones(t.Context(), f.personID, q)
+				got, total, err := f.s.ListPhones(t.Context(), personPath(t, f.s, f.personID), q)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -346,7 +346,9 @@ func testListPeopleSortAndPage(t *testing.T) {
 		names[p.ID] = r.name
 	}
 	checkSorts(t,
-		func(q ListQuery) ([]Person, int, error) { return s.ListPeople(t.Context(), strings.ToUpper(c.ID), q) },
+		func(q ListQuery) ([]Person, int, error) {
+			return s.ListPeople(t.Context(), contactPath(t, s, strings.ToUpper(c.ID)), q)
+		},
 		func(p Person) string { return names[p.ID] },
 		[]sortCase{
 			{"", "t q r p u s"},
@@ -358,7 +360,7 @@ func testListPeopleSortAndPage(t *testing.T) {
 			{"last_name", "t q r p s u"},
 		})
 
-	got, total, err := s.ListPeople(t.Context(), c.ID, ListQuery{UpdatedAt: &Range{From: &t2}, Sort: "first_name"})
+	got, total, err := s.ListPeople(t.Context(), contactPath(t, s, c.ID), ListQuery{UpdatedAt: &Range{From: &t2}, Sort: "first_name"})
 	if err != nil || total != 2 || len(got) != 2 || names[got[0].ID] != "u" || names[got[1].ID] != "p" {
 		t.Errorf("updated_at filter = %+v, %d, %v; want u p", got, total, err)
 	}
@@ -376,25 +378,25 @@ func testListParentNotFound(t *testing.T) {
 
 	_, _, err := s.ListContacts(ctx, uuid.NewString(), q)
 	wantErr(t, err, ErrNotFound)
-	_, _, err = s.ListPeople(ctx, uuid.NewString(), q)
+	_, _, err = s.ListPeople(ctx, contactPath(t, s, uuid.NewString()), q)
 	wantErr(t, err, ErrNotFound)
-	_, _, err = s.ListPhones(ctx, uuid.NewString(), q)
+	_, _, err = s.ListPhones(ctx, personPath(t, s, uuid.NewString()), q)
 	wantErr(t, err, ErrNotFound)
-	_, _, err = s.ListPhones(ctx, uuid.NewString(), ListQuery{})
+	_, _, err = s.ListPhones(ctx, personPath(t, s, uuid.NewString()), ListQuery{})
 	wantErr(t, err, ErrNotFound)
 
 	// An existing parent with nothing to show is no error, whatever the
 	// filters and paging.
 	for _, q := range []ListQuery{{}, q, {UpdatedAt: &Range{From: &t2, To: &t0}}} {
-		if list, total, err := s.ListPhones(ctx, p.ID, q); err != nil || list == nil || len(list) != 0 || total != 0 {
+		if list, total, err := s.ListPhones(ctx, personPath(t, s, p.ID), q); err != nil || list == nil || len(list) != 0 || total != 0 {
 			t.Errorf("ListPhones(%+v) = %v, %d, %v; want empty non-nil, 0", q, list, total, err)
 		}
 	}
 	mustPhone(t, s, personScope(c, p), NewPhone{Number: "1"})
-	if list, total, err := s.ListPhones(ctx, p.ID, q); err != nil || list == nil || len(list) != 0 || total != 1 {
+	if list, total, err := s.ListPhones(ctx, personPath(t, s, p.ID), q); err != nil || list == nil || len(list) != 0 || total != 1 {
 		t.Errorf("ListPhones past the end = %v, %d, %v; want empty non-nil, 1", list, total, err)
 	}
-	if list, total, err := s.ListPeople(ctx, c.ID, ListQuery{Offset: 3}); err != nil || len(list) != 0 || total != 1 {
+	if list, total, err := s.ListPeople(ctx, contactPath(t, s, c.ID), ListQuery{Offset: 3}); err != nil || len(list) != 0 || total != 1 {
 		t.Errorf("ListPeople past the end without limit = %v, %d, %v; want empty, 1", list, total, err)
 	}
 	if list, total, err := s.ListContacts(ctx, al, ListQuery{Sort: "name"}); err != nil || len(list) != 1 || total != 1 {
@@ -412,8 +414,8 @@ func testListInvalidQuery(t *testing.T) {
 	p := mustPerson(t, s, contactScope(c), Person{FirstName: "p"})
 	type lister func(ListQuery) error
 	contacts := func(q ListQuery) error { _, _, err := s.ListContacts(ctx, al, q); return err }
-	people := func(q ListQuery) error { _, _, err := s.ListPeople(ctx, c.ID, q); return err }
-	phones := func(q ListQuery) error { _, _, err := s.ListPhones(ctx, p.ID, q); return err }
+	people := func(q ListQuery) error { _, _, err := s.ListPeople(ctx, contactPath(t, s, c.ID), q); return err }
+	phones := func(q ListQuery) error { _, _, err := s.ListPhones(ctx, personPath(t, s, p.ID), q); return err }
 	tests := []struct {
 		name string
 		list lister

@@ -27,48 +27,10 @@ func scanPerson(sc scanner) (Person, error) {
 	return p, nil
 }
 
-// person reads one person of a contact; ErrNotFound if there is no such
-// person under contactID.
-func person(ctx context.Context, q queryer, contactID, id string) (Person, error) {
-	row := q.QueryRowContext(ctx,
-		`SELECT `+personColumns+` FROM people WHERE id = ? AND contact_id = ?`, id, contactID)
-	p, err := scanPerson(row)
-	if err != nil {
-		return Person{}, mapError(err)
-	}
-	return p, nil
-}
-
-// ListPeople returns a page of the people of a contact and the number of
-// people matching q's filters, ignoring Limit and Offset. People sort by
-// created_at, updated_at, updated_in_db_at, first_name or last_name; a
-// NULL last_name sorts first ascending and last descending. It returns
-// ErrNotFound if the contact does not exist, and an error wrapping
-// ErrInvalidQuery for an unknown sort, a phone-only filter or a negative
-// limit or offset.
-func (s *Store) ListPeople(ctx context.Context, contactID string, q ListQuery) ([]Person, int, error) {
-	contactID = normID(contactID)
-	people, total, err := list(ctx, s, personList, contactID, q, scanPerson)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list people of contact %s: %w", contactID, err)
-	}
-	return people, total, nil
-}
-
-// Person returns the person with the given id, or ErrNotFound if there is
-// none under contactID.
-func (s *Store) Person(ctx context.Context, contactID, id string) (Person, error) {
-	contactID, id = normID(contactID), normID(id)
-	p, err := person(ctx, s.reader(), contactID, id)
-	if err != nil {
-		return Person{}, fmt.Errorf("person %s of contact %s: %w", id, contactID, err)
-	}
-	return p, nil
-}
-
 // personIn reads the person with the given id of sc's contact, checking
-// sc in the same statement: a *ScopeError when sc does not hold,
-// ErrNotFound when the contact has no such person.
+// sc in the same statement: a *ScopeError, of the contact when sc does
+// not hold, else of the person (KindPerson) when the contact has none
+// with that id.
 func personIn(ctx context.Context, tx conn, sc Scope, id string) (Person, error) {
 	cond, args := sc.inScope()
 	row := tx.QueryRowContext(ctx,
@@ -76,7 +38,7 @@ func personIn(ctx context.Context, tx conn, sc Scope, id string) (Person, error)
 		append([]any{id, sc.ContactID}, args...)...)
 	p, err := scanPerson(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Person{}, whyEmpty(ctx, tx, sc, ErrNotFound)
+		return Person{}, whyEmpty(ctx, tx, sc, KindPerson, id)
 	}
 	return p, err
 }
@@ -116,7 +78,7 @@ func (s *Store) CreatePerson(ctx context.Context, sc Scope, p Person) (Person, e
 // UpdatePerson applies u to the person of sc's contact (sc names no
 // person) and returns it as stored. UpdatedAt becomes u.UpdatedAt if set,
 // else now; UpdatedInDBAt always advances. It returns a *ScopeError if sc
-// does not hold, ErrNotFound if the contact has no such person, or a
+// does not hold or (KindPerson) if the contact has no such person, or a
 // *StaleError if pre does not hold, in which case nothing is written.
 func (s *Store) UpdatePerson(ctx context.Context, sc Scope, id string, u PersonUpdate, pre *Precondition) (Person, error) {
 	sc, id = sc.norm(), normID(id)
@@ -160,7 +122,7 @@ func (s *Store) UpdatePerson(ctx context.Context, sc Scope, id string, u PersonU
 // DeletePerson deletes the person of sc's contact (sc names no person)
 // with its phones, leaving a tombstone for each row removed (see
 // ListDeleted), all with one DeletedAt. It returns a *ScopeError if sc
-// does not hold, ErrNotFound if the contact has no such person, or a
+// does not hold or (KindPerson) if the contact has no such person, or a
 // *StaleError if pre does not hold, in which case nothing is written.
 func (s *Store) DeletePerson(ctx context.Context, sc Scope, id string, pre *Precondition) error {
 	sc, id = sc.norm(), normID(id)

@@ -59,7 +59,7 @@ func testPersonCRUD(t *testing.T) {
 	if !p.CreatedAt.Equal(clk.nowMS()) || !p.UpdatedAt.Equal(clk.nowMS()) || !p.UpdatedInDBAt.Equal(clk.nowMS()) {
 		t.Errorf("timestamps = %v %v %v, want %v", p.CreatedAt, p.UpdatedAt, p.UpdatedInDBAt, clk.nowMS())
 	}
-	got, err := s.Person(ctx, c.ID, p.ID)
+	got, err := s.Person(ctx, contactPath(t, s, c.ID), p.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func testPersonCRUD(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", st.name, err)
 		}
-		stored, err := s.Person(ctx, c.ID, p.ID)
+		stored, err := s.Person(ctx, contactPath(t, s, c.ID), p.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,21 +98,21 @@ func testPersonCRUD(t *testing.T) {
 		}
 	}
 
-	list, _, err := s.ListPeople(ctx, c.ID, ListQuery{})
+	list, _, err := s.ListPeople(ctx, contactPath(t, s, c.ID), ListQuery{})
 	if err != nil || len(list) != 1 || list[0].ID != p.ID {
 		t.Errorf("ListPeople = %+v, %v", list, err)
 	}
 	if err := s.DeletePerson(ctx, contactScope(c), p.ID, nil); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.Person(ctx, c.ID, p.ID)
+	_, err = s.Person(ctx, contactPath(t, s, c.ID), p.ID)
 	wantErr(t, err, ErrNotFound)
 	wantErr(t, s.DeletePerson(ctx, contactScope(c), p.ID, nil), ErrNotFound)
-	list, _, err = s.ListPeople(ctx, c.ID, ListQuery{})
+	list, _, err = s.ListPeople(ctx, contactPath(t, s, c.ID), ListQuery{})
 	if err != nil || list == nil || len(list) != 0 {
 		t.Errorf("ListPeople after delete = %v, %v; want empty non-nil", list, err)
 	}
-	_, _, err = s.ListPeople(ctx, uuid.NewString(), ListQuery{})
+	_, _, err = s.ListPeople(ctx, contactPath(t, s, uuid.NewString()), ListQuery{})
 	wantErr(t, err, ErrNotFound)
 }
 
@@ -137,7 +137,7 @@ func testPersonClientIDAndConflict(t *testing.T) {
 	if n := count(t, s, `SELECT COUNT(*) FROM people WHERE contact_id = ?`, c2.ID); n != 0 {
 		t.Errorf("%d people stored under the Person's ContactID, want 0", n)
 	}
-	if got, err := s.Person(ctx, strings.ToUpper(c.ID), id); err != nil || got.ID != lower {
+	if got, err := s.Person(ctx, contactPath(t, s, strings.ToUpper(c.ID)), id); err != nil || got.ID != lower {
 		t.Errorf("Person upper-case = %+v, %v", got, err)
 	}
 	// The id is taken, whichever contact asks for it.
@@ -165,13 +165,13 @@ func testPersonWrongParent(t *testing.T) {
 	other := mustContact(t, s, Contact{AccountListID: al, Name: "other"})
 	p := mustPerson(t, s, contactScope(c), Person{FirstName: "Ann"})
 
-	_, err := s.Person(ctx, other.ID, p.ID)
+	_, err := s.Person(ctx, contactPath(t, s, other.ID), p.ID)
 	wantErr(t, err, ErrNotFound)
 	_, err = s.UpdatePerson(ctx, contactScope(other), p.ID, PersonUpdate{FirstName: ptr("Bo")}, nil)
 	wantErr(t, err, ErrNotFound)
 	wantErr(t, s.DeletePerson(ctx, contactScope(other), p.ID, nil), ErrNotFound)
 
-	got, err := s.Person(ctx, c.ID, p.ID)
+	got, err := s.Person(ctx, contactPath(t, s, c.ID), p.ID)
 	if err != nil || got.FirstName != "Ann" || !got.UpdatedInDBAt.Equal(p.UpdatedInDBAt) {
 		t.Errorf("person changed through the wrong parent: %+v, %v", got, err)
 	}
@@ -193,7 +193,7 @@ func testUpdatePersonPrecondition(t *testing.T) {
 	if !errors.As(err, &se) || !se.Current.Equal(p.UpdatedInDBAt) {
 		t.Fatalf("err = %v, want StaleError with Current %v", err, p.UpdatedInDBAt)
 	}
-	if got, _ := s.Person(ctx, c.ID, p.ID); got.FirstName != "Ann" || !got.UpdatedInDBAt.Equal(p.UpdatedInDBAt) {
+	if got, _ := s.Person(ctx, contactPath(t, s, c.ID), p.ID); got.FirstName != "Ann" || !got.UpdatedInDBAt.Equal(p.UpdatedInDBAt) {
 		t.Errorf("stale update wrote: %+v", got)
 	}
 	got, err := s.UpdatePerson(ctx, contactScope(c), p.ID, PersonUpdate{FirstName: ptr("Bo")},
@@ -239,12 +239,12 @@ func testCascadeDelete(t *testing.T) {
 	if n := count(t, s, `SELECT COUNT(*) FROM phones WHERE person_id = ?`, p2.ID); n != 0 {
 		t.Errorf("%d phones of deleted contact remain", n)
 	}
-	_, _, err := s.ListPhones(ctx, p2.ID, ListQuery{})
+	_, _, err := s.ListPhones(ctx, personPath(t, s, p2.ID), ListQuery{})
 	wantErr(t, err, ErrNotFound)
 	if n := count(t, s, `SELECT COUNT(*) FROM phones`); n != 1 {
 		t.Errorf("%d phones in total, want the other contact's 1", n)
 	}
-	if _, err := s.Person(ctx, keep.ID, pk.ID); err != nil {
+	if _, err := s.Person(ctx, contactPath(t, s, keep.ID), pk.ID); err != nil {
 		t.Errorf("other contact's person: %v", err)
 	}
 }

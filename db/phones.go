@@ -37,18 +37,6 @@ func scanPhone(sc scanner) (Phone, error) {
 	return p, nil
 }
 
-// phone reads one phone of a person; ErrNotFound if there is no such phone
-// under personID.
-func phone(ctx context.Context, q queryer, personID, id string) (Phone, error) {
-	row := q.QueryRowContext(ctx,
-		`SELECT `+phoneColumns+` FROM phones WHERE id = ? AND person_id = ?`, id, personID)
-	p, err := scanPhone(row)
-	if err != nil {
-		return Phone{}, mapError(err)
-	}
-	return p, nil
-}
-
 // phonesIn reads the phones of sc's person, ordered by created_at, then
 // id, checking sc in the same statement: no phones means that the person
 // has none or that sc does not hold (see whyEmpty).
@@ -61,42 +49,17 @@ func phonesIn(ctx context.Context, q conn, sc Scope) ([]Phone, error) {
 
 // phoneOf returns the phone with the given id among phones, the phones of
 // sc's person as phonesIn read them, and the others: the *ScopeError when
-// sc does not hold, or ErrNotFound when the person has no such phone.
+// sc does not hold, else that of the phone (KindPhone) when the person
+// has no such phone.
 func phoneOf(ctx context.Context, tx conn, sc Scope, phones []Phone, id string) (Phone, []Phone, error) {
 	i := slices.IndexFunc(phones, func(p Phone) bool { return p.ID == id })
 	if i < 0 {
 		if len(phones) > 0 {
-			return Phone{}, nil, ErrNotFound // sc holds: phonesIn found rows
+			return Phone{}, nil, sc.missing(KindPhone, id) // sc holds: phonesIn found rows
 		}
-		return Phone{}, nil, whyEmpty(ctx, tx, sc, ErrNotFound)
+		return Phone{}, nil, whyEmpty(ctx, tx, sc, KindPhone, id)
 	}
 	return phones[i], slices.Delete(slices.Clone(phones), i, i+1), nil
-}
-
-// ListPhones returns a page of the phones of a person and the number of
-// phones matching q's filters, ignoring Limit and Offset. Phones sort by
-// created_at, updated_at or updated_in_db_at, and can also be filtered by
-// Primary, Historic and Location. It returns ErrNotFound if the person does
-// not exist, and an error wrapping ErrInvalidQuery for an unknown sort or a
-// negative limit or offset.
-func (s *Store) ListPhones(ctx context.Context, personID string, q ListQuery) ([]Phone, int, error) {
-	personID = normID(personID)
-	phones, total, err := list(ctx, s, phoneList, personID, q, scanPhone)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list phones of person %s: %w", personID, err)
-	}
-	return phones, total, nil
-}
-
-// Phone returns the phone with the given id, or ErrNotFound if there is
-// none under personID.
-func (s *Store) Phone(ctx context.Context, personID, id string) (Phone, error) {
-	personID, id = normID(personID), normID(id)
-	p, err := phone(ctx, s.reader(), personID, id)
-	if err != nil {
-		return Phone{}, fmt.Errorf("phone %s of person %s: %w", id, personID, err)
-	}
-	return p, nil
 }
 
 // CreatePhone stores a new phone of sc's person and returns it as stored,
@@ -176,7 +139,7 @@ func (s *Store) CreatePhone(ctx context.Context, sc Scope, np NewPhone) (Phone, 
 // UpdatedInDBAt.
 //
 // UpdatedAt becomes u.UpdatedAt if set, else now; UpdatedInDBAt always
-// advances. It returns a *ScopeError if sc does not hold, ErrNotFound if
+// advances. It returns a *ScopeError if sc does not hold or (KindPhone) if
 // the person has no such phone, or a *StaleError if pre does not hold, in
 // which case nothing is written.
 func (s *Store) UpdatePhone(ctx context.Context, sc Scope, id string, u PhoneUpdate, pre *Precondition) (Phone, error) {
@@ -254,7 +217,7 @@ func (s *Store) UpdatePhone(ctx context.Context, sc Scope, id string, u PhoneUpd
 // DeletePhone deletes the phone of sc's person, leaving a tombstone (see
 // ListDeleted). If it was the primary, the earliest remaining non-historic
 // phone (by created_at, then id) is promoted. It returns a *ScopeError if
-// sc does not hold, ErrNotFound if the person has no such phone, or a
+// sc does not hold or (KindPhone) if the person has no such phone, or a
 // *StaleError if pre does not hold, in which case nothing is written.
 func (s *Store) DeletePhone(ctx context.Context, sc Scope, id string, pre *Precondition) error {
 	sc, id = sc.norm(), normID(id)

@@ -47,7 +47,7 @@ func testPhoneCRUD(t *testing.T) {
 		t.Errorf("ID = %q, want a lower-case UUID", p.ID)
 	}
 	checkPhone(t, "created", p, want)
-	got, err := s.Phone(ctx, personID, p.ID)
+	got, err := s.Phone(ctx, personPath(t, s, personID), p.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func testPhoneCRUD(t *testing.T) {
 	want.CreatedAt = created.Truncate(time.Millisecond)
 	want.UpdatedAt, want.UpdatedInDBAt = clk.nowMS(), clk.nowMS()
 	checkPhone(t, "updated", up, want)
-	got, _ = s.Phone(ctx, personID, p.ID)
+	got, _ = s.Phone(ctx, personPath(t, s, personID), p.ID)
 	checkPhone(t, "stored after update", got, want)
 
 	// Unset patches keep values.
@@ -86,7 +86,7 @@ func testPhoneCRUD(t *testing.T) {
 	want.UpdatedAt, want.UpdatedInDBAt = clk.nowMS(), clk.nowMS()
 	checkPhone(t, "empty update", up, want)
 
-	list, _, err := s.ListPhones(ctx, personID, ListQuery{})
+	list, _, err := s.ListPhones(ctx, personPath(t, s, personID), ListQuery{})
 	if err != nil || len(list) != 1 {
 		t.Fatalf("ListPhones = %+v, %v", list, err)
 	}
@@ -95,24 +95,24 @@ func testPhoneCRUD(t *testing.T) {
 	if err := s.DeletePhone(ctx, upperScope(sc), strings.ToUpper(p.ID), nil); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.Phone(ctx, personID, p.ID)
+	_, err = s.Phone(ctx, personPath(t, s, personID), p.ID)
 	wantErr(t, err, ErrNotFound)
-	// The path holds; the phone is gone: plain ErrNotFound, not a ScopeError.
+	// The path holds; the phone is gone: the phone's ScopeError, not the path's.
 	for _, err := range []error{
 		s.DeletePhone(ctx, sc, p.ID, nil),
 		func() error { _, err := s.UpdatePhone(ctx, sc, p.ID, PhoneUpdate{}, nil); return err }(),
 	} {
 		wantErr(t, err, ErrNotFound)
 		var se *ScopeError
-		if errors.As(err, &se) {
-			t.Errorf("missing phone under a valid path: %v, want no ScopeError", err)
+		if !errors.As(err, &se) || se.Kind != KindPhone || se.ID != p.ID {
+			t.Errorf("missing phone under a valid path: %v, want the phone's ScopeError", err)
 		}
 	}
-	list, _, err = s.ListPhones(ctx, personID, ListQuery{})
+	list, _, err = s.ListPhones(ctx, personPath(t, s, personID), ListQuery{})
 	if err != nil || list == nil || len(list) != 0 {
 		t.Errorf("ListPhones after delete = %v, %v; want empty non-nil", list, err)
 	}
-	_, _, err = s.ListPhones(ctx, uuid.NewString(), ListQuery{})
+	_, _, err = s.ListPhones(ctx, personPath(t, s, uuid.NewString()), ListQuery{})
 	wantErr(t, err, ErrNotFound)
 }
 
@@ -144,7 +144,7 @@ func testPhoneClientIDAndConflict(t *testing.T) {
 	if p.ID != lower {
 		t.Fatalf("ID = %q, want %q", p.ID, lower)
 	}
-	if got, err := s.Phone(ctx, personID, id); err != nil || got.ID != lower {
+	if got, err := s.Phone(ctx, personPath(t, s, personID), id); err != nil || got.ID != lower {
 		t.Errorf("Phone upper-case = %+v, %v", got, err)
 	}
 	for _, parent := range []Scope{sc, other} {
@@ -154,7 +154,7 @@ func testPhoneClientIDAndConflict(t *testing.T) {
 	if n := count(t, s, `SELECT COUNT(*) FROM phones`); n != 1 {
 		t.Errorf("%d phones after conflicting creates, want 1", n)
 	}
-	if got, _ := s.Phone(ctx, personID, lower); got.Number != "1" || !got.Primary {
+	if got, _ := s.Phone(ctx, personPath(t, s, personID), lower); got.Number != "1" || !got.Primary {
 		t.Errorf("conflicting create changed the phone: %+v", got)
 	}
 	orphan := sc
@@ -172,12 +172,12 @@ func testPhoneWrongParent(t *testing.T) {
 	other := newPerson(t, s) // a person of another account list, whose path holds
 	p := mustPhone(t, s, sc, NewPhone{Number: "1"})
 
-	_, err := s.Phone(ctx, other.PersonID, p.ID)
+	_, err := s.Phone(ctx, personPath(t, s, other.PersonID), p.ID)
 	wantErr(t, err, ErrNotFound)
 	_, err = s.UpdatePhone(ctx, other, p.ID, PhoneUpdate{Number: ptr("2")}, nil)
 	wantErr(t, err, ErrNotFound)
 	wantErr(t, s.DeletePhone(ctx, other, p.ID, nil), ErrNotFound)
-	got, err := s.Phone(ctx, sc.PersonID, p.ID)
+	got, err := s.Phone(ctx, personPath(t, s, sc.PersonID), p.ID)
 	if err != nil || got.Number != "1" || !got.UpdatedInDBAt.Equal(p.UpdatedInDBAt) {
 		t.Errorf("phone changed through the wrong parent: %+v, %v", got, err)
 	}
@@ -219,7 +219,7 @@ func testValidValuesDefault(t *testing.T) {
 			if want := tt.np.Source; want != "" && p.Source != want || want == "" && p.Source != "MPDX" {
 				t.Errorf("Source = %q", p.Source)
 			}
-			got, err := s.Phone(t.Context(), sc.PersonID, p.ID)
+			got, err := s.Phone(t.Context(), personPath(t, s, sc.PersonID), p.ID)
 			if err != nil || got.ValidValues != tt.want {
 				t.Errorf("stored ValidValues = %v, %v; want %v", got.ValidValues, err, tt.want)
 			}
@@ -280,7 +280,7 @@ func (h *phoneHarness) del(name string) {
 // state returns the stored phones by name and checks the one-primary rule.
 func (h *phoneHarness) state() map[string]Phone {
 	h.t.Helper()
-	list, _, err := h.s.ListPhones(h.t.Context(), h.sc.PersonID, ListQuery{})
+	list, _, err := h.s.ListPhones(h.t.Context(), h.sc, ListQuery{})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -649,7 +649,7 @@ func testConcurrentUpdatePhone(t *testing.T) {
 	if len(won) != 1 || stale != n-1 {
 		t.Fatalf("%d succeeded, %d stale; want 1 and %d", len(won), stale, n-1)
 	}
-	got, err := s.Phone(ctx, sc.PersonID, p.ID)
+	got, err := s.Phone(ctx, personPath(t, s, sc.PersonID), p.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -729,7 +729,7 @@ func testConcurrentAcrossStores(t *testing.T) {
 		t.Fatalf("primary race: %d succeeded, errors %v; want %d", ok, others, n)
 	}
 	for _, s := range stores {
-		list, _, err := s.ListPhones(ctx, sc.PersonID, ListQuery{})
+		list, _, err := s.ListPhones(ctx, personPath(t, s, sc.PersonID), ListQuery{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -22,25 +22,54 @@ type Scope struct {
 	PersonID      string // "" for a contact's own resources
 }
 
-// ScopeError says which link of a Scope failed, the first one in path
-// order: the contact (ErrNotFound, or ErrForbidden when it is another
-// account list's), then the person (ErrNotFound: none with that id under
-// the contact). errors.Is matches Err.
+// Kind is the kind of a resource on a nested path.
+type Kind int
+
+// The kinds of resource, in path order.
+const (
+	KindContact Kind = iota + 1
+	KindPerson
+	KindPhone
+)
+
+// String returns "contact", "person" or "phone".
+func (k Kind) String() string {
+	switch k {
+	case KindContact:
+		return "contact"
+	case KindPerson:
+		return "person"
+	case KindPhone:
+		return "phone"
+	}
+	return fmt.Sprintf("kind(%d)", int(k))
+}
+
+// ScopeError is this package's one answer to "not found, or someone
+// else's" for a resource and the path to it. Kind says which failed, the
+// first in path order: the contact (ErrNotFound, or ErrForbidden when it
+// is another account list's), the person (ErrNotFound: none with that id
+// under the contact), or the resource itself (ErrNotFound: the path holds
+// but it has no such child). ID is the id of the one that failed and
+// Scope the path checked, ids lower-case. errors.Is matches Err.
 type ScopeError struct {
-	Resource string // "contact" or "person"
-	Scope    Scope  // the scope checked, ids lower-case
-	Err      error  // ErrNotFound or ErrForbidden
+	Kind  Kind
+	ID    string
+	Scope Scope
+	Err   error // ErrNotFound or ErrForbidden
 }
 
 func (e *ScopeError) Error() string {
-	id := e.Scope.ContactID
-	if e.Resource == "person" {
-		id = e.Scope.PersonID
-	}
-	return fmt.Sprintf("%s %s: %v", e.Resource, id, e.Err)
+	return fmt.Sprintf("%s %s: %v", e.Kind, e.ID, e.Err)
 }
 
 func (e *ScopeError) Unwrap() error { return e.Err }
+
+// missing returns the *ScopeError of a child of sc (kind, id) that is
+// not there while sc holds.
+func (sc Scope) missing(kind Kind, id string) error {
+	return &ScopeError{Kind: kind, ID: id, Scope: sc, Err: ErrNotFound}
+}
 
 // norm returns sc with lower-case ids.
 func (sc Scope) norm() Scope {
@@ -54,11 +83,11 @@ func (sc Scope) norm() Scope {
 func (sc Scope) check(found bool, accountListID string, personFound bool) error {
 	switch {
 	case !found:
-		return &ScopeError{Resource: "contact", Scope: sc, Err: ErrNotFound}
+		return &ScopeError{Kind: KindContact, ID: sc.ContactID, Scope: sc, Err: ErrNotFound}
 	case accountListID != sc.AccountListID:
-		return &ScopeError{Resource: "contact", Scope: sc, Err: ErrForbidden}
+		return &ScopeError{Kind: KindContact, ID: sc.ContactID, Scope: sc, Err: ErrForbidden}
 	case sc.PersonID != "" && !personFound:
-		return &ScopeError{Resource: "person", Scope: sc, Err: ErrNotFound}
+		return &ScopeError{Kind: KindPerson, ID: sc.PersonID, Scope: sc, Err: ErrNotFound}
 	}
 	return nil
 }
@@ -98,8 +127,9 @@ func checkScope(ctx context.Context, q queryer, sc Scope) error {
 // person) or the people table (sc names no person): its parent is sc's
 // person, under sc's contact, of sc's account list, or its parent is sc's
 // contact, of sc's account list. It holds for every row or for none, and
-// costs one index lookup per level. (Scalar subqueries: a JOIN or an
-// EXISTS here made SQLite prepare the statement again on every run.)
+// costs one index lookup per level. (Scalar subqueries, as in
+// checkScope: a JOIN here made SQLite prepare the statement again on every
+// run.)
 func (sc Scope) inScope() (string, []any) {
 	contact, args := `(SELECT c.account_list_id FROM contacts c WHERE c.id = ?) = ?`, []any{sc.ContactID, sc.AccountListID}
 	if sc.PersonID == "" {
@@ -110,19 +140,44 @@ func (sc Scope) inScope() (string, []any) {
 }
 
 // whyEmpty returns the error of a scoped query that found no row: the
-// *ScopeError when sc does not hold, else notFound.
-func whyEmpty(ctx context.Context, q queryer, sc Scope, notFound error) error {
+// *ScopeError of the path when sc does not hold, else that of the missing
+// child (kind, id).
+func whyEmpty(ctx context.Context, q queryer, sc Scope, kind Kind, id string) error {
 	if err := checkScope(ctx, q, sc); err != nil {
 		return err
 	}
-	return notFound
+	return sc.missing(kind, id)
 }
 
-// PhoneIn returns the phone with the given id of sc's person. One query
+// Contact returns the contact sc names (sc names no person), checking in
+// the same query that it is sc's account list's: a *ScopeError otherwise.
+func (s *Store) Contact(ctx context.Context, sc Scope) (Contact, error) {
+	sc = sc.norm()
+	c, err := contactOf(ctx, s.reader(), sc.AccountListID, sc.ContactID)
+	if err != nil {
+		return Contact{}, fmt.Errorf("contact %s: %w", sc.ContactID, err)
+	}
+	return c, nil
+}
+
+// Person returns the person with the given id of sc's contact (sc names
+// no person). One query reads it and checks sc; only when it finds
+// nothing does a second one tell why: a *ScopeError, of the contact when
+// sc does not hold, else of the person (KindPerson, ErrNotFound).
+func (s *Store) Person(ctx context.Context, sc Scope, id string) (Person, error) {
+	sc, id = sc.norm(), normID(id)
+	p, err := personIn(ctx, s.reader(), sc, id)
+	if err != nil {
+		return Person{}, fmt.Errorf("person %s of contact %s: %w", id, sc.ContactID, mapError(err))
+	}
+	return p, nil
+}
+
+// Phone returns the phone with the given id of sc's person. One query
 // reads it and checks sc; only when it finds nothing does a second one
-// tell why. It returns a *ScopeError when sc does not hold, and
-// ErrNotFound when the person has no such phone.
-func (s *Store) PhoneIn(ctx context.Context, sc Scope, id string) (Phone, error) {
+// tell why: a *ScopeError, of the path when sc does not hold, else of the
+// phone (KindPhone, ErrNotFound).
+func (s *Store) Phone(ctx context.Context, sc Scope, id string) (Phone, error) {
 	sc, id = sc.norm(), normID(id)
 	cond, args := sc.inScope()
 	row := s.reader().QueryRowContext(ctx,
@@ -130,7 +185,7 @@ func (s *Store) PhoneIn(ctx context.Context, sc Scope, id string) (Phone, error)
 		append([]any{id, sc.PersonID}, args...)...)
 	p, err := scanPhone(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		err = whyEmpty(ctx, s.reader(), sc, ErrNotFound)
+		err = whyEmpty(ctx, s.reader(), sc, KindPhone, id)
 	}
 	if err != nil {
 		return Phone{}, fmt.Errorf("phone %s of person %s: %w", id, sc.PersonID, mapError(err))
@@ -138,32 +193,54 @@ func (s *Store) PhoneIn(ctx context.Context, sc Scope, id string) (Phone, error)
 	return p, nil
 }
 
-// ListPhonesIn is ListPhones for the person of sc, checking sc: a
-// *ScopeError when it does not hold. When the page is non-empty and the
-// last one (the common case: a person's phones fit in a page) one query
-// answers; otherwise the scope, the page and the count are read again in
-// one snapshot.
-func (s *Store) ListPhonesIn(ctx context.Context, sc Scope, q ListQuery) ([]Phone, int, error) {
+// ListPeople returns a page of the people of sc's contact (sc names no
+// person) and the number matching q's filters, ignoring Limit and Offset,
+// checking sc: a *ScopeError when it does not hold. People sort by
+// created_at, updated_at, updated_in_db_at, first_name or last_name; a
+// NULL last_name sorts first ascending and last descending. An unknown
+// sort, a phone-only filter or a negative limit or offset is an error
+// wrapping ErrInvalidQuery. See listIn for the statements it runs.
+func (s *Store) ListPeople(ctx context.Context, sc Scope, q ListQuery) ([]Person, int, error) {
 	sc = sc.norm()
-	phones, total, err := s.listPhonesIn(ctx, sc, q)
+	people, total, err := listIn(ctx, s, personList, sc.ContactID, sc, q, scanPerson)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list people of contact %s: %w", sc.ContactID, err)
+	}
+	return people, total, nil
+}
+
+// ListPhones returns a page of the phones of sc's person and the number
+// matching q's filters, ignoring Limit and Offset, checking sc: a
+// *ScopeError when it does not hold. Phones sort by created_at,
+// updated_at or updated_in_db_at, and can also be filtered by Primary,
+// Historic and Location. An unknown sort or a negative limit or offset is
+// an error wrapping ErrInvalidQuery. See listIn for the statements it runs.
+func (s *Store) ListPhones(ctx context.Context, sc Scope, q ListQuery) ([]Phone, int, error) {
+	sc = sc.norm()
+	phones, total, err := listIn(ctx, s, phoneList, sc.PersonID, sc, q, scanPhone)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list phones of person %s: %w", sc.PersonID, err)
 	}
 	return phones, total, nil
 }
 
-func (s *Store) listPhonesIn(ctx context.Context, sc Scope, q ListQuery) ([]Phone, int, error) {
+// listIn lists the children of parentID, the last link of sc (ls is
+// personList or phoneList), with sc checked in the page query itself.
+// When the page is non-empty and the last one (the common case: a
+// person's phones fit in a page) that one query answers; otherwise the
+// scope, the page and the count are read again in one snapshot.
+func listIn[T any](ctx context.Context, s *Store, ls listSpec, parentID string, sc Scope, q ListQuery, scan func(scanner) (T, error)) ([]T, int, error) {
 	cond, args := sc.inScope()
-	st, err := phoneList.buildWhere(s.d, sc.PersonID, q, cond, args)
+	st, err := ls.buildWhere(s.d, parentID, q, cond, args)
 	if err != nil {
 		return nil, 0, err
 	}
-	phones, err := queryAll(ctx, s.reader(), scanPhone, st.page, st.pageArgs...)
+	items, err := queryAll(ctx, s.reader(), scan, st.page, st.pageArgs...)
 	if err != nil {
 		return nil, 0, err
 	}
-	if len(phones) > 0 && (q.Limit == 0 || len(phones) < q.Limit) {
-		return phones, q.Offset + len(phones), nil
+	if len(items) > 0 && (q.Limit == 0 || len(items) < q.Limit) {
+		return items, q.Offset + len(items), nil
 	}
 	var total int
 	err = s.readTx(ctx, func(tx conn) error {
@@ -171,11 +248,11 @@ func (s *Store) listPhonesIn(ctx context.Context, sc Scope, q ListQuery) ([]Phon
 			return err
 		}
 		var err error
-		phones, total, err = pageAndCount(ctx, tx, st, q.Limit, q.Offset, scanPhone)
+		items, total, err = pageAndCount(ctx, tx, st, q.Limit, q.Offset, scan)
 		return err
 	})
 	if err != nil {
 		return nil, 0, err
 	}
-	return phones, total, nil
+	return items, total, nil
 }

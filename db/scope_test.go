@@ -48,53 +48,130 @@ func testScope(t *testing.T) {
 				t.Helper()
 				var se *ScopeError
 				if tt.wantResource == "" {
-					if errors.As(err, &se) {
+					if errors.As(err, &se) && se.Kind != KindPhone {
 						t.Fatalf("%s: %v, want the scope to hold", what, err)
 					}
 					return false
 				}
-				if !errors.As(err, &se) || se.Resource != tt.wantResource || !errors.Is(err, tt.wantErr) {
+				if !errors.As(err, &se) || se.Kind.String() != tt.wantResource || !errors.Is(err, tt.wantErr) {
 					t.Fatalf("%s: %v, want a %s ScopeError matching %v", what, err, tt.wantResource, tt.wantErr)
 				}
 				return true
 			}
 			checkScopeErr("CheckScope", s.CheckScope(ctx, tt.sc))
 
-			got, err := s.PhoneIn(ctx, tt.sc, tt.phoneID)
-			if !checkScopeErr("PhoneIn", err) {
+			got, err := s.Phone(ctx, tt.sc, tt.phoneID)
+			if !checkScopeErr("Phone", err) {
 				switch {
 				case tt.wantPhoneMissing:
-					wantErr(t, err, ErrNotFound)
+					var se *ScopeError
+					if !errors.As(err, &se) || se.Kind != KindPhone || se.ID != strings.ToLower(tt.phoneID) || !errors.Is(err, ErrNotFound) {
+						t.Fatalf("Phone: %v, want the phone's *ScopeError (KindPhone, ErrNotFound)", err)
+					}
 				case err != nil:
-					t.Fatalf("PhoneIn: %v", err)
+					t.Fatalf("Phone: %v", err)
 				default:
-					want, err := s.Phone(ctx, p.ID, ph.ID)
+					want, err := s.Phone(ctx, personPath(t, s, p.ID), ph.ID)
 					if err != nil {
 						t.Fatal(err)
 					}
 					if !phonesEqual(got, want) {
-						t.Errorf("PhoneIn = %+v, Phone = %+v", got, want)
+						t.Errorf("Phone(sc) = %+v, Phone(path from the database) = %+v", got, want)
 					}
 				}
 			}
 
-			list, total, err := s.ListPhonesIn(ctx, tt.sc, ListQuery{})
-			if !checkScopeErr("ListPhonesIn", err) {
+			list, total, err := s.ListPhones(ctx, tt.sc, ListQuery{})
+			if !checkScopeErr("ListPhones", err) {
 				if err != nil {
-					t.Fatalf("ListPhonesIn: %v", err)
+					t.Fatalf("ListPhones: %v", err)
 				}
-				want, wantTotal, err := s.ListPhones(ctx, tt.sc.PersonID, ListQuery{})
+				want, wantTotal, err := s.ListPhones(ctx, personPath(t, s, tt.sc.PersonID), ListQuery{})
 				if err != nil {
 					t.Fatal(err)
 				}
 				if total != wantTotal || len(list) != len(want) {
-					t.Fatalf("ListPhonesIn: %d phones, total %d; ListPhones: %d, total %d", len(list), total, len(want), wantTotal)
+					t.Fatalf("ListPhones(sc): %d phones, total %d; ListPhones(path from the database): %d, total %d", len(list), total, len(want), wantTotal)
 				}
 				for i := range list {
 					if !phonesEqual(list[i], want[i]) {
-						t.Errorf("ListPhonesIn[%d] = %+v, want %+v", i, list[i], want[i])
+						t.Errorf("ListPhones(sc)[%d] = %+v, want %+v", i, list[i], want[i])
 					}
 				}
+			}
+		})
+	}
+}
+
+func TestScopeContactAndPeople(t *testing.T) { forEachBackend(t, testScopeContactAndPeople) }
+
+// testScopeContactAndPeople checks the reads of a contact, its people and
+// one person against every way their path can fail: each answers the
+// *ScopeError of the first failing link (or of the person itself), and
+// reads the same rows as the path from the database when it holds.
+func testScopeContactAndPeople(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := t.Context()
+	mine := newAccountList(t, s)
+	c := mustContact(t, s, Contact{AccountListID: mine, Name: "c"})
+	p := mustPerson(t, s, contactScope(c), Person{FirstName: "p"})
+	empty := mustContact(t, s, Contact{AccountListID: mine, Name: "no people"})
+	theirs := mustContact(t, s, Contact{AccountListID: newAccountList(t, s), Name: "theirs"})
+	theirPerson := mustPerson(t, s, contactScope(theirs), Person{FirstName: "x"})
+	missing := "00000000-0000-4000-8000-000000000001"
+
+	tests := []struct {
+		name     string
+		sc       Scope
+		personID string
+		kind     Kind  // of the ScopeError of Contact and ListPeople; 0: they succeed
+		err      error // its Err
+		people   int   // people listed when the path holds
+		// personKind is the Kind of Person's ScopeError (0: it succeeds)
+		personKind Kind
+	}{
+		{name: "holds", sc: Scope{AccountListID: mine, ContactID: c.ID}, personID: p.ID, people: 1},
+		{name: "holds, upper-case ids", sc: Scope{AccountListID: strings.ToUpper(mine), ContactID: strings.ToUpper(c.ID)}, personID: strings.ToUpper(p.ID), people: 1},
+		{name: "contact without people", sc: Scope{AccountListID: mine, ContactID: empty.ID}, personID: p.ID, personKind: KindPerson},
+		{name: "no such person", sc: Scope{AccountListID: mine, ContactID: c.ID}, personID: missing, people: 1, personKind: KindPerson},
+		{name: "no such contact", sc: Scope{AccountListID: mine, ContactID: missing}, personID: p.ID, kind: KindContact, err: ErrNotFound, personKind: KindContact},
+		{name: "another account list's contact", sc: Scope{AccountListID: mine, ContactID: theirs.ID}, personID: theirPerson.ID, kind: KindContact, err: ErrForbidden, personKind: KindContact},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wantScopeErr := func(what string, err error, kind Kind, want error) {
+				t.Helper()
+				var se *ScopeError
+				if kind == 0 {
+					if err != nil {
+						t.Fatalf("%s: %v, want no error", what, err)
+					}
+					return
+				}
+				if !errors.As(err, &se) || se.Kind != kind || !errors.Is(err, want) {
+					t.Fatalf("%s: %v, want a %s *ScopeError matching %v", what, err, kind, want)
+				}
+			}
+			got, err := s.Contact(ctx, tt.sc)
+			wantScopeErr("Contact", err, tt.kind, tt.err)
+			if err == nil && got.ID != strings.ToLower(tt.sc.ContactID) {
+				t.Errorf("Contact = %s, want %s", got.ID, tt.sc.ContactID)
+			}
+
+			list, total, err := s.ListPeople(ctx, tt.sc, ListQuery{})
+			wantScopeErr("ListPeople", err, tt.kind, tt.err)
+			if err == nil && (len(list) != tt.people || total != tt.people) {
+				t.Errorf("ListPeople: %d people, total %d; want %d", len(list), total, tt.people)
+			}
+
+			wantPersonErr := tt.err
+			if tt.personKind == KindPerson {
+				wantPersonErr = ErrNotFound
+			}
+			person, err := s.Person(ctx, tt.sc, tt.personID)
+			wantScopeErr("Person", err, tt.personKind, wantPersonErr)
+			if err == nil && (person.ID != strings.ToLower(tt.personID) || person.ContactID != strings.ToLower(tt.sc.ContactID)) {
+				t.Errorf("Person = %s of %s, want %s of %s", person.ID, person.ContactID, tt.personID, tt.sc.ContactID)
 			}
 		})
 	}
@@ -240,7 +317,7 @@ func testWritesCheckScope(t *testing.T) {
 			switch {
 			case tt.resource == "" && errors.Is(err, ErrForbidden):
 				t.Errorf("err = %v, want ErrNotFound only", err)
-			case tt.resource != "" && (!errors.As(err, &se) || se.Resource != tt.resource || se.Err != tt.want):
+			case tt.resource != "" && (!errors.As(err, &se) || se.Kind.String() != tt.resource || se.Err != tt.want):
 				t.Errorf("err = %v, want a %s *ScopeError with %v", err, tt.resource, tt.want)
 			}
 			if after := writeState(t, s); after != before {

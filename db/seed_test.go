@@ -126,7 +126,7 @@ func testSeed(t *testing.T) {
 	}
 	countries := map[string]int{}
 	for _, c := range contacts {
-		people, total, err := s.ListPeople(ctx, c.ID, ListQuery{})
+		people, total, err := s.ListPeople(ctx, contactPath(t, s, c.ID), ListQuery{})
 		if err != nil || total != 2 {
 			t.Fatalf("ListPeople = %d, %v", total, err)
 		}
@@ -134,7 +134,7 @@ func testSeed(t *testing.T) {
 			t.Errorf("contact name %q, people %s %s", c.Name, people[0].FirstName, strOrNil(people[0].LastName))
 		}
 		for _, p := range people {
-			phones, total, err := s.ListPhones(ctx, p.ID, ListQuery{})
+			phones, total, err := s.ListPhones(ctx, personPath(t, s, p.ID), ListQuery{})
 			if err != nil || total != 3 || len(phones) != 3 {
 				t.Fatalf("ListPhones = %d, %d, %v", len(phones), total, err)
 			}
@@ -156,7 +156,7 @@ func testSeed(t *testing.T) {
 				countries[strOrNil(ph.CountryCode)]++
 			}
 		}
-		primaries, n, err := s.ListPhones(ctx, people[0].ID, ListQuery{Primary: ptr(true)})
+		primaries, n, err := s.ListPhones(ctx, personPath(t, s, people[0].ID), ListQuery{Primary: ptr(true)})
 		if err != nil || n != 1 || len(primaries) != 1 {
 			t.Errorf("primary phones of a person: %d, %v", n, err)
 		}
@@ -178,7 +178,7 @@ func testSeed(t *testing.T) {
 
 func contactsFirstPerson(t *testing.T, s *Store, contactID string) string {
 	t.Helper()
-	people, _, err := s.ListPeople(t.Context(), contactID, ListQuery{Limit: 1})
+	people, _, err := s.ListPeople(t.Context(), contactPath(t, s, contactID), ListQuery{Limit: 1})
 	if err != nil || len(people) != 1 {
 		t.Fatalf("ListPeople = %v, %v", people, err)
 	}

@@ -109,11 +109,11 @@ func testWriteDeadlineWithLockHeld(t *testing.T) {
 	// Reads of the locked account list go on on both engines; on
 	// PostgreSQL writes of another account list too.
 	start := time.Now()
-	if _, err := s.PhoneIn(ctx, a, pa.ID); err != nil {
-		t.Errorf("PhoneIn with the lock held: %v", err)
+	if _, err := s.Phone(ctx, a, pa.ID); err != nil {
+		t.Errorf("Phone with the lock held: %v", err)
 	}
-	if _, _, err := s.ListPhonesIn(ctx, a, ListQuery{}); err != nil {
-		t.Errorf("ListPhonesIn with the lock held: %v", err)
+	if _, _, err := s.ListPhones(ctx, a, ListQuery{}); err != nil {
+		t.Errorf("ListPhones with the lock held: %v", err)
 	}
 	if backendOf(t) == "postgres" {
 		if _, err := s.CreatePhone(ctx, b, NewPhone{Number: "+1 4"}); err != nil {
@@ -131,7 +131,7 @@ func testWriteDeadlineWithLockHeld(t *testing.T) {
 			t.Errorf("the refused writes changed the database:\nbefore %s\nafter  %s", before, got)
 		}
 	}
-	if got, err := s.PhoneIn(ctx, a, pa.ID); err != nil || got.Number != pa.Number || !got.UpdatedInDBAt.Equal(pa.UpdatedInDBAt) {
+	if got, err := s.Phone(ctx, a, pa.ID); err != nil || got.Number != pa.Number || !got.UpdatedInDBAt.Equal(pa.UpdatedInDBAt) {
 		t.Errorf("after the lock: %+v, %v; want the phone unchanged", got, err)
 	}
 	if n := count(t, s, `SELECT COUNT(*) FROM phones WHERE person_id = ?`, a.PersonID); n != 1 {

@@ -163,7 +163,7 @@ func testWriteClockAcrossRows(t *testing.T) {
 	st.wrote("create phone 1, clock T", ph1.UpdatedInDBAt)
 	// A new primary phone demotes phone 1, re-stamping it in the same write.
 	ph2 := mustPhone(t, s, personScope(b, p), NewPhone{Number: "2", Primary: true})
-	ph1, err := s.Phone(ctx, p.ID, ph1.ID)
+	ph1, err := s.Phone(ctx, personPath(t, s, p.ID), ph1.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,11 +72,11 @@ func openBench(b *testing.B, contacts int) benchTarget {
 	if err != nil || len(cs) == 0 {
 		b.Fatalf("no contact to benchmark: %v", err)
 	}
-	ps, _, err := store.ListPeople(ctx, cs[0].ID, db.ListQuery{Limit: 1})
+	ps, _, err := store.ListPeople(ctx, db.Scope{AccountListID: accountList, ContactID: cs[0].ID}, db.ListQuery{Limit: 1})
 	if err != nil || len(ps) == 0 {
 		b.Fatalf("no person to benchmark: %v", err)
 	}
-	phones, _, err := store.ListPhones(ctx, ps[0].ID, db.ListQuery{})
+	phones, _, err := store.ListPhones(ctx, db.Scope{AccountListID: accountList, ContactID: cs[0].ID, PersonID: ps[0].ID}, db.ListQuery{})
 	if err != nil || len(phones) < 2 {
 		b.Fatalf("no phones to benchmark: %v", err)
 	}

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"errors"
 
 	"github.com/phoneapi/phoneapi/db"
 	"github.com/phoneapi/phoneapi/generated"
@@ -23,20 +22,9 @@ func contactResource(c db.Contact, f fieldset) generated.ContactResource {
 
 func contactPath(id string) string { return "/api/v2/contacts/" + id }
 
-// ownContact returns the caller's contact id: 404 when it does not exist,
-// 403 when it belongs to someone else.
-func (s *Server) ownContact(ctx context.Context, id string) (db.Contact, error) {
-	c, err := s.store.Contact(ctx, id)
-	if errors.Is(err, db.ErrNotFound) {
-		return db.Contact{}, errContactNotFound(id)
-	}
-	if err != nil {
-		return db.Contact{}, err
-	}
-	if c.AccountListID != callerFrom(ctx).AccountListID {
-		return db.Contact{}, errContactForbidden(id)
-	}
-	return c, nil
+// contactScope is the path to a contact of the caller's.
+func contactScope(ctx context.Context, contactID string) db.Scope {
+	return db.Scope{AccountListID: callerFrom(ctx).AccountListID, ContactID: contactID}
 }
 
 // ListContacts lists the caller's contacts.
@@ -82,7 +70,7 @@ func (s *Server) CreateContact(ctx context.Context, req generated.CreateContactR
 
 // GetContact returns one of the caller's contacts.
 func (s *Server) GetContact(ctx context.Context, req generated.GetContactRequestObject) (generated.GetContactResponseObject, error) {
-	c, err := s.ownContact(ctx, req.ContactId.String())
+	c, err := s.store.Contact(ctx, contactScope(ctx, req.ContactId.String()))
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +116,7 @@ func (s *Server) updateContact(ctx context.Context, id string, ifMatch *string, 
 	a := body.Data.Attributes
 	u, g, err := contactUpdate(id, ifMatch, a)
 	if err != nil {
-		return db.Contact{}, lookupFirst(err, func() error { _, err := s.ownContact(ctx, id); return err })
+		return db.Contact{}, lookupFirst(err, func() error { return s.store.CheckScope(ctx, contactScope(ctx, id)) })
 	}
 	c, err := s.store.UpdateContact(ctx, callerFrom(ctx).AccountListID, id, u, g.pre)
 	return c, g.check(err)

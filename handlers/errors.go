@@ -144,43 +144,19 @@ func errUnavailable(retryAfter int, format string, args ...any) *Error {
 }
 
 // scopeError is the 404 or 403 of a path that does not lead to the
-// caller's resource.
+// caller's resource, or of the resource itself when it is not there.
 func scopeError(e *db.ScopeError) *Error {
-	switch {
-	case e.Resource == "person":
-		return errPersonNotFound(e.Scope.ContactID, e.Scope.PersonID)
-	case errors.Is(e.Err, db.ErrForbidden):
-		return errContactForbidden(e.Scope.ContactID)
-	default:
-		return errContactNotFound(e.Scope.ContactID)
+	sc := e.Scope
+	switch e.Kind {
+	case db.KindPhone:
+		return errNotFound("phone %s was not found for person %s", e.ID, sc.PersonID)
+	case db.KindPerson:
+		return errNotFound("person %s was not found under contact %s", e.ID, sc.ContactID)
 	}
-}
-
-// The errors of a path to a nested resource, whether ownContact and
-// ownPerson or a store's *db.ScopeError found them.
-
-func errContactNotFound(id string) *Error { return errNotFound("contact %s was not found", id) }
-
-func errContactForbidden(id string) *Error {
-	return errForbidden("contact %s belongs to another account list", id)
-}
-
-func errPersonNotFound(contactID, id string) *Error {
-	return errNotFound("person %s was not found under contact %s", id, contactID)
-}
-
-func errPhoneNotFound(personID, id string) *Error {
-	return errNotFound("phone %s was not found for person %s", id, personID)
-}
-
-// notFoundAs returns e when err is the store's ErrNotFound for the
-// resource itself (not a *db.ScopeError of its path), else err.
-func notFoundAs(err error, e *Error) error {
-	var scope *db.ScopeError
-	if errors.Is(err, db.ErrNotFound) && !errors.As(err, &scope) {
-		return e
+	if errors.Is(e.Err, db.ErrForbidden) {
+		return errForbidden("contact %s belongs to another account list", e.ID)
 	}
-	return err
+	return errNotFound("contact %s was not found", e.ID)
 }
 
 // lookupFirst returns the error of lookup, which reads a request's path,

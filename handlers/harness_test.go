@@ -3,12 +3,14 @@ package handlers
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -53,9 +55,10 @@ func loadSpec(t testing.TB) (*openapi3.T, routers.Router) {
 
 // api is a server on a real SQLite file, driven through the real Echo stack.
 type api struct {
-	t     testing.TB
-	e     *echo.Echo
-	store *db.Store
+	t      testing.TB
+	e      *echo.Echo
+	store  *db.Store
+	dbPath string // the store's SQLite file
 }
 
 func newAPI(t testing.TB) *api {
@@ -66,22 +69,30 @@ func newAPI(t testing.TB) *api {
 // newAPIWith is newAPI with cfg (its Secret and Logger are filled in).
 func newAPIWith(t testing.TB, cfg Config) *api {
 	t.Helper()
-	store := testStore(t)
+	path := filepath.Join(t.TempDir(), "test.db")
+	store := openStore(t, path)
 	cfg.Secret = testSecret
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	e, err := New(store, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &api{t: t, e: e, store: store}
+	return &api{t: t, e: e, store: store, dbPath: path}
 }
 
 // testStore opens a migrated SQLite store on a file in t's temporary
 // directory, closed when the test ends.
 func testStore(t testing.TB) *db.Store {
 	t.Helper()
+	return openStore(t, filepath.Join(t.TempDir(), "test.db"))
+}
+
+// openStore opens a migrated SQLite store on the file at path, closed
+// when the test ends.
+func openStore(t testing.TB, path string) *db.Store {
+	t.Helper()
 	ctx := context.Background()
-	store, err := db.Open(ctx, filepath.Join(t.TempDir(), "test.db"))
+	store, err := db.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,4 +379,21 @@ func (c *testClock) add(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
+}
+
+// rowExists reports whether table has a row with the given id, read
+// straight from the store's file: deletes must remove rows, not hide them
+// behind a path that no longer holds.
+func (a *api) rowExists(table, id string) bool {
+	a.t.Helper()
+	conn, err := sql.Open("sqlite3", "file:"+a.dbPath+"?mode=ro")
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer conn.Close()
+	var n int
+	if err := conn.QueryRow(`SELECT count(*) FROM `+table+` WHERE id = ?`, strings.ToLower(id)).Scan(&n); err != nil {
+		a.t.Fatalf("rows of %s: %v", table, err)
+	}
+	return n > 0
 }

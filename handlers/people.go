@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"errors"
 
 	"github.com/phoneapi/phoneapi/db"
 	"github.com/phoneapi/phoneapi/generated"
@@ -24,32 +23,10 @@ func personResource(p db.Person, f fieldset) generated.PersonResource {
 
 func personPath(contactID, id string) string { return contactPath(contactID) + "/people/" + id }
 
-// contactScope is the path to a contact of the caller's.
-func contactScope(ctx context.Context, contactID string) db.Scope {
-	return db.Scope{AccountListID: callerFrom(ctx).AccountListID, ContactID: contactID}
-}
-
-// ownPerson returns a person of the caller's contact: the contact's 404/403
-// first, then 404 when the person is not under that contact.
-func (s *Server) ownPerson(ctx context.Context, contactID, id string) (db.Person, error) {
-	if _, err := s.ownContact(ctx, contactID); err != nil {
-		return db.Person{}, err
-	}
-	p, err := s.store.Person(ctx, contactID, id)
-	if errors.Is(err, db.ErrNotFound) {
-		return db.Person{}, errPersonNotFound(contactID, id)
-	}
-	return p, err
-}
-
 // ListPeople lists a contact's people.
 func (s *Server) ListPeople(ctx context.Context, req generated.ListPeopleRequestObject) (generated.ListPeopleResponseObject, error) {
-	contactID := req.ContactId.String()
-	if _, err := s.ownContact(ctx, contactID); err != nil {
-		return nil, err
-	}
 	q := queryFrom(ctx)
-	list, total, err := s.store.ListPeople(ctx, contactID, q.list.db)
+	list, total, err := s.store.ListPeople(ctx, contactScope(ctx, req.ContactId.String()), q.list.db)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +55,7 @@ func (s *Server) CreatePerson(ctx context.Context, req generated.CreatePersonReq
 	if err := setCreateTimes(&p.CreatedAt, &p.UpdatedAt, data.Attributes.CreatedAt, data.Attributes.UpdatedAt); err != nil {
 		// The store checks the contact in the write's transaction; it is
 		// read first only now, for its 404 or 403 to come before the 400.
-		return nil, lookupFirst(err, func() error { _, err := s.ownContact(ctx, contactID); return err })
+		return nil, lookupFirst(err, func() error { return s.store.CheckScope(ctx, contactScope(ctx, contactID)) })
 	}
 	p, err := s.store.CreatePerson(ctx, contactScope(ctx, contactID), p)
 	if err != nil {
@@ -95,7 +72,7 @@ func (s *Server) CreatePerson(ctx context.Context, req generated.CreatePersonReq
 
 // GetPerson returns one person.
 func (s *Server) GetPerson(ctx context.Context, req generated.GetPersonRequestObject) (generated.GetPersonResponseObject, error) {
-	p, err := s.ownPerson(ctx, req.ContactId.String(), req.PersonId.String())
+	p, err := s.store.Person(ctx, contactScope(ctx, req.ContactId.String()), req.PersonId.String())
 	if err != nil {
 		return nil, err
 	}
@@ -151,10 +128,10 @@ func (s *Server) updatePerson(ctx context.Context, contactID, id string, ifMatch
 		return guard(ifMatch, id, func() (*db.Precondition, error) { return precondition(a.UpdatedInDbAt, a.Overwrite) })
 	}()
 	if err != nil {
-		return db.Person{}, lookupFirst(err, func() error { _, err := s.ownPerson(ctx, contactID, id); return err })
+		return db.Person{}, lookupFirst(err, func() error { _, err := s.store.Person(ctx, contactScope(ctx, contactID), id); return err })
 	}
 	p, err := s.store.UpdatePerson(ctx, contactScope(ctx, contactID), id, u, g.pre)
-	return p, g.check(notFoundAs(err, errPersonNotFound(contactID, id)))
+	return p, g.check(err)
 }
 
 // DeletePerson deletes a person and its phones.
@@ -165,7 +142,7 @@ func (s *Server) DeletePerson(ctx context.Context, req generated.DeletePersonReq
 		return nil, err
 	}
 	err = s.store.DeletePerson(ctx, contactScope(ctx, contactID), id, g.pre)
-	if err := g.check(notFoundAs(err, errPersonNotFound(contactID, id))); err != nil {
+	if err := g.check(err); err != nil {
 		return nil, err
 	}
 	return generated.DeletePerson204Response{}, nil

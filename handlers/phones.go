@@ -44,14 +44,6 @@ func personScope(ctx context.Context, contactID, personID string) db.Scope {
 	return db.Scope{AccountListID: callerFrom(ctx).AccountListID, ContactID: contactID, PersonID: personID}
 }
 
-// ownPhone returns a phone of the caller's person, in one query: the
-// contact's and the person's 404/403 first (a *db.ScopeError, see
-// toErrors), then 404 when the phone is not that person's.
-func (s *Server) ownPhone(ctx context.Context, contactID, personID, id string) (db.Phone, error) {
-	p, err := s.store.PhoneIn(ctx, personScope(ctx, contactID, personID), id)
-	return p, notFoundAs(err, errPhoneNotFound(personID, id))
-}
-
 // parseNumber parses the number attribute. The region is that of the
 // country_code sent, else of storedCode (the phone's stored calling code, on
 // update), else the server's default. Errors are 400 at the attribute.
@@ -95,7 +87,7 @@ func (s *Server) regionFor(code nullable.Nullable[json.RawMessage], storedCode *
 // ListPhones lists a person's phones.
 func (s *Server) ListPhones(ctx context.Context, req generated.ListPhonesRequestObject) (generated.ListPhonesResponseObject, error) {
 	q := queryFrom(ctx)
-	list, total, err := s.store.ListPhonesIn(ctx, personScope(ctx, req.ContactId.String(), req.PersonId.String()), q.list.db)
+	list, total, err := s.store.ListPhones(ctx, personScope(ctx, req.ContactId.String(), req.PersonId.String()), q.list.db)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +149,7 @@ func (s *Server) CreatePhone(ctx context.Context, req generated.CreatePhoneReque
 
 // GetPhone returns one phone.
 func (s *Server) GetPhone(ctx context.Context, req generated.GetPhoneRequestObject) (generated.GetPhoneResponseObject, error) {
-	p, err := s.ownPhone(ctx, req.ContactId.String(), req.PersonId.String(), req.Id.String())
+	p, err := s.store.Phone(ctx, personScope(ctx, req.ContactId.String(), req.PersonId.String()), req.Id.String())
 	if err != nil {
 		return nil, err
 	}
@@ -203,10 +195,11 @@ func (s *Server) PatchPhone(ctx context.Context, req generated.PatchPhoneRequest
 // body's 400).
 func (s *Server) updatePhone(ctx context.Context, contactID, personID, id string, ifMatch *string, body *generated.PhoneUpdateDocument) (db.Phone, error) {
 	a := body.Data.Attributes
-	lookup := func() error { _, err := s.ownPhone(ctx, contactID, personID, id); return err }
+	sc := personScope(ctx, contactID, personID)
+	lookup := func() error { _, err := s.store.Phone(ctx, sc, id); return err }
 	var storedCode *string
 	if _, err := a.CountryCode.Get(); a.Number != nil && err != nil {
-		stored, err := s.ownPhone(ctx, contactID, personID, id)
+		stored, err := s.store.Phone(ctx, sc, id)
 		if err != nil {
 			return db.Phone{}, err
 		}
@@ -216,8 +209,8 @@ func (s *Server) updatePhone(ctx context.Context, contactID, personID, id string
 	if err != nil {
 		return db.Phone{}, lookupFirst(err, lookup)
 	}
-	p, err := s.store.UpdatePhone(ctx, personScope(ctx, contactID, personID), id, u, g.pre)
-	return p, g.check(notFoundAs(err, errPhoneNotFound(personID, id)))
+	p, err := s.store.UpdatePhone(ctx, sc, id, u, g.pre)
+	return p, g.check(err)
 }
 
 // phoneUpdate turns an update's attributes into the store's update and
@@ -260,7 +253,7 @@ func (s *Server) DeletePhone(ctx context.Context, req generated.DeletePhoneReque
 		return nil, err
 	}
 	err = s.store.DeletePhone(ctx, personScope(ctx, contactID, personID), id, g.pre)
-	if err := g.check(notFoundAs(err, errPhoneNotFound(personID, id))); err != nil {
+	if err := g.check(err); err != nil {
 		return nil, err
 	}
 	return generated.DeletePhone204Response{}, nil

@@ -30,30 +30,33 @@ const mediaType = "application/vnd.api+json"
 // maxBodyBytes is the largest request body accepted (413 above it).
 const maxBodyBytes = 1 << 20
 
-// Store is what the handlers need from the database. *db.Store implements it.
+// Store is the store contract: what the handlers need from the database,
+// declared here where it is used. *db.Store, on either engine, is its one
+// implementation (cmd/phoneapi passes it to New).
 type Store interface {
 	EnsureUser(ctx context.Context, userID string) (accountListID string, err error)
 
 	ListContacts(ctx context.Context, accountListID string, q db.ListQuery) ([]db.Contact, int, error)
-	Contact(ctx context.Context, id string) (db.Contact, error)
 	CreateContact(ctx context.Context, c db.Contact) (db.Contact, error)
 	UpdateContact(ctx context.Context, accountListID, id string, u db.ContactUpdate, pre *db.Precondition) (db.Contact, error)
 	DeleteContact(ctx context.Context, accountListID, id string, pre *db.Precondition) error
 
-	ListPeople(ctx context.Context, contactID string, q db.ListQuery) ([]db.Person, int, error)
-	Person(ctx context.Context, contactID, id string) (db.Person, error)
-	// Writes name the caller's account list, or a Scope of it, and check
-	// in their transaction that what they write is that account list's.
+	// Every read and write of a nested resource names its path, a
+	// db.Scope of the caller's account list, and checks it in the same
+	// query or transaction as its work: when the path or the resource
+	// does not lead to the caller's resource, the error is a
+	// *db.ScopeError saying which (see scopeError).
+	Contact(ctx context.Context, sc db.Scope) (db.Contact, error)
+	CheckScope(ctx context.Context, sc db.Scope) error
+
+	ListPeople(ctx context.Context, sc db.Scope, q db.ListQuery) ([]db.Person, int, error)
+	Person(ctx context.Context, sc db.Scope, id string) (db.Person, error)
 	CreatePerson(ctx context.Context, sc db.Scope, p db.Person) (db.Person, error)
 	UpdatePerson(ctx context.Context, sc db.Scope, id string, u db.PersonUpdate, pre *db.Precondition) (db.Person, error)
 	DeletePerson(ctx context.Context, sc db.Scope, id string, pre *db.Precondition) error
 
-	// CheckScope, PhoneIn and ListPhonesIn check a phone's path (the
-	// caller's contact, its person) in the same query as their work; they
-	// return a *db.ScopeError when it does not hold.
-	CheckScope(ctx context.Context, sc db.Scope) error
-	ListPhonesIn(ctx context.Context, sc db.Scope, q db.ListQuery) ([]db.Phone, int, error)
-	PhoneIn(ctx context.Context, sc db.Scope, id string) (db.Phone, error)
+	ListPhones(ctx context.Context, sc db.Scope, q db.ListQuery) ([]db.Phone, int, error)
+	Phone(ctx context.Context, sc db.Scope, id string) (db.Phone, error)
 	CreatePhone(ctx context.Context, sc db.Scope, p db.NewPhone) (db.Phone, error)
 	UpdatePhone(ctx context.Context, sc db.Scope, id string, u db.PhoneUpdate, pre *db.Precondition) (db.Phone, error)
 	DeletePhone(ctx context.Context, sc db.Scope, id string, pre *db.Precondition) error

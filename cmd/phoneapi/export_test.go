@@ -139,14 +139,14 @@ func seedWithChanges(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	peopleOf := func(c db.Contact) []db.Person {
-		people, _, err := s.ListPeople(ctx, c.ID, db.ListQuery{})
+		people, _, err := s.ListPeople(ctx, db.Scope{AccountListID: c.AccountListID, ContactID: c.ID}, db.ListQuery{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return people
 	}
 	phonesOf := func(p db.Person) []db.Phone {
-		phones, _, err := s.ListPhones(ctx, p.ID, db.ListQuery{})
+		phones, _, err := s.ListPhones(ctx, db.Scope{AccountListID: al, ContactID: p.ContactID, PersonID: p.ID}, db.ListQuery{})
 		if err != nil {
 			t.Fatal(err)
 		}

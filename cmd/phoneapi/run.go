@@ -273,7 +273,7 @@ const secretKey = "jwt_secret"
 
 // resolveSecret returns the configured secret, else the one kept in the
 // database, generating and storing it on first use.
-func resolveSecret(ctx context.Context, store db.Backend, configured string) ([]byte, error) {
+func resolveSecret(ctx context.Context, store *db.Store, configured string) ([]byte, error) {
 	if configured != "" {
 		return []byte(configured), nil
 	}

@@ -3,7 +3,6 @@ package handlers
 import (
 	"github.com/oapi-codegen/nullable"
 
-	"strings"
 	"time"
 
 	"github.com/phoneapi/phoneapi/db"
@@ -34,49 +33,6 @@ func optTime(raw *string, name string) (*time.Time, error) {
 		return nil, err
 	}
 	return &t, nil
-}
-
-// required is the precondition of an update whose body has neither
-// updated_in_db_at nor overwrite: it never holds, and writeGuard.check
-// reports the 409 that asks for the stored value, which only the store's
-// transaction knows.
-var required = &db.Precondition{Holds: func(time.Time) bool { return false }}
-
-// precondition turns the updated_in_db_at and overwrite attributes of an
-// update into the store's precondition. overwrite: true means none; a
-// missing value is required (a 409 that reports the stored value). The
-// value is compared at the precision it was sent with: whole seconds
-// without a fraction, else tenths, hundredths or milliseconds.
-func precondition(raw *string, overwrite *bool) (*db.Precondition, error) {
-	if overwrite != nil && *overwrite {
-		return nil, nil
-	}
-	if raw == nil {
-		return required, nil
-	}
-	at, err := time.Parse(time.RFC3339Nano, *raw)
-	if err != nil {
-		return nil, errBadRequest("/data/attributes/updated_in_db_at", "%q is not an RFC 3339 timestamp", *raw)
-	}
-	precision := time.Second
-	if i := strings.IndexByte(*raw, '.'); i >= 0 {
-		digits := 0
-		for _, r := range (*raw)[i+1:] {
-			if r < '0' || r > '9' {
-				break
-			}
-			digits++
-		}
-		switch {
-		case digits == 1:
-			precision = 100 * time.Millisecond
-		case digits == 2:
-			precision = 10 * time.Millisecond
-		case digits >= 3:
-			precision = time.Millisecond
-		}
-	}
-	return &db.Precondition{At: at.UTC().Truncate(precision), Precision: precision}, nil
 }
 
 // setCreateTimes fills a new row's created_at and updated_at from the

@@ -18,7 +18,8 @@ import (
 )
 
 // Error is one JSON:API error with its HTTP status. Handlers and middleware
-// return it (or Errors); renderError turns it into an error document.
+// return it (or Errors); errorHandler, through toErrors and document,
+// turns it into the error document sent.
 type Error struct {
 	Status    int
 	Detail    string
@@ -60,16 +61,6 @@ func errNotFound(format string, args ...any) *Error {
 
 func errForbidden(format string, args ...any) *Error {
 	return &Error{Status: http.StatusForbidden, Detail: fmt.Sprintf(format, args...)}
-}
-
-// errStale reports a missing or failed updated_in_db_at precondition.
-func errStale(detail string, current string) *Error {
-	return &Error{
-		Status:  http.StatusConflict,
-		Pointer: "/data/attributes/updated_in_db_at",
-		Detail:  detail,
-		Meta:    map[string]any{"updated_in_db_at": current},
-	}
 }
 
 // Retry-After of the 503s: a request that reached its deadline (the

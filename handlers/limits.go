@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -133,21 +132,6 @@ func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Response().Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 			return &Error{Status: http.StatusTooManyRequests,
 				Detail: fmt.Sprintf("too many requests; retry after %d s", secs)}
-		}
-		return next(c)
-	}
-}
-
-// securityHeaders sets the headers every response carries: nosniff
-// everywhere, and no-store on the API (responses are per user and change with
-// every write; clients revalidate with ETags). The docs routes set their own
-// Cache-Control and the Content-Security-Policy of /docs.
-func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		h := c.Response().Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		if p := c.Request().URL.Path; p == "/api" || strings.HasPrefix(p, "/api/") {
-			h.Set("Cache-Control", "no-store")
 		}
 		return next(c)
 	}

@@ -1,8 +1,12 @@
 // Package handlers implements the generated strict server interface for the
 // contacts, people and phones API and wires it into Echo with the checks the
-// spec promises, in its order: routing, authentication, content negotiation,
-// body size, syntax and schema, then the handlers' own lookups, semantic
-// validation and preconditions.
+// spec promises, in its order: routing, path ids (a non-UUID id is 404),
+// authentication, the per-user rate limit, content negotiation, then the
+// request checks of validate (query lengths and parameters, body size,
+// depth, syntax and JSON:API structure, schema), then the handlers' own
+// semantic validation, and the store's path checks and preconditions in
+// the write's transaction. Every request runs under its deadline
+// (Config.RequestTimeout).
 //
 // Every error a handler or middleware returns becomes a JSON:API error
 // document in one place, toErrors.
@@ -22,6 +26,7 @@ import (
 
 	"github.com/phoneapi/phoneapi/db"
 	"github.com/phoneapi/phoneapi/generated"
+	"github.com/phoneapi/phoneapi/handlers/phonenum"
 )
 
 // mediaType is the JSON:API media type of every request and response body.
@@ -71,7 +76,8 @@ type Store interface {
 type Config struct {
 	// Secret signs and verifies the HS256 tokens (its raw bytes). Required.
 	Secret []byte
-	// DefaultRegion parses national numbers when no country_code applies; "US" when empty.
+	// DefaultRegion parses national numbers when no country_code applies;
+	// phonenum.DefaultRegion when empty.
 	DefaultRegion string
 	// Logger receives errors and the access log; slog.Default() when nil.
 	Logger *slog.Logger
@@ -119,7 +125,7 @@ func New(store Store, cfg Config) (*echo.Echo, error) {
 		return nil, errors.New("handlers: a jwt secret is required")
 	}
 	if cfg.DefaultRegion == "" {
-		cfg.DefaultRegion = "US"
+		cfg.DefaultRegion = phonenum.DefaultRegion
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -144,7 +150,7 @@ func New(store Store, cfg Config) (*echo.Echo, error) {
 	// /readyz, /metrics (ops.go). First, so they see every request.
 	s.useOps(e, cfg.Version)
 	e.Use(withDeadline(cfg.RequestTimeout))
-	e.Pre(securityHeaders) // limits.go
+	e.Pre(securityHeaders) // headers.go
 	s.limiter = newRateLimiter(cfg.RateLimit, cfg.RateBurst, nil)
 
 	if err := registerDocs(e); err != nil {

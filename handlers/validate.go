@@ -92,10 +92,14 @@ func lastPathParam(path string) string {
 	return path[i+1 : j]
 }
 
-// validate checks the request body's size, syntax and JSON:API structure, then
-// validates the whole request against the spec. The structural rules that
-// the spec cannot express as 409 (data.type, ids inside attributes, a body id
-// that differs from the path id) run before schema validation.
+// validate checks, in order: the length of each query parameter (before
+// any parser quotes it), the query parameters themselves (page, sort,
+// filter and fields, parsed once and kept in the request's context for
+// the handler: see queryFrom), the body's size, nesting depth, syntax and
+// JSON:API structure, then the whole request against the spec. The
+// structural rules that the spec cannot express as 409 (data.type, ids
+// inside attributes, a body id that differs from the path id) run before
+// schema validation.
 func (rt *route) validate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()

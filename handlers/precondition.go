@@ -1,5 +1,11 @@
 package handlers
 
+// This file is the home of write preconditions: the ETag of a resource
+// version, If-Match and If-None-Match comparison, the updated_in_db_at /
+// overwrite form of the body, and how a failed precondition is reported
+// (412 for If-Match, 409 for the body's form). The store checks the
+// precondition in the write's transaction (db.Precondition).
+
 import (
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,6 +17,49 @@ import (
 
 	"github.com/phoneapi/phoneapi/db"
 )
+
+// required is the precondition of an update whose body has neither
+// updated_in_db_at nor overwrite: it never holds, and writeGuard.check
+// reports the 409 that asks for the stored value, which only the store's
+// transaction knows.
+var required = &db.Precondition{Holds: func(time.Time) bool { return false }}
+
+// precondition turns the updated_in_db_at and overwrite attributes of an
+// update into the store's precondition. overwrite: true means none; a
+// missing value is required (a 409 that reports the stored value). The
+// value is compared at the precision it was sent with: whole seconds
+// without a fraction, else tenths, hundredths or milliseconds.
+func precondition(raw *string, overwrite *bool) (*db.Precondition, error) {
+	if overwrite != nil && *overwrite {
+		return nil, nil
+	}
+	if raw == nil {
+		return required, nil
+	}
+	at, err := time.Parse(time.RFC3339Nano, *raw)
+	if err != nil {
+		return nil, errBadRequest("/data/attributes/updated_in_db_at", "%q is not an RFC 3339 timestamp", *raw)
+	}
+	precision := time.Second
+	if i := strings.IndexByte(*raw, '.'); i >= 0 {
+		digits := 0
+		for _, r := range (*raw)[i+1:] {
+			if r < '0' || r > '9' {
+				break
+			}
+			digits++
+		}
+		switch {
+		case digits == 1:
+			precision = 100 * time.Millisecond
+		case digits == 2:
+			precision = 10 * time.Millisecond
+		case digits >= 3:
+			precision = time.Millisecond
+		}
+	}
+	return &db.Precondition{At: at.UTC().Truncate(precision), Precision: precision}, nil
+}
 
 // etag returns the strong entity tag of a resource version: a digest of its
 // id and updated_in_db_at, which changes on every write.
@@ -90,4 +139,14 @@ func (g writeGuard) check(err error) error {
 		return errStale("updated_in_db_at is required unless overwrite is true", formatTime(stale.Current))
 	}
 	return err
+}
+
+// errStale reports a missing or failed updated_in_db_at precondition.
+func errStale(detail string, current string) *Error {
+	return &Error{
+		Status:  http.StatusConflict,
+		Pointer: "/data/attributes/updated_in_db_at",
+		Detail:  detail,
+		Meta:    map[string]any{"updated_in_db_at": current},
+	}
 }

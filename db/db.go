@@ -4,8 +4,8 @@
 //
 // # One contract, two engines
 //
-// Backend is the store contract; *Store implements it on either engine.
-// Open picks the engine from the DSN: a postgres:// or postgresql:// URL
+// *Store is the one implementation of the store, on either engine; its
+// users declare the methods they need (handlers.Store). Open picks the engine from the DSN: a postgres:// or postgresql:// URL
 // opens PostgreSQL through two pgxpools, for writes and reads (OpenPostgres,
 // with PGOptions for the pool size and the connect and statement timeouts); anything else is a
 // SQLite file path, optionally prefixed "sqlite:" (OpenSQLite). All the
@@ -94,12 +94,14 @@
 // queue behind writers waiting for a lock: on SQLite a query_only pool of
 // a fixed size beside the single writer connection; on PostgreSQL a
 // second pgxpool whose sessions are read-only. Single-row reads use it
-// directly; reads of a nested resource check its path (the caller's
-// contact, its person) in the same statement (Scope, scope.go). Lists read
-// their page and total count in one read-only transaction, so both see
-// one snapshot and never wait for or block a writer: on SQLite a deferred
-// transaction (WAL mode); on PostgreSQL a REPEATABLE READ READ ONLY
-// transaction.
+// directly. Every read of a nested resource (a contact, a person, a
+// phone, or a list of people or phones) names its path as a Scope and
+// checks it in the same query as its read (scope.go); only when that
+// query finds nothing does a second one tell why, as a *ScopeError. Lists
+// whose page does not show the total read the path, page and count again
+// in one read-only transaction, so all see one snapshot and never wait
+// for or block a writer: on SQLite a deferred transaction (WAL mode); on
+// PostgreSQL a REPEATABLE READ READ ONLY transaction.
 //
 // # Migrations
 //
@@ -112,14 +114,29 @@
 //
 // # Errors
 //
-// Errors returned by this package (errors.go) are ErrNotFound,
-// ErrConflict, a *StaleError (which matches ErrStale), a *ScopeError
-// (which matches ErrNotFound or ErrForbidden), ErrInvalidQuery,
-// ErrUnavailable, ErrUncertain, a context's error or, for anything
-// unexpected, an error wrapped with context. Driver constraint errors are
-// translated (SQLite's primary key and unique constraint errors and
-// PostgreSQL's unique_violation 23505 become ErrConflict; foreign key
-// errors and 23503 become ErrNotFound) and never returned as such.
+// Every error this package returns is one of these (errors.go, scope.go),
+// wrapped with context; match them with errors.Is and errors.As:
+//
+//   - ErrNotFound: no such row (an account list, or a resource named
+//     without a Scope).
+//   - *ScopeError: a resource or the path to it is not the caller's: its
+//     Kind (contact, person, phone) and ID say which; it matches
+//     ErrNotFound, or ErrForbidden for another account list's contact.
+//   - ErrConflict: a row with that id already exists.
+//   - *StaleError (matches ErrStale): a Precondition did not hold; Current
+//     is the stored updated_in_db_at. Nothing was written.
+//   - ErrInvalidQuery: a ListQuery or DeletedQuery the store cannot run
+//     (unknown sort, a filter the resource lacks, a negative limit).
+//   - ErrUnavailable: an outage; nothing was written.
+//   - ErrUncertain: a commit was sent and its answer lost.
+//   - the context's error, when the call's deadline or cancellation ended
+//     it before commit; nothing was written.
+//
+// Anything else is unexpected and wrapped with context. Driver constraint
+// errors are translated (SQLite's primary key and unique constraint
+// errors and PostgreSQL's unique_violation 23505 become ErrConflict;
+// foreign key errors and 23503 become ErrNotFound) and never returned as
+// such.
 package db
 
 import (

@@ -21,6 +21,10 @@ var (
 	// parent.
 	ErrNotFound = errors.New("not found")
 
+	// ErrForbidden means the resource exists but belongs to another
+	// account list than the one a Scope names (see ScopeError).
+	ErrForbidden = errors.New("forbidden")
+
 	// ErrConflict means the write clashes with a stored row, e.g. an id
 	// that already exists.
 	ErrConflict = errors.New("conflict")

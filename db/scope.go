@@ -7,10 +7,6 @@ import (
 	"fmt"
 )
 
-// ErrForbidden means the resource exists but belongs to another account
-// list than the one a Scope names.
-var ErrForbidden = errors.New("forbidden")
-
 // Scope is where a nested resource lives, and whose it must be: the
 // caller's account list, the contact and, for phones, the person. Methods
 // that take a Scope check the whole path in the same query as their read,

@@ -172,3 +172,11 @@ func mapError(err error) error {
 	}
 	return err
 }
+
+// ErrNotMigrated means the database is reachable but lacks the latest
+// embedded migration of its engine: run Migrate (phoneapi migrate).
+var ErrNotMigrated = errors.New("database is not migrated to the latest version")
+
+// ErrNotWritable means the database answers reads but refuses writes: it
+// is read-only or out of disk space (see Ready).
+var ErrNotWritable = errors.New("database is not writable")

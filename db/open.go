@@ -2,7 +2,12 @@ package db
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Open opens the database dsn names with default options: a postgres:// or
@@ -24,3 +29,39 @@ func OpenWith(ctx context.Context, dsn string, pg PGOptions, sq SQLiteOptions) (
 
 // Engine returns "sqlite" or "postgres".
 func (s *Store) Engine() string { return s.d.name }
+
+// Store is the database, on SQLite or PostgreSQL. It is safe for
+// concurrent use.
+type Store struct {
+	db      *sql.DB          // writes
+	rdb     *sql.DB          // reads: a pool of its own, read-only, so reads never queue behind writes
+	d       *dialect         // what differs between the engines
+	closeFn func() error     // closes db and rdb, and what they sit on
+	now     func() time.Time // clock; see SetClock
+	commits *committer       // SQLite: batches write transactions (groupcommit.go); nil on PostgreSQL
+	lanes   lanes            // PostgreSQL: one write transaction per account list at a time (tx.go)
+	wpool   *pgxpool.Pool    // PostgreSQL: the writer pool under db, for pipelined writes (pipeline.go)
+	health  health           // the latest write's outage, if any (ready.go)
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	if s.commits != nil {
+		s.commits.close()
+	}
+	if err := s.closeFn(); err != nil {
+		return fmt.Errorf("close database: %w", err)
+	}
+	return nil
+}
+
+// SetClock replaces the clock used for timestamps (time.Now by default).
+// Call it before the Store is in use; it is meant for tests.
+func (s *Store) SetClock(now func() time.Time) {
+	s.now = now
+}
+
+// clock returns the current time in UTC, truncated to the millisecond.
+func (s *Store) clock() time.Time {
+	return normTime(s.now())
+}

@@ -2,25 +2,14 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
-
-// ErrNotMigrated means the database is reachable but lacks the latest
-// embedded migration of its engine: run Migrate (phoneapi migrate).
-var ErrNotMigrated = errors.New("database is not migrated to the latest version")
-
-// ErrNotWritable means the database answers reads but refuses writes: it
-// is read-only or out of disk space (see Ready).
-var ErrNotWritable = errors.New("database is not writable")
 
 // health remembers the outage the latest write failed with, until a
 // write commits again (or Ready's probe write does).
@@ -48,30 +37,6 @@ func (h *health) failing() error {
 		return *p
 	}
 	return nil
-}
-
-// latestMigration returns the highest version among the embedded
-// migrations of engine.
-func latestMigration(engine string) (int64, error) {
-	entries, err := fs.ReadDir(migrations, path.Join("migrations", engine))
-	if err != nil {
-		return 0, err
-	}
-	var latest int64
-	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".sql") {
-			continue
-		}
-		v, err := migrationVersion(e.Name())
-		if err != nil {
-			return 0, err
-		}
-		latest = max(latest, v)
-	}
-	if latest == 0 {
-		return 0, fmt.Errorf("no embedded migrations for %s", engine)
-	}
-	return latest, nil
 }
 
 // Ready reports whether the Store can serve: the database answers a ping
@@ -118,20 +83,4 @@ func (s *Store) Ready(ctx context.Context) error {
 		return fmt.Errorf("%w: a probe write failed: %w", ErrNotWritable, err)
 	}
 	return nil
-}
-
-// PoolStats returns the statistics of the Store's connection pools by
-// name: "write" (on SQLite, a single connection) and "read".
-func (s *Store) PoolStats() map[string]sql.DBStats {
-	return map[string]sql.DBStats{"write": s.db.Stats(), "read": s.rdb.Stats()}
-}
-
-// CommitStats returns how many group commits the Store has made and how
-// many writes they committed (their ratio is the mean batch size); ok is
-// false on PostgreSQL, which commits each write on its own.
-func (s *Store) CommitStats() (commits, writes int64, ok bool) {
-	if s.commits == nil {
-		return 0, 0, false
-	}
-	return s.commits.commits.Load(), s.commits.writes.Load(), true
 }

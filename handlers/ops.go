@@ -180,7 +180,7 @@ func (p poolCollector) Collect(ch chan<- prometheus.Metric) {
 // /readyz and /metrics. Call it before any other e.Use.
 func (s *Server) useOps(e *echo.Echo, version string) {
 	if version == "" {
-		version = defaultVersion()
+		version = BuildVersion()
 	}
 	m := newMetrics(s.store, version)
 	e.Use(requestID, s.observe(m), s.recoverPanics)
@@ -198,7 +198,10 @@ func (s *Server) useOps(e *echo.Echo, version string) {
 	})))
 }
 
-func defaultVersion() string {
+// BuildVersion returns the main module's version from the build
+// information, or "dev" for a development build. It is the version
+// phoneapi_build_info reports when Config.Version is empty.
+func BuildVersion() string {
 	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
 		return info.Main.Version
 	}

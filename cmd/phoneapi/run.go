@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -139,14 +138,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 }
 
+// buildVersion is the version set at link time (-X main.version), else
+// the module's (handlers.BuildVersion).
 func buildVersion() string {
 	if version != "dev" {
 		return version
 	}
-	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
-		return info.Main.Version
-	}
-	return version
+	return handlers.BuildVersion()
 }
 
 // options are the settings shared by the commands.
@@ -247,8 +245,8 @@ func parse(fs *flag.FlagSet, args []string, o *options) (help bool, err error) {
 	if o.pg.ConnectTimeout < 0 || o.pg.StatementTimeout < 0 {
 		return false, &usageError{msg: fs.Name() + ": PostgreSQL timeouts must not be negative"}
 	}
-	if v := strings.ToLower(o.sqlite.Synchronous); v != "" && v != "full" && v != "normal" {
-		return false, &usageError{msg: fmt.Sprintf("%s: SQLite synchronous %q: want full or normal", fs.Name(), o.sqlite.Synchronous)}
+	if err := o.sqlite.Validate(); err != nil {
+		return false, &usageError{msg: fmt.Sprintf("%s: %v", fs.Name(), err)}
 	}
 	return false, nil
 }

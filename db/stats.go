@@ -1,0 +1,19 @@
+package db
+
+import "database/sql"
+
+// PoolStats returns the statistics of the Store's connection pools by
+// name: "write" (on SQLite, a single connection) and "read".
+func (s *Store) PoolStats() map[string]sql.DBStats {
+	return map[string]sql.DBStats{"write": s.db.Stats(), "read": s.rdb.Stats()}
+}
+
+// CommitStats returns how many group commits the Store has made and how
+// many writes they committed (their ratio is the mean batch size); ok is
+// false on PostgreSQL, which commits each write on its own.
+func (s *Store) CommitStats() (commits, writes int64, ok bool) {
+	if s.commits == nil {
+		return 0, 0, false
+	}
+	return s.commits.commits.Load(), s.commits.writes.Load(), true
+}

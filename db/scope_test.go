@@ -11,18 +11,38 @@ func TestScope(t *testing.T) { forEachBackend(t, testScope) }
 
 // testScope checks every way a path can fail, in path order, for the three
 // scoped reads, and that they agree on the phone when it holds.
-func testScope(t *testing.T) {
+// paths is what the scope tests read through: an account list (mine)
+// with a contact c, its person p and p's phone ph, a second contact c2
+// with its person p2, another account list's contact with its person,
+// and an id that names nothing.
+type paths struct {
+	s                  *Store
+	mine               string
+	c, c2, theirs      Contact
+	p, p2, theirPerson Person
+	ph                 Phone
+}
+
+const missingID = "00000000-0000-4000-8000-000000000001"
+
+func newPaths(t *testing.T) paths {
+	t.Helper()
 	s, _ := newStore(t)
-	ctx := t.Context()
-	mine := newAccountList(t, s)
-	c := mustContact(t, s, Contact{AccountListID: mine, Name: "c"})
-	p := mustPerson(t, s, contactScope(c), Person{FirstName: "p"})
-	ph := mustPhone(t, s, personScope(c, p), NewPhone{Number: "+15555550100", Location: ptr("home")})
-	c2 := mustContact(t, s, Contact{AccountListID: mine, Name: "c2"})
-	p2 := mustPerson(t, s, contactScope(c2), Person{FirstName: "p2"})
-	theirs := mustContact(t, s, Contact{AccountListID: newAccountList(t, s), Name: "theirs"})
-	theirPerson := mustPerson(t, s, contactScope(theirs), Person{FirstName: "x"})
-	missing := "00000000-0000-4000-8000-000000000001"
+	f := paths{s: s, mine: newAccountList(t, s)}
+	f.c = mustContact(t, s, Contact{AccountListID: f.mine, Name: "c"})
+	f.p = mustPerson(t, s, contactScope(f.c), Person{FirstName: "p"})
+	f.ph = mustPhone(t, s, personScope(f.c, f.p), NewPhone{Number: "+15555550100", Location: ptr("home")})
+	f.c2 = mustContact(t, s, Contact{AccountListID: f.mine, Name: "c2"})
+	f.p2 = mustPerson(t, s, contactScope(f.c2), Person{FirstName: "p2"})
+	f.theirs = mustContact(t, s, Contact{AccountListID: newAccountList(t, s), Name: "theirs"})
+	f.theirPerson = mustPerson(t, s, contactScope(f.theirs), Person{FirstName: "x"})
+	return f
+}
+
+func testScope(t *testing.T) {
+	f := newPaths(t)
+	s, ctx := f.s, t.Context()
+	mine, c, p, ph, c2, p2, theirs, theirPerson, missing := f.mine, f.c, f.p, f.ph, f.c2, f.p2, f.theirs, f.theirPerson, missingID
 
 	tests := []struct {
 		name             string
@@ -110,15 +130,10 @@ func TestScopeContactAndPeople(t *testing.T) { forEachBackend(t, testScopeContac
 // *ScopeError of the first failing link (or of the person itself), and
 // reads the same rows as the path from the database when it holds.
 func testScopeContactAndPeople(t *testing.T) {
-	s, _ := newStore(t)
-	ctx := t.Context()
-	mine := newAccountList(t, s)
-	c := mustContact(t, s, Contact{AccountListID: mine, Name: "c"})
-	p := mustPerson(t, s, contactScope(c), Person{FirstName: "p"})
+	f := newPaths(t)
+	s, ctx := f.s, t.Context()
+	mine, c, p, theirs, theirPerson, missing := f.mine, f.c, f.p, f.theirs, f.theirPerson, missingID
 	empty := mustContact(t, s, Contact{AccountListID: mine, Name: "no people"})
-	theirs := mustContact(t, s, Contact{AccountListID: newAccountList(t, s), Name: "theirs"})
-	theirPerson := mustPerson(t, s, contactScope(theirs), Person{FirstName: "x"})
-	missing := "00000000-0000-4000-8000-000000000001"
 
 	tests := []struct {
 		name     string

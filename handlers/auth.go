@@ -132,7 +132,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			token = strings.TrimSpace(rest)
 		} else {
-			token = req.URL.Query().Get("access_token")
+			token = c.QueryParams().Get("access_token")
 		}
 		if token == "" {
 			c.Response().Header().Set("WWW-Authenticate", "Bearer")

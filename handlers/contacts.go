@@ -28,19 +28,29 @@ func contactScope(ctx context.Context, contactID string) db.Scope {
 }
 
 // ListContacts lists the caller's contacts.
-func (s *Server) ListContacts(ctx context.Context, _ generated.ListContactsRequestObject) (generated.ListContactsResponseObject, error) {
-	q := queryFrom(ctx)
-	list, total, err := s.store.ListContacts(ctx, callerFrom(ctx).AccountListID, q.list.db)
+func (s *Server) ListContacts(ctx context.Context, req generated.ListContactsRequestObject) (generated.ListContactsResponseObject, error) {
+	p := req.Params
+	l, err := newList("/api/v2/contacts", listParams{
+		page: either(p.Page, p.PageNumber), perPage: either(p.PerPage, p.PageSize),
+		sort: (*string)(p.Sort), defaultSort: string(generated.ListContactsParamsSortCreatedAt),
+		filter: map[string]*string{"updated_at": p.FilterUpdatedAt, "updated_in_db_at": p.FilterUpdatedInDbAt},
+		keep:   map[string]*string{"fields[contacts]": p.FieldsContacts, "include": p.Include},
+	})
+	if err != nil {
+		return nil, err
+	}
+	list, total, err := s.store.ListContacts(ctx, callerFrom(ctx).AccountListID, l.db)
 	if err != nil {
 		return nil, err
 	}
 	out := generated.ListContacts200ApplicationVndAPIPlusJSONResponse{
 		Data:  make([]generated.ContactResource, len(list)),
-		Meta:  q.list.meta(total),
-		Links: q.list.links(total),
+		Meta:  l.meta(total),
+		Links: l.links(total),
 	}
+	f := fieldsOf(p.FieldsContacts)
 	for i, c := range list {
-		out.Data[i] = contactResource(c, q.fields)
+		out.Data[i] = contactResource(c, f)
 	}
 	return out, nil
 }
@@ -60,7 +70,7 @@ func (s *Server) CreateContact(ctx context.Context, req generated.CreateContactR
 		return nil, err
 	}
 	return generated.CreateContact201ApplicationVndAPIPlusJSONResponse{
-		Body: generated.ContactDocument{Data: contactResource(c, queryFrom(ctx).fields)},
+		Body: generated.ContactDocument{Data: contactResource(c, fieldsOf(req.Params.FieldsContacts))},
 		Headers: generated.CreateContact201ResponseHeaders{
 			Location: contactPath(c.ID),
 			ETag:     etag(c.ID, c.UpdatedInDBAt),
@@ -79,7 +89,7 @@ func (s *Server) GetContact(ctx context.Context, req generated.GetContactRequest
 		return generated.GetContact304Response{Headers: generated.NotModifiedResponseHeaders{ETag: tag}}, nil
 	}
 	return generated.GetContact200ApplicationVndAPIPlusJSONResponse{
-		Body:    generated.ContactDocument{Data: contactResource(c, queryFrom(ctx).fields)},
+		Body:    generated.ContactDocument{Data: contactResource(c, fieldsOf(req.Params.FieldsContacts))},
 		Headers: generated.GetContact200ResponseHeaders{ETag: tag},
 	}, nil
 }
@@ -91,7 +101,7 @@ func (s *Server) PutContact(ctx context.Context, req generated.PutContactRequest
 		return nil, err
 	}
 	return generated.PutContact200ApplicationVndAPIPlusJSONResponse{
-		Body:    generated.ContactDocument{Data: contactResource(c, queryFrom(ctx).fields)},
+		Body:    generated.ContactDocument{Data: contactResource(c, fieldsOf(req.Params.FieldsContacts))},
 		Headers: generated.PutContact200ResponseHeaders{ETag: etag(c.ID, c.UpdatedInDBAt)},
 	}, nil
 }
@@ -103,7 +113,7 @@ func (s *Server) PatchContact(ctx context.Context, req generated.PatchContactReq
 		return nil, err
 	}
 	return generated.PatchContact200ApplicationVndAPIPlusJSONResponse{
-		Body:    generated.ContactDocument{Data: contactResource(c, queryFrom(ctx).fields)},
+		Body:    generated.ContactDocument{Data: contactResource(c, fieldsOf(req.Params.FieldsContacts))},
 		Headers: generated.PatchContact200ResponseHeaders{ETag: etag(c.ID, c.UpdatedInDBAt)},
 	}, nil
 }

@@ -22,9 +22,17 @@ func deletedResource(d db.Deleted, f fieldset) generated.DeletedRecordResource {
 }
 
 // ListDeletedRecords lists the tombstones of the caller's account list.
-func (s *Server) ListDeletedRecords(ctx context.Context, _ generated.ListDeletedRecordsRequestObject) (generated.ListDeletedRecordsResponseObject, error) {
-	q := queryFrom(ctx)
-	l := q.list
+func (s *Server) ListDeletedRecords(ctx context.Context, req generated.ListDeletedRecordsRequestObject) (generated.ListDeletedRecordsResponseObject, error) {
+	p := req.Params
+	l, err := newList("/api/v2/deleted_records", listParams{
+		page: either(p.Page, p.PageNumber), perPage: either(p.PerPage, p.PageSize),
+		sort: (*string)(p.Sort), defaultSort: string(generated.ListDeletedRecordsParamsSortDeletedAt),
+		filter: map[string]*string{"since": p.FilterSince, "types": p.FilterTypes},
+		keep:   map[string]*string{"fields[deleted_records]": p.FieldsDeletedRecords, "include": p.Include},
+	})
+	if err != nil {
+		return nil, err
+	}
 	list, total, err := s.store.ListDeleted(ctx, callerFrom(ctx).AccountListID, db.DeletedQuery{
 		Since:  l.since,
 		Types:  l.types,
@@ -40,8 +48,9 @@ func (s *Server) ListDeletedRecords(ctx context.Context, _ generated.ListDeleted
 		Meta:  l.meta(total),
 		Links: l.links(total),
 	}
+	f := fieldsOf(p.FieldsDeletedRecords)
 	for i, d := range list {
-		out.Data[i] = deletedResource(d, q.fields)
+		out.Data[i] = deletedResource(d, f)
 	}
 	return out, nil
 }

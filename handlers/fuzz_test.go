@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -146,7 +147,7 @@ func FuzzBodyCheck(f *testing.F) {
 	addBodySeeds(f, routes)
 	f.Fuzz(func(t *testing.T, op uint8, raw []byte) {
 		r := routes[int(op)%len(routes)]
-		err := r.rt.body.check(raw, fuzzPathID)
+		_, err := r.rt.body.check(raw, fuzzPathID)
 		if err == nil {
 			// Accepted: it must be a JSON object whose data has this
 			// endpoint's type and an attributes object.
@@ -298,15 +299,21 @@ func addQuerySeeds(f *testing.F, routes []fuzzRoute) {
 	}
 }
 
-// FuzzQueryParse drives queryShape.parse, the page, sort, filter and fields
-// parser, with the query parameters of each operation of the spec.
+// FuzzQueryParse drives queryShape.check, the page, sort, filter and fields
+// rules, with the query parameters of each operation of the spec; what it
+// accepts goes, typed as the generated binding types it, through fieldsOf
+// and newList, as in the handlers.
 func FuzzQueryParse(f *testing.F) {
 	routes := fuzzRoutes(f)
 	addQuerySeeds(f, routes)
 	f.Fuzz(func(t *testing.T, op uint8, raw string) {
 		r := routes[int(op)%len(routes)]
 		values, _ := url.ParseQuery(raw) // as echo's QueryParams: bad pairs are dropped
-		q, err := r.rt.query.parse(r.path, values)
+		err := r.rt.query.check(values)
+		var l *listQuery
+		if err == nil && r.rt.query.list {
+			l, err = newList(r.path, paramsOf(values, r.rt.query.sort))
+		}
 		if err != nil {
 			for _, e := range flatErrors(t, err) {
 				if e.Status != http.StatusBadRequest || e.Parameter == "" || e.Detail == "" {
@@ -315,16 +322,16 @@ func FuzzQueryParse(f *testing.F) {
 			}
 			return
 		}
-		for name := range q.fields {
-			if !r.rt.query.fields[fieldsParam(r.rt.query, name)][name] {
-				t.Fatalf("%s %s ?%s: field %q is not an attribute", r.method, r.path, raw, name)
+		for param := range r.rt.query.fields {
+			if v, ok := values[param]; ok {
+				for name := range fieldsOf(&v[0]) {
+					if !r.rt.query.fields[param][name] {
+						t.Fatalf("%s %s ?%s: field %q is not an attribute", r.method, r.path, raw, name)
+					}
+				}
 			}
 		}
-		l := q.list
 		if l == nil {
-			if r.rt.query.list {
-				t.Fatalf("%s %s ?%s: a list operation without a list query", r.method, r.path, raw)
-			}
 			return
 		}
 		switch {
@@ -348,14 +355,31 @@ func FuzzQueryParse(f *testing.F) {
 	})
 }
 
-// fieldsParam returns the fields[...] parameter of qs that knows name.
-func fieldsParam(qs *queryShape, name string) string {
-	for p, known := range qs.fields {
-		if known[name] {
-			return p
+// paramsOf types the list parameters of a query as the generated binding
+// does (integers for paging), for newList.
+func paramsOf(values url.Values, defaultSort string) listParams {
+	p := listParams{defaultSort: defaultSort, filter: map[string]*string{}, keep: map[string]*string{}}
+	number := func(names ...string) *int {
+		for _, name := range names {
+			if v, ok := values[name]; ok {
+				n, _ := strconv.Atoi(v[0])
+				return &n
+			}
+		}
+		return nil
+	}
+	p.page, p.perPage = number("page", "page[number]"), number("per_page", "page[size]")
+	for k, v := range values {
+		switch name, isFilter := filterName(k); {
+		case k == "sort":
+			p.sort = &v[0]
+		case isFilter:
+			p.filter[name] = &v[0]
+		case strings.HasPrefix(k, "fields[") || k == "include":
+			p.keep[k] = &v[0]
 		}
 	}
-	return ""
+	return p
 }
 
 // FuzzQuery sends arbitrary query strings to every GET operation of the real

@@ -25,18 +25,28 @@ func personPath(contactID, id string) string { return contactPath(contactID) + "
 
 // ListPeople lists a contact's people.
 func (s *Server) ListPeople(ctx context.Context, req generated.ListPeopleRequestObject) (generated.ListPeopleResponseObject, error) {
-	q := queryFrom(ctx)
-	list, total, err := s.store.ListPeople(ctx, contactScope(ctx, req.ContactId.String()), q.list.db)
+	contactID, p := req.ContactId.String(), req.Params
+	l, err := newList(contactPath(contactID)+"/people", listParams{
+		page: either(p.Page, p.PageNumber), perPage: either(p.PerPage, p.PageSize),
+		sort: (*string)(p.Sort), defaultSort: string(generated.ListPeopleParamsSortCreatedAt),
+		filter: map[string]*string{"updated_at": p.FilterUpdatedAt, "updated_in_db_at": p.FilterUpdatedInDbAt},
+		keep:   map[string]*string{"fields[people]": p.FieldsPeople, "include": p.Include},
+	})
+	if err != nil {
+		return nil, err
+	}
+	list, total, err := s.store.ListPeople(ctx, contactScope(ctx, contactID), l.db)
 	if err != nil {
 		return nil, err
 	}
 	out := generated.ListPeople200ApplicationVndAPIPlusJSONResponse{
 		Data:  make([]generated.PersonResource, len(list)),
-		Meta:  q.list.meta(total),
-		Links: q.list.links(total),
+		Meta:  l.meta(total),
+		Links: l.links(total),
 	}
-	for i, p := range list {
-		out.Data[i] = personResource(p, q.fields)
+	f := fieldsOf(p.FieldsPeople)
+	for i, pe := range list {
+		out.Data[i] = personResource(pe, f)
 	}
 	return out, nil
 }
@@ -62,7 +72,7 @@ func (s *Server) CreatePerson(ctx context.Context, req generated.CreatePersonReq
 		return nil, err
 	}
 	return generated.CreatePerson201ApplicationVndAPIPlusJSONResponse{
-		Body: generated.PersonDocument{Data: personResource(p, queryFrom(ctx).fields)},
+		Body: generated.PersonDocument{Data: personResource(p, fieldsOf(req.Params.FieldsPeople))},
 		Headers: generated.CreatePerson201ResponseHeaders{
 			Location: personPath(contactID, p.ID),
 			ETag:     etag(p.ID, p.UpdatedInDBAt),
@@ -81,7 +91,7 @@ func (s *Server) GetPerson(ctx context.Context, req generated.GetPersonRequestOb
 		return generated.GetPerson304Response{Headers: generated.NotModifiedResponseHeaders{ETag: tag}}, nil
 	}
 	return generated.GetPerson200ApplicationVndAPIPlusJSONResponse{
-		Body:    generated.PersonDocument{Data: personResource(p, queryFrom(ctx).fields)},
+		Body:    generated.PersonDocument{Data: personResource(p, fieldsOf(req.Params.FieldsPeople))},
 		Headers: generated.GetPerson200ResponseHeaders{ETag: tag},
 	}, nil
 }
@@ -93,7 +103,7 @@ func (s *Server) PutPerson(ctx context.Context, req generated.PutPersonRequestOb
 		return nil, err
 	}
 	return generated.PutPerson200ApplicationVndAPIPlusJSONResponse{
-		Body:    generated.PersonDocument{Data: personResource(p, queryFrom(ctx).fields)},
+		Body:    generated.PersonDocument{Data: personResource(p, fieldsOf(req.Params.FieldsPeople))},
 		Headers: generated.PutPerson200ResponseHeaders{ETag: etag(p.ID, p.UpdatedInDBAt)},
 	}, nil
 }
@@ -105,7 +115,7 @@ func (s *Server) PatchPerson(ctx context.Context, req generated.PatchPersonReque
 		return nil, err
 	}
 	return generated.PatchPerson200ApplicationVndAPIPlusJSONResponse{
-		Body:    generated.PersonDocument{Data: personResource(p, queryFrom(ctx).fields)},
+		Body:    generated.PersonDocument{Data: personResource(p, fieldsOf(req.Params.FieldsPeople))},
 		Headers: generated.PatchPerson200ResponseHeaders{ETag: etag(p.ID, p.UpdatedInDBAt)},
 	}, nil
 }

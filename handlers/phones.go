@@ -86,18 +86,31 @@ func (s *Server) regionFor(code nullable.Nullable[json.RawMessage], storedCode *
 
 // ListPhones lists a person's phones.
 func (s *Server) ListPhones(ctx context.Context, req generated.ListPhonesRequestObject) (generated.ListPhonesResponseObject, error) {
-	q := queryFrom(ctx)
-	list, total, err := s.store.ListPhones(ctx, personScope(ctx, req.ContactId.String(), req.PersonId.String()), q.list.db)
+	contactID, personID, p := req.ContactId.String(), req.PersonId.String(), req.Params
+	l, err := newList(personPath(contactID, personID)+"/phones", listParams{
+		page: either(p.Page, p.PageNumber), perPage: either(p.PerPage, p.PageSize),
+		sort: (*string)(p.Sort), defaultSort: string(generated.ListPhonesParamsSortCreatedAt),
+		filter: map[string]*string{
+			"updated_at": p.FilterUpdatedAt, "updated_in_db_at": p.FilterUpdatedInDbAt,
+			"primary": (*string)(p.FilterPrimary), "historic": (*string)(p.FilterHistoric), "location": p.FilterLocation,
+		},
+		keep: map[string]*string{"fields[phone_numbers]": p.FieldsPhoneNumbers, "include": p.Include},
+	})
+	if err != nil {
+		return nil, err
+	}
+	list, total, err := s.store.ListPhones(ctx, personScope(ctx, contactID, personID), l.db)
 	if err != nil {
 		return nil, err
 	}
 	out := generated.ListPhones200ApplicationVndAPIPlusJSONResponse{
 		Data:  make([]generated.PhoneResource, len(list)),
-		Meta:  q.list.meta(total),
-		Links: q.list.links(total),
+		Meta:  l.meta(total),
+		Links: l.links(total),
 	}
-	for i, p := range list {
-		out.Data[i] = phoneResource(p, q.fields)
+	f := fieldsOf(p.FieldsPhoneNumbers)
+	for i, ph := range list {
+		out.Data[i] = phoneResource(ph, f)
 	}
 	return out, nil
 }
@@ -139,7 +152,7 @@ func (s *Server) CreatePhone(ctx context.Context, req generated.CreatePhoneReque
 		return nil, err
 	}
 	return generated.CreatePhone201ApplicationVndAPIPlusJSONResponse{
-		Body: generated.PhoneDocument{Data: phoneResource(phone, queryFrom(ctx).fields)},
+		Body: generated.PhoneDocument{Data: phoneResource(phone, fieldsOf(req.Params.FieldsPhoneNumbers))},
 		Headers: generated.CreatePhone201ResponseHeaders{
 			Location: phonePath(contactID, personID, phone.ID),
 			ETag:     etag(phone.ID, phone.UpdatedInDBAt),
@@ -158,7 +171,7 @@ func (s *Server) GetPhone(ctx context.Context, req generated.GetPhoneRequestObje
 		return generated.GetPhone304Response{Headers: generated.NotModifiedResponseHeaders{ETag: tag}}, nil
 	}
 	return generated.GetPhone200ApplicationVndAPIPlusJSONResponse{
-		Body:    generated.PhoneDocument{Data: phoneResource(p, queryFrom(ctx).fields)},
+		Body:    generated.PhoneDocument{Data: phoneResource(p, fieldsOf(req.Params.FieldsPhoneNumbers))},
 		Headers: generated.GetPhone200ResponseHeaders{ETag: tag},
 	}, nil
 }
@@ -170,7 +183,7 @@ func (s *Server) PutPhone(ctx context.Context, req generated.PutPhoneRequestObje
 		return nil, err
 	}
 	return generated.PutPhone200ApplicationVndAPIPlusJSONResponse{
-		Body:    generated.PhoneDocument{Data: phoneResource(p, queryFrom(ctx).fields)},
+		Body:    generated.PhoneDocument{Data: phoneResource(p, fieldsOf(req.Params.FieldsPhoneNumbers))},
 		Headers: generated.PutPhone200ResponseHeaders{ETag: etag(p.ID, p.UpdatedInDBAt)},
 	}, nil
 }
@@ -182,7 +195,7 @@ func (s *Server) PatchPhone(ctx context.Context, req generated.PatchPhoneRequest
 		return nil, err
 	}
 	return generated.PatchPhone200ApplicationVndAPIPlusJSONResponse{
-		Body:    generated.PhoneDocument{Data: phoneResource(p, queryFrom(ctx).fields)},
+		Body:    generated.PhoneDocument{Data: phoneResource(p, fieldsOf(req.Params.FieldsPhoneNumbers))},
 		Headers: generated.PatchPhone200ResponseHeaders{ETag: etag(p.ID, p.UpdatedInDBAt)},
 	}, nil
 }

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"net/http"
@@ -90,7 +89,8 @@ type fieldset map[string]bool
 // has reports whether name is in the set (always true for a nil set).
 func (f fieldset) has(name string) bool { return f == nil || f[name] }
 
-// listQuery is a parsed list request.
+// listQuery is a list request as the handler runs it: paging, sort and
+// filters converted for the store, and what its meta and links echo.
 type listQuery struct {
 	page, perPage int
 	sort          string            // as given, e.g. "-updated_at"
@@ -102,20 +102,6 @@ type listQuery struct {
 	rest          url.Values // query parameters other than paging, for links
 }
 
-// query is what the query parameters of a request ask for.
-type query struct {
-	fields fieldset
-	list   *listQuery
-}
-
-type queryKey struct{}
-
-// queryFrom returns the query parameters parsed for the request in ctx.
-func queryFrom(ctx context.Context) query {
-	q, _ := ctx.Value(queryKey{}).(query)
-	return q
-}
-
 func errParam(param, format string, args ...any) *Error {
 	return &Error{Status: http.StatusBadRequest, Parameter: param, Detail: fmt.Sprintf(format, args...)}
 }
@@ -123,10 +109,18 @@ func errParam(param, format string, args ...any) *Error {
 // timeForms describes the accepted forms of a range filter, for errors.
 const timeForms = "use A..B (inclusive), A...B (end-exclusive), A.. or ..B, or a single value, where A and B are dates (YYYY-MM-DD) or RFC 3339 timestamps"
 
-// parse checks the query string against the operation and returns what it
-// asks for. Errors are 400 with source.parameter naming the parameter.
-func (qs *queryShape) parse(path string, values url.Values) (query, error) {
-	var q query
+// check applies the rules of the query string that the spec cannot
+// express, or whose wording the spec's validation would change, before
+// that validation runs: the strict parameter families (an undeclared
+// filter[…], fields[…] or page[…] is 400), each declared parameter at most
+// once, page and its alias not both, the names in fields[TYPE], the
+// bounds of page and per_page, the sort values (in the source system's
+// words) and the filter values. values is the request's query, parsed
+// once by Echo (echo.Context.QueryParams) for every reader. Errors are
+// 400 with source.parameter naming the parameter. The handlers then take
+// the same parameters, typed, from their generated request objects
+// (newList, fieldsOf).
+func (qs *queryShape) check(values url.Values) error {
 	keys := make([]string, 0, len(values))
 	for k := range values {
 		keys = append(keys, k)
@@ -135,11 +129,11 @@ func (qs *queryShape) parse(path string, values url.Values) (query, error) {
 	for _, k := range keys {
 		for _, fam := range strictFamilies {
 			if strings.HasPrefix(k, fam) && !qs.declared[k] {
-				return q, errParam(k, "%s is not a supported query parameter of this endpoint", k)
+				return errParam(k, "%s is not a supported query parameter of this endpoint", k)
 			}
 		}
 		if qs.declared[k] && len(values[k]) > 1 {
-			return q, errParam(k, "%s may be given only once", k)
+			return errParam(k, "%s may be given only once", k)
 		}
 	}
 	for name, known := range qs.fields {
@@ -147,67 +141,124 @@ func (qs *queryShape) parse(path string, values url.Values) (query, error) {
 		if !ok {
 			continue
 		}
-		q.fields = fieldset{}
-		for _, f := range strings.Split(raw[0], ",") {
-			f = strings.TrimSpace(f)
-			if f == "" {
-				continue
-			}
+		for f := range fieldsOf(&raw[0]) {
 			if !known[f] {
-				return q, errParam(name, "%q is not an attribute of %s", f, strings.TrimSuffix(strings.TrimPrefix(name, "fields["), "]"))
+				return errParam(name, "%q is not an attribute of %s", f, strings.TrimSuffix(strings.TrimPrefix(name, "fields["), "]"))
 			}
-			q.fields[f] = true
 		}
 	}
 	if !qs.list {
-		return q, nil
+		return nil
 	}
-	l := &listQuery{page: 1, perPage: defaultPerPage, sort: qs.sort, filter: map[string]string{}, path: path, rest: url.Values{}}
-	var err error
-	if l.page, err = pageParam(values, "page", "page[number]", 1, math.MaxInt32); err != nil {
-		return q, err
+	page, err := pageParam(values, "page", "page[number]", 1, math.MaxInt32)
+	if err != nil {
+		return err
 	}
-	if l.perPage, err = pageParam(values, "per_page", "page[size]", defaultPerPage, maxPerPage); err != nil {
-		return q, err
+	perPage, err := pageParam(values, "per_page", "page[size]", defaultPerPage, maxPerPage)
+	if err != nil {
+		return err
 	}
 	if raw, ok := values["sort"]; ok {
 		s := raw[0]
 		if strings.Contains(s, ",") {
-			return q, errParam("sort", "This endpoint does not support multiple sorting parameters.")
+			return errParam("sort", "This endpoint does not support multiple sorting parameters.")
 		}
 		if !qs.sorts[s] {
-			return q, errParam("sort", "Sorting by %s is not supported for this endpoint.", strings.TrimPrefix(s, "-"))
+			return errParam("sort", "Sorting by %s is not supported for this endpoint.", strings.TrimPrefix(s, "-"))
 		}
-		l.sort = s
+	}
+	if page > math.MaxInt32/perPage {
+		return errParam("page", "page is too large")
+	}
+	var l listQuery
+	for _, k := range keys {
+		if name, ok := filterName(k); ok {
+			if err := l.setFilter(k, name, values[k][0]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// filterName returns NAME of a "filter[NAME]" parameter.
+func filterName(param string) (string, bool) {
+	rest, ok := strings.CutPrefix(param, "filter[")
+	if !ok {
+		return "", false
+	}
+	return strings.TrimSuffix(rest, "]"), true
+}
+
+// fieldsOf returns the sparse fieldset of a fields[TYPE] parameter: nil
+// (every attribute) when it is absent.
+func fieldsOf(raw *string) fieldset {
+	if raw == nil {
+		return nil
+	}
+	f := fieldset{}
+	for _, name := range strings.Split(*raw, ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			f[name] = true
+		}
+	}
+	return f
+}
+
+// listParams is what a list operation's generated params hold, by the
+// spec's names; check has already accepted every value.
+type listParams struct {
+	page, perPage *int               // page or page[number], per_page or page[size]
+	sort          *string            // nil: the operation's default
+	defaultSort   string             // the first value of the sort enum
+	filter        map[string]*string // by NAME of filter[NAME]; nil values are absent
+	keep          map[string]*string // other parameters the links repeat (fields[TYPE], include)
+}
+
+// either returns a, else b: a parameter or its alias (check allows one).
+func either(a, b *int) *int {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// newList converts a list operation's params into the store's query and
+// what meta and links echo; path is the collection's path, for links.
+// Errors are those of check (400), which has run before.
+func newList(path string, p listParams) (*listQuery, error) {
+	l := &listQuery{page: 1, perPage: defaultPerPage, sort: p.defaultSort, filter: map[string]string{}, path: path, rest: url.Values{}}
+	if p.page != nil {
+		l.page = *p.page
+	}
+	if p.perPage != nil {
+		l.perPage = *p.perPage
+	}
+	if p.sort != nil {
+		l.sort = *p.sort
+		l.rest.Set("sort", l.sort)
 	}
 	l.db.Sort = strings.TrimPrefix(l.sort, "-")
 	l.db.Desc = strings.HasPrefix(l.sort, "-")
 	l.db.Limit = l.perPage
 	l.db.Offset = (l.page - 1) * l.perPage
-	if l.page > math.MaxInt32/l.perPage {
-		return q, errParam("page", "page is too large")
-	}
-	for _, k := range keys {
-		if !strings.HasPrefix(k, "filter[") {
+	for name, v := range p.filter {
+		if v == nil {
 			continue
 		}
-		name := strings.TrimSuffix(strings.TrimPrefix(k, "filter["), "]")
-		v := values[k][0]
-		l.filter[name] = v
-		if err := l.setFilter(k, name, v); err != nil {
-			return q, err
+		param := "filter[" + name + "]"
+		if err := l.setFilter(param, name, *v); err != nil {
+			return nil, err
+		}
+		l.filter[name] = *v
+		l.rest.Set(param, *v)
+	}
+	for param, v := range p.keep {
+		if v != nil {
+			l.rest.Set(param, *v)
 		}
 	}
-	for _, k := range keys {
-		switch k {
-		case "page", "per_page", "page[number]", "page[size]":
-		case "access_token": // never echo a credential into links
-		default:
-			l.rest[k] = values[k]
-		}
-	}
-	q.list = l
-	return q, nil
+	return l, nil
 }
 
 func (l *listQuery) setFilter(param, name, v string) error {

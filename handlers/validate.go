@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,6 +33,8 @@ type bodyShape struct {
 	create   bool
 	known    map[string]bool
 	required []string
+	spec     *openapi3.RequestBody // the request body, for the schema check
+	schema   *openapi3.Schema
 }
 
 func newRoute(spec *openapi3.T, path string, item *openapi3.PathItem, method string, op *openapi3.Operation) (*route, error) {
@@ -41,7 +42,7 @@ func newRoute(spec *openapi3.T, path string, item *openapi3.PathItem, method str
 		kin: &routers.Route{Spec: spec, Path: path, PathItem: item, Method: method, Operation: op},
 		validation: &openapi3filter.Options{
 			MultiError:         true,
-			KeepValidatedValue: true,
+			ExcludeRequestBody: true,                                  // validate checks the body it decoded itself
 			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, // authenticate already ran
 		},
 	}
@@ -71,6 +72,8 @@ func newRoute(spec *openapi3.T, path string, item *openapi3.PathItem, method str
 		create:   method == http.MethodPost,
 		known:    map[string]bool{},
 		required: attrs.Value.Required,
+		spec:     op.RequestBody.Value,
+		schema:   mt.Schema.Value,
 	}
 	for name := range attrs.Value.Properties {
 		shape.known[name] = true
@@ -93,25 +96,32 @@ func lastPathParam(path string) string {
 }
 
 // validate checks, in order: the length of each query parameter (before
-// any parser quotes it), the query parameters themselves (page, sort,
-// filter and fields, parsed once and kept in the request's context for
-// the handler: see queryFrom), the body's size, nesting depth, syntax and
-// JSON:API structure, then the whole request against the spec. The
-// structural rules that the spec cannot express as 409 (data.type, ids
-// inside attributes, a body id that differs from the path id) run before
-// schema validation.
+// any parser quotes it), the query rules the spec cannot express
+// (queryShape.check), the body's size, nesting depth, syntax and JSON:API
+// structure (bodyShape.check), then the parameters against the spec
+// (kin-openapi) and the body against its schema. The structural rules that
+// the spec cannot express as 409 (data.type, ids inside attributes, a body
+// id that differs from the path id) run before schema validation.
+//
+// The query string is parsed once, by Echo (c.QueryParams), and that parse
+// is what these checks, kin-openapi and the generated parameter binding
+// read. The body's bytes are decoded once, into the untyped value that the
+// structural rules and the schema check both need; the generated handler
+// binds its typed request body from that value (decodedBody) instead of
+// the bytes. checkDepth scans the bytes before that decode without
+// building anything, so that a deeply nested body is refused before it is
+// built.
 func (rt *route) validate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
-		if err := checkQueryLengths(rt.kin, req.URL.Query()); err != nil {
+		query := c.QueryParams()
+		if err := checkQueryLengths(rt.kin, query); err != nil {
 			return err
 		}
-		q, err := rt.query.parse(req.URL.Path, req.URL.Query())
-		if err != nil {
+		if err := rt.query.check(query); err != nil {
 			return err
 		}
-		req = req.WithContext(context.WithValue(req.Context(), queryKey{}, q))
-		c.SetRequest(req)
+		var body any
 		if rt.body != nil {
 			raw, err := readBody(req)
 			if err != nil {
@@ -120,7 +130,7 @@ func (rt *route) validate(next echo.HandlerFunc) echo.HandlerFunc {
 			if err := checkDepth(raw, maxJSONDepth); err != nil {
 				return err
 			}
-			if err := rt.body.check(raw, c.Param(rt.idParam)); err != nil {
+			if body, err = rt.body.check(raw, c.Param(rt.idParam)); err != nil {
 				return err
 			}
 			req.Body = io.NopCloser(bytes.NewReader(raw))
@@ -130,17 +140,56 @@ func (rt *route) validate(next echo.HandlerFunc) echo.HandlerFunc {
 			params[name] = c.ParamValues()[i]
 		}
 		input := &openapi3filter.RequestValidationInput{
-			Request:    req,
-			PathParams: params,
-			Route:      rt.kin,
-			Options:    rt.validation,
+			Request:     req,
+			PathParams:  params,
+			QueryParams: query,
+			Route:       rt.kin,
+			Options:     rt.validation,
 		}
+		var errs openapi3.MultiError
 		if err := openapi3filter.ValidateRequest(req.Context(), input); err != nil {
-			return requestErrors(err)
+			errs = append(errs, err)
+		}
+		if rt.body != nil {
+			if err := rt.body.validate(input, body); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if len(errs) > 0 {
+			return requestErrors(errs)
+		}
+		if rt.body != nil {
+			// After ValidateRequest: its security step replaces the body
+			// with a copy of the bytes.
+			req.Body = decodedBody{ReadCloser: req.Body, value: body}
 		}
 		return next(c)
 	}
 }
+
+// validate checks a decoded body against the operation's request schema,
+// with the options kin-openapi's own body validation uses (as a request,
+// every error, defaults filled in). Errors are kin-openapi's, for
+// requestErrors.
+func (b *bodyShape) validate(input *openapi3filter.RequestValidationInput, body any) error {
+	err := b.schema.VisitJSON(body, openapi3.VisitAsRequest(), openapi3.MultiErrors(), openapi3.DefaultsSet(func() {}))
+	if err == nil {
+		return nil
+	}
+	return &openapi3filter.RequestError{Input: input, RequestBody: b.spec, Reason: "doesn't match schema", Err: err}
+}
+
+// decodedBody is a request body together with its decoded, checked value.
+// The generated handlers bind their typed body from ValidatedValue (the
+// hook kin-openapi's KeepValidatedValue also uses) rather than decoding the
+// bytes again.
+type decodedBody struct {
+	io.ReadCloser
+	value any
+}
+
+// ValidatedValue returns the decoded body.
+func (b decodedBody) ValidatedValue() any { return b.value }
 
 // readBody reads at most maxBodyBytes of the request body: 413 above that.
 func readBody(req *http.Request) ([]byte, error) {
@@ -157,56 +206,57 @@ func readBody(req *http.Request) ([]byte, error) {
 	return raw, nil
 }
 
-// check applies the JSON:API document rules to a request body. pathID is the
-// resource id from the path on PUT/PATCH ("" on create).
-func (b *bodyShape) check(raw []byte, pathID string) error {
+// check decodes a request body and applies the JSON:API document rules to
+// it, returning the decoded document. pathID is the resource id from the
+// path on PUT/PATCH ("" on create).
+func (b *bodyShape) check(raw []byte, pathID string) (any, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
-		return errBadRequest("", "the request body is empty; send a JSON:API document with a data member")
+		return nil, errBadRequest("", "the request body is empty; send a JSON:API document with a data member")
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var doc any
 	if err := dec.Decode(&doc); err != nil {
-		return errBadRequest("", "the request body is not valid JSON: %s", jsonProblem(err))
+		return nil, errBadRequest("", "the request body is not valid JSON: %s", jsonProblem(err))
 	}
 	// Only JSON whitespace may follow the document. (dec.More is not the
 	// test: it reports false before a stray '}' or ']'.)
 	if len(bytes.TrimLeft(raw[dec.InputOffset():], " \t\r\n")) > 0 {
-		return errBadRequest("", "the request body is not valid JSON: unexpected data after the document")
+		return nil, errBadRequest("", "the request body is not valid JSON: unexpected data after the document")
 	}
 	top, ok := doc.(map[string]any)
 	if !ok {
-		return errBadRequest("", "the request document must be a JSON object")
+		return nil, errBadRequest("", "the request document must be a JSON object")
 	}
 	rawData, ok := top["data"]
 	if !ok {
-		return errBadRequest("/data", "the request document must have a data member")
+		return nil, errBadRequest("/data", "the request document must have a data member")
 	}
 	data, ok := rawData.(map[string]any)
 	if !ok {
-		return errBadRequest("/data", "data must be a resource object")
+		return nil, errBadRequest("/data", "data must be a resource object")
 	}
 	switch t, ok := data["type"].(string); {
 	case !ok:
-		return errConflict("/data/type", "data.type is required and must be %q", b.typ)
+		return nil, errConflict("/data/type", "data.type is required and must be %q", b.typ)
 	case t != b.typ:
-		return errConflict("/data/type", "data.type %q does not match this endpoint's type %q", t, b.typ)
+		return nil, errConflict("/data/type", "data.type %q does not match this endpoint's type %q", t, b.typ)
 	}
 	if id, present := data["id"]; present {
 		s, isString := id.(string)
 		switch {
 		case b.create && (!isString || !isUUID(s)):
-			return errBadRequest("/data/id", "data.id must be a UUID")
+			return nil, errBadRequest("/data/id", "data.id must be a UUID")
 		case !b.create && (!isString || !strings.EqualFold(s, pathID)):
-			return errConflict("/data/id", "data.id does not match the id in the path")
+			return nil, errConflict("/data/id", "data.id does not match the id in the path")
 		}
 	}
 	attrs, ok := data["attributes"].(map[string]any)
 	if !ok {
 		if _, present := data["attributes"]; !present {
-			return errBadRequest("/data/attributes", "data.attributes is required")
+			return nil, errBadRequest("/data/attributes", "data.attributes is required")
 		}
-		return errBadRequest("/data/attributes", "data.attributes must be an object")
+		return nil, errBadRequest("/data/attributes", "data.attributes must be an object")
 	}
 	names := make([]string, 0, len(attrs))
 	for name := range attrs {
@@ -215,7 +265,7 @@ func (b *bodyShape) check(raw []byte, pathID string) error {
 	sort.Strings(names)
 	for _, name := range names {
 		if name == "id" || strings.HasSuffix(name, "_id") {
-			return errConflict(attrPointer(name), "%q may not be sent inside attributes; ids go in data.id and the path", name)
+			return nil, errConflict(attrPointer(name), "%q may not be sent inside attributes; ids go in data.id and the path", name)
 		}
 	}
 	var errs Errors
@@ -230,9 +280,9 @@ func (b *bodyShape) check(raw []byte, pathID string) error {
 		}
 	}
 	if len(errs) > 0 {
-		return errs
+		return nil, errs
 	}
-	return nil
+	return doc, nil
 }
 
 func attrPointer(name string) string {

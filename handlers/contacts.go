@@ -29,30 +29,17 @@ func contactScope(ctx context.Context, contactID string) db.Scope {
 
 // ListContacts lists the caller's contacts.
 func (s *Server) ListContacts(ctx context.Context, req generated.ListContactsRequestObject) (generated.ListContactsResponseObject, error) {
-	p := req.Params
-	l, err := newList("/api/v2/contacts", listParams{
+	p, f := req.Params, fieldsOf(req.Params.FieldsContacts)
+	data, meta, links, err := listOf("/api/v2/contacts", listParams{
 		page: either(p.Page, p.PageNumber), perPage: either(p.PerPage, p.PageSize),
 		sort: (*string)(p.Sort), defaultSort: string(generated.ListContactsParamsSortCreatedAt),
 		filter: map[string]*string{"updated_at": p.FilterUpdatedAt, "updated_in_db_at": p.FilterUpdatedInDbAt},
 		keep:   map[string]*string{"fields[contacts]": p.FieldsContacts, "include": p.Include},
-	})
-	if err != nil {
-		return nil, err
-	}
-	list, total, err := s.store.ListContacts(ctx, callerFrom(ctx).AccountListID, l.db)
-	if err != nil {
-		return nil, err
-	}
-	out := generated.ListContacts200ApplicationVndAPIPlusJSONResponse{
-		Data:  make([]generated.ContactResource, len(list)),
-		Meta:  l.meta(total),
-		Links: l.links(total),
-	}
-	f := fieldsOf(p.FieldsContacts)
-	for i, c := range list {
-		out.Data[i] = contactResource(c, f)
-	}
-	return out, nil
+	}, func(l *listQuery) ([]db.Contact, int, error) {
+		return s.store.ListContacts(ctx, callerFrom(ctx).AccountListID, l.db)
+	},
+		func(c db.Contact) generated.ContactResource { return contactResource(c, f) })
+	return generated.ListContacts200ApplicationVndAPIPlusJSONResponse{Data: data, Meta: meta, Links: links}, err
 }
 
 // CreateContact creates a contact in the caller's account list.
@@ -94,42 +81,37 @@ func (s *Server) GetContact(ctx context.Context, req generated.GetContactRequest
 	}, nil
 }
 
-// PutContact updates a contact (partial update).
+// PutContact and PatchContact are the spec's two operations for the same
+// partial update; each wraps updateContact's result in its own generated
+// response type. (On an error the strict handler sends the error and
+// never looks at the response.)
 func (s *Server) PutContact(ctx context.Context, req generated.PutContactRequestObject) (generated.PutContactResponseObject, error) {
-	c, err := s.updateContact(ctx, req.ContactId.String(), req.Params.IfMatch, req.Body)
-	if err != nil {
-		return nil, err
-	}
-	return generated.PutContact200ApplicationVndAPIPlusJSONResponse{
-		Body:    generated.ContactDocument{Data: contactResource(c, fieldsOf(req.Params.FieldsContacts))},
-		Headers: generated.PutContact200ResponseHeaders{ETag: etag(c.ID, c.UpdatedInDBAt)},
-	}, nil
+	doc, tag, err := s.updateContact(ctx, req.ContactId.String(), req.Params.IfMatch, req.Params.FieldsContacts, req.Body)
+	return generated.PutContact200ApplicationVndAPIPlusJSONResponse{Body: doc, Headers: generated.PutContact200ResponseHeaders{ETag: tag}}, err
 }
 
-// PatchContact updates a contact (partial update).
+// PatchContact updates a contact (partial update); see PutContact.
 func (s *Server) PatchContact(ctx context.Context, req generated.PatchContactRequestObject) (generated.PatchContactResponseObject, error) {
-	c, err := s.updateContact(ctx, req.ContactId.String(), req.Params.IfMatch, req.Body)
-	if err != nil {
-		return nil, err
-	}
-	return generated.PatchContact200ApplicationVndAPIPlusJSONResponse{
-		Body:    generated.ContactDocument{Data: contactResource(c, fieldsOf(req.Params.FieldsContacts))},
-		Headers: generated.PatchContact200ResponseHeaders{ETag: etag(c.ID, c.UpdatedInDBAt)},
-	}, nil
+	doc, tag, err := s.updateContact(ctx, req.ContactId.String(), req.Params.IfMatch, req.Params.FieldsContacts, req.Body)
+	return generated.PatchContact200ApplicationVndAPIPlusJSONResponse{Body: doc, Headers: generated.PatchContact200ResponseHeaders{ETag: tag}}, err
 }
 
 // updateContact checks the body, then writes: the store checks the path
 // (404, 403) and the precondition (409, 412) in the write's transaction.
 // When the body fails, the path is read first, so that its 404 or 403
-// comes before the body's 400.
-func (s *Server) updateContact(ctx context.Context, id string, ifMatch *string, body *generated.ContactUpdateDocument) (db.Contact, error) {
+// comes before the body's 400. It returns the stored contact's document
+// (fields applied) and its ETag.
+func (s *Server) updateContact(ctx context.Context, id string, ifMatch, fields *string, body *generated.ContactUpdateDocument) (generated.ContactDocument, string, error) {
 	a := body.Data.Attributes
 	u, g, err := contactUpdate(id, ifMatch, a)
 	if err != nil {
-		return db.Contact{}, lookupFirst(err, func() error { return s.store.CheckScope(ctx, contactScope(ctx, id)) })
+		return generated.ContactDocument{}, "", lookupFirst(err, func() error { return s.store.CheckScope(ctx, contactScope(ctx, id)) })
 	}
 	c, err := s.store.UpdateContact(ctx, callerFrom(ctx).AccountListID, id, u, g.pre)
-	return c, g.check(err)
+	if err := g.check(err); err != nil {
+		return generated.ContactDocument{}, "", err
+	}
+	return generated.ContactDocument{Data: contactResource(c, fieldsOf(fields))}, etag(c.ID, c.UpdatedInDBAt), nil
 }
 
 // contactUpdate turns an update's attributes into the store's update and

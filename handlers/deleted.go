@@ -23,34 +23,15 @@ func deletedResource(d db.Deleted, f fieldset) generated.DeletedRecordResource {
 
 // ListDeletedRecords lists the tombstones of the caller's account list.
 func (s *Server) ListDeletedRecords(ctx context.Context, req generated.ListDeletedRecordsRequestObject) (generated.ListDeletedRecordsResponseObject, error) {
-	p := req.Params
-	l, err := newList("/api/v2/deleted_records", listParams{
+	p, f := req.Params, fieldsOf(req.Params.FieldsDeletedRecords)
+	data, meta, links, err := listOf("/api/v2/deleted_records", listParams{
 		page: either(p.Page, p.PageNumber), perPage: either(p.PerPage, p.PageSize),
 		sort: (*string)(p.Sort), defaultSort: string(generated.ListDeletedRecordsParamsSortDeletedAt),
 		filter: map[string]*string{"since": p.FilterSince, "types": p.FilterTypes},
 		keep:   map[string]*string{"fields[deleted_records]": p.FieldsDeletedRecords, "include": p.Include},
-	})
-	if err != nil {
-		return nil, err
-	}
-	list, total, err := s.store.ListDeleted(ctx, callerFrom(ctx).AccountListID, db.DeletedQuery{
-		Since:  l.since,
-		Types:  l.types,
-		Desc:   l.db.Desc,
-		Limit:  l.db.Limit,
-		Offset: l.db.Offset,
-	})
-	if err != nil {
-		return nil, err
-	}
-	out := generated.ListDeletedRecords200ApplicationVndAPIPlusJSONResponse{
-		Data:  make([]generated.DeletedRecordResource, len(list)),
-		Meta:  l.meta(total),
-		Links: l.links(total),
-	}
-	f := fieldsOf(p.FieldsDeletedRecords)
-	for i, d := range list {
-		out.Data[i] = deletedResource(d, f)
-	}
-	return out, nil
+	}, func(l *listQuery) ([]db.Deleted, int, error) {
+		q := db.DeletedQuery{Since: l.since, Types: l.types, Desc: l.db.Desc, Limit: l.db.Limit, Offset: l.db.Offset}
+		return s.store.ListDeleted(ctx, callerFrom(ctx).AccountListID, q)
+	}, func(d db.Deleted) generated.DeletedRecordResource { return deletedResource(d, f) })
+	return generated.ListDeletedRecords200ApplicationVndAPIPlusJSONResponse{Data: data, Meta: meta, Links: links}, err
 }

@@ -54,3 +54,22 @@ func (l *listQuery) pageURL(page int) string {
 	v.Set("per_page", strconv.Itoa(l.perPage))
 	return l.path + "?" + v.Encode()
 }
+
+// listOf runs a list operation: its params (already accepted by
+// queryShape.check) into a listQuery, one page of rows from fetch, each
+// rendered. It returns the data, meta and links of the list document.
+func listOf[R, T any](path string, p listParams, fetch func(*listQuery) ([]R, int, error), render func(R) T) ([]T, generated.ListMeta, generated.ListLinks, error) {
+	l, err := newList(path, p)
+	if err != nil {
+		return nil, generated.ListMeta{}, generated.ListLinks{}, err
+	}
+	rows, total, err := fetch(l)
+	if err != nil {
+		return nil, generated.ListMeta{}, generated.ListLinks{}, err
+	}
+	data := make([]T, len(rows))
+	for i, r := range rows {
+		data[i] = render(r)
+	}
+	return data, l.meta(total), l.links(total), nil
+}

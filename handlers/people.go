@@ -26,29 +26,15 @@ func personPath(contactID, id string) string { return contactPath(contactID) + "
 // ListPeople lists a contact's people.
 func (s *Server) ListPeople(ctx context.Context, req generated.ListPeopleRequestObject) (generated.ListPeopleResponseObject, error) {
 	contactID, p := req.ContactId.String(), req.Params
-	l, err := newList(contactPath(contactID)+"/people", listParams{
+	sc, f := contactScope(ctx, contactID), fieldsOf(p.FieldsPeople)
+	data, meta, links, err := listOf(contactPath(contactID)+"/people", listParams{
 		page: either(p.Page, p.PageNumber), perPage: either(p.PerPage, p.PageSize),
 		sort: (*string)(p.Sort), defaultSort: string(generated.ListPeopleParamsSortCreatedAt),
 		filter: map[string]*string{"updated_at": p.FilterUpdatedAt, "updated_in_db_at": p.FilterUpdatedInDbAt},
 		keep:   map[string]*string{"fields[people]": p.FieldsPeople, "include": p.Include},
-	})
-	if err != nil {
-		return nil, err
-	}
-	list, total, err := s.store.ListPeople(ctx, contactScope(ctx, contactID), l.db)
-	if err != nil {
-		return nil, err
-	}
-	out := generated.ListPeople200ApplicationVndAPIPlusJSONResponse{
-		Data:  make([]generated.PersonResource, len(list)),
-		Meta:  l.meta(total),
-		Links: l.links(total),
-	}
-	f := fieldsOf(p.FieldsPeople)
-	for i, pe := range list {
-		out.Data[i] = personResource(pe, f)
-	}
-	return out, nil
+	}, func(l *listQuery) ([]db.Person, int, error) { return s.store.ListPeople(ctx, sc, l.db) },
+		func(pe db.Person) generated.PersonResource { return personResource(pe, f) })
+	return generated.ListPeople200ApplicationVndAPIPlusJSONResponse{Data: data, Meta: meta, Links: links}, err
 }
 
 // CreatePerson creates a person under a contact.
@@ -96,35 +82,26 @@ func (s *Server) GetPerson(ctx context.Context, req generated.GetPersonRequestOb
 	}, nil
 }
 
-// PutPerson updates a person (partial update).
+// PutPerson and PatchPerson are the spec's two operations for the same
+// partial update; each wraps updatePerson's result in its own generated
+// response type (see PutContact).
 func (s *Server) PutPerson(ctx context.Context, req generated.PutPersonRequestObject) (generated.PutPersonResponseObject, error) {
-	p, err := s.updatePerson(ctx, req.ContactId.String(), req.PersonId.String(), req.Params.IfMatch, req.Body)
-	if err != nil {
-		return nil, err
-	}
-	return generated.PutPerson200ApplicationVndAPIPlusJSONResponse{
-		Body:    generated.PersonDocument{Data: personResource(p, fieldsOf(req.Params.FieldsPeople))},
-		Headers: generated.PutPerson200ResponseHeaders{ETag: etag(p.ID, p.UpdatedInDBAt)},
-	}, nil
+	doc, tag, err := s.updatePerson(ctx, req.ContactId.String(), req.PersonId.String(), req.Params.IfMatch, req.Params.FieldsPeople, req.Body)
+	return generated.PutPerson200ApplicationVndAPIPlusJSONResponse{Body: doc, Headers: generated.PutPerson200ResponseHeaders{ETag: tag}}, err
 }
 
-// PatchPerson updates a person (partial update).
+// PatchPerson updates a person (partial update); see PutPerson.
 func (s *Server) PatchPerson(ctx context.Context, req generated.PatchPersonRequestObject) (generated.PatchPersonResponseObject, error) {
-	p, err := s.updatePerson(ctx, req.ContactId.String(), req.PersonId.String(), req.Params.IfMatch, req.Body)
-	if err != nil {
-		return nil, err
-	}
-	return generated.PatchPerson200ApplicationVndAPIPlusJSONResponse{
-		Body:    generated.PersonDocument{Data: personResource(p, fieldsOf(req.Params.FieldsPeople))},
-		Headers: generated.PatchPerson200ResponseHeaders{ETag: etag(p.ID, p.UpdatedInDBAt)},
-	}, nil
+	doc, tag, err := s.updatePerson(ctx, req.ContactId.String(), req.PersonId.String(), req.Params.IfMatch, req.Params.FieldsPeople, req.Body)
+	return generated.PatchPerson200ApplicationVndAPIPlusJSONResponse{Body: doc, Headers: generated.PatchPerson200ResponseHeaders{ETag: tag}}, err
 }
 
 // updatePerson checks the body, then writes: the store checks the path
 // (404, 403) and the precondition (409, 412) in the write's transaction.
 // When the body fails, the path is read first, so that its 404 or 403
-// comes before the body's 400.
-func (s *Server) updatePerson(ctx context.Context, contactID, id string, ifMatch *string, body *generated.PersonUpdateDocument) (db.Person, error) {
+// comes before the body's 400. It returns the stored person's document
+// (fields applied) and its ETag.
+func (s *Server) updatePerson(ctx context.Context, contactID, id string, ifMatch, fields *string, body *generated.PersonUpdateDocument) (generated.PersonDocument, string, error) {
 	a := body.Data.Attributes
 	u := db.PersonUpdate{FirstName: a.FirstName, LastName: patch(a.LastName)}
 	g, err := func() (writeGuard, error) {
@@ -138,10 +115,13 @@ func (s *Server) updatePerson(ctx context.Context, contactID, id string, ifMatch
 		return guard(ifMatch, id, func() (*db.Precondition, error) { return precondition(a.UpdatedInDbAt, a.Overwrite) })
 	}()
 	if err != nil {
-		return db.Person{}, lookupFirst(err, func() error { _, err := s.store.Person(ctx, contactScope(ctx, contactID), id); return err })
+		return generated.PersonDocument{}, "", lookupFirst(err, func() error { _, err := s.store.Person(ctx, contactScope(ctx, contactID), id); return err })
 	}
 	p, err := s.store.UpdatePerson(ctx, contactScope(ctx, contactID), id, u, g.pre)
-	return p, g.check(err)
+	if err := g.check(err); err != nil {
+		return generated.PersonDocument{}, "", err
+	}
+	return generated.PersonDocument{Data: personResource(p, fieldsOf(fields))}, etag(p.ID, p.UpdatedInDBAt), nil
 }
 
 // DeletePerson deletes a person and its phones.

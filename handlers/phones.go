@@ -87,32 +87,16 @@ func (s *Server) regionFor(code nullable.Nullable[json.RawMessage], storedCode *
 // ListPhones lists a person's phones.
 func (s *Server) ListPhones(ctx context.Context, req generated.ListPhonesRequestObject) (generated.ListPhonesResponseObject, error) {
 	contactID, personID, p := req.ContactId.String(), req.PersonId.String(), req.Params
-	l, err := newList(personPath(contactID, personID)+"/phones", listParams{
+	sc, f := personScope(ctx, contactID, personID), fieldsOf(p.FieldsPhoneNumbers)
+	data, meta, links, err := listOf(personPath(contactID, personID)+"/phones", listParams{
 		page: either(p.Page, p.PageNumber), perPage: either(p.PerPage, p.PageSize),
 		sort: (*string)(p.Sort), defaultSort: string(generated.ListPhonesParamsSortCreatedAt),
-		filter: map[string]*string{
-			"updated_at": p.FilterUpdatedAt, "updated_in_db_at": p.FilterUpdatedInDbAt,
-			"primary": (*string)(p.FilterPrimary), "historic": (*string)(p.FilterHistoric), "location": p.FilterLocation,
-		},
+		filter: map[string]*string{"updated_at": p.FilterUpdatedAt, "updated_in_db_at": p.FilterUpdatedInDbAt,
+			"primary": (*string)(p.FilterPrimary), "historic": (*string)(p.FilterHistoric), "location": p.FilterLocation},
 		keep: map[string]*string{"fields[phone_numbers]": p.FieldsPhoneNumbers, "include": p.Include},
-	})
-	if err != nil {
-		return nil, err
-	}
-	list, total, err := s.store.ListPhones(ctx, personScope(ctx, contactID, personID), l.db)
-	if err != nil {
-		return nil, err
-	}
-	out := generated.ListPhones200ApplicationVndAPIPlusJSONResponse{
-		Data:  make([]generated.PhoneResource, len(list)),
-		Meta:  l.meta(total),
-		Links: l.links(total),
-	}
-	f := fieldsOf(p.FieldsPhoneNumbers)
-	for i, ph := range list {
-		out.Data[i] = phoneResource(ph, f)
-	}
-	return out, nil
+	}, func(l *listQuery) ([]db.Phone, int, error) { return s.store.ListPhones(ctx, sc, l.db) },
+		func(ph db.Phone) generated.PhoneResource { return phoneResource(ph, f) })
+	return generated.ListPhones200ApplicationVndAPIPlusJSONResponse{Data: data, Meta: meta, Links: links}, err
 }
 
 // CreatePhone creates a phone for a person.
@@ -176,28 +160,18 @@ func (s *Server) GetPhone(ctx context.Context, req generated.GetPhoneRequestObje
 	}, nil
 }
 
-// PutPhone updates a phone (partial update).
+// PutPhone and PatchPhone are the spec's two operations for the same
+// partial update; each wraps updatePhone's result in its own generated
+// response type (see PutContact).
 func (s *Server) PutPhone(ctx context.Context, req generated.PutPhoneRequestObject) (generated.PutPhoneResponseObject, error) {
-	p, err := s.updatePhone(ctx, req.ContactId.String(), req.PersonId.String(), req.Id.String(), req.Params.IfMatch, req.Body)
-	if err != nil {
-		return nil, err
-	}
-	return generated.PutPhone200ApplicationVndAPIPlusJSONResponse{
-		Body:    generated.PhoneDocument{Data: phoneResource(p, fieldsOf(req.Params.FieldsPhoneNumbers))},
-		Headers: generated.PutPhone200ResponseHeaders{ETag: etag(p.ID, p.UpdatedInDBAt)},
-	}, nil
+	doc, tag, err := s.updatePhone(ctx, req.ContactId.String(), req.PersonId.String(), req.Id.String(), req.Params.IfMatch, req.Params.FieldsPhoneNumbers, req.Body)
+	return generated.PutPhone200ApplicationVndAPIPlusJSONResponse{Body: doc, Headers: generated.PutPhone200ResponseHeaders{ETag: tag}}, err
 }
 
-// PatchPhone updates a phone (partial update).
+// PatchPhone updates a phone (partial update); see PutPhone.
 func (s *Server) PatchPhone(ctx context.Context, req generated.PatchPhoneRequestObject) (generated.PatchPhoneResponseObject, error) {
-	p, err := s.updatePhone(ctx, req.ContactId.String(), req.PersonId.String(), req.Id.String(), req.Params.IfMatch, req.Body)
-	if err != nil {
-		return nil, err
-	}
-	return generated.PatchPhone200ApplicationVndAPIPlusJSONResponse{
-		Body:    generated.PhoneDocument{Data: phoneResource(p, fieldsOf(req.Params.FieldsPhoneNumbers))},
-		Headers: generated.PatchPhone200ResponseHeaders{ETag: etag(p.ID, p.UpdatedInDBAt)},
-	}, nil
+	doc, tag, err := s.updatePhone(ctx, req.ContactId.String(), req.PersonId.String(), req.Id.String(), req.Params.IfMatch, req.Params.FieldsPhoneNumbers, req.Body)
+	return generated.PatchPhone200ApplicationVndAPIPlusJSONResponse{Body: doc, Headers: generated.PatchPhone200ResponseHeaders{ETag: tag}}, err
 }
 
 // updatePhone checks the body, then writes: the store checks the path
@@ -205,8 +179,9 @@ func (s *Server) PatchPhone(ctx context.Context, req generated.PatchPhoneRequest
 // write's transaction. The phone is read before only when the body needs
 // it (a national number without country_code is parsed in the region of
 // the phone's calling code) or fails (its 404 or 403 comes before the
-// body's 400).
-func (s *Server) updatePhone(ctx context.Context, contactID, personID, id string, ifMatch *string, body *generated.PhoneUpdateDocument) (db.Phone, error) {
+// body's 400). It returns the stored phone's document (fields applied)
+// and its ETag.
+func (s *Server) updatePhone(ctx context.Context, contactID, personID, id string, ifMatch, fields *string, body *generated.PhoneUpdateDocument) (generated.PhoneDocument, string, error) {
 	a := body.Data.Attributes
 	sc := personScope(ctx, contactID, personID)
 	lookup := func() error { _, err := s.store.Phone(ctx, sc, id); return err }
@@ -214,16 +189,19 @@ func (s *Server) updatePhone(ctx context.Context, contactID, personID, id string
 	if _, err := a.CountryCode.Get(); a.Number != nil && err != nil {
 		stored, err := s.store.Phone(ctx, sc, id)
 		if err != nil {
-			return db.Phone{}, err
+			return generated.PhoneDocument{}, "", err
 		}
 		storedCode, lookup = stored.CountryCode, func() error { return nil }
 	}
 	u, g, err := s.phoneUpdate(id, ifMatch, a, storedCode)
 	if err != nil {
-		return db.Phone{}, lookupFirst(err, lookup)
+		return generated.PhoneDocument{}, "", lookupFirst(err, lookup)
 	}
 	p, err := s.store.UpdatePhone(ctx, sc, id, u, g.pre)
-	return p, g.check(err)
+	if err := g.check(err); err != nil {
+		return generated.PhoneDocument{}, "", err
+	}
+	return generated.PhoneDocument{Data: phoneResource(p, fieldsOf(fields))}, etag(p.ID, p.UpdatedInDBAt), nil
 }
 
 // phoneUpdate turns an update's attributes into the store's update and

@@ -12,13 +12,10 @@ const contactColumns = `id, account_list_id, name, created_at, updated_at, updat
 
 func scanContact(sc scanner) (Contact, error) {
 	var c Contact
-	var created, updated, updatedInDB int64
-	if err := sc.Scan(&c.ID, &c.AccountListID, &c.Name, &created, &updated, &updatedInDB); err != nil {
+	err := sc.Scan(&c.ID, &c.AccountListID, &c.Name, millis{&c.CreatedAt}, millis{&c.UpdatedAt}, millis{&c.UpdatedInDBAt})
+	if err != nil {
 		return Contact{}, err
 	}
-	c.CreatedAt = fromMillis(created)
-	c.UpdatedAt = fromMillis(updated)
-	c.UpdatedInDBAt = fromMillis(updatedInDB)
 	return c, nil
 }
 
@@ -108,18 +105,10 @@ func (s *Store) UpdateContact(ctx context.Context, accountListID, id string, u C
 		if err := pre.check(c.UpdatedInDBAt); err != nil {
 			return err
 		}
-		now := wc.now()
 		if u.Name != nil {
 			c.Name = *u.Name
 		}
-		if u.CreatedAt != nil {
-			c.CreatedAt = normTime(*u.CreatedAt)
-		}
-		c.UpdatedAt = now
-		if u.UpdatedAt != nil {
-			c.UpdatedAt = normTime(*u.UpdatedAt)
-		}
-		c.UpdatedInDBAt = wc.next(c.UpdatedInDBAt)
+		wc.stamp(&c.CreatedAt, &c.UpdatedAt, &c.UpdatedInDBAt, u.CreatedAt, u.UpdatedAt)
 		_, err = tx.ExecContext(ctx,
 			`UPDATE contacts SET name = ?, created_at = ?, updated_at = ?, updated_in_db_at = ? WHERE id = ?`,
 			c.Name, c.CreatedAt.UnixMilli(), c.UpdatedAt.UnixMilli(), c.UpdatedInDBAt.UnixMilli(), id)

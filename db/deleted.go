@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -52,19 +51,10 @@ const deletedColumns = `id, account_list_id, deletable_type, deletable_id, conta
 
 func scanDeleted(sc scanner) (Deleted, error) {
 	var d Deleted
-	var contactID, personID sql.NullString
-	var deletedAt int64
-	err := sc.Scan(&d.ID, &d.AccountListID, &d.Type, &d.DeletableID, &contactID, &personID, &deletedAt)
+	err := sc.Scan(&d.ID, &d.AccountListID, &d.Type, &d.DeletableID, optString{&d.ContactID}, optString{&d.PersonID}, millis{&d.DeletedAt})
 	if err != nil {
 		return Deleted{}, err
 	}
-	if contactID.Valid {
-		d.ContactID = &contactID.String
-	}
-	if personID.Valid {
-		d.PersonID = &personID.String
-	}
-	d.DeletedAt = fromMillis(deletedAt)
 	return d, nil
 }
 

@@ -13,17 +13,11 @@ const personColumns = `id, contact_id, first_name, last_name, created_at, update
 
 func scanPerson(sc scanner) (Person, error) {
 	var p Person
-	var lastName sql.NullString
-	var created, updated, updatedInDB int64
-	if err := sc.Scan(&p.ID, &p.ContactID, &p.FirstName, &lastName, &created, &updated, &updatedInDB); err != nil {
+	err := sc.Scan(&p.ID, &p.ContactID, &p.FirstName, optString{&p.LastName},
+		millis{&p.CreatedAt}, millis{&p.UpdatedAt}, millis{&p.UpdatedInDBAt})
+	if err != nil {
 		return Person{}, err
 	}
-	if lastName.Valid {
-		p.LastName = &lastName.String
-	}
-	p.CreatedAt = fromMillis(created)
-	p.UpdatedAt = fromMillis(updated)
-	p.UpdatedInDBAt = fromMillis(updatedInDB)
 	return p, nil
 }
 
@@ -91,21 +85,13 @@ func (s *Store) UpdatePerson(ctx context.Context, sc Scope, id string, u PersonU
 		if err := pre.check(p.UpdatedInDBAt); err != nil {
 			return err
 		}
-		now := wc.now()
 		if u.FirstName != nil {
 			p.FirstName = *u.FirstName
 		}
 		if u.LastName.Set {
 			p.LastName = cloneString(u.LastName.Value)
 		}
-		if u.CreatedAt != nil {
-			p.CreatedAt = normTime(*u.CreatedAt)
-		}
-		p.UpdatedAt = now
-		if u.UpdatedAt != nil {
-			p.UpdatedAt = normTime(*u.UpdatedAt)
-		}
-		p.UpdatedInDBAt = wc.next(p.UpdatedInDBAt)
+		wc.stamp(&p.CreatedAt, &p.UpdatedAt, &p.UpdatedInDBAt, u.CreatedAt, u.UpdatedAt)
 		_, err = tx.ExecContext(ctx,
 			`UPDATE people SET first_name = ?, last_name = ?, created_at = ?, updated_at = ?, updated_in_db_at = ?
 			WHERE id = ?`,

@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 
@@ -18,22 +17,11 @@ const phoneColumns = `id, person_id, number, country_code, location, "primary", 
 
 func scanPhone(sc scanner) (Phone, error) {
 	var p Phone
-	var countryCode, location sql.NullString
-	var created, updated, updatedInDB int64
-	err := sc.Scan(&p.ID, &p.PersonID, &p.Number, &countryCode, &location,
-		&p.Primary, &p.Historic, &p.Source, &p.ValidValues, &created, &updated, &updatedInDB)
+	err := sc.Scan(&p.ID, &p.PersonID, &p.Number, optString{&p.CountryCode}, optString{&p.Location},
+		&p.Primary, &p.Historic, &p.Source, &p.ValidValues, millis{&p.CreatedAt}, millis{&p.UpdatedAt}, millis{&p.UpdatedInDBAt})
 	if err != nil {
 		return Phone{}, err
 	}
-	if countryCode.Valid {
-		p.CountryCode = &countryCode.String
-	}
-	if location.Valid {
-		p.Location = &location.String
-	}
-	p.CreatedAt = fromMillis(created)
-	p.UpdatedAt = fromMillis(updated)
-	p.UpdatedInDBAt = fromMillis(updatedInDB)
 	return p, nil
 }
 
@@ -158,7 +146,6 @@ func (s *Store) UpdatePhone(ctx context.Context, sc Scope, id string, u PhoneUpd
 			return err
 		}
 
-		now := wc.now()
 		if u.Number != nil {
 			p.Number = *u.Number
 		}
@@ -183,14 +170,7 @@ func (s *Store) UpdatePhone(ctx context.Context, sc Scope, id string, u PhoneUpd
 		if u.ValidValues != nil {
 			p.ValidValues = *u.ValidValues
 		}
-		if u.CreatedAt != nil {
-			p.CreatedAt = normTime(*u.CreatedAt)
-		}
-		p.UpdatedAt = now
-		if u.UpdatedAt != nil {
-			p.UpdatedAt = normTime(*u.UpdatedAt)
-		}
-		p.UpdatedInDBAt = wc.next(p.UpdatedInDBAt)
+		wc.stamp(&p.CreatedAt, &p.UpdatedAt, &p.UpdatedInDBAt, u.CreatedAt, u.UpdatedAt)
 
 		promote := u.Primary != nil && *u.Primary
 		demote := u.Primary != nil && !*u.Primary

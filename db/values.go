@@ -1,6 +1,7 @@
 package db
 
 import (
+	"fmt"
 	"strings"
 	"time"
 )
@@ -43,4 +44,36 @@ func cloneString(s *string) *string {
 	}
 	v := *s
 	return &v
+}
+
+// optString scans a nullable text column into *dst: nil for NULL.
+type optString struct{ dst **string }
+
+// Scan implements sql.Scanner.
+func (o optString) Scan(v any) error {
+	switch v := v.(type) {
+	case nil:
+		*o.dst = nil
+	case string:
+		*o.dst = &v
+	case []byte:
+		s := string(v)
+		*o.dst = &s
+	default:
+		return fmt.Errorf("db: cannot scan %T into a string", v)
+	}
+	return nil
+}
+
+// millis scans a column of unix milliseconds into *dst, in UTC.
+type millis struct{ dst *time.Time }
+
+// Scan implements sql.Scanner.
+func (m millis) Scan(v any) error {
+	n, ok := v.(int64)
+	if !ok {
+		return fmt.Errorf("db: cannot scan %T into a time", v)
+	}
+	*m.dst = fromMillis(n)
+	return nil
 }

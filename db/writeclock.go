@@ -70,6 +70,20 @@ func (w *writeClock) next(prev time.Time) time.Time {
 	return t
 }
 
+// stamp sets the timestamps of an update of a row: createdAt to setCreated
+// when given, updatedAt to setUpdated when given or else to now, and
+// updatedInDBAt advanced (see next).
+func (w *writeClock) stamp(createdAt, updatedAt, updatedInDBAt *time.Time, setCreated, setUpdated *time.Time) {
+	if setCreated != nil {
+		*createdAt = normTime(*setCreated)
+	}
+	*updatedAt = w.now()
+	if setUpdated != nil {
+		*updatedAt = normTime(*setUpdated)
+	}
+	*updatedInDBAt = w.next(*updatedInDBAt)
+}
+
 // nextDBTime returns the updated_in_db_at for a row written at now whose
 // stored value is prev: now, or prev+1ms if now is not after prev, so the
 // value strictly increases per row.

@@ -105,12 +105,19 @@ func (s *Store) migrationTx(ctx context.Context, fn func(conn) error) error {
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", classify(ctx, err))
 	}
+	return s.runTx(nil, sqlTx, fn, "commit")
+}
+
+// runTx runs fn in sqlTx and commits; sqlTx is rolled back if either
+// fails. A failed commit is an error saying what (classified with ctx,
+// which may be nil).
+func (s *Store) runTx(ctx context.Context, sqlTx *sql.Tx, fn func(conn) error, what string) error {
 	defer sqlTx.Rollback() // no-op after Commit
 	if err := fn(sqlConnOf(sqlTx, s.d)); err != nil {
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", classify(nil, err))
+		return fmt.Errorf("%s: %w", what, classify(ctx, err))
 	}
 	return nil
 }
@@ -176,14 +183,7 @@ func (s *Store) readTx(ctx context.Context, fn func(conn) error) error {
 	if err != nil {
 		return fmt.Errorf("begin read transaction: %w", classify(ctx, err))
 	}
-	defer sqlTx.Rollback() // no-op after Commit
-	if err := fn(sqlConnOf(sqlTx, s.d)); err != nil {
-		return err
-	}
-	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("end read transaction: %w", classify(ctx, err))
-	}
-	return nil
+	return s.runTx(ctx, sqlTx, fn, "end read transaction")
 }
 
 // beginImmediate begins a transaction on the SQLite writer pool

@@ -107,6 +107,16 @@ func exitCode(err error, stderr io.Writer) int {
 	return 1
 }
 
+// commands are the subcommands, by name; each parses its own flags.
+var commands = map[string]func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error{
+	"serve":   serve,
+	"token":   token,
+	"migrate": migrate,
+	"seed":    seed,
+	"export":  exportData,
+	"import":  importData,
+}
+
 // run executes the command line args (without the program name).
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -121,21 +131,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "version", "--version":
 		fmt.Fprintln(stdout, "phoneapi", buildVersion())
 		return nil
-	case "serve":
-		return serve(ctx, rest, getenv, stdout, stderr)
-	case "token":
-		return token(ctx, rest, getenv, stdout, stderr)
-	case "migrate":
-		return migrate(ctx, rest, getenv, stdout, stderr)
-	case "seed":
-		return seed(ctx, rest, getenv, stdout, stderr)
-	case "export":
-		return exportData(ctx, rest, getenv, stdout, stderr)
-	case "import":
-		return importData(ctx, rest, getenv, stdout, stderr)
-	default:
-		return &usageError{msg: fmt.Sprintf("unknown command %q; run 'phoneapi --help'", cmd)}
 	}
+	if command, ok := commands[cmd]; ok {
+		return command(ctx, rest, getenv, stdout, stderr)
+	}
+	return &usageError{msg: fmt.Sprintf("unknown command %q; run 'phoneapi --help'", cmd)}
 }
 
 // buildVersion is the version set at link time (-X main.version), else

@@ -300,21 +300,31 @@ func (c *client) list() {
 	}
 }
 
-// checkPeople lists the contact's people and compares them with the model.
-func (c *client) checkPeople(op string) []string {
-	var diffs []string
-	r, ok := c.do(op, http.MethodGet, c.contact.path+"/people?per_page=500&sort=-first_name", nil, nil, http.StatusOK)
+// listByID reads one page of the list at path and indexes it by id; false
+// when the request or its document failed (reported as op's problem).
+func (c *client) listByID(op, what, path string) (map[string]resource, bool) {
+	r, ok := c.do(op, http.MethodGet, path, nil, nil, http.StatusOK)
 	if !ok {
-		return nil
+		return nil, false
 	}
 	rs, err := r.many()
 	if err != nil {
-		c.st.problem(op, "people: bad document: "+err.Error())
-		return nil
+		c.st.problem(op, what+": bad document: "+err.Error())
+		return nil, false
 	}
 	byID := map[string]resource{}
 	for _, r := range rs {
 		byID[r.ID] = r
+	}
+	return byID, true
+}
+
+// checkPeople lists the contact's people and compares them with the model.
+func (c *client) checkPeople(op string) []string {
+	var diffs []string
+	byID, ok := c.listByID(op, "people", c.contact.path+"/people?per_page=500&sort=-first_name")
+	if !ok {
+		return nil
 	}
 	for _, p := range c.people {
 		res, found := byID[p.id]
@@ -344,18 +354,9 @@ func (c *client) refreshPhones(op string, p *person, sparse bool) []string {
 	if sparse {
 		q += "&fields[phone_numbers]=number,location,updated_in_db_at"
 	}
-	r, ok := c.do(op, http.MethodGet, p.path+"/phones"+q, nil, nil, http.StatusOK)
+	byID, ok := c.listByID(op, "phones", p.path+"/phones"+q)
 	if !ok {
 		return nil
-	}
-	rs, err := r.many()
-	if err != nil {
-		c.st.problem(op, "phones: bad document: "+err.Error())
-		return nil
-	}
-	byID := map[string]resource{}
-	for _, r := range rs {
-		byID[r.ID] = r
 	}
 	var diffs []string
 	for _, ph := range p.phones {

@@ -25,8 +25,9 @@ func (l *listQuery) totalPages(total int) int {
 	return (total + l.perPage - 1) / l.perPage
 }
 
-// links returns the list's links: path-absolute, keeping the request's
-// other query parameters, written with page and per_page.
+// links returns the list's links: path-absolute, keeping the operation's
+// other parameters the request gave (sort, filters, fields, include; see
+// newList), written with page and per_page.
 func (l *listQuery) links(total int) generated.ListLinks {
 	last := max(l.totalPages(total), 1)
 	out := generated.ListLinks{

@@ -575,7 +575,9 @@ type ContactListDocument struct {
 	Data []ContactResource `json:"data"`
 
 	// Links Path-absolute links to pages of this list, keeping the request's other
-	// query parameters and written with `page` and `per_page`.
+	// parameters of this operation (`sort`, `filter[…]`, `fields[…]`,
+	// `include`; undeclared ones and `access_token` are not repeated) and
+	// written with `page` and `per_page`.
 	Links ListLinks `json:"links"`
 
 	// Meta Facts about the list.
@@ -716,7 +718,9 @@ type DeletedRecordListDocument struct {
 	Data []DeletedRecordResource `json:"data"`
 
 	// Links Path-absolute links to pages of this list, keeping the request's other
-	// query parameters and written with `page` and `per_page`.
+	// parameters of this operation (`sort`, `filter[…]`, `fields[…]`,
+	// `include`; undeclared ones and `access_token` are not repeated) and
+	// written with `page` and `per_page`.
 	Links ListLinks `json:"links"`
 
 	// Meta Facts about the list.
@@ -813,7 +817,9 @@ type IgnoredOnCreate = string
 type LastName = string
 
 // ListLinks Path-absolute links to pages of this list, keeping the request's other
-// query parameters and written with `page` and `per_page`.
+// parameters of this operation (`sort`, `filter[…]`, `fields[…]`,
+// `include`; undeclared ones and `access_token` are not repeated) and
+// written with `page` and `per_page`.
 type ListLinks struct {
 	// First The first page.
 	//
@@ -993,7 +999,9 @@ type PersonListDocument struct {
 	Data []PersonResource `json:"data"`
 
 	// Links Path-absolute links to pages of this list, keeping the request's other
-	// query parameters and written with `page` and `per_page`.
+	// parameters of this operation (`sort`, `filter[…]`, `fields[…]`,
+	// `include`; undeclared ones and `access_token` are not repeated) and
+	// written with `page` and `per_page`.
 	Links ListLinks `json:"links"`
 
 	// Meta Facts about the list.
@@ -1247,7 +1255,9 @@ type PhoneListDocument struct {
 	Data []PhoneResource `json:"data"`
 
 	// Links Path-absolute links to pages of this list, keeping the request's other
-	// query parameters and written with `page` and `per_page`.
+	// parameters of this operation (`sort`, `filter[…]`, `fields[…]`,
+	// `include`; undeclared ones and `access_token` are not repeated) and
+	// written with `page` and `per_page`.
 	Links ListLinks `json:"links"`
 
 	// Meta Facts about the list.

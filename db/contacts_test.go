@@ -8,26 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/phoneapi/phoneapi/db/dbtest"
 )
-
-// newAccountList creates a user and returns its account list.
-func newAccountList(t *testing.T, s *Store) string {
-	t.Helper()
-	al, err := s.EnsureUser(t.Context(), uuid.NewString())
-	if err != nil {
-		t.Fatalf("EnsureUser: %v", err)
-	}
-	return al
-}
-
-func mustContact(t *testing.T, s *Store, c Contact) Contact {
-	t.Helper()
-	c, err := s.CreateContact(t.Context(), c)
-	if err != nil {
-		t.Fatalf("CreateContact: %v", err)
-	}
-	return c
-}
 
 func TestContactCRUD(t *testing.T) { forEachBackend(t, testContactCRUD) }
 
@@ -35,7 +17,7 @@ func testContactCRUD(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := t.Context()
 	al := newAccountList(t, s)
-	now := clk.nowMS()
+	now := nowMS(clk)
 
 	c := mustContact(t, s, Contact{AccountListID: al, Name: "Smith", UpdatedInDBAt: now.Add(-time.Hour)})
 	if _, err := uuid.Parse(c.ID); err != nil || c.ID != strings.ToLower(c.ID) {
@@ -67,8 +49,8 @@ func testContactCRUD(t *testing.T) {
 	want := c
 	want.Name = "Jones"
 	want.CreatedAt = time.Date(2019, 12, 31, 22, 0, 0, 123_000_000, time.UTC)
-	want.UpdatedAt = clk.nowMS()
-	want.UpdatedInDBAt = clk.nowMS()
+	want.UpdatedAt = nowMS(clk)
+	want.UpdatedInDBAt = nowMS(clk)
 	if updated != want {
 		t.Errorf("UpdateContact = %+v, want %+v", updated, want)
 	}
@@ -202,8 +184,8 @@ func testUpdatedInDBAtStrictlyIncreasing(t *testing.T) {
 	c := mustContact(t, s, Contact{AccountListID: newAccountList(t, s), Name: "c"})
 	p := mustPerson(t, s, contactScope(c), Person{FirstName: "p"})
 	ph := mustPhone(t, s, personScope(c, p), NewPhone{Number: "1"})
-	base := clk.nowMS() // every row was created at start
-	latest := base      // the latest updated_in_db_at written so far, any row
+	base := nowMS(clk) // every row was created at start
+	latest := base     // the latest updated_in_db_at written so far, any row
 
 	kinds := []struct {
 		name   string
@@ -229,7 +211,7 @@ func testUpdatedInDBAtStrictlyIncreasing(t *testing.T) {
 			// write's expected time: the clock, or latest if that is later.
 			write := func(label string) time.Time {
 				t.Helper()
-				at := clk.nowMS()
+				at := nowMS(clk)
 				if latest.After(at) {
 					at = latest
 				}
@@ -255,7 +237,7 @@ func testUpdatedInDBAtStrictlyIncreasing(t *testing.T) {
 			}
 
 			before := latest // for a later kind, the previous kind's "later clock" write
-			clk.Set(start)
+			clk.Set(dbtest.Start)
 			for j := 1; j <= 3; j++ {
 				got := write(fmt.Sprintf("frozen clock, update %d", j))
 				// Spelled out: the first kind's row moves on 1 ms a write from
@@ -269,11 +251,11 @@ func testUpdatedInDBAtStrictlyIncreasing(t *testing.T) {
 					t.Fatalf("frozen clock, update %d: UpdatedInDBAt = %v, want %v", j, got, want)
 				}
 			}
-			clk.Set(start.Add(-time.Hour)) // clock goes backwards
+			clk.Set(dbtest.Start.Add(-time.Hour)) // clock goes backwards
 			write("backwards clock")
 			clk.Set(latest.Add(time.Hour))
-			if got := write("later clock"); !got.Equal(clk.nowMS()) {
-				t.Fatalf("later clock: UpdatedInDBAt = %v, want the clock's %v", got, clk.nowMS())
+			if got := write("later clock"); !got.Equal(nowMS(clk)) {
+				t.Fatalf("later clock: UpdatedInDBAt = %v, want the clock's %v", got, nowMS(clk))
 			}
 		})
 	}

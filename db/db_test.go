@@ -5,93 +5,11 @@ import (
 	"errors"
 	"io/fs"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/mattn/go-sqlite3"
+	"github.com/phoneapi/phoneapi/db/dbtest"
 )
-
-// start is the fake clock's first reading; its sub-millisecond part checks
-// truncation.
-var start = time.Date(2024, 3, 4, 5, 6, 7, 890_123_456, time.UTC)
-
-// clock is a fake clock, safe for concurrent use.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// nowMS returns the clock's reading as the Store stores it.
-func (c *clock) nowMS() time.Time { return c.Now().UTC().Truncate(time.Millisecond) }
-
-// openStore opens and migrates a Store on a new database of the test's
-// backend (see backendOf).
-func openStore(t *testing.T) *Store {
-	t.Helper()
-	s := openDB(t, newDB(t))
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatalf("Migrate: %v", err)
-	}
-	return s
-}
-
-// newStore returns a migrated Store with a frozen fake clock.
-func newStore(t *testing.T) (*Store, *clock) {
-	t.Helper()
-	s := openStore(t)
-	c := &clock{t: start}
-	s.SetClock(c.Now)
-	return s, c
-}
-
-func ptr[T any](v T) *T { return &v }
-
-// count returns the result of a SELECT COUNT(*) query.
-func count(t *testing.T, s *Store, query string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := s.pool().QueryRowContext(t.Context(), query, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return n
-}
-
-// wantErr fails unless errors.Is(err, want) and err does not expose a
-// driver error.
-func wantErr(t *testing.T, err, want error) {
-	t.Helper()
-	if !errors.Is(err, want) {
-		t.Fatalf("err = %v, want %v", err, want)
-	}
-	var se sqlite3.Error
-	if errors.As(err, &se) {
-		t.Fatalf("err %v exposes driver error %#v", err, se)
-	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		t.Fatalf("err %v exposes driver error %#v", err, pe)
-	}
-}
 
 func TestOpenAppliesSettingsToEveryConnection(t *testing.T) {
 	s := openStore(t)
@@ -289,7 +207,7 @@ func TestPreconditionCheck(t *testing.T) {
 }
 
 func TestNextDBTime(t *testing.T) {
-	prev := start.Truncate(time.Millisecond)
+	prev := dbtest.Start.Truncate(time.Millisecond)
 	tests := []struct {
 		now, want time.Time
 	}{

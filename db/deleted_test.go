@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/phoneapi/phoneapi/db/dbtest"
 )
 
 // family is an account list with two contacts: c with people p1 (phones
 // a, b) and p2 (phones c, d, e), and keep with person pk (phone k).
 type family struct {
 	s          *Store
-	clk        *clock
+	clk        *dbtest.Clock
 	al         string
 	c, keep    Contact
 	p1, p2, pk Person
@@ -125,7 +126,7 @@ func testDeletePhoneTombstone(t *testing.T) {
 	if err := f.s.DeletePhone(ctx, upperScope(f.in(f.p1)), strings.ToUpper(a.ID), nil); err != nil {
 		t.Fatal(err)
 	}
-	checkTombstones(t, f.tombstones(t, f.al), f.al, f.clk.nowMS(), []wantTomb{
+	checkTombstones(t, f.tombstones(t, f.al), f.al, nowMS(f.clk), []wantTomb{
 		{TypePhoneNumbers, a.ID, f.c.ID, f.p1.ID},
 	})
 	if got := f.tombstones(t, f.other.AccountListID); len(got) != 0 {
@@ -149,7 +150,7 @@ func testDeletePersonTombstones(t *testing.T) {
 	if err := f.s.DeletePerson(ctx, contactScope(f.c), f.p2.ID, nil); err != nil {
 		t.Fatal(err)
 	}
-	checkTombstones(t, f.tombstones(t, f.al), f.al, f.clk.nowMS(), []wantTomb{
+	checkTombstones(t, f.tombstones(t, f.al), f.al, nowMS(f.clk), []wantTomb{
 		{TypePhoneNumbers, f.phones["c"].ID, f.c.ID, f.p2.ID},
 		{TypePhoneNumbers, f.phones["d"].ID, f.c.ID, f.p2.ID},
 		{TypePhoneNumbers, f.phones["e"].ID, f.c.ID, f.p2.ID},
@@ -173,7 +174,7 @@ func testDeleteContactTombstones(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := f.tombstones(t, f.al)
-	checkTombstones(t, got, f.al, f.clk.nowMS(), []wantTomb{
+	checkTombstones(t, got, f.al, nowMS(f.clk), []wantTomb{
 		{TypePhoneNumbers, f.phones["a"].ID, f.c.ID, f.p1.ID},
 		{TypePhoneNumbers, f.phones["b"].ID, f.c.ID, f.p1.ID},
 		{TypePhoneNumbers, f.phones["c"].ID, f.c.ID, f.p2.ID},
@@ -217,7 +218,7 @@ func testDeleteSequenceTombstones(t *testing.T) {
 		if err := st.del(); err != nil {
 			t.Fatalf("step %d: %v", i, err)
 		}
-		at := f.clk.nowMS()
+		at := nowMS(f.clk)
 		got, n, err := f.s.ListDeleted(ctx, f.al, DeletedQuery{Since: &at})
 		if err != nil {
 			t.Fatal(err)
@@ -237,7 +238,7 @@ func TestFailedDeletesLeaveNoTombstone(t *testing.T) {
 func testFailedDeletesLeaveNoTombstone(t *testing.T) {
 	f := newFamily(t)
 	ctx := t.Context()
-	stale := &Precondition{At: start.Add(-time.Hour), Precision: time.Millisecond}
+	stale := &Precondition{At: dbtest.Start.Add(-time.Hour), Precision: time.Millisecond}
 	for _, err := range []error{
 		f.s.DeletePhone(ctx, f.in(f.p2), f.phones["a"].ID, nil), // wrong parent
 		f.s.DeletePhone(ctx, f.in(f.p1), uuid.NewString(), nil),
@@ -305,7 +306,7 @@ func testDeletedAtNeverDecreases(t *testing.T) {
 	otherAL := f.other.AccountListID
 
 	f.clk.Add(time.Hour)
-	first := f.clk.nowMS()
+	first := nowMS(f.clk)
 	if err := f.s.DeletePhone(ctx, f.in(f.p1), f.phones["a"].ID, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -318,22 +319,22 @@ func testDeletedAtNeverDecreases(t *testing.T) {
 	// The other account list, the clock at start+1s, before this one's
 	// deletes: its own clock is at start (its rows were written then), so
 	// the clock is used.
-	f.clk.Set(start.Add(time.Second))
-	otherAt := f.clk.nowMS()
+	f.clk.Set(dbtest.Start.Add(time.Second))
+	otherAt := nowMS(f.clk)
 	if err := f.s.DeletePhone(ctx, f.other, f.otherPhone, nil); err != nil {
 		t.Fatal(err)
 	}
 	deleted("other account list's phone, clock at start+1s", otherAL, 1, otherAt)
 	// A later clock is used as is, and holds back this account list only.
 	f.clk.Set(first.Add(time.Hour))
-	later := f.clk.nowMS()
+	later := nowMS(f.clk)
 	if err := f.s.DeletePhone(ctx, f.in(f.pk), f.phones["k"].ID, nil); err != nil {
 		t.Fatal(err)
 	}
 	deleted("phone k, later clock", f.al, 1, later)
 	// The clock back at start: each account list's deletes are stamped at
 	// its own latest, not the other's.
-	f.clk.Set(start)
+	f.clk.Set(dbtest.Start)
 	if err := f.s.DeletePerson(ctx, Scope{AccountListID: otherAL, ContactID: f.other.ContactID}, f.other.PersonID, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -473,33 +474,6 @@ func testDeletePrecondition(t *testing.T) {
 	}
 }
 
-// snapshot renders every contact, person and phone, to compare the whole
-// database before and after.
-func snapshot(t *testing.T, s *Store) string {
-	t.Helper()
-	rows, err := s.pool().QueryContext(t.Context(), `SELECT r FROM (
-		SELECT 'contact ' || id || ' ' || name || ' ' || updated_at || ' ' || updated_in_db_at AS r FROM contacts
-		UNION ALL SELECT 'person ' || id || ' ' || first_name || ' ' || updated_at || ' ' || updated_in_db_at FROM people
-		UNION ALL SELECT 'phone ' || id || ' ' || number || ' ' || "primary" || ' ' || updated_at || ' ' || updated_in_db_at FROM phones
-		) AS x ORDER BY r`)
-	if err != nil {
-		t.Fatalf("snapshot: %v", err)
-	}
-	defer rows.Close()
-	var lines []string
-	for rows.Next() {
-		var r string
-		if err := rows.Scan(&r); err != nil {
-			t.Fatal(err)
-		}
-		lines = append(lines, r)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return strings.Join(lines, "\n")
-}
-
 // deletedFixture deletes, in an account list: phone a at T1; person p2
 // with phones c, d, e at T2; contact keep with pk and phone k at T3. It
 // also deletes a phone of another account list at T2.
@@ -519,7 +493,7 @@ func deletedFixture(t *testing.T) (f *family, at [3]time.Time) {
 	}
 	for i, del := range dels {
 		f.clk.Add(time.Second)
-		at[i] = f.clk.nowMS()
+		at[i] = nowMS(f.clk)
 		if err := del(); err != nil {
 			t.Fatal(err)
 		}
@@ -658,7 +632,7 @@ func testListDeletedErrors(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := t.Context()
 	al := newAccountList(t, s)
-	list, total, err := s.ListDeleted(ctx, al, DeletedQuery{Since: &start, Limit: 5, Offset: 5})
+	list, total, err := s.ListDeleted(ctx, al, DeletedQuery{Since: &dbtest.Start, Limit: 5, Offset: 5})
 	if err != nil || list == nil || len(list) != 0 || total != 0 {
 		t.Errorf("ListDeleted of a list without deletes = %v, %d, %v; want empty non-nil, 0", list, total, err)
 	}
@@ -682,8 +656,8 @@ func TestListDeletedQueryPlans(t *testing.T) {
 	s, _ := newStore(t)
 	search := regexp.MustCompile(`^SEARCH deleted_records USING (COVERING )?INDEX deleted_records_account_list_id_\w+ \(account_list_id=\?`)
 	for _, q := range []DeletedQuery{
-		{}, {Desc: true}, {Since: &start}, {Since: &start, Desc: true},
-		{Types: []string{TypePhoneNumbers}}, {Types: []string{TypePeople, TypeContacts}, Since: &start},
+		{}, {Desc: true}, {Since: &dbtest.Start}, {Since: &dbtest.Start, Desc: true},
+		{Types: []string{TypePhoneNumbers}}, {Types: []string{TypePeople, TypeContacts}, Since: &dbtest.Start},
 	} {
 		q.Limit, q.Offset = 100, 100
 		st, err := deletedSQL(sqliteDialect, "x", q)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/phoneapi/phoneapi/db/dbtest"
 )
 
 // openSQLiteAt opens and migrates a SQLite store at a new file, whatever
@@ -37,7 +39,7 @@ const weirdText = "q\"b\\s/n\nr\rt\tc\x01\x1f<>&\u2028\u2029 é 😀 '?' $1"
 func fillExportSource(t *testing.T, s *Store) {
 	t.Helper()
 	ctx := t.Context()
-	c := &clock{t: start}
+	c := dbtest.NewClock(dbtest.Start)
 	s.SetClock(c.Now)
 	tick := func() { c.Add(3*time.Millisecond + 456*time.Microsecond) }
 	must := func(err error) {
@@ -309,7 +311,7 @@ func testExportImportRoundTrip(t *testing.T) {
 	if v, err := dst.Setting(ctx, "weird"); err != nil || v != weirdText {
 		t.Errorf("setting weird = %q, %v", v, err)
 	}
-	dst.SetClock((&clock{t: start}).Now)
+	dst.SetClock(dbtest.NewClock(dbtest.Start).Now)
 	for _, u := range want["users"] {
 		al := u[1].(string)
 		hw := hwOf(t, dst, al)
@@ -344,9 +346,9 @@ func testExportFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	created := c.nowMS().UnixMilli()
+	created := nowMS(c).UnixMilli()
 	c.Add(time.Second)
-	ms := c.nowMS().UnixMilli()
+	ms := nowMS(c).UnixMilli()
 	ct, err := s.CreateContact(ctx, Contact{AccountListID: al, Name: weirdText})
 	if err != nil {
 		t.Fatal(err)
@@ -410,7 +412,7 @@ func testImportVersion1(t *testing.T) {
 		al1, al2 = "0b7f0f8e-aaaa-4222-8333-944455556666", "0b7f0f8e-bbbb-4222-8333-944455556666"
 		contact  = "0b7f0f8e-cccc-4222-8333-944455556666"
 	)
-	created := start.Truncate(time.Millisecond).UnixMilli()
+	created := dbtest.Start.Truncate(time.Millisecond).UnixMilli()
 	hw := created + int64(time.Hour/time.Millisecond) // ahead of every row and of the clock
 	lines := []string{
 		`{"type":"phoneapi-export","version":1,"engine":"sqlite","exported_at":"2024-03-04T05:06:07.890Z","counts":{"account_lists":2,"contacts":1,"deleted_records":0,"people":0,"phones":0,"settings":0,"users":1,"write_clock":1}}`,

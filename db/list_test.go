@@ -504,26 +504,3 @@ func TestListQueryPlans(t *testing.T) {
 		}
 	}
 }
-
-// queryPlan returns the detail lines of EXPLAIN QUERY PLAN for query.
-func queryPlan(t *testing.T, s *Store, query string, args ...any) []string {
-	t.Helper()
-	rows, err := s.db.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+query, args...)
-	if err != nil {
-		t.Fatalf("explain %s: %v", query, err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return plan
-}

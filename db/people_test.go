@@ -9,42 +9,6 @@ import (
 	"github.com/google/uuid"
 )
 
-// mustPerson creates a person of sc's contact.
-func mustPerson(t *testing.T, s *Store, sc Scope, p Person) Person {
-	t.Helper()
-	p, err := s.CreatePerson(t.Context(), sc, p)
-	if err != nil {
-		t.Fatalf("CreatePerson: %v", err)
-	}
-	return p
-}
-
-// contactScope is the Scope of c's people.
-func contactScope(c Contact) Scope {
-	return Scope{AccountListID: c.AccountListID, ContactID: c.ID}
-}
-
-// personScope is the Scope of the phones of p, a person of c.
-func personScope(c Contact, p Person) Scope {
-	return Scope{AccountListID: c.AccountListID, ContactID: c.ID, PersonID: p.ID}
-}
-
-// upperScope returns sc with upper-case ids.
-func upperScope(sc Scope) Scope {
-	return Scope{
-		AccountListID: strings.ToUpper(sc.AccountListID),
-		ContactID:     strings.ToUpper(sc.ContactID),
-		PersonID:      strings.ToUpper(sc.PersonID),
-	}
-}
-
-func strOrNil(s *string) string {
-	if s == nil {
-		return "<nil>"
-	}
-	return *s
-}
-
 func TestPersonCRUD(t *testing.T) { forEachBackend(t, testPersonCRUD) }
 
 func testPersonCRUD(t *testing.T) {
@@ -56,8 +20,8 @@ func testPersonCRUD(t *testing.T) {
 	if _, err := uuid.Parse(p.ID); err != nil || p.ID != strings.ToLower(p.ID) {
 		t.Errorf("ID = %q, want a lower-case UUID", p.ID)
 	}
-	if !p.CreatedAt.Equal(clk.nowMS()) || !p.UpdatedAt.Equal(clk.nowMS()) || !p.UpdatedInDBAt.Equal(clk.nowMS()) {
-		t.Errorf("timestamps = %v %v %v, want %v", p.CreatedAt, p.UpdatedAt, p.UpdatedInDBAt, clk.nowMS())
+	if !p.CreatedAt.Equal(nowMS(clk)) || !p.UpdatedAt.Equal(nowMS(clk)) || !p.UpdatedInDBAt.Equal(nowMS(clk)) {
+		t.Errorf("timestamps = %v %v %v, want %v", p.CreatedAt, p.UpdatedAt, p.UpdatedInDBAt, nowMS(clk))
 	}
 	got, err := s.Person(ctx, contactPath(t, s, c.ID), p.ID)
 	if err != nil {
@@ -91,9 +55,9 @@ func testPersonCRUD(t *testing.T) {
 		}
 		for _, x := range []Person{up, stored} {
 			if x.FirstName != st.wantFirst || strOrNil(x.LastName) != st.wantLast ||
-				!x.UpdatedAt.Equal(clk.nowMS()) || !x.UpdatedInDBAt.Equal(clk.nowMS()) {
+				!x.UpdatedAt.Equal(nowMS(clk)) || !x.UpdatedInDBAt.Equal(nowMS(clk)) {
 				t.Errorf("%s: got %+v (last %s), want first %s last %s at %v",
-					st.name, x, strOrNil(x.LastName), st.wantFirst, st.wantLast, clk.nowMS())
+					st.name, x, strOrNil(x.LastName), st.wantFirst, st.wantLast, nowMS(clk))
 			}
 		}
 	}

@@ -9,25 +9,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/phoneapi/phoneapi/db/dbtest"
 )
-
-// mustPhone creates a phone of sc's person.
-func mustPhone(t *testing.T, s *Store, sc Scope, np NewPhone) Phone {
-	t.Helper()
-	p, err := s.CreatePhone(t.Context(), sc, np)
-	if err != nil {
-		t.Fatalf("CreatePhone: %v", err)
-	}
-	return p
-}
-
-// newPerson creates an account list, a contact and a person, and returns
-// the person's Scope.
-func newPerson(t *testing.T, s *Store) Scope {
-	t.Helper()
-	c := mustContact(t, s, Contact{AccountListID: newAccountList(t, s), Name: "c"})
-	return personScope(c, mustPerson(t, s, contactScope(c), Person{FirstName: "p"}))
-}
 
 func TestPhoneCRUD(t *testing.T) { forEachBackend(t, testPhoneCRUD) }
 
@@ -41,7 +24,7 @@ func testPhoneCRUD(t *testing.T) {
 	want := Phone{
 		ID: p.ID, PersonID: personID, Number: "+1 555", CountryCode: ptr("US"),
 		Primary: true, Source: "MPDX", ValidValues: true,
-		CreatedAt: clk.nowMS(), UpdatedAt: clk.nowMS(), UpdatedInDBAt: clk.nowMS(),
+		CreatedAt: nowMS(clk), UpdatedAt: nowMS(clk), UpdatedInDBAt: nowMS(clk),
 	}
 	if _, err := uuid.Parse(p.ID); err != nil || p.ID != strings.ToLower(p.ID) {
 		t.Errorf("ID = %q, want a lower-case UUID", p.ID)
@@ -69,7 +52,7 @@ func testPhoneCRUD(t *testing.T) {
 	want.Number, want.CountryCode, want.Location = "+44 20", nil, ptr("home")
 	want.Source, want.ValidValues = "Siebel", false
 	want.CreatedAt = created.Truncate(time.Millisecond)
-	want.UpdatedAt, want.UpdatedInDBAt = clk.nowMS(), clk.nowMS()
+	want.UpdatedAt, want.UpdatedInDBAt = nowMS(clk), nowMS(clk)
 	checkPhone(t, "updated", up, want)
 	got, _ = s.Phone(ctx, personPath(t, s, personID), p.ID)
 	checkPhone(t, "stored after update", got, want)
@@ -83,7 +66,7 @@ func testPhoneCRUD(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want.UpdatedAt, want.UpdatedInDBAt = clk.nowMS(), clk.nowMS()
+	want.UpdatedAt, want.UpdatedInDBAt = nowMS(clk), nowMS(clk)
 	checkPhone(t, "empty update", up, want)
 
 	list, _, err := s.ListPhones(ctx, personPath(t, s, personID), ListQuery{})
@@ -231,7 +214,7 @@ func testValidValuesDefault(t *testing.T) {
 type phoneHarness struct {
 	t     *testing.T
 	s     *Store
-	clk   *clock
+	clk   *dbtest.Clock
 	sc    Scope             // the person's
 	ids   map[string]string // name → id
 	names map[string]string // id → name
@@ -505,7 +488,7 @@ func testPrimaryInvariant(t *testing.T) {
 			if !tt.frozen {
 				h.clk.Add(time.Minute)
 			}
-			now := h.clk.nowMS()
+			now := nowMS(h.clk)
 			written := tt.act(h)
 			after := h.state()
 

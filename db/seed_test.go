@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/nyaruka/phonenumbers"
+	"github.com/phoneapi/phoneapi/db/dbtest"
 )
 
 func TestSeed(t *testing.T) { forEachBackend(t, testSeed) }
@@ -112,8 +113,8 @@ func testSeed(t *testing.T) {
 	if first := fromMillis(stamps[0]); first.Before(hwBefore) {
 		t.Errorf("first timestamp %v below the write clock %v", first, hwBefore)
 	}
-	if last := fromMillis(stamps[len(stamps)-1]); last.After(clk.nowMS()) && fromMillis(stamps[0]).After(hwBefore) {
-		t.Errorf("last timestamp %v after now %v though the write clock did not hold it back", last, clk.nowMS())
+	if last := fromMillis(stamps[len(stamps)-1]); last.After(nowMS(clk)) && fromMillis(stamps[0]).After(hwBefore) {
+		t.Errorf("last timestamp %v after now %v though the write clock did not hold it back", last, nowMS(clk))
 	}
 	if hw := hwOf(t, s, al); hw.UnixMilli() != stamps[len(stamps)-1] {
 		t.Errorf("write clock %v after seeding, want the last stamp %d", hw, stamps[len(stamps)-1])
@@ -251,10 +252,10 @@ func testSeedWriteClock(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := t.Context()
 	ahead, behind := newAccountList(t, s), newAccountList(t, s)
-	clk.Set(start.Add(time.Hour))
+	clk.Set(dbtest.Start.Add(time.Hour))
 	mustContact(t, s, Contact{AccountListID: ahead, Name: "written with the clock ahead"})
-	clk.Set(start)
-	now := clk.nowMS()
+	clk.Set(dbtest.Start)
+	now := nowMS(clk)
 	hwAhead := hwOf(t, s, ahead)
 	if !hwAhead.After(now) {
 		t.Fatalf("fixture: write clock %v, want it after the clock %v", hwAhead, now)

@@ -19,51 +19,6 @@ import (
 // connection holds the lock it needs returns the context's error in time
 // and writes nothing; writes of other account lists and reads carry on.
 
-// holdLock takes, on a connection of its own, the lock that writes of the
-// account list need: SQLite's write lock (BEGIN IMMEDIATE, which covers
-// every account list) or on PostgreSQL the account list's row. The lock
-// is released when the test ends or release is called.
-func holdLock(t *testing.T, s *Store, accountListID string) (release func()) {
-	t.Helper()
-	ctx := context.Background()
-	pool := s.rdb
-	if s.commits != nil {
-		// The reader pool is query_only: open a writer of our own.
-		var file string
-		if err := s.rdb.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&file); err != nil {
-			t.Fatal(err)
-		}
-		var err error
-		if pool, err = sql.Open("sqlite3", "file:"+escapePath(file)+"?_busy_timeout=5000"); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { pool.Close() })
-	}
-	c, err := pool.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.commits != nil {
-		_, err = c.ExecContext(ctx, `BEGIN IMMEDIATE`)
-	} else if _, err = c.ExecContext(ctx, `BEGIN READ WRITE`); err == nil {
-		_, err = c.ExecContext(ctx, `SELECT hw FROM account_lists WHERE id = $1 FOR UPDATE`, accountListID)
-	}
-	if err != nil {
-		t.Fatalf("take the lock: %v", err)
-	}
-	var once sync.Once
-	release = func() {
-		once.Do(func() {
-			if _, err := c.ExecContext(ctx, `ROLLBACK`); err != nil {
-				t.Errorf("release the lock: %v", err)
-			}
-			c.Close()
-		})
-	}
-	t.Cleanup(release)
-	return release
-}
-
 func TestWriteDeadlineWithLockHeld(t *testing.T) { forEachBackend(t, testWriteDeadlineWithLockHeld) }
 
 func testWriteDeadlineWithLockHeld(t *testing.T) {

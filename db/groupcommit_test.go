@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -95,24 +94,21 @@ func TestGroupCommit(t *testing.T) {
 	commitsBefore := s.commits.commits.Load()
 	submittedBefore := s.commits.submitted.Load()
 	release := holdWriter(t, s)
-	errs := make([]error, len(writes))
-	var wg sync.WaitGroup
-	for i, w := range writes {
-		wg.Go(func() {
-			errs[i] = s.inTx(ctx, func(tx conn) error {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)`, w.key, "v"); err != nil {
-					return mapError(err)
-				}
-				if w.fail {
-					return errPlanted
-				}
-				return nil
-			})
+	wait := goTogether(len(writes), func(i int) error {
+		w := writes[i]
+		return s.inTx(ctx, func(tx conn) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)`, w.key, "v"); err != nil {
+				return mapError(err)
+			}
+			if w.fail {
+				return errPlanted
+			}
+			return nil
 		})
-	}
+	})
 	waitSubmitted(t, s, submittedBefore+1+int64(len(writes)))
 	release()
-	wg.Wait()
+	errs := wait()
 
 	for i, w := range writes {
 		switch {
@@ -216,19 +212,23 @@ func TestGroupCommitPanic(t *testing.T) {
 				submitted++
 			}
 			bad, good := fmt.Sprintf("bad-%v", batched), fmt.Sprintf("good-%v", batched)
-			errs := make(chan error, 2)
-			go func() { errs <- s.inTx(ctx, insert(bad, true)) }()
-			if batched {
-				go func() { errs <- s.inTx(ctx, insert(good, false)) }()
-				waitSubmitted(t, s, submitted+2)
-			}
-			release()
 			n, panics := 1, 0
 			if batched {
 				n = 2
 			}
-			for range n {
-				if err := <-errs; err != nil {
+			// Write 0 panics; write 1, when batched, does not.
+			wait := goTogether(n, func(i int) error {
+				if i == 0 {
+					return s.inTx(ctx, insert(bad, true))
+				}
+				return s.inTx(ctx, insert(good, false))
+			})
+			if batched {
+				waitSubmitted(t, s, submitted+2)
+			}
+			release()
+			for _, err := range wait() {
+				if err != nil {
 					if !strings.Contains(err.Error(), "panic in a write transaction: planted bug") {
 						t.Errorf("error %v, want the panic", err)
 					}

@@ -497,3 +497,20 @@ func queryPlan(t *testing.T, s *Store, query string, args ...any) []string {
 	}
 	return plan
 }
+
+// goTogether runs dbtest.Together(n, f) on a goroutine of its own and
+// returns at once, for goroutines that queue behind a lock or a write the
+// test holds until it lets them go; wait returns their results.
+func goTogether[T any](n int, f func(i int) T) (wait func() []T) {
+	done := make(chan []T, 1)
+	go func() { done <- dbtest.Together(n, f) }()
+	return func() []T { return <-done }
+}
+
+// result is a call's value and error, for dbtest.Together.
+type result[T any] struct {
+	v   T
+	err error
+}
+
+func resultOf[T any](v T, err error) result[T] { return result[T]{v, err} }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -597,35 +596,11 @@ func testConcurrentUpdatePhone(t *testing.T) {
 	pre := &Precondition{At: p.UpdatedInDBAt, Precision: time.Millisecond}
 
 	const n = 20
-	var (
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		won    []string
-		stale  int
-		others []error
-		ready  = make(chan struct{})
-	)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-ready
-			number := fmt.Sprint(i + 1)
-			_, err := s.UpdatePhone(ctx, sc, p.ID, PhoneUpdate{Number: &number}, pre)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				won = append(won, number)
-			case errors.Is(err, ErrStale):
-				stale++
-			default:
-				others = append(others, err)
-			}
-		}()
-	}
-	close(ready)
-	wg.Wait()
+	number := func(i int) string { return fmt.Sprint(i + 1) }
+	won, stale, others := tally(dbtest.Together(n, func(i int) error {
+		_, err := s.UpdatePhone(ctx, sc, p.ID, PhoneUpdate{Number: ptr(number(i))}, pre)
+		return err
+	}))
 	if len(others) > 0 {
 		t.Fatalf("unexpected errors: %v", others)
 	}
@@ -636,9 +611,25 @@ func testConcurrentUpdatePhone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Number != won[0] || !got.UpdatedInDBAt.After(p.UpdatedInDBAt) {
-		t.Errorf("stored %+v, want number %s and a later UpdatedInDBAt", got, won[0])
+	if got.Number != number(won[0]) || !got.UpdatedInDBAt.After(p.UpdatedInDBAt) {
+		t.Errorf("stored %+v, want number %s and a later UpdatedInDBAt", got, number(won[0]))
 	}
+}
+
+// tally sorts the errors of racing writes: the indexes of those that
+// succeeded, how many were stale and the other errors.
+func tally(errs []error) (won []int, stale int, others []error) {
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			won = append(won, i)
+		case errors.Is(err, ErrStale):
+			stale++
+		default:
+			others = append(others, err)
+		}
+	}
+	return won, stale, others
 }
 
 // TestConcurrentAcrossStores opens two Stores on one database, as two
@@ -667,30 +658,8 @@ func testConcurrentAcrossStores(t *testing.T) {
 	}
 
 	race := func(fn func(i int, s *Store) error) (ok int, stale int, others []error) {
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		ready := make(chan struct{})
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-ready
-				err := fn(i, stores[i%2])
-				mu.Lock()
-				defer mu.Unlock()
-				switch {
-				case err == nil:
-					ok++
-				case errors.Is(err, ErrStale):
-					stale++
-				default:
-					others = append(others, err)
-				}
-			}()
-		}
-		close(ready)
-		wg.Wait()
-		return ok, stale, others
+		won, stale, others := tally(dbtest.Together(n, func(i int) error { return fn(i, stores[i%2]) }))
+		return len(won), stale, others
 	}
 
 	target := phones[0]

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -119,25 +118,26 @@ func TestLanes(t *testing.T) {
 
 	// Waiters get the turn one at a time, each after the previous release.
 	var inside, most atomic.Int32
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			rel, err := l.acquire(ctx, "a")
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			n := inside.Add(1)
-			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
-			}
-			time.Sleep(time.Millisecond)
-			inside.Add(-1)
-			rel()
-		})
-	}
+	wait := goTogether(8, func(int) error {
+		rel, err := l.acquire(ctx, "a")
+		if err != nil {
+			return err
+		}
+		n := inside.Add(1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		time.Sleep(time.Millisecond)
+		inside.Add(-1)
+		rel()
+		return nil
+	})
 	time.Sleep(10 * time.Millisecond)
 	relA()
-	wg.Wait()
+	for _, err := range wait() {
+		if err != nil {
+			t.Error(err)
+		}
+	}
 	if m := most.Load(); m != 1 {
 		t.Errorf("%d callers held key a at once, want 1", m)
 	}

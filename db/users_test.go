@@ -3,11 +3,11 @@ package db
 import (
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/phoneapi/phoneapi/db/dbtest"
 )
 
 func TestEnsureUser(t *testing.T) { forEachBackend(t, testEnsureUser) }
@@ -77,28 +77,23 @@ func testEnsureUserConcurrent(t *testing.T) {
 		want = min(n, s.PoolStats()["write"].MaxOpenConnections)
 	}
 	waiting := waitingCalls(t, s)
-	var wg sync.WaitGroup
-	results := make([]string, n)
-	errs := make([]error, n)
-	for i := range n {
-		wg.Go(func() { results[i], errs[i] = s.EnsureUser(ctx, user) })
-	}
+	wait := goTogether(n, func(int) result[string] { return resultOf(s.EnsureUser(ctx, user)) })
 	waited := waiting(want)
 	release()
-	wg.Wait()
+	results := wait()
 	t.Logf("%d calls waited at once", waited)
-	for i := range n {
-		if errs[i] != nil {
-			t.Fatalf("call %d: %v", i, errs[i])
+	for i, r := range results {
+		if r.err != nil {
+			t.Fatalf("call %d: %v", i, r.err)
 		}
-		if results[i] != results[0] {
-			t.Fatalf("call %d got %q, call 0 got %q", i, results[i], results[0])
+		if r.v != results[0].v {
+			t.Fatalf("call %d got %q, call 0 got %q", i, r.v, results[0].v)
 		}
 	}
 	if c := count(t, s, `SELECT COUNT(*) FROM account_lists`); c != 1 {
 		t.Errorf("%d account lists, want 1", c)
 	}
-	if c := count(t, s, `SELECT COUNT(*) FROM users WHERE id = ? AND account_list_id = ?`, user, results[0]); c != 1 {
+	if c := count(t, s, `SELECT COUNT(*) FROM users WHERE id = ? AND account_list_id = ?`, user, results[0].v); c != 1 {
 		t.Errorf("%d users with the returned account list, want 1", c)
 	}
 	if c := count(t, s, `SELECT COUNT(*) FROM users`); c != 1 {
@@ -166,28 +161,14 @@ func TestInitSettingConcurrent(t *testing.T) { forEachBackend(t, testInitSetting
 func testInitSettingConcurrent(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := t.Context()
-	const n = 20
-	var wg sync.WaitGroup
-	results := make([]string, n)
-	errs := make([]error, n)
-	ready := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-ready
-			results[i], errs[i] = s.InitSetting(ctx, "k", fmt.Sprint(i))
-		}()
-	}
-	close(ready)
-	wg.Wait()
+	results := dbtest.Together(20, func(i int) result[string] { return resultOf(s.InitSetting(ctx, "k", fmt.Sprint(i))) })
 	stored, err := s.Setting(ctx, "k")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range n {
-		if errs[i] != nil || results[i] != stored {
-			t.Errorf("call %d = %q, %v; want stored %q", i, results[i], errs[i], stored)
+	for i, r := range results {
+		if r.err != nil || r.v != stored {
+			t.Errorf("call %d = %q, %v; want stored %q", i, r.v, r.err, stored)
 		}
 	}
 }

@@ -395,54 +395,52 @@ func testWriteClockSharedAcrossStores(t *testing.T) {
 	var (
 		mu   sync.Mutex
 		done time.Time // the latest time of a completed write
-		wg   sync.WaitGroup
 	)
-	for w := range 4 {
+	// Each writer returns what went wrong.
+	failures := dbtest.Together(4, func(w int) (failed []error) {
 		s, clk, tick := s1, clk1, 3*time.Millisecond
 		if w%2 == 1 {
 			s, clk, tick = s2, clk2, time.Millisecond
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c, err := s.CreateContact(ctx, Contact{AccountListID: al, Name: fmt.Sprint("w", w)})
-			if err != nil {
-				t.Error(err)
-				return
+		c, err := s.CreateContact(ctx, Contact{AccountListID: al, Name: fmt.Sprint("w", w)})
+		if err != nil {
+			return []error{err}
+		}
+		for i := range 25 {
+			clk.Add(tick)
+			mu.Lock()
+			floor := done
+			mu.Unlock()
+			var at time.Time
+			if i%5 == 4 {
+				ph, err := s.CreatePhone(ctx, personScope(a, person), NewPhone{Number: fmt.Sprint(w, i), Primary: true})
+				if err != nil {
+					return append(failed, err)
+				}
+				at = ph.UpdatedInDBAt
+			} else {
+				c, err = s.UpdateContact(ctx, al, c.ID, ContactUpdate{}, nil)
+				if err != nil {
+					return append(failed, err)
+				}
+				at = c.UpdatedInDBAt
 			}
-			for i := range 25 {
-				clk.Add(tick)
-				mu.Lock()
-				floor := done
-				mu.Unlock()
-				var at time.Time
-				if i%5 == 4 {
-					ph, err := s.CreatePhone(ctx, personScope(a, person), NewPhone{Number: fmt.Sprint(w, i), Primary: true})
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					at = ph.UpdatedInDBAt
-				} else {
-					c, err = s.UpdateContact(ctx, al, c.ID, ContactUpdate{}, nil)
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					at = c.UpdatedInDBAt
-				}
-				if at.Before(floor) {
-					t.Errorf("writer %d, write %d: stamped %v, before %v written earlier", w, i, at, floor)
-				}
-				mu.Lock()
-				if at.After(done) {
-					done = at
-				}
-				mu.Unlock()
+			if at.Before(floor) {
+				failed = append(failed, fmt.Errorf("writer %d, write %d: stamped %v, before %v written earlier", w, i, at, floor))
 			}
-		}()
+			mu.Lock()
+			if at.After(done) {
+				done = at
+			}
+			mu.Unlock()
+		}
+		return failed
+	})
+	for _, failed := range failures {
+		for _, err := range failed {
+			t.Error(err)
+		}
 	}
-	wg.Wait()
 	for i, s := range []*Store{s1, s2} {
 		if hw, max := hwOf(t, s, al), maxStamp(t, s, al); !hw.Equal(max) || max.Before(done) {
 			t.Errorf("store %d: write clock %v, latest stored stamp %v; want equal, not before %v", i, hw, max, done)

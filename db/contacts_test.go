@@ -1,7 +1,6 @@
 package db
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -106,62 +105,6 @@ func testCreateContactClientID(t *testing.T) {
 	}
 	if err := s.DeleteContact(ctx, strings.ToUpper(al), id, nil); err != nil {
 		t.Errorf("DeleteContact upper-case id: %v", err)
-	}
-}
-
-func TestUpdateContactPrecondition(t *testing.T) { forEachBackend(t, testUpdateContactPrecondition) }
-
-func testUpdateContactPrecondition(t *testing.T) {
-	tests := []struct {
-		name  string
-		pre   func(stored time.Time) *Precondition
-		stale bool
-	}{
-		{"none", func(time.Time) *Precondition { return nil }, false},
-		{"exact ms", func(st time.Time) *Precondition { return &Precondition{At: st, Precision: time.Millisecond} }, false},
-		{"second precision", func(st time.Time) *Precondition {
-			return &Precondition{At: st.Truncate(time.Second), Precision: time.Second}
-		}, false},
-		{"ms mismatch", func(st time.Time) *Precondition {
-			return &Precondition{At: st.Add(-time.Millisecond), Precision: time.Millisecond}
-		}, true},
-		{"second-truncated at ms precision", func(st time.Time) *Precondition {
-			return &Precondition{At: st.Truncate(time.Second), Precision: time.Millisecond}
-		}, true},
-		{"second mismatch", func(st time.Time) *Precondition {
-			return &Precondition{At: st.Add(time.Second), Precision: time.Second}
-		}, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s, clk := newStore(t)
-			ctx := t.Context()
-			c := mustContact(t, s, Contact{AccountListID: newAccountList(t, s), Name: "old"})
-			clk.Add(time.Minute)
-
-			got, err := s.UpdateContact(ctx, c.AccountListID, c.ID, ContactUpdate{Name: ptr("new")}, tt.pre(c.UpdatedInDBAt))
-			stored, gerr := s.Contact(ctx, contactPath(t, s, c.ID))
-			if gerr != nil {
-				t.Fatal(gerr)
-			}
-			if !tt.stale {
-				if err != nil {
-					t.Fatalf("UpdateContact: %v", err)
-				}
-				if got.Name != "new" || stored != got {
-					t.Errorf("returned %+v, stored %+v", got, stored)
-				}
-				return
-			}
-			wantErr(t, err, ErrStale)
-			var se *StaleError
-			if !errors.As(err, &se) || !se.Current.Equal(c.UpdatedInDBAt) {
-				t.Fatalf("err = %#v, want *StaleError with Current %v", err, c.UpdatedInDBAt)
-			}
-			if stored != c {
-				t.Errorf("stale update wrote: stored %+v, want %+v", stored, c)
-			}
-		})
 	}
 }
 

@@ -1,8 +1,6 @@
 package db
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -13,49 +11,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/phoneapi/phoneapi/db/dbtest"
 )
-
-// family is an account list with two contacts: c with people p1 (phones
-// a, b) and p2 (phones c, d, e), and keep with person pk (phone k).
-type family struct {
-	s          *Store
-	clk        *dbtest.Clock
-	al         string
-	c, keep    Contact
-	p1, p2, pk Person
-	phones     map[string]Phone // by name
-	other      Scope            // a person of a second account list
-	otherPhone string           // a phone of that person
-}
-
-func newFamily(t *testing.T) *family {
-	t.Helper()
-	s, clk := newStore(t)
-	f := &family{s: s, clk: clk, al: newAccountList(t, s), phones: map[string]Phone{}}
-	f.c = mustContact(t, s, Contact{AccountListID: f.al, Name: "c"})
-	f.keep = mustContact(t, s, Contact{AccountListID: f.al, Name: "keep"})
-	f.p1 = mustPerson(t, s, contactScope(f.c), Person{FirstName: "p1"})
-	f.p2 = mustPerson(t, s, contactScope(f.c), Person{FirstName: "p2"})
-	f.pk = mustPerson(t, s, contactScope(f.keep), Person{FirstName: "pk"})
-	for _, x := range []struct {
-		name string
-		sc   Scope
-	}{{"a", f.in(f.p1)}, {"b", f.in(f.p1)}, {"c", f.in(f.p2)}, {"d", f.in(f.p2)}, {"e", f.in(f.p2)}, {"k", f.in(f.pk)}} {
-		f.phones[x.name] = mustPhone(t, s, x.sc, NewPhone{Number: x.name})
-	}
-	f.other = newPerson(t, s)
-	f.otherPhone = mustPhone(t, s, f.other, NewPhone{Number: "o"}).ID
-	return f
-}
-
-// in returns the Scope of p's phones, or of c's people when p is a
-// contact's: the family's contact c holds p1 and p2, keep holds pk.
-func (f *family) in(p Person) Scope {
-	c := f.c
-	if p.ContactID == f.keep.ID {
-		c = f.keep
-	}
-	return personScope(c, p)
-}
 
 // tombstones returns every tombstone of the account list, oldest first.
 func (f *family) tombstones(t *testing.T, al string) []Deleted {
@@ -383,94 +338,6 @@ func testNewIDSQL(t *testing.T) {
 	}
 	if len(seen) != 2000 || len(variants) != 4 {
 		t.Errorf("%d ids with variant digits %v; want 2000 with all of 8, 9, a, b", len(seen), variants)
-	}
-}
-
-func TestDeletePrecondition(t *testing.T) { forEachBackend(t, testDeletePrecondition) }
-
-func testDeletePrecondition(t *testing.T) {
-	kinds := []struct {
-		name    string
-		stored  func(f *family) time.Time
-		del     func(ctx context.Context, f *family, pre *Precondition) error
-		gone    string // query counting the target
-		args    func(f *family) []any
-		cascade int // tombstones written on success
-	}{
-		{
-			name:   "phone",
-			stored: func(f *family) time.Time { return f.phones["a"].UpdatedInDBAt },
-			del: func(ctx context.Context, f *family, pre *Precondition) error {
-				return f.s.DeletePhone(ctx, f.in(f.p1), f.phones["a"].ID, pre)
-			},
-			gone: `SELECT COUNT(*) FROM phones WHERE id = ?`, args: func(f *family) []any { return []any{f.phones["a"].ID} },
-			cascade: 1,
-		},
-		{
-			name:   "person",
-			stored: func(f *family) time.Time { return f.p1.UpdatedInDBAt },
-			del: func(ctx context.Context, f *family, pre *Precondition) error {
-				return f.s.DeletePerson(ctx, contactScope(f.c), f.p1.ID, pre)
-			},
-			gone: `SELECT COUNT(*) FROM people WHERE id = ?`, args: func(f *family) []any { return []any{f.p1.ID} },
-			cascade: 3,
-		},
-		{
-			name:   "contact",
-			stored: func(f *family) time.Time { return f.c.UpdatedInDBAt },
-			del: func(ctx context.Context, f *family, pre *Precondition) error {
-				return f.s.DeleteContact(ctx, f.al, f.c.ID, pre)
-			},
-			gone: `SELECT COUNT(*) FROM contacts WHERE id = ?`, args: func(f *family) []any { return []any{f.c.ID} },
-			cascade: 8,
-		},
-	}
-	pres := []struct {
-		name  string
-		pre   func(stored time.Time) *Precondition
-		stale bool
-	}{
-		{"none", func(time.Time) *Precondition { return nil }, false},
-		{"exact ms", func(st time.Time) *Precondition { return &Precondition{At: st, Precision: time.Millisecond} }, false},
-		{"second precision", func(st time.Time) *Precondition {
-			return &Precondition{At: st.Truncate(time.Second), Precision: time.Second}
-		}, false},
-		{"ms mismatch", func(st time.Time) *Precondition {
-			return &Precondition{At: st.Add(time.Millisecond), Precision: time.Millisecond}
-		}, true},
-		{"second mismatch", func(st time.Time) *Precondition {
-			return &Precondition{At: st.Add(-time.Second), Precision: time.Second}
-		}, true},
-	}
-	for _, k := range kinds {
-		for _, p := range pres {
-			t.Run(k.name+"/"+p.name, func(t *testing.T) {
-				f := newFamily(t)
-				f.clk.Add(time.Minute)
-				stored := k.stored(f)
-				if stored.Nanosecond() == 0 {
-					t.Fatal("fixture needs a stored value with a sub-second part")
-				}
-				before := snapshot(t, f.s)
-				err := k.del(t.Context(), f, p.pre(stored))
-				n := count(t, f.s, k.gone, k.args(f)...)
-				tombs := count(t, f.s, `SELECT COUNT(*) FROM deleted_records`)
-				if !p.stale {
-					if err != nil || n != 0 || tombs != k.cascade {
-						t.Fatalf("delete = %v; %d left, %d tombstones; want deleted with %d", err, n, tombs, k.cascade)
-					}
-					return
-				}
-				wantErr(t, err, ErrStale)
-				var se *StaleError
-				if !errors.As(err, &se) || !se.Current.Equal(stored) {
-					t.Fatalf("err = %v, want *StaleError with Current %v", err, stored)
-				}
-				if after := snapshot(t, f.s); n != 1 || tombs != 0 || after != before {
-					t.Errorf("stale delete wrote: target rows %d, tombstones %d, rows\n%s\n→\n%s", n, tombs, before, after)
-				}
-			})
-		}
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -14,17 +13,6 @@ import (
 
 	"github.com/phoneapi/phoneapi/db/dbtest"
 )
-
-// openSQLiteAt opens and migrates a SQLite store at a new file, whatever
-// the test's backend.
-func openSQLiteAt(t *testing.T, name string) *Store {
-	t.Helper()
-	s := openDB(t, filepath.Join(t.TempDir(), name))
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatalf("Migrate: %v", err)
-	}
-	return s
-}
 
 // weirdText exercises JSON escaping: quotes, backslashes, control
 // characters, HTML characters, line separators and non-ASCII.
@@ -248,7 +236,7 @@ func testExportImportRoundTrip(t *testing.T) {
 	defer func(n int) { importBatchRows = n }(importBatchRows)
 	importBatchRows = 250 // several batches; runs long enough for the prepared 100-row insert
 	ctx := t.Context()
-	src := openSQLiteAt(t, "src.db")
+	src := openSQLite(t, "src.db")
 	fillExportSource(t, src)
 	want := dumpTables(t, src)
 	total := 0
@@ -299,7 +287,7 @@ func testExportImportRoundTrip(t *testing.T) {
 	if exportBody(t, first.Bytes()) != exportBody(t, second.Bytes()) {
 		t.Error("the export of the copy differs from the original's")
 	}
-	back := openSQLiteAt(t, "back.db")
+	back := openSQLite(t, "back.db")
 	if _, err := back.Import(ctx, &second, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -535,7 +523,7 @@ func TestImportBadInput(t *testing.T) { forEachBackend(t, testImportBadInput) }
 
 func testImportBadInput(t *testing.T) {
 	ctx := t.Context()
-	src := openSQLiteAt(t, "src.db")
+	src := openSQLite(t, "src.db")
 	al, err := src.EnsureUser(ctx, "0b7f0f8e-1111-4222-8333-944455556666")
 	if err != nil {
 		t.Fatal(err)

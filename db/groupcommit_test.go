@@ -4,25 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
-
-// openSQLiteStore opens and migrates a SQLite store in the test's temp dir.
-func openSQLiteStore(t *testing.T) *Store {
-	t.Helper()
-	s, err := OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "gc.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 // holdWriter runs a write that blocks until the returned release is
 // called, so that the writes submitted meanwhile queue up.
@@ -69,7 +54,7 @@ func settingExists(t *testing.T, s *Store, key string) bool {
 // each failing write — an error of its own after writing, or a constraint
 // violation — leaves nothing and does not disturb the others.
 func TestGroupCommit(t *testing.T) {
-	s := openSQLiteStore(t)
+	s := openSQLite(t, "gc.db")
 	ctx := t.Context()
 	if _, err := s.InitSetting(ctx, "taken", "x"); err != nil {
 		t.Fatal(err)
@@ -134,7 +119,7 @@ func TestGroupCommit(t *testing.T) {
 // TestGroupCommitCancelledWhileQueued: a write whose context ends while it
 // waits is answered with the context's error and never runs.
 func TestGroupCommitCancelledWhileQueued(t *testing.T) {
-	s := openSQLiteStore(t)
+	s := openSQLite(t, "gc.db")
 	release := holdWriter(t, s)
 	submitted := s.commits.submitted.Load()
 	ctx, cancel := context.WithCancel(t.Context())
@@ -159,7 +144,7 @@ func TestGroupCommitCancelledWhileQueued(t *testing.T) {
 // TestGroupCommitClose: writes waiting when the store closes, and writes
 // after, get an error instead of hanging.
 func TestGroupCommitClose(t *testing.T) {
-	s := openSQLiteStore(t)
+	s := openSQLite(t, "gc.db")
 	release := holdWriter(t, s)
 	submitted := s.commits.submitted.Load()
 	errc := make(chan error, 1)
@@ -190,7 +175,7 @@ func TestGroupCommitClose(t *testing.T) {
 // rolled back, the writes batched with it committed — and the committer
 // keeps serving.
 func TestGroupCommitPanic(t *testing.T) {
-	s := openSQLiteStore(t)
+	s := openSQLite(t, "gc.db")
 	ctx := t.Context()
 	insert := func(key string, panics bool) func(conn) error {
 		return func(tx conn) error {

@@ -220,9 +220,18 @@ func contactPath(t testing.TB, s *Store, contactID string) Scope {
 
 // openStore opens and migrates a Store on a new database of the test's
 // backend (see backendOf).
-func openStore(t *testing.T) *Store {
+func openStore(t *testing.T) *Store { return openMigrated(t, newDB(t)) }
+
+// openSQLite opens and migrates a SQLite store at a new file, whatever
+// the test's backend.
+func openSQLite(t *testing.T, name string) *Store {
+	return openMigrated(t, filepath.Join(t.TempDir(), name))
+}
+
+// openMigrated opens the database at dsn (see openDB) and migrates it.
+func openMigrated(t *testing.T, dsn string) *Store {
 	t.Helper()
-	s := openDB(t, newDB(t))
+	s := openDB(t, dsn)
 	if err := s.Migrate(t.Context()); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
@@ -275,29 +284,37 @@ func wantErr(t *testing.T, err, want error) {
 func newAccountList(t *testing.T, s *Store) string {
 	t.Helper()
 	al, err := s.EnsureUser(t.Context(), uuid.NewString())
-	if err != nil {
-		t.Fatalf("EnsureUser: %v", err)
-	}
-	return al
+	return noErr(t, "EnsureUser", al, err)
 }
 
+// mustContact creates a contact.
 func mustContact(t *testing.T, s *Store, c Contact) Contact {
 	t.Helper()
 	c, err := s.CreateContact(t.Context(), c)
-	if err != nil {
-		t.Fatalf("CreateContact: %v", err)
-	}
-	return c
+	return noErr(t, "CreateContact", c, err)
 }
 
 // mustPerson creates a person of sc's contact.
 func mustPerson(t *testing.T, s *Store, sc Scope, p Person) Person {
 	t.Helper()
 	p, err := s.CreatePerson(t.Context(), sc, p)
+	return noErr(t, "CreatePerson", p, err)
+}
+
+// mustPhone creates a phone of sc's person.
+func mustPhone(t *testing.T, s *Store, sc Scope, np NewPhone) Phone {
+	t.Helper()
+	p, err := s.CreatePhone(t.Context(), sc, np)
+	return noErr(t, "CreatePhone", p, err)
+}
+
+// noErr returns v, failing the test if err is not nil.
+func noErr[T any](t testing.TB, what string, v T, err error) T {
+	t.Helper()
 	if err != nil {
-		t.Fatalf("CreatePerson: %v", err)
+		t.Fatalf("%s: %v", what, err)
 	}
-	return p
+	return v
 }
 
 // contactScope is the Scope of c's people.
@@ -326,14 +343,13 @@ func strOrNil(s *string) string {
 	return *s
 }
 
-// mustPhone creates a phone of sc's person.
-func mustPhone(t *testing.T, s *Store, sc Scope, np NewPhone) Phone {
-	t.Helper()
-	p, err := s.CreatePhone(t.Context(), sc, np)
-	if err != nil {
-		t.Fatalf("CreatePhone: %v", err)
-	}
-	return p
+// samePhone reports whether a and b agree field by field, times by
+// instant.
+func samePhone(a, b Phone) bool {
+	return a.ID == b.ID && a.PersonID == b.PersonID && a.Number == b.Number &&
+		strOrNil(a.CountryCode) == strOrNil(b.CountryCode) && strOrNil(a.Location) == strOrNil(b.Location) &&
+		a.Primary == b.Primary && a.Historic == b.Historic && a.Source == b.Source && a.ValidValues == b.ValidValues &&
+		a.CreatedAt.Equal(b.CreatedAt) && a.UpdatedAt.Equal(b.UpdatedAt) && a.UpdatedInDBAt.Equal(b.UpdatedInDBAt)
 }
 
 // newPerson creates an account list, a contact and a person, and returns
@@ -350,60 +366,48 @@ func newPerson(t *testing.T, s *Store) Scope {
 // is released when the test ends or release is called.
 func holdLock(t *testing.T, s *Store, accountListID string) (release func()) {
 	t.Helper()
-	ctx := context.Background()
-	pool := s.rdb
-	if s.commits != nil {
-		// The reader pool is query_only: open a writer of our own.
-		var file string
-		if err := s.rdb.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&file); err != nil {
-			t.Fatal(err)
-		}
-		var err error
-		if pool, err = sql.Open("sqlite3", "file:"+escapePath(file)+"?_busy_timeout=5000"); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { pool.Close() })
+	if s.commits == nil {
+		return holdPGRow(t, s, `SELECT hw FROM account_lists WHERE id = $1 FOR UPDATE`, accountListID)
 	}
-	c, err := pool.Conn(ctx)
+	// The reader pool is query_only: open a writer of our own.
+	var file string
+	if err := s.rdb.QueryRowContext(t.Context(), `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&file); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := sql.Open("sqlite3", "file:"+escapePath(file)+"?_busy_timeout=5000")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.commits != nil {
-		_, err = c.ExecContext(ctx, `BEGIN IMMEDIATE`)
-	} else if _, err = c.ExecContext(ctx, `BEGIN READ WRITE`); err == nil {
-		_, err = c.ExecContext(ctx, `SELECT hw FROM account_lists WHERE id = $1 FOR UPDATE`, accountListID)
-	}
-	if err != nil {
-		t.Fatalf("take the lock: %v", err)
-	}
-	var once sync.Once
-	release = func() {
-		once.Do(func() {
-			if _, err := c.ExecContext(ctx, `ROLLBACK`); err != nil {
-				t.Errorf("release the lock: %v", err)
-			}
-			c.Close()
-		})
-	}
-	t.Cleanup(release)
-	return release
+	t.Cleanup(func() { pool.Close() })
+	return holdTx(t, pool, `BEGIN IMMEDIATE`, ``)
 }
 
 // holdPGRow runs query, which locks rows (FOR UPDATE), in a PostgreSQL
 // transaction on a connection of its own, until release is called or the
 // test ends.
-func holdPGRow(t *testing.T, s *Store, query string) (release func()) {
+func holdPGRow(t *testing.T, s *Store, query string, args ...any) (release func()) {
+	t.Helper()
+	// Read-only sessions, but BEGIN READ WRITE overrides it.
+	return holdTx(t, s.rdb, `BEGIN READ WRITE`, query, args...)
+}
+
+// holdTx begins a transaction with begin on a connection of pool, runs
+// query in it (if any) and keeps it open until release is called or the
+// test ends.
+func holdTx(t *testing.T, pool *sql.DB, begin, query string, args ...any) (release func()) {
 	t.Helper()
 	ctx := context.Background()
-	c, err := s.rdb.Conn(ctx) // read-only sessions, but BEGIN READ WRITE overrides it
+	c, err := pool.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.ExecContext(ctx, `BEGIN READ WRITE`); err != nil {
+	if _, err := c.ExecContext(ctx, begin); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.ExecContext(ctx, query); err != nil {
-		t.Fatalf("take the lock: %v", err)
+	if query != "" {
+		if _, err := c.ExecContext(ctx, query, args...); err != nil {
+			t.Fatalf("take the lock: %v", err)
+		}
 	}
 	var once sync.Once
 	release = func() {
@@ -422,27 +426,21 @@ func holdPGRow(t *testing.T, s *Store, query string) (release func()) {
 // database before and after.
 func snapshot(t *testing.T, s *Store) string {
 	t.Helper()
-	rows, err := s.pool().QueryContext(t.Context(), `SELECT r FROM (
+	return strings.Join(lines(t, s.pool(), `SELECT r FROM (
 		SELECT 'contact ' || id || ' ' || name || ' ' || updated_at || ' ' || updated_in_db_at AS r FROM contacts
 		UNION ALL SELECT 'person ' || id || ' ' || first_name || ' ' || updated_at || ' ' || updated_in_db_at FROM people
 		UNION ALL SELECT 'phone ' || id || ' ' || number || ' ' || "primary" || ' ' || updated_at || ' ' || updated_in_db_at FROM phones
-		) AS x ORDER BY r`)
+		) AS x ORDER BY r`), "\n")
+}
+
+// lines returns the one text column of every row of query.
+func lines(t *testing.T, q queryer, query string, args ...any) []string {
+	t.Helper()
+	l, err := queryAll(t.Context(), q, func(sc scanner) (l string, err error) { return l, sc.Scan(&l) }, query, args...)
 	if err != nil {
-		t.Fatalf("snapshot: %v", err)
+		t.Fatalf("%s: %v", query, err)
 	}
-	defer rows.Close()
-	var lines []string
-	for rows.Next() {
-		var r string
-		if err := rows.Scan(&r); err != nil {
-			t.Fatal(err)
-		}
-		lines = append(lines, r)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return strings.Join(lines, "\n")
+	return l
 }
 
 // hwOf returns the account list's write clock high-water mark as stored.
@@ -478,22 +476,12 @@ func maxStamp(t *testing.T, s *Store, al string) time.Time {
 // queryPlan returns the detail lines of EXPLAIN QUERY PLAN for query.
 func queryPlan(t *testing.T, s *Store, query string, args ...any) []string {
 	t.Helper()
-	rows, err := s.db.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+query, args...)
+	plan, err := queryAll(t.Context(), s.pool(), func(sc scanner) (detail string, err error) {
+		var id, parent, unused int
+		return detail, sc.Scan(&id, &parent, &unused, &detail)
+	}, `EXPLAIN QUERY PLAN `+query, args...)
 	if err != nil {
 		t.Fatalf("explain %s: %v", query, err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
 	}
 	return plan
 }
@@ -514,3 +502,46 @@ type result[T any] struct {
 }
 
 func resultOf[T any](v T, err error) result[T] { return result[T]{v, err} }
+
+// family is an account list with two contacts: c with people p1 (phones
+// a, b) and p2 (phones c, d, e), and keep with person pk (phone k).
+type family struct {
+	s          *Store
+	clk        *dbtest.Clock
+	al         string
+	c, keep    Contact
+	p1, p2, pk Person
+	phones     map[string]Phone // by name
+	other      Scope            // a person of a second account list
+	otherPhone string           // a phone of that person
+}
+
+func newFamily(t *testing.T) *family {
+	t.Helper()
+	s, clk := newStore(t)
+	f := &family{s: s, clk: clk, al: newAccountList(t, s), phones: map[string]Phone{}}
+	f.c = mustContact(t, s, Contact{AccountListID: f.al, Name: "c"})
+	f.keep = mustContact(t, s, Contact{AccountListID: f.al, Name: "keep"})
+	f.p1 = mustPerson(t, s, contactScope(f.c), Person{FirstName: "p1"})
+	f.p2 = mustPerson(t, s, contactScope(f.c), Person{FirstName: "p2"})
+	f.pk = mustPerson(t, s, contactScope(f.keep), Person{FirstName: "pk"})
+	for _, x := range []struct {
+		name string
+		sc   Scope
+	}{{"a", f.in(f.p1)}, {"b", f.in(f.p1)}, {"c", f.in(f.p2)}, {"d", f.in(f.p2)}, {"e", f.in(f.p2)}, {"k", f.in(f.pk)}} {
+		f.phones[x.name] = mustPhone(t, s, x.sc, NewPhone{Number: x.name})
+	}
+	f.other = newPerson(t, s)
+	f.otherPhone = mustPhone(t, s, f.other, NewPhone{Number: "o"}).ID
+	return f
+}
+
+// in returns the Scope of p's phones, or of c's people when p is a
+// contact's: the family's contact c holds p1 and p2, keep holds pk.
+func (f *family) in(p Person) Scope {
+	c := f.c
+	if p.ContactID == f.keep.ID {
+		c = f.keep
+	}
+	return personScope(c, p)
+}

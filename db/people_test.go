@@ -1,7 +1,6 @@
 package db
 
 import (
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -138,32 +137,6 @@ func testPersonWrongParent(t *testing.T) {
 	got, err := s.Person(ctx, contactPath(t, s, c.ID), p.ID)
 	if err != nil || got.FirstName != "Ann" || !got.UpdatedInDBAt.Equal(p.UpdatedInDBAt) {
 		t.Errorf("person changed through the wrong parent: %+v, %v", got, err)
-	}
-}
-
-func TestUpdatePersonPrecondition(t *testing.T) { forEachBackend(t, testUpdatePersonPrecondition) }
-
-func testUpdatePersonPrecondition(t *testing.T) {
-	s, clk := newStore(t)
-	ctx := t.Context()
-	c := mustContact(t, s, Contact{AccountListID: newAccountList(t, s), Name: "c"})
-	p := mustPerson(t, s, contactScope(c), Person{FirstName: "Ann"})
-	clk.Add(time.Second)
-
-	_, err := s.UpdatePerson(ctx, contactScope(c), p.ID, PersonUpdate{FirstName: ptr("Bo")},
-		&Precondition{At: p.UpdatedInDBAt.Add(time.Millisecond), Precision: time.Millisecond})
-	wantErr(t, err, ErrStale)
-	var se *StaleError
-	if !errors.As(err, &se) || !se.Current.Equal(p.UpdatedInDBAt) {
-		t.Fatalf("err = %v, want StaleError with Current %v", err, p.UpdatedInDBAt)
-	}
-	if got, _ := s.Person(ctx, contactPath(t, s, c.ID), p.ID); got.FirstName != "Ann" || !got.UpdatedInDBAt.Equal(p.UpdatedInDBAt) {
-		t.Errorf("stale update wrote: %+v", got)
-	}
-	got, err := s.UpdatePerson(ctx, contactScope(c), p.ID, PersonUpdate{FirstName: ptr("Bo")},
-		&Precondition{At: p.UpdatedInDBAt, Precision: time.Millisecond})
-	if err != nil || got.FirstName != "Bo" {
-		t.Errorf("matching precondition: %+v, %v", got, err)
 	}
 }
 

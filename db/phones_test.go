@@ -100,11 +100,7 @@ func testPhoneCRUD(t *testing.T) {
 
 func checkPhone(t *testing.T, what string, got, want Phone) {
 	t.Helper()
-	if got.ID != want.ID || got.PersonID != want.PersonID || got.Number != want.Number ||
-		strOrNil(got.CountryCode) != strOrNil(want.CountryCode) || strOrNil(got.Location) != strOrNil(want.Location) ||
-		got.Primary != want.Primary || got.Historic != want.Historic || got.Source != want.Source ||
-		got.ValidValues != want.ValidValues || !got.CreatedAt.Equal(want.CreatedAt) ||
-		!got.UpdatedAt.Equal(want.UpdatedAt) || !got.UpdatedInDBAt.Equal(want.UpdatedInDBAt) {
+	if !samePhone(got, want) {
 		t.Errorf("%s:\n got %+v (cc %s, loc %s)\nwant %+v (cc %s, loc %s)", what,
 			got, strOrNil(got.CountryCode), strOrNil(got.Location),
 			want, strOrNil(want.CountryCode), strOrNil(want.Location))

@@ -95,7 +95,7 @@ func testScope(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					if !phonesEqual(got, want) {
+					if !samePhone(got, want) {
 						t.Errorf("Phone(sc) = %+v, Phone(path from the database) = %+v", got, want)
 					}
 				}
@@ -114,7 +114,7 @@ func testScope(t *testing.T) {
 					t.Fatalf("ListPhones(sc): %d phones, total %d; ListPhones(path from the database): %d, total %d", len(list), total, len(want), wantTotal)
 				}
 				for i := range list {
-					if !phonesEqual(list[i], want[i]) {
+					if !samePhone(list[i], want[i]) {
 						t.Errorf("ListPhones(sc)[%d] = %+v, want %+v", i, list[i], want[i])
 					}
 				}
@@ -190,20 +190,6 @@ func testScopeContactAndPeople(t *testing.T) {
 			}
 		})
 	}
-}
-
-// phonesEqual compares two phones field by field, times by instant.
-func phonesEqual(a, b Phone) bool {
-	str := func(p *string) string {
-		if p == nil {
-			return "<nil>"
-		}
-		return *p
-	}
-	return a.ID == b.ID && a.PersonID == b.PersonID && a.Number == b.Number &&
-		str(a.CountryCode) == str(b.CountryCode) && str(a.Location) == str(b.Location) &&
-		a.Primary == b.Primary && a.Historic == b.Historic && a.Source == b.Source && a.ValidValues == b.ValidValues &&
-		a.CreatedAt.Equal(b.CreatedAt) && a.UpdatedAt.Equal(b.UpdatedAt) && a.UpdatedInDBAt.Equal(b.UpdatedInDBAt)
 }
 
 // TestWritesCheckScope: every write checks, in its transaction, that what
@@ -353,14 +339,7 @@ func writeState(t *testing.T, s *Store) string {
 		`SELECT 'account list ' || id || ' hw ' || hw FROM account_lists ORDER BY id`,
 		`SELECT 'tombstone ' || deletable_type || ' ' || deletable_id || ' ' || deleted_at FROM deleted_records ORDER BY id`,
 	} {
-		lines, err := queryAll(t.Context(), s.pool(), func(sc scanner) (string, error) {
-			var l string
-			return l, sc.Scan(&l)
-		}, q)
-		if err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		for _, l := range lines {
+		for _, l := range lines(t, s.pool(), q) {
 			b.WriteString("\n" + l)
 		}
 	}

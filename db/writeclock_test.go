@@ -24,15 +24,7 @@ import (
 // clock, and closes it when the test ends.
 func openAt(t *testing.T, p string, clk *dbtest.Clock) *Store {
 	t.Helper()
-	s, err := Open(t.Context(), p)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
+	s := openDB(t, p)
 	s.SetClock(clk.Now)
 	if err := s.Migrate(t.Context()); err != nil {
 		t.Fatalf("Migrate: %v", err)

@@ -70,9 +70,7 @@ func testReaderPoolCannotWrite(t *testing.T) {
 	if err == nil {
 		t.Fatal("insert through the reader pool succeeded")
 	}
-	if n := count(t, s, `SELECT COUNT(*) FROM settings`); n != 0 {
-		t.Errorf("%d settings after a refused insert", n)
-	}
+	wantCount(t, s, 0, `SELECT COUNT(*) FROM settings`)
 }
 
 // TestReadTxIsASnapshot commits a write in the middle of a read
@@ -97,9 +95,7 @@ func testReadTxIsASnapshot(t *testing.T) {
 	if before != 1 || after != 1 {
 		t.Errorf("counts in one read transaction = %d, %d; want 1, 1", before, after)
 	}
-	if n := count(t, s, `SELECT COUNT(*) FROM contacts`); n != 2 {
-		t.Errorf("%d contacts after the read transaction, want 2", n)
-	}
+	wantCount(t, s, 2, `SELECT COUNT(*) FROM contacts`)
 }
 
 func TestOpenEmptyPath(t *testing.T) {
@@ -133,12 +129,8 @@ func testMigrateIdempotent(t *testing.T) {
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatalf("second Migrate: %v", err)
 	}
-	if n := count(t, s, `SELECT COUNT(*) FROM schema_migrations`); n != len(files) {
-		t.Errorf("schema_migrations has %d rows, want %d", n, len(files))
-	}
-	if n := count(t, s, `SELECT COUNT(*) FROM schema_migrations WHERE version = 1`); n != 1 {
-		t.Errorf("version 1 recorded %d times, want 1", n)
-	}
+	wantCount(t, s, len(files), `SELECT COUNT(*) FROM schema_migrations`)
+	wantCount(t, s, 1, `SELECT COUNT(*) FROM schema_migrations WHERE version = 1`)
 	for _, table := range []string{"settings", "account_lists", "users", "contacts", "people", "phones", "deleted_records"} {
 		if !tableExists(t, s, table) {
 			t.Errorf("table %s missing", table)

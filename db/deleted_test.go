@@ -91,9 +91,7 @@ func testDeletePhoneTombstone(t *testing.T) {
 	if b, err := f.s.Phone(ctx, personPath(t, f.s, f.p1.ID), f.phones["b"].ID); err != nil || !b.Primary {
 		t.Errorf("remaining phone = %+v, %v; want primary", b, err)
 	}
-	if n := count(t, f.s, `SELECT COUNT(*) FROM phones WHERE id = ?`, a.ID); n != 0 {
-		t.Errorf("deleted phone still stored")
-	}
+	wantCount(t, f.s, 0, `SELECT COUNT(*) FROM phones WHERE id = ?`, a.ID)
 }
 
 func TestDeletePersonTombstones(t *testing.T) { forEachBackend(t, testDeletePersonTombstones) }
@@ -111,12 +109,8 @@ func testDeletePersonTombstones(t *testing.T) {
 		{TypePhoneNumbers, f.phones["e"].ID, f.c.ID, f.p2.ID},
 		{TypePeople, f.p2.ID, f.c.ID, ""},
 	})
-	if n := count(t, f.s, `SELECT COUNT(*) FROM phones WHERE person_id = ?`, f.p2.ID); n != 0 {
-		t.Errorf("%d phones of the deleted person remain", n)
-	}
-	if n := count(t, f.s, `SELECT COUNT(*) FROM phones`); n != 4 {
-		t.Errorf("%d phones remain, want 4", n)
-	}
+	wantCount(t, f.s, 0, `SELECT COUNT(*) FROM phones WHERE person_id = ?`, f.p2.ID)
+	wantCount(t, f.s, 4, `SELECT COUNT(*) FROM phones`)
 }
 
 func TestDeleteContactTombstones(t *testing.T) { forEachBackend(t, testDeleteContactTombstones) }
@@ -140,9 +134,7 @@ func testDeleteContactTombstones(t *testing.T) {
 		{TypeContacts, f.c.ID, "", ""},
 	})
 	for table, want := range map[string]int{"contacts": 2, "people": 2, "phones": 2, "deleted_records": 8} {
-		if n := count(t, f.s, `SELECT COUNT(*) FROM `+table); n != want {
-			t.Errorf("%d rows in %s, want %d", n, table, want)
-		}
+		wantCount(t, f.s, want, `SELECT COUNT(*) FROM `+table)
 	}
 	if _, err := f.s.Phone(ctx, personPath(t, f.s, f.pk.ID), f.phones["k"].ID); err != nil {
 		t.Errorf("other contact's phone: %v", err)
@@ -211,9 +203,7 @@ func testFailedDeletesLeaveNoTombstone(t *testing.T) {
 	} {
 		wantErr(t, err, ErrStale)
 	}
-	if n := count(t, f.s, `SELECT COUNT(*) FROM deleted_records`); n != 0 {
-		t.Errorf("%d tombstones after failed deletes", n)
-	}
+	wantCount(t, f.s, 0, `SELECT COUNT(*) FROM deleted_records`)
 }
 
 // TestDeletedAtNeverDecreases turns the clock back between deletes,

@@ -545,3 +545,12 @@ func (f *family) in(p Person) Scope {
 	}
 	return personScope(c, p)
 }
+
+// wantCount fails the test, going on, unless the SELECT COUNT(*) query
+// counts want.
+func wantCount(t *testing.T, s *Store, want int, query string, args ...any) {
+	t.Helper()
+	if n := count(t, s, query, args...); n != want {
+		t.Errorf("%s %v = %d, want %d", query, args, n, want)
+	}
+}

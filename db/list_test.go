@@ -442,9 +442,7 @@ func testListInvalidQuery(t *testing.T) {
 			wantErr(t, tt.list(tt.q), ErrInvalidQuery)
 		})
 	}
-	if n := count(t, s, `SELECT COUNT(*) FROM contacts`); n != 1 {
-		t.Errorf("%d contacts, want 1", n)
-	}
+	wantCount(t, s, 1, `SELECT COUNT(*) FROM contacts`)
 }
 
 // TestListQueryPlans checks that every list query, page and count, reads

@@ -97,9 +97,7 @@ func testPersonClientIDAndConflict(t *testing.T) {
 	if p.ID != lower || p.ContactID != c.ID {
 		t.Fatalf("ids = %q %q, want %q %q", p.ID, p.ContactID, lower, c.ID)
 	}
-	if n := count(t, s, `SELECT COUNT(*) FROM people WHERE contact_id = ?`, c2.ID); n != 0 {
-		t.Errorf("%d people stored under the Person's ContactID, want 0", n)
-	}
+	wantCount(t, s, 0, `SELECT COUNT(*) FROM people WHERE contact_id = ?`, c2.ID)
 	if got, err := s.Person(ctx, contactPath(t, s, strings.ToUpper(c.ID)), id); err != nil || got.ID != lower {
 		t.Errorf("Person upper-case = %+v, %v", got, err)
 	}
@@ -159,28 +157,18 @@ func testCascadeDelete(t *testing.T) {
 	if err := s.DeletePerson(ctx, contactScope(c), p1.ID, nil); err != nil {
 		t.Fatal(err)
 	}
-	if n := count(t, s, `SELECT COUNT(*) FROM phones WHERE person_id = ?`, p1.ID); n != 0 {
-		t.Errorf("%d phones of deleted person remain", n)
-	}
-	if n := count(t, s, `SELECT COUNT(*) FROM phones WHERE person_id = ?`, p2.ID); n != 2 {
-		t.Errorf("sibling person has %d phones, want 2", n)
-	}
+	wantCount(t, s, 0, `SELECT COUNT(*) FROM phones WHERE person_id = ?`, p1.ID)
+	wantCount(t, s, 2, `SELECT COUNT(*) FROM phones WHERE person_id = ?`, p2.ID)
 
 	// Deleting a contact deletes its people and their phones only.
 	if err := s.DeleteContact(ctx, al, c.ID, nil); err != nil {
 		t.Fatal(err)
 	}
-	if n := count(t, s, `SELECT COUNT(*) FROM people WHERE contact_id = ?`, c.ID); n != 0 {
-		t.Errorf("%d people of deleted contact remain", n)
-	}
-	if n := count(t, s, `SELECT COUNT(*) FROM phones WHERE person_id = ?`, p2.ID); n != 0 {
-		t.Errorf("%d phones of deleted contact remain", n)
-	}
+	wantCount(t, s, 0, `SELECT COUNT(*) FROM people WHERE contact_id = ?`, c.ID)
+	wantCount(t, s, 0, `SELECT COUNT(*) FROM phones WHERE person_id = ?`, p2.ID)
 	_, _, err := s.ListPhones(ctx, personPath(t, s, p2.ID), ListQuery{})
 	wantErr(t, err, ErrNotFound)
-	if n := count(t, s, `SELECT COUNT(*) FROM phones`); n != 1 {
-		t.Errorf("%d phones in total, want the other contact's 1", n)
-	}
+	wantCount(t, s, 1, `SELECT COUNT(*) FROM phones`)
 	if _, err := s.Person(ctx, contactPath(t, s, keep.ID), pk.ID); err != nil {
 		t.Errorf("other contact's person: %v", err)
 	}

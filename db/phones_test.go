@@ -129,9 +129,7 @@ func testPhoneClientIDAndConflict(t *testing.T) {
 		_, err := s.CreatePhone(ctx, parent, NewPhone{ID: lower, Number: "2", Primary: true})
 		wantErr(t, err, ErrConflict)
 	}
-	if n := count(t, s, `SELECT COUNT(*) FROM phones`); n != 1 {
-		t.Errorf("%d phones after conflicting creates, want 1", n)
-	}
+	wantCount(t, s, 1, `SELECT COUNT(*) FROM phones`)
 	if got, _ := s.Phone(ctx, personPath(t, s, personID), lower); got.Number != "1" || !got.Primary {
 		t.Errorf("conflicting create changed the phone: %+v", got)
 	}

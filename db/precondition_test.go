@@ -13,33 +13,39 @@ import (
 	"time"
 )
 
-// preconditions are the ways a precondition may name a stored
-// updated_in_db_at: stale or not.
-var preconditions = []struct {
-	name  string
-	pre   func(stored time.Time) *Precondition
-	stale bool
-}{
-	{"none", func(time.Time) *Precondition { return nil }, false},
-	{"exact ms", func(st time.Time) *Precondition { return &Precondition{At: st, Precision: time.Millisecond} }, false},
-	{"second precision", func(st time.Time) *Precondition {
-		return &Precondition{At: st.Truncate(time.Second), Precision: time.Second}
-	}, false},
-	{"ms mismatch, earlier", func(st time.Time) *Precondition {
-		return &Precondition{At: st.Add(-time.Millisecond), Precision: time.Millisecond}
-	}, true},
-	{"ms mismatch, later", func(st time.Time) *Precondition {
-		return &Precondition{At: st.Add(time.Millisecond), Precision: time.Millisecond}
-	}, true},
-	{"second-truncated at ms precision", func(st time.Time) *Precondition {
-		return &Precondition{At: st.Truncate(time.Second), Precision: time.Millisecond}
-	}, true},
-	{"second mismatch, earlier", func(st time.Time) *Precondition {
-		return &Precondition{At: st.Add(-time.Second), Precision: time.Second}
-	}, true},
-	{"second mismatch, later", func(st time.Time) *Precondition {
-		return &Precondition{At: st.Add(time.Second), Precision: time.Second}
-	}, true},
+// precondition names a stored updated_in_db_at (nil if none), stale or
+// not: the stored time, truncated to the second if truncate, moved by
+// shift, at precision.
+type precondition struct {
+	name      string
+	none      bool
+	truncate  bool
+	shift     time.Duration
+	precision time.Duration
+	stale     bool
+}
+
+// on returns the precondition for the stored time.
+func (p precondition) on(stored time.Time) *Precondition {
+	if p.none {
+		return nil
+	}
+	if p.truncate {
+		stored = stored.Truncate(time.Second)
+	}
+	return &Precondition{At: stored.Add(p.shift), Precision: p.precision}
+}
+
+// preconditions are the ways a precondition may name a stored time.
+var preconditions = []precondition{
+	{name: "none", none: true},
+	{name: "exact ms", precision: time.Millisecond},
+	{name: "second precision", truncate: true, precision: time.Second},
+	{name: "ms mismatch, earlier", shift: -time.Millisecond, precision: time.Millisecond, stale: true},
+	{name: "ms mismatch, later", shift: time.Millisecond, precision: time.Millisecond, stale: true},
+	{name: "second-truncated at ms precision", truncate: true, precision: time.Millisecond, stale: true},
+	{name: "second mismatch, earlier", shift: -time.Second, precision: time.Second, stale: true},
+	{name: "second mismatch, later", shift: time.Second, precision: time.Second, stale: true},
 }
 
 // wantStale fails unless err is a *StaleError matching ErrStale whose
@@ -103,7 +109,7 @@ func testUpdatePrecondition(t *testing.T) {
 				old, err := k.read(ctx, f)
 				noErr(t, "read", old, err)
 				before := snapshot(t, f.s)
-				got, err := k.update(ctx, f, p.pre(stored))
+				got, err := k.update(ctx, f, p.on(stored))
 				now, rerr := k.read(ctx, f)
 				noErr(t, "read", now, rerr)
 				after := snapshot(t, f.s)
@@ -174,7 +180,7 @@ func testDeletePrecondition(t *testing.T) {
 					t.Fatal("fixture needs a stored value with a sub-second part")
 				}
 				before := snapshot(t, f.s)
-				err := k.del(t.Context(), f, p.pre(stored))
+				err := k.del(t.Context(), f, p.on(stored))
 				n := count(t, f.s, k.gone, k.args(f)...)
 				tombs := count(t, f.s, `SELECT COUNT(*) FROM deleted_records`)
 				if !p.stale {

@@ -63,9 +63,7 @@ func testSeed(t *testing.T) {
 		{`SELECT COUNT(DISTINCT number) FROM phones`, 60},
 		{`SELECT COUNT(*) FROM people WHERE last_name IS NULL`, 0}, // one in 25 from the 25th
 	} {
-		if n := count(t, s, c.query); n != c.want {
-			t.Errorf("%s = %d, want %d", c.query, n, c.want)
-		}
+		wantCount(t, s, c.want, c.query)
 	}
 
 	// Every row a new lower-case UUID; timestamps one millisecond apart in
@@ -172,9 +170,7 @@ func testSeed(t *testing.T) {
 	if err != nil || !ph.Primary {
 		t.Fatalf("CreatePhone primary = %+v, %v", ph, err)
 	}
-	if n := count(t, s, `SELECT SUM(CASE WHEN "primary" THEN 1 ELSE 0 END) FROM phones WHERE person_id = ?`, ph.PersonID); n != 1 {
-		t.Errorf("%d primaries after adding a primary phone, want 1", n)
-	}
+	wantCount(t, s, 1, `SELECT SUM(CASE WHEN "primary" THEN 1 ELSE 0 END) FROM phones WHERE person_id = ?`, ph.PersonID)
 }
 
 func contactsFirstPerson(t *testing.T, s *Store, contactID string) string {
@@ -194,12 +190,8 @@ func testSeedLastNames(t *testing.T) {
 	if _, err := s.Seed(t.Context(), SeedOptions{AccountListID: al, Contacts: 50, PeoplePerContact: 1}); err != nil {
 		t.Fatal(err)
 	}
-	if n := count(t, s, `SELECT COUNT(*) FROM people WHERE last_name IS NULL`); n != 2 {
-		t.Errorf("%d of 50 people without last name, want 2", n)
-	}
-	if n := count(t, s, `SELECT COUNT(*) FROM phones`); n != 0 {
-		t.Errorf("%d phones, want 0", n)
-	}
+	wantCount(t, s, 2, `SELECT COUNT(*) FROM people WHERE last_name IS NULL`)
+	wantCount(t, s, 0, `SELECT COUNT(*) FROM phones`)
 }
 
 func TestSeedErrors(t *testing.T) { forEachBackend(t, testSeedErrors) }
@@ -220,9 +212,7 @@ func testSeedErrors(t *testing.T) {
 	if err != nil || res != (SeedResult{}) {
 		t.Errorf("empty seed = %+v, %v", res, err)
 	}
-	if n := count(t, s, `SELECT COUNT(*) FROM contacts`); n != 0 {
-		t.Errorf("%d contacts written", n)
-	}
+	wantCount(t, s, 0, `SELECT COUNT(*) FROM contacts`)
 
 	// A cancelled seed keeps the batches already committed and counts them.
 	defer func(n int) { seedBatchRows = n }(seedBatchRows)
@@ -238,9 +228,7 @@ func testSeedErrors(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || res != (SeedResult{Contacts: 2, People: 2, Phones: 2}) {
 		t.Errorf("cancelled seed = %+v, %v; want 2 of each and context.Canceled", res, err)
 	}
-	if n := count(t, s, `SELECT COUNT(*) FROM phones`); n != 2 {
-		t.Errorf("%d phones after cancelled seed, want 2", n)
-	}
+	wantCount(t, s, 2, `SELECT COUNT(*) FROM phones`)
 }
 
 // TestSeedWriteClock: Seed stamps rows no earlier than the account list's

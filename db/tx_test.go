@@ -88,9 +88,7 @@ func testWriteDeadlineWithLockHeld(t *testing.T) {
 	if got, err := s.Phone(ctx, a, pa.ID); err != nil || got.Number != pa.Number || !got.UpdatedInDBAt.Equal(pa.UpdatedInDBAt) {
 		t.Errorf("after the lock: %+v, %v; want the phone unchanged", got, err)
 	}
-	if n := count(t, s, `SELECT COUNT(*) FROM phones WHERE person_id = ?`, a.PersonID); n != 1 {
-		t.Errorf("after the lock A's person has %d phones, want 1", n)
-	}
+	wantCount(t, s, 1, `SELECT COUNT(*) FROM phones WHERE person_id = ?`, a.PersonID)
 	if _, err := s.CreatePhone(ctx, a, NewPhone{Number: "+1 5"}); err != nil {
 		t.Errorf("CreatePhone after the lock: %v", err)
 	}

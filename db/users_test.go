@@ -34,12 +34,8 @@ func testEnsureUser(t *testing.T) {
 	if err != nil || other == al {
 		t.Errorf("second user got account list %q, %v; want a new one", other, err)
 	}
-	if n := count(t, s, `SELECT COUNT(*) FROM users WHERE id = ?`, strings.ToLower(user)); n != 1 {
-		t.Errorf("%d user rows, want 1", n)
-	}
-	if n := count(t, s, `SELECT COUNT(*) FROM account_lists`); n != 2 {
-		t.Errorf("%d account lists, want 2", n)
-	}
+	wantCount(t, s, 1, `SELECT COUNT(*) FROM users WHERE id = ?`, strings.ToLower(user))
+	wantCount(t, s, 2, `SELECT COUNT(*) FROM account_lists`)
 	if list, total, err := s.ListContacts(ctx, al, ListQuery{}); err != nil || len(list) != 0 || total != 0 {
 		t.Errorf("ListContacts of new account list = %v, %d, %v", list, total, err)
 	}
@@ -90,15 +86,9 @@ func testEnsureUserConcurrent(t *testing.T) {
 			t.Fatalf("call %d got %q, call 0 got %q", i, r.v, results[0].v)
 		}
 	}
-	if c := count(t, s, `SELECT COUNT(*) FROM account_lists`); c != 1 {
-		t.Errorf("%d account lists, want 1", c)
-	}
-	if c := count(t, s, `SELECT COUNT(*) FROM users WHERE id = ? AND account_list_id = ?`, user, results[0].v); c != 1 {
-		t.Errorf("%d users with the returned account list, want 1", c)
-	}
-	if c := count(t, s, `SELECT COUNT(*) FROM users`); c != 1 {
-		t.Errorf("%d users, want 1", c)
-	}
+	wantCount(t, s, 1, `SELECT COUNT(*) FROM account_lists`)
+	wantCount(t, s, 1, `SELECT COUNT(*) FROM users WHERE id = ? AND account_list_id = ?`, user, results[0].v)
+	wantCount(t, s, 1, `SELECT COUNT(*) FROM users`)
 }
 
 // waitingCalls returns a function that waits until at least want

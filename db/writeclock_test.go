@@ -649,12 +649,8 @@ func testMigrateMovesWriteClock(t *testing.T) {
 	if tableExists(t, s, "write_clock") {
 		t.Error("write_clock exists after Migrate")
 	}
-	if n := count(t, s, `SELECT COUNT(*) FROM schema_migrations`); n != len(migrationFiles(t, engine)) {
-		t.Errorf("%d migrations recorded, want %d", n, len(migrationFiles(t, engine)))
-	}
-	if n := count(t, s, `SELECT COUNT(*) FROM account_lists WHERE hw <> ?`, old.UnixMilli()); n != 0 {
-		t.Errorf("%d account lists with a write clock other than the old %v", n, old)
-	}
+	wantCount(t, s, len(migrationFiles(t, engine)), `SELECT COUNT(*) FROM schema_migrations`)
+	wantCount(t, s, 0, `SELECT COUNT(*) FROM account_lists WHERE hw <> ?`, old.UnixMilli())
 	for _, al := range []string{alA, alB} {
 		if hw := hwOf(t, s, al); !hw.Equal(old) {
 			t.Errorf("account list %s: write clock %v after Migrate, want the old %v", al, hw, old)

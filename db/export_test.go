@@ -162,28 +162,12 @@ func dumpTables(t *testing.T, s *Store) map[string][][]any {
 		var all [][]any
 		for rows.Next() {
 			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
+			if err := rows.Scan(pointersTo(vals)...); err != nil {
 				t.Fatal(err)
 			}
 			for i, v := range vals {
-				switch v := v.(type) {
-				case []byte:
-					vals[i] = string(v)
-				case bool:
-					vals[i] = int64(0)
-					if v {
-						vals[i] = int64(1)
-					}
-				case int32:
-					vals[i] = int64(v)
-				case int:
-					vals[i] = int64(v)
-				case string, int64, nil:
-				default:
+				var ok bool
+				if vals[i], ok = normalised(v); !ok {
 					t.Fatalf("%s.%s: unexpected %T", name, cols[i], v)
 				}
 			}
@@ -196,6 +180,37 @@ func dumpTables(t *testing.T, s *Store) map[string][][]any {
 		out[name] = all
 	}
 	return out
+}
+
+// pointersTo returns pointers to each of vals, for Scan.
+func pointersTo(vals []any) []any {
+	ptrs := make([]any, len(vals))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	return ptrs
+}
+
+// normalised normalises a scanned value so that both engines' compare
+// equal: booleans as 0/1, every integer int64, text string; ok is false
+// for a type no column should have.
+func normalised(v any) (_ any, ok bool) {
+	switch v := v.(type) {
+	case []byte:
+		return string(v), true
+	case bool:
+		if v {
+			return int64(1), true
+		}
+		return int64(0), true
+	case int32:
+		return int64(v), true
+	case int:
+		return int64(v), true
+	case string, int64, nil:
+		return v, true
+	}
+	return v, false
 }
 
 // sameTables fails the test where two dumps differ, naming the first
@@ -453,17 +468,14 @@ func testImportVersion1(t *testing.T) {
 func TestExportRejectsInvalidUTF8(t *testing.T) {
 	ctx := t.Context()
 	s := openStore(t)
-	al, err := s.EnsureUser(ctx, "0b7f0f8e-1111-4222-8333-944455556666")
-	if err != nil {
-		t.Fatal(err)
-	}
+	al := ensureUser(t, s, "0b7f0f8e-1111-4222-8333-944455556666")
 	if _, err := s.CreateContact(ctx, Contact{AccountListID: al, Name: "x"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.pool().ExecContext(ctx, `UPDATE contacts SET name = CAST(X'41FF' AS TEXT)`); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.Export(ctx, &bytes.Buffer{}, nil)
+	_, err := s.Export(ctx, &bytes.Buffer{}, nil)
 	if err == nil || !strings.Contains(err.Error(), "not valid UTF-8") || !strings.Contains(err.Error(), "column name") {
 		t.Errorf("err = %v, want a UTF-8 error naming the column", err)
 	}
@@ -477,10 +489,7 @@ func TestExportReadsOneSnapshot(t *testing.T) { forEachBackend(t, testExportRead
 func testExportReadsOneSnapshot(t *testing.T) {
 	ctx := t.Context()
 	s := openStore(t)
-	al, err := s.EnsureUser(ctx, "0b7f0f8e-1111-4222-8333-944455556666")
-	if err != nil {
-		t.Fatal(err)
-	}
+	al := ensureUser(t, s, "0b7f0f8e-1111-4222-8333-944455556666")
 	if _, err := s.Seed(ctx, SeedOptions{AccountListID: al, Contacts: 100, PeoplePerContact: 2, PhonesPerPerson: 5}); err != nil {
 		t.Fatal(err)
 	}
@@ -489,7 +498,7 @@ func testExportReadsOneSnapshot(t *testing.T) {
 	lastPhone := before["phones"][len(before["phones"])-1]
 	wrote := false
 	var buf bytes.Buffer
-	_, err = s.Export(ctx, &buf, func(rows int) {
+	_, err := s.Export(ctx, &buf, func(rows int) {
 		if wrote {
 			return
 		}
@@ -524,10 +533,7 @@ func TestImportBadInput(t *testing.T) { forEachBackend(t, testImportBadInput) }
 func testImportBadInput(t *testing.T) {
 	ctx := t.Context()
 	src := openSQLite(t, "src.db")
-	al, err := src.EnsureUser(ctx, "0b7f0f8e-1111-4222-8333-944455556666")
-	if err != nil {
-		t.Fatal(err)
-	}
+	al := ensureUser(t, src, "0b7f0f8e-1111-4222-8333-944455556666")
 	if _, err := src.Seed(ctx, SeedOptions{AccountListID: al, Contacts: 2, PeoplePerContact: 1, PhonesPerPerson: 2}); err != nil {
 		t.Fatal(err)
 	}

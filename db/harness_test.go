@@ -283,7 +283,13 @@ func wantErr(t *testing.T, err, want error) {
 // newAccountList creates a user and returns its account list.
 func newAccountList(t *testing.T, s *Store) string {
 	t.Helper()
-	al, err := s.EnsureUser(t.Context(), uuid.NewString())
+	return ensureUser(t, s, uuid.NewString())
+}
+
+// ensureUser creates the user if need be and returns its account list.
+func ensureUser(t *testing.T, s *Store, user string) string {
+	t.Helper()
+	al, err := s.EnsureUser(t.Context(), user)
 	return noErr(t, "EnsureUser", al, err)
 }
 
@@ -307,6 +313,9 @@ func mustPhone(t *testing.T, s *Store, sc Scope, np NewPhone) Phone {
 	p, err := s.CreatePhone(t.Context(), sc, np)
 	return noErr(t, "CreatePhone", p, err)
 }
+
+// errOf returns the error of a call that returns a value and an error.
+func errOf[T any](_ T, err error) error { return err }
 
 // noErr returns v, failing the test if err is not nil.
 func noErr[T any](t testing.TB, what string, v T, err error) T {

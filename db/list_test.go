@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/phoneapi/phoneapi/db/dbtest"
 )
 
 // fixedID returns the UUID whose last digits are n, so fixtures control
@@ -23,6 +24,15 @@ var (
 	t1 = t0.Add(time.Millisecond)
 	t2 = t0.Add(2 * time.Millisecond)
 )
+
+// newListStore is newStore with the clock a second before t0, before
+// every fixture row: write times never go back.
+func newListStore(t *testing.T) (*Store, *dbtest.Clock) {
+	t.Helper()
+	s, clk := newStore(t)
+	clk.Set(t0.Add(-time.Second))
+	return s, clk
+}
 
 // sortCase is the expected ascending order of a list, as fixture names, for
 // one sort. Descending is the exact reverse: ties are broken by id in the
@@ -98,9 +108,8 @@ type phoneFixture struct {
 
 func newPhoneFixture(t *testing.T) *phoneFixture {
 	t.Helper()
-	s, clk := newStore(t)
-	created := t0.Add(-time.Second)
-	clk.Set(created)
+	s, clk := newListStore(t)
+	created := nowMS(clk)
 	sc := newPerson(t, s)
 	f := &phoneFixture{s: s, personID: sc.PersonID, names: map[string]string{}}
 	type row struct {
@@ -264,8 +273,7 @@ type listRow struct {
 func TestListContactsSortAndPage(t *testing.T) { forEachBackend(t, testListContactsSortAndPage) }
 
 func testListContactsSortAndPage(t *testing.T) {
-	s, clk := newStore(t)
-	clk.Set(t0.Add(-time.Second)) // before every fixture row: write times never go back
+	s, clk := newListStore(t)
 	al := newAccountList(t, s)
 	other := newAccountList(t, s)
 	mustContact(t, s, Contact{AccountListID: other, Name: "other list", CreatedAt: t0})
@@ -313,8 +321,7 @@ func testListContactsSortAndPage(t *testing.T) {
 func TestListPeopleSortAndPage(t *testing.T) { forEachBackend(t, testListPeopleSortAndPage) }
 
 func testListPeopleSortAndPage(t *testing.T) {
-	s, clk := newStore(t)
-	clk.Set(t0.Add(-time.Second)) // before every fixture row: write times never go back
+	s, clk := newListStore(t)
 	al := newAccountList(t, s)
 	c := mustContact(t, s, Contact{AccountListID: al, Name: "c"})
 	otherContact := mustContact(t, s, Contact{AccountListID: al, Name: "other"})

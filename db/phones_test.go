@@ -82,7 +82,7 @@ func testPhoneCRUD(t *testing.T) {
 	// The path holds; the phone is gone: the phone's ScopeError, not the path's.
 	for _, err := range []error{
 		s.DeletePhone(ctx, sc, p.ID, nil),
-		func() error { _, err := s.UpdatePhone(ctx, sc, p.ID, PhoneUpdate{}, nil); return err }(),
+		func() error { return errOf(s.UpdatePhone(ctx, sc, p.ID, PhoneUpdate{}, nil)) }(),
 	} {
 		wantErr(t, err, ErrNotFound)
 		var se *ScopeError

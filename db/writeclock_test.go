@@ -32,6 +32,13 @@ func openAt(t *testing.T, p string, clk *dbtest.Clock) *Store {
 	return s
 }
 
+// touch updates nothing of the contact but its times, and returns it.
+func touch(t *testing.T, s *Store, al, contactID string) Contact {
+	t.Helper()
+	c, err := s.UpdateContact(t.Context(), al, contactID, ContactUpdate{}, nil)
+	return noErr(t, "UpdateContact", c, err)
+}
+
 // stamps follows the times the writes of one account list issue, in the
 // order they committed.
 type stamps struct {
@@ -183,10 +190,7 @@ func testWriteClockAcrossRows(t *testing.T) {
 
 	// A clock ahead of everything is used as is.
 	clk.Set(dbtest.Start.Add(time.Hour))
-	c2, err := s.UpdateContact(ctx, al, c.ID, ContactUpdate{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c2 := touch(t, s, al, c.ID)
 	if !c2.UpdatedInDBAt.Equal(nowMS(clk)) {
 		t.Errorf("clock ahead: UpdatedInDBAt = %v, want the clock's %v", c2.UpdatedInDBAt, nowMS(clk))
 	}
@@ -308,10 +312,7 @@ func testWriteClockPersists(t *testing.T) {
 	st := &stamps{t: t, stores: []*Store{s2}, al: al, latest: high}
 	c := mustContact(t, s2, Contact{AccountListID: al, Name: "C"})
 	st.wrote("create C after reopening", c.UpdatedInDBAt)
-	a2, err := s2.UpdateContact(ctx, al, a.ID, ContactUpdate{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a2 := touch(t, s2, al, a.ID)
 	st.wrote("update A after reopening", a2.UpdatedInDBAt)
 	if err := s2.DeleteContact(ctx, al, a.ID, nil); err != nil {
 		t.Fatal(err)
@@ -359,18 +360,12 @@ func testWriteClockSharedAcrossStores(t *testing.T) {
 	st.wrote("create B through store 2 (T)", b.UpdatedInDBAt)
 
 	clk2.Set(dbtest.Start.Add(2 * time.Hour))
-	b2, err := s2.UpdateContact(ctx, al, b.ID, ContactUpdate{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b2 := touch(t, s2, al, b.ID)
 	if !b2.UpdatedInDBAt.Equal(nowMS(clk2)) {
 		t.Errorf("B updated: UpdatedInDBAt = %v, want store 2's clock %v", b2.UpdatedInDBAt, nowMS(clk2))
 	}
 	st.wrote("update B through store 2 (T+2h)", b2.UpdatedInDBAt)
-	a2, err := s1.UpdateContact(ctx, al, a.ID, ContactUpdate{}, nil) // clock T+1h
-	if err != nil {
-		t.Fatal(err)
-	}
+	a2 := touch(t, s1, al, a.ID) // clock T+1h
 	st.wrote("update A through store 1 (T+1h)", a2.UpdatedInDBAt)
 	if err := s1.DeleteContact(ctx, al, b.ID, nil); err != nil {
 		t.Fatal(err)

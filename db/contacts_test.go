@@ -76,38 +76,6 @@ func testContactCRUD(t *testing.T) {
 	wantErr(t, err, ErrNotFound)
 }
 
-func TestCreateContactClientID(t *testing.T) { forEachBackend(t, testCreateContactClientID) }
-
-func testCreateContactClientID(t *testing.T) {
-	s, _ := newStore(t)
-	ctx := t.Context()
-	al := newAccountList(t, s)
-	const id = "6F9619FF-8B86-D011-B42D-00C04FC964FF"
-	lower := strings.ToLower(id)
-
-	c := mustContact(t, s, Contact{ID: id, AccountListID: strings.ToUpper(al), Name: "A"})
-	if c.ID != lower || c.AccountListID != al {
-		t.Fatalf("created ids %q %q, want %q %q", c.ID, c.AccountListID, lower, al)
-	}
-	for _, in := range []string{id, lower} {
-		got, err := s.Contact(ctx, contactPath(t, s, in))
-		if err != nil || got.ID != lower {
-			t.Errorf("Contact(%q) = %+v, %v", in, got, err)
-		}
-		_, err = s.CreateContact(ctx, Contact{ID: in, AccountListID: al, Name: "dup"})
-		wantErr(t, err, ErrConflict)
-	}
-	if _, err := s.UpdateContact(ctx, strings.ToUpper(al), id, ContactUpdate{Name: ptr("B")}, nil); err != nil {
-		t.Errorf("UpdateContact upper-case id: %v", err)
-	}
-	if got, _ := s.Contact(ctx, contactPath(t, s, lower)); got.Name != "B" {
-		t.Errorf("name = %q, want B (duplicate create must not overwrite)", got.Name)
-	}
-	if err := s.DeleteContact(ctx, strings.ToUpper(al), id, nil); err != nil {
-		t.Errorf("DeleteContact upper-case id: %v", err)
-	}
-}
-
 // TestUpdatedInDBAtStrictlyIncreasing updates a contact, a person and a
 // phone in turn, each under a frozen clock, then a clock turned back, then a
 // later clock; every kind starts again from the clock all three rows were

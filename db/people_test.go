@@ -79,65 +79,6 @@ func testPersonCRUD(t *testing.T) {
 	wantErr(t, err, ErrNotFound)
 }
 
-func TestPersonClientIDAndConflict(t *testing.T) { forEachBackend(t, testPersonClientIDAndConflict) }
-
-func testPersonClientIDAndConflict(t *testing.T) {
-	s, _ := newStore(t)
-	ctx := t.Context()
-	al := newAccountList(t, s)
-	c := mustContact(t, s, Contact{AccountListID: al, Name: "c"})
-	c2 := mustContact(t, s, Contact{AccountListID: al, Name: "c2"})
-	const id = "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"
-	lower := strings.ToLower(id)
-
-	// Upper-case ids are stored lower-case; the Person's own ContactID is
-	// ignored for the Scope's.
-	upper := Scope{AccountListID: strings.ToUpper(al), ContactID: strings.ToUpper(c.ID)}
-	p := mustPerson(t, s, upper, Person{ID: id, ContactID: c2.ID, FirstName: "x"})
-	if p.ID != lower || p.ContactID != c.ID {
-		t.Fatalf("ids = %q %q, want %q %q", p.ID, p.ContactID, lower, c.ID)
-	}
-	wantCount(t, s, 0, `SELECT COUNT(*) FROM people WHERE contact_id = ?`, c2.ID)
-	if got, err := s.Person(ctx, contactPath(t, s, strings.ToUpper(c.ID)), id); err != nil || got.ID != lower {
-		t.Errorf("Person upper-case = %+v, %v", got, err)
-	}
-	// The id is taken, whichever contact asks for it.
-	for _, parent := range []Contact{c, c2} {
-		_, err := s.CreatePerson(ctx, contactScope(parent), Person{ID: lower, FirstName: "dup"})
-		wantErr(t, err, ErrConflict)
-	}
-	_, err := s.CreatePerson(ctx, Scope{AccountListID: al, ContactID: uuid.NewString()}, Person{FirstName: "orphan"})
-	wantErr(t, err, ErrNotFound)
-	if _, err := s.UpdatePerson(ctx, upper, id, PersonUpdate{FirstName: ptr("y")}, nil); err != nil {
-		t.Errorf("UpdatePerson upper-case: %v", err)
-	}
-	if err := s.DeletePerson(ctx, upper, id, nil); err != nil {
-		t.Errorf("DeletePerson upper-case: %v", err)
-	}
-}
-
-func TestPersonWrongParent(t *testing.T) { forEachBackend(t, testPersonWrongParent) }
-
-func testPersonWrongParent(t *testing.T) {
-	s, _ := newStore(t)
-	ctx := t.Context()
-	al := newAccountList(t, s)
-	c := mustContact(t, s, Contact{AccountListID: al, Name: "c"})
-	other := mustContact(t, s, Contact{AccountListID: al, Name: "other"})
-	p := mustPerson(t, s, contactScope(c), Person{FirstName: "Ann"})
-
-	_, err := s.Person(ctx, contactPath(t, s, other.ID), p.ID)
-	wantErr(t, err, ErrNotFound)
-	_, err = s.UpdatePerson(ctx, contactScope(other), p.ID, PersonUpdate{FirstName: ptr("Bo")}, nil)
-	wantErr(t, err, ErrNotFound)
-	wantErr(t, s.DeletePerson(ctx, contactScope(other), p.ID, nil), ErrNotFound)
-
-	got, err := s.Person(ctx, contactPath(t, s, c.ID), p.ID)
-	if err != nil || got.FirstName != "Ann" || !got.UpdatedInDBAt.Equal(p.UpdatedInDBAt) {
-		t.Errorf("person changed through the wrong parent: %+v, %v", got, err)
-	}
-}
-
 func TestCascadeDelete(t *testing.T) { forEachBackend(t, testCascadeDelete) }
 
 func testCascadeDelete(t *testing.T) {

@@ -107,58 +107,6 @@ func checkPhone(t *testing.T, what string, got, want Phone) {
 	}
 }
 
-func TestPhoneClientIDAndConflict(t *testing.T) { forEachBackend(t, testPhoneClientIDAndConflict) }
-
-func testPhoneClientIDAndConflict(t *testing.T) {
-	s, _ := newStore(t)
-	ctx := t.Context()
-	sc := newPerson(t, s)
-	personID := sc.PersonID
-	other := newPerson(t, s)
-	const id = "F47AC10B-58CC-4372-A567-0E02B2C3D479"
-	lower := strings.ToLower(id)
-
-	p := mustPhone(t, s, sc, NewPhone{ID: id, Number: "1"})
-	if p.ID != lower {
-		t.Fatalf("ID = %q, want %q", p.ID, lower)
-	}
-	if got, err := s.Phone(ctx, personPath(t, s, personID), id); err != nil || got.ID != lower {
-		t.Errorf("Phone upper-case = %+v, %v", got, err)
-	}
-	for _, parent := range []Scope{sc, other} {
-		_, err := s.CreatePhone(ctx, parent, NewPhone{ID: lower, Number: "2", Primary: true})
-		wantErr(t, err, ErrConflict)
-	}
-	wantCount(t, s, 1, `SELECT COUNT(*) FROM phones`)
-	if got, _ := s.Phone(ctx, personPath(t, s, personID), lower); got.Number != "1" || !got.Primary {
-		t.Errorf("conflicting create changed the phone: %+v", got)
-	}
-	orphan := sc
-	orphan.PersonID = uuid.NewString()
-	_, err := s.CreatePhone(ctx, orphan, NewPhone{Number: "3"})
-	wantErr(t, err, ErrNotFound)
-}
-
-func TestPhoneWrongParent(t *testing.T) { forEachBackend(t, testPhoneWrongParent) }
-
-func testPhoneWrongParent(t *testing.T) {
-	s, _ := newStore(t)
-	ctx := t.Context()
-	sc := newPerson(t, s)
-	other := newPerson(t, s) // a person of another account list, whose path holds
-	p := mustPhone(t, s, sc, NewPhone{Number: "1"})
-
-	_, err := s.Phone(ctx, personPath(t, s, other.PersonID), p.ID)
-	wantErr(t, err, ErrNotFound)
-	_, err = s.UpdatePhone(ctx, other, p.ID, PhoneUpdate{Number: ptr("2")}, nil)
-	wantErr(t, err, ErrNotFound)
-	wantErr(t, s.DeletePhone(ctx, other, p.ID, nil), ErrNotFound)
-	got, err := s.Phone(ctx, personPath(t, s, sc.PersonID), p.ID)
-	if err != nil || got.Number != "1" || !got.UpdatedInDBAt.Equal(p.UpdatedInDBAt) {
-		t.Errorf("phone changed through the wrong parent: %+v, %v", got, err)
-	}
-}
-
 func TestValidValuesDefault(t *testing.T) { forEachBackend(t, testValidValuesDefault) }
 
 func testValidValuesDefault(t *testing.T) {

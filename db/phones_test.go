@@ -3,109 +3,11 @@ package db
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/phoneapi/phoneapi/db/dbtest"
 )
-
-func TestPhoneCRUD(t *testing.T) { forEachBackend(t, testPhoneCRUD) }
-
-func testPhoneCRUD(t *testing.T) {
-	s, clk := newStore(t)
-	ctx := t.Context()
-	sc := newPerson(t, s)
-	personID := sc.PersonID
-
-	p := mustPhone(t, s, upperScope(sc), NewPhone{Number: "+1 555", CountryCode: ptr("US"), Historic: false})
-	want := Phone{
-		ID: p.ID, PersonID: personID, Number: "+1 555", CountryCode: ptr("US"),
-		Primary: true, Source: "MPDX", ValidValues: true,
-		CreatedAt: nowMS(clk), UpdatedAt: nowMS(clk), UpdatedInDBAt: nowMS(clk),
-	}
-	if _, err := uuid.Parse(p.ID); err != nil || p.ID != strings.ToLower(p.ID) {
-		t.Errorf("ID = %q, want a lower-case UUID", p.ID)
-	}
-	checkPhone(t, "created", p, want)
-	got, err := s.Phone(ctx, personPath(t, s, personID), p.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkPhone(t, "stored", got, want)
-
-	clk.Add(time.Second)
-	created := time.Date(2020, 1, 2, 3, 4, 5, 6_789_000, time.UTC)
-	up, err := s.UpdatePhone(ctx, upperScope(sc), strings.ToUpper(p.ID), PhoneUpdate{
-		Number:      ptr("+44 20"),
-		CountryCode: Patch[string]{Set: true},
-		Location:    Patch[string]{Set: true, Value: ptr("home")},
-		Source:      ptr("Siebel"),
-		ValidValues: ptr(false),
-		CreatedAt:   &created,
-	}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want.Number, want.CountryCode, want.Location = "+44 20", nil, ptr("home")
-	want.Source, want.ValidValues = "Siebel", false
-	want.CreatedAt = created.Truncate(time.Millisecond)
-	want.UpdatedAt, want.UpdatedInDBAt = nowMS(clk), nowMS(clk)
-	checkPhone(t, "updated", up, want)
-	got, _ = s.Phone(ctx, personPath(t, s, personID), p.ID)
-	checkPhone(t, "stored after update", got, want)
-
-	// Unset patches keep values.
-	clk.Add(time.Second)
-	up, err = s.UpdatePhone(ctx, sc, p.ID, PhoneUpdate{
-		CountryCode: Patch[string]{Value: ptr("GB")},
-		Location:    Patch[string]{Value: ptr("work")},
-	}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want.UpdatedAt, want.UpdatedInDBAt = nowMS(clk), nowMS(clk)
-	checkPhone(t, "empty update", up, want)
-
-	list, _, err := s.ListPhones(ctx, personPath(t, s, personID), ListQuery{})
-	if err != nil || len(list) != 1 {
-		t.Fatalf("ListPhones = %+v, %v", list, err)
-	}
-	checkPhone(t, "listed", list[0], want)
-
-	if err := s.DeletePhone(ctx, upperScope(sc), strings.ToUpper(p.ID), nil); err != nil {
-		t.Fatal(err)
-	}
-	_, err = s.Phone(ctx, personPath(t, s, personID), p.ID)
-	wantErr(t, err, ErrNotFound)
-	// The path holds; the phone is gone: the phone's ScopeError, not the path's.
-	for _, err := range []error{
-		s.DeletePhone(ctx, sc, p.ID, nil),
-		func() error { return errOf(s.UpdatePhone(ctx, sc, p.ID, PhoneUpdate{}, nil)) }(),
-	} {
-		wantErr(t, err, ErrNotFound)
-		var se *ScopeError
-		if !errors.As(err, &se) || se.Kind != KindPhone || se.ID != p.ID {
-			t.Errorf("missing phone under a valid path: %v, want the phone's ScopeError", err)
-		}
-	}
-	list, _, err = s.ListPhones(ctx, personPath(t, s, personID), ListQuery{})
-	if err != nil || list == nil || len(list) != 0 {
-		t.Errorf("ListPhones after delete = %v, %v; want empty non-nil", list, err)
-	}
-	_, _, err = s.ListPhones(ctx, personPath(t, s, uuid.NewString()), ListQuery{})
-	wantErr(t, err, ErrNotFound)
-}
-
-func checkPhone(t *testing.T, what string, got, want Phone) {
-	t.Helper()
-	if !samePhone(got, want) {
-		t.Errorf("%s:\n got %+v (cc %s, loc %s)\nwant %+v (cc %s, loc %s)", what,
-			got, strOrNil(got.CountryCode), strOrNil(got.Location),
-			want, strOrNil(want.CountryCode), strOrNil(want.Location))
-	}
-}
 
 func TestValidValuesDefault(t *testing.T) { forEachBackend(t, testValidValuesDefault) }
 

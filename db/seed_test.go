@@ -14,6 +14,15 @@ import (
 	"github.com/phoneapi/phoneapi/db/dbtest"
 )
 
+func contactsFirstPerson(t *testing.T, s *Store, contactID string) string {
+	t.Helper()
+	people, _, err := s.ListPeople(t.Context(), contactPath(t, s, contactID), ListQuery{Limit: 1})
+	if err != nil || len(people) != 1 {
+		t.Fatalf("ListPeople = %v, %v", people, err)
+	}
+	return people[0].ID
+}
+
 func TestSeed(t *testing.T) { forEachBackend(t, testSeed) }
 
 func testSeed(t *testing.T) {
@@ -171,15 +180,6 @@ func testSeed(t *testing.T) {
 		t.Fatalf("CreatePhone primary = %+v, %v", ph, err)
 	}
 	wantCount(t, s, 1, `SELECT SUM(CASE WHEN "primary" THEN 1 ELSE 0 END) FROM phones WHERE person_id = ?`, ph.PersonID)
-}
-
-func contactsFirstPerson(t *testing.T, s *Store, contactID string) string {
-	t.Helper()
-	people, _, err := s.ListPeople(t.Context(), contactPath(t, s, contactID), ListQuery{Limit: 1})
-	if err != nil || len(people) != 1 {
-		t.Fatalf("ListPeople = %v, %v", people, err)
-	}
-	return people[0].ID
 }
 
 func TestSeedLastNames(t *testing.T) { forEachBackend(t, testSeedLastNames) }

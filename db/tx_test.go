@@ -14,86 +14,6 @@ import (
 	"github.com/mattn/go-sqlite3"
 )
 
-// Deadlines and outages: a write whose context ends while another
-// connection holds the lock it needs returns the context's error in time
-// and writes nothing; writes of other account lists and reads carry on.
-
-func TestWriteDeadlineWithLockHeld(t *testing.T) { forEachBackend(t, testWriteDeadlineWithLockHeld) }
-
-func testWriteDeadlineWithLockHeld(t *testing.T) {
-	s, _ := newStore(t)
-	ctx := t.Context()
-	a, b := newPerson(t, s), newPerson(t, s)
-	pa := mustPhone(t, s, a, NewPhone{Number: "+1 1"})
-	before := snapshot(t, s)
-
-	release := holdLock(t, s, a.AccountListID)
-	const deadline = 300 * time.Millisecond
-	for _, w := range []struct {
-		name  string
-		write func(ctx context.Context) error
-	}{
-		{"CreatePhone", func(ctx context.Context) error {
-			_, err := s.CreatePhone(ctx, a, NewPhone{Number: "+1 2"})
-			return err
-		}},
-		{"UpdatePhone", func(ctx context.Context) error {
-			_, err := s.UpdatePhone(ctx, a, pa.ID, PhoneUpdate{Number: ptr("+1 3")}, nil)
-			return err
-		}},
-		{"DeletePhone", func(ctx context.Context) error { return s.DeletePhone(ctx, a, pa.ID, nil) }},
-		{"UpdateContact", func(ctx context.Context) error {
-			_, err := s.UpdateContact(ctx, a.AccountListID, a.ContactID, ContactUpdate{Name: ptr("x")}, nil)
-			return err
-		}},
-	} {
-		wctx, cancel := context.WithTimeout(ctx, deadline)
-		start := time.Now()
-		err := w.write(wctx)
-		took := time.Since(start)
-		cancel()
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("%s with the lock held: %v, want an error matching context.DeadlineExceeded", w.name, err)
-		}
-		if took > deadline+500*time.Millisecond {
-			t.Errorf("%s with the lock held returned after %v, want about the deadline %v", w.name, took, deadline)
-		}
-	}
-
-	// Reads of the locked account list go on on both engines; on
-	// PostgreSQL writes of another account list too.
-	start := time.Now()
-	if _, err := s.Phone(ctx, a, pa.ID); err != nil {
-		t.Errorf("Phone with the lock held: %v", err)
-	}
-	if _, _, err := s.ListPhones(ctx, a, ListQuery{}); err != nil {
-		t.Errorf("ListPhones with the lock held: %v", err)
-	}
-	if backendOf(t) == "postgres" {
-		if _, err := s.CreatePhone(ctx, b, NewPhone{Number: "+1 4"}); err != nil {
-			t.Errorf("CreatePhone in another account list with the lock held: %v", err)
-		}
-	}
-	if took := time.Since(start); took > deadline {
-		t.Errorf("reads (and another account list's write) took %v with the lock held", took)
-	}
-	release()
-
-	// The refused writes left nothing; A writes again.
-	if backendOf(t) == "sqlite" {
-		if got := snapshot(t, s); got != before {
-			t.Errorf("the refused writes changed the database:\nbefore %s\nafter  %s", before, got)
-		}
-	}
-	if got, err := s.Phone(ctx, a, pa.ID); err != nil || got.Number != pa.Number || !got.UpdatedInDBAt.Equal(pa.UpdatedInDBAt) {
-		t.Errorf("after the lock: %+v, %v; want the phone unchanged", got, err)
-	}
-	wantCount(t, s, 1, `SELECT COUNT(*) FROM phones WHERE person_id = ?`, a.PersonID)
-	if _, err := s.CreatePhone(ctx, a, NewPhone{Number: "+1 5"}); err != nil {
-		t.Errorf("CreatePhone after the lock: %v", err)
-	}
-}
-
 func TestLanes(t *testing.T) {
 	var l lanes
 	ctx := t.Context()
@@ -192,5 +112,85 @@ func TestClassify(t *testing.T) {
 				t.Errorf("mapError(classify(%v)) = %v, want it unchanged", tt.err, mapped)
 			}
 		})
+	}
+}
+
+// Deadlines and outages: a write whose context ends while another
+// connection holds the lock it needs returns the context's error in time
+// and writes nothing; writes of other account lists and reads carry on.
+
+func TestWriteDeadlineWithLockHeld(t *testing.T) { forEachBackend(t, testWriteDeadlineWithLockHeld) }
+
+func testWriteDeadlineWithLockHeld(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := t.Context()
+	a, b := newPerson(t, s), newPerson(t, s)
+	pa := mustPhone(t, s, a, NewPhone{Number: "+1 1"})
+	before := snapshot(t, s)
+
+	release := holdLock(t, s, a.AccountListID)
+	const deadline = 300 * time.Millisecond
+	for _, w := range []struct {
+		name  string
+		write func(ctx context.Context) error
+	}{
+		{"CreatePhone", func(ctx context.Context) error {
+			_, err := s.CreatePhone(ctx, a, NewPhone{Number: "+1 2"})
+			return err
+		}},
+		{"UpdatePhone", func(ctx context.Context) error {
+			_, err := s.UpdatePhone(ctx, a, pa.ID, PhoneUpdate{Number: ptr("+1 3")}, nil)
+			return err
+		}},
+		{"DeletePhone", func(ctx context.Context) error { return s.DeletePhone(ctx, a, pa.ID, nil) }},
+		{"UpdateContact", func(ctx context.Context) error {
+			_, err := s.UpdateContact(ctx, a.AccountListID, a.ContactID, ContactUpdate{Name: ptr("x")}, nil)
+			return err
+		}},
+	} {
+		wctx, cancel := context.WithTimeout(ctx, deadline)
+		start := time.Now()
+		err := w.write(wctx)
+		took := time.Since(start)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s with the lock held: %v, want an error matching context.DeadlineExceeded", w.name, err)
+		}
+		if took > deadline+500*time.Millisecond {
+			t.Errorf("%s with the lock held returned after %v, want about the deadline %v", w.name, took, deadline)
+		}
+	}
+
+	// Reads of the locked account list go on on both engines; on
+	// PostgreSQL writes of another account list too.
+	start := time.Now()
+	if _, err := s.Phone(ctx, a, pa.ID); err != nil {
+		t.Errorf("Phone with the lock held: %v", err)
+	}
+	if _, _, err := s.ListPhones(ctx, a, ListQuery{}); err != nil {
+		t.Errorf("ListPhones with the lock held: %v", err)
+	}
+	if backendOf(t) == "postgres" {
+		if _, err := s.CreatePhone(ctx, b, NewPhone{Number: "+1 4"}); err != nil {
+			t.Errorf("CreatePhone in another account list with the lock held: %v", err)
+		}
+	}
+	if took := time.Since(start); took > deadline {
+		t.Errorf("reads (and another account list's write) took %v with the lock held", took)
+	}
+	release()
+
+	// The refused writes left nothing; A writes again.
+	if backendOf(t) == "sqlite" {
+		if got := snapshot(t, s); got != before {
+			t.Errorf("the refused writes changed the database:\nbefore %s\nafter  %s", before, got)
+		}
+	}
+	if got, err := s.Phone(ctx, a, pa.ID); err != nil || got.Number != pa.Number || !got.UpdatedInDBAt.Equal(pa.UpdatedInDBAt) {
+		t.Errorf("after the lock: %+v, %v; want the phone unchanged", got, err)
+	}
+	wantCount(t, s, 1, `SELECT COUNT(*) FROM phones WHERE person_id = ?`, a.PersonID)
+	if _, err := s.CreatePhone(ctx, a, NewPhone{Number: "+1 5"}); err != nil {
+		t.Errorf("CreatePhone after the lock: %v", err)
 	}
 }

@@ -10,6 +10,35 @@ import (
 	"github.com/phoneapi/phoneapi/db/dbtest"
 )
 
+// waitingCalls returns a function that waits until at least want
+// EnsureUser calls made since wait for the lock the test holds (on SQLite:
+// writes submitted to the group commit; on PostgreSQL: inserts of a user
+// waiting for a lock), and returns how many do.
+func waitingCalls(t *testing.T, s *Store) func(want int) int {
+	var base int64
+	if s.Engine() == "sqlite" {
+		base = s.commits.submitted.Load()
+	}
+	return func(want int) int {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			var n int
+			if s.Engine() == "sqlite" {
+				n = int(s.commits.submitted.Load() - base)
+			} else if err := pgAdmin.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO users%'`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n >= want {
+				return n
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d calls wait for the lock, want %d", n, want)
+			}
+		}
+	}
+}
+
 func TestEnsureUser(t *testing.T) { forEachBackend(t, testEnsureUser) }
 
 func testEnsureUser(t *testing.T) {
@@ -89,35 +118,6 @@ func testEnsureUserConcurrent(t *testing.T) {
 	wantCount(t, s, 1, `SELECT COUNT(*) FROM account_lists`)
 	wantCount(t, s, 1, `SELECT COUNT(*) FROM users WHERE id = ? AND account_list_id = ?`, user, results[0].v)
 	wantCount(t, s, 1, `SELECT COUNT(*) FROM users`)
-}
-
-// waitingCalls returns a function that waits until at least want
-// EnsureUser calls made since wait for the lock the test holds (on SQLite:
-// writes submitted to the group commit; on PostgreSQL: inserts of a user
-// waiting for a lock), and returns how many do.
-func waitingCalls(t *testing.T, s *Store) func(want int) int {
-	var base int64
-	if s.Engine() == "sqlite" {
-		base = s.commits.submitted.Load()
-	}
-	return func(want int) int {
-		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-			var n int
-			if s.Engine() == "sqlite" {
-				n = int(s.commits.submitted.Load() - base)
-			} else if err := pgAdmin.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO users%'`).Scan(&n); err != nil {
-				t.Fatal(err)
-			}
-			if n >= want {
-				return n
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%d calls wait for the lock, want %d", n, want)
-			}
-		}
-	}
 }
 
 func TestInitSetting(t *testing.T) { forEachBackend(t, testInitSetting) }

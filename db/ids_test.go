@@ -129,47 +129,43 @@ func TestClientIDs(t *testing.T) { forEachBackend(t, testClientIDs) }
 // again, under any parent, conflict and change nothing; a create under a
 // missing parent is ErrNotFound.
 func testClientIDs(t *testing.T) {
-	for _, k := range kinds {
-		t.Run(k.name, func(t *testing.T) {
-			s, _ := newStore(t)
-			rows := k.rows(t, s)
-			lower := strings.ToLower(k.id)
+	forEachKind(t, func(t *testing.T, s *Store, id string, rows rowsOf) {
+		lower := strings.ToLower(id)
 
-			created, err := rows.create(upperScope(rows.parent), k.id, "first")
-			if err != nil || created.id != lower {
-				t.Fatalf("created id %q, %v; want %q", created.id, err, lower)
+		created, err := rows.create(upperScope(rows.parent), id, "first")
+		if err != nil || created.id != lower {
+			t.Fatalf("created id %q, %v; want %q", created.id, err, lower)
+		}
+		for _, in := range []string{id, lower} {
+			if got, err := rows.read(upperScope(rows.parent), in); err != nil || got != created {
+				t.Errorf("read %q = %+v, %v; want %+v", in, got, err, created)
 			}
-			for _, id := range []string{k.id, lower} {
-				if got, err := rows.read(upperScope(rows.parent), id); err != nil || got != created {
-					t.Errorf("read %q = %+v, %v; want %+v", id, got, err, created)
-				}
-				for _, parent := range []Scope{rows.parent, rows.other} {
-					_, err := rows.create(parent, id, "dup")
-					wantErr(t, err, ErrConflict)
-				}
+			for _, parent := range []Scope{rows.parent, rows.other} {
+				_, err := rows.create(parent, in, "dup")
+				wantErr(t, err, ErrConflict)
 			}
-			for _, c := range rows.counts {
-				wantCount(t, s, c.want, c.query, c.args...)
-			}
-			if got, err := rows.read(rows.parent, lower); err != nil || got != created {
-				t.Errorf("after conflicting creates: %+v, %v; want %+v unchanged", got, err, created)
-			}
-			_, err = rows.create(rows.missing, uuid.NewString(), "orphan")
-			wantErr(t, err, ErrNotFound)
+		}
+		for _, c := range rows.counts {
+			wantCount(t, s, c.want, c.query, c.args...)
+		}
+		if got, err := rows.read(rows.parent, lower); err != nil || got != created {
+			t.Errorf("after conflicting creates: %+v, %v; want %+v unchanged", got, err, created)
+		}
+		_, err = rows.create(rows.missing, uuid.NewString(), "orphan")
+		wantErr(t, err, ErrNotFound)
 
-			if err := rows.update(upperScope(rows.parent), k.id, "renamed"); err != nil {
-				t.Errorf("update by the upper-case id: %v", err)
-			}
-			if got, err := rows.read(rows.parent, lower); err != nil || got.text != "renamed" {
-				t.Errorf("after the update: %+v, %v; want it renamed", got, err)
-			}
-			if err := rows.delete(upperScope(rows.parent), k.id); err != nil {
-				t.Errorf("delete by the upper-case id: %v", err)
-			}
-			_, err = rows.read(rows.parent, lower)
-			wantErr(t, err, ErrNotFound)
-		})
-	}
+		if err := rows.update(upperScope(rows.parent), id, "renamed"); err != nil {
+			t.Errorf("update by the upper-case id: %v", err)
+		}
+		if got, err := rows.read(rows.parent, lower); err != nil || got.text != "renamed" {
+			t.Errorf("after the update: %+v, %v; want it renamed", got, err)
+		}
+		if err := rows.delete(upperScope(rows.parent), id); err != nil {
+			t.Errorf("delete by the upper-case id: %v", err)
+		}
+		_, err = rows.read(rows.parent, lower)
+		wantErr(t, err, ErrNotFound)
+	})
 }
 
 func TestWrongParent(t *testing.T) { forEachBackend(t, testWrongParent) }
@@ -177,21 +173,28 @@ func TestWrongParent(t *testing.T) { forEachBackend(t, testWrongParent) }
 // testWrongParent reads, updates and deletes a row of each kind through
 // a parent that is not its own: each is refused, and the row is unchanged.
 func testWrongParent(t *testing.T) {
+	forEachKind(t, func(t *testing.T, _ *Store, _ string, rows rowsOf) {
+		created, err := rows.create(rows.parent, "", "first")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = rows.read(rows.other, created.id)
+		wantErr(t, err, rows.wrongParent)
+		wantErr(t, rows.update(rows.other, created.id, "moved"), rows.wrongParent)
+		wantErr(t, rows.delete(rows.other, created.id), rows.wrongParent)
+		if got, err := rows.read(rows.parent, created.id); err != nil || got != created {
+			t.Errorf("changed through the wrong parent: %+v, %v; want %+v", got, err, created)
+		}
+	})
+}
+
+// forEachKind runs test as a subtest per kind, on a new store with the
+// kind's rows there, given the kind's client id.
+func forEachKind(t *testing.T, test func(t *testing.T, s *Store, id string, rows rowsOf)) {
 	for _, k := range kinds {
 		t.Run(k.name, func(t *testing.T) {
 			s, _ := newStore(t)
-			rows := k.rows(t, s)
-			created, err := rows.create(rows.parent, "", "first")
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = rows.read(rows.other, created.id)
-			wantErr(t, err, rows.wrongParent)
-			wantErr(t, rows.update(rows.other, created.id, "moved"), rows.wrongParent)
-			wantErr(t, rows.delete(rows.other, created.id), rows.wrongParent)
-			if got, err := rows.read(rows.parent, created.id); err != nil || got != created {
-				t.Errorf("changed through the wrong parent: %+v, %v; want %+v", got, err, created)
-			}
+			test(t, s, k.id, k.rows(t, s))
 		})
 	}
 }

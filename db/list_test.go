@@ -378,9 +378,8 @@ func TestListParentNotFound(t *testing.T) { forEachBackend(t, testListParentNotF
 func testListParentNotFound(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := t.Context()
-	al := newAccountList(t, s)
-	c := mustContact(t, s, Contact{AccountListID: al, Name: "c"})
-	p := mustPerson(t, s, contactScope(c), Person{FirstName: "p"})
+	sc := newPerson(t, s)
+	al, contactID, personID := sc.AccountListID, sc.ContactID, sc.PersonID
 	q := ListQuery{Limit: 10, Offset: 5}
 
 	_, _, err := s.ListContacts(ctx, uuid.NewString(), q)
@@ -395,15 +394,15 @@ func testListParentNotFound(t *testing.T) {
 	// An existing parent with nothing to show is no error, whatever the
 	// filters and paging.
 	for _, q := range []ListQuery{{}, q, {UpdatedAt: &Range{From: &t2, To: &t0}}} {
-		if list, total, err := s.ListPhones(ctx, personPath(t, s, p.ID), q); err != nil || list == nil || len(list) != 0 || total != 0 {
+		if list, total, err := s.ListPhones(ctx, personPath(t, s, personID), q); err != nil || list == nil || len(list) != 0 || total != 0 {
 			t.Errorf("ListPhones(%+v) = %v, %d, %v; want empty non-nil, 0", q, list, total, err)
 		}
 	}
-	mustPhone(t, s, personScope(c, p), NewPhone{Number: "1"})
-	if list, total, err := s.ListPhones(ctx, personPath(t, s, p.ID), q); err != nil || list == nil || len(list) != 0 || total != 1 {
+	mustPhone(t, s, sc, NewPhone{Number: "1"})
+	if list, total, err := s.ListPhones(ctx, personPath(t, s, personID), q); err != nil || list == nil || len(list) != 0 || total != 1 {
 		t.Errorf("ListPhones past the end = %v, %d, %v; want empty non-nil, 1", list, total, err)
 	}
-	if list, total, err := s.ListPeople(ctx, contactPath(t, s, c.ID), ListQuery{Offset: 3}); err != nil || len(list) != 0 || total != 1 {
+	if list, total, err := s.ListPeople(ctx, contactPath(t, s, contactID), ListQuery{Offset: 3}); err != nil || len(list) != 0 || total != 1 {
 		t.Errorf("ListPeople past the end without limit = %v, %d, %v; want empty, 1", list, total, err)
 	}
 	if list, total, err := s.ListContacts(ctx, al, ListQuery{Sort: "name"}); err != nil || len(list) != 1 || total != 1 {
@@ -416,13 +415,12 @@ func TestListInvalidQuery(t *testing.T) { forEachBackend(t, testListInvalidQuery
 func testListInvalidQuery(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := t.Context()
-	al := newAccountList(t, s)
-	c := mustContact(t, s, Contact{AccountListID: al, Name: "c"})
-	p := mustPerson(t, s, contactScope(c), Person{FirstName: "p"})
+	sc := newPerson(t, s)
+	al, contactID, personID := sc.AccountListID, sc.ContactID, sc.PersonID
 	type lister func(ListQuery) error
 	contacts := func(q ListQuery) error { _, _, err := s.ListContacts(ctx, al, q); return err }
-	people := func(q ListQuery) error { _, _, err := s.ListPeople(ctx, contactPath(t, s, c.ID), q); return err }
-	phones := func(q ListQuery) error { _, _, err := s.ListPhones(ctx, personPath(t, s, p.ID), q); return err }
+	people := func(q ListQuery) error { _, _, err := s.ListPeople(ctx, contactPath(t, s, contactID), q); return err }
+	phones := func(q ListQuery) error { _, _, err := s.ListPhones(ctx, personPath(t, s, personID), q); return err }
 	tests := []struct {
 		name string
 		list lister

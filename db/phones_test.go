@@ -3,6 +3,7 @@ package db
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -364,7 +365,7 @@ func testPrimaryInvariant(t *testing.T) {
 				if name == tt.target || !ok {
 					continue
 				}
-				if contains(tt.bumped, name) {
+				if slices.Contains(tt.bumped, name) {
 					want := nextDBTime(now, old.UpdatedInDBAt)
 					if !cur.UpdatedInDBAt.Equal(want) || !cur.UpdatedInDBAt.After(old.UpdatedInDBAt) ||
 						!cur.UpdatedAt.Equal(now) || cur.Primary == old.Primary {
@@ -380,15 +381,6 @@ func testPrimaryInvariant(t *testing.T) {
 			}
 		})
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func TestUpdatePhonePrecondition(t *testing.T) { forEachBackend(t, testUpdatePhonePrecondition) }

@@ -25,22 +25,22 @@ func (f *family) tombstones(t *testing.T, al string) []Deleted {
 	return list
 }
 
-// want is a tombstone as a test expects it: type, deleted id, contact id
+// wantTombstone is a tombstone as a test expects it: type, deleted id, contact id
 // and person id ("" for NULL).
-type wantTomb struct{ typ, id, contact, person string }
+type wantTombstone struct{ typ, id, contact, person string }
 
-func (w wantTomb) String() string {
+func (w wantTombstone) String() string {
 	return fmt.Sprintf("%s %s c=%s p=%s", w.typ, w.id, w.contact, w.person)
 }
 
 // checkTombstones compares got, ignoring order, with want, all at at, and
 // checks the ids.
-func checkTombstones(t *testing.T, got []Deleted, al string, at time.Time, want []wantTomb) {
+func checkTombstones(t *testing.T, got []Deleted, al string, at time.Time, want []wantTombstone) {
 	t.Helper()
 	var gotW []string
 	seen := map[string]bool{}
 	for _, d := range got {
-		gotW = append(gotW, wantTomb{d.Type, d.DeletableID, strOrEmpty(d.ContactID), strOrEmpty(d.PersonID)}.String())
+		gotW = append(gotW, wantTombstone{d.Type, d.DeletableID, strOrEmpty(d.ContactID), strOrEmpty(d.PersonID)}.String())
 		if d.AccountListID != al || !d.DeletedAt.Equal(at) || d.DeletedAt.Location() != time.UTC {
 			t.Errorf("tombstone %+v: want account list %s, DeletedAt %v UTC", d, al, at)
 		}
@@ -81,7 +81,7 @@ func testDeletePhoneTombstone(t *testing.T) {
 	if err := f.s.DeletePhone(ctx, upperScope(f.in(f.p1)), strings.ToUpper(a.ID), nil); err != nil {
 		t.Fatal(err)
 	}
-	checkTombstones(t, f.tombstones(t, f.al), f.al, nowMS(f.clk), []wantTomb{
+	checkTombstones(t, f.tombstones(t, f.al), f.al, nowMS(f.clk), []wantTombstone{
 		{TypePhoneNumbers, a.ID, f.c.ID, f.p1.ID},
 	})
 	if got := f.tombstones(t, f.other.AccountListID); len(got) != 0 {
@@ -103,7 +103,7 @@ func testDeletePersonTombstones(t *testing.T) {
 	if err := f.s.DeletePerson(ctx, contactScope(f.c), f.p2.ID, nil); err != nil {
 		t.Fatal(err)
 	}
-	checkTombstones(t, f.tombstones(t, f.al), f.al, nowMS(f.clk), []wantTomb{
+	checkTombstones(t, f.tombstones(t, f.al), f.al, nowMS(f.clk), []wantTombstone{
 		{TypePhoneNumbers, f.phones["c"].ID, f.c.ID, f.p2.ID},
 		{TypePhoneNumbers, f.phones["d"].ID, f.c.ID, f.p2.ID},
 		{TypePhoneNumbers, f.phones["e"].ID, f.c.ID, f.p2.ID},
@@ -123,7 +123,7 @@ func testDeleteContactTombstones(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := f.tombstones(t, f.al)
-	checkTombstones(t, got, f.al, nowMS(f.clk), []wantTomb{
+	checkTombstones(t, got, f.al, nowMS(f.clk), []wantTombstone{
 		{TypePhoneNumbers, f.phones["a"].ID, f.c.ID, f.p1.ID},
 		{TypePhoneNumbers, f.phones["b"].ID, f.c.ID, f.p1.ID},
 		{TypePhoneNumbers, f.phones["c"].ID, f.c.ID, f.p2.ID},
@@ -150,14 +150,14 @@ func testDeleteSequenceTombstones(t *testing.T) {
 	ctx := t.Context()
 	steps := []struct {
 		del  func() error
-		want []wantTomb
+		want []wantTombstone
 	}{
 		{func() error { return f.s.DeletePhone(ctx, f.in(f.pk), f.phones["k"].ID, nil) },
-			[]wantTomb{{TypePhoneNumbers, f.phones["k"].ID, f.keep.ID, f.pk.ID}}},
+			[]wantTombstone{{TypePhoneNumbers, f.phones["k"].ID, f.keep.ID, f.pk.ID}}},
 		{func() error { return f.s.DeletePerson(ctx, contactScope(f.keep), f.pk.ID, nil) },
-			[]wantTomb{{TypePeople, f.pk.ID, f.keep.ID, ""}}},
+			[]wantTombstone{{TypePeople, f.pk.ID, f.keep.ID, ""}}},
 		{func() error { return f.s.DeleteContact(ctx, f.al, f.keep.ID, nil) },
-			[]wantTomb{{TypeContacts, f.keep.ID, "", ""}}},
+			[]wantTombstone{{TypeContacts, f.keep.ID, "", ""}}},
 	}
 	total := 0
 	for i, st := range steps {

@@ -317,7 +317,7 @@ func testExportImportRoundTrip(t *testing.T) {
 	dst.SetClock(dbtest.NewClock(dbtest.Start).Now)
 	for _, u := range want["users"] {
 		al := u[1].(string)
-		hw := hwOf(t, dst, al)
+		hw := highWater(t, dst, al)
 		if max := maxStamp(t, dst, al); !hw.Equal(max) || hw.Equal(fromMillis(0)) {
 			t.Errorf("account list %s: copied write clock %v, latest copied stamp %v; want them equal", al, hw, max)
 		}
@@ -444,7 +444,7 @@ func testImportVersion1(t *testing.T) {
 				t.Error("import created write_clock")
 			}
 			for _, al := range []string{al1, al2} {
-				if got := hwOf(t, s, al); got.UnixMilli() != hw {
+				if got := highWater(t, s, al); got.UnixMilli() != hw {
 					t.Errorf("account list %s: write clock %v, want the export's %v", al, got, fromMillis(hw))
 				}
 			}

@@ -263,6 +263,15 @@ func count(t *testing.T, s *Store, query string, args ...any) int {
 	return n
 }
 
+// wantCount fails the test, going on, unless the SELECT COUNT(*) query
+// counts want.
+func wantCount(t *testing.T, s *Store, want int, query string, args ...any) {
+	t.Helper()
+	if n := count(t, s, query, args...); n != want {
+		t.Errorf("%s %v = %d, want %d", query, args, n, want)
+	}
+}
+
 // wantErr fails unless errors.Is(err, want) and err does not expose a
 // driver error.
 func wantErr(t *testing.T, err, want error) {
@@ -369,6 +378,49 @@ func newPerson(t *testing.T, s *Store) Scope {
 	return personScope(c, mustPerson(t, s, contactScope(c), Person{FirstName: "p"}))
 }
 
+// family is an account list with two contacts: c with people p1 (phones
+// a, b) and p2 (phones c, d, e), and keep with person pk (phone k).
+type family struct {
+	s          *Store
+	clk        *dbtest.Clock
+	al         string
+	c, keep    Contact
+	p1, p2, pk Person
+	phones     map[string]Phone // by name
+	other      Scope            // a person of a second account list
+	otherPhone string           // a phone of that person
+}
+
+func newFamily(t *testing.T) *family {
+	t.Helper()
+	s, clk := newStore(t)
+	f := &family{s: s, clk: clk, al: newAccountList(t, s), phones: map[string]Phone{}}
+	f.c = mustContact(t, s, Contact{AccountListID: f.al, Name: "c"})
+	f.keep = mustContact(t, s, Contact{AccountListID: f.al, Name: "keep"})
+	f.p1 = mustPerson(t, s, contactScope(f.c), Person{FirstName: "p1"})
+	f.p2 = mustPerson(t, s, contactScope(f.c), Person{FirstName: "p2"})
+	f.pk = mustPerson(t, s, contactScope(f.keep), Person{FirstName: "pk"})
+	for _, x := range []struct {
+		name string
+		sc   Scope
+	}{{"a", f.in(f.p1)}, {"b", f.in(f.p1)}, {"c", f.in(f.p2)}, {"d", f.in(f.p2)}, {"e", f.in(f.p2)}, {"k", f.in(f.pk)}} {
+		f.phones[x.name] = mustPhone(t, s, x.sc, NewPhone{Number: x.name})
+	}
+	f.other = newPerson(t, s)
+	f.otherPhone = mustPhone(t, s, f.other, NewPhone{Number: "o"}).ID
+	return f
+}
+
+// in returns the Scope of p's phones, or of c's people when p is a
+// contact's: the family's contact c holds p1 and p2, keep holds pk.
+func (f *family) in(p Person) Scope {
+	c := f.c
+	if p.ContactID == f.keep.ID {
+		c = f.keep
+	}
+	return personScope(c, p)
+}
+
 // holdLock takes, on a connection of its own, the lock that writes of the
 // account list need: SQLite's write lock (BEGIN IMMEDIATE, which covers
 // every account list) or on PostgreSQL the account list's row. The lock
@@ -452,8 +504,8 @@ func lines(t *testing.T, q queryer, query string, args ...any) []string {
 	return l
 }
 
-// hwOf returns the account list's write clock high-water mark as stored.
-func hwOf(t *testing.T, s *Store, al string) time.Time {
+// highWater returns the account list's write clock high-water mark as stored.
+func highWater(t *testing.T, s *Store, al string) time.Time {
 	t.Helper()
 	var ms int64
 	if err := s.pool().QueryRowContext(t.Context(), `SELECT hw FROM account_lists WHERE id = ?`, al).Scan(&ms); err != nil {
@@ -511,55 +563,3 @@ type result[T any] struct {
 }
 
 func resultOf[T any](v T, err error) result[T] { return result[T]{v, err} }
-
-// family is an account list with two contacts: c with people p1 (phones
-// a, b) and p2 (phones c, d, e), and keep with person pk (phone k).
-type family struct {
-	s          *Store
-	clk        *dbtest.Clock
-	al         string
-	c, keep    Contact
-	p1, p2, pk Person
-	phones     map[string]Phone // by name
-	other      Scope            // a person of a second account list
-	otherPhone string           // a phone of that person
-}
-
-func newFamily(t *testing.T) *family {
-	t.Helper()
-	s, clk := newStore(t)
-	f := &family{s: s, clk: clk, al: newAccountList(t, s), phones: map[string]Phone{}}
-	f.c = mustContact(t, s, Contact{AccountListID: f.al, Name: "c"})
-	f.keep = mustContact(t, s, Contact{AccountListID: f.al, Name: "keep"})
-	f.p1 = mustPerson(t, s, contactScope(f.c), Person{FirstName: "p1"})
-	f.p2 = mustPerson(t, s, contactScope(f.c), Person{FirstName: "p2"})
-	f.pk = mustPerson(t, s, contactScope(f.keep), Person{FirstName: "pk"})
-	for _, x := range []struct {
-		name string
-		sc   Scope
-	}{{"a", f.in(f.p1)}, {"b", f.in(f.p1)}, {"c", f.in(f.p2)}, {"d", f.in(f.p2)}, {"e", f.in(f.p2)}, {"k", f.in(f.pk)}} {
-		f.phones[x.name] = mustPhone(t, s, x.sc, NewPhone{Number: x.name})
-	}
-	f.other = newPerson(t, s)
-	f.otherPhone = mustPhone(t, s, f.other, NewPhone{Number: "o"}).ID
-	return f
-}
-
-// in returns the Scope of p's phones, or of c's people when p is a
-// contact's: the family's contact c holds p1 and p2, keep holds pk.
-func (f *family) in(p Person) Scope {
-	c := f.c
-	if p.ContactID == f.keep.ID {
-		c = f.keep
-	}
-	return personScope(c, p)
-}
-
-// wantCount fails the test, going on, unless the SELECT COUNT(*) query
-// counts want.
-func wantCount(t *testing.T, s *Store, want int, query string, args ...any) {
-	t.Helper()
-	if n := count(t, s, query, args...); n != want {
-		t.Errorf("%s %v = %d, want %d", query, args, n, want)
-	}
-}

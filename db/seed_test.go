@@ -36,7 +36,7 @@ func testSeed(t *testing.T) {
 	seedBatchRows = 20 // 9 rows per contact: batches of 2 contacts
 	type call struct{ done, total int }
 	var calls []call
-	hwBefore := hwOf(t, s, al)
+	hwBefore := highWater(t, s, al)
 	res, err := s.Seed(ctx, SeedOptions{
 		AccountListID: strings.ToUpper(al), Contacts: 10, PeoplePerContact: 2, PhonesPerPerson: 3,
 		Progress: func(done, total int) { calls = append(calls, call{done, total}) },
@@ -123,7 +123,7 @@ func testSeed(t *testing.T) {
 	if last := fromMillis(stamps[len(stamps)-1]); last.After(nowMS(clk)) && fromMillis(stamps[0]).After(hwBefore) {
 		t.Errorf("last timestamp %v after now %v though the write clock did not hold it back", last, nowMS(clk))
 	}
-	if hw := hwOf(t, s, al); hw.UnixMilli() != stamps[len(stamps)-1] {
+	if hw := highWater(t, s, al); hw.UnixMilli() != stamps[len(stamps)-1] {
 		t.Errorf("write clock %v after seeding, want the last stamp %d", hw, stamps[len(stamps)-1])
 	}
 
@@ -244,7 +244,7 @@ func testSeedWriteClock(t *testing.T) {
 	mustContact(t, s, Contact{AccountListID: ahead, Name: "written with the clock ahead"})
 	clk.Set(dbtest.Start)
 	now := nowMS(clk)
-	hwAhead := hwOf(t, s, ahead)
+	hwAhead := highWater(t, s, ahead)
 	if !hwAhead.After(now) {
 		t.Fatalf("fixture: write clock %v, want it after the clock %v", hwAhead, now)
 	}
@@ -280,12 +280,12 @@ func testSeedWriteClock(t *testing.T) {
 			if !fromMillis(first).Equal(tt.first(rows)) || !fromMillis(last).Equal(tt.last(rows)) {
 				t.Errorf("stamps %v to %v, want %v to %v", fromMillis(first), fromMillis(last), tt.first(rows), tt.last(rows))
 			}
-			if hw := hwOf(t, s, tt.al); !hw.Equal(fromMillis(last)) {
+			if hw := highWater(t, s, tt.al); !hw.Equal(fromMillis(last)) {
 				t.Errorf("write clock %v after seeding, want the last stamp %v", hw, fromMillis(last))
 			}
 		})
 	}
-	if hw := hwOf(t, s, behind); !hw.Before(hwAhead) {
+	if hw := highWater(t, s, behind); !hw.Before(hwAhead) {
 		t.Errorf("the account list seeded with the clock behind has write clock %v, want it before the other's %v", hw, hwAhead)
 	}
 }

@@ -68,7 +68,7 @@ func (st *stamps) wrote(label string, times ...time.Time) {
 	}
 	st.latest = latest
 	for i, s := range st.stores {
-		if hw, max := hwOf(st.t, s, st.al), maxStamp(st.t, s, st.al); !hw.Equal(latest) || !max.Equal(latest) {
+		if hw, max := highWater(st.t, s, st.al), maxStamp(st.t, s, st.al); !hw.Equal(latest) || !max.Equal(latest) {
 			st.t.Errorf("%s: store %d: write clock %v, latest stored stamp %v; want both %v", label, i, hw, max, latest)
 		}
 	}
@@ -230,7 +230,7 @@ func testWriteClockPerAccountList(t *testing.T) {
 			b.UpdatedInDBAt, nowMS(clk), a2.UpdatedInDBAt)
 	}
 	stB.wrote("B: create b, clock T", b.UpdatedInDBAt)
-	if hw := hwOf(t, s, alA); !hw.Equal(stA.latest) {
+	if hw := highWater(t, s, alA); !hw.Equal(stA.latest) {
 		t.Errorf("A's write clock %v after B's write, want A's latest %v", hw, stA.latest)
 	}
 
@@ -306,7 +306,7 @@ func testWriteClockPersists(t *testing.T) {
 
 	clk.Set(dbtest.Start) // an hour and a minute behind
 	s2 := openAt(t, p, clk)
-	if hw := hwOf(t, s2, al); !hw.Equal(high) {
+	if hw := highWater(t, s2, al); !hw.Equal(high) {
 		t.Fatalf("after reopening the write clock = %v, want %v", hw, high)
 	}
 	st := &stamps{t: t, stores: []*Store{s2}, al: al, latest: high}
@@ -429,7 +429,7 @@ func testWriteClockSharedAcrossStores(t *testing.T) {
 		}
 	}
 	for i, s := range []*Store{s1, s2} {
-		if hw, max := hwOf(t, s, al), maxStamp(t, s, al); !hw.Equal(max) || max.Before(done) {
+		if hw, max := highWater(t, s, al), maxStamp(t, s, al); !hw.Equal(max) || max.Before(done) {
 			t.Errorf("store %d: write clock %v, latest stored stamp %v; want equal, not before %v", i, hw, max, done)
 		}
 	}
@@ -589,7 +589,7 @@ func testMigrateSeedsWriteClock(t *testing.T) {
 			if err := s.Migrate(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if hw := hwOf(t, s, al); !hw.Equal(want) {
+			if hw := highWater(t, s, al); !hw.Equal(want) {
 				t.Fatalf("after Migrate the write clock = %v, want %v", hw, want)
 			}
 
@@ -601,7 +601,7 @@ func testMigrateSeedsWriteClock(t *testing.T) {
 			if !c.UpdatedInDBAt.Equal(wantAt) {
 				t.Errorf("new contact: UpdatedInDBAt = %v, want %v", c.UpdatedInDBAt, wantAt)
 			}
-			if hw := hwOf(t, s, al); !hw.Equal(wantAt) {
+			if hw := highWater(t, s, al); !hw.Equal(wantAt) {
 				t.Errorf("after a write the write clock = %v, want %v", hw, wantAt)
 			}
 		})
@@ -647,7 +647,7 @@ func testMigrateMovesWriteClock(t *testing.T) {
 	wantCount(t, s, len(migrationFiles(t, engine)), `SELECT COUNT(*) FROM schema_migrations`)
 	wantCount(t, s, 0, `SELECT COUNT(*) FROM account_lists WHERE hw <> ?`, old.UnixMilli())
 	for _, al := range []string{alA, alB} {
-		if hw := hwOf(t, s, al); !hw.Equal(old) {
+		if hw := highWater(t, s, al); !hw.Equal(old) {
 			t.Errorf("account list %s: write clock %v after Migrate, want the old %v", al, hw, old)
 		}
 	}
@@ -684,7 +684,7 @@ func testMigrateMovesWriteClock(t *testing.T) {
 				t.Errorf("%s: stamped %v, before the old high-water mark %v", w.name, at, old)
 			}
 		}
-		if hw, max := hwOf(t, s, w.al), maxStamp(t, s, w.al); !hw.Equal(max) || hw.Before(old) {
+		if hw, max := highWater(t, s, w.al), maxStamp(t, s, w.al); !hw.Equal(max) || hw.Before(old) {
 			t.Errorf("%s: write clock %v, latest stamp %v; want equal, not before %v", w.name, hw, max, old)
 		}
 	}

@@ -2,96 +2,13 @@ package db
 
 import (
 	"database/sql"
-	"errors"
 	"io/fs"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/mattn/go-sqlite3"
+	"github.com/phoneapi/phoneapi/db/dbtest"
 )
-
-// start is the fake clock's first reading; its sub-millisecond part checks
-// truncation.
-var start = time.Date(2024, 3, 4, 5, 6, 7, 890_123_456, time.UTC)
-
-// clock is a fake clock, safe for concurrent use.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// nowMS returns the clock's reading as the Store stores it.
-func (c *clock) nowMS() time.Time { return c.Now().UTC().Truncate(time.Millisecond) }
-
-// openStore opens and migrates a Store on a new database of the test's
-// backend (see backendOf).
-func openStore(t *testing.T) *Store {
-	t.Helper()
-	s := openDB(t, newDB(t))
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatalf("Migrate: %v", err)
-	}
-	return s
-}
-
-// newStore returns a migrated Store with a frozen fake clock.
-func newStore(t *testing.T) (*Store, *clock) {
-	t.Helper()
-	s := openStore(t)
-	c := &clock{t: start}
-	s.SetClock(c.Now)
-	return s, c
-}
-
-func ptr[T any](v T) *T { return &v }
-
-// count returns the result of a SELECT COUNT(*) query.
-func count(t *testing.T, s *Store, query string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := s.pool().QueryRowContext(t.Context(), query, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return n
-}
-
-// wantErr fails unless errors.Is(err, want) and err does not expose a
-// driver error.
-func wantErr(t *testing.T, err, want error) {
-	t.Helper()
-	if !errors.Is(err, want) {
-		t.Fatalf("err = %v, want %v", err, want)
-	}
-	var se sqlite3.Error
-	if errors.As(err, &se) {
-		t.Fatalf("err %v exposes driver error %#v", err, se)
-	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		t.Fatalf("err %v exposes driver error %#v", err, pe)
-	}
-}
 
 func TestOpenAppliesSettingsToEveryConnection(t *testing.T) {
 	s := openStore(t)
@@ -153,9 +70,7 @@ func testReaderPoolCannotWrite(t *testing.T) {
 	if err == nil {
 		t.Fatal("insert through the reader pool succeeded")
 	}
-	if n := count(t, s, `SELECT COUNT(*) FROM settings`); n != 0 {
-		t.Errorf("%d settings after a refused insert", n)
-	}
+	wantCount(t, s, 0, `SELECT COUNT(*) FROM settings`)
 }
 
 // TestReadTxIsASnapshot commits a write in the middle of a read
@@ -180,9 +95,7 @@ func testReadTxIsASnapshot(t *testing.T) {
 	if before != 1 || after != 1 {
 		t.Errorf("counts in one read transaction = %d, %d; want 1, 1", before, after)
 	}
-	if n := count(t, s, `SELECT COUNT(*) FROM contacts`); n != 2 {
-		t.Errorf("%d contacts after the read transaction, want 2", n)
-	}
+	wantCount(t, s, 2, `SELECT COUNT(*) FROM contacts`)
 }
 
 func TestOpenEmptyPath(t *testing.T) {
@@ -216,12 +129,8 @@ func testMigrateIdempotent(t *testing.T) {
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatalf("second Migrate: %v", err)
 	}
-	if n := count(t, s, `SELECT COUNT(*) FROM schema_migrations`); n != len(files) {
-		t.Errorf("schema_migrations has %d rows, want %d", n, len(files))
-	}
-	if n := count(t, s, `SELECT COUNT(*) FROM schema_migrations WHERE version = 1`); n != 1 {
-		t.Errorf("version 1 recorded %d times, want 1", n)
-	}
+	wantCount(t, s, len(files), `SELECT COUNT(*) FROM schema_migrations`)
+	wantCount(t, s, 1, `SELECT COUNT(*) FROM schema_migrations WHERE version = 1`)
 	for _, table := range []string{"settings", "account_lists", "users", "contacts", "people", "phones", "deleted_records"} {
 		if !tableExists(t, s, table) {
 			t.Errorf("table %s missing", table)
@@ -252,44 +161,8 @@ func TestMigrationVersion(t *testing.T) {
 	}
 }
 
-func TestPreconditionCheck(t *testing.T) {
-	stored := time.Date(2024, 1, 1, 0, 0, 1, 500_000_000, time.UTC)
-	tests := []struct {
-		name  string
-		pre   *Precondition
-		stale bool
-	}{
-		{"nil overwrites", nil, false},
-		{"exact ms", &Precondition{At: stored, Precision: time.Millisecond}, false},
-		{"exact ms other zone", &Precondition{At: stored.In(time.FixedZone("x", 3600)), Precision: time.Millisecond}, false},
-		{"sub-ms difference", &Precondition{At: stored.Add(999 * time.Microsecond), Precision: time.Millisecond}, false},
-		{"ms mismatch", &Precondition{At: stored.Add(time.Millisecond), Precision: time.Millisecond}, true},
-		{"second match", &Precondition{At: stored.Truncate(time.Second), Precision: time.Second}, false},
-		{"second mismatch", &Precondition{At: stored.Add(-time.Second), Precision: time.Second}, true},
-		{"zero precision is ms", &Precondition{At: stored.Truncate(time.Second)}, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := tt.pre.check(stored)
-			if !tt.stale {
-				if err != nil {
-					t.Fatalf("check = %v, want nil", err)
-				}
-				return
-			}
-			var se *StaleError
-			if !errors.As(err, &se) || !errors.Is(err, ErrStale) {
-				t.Fatalf("check = %v, want *StaleError", err)
-			}
-			if !se.Current.Equal(stored) {
-				t.Errorf("Current = %v, want %v", se.Current, stored)
-			}
-		})
-	}
-}
-
 func TestNextDBTime(t *testing.T) {
-	prev := start.Truncate(time.Millisecond)
+	prev := dbtest.Start.Truncate(time.Millisecond)
 	tests := []struct {
 		now, want time.Time
 	}{

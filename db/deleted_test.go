@@ -1,8 +1,6 @@
 package db
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -11,50 +9,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/phoneapi/phoneapi/db/dbtest"
 )
-
-// family is an account list with two contacts: c with people p1 (phones
-// a, b) and p2 (phones c, d, e), and keep with person pk (phone k).
-type family struct {
-	s          *Store
-	clk        *clock
-	al         string
-	c, keep    Contact
-	p1, p2, pk Person
-	phones     map[string]Phone // by name
-	other      Scope            // a person of a second account list
-	otherPhone string           // a phone of that person
-}
-
-func newFamily(t *testing.T) *family {
-	t.Helper()
-	s, clk := newStore(t)
-	f := &family{s: s, clk: clk, al: newAccountList(t, s), phones: map[string]Phone{}}
-	f.c = mustContact(t, s, Contact{AccountListID: f.al, Name: "c"})
-	f.keep = mustContact(t, s, Contact{AccountListID: f.al, Name: "keep"})
-	f.p1 = mustPerson(t, s, contactScope(f.c), Person{FirstName: "p1"})
-	f.p2 = mustPerson(t, s, contactScope(f.c), Person{FirstName: "p2"})
-	f.pk = mustPerson(t, s, contactScope(f.keep), Person{FirstName: "pk"})
-	for _, x := range []struct {
-		name string
-		sc   Scope
-	}{{"a", f.in(f.p1)}, {"b", f.in(f.p1)}, {"c", f.in(f.p2)}, {"d", f.in(f.p2)}, {"e", f.in(f.p2)}, {"k", f.in(f.pk)}} {
-		f.phones[x.name] = mustPhone(t, s, x.sc, NewPhone{Number: x.name})
-	}
-	f.other = newPerson(t, s)
-	f.otherPhone = mustPhone(t, s, f.other, NewPhone{Number: "o"}).ID
-	return f
-}
-
-// in returns the Scope of p's phones, or of c's people when p is a
-// contact's: the family's contact c holds p1 and p2, keep holds pk.
-func (f *family) in(p Person) Scope {
-	c := f.c
-	if p.ContactID == f.keep.ID {
-		c = f.keep
-	}
-	return personScope(c, p)
-}
 
 // tombstones returns every tombstone of the account list, oldest first.
 func (f *family) tombstones(t *testing.T, al string) []Deleted {
@@ -69,22 +25,22 @@ func (f *family) tombstones(t *testing.T, al string) []Deleted {
 	return list
 }
 
-// want is a tombstone as a test expects it: type, deleted id, contact id
+// wantTombstone is a tombstone as a test expects it: type, deleted id, contact id
 // and person id ("" for NULL).
-type wantTomb struct{ typ, id, contact, person string }
+type wantTombstone struct{ typ, id, contact, person string }
 
-func (w wantTomb) String() string {
+func (w wantTombstone) String() string {
 	return fmt.Sprintf("%s %s c=%s p=%s", w.typ, w.id, w.contact, w.person)
 }
 
 // checkTombstones compares got, ignoring order, with want, all at at, and
 // checks the ids.
-func checkTombstones(t *testing.T, got []Deleted, al string, at time.Time, want []wantTomb) {
+func checkTombstones(t *testing.T, got []Deleted, al string, at time.Time, want []wantTombstone) {
 	t.Helper()
 	var gotW []string
 	seen := map[string]bool{}
 	for _, d := range got {
-		gotW = append(gotW, wantTomb{d.Type, d.DeletableID, strOrEmpty(d.ContactID), strOrEmpty(d.PersonID)}.String())
+		gotW = append(gotW, wantTombstone{d.Type, d.DeletableID, strOrEmpty(d.ContactID), strOrEmpty(d.PersonID)}.String())
 		if d.AccountListID != al || !d.DeletedAt.Equal(at) || d.DeletedAt.Location() != time.UTC {
 			t.Errorf("tombstone %+v: want account list %s, DeletedAt %v UTC", d, al, at)
 		}
@@ -125,7 +81,7 @@ func testDeletePhoneTombstone(t *testing.T) {
 	if err := f.s.DeletePhone(ctx, upperScope(f.in(f.p1)), strings.ToUpper(a.ID), nil); err != nil {
 		t.Fatal(err)
 	}
-	checkTombstones(t, f.tombstones(t, f.al), f.al, f.clk.nowMS(), []wantTomb{
+	checkTombstones(t, f.tombstones(t, f.al), f.al, nowMS(f.clk), []wantTombstone{
 		{TypePhoneNumbers, a.ID, f.c.ID, f.p1.ID},
 	})
 	if got := f.tombstones(t, f.other.AccountListID); len(got) != 0 {
@@ -135,9 +91,7 @@ func testDeletePhoneTombstone(t *testing.T) {
 	if b, err := f.s.Phone(ctx, personPath(t, f.s, f.p1.ID), f.phones["b"].ID); err != nil || !b.Primary {
 		t.Errorf("remaining phone = %+v, %v; want primary", b, err)
 	}
-	if n := count(t, f.s, `SELECT COUNT(*) FROM phones WHERE id = ?`, a.ID); n != 0 {
-		t.Errorf("deleted phone still stored")
-	}
+	wantCount(t, f.s, 0, `SELECT COUNT(*) FROM phones WHERE id = ?`, a.ID)
 }
 
 func TestDeletePersonTombstones(t *testing.T) { forEachBackend(t, testDeletePersonTombstones) }
@@ -149,18 +103,14 @@ func testDeletePersonTombstones(t *testing.T) {
 	if err := f.s.DeletePerson(ctx, contactScope(f.c), f.p2.ID, nil); err != nil {
 		t.Fatal(err)
 	}
-	checkTombstones(t, f.tombstones(t, f.al), f.al, f.clk.nowMS(), []wantTomb{
+	checkTombstones(t, f.tombstones(t, f.al), f.al, nowMS(f.clk), []wantTombstone{
 		{TypePhoneNumbers, f.phones["c"].ID, f.c.ID, f.p2.ID},
 		{TypePhoneNumbers, f.phones["d"].ID, f.c.ID, f.p2.ID},
 		{TypePhoneNumbers, f.phones["e"].ID, f.c.ID, f.p2.ID},
 		{TypePeople, f.p2.ID, f.c.ID, ""},
 	})
-	if n := count(t, f.s, `SELECT COUNT(*) FROM phones WHERE person_id = ?`, f.p2.ID); n != 0 {
-		t.Errorf("%d phones of the deleted person remain", n)
-	}
-	if n := count(t, f.s, `SELECT COUNT(*) FROM phones`); n != 4 {
-		t.Errorf("%d phones remain, want 4", n)
-	}
+	wantCount(t, f.s, 0, `SELECT COUNT(*) FROM phones WHERE person_id = ?`, f.p2.ID)
+	wantCount(t, f.s, 4, `SELECT COUNT(*) FROM phones`)
 }
 
 func TestDeleteContactTombstones(t *testing.T) { forEachBackend(t, testDeleteContactTombstones) }
@@ -173,7 +123,7 @@ func testDeleteContactTombstones(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := f.tombstones(t, f.al)
-	checkTombstones(t, got, f.al, f.clk.nowMS(), []wantTomb{
+	checkTombstones(t, got, f.al, nowMS(f.clk), []wantTombstone{
 		{TypePhoneNumbers, f.phones["a"].ID, f.c.ID, f.p1.ID},
 		{TypePhoneNumbers, f.phones["b"].ID, f.c.ID, f.p1.ID},
 		{TypePhoneNumbers, f.phones["c"].ID, f.c.ID, f.p2.ID},
@@ -184,9 +134,7 @@ func testDeleteContactTombstones(t *testing.T) {
 		{TypeContacts, f.c.ID, "", ""},
 	})
 	for table, want := range map[string]int{"contacts": 2, "people": 2, "phones": 2, "deleted_records": 8} {
-		if n := count(t, f.s, `SELECT COUNT(*) FROM `+table); n != want {
-			t.Errorf("%d rows in %s, want %d", n, table, want)
-		}
+		wantCount(t, f.s, want, `SELECT COUNT(*) FROM `+table)
 	}
 	if _, err := f.s.Phone(ctx, personPath(t, f.s, f.pk.ID), f.phones["k"].ID); err != nil {
 		t.Errorf("other contact's phone: %v", err)
@@ -202,14 +150,14 @@ func testDeleteSequenceTombstones(t *testing.T) {
 	ctx := t.Context()
 	steps := []struct {
 		del  func() error
-		want []wantTomb
+		want []wantTombstone
 	}{
 		{func() error { return f.s.DeletePhone(ctx, f.in(f.pk), f.phones["k"].ID, nil) },
-			[]wantTomb{{TypePhoneNumbers, f.phones["k"].ID, f.keep.ID, f.pk.ID}}},
+			[]wantTombstone{{TypePhoneNumbers, f.phones["k"].ID, f.keep.ID, f.pk.ID}}},
 		{func() error { return f.s.DeletePerson(ctx, contactScope(f.keep), f.pk.ID, nil) },
-			[]wantTomb{{TypePeople, f.pk.ID, f.keep.ID, ""}}},
+			[]wantTombstone{{TypePeople, f.pk.ID, f.keep.ID, ""}}},
 		{func() error { return f.s.DeleteContact(ctx, f.al, f.keep.ID, nil) },
-			[]wantTomb{{TypeContacts, f.keep.ID, "", ""}}},
+			[]wantTombstone{{TypeContacts, f.keep.ID, "", ""}}},
 	}
 	total := 0
 	for i, st := range steps {
@@ -217,7 +165,7 @@ func testDeleteSequenceTombstones(t *testing.T) {
 		if err := st.del(); err != nil {
 			t.Fatalf("step %d: %v", i, err)
 		}
-		at := f.clk.nowMS()
+		at := nowMS(f.clk)
 		got, n, err := f.s.ListDeleted(ctx, f.al, DeletedQuery{Since: &at})
 		if err != nil {
 			t.Fatal(err)
@@ -237,7 +185,7 @@ func TestFailedDeletesLeaveNoTombstone(t *testing.T) {
 func testFailedDeletesLeaveNoTombstone(t *testing.T) {
 	f := newFamily(t)
 	ctx := t.Context()
-	stale := &Precondition{At: start.Add(-time.Hour), Precision: time.Millisecond}
+	stale := &Precondition{At: dbtest.Start.Add(-time.Hour), Precision: time.Millisecond}
 	for _, err := range []error{
 		f.s.DeletePhone(ctx, f.in(f.p2), f.phones["a"].ID, nil), // wrong parent
 		f.s.DeletePhone(ctx, f.in(f.p1), uuid.NewString(), nil),
@@ -255,9 +203,7 @@ func testFailedDeletesLeaveNoTombstone(t *testing.T) {
 	} {
 		wantErr(t, err, ErrStale)
 	}
-	if n := count(t, f.s, `SELECT COUNT(*) FROM deleted_records`); n != 0 {
-		t.Errorf("%d tombstones after failed deletes", n)
-	}
+	wantCount(t, f.s, 0, `SELECT COUNT(*) FROM deleted_records`)
 }
 
 // TestDeletedAtNeverDecreases turns the clock back between deletes,
@@ -305,7 +251,7 @@ func testDeletedAtNeverDecreases(t *testing.T) {
 	otherAL := f.other.AccountListID
 
 	f.clk.Add(time.Hour)
-	first := f.clk.nowMS()
+	first := nowMS(f.clk)
 	if err := f.s.DeletePhone(ctx, f.in(f.p1), f.phones["a"].ID, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -318,22 +264,22 @@ func testDeletedAtNeverDecreases(t *testing.T) {
 	// The other account list, the clock at start+1s, before this one's
 	// deletes: its own clock is at start (its rows were written then), so
 	// the clock is used.
-	f.clk.Set(start.Add(time.Second))
-	otherAt := f.clk.nowMS()
+	f.clk.Set(dbtest.Start.Add(time.Second))
+	otherAt := nowMS(f.clk)
 	if err := f.s.DeletePhone(ctx, f.other, f.otherPhone, nil); err != nil {
 		t.Fatal(err)
 	}
 	deleted("other account list's phone, clock at start+1s", otherAL, 1, otherAt)
 	// A later clock is used as is, and holds back this account list only.
 	f.clk.Set(first.Add(time.Hour))
-	later := f.clk.nowMS()
+	later := nowMS(f.clk)
 	if err := f.s.DeletePhone(ctx, f.in(f.pk), f.phones["k"].ID, nil); err != nil {
 		t.Fatal(err)
 	}
 	deleted("phone k, later clock", f.al, 1, later)
 	// The clock back at start: each account list's deletes are stamped at
 	// its own latest, not the other's.
-	f.clk.Set(start)
+	f.clk.Set(dbtest.Start)
 	if err := f.s.DeletePerson(ctx, Scope{AccountListID: otherAL, ContactID: f.other.ContactID}, f.other.PersonID, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -385,121 +331,6 @@ func testNewIDSQL(t *testing.T) {
 	}
 }
 
-func TestDeletePrecondition(t *testing.T) { forEachBackend(t, testDeletePrecondition) }
-
-func testDeletePrecondition(t *testing.T) {
-	kinds := []struct {
-		name    string
-		stored  func(f *family) time.Time
-		del     func(ctx context.Context, f *family, pre *Precondition) error
-		gone    string // query counting the target
-		args    func(f *family) []any
-		cascade int // tombstones written on success
-	}{
-		{
-			name:   "phone",
-			stored: func(f *family) time.Time { return f.phones["a"].UpdatedInDBAt },
-			del: func(ctx context.Context, f *family, pre *Precondition) error {
-				return f.s.DeletePhone(ctx, f.in(f.p1), f.phones["a"].ID, pre)
-			},
-			gone: `SELECT COUNT(*) FROM phones WHERE id = ?`, args: func(f *family) []any { return []any{f.phones["a"].ID} },
-			cascade: 1,
-		},
-		{
-			name:   "person",
-			stored: func(f *family) time.Time { return f.p1.UpdatedInDBAt },
-			del: func(ctx context.Context, f *family, pre *Precondition) error {
-				return f.s.DeletePerson(ctx, contactScope(f.c), f.p1.ID, pre)
-			},
-			gone: `SELECT COUNT(*) FROM people WHERE id = ?`, args: func(f *family) []any { return []any{f.p1.ID} },
-			cascade: 3,
-		},
-		{
-			name:   "contact",
-			stored: func(f *family) time.Time { return f.c.UpdatedInDBAt },
-			del: func(ctx context.Context, f *family, pre *Precondition) error {
-				return f.s.DeleteContact(ctx, f.al, f.c.ID, pre)
-			},
-			gone: `SELECT COUNT(*) FROM contacts WHERE id = ?`, args: func(f *family) []any { return []any{f.c.ID} },
-			cascade: 8,
-		},
-	}
-	pres := []struct {
-		name  string
-		pre   func(stored time.Time) *Precondition
-		stale bool
-	}{
-		{"none", func(time.Time) *Precondition { return nil }, false},
-		{"exact ms", func(st time.Time) *Precondition { return &Precondition{At: st, Precision: time.Millisecond} }, false},
-		{"second precision", func(st time.Time) *Precondition {
-			return &Precondition{At: st.Truncate(time.Second), Precision: time.Second}
-		}, false},
-		{"ms mismatch", func(st time.Time) *Precondition {
-			return &Precondition{At: st.Add(time.Millisecond), Precision: time.Millisecond}
-		}, true},
-		{"second mismatch", func(st time.Time) *Precondition {
-			return &Precondition{At: st.Add(-time.Second), Precision: time.Second}
-		}, true},
-	}
-	for _, k := range kinds {
-		for _, p := range pres {
-			t.Run(k.name+"/"+p.name, func(t *testing.T) {
-				f := newFamily(t)
-				f.clk.Add(time.Minute)
-				stored := k.stored(f)
-				if stored.Nanosecond() == 0 {
-					t.Fatal("fixture needs a stored value with a sub-second part")
-				}
-				before := snapshot(t, f.s)
-				err := k.del(t.Context(), f, p.pre(stored))
-				n := count(t, f.s, k.gone, k.args(f)...)
-				tombs := count(t, f.s, `SELECT COUNT(*) FROM deleted_records`)
-				if !p.stale {
-					if err != nil || n != 0 || tombs != k.cascade {
-						t.Fatalf("delete = %v; %d left, %d tombstones; want deleted with %d", err, n, tombs, k.cascade)
-					}
-					return
-				}
-				wantErr(t, err, ErrStale)
-				var se *StaleError
-				if !errors.As(err, &se) || !se.Current.Equal(stored) {
-					t.Fatalf("err = %v, want *StaleError with Current %v", err, stored)
-				}
-				if after := snapshot(t, f.s); n != 1 || tombs != 0 || after != before {
-					t.Errorf("stale delete wrote: target rows %d, tombstones %d, rows\n%s\n→\n%s", n, tombs, before, after)
-				}
-			})
-		}
-	}
-}
-
-// snapshot renders every contact, person and phone, to compare the whole
-// database before and after.
-func snapshot(t *testing.T, s *Store) string {
-	t.Helper()
-	rows, err := s.pool().QueryContext(t.Context(), `SELECT r FROM (
-		SELECT 'contact ' || id || ' ' || name || ' ' || updated_at || ' ' || updated_in_db_at AS r FROM contacts
-		UNION ALL SELECT 'person ' || id || ' ' || first_name || ' ' || updated_at || ' ' || updated_in_db_at FROM people
-		UNION ALL SELECT 'phone ' || id || ' ' || number || ' ' || "primary" || ' ' || updated_at || ' ' || updated_in_db_at FROM phones
-		) AS x ORDER BY r`)
-	if err != nil {
-		t.Fatalf("snapshot: %v", err)
-	}
-	defer rows.Close()
-	var lines []string
-	for rows.Next() {
-		var r string
-		if err := rows.Scan(&r); err != nil {
-			t.Fatal(err)
-		}
-		lines = append(lines, r)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return strings.Join(lines, "\n")
-}
-
 // deletedFixture deletes, in an account list: phone a at T1; person p2
 // with phones c, d, e at T2; contact keep with pk and phone k at T3. It
 // also deletes a phone of another account list at T2.
@@ -519,7 +350,7 @@ func deletedFixture(t *testing.T) (f *family, at [3]time.Time) {
 	}
 	for i, del := range dels {
 		f.clk.Add(time.Second)
-		at[i] = f.clk.nowMS()
+		at[i] = nowMS(f.clk)
 		if err := del(); err != nil {
 			t.Fatal(err)
 		}
@@ -658,7 +489,7 @@ func testListDeletedErrors(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := t.Context()
 	al := newAccountList(t, s)
-	list, total, err := s.ListDeleted(ctx, al, DeletedQuery{Since: &start, Limit: 5, Offset: 5})
+	list, total, err := s.ListDeleted(ctx, al, DeletedQuery{Since: &dbtest.Start, Limit: 5, Offset: 5})
 	if err != nil || list == nil || len(list) != 0 || total != 0 {
 		t.Errorf("ListDeleted of a list without deletes = %v, %d, %v; want empty non-nil, 0", list, total, err)
 	}
@@ -682,8 +513,8 @@ func TestListDeletedQueryPlans(t *testing.T) {
 	s, _ := newStore(t)
 	search := regexp.MustCompile(`^SEARCH deleted_records USING (COVERING )?INDEX deleted_records_account_list_id_\w+ \(account_list_id=\?`)
 	for _, q := range []DeletedQuery{
-		{}, {Desc: true}, {Since: &start}, {Since: &start, Desc: true},
-		{Types: []string{TypePhoneNumbers}}, {Types: []string{TypePeople, TypeContacts}, Since: &start},
+		{}, {Desc: true}, {Since: &dbtest.Start}, {Since: &dbtest.Start, Desc: true},
+		{Types: []string{TypePhoneNumbers}}, {Types: []string{TypePeople, TypeContacts}, Since: &dbtest.Start},
 	} {
 		q.Limit, q.Offset = 100, 100
 		st, err := deletedSQL(sqliteDialect, "x", q)

@@ -5,24 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-)
 
-// openSQLiteAt opens and migrates a SQLite store at a new file, whatever
-// the test's backend.
-func openSQLiteAt(t *testing.T, name string) *Store {
-	t.Helper()
-	s := openDB(t, filepath.Join(t.TempDir(), name))
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatalf("Migrate: %v", err)
-	}
-	return s
-}
+	"github.com/phoneapi/phoneapi/db/dbtest"
+)
 
 // weirdText exercises JSON escaping: quotes, backslashes, control
 // characters, HTML characters, line separators and non-ASCII.
@@ -37,7 +27,7 @@ const weirdText = "q\"b\\s/n\nr\rt\tc\x01\x1f<>&\u2028\u2029 é 😀 '?' $1"
 func fillExportSource(t *testing.T, s *Store) {
 	t.Helper()
 	ctx := t.Context()
-	c := &clock{t: start}
+	c := dbtest.NewClock(dbtest.Start)
 	s.SetClock(c.Now)
 	tick := func() { c.Add(3*time.Millisecond + 456*time.Microsecond) }
 	must := func(err error) {
@@ -172,28 +162,12 @@ func dumpTables(t *testing.T, s *Store) map[string][][]any {
 		var all [][]any
 		for rows.Next() {
 			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
+			if err := rows.Scan(pointersTo(vals)...); err != nil {
 				t.Fatal(err)
 			}
 			for i, v := range vals {
-				switch v := v.(type) {
-				case []byte:
-					vals[i] = string(v)
-				case bool:
-					vals[i] = int64(0)
-					if v {
-						vals[i] = int64(1)
-					}
-				case int32:
-					vals[i] = int64(v)
-				case int:
-					vals[i] = int64(v)
-				case string, int64, nil:
-				default:
+				var ok bool
+				if vals[i], ok = normalised(v); !ok {
 					t.Fatalf("%s.%s: unexpected %T", name, cols[i], v)
 				}
 			}
@@ -206,6 +180,37 @@ func dumpTables(t *testing.T, s *Store) map[string][][]any {
 		out[name] = all
 	}
 	return out
+}
+
+// pointersTo returns pointers to each of vals, for Scan.
+func pointersTo(vals []any) []any {
+	ptrs := make([]any, len(vals))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	return ptrs
+}
+
+// normalised normalises a scanned value so that both engines' compare
+// equal: booleans as 0/1, every integer int64, text string; ok is false
+// for a type no column should have.
+func normalised(v any) (_ any, ok bool) {
+	switch v := v.(type) {
+	case []byte:
+		return string(v), true
+	case bool:
+		if v {
+			return int64(1), true
+		}
+		return int64(0), true
+	case int32:
+		return int64(v), true
+	case int:
+		return int64(v), true
+	case string, int64, nil:
+		return v, true
+	}
+	return v, false
 }
 
 // sameTables fails the test where two dumps differ, naming the first
@@ -246,7 +251,7 @@ func testExportImportRoundTrip(t *testing.T) {
 	defer func(n int) { importBatchRows = n }(importBatchRows)
 	importBatchRows = 250 // several batches; runs long enough for the prepared 100-row insert
 	ctx := t.Context()
-	src := openSQLiteAt(t, "src.db")
+	src := openSQLite(t, "src.db")
 	fillExportSource(t, src)
 	want := dumpTables(t, src)
 	total := 0
@@ -297,7 +302,7 @@ func testExportImportRoundTrip(t *testing.T) {
 	if exportBody(t, first.Bytes()) != exportBody(t, second.Bytes()) {
 		t.Error("the export of the copy differs from the original's")
 	}
-	back := openSQLiteAt(t, "back.db")
+	back := openSQLite(t, "back.db")
 	if _, err := back.Import(ctx, &second, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -309,10 +314,10 @@ func testExportImportRoundTrip(t *testing.T) {
 	if v, err := dst.Setting(ctx, "weird"); err != nil || v != weirdText {
 		t.Errorf("setting weird = %q, %v", v, err)
 	}
-	dst.SetClock((&clock{t: start}).Now)
+	dst.SetClock(dbtest.NewClock(dbtest.Start).Now)
 	for _, u := range want["users"] {
 		al := u[1].(string)
-		hw := hwOf(t, dst, al)
+		hw := highWater(t, dst, al)
 		if max := maxStamp(t, dst, al); !hw.Equal(max) || hw.Equal(fromMillis(0)) {
 			t.Errorf("account list %s: copied write clock %v, latest copied stamp %v; want them equal", al, hw, max)
 		}
@@ -344,9 +349,9 @@ func testExportFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	created := c.nowMS().UnixMilli()
+	created := nowMS(c).UnixMilli()
 	c.Add(time.Second)
-	ms := c.nowMS().UnixMilli()
+	ms := nowMS(c).UnixMilli()
 	ct, err := s.CreateContact(ctx, Contact{AccountListID: al, Name: weirdText})
 	if err != nil {
 		t.Fatal(err)
@@ -410,7 +415,7 @@ func testImportVersion1(t *testing.T) {
 		al1, al2 = "0b7f0f8e-aaaa-4222-8333-944455556666", "0b7f0f8e-bbbb-4222-8333-944455556666"
 		contact  = "0b7f0f8e-cccc-4222-8333-944455556666"
 	)
-	created := start.Truncate(time.Millisecond).UnixMilli()
+	created := dbtest.Start.Truncate(time.Millisecond).UnixMilli()
 	hw := created + int64(time.Hour/time.Millisecond) // ahead of every row and of the clock
 	lines := []string{
 		`{"type":"phoneapi-export","version":1,"engine":"sqlite","exported_at":"2024-03-04T05:06:07.890Z","counts":{"account_lists":2,"contacts":1,"deleted_records":0,"people":0,"phones":0,"settings":0,"users":1,"write_clock":1}}`,
@@ -439,7 +444,7 @@ func testImportVersion1(t *testing.T) {
 				t.Error("import created write_clock")
 			}
 			for _, al := range []string{al1, al2} {
-				if got := hwOf(t, s, al); got.UnixMilli() != hw {
+				if got := highWater(t, s, al); got.UnixMilli() != hw {
 					t.Errorf("account list %s: write clock %v, want the export's %v", al, got, fromMillis(hw))
 				}
 			}
@@ -463,17 +468,14 @@ func testImportVersion1(t *testing.T) {
 func TestExportRejectsInvalidUTF8(t *testing.T) {
 	ctx := t.Context()
 	s := openStore(t)
-	al, err := s.EnsureUser(ctx, "0b7f0f8e-1111-4222-8333-944455556666")
-	if err != nil {
-		t.Fatal(err)
-	}
+	al := ensureUser(t, s, "0b7f0f8e-1111-4222-8333-944455556666")
 	if _, err := s.CreateContact(ctx, Contact{AccountListID: al, Name: "x"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.pool().ExecContext(ctx, `UPDATE contacts SET name = CAST(X'41FF' AS TEXT)`); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.Export(ctx, &bytes.Buffer{}, nil)
+	_, err := s.Export(ctx, &bytes.Buffer{}, nil)
 	if err == nil || !strings.Contains(err.Error(), "not valid UTF-8") || !strings.Contains(err.Error(), "column name") {
 		t.Errorf("err = %v, want a UTF-8 error naming the column", err)
 	}
@@ -487,10 +489,7 @@ func TestExportReadsOneSnapshot(t *testing.T) { forEachBackend(t, testExportRead
 func testExportReadsOneSnapshot(t *testing.T) {
 	ctx := t.Context()
 	s := openStore(t)
-	al, err := s.EnsureUser(ctx, "0b7f0f8e-1111-4222-8333-944455556666")
-	if err != nil {
-		t.Fatal(err)
-	}
+	al := ensureUser(t, s, "0b7f0f8e-1111-4222-8333-944455556666")
 	if _, err := s.Seed(ctx, SeedOptions{AccountListID: al, Contacts: 100, PeoplePerContact: 2, PhonesPerPerson: 5}); err != nil {
 		t.Fatal(err)
 	}
@@ -499,7 +498,7 @@ func testExportReadsOneSnapshot(t *testing.T) {
 	lastPhone := before["phones"][len(before["phones"])-1]
 	wrote := false
 	var buf bytes.Buffer
-	_, err = s.Export(ctx, &buf, func(rows int) {
+	_, err := s.Export(ctx, &buf, func(rows int) {
 		if wrote {
 			return
 		}
@@ -533,11 +532,8 @@ func TestImportBadInput(t *testing.T) { forEachBackend(t, testImportBadInput) }
 
 func testImportBadInput(t *testing.T) {
 	ctx := t.Context()
-	src := openSQLiteAt(t, "src.db")
-	al, err := src.EnsureUser(ctx, "0b7f0f8e-1111-4222-8333-944455556666")
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := openSQLite(t, "src.db")
+	al := ensureUser(t, src, "0b7f0f8e-1111-4222-8333-944455556666")
 	if _, err := src.Seed(ctx, SeedOptions{AccountListID: al, Contacts: 2, PeoplePerContact: 1, PhonesPerPerson: 2}); err != nil {
 		t.Fatal(err)
 	}
@@ -648,9 +644,7 @@ func testImportBadInput(t *testing.T) {
 			t.Log(err)
 			// Nothing committed: every batch is one here.
 			for _, table := range []string{"account_lists", "contacts", "phones"} {
-				if n := count(t, dst, `SELECT COUNT(*) FROM `+table); n != 0 {
-					t.Errorf("%d %s after a failed import", n, table)
-				}
+				wantCount(t, dst, 0, `SELECT COUNT(*) FROM `+table)
 			}
 		})
 	}
@@ -683,12 +677,8 @@ func testImportBadInput(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 		// Lines 2-7 were committed in two batches; 8-10 were not.
-		if n := count(t, dst, `SELECT COUNT(*) FROM people`); n != 2 {
-			t.Errorf("%d people committed, want 2", n)
-		}
-		if n := count(t, dst, `SELECT COUNT(*) FROM phones`); n != 0 {
-			t.Errorf("%d phones committed, want 0", n)
-		}
+		wantCount(t, dst, 2, `SELECT COUNT(*) FROM people`)
+		wantCount(t, dst, 0, `SELECT COUNT(*) FROM phones`)
 	})
 
 	t.Run("cancelled", func(t *testing.T) {

@@ -4,26 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
-
-// openSQLiteStore opens and migrates a SQLite store in the test's temp dir.
-func openSQLiteStore(t *testing.T) *Store {
-	t.Helper()
-	s, err := OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "gc.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 // holdWriter runs a write that blocks until the returned release is
 // called, so that the writes submitted meanwhile queue up.
@@ -70,7 +54,7 @@ func settingExists(t *testing.T, s *Store, key string) bool {
 // each failing write — an error of its own after writing, or a constraint
 // violation — leaves nothing and does not disturb the others.
 func TestGroupCommit(t *testing.T) {
-	s := openSQLiteStore(t)
+	s := openSQLite(t, "gc.db")
 	ctx := t.Context()
 	if _, err := s.InitSetting(ctx, "taken", "x"); err != nil {
 		t.Fatal(err)
@@ -95,24 +79,21 @@ func TestGroupCommit(t *testing.T) {
 	commitsBefore := s.commits.commits.Load()
 	submittedBefore := s.commits.submitted.Load()
 	release := holdWriter(t, s)
-	errs := make([]error, len(writes))
-	var wg sync.WaitGroup
-	for i, w := range writes {
-		wg.Go(func() {
-			errs[i] = s.inTx(ctx, func(tx conn) error {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)`, w.key, "v"); err != nil {
-					return mapError(err)
-				}
-				if w.fail {
-					return errPlanted
-				}
-				return nil
-			})
+	wait := goTogether(len(writes), func(i int) error {
+		w := writes[i]
+		return s.inTx(ctx, func(tx conn) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)`, w.key, "v"); err != nil {
+				return mapError(err)
+			}
+			if w.fail {
+				return errPlanted
+			}
+			return nil
 		})
-	}
+	})
 	waitSubmitted(t, s, submittedBefore+1+int64(len(writes)))
 	release()
-	wg.Wait()
+	errs := wait()
 
 	for i, w := range writes {
 		switch {
@@ -138,7 +119,7 @@ func TestGroupCommit(t *testing.T) {
 // TestGroupCommitCancelledWhileQueued: a write whose context ends while it
 // waits is answered with the context's error and never runs.
 func TestGroupCommitCancelledWhileQueued(t *testing.T) {
-	s := openSQLiteStore(t)
+	s := openSQLite(t, "gc.db")
 	release := holdWriter(t, s)
 	submitted := s.commits.submitted.Load()
 	ctx, cancel := context.WithCancel(t.Context())
@@ -163,7 +144,7 @@ func TestGroupCommitCancelledWhileQueued(t *testing.T) {
 // TestGroupCommitClose: writes waiting when the store closes, and writes
 // after, get an error instead of hanging.
 func TestGroupCommitClose(t *testing.T) {
-	s := openSQLiteStore(t)
+	s := openSQLite(t, "gc.db")
 	release := holdWriter(t, s)
 	submitted := s.commits.submitted.Load()
 	errc := make(chan error, 1)
@@ -194,7 +175,7 @@ func TestGroupCommitClose(t *testing.T) {
 // rolled back, the writes batched with it committed — and the committer
 // keeps serving.
 func TestGroupCommitPanic(t *testing.T) {
-	s := openSQLiteStore(t)
+	s := openSQLite(t, "gc.db")
 	ctx := t.Context()
 	insert := func(key string, panics bool) func(conn) error {
 		return func(tx conn) error {
@@ -216,19 +197,23 @@ func TestGroupCommitPanic(t *testing.T) {
 				submitted++
 			}
 			bad, good := fmt.Sprintf("bad-%v", batched), fmt.Sprintf("good-%v", batched)
-			errs := make(chan error, 2)
-			go func() { errs <- s.inTx(ctx, insert(bad, true)) }()
-			if batched {
-				go func() { errs <- s.inTx(ctx, insert(good, false)) }()
-				waitSubmitted(t, s, submitted+2)
-			}
-			release()
 			n, panics := 1, 0
 			if batched {
 				n = 2
 			}
-			for range n {
-				if err := <-errs; err != nil {
+			// Write 0 panics; write 1, when batched, does not.
+			wait := goTogether(n, func(i int) error {
+				if i == 0 {
+					return s.inTx(ctx, insert(bad, true))
+				}
+				return s.inTx(ctx, insert(good, false))
+			})
+			if batched {
+				waitSubmitted(t, s, submitted+2)
+			}
+			release()
+			for _, err := range wait() {
+				if err != nil {
 					if !strings.Contains(err.Error(), "panic in a write transaction: planted bug") {
 						t.Errorf("error %v, want the panic", err)
 					}

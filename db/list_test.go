@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/phoneapi/phoneapi/db/dbtest"
 )
 
 // fixedID returns the UUID whose last digits are n, so fixtures control
@@ -23,6 +24,15 @@ var (
 	t1 = t0.Add(time.Millisecond)
 	t2 = t0.Add(2 * time.Millisecond)
 )
+
+// newListStore is newStore with the clock a second before t0, before
+// every fixture row: write times never go back.
+func newListStore(t *testing.T) (*Store, *dbtest.Clock) {
+	t.Helper()
+	s, clk := newStore(t)
+	clk.Set(t0.Add(-time.Second))
+	return s, clk
+}
 
 // sortCase is the expected ascending order of a list, as fixture names, for
 // one sort. Descending is the exact reverse: ties are broken by id in the
@@ -98,9 +108,8 @@ type phoneFixture struct {
 
 func newPhoneFixture(t *testing.T) *phoneFixture {
 	t.Helper()
-	s, clk := newStore(t)
-	created := t0.Add(-time.Second)
-	clk.Set(created)
+	s, clk := newListStore(t)
+	created := nowMS(clk)
 	sc := newPerson(t, s)
 	f := &phoneFixture{s: s, personID: sc.PersonID, names: map[string]string{}}
 	type row struct {
@@ -264,8 +273,7 @@ type listRow struct {
 func TestListContactsSortAndPage(t *testing.T) { forEachBackend(t, testListContactsSortAndPage) }
 
 func testListContactsSortAndPage(t *testing.T) {
-	s, clk := newStore(t)
-	clk.Set(t0.Add(-time.Second)) // before every fixture row: write times never go back
+	s, clk := newListStore(t)
 	al := newAccountList(t, s)
 	other := newAccountList(t, s)
 	mustContact(t, s, Contact{AccountListID: other, Name: "other list", CreatedAt: t0})
@@ -313,8 +321,7 @@ func testListContactsSortAndPage(t *testing.T) {
 func TestListPeopleSortAndPage(t *testing.T) { forEachBackend(t, testListPeopleSortAndPage) }
 
 func testListPeopleSortAndPage(t *testing.T) {
-	s, clk := newStore(t)
-	clk.Set(t0.Add(-time.Second)) // before every fixture row: write times never go back
+	s, clk := newListStore(t)
 	al := newAccountList(t, s)
 	c := mustContact(t, s, Contact{AccountListID: al, Name: "c"})
 	otherContact := mustContact(t, s, Contact{AccountListID: al, Name: "other"})
@@ -371,9 +378,8 @@ func TestListParentNotFound(t *testing.T) { forEachBackend(t, testListParentNotF
 func testListParentNotFound(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := t.Context()
-	al := newAccountList(t, s)
-	c := mustContact(t, s, Contact{AccountListID: al, Name: "c"})
-	p := mustPerson(t, s, contactScope(c), Person{FirstName: "p"})
+	sc := newPerson(t, s)
+	al, contactID, personID := sc.AccountListID, sc.ContactID, sc.PersonID
 	q := ListQuery{Limit: 10, Offset: 5}
 
 	_, _, err := s.ListContacts(ctx, uuid.NewString(), q)
@@ -388,15 +394,15 @@ func testListParentNotFound(t *testing.T) {
 	// An existing parent with nothing to show is no error, whatever the
 	// filters and paging.
 	for _, q := range []ListQuery{{}, q, {UpdatedAt: &Range{From: &t2, To: &t0}}} {
-		if list, total, err := s.ListPhones(ctx, personPath(t, s, p.ID), q); err != nil || list == nil || len(list) != 0 || total != 0 {
+		if list, total, err := s.ListPhones(ctx, personPath(t, s, personID), q); err != nil || list == nil || len(list) != 0 || total != 0 {
 			t.Errorf("ListPhones(%+v) = %v, %d, %v; want empty non-nil, 0", q, list, total, err)
 		}
 	}
-	mustPhone(t, s, personScope(c, p), NewPhone{Number: "1"})
-	if list, total, err := s.ListPhones(ctx, personPath(t, s, p.ID), q); err != nil || list == nil || len(list) != 0 || total != 1 {
+	mustPhone(t, s, sc, NewPhone{Number: "1"})
+	if list, total, err := s.ListPhones(ctx, personPath(t, s, personID), q); err != nil || list == nil || len(list) != 0 || total != 1 {
 		t.Errorf("ListPhones past the end = %v, %d, %v; want empty non-nil, 1", list, total, err)
 	}
-	if list, total, err := s.ListPeople(ctx, contactPath(t, s, c.ID), ListQuery{Offset: 3}); err != nil || len(list) != 0 || total != 1 {
+	if list, total, err := s.ListPeople(ctx, contactPath(t, s, contactID), ListQuery{Offset: 3}); err != nil || len(list) != 0 || total != 1 {
 		t.Errorf("ListPeople past the end without limit = %v, %d, %v; want empty, 1", list, total, err)
 	}
 	if list, total, err := s.ListContacts(ctx, al, ListQuery{Sort: "name"}); err != nil || len(list) != 1 || total != 1 {
@@ -409,13 +415,12 @@ func TestListInvalidQuery(t *testing.T) { forEachBackend(t, testListInvalidQuery
 func testListInvalidQuery(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := t.Context()
-	al := newAccountList(t, s)
-	c := mustContact(t, s, Contact{AccountListID: al, Name: "c"})
-	p := mustPerson(t, s, contactScope(c), Person{FirstName: "p"})
+	sc := newPerson(t, s)
+	al, contactID, personID := sc.AccountListID, sc.ContactID, sc.PersonID
 	type lister func(ListQuery) error
 	contacts := func(q ListQuery) error { _, _, err := s.ListContacts(ctx, al, q); return err }
-	people := func(q ListQuery) error { _, _, err := s.ListPeople(ctx, contactPath(t, s, c.ID), q); return err }
-	phones := func(q ListQuery) error { _, _, err := s.ListPhones(ctx, personPath(t, s, p.ID), q); return err }
+	people := func(q ListQuery) error { _, _, err := s.ListPeople(ctx, contactPath(t, s, contactID), q); return err }
+	phones := func(q ListQuery) error { _, _, err := s.ListPhones(ctx, personPath(t, s, personID), q); return err }
 	tests := []struct {
 		name string
 		list lister
@@ -442,9 +447,7 @@ func testListInvalidQuery(t *testing.T) {
 			wantErr(t, tt.list(tt.q), ErrInvalidQuery)
 		})
 	}
-	if n := count(t, s, `SELECT COUNT(*) FROM contacts`); n != 1 {
-		t.Errorf("%d contacts, want 1", n)
-	}
+	wantCount(t, s, 1, `SELECT COUNT(*) FROM contacts`)
 }
 
 // TestListQueryPlans checks that every list query, page and count, reads
@@ -503,27 +506,4 @@ func TestListQueryPlans(t *testing.T) {
 			}
 		}
 	}
-}
-
-// queryPlan returns the detail lines of EXPLAIN QUERY PLAN for query.
-func queryPlan(t *testing.T, s *Store, query string, args ...any) []string {
-	t.Helper()
-	rows, err := s.db.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+query, args...)
-	if err != nil {
-		t.Fatalf("explain %s: %v", query, err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return plan
 }

@@ -3,185 +3,12 @@ package db
 import (
 	"errors"
 	"fmt"
-	"strings"
-	"sync"
+	"slices"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
+	"github.com/phoneapi/phoneapi/db/dbtest"
 )
-
-// mustPhone creates a phone of sc's person.
-func mustPhone(t *testing.T, s *Store, sc Scope, np NewPhone) Phone {
-	t.Helper()
-	p, err := s.CreatePhone(t.Context(), sc, np)
-	if err != nil {
-		t.Fatalf("CreatePhone: %v", err)
-	}
-	return p
-}
-
-// newPerson creates an account list, a contact and a person, and returns
-// the person's Scope.
-func newPerson(t *testing.T, s *Store) Scope {
-	t.Helper()
-	c := mustContact(t, s, Contact{AccountListID: newAccountList(t, s), Name: "c"})
-	return personScope(c, mustPerson(t, s, contactScope(c), Person{FirstName: "p"}))
-}
-
-func TestPhoneCRUD(t *testing.T) { forEachBackend(t, testPhoneCRUD) }
-
-func testPhoneCRUD(t *testing.T) {
-	s, clk := newStore(t)
-	ctx := t.Context()
-	sc := newPerson(t, s)
-	personID := sc.PersonID
-
-	p := mustPhone(t, s, upperScope(sc), NewPhone{Number: "+1 555", CountryCode: ptr("US"), Historic: false})
-	want := Phone{
-		ID: p.ID, PersonID: personID, Number: "+1 555", CountryCode: ptr("US"),
-		Primary: true, Source: "MPDX", ValidValues: true,
-		CreatedAt: clk.nowMS(), UpdatedAt: clk.nowMS(), UpdatedInDBAt: clk.nowMS(),
-	}
-	if _, err := uuid.Parse(p.ID); err != nil || p.ID != strings.ToLower(p.ID) {
-		t.Errorf("ID = %q, want a lower-case UUID", p.ID)
-	}
-	checkPhone(t, "created", p, want)
-	got, err := s.Phone(ctx, personPath(t, s, personID), p.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkPhone(t, "stored", got, want)
-
-	clk.Add(time.Second)
-	created := time.Date(2020, 1, 2, 3, 4, 5, 6_789_000, time.UTC)
-	up, err := s.UpdatePhone(ctx, upperScope(sc), strings.ToUpper(p.ID), PhoneUpdate{
-		Number:      ptr("+44 20"),
-		CountryCode: Patch[string]{Set: true},
-		Location:    Patch[string]{Set: true, Value: ptr("home")},
-		Source:      ptr("Siebel"),
-		ValidValues: ptr(false),
-		CreatedAt:   &created,
-	}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want.Number, want.CountryCode, want.Location = "+44 20", nil, ptr("home")
-	want.Source, want.ValidValues = "Siebel", false
-	want.CreatedAt = created.Truncate(time.Millisecond)
-	want.UpdatedAt, want.UpdatedInDBAt = clk.nowMS(), clk.nowMS()
-	checkPhone(t, "updated", up, want)
-	got, _ = s.Phone(ctx, personPath(t, s, personID), p.ID)
-	checkPhone(t, "stored after update", got, want)
-
-	// Unset patches keep values.
-	clk.Add(time.Second)
-	up, err = s.UpdatePhone(ctx, sc, p.ID, PhoneUpdate{
-		CountryCode: Patch[string]{Value: ptr("GB")},
-		Location:    Patch[string]{Value: ptr("work")},
-	}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want.UpdatedAt, want.UpdatedInDBAt = clk.nowMS(), clk.nowMS()
-	checkPhone(t, "empty update", up, want)
-
-	list, _, err := s.ListPhones(ctx, personPath(t, s, personID), ListQuery{})
-	if err != nil || len(list) != 1 {
-		t.Fatalf("ListPhones = %+v, %v", list, err)
-	}
-	checkPhone(t, "listed", list[0], want)
-
-	if err := s.DeletePhone(ctx, upperScope(sc), strings.ToUpper(p.ID), nil); err != nil {
-		t.Fatal(err)
-	}
-	_, err = s.Phone(ctx, personPath(t, s, personID), p.ID)
-	wantErr(t, err, ErrNotFound)
-	// The path holds; the phone is gone: the phone's ScopeError, not the path's.
-	for _, err := range []error{
-		s.DeletePhone(ctx, sc, p.ID, nil),
-		func() error { _, err := s.UpdatePhone(ctx, sc, p.ID, PhoneUpdate{}, nil); return err }(),
-	} {
-		wantErr(t, err, ErrNotFound)
-		var se *ScopeError
-		if !errors.As(err, &se) || se.Kind != KindPhone || se.ID != p.ID {
-			t.Errorf("missing phone under a valid path: %v, want the phone's ScopeError", err)
-		}
-	}
-	list, _, err = s.ListPhones(ctx, personPath(t, s, personID), ListQuery{})
-	if err != nil || list == nil || len(list) != 0 {
-		t.Errorf("ListPhones after delete = %v, %v; want empty non-nil", list, err)
-	}
-	_, _, err = s.ListPhones(ctx, personPath(t, s, uuid.NewString()), ListQuery{})
-	wantErr(t, err, ErrNotFound)
-}
-
-func checkPhone(t *testing.T, what string, got, want Phone) {
-	t.Helper()
-	if got.ID != want.ID || got.PersonID != want.PersonID || got.Number != want.Number ||
-		strOrNil(got.CountryCode) != strOrNil(want.CountryCode) || strOrNil(got.Location) != strOrNil(want.Location) ||
-		got.Primary != want.Primary || got.Historic != want.Historic || got.Source != want.Source ||
-		got.ValidValues != want.ValidValues || !got.CreatedAt.Equal(want.CreatedAt) ||
-		!got.UpdatedAt.Equal(want.UpdatedAt) || !got.UpdatedInDBAt.Equal(want.UpdatedInDBAt) {
-		t.Errorf("%s:\n got %+v (cc %s, loc %s)\nwant %+v (cc %s, loc %s)", what,
-			got, strOrNil(got.CountryCode), strOrNil(got.Location),
-			want, strOrNil(want.CountryCode), strOrNil(want.Location))
-	}
-}
-
-func TestPhoneClientIDAndConflict(t *testing.T) { forEachBackend(t, testPhoneClientIDAndConflict) }
-
-func testPhoneClientIDAndConflict(t *testing.T) {
-	s, _ := newStore(t)
-	ctx := t.Context()
-	sc := newPerson(t, s)
-	personID := sc.PersonID
-	other := newPerson(t, s)
-	const id = "F47AC10B-58CC-4372-A567-0E02B2C3D479"
-	lower := strings.ToLower(id)
-
-	p := mustPhone(t, s, sc, NewPhone{ID: id, Number: "1"})
-	if p.ID != lower {
-		t.Fatalf("ID = %q, want %q", p.ID, lower)
-	}
-	if got, err := s.Phone(ctx, personPath(t, s, personID), id); err != nil || got.ID != lower {
-		t.Errorf("Phone upper-case = %+v, %v", got, err)
-	}
-	for _, parent := range []Scope{sc, other} {
-		_, err := s.CreatePhone(ctx, parent, NewPhone{ID: lower, Number: "2", Primary: true})
-		wantErr(t, err, ErrConflict)
-	}
-	if n := count(t, s, `SELECT COUNT(*) FROM phones`); n != 1 {
-		t.Errorf("%d phones after conflicting creates, want 1", n)
-	}
-	if got, _ := s.Phone(ctx, personPath(t, s, personID), lower); got.Number != "1" || !got.Primary {
-		t.Errorf("conflicting create changed the phone: %+v", got)
-	}
-	orphan := sc
-	orphan.PersonID = uuid.NewString()
-	_, err := s.CreatePhone(ctx, orphan, NewPhone{Number: "3"})
-	wantErr(t, err, ErrNotFound)
-}
-
-func TestPhoneWrongParent(t *testing.T) { forEachBackend(t, testPhoneWrongParent) }
-
-func testPhoneWrongParent(t *testing.T) {
-	s, _ := newStore(t)
-	ctx := t.Context()
-	sc := newPerson(t, s)
-	other := newPerson(t, s) // a person of another account list, whose path holds
-	p := mustPhone(t, s, sc, NewPhone{Number: "1"})
-
-	_, err := s.Phone(ctx, personPath(t, s, other.PersonID), p.ID)
-	wantErr(t, err, ErrNotFound)
-	_, err = s.UpdatePhone(ctx, other, p.ID, PhoneUpdate{Number: ptr("2")}, nil)
-	wantErr(t, err, ErrNotFound)
-	wantErr(t, s.DeletePhone(ctx, other, p.ID, nil), ErrNotFound)
-	got, err := s.Phone(ctx, personPath(t, s, sc.PersonID), p.ID)
-	if err != nil || got.Number != "1" || !got.UpdatedInDBAt.Equal(p.UpdatedInDBAt) {
-		t.Errorf("phone changed through the wrong parent: %+v, %v", got, err)
-	}
-}
 
 func TestValidValuesDefault(t *testing.T) { forEachBackend(t, testValidValuesDefault) }
 
@@ -231,7 +58,7 @@ func testValidValuesDefault(t *testing.T) {
 type phoneHarness struct {
 	t     *testing.T
 	s     *Store
-	clk   *clock
+	clk   *dbtest.Clock
 	sc    Scope             // the person's
 	ids   map[string]string // name → id
 	names map[string]string // id → name
@@ -505,7 +332,7 @@ func testPrimaryInvariant(t *testing.T) {
 			if !tt.frozen {
 				h.clk.Add(time.Minute)
 			}
-			now := h.clk.nowMS()
+			now := nowMS(h.clk)
 			written := tt.act(h)
 			after := h.state()
 
@@ -538,7 +365,7 @@ func testPrimaryInvariant(t *testing.T) {
 				if name == tt.target || !ok {
 					continue
 				}
-				if contains(tt.bumped, name) {
+				if slices.Contains(tt.bumped, name) {
 					want := nextDBTime(now, old.UpdatedInDBAt)
 					if !cur.UpdatedInDBAt.Equal(want) || !cur.UpdatedInDBAt.After(old.UpdatedInDBAt) ||
 						!cur.UpdatedAt.Equal(now) || cur.Primary == old.Primary {
@@ -554,15 +381,6 @@ func testPrimaryInvariant(t *testing.T) {
 			}
 		})
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func TestUpdatePhonePrecondition(t *testing.T) { forEachBackend(t, testUpdatePhonePrecondition) }
@@ -614,35 +432,11 @@ func testConcurrentUpdatePhone(t *testing.T) {
 	pre := &Precondition{At: p.UpdatedInDBAt, Precision: time.Millisecond}
 
 	const n = 20
-	var (
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		won    []string
-		stale  int
-		others []error
-		ready  = make(chan struct{})
-	)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-ready
-			number := fmt.Sprint(i + 1)
-			_, err := s.UpdatePhone(ctx, sc, p.ID, PhoneUpdate{Number: &number}, pre)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				won = append(won, number)
-			case errors.Is(err, ErrStale):
-				stale++
-			default:
-				others = append(others, err)
-			}
-		}()
-	}
-	close(ready)
-	wg.Wait()
+	number := func(i int) string { return fmt.Sprint(i + 1) }
+	won, stale, others := tally(dbtest.Together(n, func(i int) error {
+		_, err := s.UpdatePhone(ctx, sc, p.ID, PhoneUpdate{Number: ptr(number(i))}, pre)
+		return err
+	}))
 	if len(others) > 0 {
 		t.Fatalf("unexpected errors: %v", others)
 	}
@@ -653,9 +447,25 @@ func testConcurrentUpdatePhone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Number != won[0] || !got.UpdatedInDBAt.After(p.UpdatedInDBAt) {
-		t.Errorf("stored %+v, want number %s and a later UpdatedInDBAt", got, won[0])
+	if got.Number != number(won[0]) || !got.UpdatedInDBAt.After(p.UpdatedInDBAt) {
+		t.Errorf("stored %+v, want number %s and a later UpdatedInDBAt", got, number(won[0]))
 	}
+}
+
+// tally sorts the errors of racing writes: the indexes of those that
+// succeeded, how many were stale and the other errors.
+func tally(errs []error) (won []int, stale int, others []error) {
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			won = append(won, i)
+		case errors.Is(err, ErrStale):
+			stale++
+		default:
+			others = append(others, err)
+		}
+	}
+	return won, stale, others
 }
 
 // TestConcurrentAcrossStores opens two Stores on one database, as two
@@ -684,30 +494,8 @@ func testConcurrentAcrossStores(t *testing.T) {
 	}
 
 	race := func(fn func(i int, s *Store) error) (ok int, stale int, others []error) {
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		ready := make(chan struct{})
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-ready
-				err := fn(i, stores[i%2])
-				mu.Lock()
-				defer mu.Unlock()
-				switch {
-				case err == nil:
-					ok++
-				case errors.Is(err, ErrStale):
-					stale++
-				default:
-					others = append(others, err)
-				}
-			}()
-		}
-		close(ready)
-		wg.Wait()
-		return ok, stale, others
+		won, stale, others := tally(dbtest.Together(n, func(i int) error { return fn(i, stores[i%2]) }))
+		return len(won), stale, others
 	}
 
 	target := phones[0]

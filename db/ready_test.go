@@ -6,7 +6,6 @@ import (
 	"errors"
 	"maps"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 )
@@ -159,33 +158,4 @@ func testReadyProbesWrites(t *testing.T) {
 	if err := s.Ready(ctx); err != nil || probe() != written {
 		t.Errorf("Ready after a write committed = %v, probe %q; want nil and no new probe (%q)", err, probe(), written)
 	}
-}
-
-// holdPGRow runs query, which locks rows (FOR UPDATE), in a PostgreSQL
-// transaction on a connection of its own, until release is called or the
-// test ends.
-func holdPGRow(t *testing.T, s *Store, query string) (release func()) {
-	t.Helper()
-	ctx := context.Background()
-	c, err := s.rdb.Conn(ctx) // read-only sessions, but BEGIN READ WRITE overrides it
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.ExecContext(ctx, `BEGIN READ WRITE`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.ExecContext(ctx, query); err != nil {
-		t.Fatalf("take the lock: %v", err)
-	}
-	var once sync.Once
-	release = func() {
-		once.Do(func() {
-			if _, err := c.ExecContext(ctx, `ROLLBACK`); err != nil {
-				t.Errorf("release the lock: %v", err)
-			}
-			c.Close()
-		})
-	}
-	t.Cleanup(release)
-	return release
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/phoneapi/phoneapi/db/dbtest"
 )
 
 func TestScope(t *testing.T) { forEachBackend(t, testScope) }
@@ -17,6 +19,7 @@ func TestScope(t *testing.T) { forEachBackend(t, testScope) }
 // and an id that names nothing.
 type paths struct {
 	s                  *Store
+	clk                *dbtest.Clock
 	mine               string
 	c, c2, theirs      Contact
 	p, p2, theirPerson Person
@@ -27,8 +30,8 @@ const missingID = "00000000-0000-4000-8000-000000000001"
 
 func newPaths(t *testing.T) paths {
 	t.Helper()
-	s, _ := newStore(t)
-	f := paths{s: s, mine: newAccountList(t, s)}
+	s, clk := newStore(t)
+	f := paths{s: s, clk: clk, mine: newAccountList(t, s)}
 	f.c = mustContact(t, s, Contact{AccountListID: f.mine, Name: "c"})
 	f.p = mustPerson(t, s, contactScope(f.c), Person{FirstName: "p"})
 	f.ph = mustPhone(t, s, personScope(f.c, f.p), NewPhone{Number: "+15555550100", Location: ptr("home")})
@@ -95,7 +98,7 @@ func testScope(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					if !phonesEqual(got, want) {
+					if !samePhone(got, want) {
 						t.Errorf("Phone(sc) = %+v, Phone(path from the database) = %+v", got, want)
 					}
 				}
@@ -114,7 +117,7 @@ func testScope(t *testing.T) {
 					t.Fatalf("ListPhones(sc): %d phones, total %d; ListPhones(path from the database): %d, total %d", len(list), total, len(want), wantTotal)
 				}
 				for i := range list {
-					if !phonesEqual(list[i], want[i]) {
+					if !samePhone(list[i], want[i]) {
 						t.Errorf("ListPhones(sc)[%d] = %+v, want %+v", i, list[i], want[i])
 					}
 				}
@@ -192,20 +195,6 @@ func testScopeContactAndPeople(t *testing.T) {
 	}
 }
 
-// phonesEqual compares two phones field by field, times by instant.
-func phonesEqual(a, b Phone) bool {
-	str := func(p *string) string {
-		if p == nil {
-			return "<nil>"
-		}
-		return *p
-	}
-	return a.ID == b.ID && a.PersonID == b.PersonID && a.Number == b.Number &&
-		str(a.CountryCode) == str(b.CountryCode) && str(a.Location) == str(b.Location) &&
-		a.Primary == b.Primary && a.Historic == b.Historic && a.Source == b.Source && a.ValidValues == b.ValidValues &&
-		a.CreatedAt.Equal(b.CreatedAt) && a.UpdatedAt.Equal(b.UpdatedAt) && a.UpdatedInDBAt.Equal(b.UpdatedInDBAt)
-}
-
 // TestWritesCheckScope: every write checks, in its transaction, that what
 // it writes is its account list's: a path through another account list's
 // contact is ErrForbidden, a missing contact, or a person not under the
@@ -215,17 +204,10 @@ func phonesEqual(a, b Phone) bool {
 func TestWritesCheckScope(t *testing.T) { forEachBackend(t, testWritesCheckScope) }
 
 func testWritesCheckScope(t *testing.T) {
-	s, clk := newStore(t)
-	ctx := t.Context()
-	mine := newAccountList(t, s)
-	c := mustContact(t, s, Contact{AccountListID: mine, Name: "c"})
-	p := mustPerson(t, s, contactScope(c), Person{FirstName: "p"})
-	ph := mustPhone(t, s, personScope(c, p), NewPhone{Number: "+15555550100"})
-	c2 := mustContact(t, s, Contact{AccountListID: mine, Name: "c2"})
-	theirs := mustContact(t, s, Contact{AccountListID: newAccountList(t, s), Name: "theirs"})
-	theirPerson := mustPerson(t, s, contactScope(theirs), Person{FirstName: "x"})
+	f := newPaths(t)
+	s, clk, ctx := f.s, f.clk, t.Context()
+	mine, c, p, ph, c2, theirs, theirPerson, missing := f.mine, f.c, f.p, f.ph, f.c2, f.theirs, f.theirPerson, missingID
 	theirPhone := mustPhone(t, s, personScope(theirs, theirPerson), NewPhone{Number: "+15555550101"})
-	missing := "00000000-0000-4000-8000-000000000001"
 
 	viaTheirs := Scope{mine, theirs.ID, theirPerson.ID}     // their contact, under my account list
 	wrongContact := Scope{mine, c2.ID, p.ID}                // my person, under my other contact
@@ -242,82 +224,49 @@ func testWritesCheckScope(t *testing.T) {
 		want     error  // ErrForbidden or ErrNotFound
 		resource string // of the *ScopeError; "" for none
 	}{
-		{"CreatePhone via their contact", func() error { _, err := s.CreatePhone(ctx, viaTheirs, newPhone); return err }, ErrForbidden, "contact"},
+		{"CreatePhone via their contact", func() error { return errOf(s.CreatePhone(ctx, viaTheirs, newPhone)) }, ErrForbidden, "contact"},
 		{"UpdatePhone via their contact", func() error {
-			_, err := s.UpdatePhone(ctx, viaTheirs, theirPhone.ID, PhoneUpdate{Number: ptr("+1")}, nil)
-			return err
+			return errOf(s.UpdatePhone(ctx, viaTheirs, theirPhone.ID, PhoneUpdate{Number: ptr("+1")}, nil))
 		}, ErrForbidden, "contact"},
 		{"DeletePhone via their contact", func() error { return s.DeletePhone(ctx, viaTheirs, theirPhone.ID, nil) }, ErrForbidden, "contact"},
-		{"CreatePhone, my contact under their account list", func() error {
-			_, err := s.CreatePhone(ctx, theirsAsMine, newPhone)
-			return err
-		}, ErrForbidden, "contact"},
+		{"CreatePhone, my contact under their account list", func() error { return errOf(s.CreatePhone(ctx, theirsAsMine, newPhone)) }, ErrForbidden, "contact"},
 		{"UpdatePhone, my contact under their account list", func() error {
-			_, err := s.UpdatePhone(ctx, theirsAsMine, ph.ID, PhoneUpdate{Primary: ptr(false)}, nil)
-			return err
+			return errOf(s.UpdatePhone(ctx, theirsAsMine, ph.ID, PhoneUpdate{Primary: ptr(false)}, nil))
 		}, ErrForbidden, "contact"},
-		{"CreatePhone, person not under the contact", func() error {
-			_, err := s.CreatePhone(ctx, wrongContact, newPhone)
-			return err
-		}, ErrNotFound, "person"},
+		{"CreatePhone, person not under the contact", func() error { return errOf(s.CreatePhone(ctx, wrongContact, newPhone)) }, ErrNotFound, "person"},
 		{"UpdatePhone, person not under the contact", func() error {
-			_, err := s.UpdatePhone(ctx, wrongContact, ph.ID, PhoneUpdate{Number: ptr("+1")}, nil)
-			return err
+			return errOf(s.UpdatePhone(ctx, wrongContact, ph.ID, PhoneUpdate{Number: ptr("+1")}, nil))
 		}, ErrNotFound, "person"},
 		{"DeletePhone, person not under the contact", func() error { return s.DeletePhone(ctx, wrongContact, ph.ID, nil) }, ErrNotFound, "person"},
-		{"CreatePhone, no such contact", func() error { _, err := s.CreatePhone(ctx, noContact, newPhone); return err }, ErrNotFound, "contact"},
+		{"CreatePhone, no such contact", func() error { return errOf(s.CreatePhone(ctx, noContact, newPhone)) }, ErrNotFound, "contact"},
 		{"DeletePhone, no such contact", func() error { return s.DeletePhone(ctx, noContact, ph.ID, nil) }, ErrNotFound, "contact"},
 
 		{"UpdateContact of their account list", func() error {
-			_, err := s.UpdateContact(ctx, mine, theirs.ID, ContactUpdate{Name: ptr("mine now")}, nil)
-			return err
+			return errOf(s.UpdateContact(ctx, mine, theirs.ID, ContactUpdate{Name: ptr("mine now")}, nil))
 		}, ErrForbidden, "contact"},
 		{"DeleteContact of their account list", func() error { return s.DeleteContact(ctx, mine, theirs.ID, nil) }, ErrForbidden, "contact"},
 		{"UpdateContact, mine under their account list", func() error {
-			_, err := s.UpdateContact(ctx, theirs.AccountListID, c.ID, ContactUpdate{Name: ptr("theirs now")}, nil)
-			return err
+			return errOf(s.UpdateContact(ctx, theirs.AccountListID, c.ID, ContactUpdate{Name: ptr("theirs now")}, nil))
 		}, ErrForbidden, "contact"},
-		{"UpdateContact, no such contact", func() error {
-			_, err := s.UpdateContact(ctx, mine, missing, ContactUpdate{Name: ptr("x")}, nil)
-			return err
-		}, ErrNotFound, "contact"},
+		{"UpdateContact, no such contact", func() error { return errOf(s.UpdateContact(ctx, mine, missing, ContactUpdate{Name: ptr("x")}, nil)) }, ErrNotFound, "contact"},
 		{"DeleteContact, no such contact", func() error { return s.DeleteContact(ctx, mine, missing, nil) }, ErrNotFound, "contact"},
 
-		{"CreatePerson under their contact", func() error {
-			_, err := s.CreatePerson(ctx, parentOf(viaTheirs), Person{FirstName: "intruder"})
-			return err
-		}, ErrForbidden, "contact"},
+		{"CreatePerson under their contact", func() error { return errOf(s.CreatePerson(ctx, parentOf(viaTheirs), Person{FirstName: "intruder"})) }, ErrForbidden, "contact"},
 		{"UpdatePerson under their contact", func() error {
-			_, err := s.UpdatePerson(ctx, parentOf(viaTheirs), theirPerson.ID, PersonUpdate{FirstName: ptr("y")}, nil)
-			return err
+			return errOf(s.UpdatePerson(ctx, parentOf(viaTheirs), theirPerson.ID, PersonUpdate{FirstName: ptr("y")}, nil))
 		}, ErrForbidden, "contact"},
 		{"DeletePerson under their contact", func() error {
 			return s.DeletePerson(ctx, parentOf(viaTheirs), theirPerson.ID, nil)
 		}, ErrForbidden, "contact"},
-		{"CreatePerson, no such contact", func() error {
-			_, err := s.CreatePerson(ctx, parentOf(noContact), Person{FirstName: "orphan"})
-			return err
-		}, ErrNotFound, "contact"},
+		{"CreatePerson, no such contact", func() error { return errOf(s.CreatePerson(ctx, parentOf(noContact), Person{FirstName: "orphan"})) }, ErrNotFound, "contact"},
 
-		{"CreateContact, no such account list", func() error {
-			_, err := s.CreateContact(ctx, Contact{AccountListID: missing, Name: "x"})
-			return err
-		}, ErrNotFound, ""},
-		{"UpdateContact, no such account list", func() error {
-			_, err := s.UpdateContact(ctx, missing, c.ID, ContactUpdate{Name: ptr("x")}, nil)
-			return err
-		}, ErrNotFound, ""},
+		{"CreateContact, no such account list", func() error { return errOf(s.CreateContact(ctx, Contact{AccountListID: missing, Name: "x"})) }, ErrNotFound, ""},
+		{"UpdateContact, no such account list", func() error { return errOf(s.UpdateContact(ctx, missing, c.ID, ContactUpdate{Name: ptr("x")}, nil)) }, ErrNotFound, ""},
 		{"DeleteContact, no such account list", func() error { return s.DeleteContact(ctx, missing, c.ID, nil) }, ErrNotFound, ""},
-		{"CreatePerson, no such account list", func() error {
-			_, err := s.CreatePerson(ctx, parentOf(noList), Person{FirstName: "x"})
-			return err
-		}, ErrNotFound, ""},
+		{"CreatePerson, no such account list", func() error { return errOf(s.CreatePerson(ctx, parentOf(noList), Person{FirstName: "x"})) }, ErrNotFound, ""},
 		{"DeletePerson, no such account list", func() error { return s.DeletePerson(ctx, parentOf(noList), p.ID, nil) }, ErrNotFound, ""},
-		{"CreatePhone, no such account list", func() error { _, err := s.CreatePhone(ctx, noList, newPhone); return err }, ErrNotFound, ""},
-		{"UpdatePhone, no such account list", func() error {
-			_, err := s.UpdatePhone(ctx, noList, ph.ID, PhoneUpdate{Number: ptr("+1")}, nil)
-			return err
-		}, ErrNotFound, ""},
+		{"CreatePhone, no such account list", func() error { return errOf(s.CreatePhone(ctx, noList, newPhone)) }, ErrNotFound, ""},
+		{"UpdatePhone, no such account list", func() error { return errOf(s.UpdatePhone(ctx, noList, ph.ID, PhoneUpdate{Number: ptr("+1")}, nil)) }, ErrNotFound, ""},
 		{"DeletePhone, no such account list", func() error { return s.DeletePhone(ctx, noList, ph.ID, nil) }, ErrNotFound, ""},
 	}
 	// A write that took an account list's lock and then failed must not
@@ -353,14 +302,7 @@ func writeState(t *testing.T, s *Store) string {
 		`SELECT 'account list ' || id || ' hw ' || hw FROM account_lists ORDER BY id`,
 		`SELECT 'tombstone ' || deletable_type || ' ' || deletable_id || ' ' || deleted_at FROM deleted_records ORDER BY id`,
 	} {
-		lines, err := queryAll(t.Context(), s.pool(), func(sc scanner) (string, error) {
-			var l string
-			return l, sc.Scan(&l)
-		}, q)
-		if err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		for _, l := range lines {
+		for _, l := range lines(t, s.pool(), q) {
 			b.WriteString("\n" + l)
 		}
 	}

@@ -11,7 +11,17 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/nyaruka/phonenumbers"
+	"github.com/phoneapi/phoneapi/db/dbtest"
 )
+
+func contactsFirstPerson(t *testing.T, s *Store, contactID string) string {
+	t.Helper()
+	people, _, err := s.ListPeople(t.Context(), contactPath(t, s, contactID), ListQuery{Limit: 1})
+	if err != nil || len(people) != 1 {
+		t.Fatalf("ListPeople = %v, %v", people, err)
+	}
+	return people[0].ID
+}
 
 func TestSeed(t *testing.T) { forEachBackend(t, testSeed) }
 
@@ -26,7 +36,7 @@ func testSeed(t *testing.T) {
 	seedBatchRows = 20 // 9 rows per contact: batches of 2 contacts
 	type call struct{ done, total int }
 	var calls []call
-	hwBefore := hwOf(t, s, al)
+	hwBefore := highWater(t, s, al)
 	res, err := s.Seed(ctx, SeedOptions{
 		AccountListID: strings.ToUpper(al), Contacts: 10, PeoplePerContact: 2, PhonesPerPerson: 3,
 		Progress: func(done, total int) { calls = append(calls, call{done, total}) },
@@ -62,9 +72,7 @@ func testSeed(t *testing.T) {
 		{`SELECT COUNT(DISTINCT number) FROM phones`, 60},
 		{`SELECT COUNT(*) FROM people WHERE last_name IS NULL`, 0}, // one in 25 from the 25th
 	} {
-		if n := count(t, s, c.query); n != c.want {
-			t.Errorf("%s = %d, want %d", c.query, n, c.want)
-		}
+		wantCount(t, s, c.want, c.query)
 	}
 
 	// Every row a new lower-case UUID; timestamps one millisecond apart in
@@ -112,10 +120,10 @@ func testSeed(t *testing.T) {
 	if first := fromMillis(stamps[0]); first.Before(hwBefore) {
 		t.Errorf("first timestamp %v below the write clock %v", first, hwBefore)
 	}
-	if last := fromMillis(stamps[len(stamps)-1]); last.After(clk.nowMS()) && fromMillis(stamps[0]).After(hwBefore) {
-		t.Errorf("last timestamp %v after now %v though the write clock did not hold it back", last, clk.nowMS())
+	if last := fromMillis(stamps[len(stamps)-1]); last.After(nowMS(clk)) && fromMillis(stamps[0]).After(hwBefore) {
+		t.Errorf("last timestamp %v after now %v though the write clock did not hold it back", last, nowMS(clk))
 	}
-	if hw := hwOf(t, s, al); hw.UnixMilli() != stamps[len(stamps)-1] {
+	if hw := highWater(t, s, al); hw.UnixMilli() != stamps[len(stamps)-1] {
 		t.Errorf("write clock %v after seeding, want the last stamp %d", hw, stamps[len(stamps)-1])
 	}
 
@@ -171,18 +179,7 @@ func testSeed(t *testing.T) {
 	if err != nil || !ph.Primary {
 		t.Fatalf("CreatePhone primary = %+v, %v", ph, err)
 	}
-	if n := count(t, s, `SELECT SUM(CASE WHEN "primary" THEN 1 ELSE 0 END) FROM phones WHERE person_id = ?`, ph.PersonID); n != 1 {
-		t.Errorf("%d primaries after adding a primary phone, want 1", n)
-	}
-}
-
-func contactsFirstPerson(t *testing.T, s *Store, contactID string) string {
-	t.Helper()
-	people, _, err := s.ListPeople(t.Context(), contactPath(t, s, contactID), ListQuery{Limit: 1})
-	if err != nil || len(people) != 1 {
-		t.Fatalf("ListPeople = %v, %v", people, err)
-	}
-	return people[0].ID
+	wantCount(t, s, 1, `SELECT SUM(CASE WHEN "primary" THEN 1 ELSE 0 END) FROM phones WHERE person_id = ?`, ph.PersonID)
 }
 
 func TestSeedLastNames(t *testing.T) { forEachBackend(t, testSeedLastNames) }
@@ -193,12 +190,8 @@ func testSeedLastNames(t *testing.T) {
 	if _, err := s.Seed(t.Context(), SeedOptions{AccountListID: al, Contacts: 50, PeoplePerContact: 1}); err != nil {
 		t.Fatal(err)
 	}
-	if n := count(t, s, `SELECT COUNT(*) FROM people WHERE last_name IS NULL`); n != 2 {
-		t.Errorf("%d of 50 people without last name, want 2", n)
-	}
-	if n := count(t, s, `SELECT COUNT(*) FROM phones`); n != 0 {
-		t.Errorf("%d phones, want 0", n)
-	}
+	wantCount(t, s, 2, `SELECT COUNT(*) FROM people WHERE last_name IS NULL`)
+	wantCount(t, s, 0, `SELECT COUNT(*) FROM phones`)
 }
 
 func TestSeedErrors(t *testing.T) { forEachBackend(t, testSeedErrors) }
@@ -219,9 +212,7 @@ func testSeedErrors(t *testing.T) {
 	if err != nil || res != (SeedResult{}) {
 		t.Errorf("empty seed = %+v, %v", res, err)
 	}
-	if n := count(t, s, `SELECT COUNT(*) FROM contacts`); n != 0 {
-		t.Errorf("%d contacts written", n)
-	}
+	wantCount(t, s, 0, `SELECT COUNT(*) FROM contacts`)
 
 	// A cancelled seed keeps the batches already committed and counts them.
 	defer func(n int) { seedBatchRows = n }(seedBatchRows)
@@ -237,9 +228,7 @@ func testSeedErrors(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || res != (SeedResult{Contacts: 2, People: 2, Phones: 2}) {
 		t.Errorf("cancelled seed = %+v, %v; want 2 of each and context.Canceled", res, err)
 	}
-	if n := count(t, s, `SELECT COUNT(*) FROM phones`); n != 2 {
-		t.Errorf("%d phones after cancelled seed, want 2", n)
-	}
+	wantCount(t, s, 2, `SELECT COUNT(*) FROM phones`)
 }
 
 // TestSeedWriteClock: Seed stamps rows no earlier than the account list's
@@ -251,11 +240,11 @@ func testSeedWriteClock(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := t.Context()
 	ahead, behind := newAccountList(t, s), newAccountList(t, s)
-	clk.Set(start.Add(time.Hour))
+	clk.Set(dbtest.Start.Add(time.Hour))
 	mustContact(t, s, Contact{AccountListID: ahead, Name: "written with the clock ahead"})
-	clk.Set(start)
-	now := clk.nowMS()
-	hwAhead := hwOf(t, s, ahead)
+	clk.Set(dbtest.Start)
+	now := nowMS(clk)
+	hwAhead := highWater(t, s, ahead)
 	if !hwAhead.After(now) {
 		t.Fatalf("fixture: write clock %v, want it after the clock %v", hwAhead, now)
 	}
@@ -291,12 +280,12 @@ func testSeedWriteClock(t *testing.T) {
 			if !fromMillis(first).Equal(tt.first(rows)) || !fromMillis(last).Equal(tt.last(rows)) {
 				t.Errorf("stamps %v to %v, want %v to %v", fromMillis(first), fromMillis(last), tt.first(rows), tt.last(rows))
 			}
-			if hw := hwOf(t, s, tt.al); !hw.Equal(fromMillis(last)) {
+			if hw := highWater(t, s, tt.al); !hw.Equal(fromMillis(last)) {
 				t.Errorf("write clock %v after seeding, want the last stamp %v", hw, fromMillis(last))
 			}
 		})
 	}
-	if hw := hwOf(t, s, behind); !hw.Before(hwAhead) {
+	if hw := highWater(t, s, behind); !hw.Before(hwAhead) {
 		t.Errorf("the account list seeded with the clock behind has write clock %v, want it before the other's %v", hw, hwAhead)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,54 +14,110 @@ import (
 	"github.com/mattn/go-sqlite3"
 )
 
-// Deadlines and outages: a write whose context ends while another
-// connection holds the lock it needs returns the context's error in time
-// and writes nothing; writes of other account lists and reads carry on.
+func TestLanes(t *testing.T) {
+	var l lanes
+	ctx := t.Context()
 
-// holdLock takes, on a connection of its own, the lock that writes of the
-// account list need: SQLite's write lock (BEGIN IMMEDIATE, which covers
-// every account list) or on PostgreSQL the account list's row. The lock
-// is released when the test ends or release is called.
-func holdLock(t *testing.T, s *Store, accountListID string) (release func()) {
-	t.Helper()
-	ctx := context.Background()
-	pool := s.rdb
-	if s.commits != nil {
-		// The reader pool is query_only: open a writer of our own.
-		var file string
-		if err := s.rdb.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&file); err != nil {
-			t.Fatal(err)
-		}
-		var err error
-		if pool, err = sql.Open("sqlite3", "file:"+escapePath(file)+"?_busy_timeout=5000"); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { pool.Close() })
-	}
-	c, err := pool.Conn(ctx)
+	// One turn per key at a time; other keys are independent.
+	relA, err := l.acquire(ctx, "a")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.commits != nil {
-		_, err = c.ExecContext(ctx, `BEGIN IMMEDIATE`)
-	} else if _, err = c.ExecContext(ctx, `BEGIN READ WRITE`); err == nil {
-		_, err = c.ExecContext(ctx, `SELECT hw FROM account_lists WHERE id = $1 FOR UPDATE`, accountListID)
-	}
+	relB, err := l.acquire(ctx, "b")
 	if err != nil {
-		t.Fatalf("take the lock: %v", err)
+		t.Fatalf("key b waited for key a: %v", err)
 	}
-	var once sync.Once
-	release = func() {
-		once.Do(func() {
-			if _, err := c.ExecContext(ctx, `ROLLBACK`); err != nil {
-				t.Errorf("release the lock: %v", err)
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := l.acquire(short, "a"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("second acquire of a held key: %v, want context.DeadlineExceeded", err)
+	}
+	relB()
+
+	// Waiters get the turn one at a time, each after the previous release.
+	var inside, most atomic.Int32
+	wait := goTogether(8, func(int) error {
+		rel, err := l.acquire(ctx, "a")
+		if err != nil {
+			return err
+		}
+		n := inside.Add(1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		time.Sleep(time.Millisecond)
+		inside.Add(-1)
+		rel()
+		return nil
+	})
+	time.Sleep(10 * time.Millisecond)
+	relA()
+	for _, err := range wait() {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if m := most.Load(); m != 1 {
+		t.Errorf("%d callers held key a at once, want 1", m)
+	}
+	l.mu.Lock()
+	left := len(l.m)
+	l.mu.Unlock()
+	if left != 0 {
+		t.Errorf("%d lanes left after every turn ended, want 0", left)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	pg := func(code string) error { return &pgconn.PgError{Code: code, Message: "x"} }
+	tests := []struct {
+		name string
+		ctx  context.Context
+		err  error
+		want error // nil: returned unchanged
+	}{
+		{"nil", nil, nil, nil},
+		{"no rows", nil, sql.ErrNoRows, nil},
+		{"constraint", nil, sqlite3.Error{Code: sqlite3.ErrConstraint, ExtendedCode: sqlite3.ErrConstraintUnique}, nil},
+		{"sqlite full", nil, sqlite3.Error{Code: sqlite3.ErrFull}, ErrUnavailable},
+		{"sqlite read-only", nil, sqlite3.Error{Code: sqlite3.ErrReadonly}, ErrUnavailable},
+		{"sqlite busy", nil, sqlite3.Error{Code: sqlite3.ErrBusy}, ErrUnavailable},
+		{"sqlite I/O", nil, sqlite3.Error{Code: sqlite3.ErrIoErr}, ErrUnavailable},
+		{"pg unique", nil, pg("23505"), nil},
+		{"pg syntax", nil, pg("42601"), nil},
+		{"pg read-only", nil, pg("25006"), ErrUnavailable},
+		{"pg disk full", nil, pg("53100"), ErrUnavailable},
+		{"pg admin shutdown", nil, pg("57P01"), ErrUnavailable},
+		{"pg cannot connect now", nil, pg("57P03"), ErrUnavailable},
+		{"pg connection failure", nil, pg("08006"), ErrUnavailable},
+		{"pg statement timeout", nil, pg("57014"), ErrUnavailable},
+		{"connection lost", nil, fmt.Errorf("read: %w", io.ErrUnexpectedEOF), ErrUnavailable},
+		{"ended context wins", ended, pg("57014"), context.Canceled},
+		{"other", nil, errors.New("boom"), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := classify(tt.ctx, tt.err)
+			if tt.want == nil {
+				if got != tt.err {
+					t.Errorf("classify(%v) = %v, want it unchanged", tt.err, got)
+				}
+				return
 			}
-			c.Close()
+			if !errors.Is(got, tt.want) || !errors.Is(got, tt.err) {
+				t.Errorf("classify(%v) = %v, want it to match %v and the cause", tt.err, got, tt.want)
+			}
+			if mapped := mapError(got); mapped != got {
+				t.Errorf("mapError(classify(%v)) = %v, want it unchanged", tt.err, mapped)
+			}
 		})
 	}
-	t.Cleanup(release)
-	return release
 }
+
+// Deadlines and outages: a write whose context ends while another
+// connection holds the lock it needs returns the context's error in time
+// and writes nothing; writes of other account lists and reads carry on.
 
 func TestWriteDeadlineWithLockHeld(t *testing.T) { forEachBackend(t, testWriteDeadlineWithLockHeld) }
 
@@ -134,110 +189,8 @@ func testWriteDeadlineWithLockHeld(t *testing.T) {
 	if got, err := s.Phone(ctx, a, pa.ID); err != nil || got.Number != pa.Number || !got.UpdatedInDBAt.Equal(pa.UpdatedInDBAt) {
 		t.Errorf("after the lock: %+v, %v; want the phone unchanged", got, err)
 	}
-	if n := count(t, s, `SELECT COUNT(*) FROM phones WHERE person_id = ?`, a.PersonID); n != 1 {
-		t.Errorf("after the lock A's person has %d phones, want 1", n)
-	}
+	wantCount(t, s, 1, `SELECT COUNT(*) FROM phones WHERE person_id = ?`, a.PersonID)
 	if _, err := s.CreatePhone(ctx, a, NewPhone{Number: "+1 5"}); err != nil {
 		t.Errorf("CreatePhone after the lock: %v", err)
-	}
-}
-
-func TestLanes(t *testing.T) {
-	var l lanes
-	ctx := t.Context()
-
-	// One turn per key at a time; other keys are independent.
-	relA, err := l.acquire(ctx, "a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	relB, err := l.acquire(ctx, "b")
-	if err != nil {
-		t.Fatalf("key b waited for key a: %v", err)
-	}
-	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-	defer cancel()
-	if _, err := l.acquire(short, "a"); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("second acquire of a held key: %v, want context.DeadlineExceeded", err)
-	}
-	relB()
-
-	// Waiters get the turn one at a time, each after the previous release.
-	var inside, most atomic.Int32
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			rel, err := l.acquire(ctx, "a")
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			n := inside.Add(1)
-			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
-			}
-			time.Sleep(time.Millisecond)
-			inside.Add(-1)
-			rel()
-		})
-	}
-	time.Sleep(10 * time.Millisecond)
-	relA()
-	wg.Wait()
-	if m := most.Load(); m != 1 {
-		t.Errorf("%d callers held key a at once, want 1", m)
-	}
-	l.mu.Lock()
-	left := len(l.m)
-	l.mu.Unlock()
-	if left != 0 {
-		t.Errorf("%d lanes left after every turn ended, want 0", left)
-	}
-}
-
-func TestClassify(t *testing.T) {
-	ended, cancel := context.WithCancel(context.Background())
-	cancel()
-	pg := func(code string) error { return &pgconn.PgError{Code: code, Message: "x"} }
-	tests := []struct {
-		name string
-		ctx  context.Context
-		err  error
-		want error // nil: returned unchanged
-	}{
-		{"nil", nil, nil, nil},
-		{"no rows", nil, sql.ErrNoRows, nil},
-		{"constraint", nil, sqlite3.Error{Code: sqlite3.ErrConstraint, ExtendedCode: sqlite3.ErrConstraintUnique}, nil},
-		{"sqlite full", nil, sqlite3.Error{Code: sqlite3.ErrFull}, ErrUnavailable},
-		{"sqlite read-only", nil, sqlite3.Error{Code: sqlite3.ErrReadonly}, ErrUnavailable},
-		{"sqlite busy", nil, sqlite3.Error{Code: sqlite3.ErrBusy}, ErrUnavailable},
-		{"sqlite I/O", nil, sqlite3.Error{Code: sqlite3.ErrIoErr}, ErrUnavailable},
-		{"pg unique", nil, pg("23505"), nil},
-		{"pg syntax", nil, pg("42601"), nil},
-		{"pg read-only", nil, pg("25006"), ErrUnavailable},
-		{"pg disk full", nil, pg("53100"), ErrUnavailable},
-		{"pg admin shutdown", nil, pg("57P01"), ErrUnavailable},
-		{"pg cannot connect now", nil, pg("57P03"), ErrUnavailable},
-		{"pg connection failure", nil, pg("08006"), ErrUnavailable},
-		{"pg statement timeout", nil, pg("57014"), ErrUnavailable},
-		{"connection lost", nil, fmt.Errorf("read: %w", io.ErrUnexpectedEOF), ErrUnavailable},
-		{"ended context wins", ended, pg("57014"), context.Canceled},
-		{"other", nil, errors.New("boom"), nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := classify(tt.ctx, tt.err)
-			if tt.want == nil {
-				if got != tt.err {
-					t.Errorf("classify(%v) = %v, want it unchanged", tt.err, got)
-				}
-				return
-			}
-			if !errors.Is(got, tt.want) || !errors.Is(got, tt.err) {
-				t.Errorf("classify(%v) = %v, want it to match %v and the cause", tt.err, got, tt.want)
-			}
-			if mapped := mapError(got); mapped != got {
-				t.Errorf("mapError(classify(%v)) = %v, want it unchanged", tt.err, mapped)
-			}
-		})
 	}
 }

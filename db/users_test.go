@@ -3,12 +3,41 @@ package db
 import (
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/phoneapi/phoneapi/db/dbtest"
 )
+
+// waitingCalls returns a function that waits until at least want
+// EnsureUser calls made since wait for the lock the test holds (on SQLite:
+// writes submitted to the group commit; on PostgreSQL: inserts of a user
+// waiting for a lock), and returns how many do.
+func waitingCalls(t *testing.T, s *Store) func(want int) int {
+	var base int64
+	if s.Engine() == "sqlite" {
+		base = s.commits.submitted.Load()
+	}
+	return func(want int) int {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			var n int
+			if s.Engine() == "sqlite" {
+				n = int(s.commits.submitted.Load() - base)
+			} else if err := pgAdmin.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO users%'`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n >= want {
+				return n
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d calls wait for the lock, want %d", n, want)
+			}
+		}
+	}
+}
 
 func TestEnsureUser(t *testing.T) { forEachBackend(t, testEnsureUser) }
 
@@ -34,12 +63,8 @@ func testEnsureUser(t *testing.T) {
 	if err != nil || other == al {
 		t.Errorf("second user got account list %q, %v; want a new one", other, err)
 	}
-	if n := count(t, s, `SELECT COUNT(*) FROM users WHERE id = ?`, strings.ToLower(user)); n != 1 {
-		t.Errorf("%d user rows, want 1", n)
-	}
-	if n := count(t, s, `SELECT COUNT(*) FROM account_lists`); n != 2 {
-		t.Errorf("%d account lists, want 2", n)
-	}
+	wantCount(t, s, 1, `SELECT COUNT(*) FROM users WHERE id = ?`, strings.ToLower(user))
+	wantCount(t, s, 2, `SELECT COUNT(*) FROM account_lists`)
 	if list, total, err := s.ListContacts(ctx, al, ListQuery{}); err != nil || len(list) != 0 || total != 0 {
 		t.Errorf("ListContacts of new account list = %v, %d, %v", list, total, err)
 	}
@@ -77,62 +102,22 @@ func testEnsureUserConcurrent(t *testing.T) {
 		want = min(n, s.PoolStats()["write"].MaxOpenConnections)
 	}
 	waiting := waitingCalls(t, s)
-	var wg sync.WaitGroup
-	results := make([]string, n)
-	errs := make([]error, n)
-	for i := range n {
-		wg.Go(func() { results[i], errs[i] = s.EnsureUser(ctx, user) })
-	}
+	wait := goTogether(n, func(int) result[string] { return resultOf(s.EnsureUser(ctx, user)) })
 	waited := waiting(want)
 	release()
-	wg.Wait()
+	results := wait()
 	t.Logf("%d calls waited at once", waited)
-	for i := range n {
-		if errs[i] != nil {
-			t.Fatalf("call %d: %v", i, errs[i])
+	for i, r := range results {
+		if r.err != nil {
+			t.Fatalf("call %d: %v", i, r.err)
 		}
-		if results[i] != results[0] {
-			t.Fatalf("call %d got %q, call 0 got %q", i, results[i], results[0])
-		}
-	}
-	if c := count(t, s, `SELECT COUNT(*) FROM account_lists`); c != 1 {
-		t.Errorf("%d account lists, want 1", c)
-	}
-	if c := count(t, s, `SELECT COUNT(*) FROM users WHERE id = ? AND account_list_id = ?`, user, results[0]); c != 1 {
-		t.Errorf("%d users with the returned account list, want 1", c)
-	}
-	if c := count(t, s, `SELECT COUNT(*) FROM users`); c != 1 {
-		t.Errorf("%d users, want 1", c)
-	}
-}
-
-// waitingCalls returns a function that waits until at least want
-// EnsureUser calls made since wait for the lock the test holds (on SQLite:
-// writes submitted to the group commit; on PostgreSQL: inserts of a user
-// waiting for a lock), and returns how many do.
-func waitingCalls(t *testing.T, s *Store) func(want int) int {
-	var base int64
-	if s.Engine() == "sqlite" {
-		base = s.commits.submitted.Load()
-	}
-	return func(want int) int {
-		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-			var n int
-			if s.Engine() == "sqlite" {
-				n = int(s.commits.submitted.Load() - base)
-			} else if err := pgAdmin.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO users%'`).Scan(&n); err != nil {
-				t.Fatal(err)
-			}
-			if n >= want {
-				return n
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%d calls wait for the lock, want %d", n, want)
-			}
+		if r.v != results[0].v {
+			t.Fatalf("call %d got %q, call 0 got %q", i, r.v, results[0].v)
 		}
 	}
+	wantCount(t, s, 1, `SELECT COUNT(*) FROM account_lists`)
+	wantCount(t, s, 1, `SELECT COUNT(*) FROM users WHERE id = ? AND account_list_id = ?`, user, results[0].v)
+	wantCount(t, s, 1, `SELECT COUNT(*) FROM users`)
 }
 
 func TestInitSetting(t *testing.T) { forEachBackend(t, testInitSetting) }
@@ -166,28 +151,14 @@ func TestInitSettingConcurrent(t *testing.T) { forEachBackend(t, testInitSetting
 func testInitSettingConcurrent(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := t.Context()
-	const n = 20
-	var wg sync.WaitGroup
-	results := make([]string, n)
-	errs := make([]error, n)
-	ready := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-ready
-			results[i], errs[i] = s.InitSetting(ctx, "k", fmt.Sprint(i))
-		}()
-	}
-	close(ready)
-	wg.Wait()
+	results := dbtest.Together(20, func(i int) result[string] { return resultOf(s.InitSetting(ctx, "k", fmt.Sprint(i))) })
 	stored, err := s.Setting(ctx, "k")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range n {
-		if errs[i] != nil || results[i] != stored {
-			t.Errorf("call %d = %q, %v; want stored %q", i, results[i], errs[i], stored)
+	for i, r := range results {
+		if r.err != nil || r.v != stored {
+			t.Errorf("call %d = %q, %v; want stored %q", i, r.v, r.err, stored)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/phoneapi/phoneapi/db/dbtest"
 )
 
 // The write clock: every write is stamped (updated_in_db_at, deleted_at,
@@ -19,54 +20,23 @@ import (
 // the same database, or before a restart. Each account list has a clock
 // of its own (account_lists.hw). These tests turn clocks back to check it.
 
-// hwOf returns the account list's write clock high-water mark as stored.
-func hwOf(t *testing.T, s *Store, al string) time.Time {
-	t.Helper()
-	var ms int64
-	if err := s.pool().QueryRowContext(t.Context(), `SELECT hw FROM account_lists WHERE id = ?`, al).Scan(&ms); err != nil {
-		t.Fatalf("read the write clock of account list %s: %v", al, err)
-	}
-	return fromMillis(ms)
-}
-
-// maxStamp returns the latest updated_in_db_at or deleted_at stored in any
-// table for the account list (the zero time as unix milliseconds if there
-// is none).
-func maxStamp(t *testing.T, s *Store, al string) time.Time {
-	t.Helper()
-	var ms int64
-	err := s.pool().QueryRowContext(t.Context(), `SELECT `+greatest(s)+`(
-		COALESCE((SELECT MAX(updated_in_db_at) FROM contacts WHERE account_list_id = ?), 0),
-		COALESCE((SELECT MAX(p.updated_in_db_at) FROM people p
-			JOIN contacts c ON c.id = p.contact_id WHERE c.account_list_id = ?), 0),
-		COALESCE((SELECT MAX(ph.updated_in_db_at) FROM phones ph
-			JOIN people p ON p.id = ph.person_id JOIN contacts c ON c.id = p.contact_id WHERE c.account_list_id = ?), 0),
-		COALESCE((SELECT MAX(deleted_at) FROM deleted_records WHERE account_list_id = ?), 0))`,
-		al, al, al, al).Scan(&ms)
-	if err != nil {
-		t.Fatalf("max stamp: %v", err)
-	}
-	return fromMillis(ms)
-}
-
 // openAt opens and migrates a Store on the database at p with clk as its
 // clock, and closes it when the test ends.
-func openAt(t *testing.T, p string, clk *clock) *Store {
+func openAt(t *testing.T, p string, clk *dbtest.Clock) *Store {
 	t.Helper()
-	s, err := Open(t.Context(), p)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
+	s := openDB(t, p)
 	s.SetClock(clk.Now)
 	if err := s.Migrate(t.Context()); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
 	return s
+}
+
+// touch updates nothing of the contact but its times, and returns it.
+func touch(t *testing.T, s *Store, al, contactID string) Contact {
+	t.Helper()
+	c, err := s.UpdateContact(t.Context(), al, contactID, ContactUpdate{}, nil)
+	return noErr(t, "UpdateContact", c, err)
 }
 
 // stamps follows the times the writes of one account list issue, in the
@@ -98,7 +68,7 @@ func (st *stamps) wrote(label string, times ...time.Time) {
 	}
 	st.latest = latest
 	for i, s := range st.stores {
-		if hw, max := hwOf(st.t, s, st.al), maxStamp(st.t, s, st.al); !hw.Equal(latest) || !max.Equal(latest) {
+		if hw, max := highWater(st.t, s, st.al), maxStamp(st.t, s, st.al); !hw.Equal(latest) || !max.Equal(latest) {
 			st.t.Errorf("%s: store %d: write clock %v, latest stored stamp %v; want both %v", label, i, hw, max, latest)
 		}
 	}
@@ -135,16 +105,16 @@ func testWriteClockAcrossRows(t *testing.T) {
 	ctx := t.Context()
 	al := newAccountList(t, s)
 	st := &stamps{t: t, stores: []*Store{s}, al: al}
-	T := clk.nowMS()
+	T := nowMS(clk)
 
-	clk.Set(start.Add(5 * time.Second))
+	clk.Set(dbtest.Start.Add(5 * time.Second))
 	a := mustContact(t, s, Contact{AccountListID: al, Name: "A"})
 	if want := T.Add(5 * time.Second); !a.UpdatedInDBAt.Equal(want) {
 		t.Fatalf("A: UpdatedInDBAt = %v, want the clock's %v", a.UpdatedInDBAt, want)
 	}
 	st.wrote("create A, clock T+5s", a.UpdatedInDBAt)
 
-	clk.Set(start) // T: back 5 s
+	clk.Set(dbtest.Start) // T: back 5 s
 	b := mustContact(t, s, Contact{AccountListID: al, Name: "B"})
 	if b.UpdatedInDBAt.Before(a.UpdatedInDBAt) {
 		t.Errorf("B: UpdatedInDBAt = %v, before A's %v", b.UpdatedInDBAt, a.UpdatedInDBAt)
@@ -189,11 +159,11 @@ func testWriteClockAcrossRows(t *testing.T) {
 	st.wrote("update person, clock T", p2.UpdatedInDBAt)
 
 	// A failed write issues nothing: the high-water mark stays.
-	clk.Set(start.Add(24 * time.Hour))
+	clk.Set(dbtest.Start.Add(24 * time.Hour))
 	_, err = s.UpdateContact(ctx, al, a.ID, ContactUpdate{}, &Precondition{At: a.UpdatedInDBAt, Precision: time.Millisecond})
 	wantErr(t, err, ErrStale)
 	st.wrote("failed update, clock T+24h", st.latest)
-	clk.Set(start)
+	clk.Set(dbtest.Start)
 
 	// A delete with the clock back: its tombstones (B, its person and
 	// phones) are stamped no earlier than anything written before.
@@ -219,13 +189,10 @@ func testWriteClockAcrossRows(t *testing.T) {
 	st.wrote("delete A, clock T", tombstoneTimes(t, s, al, a.ID)...)
 
 	// A clock ahead of everything is used as is.
-	clk.Set(start.Add(time.Hour))
-	c2, err := s.UpdateContact(ctx, al, c.ID, ContactUpdate{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !c2.UpdatedInDBAt.Equal(clk.nowMS()) {
-		t.Errorf("clock ahead: UpdatedInDBAt = %v, want the clock's %v", c2.UpdatedInDBAt, clk.nowMS())
+	clk.Set(dbtest.Start.Add(time.Hour))
+	c2 := touch(t, s, al, c.ID)
+	if !c2.UpdatedInDBAt.Equal(nowMS(clk)) {
+		t.Errorf("clock ahead: UpdatedInDBAt = %v, want the clock's %v", c2.UpdatedInDBAt, nowMS(clk))
 	}
 	st.wrote("update C, clock T+1h", c2.UpdatedInDBAt)
 }
@@ -243,14 +210,14 @@ func testWriteClockPerAccountList(t *testing.T) {
 	stA := &stamps{t: t, stores: []*Store{s}, al: alA}
 	stB := &stamps{t: t, stores: []*Store{s}, al: alB}
 
-	clk.Set(start.Add(time.Hour))
+	clk.Set(dbtest.Start.Add(time.Hour))
 	a := mustContact(t, s, Contact{AccountListID: alA, Name: "a"})
-	if !a.UpdatedInDBAt.Equal(clk.nowMS()) {
-		t.Fatalf("A's first write: UpdatedInDBAt = %v, want the clock's %v", a.UpdatedInDBAt, clk.nowMS())
+	if !a.UpdatedInDBAt.Equal(nowMS(clk)) {
+		t.Fatalf("A's first write: UpdatedInDBAt = %v, want the clock's %v", a.UpdatedInDBAt, nowMS(clk))
 	}
 	stA.wrote("A: create a, clock T+1h", a.UpdatedInDBAt)
 
-	clk.Set(start) // back an hour
+	clk.Set(dbtest.Start) // back an hour
 	a2, err := s.UpdateContact(ctx, alA, a.ID, ContactUpdate{Name: ptr("a2")}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -258,19 +225,19 @@ func testWriteClockPerAccountList(t *testing.T) {
 	stA.wrote("A: update a, clock T", a2.UpdatedInDBAt)
 
 	b := mustContact(t, s, Contact{AccountListID: alB, Name: "b"})
-	if !b.UpdatedInDBAt.Equal(clk.nowMS()) || !b.UpdatedInDBAt.Before(a2.UpdatedInDBAt) {
+	if !b.UpdatedInDBAt.Equal(nowMS(clk)) || !b.UpdatedInDBAt.Before(a2.UpdatedInDBAt) {
 		t.Errorf("B's first write: UpdatedInDBAt = %v, want the clock's %v, before A's %v",
-			b.UpdatedInDBAt, clk.nowMS(), a2.UpdatedInDBAt)
+			b.UpdatedInDBAt, nowMS(clk), a2.UpdatedInDBAt)
 	}
 	stB.wrote("B: create b, clock T", b.UpdatedInDBAt)
-	if hw := hwOf(t, s, alA); !hw.Equal(stA.latest) {
+	if hw := highWater(t, s, alA); !hw.Equal(stA.latest) {
 		t.Errorf("A's write clock %v after B's write, want A's latest %v", hw, stA.latest)
 	}
 
 	pa := mustPerson(t, s, contactScope(a), Person{FirstName: "pa"})
 	stA.wrote("A: create a person, clock T", pa.UpdatedInDBAt)
 
-	clk.Set(start.Add(-time.Minute)) // back another minute
+	clk.Set(dbtest.Start.Add(-time.Minute)) // back another minute
 	b2 := mustContact(t, s, Contact{AccountListID: alB, Name: "b2"})
 	if !b2.UpdatedInDBAt.Equal(b.UpdatedInDBAt) {
 		t.Errorf("B's second write, clock back: UpdatedInDBAt = %v, want B's latest %v", b2.UpdatedInDBAt, b.UpdatedInDBAt)
@@ -309,7 +276,7 @@ func TestWriteClockPersists(t *testing.T) { forEachBackend(t, testWriteClockPers
 func testWriteClockPersists(t *testing.T) {
 	ctx := t.Context()
 	p := newDB(t)
-	clk := &clock{t: start.Add(time.Hour)}
+	clk := dbtest.NewClock(dbtest.Start.Add(time.Hour))
 
 	s1, err := Open(ctx, p)
 	if err != nil {
@@ -329,7 +296,7 @@ func testWriteClockPersists(t *testing.T) {
 	if err := s1.DeleteContact(ctx, al, b.ID, nil); err != nil {
 		t.Fatal(err)
 	}
-	high := clk.nowMS() // B's deleted_at, the latest time issued
+	high := nowMS(clk) // B's deleted_at, the latest time issued
 	if got := tombstoneTimes(t, s1, al, b.ID)[0]; !got.Equal(high) {
 		t.Fatalf("B deleted at %v, want %v", got, high)
 	}
@@ -337,18 +304,15 @@ func testWriteClockPersists(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	clk.Set(start) // an hour and a minute behind
+	clk.Set(dbtest.Start) // an hour and a minute behind
 	s2 := openAt(t, p, clk)
-	if hw := hwOf(t, s2, al); !hw.Equal(high) {
+	if hw := highWater(t, s2, al); !hw.Equal(high) {
 		t.Fatalf("after reopening the write clock = %v, want %v", hw, high)
 	}
 	st := &stamps{t: t, stores: []*Store{s2}, al: al, latest: high}
 	c := mustContact(t, s2, Contact{AccountListID: al, Name: "C"})
 	st.wrote("create C after reopening", c.UpdatedInDBAt)
-	a2, err := s2.UpdateContact(ctx, al, a.ID, ContactUpdate{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a2 := touch(t, s2, al, a.ID)
 	st.wrote("update A after reopening", a2.UpdatedInDBAt)
 	if err := s2.DeleteContact(ctx, al, a.ID, nil); err != nil {
 		t.Fatal(err)
@@ -377,8 +341,8 @@ func TestWriteClockSharedAcrossStores(t *testing.T) {
 func testWriteClockSharedAcrossStores(t *testing.T) {
 	ctx := t.Context()
 	p := newDB(t)
-	clk1 := &clock{t: start.Add(time.Hour)}
-	clk2 := &clock{t: start}
+	clk1 := dbtest.NewClock(dbtest.Start.Add(time.Hour))
+	clk2 := dbtest.NewClock(dbtest.Start)
 	s1 := openAt(t, p, clk1)
 	s2 := openAt(t, p, clk2)
 	al, err := s1.EnsureUser(ctx, "u1")
@@ -395,19 +359,13 @@ func testWriteClockSharedAcrossStores(t *testing.T) {
 	}
 	st.wrote("create B through store 2 (T)", b.UpdatedInDBAt)
 
-	clk2.Set(start.Add(2 * time.Hour))
-	b2, err := s2.UpdateContact(ctx, al, b.ID, ContactUpdate{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !b2.UpdatedInDBAt.Equal(clk2.nowMS()) {
-		t.Errorf("B updated: UpdatedInDBAt = %v, want store 2's clock %v", b2.UpdatedInDBAt, clk2.nowMS())
+	clk2.Set(dbtest.Start.Add(2 * time.Hour))
+	b2 := touch(t, s2, al, b.ID)
+	if !b2.UpdatedInDBAt.Equal(nowMS(clk2)) {
+		t.Errorf("B updated: UpdatedInDBAt = %v, want store 2's clock %v", b2.UpdatedInDBAt, nowMS(clk2))
 	}
 	st.wrote("update B through store 2 (T+2h)", b2.UpdatedInDBAt)
-	a2, err := s1.UpdateContact(ctx, al, a.ID, ContactUpdate{}, nil) // clock T+1h
-	if err != nil {
-		t.Fatal(err)
-	}
+	a2 := touch(t, s1, al, a.ID) // clock T+1h
 	st.wrote("update A through store 1 (T+1h)", a2.UpdatedInDBAt)
 	if err := s1.DeleteContact(ctx, al, b.ID, nil); err != nil {
 		t.Fatal(err)
@@ -419,61 +377,59 @@ func testWriteClockSharedAcrossStores(t *testing.T) {
 	// Concurrent writes through both Stores, whose clocks tick at
 	// different rates and overtake each other: each write is stamped no
 	// earlier than any write that had completed when it started.
-	clk1.Set(start.Add(2 * time.Hour))
-	clk2.Set(start.Add(2*time.Hour + 50*time.Millisecond))
+	clk1.Set(dbtest.Start.Add(2 * time.Hour))
+	clk2.Set(dbtest.Start.Add(2*time.Hour + 50*time.Millisecond))
 	var (
 		mu   sync.Mutex
 		done time.Time // the latest time of a completed write
-		wg   sync.WaitGroup
 	)
-	for w := range 4 {
+	// Each writer returns what went wrong.
+	failures := dbtest.Together(4, func(w int) (failed []error) {
 		s, clk, tick := s1, clk1, 3*time.Millisecond
 		if w%2 == 1 {
 			s, clk, tick = s2, clk2, time.Millisecond
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c, err := s.CreateContact(ctx, Contact{AccountListID: al, Name: fmt.Sprint("w", w)})
-			if err != nil {
-				t.Error(err)
-				return
+		c, err := s.CreateContact(ctx, Contact{AccountListID: al, Name: fmt.Sprint("w", w)})
+		if err != nil {
+			return []error{err}
+		}
+		for i := range 25 {
+			clk.Add(tick)
+			mu.Lock()
+			floor := done
+			mu.Unlock()
+			var at time.Time
+			if i%5 == 4 {
+				ph, err := s.CreatePhone(ctx, personScope(a, person), NewPhone{Number: fmt.Sprint(w, i), Primary: true})
+				if err != nil {
+					return append(failed, err)
+				}
+				at = ph.UpdatedInDBAt
+			} else {
+				c, err = s.UpdateContact(ctx, al, c.ID, ContactUpdate{}, nil)
+				if err != nil {
+					return append(failed, err)
+				}
+				at = c.UpdatedInDBAt
 			}
-			for i := range 25 {
-				clk.Add(tick)
-				mu.Lock()
-				floor := done
-				mu.Unlock()
-				var at time.Time
-				if i%5 == 4 {
-					ph, err := s.CreatePhone(ctx, personScope(a, person), NewPhone{Number: fmt.Sprint(w, i), Primary: true})
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					at = ph.UpdatedInDBAt
-				} else {
-					c, err = s.UpdateContact(ctx, al, c.ID, ContactUpdate{}, nil)
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					at = c.UpdatedInDBAt
-				}
-				if at.Before(floor) {
-					t.Errorf("writer %d, write %d: stamped %v, before %v written earlier", w, i, at, floor)
-				}
-				mu.Lock()
-				if at.After(done) {
-					done = at
-				}
-				mu.Unlock()
+			if at.Before(floor) {
+				failed = append(failed, fmt.Errorf("writer %d, write %d: stamped %v, before %v written earlier", w, i, at, floor))
 			}
-		}()
+			mu.Lock()
+			if at.After(done) {
+				done = at
+			}
+			mu.Unlock()
+		}
+		return failed
+	})
+	for _, failed := range failures {
+		for _, err := range failed {
+			t.Error(err)
+		}
 	}
-	wg.Wait()
 	for i, s := range []*Store{s1, s2} {
-		if hw, max := hwOf(t, s, al), maxStamp(t, s, al); !hw.Equal(max) || max.Before(done) {
+		if hw, max := highWater(t, s, al), maxStamp(t, s, al); !hw.Equal(max) || max.Before(done) {
 			t.Errorf("store %d: write clock %v, latest stored stamp %v; want equal, not before %v", i, hw, max, done)
 		}
 	}
@@ -585,7 +541,7 @@ func TestMigrateSeedsWriteClock(t *testing.T) { forEachBackend(t, testMigrateSee
 
 func testMigrateSeedsWriteClock(t *testing.T) {
 	before := migrationsBefore(t, backendOf(t), "_write_clock.sql")
-	base := start.Truncate(time.Millisecond).UnixMilli()
+	base := dbtest.Start.Truncate(time.Millisecond).UnixMilli()
 	for _, latestIn := range []string{"", "contacts", "people", "phones", "deleted_records"} {
 		name := latestIn
 		if name == "" {
@@ -594,7 +550,7 @@ func testMigrateSeedsWriteClock(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := t.Context()
 			s := openDB(t, newDB(t))
-			clk := &clock{t: start}
+			clk := dbtest.NewClock(dbtest.Start)
 			s.SetClock(clk.Now)
 			applyMigrations(t, s, before)
 			if tableExists(t, s, "write_clock") {
@@ -633,19 +589,19 @@ func testMigrateSeedsWriteClock(t *testing.T) {
 			if err := s.Migrate(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if hw := hwOf(t, s, al); !hw.Equal(want) {
+			if hw := highWater(t, s, al); !hw.Equal(want) {
 				t.Fatalf("after Migrate the write clock = %v, want %v", hw, want)
 			}
 
 			c := mustContact(t, s, Contact{AccountListID: al, Name: "new"})
-			wantAt := clk.nowMS() // the clock, if nothing later was stored
+			wantAt := nowMS(clk) // the clock, if nothing later was stored
 			if want.After(wantAt) {
 				wantAt = want
 			}
 			if !c.UpdatedInDBAt.Equal(wantAt) {
 				t.Errorf("new contact: UpdatedInDBAt = %v, want %v", c.UpdatedInDBAt, wantAt)
 			}
-			if hw := hwOf(t, s, al); !hw.Equal(wantAt) {
+			if hw := highWater(t, s, al); !hw.Equal(wantAt) {
 				t.Errorf("after a write the write clock = %v, want %v", hw, wantAt)
 			}
 		})
@@ -667,14 +623,14 @@ func testMigrateMovesWriteClock(t *testing.T) {
 		t.Fatalf("migrations before the account list clock's: %v; want 0001 to 0003_write_clock", upTo3)
 	}
 	s := openDB(t, newDB(t))
-	clk := &clock{t: start}
+	clk := dbtest.NewClock(dbtest.Start)
 	s.SetClock(clk.Now)
 	applyMigrations(t, s, upTo3)
 
-	base := clk.nowMS().UnixMilli()
+	base := nowMS(clk).UnixMilli()
 	alA, contactA := insertOldRows(t, s, oldStamps{base + 4, base + 3, base + 2, base + 1})
 	alB, contactB := insertOldRows(t, s, oldStamps{base + 1, base + 2, base + 3, base + 4})
-	old := clk.nowMS().Add(time.Hour) // ahead of every row and of the clock
+	old := nowMS(clk).Add(time.Hour) // ahead of every row and of the clock
 	if _, err := s.pool().ExecContext(ctx, `UPDATE write_clock SET hw = ? WHERE id = 1`, old.UnixMilli()); err != nil {
 		t.Fatal(err)
 	}
@@ -688,21 +644,17 @@ func testMigrateMovesWriteClock(t *testing.T) {
 	if tableExists(t, s, "write_clock") {
 		t.Error("write_clock exists after Migrate")
 	}
-	if n := count(t, s, `SELECT COUNT(*) FROM schema_migrations`); n != len(migrationFiles(t, engine)) {
-		t.Errorf("%d migrations recorded, want %d", n, len(migrationFiles(t, engine)))
-	}
-	if n := count(t, s, `SELECT COUNT(*) FROM account_lists WHERE hw <> ?`, old.UnixMilli()); n != 0 {
-		t.Errorf("%d account lists with a write clock other than the old %v", n, old)
-	}
+	wantCount(t, s, len(migrationFiles(t, engine)), `SELECT COUNT(*) FROM schema_migrations`)
+	wantCount(t, s, 0, `SELECT COUNT(*) FROM account_lists WHERE hw <> ?`, old.UnixMilli())
 	for _, al := range []string{alA, alB} {
-		if hw := hwOf(t, s, al); !hw.Equal(old) {
+		if hw := highWater(t, s, al); !hw.Equal(old) {
 			t.Errorf("account list %s: write clock %v after Migrate, want the old %v", al, hw, old)
 		}
 	}
 
 	// New writes in either account list, the clock an hour behind the old
 	// mark: a create, an update, a delete.
-	clk.Set(start.Add(-time.Minute))
+	clk.Set(dbtest.Start.Add(-time.Minute))
 	for _, w := range []struct {
 		name  string
 		al    string
@@ -732,7 +684,7 @@ func testMigrateMovesWriteClock(t *testing.T) {
 				t.Errorf("%s: stamped %v, before the old high-water mark %v", w.name, at, old)
 			}
 		}
-		if hw, max := hwOf(t, s, w.al), maxStamp(t, s, w.al); !hw.Equal(max) || hw.Before(old) {
+		if hw, max := highWater(t, s, w.al), maxStamp(t, s, w.al); !hw.Equal(max) || hw.Before(old) {
 			t.Errorf("%s: write clock %v, latest stamp %v; want equal, not before %v", w.name, hw, max, old)
 		}
 	}

@@ -185,8 +185,6 @@ func seedWithChanges(t *testing.T, path string) {
 	must(err)
 }
 
-func ptr[T any](v T) *T { return &v }
-
 // TestExportImportPostgresRoundTrip moves a SQLite database with deletes
 // and updates to PostgreSQL and back to a new SQLite file through the
 // commands, and compares every row of every table.

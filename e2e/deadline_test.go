@@ -72,25 +72,11 @@ func runLockHeld(t *testing.T, engine, dsn string) {
 		send func() (*http.Response, []byte, error)
 	}{
 		{"POST A's phone", func() (*http.Response, []byte, error) {
-			body := client.PhoneCreateDocument{}
-			body.Data.Type = "phone_numbers"
-			body.Data.Attributes.Number = rawString("+1 617 555 0199")
-			r, err := a.c.CreatePhoneWithApplicationVndAPIPlusJSONBodyWithResponse(ctx, a.cid, a.pid, nil, body)
-			if err != nil {
-				return nil, nil, err
-			}
-			return r.HTTPResponse, r.Body, nil
+			resp, body, _, err := postPhone(ctx, a.c, a.cid, a.pid, "+1 617 555 0199", "")
+			return resp, body, err
 		}},
 		{"PATCH A's phone", func() (*http.Response, []byte, error) {
-			body := client.PhoneUpdateDocument{}
-			body.Data.Type = "phone_numbers"
-			body.Data.Attributes.Location = nullable.NewNullableWithValue("during the lock")
-			body.Data.Attributes.Overwrite = ptr(true)
-			r, err := a.c.PatchPhoneWithApplicationVndAPIPlusJSONBodyWithResponse(ctx, a.cid, a.pid, uuid.MustParse(a.phone.Id), nil, body)
-			if err != nil {
-				return nil, nil, err
-			}
-			return r.HTTPResponse, r.Body, nil
+			return patchLocation(ctx, a.c, a.cid, a.pid, uuid.MustParse(a.phone.Id), "during the lock")
 		}},
 	} {
 		start := time.Now()

@@ -386,10 +386,8 @@ func TestContactAndPersonUpdates(t *testing.T) {
 		wantStatus(t, "get deleted person", g, err, http.StatusNotFound)
 	}
 
-	d, err := c.DeleteContactWithResponse(ctx, cid, nil)
-	wantStatus(t, "delete contact", d, err, http.StatusNoContent)
-	d, err = c.DeleteContactWithResponse(ctx, cid, nil)
-	wantStatus(t, "delete the contact again", d, err, http.StatusNotFound)
+	deleteContact(t, "delete contact", c, cid, http.StatusNoContent)
+	deleteContact(t, "delete the contact again", c, cid, http.StatusNotFound)
 }
 
 // TestAuthErrors: no token gives 401 with WWW-Authenticate; another user's
@@ -422,10 +420,8 @@ func TestAuthErrors(t *testing.T) {
 			t.Error("B's contact list shows A's contact")
 		}
 	}
-	d, err := b.DeleteContactWithResponse(ctx, cid, nil)
-	wantStatus(t, "delete A's contact as B", d, err, http.StatusForbidden)
-	d, err = a.DeleteContactWithResponse(ctx, cid, nil)
-	wantStatus(t, "delete contact as A", d, err, http.StatusNoContent)
+	deleteContact(t, "delete A's contact as B", b, cid, http.StatusForbidden)
+	deleteContact(t, "delete contact as A", a, cid, http.StatusNoContent)
 }
 
 // TestValidationErrors: a phone number that does not parse gives 400 naming
@@ -435,10 +431,7 @@ func TestValidationErrors(t *testing.T) {
 	ctx := context.Background()
 	c := newClient(t, target.token)
 	cid := newContact(t, c, "Validation")
-	defer func() {
-		d, err := c.DeleteContactWithResponse(ctx, cid, nil)
-		wantStatus(t, "delete contact", d, err, http.StatusNoContent)
-	}()
+	defer deleteContact(t, "delete contact", c, cid, http.StatusNoContent)
 	pid := newPerson(t, c, cid, "Road")
 
 	ph := client.PhoneCreateDocument{}
@@ -457,4 +450,12 @@ func TestValidationErrors(t *testing.T) {
 
 	g, err := c.GetPersonWithResponse(ctx, cid, uuid.New(), nil)
 	wantStatus(t, "get a person that does not exist", g, err, http.StatusNotFound)
+}
+
+// deleteContact sends the DELETE of contact cid through c and requires the
+// status want.
+func deleteContact(t *testing.T, what string, c *client.ClientWithResponses, cid uuid.UUID, want int) {
+	t.Helper()
+	d, err := c.DeleteContactWithResponse(context.Background(), cid, nil)
+	wantStatus(t, what, d, err, want)
 }

@@ -41,6 +41,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/oapi-codegen/nullable"
 
 	"github.com/phoneapi/phoneapi/cmd/childproc"
 	"github.com/phoneapi/phoneapi/db/dbtest"
@@ -493,6 +494,40 @@ func newPhone(t *testing.T, c *client.ClientWithResponses, cid, pid uuid.UUID, n
 	r, err := c.CreatePhoneWithApplicationVndAPIPlusJSONBodyWithResponse(context.Background(), cid, pid, nil, body)
 	wantStatus(t, "create phone "+number, r, err, http.StatusCreated)
 	return r.ApplicationvndApiJSON201.Data
+}
+
+// postPhone sends the POST of a phone with number and, when not empty,
+// location and source set to it; id is the new phone's on a 201.
+func postPhone(ctx context.Context, c *client.ClientWithResponses, cid, pid uuid.UUID, number, location string) (resp *http.Response, body []byte, id string, err error) {
+	doc := client.PhoneCreateDocument{}
+	doc.Data.Type = "phone_numbers"
+	doc.Data.Attributes.Number = rawString(number)
+	if location != "" {
+		doc.Data.Attributes.Location = nullable.NewNullableWithValue(location)
+		doc.Data.Attributes.Source = ptr(location)
+	}
+	r, err := c.CreatePhoneWithApplicationVndAPIPlusJSONBodyWithResponse(ctx, cid, pid, nil, doc)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if r.ApplicationvndApiJSON201 != nil {
+		id = r.ApplicationvndApiJSON201.Data.Id
+	}
+	return r.HTTPResponse, r.Body, id, nil
+}
+
+// patchLocation sends the PATCH of phone id's location (overwrite: true,
+// no precondition) through c and returns the answer.
+func patchLocation(ctx context.Context, c *client.ClientWithResponses, cid, pid, id uuid.UUID, location string) (*http.Response, []byte, error) {
+	body := client.PhoneUpdateDocument{}
+	body.Data.Type = "phone_numbers"
+	body.Data.Attributes.Location = nullable.NewNullableWithValue(location)
+	body.Data.Attributes.Overwrite = ptr(true)
+	r, err := c.PatchPhoneWithApplicationVndAPIPlusJSONBodyWithResponse(ctx, cid, pid, id, nil, body)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r.HTTPResponse, r.Body, nil
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -39,7 +39,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/oapi-codegen/nullable"
 
 	"github.com/phoneapi/phoneapi/cmd/childproc"
 	"github.com/phoneapi/phoneapi/generated/client"
@@ -94,15 +93,7 @@ func postgresStopped(t *testing.T) {
 			return resp, body, err
 		}},
 		{"PATCH the phone", func() (*http.Response, []byte, error) {
-			body := client.PhoneUpdateDocument{}
-			body.Data.Type = "phone_numbers"
-			body.Data.Attributes.Location = nullable.NewNullableWithValue(outageLocation)
-			body.Data.Attributes.Overwrite = ptr(true)
-			r, err := c.PatchPhoneWithApplicationVndAPIPlusJSONBodyWithResponse(ctx, cid, pid, phone, nil, body)
-			if err != nil {
-				return nil, nil, err
-			}
-			return r.HTTPResponse, r.Body, nil
+			return patchLocation(ctx, c, cid, pid, phone, outageLocation)
 		}},
 	} {
 		start := time.Now()
@@ -209,26 +200,6 @@ func skipUnlessCI(t *testing.T, format string, args ...any) {
 		t.Fatalf("CI must run this test: "+format, args...)
 	}
 	t.Skipf(format, args...)
-}
-
-// postPhone sends the POST of a phone with number and, when not empty,
-// location and source set to it; id is the new phone's on a 201.
-func postPhone(ctx context.Context, c *client.ClientWithResponses, cid, pid uuid.UUID, number, location string) (resp *http.Response, body []byte, id string, err error) {
-	doc := client.PhoneCreateDocument{}
-	doc.Data.Type = "phone_numbers"
-	doc.Data.Attributes.Number = rawString(number)
-	if location != "" {
-		doc.Data.Attributes.Location = nullable.NewNullableWithValue(location)
-		doc.Data.Attributes.Source = ptr(location)
-	}
-	r, err := c.CreatePhoneWithApplicationVndAPIPlusJSONBodyWithResponse(ctx, cid, pid, nil, doc)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	if r.ApplicationvndApiJSON201 != nil {
-		id = r.ApplicationvndApiJSON201.Data.Id
-	}
-	return r.HTTPResponse, r.Body, id, nil
 }
 
 // phoneIDs lists the person's phones (one page of 500, which must hold

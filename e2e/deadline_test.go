@@ -24,7 +24,6 @@ import (
 
 	"github.com/google/uuid"
 	_ "github.com/mattn/go-sqlite3" // the SQLite variant's lock holder
-	"github.com/oapi-codegen/nullable"
 
 	"github.com/phoneapi/phoneapi/generated/client"
 )
@@ -101,9 +100,7 @@ func runLockHeld(t *testing.T, engine, dsn string) {
 	}
 	if engine == "postgres" {
 		start := time.Now()
-		body := client.PhoneUpdateDocument{}
-		body.Data.Type = "phone_numbers"
-		body.Data.Attributes.Location = nullable.NewNullableWithValue("B writes on")
+		body := locationUpdate("B writes on")
 		body.Data.Attributes.Overwrite = ptr(true)
 		r, err := b.c.PatchPhoneWithApplicationVndAPIPlusJSONBodyWithResponse(ctx, b.cid, b.pid, uuid.MustParse(b.phone.Id), nil, body)
 		wantStatus(t, "PATCH B's phone with A's lock held", r, err, http.StatusOK)

@@ -179,9 +179,7 @@ func TestPhoneLifecycle(t *testing.T) {
 
 	// A stale updated_in_db_at: 409 naming the stored value; nothing saved.
 	{
-		body := client.PhoneUpdateDocument{}
-		body.Data.Type = "phone_numbers"
-		body.Data.Attributes.Location = nullable.NewNullableWithValue("home")
+		body := locationUpdate("home")
 		body.Data.Attributes.UpdatedInDbAt = ptr(staleStamp)
 		r, err := c.PutPhoneWithApplicationVndAPIPlusJSONBodyWithResponse(ctx, cid, pid, workID, nil, body)
 		wantStatus(t, "update with a stale updated_in_db_at", r, err, http.StatusConflict)
@@ -193,9 +191,7 @@ func TestPhoneLifecycle(t *testing.T) {
 
 	// A stale If-Match: 412; nothing saved.
 	{
-		body := client.PhoneUpdateDocument{}
-		body.Data.Type = "phone_numbers"
-		body.Data.Attributes.Location = nullable.NewNullableWithValue("home")
+		body := locationUpdate("home")
 		r, err := c.PatchPhoneWithApplicationVndAPIPlusJSONBodyWithResponse(ctx, cid, pid, workID,
 			&client.PatchPhoneParams{IfMatch: &staleETag}, body)
 		wantStatus(t, "update with a stale If-Match", r, err, http.StatusPreconditionFailed)
@@ -210,9 +206,7 @@ func TestPhoneLifecycle(t *testing.T) {
 
 	// The current If-Match works as the precondition (no updated_in_db_at).
 	{
-		body := client.PhoneUpdateDocument{}
-		body.Data.Type = "phone_numbers"
-		body.Data.Attributes.Location = nullable.NewNullableWithValue("office")
+		body := locationUpdate("office")
 		r, err := c.PutPhoneWithApplicationVndAPIPlusJSONBodyWithResponse(ctx, cid, pid, workID,
 			&client.PutPhoneParams{IfMatch: &currentETag}, body)
 		wantStatus(t, "update with the current If-Match", r, err, http.StatusOK)

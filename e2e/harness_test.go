@@ -516,12 +516,18 @@ func postPhone(ctx context.Context, c *client.ClientWithResponses, cid, pid uuid
 	return r.HTTPResponse, r.Body, id, nil
 }
 
-// patchLocation sends the PATCH of phone id's location (overwrite: true,
-// no precondition) through c and returns the answer.
-func patchLocation(ctx context.Context, c *client.ClientWithResponses, cid, pid, id uuid.UUID, location string) (*http.Response, []byte, error) {
+// locationUpdate is the document of an update of a phone's location.
+func locationUpdate(location string) client.PhoneUpdateDocument {
 	body := client.PhoneUpdateDocument{}
 	body.Data.Type = "phone_numbers"
 	body.Data.Attributes.Location = nullable.NewNullableWithValue(location)
+	return body
+}
+
+// patchLocation sends the PATCH of phone id's location (overwrite: true,
+// no precondition) through c and returns the answer.
+func patchLocation(ctx context.Context, c *client.ClientWithResponses, cid, pid, id uuid.UUID, location string) (*http.Response, []byte, error) {
+	body := locationUpdate(location)
 	body.Data.Attributes.Overwrite = ptr(true)
 	r, err := c.PatchPhoneWithApplicationVndAPIPlusJSONBodyWithResponse(ctx, cid, pid, id, nil, body)
 	if err != nil {

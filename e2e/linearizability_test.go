@@ -391,9 +391,7 @@ func doOp(ctx context.Context, c *client.ClientWithResponses, ph phoneRef, in re
 		}
 		return registerValue(r.ApplicationvndApiJSON200.Data)
 	case opCAS:
-		body := client.PhoneUpdateDocument{}
-		body.Data.Type = "phone_numbers"
-		body.Data.Attributes.Location = nullable.NewNullableWithValue(in.Location)
+		body := locationUpdate(in.Location)
 		body.Data.Attributes.UpdatedInDbAt = ptr(in.Expect)
 		r, err := c.PutPhoneWithApplicationVndAPIPlusJSONBodyWithResponse(ctx, ph.cid, ph.pid, ph.id, nil, body)
 		if err != nil {

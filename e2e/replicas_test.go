@@ -29,7 +29,6 @@ import (
 
 	"github.com/google/uuid"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx" for the admin connection
-	"github.com/oapi-codegen/nullable"
 
 	"github.com/phoneapi/phoneapi/db/dbtest"
 	"github.com/phoneapi/phoneapi/generated/client"
@@ -91,9 +90,7 @@ func runReplicas(t *testing.T, engine, dsn string) {
 	}
 	puts := make([]putResult, concurrentRequests)
 	putDur := sendTogether(func(i int) func() {
-		body := client.PhoneUpdateDocument{}
-		body.Data.Type = "phone_numbers"
-		body.Data.Attributes.Location = nullable.NewNullableWithValue(fmt.Sprintf("put-%02d", i))
+		body := locationUpdate(fmt.Sprintf("put-%02d", i))
 		body.Data.Attributes.UpdatedInDbAt = ptr(stamp)
 		return func() {
 			r, err := clients[i%2].PutPhoneWithApplicationVndAPIPlusJSONBodyWithResponse(ctx, cid, pid, phid, nil, body)

@@ -119,14 +119,12 @@ func runMain(m *testing.M) int {
 // error, if any, is stopped; its log says why.
 func startTarget(dir string) (*server, error) {
 	bin := filepath.Join(dir, "phoneapi")
-	args := []string{"build", "-o", bin}
+	var flags []string
 	if raceEnabled {
-		args = append(args, "-race")
+		flags = append(flags, "-race")
 	}
-	build := exec.Command("go", append(args, "github.com/phoneapi/phoneapi/cmd/phoneapi")...)
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return nil, fmt.Errorf("go build: %w", err)
+	if err := childproc.Build(bin, flags...); err != nil {
+		return nil, err
 	}
 	serverBin = bin
 	dbPath := filepath.Join(dir, "e2e.db")

@@ -3,9 +3,10 @@
 // load tools (cmd/phoneapi-bench, cmd/phoneapi-soak) and the end-to-end
 // tests (e2e). It is a library package, not a command.
 //
-// A process's standard error (and output, unless taken) goes to a log file;
-// WaitReady polls an HTTP endpoint until it answers 200, noticing an early
-// exit; Stop sends SIGTERM and Kill SIGKILL, both waiting for the exit.
+// Build builds the phoneapi binary that a test runs. A process's standard
+// error (and output, unless taken) goes to a log file; WaitReady polls an
+// HTTP endpoint until it answers 200, noticing an early exit; Stop sends
+// SIGTERM and Kill SIGKILL, both waiting for the exit.
 package childproc
 
 import (
@@ -79,6 +80,17 @@ func Start(cmd *exec.Cmd, logPath string) (*Proc, error) {
 		logFile.Close()
 	}()
 	return p, nil
+}
+
+// Build builds cmd/phoneapi into the file bin with the extra go build
+// flags (e.g. -race). Its error carries the compiler's output.
+func Build(bin string, flags ...string) error {
+	args := append([]string{"build", "-o", bin}, flags...)
+	out, err := exec.Command("go", append(args, "github.com/phoneapi/phoneapi/cmd/phoneapi")...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("go build: %w\n%s", err, out)
+	}
+	return nil
 }
 
 // Server is a `phoneapi serve` process and the base URL it listens on.

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/phoneapi/phoneapi/cmd/childproc"
 	"github.com/phoneapi/phoneapi/db/pgtest"
 )
 
@@ -77,9 +77,8 @@ func buildPhoneapi(t *testing.T, dir string) string {
 		t.Skip("builds phoneapi and runs servers")
 	}
 	bin := filepath.Join(dir, "phoneapi")
-	build := exec.Command("go", "build", "-o", bin, "github.com/phoneapi/phoneapi/cmd/phoneapi")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	if err := childproc.Build(bin); err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }

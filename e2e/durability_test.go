@@ -3,7 +3,7 @@ package e2e
 // TestDurabilityKill checks that a write phoneapi answered 2xx survives the
 // server being killed. Each run starts `phoneapi serve` on a new SQLite
 // file (default settings: WAL, synchronous=FULL) and sends it a stream of
-// writes from writers concurrent clients: each creates contacts, people
+// writes from `writers` concurrent clients: each creates contacts, people
 // of its contacts and phones of its people, and updates them (PATCH with
 // the updated_in_db_at precondition it was last answered). Every write
 // answered 2xx is recorded with the attributes of the response body. At a
@@ -84,7 +84,7 @@ func TestDurabilityKill(t *testing.T) {
 	}
 }
 
-// resource is a resource a client created: its API path and the
+// resource is one that a client created: its API path and the
 // updated_in_db_at it was last answered.
 type resource struct {
 	kind  string // contacts, people, phone_numbers

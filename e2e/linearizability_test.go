@@ -7,10 +7,10 @@ package e2e
 // PHONEAPI_TEST_POSTGRES_URL). loadClients clients send a random mix of
 // reads (GET a phone) and compare-and-set writes (PUT a new location with
 // the updated_in_db_at the client last saw as the precondition) to
-// registerPhones shared phones for loadDuration, each request to a random one of
-// the two processes, and record every operation's call and return time on
-// this process's monotonic clock. The history, partitioned by phone, must
-// be linearizable under registerModel.
+// registerPhones shared phones for loadDuration, each request to a random
+// one of the two processes, and record every operation's call and return
+// time on this process's monotonic clock. The history, partitioned by
+// phone, must be linearizable under registerModel.
 //
 // An outcome the model cannot place (a transport error or timeout, or a
 // status other than 200 and the precondition's 409) fails the test: leaving

@@ -61,6 +61,10 @@ func TestServe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The fake exits at once, with status 0.
+	if err := s.WaitReady(s.URL+"/readyz", "", 30*time.Second); err == nil || !strings.HasSuffix(err.Error(), "exited before it was ready: <nil>") {
+		t.Errorf("WaitReady of the fake: %v, want its exit with status 0", err)
+	}
 	if err := s.Stop(); err != nil {
 		t.Errorf("Stop of an exited process: %v, want its exit status 0", err)
 	}

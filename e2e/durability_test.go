@@ -3,7 +3,7 @@ package e2e
 // TestDurabilityKill checks that a write phoneapi answered 2xx survives the
 // server being killed. Each run starts `phoneapi serve` on a new SQLite
 // file (default settings: WAL, synchronous=FULL) and sends it a stream of
-// writes from duClients concurrent clients: each creates contacts, people
+// writes from `writers` concurrent clients: each creates contacts, people
 // of its contacts and phones of its people, and updates them (PATCH with
 // the updated_in_db_at precondition it was last answered). Every write
 // answered 2xx is recorded with the attributes of the response body. At a
@@ -57,66 +57,64 @@ import (
 )
 
 const (
-	duRuns          = 5
-	duClients       = 8
-	duKillMin       = 200 * time.Millisecond // earliest kill, after the load starts
-	duKillMax       = 1500 * time.Millisecond
-	duSeedEnv       = "PHONEAPI_E2E_DURABILITY_SEED"
-	duVerifyWorkers = 8
+	killRuns      = 5
+	writers       = 8
+	killMin       = 200 * time.Millisecond // earliest kill, after the load starts
+	killMax       = 1500 * time.Millisecond
+	seedEnv       = "PHONEAPI_E2E_DURABILITY_SEED"
+	verifyWorkers = 8
 )
 
 func TestDurabilityKill(t *testing.T) {
-	if serverBin == "" {
-		t.Skip("no phoneapi binary built (PHONEAPI_E2E_URL or -short): the durability test starts servers of its own")
-	}
+	needServerBin(t)
 	base := time.Now().UnixNano()
-	if v := os.Getenv(duSeedEnv); v != "" {
+	if v := os.Getenv(seedEnv); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			t.Fatalf("%s=%q: want an integer", duSeedEnv, v)
+			t.Fatalf("%s=%q: want an integer", seedEnv, v)
 		}
 		base = n
 	}
-	t.Logf("base seed %d (repeat with %s=%d)", base, duSeedEnv, base)
+	t.Logf("base seed %d (repeat with %s=%d)", base, seedEnv, base)
 	secret := "durability-" + uuid.NewString()
-	token := rpToken(t, secret)
-	for i := range duRuns {
+	token := newToken(t, secret, uuid.NewString())
+	for i := range killRuns {
 		seed := base + int64(i)
-		t.Run(fmt.Sprintf("run%d", i+1), func(t *testing.T) { duRun(t, seed, secret, token) })
+		t.Run(fmt.Sprintf("run%d", i+1), func(t *testing.T) { runKill(t, seed, secret, token) })
 	}
 }
 
-// duRes is a resource a client created: its API path and the
+// resource is one that a client created: its API path and the
 // updated_in_db_at it was last answered.
-type duRes struct {
+type resource struct {
 	kind  string // contacts, people, phone_numbers
 	path  string // /api/v2/contacts/{id}[/people/{id}[/phones/{id}]]
 	stamp string
 }
 
-// duAck is a write answered 2xx: the resource, the operation and the
+// ack is a write answered 2xx: the resource, the operation and the
 // attributes of the response.
-type duAck struct {
+type ack struct {
 	path  string
 	op    string // "create contacts", "update people", ...
 	stamp time.Time
 	attrs map[string]any
 }
 
-// duRun is one run: load, SIGKILL, checks, restart, verification.
-func duRun(t *testing.T, seed int64, secret, token string) {
+// runKill is one run: load, SIGKILL, checks, restart, verification.
+func runKill(t *testing.T, seed int64, secret, token string) {
 	begin := time.Now()
 	rng := rand.New(rand.NewSource(seed))
-	killAfter := duKillMin + time.Duration(rng.Int63n(int64(duKillMax-duKillMin)+1))
+	killAfter := killMin + time.Duration(rng.Int63n(int64(killMax-killMin)+1))
 	killAfter = killAfter.Round(time.Millisecond)
 	t.Logf("seed %d: SIGKILL %v into the load", seed, killAfter)
 	dbPath := filepath.Join(t.TempDir(), "durability.db")
 
-	srv, base := duStart(t, dbPath, secret, "killed server")
+	srv := serveFile(t, dbPath, secret, "killed server")
 	startDur := time.Since(begin)
 
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = duClients
+	tr.MaxIdleConnsPerHost = writers
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: tr}
 
@@ -124,7 +122,7 @@ func duRun(t *testing.T, seed int64, secret, token string) {
 		killed   atomic.Bool
 		cutOff   atomic.Int64 // requests the kill left unanswered
 		mu       sync.Mutex
-		acks     []duAck
+		acks     []ack
 		failures []string
 		wg       sync.WaitGroup
 	)
@@ -134,14 +132,14 @@ func duRun(t *testing.T, seed int64, secret, token string) {
 		failures = append(failures, fmt.Sprintf(format, args...))
 	}
 	loadStart := time.Now()
-	for c := range duClients {
-		crng := rand.New(rand.NewSource(seed*duClients + int64(c) + 1))
+	for c := range writers {
+		crng := rand.New(rand.NewSource(seed*writers + int64(c) + 1))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cl := &duClient{hc: hc, base: base, token: token, rng: crng, id: c}
+			cl := &writer{hc: hc, base: srv.URL, token: token, rng: crng, id: c}
 			for !killed.Load() {
-				ack, what, err := cl.step()
+				a, what, err := cl.step()
 				if err != nil {
 					if killed.Load() {
 						cutOff.Add(1) // in flight at the kill, or sent after it: outcome unknown
@@ -151,21 +149,16 @@ func duRun(t *testing.T, seed int64, secret, token string) {
 					return
 				}
 				mu.Lock()
-				acks = append(acks, ack)
+				acks = append(acks, a)
 				mu.Unlock()
 			}
 		}()
 	}
 	time.Sleep(time.Until(loadStart.Add(killAfter)))
 	killed.Store(true)
-	if err := srv.cmd.Process.Kill(); err != nil {
-		t.Fatalf("SIGKILL: %v", err)
-	}
 	killedAt := time.Since(loadStart)
-	select {
-	case <-srv.done:
-	case <-time.After(20 * time.Second):
-		t.Fatal("server still running 20s after SIGKILL")
+	if err := srv.Kill(); err != nil {
+		t.Fatalf("%s: %v", srv.name, err)
 	}
 	srv.stopped = true
 	wg.Wait()
@@ -181,45 +174,44 @@ func duRun(t *testing.T, seed int64, secret, token string) {
 		counts[a.op]++
 	}
 	t.Logf("killed %v into the load: %d writes acknowledged (%s), %d left unanswered",
-		killedAt.Round(time.Millisecond), len(acks), duSummary(counts), cutOff.Load())
+		killedAt.Round(time.Millisecond), len(acks), opSummary(counts), cutOff.Load())
 	if len(acks) == 0 {
 		t.Fatal("no write was acknowledged before the kill")
 	}
 
 	// The file as the kill left it (the read-only connection replays the WAL).
-	duIntegrity(t, dbPath, "after SIGKILL")
+	integrityCheck(t, dbPath, "after SIGKILL")
 
 	restartStart := time.Now()
-	srv2, base2 := duStart(t, dbPath, secret, "restarted server")
+	srv2 := serveFile(t, dbPath, secret, "restarted server")
 	restartDur := time.Since(restartStart)
 
 	verifyStart := time.Now()
-	verified := duVerify(t, hc, base2, token, acks)
+	verified := verifyAcks(t, hc, srv2.URL, token, acks)
 	verifyDur := time.Since(verifyStart)
 
-	srv2.stopped = true
 	if err := srv2.stop(); err != nil {
-		t.Errorf("restarted server: %v", err)
+		t.Error(err)
 	}
-	duIntegrity(t, dbPath, "after the restart and SIGTERM")
+	integrityCheck(t, dbPath, "after the restart and SIGTERM")
 	t.Logf("seed %d: kill at %v; %d acknowledged writes checked on %d resources; start %v, restart %v, verify %v, total %v",
-		seed, killedAt.Round(time.Millisecond), verified, duResources(acks), startDur.Round(time.Millisecond),
+		seed, killedAt.Round(time.Millisecond), verified, countResources(acks), startDur.Round(time.Millisecond),
 		restartDur.Round(time.Millisecond), verifyDur.Round(time.Millisecond), time.Since(begin).Round(time.Millisecond))
 }
 
-// duClient is one writer of the load; it owns the resources it created.
-type duClient struct {
+// writer is one writer of the load; it owns the resources it created.
+type writer struct {
 	hc                       *http.Client
 	base, token              string
 	rng                      *rand.Rand
 	id, n                    int
-	contacts, people, phones []*duRes
+	contacts, people, phones []*resource
 }
 
 // step sends one write: a create or a PATCH of one of the client's
 // resources with its last acknowledged updated_in_db_at. It returns the
 // acknowledgement, or an error for anything but the expected 2xx.
-func (c *duClient) step() (duAck, string, error) {
+func (c *writer) step() (ack, string, error) {
 	c.n++
 	label := fmt.Sprintf("du%d-%d", c.id, c.n)
 	r := c.rng.Float64()
@@ -254,7 +246,7 @@ func (c *duClient) step() (duAck, string, error) {
 }
 
 // lastName is a last name or, one time in four, null.
-func (c *duClient) lastName(label string) any {
+func (c *writer) lastName(label string) any {
 	if c.rng.Intn(4) == 0 {
 		return nil
 	}
@@ -262,39 +254,39 @@ func (c *duClient) lastName(label string) any {
 }
 
 // number is a random US number in the 617 area.
-func (c *duClient) number() string {
+func (c *writer) number() string {
 	return fmt.Sprintf("+1 617 555 %04d", c.rng.Intn(10000))
 }
 
 // create POSTs a new resource of kind to path and records it in *list.
-func (c *duClient) create(list *[]*duRes, kind, path string, attrs map[string]any) (duAck, string, error) {
+func (c *writer) create(list *[]*resource, kind, path string, attrs map[string]any) (ack, string, error) {
 	what := "create " + kind
 	body := map[string]any{"data": map[string]any{"type": kind, "attributes": attrs}}
 	id, got, stamp, err := c.send(http.MethodPost, path, body, http.StatusCreated)
 	if err != nil {
-		return duAck{}, what, err
+		return ack{}, what, err
 	}
-	res := &duRes{kind: kind, path: path + "/" + id, stamp: got["updated_in_db_at"].(string)}
+	res := &resource{kind: kind, path: path + "/" + id, stamp: got["updated_in_db_at"].(string)}
 	*list = append(*list, res)
-	return duAck{path: res.path, op: what, stamp: stamp, attrs: got}, what, nil
+	return ack{path: res.path, op: what, stamp: stamp, attrs: got}, what, nil
 }
 
 // update PATCHes res with attrs and its last acknowledged updated_in_db_at.
-func (c *duClient) update(res *duRes, attrs map[string]any) (duAck, string, error) {
+func (c *writer) update(res *resource, attrs map[string]any) (ack, string, error) {
 	what := "update " + res.kind
 	attrs["updated_in_db_at"] = res.stamp
 	body := map[string]any{"data": map[string]any{"type": res.kind, "attributes": attrs}}
 	_, got, stamp, err := c.send(http.MethodPatch, res.path, body, http.StatusOK)
 	if err != nil {
-		return duAck{}, what + " " + res.path, err
+		return ack{}, what + " " + res.path, err
 	}
 	res.stamp = got["updated_in_db_at"].(string)
-	return duAck{path: res.path, op: what, stamp: stamp, attrs: got}, what, nil
+	return ack{path: res.path, op: what, stamp: stamp, attrs: got}, what, nil
 }
 
 // send sends a JSON:API write and requires status want. It returns the
 // id, the attributes and the parsed updated_in_db_at of the response.
-func (c *duClient) send(method, path string, body any, want int) (string, map[string]any, time.Time, error) {
+func (c *writer) send(method, path string, body any, want int) (string, map[string]any, time.Time, error) {
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return "", nil, time.Time{}, err
@@ -306,23 +298,23 @@ func (c *duClient) send(method, path string, body any, want int) (string, map[st
 	req.Header.Set("Content-Type", mediaType)
 	req.Header.Set("Accept", mediaType)
 	req.Header.Set("Authorization", "Bearer "+c.token)
-	status, raw, err := duRoundTrip(c.hc, req)
+	status, raw, err := roundTrip(c.hc, req)
 	if err != nil {
 		return "", nil, time.Time{}, err
 	}
 	if status != want {
 		return "", nil, time.Time{}, fmt.Errorf("status %d, want %d; body %s", status, want, raw)
 	}
-	id, attrs, stamp, err := duParse(raw)
+	id, attrs, stamp, err := parseResource(raw)
 	if err != nil {
 		return "", nil, time.Time{}, fmt.Errorf("%d response: %v; body %s", status, err, raw)
 	}
 	return id, attrs, stamp, nil
 }
 
-// duRoundTrip sends req and reads the whole response body: a response cut
+// roundTrip sends req and reads the whole response body: a response cut
 // short is an error, not an answer.
-func duRoundTrip(hc *http.Client, req *http.Request) (int, []byte, error) {
+func roundTrip(hc *http.Client, req *http.Request) (int, []byte, error) {
 	resp, err := hc.Do(req)
 	if err != nil {
 		return 0, nil, err
@@ -335,9 +327,9 @@ func duRoundTrip(hc *http.Client, req *http.Request) (int, []byte, error) {
 	return resp.StatusCode, raw, nil
 }
 
-// duParse returns data.id, data.attributes and the parsed
+// parseResource returns data.id, data.attributes and the parsed
 // data.attributes.updated_in_db_at of a JSON:API resource document.
-func duParse(raw []byte) (string, map[string]any, time.Time, error) {
+func parseResource(raw []byte) (string, map[string]any, time.Time, error) {
 	var doc struct {
 		Data struct {
 			ID         string         `json:"id"`
@@ -355,12 +347,12 @@ func duParse(raw []byte) (string, map[string]any, time.Time, error) {
 	return doc.Data.ID, doc.Data.Attributes, stamp, nil
 }
 
-// duVerify reads every acknowledged resource from the server at base and
+// verifyAcks reads every acknowledged resource from the server at base and
 // checks each acknowledgement against it. It returns the number of
 // acknowledgements checked.
-func duVerify(t *testing.T, hc *http.Client, base, token string, acks []duAck) int {
+func verifyAcks(t *testing.T, hc *http.Client, base, token string, acks []ack) int {
 	t.Helper()
-	byPath := map[string][]duAck{}
+	byPath := map[string][]ack{}
 	var paths []string
 	for _, a := range acks {
 		if _, ok := byPath[a.path]; !ok {
@@ -380,7 +372,7 @@ func duVerify(t *testing.T, hc *http.Client, base, token string, acks []duAck) i
 		defer mu.Unlock()
 		problems = append(problems, fmt.Sprintf(format, args...))
 	}
-	for range duVerifyWorkers {
+	for range verifyWorkers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -397,17 +389,17 @@ func duVerify(t *testing.T, hc *http.Client, base, token string, acks []duAck) i
 				}
 				req.Header.Set("Accept", mediaType)
 				req.Header.Set("Authorization", "Bearer "+token)
-				status, raw, err := duRoundTrip(hc, req)
+				status, raw, err := roundTrip(hc, req)
 				if err != nil {
 					report("GET %s: %v", path, err)
 					continue
 				}
 				if status != http.StatusOK {
 					report("GET %s after the restart: status %d (acknowledged writes: %s); body %s",
-						path, status, duOps(byPath[path]), raw)
+						path, status, ackOps(byPath[path]), raw)
 					continue
 				}
-				_, attrs, stamp, err := duParse(raw)
+				_, attrs, stamp, err := parseResource(raw)
 				if err != nil {
 					report("GET %s: %v; body %s", path, err, raw)
 					continue
@@ -445,9 +437,9 @@ func duVerify(t *testing.T, hc *http.Client, base, token string, acks []duAck) i
 	return checked
 }
 
-// duIntegrity opens the SQLite file read-only with database/sql and
+// integrityCheck opens the SQLite file read-only with database/sql and
 // requires PRAGMA integrity_check to answer ok.
-func duIntegrity(t *testing.T, path, when string) {
+func integrityCheck(t *testing.T, path, when string) {
 	t.Helper()
 	u := url.URL{Scheme: "file", Opaque: path, RawQuery: "mode=ro"}
 	conn, err := sql.Open("sqlite3", u.String())
@@ -476,49 +468,16 @@ func duIntegrity(t *testing.T, path, when string) {
 	}
 }
 
-// duStart starts `phoneapi serve` on a free loopback port with --db path
-// and --jwt-secret secret and no rate limit, and returns it with its base URL once it
-// listens. A cleanup stops it unless the test marked it stopped, and
-// prints its log when the test failed.
-func duStart(t *testing.T, path, secret, name string) (*rpServer, string) {
+// serveFile starts `phoneapi serve` named name on the SQLite file path
+// with --jwt-secret secret and no rate limit: the load is one user writing
+// as fast as it can.
+func serveFile(t *testing.T, path, secret, name string) *server {
 	t.Helper()
-	// No rate limit: the load is one user writing as fast as it can.
-	proc, addr, err := spawn(serverBin, "serve", "--addr", "127.0.0.1:0", "--db", path, "--jwt-secret", secret, "--rate-limit", "0")
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	s := &rpServer{server: proc, name: name}
-	t.Cleanup(func() {
-		if !s.stopped {
-			if err := s.stop(); err != nil {
-				t.Errorf("%s: %v", s.name, err)
-			}
-		}
-		if t.Failed() {
-			t.Logf("%s log (last 4 KiB):\n%s", s.name, duTail(s.log(), 4096))
-		}
-	})
-	select {
-	case s.url = <-addr:
-	case err := <-s.done:
-		s.stopped = true
-		t.Fatalf("%s exited before listening (%v):\n%s", name, err, s.log())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("%s: no \"listening\" log line within 60s:\n%s", name, s.log())
-	}
-	return s, s.url
+	return serve(t, name, "--db", path, "--jwt-secret", secret, "--rate-limit", "0")
 }
 
-// duTail is the last n bytes of s.
-func duTail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "..." + s[len(s)-n:]
-}
-
-// duSummary formats operation counts in a fixed order.
-func duSummary(counts map[string]int) string {
+// opSummary formats operation counts in a fixed order.
+func opSummary(counts map[string]int) string {
 	var b bytes.Buffer
 	for _, op := range []string{"create contacts", "create people", "create phone_numbers", "update contacts", "update people", "update phone_numbers"} {
 		if b.Len() > 0 {
@@ -529,8 +488,8 @@ func duSummary(counts map[string]int) string {
 	return b.String()
 }
 
-// duOps lists the operations of acks.
-func duOps(acks []duAck) string {
+// ackOps lists the operations of acks.
+func ackOps(acks []ack) string {
 	var b bytes.Buffer
 	for i, a := range acks {
 		if i > 0 {
@@ -541,8 +500,8 @@ func duOps(acks []duAck) string {
 	return b.String()
 }
 
-// duResources counts the distinct resources of acks.
-func duResources(acks []duAck) int {
+// countResources counts the distinct resources of acks.
+func countResources(acks []ack) int {
 	seen := map[string]bool{}
 	for _, a := range acks {
 		seen[a.path] = true

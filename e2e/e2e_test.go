@@ -1,38 +1,13 @@
-// Package e2e drives a real phoneapi server through the Go client that
-// oapi-codegen generates from openapi.yaml (generated/client).
-//
-// By default TestMain builds cmd/phoneapi into a temporary directory (with
-// -race when the tests run with -race), starts `phoneapi serve --addr
-// 127.0.0.1:0` on a fresh database, learns the port from its "listening" log
-// line, mints tokens with `phoneapi token`, and at the end stops it with
-// SIGTERM and requires exit status 0. With -short no server is started and
-// the tests skip.
-//
-// With PHONEAPI_E2E_URL set the tests target that server instead (make contract
-// points it at a Prism proxy in front of a real server): PHONEAPI_E2E_TOKEN is
-// then required, and PHONEAPI_E2E_TOKEN_B (another user's token) enables the
-// 403 checks. PHONEAPI_E2E_PRISM=1 says the target is a Prism proxy that
-// validates requests: the few requests that break openapi.yaml on purpose (no
-// token, a wrong data.type) are then skipped, because Prism answers them
-// itself instead of forwarding them. Every response is checked for Prism's
-// sl-violations header, and every request body for the JSON:API media type.
 package e2e
 
+// The API's main flows against the server under test (see harness_test.go):
+// phones, contacts and people through their whole life, authentication
+// and validation errors.
+
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
-	"flag"
-	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -41,315 +16,6 @@ import (
 
 	"github.com/phoneapi/phoneapi/generated/client"
 )
-
-const mediaType = "application/vnd.api+json"
-
-// target is the server under test, set up by TestMain.
-var target struct {
-	url    string // base URL, e.g. http://127.0.0.1:43583
-	token  string // user A
-	tokenB string // user B; empty when not available (403 checks are skipped)
-	prism  bool   // the target validates requests against openapi.yaml
-}
-
-// serverBin is the phoneapi binary TestMain built, for tests that start
-// servers of their own; "" when it built none (PHONEAPI_E2E_URL or -short).
-var serverBin string
-
-func TestMain(m *testing.M) {
-	os.Exit(runMain(m))
-}
-
-func runMain(m *testing.M) int {
-	if u := os.Getenv("PHONEAPI_E2E_URL"); u != "" {
-		target.url = strings.TrimRight(u, "/")
-		target.token = os.Getenv("PHONEAPI_E2E_TOKEN")
-		target.tokenB = os.Getenv("PHONEAPI_E2E_TOKEN_B")
-		target.prism = os.Getenv("PHONEAPI_E2E_PRISM") == "1"
-		if target.token == "" {
-			fmt.Fprintln(os.Stderr, "e2e: PHONEAPI_E2E_URL is set but PHONEAPI_E2E_TOKEN is not")
-			return 1
-		}
-		fmt.Fprintf(os.Stderr, "e2e: targeting %s\n", target.url)
-		return m.Run()
-	}
-
-	flag.Parse()
-	if testing.Short() {
-		fmt.Fprintln(os.Stderr, "e2e: -short: not starting a server; the tests skip")
-		return m.Run()
-	}
-
-	dir, err := os.MkdirTemp("", "phoneapi-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-
-	srv, err := startServer(dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		return 1
-	}
-	code := m.Run()
-	if err := srv.stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		fmt.Fprintf(os.Stderr, "e2e: server log:\n%s", srv.log())
-		return 1
-	}
-	if code != 0 {
-		fmt.Fprintf(os.Stderr, "e2e: server log:\n%s", srv.log())
-	}
-	return code
-}
-
-// server is a phoneapi child process.
-type server struct {
-	cmd  *exec.Cmd
-	done chan error // the result of cmd.Wait
-
-	mu     sync.Mutex
-	stderr bytes.Buffer // everything the server logged
-}
-
-func (s *server) log() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.stderr.String()
-}
-
-// startServer builds the binary into dir, starts it on a free loopback port
-// with a database in dir, and mints the tokens of users A and B.
-func startServer(dir string) (*server, error) {
-	bin := filepath.Join(dir, "phoneapi")
-	args := []string{"build", "-o", bin}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	build := exec.Command("go", append(args, "github.com/phoneapi/phoneapi/cmd/phoneapi")...)
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return nil, fmt.Errorf("go build: %w", err)
-	}
-	serverBin = bin
-	dbPath := filepath.Join(dir, "e2e.db")
-	env := cleanEnv()
-
-	s, addrc, err := spawn(bin, "serve", "--addr", "127.0.0.1:0", "--db", dbPath)
-	if err != nil {
-		return nil, err
-	}
-	select {
-	case target.url = <-addrc:
-	case err := <-s.done:
-		return nil, fmt.Errorf("server exited before listening (%v):\n%s", err, s.log())
-	case <-time.After(30 * time.Second):
-		_ = s.cmd.Process.Kill()
-		return nil, fmt.Errorf("no \"listening\" log line within 30s:\n%s", s.log())
-	}
-
-	// The server generated the JWT secret and kept it in the database on
-	// start; `phoneapi token --db` signs with the same secret.
-	for _, tok := range []*string{&target.token, &target.tokenB} {
-		cmd := exec.Command(bin, "token", "--db", dbPath, "--ttl", "1h")
-		cmd.Env = env
-		cmd.Stderr = os.Stderr
-		out, err := cmd.Output()
-		if err != nil {
-			_ = s.stop()
-			return nil, fmt.Errorf("phoneapi token: %w", err)
-		}
-		*tok = strings.TrimSpace(string(out))
-	}
-	return s, nil
-}
-
-// spawn starts `bin args...` with the test's clean environment. It keeps
-// reading the process's JSON log lines into s.stderr (so it never blocks on
-// a full pipe) and sends the address of the "listening" line on addr.
-func spawn(bin string, args ...string) (s *server, addr <-chan string, err error) {
-	s = &server{cmd: exec.Command(bin, args...), done: make(chan error, 1)}
-	s.cmd.Env = cleanEnv()
-	pipe, err := s.cmd.StderrPipe()
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := s.cmd.Start(); err != nil {
-		return nil, nil, fmt.Errorf("start %s: %w", filepath.Base(bin), err)
-	}
-	addrc := make(chan string, 1)
-	copied := make(chan struct{})
-	go func() {
-		defer close(copied)
-		sc := bufio.NewScanner(pipe)
-		sc.Buffer(make([]byte, 64*1024), 1024*1024)
-		sent := false
-		for sc.Scan() {
-			line := sc.Bytes()
-			s.mu.Lock()
-			s.stderr.Write(line)
-			s.stderr.WriteByte('\n')
-			s.mu.Unlock()
-			var rec struct{ Msg, Addr string }
-			if !sent && json.Unmarshal(line, &rec) == nil && rec.Msg == "listening" && rec.Addr != "" {
-				addrc <- rec.Addr
-				sent = true
-			}
-		}
-	}()
-	go func() {
-		<-copied // Wait must not run before the pipe is drained
-		s.done <- s.cmd.Wait()
-	}()
-	return s, addrc, nil
-}
-
-// stop sends SIGTERM and requires a clean exit (status 0) within 20s.
-func (s *server) stop() error {
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		return fmt.Errorf("signal server: %w", err)
-	}
-	select {
-	case err := <-s.done:
-		if err != nil {
-			return fmt.Errorf("server did not exit cleanly after SIGTERM: %w", err)
-		}
-		if !strings.Contains(s.log(), `"msg":"stopped"`) {
-			return errors.New(`server exited 0 without logging "stopped"`)
-		}
-		return nil
-	case <-time.After(20 * time.Second):
-		_ = s.cmd.Process.Kill()
-		return errors.New("server still running 20s after SIGTERM; killed")
-	}
-}
-
-// cleanEnv is the test's environment without PHONEAPI_* settings, so the
-// child process uses only the flags given here.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "PHONEAPI_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
-// checkingDoer is the generated client's HTTP doer. It fails the test when a
-// request body is not sent as JSON:API, when a response carries Prism's
-// sl-violations header (a request or response that breaks openapi.yaml), or
-// when a response body is not JSON:API.
-type checkingDoer struct {
-	t  *testing.T
-	hc *http.Client
-}
-
-func (d checkingDoer) Do(req *http.Request) (*http.Response, error) {
-	if req.Body != nil && req.Body != http.NoBody {
-		if ct := req.Header.Get("Content-Type"); ct != mediaType {
-			d.t.Errorf("%s %s: request Content-Type %q, want %q", req.Method, req.URL.Path, ct, mediaType)
-		}
-	}
-	resp, err := d.hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	if v := resp.Header.Values("sl-violations"); len(v) > 0 {
-		d.t.Errorf("%s %s: %d: Prism reports contract violations: %s", req.Method, req.URL.RequestURI(), resp.StatusCode, strings.Join(v, "; "))
-	}
-	if resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified {
-		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, mediaType) {
-			d.t.Errorf("%s %s: %d: response Content-Type %q, want %q", req.Method, req.URL.RequestURI(), resp.StatusCode, ct, mediaType)
-		}
-	}
-	return resp, nil
-}
-
-// newClient returns a generated client that sends token (none when empty).
-// It skips the test when there is no server (-short).
-func newClient(t *testing.T, token string) *client.ClientWithResponses {
-	t.Helper()
-	if target.url == "" {
-		t.Skip("no server under test (-short)")
-	}
-	opts := []client.ClientOption{client.WithHTTPClient(checkingDoer{t: t, hc: &http.Client{Timeout: 30 * time.Second}})}
-	if token != "" {
-		opts = append(opts, client.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
-			req.Header.Set("Authorization", "Bearer "+token)
-			return nil
-		}))
-	}
-	c, err := client.NewClientWithResponses(target.url, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// response is what every generated *Response type has.
-type response interface {
-	StatusCode() int
-	GetBody() []byte
-}
-
-// wantStatus fails the test now unless r has the status code want.
-func wantStatus(t *testing.T, what string, r response, err error, want int) {
-	t.Helper()
-	if err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-	if r.StatusCode() != want {
-		t.Fatalf("%s: status %d, want %d; body: %s", what, r.StatusCode(), want, r.GetBody())
-	}
-}
-
-// wantError checks a decoded JSON:API error document: its first error's status
-// and title must match code and, when pointer is not empty, its source.pointer
-// must be pointer. It returns that error.
-func wantError(t *testing.T, what string, doc *client.ErrorDocument, code int, pointer string) client.Error {
-	t.Helper()
-	if doc == nil || len(doc.Errors) == 0 {
-		t.Fatalf("%s: no decoded error document", what)
-	}
-	e := doc.Errors[0]
-	if e.Status != fmt.Sprint(code) || e.Title != http.StatusText(code) {
-		t.Errorf("%s: error status %q title %q, want %q %q", what, e.Status, e.Title, fmt.Sprint(code), http.StatusText(code))
-	}
-	if pointer != "" {
-		if e.Source == nil || e.Source.Pointer == nil || *e.Source.Pointer != pointer {
-			t.Errorf("%s: error source %+v, want pointer %q", what, e.Source, pointer)
-		}
-	}
-	return e
-}
-
-// specInvalid reports whether a check that sends a request openapi.yaml
-// forbids must be skipped: a validating proxy answers such requests itself.
-func specInvalid(t *testing.T, what string) bool {
-	t.Helper()
-	if target.prism {
-		t.Logf("skipped through Prism (the request breaks openapi.yaml on purpose): %s", what)
-	}
-	return target.prism
-}
-
-func ptr[T any](v T) *T { return &v }
-
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
-}
-
-// rawString is a JSON string, for the json.RawMessage number inputs.
-func rawString(s string) json.RawMessage {
-	b, _ := json.Marshal(s)
-	return b
-}
 
 // TestPhoneLifecycle is the main flow: create a contact, a person and two
 // phones, list them, update with the updated_in_db_at precondition, get 409
@@ -513,9 +179,7 @@ func TestPhoneLifecycle(t *testing.T) {
 
 	// A stale updated_in_db_at: 409 naming the stored value; nothing saved.
 	{
-		body := client.PhoneUpdateDocument{}
-		body.Data.Type = "phone_numbers"
-		body.Data.Attributes.Location = nullable.NewNullableWithValue("home")
+		body := locationUpdate("home")
 		body.Data.Attributes.UpdatedInDbAt = ptr(staleStamp)
 		r, err := c.PutPhoneWithApplicationVndAPIPlusJSONBodyWithResponse(ctx, cid, pid, workID, nil, body)
 		wantStatus(t, "update with a stale updated_in_db_at", r, err, http.StatusConflict)
@@ -527,9 +191,7 @@ func TestPhoneLifecycle(t *testing.T) {
 
 	// A stale If-Match: 412; nothing saved.
 	{
-		body := client.PhoneUpdateDocument{}
-		body.Data.Type = "phone_numbers"
-		body.Data.Attributes.Location = nullable.NewNullableWithValue("home")
+		body := locationUpdate("home")
 		r, err := c.PatchPhoneWithApplicationVndAPIPlusJSONBodyWithResponse(ctx, cid, pid, workID,
 			&client.PatchPhoneParams{IfMatch: &staleETag}, body)
 		wantStatus(t, "update with a stale If-Match", r, err, http.StatusPreconditionFailed)
@@ -544,9 +206,7 @@ func TestPhoneLifecycle(t *testing.T) {
 
 	// The current If-Match works as the precondition (no updated_in_db_at).
 	{
-		body := client.PhoneUpdateDocument{}
-		body.Data.Type = "phone_numbers"
-		body.Data.Attributes.Location = nullable.NewNullableWithValue("office")
+		body := locationUpdate("office")
 		r, err := c.PutPhoneWithApplicationVndAPIPlusJSONBodyWithResponse(ctx, cid, pid, workID,
 			&client.PutPhoneParams{IfMatch: &currentETag}, body)
 		wantStatus(t, "update with the current If-Match", r, err, http.StatusOK)
@@ -720,10 +380,8 @@ func TestContactAndPersonUpdates(t *testing.T) {
 		wantStatus(t, "get deleted person", g, err, http.StatusNotFound)
 	}
 
-	d, err := c.DeleteContactWithResponse(ctx, cid, nil)
-	wantStatus(t, "delete contact", d, err, http.StatusNoContent)
-	d, err = c.DeleteContactWithResponse(ctx, cid, nil)
-	wantStatus(t, "delete the contact again", d, err, http.StatusNotFound)
+	deleteContact(t, "delete contact", c, cid, http.StatusNoContent)
+	deleteContact(t, "delete the contact again", c, cid, http.StatusNotFound)
 }
 
 // TestAuthErrors: no token gives 401 with WWW-Authenticate; another user's
@@ -744,12 +402,7 @@ func TestAuthErrors(t *testing.T) {
 		t.Skip("PHONEAPI_E2E_TOKEN_B not set: skipping the 403 checks")
 	}
 	a, b := newClient(t, target.token), newClient(t, target.tokenB)
-	body := client.ContactCreateDocument{}
-	body.Data.Type = "contacts"
-	body.Data.Attributes.Name = "Private"
-	rc, err := a.CreateContactWithApplicationVndAPIPlusJSONBodyWithResponse(ctx, nil, body)
-	wantStatus(t, "create contact as A", rc, err, http.StatusCreated)
-	cid := uuid.MustParse(rc.ApplicationvndApiJSON201.Data.Id)
+	cid := newContact(t, a, "Private")
 
 	g, err := b.GetContactWithResponse(ctx, cid, nil)
 	wantStatus(t, "get A's contact as B", g, err, http.StatusForbidden)
@@ -761,10 +414,8 @@ func TestAuthErrors(t *testing.T) {
 			t.Error("B's contact list shows A's contact")
 		}
 	}
-	d, err := b.DeleteContactWithResponse(ctx, cid, nil)
-	wantStatus(t, "delete A's contact as B", d, err, http.StatusForbidden)
-	d, err = a.DeleteContactWithResponse(ctx, cid, nil)
-	wantStatus(t, "delete contact as A", d, err, http.StatusNoContent)
+	deleteContact(t, "delete A's contact as B", b, cid, http.StatusForbidden)
+	deleteContact(t, "delete contact as A", a, cid, http.StatusNoContent)
 }
 
 // TestValidationErrors: a phone number that does not parse gives 400 naming
@@ -773,23 +424,9 @@ func TestAuthErrors(t *testing.T) {
 func TestValidationErrors(t *testing.T) {
 	ctx := context.Background()
 	c := newClient(t, target.token)
-	body := client.ContactCreateDocument{}
-	body.Data.Type = "contacts"
-	body.Data.Attributes.Name = "Validation"
-	rc, err := c.CreateContactWithApplicationVndAPIPlusJSONBodyWithResponse(ctx, nil, body)
-	wantStatus(t, "create contact", rc, err, http.StatusCreated)
-	cid := uuid.MustParse(rc.ApplicationvndApiJSON201.Data.Id)
-	defer func() {
-		d, err := c.DeleteContactWithResponse(ctx, cid, nil)
-		wantStatus(t, "delete contact", d, err, http.StatusNoContent)
-	}()
-
-	pb := client.PersonCreateDocument{}
-	pb.Data.Type = "people"
-	pb.Data.Attributes.FirstName = "Road"
-	rp, err := c.CreatePersonWithApplicationVndAPIPlusJSONBodyWithResponse(ctx, cid, nil, pb)
-	wantStatus(t, "create person", rp, err, http.StatusCreated)
-	pid := uuid.MustParse(rp.ApplicationvndApiJSON201.Data.Id)
+	cid := newContact(t, c, "Validation")
+	defer deleteContact(t, "delete contact", c, cid, http.StatusNoContent)
+	pid := newPerson(t, c, cid, "Road")
 
 	ph := client.PhoneCreateDocument{}
 	ph.Data.Type = "phone_numbers"
@@ -807,4 +444,12 @@ func TestValidationErrors(t *testing.T) {
 
 	g, err := c.GetPersonWithResponse(ctx, cid, uuid.New(), nil)
 	wantStatus(t, "get a person that does not exist", g, err, http.StatusNotFound)
+}
+
+// deleteContact sends the DELETE of contact cid through c and requires the
+// status want.
+func deleteContact(t *testing.T, what string, c *client.ClientWithResponses, cid uuid.UUID, want int) {
+	t.Helper()
+	d, err := c.DeleteContactWithResponse(context.Background(), cid, nil)
+	wantStatus(t, what, d, err, want)
 }

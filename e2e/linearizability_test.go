@@ -4,13 +4,13 @@ package e2e
 // linearizable compare-and-set register when two `phoneapi serve`
 // processes share one database, once per engine (as TestReplicas: a SQLite
 // file, then a throwaway PostgreSQL database from
-// PHONEAPI_TEST_POSTGRES_URL). linClients clients send a random mix of
+// PHONEAPI_TEST_POSTGRES_URL). loadClients clients send a random mix of
 // reads (GET a phone) and compare-and-set writes (PUT a new location with
 // the updated_in_db_at the client last saw as the precondition) to
-// linPhones shared phones for linDuration, each request to a random one of
-// the two processes, and record every operation's call and return time on
-// this process's monotonic clock. The history, partitioned by phone, must
-// be linearizable under linModel.
+// registerPhones shared phones for loadDuration, each request to a random
+// one of the two processes, and record every operation's call and return
+// time on this process's monotonic clock. The history, partitioned by
+// phone, must be linearizable under registerModel.
 //
 // An outcome the model cannot place (a transport error or timeout, or a
 // status other than 200 and the precondition's 409) fails the test: leaving
@@ -25,8 +25,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -36,7 +34,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -44,62 +41,63 @@ import (
 	"github.com/google/uuid"
 	"github.com/oapi-codegen/nullable"
 
+	"github.com/phoneapi/phoneapi/db/dbtest"
 	"github.com/phoneapi/phoneapi/generated/client"
 )
 
 const (
-	// linDuration is how long the clients send requests, per engine.
-	linDuration = 10 * time.Second
-	// linClients is how many clients send requests at once.
-	linClients = 8
-	// linPhones is how many phones (independent registers) they share.
-	linPhones = 3
-	// linCheckTimeout bounds porcupine's search, per engine.
-	linCheckTimeout = 60 * time.Second
-	// linRequestTimeout is generous: a request that times out has an
+	// loadDuration is how long the clients send requests, per engine.
+	loadDuration = 10 * time.Second
+	// loadClients is how many clients send requests at once.
+	loadClients = 8
+	// registerPhones is how many phones (independent registers) they share.
+	registerPhones = 3
+	// checkTimeout bounds porcupine's search, per engine.
+	checkTimeout = 60 * time.Second
+	// requestTimeout is generous: a request that times out has an
 	// unknown outcome, which fails the test.
-	linRequestTimeout = 2 * time.Minute
-	// linSetup is the ClientId of the sequential operations before and
+	requestTimeout = 2 * time.Minute
+	// setupClientID is the ClientId of the sequential operations before and
 	// after the clients run (creating the phones, the final reads).
-	linSetup = linClients
+	setupClientID = loadClients
 )
 
 // The kinds of operation on a phone register.
 const (
-	linCreate = "create" // POST the phone: output its first value
-	linRead   = "read"   // GET the phone: output its value
-	linCAS    = "cas"    // PUT location with the updated_in_db_at precondition
+	opCreate = "create" // POST the phone: output its first value
+	opRead   = "read"   // GET the phone: output its value
+	opCAS    = "cas"    // PUT location with the updated_in_db_at precondition
 )
 
-// linInput is an operation's input. Phone is the partition: the index of
+// registerInput is an operation's input. Phone is the partition: the index of
 // the phone it targets.
-type linInput struct {
+type registerInput struct {
 	Phone    int    `json:"phone"`
-	Kind     string `json:"kind"`               // linCreate, linRead or linCAS
-	Expect   string `json:"expect,omitempty"`   // linCAS: the updated_in_db_at precondition
-	Location string `json:"location,omitempty"` // linCAS: the location written
+	Kind     string `json:"kind"`               // opCreate, opRead or opCAS
+	Expect   string `json:"expect,omitempty"`   // opCAS: the updated_in_db_at precondition
+	Location string `json:"location,omitempty"` // opCAS: the location written
 }
 
-// linOutput is an operation's output. For linCreate, linRead and a
-// successful linCAS (OK) it is the phone as the response showed it; for a
-// failed linCAS (409 on the precondition) Stamp is the stored
+// registerOutput is an operation's output. For opCreate, opRead and a
+// successful opCAS (OK) it is the phone as the response showed it; for a
+// failed opCAS (409 on the precondition) Stamp is the stored
 // updated_in_db_at the error names and Location is empty.
-type linOutput struct {
+type registerOutput struct {
 	OK       bool   `json:"ok,omitempty"`
 	Stamp    string `json:"updated_in_db_at"`
 	Location string `json:"location,omitempty"`
 }
 
-// linState is one phone register's value; the zero value means the phone
+// registerState is one phone register's value; the zero value means the phone
 // does not exist yet.
-type linState struct {
+type registerState struct {
 	Stamp    string // updated_in_db_at, exactly as the server formats it
 	Location string
 }
 
-// linModel is the sequential specification of the phones: one
+// registerModel is the sequential specification of the phones: one
 // compare-and-set register per phone (the history is partitioned by
-// linInput.Phone), whose value is (updated_in_db_at, location).
+// registerInput.Phone), whose value is (updated_in_db_at, location).
 //
 //   - create: the phone must not exist; its value becomes the output.
 //   - read: the output must equal the value.
@@ -108,13 +106,13 @@ type linState struct {
 //     (it is strictly increasing per row), and that pair becomes the value.
 //   - cas(expect, loc) failing (409): the stored updated_in_db_at must differ
 //     from expect and equal the one the error names; the value is unchanged.
-func linModel() porcupine.Model {
+func registerModel() porcupine.Model {
 	return porcupine.Model{
 		Partition: func(history []porcupine.Operation) [][]porcupine.Operation {
 			byPhone := map[int][]porcupine.Operation{}
 			var order []int
 			for _, op := range history {
-				p := op.Input.(linInput).Phone
+				p := op.Input.(registerInput).Phone
 				if _, ok := byPhone[p]; !ok {
 					order = append(order, p)
 				}
@@ -126,44 +124,44 @@ func linModel() porcupine.Model {
 			}
 			return parts
 		},
-		Init: func() any { return linState{} },
+		Init: func() any { return registerState{} },
 		Step: func(state, input, output any) (bool, any) {
-			s, in, out := state.(linState), input.(linInput), output.(linOutput)
-			exists := s != linState{}
+			s, in, out := state.(registerState), input.(registerInput), output.(registerOutput)
+			exists := s != registerState{}
 			switch in.Kind {
-			case linCreate:
-				return !exists && out.Stamp != "", linState{Stamp: out.Stamp, Location: out.Location}
-			case linRead:
+			case opCreate:
+				return !exists && out.Stamp != "", registerState{Stamp: out.Stamp, Location: out.Location}
+			case opRead:
 				return exists && !out.OK && out.Stamp == s.Stamp && out.Location == s.Location, s
-			case linCAS:
+			case opCAS:
 				if !exists {
 					return false, s
 				}
 				if out.OK {
-					ok := s.Stamp == in.Expect && out.Location == in.Location && linLater(out.Stamp, s.Stamp)
-					return ok, linState{Stamp: out.Stamp, Location: in.Location}
+					ok := s.Stamp == in.Expect && out.Location == in.Location && later(out.Stamp, s.Stamp)
+					return ok, registerState{Stamp: out.Stamp, Location: in.Location}
 				}
 				return s.Stamp != in.Expect && out.Stamp == s.Stamp, s
 			}
 			return false, s
 		},
 		DescribeOperation: func(input, output any) string {
-			in, out := input.(linInput), output.(linOutput)
+			in, out := input.(registerInput), output.(registerOutput)
 			switch {
-			case in.Kind == linCAS && out.OK:
-				return fmt.Sprintf("cas(%s, %q) → ok, %s", linShort(in.Expect), in.Location, linShort(out.Stamp))
-			case in.Kind == linCAS:
-				return fmt.Sprintf("cas(%s, %q) → conflict, stored %s", linShort(in.Expect), in.Location, linShort(out.Stamp))
+			case in.Kind == opCAS && out.OK:
+				return fmt.Sprintf("cas(%s, %q) → ok, %s", timeOfDay(in.Expect), in.Location, timeOfDay(out.Stamp))
+			case in.Kind == opCAS:
+				return fmt.Sprintf("cas(%s, %q) → conflict, stored %s", timeOfDay(in.Expect), in.Location, timeOfDay(out.Stamp))
 			default:
-				return fmt.Sprintf("%s → %s %q", in.Kind, linShort(out.Stamp), out.Location)
+				return fmt.Sprintf("%s → %s %q", in.Kind, timeOfDay(out.Stamp), out.Location)
 			}
 		},
 		DescribeState: func(state any) string {
-			s := state.(linState)
-			if s == (linState{}) {
+			s := state.(registerState)
+			if s == (registerState{}) {
 				return "no phone"
 			}
-			return fmt.Sprintf("%s %q", linShort(s.Stamp), s.Location)
+			return fmt.Sprintf("%s %q", timeOfDay(s.Stamp), s.Location)
 		},
 		DescribeOperationMetadata: func(info any) string {
 			if info == nil {
@@ -174,17 +172,17 @@ func linModel() porcupine.Model {
 	}
 }
 
-// linLater reports whether RFC 3339 timestamp a is after b; false when
+// later reports whether RFC 3339 timestamp a is after b; false when
 // either does not parse.
-func linLater(a, b string) bool {
+func later(a, b string) bool {
 	ta, errA := time.Parse(time.RFC3339Nano, a)
 	tb, errB := time.Parse(time.RFC3339Nano, b)
 	return errA == nil && errB == nil && ta.After(tb)
 }
 
-// linShort is a timestamp's time of day (all of one run fits in a day),
+// timeOfDay is a timestamp's time of day (all of one run fits in a day),
 // for the visualisation.
-func linShort(stamp string) string {
+func timeOfDay(stamp string) string {
 	if _, clock, ok := strings.Cut(stamp, "T"); ok {
 		return clock
 	}
@@ -192,44 +190,27 @@ func linShort(stamp string) string {
 }
 
 func TestLinearizability(t *testing.T) {
-	if serverBin == "" {
-		t.Skip("no phoneapi binary built (PHONEAPI_E2E_URL or -short): the linearizability test starts servers of its own")
-	}
-	for _, engine := range []string{"sqlite", "postgres"} {
-		t.Run(engine, func(t *testing.T) {
-			var dsn string
-			if engine == "sqlite" {
-				dsn = filepath.Join(t.TempDir(), "linearizability.db")
-			} else {
-				dsn = rpPostgresDB(t)
-			}
-			linRun(t, engine, dsn)
-		})
-	}
+	forEachEngine(t, "linearizability.db", runLinearizability)
 }
 
-// linPhone addresses one phone.
-type linPhone struct{ cid, pid, id uuid.UUID }
+// phoneRef addresses one phone.
+type phoneRef struct{ cid, pid, id uuid.UUID }
 
-// linRun is the test of one engine, with dsn the --db of both processes.
-func linRun(t *testing.T, engine, dsn string) {
+// runLinearizability is the test of one engine, with dsn the --db of both processes.
+func runLinearizability(t *testing.T, engine, dsn string) {
 	begin := time.Now()
-	secretBuf := make([]byte, 32)
-	if _, err := rand.Read(secretBuf); err != nil {
-		t.Fatal(err)
-	}
-	secret := hex.EncodeToString(secretBuf)
+	secret := newSecret(t)
 	// No rate limit: the clients send as fast as the processes answer, and
 	// a 429 would be an outcome outside the model.
-	servers := rpStartPair(t, dsn, secret, "--rate-limit", "0")
-	token := rpToken(t, secret)
+	servers := servePair(t, "--db", dsn, "--jwt-secret", secret, "--rate-limit", "0")
+	token := newToken(t, secret, uuid.NewString())
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = linClients
+	tr.MaxIdleConnsPerHost = loadClients
 	defer tr.CloseIdleConnections()
-	hc := &http.Client{Timeout: linRequestTimeout, Transport: tr}
+	hc := &http.Client{Timeout: requestTimeout, Transport: tr}
 	procs := [2]*client.ClientWithResponses{
-		rpClient(t, servers[0].url, token, hc),
-		rpClient(t, servers[1].url, token, hc),
+		clientAt(t, servers[0].URL, token, hc),
+		clientAt(t, servers[1].URL, token, hc),
 	}
 
 	// One clock for every operation: the monotonic reading of this process.
@@ -239,15 +220,10 @@ func linRun(t *testing.T, engine, dsn string) {
 	// Setup through A: a contact, a person, and the phones, whose creation
 	// opens the history.
 	ctx := context.Background()
-	cb := client.ContactCreateDocument{}
-	cb.Data.Type = "contacts"
-	cb.Data.Attributes.Name = "Linearizability " + engine
-	rc, err := procs[0].CreateContactWithApplicationVndAPIPlusJSONBodyWithResponse(ctx, nil, cb)
-	wantStatus(t, "create contact", rc, err, http.StatusCreated)
-	cid := uuid.MustParse(rc.ApplicationvndApiJSON201.Data.Id)
-	pid := rpPerson(t, procs[0], cid, "Register")
-	var phones [linPhones]linPhone
-	var known [linPhones]string // updated_in_db_at as created
+	cid := newContact(t, procs[0], "Linearizability "+engine)
+	pid := newPerson(t, procs[0], cid, "Register")
+	var phones [registerPhones]phoneRef
+	var known [registerPhones]string // updated_in_db_at as created
 	var history []porcupine.Operation
 	for i := range phones {
 		body := client.PhoneCreateDocument{}
@@ -258,13 +234,13 @@ func linRun(t *testing.T, engine, dsn string) {
 		r, err := procs[0].CreatePhoneWithApplicationVndAPIPlusJSONBodyWithResponse(ctx, cid, pid, nil, body)
 		ret := clock()
 		wantStatus(t, fmt.Sprintf("create phone %d", i), r, err, http.StatusCreated)
-		out, err := linPhoneOutput(r.ApplicationvndApiJSON201.Data)
+		out, err := registerValue(r.ApplicationvndApiJSON201.Data)
 		if err != nil {
 			t.Fatalf("create phone %d: %v; body %s", i, err, r.Body)
 		}
-		phones[i] = linPhone{cid: cid, pid: pid, id: uuid.MustParse(r.ApplicationvndApiJSON201.Data.Id)}
+		phones[i] = phoneRef{cid: cid, pid: pid, id: uuid.MustParse(r.ApplicationvndApiJSON201.Data.Id)}
 		known[i] = out.Stamp
-		history = append(history, porcupine.Operation{ClientId: linSetup, Input: linInput{Phone: i, Kind: linCreate},
+		history = append(history, porcupine.Operation{ClientId: setupClientID, Input: registerInput{Phone: i, Kind: opCreate},
 			Call: call, Output: out, Return: ret, Metadata: "setup, process A"})
 	}
 	setupDur := time.Since(begin)
@@ -273,26 +249,25 @@ func linRun(t *testing.T, engine, dsn string) {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	runStart := time.Now()
-	deadline := runStart.Add(linDuration)
-	ops := make([][]porcupine.Operation, linClients)
-	errs := make([]error, linClients)
-	var wg sync.WaitGroup
-	for c := range linClients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ops[c], errs[c] = linClient(runCtx, c, procs, phones, known, clock, deadline)
-			if errs[c] != nil {
-				cancel() // the history is incomplete: stop everyone
-			}
-		}()
+	deadline := runStart.Add(loadDuration)
+	type clientRun struct {
+		ops []porcupine.Operation
+		err error
 	}
-	wg.Wait()
+	runs := dbtest.Together(loadClients, func(c int) clientRun {
+		ops, err := runClient(runCtx, c, procs, phones, known, clock, deadline)
+		if err != nil {
+			cancel() // the history is incomplete: stop everyone
+		}
+		return clientRun{ops, err}
+	})
 	runDur := time.Since(runStart)
 	failed := false
-	for _, err := range errs {
-		if err != nil && !errors.Is(err, context.Canceled) {
-			t.Error(err)
+	ops := make([][]porcupine.Operation, len(runs))
+	for c, r := range runs {
+		ops[c] = r.ops
+		if r.err != nil && !errors.Is(r.err, context.Canceled) {
+			t.Error(r.err)
 			failed = true
 		}
 	}
@@ -306,15 +281,15 @@ func linRun(t *testing.T, engine, dsn string) {
 	// The final value of every phone, as each process reads it.
 	for i, ph := range phones {
 		for n, c := range procs {
-			in := linInput{Phone: i, Kind: linRead}
+			in := registerInput{Phone: i, Kind: opRead}
 			call := clock()
-			out, err := linDo(ctx, c, ph, in)
+			out, err := doOp(ctx, c, ph, in)
 			ret := clock()
 			if err != nil {
 				t.Fatalf("final read of phone %d through %s: %v", i, servers[n].name, err)
 			}
-			history = append(history, porcupine.Operation{ClientId: linSetup, Input: in,
-				Call: call, Output: out, Return: ret, Metadata: "final, process " + servers[n].name})
+			history = append(history, porcupine.Operation{ClientId: setupClientID, Input: in,
+				Call: call, Output: out, Return: ret, Metadata: "final, " + servers[n].name})
 		}
 	}
 
@@ -323,8 +298,8 @@ func linRun(t *testing.T, engine, dsn string) {
 	var byProcess [2]int
 	for _, o := range ops {
 		for _, op := range o {
-			switch in, out := op.Input.(linInput), op.Output.(linOutput); {
-			case in.Kind == linRead:
+			switch in, out := op.Input.(registerInput), op.Output.(registerOutput); {
+			case in.Kind == opRead:
 				reads++
 			case out.OK:
 				casOK++
@@ -332,7 +307,7 @@ func linRun(t *testing.T, engine, dsn string) {
 				casFailed++
 			}
 			for n, s := range servers {
-				if op.Metadata == "process "+s.name {
+				if op.Metadata == s.name {
 					byProcess[n]++
 				}
 			}
@@ -340,23 +315,23 @@ func linRun(t *testing.T, engine, dsn string) {
 	}
 	total := reads + casOK + casFailed
 	t.Logf("%s: %d clients for %v across %s and %s on %d phones: %d operations (%.0f/s): %d reads, %d successful CAS, %d failed CAS; %s served %d, %s %d",
-		engine, linClients, runDur.Round(time.Millisecond), servers[0].name, servers[1].name, linPhones,
+		engine, loadClients, runDur.Round(time.Millisecond), servers[0].name, servers[1].name, registerPhones,
 		total, float64(total)/runDur.Seconds(), reads, casOK, casFailed,
 		servers[0].name, byProcess[0], servers[1].name, byProcess[1])
 
-	model := linModel()
+	model := registerModel()
 	checkStart := time.Now()
-	res, info := porcupine.CheckOperationsVerbose(model, history, linCheckTimeout)
+	res, info := porcupine.CheckOperationsVerbose(model, history, checkTimeout)
 	checkDur := time.Since(checkStart)
 	t.Logf("%s: porcupine: %s for %d operations in %v (setup %v, total %v)",
 		engine, res, len(history), checkDur.Round(time.Millisecond), setupDur.Round(time.Millisecond), time.Since(begin).Round(time.Millisecond))
 	if res != porcupine.Ok {
-		files, err := linSave(t, engine, model, history, info)
+		files, err := saveHistory(t, engine, model, history, info)
 		if err != nil {
 			t.Fatalf("%s: porcupine says %s (not Ok), and saving the history failed: %v", engine, res, err)
 		}
 		t.Fatalf("%s: porcupine says %s (not Ok) for the history of %d operations (per phone: %s); see %s",
-			engine, res, len(history), linPerPhone(model, history), strings.Join(files, " and "))
+			engine, res, len(history), checkPerPhone(model, history), strings.Join(files, " and "))
 	}
 
 	// A trivial history proves little.
@@ -368,27 +343,27 @@ func linRun(t *testing.T, engine, dsn string) {
 	}
 }
 
-// linClient is client number id: until deadline (or ctx is done) it picks
+// runClient is client number id: until deadline (or ctx is done) it picks
 // a phone and a process at random and reads the phone or, as often,
 // compare-and-sets its location (unique per write) with the
 // updated_in_db_at it last saw for that phone (initially known). It
 // returns its operations and, when one had an outcome outside the model,
 // the error that stopped it.
-func linClient(ctx context.Context, id int, procs [2]*client.ClientWithResponses, phones [linPhones]linPhone,
-	known [linPhones]string, clock func() int64, deadline time.Time) ([]porcupine.Operation, error) {
+func runClient(ctx context.Context, id int, procs [2]*client.ClientWithResponses, phones [registerPhones]phoneRef,
+	known [registerPhones]string, clock func() int64, deadline time.Time) ([]porcupine.Operation, error) {
 	var ops []porcupine.Operation
 	for n := 0; time.Now().Before(deadline); n++ {
 		if err := ctx.Err(); err != nil {
 			return ops, err
 		}
-		p, proc := mrand.IntN(linPhones), mrand.IntN(2)
-		in := linInput{Phone: p, Kind: linRead}
+		p, proc := mrand.IntN(registerPhones), mrand.IntN(2)
+		in := registerInput{Phone: p, Kind: opRead}
 		if mrand.IntN(2) == 0 {
-			in = linInput{Phone: p, Kind: linCAS, Expect: known[p], Location: fmt.Sprintf("c%d-w%d", id, n)}
+			in = registerInput{Phone: p, Kind: opCAS, Expect: known[p], Location: fmt.Sprintf("c%d-w%d", id, n)}
 		}
 		name := string(rune('A' + proc))
 		call := clock()
-		out, err := linDo(ctx, procs[proc], phones[p], in)
+		out, err := doOp(ctx, procs[proc], phones[p], in)
 		ret := clock()
 		if err != nil {
 			return ops, fmt.Errorf("client %d, process %s, %s of phone %d: %w", id, name, in.Kind, p, err)
@@ -399,89 +374,87 @@ func linClient(ctx context.Context, id int, procs [2]*client.ClientWithResponses
 	return ops, nil
 }
 
-// linDo sends in's request (linRead or linCAS) for phone ph through c and
+// doOp sends in's request (opRead or opCAS) for phone ph through c and
 // returns its output. An error means an outcome outside the model: no
-// response, or a status other than 200 (and, for linCAS, 409 with
+// response, or a status other than 200 (and, for opCAS, 409 with
 // source.pointer /data/attributes/updated_in_db_at naming the stored
 // value).
-func linDo(ctx context.Context, c *client.ClientWithResponses, ph linPhone, in linInput) (linOutput, error) {
+func doOp(ctx context.Context, c *client.ClientWithResponses, ph phoneRef, in registerInput) (registerOutput, error) {
 	switch in.Kind {
-	case linRead:
+	case opRead:
 		r, err := c.GetPhoneWithResponse(ctx, ph.cid, ph.pid, ph.id, nil)
 		if err != nil {
-			return linOutput{}, err
+			return registerOutput{}, err
 		}
 		if r.StatusCode() != http.StatusOK || r.ApplicationvndApiJSON200 == nil {
-			return linOutput{}, fmt.Errorf("status %d, want 200; body %s", r.StatusCode(), r.Body)
+			return registerOutput{}, fmt.Errorf("status %d, want 200; body %s", r.StatusCode(), r.Body)
 		}
-		return linPhoneOutput(r.ApplicationvndApiJSON200.Data)
-	case linCAS:
-		body := client.PhoneUpdateDocument{}
-		body.Data.Type = "phone_numbers"
-		body.Data.Attributes.Location = nullable.NewNullableWithValue(in.Location)
+		return registerValue(r.ApplicationvndApiJSON200.Data)
+	case opCAS:
+		body := locationUpdate(in.Location)
 		body.Data.Attributes.UpdatedInDbAt = ptr(in.Expect)
 		r, err := c.PutPhoneWithApplicationVndAPIPlusJSONBodyWithResponse(ctx, ph.cid, ph.pid, ph.id, nil, body)
 		if err != nil {
-			return linOutput{}, err
+			return registerOutput{}, err
 		}
 		switch {
 		case r.StatusCode() == http.StatusOK && r.ApplicationvndApiJSON200 != nil:
-			out, err := linPhoneOutput(r.ApplicationvndApiJSON200.Data)
+			out, err := registerValue(r.ApplicationvndApiJSON200.Data)
 			out.OK = true
 			return out, err
 		case r.StatusCode() == http.StatusConflict && r.ApplicationvndApiJSON409 != nil && len(r.ApplicationvndApiJSON409.Errors) > 0:
 			e := r.ApplicationvndApiJSON409.Errors[0]
 			if e.Source == nil || deref(e.Source.Pointer) != "/data/attributes/updated_in_db_at" {
-				return linOutput{}, fmt.Errorf("409 not on the precondition; body %s", r.Body)
+				return registerOutput{}, fmt.Errorf("409 not on the precondition; body %s", r.Body)
 			}
 			var stored string
 			if e.Meta != nil {
 				stored, _ = (*e.Meta)["updated_in_db_at"].(string)
 			}
 			if stored == "" {
-				return linOutput{}, fmt.Errorf("409 without meta.updated_in_db_at; body %s", r.Body)
+				return registerOutput{}, fmt.Errorf("409 without meta.updated_in_db_at; body %s", r.Body)
 			}
-			return linOutput{Stamp: stored}, nil
+			return registerOutput{Stamp: stored}, nil
 		}
-		return linOutput{}, fmt.Errorf("status %d, want 200 or 409; body %s", r.StatusCode(), r.Body)
+		return registerOutput{}, fmt.Errorf("status %d, want 200 or 409; body %s", r.StatusCode(), r.Body)
 	}
-	return linOutput{}, fmt.Errorf("unknown operation kind %q", in.Kind)
+	return registerOutput{}, fmt.Errorf("unknown operation kind %q", in.Kind)
 }
 
-// linPhoneOutput is a phone's register value as a response shows it.
-func linPhoneOutput(p client.PhoneResource) (linOutput, error) {
+// registerValue is a phone's register value as a response shows it.
+func registerValue(p client.PhoneResource) (registerOutput, error) {
 	stamp := deref(p.Attributes.UpdatedInDbAt)
 	if stamp == "" {
-		return linOutput{}, errors.New("no updated_in_db_at")
+		return registerOutput{}, errors.New("no updated_in_db_at")
 	}
 	loc, err := p.Attributes.Location.Get()
 	if err != nil {
-		return linOutput{}, fmt.Errorf("location: %w", err)
+		return registerOutput{}, fmt.Errorf("location: %w", err)
 	}
-	return linOutput{Stamp: stamp, Location: loc}, nil
+	return registerOutput{Stamp: stamp, Location: loc}, nil
 }
 
-// linPerPhone checks each phone's history on its own and describes the
+// checkPerPhone checks each phone's history on its own and describes the
 // results, e.g. "0 Ok, 1 Illegal, 2 Ok", to say which registers failed.
-func linPerPhone(model porcupine.Model, history []porcupine.Operation) string {
+func checkPerPhone(model porcupine.Model, history []porcupine.Operation) string {
 	var parts []string
-	for p := range linPhones {
+	for p := range registerPhones {
 		var ops []porcupine.Operation
 		for _, op := range history {
-			if op.Input.(linInput).Phone == p {
+			if op.Input.(registerInput).Phone == p {
 				ops = append(ops, op)
 			}
 		}
-		parts = append(parts, fmt.Sprintf("%d %s", p, porcupine.CheckOperationsTimeout(model, ops, linCheckTimeout)))
+		parts = append(parts, fmt.Sprintf("%d %s", p, porcupine.CheckOperationsTimeout(model, ops, checkTimeout)))
 	}
 	return strings.Join(parts, ", ")
 }
 
-// linSave writes history as JSON and porcupine's visualisation of info as
+// saveHistory writes history as JSON and porcupine's visualisation of info as
 // HTML into a directory that outlives the test: the test's artifact
 // directory under -artifacts, else a new one under os.TempDir(). It
 // returns the paths of the two files.
-func linSave(t *testing.T, name string, model porcupine.Model, history []porcupine.Operation, info porcupine.LinearizationInfo) ([]string, error) {
+func saveHistory(t *testing.T, name string, model porcupine.Model, history []porcupine.Operation, info porcupine.LinearizationInfo) ([]string, error) {
 	var dir string
 	if f := flag.Lookup("test.artifacts"); f != nil && f.Value.String() == "true" {
 		dir = t.ArtifactDir()
@@ -517,7 +490,7 @@ func linSave(t *testing.T, name string, model porcupine.Model, history []porcupi
 	return []string{jsonPath, htmlPath}, nil
 }
 
-// TestLinearizabilityModel checks linModel on hand-written histories of two
+// TestLinearizabilityModel checks registerModel on hand-written histories of two
 // phones: those that are linearizable must give Ok, the others Illegal.
 // It needs no server.
 func TestLinearizabilityModel(t *testing.T) {
@@ -528,21 +501,21 @@ func TestLinearizabilityModel(t *testing.T) {
 		s9 = "2026-01-02T03:04:05.009Z" // never written
 	)
 	// op is one operation of client c on phone p over [call, ret].
-	op := func(c, p int, call, ret int64, in linInput, out linOutput) porcupine.Operation {
+	op := func(c, p int, call, ret int64, in registerInput, out registerOutput) porcupine.Operation {
 		in.Phone = p
 		return porcupine.Operation{ClientId: c, Input: in, Call: call, Output: out, Return: ret}
 	}
 	create := func(p int) porcupine.Operation {
-		return op(0, p, 0, 1, linInput{Kind: linCreate}, linOutput{Stamp: s0, Location: "init"})
+		return op(0, p, 0, 1, registerInput{Kind: opCreate}, registerOutput{Stamp: s0, Location: "init"})
 	}
 	read := func(c, p int, call, ret int64, stamp, loc string) porcupine.Operation {
-		return op(c, p, call, ret, linInput{Kind: linRead}, linOutput{Stamp: stamp, Location: loc})
+		return op(c, p, call, ret, registerInput{Kind: opRead}, registerOutput{Stamp: stamp, Location: loc})
 	}
 	casOK := func(c, p int, call, ret int64, expect, loc, stamp string) porcupine.Operation {
-		return op(c, p, call, ret, linInput{Kind: linCAS, Expect: expect, Location: loc}, linOutput{OK: true, Stamp: stamp, Location: loc})
+		return op(c, p, call, ret, registerInput{Kind: opCAS, Expect: expect, Location: loc}, registerOutput{OK: true, Stamp: stamp, Location: loc})
 	}
 	casFail := func(c, p int, call, ret int64, expect, loc, stored string) porcupine.Operation {
-		return op(c, p, call, ret, linInput{Kind: linCAS, Expect: expect, Location: loc}, linOutput{Stamp: stored})
+		return op(c, p, call, ret, registerInput{Kind: opCAS, Expect: expect, Location: loc}, registerOutput{Stamp: stored})
 	}
 	tests := []struct {
 		name    string
@@ -590,7 +563,7 @@ func TestLinearizabilityModel(t *testing.T) {
 			create(0), casOK(1, 0, 2, 3, s0, "a", s1), casOK(2, 0, 4, 5, s1, "b", s2), read(3, 0, 6, 7, s1, "a"),
 		}, porcupine.Illegal},
 	}
-	model := linModel()
+	model := registerModel()
 	for _, tc := range tests {
 		res, info := porcupine.CheckOperationsVerbose(model, tc.history, 10*time.Second)
 		if res != tc.want {

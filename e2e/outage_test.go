@@ -21,8 +21,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,42 +39,40 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/oapi-codegen/nullable"
 
+	"github.com/phoneapi/phoneapi/cmd/childproc"
 	"github.com/phoneapi/phoneapi/generated/client"
 )
 
-// ouAnswerWithin bounds how long a request may take to answer 503 while
+// answerWithin bounds how long a request may take to answer 503 while
 // the database is away.
-const ouAnswerWithin = 5 * time.Second
+const answerWithin = 5 * time.Second
 
 func TestOutage(t *testing.T) {
-	if serverBin == "" {
-		t.Skip("no phoneapi binary built (PHONEAPI_E2E_URL or -short): the test starts servers of its own")
-	}
-	t.Run("postgres_stopped", ouPostgresStopped)
-	t.Run("sqlite_disk_full", ouSQLiteDiskFull)
+	needServerBin(t)
+	t.Run("postgres_stopped", postgresStopped)
+	t.Run("sqlite_disk_full", sqliteDiskFull)
 }
 
-// ouPostgresStopped stops the cluster under a running server and starts it
+// postgresStopped stops the cluster under a running server and starts it
 // again.
-func ouPostgresStopped(t *testing.T) {
+func postgresStopped(t *testing.T) {
 	ctx := context.Background()
-	pg := ouNewCluster(t)
-	secret := ouSecret(t)
-	srv := ouServe(t, "--db", pg.URL(), "--jwt-secret", secret, "--rate-limit", "0",
+	pg := newCluster(t)
+	secret := newSecret(t)
+	srv := serve(t, "server", "--db", pg.URL(), "--jwt-secret", secret, "--rate-limit", "0",
 		"--request-timeout", "2s", "--pg-connect-timeout", "1s")
 	hc := &http.Client{Timeout: 30 * time.Second}
-	c := rpClient(t, srv.url, dlToken(t, secret, uuid.NewString()), hc)
-	cid := ouContact(t, c, "Outage PostgreSQL")
-	pid := rpPerson(t, c, cid, "Person")
+	c := clientAt(t, srv.URL, newToken(t, secret, uuid.NewString()), hc)
+	cid := newContact(t, c, "Outage PostgreSQL")
+	pid := newPerson(t, c, cid, "Person")
 	before := []string{
-		rpPhone(t, c, cid, pid, "+1 617 555 0101").Id,
-		rpPhone(t, c, cid, pid, "+1 617 555 0102").Id,
+		newPhone(t, c, cid, pid, "+1 617 555 0101").Id,
+		newPhone(t, c, cid, pid, "+1 617 555 0102").Id,
 	}
 	phone := uuid.MustParse(before[0])
-	if got := ouPhoneIDs(t, c, cid, pid); !slices.Equal(got, ouSorted(before)) {
-		t.Fatalf("before the outage the person has phones %v, want %v", got, ouSorted(before))
+	if got := phoneIDs(t, c, cid, pid); !slices.Equal(got, sorted(before)) {
+		t.Fatalf("before the outage the person has phones %v, want %v", got, sorted(before))
 	}
 
 	pg.Stop(t)
@@ -93,40 +89,32 @@ func ouPostgresStopped(t *testing.T) {
 			return r.HTTPResponse, r.Body, nil
 		}},
 		{"POST a phone", func() (*http.Response, []byte, error) {
-			resp, body, _, err := ouPostPhone(ctx, c, cid, pid, "+1 617 555 0103", "")
+			resp, body, _, err := postPhone(ctx, c, cid, pid, "+1 617 555 0103", "")
 			return resp, body, err
 		}},
 		{"PATCH the phone", func() (*http.Response, []byte, error) {
-			body := client.PhoneUpdateDocument{}
-			body.Data.Type = "phone_numbers"
-			body.Data.Attributes.Location = nullable.NewNullableWithValue(outageLocation)
-			body.Data.Attributes.Overwrite = ptr(true)
-			r, err := c.PatchPhoneWithApplicationVndAPIPlusJSONBodyWithResponse(ctx, cid, pid, phone, nil, body)
-			if err != nil {
-				return nil, nil, err
-			}
-			return r.HTTPResponse, r.Body, nil
+			return patchLocation(ctx, c, cid, pid, phone, outageLocation)
 		}},
 	} {
 		start := time.Now()
 		resp, body, err := req.send()
 		took := time.Since(start)
-		dlWant503(t, req.name+" with the cluster stopped", resp, body, err)
-		if took > ouAnswerWithin {
-			t.Errorf("%s with the cluster stopped took %v, want at most %v", req.name, took, ouAnswerWithin)
+		want503(t, req.name+" with the cluster stopped", resp, body, err)
+		if took > answerWithin {
+			t.Errorf("%s with the cluster stopped took %v, want at most %v", req.name, took, answerWithin)
 		}
-		t.Logf("%s with the cluster stopped: %s in %v: %s", req.name, ouStatus(resp), took.Round(time.Millisecond), bytes.TrimSpace(body))
+		t.Logf("%s with the cluster stopped: %s in %v: %s", req.name, statusLine(resp), took.Round(time.Millisecond), bytes.TrimSpace(body))
 	}
-	ouWantNotReady(t, hc, srv.url, "unreachable")
+	wantNotReady(t, hc, srv.URL, "unreachable")
 
 	pg.Start(t)
-	took := ouWaitReady(t, hc, srv.url, 15*time.Second)
+	took := waitReadyz(t, hc, srv.URL, 15*time.Second)
 	t.Logf("ready %v after the cluster started", took.Round(time.Millisecond))
 	g, err := c.GetPhoneWithResponse(ctx, cid, pid, phone, nil)
 	wantStatus(t, "GET the phone after the outage", g, err, http.StatusOK)
-	after := rpPhone(t, c, cid, pid, "+1 617 555 0104").Id
-	want := ouSorted(append(before, after))
-	if got := ouPhoneIDs(t, c, cid, pid); !slices.Equal(got, want) {
+	after := newPhone(t, c, cid, pid, "+1 617 555 0104").Id
+	want := sorted(append(before, after))
+	if got := phoneIDs(t, c, cid, pid); !slices.Equal(got, want) {
 		t.Errorf("after the outage the person has phones %v, want %v (those created before it and after it, none refused during it)", got, want)
 	}
 	loc := g.ApplicationvndApiJSON200.Data.Attributes.Location
@@ -135,21 +123,21 @@ func ouPostgresStopped(t *testing.T) {
 	}
 }
 
-// ouSQLiteDiskFull fills the file system of the database under a running
+// sqliteDiskFull fills the file system of the database under a running
 // server and frees it again.
-func ouSQLiteDiskFull(t *testing.T) {
+func sqliteDiskFull(t *testing.T) {
 	ctx := context.Background()
-	dir := ouTmpfs(t, "8m")
-	secret := ouSecret(t)
-	srv := ouServe(t, "--db", filepath.Join(dir, "x.db"), "--jwt-secret", secret, "--rate-limit", "0",
+	dir := mountTmpfs(t, "8m")
+	secret := newSecret(t)
+	srv := serve(t, "server", "--db", filepath.Join(dir, "x.db"), "--jwt-secret", secret, "--rate-limit", "0",
 		"--request-timeout", "2s")
 	hc := &http.Client{Timeout: 30 * time.Second}
-	c := rpClient(t, srv.url, dlToken(t, secret, uuid.NewString()), hc)
-	cid := ouContact(t, c, "Outage SQLite")
-	pid := rpPerson(t, c, cid, "Person")
+	c := clientAt(t, srv.URL, newToken(t, secret, uuid.NewString()), hc)
+	cid := newContact(t, c, "Outage SQLite")
+	pid := newPerson(t, c, cid, "Person")
 
 	filler := filepath.Join(dir, "filler")
-	n := ouFill(t, filler)
+	n := fillDisk(t, filler)
 	t.Logf("filler file: %d KiB, the file system is full", n>>10)
 
 	// Location and source are at most 64 characters: each phone is as
@@ -159,7 +147,7 @@ func ouSQLiteDiskFull(t *testing.T) {
 	refused := 0
 	const maxPosts = 500
 	for i := 0; i < maxPosts && refused == 0; i++ {
-		resp, body, id, err := ouPostPhone(ctx, c, cid, pid, fmt.Sprintf("+1 617 200 %04d", i), location)
+		resp, body, id, err := postPhone(ctx, c, cid, pid, fmt.Sprintf("+1 617 200 %04d", i), location)
 		if err != nil {
 			t.Fatalf("POST phone %d with the disk full: %v", i, err)
 		}
@@ -167,7 +155,7 @@ func ouSQLiteDiskFull(t *testing.T) {
 		case http.StatusCreated:
 			stored = append(stored, id)
 		case http.StatusServiceUnavailable:
-			dlWant503(t, fmt.Sprintf("POST phone %d with the disk full", i), resp, body, nil)
+			want503(t, fmt.Sprintf("POST phone %d with the disk full", i), resp, body, nil)
 			t.Logf("POST phone %d with the disk full: %s: %s", i, resp.Status, bytes.TrimSpace(body))
 			refused++
 		default:
@@ -179,35 +167,34 @@ func ouSQLiteDiskFull(t *testing.T) {
 	}
 	t.Logf("with the disk full: %d POSTs answered 201, then one 503", len(stored))
 
-	ouWantNotReady(t, hc, srv.url, "not writable")
-	if got, want := ouPhoneIDs(t, c, cid, pid), ouSorted(stored); !slices.Equal(got, want) {
+	wantNotReady(t, hc, srv.URL, "not writable")
+	if got, want := phoneIDs(t, c, cid, pid), sorted(stored); !slices.Equal(got, want) {
 		t.Errorf("with the disk full the person has phones %v, want the %d answered 201: %v", got, len(want), want)
 	}
 
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	took := ouWaitReady(t, hc, srv.url, 10*time.Second)
+	took := waitReadyz(t, hc, srv.URL, 10*time.Second)
 	t.Logf("ready %v after the filler file was removed", took.Round(time.Millisecond))
-	resp, body, id, err := ouPostPhone(ctx, c, cid, pid, "+1 617 555 0199", location)
+	resp, body, id, err := postPhone(ctx, c, cid, pid, "+1 617 555 0199", location)
 	if err != nil || resp.StatusCode != http.StatusCreated {
-		t.Fatalf("POST a phone after the disk was freed: %s, want 201; body %s (%v)", ouStatus(resp), body, err)
+		t.Fatalf("POST a phone after the disk was freed: %s, want 201; body %s (%v)", statusLine(resp), body, err)
 	}
 	stored = append(stored, id)
-	if got, want := ouPhoneIDs(t, c, cid, pid), ouSorted(stored); !slices.Equal(got, want) {
+	if got, want := phoneIDs(t, c, cid, pid), sorted(stored); !slices.Equal(got, want) {
 		t.Errorf("after the outage the person has %d phones, want the %d answered 201 (none answered 503):\ngot  %v\nwant %v",
 			len(got), len(want), got, want)
 	}
 
-	srv.stopped = true
 	if err := srv.stop(); err != nil {
-		t.Errorf("server: %v", err)
+		t.Error(err)
 	}
 }
 
-// ouSkip skips t, or fails it when the environment variable CI is set:
+// skipUnlessCI skips t, or fails it when the environment variable CI is set:
 // CI must run every part of the test.
-func ouSkip(t *testing.T, format string, args ...any) {
+func skipUnlessCI(t *testing.T, format string, args ...any) {
 	t.Helper()
 	if os.Getenv("CI") != "" {
 		t.Fatalf("CI must run this test: "+format, args...)
@@ -215,81 +202,9 @@ func ouSkip(t *testing.T, format string, args ...any) {
 	t.Skipf(format, args...)
 }
 
-// ouSecret returns a new random JWT secret.
-func ouSecret(t *testing.T) string {
-	t.Helper()
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b)
-}
-
-// ouServe starts `phoneapi serve` on a free loopback port with args and
-// waits until it listens. A cleanup stops it unless the test did, and
-// prints its log when the test failed.
-func ouServe(t *testing.T, args ...string) *rpServer {
-	t.Helper()
-	proc, addr, err := spawn(serverBin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &rpServer{server: proc, name: "server"}
-	t.Cleanup(func() {
-		if !srv.stopped {
-			if err := srv.stop(); err != nil {
-				t.Errorf("server: %v", err)
-			}
-		}
-		if t.Failed() {
-			t.Logf("server log:\n%s", srv.log())
-		}
-	})
-	select {
-	case srv.url = <-addr:
-	case err := <-srv.done:
-		srv.stopped = true
-		t.Fatalf("server exited before listening (%v):\n%s", err, srv.log())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("no \"listening\" log line within 60s:\n%s", srv.log())
-	}
-	return srv
-}
-
-// ouContact creates a contact through c and returns its id.
-func ouContact(t *testing.T, c *client.ClientWithResponses, name string) uuid.UUID {
-	t.Helper()
-	body := client.ContactCreateDocument{}
-	body.Data.Type = "contacts"
-	body.Data.Attributes.Name = name
-	r, err := c.CreateContactWithApplicationVndAPIPlusJSONBodyWithResponse(context.Background(), nil, body)
-	wantStatus(t, "create contact", r, err, http.StatusCreated)
-	return uuid.MustParse(r.ApplicationvndApiJSON201.Data.Id)
-}
-
-// ouPostPhone sends the POST of a phone with number and, when not empty,
-// location and source set to it; id is the new phone's on a 201.
-func ouPostPhone(ctx context.Context, c *client.ClientWithResponses, cid, pid uuid.UUID, number, location string) (resp *http.Response, body []byte, id string, err error) {
-	doc := client.PhoneCreateDocument{}
-	doc.Data.Type = "phone_numbers"
-	doc.Data.Attributes.Number = rawString(number)
-	if location != "" {
-		doc.Data.Attributes.Location = nullable.NewNullableWithValue(location)
-		doc.Data.Attributes.Source = ptr(location)
-	}
-	r, err := c.CreatePhoneWithApplicationVndAPIPlusJSONBodyWithResponse(ctx, cid, pid, nil, doc)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	if r.ApplicationvndApiJSON201 != nil {
-		id = r.ApplicationvndApiJSON201.Data.Id
-	}
-	return r.HTTPResponse, r.Body, id, nil
-}
-
-// ouPhoneIDs lists the person's phones (one page of 500, which must hold
+// phoneIDs lists the person's phones (one page of 500, which must hold
 // them all) and returns their ids, sorted.
-func ouPhoneIDs(t *testing.T, c *client.ClientWithResponses, cid, pid uuid.UUID) []string {
+func phoneIDs(t *testing.T, c *client.ClientWithResponses, cid, pid uuid.UUID) []string {
 	t.Helper()
 	r, err := c.ListPhonesWithResponse(context.Background(), cid, pid, &client.ListPhonesParams{PerPage: ptr(500)})
 	wantStatus(t, "list phones", r, err, http.StatusOK)
@@ -301,35 +216,35 @@ func ouPhoneIDs(t *testing.T, c *client.ClientWithResponses, cid, pid uuid.UUID)
 	for i, p := range doc.Data {
 		ids[i] = p.Id
 	}
-	return ouSorted(ids)
+	return sorted(ids)
 }
 
-// ouSorted returns a sorted copy of ids.
-func ouSorted(ids []string) []string {
+// sorted returns a sorted copy of ids.
+func sorted(ids []string) []string {
 	s := slices.Clone(ids)
 	slices.Sort(s)
 	return s
 }
 
-// ouStatus is resp's status line, or "no response".
-func ouStatus(resp *http.Response) string {
+// statusLine is resp's status line, or "no response".
+func statusLine(resp *http.Response) string {
 	if resp == nil {
 		return "no response"
 	}
 	return resp.Status
 }
 
-// ouReady is an answer of GET /readyz.
-type ouReady struct {
+// readyAnswer is an answer of GET /readyz.
+type readyAnswer struct {
 	status     int
 	retryAfter string
 	body       []byte
 	doc        struct{ Status, Database string }
 }
 
-// ouReadyz sends GET /readyz to the server at base.
-func ouReadyz(hc *http.Client, base string) (ouReady, error) {
-	var r ouReady
+// getReadyz sends GET /readyz to the server at base.
+func getReadyz(hc *http.Client, base string) (readyAnswer, error) {
+	var r readyAnswer
 	resp, err := hc.Get(base + "/readyz")
 	if err != nil {
 		return r, err
@@ -345,12 +260,12 @@ func ouReadyz(hc *http.Client, base string) (ouReady, error) {
 	return r, nil
 }
 
-// ouWantNotReady requires GET /readyz to answer 503 with Retry-After and
-// the database state want, within ouAnswerWithin.
-func ouWantNotReady(t *testing.T, hc *http.Client, base, want string) {
+// wantNotReady requires GET /readyz to answer 503 with Retry-After and
+// the database state want, within answerWithin.
+func wantNotReady(t *testing.T, hc *http.Client, base, want string) {
 	t.Helper()
 	start := time.Now()
-	r, err := ouReadyz(hc, base)
+	r, err := getReadyz(hc, base)
 	took := time.Since(start)
 	if err != nil {
 		t.Errorf("GET /readyz: %v", err)
@@ -362,21 +277,21 @@ func ouWantNotReady(t *testing.T, hc *http.Client, base, want string) {
 	if ra, err := strconv.Atoi(r.retryAfter); err != nil || ra < 1 {
 		t.Errorf("GET /readyz: Retry-After %q, want whole seconds ≥ 1", r.retryAfter)
 	}
-	if took > ouAnswerWithin {
-		t.Errorf("GET /readyz took %v, want at most %v", took, ouAnswerWithin)
+	if took > answerWithin {
+		t.Errorf("GET /readyz took %v, want at most %v", took, answerWithin)
 	}
 	t.Logf("GET /readyz: %d %s in %v", r.status, bytes.TrimSpace(r.body), took.Round(time.Millisecond))
 }
 
-// ouWaitReady polls GET /readyz until it answers 200 with the database
+// waitReadyz polls GET /readyz until it answers 200 with the database
 // "ok", failing the test now when it does not within limit. It returns how
 // long that took.
-func ouWaitReady(t *testing.T, hc *http.Client, base string, limit time.Duration) time.Duration {
+func waitReadyz(t *testing.T, hc *http.Client, base string, limit time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
 	var last string
 	for {
-		r, err := ouReadyz(hc, base)
+		r, err := getReadyz(hc, base)
 		switch {
 		case err != nil:
 			last = err.Error()
@@ -392,18 +307,18 @@ func ouWaitReady(t *testing.T, hc *http.Client, base string, limit time.Duration
 	}
 }
 
-// ouTmpfs mounts a tmpfs of size (e.g. "8m") on a new temporary directory
+// mountTmpfs mounts a tmpfs of size (e.g. "8m") on a new temporary directory
 // and returns it; a cleanup unmounts it. It skips the test when not root
 // or when the mount fails, except under CI as root, where a failed mount
 // fails it.
-func ouTmpfs(t *testing.T, size string) string {
+func mountTmpfs(t *testing.T, size string) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("not root: cannot mount the small tmpfs this test fills")
 	}
 	dir := t.TempDir()
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
-		ouSkip(t, "mount a tmpfs on %s: %v (no privilege to mount, e.g. in a container?)", dir, err)
+		skipUnlessCI(t, "mount a tmpfs on %s: %v (no privilege to mount, e.g. in a container?)", dir, err)
 	}
 	t.Cleanup(func() {
 		if err := syscall.Unmount(dir, 0); err != nil {
@@ -414,9 +329,9 @@ func ouTmpfs(t *testing.T, size string) string {
 	return dir
 }
 
-// ouFill writes the file path until the file system is full (ENOSPC) and
+// fillDisk writes the file path until the file system is full (ENOSPC) and
 // returns its size.
-func ouFill(t *testing.T, path string) int64 {
+func fillDisk(t *testing.T, path string) int64 {
 	t.Helper()
 	f, err := os.Create(path)
 	if err != nil {
@@ -443,11 +358,11 @@ func ouFill(t *testing.T, path string) int64 {
 	return size
 }
 
-// ouCluster is a private PostgreSQL cluster of one test: its own data
+// cluster is a private PostgreSQL cluster of one test: its own data
 // directory, loopback port and Unix socket (in the data directory), run as
-// the postgres OS user when the test runs as root. ouNewCluster creates
+// the postgres OS user when the test runs as root. newCluster creates
 // and starts it; a cleanup stops it and removes its files.
-type ouCluster struct {
+type cluster struct {
 	bin     string              // directory of initdb and pg_ctl
 	dir     string              // holds data/ and the server log
 	port    int                 // TCP port on 127.0.0.1
@@ -455,21 +370,21 @@ type ouCluster struct {
 	running bool
 }
 
-// ouNewCluster initializes and starts a private cluster with the newest
+// newCluster initializes and starts a private cluster with the newest
 // PostgreSQL under /usr/lib/postgresql. It skips the test (fails it under
 // CI) when there is none, or when the test runs as root and there is no
 // postgres user to run it as.
-func ouNewCluster(t *testing.T) *ouCluster {
+func newCluster(t *testing.T) *cluster {
 	t.Helper()
-	bin := ouPostgresBin()
+	bin := postgresBin()
 	if bin == "" {
-		ouSkip(t, "no PostgreSQL server binaries (/usr/lib/postgresql/*/bin/pg_ctl): cannot run a private cluster")
+		skipUnlessCI(t, "no PostgreSQL server binaries (/usr/lib/postgresql/*/bin/pg_ctl): cannot run a private cluster")
 	}
-	c := &ouCluster{bin: bin}
+	c := &cluster{bin: bin}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
-			ouSkip(t, "running as root and no postgres user to run PostgreSQL as (initdb and postgres refuse root): %v", err)
+			skipUnlessCI(t, "running as root and no postgres user to run PostgreSQL as (initdb and postgres refuse root): %v", err)
 		}
 		uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
 		gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
@@ -503,7 +418,7 @@ func ouNewCluster(t *testing.T) *ouCluster {
 			t.Fatal(err)
 		}
 	}
-	if c.port, err = ouFreePort(); err != nil {
+	if c.port, err = freePort(); err != nil {
 		t.Fatal(err)
 	}
 	data := filepath.Join(dir, "data")
@@ -526,12 +441,12 @@ func ouNewCluster(t *testing.T) *ouCluster {
 }
 
 // URL is the cluster's postgres database.
-func (c *ouCluster) URL() string {
+func (c *cluster) URL() string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.port)
 }
 
 // Start starts the cluster and waits until it accepts connections.
-func (c *ouCluster) Start(t *testing.T) {
+func (c *cluster) Start(t *testing.T) {
 	t.Helper()
 	if out, err := c.pgCtl("start", "-l", filepath.Join(c.dir, "server.log")); err != nil {
 		t.Fatalf("start the cluster: %v\n%s", err, out)
@@ -541,7 +456,7 @@ func (c *ouCluster) Start(t *testing.T) {
 
 // Stop stops the cluster (fast shutdown: sessions are ended) and waits
 // until it has.
-func (c *ouCluster) Stop(t *testing.T) {
+func (c *cluster) Stop(t *testing.T) {
 	t.Helper()
 	if out, err := c.pgCtl("stop", "-m", "fast"); err != nil {
 		t.Fatalf("stop the cluster: %v\n%s", err, out)
@@ -550,14 +465,14 @@ func (c *ouCluster) Stop(t *testing.T) {
 }
 
 // pgCtl runs pg_ctl action on the cluster, waiting up to 60 s.
-func (c *ouCluster) pgCtl(action string, args ...string) ([]byte, error) {
+func (c *cluster) pgCtl(action string, args ...string) ([]byte, error) {
 	args = append([]string{action, "-D", filepath.Join(c.dir, "data"), "-w", "-t", "60"}, args...)
 	return c.command("pg_ctl", args...).CombinedOutput()
 }
 
 // command is the PostgreSQL program name with args, run as the cluster's
 // user in its directory, without the test's PG* environment variables.
-func (c *ouCluster) command(name string, args ...string) *exec.Cmd {
+func (c *cluster) command(name string, args ...string) *exec.Cmd {
 	cmd := exec.Command(filepath.Join(c.bin, name), args...)
 	cmd.Dir = c.dir
 	for _, kv := range cleanEnv() {
@@ -571,9 +486,9 @@ func (c *ouCluster) command(name string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// ouPostgresBin returns the bin directory of the newest PostgreSQL under
+// postgresBin returns the bin directory of the newest PostgreSQL under
 // /usr/lib/postgresql, or "" when there is none.
-func ouPostgresBin() string {
+func postgresBin() string {
 	ctls, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pg_ctl")
 	best, bestVersion := "", -1.0
 	for _, ctl := range ctls {
@@ -589,12 +504,15 @@ func ouPostgresBin() string {
 	return best
 }
 
-// ouFreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func ouFreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func freePort() (int, error) {
+	addr, err := childproc.FreeAddr()
 	if err != nil {
 		return 0, err
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(port)
 }

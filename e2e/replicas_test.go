@@ -21,86 +21,55 @@ package e2e
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/phoneapi/phoneapi/db/pgtest"
-
 	"github.com/google/uuid"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx" for the admin connection
-	"github.com/oapi-codegen/nullable"
 
+	"github.com/phoneapi/phoneapi/db/dbtest"
 	"github.com/phoneapi/phoneapi/generated/client"
 )
 
-// rpRequests is how many concurrent requests each check sends.
-const rpRequests = 40
+// concurrentRequests is how many concurrent requests each check sends.
+const concurrentRequests = 40
 
 func TestReplicas(t *testing.T) {
-	if serverBin == "" {
-		t.Skip("no phoneapi binary built (PHONEAPI_E2E_URL or -short): the replica tests start servers of their own")
-	}
-	for _, engine := range []string{"sqlite", "postgres"} {
-		t.Run(engine, func(t *testing.T) {
-			var dsn string
-			if engine == "sqlite" {
-				dsn = filepath.Join(t.TempDir(), "replicas.db")
-			} else {
-				dsn = rpPostgresDB(t)
-			}
-			rpRun(t, engine, dsn)
-		})
-	}
+	forEachEngine(t, "replicas.db", runReplicas)
 }
 
-// rpRun is the test of one engine, with dsn the --db of both processes.
-func rpRun(t *testing.T, engine, dsn string) {
+// runReplicas is the test of one engine, with dsn the --db of both processes.
+func runReplicas(t *testing.T, engine, dsn string) {
 	ctx := context.Background()
 	begin := time.Now()
 
-	secretBuf := make([]byte, 32)
-	if _, err := rand.Read(secretBuf); err != nil {
-		t.Fatal(err)
-	}
-	secret := hex.EncodeToString(secretBuf)
-	servers := rpStartPair(t, dsn, secret)
+	secret := newSecret(t)
+	servers := servePair(t, "--db", dsn, "--jwt-secret", secret)
 	startDur := time.Since(begin)
-	if servers[0].url == servers[1].url {
-		t.Fatalf("both processes listen on %s", servers[0].url)
+	if servers[0].URL == servers[1].URL {
+		t.Fatalf("both processes listen on %s", servers[0].URL)
 	}
-	t.Logf("%s: A on %s, B on %s (both started at once and migrated in %v)", engine, servers[0].url, servers[1].url, startDur.Round(time.Millisecond))
+	t.Logf("%s: A on %s, B on %s (both started at once and migrated in %v)", engine, servers[0].URL, servers[1].URL, startDur.Round(time.Millisecond))
 
-	token := rpToken(t, secret)
+	token := newToken(t, secret, uuid.NewString())
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = rpRequests
+	tr.MaxIdleConnsPerHost = concurrentRequests
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Timeout: time.Minute, Transport: tr}
 	clients := [2]*client.ClientWithResponses{
-		rpClient(t, servers[0].url, token, hc),
-		rpClient(t, servers[1].url, token, hc),
+		clientAt(t, servers[0].URL, token, hc),
+		clientAt(t, servers[1].URL, token, hc),
 	}
 	a, b := clients[0], clients[1]
 
 	// Contact, person and phone through A.
 	setupStart := time.Now()
-	cb := client.ContactCreateDocument{}
-	cb.Data.Type = "contacts"
-	cb.Data.Attributes.Name = "Replicas " + engine
-	rc, err := a.CreateContactWithApplicationVndAPIPlusJSONBodyWithResponse(ctx, nil, cb)
-	wantStatus(t, "create contact on A", rc, err, http.StatusCreated)
-	cid := uuid.MustParse(rc.ApplicationvndApiJSON201.Data.Id)
-	pid := rpPerson(t, a, cid, "Precondition")
-	ph := rpPhone(t, a, cid, pid, "(617) 555-1212")
+	cid := newContact(t, a, "Replicas "+engine)
+	pid := newPerson(t, a, cid, "Precondition")
+	ph := newPhone(t, a, cid, pid, "(617) 555-1212")
 	phid := uuid.MustParse(ph.Id)
 	setupDur := time.Since(setupStart)
 
@@ -119,11 +88,9 @@ func rpRun(t *testing.T, engine, dsn string) {
 		pointer string // 409: source.pointer
 		stored  any    // 409: meta.updated_in_db_at
 	}
-	puts := make([]putResult, rpRequests)
-	putDur := rpConcurrently(func(i int) func() {
-		body := client.PhoneUpdateDocument{}
-		body.Data.Type = "phone_numbers"
-		body.Data.Attributes.Location = nullable.NewNullableWithValue(fmt.Sprintf("put-%02d", i))
+	puts := make([]putResult, concurrentRequests)
+	putDur := sendTogether(func(i int) func() {
+		body := locationUpdate(fmt.Sprintf("put-%02d", i))
 		body.Data.Attributes.UpdatedInDbAt = ptr(stamp)
 		return func() {
 			r, err := clients[i%2].PutPhoneWithApplicationVndAPIPlusJSONBodyWithResponse(ctx, cid, pid, phid, nil, body)
@@ -171,9 +138,9 @@ func rpRun(t *testing.T, engine, dsn string) {
 		}
 	}
 	t.Logf("%s: %d concurrent PUTs with one precondition across A and B: %d × 200, %d × 409 in %v",
-		engine, rpRequests, oks, conflicts, putDur.Round(time.Millisecond))
-	if oks != 1 || conflicts != rpRequests-1 {
-		t.Fatalf("got %d × 200 and %d × 409, want exactly 1 and %d", oks, conflicts, rpRequests-1)
+		engine, concurrentRequests, oks, conflicts, putDur.Round(time.Millisecond))
+	if oks != 1 || conflicts != concurrentRequests-1 {
+		t.Fatalf("got %d × 200 and %d × 409, want exactly 1 and %d", oks, conflicts, concurrentRequests-1)
 	}
 	// Stamps are fixed-width RFC 3339 in UTC (...T15:04:05.000Z), so they
 	// compare as strings in time order.
@@ -201,7 +168,7 @@ func rpRun(t *testing.T, engine, dsn string) {
 	}
 
 	// (2) 40 phones of one person, created concurrently across A and B.
-	pid2 := rpPerson(t, b, cid, "Primary")
+	pid2 := newPerson(t, b, cid, "Primary")
 	type phoneResult struct {
 		status int
 		err    error
@@ -209,8 +176,8 @@ func rpRun(t *testing.T, engine, dsn string) {
 		id     string
 		stamp  string
 	}
-	created := make([]phoneResult, rpRequests)
-	createDur := rpConcurrently(func(i int) func() {
+	created := make([]phoneResult, concurrentRequests)
+	createDur := sendTogether(func(i int) func() {
 		body := client.PhoneCreateDocument{}
 		body.Data.Type = "phone_numbers"
 		body.Data.Attributes.Number = rawString(fmt.Sprintf("+1 617 555 %04d", 2000+i))
@@ -231,13 +198,13 @@ func rpRun(t *testing.T, engine, dsn string) {
 			t.Fatalf("create phone %d (process %c): %v, status %d, body %s", i, 'A'+i%2, r.err, r.status, r.body)
 		}
 	}
-	if primaries := rpPrimaries(t, a, cid, pid2); len(primaries) != 1 {
-		t.Errorf("after %d concurrent creates: primary phones %v, want exactly one", rpRequests, primaries)
+	if primaries := primaryPhones(t, a, cid, pid2); len(primaries) != 1 {
+		t.Errorf("after %d concurrent creates: primary phones %v, want exactly one", concurrentRequests, primaries)
 	}
 
 	// 40 concurrent "make primary" requests, one per phone.
-	made := make([]phoneResult, rpRequests)
-	primaryDur := rpConcurrently(func(i int) func() {
+	made := make([]phoneResult, concurrentRequests)
+	primaryDur := sendTogether(func(i int) func() {
 		body := client.PhoneUpdateDocument{}
 		body.Data.Type = "phone_numbers"
 		body.Data.Attributes.Primary = ptr(true)
@@ -272,9 +239,9 @@ func rpRun(t *testing.T, engine, dsn string) {
 		}
 	}
 	t.Logf("%s: %d concurrent creates in %v; %d concurrent make-primary PATCHes across A and B: %d × 200 in %v",
-		engine, rpRequests, createDur.Round(time.Millisecond), rpRequests, madeOK, primaryDur.Round(time.Millisecond))
+		engine, concurrentRequests, createDur.Round(time.Millisecond), concurrentRequests, madeOK, primaryDur.Round(time.Millisecond))
 	for n, c := range clients {
-		primaries := rpPrimaries(t, c, cid, pid2)
+		primaries := primaryPhones(t, c, cid, pid2)
 		if len(primaries) != 1 {
 			t.Errorf("listing through %c after the make-primary requests: primary phones %v, want exactly one", 'A'+n, primaries)
 			continue
@@ -290,77 +257,44 @@ func rpRun(t *testing.T, engine, dsn string) {
 
 	// SIGTERM both; each must exit 0.
 	stopStart := time.Now()
-	var wg sync.WaitGroup
-	for _, s := range servers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.stopped = true
-			if err := s.stop(); err != nil {
-				t.Errorf("process %s: %v", s.name, err)
-			}
-		}()
+	for _, err := range dbtest.Together(len(servers), func(i int) error { return servers[i].stop() }) {
+		if err != nil {
+			t.Error(err)
+		}
 	}
-	wg.Wait()
 	stopDur := time.Since(stopStart)
 	t.Logf("%s timings: start+migrate %v, setup %v, %d PUTs %v, %d creates %v, %d make-primary %v, SIGTERM→exit %v, total %v",
 		engine, startDur.Round(time.Millisecond), setupDur.Round(time.Millisecond),
-		rpRequests, putDur.Round(time.Millisecond), rpRequests, createDur.Round(time.Millisecond),
-		rpRequests, primaryDur.Round(time.Millisecond), stopDur.Round(time.Millisecond), time.Since(begin).Round(time.Millisecond))
+		concurrentRequests, putDur.Round(time.Millisecond), concurrentRequests, createDur.Round(time.Millisecond),
+		concurrentRequests, primaryDur.Round(time.Millisecond), stopDur.Round(time.Millisecond), time.Since(begin).Round(time.Millisecond))
 }
 
-// rpConcurrently prepares n requests with prepare(i), which returns the
-// function that sends request i, then releases them all at once and waits
-// for them. It returns the time from release to the last answer.
-func rpConcurrently(prepare func(i int) func()) time.Duration {
-	gate := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range rpRequests {
-		send := prepare(i)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-gate
-			send()
-		}()
+// sendTogether prepares concurrentRequests requests with prepare(i), which
+// returns the function that sends request i, then sends them all at the
+// same moment (dbtest.Together) and waits for them. It returns the time
+// from the release to the last answer.
+func sendTogether(prepare func(i int) func()) time.Duration {
+	sends := make([]func(), concurrentRequests)
+	for i := range sends {
+		sends[i] = prepare(i)
 	}
 	start := time.Now()
-	close(gate)
-	wg.Wait()
+	dbtest.Together(len(sends), func(i int) struct{} {
+		sends[i]()
+		return struct{}{}
+	})
 	return time.Since(start)
 }
 
-// rpPerson creates a person of contact cid through c and returns its id.
-func rpPerson(t *testing.T, c *client.ClientWithResponses, cid uuid.UUID, name string) uuid.UUID {
-	t.Helper()
-	body := client.PersonCreateDocument{}
-	body.Data.Type = "people"
-	body.Data.Attributes.FirstName = name
-	r, err := c.CreatePersonWithApplicationVndAPIPlusJSONBodyWithResponse(context.Background(), cid, nil, body)
-	wantStatus(t, "create person "+name, r, err, http.StatusCreated)
-	return uuid.MustParse(r.ApplicationvndApiJSON201.Data.Id)
-}
-
-// rpPhone creates a phone through c and returns it.
-func rpPhone(t *testing.T, c *client.ClientWithResponses, cid, pid uuid.UUID, number string) client.PhoneResource {
-	t.Helper()
-	body := client.PhoneCreateDocument{}
-	body.Data.Type = "phone_numbers"
-	body.Data.Attributes.Number = rawString(number)
-	r, err := c.CreatePhoneWithApplicationVndAPIPlusJSONBodyWithResponse(context.Background(), cid, pid, nil, body)
-	wantStatus(t, "create phone "+number, r, err, http.StatusCreated)
-	return r.ApplicationvndApiJSON201.Data
-}
-
-// rpPrimaries lists the person's phones through c (one page of 500; the
+// primaryPhones lists the person's phones through c (one page of 500; the
 // test requires it holds them all) and returns the ids of the primary ones.
-func rpPrimaries(t *testing.T, c *client.ClientWithResponses, cid, pid uuid.UUID) []string {
+func primaryPhones(t *testing.T, c *client.ClientWithResponses, cid, pid uuid.UUID) []string {
 	t.Helper()
 	r, err := c.ListPhonesWithResponse(context.Background(), cid, pid, &client.ListPhonesParams{PerPage: ptr(500)})
 	wantStatus(t, "list phones", r, err, http.StatusOK)
 	doc := r.ApplicationvndApiJSON200
-	if len(doc.Data) != rpRequests || doc.Meta.Pagination.TotalCount != rpRequests {
-		t.Fatalf("list phones: %d phones of %d, want %d", len(doc.Data), doc.Meta.Pagination.TotalCount, rpRequests)
+	if len(doc.Data) != concurrentRequests || doc.Meta.Pagination.TotalCount != concurrentRequests {
+		t.Fatalf("list phones: %d phones of %d, want %d", len(doc.Data), doc.Meta.Pagination.TotalCount, concurrentRequests)
 	}
 	var ids []string
 	for _, p := range doc.Data {
@@ -370,87 +304,4 @@ func rpPrimaries(t *testing.T, c *client.ClientWithResponses, cid, pid uuid.UUID
 	}
 	sort.Strings(ids)
 	return ids
-}
-
-// rpClient is a generated client for the server at baseURL sending token.
-func rpClient(t *testing.T, baseURL, token string, hc *http.Client) *client.ClientWithResponses {
-	t.Helper()
-	c, err := client.NewClientWithResponses(baseURL,
-		client.WithHTTPClient(checkingDoer{t: t, hc: hc}),
-		client.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
-			req.Header.Set("Authorization", "Bearer "+token)
-			return nil
-		}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// rpToken mints a token for a new user with secret (no database needed).
-func rpToken(t *testing.T, secret string) string {
-	t.Helper()
-	cmd := exec.Command(serverBin, "token", "--jwt-secret", secret, "--user", uuid.NewString(), "--ttl", "1h")
-	cmd.Env = cleanEnv()
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("phoneapi token: %v", err)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-// rpServer is one replica: a phoneapi serve process and its base URL.
-type rpServer struct {
-	*server
-	name    string // A or B
-	url     string
-	stopped bool // stop was called (by the test; else the cleanup calls it)
-}
-
-// rpStartPair starts two `phoneapi serve` processes at once on free
-// loopback ports with the same --db and --jwt-secret (and the extra serve
-// flags, if any), and waits until both listen. A cleanup stops any the test
-// did not, and prints their logs when the test failed.
-func rpStartPair(t *testing.T, dsn, secret string, extra ...string) [2]*rpServer {
-	t.Helper()
-	var servers [2]*rpServer
-	var addrs [2]<-chan string
-	for i := range servers {
-		args := append([]string{"serve", "--addr", "127.0.0.1:0", "--db", dsn, "--jwt-secret", secret}, extra...)
-		proc, addr, err := spawn(serverBin, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := &rpServer{server: proc, name: string(rune('A' + i))}
-		servers[i] = s
-		addrs[i] = addr
-		t.Cleanup(func() {
-			if !s.stopped {
-				if err := s.stop(); err != nil {
-					t.Errorf("process %s: %v", s.name, err)
-				}
-			}
-			if t.Failed() {
-				t.Logf("process %s log:\n%s", s.name, s.log())
-			}
-		})
-	}
-	deadline := time.After(60 * time.Second)
-	for i, s := range servers {
-		select {
-		case s.url = <-addrs[i]:
-		case err := <-s.done:
-			s.stopped = true
-			t.Fatalf("process %s exited before listening (%v):\n%s", s.name, err, s.log())
-		case <-deadline:
-			t.Fatalf("process %s: no \"listening\" log line within 60s:\n%s", s.name, s.log())
-		}
-	}
-	return servers
-}
-
-// rpPostgresDB returns a throwaway PostgreSQL database (see pgtest).
-func rpPostgresDB(t *testing.T) string {
-	return pgtest.Database(t, "replica test", "phoneapi_e2e_replicas")
 }

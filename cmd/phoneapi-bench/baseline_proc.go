@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/phoneapi/phoneapi/cmd/internal/childproc"
+	"github.com/phoneapi/phoneapi/cmd/childproc"
 )
 
 // baselineEnv, when set in the environment, makes this binary (the tool, or

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/phoneapi/phoneapi/cmd/childproc"
 	"github.com/phoneapi/phoneapi/db/pgtest"
 )
 
@@ -28,20 +28,11 @@ func TestMain(m *testing.M) {
 // --compare-baseline: every operation on both servers must have requests
 // and no errors. It checks that the tool works, not the speed.
 func TestCompareBaseline(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds phoneapi and runs servers")
-	}
 	dir := t.TempDir()
 	bin := buildPhoneapi(t, dir)
 	jsonPath := filepath.Join(dir, "bench.json")
 	cfg := config{bin: bin, contacts: 20, people: 2, phones: 3, clients: 4, duration: 1e9, compare: true, jsonPath: jsonPath}
-	if err := cfg.check(); err != nil {
-		t.Fatal(err)
-	}
-	rep, err := bench(t.Context(), cfg, testWriter{t})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := runBench(t, cfg)
 	if err := rep.writeJSON(jsonPath); err != nil {
 		t.Fatal(err)
 	}
@@ -79,14 +70,31 @@ func TestCompareBaseline(t *testing.T) {
 }
 
 // buildPhoneapi builds cmd/phoneapi into dir and returns the binary's path.
+// It skips the test under -short: the test runs servers.
 func buildPhoneapi(t *testing.T, dir string) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("builds phoneapi and runs servers")
+	}
 	bin := filepath.Join(dir, "phoneapi")
-	build := exec.Command("go", "build", "-o", bin, "github.com/phoneapi/phoneapi/cmd/phoneapi")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	if err := childproc.Build(bin); err != nil {
+		t.Fatal(err)
 	}
 	return bin
+}
+
+// runBench checks cfg and runs the tool with it, its progress going to the
+// test log.
+func runBench(t *testing.T, cfg config) *report {
+	t.Helper()
+	if err := cfg.check(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := bench(t.Context(), cfg, testWriter{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
 }
 
 // testWriter sends the tool's progress to the test log.
@@ -98,20 +106,11 @@ func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return le
 // is measured, and phoneapi's CPU and allocation profiles of it are
 // written.
 func TestOpsAndProfile(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds phoneapi and runs a server")
-	}
 	dir := t.TempDir()
 	bin := buildPhoneapi(t, dir)
 	profiles := filepath.Join(dir, "profiles")
 	cfg := config{bin: bin, contacts: 5, people: 1, phones: 2, clients: 2, duration: 1e9, ops: []string{"list"}, profileDir: profiles}
-	if err := cfg.check(); err != nil {
-		t.Fatal(err)
-	}
-	rep, err := bench(t.Context(), cfg, testWriter{t})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := runBench(t, cfg)
 	if len(rep.Results) != 1 || rep.Results[0].Op != "list" || rep.Results[0].Requests == 0 {
 		t.Fatalf("results %+v, want one list result with requests", rep.Results)
 	}
@@ -133,18 +132,9 @@ func TestOpsAndProfile(t *testing.T) {
 // errors (a client touching another user's data would get 403 or 404),
 // and each replica must have served requests and been sampled.
 func TestUsersReplicas(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds phoneapi and runs servers")
-	}
 	bin := buildPhoneapi(t, t.TempDir())
 	cfg := config{bin: bin, contacts: 20, people: 1, phones: 3, users: 4, replicas: 2, clients: 4, duration: 1e9}
-	if err := cfg.check(); err != nil {
-		t.Fatal(err)
-	}
-	rep, err := bench(t.Context(), cfg, testWriter{t})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := runBench(t, cfg)
 	if rep.Engine != "sqlite" || rep.Replicas != 2 || rep.Users != 4 {
 		t.Errorf("report shape %s, %d replicas, %d users; want sqlite, 2, 4", rep.Engine, rep.Replicas, rep.Users)
 	}
@@ -200,20 +190,11 @@ func checkResults(t *testing.T, rep *report, server string, ops []string, replic
 // must have requests and no errors, the ratio must be there, and the
 // database must be gone afterwards.
 func TestPostgresEngineRef(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds phoneapi and runs servers")
-	}
-	server := pgtest.ServerURL(t, "benchmark tests")
 	bin := buildPhoneapi(t, t.TempDir())
+	server := pgtest.ServerURL(t, "benchmark tests")
 	cfg := config{bin: bin, db: server, contacts: 20, people: 1, phones: 3, users: 4, replicas: 2, clients: 8,
 		duration: 1e9, ops: []string{"patch"}, engineRef: true}
-	if err := cfg.check(); err != nil {
-		t.Fatal(err)
-	}
-	rep, err := bench(t.Context(), cfg, testWriter{t})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := runBench(t, cfg)
 	if rep.Engine != "postgres" || rep.Database == "" || rep.SyncCommit == "" {
 		t.Errorf("report: engine %q, database %q, synchronous_commit %q; want postgres and both named", rep.Engine, rep.Database, rep.SyncCommit)
 	}
@@ -257,22 +238,13 @@ func TestPostgresEngineRef(t *testing.T) {
 // must all fail with 503; the lock must have been held for the whole
 // locked phase, and be free after the run.
 func TestPostgresHoldLock(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds phoneapi and runs servers")
-	}
-	server := pgtest.ServerURL(t, "benchmark tests")
 	bin := buildPhoneapi(t, t.TempDir())
+	server := pgtest.ServerURL(t, "benchmark tests")
 	t.Setenv("TMPDIR", t.TempDir()) // where -keep leaves the tool's directory
 	t.Cleanup(func() { dropBenchDatabases(t, server) })
 	cfg := config{bin: bin, db: server, contacts: 20, people: 1, phones: 3, users: 4, replicas: 2, clients: 8,
 		duration: 2 * time.Second, ops: []string{"get", "patch"}, holdLock: true, requestTimeout: 500 * time.Millisecond, keep: true}
-	if err := cfg.check(); err != nil {
-		t.Fatal(err)
-	}
-	rep, err := bench(t.Context(), cfg, testWriter{t})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := runBench(t, cfg)
 	var out strings.Builder
 	rep.print(&out)
 	t.Log("\n" + out.String())
@@ -348,29 +320,20 @@ func TestPostgresHoldLock(t *testing.T) {
 // dropBenchDatabases drops the databases that bench created, in this
 // process, on the PostgreSQL server at server.
 func dropBenchDatabases(t *testing.T, server string) {
-	admin, err := sql.Open("pgx", server)
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	defer admin.Close()
 	ctx := context.Background()
-	rows, err := admin.QueryContext(ctx, `SELECT datname FROM pg_database WHERE datname LIKE $1`, fmt.Sprintf("phoneapi\\_bench\\_%d\\_%%", os.Getpid()))
+	conn, err := pgx.Connect(ctx, server)
 	if err != nil {
 		t.Error(err)
 		return
 	}
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Error(err)
-		}
-		names = append(names, n)
+	defer conn.Close(ctx)
+	rows, _ := conn.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE $1`, fmt.Sprintf("phoneapi\\_bench\\_%d\\_%%", os.Getpid()))
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Error(err)
 	}
-	rows.Close()
 	for _, n := range names {
-		if _, err := admin.ExecContext(ctx, `DROP DATABASE IF EXISTS `+n+` WITH (FORCE)`); err != nil {
+		if _, err := conn.Exec(ctx, `DROP DATABASE IF EXISTS `+n+` WITH (FORCE)`); err != nil {
 			t.Errorf("drop database %s: %v", n, err)
 		}
 	}

@@ -95,7 +95,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/phoneapi/phoneapi/cmd/internal/childproc"
+	"github.com/phoneapi/phoneapi/cmd/childproc"
 )
 
 // config is the command line.
@@ -337,11 +337,11 @@ func bench(ctx context.Context, cfg config, log io.Writer) (*report, error) {
 					return nil, err
 				}
 				defer srv.Stop()
-				bases, pids = append(bases, srv.base), append(pids, srv.Cmd.Process.Pid)
+				bases, pids = append(bases, srv.URL), append(pids, srv.Cmd.Process.Pid)
 				if i == 0 {
 					pprof = srv.pprof
 				}
-				if err := srv.WaitReady(srv.base, f.users[0].token); err != nil {
+				if err := srv.WaitReady(srv.URL+"/api/v2/contacts", f.users[0].token, 30*time.Second); err != nil {
 					return nil, fmt.Errorf("%w (see %s)", err, srv.Log)
 				}
 			}
@@ -567,8 +567,7 @@ func copySQLite(from, to string) error {
 
 // server is the `phoneapi serve` child process.
 type server struct {
-	*childproc.Proc
-	base  string
+	*childproc.Server
 	pprof string // base URL of its profiler; "" when off
 }
 
@@ -577,11 +576,7 @@ type server struct {
 // timeout unless it is 0; with profile, its profiler listens on another
 // port.
 func startServer(bin, logPath, dsn, secret string, timeout time.Duration, profile bool) (*server, error) {
-	addr, err := childproc.FreeAddr()
-	if err != nil {
-		return nil, err
-	}
-	args := []string{"serve", "--addr", addr, "--db", dsn, "--jwt-secret", secret, "--rate-limit", "0"}
+	args := []string{"--db", dsn, "--jwt-secret", secret, "--rate-limit", "0"}
 	if timeout > 0 {
 		args = append(args, "--request-timeout", timeout.String())
 	}
@@ -594,9 +589,9 @@ func startServer(bin, logPath, dsn, secret string, timeout time.Duration, profil
 		args = append(args, "--pprof-addr", pa)
 		pprofBase = "http://" + pa
 	}
-	p, err := childproc.Start(exec.Command(bin, args...), logPath)
+	s, err := childproc.Serve(bin, nil, logPath, args...)
 	if err != nil {
 		return nil, err
 	}
-	return &server{Proc: p, base: "http://" + addr, pprof: pprofBase}, nil
+	return &server{Server: s, pprof: pprofBase}, nil
 }

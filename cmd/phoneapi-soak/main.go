@@ -38,7 +38,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/phoneapi/phoneapi/cmd/internal/childproc"
+	"github.com/phoneapi/phoneapi/cmd/childproc"
 )
 
 type config struct {
@@ -85,12 +85,6 @@ func main() {
 	fmt.Println("RESULT: PASS")
 }
 
-// server is the phoneapi serve child process.
-type server struct {
-	*childproc.Proc
-	base string
-}
-
 func soak(cfg config) (bool, error) {
 	dir, err := os.MkdirTemp("", "phoneapi-soak-")
 	if err != nil {
@@ -124,7 +118,7 @@ func soak(cfg config) (bool, error) {
 			os.RemoveAll(dir)
 		}
 	}()
-	if err := srv.WaitReady(srv.base, tokens[0]); err != nil {
+	if err := srv.WaitReady(srv.URL+"/api/v2/contacts", tokens[0], 30*time.Second); err != nil {
 		tail(os.Stderr, srv.Log, 20)
 		return false, err
 	}
@@ -142,7 +136,7 @@ func soak(cfg config) (bool, error) {
 
 	clients := make([]*client, cfg.clients)
 	for i := range clients {
-		clients[i] = newClient(i, tokens[i%len(tokens)], srv.base, hc, rep.stats)
+		clients[i] = newClient(i, tokens[i%len(tokens)], srv.URL, hc, rep.stats)
 	}
 
 	// The load: every client runs until the deadline. RSS is sampled after
@@ -159,20 +153,20 @@ func soak(cfg config) (bool, error) {
 	}
 	time.Sleep(cfg.warmup)
 	rep.rssWarm, _ = rss(srv.Cmd.Process.Pid)
-	rep.goroutinesWarm, _ = goroutines(hc, srv.base)
+	rep.goroutinesWarm, _ = goroutines(hc, srv.URL)
 	time.Sleep(time.Until(deadline))
 	rep.rssEnd, _ = rss(srv.Cmd.Process.Pid)
 	wg.Wait()
 	rep.elapsed = time.Since(start)
 
 	// The consistency check of every acknowledged write.
-	rep.lost = checkAll(clients, tokens, srv.base, hc, rep.stats)
+	rep.lost = checkAll(clients, tokens, srv.URL, hc, rep.stats)
 
 	// Goroutines once the clients' connections are closed: what is left is
 	// the server's own, and anything leaked.
 	hc.CloseIdleConnections()
 	time.Sleep(time.Second)
-	rep.goroutinesEnd, rep.goroutinesNote = goroutines(hc, srv.base)
+	rep.goroutinesEnd, rep.goroutinesNote = goroutines(hc, srv.URL)
 	rep.rssAfterCheck, _ = rss(srv.Cmd.Process.Pid)
 
 	stopped = true
@@ -195,22 +189,15 @@ func rateLimitEnv() string {
 	return "PHONEAPI_RATE_LIMIT=0"
 }
 
-func startServer(cfg config, dir, secret string) (*server, error) {
-	addr, err := childproc.FreeAddr()
-	if err != nil {
-		return nil, err
-	}
-	args := append([]string{"serve", "--addr", addr, "--db", filepath.Join(dir, "soak.db"), "--jwt-secret", secret}, cfg.serveArgs...)
-	cmd := exec.Command(cfg.bin, args...)
-	cmd.Env = os.Environ()
+// startServer starts `phoneapi serve` on a new SQLite file in dir, with
+// the per-user rate limit off unless PHONEAPI_RATE_LIMIT says otherwise.
+func startServer(cfg config, dir, secret string) (*childproc.Server, error) {
+	env := os.Environ()
 	if _, ok := os.LookupEnv("PHONEAPI_RATE_LIMIT"); !ok {
-		cmd.Env = append(cmd.Env, "PHONEAPI_RATE_LIMIT=0")
+		env = append(env, "PHONEAPI_RATE_LIMIT=0")
 	}
-	p, err := childproc.Start(cmd, filepath.Join(dir, "server.log"))
-	if err != nil {
-		return nil, err
-	}
-	return &server{Proc: p, base: "http://" + addr}, nil
+	args := append([]string{"--db", filepath.Join(dir, "soak.db"), "--jwt-secret", secret}, cfg.serveArgs...)
+	return childproc.Serve(cfg.bin, env, filepath.Join(dir, "server.log"), args...)
 }
 
 // rss returns the resident set size of pid in bytes (VmRSS).

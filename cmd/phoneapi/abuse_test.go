@@ -13,53 +13,12 @@ import (
 	"time"
 )
 
-// startServe runs serve with args on a fresh database and a fixed secret and
-// returns its base URL and the environment it used; serve stops with the test.
-func startServe(t *testing.T, args ...string) (string, func(string) string) {
-	t.Helper()
-	return startServeEnv(t, nil, args...)
-}
-
-// startServeEnv is startServe with extra environment variables.
-func startServeEnv(t *testing.T, extra map[string]string, args ...string) (string, func(string) string) {
-	t.Helper()
-	vars := map[string]string{
-		"PHONEAPI_DB":         filepath.Join(t.TempDir(), "api.db"),
-		"PHONEAPI_JWT_SECRET": "abuse-test-secret-abuse-test-secret",
-	}
-	for k, v := range extra {
-		vars[k] = v
-	}
-	getenv := env(vars)
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), getenv, io.Discard, pw)
-		pw.Close()
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Error("serve did not stop")
-		}
-	})
-	addr := waitListening(t, pr)
-	go io.Copy(io.Discard, pr)
-	return addr, getenv
-}
-
 // TestServeCutsSlowHeaders: a client that trickles its request headers (a
 // slow-loris) is disconnected once --read-header-timeout has passed, however
 // steadily it keeps sending, while prompt clients are served.
 func TestServeCutsSlowHeaders(t *testing.T) {
 	const timeout = 400 * time.Millisecond
-	base, _ := startServe(t, "--read-header-timeout", timeout.String())
+	base := startServe(t, serveEnv(t, nil), "--read-header-timeout", timeout.String()).URL
 	host := strings.TrimPrefix(base, "http://")
 
 	conn, err := net.Dial("tcp", host)
@@ -125,9 +84,10 @@ trickle:
 // which answers 429 with Retry-After past the burst; bad values of the flags
 // or of their variables are usage errors, unless a flag overrides the variable.
 func TestServeRateLimitFlags(t *testing.T) {
-	base, getenv := startServe(t, "--rate-limit", "0.01", "--rate-burst", "2")
+	srv := startServe(t, serveEnv(t, nil), "--rate-limit", "0.01", "--rate-burst", "2")
+	base := srv.URL
 	var tok bytes.Buffer
-	if err := run(context.Background(), []string{"token"}, getenv, &tok, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"token"}, srv.getenv, &tok, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	var codes []int
@@ -168,5 +128,5 @@ func TestServeRateLimitFlags(t *testing.T) {
 	}
 	// A flag overrides a bad variable (startServe fails the test unless
 	// serve starts listening).
-	startServeEnv(t, map[string]string{"PHONEAPI_RATE_LIMIT": "lots"}, "--rate-limit", "5")
+	startServe(t, serveEnv(t, map[string]string{"PHONEAPI_RATE_LIMIT": "lots"}), "--rate-limit", "5")
 }

@@ -65,23 +65,9 @@ func readTables(t *testing.T, dsn string) map[string][][]any {
 		}
 		cols, _ := rows.Columns()
 		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
+			vals, err := scanComparable(rows, len(cols))
+			if err != nil {
 				t.Fatal(err)
-			}
-			for i, v := range vals {
-				switch v := v.(type) {
-				case []byte:
-					vals[i] = string(v)
-				case bool:
-					vals[i] = map[bool]int64{false: 0, true: 1}[v]
-				case int32:
-					vals[i] = int64(v)
-				}
 			}
 			out[name] = append(out[name], append([]any{strings.Join(cols, ",")}, vals...))
 		}
@@ -91,6 +77,33 @@ func readTables(t *testing.T, dsn string) map[string][][]any {
 		rows.Close()
 	}
 	return out
+}
+
+// scanComparable scans the n columns of the current row as the driver
+// returns them, then as both engines compare equal: text as a string, a
+// boolean as 0 or 1, an int32 as int64.
+func scanComparable(rows *sql.Rows, n int) ([]any, error) {
+	dest := make([]any, n)
+	for i := range dest {
+		dest[i] = new(any)
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return nil, err
+	}
+	vals := make([]any, n)
+	for i, d := range dest {
+		switch v := (*d.(*any)).(type) {
+		case []byte:
+			vals[i] = string(v)
+		case bool:
+			vals[i] = map[bool]int64{false: 0, true: 1}[v]
+		case int32:
+			vals[i] = int64(v)
+		default:
+			vals[i] = v
+		}
+	}
+	return vals, nil
 }
 
 // sameRows fails the test where two databases' rows differ.
@@ -184,8 +197,6 @@ func seedWithChanges(t *testing.T, path string) {
 	_, err = s.UpdatePerson(ctx, in(contacts[3]), peopleOf(contacts[3])[0].ID, db.PersonUpdate{LastName: db.Patch[string]{Set: true}}, nil)
 	must(err)
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // TestExportImportPostgresRoundTrip moves a SQLite database with deletes
 // and updates to PostgreSQL and back to a new SQLite file through the

@@ -6,42 +6,34 @@ import (
 	"database/sql"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/phoneapi/phoneapi/db"
-	"github.com/phoneapi/phoneapi/db/pgtest"
-
-	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/phoneapi/phoneapi/db/dbtest"
 )
-
-// pgDatabase returns a throwaway PostgreSQL database (see pgtest).
-func pgDatabase(t *testing.T) string {
-	return pgtest.Database(t, "CLI tests", "phoneapi_cli_test")
-}
 
 // TestPostgresCommands runs migrate (several at once, as replicas starting
 // together would), seed and token against PostgreSQL.
 func TestPostgresCommands(t *testing.T) {
 	dsn := pgDatabase(t)
 	ctx := context.Background()
-	var wg sync.WaitGroup
-	for i := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var stdout, stderr bytes.Buffer
-			err := run(ctx, []string{"migrate", "--db", dsn, "--pg-max-conns", "2", "--pg-connect-timeout", "5s", "--pg-statement-timeout", "30s"},
-				env(nil), &stdout, &stderr)
-			if err != nil {
-				t.Errorf("migrate %d: %v (stderr %q)", i, err, stderr.String())
-			}
-			if !strings.Contains(stdout.String(), "migrated postgres://") {
-				t.Errorf("migrate %d: stdout %q", i, stdout.String())
-			}
-		}()
+	type migrated struct {
+		err            error
+		stdout, stderr string
 	}
-	wg.Wait()
+	for i, m := range dbtest.Together(4, func(int) migrated {
+		var stdout, stderr bytes.Buffer
+		err := run(ctx, []string{"migrate", "--db", dsn, "--pg-max-conns", "2", "--pg-connect-timeout", "5s", "--pg-statement-timeout", "30s"},
+			env(nil), &stdout, &stderr)
+		return migrated{err, stdout.String(), stderr.String()}
+	}) {
+		if m.err != nil {
+			t.Errorf("migrate %d: %v (stderr %q)", i, m.err, m.stderr)
+		}
+		if !strings.Contains(m.stdout, "migrated postgres://") {
+			t.Errorf("migrate %d: stdout %q", i, m.stdout)
+		}
+	}
 
 	const user = "0b7f0f8e-1111-4222-8333-944455556666"
 	var stdout, stderr bytes.Buffer

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -14,11 +12,6 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 )
-
-// env returns a getenv backed by m.
-func env(m map[string]string) func(string) string {
-	return func(k string) string { return m[k] }
-}
 
 func TestRunUsage(t *testing.T) {
 	tests := []struct {
@@ -86,17 +79,8 @@ func TestTokenPrintsOnlyTheToken(t *testing.T) {
 func TestServeGeneratedSecret(t *testing.T) {
 	dbPath := filepath.Join(t.TempDir(), "api.db")
 	getenv := env(map[string]string{"PHONEAPI_DB": dbPath})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, getenv, io.Discard, pw)
-		pw.Close()
-	}()
-	addr := waitListening(t, pr)
-	go io.Copy(io.Discard, pr)
+	srv := startServe(t, getenv)
+	addr := srv.URL
 
 	var tok bytes.Buffer
 	if err := run(context.Background(), []string{"token"}, getenv, &tok, io.Discard); err != nil {
@@ -120,39 +104,7 @@ func TestServeGeneratedSecret(t *testing.T) {
 			t.Errorf("status %d, want %d", resp.StatusCode, tc.want)
 		}
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("serve returned %v after shutdown, want nil", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not stop")
-	}
-}
-
-// waitListening reads serve's JSON log lines until the "listening" line and
-// returns its address.
-func waitListening(t *testing.T, r io.Reader) string {
-	t.Helper()
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(r)
-		for sc.Scan() {
-			var line struct{ Msg, Addr string }
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
-				found <- line.Addr
-				return
-			}
-		}
-	}()
-	select {
-	case addr := <-found:
-		return addr
-	case <-time.After(15 * time.Second):
-		t.Fatal("serve did not log its address")
-		return ""
-	}
+	srv.stop(t)
 }
 
 func TestMigrate(t *testing.T) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -86,29 +84,8 @@ func TestTimeoutFlags(t *testing.T) {
 // that the read-header timeout set by flag cuts a slow client.
 func TestServeOperations(t *testing.T) {
 	getenv := env(map[string]string{"PHONEAPI_DB": filepath.Join(t.TempDir(), "ops.db"), "PHONEAPI_JWT_SECRET": "s"})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--read-header-timeout", "300ms", "--shutdown-grace", "2s"}, getenv, io.Discard, pw)
-		pw.Close()
-	}()
-	addr := waitListening(t, pr)
-	var (
-		mu    sync.Mutex
-		lines []string
-	)
-	logDone := make(chan struct{})
-	go func() {
-		defer close(logDone)
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			mu.Lock()
-			lines = append(lines, sc.Text())
-			mu.Unlock()
-		}
-	}()
+	srv := startServe(t, getenv, "--read-header-timeout", "300ms", "--shutdown-grace", "2s")
+	addr := srv.URL
 
 	for _, tc := range []struct {
 		path string
@@ -151,18 +128,8 @@ func TestServeOperations(t *testing.T) {
 		t.Errorf("slow client cut after %v, want about 300ms", el)
 	}
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("serve returned %v after shutdown", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not stop")
-	}
-	<-logDone
-	mu.Lock()
-	defer mu.Unlock()
+	srv.stop(t)
+	lines := srv.log()
 	found := false
 	for _, l := range lines {
 		var m map[string]any

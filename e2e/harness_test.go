@@ -165,7 +165,7 @@ func (s *server) log() string {
 	return string(b)
 }
 
-// launch starts `phoneapi serve` with args on a free loopback port and the
+// launch starts `phoneapi serve` with args on a loopback port of its own and the
 // test's clean environment, logging to a file in dir, and waits until GET
 // /readyz answers 200. On an error the server, if it started, is returned
 // stopped.

@@ -23,11 +23,11 @@ import (
 	"github.com/google/uuid"
 )
 
-// abWant429 checks a rate-limited response: 429, a JSON:API error, and a
+// want429 checks a rate-limited response: 429, a JSON:API error, and a
 // Retry-After of whole seconds within [min, max].
-func abWant429(t *testing.T, r *resp, min, max int) {
+func want429(t *testing.T, r *resp, min, max int) {
 	t.Helper()
-	cpWantErr(t, r, http.StatusTooManyRequests, "")
+	wantErrorDoc(t, r, http.StatusTooManyRequests, "")
 	ra := r.Header.Get("Retry-After")
 	n, err := strconv.Atoi(ra)
 	if err != nil || n < min || n > max {
@@ -48,32 +48,32 @@ func TestRateLimitBurstThen429(t *testing.T) {
 		a.do(req{Method: "GET", Path: "/api/v2/contacts", Token: alice}).want(t, http.StatusOK, "")
 	}
 	r := a.do(req{Method: "GET", Path: "/api/v2/contacts", Token: alice})
-	abWant429(t, r, 990, 1000)
+	want429(t, r, 990, 1000)
 	if !strings.Contains(r.firstError()["detail"].(string), "retry after") {
 		t.Errorf("429 detail %q does not say when to retry", r.firstError()["detail"])
 	}
 
 	// Every operation is limited, before negotiation (415) and validation (400).
-	abWant429(t, a.do(req{Method: "POST", Path: "/api/v2/contacts", Token: alice, Body: "{",
+	want429(t, a.do(req{Method: "POST", Path: "/api/v2/contacts", Token: alice, Body: "{",
 		Header: map[string]string{"Content-Type": "text/plain"}}), 1, 1000)
-	abWant429(t, a.do(req{Method: "GET", Path: "/api/v2/deleted_records", Token: alice}), 1, 1000)
-	abWant429(t, a.do(req{Method: "DELETE", Path: "/api/v2/contacts/" + uuid.NewString(), Token: alice}), 1, 1000)
+	want429(t, a.do(req{Method: "GET", Path: "/api/v2/deleted_records", Token: alice}), 1, 1000)
+	want429(t, a.do(req{Method: "DELETE", Path: "/api/v2/contacts/" + uuid.NewString(), Token: alice}), 1, 1000)
 
 	// Bob has his own bucket, whatever Alice did.
 	for i := 0; i < 3; i++ {
 		a.do(req{Method: "GET", Path: "/api/v2/contacts", Token: bob}).want(t, http.StatusOK, "")
 	}
-	abWant429(t, a.do(req{Method: "GET", Path: "/api/v2/contacts", Token: bob}), 1, 1000)
+	want429(t, a.do(req{Method: "GET", Path: "/api/v2/contacts", Token: bob}), 1, 1000)
 
 	// A fresh token of the same user shares the user's bucket.
 	again, err := IssueToken(testSecret, mustUserID(t, alice), time.Hour, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	abWant429(t, a.do(req{Method: "GET", Path: "/api/v2/contacts", Token: again}), 1, 1000)
+	want429(t, a.do(req{Method: "GET", Path: "/api/v2/contacts", Token: again}), 1, 1000)
 
 	// Authentication comes first: no token is still 401, not 429.
-	cpWantErr(t, a.do(req{Method: "GET", Path: "/api/v2/contacts"}), http.StatusUnauthorized, "")
+	wantErrorDoc(t, a.do(req{Method: "GET", Path: "/api/v2/contacts"}), http.StatusUnauthorized, "")
 
 	// Carol, who has not been limited, gets everything.
 	carol := a.user()
@@ -231,7 +231,7 @@ func TestDeepJSONRejected(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := a.do(req{Method: "POST", Path: "/api/v2/contacts", Token: tok, Body: tc.body})
-			cpWantErr(t, r, http.StatusBadRequest, "")
+			wantErrorDoc(t, r, http.StatusBadRequest, "")
 			if d, _ := r.firstError()["detail"].(string); !strings.Contains(d, "deeper than 32") {
 				t.Errorf("detail %q, want the nesting limit", d)
 			}
@@ -240,7 +240,7 @@ func TestDeepJSONRejected(t *testing.T) {
 	// At the limit, other checks decide; brackets in strings are text.
 	r := a.do(req{Method: "POST", Path: "/api/v2/contacts", Token: tok,
 		Body: `{"data":{"type":"contacts","attributes":{"name":` + nested(29) + `}}}`})
-	cpWantErr(t, r, http.StatusBadRequest, "/data/attributes/name")
+	wantErrorDoc(t, r, http.StatusBadRequest, "/data/attributes/name")
 	name := strings.Repeat(`[{\"`, 50)
 	r = a.do(req{Method: "POST", Path: "/api/v2/contacts", Token: tok,
 		Body: `{"data":{"type":"contacts","attributes":{"name":"` + name + `"}}}`})
@@ -305,7 +305,7 @@ func TestStringLengthLimits(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := a.do(req{Method: tc.method, Path: tc.path, Token: tr.tok, Body: doc(tc.typ, tc.attrs)})
-			cpWantErr(t, r, http.StatusBadRequest, tc.ptr)
+			wantErrorDoc(t, r, http.StatusBadRequest, tc.ptr)
 		})
 	}
 	// The maxima themselves, multi-byte characters counted once.
@@ -316,13 +316,13 @@ func TestStringLengthLimits(t *testing.T) {
 	r.want(t, http.StatusCreated, "")
 	a.phone(tr.tok, tr.contact, tr.person, map[string]any{"number": "6175551214", "location": long(64), "source": long(64)})
 	// A long client id is 400 at /data/id.
-	cpWantErr(t, a.do(req{Method: "POST", Path: "/api/v2/contacts", Token: tr.tok,
+	wantErrorDoc(t, a.do(req{Method: "POST", Path: "/api/v2/contacts", Token: tr.tok,
 		Body: map[string]any{"data": map[string]any{"type": "contacts", "id": uuid.NewString() + long(1000), "attributes": map[string]any{"name": "x"}}}}),
 		http.StatusBadRequest, "/data/id")
 	// Long query values are 400 with source.parameter.
 	for _, q := range []string{"filter[updated_at]=" + long(200), "fields[contacts]=" + long(300)} {
 		r := a.do(req{Method: "GET", Path: "/api/v2/contacts?" + q, Token: tr.tok})
-		cpWantErr(t, r, http.StatusBadRequest, "")
+		wantErrorDoc(t, r, http.StatusBadRequest, "")
 		if src, _ := r.firstError()["source"].(map[string]any); src["parameter"] == nil {
 			t.Errorf("%s: no source.parameter:\n%s", q, r.Raw)
 		}
@@ -404,7 +404,7 @@ func TestAuthRejectsForeignAlgorithms(t *testing.T) {
 	// alg the header claims: a server that trusted the header's alg and fed
 	// it the HMAC secret as key would accept these.
 	hmacKey := func(key []byte, header map[string]any) string {
-		in := cpSegment(t, header) + "." + cpSegment(t, claims)
+		in := tokenSegment(t, header) + "." + tokenSegment(t, claims)
 		m := hmac.New(sha256.New, key)
 		m.Write([]byte(in))
 		return in + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
@@ -436,16 +436,16 @@ func TestAuthRejectsForeignAlgorithms(t *testing.T) {
 		"PS256 with an RSA key":              sign(jwt.SigningMethodPS256, rsaKey),
 		"ES256 with an EC key":               sign(jwt.SigningMethodES256, ecKey),
 		"HS256 with an empty-looking key":    sign(jwt.SigningMethodHS256, []byte{0}),
-		"alg None":                           cpSegment(t, map[string]any{"alg": "None"}) + "." + cpSegment(t, claims) + ".",
-		"alg NONE":                           cpSegment(t, map[string]any{"alg": "NONE"}) + "." + cpSegment(t, claims) + ".",
-		"alg none with the HS256 signature":  cpSegment(t, map[string]any{"alg": "none"}) + "." + goodParts[1] + "." + goodParts[2],
-		"alg none, unsafe key marker":        cpSegment(t, map[string]any{"alg": "none"}) + "." + cpSegment(t, claims) + "." + base64.RawURLEncoding.EncodeToString([]byte(jwt.UnsafeAllowNoneSignatureType)),
+		"alg None":                           tokenSegment(t, map[string]any{"alg": "None"}) + "." + tokenSegment(t, claims) + ".",
+		"alg NONE":                           tokenSegment(t, map[string]any{"alg": "NONE"}) + "." + tokenSegment(t, claims) + ".",
+		"alg none with the HS256 signature":  tokenSegment(t, map[string]any{"alg": "none"}) + "." + goodParts[1] + "." + goodParts[2],
+		"alg none, unsafe key marker":        tokenSegment(t, map[string]any{"alg": "none"}) + "." + tokenSegment(t, claims) + "." + base64.RawURLEncoding.EncodeToString([]byte(jwt.UnsafeAllowNoneSignatureType)),
 		"HS256 signed with its embedded jwk": hmacKey([]byte{0}, map[string]any{"alg": "HS256", "jwk": map[string]any{"kty": "oct", "k": "AA"}}),
 	}
 	for name, tok := range cases {
 		t.Run(name, func(t *testing.T) {
 			r := a.do(req{Method: "GET", Path: "/api/v2/contacts", Token: tok})
-			cpWantErr(t, r, http.StatusUnauthorized, "")
+			wantErrorDoc(t, r, http.StatusUnauthorized, "")
 		})
 	}
 	// The control: the same claims, HS256 with the secret, are accepted.

@@ -14,8 +14,8 @@ import (
 	"github.com/google/uuid"
 )
 
-// cpSign mints a token with the given method, key and claims.
-func cpSign(t testing.TB, method jwt.SigningMethod, key []byte, claims jwt.MapClaims) string {
+// signToken mints a token with the given method, key and claims.
+func signToken(t testing.TB, method jwt.SigningMethod, key []byte, claims jwt.MapClaims) string {
 	t.Helper()
 	tok, err := jwt.NewWithClaims(method, claims).SignedString(key)
 	if err != nil {
@@ -24,8 +24,8 @@ func cpSign(t testing.TB, method jwt.SigningMethod, key []byte, claims jwt.MapCl
 	return tok
 }
 
-// cpSegment is one base64url JSON segment of a JWT.
-func cpSegment(t testing.TB, v any) string {
+// tokenSegment is one base64url JSON segment of a JWT.
+func tokenSegment(t testing.TB, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -34,11 +34,11 @@ func cpSegment(t testing.TB, v any) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// cpUnsigned builds an "alg": "none" token by hand: header, claims and an
+// unsignedToken builds an "alg": "none" token by hand: header, claims and an
 // empty signature.
-func cpUnsigned(t testing.TB, claims map[string]any) string {
+func unsignedToken(t testing.TB, claims map[string]any) string {
 	t.Helper()
-	return cpSegment(t, map[string]any{"alg": "none", "typ": "JWT"}) + "." + cpSegment(t, claims) + "."
+	return tokenSegment(t, map[string]any{"alg": "none", "typ": "JWT"}) + "." + tokenSegment(t, claims) + "."
 }
 
 func TestAuthTokens(t *testing.T) {
@@ -46,9 +46,9 @@ func TestAuthTokens(t *testing.T) {
 	now := time.Now()
 	uid := uuid.NewString()
 	valid := func() jwt.MapClaims { return jwt.MapClaims{"user_id": uid, "exp": now.Add(time.Hour).Unix()} }
-	good := cpSign(t, jwt.SigningMethodHS256, testSecret, valid())
+	good := signToken(t, jwt.SigningMethodHS256, testSecret, valid())
 	parts := strings.Split(good, ".")
-	tampered := parts[0] + "." + cpSegment(t, map[string]any{"user_id": uuid.NewString(), "exp": now.Add(time.Hour).Unix()}) + "." + parts[2]
+	tampered := parts[0] + "." + tokenSegment(t, map[string]any{"user_id": uuid.NewString(), "exp": now.Add(time.Hour).Unix()}) + "." + parts[2]
 
 	cases := []struct {
 		name   string
@@ -59,9 +59,9 @@ func TestAuthTokens(t *testing.T) {
 		{name: "valid", header: "Bearer " + good, ok: true},
 		{name: "scheme in lower case", header: "bearer " + good, ok: true},
 		{name: "access_token query parameter", query: good, ok: true},
-		{name: "expired 10 s ago, within the leeway", header: "Bearer " + cpSign(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"user_id": uid, "exp": now.Add(-10 * time.Second).Unix()}), ok: true},
-		{name: "sub fallback", header: "Bearer " + cpSign(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"sub": uid, "exp": now.Add(time.Hour).Unix()}), ok: true},
-		{name: "upper-case user_id", header: "Bearer " + cpSign(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"user_id": strings.ToUpper(uid), "exp": now.Add(time.Hour).Unix()}), ok: true},
+		{name: "expired 10 s ago, within the leeway", header: "Bearer " + signToken(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"user_id": uid, "exp": now.Add(-10 * time.Second).Unix()}), ok: true},
+		{name: "sub fallback", header: "Bearer " + signToken(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"sub": uid, "exp": now.Add(time.Hour).Unix()}), ok: true},
+		{name: "upper-case user_id", header: "Bearer " + signToken(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"user_id": strings.ToUpper(uid), "exp": now.Add(time.Hour).Unix()}), ok: true},
 
 		{name: "missing"},
 		{name: "empty bearer", header: "Bearer "},
@@ -71,25 +71,25 @@ func TestAuthTokens(t *testing.T) {
 		{name: "three garbage segments", header: "Bearer a.b.c"},
 		{name: "empty access_token", query: " "},
 		{name: "malformed access_token", query: "abc"},
-		{name: "bad signature", header: "Bearer " + cpSign(t, jwt.SigningMethodHS256, []byte("another-secret-another-secret-xx"), valid())},
-		{name: "bad signature in access_token", query: cpSign(t, jwt.SigningMethodHS256, []byte("another-secret-another-secret-xx"), valid())},
+		{name: "bad signature", header: "Bearer " + signToken(t, jwt.SigningMethodHS256, []byte("another-secret-another-secret-xx"), valid())},
+		{name: "bad signature in access_token", query: signToken(t, jwt.SigningMethodHS256, []byte("another-secret-another-secret-xx"), valid())},
 		{name: "tampered claims", header: "Bearer " + tampered},
 		{name: "signature stripped", header: "Bearer " + parts[0] + "." + parts[1] + "."},
-		{name: "alg none", header: "Bearer " + cpUnsigned(t, map[string]any{"user_id": uid, "exp": now.Add(time.Hour).Unix()})},
-		{name: "alg none in access_token", query: cpUnsigned(t, map[string]any{"user_id": uid, "exp": now.Add(time.Hour).Unix()})},
-		{name: "HS384 with the same secret", header: "Bearer " + cpSign(t, jwt.SigningMethodHS384, testSecret, valid())},
-		{name: "HS512 with the same secret", header: "Bearer " + cpSign(t, jwt.SigningMethodHS512, testSecret, valid())},
-		{name: "expired 40 s ago", header: "Bearer " + cpSign(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"user_id": uid, "exp": now.Add(-40 * time.Second).Unix()})},
-		{name: "expired a day ago", header: "Bearer " + cpSign(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"user_id": uid, "exp": now.Add(-24 * time.Hour).Unix()})},
-		{name: "no exp", header: "Bearer " + cpSign(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"user_id": uid})},
-		{name: "exp not a number", header: "Bearer " + cpSign(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"user_id": uid, "exp": "tomorrow"})},
-		{name: "user_id not a UUID", header: "Bearer " + cpSign(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"user_id": "42", "exp": now.Add(time.Hour).Unix()})},
-		{name: "user_id not a UUID, valid sub", header: "Bearer " + cpSign(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"user_id": "alice", "sub": uid, "exp": now.Add(time.Hour).Unix()})},
-		{name: "user_id a number, valid sub", header: "Bearer " + cpSign(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"user_id": 42, "sub": uid, "exp": now.Add(time.Hour).Unix()})},
-		{name: "user_id without hyphens", header: "Bearer " + cpSign(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"user_id": strings.ReplaceAll(uid, "-", ""), "exp": now.Add(time.Hour).Unix()})},
-		{name: "no user_id, sub not a UUID", header: "Bearer " + cpSign(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"sub": "alice", "exp": now.Add(time.Hour).Unix()})},
-		{name: "neither user_id nor sub", header: "Bearer " + cpSign(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"exp": now.Add(time.Hour).Unix()})},
-		{name: "not valid yet", header: "Bearer " + cpSign(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"user_id": uid, "exp": now.Add(2 * time.Hour).Unix(), "nbf": now.Add(time.Hour).Unix()})},
+		{name: "alg none", header: "Bearer " + unsignedToken(t, map[string]any{"user_id": uid, "exp": now.Add(time.Hour).Unix()})},
+		{name: "alg none in access_token", query: unsignedToken(t, map[string]any{"user_id": uid, "exp": now.Add(time.Hour).Unix()})},
+		{name: "HS384 with the same secret", header: "Bearer " + signToken(t, jwt.SigningMethodHS384, testSecret, valid())},
+		{name: "HS512 with the same secret", header: "Bearer " + signToken(t, jwt.SigningMethodHS512, testSecret, valid())},
+		{name: "expired 40 s ago", header: "Bearer " + signToken(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"user_id": uid, "exp": now.Add(-40 * time.Second).Unix()})},
+		{name: "expired a day ago", header: "Bearer " + signToken(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"user_id": uid, "exp": now.Add(-24 * time.Hour).Unix()})},
+		{name: "no exp", header: "Bearer " + signToken(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"user_id": uid})},
+		{name: "exp not a number", header: "Bearer " + signToken(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"user_id": uid, "exp": "tomorrow"})},
+		{name: "user_id not a UUID", header: "Bearer " + signToken(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"user_id": "42", "exp": now.Add(time.Hour).Unix()})},
+		{name: "user_id not a UUID, valid sub", header: "Bearer " + signToken(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"user_id": "alice", "sub": uid, "exp": now.Add(time.Hour).Unix()})},
+		{name: "user_id a number, valid sub", header: "Bearer " + signToken(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"user_id": 42, "sub": uid, "exp": now.Add(time.Hour).Unix()})},
+		{name: "user_id without hyphens", header: "Bearer " + signToken(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"user_id": strings.ReplaceAll(uid, "-", ""), "exp": now.Add(time.Hour).Unix()})},
+		{name: "no user_id, sub not a UUID", header: "Bearer " + signToken(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"sub": "alice", "exp": now.Add(time.Hour).Unix()})},
+		{name: "neither user_id nor sub", header: "Bearer " + signToken(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"exp": now.Add(time.Hour).Unix()})},
+		{name: "not valid yet", header: "Bearer " + signToken(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"user_id": uid, "exp": now.Add(2 * time.Hour).Unix(), "nbf": now.Add(time.Hour).Unix()})},
 		{name: "invalid header, valid access_token", header: "Bearer junk", query: good},
 	}
 	for _, tc := range cases {
@@ -103,7 +103,7 @@ func TestAuthTokens(t *testing.T) {
 				r.want(t, http.StatusOK, "")
 				return
 			}
-			cpWantErr(t, r, http.StatusUnauthorized, "")
+			wantErrorDoc(t, r, http.StatusUnauthorized, "")
 			if h := r.Header.Get("WWW-Authenticate"); !strings.HasPrefix(h, "Bearer") {
 				t.Errorf("WWW-Authenticate %q, want it to start with Bearer", h)
 			}
@@ -115,21 +115,21 @@ func TestAuthTokens(t *testing.T) {
 func TestAuthRequiredOnEveryOperation(t *testing.T) {
 	a := newAPI(t)
 	tr := a.tree()
-	before := cpSnapshot(t, a, tr.tok, tr.contactPath(), tr.personPath(), tr.phonePath())
-	expired := cpSign(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"user_id": uuid.NewString(), "exp": time.Now().Add(-time.Hour).Unix()})
-	for _, op := range cpAllOps(t, a, tr.tok, tr) {
+	before := snapshot(t, a, tr.tok, tr.contactPath(), tr.personPath(), tr.phonePath())
+	expired := signToken(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"user_id": uuid.NewString(), "exp": time.Now().Add(-time.Hour).Unix()})
+	for _, op := range allOps(t, a, tr.tok, tr) {
 		for _, tok := range []struct{ name, value string }{{"none", ""}, {"expired", expired}} {
 			t.Run(op.name+"/"+tok.name, func(t *testing.T) {
 				r := a.do(req{Method: op.method, Path: op.path, Token: tok.value, Body: op.body})
-				cpWantErr(t, r, http.StatusUnauthorized, "")
+				wantErrorDoc(t, r, http.StatusUnauthorized, "")
 				if h := r.Header.Get("WWW-Authenticate"); !strings.HasPrefix(h, "Bearer") {
 					t.Errorf("WWW-Authenticate %q", h)
 				}
 			})
 		}
 	}
-	cpSameSnapshot(t, before, cpSnapshot(t, a, tr.tok, tr.contactPath(), tr.personPath(), tr.phonePath()))
-	if n := len(cpGet(t, a, tr.tok, "/api/v2/contacts").list()); n != 1 {
+	sameSnapshot(t, before, snapshot(t, a, tr.tok, tr.contactPath(), tr.personPath(), tr.phonePath()))
+	if n := len(mustGet(t, a, tr.tok, "/api/v2/contacts").list()); n != 1 {
 		t.Errorf("%d contacts, want 1", n)
 	}
 }
@@ -140,7 +140,7 @@ func TestAuthSameUserAcrossTokenForms(t *testing.T) {
 	a := newAPI(t)
 	uid := uuid.NewString()
 	exp := time.Now().Add(time.Hour).Unix()
-	bySub := cpSign(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"sub": uid, "exp": exp})
+	bySub := signToken(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"sub": uid, "exp": exp})
 	r := a.do(req{Method: "POST", Path: "/api/v2/contacts", Token: bySub, Body: doc("contacts", map[string]any{"name": "Mine"})})
 	r.want(t, http.StatusCreated, "")
 	id := r.id()
@@ -150,8 +150,8 @@ func TestAuthSameUserAcrossTokenForms(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ name, tok, query string }{
-		{"user_id", cpSign(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"user_id": uid, "exp": exp}), ""},
-		{"upper-case user_id", cpSign(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"user_id": strings.ToUpper(uid), "exp": exp}), ""},
+		{"user_id", signToken(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"user_id": uid, "exp": exp}), ""},
+		{"upper-case user_id", signToken(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"user_id": strings.ToUpper(uid), "exp": exp}), ""},
 		{"IssueToken", issued, ""},
 		{"access_token", "", issued},
 	} {
@@ -162,22 +162,22 @@ func TestAuthSameUserAcrossTokenForms(t *testing.T) {
 			}
 			r := a.do(req{Method: "GET", Path: path, Token: tc.tok})
 			r.want(t, http.StatusOK, "")
-			if ids := cpIDs(r.list()); !cpEqual(ids, []string{id}) {
+			if ids := idsOf(r.list()); !sameStrings(ids, []string{id}) {
 				t.Errorf("contacts %v, want [%s]", ids, id)
 			}
-			r = a.do(req{Method: "GET", Path: "/api/v2/contacts/" + id + cpQueryOf(path), Token: tc.tok})
+			r = a.do(req{Method: "GET", Path: "/api/v2/contacts/" + id + queryOf(path), Token: tc.tok})
 			r.want(t, http.StatusOK, "")
 		})
 	}
 	// Another user sees nothing of it.
 	other := a.user()
-	if n := len(cpGet(t, a, other, "/api/v2/contacts").list()); n != 0 {
+	if n := len(mustGet(t, a, other, "/api/v2/contacts").list()); n != 0 {
 		t.Errorf("another user sees %d contacts", n)
 	}
-	cpWantErr(t, a.do(req{Method: "GET", Path: "/api/v2/contacts/" + id, Token: other}), http.StatusForbidden, "")
+	wantErrorDoc(t, a.do(req{Method: "GET", Path: "/api/v2/contacts/" + id, Token: other}), http.StatusForbidden, "")
 }
 
-func cpQueryOf(path string) string {
+func queryOf(path string) string {
 	if i := strings.IndexByte(path, '?'); i >= 0 {
 		return path[i:]
 	}
@@ -194,21 +194,21 @@ func TestAuthorizationOtherUsersData(t *testing.T) {
 		"/api/v2/contacts", owner.contactPath(), owner.contactPath() + "/people", owner.personPath(),
 		owner.phonesPath(), owner.phonePath(),
 	}
-	before := cpSnapshot(t, a, owner.tok, paths...)
-	intruderBefore := cpSnapshot(t, a, intruder.tok, "/api/v2/contacts", intruder.contactPath()+"/people", intruder.phonesPath())
+	before := snapshot(t, a, owner.tok, paths...)
+	intruderBefore := snapshot(t, a, intruder.tok, "/api/v2/contacts", intruder.contactPath()+"/people", intruder.phonesPath())
 
-	for _, op := range cpAllOps(t, a, owner.tok, owner) {
+	for _, op := range allOps(t, a, owner.tok, owner) {
 		if op.path == "/api/v2/contacts" {
 			continue // the collection is the caller's own; see below
 		}
 		t.Run(op.name, func(t *testing.T) {
 			r := a.do(req{Method: op.method, Path: op.path, Token: intruder.tok, Body: op.body})
-			cpWantErr(t, r, http.StatusForbidden, "")
+			wantErrorDoc(t, r, http.StatusForbidden, "")
 		})
 		t.Run(op.name+"/upper-case ids", func(t *testing.T) {
 			path := strings.NewReplacer(owner.contact, strings.ToUpper(owner.contact), owner.person, strings.ToUpper(owner.person), owner.phone, strings.ToUpper(owner.phone)).Replace(op.path)
 			r := a.do(req{Method: op.method, Path: path, Token: intruder.tok, Body: op.body})
-			cpWantErr(t, r, http.StatusForbidden, "")
+			wantErrorDoc(t, r, http.StatusForbidden, "")
 		})
 		t.Run(op.name+"/overwrite", func(t *testing.T) {
 			if op.method != "PUT" && op.method != "PATCH" {
@@ -224,16 +224,16 @@ func TestAuthorizationOtherUsersData(t *testing.T) {
 				body = doc("contacts", map[string]any{"overwrite": true, "name": "Taken"})
 			}
 			r := a.do(req{Method: op.method, Path: op.path, Token: intruder.tok, Body: body})
-			cpWantErr(t, r, http.StatusForbidden, "")
+			wantErrorDoc(t, r, http.StatusForbidden, "")
 		})
 	}
 
-	cpSameSnapshot(t, before, cpSnapshot(t, a, owner.tok, paths...))
+	sameSnapshot(t, before, snapshot(t, a, owner.tok, paths...))
 	// Nothing was created for the intruder either.
-	cpSameSnapshot(t, intruderBefore, cpSnapshot(t, a, intruder.tok, "/api/v2/contacts", intruder.contactPath()+"/people", intruder.phonesPath()))
+	sameSnapshot(t, intruderBefore, snapshot(t, a, intruder.tok, "/api/v2/contacts", intruder.contactPath()+"/people", intruder.phonesPath()))
 
 	// The owner still has full access.
-	for _, op := range cpAllOps(t, a, owner.tok, owner) {
+	for _, op := range allOps(t, a, owner.tok, owner) {
 		if op.method != "GET" {
 			continue
 		}
@@ -249,12 +249,12 @@ func TestAuthorizationListsAndNotFound(t *testing.T) {
 	second := a.contact(owner.tok)
 	intruder := a.tree()
 
-	ids := cpIDs(cpGet(t, a, intruder.tok, "/api/v2/contacts").list())
-	if !cpEqual(ids, []string{intruder.contact}) {
+	ids := idsOf(mustGet(t, a, intruder.tok, "/api/v2/contacts").list())
+	if !sameStrings(ids, []string{intruder.contact}) {
 		t.Errorf("intruder's contacts %v, want only [%s]", ids, intruder.contact)
 	}
-	ids = cpIDs(cpGet(t, a, owner.tok, "/api/v2/contacts").list())
-	if !cpEqual(ids, []string{owner.contact, second}) {
+	ids = idsOf(mustGet(t, a, owner.tok, "/api/v2/contacts").list())
+	if !sameStrings(ids, []string{owner.contact, second}) {
 		t.Errorf("owner's contacts %v, want [%s %s]", ids, owner.contact, second)
 	}
 
@@ -275,13 +275,13 @@ func TestAuthorizationListsAndNotFound(t *testing.T) {
 		{"owner's contact, intruder's phone", "DELETE", owner.phonesPath() + "/" + intruder.phone, 403},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cpWantErr(t, a.do(req{Method: tc.method, Path: tc.path, Token: intruder.tok}), tc.code, "")
+			wantErrorDoc(t, a.do(req{Method: tc.method, Path: tc.path, Token: intruder.tok}), tc.code, "")
 		})
 	}
 	// The deletes above found nothing to delete.
-	cpGet(t, a, owner.tok, owner.phonePath())
-	cpGet(t, a, owner.tok, owner.personPath())
-	cpGet(t, a, intruder.tok, intruder.phonePath())
+	mustGet(t, a, owner.tok, owner.phonePath())
+	mustGet(t, a, owner.tok, owner.personPath())
+	mustGet(t, a, intruder.tok, intruder.phonePath())
 }
 
 // TestTokenCache: a cached token is refused once it has expired (with the

@@ -13,9 +13,9 @@ import (
 // t.Errorf (Fatal only if a response is not JSON at all). Goroutines here
 // only collect responses; every assertion runs after wg.Wait().
 
-// phParallel runs n requests at once (released together) and returns the
+// parallel runs n requests at once (released together) and returns the
 // responses in request order.
-func phParallel(a *api, n int, build func(i int) req) []*resp {
+func parallel(a *api, n int, build func(i int) req) []*resp {
 	out := make([]*resp, n)
 	var wg sync.WaitGroup
 	start := make(chan struct{})
@@ -41,13 +41,13 @@ func TestPhoneConcurrentUpdatesSamePrecondition(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			a := newAPI(t)
 			tr := a.tree()
-			before := phGet(t, a, tr.tok, tr.phonePath())
+			before := mustGet(t, a, tr.tok, tr.phonePath())
 			pre := before.attrs()["updated_in_db_at"]
 
-			results := phParallel(a, n, func(i int) req {
+			results := parallel(a, n, func(i int) req {
 				method := mode
 				if mode == "mixed" {
-					method = phUpdateMethods[i%2]
+					method = updateMethods[i%2]
 				}
 				return req{Method: method, Path: tr.phonePath(), Token: tr.tok, Body: doc("phone_numbers", map[string]any{
 					"location":         fmt.Sprintf("writer-%02d", i),
@@ -56,7 +56,7 @@ func TestPhoneConcurrentUpdatesSamePrecondition(t *testing.T) {
 				})}
 			})
 
-			after := phGet(t, a, tr.tok, tr.phonePath())
+			after := mustGet(t, a, tr.tok, tr.phonePath())
 			stored := after.attrs()
 			winner := -1
 			conflicts := 0
@@ -87,10 +87,10 @@ func TestPhoneConcurrentUpdatesSamePrecondition(t *testing.T) {
 			if stored["location"] != fmt.Sprintf("writer-%02d", winner) || stored["number"] != fmt.Sprintf("+1617555%04d", 2000+winner) {
 				t.Errorf("stored %v / %v, want the winner's (%d)", stored["location"], stored["number"], winner)
 			}
-			if string(phJSON(t, w)) != string(phJSON(t, stored)) {
+			if string(mustJSON(t, w)) != string(mustJSON(t, stored)) {
 				t.Errorf("winner's response %v differs from the stored state %v", w, stored)
 			}
-			if !phTime(t, stored["updated_in_db_at"]).After(phTime(t, pre)) {
+			if !timestampOf(t, stored["updated_in_db_at"]).After(timestampOf(t, pre)) {
 				t.Errorf("updated_in_db_at did not advance")
 			}
 
@@ -110,14 +110,14 @@ func TestPhoneConcurrentMakePrimary(t *testing.T) {
 	const n = 10
 	a := newAPI(t)
 	tr := a.tree()
-	path := phNewPerson(t, a, tr)
+	path := newPerson(t, a, tr)
 	ids := make([]string, n)
 	for i := range ids {
-		ids[i] = phCreate(t, a, tr.tok, path, map[string]any{"number": fmt.Sprintf("617-555-%04d", 3000+i)}).id()
+		ids[i] = createPhone(t, a, tr.tok, path, map[string]any{"number": fmt.Sprintf("617-555-%04d", 3000+i)}).id()
 	}
 	for round := range 3 {
-		results := phParallel(a, n, func(i int) req {
-			return req{Method: phUpdateMethods[(i+round)%2], Path: path + "/" + ids[i], Token: tr.tok, Body: doc("phone_numbers", map[string]any{
+		results := parallel(a, n, func(i int) req {
+			return req{Method: updateMethods[(i+round)%2], Path: path + "/" + ids[i], Token: tr.tok, Body: doc("phone_numbers", map[string]any{
 				"primary": true, "overwrite": true,
 			})}
 		})
@@ -128,11 +128,11 @@ func TestPhoneConcurrentMakePrimary(t *testing.T) {
 				t.Errorf("round %d request %d: response primary %v", round, i, r.attrs()["primary"])
 			}
 		}
-		list := phList(t, a, tr.tok, path)
+		list := listPhones(t, a, tr.tok, path)
 		if len(list) != n {
 			t.Fatalf("round %d: %d phones, want %d", round, len(list), n)
 		}
-		if p := phInvariant(t, list); p == "" {
+		if p := primaryInvariant(t, list); p == "" {
 			t.Errorf("round %d: no primary", round)
 		}
 	}
@@ -146,8 +146,8 @@ func TestPhoneConcurrentCreates(t *testing.T) {
 		t.Run(fmt.Sprintf("primary=%v", primary), func(t *testing.T) {
 			a := newAPI(t)
 			tr := a.tree()
-			path := phNewPerson(t, a, tr)
-			results := phParallel(a, n, func(i int) req {
+			path := newPerson(t, a, tr)
+			results := parallel(a, n, func(i int) req {
 				return req{Method: http.MethodPost, Path: path, Token: tr.tok, Body: doc("phone_numbers", map[string]any{
 					"number": fmt.Sprintf("617-555-%04d", 4000+i), "primary": primary,
 				})}
@@ -157,11 +157,11 @@ func TestPhoneConcurrentCreates(t *testing.T) {
 					t.Errorf("request %d: status %d\n%s", i, r.Code, r.Raw)
 				}
 			}
-			list := phList(t, a, tr.tok, path)
+			list := listPhones(t, a, tr.tok, path)
 			if len(list) != n {
 				t.Fatalf("%d phones, want %d", len(list), n)
 			}
-			phInvariant(t, list)
+			primaryInvariant(t, list)
 		})
 	}
 }
@@ -172,12 +172,12 @@ func TestPhoneConcurrentPrimaryChurn(t *testing.T) {
 	const n = 16
 	a := newAPI(t)
 	tr := a.tree()
-	path := phNewPerson(t, a, tr)
+	path := newPerson(t, a, tr)
 	ids := make([]string, n)
 	for i := range ids {
-		ids[i] = phCreate(t, a, tr.tok, path, map[string]any{"number": fmt.Sprintf("617-555-%04d", 5000+i)}).id()
+		ids[i] = createPhone(t, a, tr.tok, path, map[string]any{"number": fmt.Sprintf("617-555-%04d", 5000+i)}).id()
 	}
-	results := phParallel(a, n+4, func(i int) req {
+	results := parallel(a, n+4, func(i int) req {
 		if i >= n {
 			return req{Method: http.MethodPost, Path: path, Token: tr.tok, Body: doc("phone_numbers", map[string]any{
 				"number": fmt.Sprintf("617-555-%04d", 6000+i), "primary": i%2 == 0,
@@ -196,7 +196,7 @@ func TestPhoneConcurrentPrimaryChurn(t *testing.T) {
 			return req{Method: http.MethodDelete, Path: item, Token: tr.tok}
 		}
 		attrs["overwrite"] = true
-		return req{Method: phUpdateMethods[i%2], Path: item, Token: tr.tok, Body: doc("phone_numbers", attrs)}
+		return req{Method: updateMethods[i%2], Path: item, Token: tr.tok, Body: doc("phone_numbers", attrs)}
 	})
 	for i, r := range results {
 		want := http.StatusOK
@@ -210,11 +210,11 @@ func TestPhoneConcurrentPrimaryChurn(t *testing.T) {
 			t.Errorf("request %d: status %d, want %d\n%s", i, r.Code, want, r.Raw)
 		}
 	}
-	list := phList(t, a, tr.tok, path)
+	list := listPhones(t, a, tr.tok, path)
 	if len(list) != n-n/4+4 {
 		t.Errorf("%d phones, want %d", len(list), n-n/4+4)
 	}
-	if phInvariant(t, list) == "" {
+	if primaryInvariant(t, list) == "" {
 		t.Errorf("no primary among %d phones", len(list))
 	}
 }

@@ -19,8 +19,8 @@ import (
 // If-None-Match on GET (304) and If-Match on PUT, PATCH and DELETE (412), the
 // standard counterpart of the updated_in_db_at precondition.
 
-// lsKind is one resource type with paths under a tree and update bodies.
-type lsKind struct {
+// resourceKind is one resource type with paths under a tree and update bodies.
+type resourceKind struct {
 	typ        string
 	collection func(tr tree) string
 	item       func(tr tree) string
@@ -28,7 +28,7 @@ type lsKind struct {
 	attr       string // a text attribute the updates change
 }
 
-var lsKinds = []lsKind{
+var resourceKinds = []resourceKind{
 	{
 		typ: "contacts", collection: func(tree) string { return "/api/v2/contacts" },
 		item: tree.contactPath, create: map[string]any{"name": "Roe family"}, attr: "name",
@@ -43,11 +43,11 @@ var lsKinds = []lsKind{
 	},
 }
 
-// lsDoConditional sends r like a.do and validates the response against
+// doConditional sends r like a.do and validates the response against
 // openapi.yaml. A 304 has no body, hence no Content-Type, which a.do's
 // validation does not allow for; this validates it against the spec
 // directly (and checks that it has no body).
-func lsDoConditional(t testing.TB, a *api, r req) *resp {
+func doConditional(t testing.TB, a *api, r req) *resp {
 	t.Helper()
 	hr := httptest.NewRequest(r.Method, r.Path, nil)
 	hr.Header.Set("Accept", mediaType)
@@ -82,8 +82,8 @@ func lsDoConditional(t testing.TB, a *api, r req) *resp {
 	return out
 }
 
-// lsETag returns a response's ETag, failing unless it is a strong entity tag.
-func lsETag(t testing.TB, r *resp) string {
+// etagOf returns a response's ETag, failing unless it is a strong entity tag.
+func etagOf(t testing.TB, r *resp) string {
 	t.Helper()
 	tag := r.Header.Get("ETag")
 	if len(tag) < 3 || strings.HasPrefix(tag, "W/") || tag[0] != '"' || tag[len(tag)-1] != '"' || strings.Contains(tag[1:len(tag)-1], `"`) {
@@ -92,17 +92,17 @@ func lsETag(t testing.TB, r *resp) string {
 	return tag
 }
 
-// lsCurrent GETs path and returns the response and its ETag.
-func lsCurrent(t testing.TB, a *api, tok, path string) (*resp, string) {
+// getWithETag GETs path and returns the response and its ETag.
+func getWithETag(t testing.TB, a *api, tok, path string) (*resp, string) {
 	t.Helper()
 	r := a.do(req{Method: "GET", Path: path, Token: tok})
 	r.want(t, http.StatusOK, "")
-	return r, lsETag(t, r)
+	return r, etagOf(t, r)
 }
 
-// lsUpdate sends an update guarded by If-Match only (no updated_in_db_at,
+// updateWith sends an update guarded by If-Match only (no updated_in_db_at,
 // no overwrite in the body).
-func lsUpdate(a *api, method, tok, path, typ, ifMatch string, attrs map[string]any) *resp {
+func updateWith(a *api, method, tok, path, typ, ifMatch string, attrs map[string]any) *resp {
 	a.t.Helper()
 	var hdr map[string]string
 	if ifMatch != "" {
@@ -116,9 +116,9 @@ func lsUpdate(a *api, method, tok, path, typ, ifMatch string, attrs map[string]a
 // when the clock has not moved.
 func TestConditionalETags(t *testing.T) {
 	a := newAPI(t)
-	lsNewClock(a, time.Date(2030, 7, 1, 0, 0, 0, 0, time.UTC)) // frozen
+	newClock(a, time.Date(2030, 7, 1, 0, 0, 0, 0, time.UTC)) // frozen
 	tr := a.tree()
-	for _, k := range lsKinds {
+	for _, k := range resourceKinds {
 		t.Run(k.typ, func(t *testing.T) {
 			seen := map[string]string{}
 			fresh := func(what, tag string) {
@@ -130,14 +130,14 @@ func TestConditionalETags(t *testing.T) {
 			}
 			r := a.do(req{Method: "POST", Path: k.collection(tr), Token: tr.tok, Body: doc(k.typ, k.create)})
 			r.want(t, http.StatusCreated, "")
-			created := lsETag(t, r)
+			created := etagOf(t, r)
 			fresh("create", created)
 			path := r.Header.Get("Location")
-			g, tag := lsCurrent(t, a, tr.tok, path)
+			g, tag := getWithETag(t, a, tr.tok, path)
 			if tag != created {
 				t.Errorf("GET ETag %s, want the create's %s", tag, created)
 			}
-			if _, again := lsCurrent(t, a, tr.tok, path); again != tag {
+			if _, again := getWithETag(t, a, tr.tok, path); again != tag {
 				t.Errorf("ETag changed without a write: %s → %s", tag, again)
 			}
 			// Another resource created at the same instant has another ETag.
@@ -146,29 +146,29 @@ func TestConditionalETags(t *testing.T) {
 			if r2.attrs()["updated_in_db_at"] != g.attrs()["updated_in_db_at"] {
 				t.Fatalf("the frozen clock gave %v and %v", r2.attrs()["updated_in_db_at"], g.attrs()["updated_in_db_at"])
 			}
-			fresh("another resource", lsETag(t, r2))
+			fresh("another resource", etagOf(t, r2))
 
 			for i, m := range []string{"PUT", "PATCH", "PUT", "PATCH"} {
-				u := lsUpdate(a, m, tr.tok, path, k.typ, tag, map[string]any{k.attr: "v" + itoa(i)})
+				u := updateWith(a, m, tr.tok, path, k.typ, tag, map[string]any{k.attr: "v" + itoa(i)})
 				u.want(t, http.StatusOK, "")
-				next := lsETag(t, u)
+				next := etagOf(t, u)
 				fresh(m+" "+itoa(i), next)
-				if _, got := lsCurrent(t, a, tr.tok, path); got != next {
+				if _, got := getWithETag(t, a, tr.tok, path); got != next {
 					t.Errorf("%s: GET ETag %s, want the update's %s", m, got, next)
 				}
 				tag = next
 			}
 			// An update sending the same values is still a write.
-			u := lsUpdate(a, "PATCH", tr.tok, path, k.typ, tag, map[string]any{k.attr: "v3"})
+			u := updateWith(a, "PATCH", tr.tok, path, k.typ, tag, map[string]any{k.attr: "v3"})
 			u.want(t, http.StatusOK, "")
-			fresh("no-op PATCH", lsETag(t, u))
+			fresh("no-op PATCH", etagOf(t, u))
 		})
 	}
 
 	t.Run("phone demoted by another's create", func(t *testing.T) {
-		_, before := lsCurrent(t, a, tr.tok, tr.phonePath())
+		_, before := getWithETag(t, a, tr.tok, tr.phonePath())
 		a.phone(tr.tok, tr.contact, tr.person, map[string]any{"number": "617-555-0199", "primary": true})
-		g, after := lsCurrent(t, a, tr.tok, tr.phonePath())
+		g, after := getWithETag(t, a, tr.tok, tr.phonePath())
 		if g.attrs()["primary"] != false {
 			t.Fatalf("the old primary was not demoted: %v", g.attrs())
 		}
@@ -183,12 +183,12 @@ func TestConditionalETags(t *testing.T) {
 func TestConditionalIfNoneMatch(t *testing.T) {
 	a := newAPI(t)
 	tr := a.tree()
-	for _, k := range lsKinds {
+	for _, k := range resourceKinds {
 		t.Run(k.typ, func(t *testing.T) {
 			path := k.item(tr)
-			_, old := lsCurrent(t, a, tr.tok, path)
-			lsUpdate(a, "PATCH", tr.tok, path, k.typ, old, map[string]any{k.attr: "changed"}).want(t, http.StatusOK, "")
-			cur, tag := lsCurrent(t, a, tr.tok, path)
+			_, old := getWithETag(t, a, tr.tok, path)
+			updateWith(a, "PATCH", tr.tok, path, k.typ, old, map[string]any{k.attr: "changed"}).want(t, http.StatusOK, "")
+			cur, tag := getWithETag(t, a, tr.tok, path)
 			for _, tc := range []struct {
 				name, header string
 				want         int
@@ -205,7 +205,7 @@ func TestConditionalIfNoneMatch(t *testing.T) {
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					for _, q := range []string{"", "?include=x"} {
-						r := lsDoConditional(t, a, req{Method: "GET", Path: path + q, Token: tr.tok, Header: map[string]string{"If-None-Match": tc.header}})
+						r := doConditional(t, a, req{Method: "GET", Path: path + q, Token: tr.tok, Header: map[string]string{"If-None-Match": tc.header}})
 						if r.Code != tc.want {
 							t.Fatalf("If-None-Match %s: status %d, want %d\n%s", tc.header, r.Code, tc.want, r.Raw)
 						}
@@ -221,8 +221,8 @@ func TestConditionalIfNoneMatch(t *testing.T) {
 		})
 	}
 	t.Run("someone else's resource is 403, not 304", func(t *testing.T) {
-		_, tag := lsCurrent(t, a, tr.tok, tr.phonePath())
-		r := lsDoConditional(t, a, req{Method: "GET", Path: tr.phonePath(), Token: a.user(), Header: map[string]string{"If-None-Match": tag}})
+		_, tag := getWithETag(t, a, tr.tok, tr.phonePath())
+		r := doConditional(t, a, req{Method: "GET", Path: tr.phonePath(), Token: a.user(), Header: map[string]string{"If-None-Match": tag}})
 		r.want(t, http.StatusForbidden, "")
 	})
 }
@@ -233,8 +233,8 @@ func jsonEqual(x, y any) bool {
 	return err1 == nil && err2 == nil && bytes.Equal(bx, by)
 }
 
-// lsWant412 checks a 412 naming the If-Match header.
-func lsWant412(t testing.TB, r *resp) {
+// want412 checks a 412 naming the If-Match header.
+func want412(t testing.TB, r *resp) {
 	t.Helper()
 	r.want(t, http.StatusPreconditionFailed, "")
 	src, _ := r.firstError()["source"].(map[string]any)
@@ -243,10 +243,10 @@ func lsWant412(t testing.TB, r *resp) {
 	}
 }
 
-// lsTombstones returns how many tombstones the user has.
-func lsTombstones(t testing.TB, a *api, tok string) int {
+// tombstones returns how many tombstones the user has.
+func tombstones(t testing.TB, a *api, tok string) int {
 	t.Helper()
-	return lsDecodePage(t, lsGet(a, tok, "/api/v2/deleted_records")).Meta.Pagination.TotalCount
+	return decodePage(t, rawGet(a, tok, "/api/v2/deleted_records")).Meta.Pagination.TotalCount
 }
 
 // If-Match on PUT, PATCH and DELETE: a value that does not match (strong
@@ -254,14 +254,14 @@ func lsTombstones(t testing.TB, a *api, tok string) int {
 // list, or *) is the whole precondition: the body needs no
 // updated_in_db_at.
 func TestConditionalIfMatch(t *testing.T) {
-	for _, k := range lsKinds {
+	for _, k := range resourceKinds {
 		t.Run(k.typ, func(t *testing.T) {
 			a := newAPI(t)
 			tr := a.tree()
 			path := k.item(tr)
-			_, old := lsCurrent(t, a, tr.tok, path)
-			lsUpdate(a, "PUT", tr.tok, path, k.typ, old, map[string]any{k.attr: "second"}).want(t, http.StatusOK, "")
-			before, tag := lsCurrent(t, a, tr.tok, path)
+			_, old := getWithETag(t, a, tr.tok, path)
+			updateWith(a, "PUT", tr.tok, path, k.typ, old, map[string]any{k.attr: "second"}).want(t, http.StatusOK, "")
+			before, tag := getWithETag(t, a, tr.tok, path)
 
 			for _, bad := range []string{old, `"nope"`, "W/" + tag, `"nope", W/` + tag, strings.Trim(tag, `"`)} {
 				for _, m := range []string{"PUT", "PATCH", "DELETE"} {
@@ -269,22 +269,22 @@ func TestConditionalIfMatch(t *testing.T) {
 					if m == "DELETE" {
 						r = a.do(req{Method: m, Path: path, Token: tr.tok, Header: map[string]string{"If-Match": bad}})
 					} else {
-						r = lsUpdate(a, m, tr.tok, path, k.typ, bad, map[string]any{k.attr: "lost"})
+						r = updateWith(a, m, tr.tok, path, k.typ, bad, map[string]any{k.attr: "lost"})
 					}
-					lsWant412(t, r)
-					after, now := lsCurrent(t, a, tr.tok, path)
+					want412(t, r)
+					after, now := getWithETag(t, a, tr.tok, path)
 					if now != tag || !jsonEqual(after.data(), before.data()) {
 						t.Errorf("%s with If-Match %s changed the resource: %v → %v", m, bad, before.data(), after.data())
 					}
 				}
 			}
-			if n := lsTombstones(t, a, tr.tok); n != 0 {
+			if n := tombstones(t, a, tr.tok); n != 0 {
 				t.Errorf("failed deletes left %d tombstones", n)
 			}
 
 			// Without If-Match the body's precondition is required (409);
 			// with a matching one it is not.
-			lsUpdate(a, "PATCH", tr.tok, path, k.typ, "", map[string]any{k.attr: "x"}).want(t, http.StatusConflict, "/data/attributes/updated_in_db_at")
+			updateWith(a, "PATCH", tr.tok, path, k.typ, "", map[string]any{k.attr: "x"}).want(t, http.StatusConflict, "/data/attributes/updated_in_db_at")
 			forms := map[string]func(cur string) string{
 				"exact":     func(cur string) string { return cur },
 				"in a list": func(cur string) string { return `"nope", ` + cur },
@@ -292,24 +292,24 @@ func TestConditionalIfMatch(t *testing.T) {
 			}
 			for _, form := range []string{"exact", "in a list", "star"} {
 				for _, m := range []string{"PUT", "PATCH"} {
-					_, cur := lsCurrent(t, a, tr.tok, path)
+					_, cur := getWithETag(t, a, tr.tok, path)
 					hdr, val := forms[form](cur), m+" "+form
-					r := lsUpdate(a, m, tr.tok, path, k.typ, hdr, map[string]any{k.attr: val})
+					r := updateWith(a, m, tr.tok, path, k.typ, hdr, map[string]any{k.attr: val})
 					r.want(t, http.StatusOK, "")
 					if r.attrs()[k.attr] != val {
 						t.Errorf("%s with If-Match %s: %s = %v, want %q", m, hdr, k.attr, r.attrs()[k.attr], val)
 					}
-					if g, _ := lsCurrent(t, a, tr.tok, path); g.attrs()[k.attr] != val {
+					if g, _ := getWithETag(t, a, tr.tok, path); g.attrs()[k.attr] != val {
 						t.Errorf("%s with If-Match %s was not saved", m, hdr)
 					}
 				}
 			}
 
 			// DELETE with a matching If-Match, then with * on another.
-			_, cur := lsCurrent(t, a, tr.tok, path)
+			_, cur := getWithETag(t, a, tr.tok, path)
 			a.do(req{Method: "DELETE", Path: path, Token: tr.tok, Header: map[string]string{"If-Match": cur}}).want(t, http.StatusNoContent, "")
 			a.do(req{Method: "GET", Path: path, Token: tr.tok}).want(t, http.StatusNotFound, "")
-			if n := lsTombstones(t, a, tr.tok); n == 0 {
+			if n := tombstones(t, a, tr.tok); n == 0 {
 				t.Errorf("a delete with If-Match left no tombstone")
 			}
 			tr2 := a.tree()
@@ -326,16 +326,16 @@ func TestConditionalIfMatch(t *testing.T) {
 func TestConditionalIfMatchCascade(t *testing.T) {
 	a := newAPI(t)
 	tr := a.tree()
-	_, old := lsCurrent(t, a, tr.tok, tr.contactPath())
-	lsUpdate(a, "PATCH", tr.tok, tr.contactPath(), "contacts", old, map[string]any{"name": "new"}).want(t, http.StatusOK, "")
+	_, old := getWithETag(t, a, tr.tok, tr.contactPath())
+	updateWith(a, "PATCH", tr.tok, tr.contactPath(), "contacts", old, map[string]any{"name": "new"}).want(t, http.StatusOK, "")
 	for _, path := range []string{tr.contactPath(), tr.personPath()} {
-		lsWant412(t, a.do(req{Method: "DELETE", Path: path, Token: tr.tok, Header: map[string]string{"If-Match": `"stale"`}}))
+		want412(t, a.do(req{Method: "DELETE", Path: path, Token: tr.tok, Header: map[string]string{"If-Match": `"stale"`}}))
 	}
-	lsWant412(t, a.do(req{Method: "DELETE", Path: tr.contactPath(), Token: tr.tok, Header: map[string]string{"If-Match": old}}))
+	want412(t, a.do(req{Method: "DELETE", Path: tr.contactPath(), Token: tr.tok, Header: map[string]string{"If-Match": old}}))
 	for _, path := range []string{tr.contactPath(), tr.personPath(), tr.phonePath()} {
 		a.do(req{Method: "GET", Path: path, Token: tr.tok}).want(t, http.StatusOK, "")
 	}
-	if n := lsTombstones(t, a, tr.tok); n != 0 {
+	if n := tombstones(t, a, tr.tok); n != 0 {
 		t.Errorf("%d tombstones after failed deletes", n)
 	}
 }
@@ -345,25 +345,25 @@ func TestConditionalIfMatchCascade(t *testing.T) {
 // nothing; after reading again it succeeds.
 func TestConditionalLostUpdate(t *testing.T) {
 	a := newAPI(t)
-	for _, k := range lsKinds {
+	for _, k := range resourceKinds {
 		for _, second := range []string{"PUT", "PATCH", "DELETE"} {
 			t.Run(k.typ+" then "+second, func(t *testing.T) {
 				tr := a.tree()
 				path := k.item(tr)
-				_, alice := lsCurrent(t, a, tr.tok, path)
-				_, bob := lsCurrent(t, a, tr.tok, path)
+				_, alice := getWithETag(t, a, tr.tok, path)
+				_, bob := getWithETag(t, a, tr.tok, path)
 				if alice != bob {
 					t.Fatalf("two reads gave %s and %s", alice, bob)
 				}
-				lsUpdate(a, "PUT", tr.tok, path, k.typ, alice, map[string]any{k.attr: "alice"}).want(t, http.StatusOK, "")
+				updateWith(a, "PUT", tr.tok, path, k.typ, alice, map[string]any{k.attr: "alice"}).want(t, http.StatusOK, "")
 				var r *resp
 				if second == "DELETE" {
 					r = a.do(req{Method: "DELETE", Path: path, Token: tr.tok, Header: map[string]string{"If-Match": bob}})
 				} else {
-					r = lsUpdate(a, second, tr.tok, path, k.typ, bob, map[string]any{k.attr: "bob"})
+					r = updateWith(a, second, tr.tok, path, k.typ, bob, map[string]any{k.attr: "bob"})
 				}
-				lsWant412(t, r)
-				g, fresh := lsCurrent(t, a, tr.tok, path)
+				want412(t, r)
+				g, fresh := getWithETag(t, a, tr.tok, path)
 				if g.attrs()[k.attr] != "alice" {
 					t.Fatalf("%s = %v after the lost update, want alice", k.attr, g.attrs()[k.attr])
 				}
@@ -371,8 +371,8 @@ func TestConditionalLostUpdate(t *testing.T) {
 					a.do(req{Method: "DELETE", Path: path, Token: tr.tok, Header: map[string]string{"If-Match": fresh}}).want(t, http.StatusNoContent, "")
 					return
 				}
-				lsUpdate(a, second, tr.tok, path, k.typ, fresh, map[string]any{k.attr: "bob"}).want(t, http.StatusOK, "")
-				if g, _ := lsCurrent(t, a, tr.tok, path); g.attrs()[k.attr] != "bob" {
+				updateWith(a, second, tr.tok, path, k.typ, fresh, map[string]any{k.attr: "bob"}).want(t, http.StatusOK, "")
+				if g, _ := getWithETag(t, a, tr.tok, path); g.attrs()[k.attr] != "bob" {
 					t.Errorf("%s = %v after bob's retry, want bob", k.attr, g.attrs()[k.attr])
 				}
 			})
@@ -385,11 +385,11 @@ func TestConditionalLostUpdate(t *testing.T) {
 func TestConditionalConcurrentIfMatch(t *testing.T) {
 	const n = 8
 	a := newAPI(t)
-	for _, k := range lsKinds {
+	for _, k := range resourceKinds {
 		t.Run(k.typ, func(t *testing.T) {
 			tr := a.tree()
 			path := k.item(tr)
-			_, tag := lsCurrent(t, a, tr.tok, path)
+			_, tag := getWithETag(t, a, tr.tok, path)
 			out := make([]*resp, n)
 			var wg sync.WaitGroup
 			start := make(chan struct{})
@@ -398,7 +398,7 @@ func TestConditionalConcurrentIfMatch(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					<-start
-					out[i] = lsUpdate(a, []string{"PUT", "PATCH"}[i%2], tr.tok, path, k.typ, tag, map[string]any{k.attr: "w" + itoa(i)})
+					out[i] = updateWith(a, []string{"PUT", "PATCH"}[i%2], tr.tok, path, k.typ, tag, map[string]any{k.attr: "w" + itoa(i)})
 				}()
 			}
 			close(start)
@@ -412,7 +412,7 @@ func TestConditionalConcurrentIfMatch(t *testing.T) {
 					}
 					winner = i
 				case http.StatusPreconditionFailed:
-					lsWant412(t, r)
+					want412(t, r)
 				default:
 					t.Errorf("request %d: status %d, want 200 or 412\n%s", i, r.Code, r.Raw)
 				}
@@ -420,7 +420,7 @@ func TestConditionalConcurrentIfMatch(t *testing.T) {
 			if winner < 0 {
 				t.Fatal("no request succeeded")
 			}
-			if g, _ := lsCurrent(t, a, tr.tok, path); g.attrs()[k.attr] != "w"+itoa(winner) {
+			if g, _ := getWithETag(t, a, tr.tok, path); g.attrs()[k.attr] != "w"+itoa(winner) {
 				t.Errorf("stored %v, want the winner's w%d", g.attrs()[k.attr], winner)
 			}
 		})

@@ -10,15 +10,15 @@ import (
 	"github.com/google/uuid"
 )
 
-// cpCheckContact checks the shape of a contact resource in r.
-func cpCheckContact(t testing.TB, r *resp, id, name string) {
+// checkContact checks the shape of a contact resource in r.
+func checkContact(t testing.TB, r *resp, id, name string) {
 	t.Helper()
 	d := r.data()
 	if d["type"] != "contacts" {
 		t.Errorf("type %v, want contacts", d["type"])
 	}
 	got, _ := d["id"].(string)
-	if !cpLowerUUIDRE.MatchString(got) {
+	if !uuidRE.MatchString(got) {
 		t.Errorf("id %q is not a lower-case UUID", got)
 	}
 	if id != "" && got != id {
@@ -28,26 +28,26 @@ func cpCheckContact(t testing.TB, r *resp, id, name string) {
 		t.Errorf("name %v, want %q", r.attrs()["name"], name)
 	}
 	for _, k := range []string{"created_at", "updated_at", "updated_in_db_at"} {
-		if s, _ := r.attrs()[k].(string); !cpTimeRE.MatchString(s) {
+		if s, _ := r.attrs()[k].(string); !timeRE.MatchString(s) {
 			t.Errorf("%s = %v, want RFC 3339 UTC with milliseconds", k, r.attrs()[k])
 		}
 	}
 }
 
-// cpCreateContact creates a contact with attrs and returns the response.
-func cpCreateContact(t testing.TB, a *api, tok string, id any, attrs map[string]any) *resp {
+// createContact creates a contact with attrs and returns the response.
+func createContact(t testing.TB, a *api, tok string, id any, attrs map[string]any) *resp {
 	t.Helper()
-	r := a.do(req{Method: "POST", Path: "/api/v2/contacts", Token: tok, Body: cpDoc("contacts", id, attrs)})
+	r := a.do(req{Method: "POST", Path: "/api/v2/contacts", Token: tok, Body: docWithID("contacts", id, attrs)})
 	r.want(t, http.StatusCreated, "")
 	return r
 }
 
-// cpIDWithPrefix returns a new lower-case UUID whose first hex digit is p.
-func cpIDWithPrefix(p string) string {
+// idWithPrefix returns a new lower-case UUID whose first hex digit is p.
+func idWithPrefix(p string) string {
 	return p + uuid.NewString()[1:]
 }
 
-func cpIDs(items []map[string]any) []string {
+func idsOf(items []map[string]any) []string {
 	out := make([]string, len(items))
 	for i, it := range items {
 		out[i], _ = it["id"].(string)
@@ -55,7 +55,7 @@ func cpIDs(items []map[string]any) []string {
 	return out
 }
 
-func cpEqual(a, b []string) bool {
+func sameStrings(a, b []string) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -72,7 +72,7 @@ func TestContactsList(t *testing.T) {
 	tok, other := a.user(), a.user()
 
 	// A new user has an empty list, with meta.
-	r := cpGet(t, a, tok, "/api/v2/contacts")
+	r := mustGet(t, a, tok, "/api/v2/contacts")
 	if items, ok := r.Doc["data"].([]any); !ok || len(items) != 0 {
 		t.Errorf("new user's list: data = %#v, want []", r.Doc["data"])
 	}
@@ -85,18 +85,18 @@ func TestContactsList(t *testing.T) {
 	// date is earlier.
 	// Ids are chosen so that id order is the reverse of created_at order;
 	// D ties with C on created_at and sorts after it by id.
-	bID := cpCreateContact(t, a, tok, cpIDWithPrefix("f"), map[string]any{"name": "B", "created_at": "2021-06-01T00:00:00Z"}).id()
-	dID := cpCreateContact(t, a, tok, cpIDWithPrefix("2"), map[string]any{"name": "D", "created_at": "2022-01-01T00:00:00.000Z"}).id()
-	cID := cpCreateContact(t, a, tok, cpIDWithPrefix("1"), map[string]any{"name": "C", "created_at": "2022-01-01T00:00:00.000Z"}).id()
-	aID := cpCreateContact(t, a, tok, cpIDWithPrefix("e"), map[string]any{"name": "A", "created_at": "2021-05-31T23:00:00-02:00"}).id()
-	cpCreateContact(t, a, other, cpIDWithPrefix("a"), map[string]any{"name": "Not yours", "created_at": "2021-06-01T00:30:00Z"})
+	bID := createContact(t, a, tok, idWithPrefix("f"), map[string]any{"name": "B", "created_at": "2021-06-01T00:00:00Z"}).id()
+	dID := createContact(t, a, tok, idWithPrefix("2"), map[string]any{"name": "D", "created_at": "2022-01-01T00:00:00.000Z"}).id()
+	cID := createContact(t, a, tok, idWithPrefix("1"), map[string]any{"name": "C", "created_at": "2022-01-01T00:00:00.000Z"}).id()
+	aID := createContact(t, a, tok, idWithPrefix("e"), map[string]any{"name": "A", "created_at": "2021-05-31T23:00:00-02:00"}).id()
+	createContact(t, a, other, idWithPrefix("a"), map[string]any{"name": "Not yours", "created_at": "2021-06-01T00:30:00Z"})
 
-	r = cpGet(t, a, tok, "/api/v2/contacts")
+	r = mustGet(t, a, tok, "/api/v2/contacts")
 	if _, ok := r.Doc["meta"].(map[string]any); !ok {
 		t.Errorf("list without meta object: %s", r.Raw)
 	}
 	want := []string{bID, aID, cID, dID}
-	if got := cpIDs(r.list()); !cpEqual(got, want) {
+	if got := idsOf(r.list()); !sameStrings(got, want) {
 		t.Errorf("list order %v, want %v (by created_at)\n%s", got, want, r.Raw)
 	}
 	for i, it := range r.list() {
@@ -115,7 +115,7 @@ func TestContactsList(t *testing.T) {
 	}
 
 	// The other user sees only their own.
-	r = cpGet(t, a, other, "/api/v2/contacts")
+	r = mustGet(t, a, other, "/api/v2/contacts")
 	if len(r.list()) != 1 || r.list()[0]["attributes"].(map[string]any)["name"] != "Not yours" {
 		t.Errorf("other user's list: %s", r.Raw)
 	}
@@ -139,20 +139,20 @@ func TestContactsCreate(t *testing.T) {
 		check   func(t *testing.T, r *resp)
 	}{
 		{name: "name only", attrs: map[string]any{"name": "Doe family"}, code: 201, check: func(t *testing.T, r *resp) {
-			cpCheckContact(t, r, "", "Doe family")
+			checkContact(t, r, "", "Doe family")
 			at := r.attrs()
 			if at["created_at"] != at["updated_at"] || at["created_at"] != at["updated_in_db_at"] {
 				t.Errorf("server timestamps differ on create: %v", at)
 			}
 		}},
 		{name: "client id honoured", id: lower, attrs: map[string]any{"name": "X"}, code: 201, check: func(t *testing.T, r *resp) {
-			cpCheckContact(t, r, lower, "X")
+			checkContact(t, r, lower, "X")
 		}},
 		{name: "client id upper-case returned lower-case", id: upper, attrs: map[string]any{"name": "X"}, code: 201, check: func(t *testing.T, r *resp) {
-			cpCheckContact(t, r, strings.ToLower(upper), "X")
+			checkContact(t, r, strings.ToLower(upper), "X")
 		}},
 		{name: "client id version 7", id: v7.String(), attrs: map[string]any{"name": "X"}, code: 201, check: func(t *testing.T, r *resp) {
-			cpCheckContact(t, r, v7.String(), "X")
+			checkContact(t, r, v7.String(), "X")
 		}},
 		{name: "client timestamps kept, normalised to UTC milliseconds", attrs: map[string]any{
 			"name": "Import", "created_at": "2019-03-04T05:06:07.891234+02:00", "updated_at": "2020-01-02T03:04:05Z",
@@ -176,7 +176,7 @@ func TestContactsCreate(t *testing.T) {
 			}
 		}},
 		{name: "unicode name", attrs: map[string]any{"name": "Zoë & José 🌻"}, code: 201, check: func(t *testing.T, r *resp) {
-			cpCheckContact(t, r, "", "Zoë & José 🌻")
+			checkContact(t, r, "", "Zoë & José 🌻")
 		}},
 		{name: "name of 255 characters", attrs: map[string]any{"name": strings.Repeat("n", 255)}, code: 201},
 		{name: "name missing", attrs: map[string]any{}, code: 400, pointer: "/data/attributes/name"},
@@ -192,11 +192,11 @@ func TestContactsCreate(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			before := len(cpGet(t, a, tok, "/api/v2/contacts").list())
-			r := a.do(req{Method: "POST", Path: "/api/v2/contacts", Token: tok, Body: cpDoc("contacts", tc.id, tc.attrs)})
-			after := len(cpGet(t, a, tok, "/api/v2/contacts").list())
+			before := len(mustGet(t, a, tok, "/api/v2/contacts").list())
+			r := a.do(req{Method: "POST", Path: "/api/v2/contacts", Token: tok, Body: docWithID("contacts", tc.id, tc.attrs)})
+			after := len(mustGet(t, a, tok, "/api/v2/contacts").list())
 			if tc.code != http.StatusCreated {
-				cpWantErr(t, r, tc.code, tc.pointer)
+				wantErrorDoc(t, r, tc.code, tc.pointer)
 				if after != before {
 					t.Errorf("a failed create changed the list from %d to %d contacts", before, after)
 				}
@@ -211,7 +211,7 @@ func TestContactsCreate(t *testing.T) {
 				t.Errorf("Location %q, want %q", loc, want)
 			}
 			// The Location names the stored resource, equal to the response.
-			got := cpGet(t, a, tok, loc)
+			got := mustGet(t, a, tok, loc)
 			if string(got.Raw) != string(r.Raw) {
 				t.Errorf("GET Location differs from the 201 body:\n%s\n%s", got.Raw, r.Raw)
 			}
@@ -226,7 +226,7 @@ func TestContactsCreateDuplicateID(t *testing.T) {
 	a := newAPI(t)
 	tok, other := a.user(), a.user()
 	id := uuid.NewString()
-	first := cpCreateContact(t, a, tok, id, map[string]any{"name": "First"})
+	first := createContact(t, a, tok, id, map[string]any{"name": "First"})
 	for _, tc := range []struct {
 		name, tok, id string
 	}{
@@ -235,14 +235,14 @@ func TestContactsCreateDuplicateID(t *testing.T) {
 		{"same id by another user", other, id},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := a.do(req{Method: "POST", Path: "/api/v2/contacts", Token: tc.tok, Body: cpDoc("contacts", tc.id, map[string]any{"name": "Second"})})
-			cpWantErr(t, r, http.StatusConflict, "/data/id")
+			r := a.do(req{Method: "POST", Path: "/api/v2/contacts", Token: tc.tok, Body: docWithID("contacts", tc.id, map[string]any{"name": "Second"})})
+			wantErrorDoc(t, r, http.StatusConflict, "/data/id")
 		})
 	}
-	if got := cpGet(t, a, tok, "/api/v2/contacts/"+id); string(got.Raw) != string(first.Raw) {
+	if got := mustGet(t, a, tok, "/api/v2/contacts/"+id); string(got.Raw) != string(first.Raw) {
 		t.Errorf("contact changed by a failed create:\n%s\n%s", got.Raw, first.Raw)
 	}
-	if n := len(cpGet(t, a, other, "/api/v2/contacts").list()); n != 0 {
+	if n := len(mustGet(t, a, other, "/api/v2/contacts").list()); n != 0 {
 		t.Errorf("other user has %d contacts, want 0", n)
 	}
 }
@@ -250,7 +250,7 @@ func TestContactsCreateDuplicateID(t *testing.T) {
 func TestContactsGet(t *testing.T) {
 	a := newAPI(t)
 	tok := a.user()
-	created := cpCreateContact(t, a, tok, nil, map[string]any{"name": "Got"})
+	created := createContact(t, a, tok, nil, map[string]any{"name": "Got"})
 	id := created.id()
 	for _, tc := range []struct {
 		name, path string
@@ -264,11 +264,11 @@ func TestContactsGet(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := a.do(req{Method: "GET", Path: tc.path, Token: tok})
 			if tc.code != 200 {
-				cpWantErr(t, r, tc.code, "")
+				wantErrorDoc(t, r, tc.code, "")
 				return
 			}
 			r.want(t, 200, "")
-			cpCheckContact(t, r, id, "Got")
+			checkContact(t, r, id, "Got")
 			if string(r.Raw) != string(created.Raw) {
 				t.Errorf("GET differs from the create response:\n%s\n%s", r.Raw, created.Raw)
 			}
@@ -276,30 +276,20 @@ func TestContactsGet(t *testing.T) {
 	}
 }
 
-// cpStoredAt returns the stored updated_in_db_at of the resource at path.
-func cpStoredAt(t testing.TB, a *api, tok, path string) string {
+// storedAt returns the stored updated_in_db_at of the resource at path.
+func storedAt(t testing.TB, a *api, tok, path string) string {
 	t.Helper()
-	s, _ := cpGet(t, a, tok, path).attrs()["updated_in_db_at"].(string)
+	s, _ := mustGet(t, a, tok, path).attrs()["updated_in_db_at"].(string)
 	if s == "" {
 		t.Fatalf("GET %s: no updated_in_db_at", path)
 	}
 	return s
 }
 
-// cpParse parses a response timestamp.
-func cpParse(t testing.TB, s string) time.Time {
-	t.Helper()
-	at, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		t.Fatalf("timestamp %q: %v", s, err)
-	}
-	return at
-}
-
-// cpPreconditionCases are the updated_in_db_at forms, given the stored
+// preconditionCases are the updated_in_db_at forms, given the stored
 // value, that an update must accept or refuse; shared by contacts and
 // people.
-func cpPreconditionCases() []struct {
+func preconditionCases() []struct {
 	name string
 	pre  func(t testing.TB, stored string) map[string]any
 	ok   bool
@@ -312,20 +302,20 @@ func cpPreconditionCases() []struct {
 	return []tc{
 		{"exact", func(_ testing.TB, s string) map[string]any { return map[string]any{"updated_in_db_at": s} }, true},
 		{"other offset", func(t testing.TB, s string) map[string]any {
-			at := cpParse(t, s).In(time.FixedZone("", 2*3600+30*60))
+			at := mustParseTime(t, s).In(time.FixedZone("", 2*3600+30*60))
 			return map[string]any{"updated_in_db_at": at.Format("2006-01-02T15:04:05.000-07:00")}
 		}, true},
 		{"whole seconds", func(t testing.TB, s string) map[string]any {
-			return map[string]any{"updated_in_db_at": cpParse(t, s).Format("2006-01-02T15:04:05Z07:00")}
+			return map[string]any{"updated_in_db_at": mustParseTime(t, s).Format("2006-01-02T15:04:05Z07:00")}
 		}, true},
 		{"microseconds", func(t testing.TB, s string) map[string]any {
 			return map[string]any{"updated_in_db_at": strings.TrimSuffix(s, "Z") + "999Z"}
 		}, true},
 		{"tenths of a second", func(t testing.TB, s string) map[string]any {
-			return map[string]any{"updated_in_db_at": cpParse(t, s).Format("2006-01-02T15:04:05.0Z07:00")}
+			return map[string]any{"updated_in_db_at": mustParseTime(t, s).Format("2006-01-02T15:04:05.0Z07:00")}
 		}, true},
 		{"hundredths of a second", func(t testing.TB, s string) map[string]any {
-			return map[string]any{"updated_in_db_at": cpParse(t, s).Format("2006-01-02T15:04:05.00Z07:00")}
+			return map[string]any{"updated_in_db_at": mustParseTime(t, s).Format("2006-01-02T15:04:05.00Z07:00")}
 		}, true},
 		{"overwrite true, no precondition", func(_ testing.TB, _ string) map[string]any { return map[string]any{"overwrite": true} }, true},
 		{"overwrite true, stale precondition", func(_ testing.TB, _ string) map[string]any {
@@ -340,16 +330,16 @@ func cpPreconditionCases() []struct {
 			return map[string]any{"updated_in_db_at": "2000-01-01T00:00:00.000Z"}
 		}, false},
 		{"one millisecond later", func(t testing.TB, s string) map[string]any {
-			return map[string]any{"updated_in_db_at": cpParse(t, s).Add(time.Millisecond).Format("2006-01-02T15:04:05.000Z07:00")}
+			return map[string]any{"updated_in_db_at": mustParseTime(t, s).Add(time.Millisecond).Format("2006-01-02T15:04:05.000Z07:00")}
 		}, false},
 		{"one millisecond earlier", func(t testing.TB, s string) map[string]any {
-			return map[string]any{"updated_in_db_at": cpParse(t, s).Add(-time.Millisecond).Format("2006-01-02T15:04:05.000Z07:00")}
+			return map[string]any{"updated_in_db_at": mustParseTime(t, s).Add(-time.Millisecond).Format("2006-01-02T15:04:05.000Z07:00")}
 		}, false},
 		{"a tenth of a second later, in tenths", func(t testing.TB, s string) map[string]any {
-			return map[string]any{"updated_in_db_at": cpParse(t, s).Add(100 * time.Millisecond).Format("2006-01-02T15:04:05.0Z07:00")}
+			return map[string]any{"updated_in_db_at": mustParseTime(t, s).Add(100 * time.Millisecond).Format("2006-01-02T15:04:05.0Z07:00")}
 		}, false},
 		{"one second later, whole seconds", func(t testing.TB, s string) map[string]any {
-			return map[string]any{"updated_in_db_at": cpParse(t, s).Add(time.Second).Format("2006-01-02T15:04:05Z07:00")}
+			return map[string]any{"updated_in_db_at": mustParseTime(t, s).Add(time.Second).Format("2006-01-02T15:04:05Z07:00")}
 		}, false},
 		{"overwrite false, stale", func(_ testing.TB, _ string) map[string]any {
 			return map[string]any{"overwrite": false, "updated_in_db_at": "2000-01-01T00:00:00.000Z"}
@@ -361,16 +351,16 @@ func TestContactsUpdate(t *testing.T) {
 	a := newAPI(t)
 	tok := a.user()
 	for _, method := range []string{"PUT", "PATCH"} {
-		for _, tc := range cpPreconditionCases() {
+		for _, tc := range preconditionCases() {
 			t.Run(method+"/precondition "+tc.name, func(t *testing.T) {
-				created := cpCreateContact(t, a, tok, nil, map[string]any{"name": "Before", "created_at": "2020-01-01T00:00:00.000Z"})
+				created := createContact(t, a, tok, nil, map[string]any{"name": "Before", "created_at": "2020-01-01T00:00:00.000Z"})
 				path := "/api/v2/contacts/" + created.id()
-				stored := cpStoredAt(t, a, tok, path)
-				attrs := cpWith(tc.pre(t, stored), "name", "After")
+				stored := storedAt(t, a, tok, path)
+				attrs := with(tc.pre(t, stored), "name", "After")
 				r := a.do(req{Method: method, Path: path, Token: tok, Body: doc("contacts", attrs)})
-				got := cpGet(t, a, tok, path)
+				got := mustGet(t, a, tok, path)
 				if !tc.ok {
-					cpWantErr(t, r, http.StatusConflict, "/data/attributes/updated_in_db_at")
+					wantErrorDoc(t, r, http.StatusConflict, "/data/attributes/updated_in_db_at")
 					meta, _ := r.firstError()["meta"].(map[string]any)
 					if meta["updated_in_db_at"] != stored {
 						t.Errorf("meta.updated_in_db_at = %v, want the stored %q", meta["updated_in_db_at"], stored)
@@ -381,7 +371,7 @@ func TestContactsUpdate(t *testing.T) {
 					return
 				}
 				r.want(t, http.StatusOK, "")
-				cpCheckContact(t, r, created.id(), "After")
+				checkContact(t, r, created.id(), "After")
 				if string(got.Raw) != string(r.Raw) {
 					t.Errorf("GET after update differs from the response:\n%s\n%s", got.Raw, r.Raw)
 				}
@@ -389,19 +379,19 @@ func TestContactsUpdate(t *testing.T) {
 					t.Errorf("created_at changed to %v", r.attrs()["created_at"])
 				}
 				newAt, _ := r.attrs()["updated_in_db_at"].(string)
-				if !cpParse(t, newAt).After(cpParse(t, stored)) {
+				if !mustParseTime(t, newAt).After(mustParseTime(t, stored)) {
 					t.Errorf("updated_in_db_at %s not after %s", newAt, stored)
 				}
 				// The old value no longer passes.
 				r = a.do(req{Method: method, Path: path, Token: tok, Body: doc("contacts", map[string]any{"name": "Again", "updated_in_db_at": stored})})
-				cpWantErr(t, r, http.StatusConflict, "/data/attributes/updated_in_db_at")
+				wantErrorDoc(t, r, http.StatusConflict, "/data/attributes/updated_in_db_at")
 			})
 		}
 
 		t.Run(method+"/partial update keeps what is not sent", func(t *testing.T) {
-			created := cpCreateContact(t, a, tok, nil, map[string]any{"name": "Kept", "created_at": "2020-01-01T00:00:00.000Z", "updated_at": "2020-02-01T00:00:00.000Z"})
+			created := createContact(t, a, tok, nil, map[string]any{"name": "Kept", "created_at": "2020-01-01T00:00:00.000Z", "updated_at": "2020-02-01T00:00:00.000Z"})
 			path := "/api/v2/contacts/" + created.id()
-			r := a.do(req{Method: method, Path: path, Token: tok, Body: doc("contacts", map[string]any{"updated_in_db_at": cpStoredAt(t, a, tok, path)})})
+			r := a.do(req{Method: method, Path: path, Token: tok, Body: doc("contacts", map[string]any{"updated_in_db_at": storedAt(t, a, tok, path)})})
 			r.want(t, http.StatusOK, "")
 			if r.attrs()["name"] != "Kept" || r.attrs()["created_at"] != "2020-01-01T00:00:00.000Z" {
 				t.Errorf("attributes not sent changed: %v", r.attrs())
@@ -412,7 +402,7 @@ func TestContactsUpdate(t *testing.T) {
 		})
 
 		t.Run(method+"/client timestamps", func(t *testing.T) {
-			created := cpCreateContact(t, a, tok, nil, map[string]any{"name": "T"})
+			created := createContact(t, a, tok, nil, map[string]any{"name": "T"})
 			path := "/api/v2/contacts/" + created.id()
 			r := a.do(req{Method: method, Path: path, Token: tok, Body: doc("contacts", map[string]any{
 				"overwrite": true, "created_at": "2018-01-01T01:00:00+01:00", "updated_at": "2018-06-01T00:00:00.5Z",
@@ -428,33 +418,33 @@ func TestContactsUpdate(t *testing.T) {
 		})
 
 		t.Run(method+"/body id", func(t *testing.T) {
-			created := cpCreateContact(t, a, tok, nil, map[string]any{"name": "Id"})
+			created := createContact(t, a, tok, nil, map[string]any{"name": "Id"})
 			path := "/api/v2/contacts/" + created.id()
 			for _, id := range []string{created.id(), strings.ToUpper(created.id())} {
-				r := a.do(req{Method: method, Path: path, Token: tok, Body: cpDoc("contacts", id, map[string]any{"overwrite": true})})
+				r := a.do(req{Method: method, Path: path, Token: tok, Body: docWithID("contacts", id, map[string]any{"overwrite": true})})
 				r.want(t, http.StatusOK, "")
 			}
-			other := cpCreateContact(t, a, tok, nil, map[string]any{"name": "Other"})
-			r := a.do(req{Method: method, Path: path, Token: tok, Body: cpDoc("contacts", other.id(), map[string]any{"overwrite": true, "name": "Hijack"})})
-			cpWantErr(t, r, http.StatusConflict, "/data/id")
-			if cpGet(t, a, tok, path).attrs()["name"] != "Id" || cpGet(t, a, tok, "/api/v2/contacts/"+other.id()).attrs()["name"] != "Other" {
+			other := createContact(t, a, tok, nil, map[string]any{"name": "Other"})
+			r := a.do(req{Method: method, Path: path, Token: tok, Body: docWithID("contacts", other.id(), map[string]any{"overwrite": true, "name": "Hijack"})})
+			wantErrorDoc(t, r, http.StatusConflict, "/data/id")
+			if mustGet(t, a, tok, path).attrs()["name"] != "Id" || mustGet(t, a, tok, "/api/v2/contacts/"+other.id()).attrs()["name"] != "Other" {
 				t.Errorf("a refused update changed a contact")
 			}
 		})
 
 		t.Run(method+"/unknown contact", func(t *testing.T) {
 			r := a.do(req{Method: method, Path: "/api/v2/contacts/" + uuid.NewString(), Token: tok, Body: doc("contacts", map[string]any{"overwrite": true, "name": "X"})})
-			cpWantErr(t, r, http.StatusNotFound, "")
+			wantErrorDoc(t, r, http.StatusNotFound, "")
 		})
 
 		t.Run(method+"/invalid name", func(t *testing.T) {
-			created := cpCreateContact(t, a, tok, nil, map[string]any{"name": "Valid"})
+			created := createContact(t, a, tok, nil, map[string]any{"name": "Valid"})
 			path := "/api/v2/contacts/" + created.id()
 			for _, v := range []any{"", nil, 5, strings.Repeat("x", 256)} {
 				r := a.do(req{Method: method, Path: path, Token: tok, Body: doc("contacts", map[string]any{"overwrite": true, "name": v})})
-				cpWantErr(t, r, http.StatusBadRequest, "/data/attributes/name")
+				wantErrorDoc(t, r, http.StatusBadRequest, "/data/attributes/name")
 			}
-			if got := cpGet(t, a, tok, path); string(got.Raw) != string(created.Raw) {
+			if got := mustGet(t, a, tok, path); string(got.Raw) != string(created.Raw) {
 				t.Errorf("refused updates changed the contact")
 			}
 		})
@@ -465,8 +455,8 @@ func TestContactsUpdate(t *testing.T) {
 func TestContactsConcurrentUpdate(t *testing.T) {
 	a := newAPI(t)
 	tok := a.user()
-	path := "/api/v2/contacts/" + cpCreateContact(t, a, tok, nil, map[string]any{"name": "Race"}).id()
-	stored := cpStoredAt(t, a, tok, path)
+	path := "/api/v2/contacts/" + createContact(t, a, tok, nil, map[string]any{"name": "Race"}).id()
+	stored := storedAt(t, a, tok, path)
 	const n = 10
 	codes := make([]int, n)
 	var wg sync.WaitGroup
@@ -499,8 +489,8 @@ func TestContactsConcurrentUpdate(t *testing.T) {
 func TestContactsDelete(t *testing.T) {
 	a := newAPI(t)
 	tok := a.user()
-	keep := cpCreateContact(t, a, tok, nil, map[string]any{"name": "Keep"}).id()
-	gone := cpCreateContact(t, a, tok, nil, map[string]any{"name": "Gone"}).id()
+	keep := createContact(t, a, tok, nil, map[string]any{"name": "Keep"}).id()
+	gone := createContact(t, a, tok, nil, map[string]any{"name": "Gone"}).id()
 
 	r := a.do(req{Method: "DELETE", Path: "/api/v2/contacts/" + strings.ToUpper(gone), Token: tok})
 	r.want(t, http.StatusNoContent, "")
@@ -508,16 +498,16 @@ func TestContactsDelete(t *testing.T) {
 		t.Errorf("204 with a body: %s", r.Raw)
 	}
 	for _, m := range []string{"GET", "DELETE"} {
-		cpWantErr(t, a.do(req{Method: m, Path: "/api/v2/contacts/" + gone, Token: tok}), http.StatusNotFound, "")
+		wantErrorDoc(t, a.do(req{Method: m, Path: "/api/v2/contacts/" + gone, Token: tok}), http.StatusNotFound, "")
 	}
 	for _, m := range []string{"PUT", "PATCH"} {
-		cpWantErr(t, a.do(req{Method: m, Path: "/api/v2/contacts/" + gone, Token: tok, Body: doc("contacts", map[string]any{"overwrite": true})}), http.StatusNotFound, "")
+		wantErrorDoc(t, a.do(req{Method: m, Path: "/api/v2/contacts/" + gone, Token: tok, Body: doc("contacts", map[string]any{"overwrite": true})}), http.StatusNotFound, "")
 	}
-	if ids := cpIDs(cpGet(t, a, tok, "/api/v2/contacts").list()); !cpEqual(ids, []string{keep}) {
+	if ids := idsOf(mustGet(t, a, tok, "/api/v2/contacts").list()); !sameStrings(ids, []string{keep}) {
 		t.Errorf("list after delete %v, want [%s]", ids, keep)
 	}
 	// Hard delete: the id may be used again.
-	cpCreateContact(t, a, tok, gone, map[string]any{"name": "Again"})
+	createContact(t, a, tok, gone, map[string]any{"name": "Again"})
 }
 
 // Deleting a contact deletes its people and their phones; other contacts
@@ -538,7 +528,7 @@ func TestContactsDeleteCascade(t *testing.T) {
 		phonesPath(keepContact, keepPerson) + "/" + keepPhone,
 		phonesPath(keepContact, keepPerson),
 	}
-	before := cpSnapshot(t, a, tr.tok, keepPaths...)
+	before := snapshot(t, a, tr.tok, keepPaths...)
 
 	r := a.do(req{Method: "DELETE", Path: tr.contactPath(), Token: tr.tok})
 	r.want(t, http.StatusNoContent, "")
@@ -547,7 +537,7 @@ func TestContactsDeleteCascade(t *testing.T) {
 		tr.contactPath(), tr.contactPath() + "/people", tr.personPath(), tr.phonesPath(), tr.phonePath(),
 		tr.contactPath() + "/people/" + person2, phonesPath(tr.contact, person2) + "/" + phone2,
 	} {
-		cpWantErr(t, a.do(req{Method: "GET", Path: path, Token: tr.tok}), http.StatusNotFound, "")
+		wantErrorDoc(t, a.do(req{Method: "GET", Path: path, Token: tr.tok}), http.StatusNotFound, "")
 	}
 	// The rows are gone, not just hidden.
 	if a.rowExists("contacts", tr.contact) {
@@ -563,15 +553,15 @@ func TestContactsDeleteCascade(t *testing.T) {
 			t.Errorf("phone row %s is still there", ph)
 		}
 	}
-	cpSameSnapshot(t, before, cpSnapshot(t, a, tr.tok, keepPaths...))
+	sameSnapshot(t, before, snapshot(t, a, tr.tok, keepPaths...))
 
 	// Every id may be used again, which needs the old rows to be gone.
-	cpCreateContact(t, a, tr.tok, tr.contact, map[string]any{"name": "Reborn"})
-	r = a.do(req{Method: "POST", Path: tr.contactPath() + "/people", Token: tr.tok, Body: cpDoc("people", tr.person, map[string]any{"first_name": "Reborn"})})
+	createContact(t, a, tr.tok, tr.contact, map[string]any{"name": "Reborn"})
+	r = a.do(req{Method: "POST", Path: tr.contactPath() + "/people", Token: tr.tok, Body: docWithID("people", tr.person, map[string]any{"first_name": "Reborn"})})
 	r.want(t, http.StatusCreated, "")
-	r = a.do(req{Method: "POST", Path: tr.phonesPath(), Token: tr.tok, Body: cpDoc("phone_numbers", tr.phone, map[string]any{"number": "617-555-3033"})})
+	r = a.do(req{Method: "POST", Path: tr.phonesPath(), Token: tr.tok, Body: docWithID("phone_numbers", tr.phone, map[string]any{"number": "617-555-3033"})})
 	r.want(t, http.StatusCreated, "")
-	if n := len(cpGet(t, a, tr.tok, tr.phonesPath()).list()); n != 1 {
+	if n := len(mustGet(t, a, tr.tok, tr.phonesPath()).list()); n != 1 {
 		t.Errorf("reborn person has %d phones, want 1", n)
 	}
 }

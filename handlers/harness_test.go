@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -396,4 +397,37 @@ func (a *api) rowExists(table, id string) bool {
 		a.t.Fatalf("rows of %s: %v", table, err)
 	}
 	return n > 0
+}
+
+// mustParseTime parses a response timestamp.
+func mustParseTime(t testing.TB, s string) time.Time {
+	t.Helper()
+	at, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t.Fatalf("timestamp %q: %v", s, err)
+	}
+	return at
+}
+
+// docWithID builds a request document with an optional data.id.
+func docWithID(typ string, id any, attrs map[string]any) map[string]any {
+	d := map[string]any{"type": typ, "attributes": attrs}
+	if id != nil {
+		d["id"] = id
+	}
+	return map[string]any{"data": d}
+}
+
+// timeRE is the response timestamp format: RFC 3339 UTC with milliseconds.
+var timeRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$`)
+
+// uuidRE is a UUID as the API returns it.
+var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// mustGet fetches path and fails unless it gets 200.
+func mustGet(t testing.TB, a *api, tok, path string) *resp {
+	t.Helper()
+	r := a.do(req{Method: "GET", Path: path, Token: tok})
+	r.want(t, http.StatusOK, "")
+	return r
 }

@@ -19,80 +19,61 @@ import (
 // (created_at, updated_at) or by a controlled store clock (updated_in_db_at),
 // with ties everywhere so that the tie-break by id is visible.
 
-// lsNewClock installs a controlled clock set to start on a's store.
-func lsNewClock(a *api, start time.Time) *testClock {
+// newClock installs a controlled clock set to start on a's store.
+func newClock(a *api, start time.Time) *testClock {
 	c := &testClock{now: start}
 	a.store.SetClock(c.get)
 	return c
 }
 
-// lsID returns the n-th fixture id: a valid lower-case UUID whose string
+// fixedID returns the n-th fixture id: a valid lower-case UUID whose string
 // order is the order of n.
-func lsID(n int) string {
+func fixedID(n int) string {
 	return fmt.Sprintf("00000000-0000-4000-8000-%012d", n)
 }
 
-// lsIDsOf maps fixture numbers to ids.
-func lsIDsOf(ns ...int) []string {
+// fixedIDs maps fixture numbers to ids.
+func fixedIDs(ns ...int) []string {
 	out := make([]string, len(ns))
 	for i, n := range ns {
-		out[i] = lsID(n)
+		out[i] = fixedID(n)
 	}
 	return out
 }
 
-// lsTime parses an RFC 3339 timestamp or fails the test.
-func lsTime(t testing.TB, s string) time.Time {
-	t.Helper()
-	v, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		t.Fatalf("bad fixture time %q: %v", s, err)
-	}
-	return v
-}
-
-// lsFmt formats t as the server does (UTC, milliseconds).
-func lsFmt(t time.Time) string {
+// fmtTime formats t as the server does (UTC, milliseconds).
+func fmtTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02T15:04:05.000Z")
 }
 
-// lsDoc builds a request document with an optional id.
-func lsDoc(typ, id string, attrs map[string]any) map[string]any {
-	d := map[string]any{"type": typ, "attributes": attrs}
-	if id != "" {
-		d["id"] = id
-	}
-	return map[string]any{"data": d}
-}
-
-// lsPage is a list response decoded strictly: the pagination numbers must be
+// listPage is a list response decoded strictly: the pagination numbers must be
 // JSON integers to decode into int.
-type lsPage struct {
+type listPage struct {
 	Data []struct {
 		ID         string         `json:"id"`
 		Type       string         `json:"type"`
 		Attributes map[string]any `json:"attributes"`
 	} `json:"data"`
 	Meta struct {
-		Pagination lsPagination      `json:"pagination"`
+		Pagination pagination        `json:"pagination"`
 		Sort       string            `json:"sort"`
 		Filter     map[string]string `json:"filter"`
 	} `json:"meta"`
 	Links map[string]string `json:"links"`
 }
 
-type lsPagination struct {
+type pagination struct {
 	Page       int `json:"page"`
 	PerPage    int `json:"per_page"`
 	TotalCount int `json:"total_count"`
 	TotalPages int `json:"total_pages"`
 }
 
-// lsDecodePage decodes a 200 list response.
-func lsDecodePage(t testing.TB, r *resp) lsPage {
+// decodePage decodes a 200 list response.
+func decodePage(t testing.TB, r *resp) listPage {
 	t.Helper()
 	r.want(t, http.StatusOK, "")
-	var p lsPage
+	var p listPage
 	if err := json.Unmarshal(r.Raw, &p); err != nil {
 		t.Fatalf("list response does not decode (pagination must be integers): %v\n%s", err, r.Raw)
 	}
@@ -105,7 +86,7 @@ func lsDecodePage(t testing.TB, r *resp) lsPage {
 	return p
 }
 
-func (p lsPage) ids() []string {
+func (p listPage) ids() []string {
 	out := make([]string, len(p.Data))
 	for i, d := range p.Data {
 		out[i] = d.ID
@@ -113,16 +94,16 @@ func (p lsPage) ids() []string {
 	return out
 }
 
-// lsGet sends an authenticated GET.
-func lsGet(a *api, tok, path string) *resp {
+// rawGet sends an authenticated GET.
+func rawGet(a *api, tok, path string) *resp {
 	a.t.Helper()
 	return a.do(req{Method: "GET", Path: path, Token: tok})
 }
 
-// lsWantLinks checks links exactly: the set of keys, and each link as a
+// wantLinks checks links exactly: the set of keys, and each link as a
 // path-absolute URL on path whose query is the request's other parameters
 // (rest) plus page and per_page. prev and next are 0 when absent.
-func lsWantLinks(t testing.TB, links map[string]string, path string, rest url.Values, perPage, self, last, prev, next int) {
+func wantLinks(t testing.TB, links map[string]string, path string, rest url.Values, perPage, self, last, prev, next int) {
 	t.Helper()
 	want := map[string]int{"self": self, "first": 1, "last": last}
 	if prev > 0 {
@@ -171,8 +152,8 @@ func lsWantLinks(t testing.TB, links map[string]string, path string, rest url.Va
 	}
 }
 
-// lsRest returns the query parameters of rawQuery other than paging.
-func lsRest(t testing.TB, rawQuery string) url.Values {
+// restOf returns the query parameters of rawQuery other than paging.
+func restOf(t testing.TB, rawQuery string) url.Values {
 	t.Helper()
 	v, err := url.ParseQuery(rawQuery)
 	if err != nil {
@@ -184,10 +165,10 @@ func lsRest(t testing.TB, rawQuery string) url.Values {
 	return v
 }
 
-// lsWantParam checks a 400 whose first error names param in
+// wantParam checks a 400 whose first error names param in
 // source.parameter (and has no pointer); detail, when not "", must equal
 // the error's detail.
-func lsWantParam(t testing.TB, r *resp, param, detail string) {
+func wantParam(t testing.TB, r *resp, param, detail string) {
 	t.Helper()
 	r.want(t, http.StatusBadRequest, "")
 	e := r.firstError()
@@ -200,8 +181,8 @@ func lsWantParam(t testing.TB, r *resp, param, detail string) {
 	}
 }
 
-// lsListCase is one list request with its exact expected page.
-type lsListCase struct {
+// listCase is one list request with its exact expected page.
+type listCase struct {
 	name    string
 	query   string // raw query string, without "?"
 	ids     []int  // expected data, in order (fixture numbers)
@@ -216,8 +197,8 @@ type lsListCase struct {
 	filter  map[string]string // nil means {}
 }
 
-// lsRunListCases runs cases against path; each case must match exactly.
-func lsRunListCases(t *testing.T, a *api, tok, path string, cases []lsListCase) {
+// runListCases runs cases against path; each case must match exactly.
+func runListCases(t *testing.T, a *api, tok, path string, cases []listCase) {
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -225,11 +206,11 @@ func lsRunListCases(t *testing.T, a *api, tok, path string, cases []lsListCase) 
 			if tc.query != "" {
 				full += "?" + tc.query
 			}
-			p := lsDecodePage(t, lsGet(a, tok, full))
-			if got, want := p.ids(), lsIDsOf(tc.ids...); !slices.Equal(got, want) {
+			p := decodePage(t, rawGet(a, tok, full))
+			if got, want := p.ids(), fixedIDs(tc.ids...); !slices.Equal(got, want) {
 				t.Errorf("data ids\n got %v\nwant %v", got, want)
 			}
-			wantPg := lsPagination{Page: tc.page, PerPage: tc.perPage, TotalCount: tc.total, TotalPages: tc.pages}
+			wantPg := pagination{Page: tc.page, PerPage: tc.perPage, TotalCount: tc.total, TotalPages: tc.pages}
 			if p.Meta.Pagination != wantPg {
 				t.Errorf("meta.pagination %+v, want %+v", p.Meta.Pagination, wantPg)
 			}
@@ -243,13 +224,13 @@ func lsRunListCases(t *testing.T, a *api, tok, path string, cases []lsListCase) 
 			if !reflect.DeepEqual(p.Meta.Filter, wantFilter) {
 				t.Errorf("meta.filter %v, want %v", p.Meta.Filter, wantFilter)
 			}
-			lsWantLinks(t, p.Links, path, lsRest(t, tc.query), tc.perPage, tc.page, tc.last, tc.prev, tc.next)
+			wantLinks(t, p.Links, path, restOf(t, tc.query), tc.perPage, tc.page, tc.last, tc.prev, tc.next)
 		})
 	}
 }
 
-// lsParamCase is a request that must fail with 400 naming a parameter.
-type lsParamCase struct {
+// paramCase is a request that must fail with 400 naming a parameter.
+type paramCase struct {
 	query  string
 	param  string // "" with alts: any of alts
 	alts   []string
@@ -257,11 +238,11 @@ type lsParamCase struct {
 	substr []string
 }
 
-func lsRunParamCases(t *testing.T, a *api, tok, path string, cases []lsParamCase) {
+func runParamCases(t *testing.T, a *api, tok, path string, cases []paramCase) {
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.query, func(t *testing.T) {
-			r := lsGet(a, tok, path+"?"+tc.query)
+			r := rawGet(a, tok, path+"?"+tc.query)
 			r.want(t, http.StatusBadRequest, "")
 			e := r.firstError()
 			src, _ := e["source"].(map[string]any)
@@ -285,15 +266,15 @@ func lsRunParamCases(t *testing.T, a *api, tok, path string, cases []lsParamCase
 	}
 }
 
-// lsRangeErrors are malformed range filters for param.
-func lsRangeErrors(param string) []lsParamCase {
-	var out []lsParamCase
+// rangeErrors are malformed range filters for param.
+func rangeErrors(param string) []paramCase {
+	var out []paramCase
 	for _, v := range []string{
 		"yesterday", "..", "...", "2030-01-01...", "...2030-01-01", "2030-13-01",
 		"2030-1-1", "2030-01-01 00:00:00", "2030-01-01T00:00:00", "1893456000",
 		"2030-01-01..2030-01-02..2030-01-03", "2030-01-01..x", "x..2030-01-01",
 	} {
-		out = append(out, lsParamCase{
+		out = append(out, paramCase{
 			query: url.QueryEscape(param) + "=" + url.QueryEscape(v), param: param,
 			// the accepted forms are named
 			substr: []string{param, "A..B", "A...B", "YYYY-MM-DD", "RFC 3339"},
@@ -302,9 +283,9 @@ func lsRangeErrors(param string) []lsParamCase {
 	return out
 }
 
-// lsPagingErrors are the paging errors every list shares.
-func lsPagingErrors() []lsParamCase {
-	return []lsParamCase{
+// pagingErrors are the paging errors every list shares.
+func pagingErrors() []paramCase {
+	return []paramCase{
 		{query: "page=0", param: "page"},
 		{query: "page=-1", param: "page"},
 		{query: "page=abc", param: "page"},
@@ -334,7 +315,7 @@ func lsPagingErrors() []lsParamCase {
 	}
 }
 
-// Contacts fixture. Numbers are ids (lsID); insertion order is 3, 1, 5, 2, 4.
+// Contacts fixture. Numbers are ids (fixedID); insertion order is 3, 1, 5, 2, 4.
 //
 //	id name     created_at                updated_at                updated_in_db_at
 //	1  alpha    2030-01-01T00:00:00.000Z  2030-01-02T23:59:59.999Z  2030-02-01T00:00:00.000Z
@@ -342,7 +323,7 @@ func lsPagingErrors() []lsParamCase {
 //	3  Bravo    2030-01-01T00:00:00.000Z  2030-01-02T00:00:00.000Z  2030-02-01T00:00:00.000Z
 //	4  delta    2030-01-02T00:00:00.000Z  2030-01-02T00:00:00.000Z  2030-02-02T10:00:00.500Z
 //	5  Charlie  2030-01-01T00:00:00.001Z  2030-01-03T00:00:00.000Z  2030-02-01T00:00:00.001Z
-func lsContactsFixture(t *testing.T, a *api, clk *testClock, tok string) {
+func contactsFixture(t *testing.T, a *api, clk *testClock, tok string) {
 	t.Helper()
 	rows := []struct {
 		n                      int
@@ -356,8 +337,8 @@ func lsContactsFixture(t *testing.T, a *api, clk *testClock, tok string) {
 		{4, "delta", "2030-01-02T00:00:00.000Z", "2030-01-02T00:00:00.000Z", "2030-02-02T10:00:00.500Z"},
 	}
 	for _, row := range rows {
-		clk.set(lsTime(t, row.inDB))
-		r := a.do(req{Method: "POST", Path: "/api/v2/contacts", Token: tok, Body: lsDoc("contacts", lsID(row.n),
+		clk.set(mustParseTime(t, row.inDB))
+		r := a.do(req{Method: "POST", Path: "/api/v2/contacts", Token: tok, Body: docWithID("contacts", fixedID(row.n),
 			map[string]any{"name": row.name, "created_at": row.created, "updated_at": row.updated})})
 		r.want(t, http.StatusCreated, "")
 		want := map[string]any{"name": row.name, "created_at": row.created, "updated_at": row.updated, "updated_in_db_at": row.inDB}
@@ -369,9 +350,9 @@ func lsContactsFixture(t *testing.T, a *api, clk *testClock, tok string) {
 
 func TestListsContacts(t *testing.T) {
 	a := newAPI(t)
-	clk := lsNewClock(a, time.Date(2030, 2, 1, 0, 0, 0, 0, time.UTC))
+	clk := newClock(a, time.Date(2030, 2, 1, 0, 0, 0, 0, time.UTC))
 	tok := a.user()
-	lsContactsFixture(t, a, clk, tok)
+	contactsFixture(t, a, clk, tok)
 	// Someone else's contacts never show up nor count.
 	other := a.user()
 	for i := 0; i < 3; i++ {
@@ -387,10 +368,10 @@ func TestListsContacts(t *testing.T) {
 		return m
 	}
 	q := func(key, v string) string { return url.QueryEscape("filter["+key+"]") + "=" + url.QueryEscape(v) }
-	one := func(name, query string, ids []int, sortBy string, filter map[string]string) lsListCase {
-		return lsListCase{name: name, query: query, ids: ids, page: 1, perPage: 25, total: len(ids), pages: min(len(ids), 1), last: 1, sort: sortBy, filter: filter}
+	one := func(name, query string, ids []int, sortBy string, filter map[string]string) listCase {
+		return listCase{name: name, query: query, ids: ids, page: 1, perPage: 25, total: len(ids), pages: min(len(ids), 1), last: 1, sort: sortBy, filter: filter}
 	}
-	cases := []lsListCase{
+	cases := []listCase{
 		// Defaults: page 1 of 25, created_at ascending, ties by id.
 		one("defaults", "", []int{2, 1, 3, 5, 4}, "created_at", nil),
 		// Sorting, each direction; ties (1/3 on created_at, 3/4 on
@@ -456,11 +437,11 @@ func TestListsContacts(t *testing.T) {
 		one("both filters", q(ua, "2030-01-02")+"&"+q(uidb, "2030-02-01"), []int{1, 3}, "created_at", f(ua, "2030-01-02", uidb, "2030-02-01")),
 		one("include is ignored", "include=people,phone_numbers", []int{2, 1, 3, 5, 4}, "created_at", nil),
 	}
-	lsRunListCases(t, a, tok, "/api/v2/contacts", cases)
+	runListCases(t, a, tok, "/api/v2/contacts", cases)
 
 	t.Run("another user sees only theirs", func(t *testing.T) {
-		p := lsDecodePage(t, lsGet(a, other, "/api/v2/contacts?per_page=2"))
-		if p.Meta.Pagination != (lsPagination{Page: 1, PerPage: 2, TotalCount: 3, TotalPages: 2}) {
+		p := decodePage(t, rawGet(a, other, "/api/v2/contacts?per_page=2"))
+		if p.Meta.Pagination != (pagination{Page: 1, PerPage: 2, TotalCount: 3, TotalPages: 2}) {
 			t.Errorf("pagination %+v", p.Meta.Pagination)
 		}
 		for _, id := range p.ids() {
@@ -470,30 +451,30 @@ func TestListsContacts(t *testing.T) {
 		}
 	})
 	t.Run("empty list", func(t *testing.T) {
-		p := lsDecodePage(t, lsGet(a, a.user(), "/api/v2/contacts"))
-		if len(p.Data) != 0 || p.Meta.Pagination != (lsPagination{Page: 1, PerPage: 25, TotalCount: 0, TotalPages: 0}) {
+		p := decodePage(t, rawGet(a, a.user(), "/api/v2/contacts"))
+		if len(p.Data) != 0 || p.Meta.Pagination != (pagination{Page: 1, PerPage: 25, TotalCount: 0, TotalPages: 0}) {
 			t.Errorf("empty list: %d rows, pagination %+v", len(p.Data), p.Meta.Pagination)
 		}
-		lsWantLinks(t, p.Links, "/api/v2/contacts", url.Values{}, 25, 1, 1, 0, 0)
+		wantLinks(t, p.Links, "/api/v2/contacts", url.Values{}, 25, 1, 1, 0, 0)
 	})
 
 	t.Run("errors", func(t *testing.T) {
-		errs := lsPagingErrors()
+		errs := pagingErrors()
 		errs = append(errs,
-			lsParamCase{query: "sort=first_name", param: "sort", detail: "Sorting by first_name is not supported for this endpoint."},
-			lsParamCase{query: "sort=-last_name", param: "sort", detail: "Sorting by last_name is not supported for this endpoint."},
-			lsParamCase{query: "sort=name,-created_at", param: "sort", detail: "This endpoint does not support multiple sorting parameters."},
-			lsParamCase{query: "sort=Name", param: "sort", detail: "Sorting by Name is not supported for this endpoint."},
-			lsParamCase{query: "filter%5Bprimary%5D=true", param: "filter[primary]"},
-			lsParamCase{query: "filter%5Blocation%5D=mobile", param: "filter[location]"},
-			lsParamCase{query: "filter%5Bname%5D=alpha", param: "filter[name]"},
-			lsParamCase{query: "fields%5Bcontacts%5D=name,bogus", param: "fields[contacts]"},
-			lsParamCase{query: "fields%5Bcontacts%5D=id", param: "fields[contacts]"},
-			lsParamCase{query: "fields%5Bpeople%5D=first_name", param: "fields[people]"},
+			paramCase{query: "sort=first_name", param: "sort", detail: "Sorting by first_name is not supported for this endpoint."},
+			paramCase{query: "sort=-last_name", param: "sort", detail: "Sorting by last_name is not supported for this endpoint."},
+			paramCase{query: "sort=name,-created_at", param: "sort", detail: "This endpoint does not support multiple sorting parameters."},
+			paramCase{query: "sort=Name", param: "sort", detail: "Sorting by Name is not supported for this endpoint."},
+			paramCase{query: "filter%5Bprimary%5D=true", param: "filter[primary]"},
+			paramCase{query: "filter%5Blocation%5D=mobile", param: "filter[location]"},
+			paramCase{query: "filter%5Bname%5D=alpha", param: "filter[name]"},
+			paramCase{query: "fields%5Bcontacts%5D=name,bogus", param: "fields[contacts]"},
+			paramCase{query: "fields%5Bcontacts%5D=id", param: "fields[contacts]"},
+			paramCase{query: "fields%5Bpeople%5D=first_name", param: "fields[people]"},
 		)
-		errs = append(errs, lsRangeErrors("filter[updated_at]")...)
-		errs = append(errs, lsRangeErrors("filter[updated_in_db_at]")...)
-		lsRunParamCases(t, a, tok, "/api/v2/contacts", errs)
+		errs = append(errs, rangeErrors("filter[updated_at]")...)
+		errs = append(errs, rangeErrors("filter[updated_in_db_at]")...)
+		runParamCases(t, a, tok, "/api/v2/contacts", errs)
 	})
 }
 
@@ -507,11 +488,11 @@ func TestListsContacts(t *testing.T) {
 func TestListsPeople(t *testing.T) {
 	a := newAPI(t)
 	t0 := time.Date(2030, 2, 1, 12, 0, 0, 0, time.UTC)
-	clk := lsNewClock(a, t0)
+	clk := newClock(a, t0)
 	tok := a.user()
-	r := a.do(req{Method: "POST", Path: "/api/v2/contacts", Token: tok, Body: lsDoc("contacts", lsID(100), map[string]any{"name": "C"})})
+	r := a.do(req{Method: "POST", Path: "/api/v2/contacts", Token: tok, Body: docWithID("contacts", fixedID(100), map[string]any{"name": "C"})})
 	r.want(t, http.StatusCreated, "")
-	path := "/api/v2/contacts/" + lsID(100) + "/people"
+	path := "/api/v2/contacts/" + fixedID(100) + "/people"
 	rows := []struct {
 		n                             int
 		first, last, created, updated string
@@ -524,10 +505,10 @@ func TestListsPeople(t *testing.T) {
 	}
 	for _, row := range rows {
 		clk.set(t0.Add(row.inDB))
-		r := a.do(req{Method: "POST", Path: path, Token: tok, Body: lsDoc("people", lsID(row.n),
+		r := a.do(req{Method: "POST", Path: path, Token: tok, Body: docWithID("people", fixedID(row.n),
 			map[string]any{"first_name": row.first, "last_name": row.last, "created_at": row.created, "updated_at": row.updated})})
 		r.want(t, http.StatusCreated, "")
-		if r.attrs()["updated_in_db_at"] != lsFmt(t0.Add(row.inDB)) {
+		if r.attrs()["updated_in_db_at"] != fmtTime(t0.Add(row.inDB)) {
 			t.Fatalf("fixture person %d: updated_in_db_at %v", row.n, r.attrs()["updated_in_db_at"])
 		}
 	}
@@ -535,10 +516,10 @@ func TestListsPeople(t *testing.T) {
 	other := a.contact(tok)
 	a.person(tok, other)
 
-	one := func(name, query string, ids []int, sortBy string, filter map[string]string) lsListCase {
-		return lsListCase{name: name, query: query, ids: ids, page: 1, perPage: 25, total: len(ids), pages: min(len(ids), 1), last: 1, sort: sortBy, filter: filter}
+	one := func(name, query string, ids []int, sortBy string, filter map[string]string) listCase {
+		return listCase{name: name, query: query, ids: ids, page: 1, perPage: 25, total: len(ids), pages: min(len(ids), 1), last: 1, sort: sortBy, filter: filter}
 	}
-	cases := []lsListCase{
+	cases := []listCase{
 		one("defaults", "", []int{4, 1, 2, 3}, "created_at", nil),
 		one("sort -created_at", "sort=-created_at", []int{3, 2, 1, 4}, "-created_at", nil),
 		one("sort updated_at", "sort=updated_at", []int{1, 3, 4, 2}, "updated_at", nil),
@@ -551,28 +532,28 @@ func TestListsPeople(t *testing.T) {
 		{name: "aliases", query: "page%5Bsize%5D=3&page%5Bnumber%5D=1&sort=-first_name", ids: []int{1, 4, 3}, page: 1, perPage: 3, total: 4, pages: 2, last: 2, next: 2, sort: "-first_name"},
 		{name: "past the end", query: "per_page=3&page=3", ids: []int{}, page: 3, perPage: 3, total: 4, pages: 2, last: 2, prev: 2, sort: "created_at"},
 		one("filter updated_at date", "filter%5Bupdated_at%5D=2030-01-02", []int{4, 3}, "created_at", map[string]string{"updated_at": "2030-01-02"}),
-		one("filter updated_in_db_at instant", "filter%5Bupdated_in_db_at%5D="+url.QueryEscape(lsFmt(t0.Add(time.Millisecond))), []int{4, 3}, "created_at", map[string]string{"updated_in_db_at": lsFmt(t0.Add(time.Millisecond))}),
-		one("filter updated_in_db_at exclusive", "filter%5Bupdated_in_db_at%5D="+url.QueryEscape(lsFmt(t0)+"..."+lsFmt(t0.Add(time.Millisecond))), []int{1, 2}, "created_at", map[string]string{"updated_in_db_at": lsFmt(t0) + "..." + lsFmt(t0.Add(time.Millisecond))}),
+		one("filter updated_in_db_at instant", "filter%5Bupdated_in_db_at%5D="+url.QueryEscape(fmtTime(t0.Add(time.Millisecond))), []int{4, 3}, "created_at", map[string]string{"updated_in_db_at": fmtTime(t0.Add(time.Millisecond))}),
+		one("filter updated_in_db_at exclusive", "filter%5Bupdated_in_db_at%5D="+url.QueryEscape(fmtTime(t0)+"..."+fmtTime(t0.Add(time.Millisecond))), []int{1, 2}, "created_at", map[string]string{"updated_in_db_at": fmtTime(t0) + "..." + fmtTime(t0.Add(time.Millisecond))}),
 		one("include ignored", "include=phones", []int{4, 1, 2, 3}, "created_at", nil),
 	}
-	lsRunListCases(t, a, tok, path, cases)
+	runListCases(t, a, tok, path, cases)
 
 	t.Run("errors", func(t *testing.T) {
-		errs := lsPagingErrors()
+		errs := pagingErrors()
 		errs = append(errs,
-			lsParamCase{query: "sort=name", param: "sort", detail: "Sorting by name is not supported for this endpoint."},
-			lsParamCase{query: "sort=-name", param: "sort", detail: "Sorting by name is not supported for this endpoint."},
-			lsParamCase{query: "sort=first_name,last_name", param: "sort", detail: "This endpoint does not support multiple sorting parameters."},
-			lsParamCase{query: "filter%5Bprimary%5D=true", param: "filter[primary]"},
-			lsParamCase{query: "filter%5Bhistoric%5D=false", param: "filter[historic]"},
-			lsParamCase{query: "filter%5Blocation%5D=home", param: "filter[location]"},
-			lsParamCase{query: "filter%5Bfirst_name%5D=Bob", param: "filter[first_name]"},
-			lsParamCase{query: "fields%5Bpeople%5D=first_name,name", param: "fields[people]"},
-			lsParamCase{query: "fields%5Bcontacts%5D=name", param: "fields[contacts]"},
+			paramCase{query: "sort=name", param: "sort", detail: "Sorting by name is not supported for this endpoint."},
+			paramCase{query: "sort=-name", param: "sort", detail: "Sorting by name is not supported for this endpoint."},
+			paramCase{query: "sort=first_name,last_name", param: "sort", detail: "This endpoint does not support multiple sorting parameters."},
+			paramCase{query: "filter%5Bprimary%5D=true", param: "filter[primary]"},
+			paramCase{query: "filter%5Bhistoric%5D=false", param: "filter[historic]"},
+			paramCase{query: "filter%5Blocation%5D=home", param: "filter[location]"},
+			paramCase{query: "filter%5Bfirst_name%5D=Bob", param: "filter[first_name]"},
+			paramCase{query: "fields%5Bpeople%5D=first_name,name", param: "fields[people]"},
+			paramCase{query: "fields%5Bcontacts%5D=name", param: "fields[contacts]"},
 		)
-		errs = append(errs, lsRangeErrors("filter[updated_at]")...)
-		errs = append(errs, lsRangeErrors("filter[updated_in_db_at]")...)
-		lsRunParamCases(t, a, tok, path, errs)
+		errs = append(errs, rangeErrors("filter[updated_at]")...)
+		errs = append(errs, rangeErrors("filter[updated_in_db_at]")...)
+		runParamCases(t, a, tok, path, errs)
 	})
 }
 
@@ -585,12 +566,12 @@ func TestListsPeople(t *testing.T) {
 //	3  2029-12-31T00:00:00Z  2030-01-01T00:00:00Z  work     false    false
 //	4  2030-01-01T00:00:00Z  2030-01-03T00:00:00Z  home     true     false
 //	5  2030-01-05T00:00:00Z  2030-01-05T00:00:00Z  null     false    false
-func lsPhonesFixture(t *testing.T, a *api, tok string) (contactID, personID string) {
+func phonesFixture(t *testing.T, a *api, tok string) (contactID, personID string) {
 	t.Helper()
-	contactID, personID = lsID(200), lsID(201)
-	r := a.do(req{Method: "POST", Path: "/api/v2/contacts", Token: tok, Body: lsDoc("contacts", contactID, map[string]any{"name": "C"})})
+	contactID, personID = fixedID(200), fixedID(201)
+	r := a.do(req{Method: "POST", Path: "/api/v2/contacts", Token: tok, Body: docWithID("contacts", contactID, map[string]any{"name": "C"})})
 	r.want(t, http.StatusCreated, "")
-	r = a.do(req{Method: "POST", Path: "/api/v2/contacts/" + contactID + "/people", Token: tok, Body: lsDoc("people", personID, map[string]any{"first_name": "P"})})
+	r = a.do(req{Method: "POST", Path: "/api/v2/contacts/" + contactID + "/people", Token: tok, Body: docWithID("people", personID, map[string]any{"first_name": "P"})})
 	r.want(t, http.StatusCreated, "")
 	rows := []struct {
 		n                 int
@@ -612,14 +593,14 @@ func lsPhonesFixture(t *testing.T, a *api, tok string) (contactID, personID stri
 		if row.location != nil {
 			attrs["location"] = row.location
 		}
-		r := a.do(req{Method: "POST", Path: phonesPath(contactID, personID), Token: tok, Body: lsDoc("phone_numbers", lsID(row.n), attrs)})
+		r := a.do(req{Method: "POST", Path: phonesPath(contactID, personID), Token: tok, Body: docWithID("phone_numbers", fixedID(row.n), attrs)})
 		r.want(t, http.StatusCreated, "")
 	}
 	// Every row kept its fixture values (no primary fix-up touched them).
-	p := lsDecodePage(t, lsGet(a, tok, phonesPath(contactID, personID)))
+	p := decodePage(t, rawGet(a, tok, phonesPath(contactID, personID)))
 	for _, d := range p.Data {
 		for _, row := range rows {
-			if d.ID != lsID(row.n) {
+			if d.ID != fixedID(row.n) {
 				continue
 			}
 			if d.Attributes["updated_at"] != row.updated || d.Attributes["primary"] != row.primary || d.Attributes["historic"] != row.historic {
@@ -632,9 +613,9 @@ func lsPhonesFixture(t *testing.T, a *api, tok string) (contactID, personID stri
 
 func TestListsPhones(t *testing.T) {
 	a := newAPI(t)
-	lsNewClock(a, time.Date(2030, 2, 1, 0, 0, 0, 0, time.UTC))
+	newClock(a, time.Date(2030, 2, 1, 0, 0, 0, 0, time.UTC))
 	tok := a.user()
-	c, p := lsPhonesFixture(t, a, tok)
+	c, p := phonesFixture(t, a, tok)
 	// Another person's phones never show up nor count.
 	a.phone(tok, c, a.person(tok, c), map[string]any{"number": "617-555-9999", "location": "mobile"})
 	path := phonesPath(c, p)
@@ -647,10 +628,10 @@ func TestListsPhones(t *testing.T) {
 		}
 		return m
 	}
-	one := func(name, query string, ids []int, sortBy string, filter map[string]string) lsListCase {
-		return lsListCase{name: name, query: query, ids: ids, page: 1, perPage: 25, total: len(ids), pages: min(len(ids), 1), last: 1, sort: sortBy, filter: filter}
+	one := func(name, query string, ids []int, sortBy string, filter map[string]string) listCase {
+		return listCase{name: name, query: query, ids: ids, page: 1, perPage: 25, total: len(ids), pages: min(len(ids), 1), last: 1, sort: sortBy, filter: filter}
 	}
-	cases := []lsListCase{
+	cases := []listCase{
 		one("defaults", "", []int{3, 1, 4, 2, 5}, "created_at", nil),
 		one("sort -created_at", "sort=-created_at", []int{5, 2, 4, 1, 3}, "-created_at", nil),
 		one("sort updated_at", "sort=updated_at", []int{3, 2, 4, 1, 5}, "updated_at", nil),
@@ -672,28 +653,28 @@ func TestListsPhones(t *testing.T) {
 		{name: "empty filter past the end", query: fq("location", "nowhere") + "&page=2", ids: []int{}, page: 2, perPage: 25, total: 0, pages: 0, last: 1, prev: 1, sort: "created_at", filter: fm("location", "nowhere")},
 		one("include ignored", "include=contact", []int{3, 1, 4, 2, 5}, "created_at", nil),
 	}
-	lsRunListCases(t, a, tok, path, cases)
+	runListCases(t, a, tok, path, cases)
 
 	t.Run("errors", func(t *testing.T) {
-		errs := lsPagingErrors()
+		errs := pagingErrors()
 		errs = append(errs,
-			lsParamCase{query: "sort=name", param: "sort", detail: "Sorting by name is not supported for this endpoint."},
-			lsParamCase{query: "sort=-first_name", param: "sort", detail: "Sorting by first_name is not supported for this endpoint."},
-			lsParamCase{query: "sort=-primary", param: "sort", detail: "Sorting by primary is not supported for this endpoint."},
-			lsParamCase{query: "sort=created_at,-updated_at", param: "sort", detail: "This endpoint does not support multiple sorting parameters."},
-			lsParamCase{query: fq("number", "+16175550001"), param: "filter[number]"},
-			lsParamCase{query: fq("location", strings.Repeat("x", 65)), param: "filter[location]"},
-			lsParamCase{query: "fields%5Bphone_numbers%5D=number,phone", param: "fields[phone_numbers]"},
-			lsParamCase{query: "fields%5Bpeople%5D=first_name", param: "fields[people]"},
+			paramCase{query: "sort=name", param: "sort", detail: "Sorting by name is not supported for this endpoint."},
+			paramCase{query: "sort=-first_name", param: "sort", detail: "Sorting by first_name is not supported for this endpoint."},
+			paramCase{query: "sort=-primary", param: "sort", detail: "Sorting by primary is not supported for this endpoint."},
+			paramCase{query: "sort=created_at,-updated_at", param: "sort", detail: "This endpoint does not support multiple sorting parameters."},
+			paramCase{query: fq("number", "+16175550001"), param: "filter[number]"},
+			paramCase{query: fq("location", strings.Repeat("x", 65)), param: "filter[location]"},
+			paramCase{query: "fields%5Bphone_numbers%5D=number,phone", param: "fields[phone_numbers]"},
+			paramCase{query: "fields%5Bpeople%5D=first_name", param: "fields[people]"},
 		)
 		for _, key := range []string{"primary", "historic"} {
 			for _, v := range []string{"1", "0", "yes", "no", "TRUE", "False", "t", ""} {
-				errs = append(errs, lsParamCase{query: fq(key, v), param: "filter[" + key + "]"})
+				errs = append(errs, paramCase{query: fq(key, v), param: "filter[" + key + "]"})
 			}
 		}
-		errs = append(errs, lsRangeErrors("filter[updated_at]")...)
-		errs = append(errs, lsRangeErrors("filter[updated_in_db_at]")...)
-		lsRunParamCases(t, a, tok, path, errs)
+		errs = append(errs, rangeErrors("filter[updated_at]")...)
+		errs = append(errs, rangeErrors("filter[updated_in_db_at]")...)
+		runParamCases(t, a, tok, path, errs)
 	})
 }
 
@@ -712,19 +693,19 @@ func TestListsTotalsPerParent(t *testing.T) {
 		person string
 		total  int
 	}{{p1, 3}, {p2, 1}} {
-		p := lsDecodePage(t, lsGet(a, tok, phonesPath(c, tc.person)+"?per_page=2"))
+		p := decodePage(t, rawGet(a, tok, phonesPath(c, tc.person)+"?per_page=2"))
 		if p.Meta.Pagination.TotalCount != tc.total || len(p.Data) != min(tc.total, 2) {
 			t.Errorf("person %s: total_count %d, %d rows; want %d", tc.person, p.Meta.Pagination.TotalCount, len(p.Data), tc.total)
 		}
 	}
-	p := lsDecodePage(t, lsGet(a, tok, "/api/v2/contacts/"+c+"/people?page=2&per_page=2"))
-	if len(p.Data) != 0 || p.Meta.Pagination != (lsPagination{Page: 2, PerPage: 2, TotalCount: 2, TotalPages: 1}) {
+	p := decodePage(t, rawGet(a, tok, "/api/v2/contacts/"+c+"/people?page=2&per_page=2"))
+	if len(p.Data) != 0 || p.Meta.Pagination != (pagination{Page: 2, PerPage: 2, TotalCount: 2, TotalPages: 1}) {
 		t.Errorf("people page 2: %d rows, %+v", len(p.Data), p.Meta.Pagination)
 	}
 }
 
-// lsAttrKeys returns the sorted attribute names of a resource object.
-func lsAttrKeys(attrs map[string]any) []string {
+// attrKeys returns the sorted attribute names of a resource object.
+func attrKeys(attrs map[string]any) []string {
 	out := make([]string, 0, len(attrs))
 	for k := range attrs {
 		out = append(out, k)
@@ -781,7 +762,7 @@ func TestListsSparseFieldsets(t *testing.T) {
 			fq := "?" + url.QueryEscape(k.param) + "=" + url.QueryEscape(k.fields)
 			check := func(t *testing.T, what string, attrs map[string]any, want []string) {
 				t.Helper()
-				if got := lsAttrKeys(attrs); !slices.Equal(got, want) {
+				if got := attrKeys(attrs); !slices.Equal(got, want) {
 					t.Errorf("%s: attributes %v, want %v", what, got, want)
 				}
 			}
@@ -791,7 +772,7 @@ func TestListsSparseFieldsets(t *testing.T) {
 			check(t, "get without fields", r.attrs(), k.all)
 
 			r = a.do(req{Method: "GET", Path: k.list + fq + "&include=anything", Token: tr.tok})
-			p := lsDecodePage(t, r)
+			p := decodePage(t, r)
 			if len(p.Data) == 0 {
 				t.Fatal("empty list")
 			}
@@ -839,12 +820,12 @@ func TestListsSparseFieldsets(t *testing.T) {
 				{Method: "PATCH", Path: k.item + bad, Body: doc(k.typ, map[string]any{"overwrite": true})},
 			} {
 				rq.Token = tr.tok
-				lsWantParam(t, a.do(rq), k.param, "")
+				wantParam(t, a.do(rq), k.param, "")
 			}
 			if after := stamp(k.item); after != before {
 				t.Errorf("a rejected update changed updated_in_db_at %s → %s", before, after)
 			}
-			p = lsDecodePage(t, a.do(req{Method: "GET", Path: k.list, Token: tr.tok}))
+			p = decodePage(t, a.do(req{Method: "GET", Path: k.list, Token: tr.tok}))
 			if p.Meta.Pagination.TotalCount != 2 {
 				t.Errorf("after a rejected create the list has %d rows, want 2", p.Meta.Pagination.TotalCount)
 			}

@@ -9,24 +9,24 @@ import (
 	"github.com/google/uuid"
 )
 
-// cpPeoplePath is the people collection of a contact.
-func cpPeoplePath(contactID string) string { return "/api/v2/contacts/" + contactID + "/people" }
+// peoplePath is the people collection of a contact.
+func peoplePath(contactID string) string { return "/api/v2/contacts/" + contactID + "/people" }
 
-// cpCreatePerson creates a person under contactID and fails unless 201.
-func cpCreatePerson(t testing.TB, a *api, tok, contactID string, id any, attrs map[string]any) *resp {
+// createPerson creates a person under contactID and fails unless 201.
+func createPerson(t testing.TB, a *api, tok, contactID string, id any, attrs map[string]any) *resp {
 	t.Helper()
-	r := a.do(req{Method: "POST", Path: cpPeoplePath(contactID), Token: tok, Body: cpDoc("people", id, attrs)})
+	r := a.do(req{Method: "POST", Path: peoplePath(contactID), Token: tok, Body: docWithID("people", id, attrs)})
 	r.want(t, http.StatusCreated, "")
 	return r
 }
 
-// cpCheckPerson checks the shape of a person resource in r.
-func cpCheckPerson(t testing.TB, r *resp, id, first string, last any) {
+// checkPerson checks the shape of a person resource in r.
+func checkPerson(t testing.TB, r *resp, id, first string, last any) {
 	t.Helper()
 	if r.data()["type"] != "people" {
 		t.Errorf("type %v, want people", r.data()["type"])
 	}
-	if !cpLowerUUIDRE.MatchString(r.id()) {
+	if !uuidRE.MatchString(r.id()) {
 		t.Errorf("id %q is not a lower-case UUID", r.id())
 	}
 	if id != "" && r.id() != id {
@@ -39,7 +39,7 @@ func cpCheckPerson(t testing.TB, r *resp, id, first string, last any) {
 		t.Errorf("last_name %#v (present %v), want %#v", got, ok, last)
 	}
 	for _, k := range []string{"created_at", "updated_at", "updated_in_db_at"} {
-		if s, _ := r.attrs()[k].(string); !cpTimeRE.MatchString(s) {
+		if s, _ := r.attrs()[k].(string); !timeRE.MatchString(s) {
 			t.Errorf("%s = %v, want RFC 3339 UTC with milliseconds", k, r.attrs()[k])
 		}
 	}
@@ -51,7 +51,7 @@ func TestPeopleList(t *testing.T) {
 	c := a.contact(tok)
 	otherContact := a.contact(tok)
 
-	r := cpGet(t, a, tok, cpPeoplePath(c))
+	r := mustGet(t, a, tok, peoplePath(c))
 	if items, ok := r.Doc["data"].([]any); !ok || len(items) != 0 {
 		t.Errorf("new contact's people: data = %#v, want []", r.Doc["data"])
 	}
@@ -61,17 +61,17 @@ func TestPeopleList(t *testing.T) {
 
 	// Id order is the reverse of created_at order; p4 ties with p3 on
 	// created_at and sorts after it by id.
-	p2 := cpCreatePerson(t, a, tok, c, cpIDWithPrefix("c"), map[string]any{"first_name": "Second", "created_at": "2021-01-02T00:00:00.000Z"}).id()
-	p4 := cpCreatePerson(t, a, tok, c, cpIDWithPrefix("4"), map[string]any{"first_name": "Fourth", "created_at": "2021-01-03T00:00:00Z"}).id()
-	p3 := cpCreatePerson(t, a, tok, c, cpIDWithPrefix("3"), map[string]any{"first_name": "Third", "created_at": "2021-01-03T00:00:00Z"}).id()
-	p1 := cpCreatePerson(t, a, tok, c, cpIDWithPrefix("d"), map[string]any{"first_name": "First", "created_at": "2021-01-01T23:59:59.999Z"}).id()
+	p2 := createPerson(t, a, tok, c, idWithPrefix("c"), map[string]any{"first_name": "Second", "created_at": "2021-01-02T00:00:00.000Z"}).id()
+	p4 := createPerson(t, a, tok, c, idWithPrefix("4"), map[string]any{"first_name": "Fourth", "created_at": "2021-01-03T00:00:00Z"}).id()
+	p3 := createPerson(t, a, tok, c, idWithPrefix("3"), map[string]any{"first_name": "Third", "created_at": "2021-01-03T00:00:00Z"}).id()
+	p1 := createPerson(t, a, tok, c, idWithPrefix("d"), map[string]any{"first_name": "First", "created_at": "2021-01-01T23:59:59.999Z"}).id()
 	a.person(tok, otherContact) // not listed under c
 
-	r = cpGet(t, a, tok, cpPeoplePath(c))
+	r = mustGet(t, a, tok, peoplePath(c))
 	if _, ok := r.Doc["meta"].(map[string]any); !ok {
 		t.Errorf("list without meta object: %s", r.Raw)
 	}
-	if got, want := cpIDs(r.list()), []string{p1, p2, p3, p4}; !cpEqual(got, want) {
+	if got, want := idsOf(r.list()), []string{p1, p2, p3, p4}; !sameStrings(got, want) {
 		t.Errorf("people %v, want %v (this contact's, by created_at)\n%s", got, want, r.Raw)
 	}
 	for i, it := range r.list() {
@@ -79,10 +79,10 @@ func TestPeopleList(t *testing.T) {
 			t.Errorf("item %d type %v", i, it["type"])
 		}
 	}
-	if n := len(cpGet(t, a, tok, cpPeoplePath(otherContact)).list()); n != 1 {
+	if n := len(mustGet(t, a, tok, peoplePath(otherContact)).list()); n != 1 {
 		t.Errorf("other contact has %d people, want 1", n)
 	}
-	cpWantErr(t, a.do(req{Method: "GET", Path: cpPeoplePath(uuid.NewString()), Token: tok}), http.StatusNotFound, "")
+	wantErrorDoc(t, a.do(req{Method: "GET", Path: peoplePath(uuid.NewString()), Token: tok}), http.StatusNotFound, "")
 }
 
 func TestPeopleCreate(t *testing.T) {
@@ -99,19 +99,19 @@ func TestPeopleCreate(t *testing.T) {
 		check   func(t *testing.T, r *resp)
 	}{
 		{name: "first_name only", attrs: map[string]any{"first_name": "Jane"}, code: 201, check: func(t *testing.T, r *resp) {
-			cpCheckPerson(t, r, "", "Jane", nil)
+			checkPerson(t, r, "", "Jane", nil)
 		}},
 		{name: "both names", attrs: map[string]any{"first_name": "Jane", "last_name": "Doe"}, code: 201, check: func(t *testing.T, r *resp) {
-			cpCheckPerson(t, r, "", "Jane", "Doe")
+			checkPerson(t, r, "", "Jane", "Doe")
 		}},
 		{name: "last_name null", attrs: map[string]any{"first_name": "Jane", "last_name": nil}, code: 201, check: func(t *testing.T, r *resp) {
-			cpCheckPerson(t, r, "", "Jane", nil)
+			checkPerson(t, r, "", "Jane", nil)
 		}},
 		{name: "last_name empty", attrs: map[string]any{"first_name": "Jane", "last_name": ""}, code: 201, check: func(t *testing.T, r *resp) {
-			cpCheckPerson(t, r, "", "Jane", "")
+			checkPerson(t, r, "", "Jane", "")
 		}},
 		{name: "client id upper-case returned lower-case", id: upper, attrs: map[string]any{"first_name": "Up"}, code: 201, check: func(t *testing.T, r *resp) {
-			cpCheckPerson(t, r, strings.ToLower(upper), "Up", nil)
+			checkPerson(t, r, strings.ToLower(upper), "Up", nil)
 		}},
 		{name: "client timestamps", attrs: map[string]any{"first_name": "Old", "created_at": "2010-10-10T10:10:10.1-05:00", "updated_at": "2011-01-01T00:00:00Z"}, code: 201, check: func(t *testing.T, r *resp) {
 			if r.attrs()["created_at"] != "2010-10-10T15:10:10.100Z" || r.attrs()["updated_at"] != "2011-01-01T00:00:00.000Z" {
@@ -135,11 +135,11 @@ func TestPeopleCreate(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			before := len(cpGet(t, a, tok, cpPeoplePath(c)).list())
-			r := a.do(req{Method: "POST", Path: cpPeoplePath(c), Token: tok, Body: cpDoc("people", tc.id, tc.attrs)})
-			after := len(cpGet(t, a, tok, cpPeoplePath(c)).list())
+			before := len(mustGet(t, a, tok, peoplePath(c)).list())
+			r := a.do(req{Method: "POST", Path: peoplePath(c), Token: tok, Body: docWithID("people", tc.id, tc.attrs)})
+			after := len(mustGet(t, a, tok, peoplePath(c)).list())
 			if tc.code != http.StatusCreated {
-				cpWantErr(t, r, tc.code, tc.pointer)
+				wantErrorDoc(t, r, tc.code, tc.pointer)
 				if after != before {
 					t.Errorf("a failed create changed the list from %d to %d people", before, after)
 				}
@@ -152,7 +152,7 @@ func TestPeopleCreate(t *testing.T) {
 			if loc, want := r.Header.Get("Location"), "/api/v2/contacts/"+c+"/people/"+r.id(); loc != want {
 				t.Errorf("Location %q, want %q", loc, want)
 			}
-			if got := cpGet(t, a, tok, r.Header.Get("Location")); string(got.Raw) != string(r.Raw) {
+			if got := mustGet(t, a, tok, r.Header.Get("Location")); string(got.Raw) != string(r.Raw) {
 				t.Errorf("GET Location differs from the 201 body:\n%s\n%s", got.Raw, r.Raw)
 			}
 			if tc.check != nil {
@@ -162,27 +162,27 @@ func TestPeopleCreate(t *testing.T) {
 	}
 
 	t.Run("upper-case contact id in path", func(t *testing.T) {
-		r := cpCreatePerson(t, a, tok, strings.ToUpper(c), nil, map[string]any{"first_name": "Path"})
+		r := createPerson(t, a, tok, strings.ToUpper(c), nil, map[string]any{"first_name": "Path"})
 		if loc, want := r.Header.Get("Location"), "/api/v2/contacts/"+c+"/people/"+r.id(); loc != want {
 			t.Errorf("Location %q, want %q (lower-case)", loc, want)
 		}
 	})
 	t.Run("unknown contact", func(t *testing.T) {
-		r := a.do(req{Method: "POST", Path: cpPeoplePath(uuid.NewString()), Token: tok, Body: doc("people", map[string]any{"first_name": "J"})})
-		cpWantErr(t, r, http.StatusNotFound, "")
+		r := a.do(req{Method: "POST", Path: peoplePath(uuid.NewString()), Token: tok, Body: doc("people", map[string]any{"first_name": "J"})})
+		wantErrorDoc(t, r, http.StatusNotFound, "")
 	})
 	t.Run("duplicate id", func(t *testing.T) {
 		id := uuid.NewString()
-		first := cpCreatePerson(t, a, tok, c, id, map[string]any{"first_name": "One"})
+		first := createPerson(t, a, tok, c, id, map[string]any{"first_name": "One"})
 		other := a.contact(tok)
 		for _, tc := range []struct{ contact, id string }{{c, id}, {c, strings.ToUpper(id)}, {other, id}} {
-			r := a.do(req{Method: "POST", Path: cpPeoplePath(tc.contact), Token: tok, Body: cpDoc("people", tc.id, map[string]any{"first_name": "Two"})})
-			cpWantErr(t, r, http.StatusConflict, "/data/id")
+			r := a.do(req{Method: "POST", Path: peoplePath(tc.contact), Token: tok, Body: docWithID("people", tc.id, map[string]any{"first_name": "Two"})})
+			wantErrorDoc(t, r, http.StatusConflict, "/data/id")
 		}
-		if got := cpGet(t, a, tok, cpPeoplePath(c)+"/"+id); string(got.Raw) != string(first.Raw) {
+		if got := mustGet(t, a, tok, peoplePath(c)+"/"+id); string(got.Raw) != string(first.Raw) {
 			t.Errorf("person changed by a failed create")
 		}
-		if n := len(cpGet(t, a, tok, cpPeoplePath(other)).list()); n != 0 {
+		if n := len(mustGet(t, a, tok, peoplePath(other)).list()); n != 0 {
 			t.Errorf("other contact has %d people, want 0", n)
 		}
 	})
@@ -193,27 +193,27 @@ func TestPeopleGet(t *testing.T) {
 	tok := a.user()
 	c := a.contact(tok)
 	otherContact := a.contact(tok)
-	created := cpCreatePerson(t, a, tok, c, nil, map[string]any{"first_name": "Jane", "last_name": "Doe"})
+	created := createPerson(t, a, tok, c, nil, map[string]any{"first_name": "Jane", "last_name": "Doe"})
 	p := created.id()
 	for _, tc := range []struct {
 		name, path string
 		code       int
 	}{
-		{"own", cpPeoplePath(c) + "/" + p, 200},
-		{"upper-case ids", cpPeoplePath(strings.ToUpper(c)) + "/" + strings.ToUpper(p), 200},
-		{"unknown person", cpPeoplePath(c) + "/" + uuid.NewString(), 404},
-		{"under another contact of the caller", cpPeoplePath(otherContact) + "/" + p, 404},
-		{"unknown contact", cpPeoplePath(uuid.NewString()) + "/" + p, 404},
-		{"contact id used as person id", cpPeoplePath(c) + "/" + c, 404},
+		{"own", peoplePath(c) + "/" + p, 200},
+		{"upper-case ids", peoplePath(strings.ToUpper(c)) + "/" + strings.ToUpper(p), 200},
+		{"unknown person", peoplePath(c) + "/" + uuid.NewString(), 404},
+		{"under another contact of the caller", peoplePath(otherContact) + "/" + p, 404},
+		{"unknown contact", peoplePath(uuid.NewString()) + "/" + p, 404},
+		{"contact id used as person id", peoplePath(c) + "/" + c, 404},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := a.do(req{Method: "GET", Path: tc.path, Token: tok})
 			if tc.code != 200 {
-				cpWantErr(t, r, tc.code, "")
+				wantErrorDoc(t, r, tc.code, "")
 				return
 			}
 			r.want(t, 200, "")
-			cpCheckPerson(t, r, p, "Jane", "Doe")
+			checkPerson(t, r, p, "Jane", "Doe")
 			if string(r.Raw) != string(created.Raw) {
 				t.Errorf("GET differs from the create response:\n%s\n%s", r.Raw, created.Raw)
 			}
@@ -227,15 +227,15 @@ func TestPeopleUpdate(t *testing.T) {
 	c := a.contact(tok)
 	otherContact := a.contact(tok)
 	for _, method := range []string{"PUT", "PATCH"} {
-		for _, tc := range cpPreconditionCases() {
+		for _, tc := range preconditionCases() {
 			t.Run(method+"/precondition "+tc.name, func(t *testing.T) {
-				created := cpCreatePerson(t, a, tok, c, nil, map[string]any{"first_name": "Before", "last_name": "Same"})
-				path := cpPeoplePath(c) + "/" + created.id()
-				stored := cpStoredAt(t, a, tok, path)
-				r := a.do(req{Method: method, Path: path, Token: tok, Body: doc("people", cpWith(tc.pre(t, stored), "first_name", "After"))})
-				got := cpGet(t, a, tok, path)
+				created := createPerson(t, a, tok, c, nil, map[string]any{"first_name": "Before", "last_name": "Same"})
+				path := peoplePath(c) + "/" + created.id()
+				stored := storedAt(t, a, tok, path)
+				r := a.do(req{Method: method, Path: path, Token: tok, Body: doc("people", with(tc.pre(t, stored), "first_name", "After"))})
+				got := mustGet(t, a, tok, path)
 				if !tc.ok {
-					cpWantErr(t, r, http.StatusConflict, "/data/attributes/updated_in_db_at")
+					wantErrorDoc(t, r, http.StatusConflict, "/data/attributes/updated_in_db_at")
 					meta, _ := r.firstError()["meta"].(map[string]any)
 					if meta["updated_in_db_at"] != stored {
 						t.Errorf("meta.updated_in_db_at = %v, want the stored %q", meta["updated_in_db_at"], stored)
@@ -246,22 +246,22 @@ func TestPeopleUpdate(t *testing.T) {
 					return
 				}
 				r.want(t, http.StatusOK, "")
-				cpCheckPerson(t, r, created.id(), "After", "Same")
+				checkPerson(t, r, created.id(), "After", "Same")
 				if string(got.Raw) != string(r.Raw) {
 					t.Errorf("GET after update differs from the response:\n%s\n%s", got.Raw, r.Raw)
 				}
 				newAt, _ := r.attrs()["updated_in_db_at"].(string)
-				if !cpParse(t, newAt).After(cpParse(t, stored)) {
+				if !mustParseTime(t, newAt).After(mustParseTime(t, stored)) {
 					t.Errorf("updated_in_db_at %s not after %s", newAt, stored)
 				}
 				r = a.do(req{Method: method, Path: path, Token: tok, Body: doc("people", map[string]any{"first_name": "Again", "updated_in_db_at": stored})})
-				cpWantErr(t, r, http.StatusConflict, "/data/attributes/updated_in_db_at")
+				wantErrorDoc(t, r, http.StatusConflict, "/data/attributes/updated_in_db_at")
 			})
 		}
 
 		t.Run(method+"/partial updates", func(t *testing.T) {
-			created := cpCreatePerson(t, a, tok, c, nil, map[string]any{"first_name": "Jane", "last_name": "Doe", "created_at": "2020-01-01T00:00:00.000Z"})
-			path := cpPeoplePath(c) + "/" + created.id()
+			created := createPerson(t, a, tok, c, nil, map[string]any{"first_name": "Jane", "last_name": "Doe", "created_at": "2020-01-01T00:00:00.000Z"})
+			path := peoplePath(c) + "/" + created.id()
 			steps := []struct {
 				attrs       map[string]any
 				first, last any
@@ -273,59 +273,59 @@ func TestPeopleUpdate(t *testing.T) {
 				{map[string]any{"last_name": "Doe", "first_name": "J"}, "J", "Doe"},
 			}
 			for i, st := range steps {
-				attrs := cpWith(st.attrs, "updated_in_db_at", cpStoredAt(t, a, tok, path))
+				attrs := with(st.attrs, "updated_in_db_at", storedAt(t, a, tok, path))
 				r := a.do(req{Method: method, Path: path, Token: tok, Body: doc("people", attrs)})
 				r.want(t, http.StatusOK, "")
-				cpCheckPerson(t, r, created.id(), st.first.(string), st.last)
+				checkPerson(t, r, created.id(), st.first.(string), st.last)
 				if r.attrs()["created_at"] != "2020-01-01T00:00:00.000Z" {
 					t.Errorf("step %d: created_at changed to %v", i, r.attrs()["created_at"])
 				}
-				if got := cpGet(t, a, tok, path); string(got.Raw) != string(r.Raw) {
+				if got := mustGet(t, a, tok, path); string(got.Raw) != string(r.Raw) {
 					t.Errorf("step %d: stored state differs from the response:\n%s\n%s", i, got.Raw, r.Raw)
 				}
 			}
 		})
 
 		t.Run(method+"/body id", func(t *testing.T) {
-			p := cpCreatePerson(t, a, tok, c, nil, map[string]any{"first_name": "Id"}).id()
-			path := cpPeoplePath(c) + "/" + p
+			p := createPerson(t, a, tok, c, nil, map[string]any{"first_name": "Id"}).id()
+			path := peoplePath(c) + "/" + p
 			for _, id := range []string{p, strings.ToUpper(p)} {
-				r := a.do(req{Method: method, Path: path, Token: tok, Body: cpDoc("people", id, map[string]any{"overwrite": true})})
+				r := a.do(req{Method: method, Path: path, Token: tok, Body: docWithID("people", id, map[string]any{"overwrite": true})})
 				r.want(t, http.StatusOK, "")
 			}
-			r := a.do(req{Method: method, Path: path, Token: tok, Body: cpDoc("people", c, map[string]any{"overwrite": true, "first_name": "Hijack"})})
-			cpWantErr(t, r, http.StatusConflict, "/data/id")
-			if cpGet(t, a, tok, path).attrs()["first_name"] != "Id" {
+			r := a.do(req{Method: method, Path: path, Token: tok, Body: docWithID("people", c, map[string]any{"overwrite": true, "first_name": "Hijack"})})
+			wantErrorDoc(t, r, http.StatusConflict, "/data/id")
+			if mustGet(t, a, tok, path).attrs()["first_name"] != "Id" {
 				t.Errorf("a refused update changed the person")
 			}
 		})
 
 		t.Run(method+"/not found", func(t *testing.T) {
-			p := cpCreatePerson(t, a, tok, c, nil, map[string]any{"first_name": "Here"}).id()
+			p := createPerson(t, a, tok, c, nil, map[string]any{"first_name": "Here"}).id()
 			for _, path := range []string{
-				cpPeoplePath(c) + "/" + uuid.NewString(),
-				cpPeoplePath(otherContact) + "/" + p,
-				cpPeoplePath(uuid.NewString()) + "/" + p,
+				peoplePath(c) + "/" + uuid.NewString(),
+				peoplePath(otherContact) + "/" + p,
+				peoplePath(uuid.NewString()) + "/" + p,
 			} {
 				r := a.do(req{Method: method, Path: path, Token: tok, Body: doc("people", map[string]any{"overwrite": true, "first_name": "X"})})
-				cpWantErr(t, r, http.StatusNotFound, "")
+				wantErrorDoc(t, r, http.StatusNotFound, "")
 			}
-			if cpGet(t, a, tok, cpPeoplePath(c)+"/"+p).attrs()["first_name"] != "Here" {
+			if mustGet(t, a, tok, peoplePath(c)+"/"+p).attrs()["first_name"] != "Here" {
 				t.Errorf("person changed through another path")
 			}
 		})
 
 		t.Run(method+"/invalid names", func(t *testing.T) {
-			created := cpCreatePerson(t, a, tok, c, nil, map[string]any{"first_name": "Valid"})
-			path := cpPeoplePath(c) + "/" + created.id()
+			created := createPerson(t, a, tok, c, nil, map[string]any{"first_name": "Valid"})
+			path := peoplePath(c) + "/" + created.id()
 			for _, tc := range []struct {
 				attr  string
 				value any
 			}{{"first_name", ""}, {"first_name", nil}, {"first_name", 1}, {"last_name", false}, {"last_name", strings.Repeat("l", 256)}} {
 				r := a.do(req{Method: method, Path: path, Token: tok, Body: doc("people", map[string]any{"overwrite": true, tc.attr: tc.value})})
-				cpWantErr(t, r, http.StatusBadRequest, "/data/attributes/"+tc.attr)
+				wantErrorDoc(t, r, http.StatusBadRequest, "/data/attributes/"+tc.attr)
 			}
-			if got := cpGet(t, a, tok, path); string(got.Raw) != string(created.Raw) {
+			if got := mustGet(t, a, tok, path); string(got.Raw) != string(created.Raw) {
 				t.Errorf("refused updates changed the person")
 			}
 		})
@@ -336,8 +336,8 @@ func TestPeopleConcurrentUpdate(t *testing.T) {
 	a := newAPI(t)
 	tok := a.user()
 	c := a.contact(tok)
-	path := cpPeoplePath(c) + "/" + a.person(tok, c)
-	stored := cpStoredAt(t, a, tok, path)
+	path := peoplePath(c) + "/" + a.person(tok, c)
+	stored := storedAt(t, a, tok, path)
 	const n = 10
 	codes := make([]int, n)
 	var wg sync.WaitGroup
@@ -369,26 +369,26 @@ func TestPeopleDelete(t *testing.T) {
 	otherContact := a.contact(tok)
 	keep := a.person(tok, c)
 	gone := a.person(tok, c)
-	path := cpPeoplePath(c) + "/" + gone
+	path := peoplePath(c) + "/" + gone
 
-	for _, p := range []string{cpPeoplePath(otherContact) + "/" + gone, cpPeoplePath(uuid.NewString()) + "/" + gone, cpPeoplePath(c) + "/" + uuid.NewString()} {
-		cpWantErr(t, a.do(req{Method: "DELETE", Path: p, Token: tok}), http.StatusNotFound, "")
+	for _, p := range []string{peoplePath(otherContact) + "/" + gone, peoplePath(uuid.NewString()) + "/" + gone, peoplePath(c) + "/" + uuid.NewString()} {
+		wantErrorDoc(t, a.do(req{Method: "DELETE", Path: p, Token: tok}), http.StatusNotFound, "")
 	}
-	cpGet(t, a, tok, path) // still there
+	mustGet(t, a, tok, path) // still there
 
-	r := a.do(req{Method: "DELETE", Path: cpPeoplePath(strings.ToUpper(c)) + "/" + strings.ToUpper(gone), Token: tok})
+	r := a.do(req{Method: "DELETE", Path: peoplePath(strings.ToUpper(c)) + "/" + strings.ToUpper(gone), Token: tok})
 	r.want(t, http.StatusNoContent, "")
 	if len(r.Raw) != 0 {
 		t.Errorf("204 with a body: %s", r.Raw)
 	}
-	cpWantErr(t, a.do(req{Method: "GET", Path: path, Token: tok}), http.StatusNotFound, "")
-	cpWantErr(t, a.do(req{Method: "DELETE", Path: path, Token: tok}), http.StatusNotFound, "")
-	cpWantErr(t, a.do(req{Method: "PATCH", Path: path, Token: tok, Body: doc("people", map[string]any{"overwrite": true})}), http.StatusNotFound, "")
-	if ids := cpIDs(cpGet(t, a, tok, cpPeoplePath(c)).list()); !cpEqual(ids, []string{keep}) {
+	wantErrorDoc(t, a.do(req{Method: "GET", Path: path, Token: tok}), http.StatusNotFound, "")
+	wantErrorDoc(t, a.do(req{Method: "DELETE", Path: path, Token: tok}), http.StatusNotFound, "")
+	wantErrorDoc(t, a.do(req{Method: "PATCH", Path: path, Token: tok, Body: doc("people", map[string]any{"overwrite": true})}), http.StatusNotFound, "")
+	if ids := idsOf(mustGet(t, a, tok, peoplePath(c)).list()); !sameStrings(ids, []string{keep}) {
 		t.Errorf("people after delete %v, want [%s]", ids, keep)
 	}
-	cpGet(t, a, tok, "/api/v2/contacts/"+c) // the contact stays
-	cpCreatePerson(t, a, tok, c, gone, map[string]any{"first_name": "Again"})
+	mustGet(t, a, tok, "/api/v2/contacts/"+c) // the contact stays
+	createPerson(t, a, tok, c, gone, map[string]any{"first_name": "Again"})
 }
 
 // Deleting a person deletes its phones, and nothing else.
@@ -400,16 +400,16 @@ func TestPeopleDeleteCascade(t *testing.T) {
 	siblingPhone := a.phone(tr.tok, tr.contact, sibling, map[string]any{"number": "617-555-4041"}).id()
 	keepPaths := []string{
 		tr.contactPath(),
-		cpPeoplePath(tr.contact) + "/" + sibling,
+		peoplePath(tr.contact) + "/" + sibling,
 		phonesPath(tr.contact, sibling),
 		phonesPath(tr.contact, sibling) + "/" + siblingPhone,
 	}
-	before := cpSnapshot(t, a, tr.tok, keepPaths...)
+	before := snapshot(t, a, tr.tok, keepPaths...)
 
 	a.do(req{Method: "DELETE", Path: tr.personPath(), Token: tr.tok}).want(t, http.StatusNoContent, "")
 
 	for _, path := range []string{tr.personPath(), tr.phonesPath(), tr.phonePath(), tr.phonesPath() + "/" + phone2} {
-		cpWantErr(t, a.do(req{Method: "GET", Path: path, Token: tr.tok}), http.StatusNotFound, "")
+		wantErrorDoc(t, a.do(req{Method: "GET", Path: path, Token: tr.tok}), http.StatusNotFound, "")
 	}
 	if a.rowExists("people", tr.person) {
 		t.Errorf("person row %s is still there", tr.person)
@@ -419,15 +419,15 @@ func TestPeopleDeleteCascade(t *testing.T) {
 			t.Errorf("phone row %s is still there", ph)
 		}
 	}
-	cpSameSnapshot(t, before, cpSnapshot(t, a, tr.tok, keepPaths...))
-	if ids := cpIDs(cpGet(t, a, tr.tok, cpPeoplePath(tr.contact)).list()); !cpEqual(ids, []string{sibling}) {
+	sameSnapshot(t, before, snapshot(t, a, tr.tok, keepPaths...))
+	if ids := idsOf(mustGet(t, a, tr.tok, peoplePath(tr.contact)).list()); !sameStrings(ids, []string{sibling}) {
 		t.Errorf("people after delete %v, want [%s]", ids, sibling)
 	}
 
 	// The person's and phones' ids may be used again.
-	cpCreatePerson(t, a, tr.tok, tr.contact, tr.person, map[string]any{"first_name": "Reborn"})
+	createPerson(t, a, tr.tok, tr.contact, tr.person, map[string]any{"first_name": "Reborn"})
 	for _, ph := range []string{tr.phone, phone2} {
-		r := a.do(req{Method: "POST", Path: tr.phonesPath(), Token: tr.tok, Body: cpDoc("phone_numbers", ph, map[string]any{"number": "617-555-4042"})})
+		r := a.do(req{Method: "POST", Path: tr.phonesPath(), Token: tr.tok, Body: docWithID("phone_numbers", ph, map[string]any{"number": "617-555-4042"})})
 		r.want(t, http.StatusCreated, "")
 	}
 }

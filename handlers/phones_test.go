@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -14,17 +13,14 @@ import (
 
 // Helpers of this file are prefixed with ph.
 
-// phTimeRE is the one timestamp form the API returns.
-var phTimeRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$`)
-
-// phWith returns a view of a whose failures are reported on t (for
+// forTest returns a view of a whose failures are reported on t (for
 // subtests), sharing the same server and database.
-func phWith(a *api, t testing.TB) *api {
+func forTest(a *api, t testing.TB) *api {
 	return &api{t: t, e: a.e, store: a.store}
 }
 
-// phBody builds a phone_numbers document, with data.id when id is not "".
-func phBody(id string, attrs map[string]any) map[string]any {
+// phoneDoc builds a phone_numbers document, with data.id when id is not "".
+func phoneDoc(id string, attrs map[string]any) map[string]any {
 	d := doc("phone_numbers", attrs)
 	if id != "" {
 		d["data"].(map[string]any)["id"] = id
@@ -32,16 +28,8 @@ func phBody(id string, attrs map[string]any) map[string]any {
 	return d
 }
 
-// phGet fetches one phone and fails the test unless it gets 200.
-func phGet(t testing.TB, a *api, tok, path string) *resp {
-	t.Helper()
-	r := a.do(req{Method: "GET", Path: path, Token: tok})
-	r.want(t, http.StatusOK, "")
-	return r
-}
-
-// phList lists a person's phones, checking the list document shape.
-func phList(t testing.TB, a *api, tok, path string) []map[string]any {
+// listPhones lists a person's phones, checking the list document shape.
+func listPhones(t testing.TB, a *api, tok, path string) []map[string]any {
 	t.Helper()
 	r := a.do(req{Method: "GET", Path: path, Token: tok})
 	r.want(t, http.StatusOK, "")
@@ -54,31 +42,31 @@ func phList(t testing.TB, a *api, tok, path string) []map[string]any {
 	return r.list()
 }
 
-// phAttrs returns the attributes of a resource object.
-func phAttrs(item map[string]any) map[string]any {
+// attrsOf returns the attributes of a resource object.
+func attrsOf(item map[string]any) map[string]any {
 	a, _ := item["attributes"].(map[string]any)
 	return a
 }
 
-// phFind returns the list item with id, or fails.
-func phFind(t testing.TB, list []map[string]any, id string) map[string]any {
+// findByID returns the list item with id, or fails.
+func findByID(t testing.TB, list []map[string]any, id string) map[string]any {
 	t.Helper()
 	for _, it := range list {
 		if it["id"] == id {
-			return phAttrs(it)
+			return attrsOf(it)
 		}
 	}
 	t.Fatalf("phone %s not in list", id)
 	return nil
 }
 
-// phInvariant checks the one-primary rule on a list and returns the id of
+// primaryInvariant checks the one-primary rule on a list and returns the id of
 // the primary ("" when there is none).
-func phInvariant(t testing.TB, list []map[string]any) string {
+func primaryInvariant(t testing.TB, list []map[string]any) string {
 	t.Helper()
 	primary, primaries, live := "", 0, 0
 	for _, it := range list {
-		at := phAttrs(it)
+		at := attrsOf(it)
 		hist, prim := at["historic"] == true, at["primary"] == true
 		if !hist {
 			live++
@@ -100,11 +88,11 @@ func phInvariant(t testing.TB, list []map[string]any) string {
 	return primary
 }
 
-// phTime parses a returned timestamp, checking its form.
-func phTime(t testing.TB, v any) time.Time {
+// timestampOf parses a returned timestamp, checking its form.
+func timestampOf(t testing.TB, v any) time.Time {
 	t.Helper()
 	s, _ := v.(string)
-	if !phTimeRE.MatchString(s) {
+	if !timeRE.MatchString(s) {
 		t.Fatalf("timestamp %q is not of the form 2006-01-02T15:04:05.000Z", s)
 	}
 	ts, err := time.Parse(time.RFC3339Nano, s)
@@ -114,23 +102,23 @@ func phTime(t testing.TB, v any) time.Time {
 	return ts
 }
 
-// phNewPerson creates a person under tr's contact and returns the phones path.
-func phNewPerson(t testing.TB, a *api, tr tree) string {
+// newPerson creates a person under tr's contact and returns the phones path.
+func newPerson(t testing.TB, a *api, tr tree) string {
 	t.Helper()
 	return phonesPath(tr.contact, a.person(tr.tok, tr.contact))
 }
 
-// phCreate posts a phone and fails unless it gets 201.
-func phCreate(t testing.TB, a *api, tok, path string, attrs map[string]any) *resp {
+// createPhone posts a phone and fails unless it gets 201.
+func createPhone(t testing.TB, a *api, tok, path string, attrs map[string]any) *resp {
 	t.Helper()
 	r := a.do(req{Method: "POST", Path: path, Token: tok, Body: doc("phone_numbers", attrs)})
 	r.want(t, http.StatusCreated, "")
 	return r
 }
 
-// phUpdate sends PUT or PATCH with overwrite: true plus attrs and fails
+// sendPhoneUpdate sends PUT or PATCH with overwrite: true plus attrs and fails
 // unless it gets 200.
-func phUpdate(t testing.TB, a *api, method, tok, path string, attrs map[string]any) *resp {
+func sendPhoneUpdate(t testing.TB, a *api, method, tok, path string, attrs map[string]any) *resp {
 	t.Helper()
 	all := map[string]any{"overwrite": true}
 	for k, v := range attrs {
@@ -141,7 +129,7 @@ func phUpdate(t testing.TB, a *api, method, tok, path string, attrs map[string]a
 	return r
 }
 
-var phUpdateMethods = []string{http.MethodPut, http.MethodPatch}
+var updateMethods = []string{http.MethodPut, http.MethodPatch}
 
 func TestPhoneList(t *testing.T) {
 	a := newAPI(t)
@@ -150,14 +138,14 @@ func TestPhoneList(t *testing.T) {
 	stamps := []string{"2021-03-01T00:00:00.000Z", "2019-01-01T00:00:00.000Z", "2020-06-15T12:00:00.500Z"}
 	ids := map[string]string{}
 	for i, ts := range stamps {
-		r := phCreate(t, a, tr.tok, tr.phonesPath(), map[string]any{"number": fmt.Sprintf("617-555-01%02d", i), "created_at": ts})
+		r := createPhone(t, a, tr.tok, tr.phonesPath(), map[string]any{"number": fmt.Sprintf("617-555-01%02d", i), "created_at": ts})
 		ids[ts] = r.id()
 	}
 	// A phone of another person of the same contact must not show up.
-	other := phNewPerson(t, a, tr)
-	otherPhone := phCreate(t, a, tr.tok, other, map[string]any{"number": "617-555-0199"}).id()
+	other := newPerson(t, a, tr)
+	otherPhone := createPhone(t, a, tr.tok, other, map[string]any{"number": "617-555-0199"}).id()
 
-	list := phList(t, a, tr.tok, tr.phonesPath())
+	list := listPhones(t, a, tr.tok, tr.phonesPath())
 	want := []string{ids[stamps[1]], ids[stamps[2]], ids[stamps[0]], tr.phone}
 	if len(list) != len(want) {
 		t.Fatalf("list has %d phones, want %d", len(list), len(want))
@@ -173,14 +161,14 @@ func TestPhoneList(t *testing.T) {
 			t.Errorf("another person's phone is listed")
 		}
 	}
-	phInvariant(t, list)
+	primaryInvariant(t, list)
 
 	// The other person sees only their own phone; a person without phones
 	// gets an empty array, with meta.
-	if l := phList(t, a, tr.tok, other); len(l) != 1 || l[0]["id"] != otherPhone {
+	if l := listPhones(t, a, tr.tok, other); len(l) != 1 || l[0]["id"] != otherPhone {
 		t.Errorf("other person's list = %v", l)
 	}
-	empty := phNewPerson(t, a, tr)
+	empty := newPerson(t, a, tr)
 	r := a.do(req{Method: "GET", Path: empty, Token: tr.tok})
 	r.want(t, http.StatusOK, "")
 	if !strings.Contains(string(r.Raw), `"data":[]`) {
@@ -194,9 +182,9 @@ func TestPhoneList(t *testing.T) {
 func TestPhoneCreate(t *testing.T) {
 	a := newAPI(t)
 	tr := a.tree()
-	path := phNewPerson(t, a, tr)
+	path := newPerson(t, a, tr)
 	start := time.Now().Add(-time.Second)
-	r := phCreate(t, a, tr.tok, path, map[string]any{
+	r := createPhone(t, a, tr.tok, path, map[string]any{
 		"number": "(617) 555-1234", "location": "home", "source": "Import",
 	})
 	id := r.id()
@@ -223,20 +211,20 @@ func TestPhoneCreate(t *testing.T) {
 		t.Errorf("attributes has %d members, want the ten documented: %v", len(at), at)
 	}
 	for _, k := range []string{"created_at", "updated_at", "updated_in_db_at"} {
-		ts := phTime(t, at[k])
+		ts := timestampOf(t, at[k])
 		if ts.Before(start) || ts.After(time.Now().Add(time.Second)) {
 			t.Errorf("%s = %v, not the server's time", k, ts)
 		}
 	}
 
 	// GET by the Location returns the same representation.
-	g := phGet(t, a, tr.tok, r.Header.Get("Location"))
-	if string(phJSON(t, g.data())) != string(phJSON(t, r.data())) {
+	g := mustGet(t, a, tr.tok, r.Header.Get("Location"))
+	if string(mustJSON(t, g.data())) != string(mustJSON(t, r.data())) {
 		t.Errorf("GET = %s\nPOST = %s", g.Raw, r.Raw)
 	}
 }
 
-func phJSON(t testing.TB, v any) []byte {
+func mustJSON(t testing.TB, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -252,7 +240,7 @@ func TestPhoneCreateClientID(t *testing.T) {
 	upper := strings.ToUpper(uuid.NewString())
 
 	// An upper-case client id is honoured and returned lower-case.
-	r := a.do(req{Method: "POST", Path: path, Token: tr.tok, Body: phBody(upper, map[string]any{"number": "6175550001"})})
+	r := a.do(req{Method: "POST", Path: path, Token: tr.tok, Body: phoneDoc(upper, map[string]any{"number": "6175550001"})})
 	r.want(t, http.StatusCreated, "")
 	if r.id() != strings.ToLower(upper) {
 		t.Errorf("id = %q, want %q", r.id(), strings.ToLower(upper))
@@ -260,7 +248,7 @@ func TestPhoneCreateClientID(t *testing.T) {
 	if loc := r.Header.Get("Location"); loc != path+"/"+strings.ToLower(upper) {
 		t.Errorf("Location = %q", loc)
 	}
-	phGet(t, a, tr.tok, path+"/"+strings.ToLower(upper))
+	mustGet(t, a, tr.tok, path+"/"+strings.ToLower(upper))
 
 	cases := []struct {
 		name    string
@@ -281,13 +269,13 @@ func TestPhoneCreateClientID(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			a := phWith(a, t)
-			before := len(phList(t, a, tr.tok, path))
+			a := forTest(a, t)
+			before := len(listPhones(t, a, tr.tok, path))
 			body := doc("phone_numbers", map[string]any{"number": "6175550002"})
 			body["data"].(map[string]any)["id"] = tc.id
 			r := a.do(req{Method: "POST", Path: path, Token: tr.tok, Body: body})
 			r.want(t, tc.status, tc.pointer)
-			if after := len(phList(t, a, tr.tok, path)); after != before {
+			if after := len(listPhones(t, a, tr.tok, path)); after != before {
 				t.Errorf("phones %d → %d after a rejected create", before, after)
 			}
 		})
@@ -297,7 +285,7 @@ func TestPhoneCreateClientID(t *testing.T) {
 func TestPhoneGet(t *testing.T) {
 	a := newAPI(t)
 	tr := a.tree()
-	r := phGet(t, a, tr.tok, tr.phonePath())
+	r := mustGet(t, a, tr.tok, tr.phonePath())
 	if r.id() != tr.phone || r.data()["type"] != "phone_numbers" {
 		t.Errorf("data = %v", r.data())
 	}
@@ -306,16 +294,16 @@ func TestPhoneGet(t *testing.T) {
 		t.Errorf("attributes = %v", at)
 	}
 	for _, k := range []string{"created_at", "updated_at", "updated_in_db_at"} {
-		phTime(t, at[k])
+		timestampOf(t, at[k])
 	}
 }
 
 func TestPhoneUpdatePartial(t *testing.T) {
-	for _, method := range phUpdateMethods {
+	for _, method := range updateMethods {
 		t.Run(method, func(t *testing.T) {
 			a := newAPI(t)
 			tr := a.tree()
-			orig := phCreate(t, a, tr.tok, tr.phonesPath(), map[string]any{
+			orig := createPhone(t, a, tr.tok, tr.phonesPath(), map[string]any{
 				"number": "+44 20 7946 0958", "location": "work", "source": "Import",
 				"valid_values": true, "created_at": "2020-01-02T03:04:05.678Z", "updated_at": "2020-01-02T03:04:05.678Z",
 			})
@@ -342,13 +330,13 @@ func TestPhoneUpdatePartial(t *testing.T) {
 			if r.id() != orig.id() {
 				t.Errorf("id = %v", r.id())
 			}
-			g := phGet(t, a, tr.tok, path)
-			if string(phJSON(t, g.data())) != string(phJSON(t, r.data())) {
+			g := mustGet(t, a, tr.tok, path)
+			if string(mustJSON(t, g.data())) != string(mustJSON(t, r.data())) {
 				t.Errorf("GET after update = %s\nresponse = %s", g.Raw, r.Raw)
 			}
 
 			// data.id may be sent, in any case.
-			r = a.do(req{Method: method, Path: path, Token: tr.tok, Body: phBody(strings.ToUpper(orig.id()), map[string]any{
+			r = a.do(req{Method: method, Path: path, Token: tr.tok, Body: phoneDoc(strings.ToUpper(orig.id()), map[string]any{
 				"source": "Manual", "updated_in_db_at": g.attrs()["updated_in_db_at"],
 			})})
 			r.want(t, http.StatusOK, "")
@@ -357,27 +345,27 @@ func TestPhoneUpdatePartial(t *testing.T) {
 			}
 
 			// location: null clears it.
-			r = phUpdate(t, a, method, tr.tok, path, map[string]any{"location": nil})
+			r = sendPhoneUpdate(t, a, method, tr.tok, path, map[string]any{"location": nil})
 			if v, ok := r.attrs()["location"]; !ok || v != nil {
 				t.Errorf("location = %#v (present %v), want null", v, ok)
 			}
-			if g := phGet(t, a, tr.tok, path); g.attrs()["location"] != nil {
+			if g := mustGet(t, a, tr.tok, path); g.attrs()["location"] != nil {
 				t.Errorf("stored location = %v, want null", g.attrs()["location"])
 			}
 
 			// number: null is a 400 at number, and nothing changes.
-			before := phGet(t, a, tr.tok, path)
+			before := mustGet(t, a, tr.tok, path)
 			r = a.do(req{Method: method, Path: path, Token: tr.tok, Body: doc("phone_numbers", map[string]any{
 				"number": nil, "location": "x", "overwrite": true,
 			})})
 			r.want(t, http.StatusBadRequest, "/data/attributes/number")
-			after := phGet(t, a, tr.tok, path)
+			after := mustGet(t, a, tr.tok, path)
 			if string(after.Raw) != string(before.Raw) {
 				t.Errorf("rejected update changed the phone:\n%s\n%s", before.Raw, after.Raw)
 			}
 
 			// A number update re-parses and sets country_code.
-			r = phUpdate(t, a, method, tr.tok, path, map[string]any{"number": "+1 (617) 555-0000"})
+			r = sendPhoneUpdate(t, a, method, tr.tok, path, map[string]any{"number": "+1 (617) 555-0000"})
 			if r.attrs()["number"] != "+16175550000" || r.attrs()["country_code"] != "1" {
 				t.Errorf("after number update: %v", r.attrs())
 			}
@@ -388,7 +376,7 @@ func TestPhoneUpdatePartial(t *testing.T) {
 func TestPhoneDelete(t *testing.T) {
 	a := newAPI(t)
 	tr := a.tree()
-	second := phCreate(t, a, tr.tok, tr.phonesPath(), map[string]any{"number": "6175550003"}).id()
+	second := createPhone(t, a, tr.tok, tr.phonesPath(), map[string]any{"number": "6175550003"}).id()
 	path := tr.phonesPath() + "/" + second
 
 	r := a.do(req{Method: "DELETE", Path: path, Token: tr.tok})
@@ -399,17 +387,17 @@ func TestPhoneDelete(t *testing.T) {
 	a.do(req{Method: "GET", Path: path, Token: tr.tok}).want(t, http.StatusNotFound, "")
 	a.do(req{Method: "DELETE", Path: path, Token: tr.tok}).want(t, http.StatusNotFound, "")
 	a.do(req{Method: "PATCH", Path: path, Token: tr.tok, Body: doc("phone_numbers", map[string]any{"overwrite": true})}).want(t, http.StatusNotFound, "")
-	list := phList(t, a, tr.tok, tr.phonesPath())
+	list := listPhones(t, a, tr.tok, tr.phonesPath())
 	if len(list) != 1 || list[0]["id"] != tr.phone {
 		t.Errorf("list after delete = %v", list)
 	}
 	// Deleting a non-primary phone leaves the primary alone.
-	if p := phInvariant(t, list); p != tr.phone {
+	if p := primaryInvariant(t, list); p != tr.phone {
 		t.Errorf("primary = %q, want %q", p, tr.phone)
 	}
 
 	// Hard delete: the id can be used again, even in upper case.
-	r = a.do(req{Method: "POST", Path: tr.phonesPath(), Token: tr.tok, Body: phBody(strings.ToUpper(second), map[string]any{"number": "6175550004"})})
+	r = a.do(req{Method: "POST", Path: tr.phonesPath(), Token: tr.tok, Body: phoneDoc(strings.ToUpper(second), map[string]any{"number": "6175550004"})})
 	r.want(t, http.StatusCreated, "")
 	if r.id() != second || r.attrs()["number"] != "+16175550004" {
 		t.Errorf("re-created phone = %s", r.Raw)
@@ -419,7 +407,7 @@ func TestPhoneDelete(t *testing.T) {
 func TestPhoneNumberNormalisation(t *testing.T) {
 	a := newAPI(t)
 	tr := a.tree()
-	path := phNewPerson(t, a, tr)
+	path := newPerson(t, a, tr)
 	cases := []struct {
 		name    string
 		attrs   map[string]any
@@ -468,11 +456,11 @@ func TestPhoneNumberNormalisation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			a := phWith(a, t)
-			before := phList(t, a, tr.tok, path)
+			a := forTest(a, t)
+			before := listPhones(t, a, tr.tok, path)
 			r := a.do(req{Method: "POST", Path: path, Token: tr.tok, Body: doc("phone_numbers", tc.attrs)})
 			r.want(t, tc.status, tc.pointer)
-			after := phList(t, a, tr.tok, path)
+			after := listPhones(t, a, tr.tok, path)
 			if tc.status != http.StatusCreated {
 				if len(after) != len(before) {
 					t.Errorf("phones %d → %d after a rejected create", len(before), len(after))
@@ -482,7 +470,7 @@ func TestPhoneNumberNormalisation(t *testing.T) {
 			if len(after) != len(before)+1 {
 				t.Errorf("phones %d → %d after a create", len(before), len(after))
 			}
-			for _, at := range []map[string]any{r.attrs(), phFind(t, after, r.id())} {
+			for _, at := range []map[string]any{r.attrs(), findByID(t, after, r.id())} {
 				if at["number"] != tc.number {
 					t.Errorf("number = %#v, want %q", at["number"], tc.number)
 				}
@@ -497,11 +485,11 @@ func TestPhoneNumberNormalisation(t *testing.T) {
 // On update, the region for a national number without country_code is the
 // stored country_code's; with country_code, that one's.
 func TestPhoneUpdateNumberRegion(t *testing.T) {
-	for _, method := range phUpdateMethods {
+	for _, method := range updateMethods {
 		t.Run(method, func(t *testing.T) {
 			a := newAPI(t)
 			tr := a.tree()
-			uk := phCreate(t, a, tr.tok, tr.phonesPath(), map[string]any{"number": "+44 20 7946 0958"})
+			uk := createPhone(t, a, tr.tok, tr.phonesPath(), map[string]any{"number": "+44 20 7946 0958"})
 			ukPath := tr.phonesPath() + "/" + uk.id()
 
 			cases := []struct {
@@ -527,15 +515,15 @@ func TestPhoneUpdateNumberRegion(t *testing.T) {
 			}
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
-					a := phWith(a, t)
-					before := phGet(t, a, tr.tok, tc.path)
+					a := forTest(a, t)
+					before := mustGet(t, a, tr.tok, tc.path)
 					attrs := map[string]any{"updated_in_db_at": before.attrs()["updated_in_db_at"]}
 					for k, v := range tc.attrs {
 						attrs[k] = v
 					}
 					r := a.do(req{Method: method, Path: tc.path, Token: tr.tok, Body: doc("phone_numbers", attrs)})
 					r.want(t, tc.status, tc.pointer)
-					after := phGet(t, a, tr.tok, tc.path)
+					after := mustGet(t, a, tr.tok, tc.path)
 					if tc.status != http.StatusOK {
 						if string(after.Raw) != string(before.Raw) {
 							t.Errorf("rejected update changed the phone:\n%s\n%s", before.Raw, after.Raw)
@@ -570,24 +558,24 @@ func TestPhoneDefaults(t *testing.T) {
 		wantValid   bool
 	}{
 		{"first, no source", 0, nil, nil, "MPDX", true},
-		{"first, other source", 0, phPtr("Import"), nil, "Import", true},
-		{"second, other source", 1, phPtr("Import"), nil, "Import", false},
-		{"second, MPDX given", 1, phPtr("MPDX"), nil, "MPDX", true},
+		{"first, other source", 0, ptrTo("Import"), nil, "Import", true},
+		{"second, other source", 1, ptrTo("Import"), nil, "Import", false},
+		{"second, MPDX given", 1, ptrTo("MPDX"), nil, "MPDX", true},
 		{"second, no source", 1, nil, nil, "MPDX", true},
-		{"second, other source, historic existing", -1, phPtr("Import"), nil, "Import", false},
+		{"second, other source, historic existing", -1, ptrTo("Import"), nil, "Import", false},
 		{"client false, MPDX", 0, nil, &f, "MPDX", false},
-		{"client true, other source, second", 1, phPtr("Import"), &tru, "Import", true},
-		{"client false, other source, second", 1, phPtr("Import"), &f, "Import", false},
+		{"client true, other source, second", 1, ptrTo("Import"), &tru, "Import", true},
+		{"client false, other source, second", 1, ptrTo("Import"), &f, "Import", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			a := phWith(a, t)
-			path := phNewPerson(t, a, tr)
+			a := forTest(a, t)
+			path := newPerson(t, a, tr)
 			switch {
 			case tc.existing == 1:
-				phCreate(t, a, tr.tok, path, map[string]any{"number": "6175550010"})
+				createPhone(t, a, tr.tok, path, map[string]any{"number": "6175550010"})
 			case tc.existing == -1: // a historic phone still counts as a phone
-				phCreate(t, a, tr.tok, path, map[string]any{"number": "6175550010", "historic": true})
+				createPhone(t, a, tr.tok, path, map[string]any{"number": "6175550010", "historic": true})
 			}
 			attrs := map[string]any{"number": "6175550011"}
 			if tc.source != nil {
@@ -596,11 +584,11 @@ func TestPhoneDefaults(t *testing.T) {
 			if tc.validValues != nil {
 				attrs["valid_values"] = *tc.validValues
 			}
-			r := phCreate(t, a, tr.tok, path, attrs)
+			r := createPhone(t, a, tr.tok, path, attrs)
 			if r.attrs()["source"] != tc.wantSource || r.attrs()["valid_values"] != tc.wantValid {
 				t.Errorf("source %v valid_values %v, want %s %v", r.attrs()["source"], r.attrs()["valid_values"], tc.wantSource, tc.wantValid)
 			}
-			g := phGet(t, a, tr.tok, r.Header.Get("Location"))
+			g := mustGet(t, a, tr.tok, r.Header.Get("Location"))
 			if g.attrs()["source"] != tc.wantSource || g.attrs()["valid_values"] != tc.wantValid {
 				t.Errorf("stored source %v valid_values %v", g.attrs()["source"], g.attrs()["valid_values"])
 			}
@@ -608,30 +596,30 @@ func TestPhoneDefaults(t *testing.T) {
 	}
 }
 
-func phPtr[T any](v T) *T { return &v }
+func ptrTo[T any](v T) *T { return &v }
 
 func TestPhoneHistoricSettable(t *testing.T) {
-	for _, method := range phUpdateMethods {
+	for _, method := range updateMethods {
 		t.Run(method, func(t *testing.T) {
 			a := newAPI(t)
 			tr := a.tree()
-			r := phCreate(t, a, tr.tok, tr.phonesPath(), map[string]any{"number": "6175550020", "historic": true})
+			r := createPhone(t, a, tr.tok, tr.phonesPath(), map[string]any{"number": "6175550020", "historic": true})
 			if r.attrs()["historic"] != true || r.attrs()["primary"] != false {
 				t.Errorf("created historic phone: %v", r.attrs())
 			}
 			path := tr.phonesPath() + "/" + r.id()
-			r = phUpdate(t, a, method, tr.tok, path, map[string]any{"historic": false})
+			r = sendPhoneUpdate(t, a, method, tr.tok, path, map[string]any{"historic": false})
 			if r.attrs()["historic"] != false {
 				t.Errorf("historic = %v after false", r.attrs()["historic"])
 			}
-			r = phUpdate(t, a, method, tr.tok, path, map[string]any{"historic": true})
+			r = sendPhoneUpdate(t, a, method, tr.tok, path, map[string]any{"historic": true})
 			if r.attrs()["historic"] != true {
 				t.Errorf("historic = %v after true", r.attrs()["historic"])
 			}
-			if g := phGet(t, a, tr.tok, path); g.attrs()["historic"] != true {
+			if g := mustGet(t, a, tr.tok, path); g.attrs()["historic"] != true {
 				t.Errorf("stored historic = %v", g.attrs()["historic"])
 			}
-			phInvariant(t, phList(t, a, tr.tok, tr.phonesPath()))
+			primaryInvariant(t, listPhones(t, a, tr.tok, tr.phonesPath()))
 		})
 	}
 }
@@ -645,8 +633,8 @@ func TestPhoneCreateIgnoresPreconditionAttributes(t *testing.T) {
 		{"number": "6175550031", "updated_in_db_at": "2001-01-01T00:00:00Z", "overwrite": false},
 		{"number": "6175550032", "updated_in_db_at": "not even a time"},
 	} {
-		r := phCreate(t, a, tr.tok, tr.phonesPath(), attrs)
-		ts := phTime(t, r.attrs()["updated_in_db_at"])
+		r := createPhone(t, a, tr.tok, tr.phonesPath(), attrs)
+		ts := timestampOf(t, r.attrs()["updated_in_db_at"])
 		if ts.Before(start) {
 			t.Errorf("updated_in_db_at = %v: taken from the client", ts)
 		}
@@ -682,7 +670,7 @@ func TestPhoneAttributeLimits(t *testing.T) {
 	for _, tc := range cases {
 		for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodPatch} {
 			t.Run(tc.name+"/"+method, func(t *testing.T) {
-				a := phWith(a, t)
+				a := forTest(a, t)
 				attrs := map[string]any{}
 				for k, v := range tc.attrs {
 					attrs[k] = v
@@ -701,11 +689,11 @@ func TestPhoneAttributeLimits(t *testing.T) {
 						want = http.StatusOK
 					}
 				}
-				before := phList(t, a, tr.tok, tr.phonesPath())
+				before := listPhones(t, a, tr.tok, tr.phonesPath())
 				r := a.do(req{Method: method, Path: path, Token: tr.tok, Body: doc("phone_numbers", attrs)})
 				r.want(t, want, tc.pointer)
-				after := phList(t, a, tr.tok, tr.phonesPath())
-				if want >= 400 && string(phJSON(t, after)) != string(phJSON(t, before)) {
+				after := listPhones(t, a, tr.tok, tr.phonesPath())
+				if want >= 400 && string(mustJSON(t, after)) != string(mustJSON(t, before)) {
 					t.Errorf("rejected request changed the phones")
 				}
 				if want < 400 {
@@ -723,28 +711,28 @@ func TestPhoneAttributeLimits(t *testing.T) {
 // One-primary invariant through every transition, checked via the list
 // after each step.
 func TestPhonePrimaryInvariant(t *testing.T) {
-	for _, method := range phUpdateMethods {
+	for _, method := range updateMethods {
 		t.Run(method, func(t *testing.T) {
 			a := newAPI(t)
 			tr := a.tree()
-			path := phNewPerson(t, a, tr)
+			path := newPerson(t, a, tr)
 			ph := func(id string) string { return path + "/" + id }
-			list := func() []map[string]any { t.Helper(); return phList(t, a, tr.tok, path) }
+			list := func() []map[string]any { t.Helper(); return listPhones(t, a, tr.tok, path) }
 			expect := func(step, want string) []map[string]any {
 				t.Helper()
 				l := list()
-				if got := phInvariant(t, l); got != want {
+				if got := primaryInvariant(t, l); got != want {
 					t.Errorf("%s: primary = %q, want %q", step, got, want)
 				}
 				return l
 			}
 			dbAt := func(l []map[string]any, id string) time.Time {
 				t.Helper()
-				return phTime(t, phFind(t, l, id)["updated_in_db_at"])
+				return timestampOf(t, findByID(t, l, id)["updated_in_db_at"])
 			}
 
 			// First phone is primary even when sent false.
-			p1 := phCreate(t, a, tr.tok, path, map[string]any{"number": "6175550101", "primary": false, "created_at": "2020-01-01T00:00:00.000Z"})
+			p1 := createPhone(t, a, tr.tok, path, map[string]any{"number": "6175550101", "primary": false, "created_at": "2020-01-01T00:00:00.000Z"})
 			if p1.attrs()["primary"] != true {
 				t.Errorf("first phone primary = %v, want true", p1.attrs()["primary"])
 			}
@@ -753,7 +741,7 @@ func TestPhonePrimaryInvariant(t *testing.T) {
 			// Second with primary:true demotes the first, whose
 			// updated_in_db_at and updated_at change.
 			time.Sleep(2 * time.Millisecond)
-			p2 := phCreate(t, a, tr.tok, path, map[string]any{"number": "6175550102", "primary": true, "created_at": "2020-01-02T00:00:00.000Z"})
+			p2 := createPhone(t, a, tr.tok, path, map[string]any{"number": "6175550102", "primary": true, "created_at": "2020-01-02T00:00:00.000Z"})
 			if p2.attrs()["primary"] != true {
 				t.Errorf("second phone primary = %v, want true", p2.attrs()["primary"])
 			}
@@ -761,12 +749,12 @@ func TestPhonePrimaryInvariant(t *testing.T) {
 			if !dbAt(l2, p1.id()).After(dbAt(l, p1.id())) {
 				t.Errorf("demoted phone's updated_in_db_at did not advance: %v → %v", dbAt(l, p1.id()), dbAt(l2, p1.id()))
 			}
-			if phFind(t, l2, p1.id())["updated_at"] == phFind(t, l, p1.id())["updated_at"] {
+			if findByID(t, l2, p1.id())["updated_at"] == findByID(t, l, p1.id())["updated_at"] {
 				t.Errorf("demoted phone's updated_at did not change")
 			}
 
 			// A third phone, not primary, leaves p2 primary.
-			p3 := phCreate(t, a, tr.tok, path, map[string]any{"number": "6175550103", "created_at": "2020-01-03T00:00:00.000Z"})
+			p3 := createPhone(t, a, tr.tok, path, map[string]any{"number": "6175550103", "created_at": "2020-01-03T00:00:00.000Z"})
 			if p3.attrs()["primary"] != false {
 				t.Errorf("third phone primary = %v", p3.attrs()["primary"])
 			}
@@ -775,7 +763,7 @@ func TestPhonePrimaryInvariant(t *testing.T) {
 			// primary:false on the primary promotes the earliest remaining
 			// non-historic phone (p1), whose updated_in_db_at advances.
 			time.Sleep(2 * time.Millisecond)
-			r := phUpdate(t, a, method, tr.tok, ph(p2.id()), map[string]any{"primary": false})
+			r := sendPhoneUpdate(t, a, method, tr.tok, ph(p2.id()), map[string]any{"primary": false})
 			if r.attrs()["primary"] != false {
 				t.Errorf("demoted phone response primary = %v", r.attrs()["primary"])
 			}
@@ -785,54 +773,54 @@ func TestPhonePrimaryInvariant(t *testing.T) {
 			}
 
 			// Making a non-primary primary demotes the primary.
-			r = phUpdate(t, a, method, tr.tok, ph(p3.id()), map[string]any{"primary": true})
+			r = sendPhoneUpdate(t, a, method, tr.tok, ph(p3.id()), map[string]any{"primary": true})
 			if r.attrs()["primary"] != true {
 				t.Errorf("promoted phone response primary = %v", r.attrs()["primary"])
 			}
 			expect("primary:true on p3", p3.id())
-			phUpdate(t, a, method, tr.tok, ph(p1.id()), map[string]any{"primary": true})
+			sendPhoneUpdate(t, a, method, tr.tok, ph(p1.id()), map[string]any{"primary": true})
 			expect("primary:true on p1", p1.id())
 
 			// Sending primary:true to the primary keeps it.
-			phUpdate(t, a, method, tr.tok, ph(p1.id()), map[string]any{"primary": true})
+			sendPhoneUpdate(t, a, method, tr.tok, ph(p1.id()), map[string]any{"primary": true})
 			expect("primary:true on primary", p1.id())
 
 			// primary:false on a non-primary changes nothing, and the
 			// other phones are not rewritten.
 			l = list()
-			phUpdate(t, a, method, tr.tok, ph(p3.id()), map[string]any{"primary": false})
+			sendPhoneUpdate(t, a, method, tr.tok, ph(p3.id()), map[string]any{"primary": false})
 			l2 = expect("primary:false on non-primary", p1.id())
 			for _, id := range []string{p1.id(), p2.id()} {
-				if bef, aft := phFind(t, l, id), phFind(t, l2, id); bef["updated_in_db_at"] != aft["updated_in_db_at"] || bef["updated_at"] != aft["updated_at"] {
+				if bef, aft := findByID(t, l, id), findByID(t, l2, id); bef["updated_in_db_at"] != aft["updated_in_db_at"] || bef["updated_at"] != aft["updated_at"] {
 					t.Errorf("untouched phone %s was rewritten: %v → %v", id, bef, aft)
 				}
 			}
 
 			// Historicising the primary promotes the earliest remaining (p2).
-			r = phUpdate(t, a, method, tr.tok, ph(p1.id()), map[string]any{"historic": true})
+			r = sendPhoneUpdate(t, a, method, tr.tok, ph(p1.id()), map[string]any{"historic": true})
 			if r.attrs()["primary"] != false || r.attrs()["historic"] != true {
 				t.Errorf("historicised primary: %v", r.attrs())
 			}
 			expect("historicise primary", p2.id())
 
 			// A historic phone sent primary:true is stored false.
-			r = phUpdate(t, a, method, tr.tok, ph(p1.id()), map[string]any{"primary": true})
+			r = sendPhoneUpdate(t, a, method, tr.tok, ph(p1.id()), map[string]any{"primary": true})
 			if r.attrs()["primary"] != false {
 				t.Errorf("historic phone primary = %v, want false", r.attrs()["primary"])
 			}
 			expect("primary:true on historic", p2.id())
 
 			// Historic and primary in one request: historic wins.
-			r = phUpdate(t, a, method, tr.tok, ph(p3.id()), map[string]any{"primary": true, "historic": true})
+			r = sendPhoneUpdate(t, a, method, tr.tok, ph(p3.id()), map[string]any{"primary": true, "historic": true})
 			if r.attrs()["primary"] != false {
 				t.Errorf("primary+historic phone primary = %v", r.attrs()["primary"])
 			}
 			expect("primary+historic on p3", p2.id())
-			phUpdate(t, a, method, tr.tok, ph(p3.id()), map[string]any{"historic": false})
+			sendPhoneUpdate(t, a, method, tr.tok, ph(p3.id()), map[string]any{"historic": false})
 			expect("un-historicise p3", p2.id())
 
 			// A historic phone created with primary:true is stored false.
-			p4 := phCreate(t, a, tr.tok, path, map[string]any{"number": "6175550104", "primary": true, "historic": true, "created_at": "2019-12-31T00:00:00.000Z"})
+			p4 := createPhone(t, a, tr.tok, path, map[string]any{"number": "6175550104", "primary": true, "historic": true, "created_at": "2019-12-31T00:00:00.000Z"})
 			if p4.attrs()["primary"] != false {
 				t.Errorf("historic create primary = %v", p4.attrs()["primary"])
 			}
@@ -844,27 +832,27 @@ func TestPhonePrimaryInvariant(t *testing.T) {
 			expect("delete primary", p3.id())
 
 			// The only non-historic phone stays primary when sent false.
-			r = phUpdate(t, a, method, tr.tok, ph(p3.id()), map[string]any{"primary": false})
+			r = sendPhoneUpdate(t, a, method, tr.tok, ph(p3.id()), map[string]any{"primary": false})
 			if r.attrs()["primary"] != true {
 				t.Errorf("only non-historic phone primary = %v, want true", r.attrs()["primary"])
 			}
 			expect("primary:false on only phone", p3.id())
 
 			// Un-historicising an earlier phone does not steal primary.
-			phUpdate(t, a, method, tr.tok, ph(p1.id()), map[string]any{"historic": false})
+			sendPhoneUpdate(t, a, method, tr.tok, ph(p1.id()), map[string]any{"historic": false})
 			expect("un-historicise p1", p3.id())
 
 			// Historicising the primary promotes p1 (earlier than p3 anyway).
-			phUpdate(t, a, method, tr.tok, ph(p3.id()), map[string]any{"historic": true})
+			sendPhoneUpdate(t, a, method, tr.tok, ph(p3.id()), map[string]any{"historic": true})
 			expect("historicise p3", p1.id())
 
 			// No non-historic phone left: no primary.
-			phUpdate(t, a, method, tr.tok, ph(p1.id()), map[string]any{"historic": true})
+			sendPhoneUpdate(t, a, method, tr.tok, ph(p1.id()), map[string]any{"historic": true})
 			expect("all historic", "")
 
 			// A new non-historic phone among historic ones is primary even
 			// when sent false.
-			p5 := phCreate(t, a, tr.tok, path, map[string]any{"number": "6175550105", "primary": false})
+			p5 := createPhone(t, a, tr.tok, path, map[string]any{"number": "6175550105", "primary": false})
 			if p5.attrs()["primary"] != true {
 				t.Errorf("first non-historic phone primary = %v", p5.attrs()["primary"])
 			}
@@ -872,8 +860,8 @@ func TestPhonePrimaryInvariant(t *testing.T) {
 
 			// Un-historicising a phone when one is primary keeps the primary;
 			// deleting the primary then promotes the earliest by created_at.
-			phUpdate(t, a, method, tr.tok, ph(p4.id()), map[string]any{"historic": false})
-			phUpdate(t, a, method, tr.tok, ph(p3.id()), map[string]any{"historic": false})
+			sendPhoneUpdate(t, a, method, tr.tok, ph(p4.id()), map[string]any{"historic": false})
+			sendPhoneUpdate(t, a, method, tr.tok, ph(p3.id()), map[string]any{"historic": false})
 			expect("un-historicise p4 and p3", p5.id())
 			a.do(req{Method: "DELETE", Path: ph(p5.id()), Token: tr.tok}).want(t, http.StatusNoContent, "")
 			expect("delete primary again", p4.id())
@@ -896,7 +884,7 @@ func TestPhonePrimaryInvariant(t *testing.T) {
 func TestPhonePrimaryTieBreakByID(t *testing.T) {
 	a := newAPI(t)
 	tr := a.tree()
-	path := phNewPerson(t, a, tr)
+	path := newPerson(t, a, tr)
 	ids := []string{
 		"cccccccc-0000-4000-8000-000000000000",
 		"aaaaaaaa-0000-4000-8000-000000000000",
@@ -904,20 +892,20 @@ func TestPhonePrimaryTieBreakByID(t *testing.T) {
 	}
 	ts := "2020-05-05T05:05:05.555Z"
 	for _, id := range ids {
-		r := a.do(req{Method: "POST", Path: path, Token: tr.tok, Body: phBody(id, map[string]any{"number": "6175550200", "created_at": ts})})
+		r := a.do(req{Method: "POST", Path: path, Token: tr.tok, Body: phoneDoc(id, map[string]any{"number": "6175550200", "created_at": ts})})
 		r.want(t, http.StatusCreated, "")
 	}
-	l := phList(t, a, tr.tok, path)
+	l := listPhones(t, a, tr.tok, path)
 	for i, want := range []string{ids[1], ids[2], ids[0]} {
 		if l[i]["id"] != want {
 			t.Errorf("list[%d] = %v, want %s (ties by id)", i, l[i]["id"], want)
 		}
 	}
-	if p := phInvariant(t, l); p != ids[0] {
+	if p := primaryInvariant(t, l); p != ids[0] {
 		t.Fatalf("primary = %s, want the first created %s", p, ids[0])
 	}
-	phUpdate(t, a, http.MethodPatch, tr.tok, path+"/"+ids[0], map[string]any{"primary": false})
-	if p := phInvariant(t, phList(t, a, tr.tok, path)); p != ids[1] {
+	sendPhoneUpdate(t, a, http.MethodPatch, tr.tok, path+"/"+ids[0], map[string]any{"primary": false})
+	if p := primaryInvariant(t, listPhones(t, a, tr.tok, path)); p != ids[1] {
 		t.Errorf("primary = %s, want %s (earliest by id)", p, ids[1])
 	}
 }
@@ -978,20 +966,20 @@ func TestPhonePrecondition(t *testing.T) {
 			return map[string]any{"location": strings.Repeat("l", 65)}
 		}, 400, "/data/attributes/location"},
 	}
-	for _, method := range phUpdateMethods {
+	for _, method := range updateMethods {
 		t.Run(method, func(t *testing.T) {
 			a := newAPI(t)
 			tr := a.tree()
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
-					a := phWith(a, t)
+					a := forTest(a, t)
 					// A phone whose stored updated_in_db_at has a non-zero
 					// millisecond part, so second-precision matching is
 					// really exercised.
-					p := phCreate(t, a, tr.tok, tr.phonesPath(), map[string]any{"number": "6175550300", "location": "before"})
+					p := createPhone(t, a, tr.tok, tr.phonesPath(), map[string]any{"number": "6175550300", "location": "before"})
 					path := tr.phonesPath() + "/" + p.id()
-					before := phGet(t, a, tr.tok, path)
-					stored := phTime(t, before.attrs()["updated_in_db_at"])
+					before := mustGet(t, a, tr.tok, path)
+					stored := timestampOf(t, before.attrs()["updated_in_db_at"])
 
 					attrs := tc.attrs(stored)
 					if _, ok := attrs["location"]; !ok {
@@ -999,7 +987,7 @@ func TestPhonePrecondition(t *testing.T) {
 					}
 					r := a.do(req{Method: method, Path: path, Token: tr.tok, Body: doc("phone_numbers", attrs)})
 					r.want(t, tc.status, tc.pointer)
-					after := phGet(t, a, tr.tok, path)
+					after := mustGet(t, a, tr.tok, path)
 					if tc.status != http.StatusOK {
 						if string(after.Raw) != string(before.Raw) {
 							t.Errorf("rejected update changed the phone:\n%s\n%s", before.Raw, after.Raw)
@@ -1015,7 +1003,7 @@ func TestPhonePrecondition(t *testing.T) {
 					if r.attrs()["location"] != "after" || after.attrs()["location"] != "after" {
 						t.Errorf("update not applied: %s", after.Raw)
 					}
-					if !phTime(t, after.attrs()["updated_in_db_at"]).After(stored) {
+					if !timestampOf(t, after.attrs()["updated_in_db_at"]).After(stored) {
 						t.Errorf("updated_in_db_at did not advance")
 					}
 				})
@@ -1041,7 +1029,7 @@ func TestPhoneUpdatedInDBAtClock(t *testing.T) {
 		return t0.Add(time.Duration(d) * time.Millisecond).Format("2006-01-02T15:04:05.000Z")
 	}
 
-	at := phGet(t, a, tr.tok, path).attrs()
+	at := mustGet(t, a, tr.tok, path).attrs()
 	for _, k := range []string{"created_at", "updated_at", "updated_in_db_at"} {
 		if at[k] != ms(0) {
 			t.Errorf("%s = %v, want the clock's %s", k, at[k], ms(0))
@@ -1051,7 +1039,7 @@ func TestPhoneUpdatedInDBAtClock(t *testing.T) {
 	// Frozen clock: each write adds 1 ms. Its time is the latest stamp
 	// issued so far, the previous write's (the clock's for the first).
 	for i := 1; i <= 5; i++ {
-		r := a.do(req{Method: phUpdateMethods[i%2], Path: path, Token: tr.tok, Body: doc("phone_numbers", map[string]any{
+		r := a.do(req{Method: updateMethods[i%2], Path: path, Token: tr.tok, Body: doc("phone_numbers", map[string]any{
 			"location": fmt.Sprint(i), "updated_in_db_at": ms(i - 1),
 		})})
 		r.want(t, http.StatusOK, "")
@@ -1066,7 +1054,7 @@ func TestPhoneUpdatedInDBAtClock(t *testing.T) {
 	// Clock behind the stored value: still strictly increasing, and the
 	// write's time is the latest stamp, not the clock's.
 	clk.set(t0.Add(-time.Hour))
-	r := phUpdate(t, a, http.MethodPatch, tr.tok, path, map[string]any{"location": "back"})
+	r := sendPhoneUpdate(t, a, http.MethodPatch, tr.tok, path, map[string]any{"location": "back"})
 	if got := r.attrs()["updated_in_db_at"]; got != ms(6) {
 		t.Errorf("clock behind: updated_in_db_at %v, want %s", got, ms(6))
 	}
@@ -1080,13 +1068,13 @@ func TestPhoneUpdatedInDBAtClock(t *testing.T) {
 	// updated_in_db_at moves on by 1 ms and whose updated_at is the write's
 	// time.
 	clk.set(t0)
-	p2 := phCreate(t, a, tr.tok, tr.phonesPath(), map[string]any{"number": "6175550700", "primary": true}).attrs()
+	p2 := createPhone(t, a, tr.tok, tr.phonesPath(), map[string]any{"number": "6175550700", "primary": true}).attrs()
 	for _, k := range []string{"created_at", "updated_at", "updated_in_db_at"} {
 		if p2[k] != ms(6) {
 			t.Errorf("new phone %s %v, want the latest stamp %s", k, p2[k], ms(6))
 		}
 	}
-	first := phGet(t, a, tr.tok, path).attrs()
+	first := mustGet(t, a, tr.tok, path).attrs()
 	if first["primary"] != false || first["updated_in_db_at"] != ms(7) || first["updated_at"] != ms(6) {
 		t.Errorf("demoted phone: primary %v updated_in_db_at %v updated_at %v; want false %s %s",
 			first["primary"], first["updated_in_db_at"], first["updated_at"], ms(7), ms(6))
@@ -1094,7 +1082,7 @@ func TestPhoneUpdatedInDBAtClock(t *testing.T) {
 
 	// Clock ahead: the clock's time is used.
 	clk.set(t0.Add(time.Minute))
-	r = phUpdate(t, a, http.MethodPut, tr.tok, path, map[string]any{"location": "ahead"})
+	r = sendPhoneUpdate(t, a, http.MethodPut, tr.tok, path, map[string]any{"location": "ahead"})
 	want := t0.Add(time.Minute).Format("2006-01-02T15:04:05.000Z")
 	if r.attrs()["updated_in_db_at"] != want || r.attrs()["updated_at"] != want {
 		t.Errorf("clock ahead: updated_in_db_at %v updated_at %v, want %s", r.attrs()["updated_in_db_at"], r.attrs()["updated_at"], want)
@@ -1122,7 +1110,7 @@ func TestPhoneUpdatedInDBAtClock(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			a := phWith(a, t)
+			a := forTest(a, t)
 			pre := tc.pre
 			switch tc.name {
 			case "milliseconds, -02:00":
@@ -1131,7 +1119,7 @@ func TestPhoneUpdatedInDBAtClock(t *testing.T) {
 				pre = cur.Format("2006-01-02T15:04:05.000") + "999999Z"
 			}
 			stored := cur.Format("2006-01-02T15:04:05.000Z")
-			if got := phGet(t, a, tr.tok, path).attrs()["updated_in_db_at"]; got != stored {
+			if got := mustGet(t, a, tr.tok, path).attrs()["updated_in_db_at"]; got != stored {
 				t.Fatalf("stored updated_in_db_at %v, want %s", got, stored)
 			}
 			r := a.do(req{Method: http.MethodPatch, Path: path, Token: tr.tok, Body: doc("phone_numbers", map[string]any{
@@ -1157,25 +1145,25 @@ func TestPhoneTimestamps(t *testing.T) {
 
 	// Client-supplied created_at and updated_at are kept, to the millisecond
 	// and in UTC.
-	r := phCreate(t, a, tr.tok, tr.phonesPath(), map[string]any{
+	r := createPhone(t, a, tr.tok, tr.phonesPath(), map[string]any{
 		"number":     "6175550400",
 		"created_at": "2019-05-06T07:08:09.123456+02:00",
 		"updated_at": "2019-05-07T00:00:00Z",
 	})
 	path := tr.phonesPath() + "/" + r.id()
-	for _, at := range []map[string]any{r.attrs(), phGet(t, a, tr.tok, path).attrs()} {
+	for _, at := range []map[string]any{r.attrs(), mustGet(t, a, tr.tok, path).attrs()} {
 		if at["created_at"] != "2019-05-06T05:08:09.123Z" {
 			t.Errorf("created_at = %v", at["created_at"])
 		}
 		if at["updated_at"] != "2019-05-07T00:00:00.000Z" {
 			t.Errorf("updated_at = %v", at["updated_at"])
 		}
-		phTime(t, at["updated_in_db_at"])
+		timestampOf(t, at["updated_in_db_at"])
 	}
 
-	for _, method := range phUpdateMethods {
+	for _, method := range updateMethods {
 		// Supplied on update: kept.
-		r = phUpdate(t, a, method, tr.tok, path, map[string]any{
+		r = sendPhoneUpdate(t, a, method, tr.tok, path, map[string]any{
 			"created_at": "2018-01-01T00:00:00.9999-01:00",
 			"updated_at": "2018-02-02T02:02:02.002Z",
 		})
@@ -1184,31 +1172,31 @@ func TestPhoneTimestamps(t *testing.T) {
 		}
 		// Not supplied: created_at kept, updated_at becomes the server's time.
 		start := time.Now().Add(-time.Second)
-		r = phUpdate(t, a, method, tr.tok, path, map[string]any{"location": method})
+		r = sendPhoneUpdate(t, a, method, tr.tok, path, map[string]any{"location": method})
 		if r.attrs()["created_at"] != "2018-01-01T01:00:00.999Z" {
 			t.Errorf("%s: created_at %v not kept", method, r.attrs()["created_at"])
 		}
-		if u := phTime(t, r.attrs()["updated_at"]); u.Before(start) {
+		if u := timestampOf(t, r.attrs()["updated_at"]); u.Before(start) {
 			t.Errorf("%s: updated_at %v is not the server's time", method, u)
 		}
 	}
 
 	// Rapid successive updates: updated_in_db_at strictly increases, both
 	// with overwrite and when chaining preconditions.
-	prev := phTime(t, phGet(t, a, tr.tok, path).attrs()["updated_in_db_at"])
-	prevRaw := phGet(t, a, tr.tok, path).attrs()["updated_in_db_at"]
+	prev := timestampOf(t, mustGet(t, a, tr.tok, path).attrs()["updated_in_db_at"])
+	prevRaw := mustGet(t, a, tr.tok, path).attrs()["updated_in_db_at"]
 	for i := range 30 {
-		method := phUpdateMethods[i%2]
+		method := updateMethods[i%2]
 		var r *resp
 		if i%3 == 0 {
-			r = phUpdate(t, a, method, tr.tok, path, map[string]any{"location": fmt.Sprint(i)})
+			r = sendPhoneUpdate(t, a, method, tr.tok, path, map[string]any{"location": fmt.Sprint(i)})
 		} else {
 			r = a.do(req{Method: method, Path: path, Token: tr.tok, Body: doc("phone_numbers", map[string]any{
 				"location": fmt.Sprint(i), "updated_in_db_at": prevRaw,
 			})})
 			r.want(t, http.StatusOK, "")
 		}
-		cur := phTime(t, r.attrs()["updated_in_db_at"])
+		cur := timestampOf(t, r.attrs()["updated_in_db_at"])
 		if !cur.After(prev) {
 			t.Fatalf("update %d: updated_in_db_at %v not after %v", i, cur, prev)
 		}
@@ -1221,7 +1209,7 @@ func TestPhonePathLookups(t *testing.T) {
 	tr := a.tree()
 	// Another person of the same contact, with a phone.
 	otherPerson := a.person(tr.tok, tr.contact)
-	otherPhone := phCreate(t, a, tr.tok, phonesPath(tr.contact, otherPerson), map[string]any{"number": "6175550500"}).id()
+	otherPhone := createPhone(t, a, tr.tok, phonesPath(tr.contact, otherPerson), map[string]any{"number": "6175550500"}).id()
 	// Another contact of the same user, with a person.
 	otherContact := a.contact(tr.tok)
 	personElsewhere := a.person(tr.tok, otherContact)
@@ -1271,7 +1259,7 @@ func TestPhonePathLookups(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			a := phWith(a, t)
+			a := forTest(a, t)
 			tok := tr.tok
 			if tc.noToken {
 				tok = ""
@@ -1285,13 +1273,13 @@ func TestPhonePathLookups(t *testing.T) {
 		})
 	}
 	// Nothing was changed by the rejected requests.
-	if l := phList(t, a, tr.tok, phonesPath(tr.contact, otherPerson)); len(l) != 1 || phAttrs(l[0])["location"] != nil {
+	if l := listPhones(t, a, tr.tok, phonesPath(tr.contact, otherPerson)); len(l) != 1 || attrsOf(l[0])["location"] != nil {
 		t.Errorf("other person's phones changed: %v", l)
 	}
-	if l := phList(t, a, tr.tok, tr.phonesPath()); len(l) != 1 || phAttrs(l[0])["location"] != "mobile" {
+	if l := listPhones(t, a, tr.tok, tr.phonesPath()); len(l) != 1 || attrsOf(l[0])["location"] != "mobile" {
 		t.Errorf("phones changed: %v", l)
 	}
-	if l := phList(t, a, tr.tok, phonesPath(otherContact, personElsewhere)); len(l) != 0 {
+	if l := listPhones(t, a, tr.tok, phonesPath(otherContact, personElsewhere)); len(l) != 0 {
 		t.Errorf("phones created under the wrong contact: %v", l)
 	}
 }
@@ -1303,16 +1291,16 @@ func TestPhoneUpperCasePathIDs(t *testing.T) {
 	base := "/api/v2/contacts/" + up(tr.contact) + "/people/" + up(tr.person) + "/phones"
 	item := base + "/" + up(tr.phone)
 
-	l := phList(t, a, tr.tok, base)
+	l := listPhones(t, a, tr.tok, base)
 	if len(l) != 1 || l[0]["id"] != tr.phone {
 		t.Errorf("list via upper-case path = %v", l)
 	}
-	g := phGet(t, a, tr.tok, item)
+	g := mustGet(t, a, tr.tok, item)
 	if g.id() != tr.phone {
 		t.Errorf("id = %q, want lower-case %q", g.id(), tr.phone)
 	}
-	for _, method := range phUpdateMethods {
-		r := a.do(req{Method: method, Path: item, Token: tr.tok, Body: phBody(tr.phone, map[string]any{"location": method, "overwrite": true})})
+	for _, method := range updateMethods {
+		r := a.do(req{Method: method, Path: item, Token: tr.tok, Body: phoneDoc(tr.phone, map[string]any{"location": method, "overwrite": true})})
 		r.want(t, http.StatusOK, "")
 		if r.id() != tr.phone || r.attrs()["location"] != method {
 			t.Errorf("%s via upper-case path: %s", method, r.Raw)
@@ -1332,7 +1320,7 @@ func TestPhoneUpperCasePathIDs(t *testing.T) {
 func TestPhoneGoneWithPerson(t *testing.T) {
 	a := newAPI(t)
 	tr := a.tree()
-	second := phCreate(t, a, tr.tok, tr.phonesPath(), map[string]any{"number": "6175550800"}).id()
+	second := createPhone(t, a, tr.tok, tr.phonesPath(), map[string]any{"number": "6175550800"}).id()
 	a.do(req{Method: "DELETE", Path: tr.personPath(), Token: tr.tok}).want(t, http.StatusNoContent, "")
 	for _, r := range []req{
 		{Method: "GET", Path: tr.phonesPath()},
@@ -1346,7 +1334,7 @@ func TestPhoneGoneWithPerson(t *testing.T) {
 		a.do(r).want(t, http.StatusNotFound, "-")
 	}
 	// The phone ids are free again (hard delete), under another person.
-	other := phNewPerson(t, a, tr)
-	r := a.do(req{Method: "POST", Path: other, Token: tr.tok, Body: phBody(tr.phone, map[string]any{"number": "6175550802"})})
+	other := newPerson(t, a, tr)
+	r := a.do(req{Method: "POST", Path: other, Token: tr.tok, Body: phoneDoc(tr.phone, map[string]any{"number": "6175550802"})})
 	r.want(t, http.StatusCreated, "")
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,22 +16,16 @@ import (
 // contacts_test.go, people_test.go and auth_test.go live here too; all are
 // prefixed with cp.
 
-// cpTimeRE is the response timestamp format: RFC 3339 UTC with milliseconds.
-var cpTimeRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$`)
-
-// cpLowerUUIDRE is a UUID as the API returns it.
-var cpLowerUUIDRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-
-// cpWantErr checks status and first pointer (see resp.want), then the shape
+// wantErrorDoc checks status and first pointer (see resp.want), then the shape
 // of every error object: status is the code as a string, title the standard
 // phrase, and detail a short human sentence, never a dump of the schema.
-func cpWantErr(t testing.TB, r *resp, code int, pointer string) {
+func wantErrorDoc(t testing.TB, r *resp, code int, pointer string) {
 	t.Helper()
 	r.want(t, code, pointer)
-	cpCheckErrorDoc(t, r, code)
+	checkErrorDoc(t, r, code)
 }
 
-func cpCheckErrorDoc(t testing.TB, r *resp, code int) {
+func checkErrorDoc(t testing.TB, r *resp, code int) {
 	t.Helper()
 	errs, ok := r.Doc["errors"].([]any)
 	if !ok || len(errs) == 0 {
@@ -64,8 +57,8 @@ func cpCheckErrorDoc(t testing.TB, r *resp, code int) {
 	}
 }
 
-// cpHasPointer reports whether any error of r points at p.
-func cpHasPointer(r *resp, p string) bool {
+// hasPointer reports whether any error of r points at p.
+func hasPointer(r *resp, p string) bool {
 	for _, got := range r.pointers() {
 		if got == p {
 			return true
@@ -74,26 +67,18 @@ func cpHasPointer(r *resp, p string) bool {
 	return false
 }
 
-// cpGet fetches path and fails unless it gets 200.
-func cpGet(t testing.TB, a *api, tok, path string) *resp {
-	t.Helper()
-	r := a.do(req{Method: "GET", Path: path, Token: tok})
-	r.want(t, http.StatusOK, "")
-	return r
-}
-
-// cpSnapshot returns the raw bodies of GETs of paths, for before/after
+// snapshot returns the raw bodies of GETs of paths, for before/after
 // comparisons.
-func cpSnapshot(t testing.TB, a *api, tok string, paths ...string) map[string]string {
+func snapshot(t testing.TB, a *api, tok string, paths ...string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, p := range paths {
-		out[p] = string(cpGet(t, a, tok, p).Raw)
+		out[p] = string(mustGet(t, a, tok, p).Raw)
 	}
 	return out
 }
 
-func cpSameSnapshot(t testing.TB, before, after map[string]string) {
+func sameSnapshot(t testing.TB, before, after map[string]string) {
 	t.Helper()
 	for p, b := range before {
 		if after[p] != b {
@@ -102,17 +87,8 @@ func cpSameSnapshot(t testing.TB, before, after map[string]string) {
 	}
 }
 
-// cpDoc builds a request document with an optional data.id.
-func cpDoc(typ string, id any, attrs map[string]any) map[string]any {
-	d := map[string]any{"type": typ, "attributes": attrs}
-	if id != nil {
-		d["id"] = id
-	}
-	return map[string]any{"data": d}
-}
-
-// cpWith returns a copy of m with the extra keys set.
-func cpWith(m map[string]any, kv ...any) map[string]any {
+// with returns a copy of m with the extra keys set.
+func with(m map[string]any, kv ...any) map[string]any {
 	out := make(map[string]any, len(m)+len(kv)/2)
 	for k, v := range m {
 		out[k] = v
@@ -123,15 +99,15 @@ func cpWith(m map[string]any, kv ...any) map[string]any {
 	return out
 }
 
-// cpWithout returns a copy of m without key.
-func cpWithout(m map[string]any, key string) map[string]any {
-	out := cpWith(m)
+// without returns a copy of m without key.
+func without(m map[string]any, key string) map[string]any {
+	out := with(m)
 	delete(out, key)
 	return out
 }
 
-// cpBodyOp is one operation that takes a request body.
-type cpBodyOp struct {
+// bodyOp is one operation that takes a request body.
+type bodyOp struct {
 	name     string
 	method   string
 	path     string
@@ -143,40 +119,40 @@ type cpBodyOp struct {
 	okCode   int
 }
 
-// cpBodyOps returns the nine body-taking operations against tr.
-func cpBodyOps(tr tree) []cpBodyOp {
+// bodyOps returns the nine body-taking operations against tr.
+func bodyOps(tr tree) []bodyOp {
 	contact := map[string]any{"name": "Rule family"}
 	person := map[string]any{"first_name": "Rule"}
 	phone := map[string]any{"number": "617-555-1313"}
-	return []cpBodyOp{
+	return []bodyOp{
 		{"createContact", "POST", "/api/v2/contacts", "contacts", "people", true, "", contact, 201},
-		{"putContact", "PUT", tr.contactPath(), "contacts", "people", false, tr.contact, cpWith(contact, "overwrite", true), 200},
-		{"patchContact", "PATCH", tr.contactPath(), "contacts", "people", false, tr.contact, cpWith(contact, "overwrite", true), 200},
+		{"putContact", "PUT", tr.contactPath(), "contacts", "people", false, tr.contact, with(contact, "overwrite", true), 200},
+		{"patchContact", "PATCH", tr.contactPath(), "contacts", "people", false, tr.contact, with(contact, "overwrite", true), 200},
 		{"createPerson", "POST", tr.contactPath() + "/people", "people", "contacts", true, "", person, 201},
-		{"putPerson", "PUT", tr.personPath(), "people", "contacts", false, tr.person, cpWith(person, "overwrite", true), 200},
-		{"patchPerson", "PATCH", tr.personPath(), "people", "contacts", false, tr.person, cpWith(person, "overwrite", true), 200},
+		{"putPerson", "PUT", tr.personPath(), "people", "contacts", false, tr.person, with(person, "overwrite", true), 200},
+		{"patchPerson", "PATCH", tr.personPath(), "people", "contacts", false, tr.person, with(person, "overwrite", true), 200},
 		{"createPhone", "POST", tr.phonesPath(), "phone_numbers", "people", true, "", phone, 201},
 		{"putPhone", "PUT", tr.phonePath(), "phone_numbers", "people", false, tr.phone, map[string]any{"location": "work", "overwrite": true}, 200},
 		{"patchPhone", "PATCH", tr.phonePath(), "phone_numbers", "people", false, tr.phone, map[string]any{"location": "home", "overwrite": true}, 200},
 	}
 }
 
-// cpOp is any operation of the API.
-type cpOp struct {
+// operation is any operation of the API.
+type operation struct {
 	name, method, path string
 	body               any
 }
 
-// cpAllOps returns all seventeen operations against tr, each with a body
+// allOps returns all seventeen operations against tr, each with a body
 // that is valid (updates carry the stored updated_in_db_at, read with tok).
-func cpAllOps(t testing.TB, a *api, tok string, tr tree) []cpOp {
+func allOps(t testing.TB, a *api, tok string, tr tree) []operation {
 	t.Helper()
 	pre := func(path string) string {
-		s, _ := cpGet(t, a, tok, path).attrs()["updated_in_db_at"].(string)
+		s, _ := mustGet(t, a, tok, path).attrs()["updated_in_db_at"].(string)
 		return s
 	}
 	cPre, pPre, phPre := pre(tr.contactPath()), pre(tr.personPath()), pre(tr.phonePath())
-	return []cpOp{
+	return []operation{
 		{"listContacts", "GET", "/api/v2/contacts", nil},
 		{"createContact", "POST", "/api/v2/contacts", doc("contacts", map[string]any{"name": "X"})},
 		{"getContact", "GET", tr.contactPath(), nil},
@@ -215,17 +191,17 @@ func TestRulesContentType(t *testing.T) {
 		{"charset tolerated", "application/vnd.api+json; charset=utf-8", 0},
 		{"media type case-insensitive", "Application/Vnd.Api+JSON", 0},
 	}
-	for _, op := range cpBodyOps(tr) {
+	for _, op := range bodyOps(tr) {
 		for _, tc := range cases {
 			t.Run(op.name+"/"+tc.name, func(t *testing.T) {
 				r := a.do(req{Method: op.method, Path: op.path, Token: tr.tok,
-					Body:   cpDoc(op.typ, nil, op.valid),
+					Body:   docWithID(op.typ, nil, op.valid),
 					Header: map[string]string{"Content-Type": tc.contentType}})
 				if tc.code == 0 {
 					r.want(t, op.okCode, "")
 					return
 				}
-				cpWantErr(t, r, tc.code, "")
+				wantErrorDoc(t, r, tc.code, "")
 			})
 		}
 	}
@@ -247,17 +223,17 @@ func TestRulesAccept(t *testing.T) {
 	}
 	a := newAPI(t)
 	tr := a.tree()
-	var ops []cpOp
-	for _, op := range cpBodyOps(tr) {
-		ops = append(ops, cpOp{op.name, op.method, op.path, cpDoc(op.typ, nil, op.valid)})
+	var ops []operation
+	for _, op := range bodyOps(tr) {
+		ops = append(ops, operation{op.name, op.method, op.path, docWithID(op.typ, nil, op.valid)})
 	}
 	ops = append(ops,
-		cpOp{"listContacts", "GET", "/api/v2/contacts", nil},
-		cpOp{"getContact", "GET", tr.contactPath(), nil},
-		cpOp{"listPeople", "GET", tr.contactPath() + "/people", nil},
-		cpOp{"getPerson", "GET", tr.personPath(), nil},
-		cpOp{"listPhones", "GET", tr.phonesPath(), nil},
-		cpOp{"getPhone", "GET", tr.phonePath(), nil},
+		operation{"listContacts", "GET", "/api/v2/contacts", nil},
+		operation{"getContact", "GET", tr.contactPath(), nil},
+		operation{"listPeople", "GET", tr.contactPath() + "/people", nil},
+		operation{"getPerson", "GET", tr.personPath(), nil},
+		operation{"listPhones", "GET", tr.phonesPath(), nil},
+		operation{"getPhone", "GET", tr.phonePath(), nil},
 	)
 	for _, op := range ops {
 		for _, tc := range cases {
@@ -265,7 +241,7 @@ func TestRulesAccept(t *testing.T) {
 				r := a.do(req{Method: op.method, Path: op.path, Token: tr.tok, Body: op.body,
 					Header: map[string]string{"Accept": tc.accept}})
 				if !tc.ok {
-					cpWantErr(t, r, http.StatusNotAcceptable, "")
+					wantErrorDoc(t, r, http.StatusNotAcceptable, "")
 					return
 				}
 				if r.Code >= 300 {
@@ -281,8 +257,8 @@ func TestRulesAccept(t *testing.T) {
 			r := a.do(req{Method: "DELETE", Path: "/api/v2/contacts/" + c, Token: tr.tok,
 				Header: map[string]string{"Accept": tc.accept}})
 			if !tc.ok {
-				cpWantErr(t, r, http.StatusNotAcceptable, "")
-				cpGet(t, a, tr.tok, "/api/v2/contacts/"+c)
+				wantErrorDoc(t, r, http.StatusNotAcceptable, "")
+				mustGet(t, a, tr.tok, "/api/v2/contacts/"+c)
 				return
 			}
 			r.want(t, http.StatusNoContent, "")
@@ -322,7 +298,7 @@ func TestRulesDocument(t *testing.T) {
 		create = "create"
 		update = "update"
 	)
-	type body func(op cpBodyOp) any
+	type body func(op bodyOp) any
 	data := func(m map[string]any) map[string]any { return map[string]any{"data": m} }
 	cases := []struct {
 		name    string
@@ -331,114 +307,114 @@ func TestRulesDocument(t *testing.T) {
 		code    int // 0: the operation's success code
 		pointer string
 	}{
-		{"valid", both, func(op cpBodyOp) any { return cpDoc(op.typ, nil, op.valid) }, 0, ""},
-		{"type missing", both, func(op cpBodyOp) any {
+		{"valid", both, func(op bodyOp) any { return docWithID(op.typ, nil, op.valid) }, 0, ""},
+		{"type missing", both, func(op bodyOp) any {
 			return data(map[string]any{"attributes": op.valid})
 		}, 409, "/data/type"},
-		{"type unknown", both, func(op cpBodyOp) any { return cpDoc("things", nil, op.valid) }, 409, "/data/type"},
-		{"type of another resource", both, func(op cpBodyOp) any { return cpDoc(op.otherTyp, nil, op.valid) }, 409, "/data/type"},
-		{"type in other case", both, func(op cpBodyOp) any { return cpDoc(strings.ToUpper(op.typ), nil, op.valid) }, 409, "/data/type"},
-		{"type not a string", both, func(op cpBodyOp) any {
+		{"type unknown", both, func(op bodyOp) any { return docWithID("things", nil, op.valid) }, 409, "/data/type"},
+		{"type of another resource", both, func(op bodyOp) any { return docWithID(op.otherTyp, nil, op.valid) }, 409, "/data/type"},
+		{"type in other case", both, func(op bodyOp) any { return docWithID(strings.ToUpper(op.typ), nil, op.valid) }, 409, "/data/type"},
+		{"type not a string", both, func(op bodyOp) any {
 			return data(map[string]any{"type": 5, "attributes": op.valid})
 		}, 409, "/data/type"},
-		{"type null", both, func(op cpBodyOp) any {
+		{"type null", both, func(op bodyOp) any {
 			return data(map[string]any{"type": nil, "attributes": op.valid})
 		}, 409, "/data/type"},
-		{"id in attributes", both, func(op cpBodyOp) any {
-			return cpDoc(op.typ, nil, cpWith(op.valid, "id", uuid.NewString()))
+		{"id in attributes", both, func(op bodyOp) any {
+			return docWithID(op.typ, nil, with(op.valid, "id", uuid.NewString()))
 		}, 409, "/data/attributes/id"},
-		{"remote_id in attributes", both, func(op cpBodyOp) any {
-			return cpDoc(op.typ, nil, cpWith(op.valid, "remote_id", "abc"))
+		{"remote_id in attributes", both, func(op bodyOp) any {
+			return docWithID(op.typ, nil, with(op.valid, "remote_id", "abc"))
 		}, 409, "/data/attributes/remote_id"},
-		{"person_id in attributes", both, func(op cpBodyOp) any {
-			return cpDoc(op.typ, nil, cpWith(op.valid, "person_id", uuid.NewString()))
+		{"person_id in attributes", both, func(op bodyOp) any {
+			return docWithID(op.typ, nil, with(op.valid, "person_id", uuid.NewString()))
 		}, 409, "/data/attributes/person_id"},
-		{"contact_id in attributes", both, func(op cpBodyOp) any {
-			return cpDoc(op.typ, nil, cpWith(op.valid, "contact_id", uuid.NewString()))
+		{"contact_id in attributes", both, func(op bodyOp) any {
+			return docWithID(op.typ, nil, with(op.valid, "contact_id", uuid.NewString()))
 		}, 409, "/data/attributes/contact_id"},
-		{"account_list_id null in attributes", both, func(op cpBodyOp) any {
-			return cpDoc(op.typ, nil, cpWith(op.valid, "account_list_id", nil))
+		{"account_list_id null in attributes", both, func(op bodyOp) any {
+			return docWithID(op.typ, nil, with(op.valid, "account_list_id", nil))
 		}, 409, "/data/attributes/account_list_id"},
-		{"unknown attribute", both, func(op cpBodyOp) any {
-			return cpDoc(op.typ, nil, cpWith(op.valid, "nickname", "x"))
+		{"unknown attribute", both, func(op bodyOp) any {
+			return docWithID(op.typ, nil, with(op.valid, "nickname", "x"))
 		}, 400, "/data/attributes/nickname"},
-		{"unknown attribute needing pointer escapes", both, func(op cpBodyOp) any {
-			return cpDoc(op.typ, nil, cpWith(op.valid, "a/b~c", "x"))
+		{"unknown attribute needing pointer escapes", both, func(op bodyOp) any {
+			return docWithID(op.typ, nil, with(op.valid, "a/b~c", "x"))
 		}, 400, "/data/attributes/a~1b~0c"},
-		{"attribute name in other case", both, func(op cpBodyOp) any {
-			return cpDoc(op.typ, nil, cpWith(op.valid, "Updated_At", "2020-01-01T00:00:00Z"))
+		{"attribute name in other case", both, func(op bodyOp) any {
+			return docWithID(op.typ, nil, with(op.valid, "Updated_At", "2020-01-01T00:00:00Z"))
 		}, 400, "/data/attributes/Updated_At"},
-		{"malformed JSON", both, func(op cpBodyOp) any { return `{"data": {"type": "` + op.typ + `",` }, 400, "-"},
-		{"trailing data after the document", both, func(op cpBodyOp) any {
+		{"malformed JSON", both, func(op bodyOp) any { return `{"data": {"type": "` + op.typ + `",` }, 400, "-"},
+		{"trailing data after the document", both, func(op bodyOp) any {
 			return `{"data":{"type":"` + op.typ + `","attributes":{}}} {}`
 		}, 400, "-"},
-		{"a stray closing brace after the document", both, func(op cpBodyOp) any {
+		{"a stray closing brace after the document", both, func(op bodyOp) any {
 			return `{"data":{"type":"` + op.typ + `","attributes":{}}}}`
 		}, 400, "-"},
-		{"a stray closing bracket after the document", both, func(op cpBodyOp) any {
+		{"a stray closing bracket after the document", both, func(op bodyOp) any {
 			return `{"data":{"type":"` + op.typ + `","attributes":{}}}` + "\n]"
 		}, 400, "-"},
-		{"single quotes", both, func(op cpBodyOp) any { return `{'data': {}}` }, 400, "-"},
-		{"empty body", both, func(op cpBodyOp) any { return "" }, 400, "-"},
-		{"whitespace body", both, func(op cpBodyOp) any { return " \n\t " }, 400, "-"},
-		{"array document", both, func(op cpBodyOp) any { return `[]` }, 400, "-"},
-		{"null document", both, func(op cpBodyOp) any { return `null` }, 400, "-"},
-		{"string document", both, func(op cpBodyOp) any { return `"data"` }, 400, "-"},
-		{"no data member", both, func(op cpBodyOp) any { return `{}` }, 400, "-"},
-		{"attributes at top level", both, func(op cpBodyOp) any {
+		{"single quotes", both, func(op bodyOp) any { return `{'data': {}}` }, 400, "-"},
+		{"empty body", both, func(op bodyOp) any { return "" }, 400, "-"},
+		{"whitespace body", both, func(op bodyOp) any { return " \n\t " }, 400, "-"},
+		{"array document", both, func(op bodyOp) any { return `[]` }, 400, "-"},
+		{"null document", both, func(op bodyOp) any { return `null` }, 400, "-"},
+		{"string document", both, func(op bodyOp) any { return `"data"` }, 400, "-"},
+		{"no data member", both, func(op bodyOp) any { return `{}` }, 400, "-"},
+		{"attributes at top level", both, func(op bodyOp) any {
 			return map[string]any{"type": op.typ, "attributes": op.valid}
 		}, 400, "-"},
-		{"data null", both, func(op cpBodyOp) any { return `{"data":null}` }, 400, "-"},
-		{"data an array", both, func(op cpBodyOp) any {
+		{"data null", both, func(op bodyOp) any { return `{"data":null}` }, 400, "-"},
+		{"data an array", both, func(op bodyOp) any {
 			return map[string]any{"data": []any{map[string]any{"type": op.typ, "attributes": op.valid}}}
 		}, 400, "-"},
-		{"attributes missing", both, func(op cpBodyOp) any {
+		{"attributes missing", both, func(op bodyOp) any {
 			return data(map[string]any{"type": op.typ})
 		}, 400, "/data/attributes"},
-		{"attributes not an object", both, func(op cpBodyOp) any {
+		{"attributes not an object", both, func(op bodyOp) any {
 			return data(map[string]any{"type": op.typ, "attributes": []any{}})
 		}, 400, "/data/attributes"},
-		{"created_at not a string", both, func(op cpBodyOp) any {
-			return cpDoc(op.typ, nil, cpWith(op.valid, "created_at", 1700000000))
+		{"created_at not a string", both, func(op bodyOp) any {
+			return docWithID(op.typ, nil, with(op.valid, "created_at", 1700000000))
 		}, 400, "/data/attributes/created_at"},
-		{"created_at not a timestamp", both, func(op cpBodyOp) any {
-			return cpDoc(op.typ, nil, cpWith(op.valid, "created_at", "yesterday"))
+		{"created_at not a timestamp", both, func(op bodyOp) any {
+			return docWithID(op.typ, nil, with(op.valid, "created_at", "yesterday"))
 		}, 400, "/data/attributes/created_at"},
-		{"updated_at without zone", both, func(op cpBodyOp) any {
-			return cpDoc(op.typ, nil, cpWith(op.valid, "updated_at", "2020-01-02T03:04:05"))
+		{"updated_at without zone", both, func(op bodyOp) any {
+			return docWithID(op.typ, nil, with(op.valid, "updated_at", "2020-01-02T03:04:05"))
 		}, 400, "/data/attributes/updated_at"},
 		// Create only.
-		{"client id honoured", create, func(op cpBodyOp) any { return cpDoc(op.typ, uuid.NewString(), op.valid) }, 0, ""},
-		{"data.id not a UUID", create, func(op cpBodyOp) any { return cpDoc(op.typ, "123", op.valid) }, 400, "/data/id"},
-		{"data.id a UUID without hyphens", create, func(op cpBodyOp) any {
-			return cpDoc(op.typ, strings.ReplaceAll(uuid.NewString(), "-", ""), op.valid)
+		{"client id honoured", create, func(op bodyOp) any { return docWithID(op.typ, uuid.NewString(), op.valid) }, 0, ""},
+		{"data.id not a UUID", create, func(op bodyOp) any { return docWithID(op.typ, "123", op.valid) }, 400, "/data/id"},
+		{"data.id a UUID without hyphens", create, func(op bodyOp) any {
+			return docWithID(op.typ, strings.ReplaceAll(uuid.NewString(), "-", ""), op.valid)
 		}, 400, "/data/id"},
-		{"data.id a number", create, func(op cpBodyOp) any { return cpDoc(op.typ, 42, op.valid) }, 400, "/data/id"},
-		{"data.id empty", create, func(op cpBodyOp) any { return cpDoc(op.typ, "", op.valid) }, 400, "/data/id"},
-		{"updated_in_db_at and overwrite ignored", create, func(op cpBodyOp) any {
-			return cpDoc(op.typ, nil, cpWith(op.valid, "updated_in_db_at", "2000-01-01T00:00:00Z", "overwrite", false))
+		{"data.id a number", create, func(op bodyOp) any { return docWithID(op.typ, 42, op.valid) }, 400, "/data/id"},
+		{"data.id empty", create, func(op bodyOp) any { return docWithID(op.typ, "", op.valid) }, 400, "/data/id"},
+		{"updated_in_db_at and overwrite ignored", create, func(op bodyOp) any {
+			return docWithID(op.typ, nil, with(op.valid, "updated_in_db_at", "2000-01-01T00:00:00Z", "overwrite", false))
 		}, 0, ""},
 		// Update only.
-		{"data.id equal to the path id", update, func(op cpBodyOp) any { return cpDoc(op.typ, op.pathID, op.valid) }, 0, ""},
-		{"data.id equal in upper case", update, func(op cpBodyOp) any {
-			return cpDoc(op.typ, strings.ToUpper(op.pathID), op.valid)
+		{"data.id equal to the path id", update, func(op bodyOp) any { return docWithID(op.typ, op.pathID, op.valid) }, 0, ""},
+		{"data.id equal in upper case", update, func(op bodyOp) any {
+			return docWithID(op.typ, strings.ToUpper(op.pathID), op.valid)
 		}, 0, ""},
-		{"data.id differs from the path", update, func(op cpBodyOp) any { return cpDoc(op.typ, uuid.NewString(), op.valid) }, 409, "/data/id"},
-		{"data.id not a UUID", update, func(op cpBodyOp) any { return cpDoc(op.typ, "abc", op.valid) }, 409, "/data/id"},
-		{"data.id not a string", update, func(op cpBodyOp) any { return cpDoc(op.typ, 7, op.valid) }, 409, "/data/id"},
-		{"updated_in_db_at not a timestamp", update, func(op cpBodyOp) any {
-			return cpDoc(op.typ, nil, cpWith(cpWithout(op.valid, "overwrite"), "updated_in_db_at", "yesterday"))
+		{"data.id differs from the path", update, func(op bodyOp) any { return docWithID(op.typ, uuid.NewString(), op.valid) }, 409, "/data/id"},
+		{"data.id not a UUID", update, func(op bodyOp) any { return docWithID(op.typ, "abc", op.valid) }, 409, "/data/id"},
+		{"data.id not a string", update, func(op bodyOp) any { return docWithID(op.typ, 7, op.valid) }, 409, "/data/id"},
+		{"updated_in_db_at not a timestamp", update, func(op bodyOp) any {
+			return docWithID(op.typ, nil, with(without(op.valid, "overwrite"), "updated_in_db_at", "yesterday"))
 		}, 400, "/data/attributes/updated_in_db_at"},
-		{"updated_in_db_at a number", update, func(op cpBodyOp) any {
-			return cpDoc(op.typ, nil, cpWith(cpWithout(op.valid, "overwrite"), "updated_in_db_at", 1700000000000))
+		{"updated_in_db_at a number", update, func(op bodyOp) any {
+			return docWithID(op.typ, nil, with(without(op.valid, "overwrite"), "updated_in_db_at", 1700000000000))
 		}, 400, "/data/attributes/updated_in_db_at"},
-		{"overwrite a string", update, func(op cpBodyOp) any {
-			return cpDoc(op.typ, nil, cpWith(op.valid, "overwrite", "true"))
+		{"overwrite a string", update, func(op bodyOp) any {
+			return docWithID(op.typ, nil, with(op.valid, "overwrite", "true"))
 		}, 400, "/data/attributes/overwrite"},
 	}
 	a := newAPI(t)
 	tr := a.tree()
-	for _, op := range cpBodyOps(tr) {
+	for _, op := range bodyOps(tr) {
 		for _, tc := range cases {
 			if (tc.only == create && !op.create) || (tc.only == update && op.create) {
 				continue
@@ -452,7 +428,7 @@ func TestRulesDocument(t *testing.T) {
 					}
 					return
 				}
-				cpWantErr(t, r, tc.code, tc.pointer)
+				wantErrorDoc(t, r, tc.code, tc.pointer)
 			})
 		}
 	}
@@ -482,20 +458,20 @@ func TestRulesAttributeTypes(t *testing.T) {
 			{"number", nil}, {"number", ""}, {"country_code", "abc"}, {"country_code", true}, {"country_code", 1000},
 		},
 	}
-	for _, op := range cpBodyOps(tr) {
+	for _, op := range bodyOps(tr) {
 		for _, tc := range cases[op.typ] {
-			name := op.name + "/" + tc.attr + "=" + cpShort(tc.value)
+			name := op.name + "/" + tc.attr + "=" + brief(tc.value)
 			t.Run(name, func(t *testing.T) {
 				r := a.do(req{Method: op.method, Path: op.path, Token: tr.tok,
-					Body: cpDoc(op.typ, nil, cpWith(op.valid, tc.attr, tc.value))})
-				cpWantErr(t, r, http.StatusBadRequest, "/data/attributes/"+tc.attr)
+					Body: docWithID(op.typ, nil, with(op.valid, tc.attr, tc.value))})
+				wantErrorDoc(t, r, http.StatusBadRequest, "/data/attributes/"+tc.attr)
 			})
 		}
 	}
 }
 
-// cpShort names a test value briefly.
-func cpShort(v any) string {
+// brief names a test value briefly.
+func brief(v any) string {
 	var s string
 	switch x := v.(type) {
 	case nil:
@@ -515,16 +491,16 @@ func cpShort(v any) string {
 	return s
 }
 
-// cpName replaces tr's ids in path with placeholders, for stable test names.
-func cpName(tr tree, path string) string {
+// pathName replaces tr's ids in path with placeholders, for stable test names.
+func pathName(tr tree, path string) string {
 	return strings.NewReplacer(
 		tr.contact, "{contact}", strings.ToUpper(tr.contact), "{CONTACT}",
 		tr.person, "{person}", tr.phone, "{phone}",
 	).Replace(path)
 }
 
-// cpJSON marshals v.
-func cpJSON(v any) (string, error) {
+// marshal marshals v.
+func marshal(v any) (string, error) {
 	b, err := json.Marshal(v)
 	return string(b), err
 }
@@ -536,21 +512,21 @@ func TestRulesOneErrorPerProblem(t *testing.T) {
 	r := a.do(req{Method: "POST", Path: tr.phonesPath(), Token: tr.tok, Body: doc("phone_numbers", map[string]any{
 		"number": "617-555-1515", "primary": "yes", "location": 5, "created_at": "soon",
 	})})
-	cpWantErr(t, r, http.StatusBadRequest, "-")
+	wantErrorDoc(t, r, http.StatusBadRequest, "-")
 	want := []string{"/data/attributes/primary", "/data/attributes/location", "/data/attributes/created_at"}
 	if len(r.pointers()) != len(want) {
 		t.Errorf("pointers %v, want one per problem: %v", r.pointers(), want)
 	}
 	for _, p := range want {
-		if !cpHasPointer(r, p) {
+		if !hasPointer(r, p) {
 			t.Errorf("no error at %s: %v", p, r.pointers())
 		}
 	}
 
 	r = a.do(req{Method: "POST", Path: tr.contactPath() + "/people", Token: tr.tok, Body: doc("people", map[string]any{"nickname": "J"})})
-	cpWantErr(t, r, http.StatusBadRequest, "-")
+	wantErrorDoc(t, r, http.StatusBadRequest, "-")
 	for _, p := range []string{"/data/attributes/nickname", "/data/attributes/first_name"} {
-		if !cpHasPointer(r, p) {
+		if !hasPointer(r, p) {
 			t.Errorf("no error at %s: %v", p, r.pointers())
 		}
 	}
@@ -559,23 +535,23 @@ func TestRulesOneErrorPerProblem(t *testing.T) {
 func TestRulesBodyTooLarge(t *testing.T) {
 	a := newAPI(t)
 	tr := a.tree()
-	for _, op := range cpBodyOps(tr) {
+	for _, op := range bodyOps(tr) {
 		t.Run(op.name+"/over 1 MiB", func(t *testing.T) {
 			body := `{"data":{"type":"` + op.typ + `","attributes":{}}}` + strings.Repeat(" ", maxBodyBytes)
 			r := a.do(req{Method: op.method, Path: op.path, Token: tr.tok, Body: body})
-			cpWantErr(t, r, http.StatusRequestEntityTooLarge, "")
+			wantErrorDoc(t, r, http.StatusRequestEntityTooLarge, "")
 		})
 		t.Run(op.name+"/one byte over 1 MiB", func(t *testing.T) {
-			valid, err := cpJSON(cpDoc(op.typ, nil, op.valid))
+			valid, err := marshal(docWithID(op.typ, nil, op.valid))
 			if err != nil {
 				t.Fatal(err)
 			}
 			body := valid + strings.Repeat(" ", 1<<20-len(valid)+1)
 			r := a.do(req{Method: op.method, Path: op.path, Token: tr.tok, Body: body})
-			cpWantErr(t, r, http.StatusRequestEntityTooLarge, "")
+			wantErrorDoc(t, r, http.StatusRequestEntityTooLarge, "")
 		})
 		t.Run(op.name+"/exactly 1 MiB", func(t *testing.T) {
-			valid, err := cpJSON(cpDoc(op.typ, nil, op.valid))
+			valid, err := marshal(docWithID(op.typ, nil, op.valid))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -613,14 +589,14 @@ func TestRulesMethodNotAllowed(t *testing.T) {
 	}
 	for _, tc := range cases {
 		for _, tok := range []string{tr.tok, ""} {
-			t.Run(tc.method+" "+cpName(tr, tc.path)+" token="+strconv.FormatBool(tok != ""), func(t *testing.T) {
+			t.Run(tc.method+" "+pathName(tr, tc.path)+" token="+strconv.FormatBool(tok != ""), func(t *testing.T) {
 				r := a.do(req{Method: tc.method, Path: tc.path, Token: tok, Body: func() any {
 					if tc.method == "DELETE" {
 						return nil
 					}
 					return doc("contacts", map[string]any{"name": "x"})
 				}()})
-				cpWantErr(t, r, http.StatusMethodNotAllowed, "")
+				wantErrorDoc(t, r, http.StatusMethodNotAllowed, "")
 				allow := r.Header.Get("Allow")
 				if allow == "" {
 					t.Fatal("405 without an Allow header")
@@ -696,13 +672,13 @@ func TestRulesNotFound(t *testing.T) {
 	}
 	for _, tc := range cases {
 		for _, tok := range []string{tr.tok, ""} {
-			t.Run(tc.method+" "+cpName(tr, tc.path)+" token="+strconv.FormatBool(tok != ""), func(t *testing.T) {
+			t.Run(tc.method+" "+pathName(tr, tc.path)+" token="+strconv.FormatBool(tok != ""), func(t *testing.T) {
 				var body any
 				if tc.method == "POST" || tc.method == "PUT" || tc.method == "PATCH" {
 					body = doc("contacts", map[string]any{"name": "x"})
 				}
 				r := a.do(req{Method: tc.method, Path: tc.path, Token: tok, Body: body})
-				cpWantErr(t, r, http.StatusNotFound, "")
+				wantErrorDoc(t, r, http.StatusNotFound, "")
 				if r.Header.Get("Allow") != "" {
 					t.Errorf("404 with Allow %q", r.Header.Get("Allow"))
 				}
@@ -724,18 +700,18 @@ func TestRulesUpperCasePathIDs(t *testing.T) {
 		{up.personPath(), tr.person},
 		{up.phonePath(), tr.phone},
 	} {
-		r := cpGet(t, a, tr.tok, tc.path)
+		r := mustGet(t, a, tr.tok, tc.path)
 		if r.id() != tc.id {
 			t.Errorf("GET %s: id %q, want %q", tc.path, r.id(), tc.id)
 		}
 	}
 	for _, path := range []string{up.contactPath() + "/people", up.phonesPath()} {
-		if n := len(cpGet(t, a, tr.tok, path).list()); n != 1 {
+		if n := len(mustGet(t, a, tr.tok, path).list()); n != 1 {
 			t.Errorf("GET %s: %d items, want 1", path, n)
 		}
 	}
 	r := a.do(req{Method: "PATCH", Path: up.phonePath(), Token: tr.tok,
-		Body: cpDoc("phone_numbers", up.phone, map[string]any{"location": "upper", "overwrite": true})})
+		Body: docWithID("phone_numbers", up.phone, map[string]any{"location": "upper", "overwrite": true})})
 	r.want(t, http.StatusOK, "")
 	if r.id() != tr.phone || r.attrs()["location"] != "upper" {
 		t.Errorf("PATCH %s: %s", up.phonePath(), r.Raw)
@@ -759,8 +735,8 @@ func TestRulesOrderOfChecks(t *testing.T) {
 	ctJSON := map[string]string{"Content-Type": "application/json"}
 	acceptJSON := map[string]string{"Accept": "application/json"}
 	both := map[string]string{"Content-Type": "text/plain", "Accept": "application/json"}
-	before := cpSnapshot(t, a, mine.tok, mine.contactPath(), mine.personPath(), mine.phonePath())
-	theirsBefore := cpSnapshot(t, a, theirs.tok, theirs.contactPath(), theirs.personPath(), theirs.phonePath())
+	before := snapshot(t, a, mine.tok, mine.contactPath(), mine.personPath(), mine.phonePath())
+	theirsBefore := snapshot(t, a, theirs.tok, theirs.contactPath(), theirs.personPath(), theirs.phonePath())
 
 	cases := []struct {
 		name    string
@@ -797,7 +773,7 @@ func TestRulesOrderOfChecks(t *testing.T) {
 		{"wrong type and missing required attribute", req{Method: "POST", Path: mine.contactPath() + "/people", Token: mine.tok, Body: doc("contacts", map[string]any{})}, 409, "/data/type"},
 		{"_id attribute and unknown attribute", req{Method: "POST", Path: "/api/v2/contacts", Token: mine.tok, Body: doc("contacts", map[string]any{"name": "x", "zzz": 1, "remote_id": "r"})}, 409, "/data/attributes/remote_id"},
 		{"_id attribute and wrong attribute type", req{Method: "POST", Path: "/api/v2/contacts", Token: mine.tok, Body: doc("contacts", map[string]any{"name": 5, "remote_id": "r"})}, 409, "/data/attributes/remote_id"},
-		{"body id mismatch and wrong attribute type", req{Method: "PUT", Path: mine.contactPath(), Token: mine.tok, Body: cpDoc("contacts", random, map[string]any{"name": 5})}, 409, "/data/id"},
+		{"body id mismatch and wrong attribute type", req{Method: "PUT", Path: mine.contactPath(), Token: mine.tok, Body: docWithID("contacts", random, map[string]any{"name": 5})}, 409, "/data/id"},
 		{"unknown attribute and wrong attribute type", req{Method: "PATCH", Path: mine.personPath(), Token: mine.tok, Body: doc("people", map[string]any{"first_name": 5, "aaa": 1})}, 400, "/data/attributes/aaa"},
 		// Body checks before lookups.
 		{"someone else's contact, invalid body", req{Method: "PUT", Path: theirs.contactPath(), Token: mine.tok, Body: doc("contacts", map[string]any{"name": 5})}, 400, "/data/attributes/name"},
@@ -805,7 +781,7 @@ func TestRulesOrderOfChecks(t *testing.T) {
 		{"someone else's contact, wrong type", req{Method: "POST", Path: theirs.contactPath() + "/people", Token: mine.tok, Body: doc("contacts", map[string]any{"first_name": "x"})}, 409, "/data/type"},
 		{"someone else's person, missing required attribute", req{Method: "POST", Path: theirs.phonesPath(), Token: mine.tok, Body: doc("phone_numbers", map[string]any{})}, 400, "/data/attributes/number"},
 		{"unknown contact, malformed body", req{Method: "POST", Path: "/api/v2/contacts/" + random + "/people", Token: mine.tok, Body: malformed}, 400, "-"},
-		{"unknown phone, body id mismatch", req{Method: "PUT", Path: mine.phonesPath() + "/" + random, Token: mine.tok, Body: cpDoc("phone_numbers", uuid.NewString(), map[string]any{})}, 409, "/data/id"},
+		{"unknown phone, body id mismatch", req{Method: "PUT", Path: mine.phonesPath() + "/" + random, Token: mine.tok, Body: docWithID("phone_numbers", uuid.NewString(), map[string]any{})}, 409, "/data/id"},
 		{"unknown contact, bad created_at", req{Method: "PATCH", Path: "/api/v2/contacts/" + random, Token: mine.tok, Body: doc("contacts", map[string]any{"created_at": "soon"})}, 400, "/data/attributes/created_at"},
 		// Lookups: contact, then person, then phone; before number parsing.
 		{"unknown contact, valid body, junk number", req{Method: "POST", Path: phonesPath(random, mine.person), Token: mine.tok, Body: phoneBody(junk)}, 404, ""},
@@ -830,19 +806,19 @@ func TestRulesOrderOfChecks(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := a.do(tc.r)
-			cpWantErr(t, r, tc.code, tc.pointer)
+			wantErrorDoc(t, r, tc.code, tc.pointer)
 			if tc.code == http.StatusUnauthorized && !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Bearer") {
 				t.Errorf("401 with WWW-Authenticate %q", r.Header.Get("WWW-Authenticate"))
 			}
 		})
 	}
 	// Every case failed, so nothing changed.
-	cpSameSnapshot(t, before, cpSnapshot(t, a, mine.tok, mine.contactPath(), mine.personPath(), mine.phonePath()))
-	cpSameSnapshot(t, theirsBefore, cpSnapshot(t, a, theirs.tok, theirs.contactPath(), theirs.personPath(), theirs.phonePath()))
-	if n := len(cpGet(t, a, mine.tok, "/api/v2/contacts").list()); n != 2 {
+	sameSnapshot(t, before, snapshot(t, a, mine.tok, mine.contactPath(), mine.personPath(), mine.phonePath()))
+	sameSnapshot(t, theirsBefore, snapshot(t, a, theirs.tok, theirs.contactPath(), theirs.personPath(), theirs.phonePath()))
+	if n := len(mustGet(t, a, mine.tok, "/api/v2/contacts").list()); n != 2 {
 		t.Errorf("caller has %d contacts, want 2 (nothing created)", n)
 	}
-	if n := len(cpGet(t, a, mine.tok, mine.phonesPath()).list()); n != 1 {
+	if n := len(mustGet(t, a, mine.tok, mine.phonesPath()).list()); n != 1 {
 		t.Errorf("caller's person has %d phones, want 1 (nothing created)", n)
 	}
 	if !a.rowExists("phones", theirs.phone) {

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -18,19 +17,19 @@ import (
 // an offline client that replays "changed since my last sync" lists plus
 // "deleted since my last sync" must rebuild the server's state exactly.
 
-// lsTomb is a tombstone as the tests compare it.
-type lsTomb struct {
+// tomb is a tombstone as the tests compare it.
+type tomb struct {
 	typ, id, contact, person, at string
 }
 
-func (x lsTomb) String() string {
+func (x tomb) String() string {
 	return fmt.Sprintf("%s %s (contact %s, person %s) at %s", x.typ, x.id, x.contact, x.person, x.at)
 }
 
-// lsTombs reads a deleted_records page into tombstones (and their ids).
-func lsTombs(t testing.TB, p lsPage) ([]lsTomb, []string) {
+// tombs reads a deleted_records page into tombstones (and their ids).
+func tombs(t testing.TB, p listPage) ([]tomb, []string) {
 	t.Helper()
-	var out []lsTomb
+	var out []tomb
 	for _, d := range p.Data {
 		if d.Type != "deleted_records" {
 			t.Errorf("type %q, want deleted_records", d.Type)
@@ -46,21 +45,21 @@ func lsTombs(t testing.TB, p lsPage) ([]lsTomb, []string) {
 			s, _ := v.(string)
 			return s
 		}
-		out = append(out, lsTomb{str("deletable_type"), str("deletable_id"), str("contact_id"), str("person_id"), str("deleted_at")})
+		out = append(out, tomb{str("deletable_type"), str("deletable_id"), str("contact_id"), str("person_id"), str("deleted_at")})
 	}
 	return out, p.ids()
 }
 
-// lsSortTombs sorts tombstones for comparison as sets.
-func lsSortTombs(x []lsTomb) []lsTomb {
+// sortTombs sorts tombstones for comparison as sets.
+func sortTombs(x []tomb) []tomb {
 	x = slices.Clone(x)
 	sort.Slice(x, func(i, j int) bool { return x[i].String() < x[j].String() })
 	return x
 }
 
-func lsWantTombs(t testing.TB, got, want []lsTomb) {
+func wantTombs(t testing.TB, got, want []tomb) {
 	t.Helper()
-	g, w := lsSortTombs(got), lsSortTombs(want)
+	g, w := sortTombs(got), sortTombs(want)
 	if !slices.Equal(g, w) {
 		var gs, ws []string
 		for _, x := range g {
@@ -78,14 +77,14 @@ func lsWantTombs(t testing.TB, got, want []lsTomb) {
 // them; and each user sees only their own account list's tombstones.
 func TestSyncTombstones(t *testing.T) {
 	a := newAPI(t)
-	clk := lsNewClock(a, time.Date(2030, 3, 1, 0, 0, 0, 0, time.UTC))
+	clk := newClock(a, time.Date(2030, 3, 1, 0, 0, 0, 0, time.UTC))
 	tok, other := a.user(), a.user()
 	const dr = "/api/v2/deleted_records"
 
 	// A new user has no tombstones.
-	p := lsDecodePage(t, lsGet(a, tok, dr))
-	if len(p.Data) != 0 || p.Meta.Pagination != (lsPagination{Page: 1, PerPage: 25, TotalCount: 0, TotalPages: 0}) || p.Meta.Sort != "deleted_at" || len(p.Meta.Filter) != 0 {
-		t.Fatalf("new user's deleted_records: %s", lsGet(a, tok, dr).Raw)
+	p := decodePage(t, rawGet(a, tok, dr))
+	if len(p.Data) != 0 || p.Meta.Pagination != (pagination{Page: 1, PerPage: 25, TotalCount: 0, TotalPages: 0}) || p.Meta.Sort != "deleted_at" || len(p.Meta.Filter) != 0 {
+		t.Fatalf("new user's deleted_records: %s", rawGet(a, tok, dr).Raw)
 	}
 
 	// c1 {p1 {ph1, ph2}, p2 {ph3}}, c2 {p3 {ph4}, p4 {}}, c3 {}.
@@ -106,17 +105,17 @@ func TestSyncTombstones(t *testing.T) {
 	t1 := "2030-03-01T10:00:00.000Z"
 	t2 := "2030-03-02T00:00:00.000Z"
 	t3 := "2030-03-02T15:30:00.250Z"
-	clk.set(lsTime(t, t1))
+	clk.set(mustParseTime(t, t1))
 	del(tok, phonesPath(c1, p1)+"/"+ph1) // a phone
-	clk.set(lsTime(t, t2))
+	clk.set(mustParseTime(t, t2))
 	del(tok, "/api/v2/contacts/"+c1+"/people/"+p2) // a person with a phone
 	del(other, phonesPath(oc, op)+"/"+oph)         // someone else's, at the same time
-	clk.set(lsTime(t, t3))
+	clk.set(mustParseTime(t, t3))
 	del(tok, "/api/v2/contacts/"+c2) // a contact with people and a phone
 
-	w1 := []lsTomb{{"phone_numbers", ph1, c1, p1, t1}}
-	w2 := []lsTomb{{"people", p2, c1, "null", t2}, {"phone_numbers", ph3, c1, p2, t2}}
-	w3 := []lsTomb{
+	w1 := []tomb{{"phone_numbers", ph1, c1, p1, t1}}
+	w2 := []tomb{{"people", p2, c1, "null", t2}, {"phone_numbers", ph3, c1, p2, t2}}
+	w3 := []tomb{
 		{"contacts", c2, "null", "null", t3},
 		{"people", p3, c2, "null", t3}, {"people", p4, c2, "null", t3},
 		{"phone_numbers", ph4, c2, p3, t3},
@@ -127,30 +126,30 @@ func TestSyncTombstones(t *testing.T) {
 	for _, path := range []string{
 		phonesPath(c1, p1) + "/" + ph2, "/api/v2/contacts/" + c3, "/api/v2/contacts/" + c1 + "/people/" + p1,
 	} {
-		lsGet(a, tok, path).want(t, http.StatusOK, "")
+		rawGet(a, tok, path).want(t, http.StatusOK, "")
 	}
 
 	// The full list, ascending by deleted_at then id.
-	full := lsDecodePage(t, lsGet(a, tok, dr))
-	got, ids := lsTombs(t, full)
-	lsWantTombs(t, got, all)
+	full := decodePage(t, rawGet(a, tok, dr))
+	got, ids := tombs(t, full)
+	wantTombs(t, got, all)
 	for i := 1; i < len(got); i++ {
 		if got[i-1].at > got[i].at || (got[i-1].at == got[i].at && ids[i-1] >= ids[i]) {
 			t.Errorf("not in (deleted_at, id) order at %d: %v %s, %v %s", i, got[i-1], ids[i-1], got[i], ids[i])
 		}
 	}
-	if full.Meta.Pagination != (lsPagination{Page: 1, PerPage: 25, TotalCount: len(all), TotalPages: 1}) {
+	if full.Meta.Pagination != (pagination{Page: 1, PerPage: 25, TotalCount: len(all), TotalPages: 1}) {
 		t.Errorf("pagination %+v", full.Meta.Pagination)
 	}
 	for _, id := range ids {
-		if !lsUUIDRE.MatchString(id) {
+		if !uuidRE.MatchString(id) {
 			t.Errorf("tombstone id %q is not a lower-case UUID", id)
 		}
 	}
 
 	// Descending is the exact reverse (ties by id descending too).
-	desc := lsDecodePage(t, lsGet(a, tok, dr+"?sort=-deleted_at"))
-	if _, dids := lsTombs(t, desc); !slices.Equal(dids, lsReversed(ids)) {
+	desc := decodePage(t, rawGet(a, tok, dr+"?sort=-deleted_at"))
+	if _, dids := tombs(t, desc); !slices.Equal(dids, reversed(ids)) {
 		t.Errorf("sort=-deleted_at ids %v, want the reverse of %v", dids, ids)
 	}
 	if desc.Meta.Sort != "-deleted_at" {
@@ -161,20 +160,20 @@ func TestSyncTombstones(t *testing.T) {
 	for _, s := range []string{"deleted_at", "-deleted_at"} {
 		want := ids
 		if s == "-deleted_at" {
-			want = lsReversed(ids)
+			want = reversed(ids)
 		}
 		var seen []string
 		for page := 1; page <= 4; page++ {
 			q := fmt.Sprintf("sort=%s&per_page=2&page=%d", s, page)
-			pg := lsDecodePage(t, lsGet(a, tok, dr+"?"+q))
-			if pg.Meta.Pagination != (lsPagination{Page: page, PerPage: 2, TotalCount: 7, TotalPages: 4}) {
+			pg := decodePage(t, rawGet(a, tok, dr+"?"+q))
+			if pg.Meta.Pagination != (pagination{Page: page, PerPage: 2, TotalCount: 7, TotalPages: 4}) {
 				t.Errorf("%s: pagination %+v", q, pg.Meta.Pagination)
 			}
 			prev, next := page-1, page+1
 			if next > 4 {
 				next = 0
 			}
-			lsWantLinks(t, pg.Links, dr, url.Values{"sort": {s}}, 2, page, 4, prev, next)
+			wantLinks(t, pg.Links, dr, url.Values{"sort": {s}}, 2, page, 4, prev, next)
 			seen = append(seen, pg.ids()...)
 		}
 		if !slices.Equal(seen, want) {
@@ -185,7 +184,7 @@ func TestSyncTombstones(t *testing.T) {
 	// Filters: since (inclusive; a date is its first instant) and types.
 	for _, tc := range []struct {
 		since, types string
-		want         []lsTomb
+		want         []tomb
 	}{
 		{since: t2, want: slices.Concat(w2, w3)},
 		{since: "2030-03-02T00:00:00.001Z", want: w3},
@@ -199,11 +198,11 @@ func TestSyncTombstones(t *testing.T) {
 		{since: "2030-03-02T15:30:00.2495Z", want: w3},
 		// After the last deletion, by less than a millisecond: nothing.
 		{since: "2030-03-02T15:30:00.2505Z", want: nil},
-		{types: "phone_numbers", want: []lsTomb{w1[0], w2[1], w3[3]}},
-		{types: "contacts,people", want: []lsTomb{w2[0], w3[0], w3[1], w3[2]}},
+		{types: "phone_numbers", want: []tomb{w1[0], w2[1], w3[3]}},
+		{types: "contacts,people", want: []tomb{w2[0], w3[0], w3[1], w3[2]}},
 		{types: "contacts,people,phone_numbers", want: all},
-		{types: "people", since: t3, want: []lsTomb{w3[1], w3[2]}},
-		{types: "people,people", want: []lsTomb{w2[0], w3[1], w3[2]}},
+		{types: "people", since: t3, want: []tomb{w3[1], w3[2]}},
+		{types: "people,people", want: []tomb{w2[0], w3[1], w3[2]}},
 	} {
 		v, filter := url.Values{"include": {"deletable"}}, map[string]string{}
 		if tc.since != "" {
@@ -215,9 +214,9 @@ func TestSyncTombstones(t *testing.T) {
 			filter["types"] = tc.types
 		}
 		t.Run(v.Encode(), func(t *testing.T) {
-			pg := lsDecodePage(t, lsGet(a, tok, dr+"?"+v.Encode()))
-			got, _ := lsTombs(t, pg)
-			lsWantTombs(t, got, tc.want)
+			pg := decodePage(t, rawGet(a, tok, dr+"?"+v.Encode()))
+			got, _ := tombs(t, pg)
+			wantTombs(t, got, tc.want)
 			if !reflect.DeepEqual(pg.Meta.Filter, filter) {
 				t.Errorf("meta.filter %v, want %v", pg.Meta.Filter, filter)
 			}
@@ -228,20 +227,20 @@ func TestSyncTombstones(t *testing.T) {
 	}
 
 	// Sparse fieldset.
-	pg := lsDecodePage(t, lsGet(a, tok, dr+"?fields%5Bdeleted_records%5D=deletable_type,deletable_id"))
+	pg := decodePage(t, rawGet(a, tok, dr+"?fields%5Bdeleted_records%5D=deletable_type,deletable_id"))
 	for _, d := range pg.Data {
-		if got := lsAttrKeys(d.Attributes); !slices.Equal(got, []string{"deletable_id", "deletable_type"}) {
+		if got := attrKeys(d.Attributes); !slices.Equal(got, []string{"deletable_id", "deletable_type"}) {
 			t.Errorf("fields[deleted_records]: attributes %v", got)
 		}
 	}
 
 	// The other user sees their phone's tombstone only.
-	op2 := lsDecodePage(t, lsGet(a, other, dr))
-	og, _ := lsTombs(t, op2)
-	lsWantTombs(t, og, []lsTomb{{"phone_numbers", oph, oc, op, t2}})
+	op2 := decodePage(t, rawGet(a, other, dr))
+	og, _ := tombs(t, op2)
+	wantTombs(t, og, []tomb{{"phone_numbers", oph, oc, op, t2}})
 
 	t.Run("errors", func(t *testing.T) {
-		errs := []lsParamCase{
+		errs := []paramCase{
 			{query: "filter%5Bsince%5D=yesterday", param: "filter[since]"},
 			{query: "filter%5Bsince%5D=2030-03-01..", param: "filter[since]"},
 			{query: "filter%5Bsince%5D=2030-3-1", param: "filter[since]"},
@@ -261,33 +260,31 @@ func TestSyncTombstones(t *testing.T) {
 			{query: "page%5Bsize%5D=0", param: "page[size]"},
 			{query: "page=2&page%5Bnumber%5D=2", alts: []string{"page", "page[number]"}},
 		}
-		lsRunParamCases(t, a, tok, dr, errs)
+		runParamCases(t, a, tok, dr, errs)
 	})
 }
 
-var lsUUIDRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-
-func lsReversed(s []string) []string {
+func reversed(s []string) []string {
 	out := slices.Clone(s)
 	slices.Reverse(out)
 	return out
 }
 
-// lsRow is one resource in a (client's or server's) copy of the data.
-type lsRow struct {
+// copyRow is one resource in a (client's or server's) copy of the data.
+type copyRow struct {
 	parent string // contact of a person, person of a phone
 	attrs  map[string]any
 }
 
-// lsCopy is a copy of one user's data, by type then id.
-type lsCopy map[string]map[string]lsRow
+// localCopy is a copy of one user's data, by type then id.
+type localCopy map[string]map[string]copyRow
 
-func lsNewCopy() lsCopy {
-	return lsCopy{"contacts": {}, "people": {}, "phone_numbers": {}}
+func newLocalCopy() localCopy {
+	return localCopy{"contacts": {}, "people": {}, "phone_numbers": {}}
 }
 
-// lsSorted returns the keys of m in order.
-func lsSorted[V any](m map[string]V) []string {
+// sorted returns the keys of m in order.
+func sorted[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
@@ -296,11 +293,11 @@ func lsSorted[V any](m map[string]V) []string {
 	return out
 }
 
-// lsDiff describes how got differs from want ("" if equal).
-func lsDiff(got, want lsCopy) string {
+// diffCopies describes how got differs from want ("" if equal).
+func diffCopies(got, want localCopy) string {
 	var sb strings.Builder
 	for _, typ := range []string{"contacts", "people", "phone_numbers"} {
-		for _, id := range lsSorted(want[typ]) {
+		for _, id := range sorted(want[typ]) {
 			g, ok := got[typ][id]
 			switch {
 			case !ok:
@@ -309,7 +306,7 @@ func lsDiff(got, want lsCopy) string {
 				fmt.Fprintf(&sb, "  %s %s: got %s %v, want %s %v\n", typ, id, g.parent, g.attrs, want[typ][id].parent, want[typ][id].attrs)
 			}
 		}
-		for _, id := range lsSorted(got[typ]) {
+		for _, id := range sorted(got[typ]) {
 			if _, ok := want[typ][id]; !ok {
 				fmt.Fprintf(&sb, "  extra %s %s %v\n", typ, id, got[typ][id].attrs)
 			}
@@ -318,17 +315,17 @@ func lsDiff(got, want lsCopy) string {
 	return sb.String()
 }
 
-// lsFetchAll follows links.next from path and returns every row.
-func lsFetchAll(t testing.TB, a *api, tok, path string) []lsRowWithID {
+// fetchAll follows links.next from path and returns every row.
+func fetchAll(t testing.TB, a *api, tok, path string) []copyRowWithID {
 	t.Helper()
-	var out []lsRowWithID
+	var out []copyRowWithID
 	for n := 0; path != ""; n++ {
 		if n > 1000 {
 			t.Fatalf("more than 1000 pages from %s", path)
 		}
-		p := lsDecodePage(t, lsGet(a, tok, path))
+		p := decodePage(t, rawGet(a, tok, path))
 		for _, d := range p.Data {
-			out = append(out, lsRowWithID{id: d.ID, attrs: d.Attributes})
+			out = append(out, copyRowWithID{id: d.ID, attrs: d.Attributes})
 		}
 		if next, ok := p.Links["next"]; ok {
 			if next == path {
@@ -342,32 +339,32 @@ func lsFetchAll(t testing.TB, a *api, tok, path string) []lsRowWithID {
 	return out
 }
 
-type lsRowWithID struct {
+type copyRowWithID struct {
 	id    string
 	attrs map[string]any
 }
 
-// lsServerState lists everything the user has, unfiltered.
-func lsServerState(t testing.TB, a *api, tok string) lsCopy {
+// serverState lists everything the user has, unfiltered.
+func serverState(t testing.TB, a *api, tok string) localCopy {
 	t.Helper()
-	s := lsNewCopy()
-	for _, c := range lsFetchAll(t, a, tok, "/api/v2/contacts?per_page=500") {
-		s["contacts"][c.id] = lsRow{attrs: c.attrs}
-		for _, p := range lsFetchAll(t, a, tok, "/api/v2/contacts/"+c.id+"/people?per_page=500") {
-			s["people"][p.id] = lsRow{parent: c.id, attrs: p.attrs}
-			for _, ph := range lsFetchAll(t, a, tok, phonesPath(c.id, p.id)+"?per_page=500") {
-				s["phone_numbers"][ph.id] = lsRow{parent: p.id, attrs: ph.attrs}
+	s := newLocalCopy()
+	for _, c := range fetchAll(t, a, tok, "/api/v2/contacts?per_page=500") {
+		s["contacts"][c.id] = copyRow{attrs: c.attrs}
+		for _, p := range fetchAll(t, a, tok, "/api/v2/contacts/"+c.id+"/people?per_page=500") {
+			s["people"][p.id] = copyRow{parent: c.id, attrs: p.attrs}
+			for _, ph := range fetchAll(t, a, tok, phonesPath(c.id, p.id)+"?per_page=500") {
+				s["phone_numbers"][ph.id] = copyRow{parent: p.id, attrs: ph.attrs}
 			}
 		}
 	}
 	return s
 }
 
-// lsClient is an offline client: a local copy and its sync watermark.
-type lsClient struct {
+// syncClient is an offline client: a local copy and its sync watermark.
+type syncClient struct {
 	a       *api
 	tok     string
-	local   lsCopy
+	local   localCopy
 	last    time.Time // zero before the first sync
 	maxSeen bool      // watermark: max timestamp seen, else server time before the sync
 	perPage int
@@ -378,7 +375,7 @@ type lsClient struct {
 // then every list it knows with filter[updated_in_db_at]=<watermark>..,
 // discovering new parents as it goes. serverNow is the server's time when
 // the sync starts.
-func (c *lsClient) sync(t testing.TB, serverNow time.Time) {
+func (c *syncClient) sync(t testing.TB, serverNow time.Time) {
 	t.Helper()
 	a, tok := c.a, c.tok
 	filter, since := "", ""
@@ -400,28 +397,28 @@ func (c *lsClient) sync(t testing.TB, serverNow time.Time) {
 	}
 	pp := fmt.Sprintf("?per_page=%d", c.perPage)
 	if !c.last.IsZero() {
-		for _, d := range lsFetchAll(t, a, tok, "/api/v2/deleted_records"+pp+since) {
+		for _, d := range fetchAll(t, a, tok, "/api/v2/deleted_records"+pp+since) {
 			see(d.attrs, "deleted_at")
 			typ, _ := d.attrs["deletable_type"].(string)
 			id, _ := d.attrs["deletable_id"].(string)
 			delete(c.local[typ], id) // no local cascade: tombstones must cover it
 		}
 	}
-	for _, r := range lsFetchAll(t, a, tok, "/api/v2/contacts"+pp+filter) {
+	for _, r := range fetchAll(t, a, tok, "/api/v2/contacts"+pp+filter) {
 		see(r.attrs, "updated_in_db_at")
-		c.local["contacts"][r.id] = lsRow{attrs: r.attrs}
+		c.local["contacts"][r.id] = copyRow{attrs: r.attrs}
 	}
-	for _, cid := range lsSorted(c.local["contacts"]) {
-		for _, r := range lsFetchAll(t, a, tok, "/api/v2/contacts/"+cid+"/people"+pp+filter) {
+	for _, cid := range sorted(c.local["contacts"]) {
+		for _, r := range fetchAll(t, a, tok, "/api/v2/contacts/"+cid+"/people"+pp+filter) {
 			see(r.attrs, "updated_in_db_at")
-			c.local["people"][r.id] = lsRow{parent: cid, attrs: r.attrs}
+			c.local["people"][r.id] = copyRow{parent: cid, attrs: r.attrs}
 		}
 	}
-	for _, pid := range lsSorted(c.local["people"]) {
+	for _, pid := range sorted(c.local["people"]) {
 		cid := c.local["people"][pid].parent
-		for _, r := range lsFetchAll(t, a, tok, phonesPath(cid, pid)+pp+filter) {
+		for _, r := range fetchAll(t, a, tok, phonesPath(cid, pid)+pp+filter) {
 			see(r.attrs, "updated_in_db_at")
-			c.local["phone_numbers"][r.id] = lsRow{parent: pid, attrs: r.attrs}
+			c.local["phone_numbers"][r.id] = copyRow{parent: pid, attrs: r.attrs}
 		}
 	}
 	if c.maxSeen {
@@ -431,8 +428,8 @@ func (c *lsClient) sync(t testing.TB, serverNow time.Time) {
 	}
 }
 
-// lsWorld is what the random operations know of the server's ids.
-type lsWorld struct {
+// world is what the random operations know of the server's ids.
+type world struct {
 	a        *api
 	tok      string
 	rng      *rand.Rand
@@ -442,9 +439,9 @@ type lsWorld struct {
 	parent   map[string]string   // person → contact
 }
 
-func (w *lsWorld) pick(ids []string) string { return ids[w.rng.Intn(len(ids))] }
+func (w *world) pick(ids []string) string { return ids[w.rng.Intn(len(ids))] }
 
-func (w *lsWorld) allPeople() []string {
+func (w *world) allPeople() []string {
 	var out []string
 	for _, c := range w.contacts {
 		out = append(out, w.people[c]...)
@@ -452,7 +449,7 @@ func (w *lsWorld) allPeople() []string {
 	return out
 }
 
-func (w *lsWorld) allPhones() []string {
+func (w *world) allPhones() []string {
 	var out []string
 	for _, p := range w.allPeople() {
 		out = append(out, w.phones[p]...)
@@ -460,12 +457,12 @@ func (w *lsWorld) allPhones() []string {
 	return out
 }
 
-func lsRemove(ids []string, id string) []string {
+func removeID(ids []string, id string) []string {
 	return slices.DeleteFunc(slices.Clone(ids), func(s string) bool { return s == id })
 }
 
 // update sends PUT or PATCH, guarded by If-Match or by overwrite.
-func (w *lsWorld) update(t testing.TB, path, typ string, attrs map[string]any) {
+func (w *world) update(t testing.TB, path, typ string, attrs map[string]any) {
 	t.Helper()
 	method := []string{"PUT", "PATCH"}[w.rng.Intn(2)]
 	var hdr map[string]string
@@ -480,7 +477,7 @@ func (w *lsWorld) update(t testing.TB, path, typ string, attrs map[string]any) {
 }
 
 // step performs one random write.
-func (w *lsWorld) step(t testing.TB) string {
+func (w *world) step(t testing.TB) string {
 	t.Helper()
 	a, tok, rng := w.a, w.tok, w.rng
 	names := []string{"Doe", "Roe", "Poe", "Moe"}
@@ -490,7 +487,7 @@ func (w *lsWorld) step(t testing.TB) string {
 	case n < 10 || len(w.contacts) == 0:
 		attrs := map[string]any{"name": names[rng.Intn(len(names))]}
 		if rng.Intn(3) == 0 {
-			attrs["created_at"] = lsFmt(time.Date(2020, 1, 1+rng.Intn(3), 0, 0, 0, 0, time.UTC))
+			attrs["created_at"] = fmtTime(time.Date(2020, 1, 1+rng.Intn(3), 0, 0, 0, 0, time.UTC))
 		}
 		r := a.do(req{Method: "POST", Path: "/api/v2/contacts", Token: tok, Body: doc("contacts", attrs)})
 		r.want(t, http.StatusCreated, "")
@@ -500,14 +497,14 @@ func (w *lsWorld) step(t testing.TB) string {
 		c := w.pick(w.contacts)
 		attrs := map[string]any{"name": names[rng.Intn(len(names))]}
 		if rng.Intn(3) == 0 {
-			attrs["updated_at"] = lsFmt(time.Date(2021, 1, 1+rng.Intn(3), 0, 0, 0, 0, time.UTC))
+			attrs["updated_at"] = fmtTime(time.Date(2021, 1, 1+rng.Intn(3), 0, 0, 0, 0, time.UTC))
 		}
 		w.update(t, "/api/v2/contacts/"+c, "contacts", attrs)
 		return "update contact"
 	case n < 19:
 		c := w.pick(w.contacts)
 		a.do(req{Method: "DELETE", Path: "/api/v2/contacts/" + c, Token: tok}).want(t, http.StatusNoContent, "")
-		w.contacts = lsRemove(w.contacts, c)
+		w.contacts = removeID(w.contacts, c)
 		for _, p := range w.people[c] {
 			delete(w.phones, p)
 			delete(w.parent, p)
@@ -542,7 +539,7 @@ func (w *lsWorld) step(t testing.TB) string {
 		p := w.pick(people)
 		c := w.parent[p]
 		a.do(req{Method: "DELETE", Path: "/api/v2/contacts/" + c + "/people/" + p, Token: tok}).want(t, http.StatusNoContent, "")
-		w.people[c] = lsRemove(w.people[c], p)
+		w.people[c] = removeID(w.people[c], p)
 		delete(w.phones, p)
 		delete(w.parent, p)
 		return "delete person"
@@ -593,31 +590,31 @@ func (w *lsWorld) step(t testing.TB) string {
 			}
 		}
 		a.do(req{Method: "DELETE", Path: phonesPath(w.parent[p], p) + "/" + ph, Token: tok}).want(t, http.StatusNoContent, "")
-		w.phones[p] = lsRemove(w.phones[p], ph)
+		w.phones[p] = removeID(w.phones[p], ph)
 		return "delete phone"
 	}
 }
 
-// lsSyncRun runs random writes on a fresh server, interleaved with syncs of
+// syncRun runs random writes on a fresh server, interleaved with syncs of
 // an offline client, and checks after every sync that the client's copy is
 // the server's state.
-func lsSyncRun(t *testing.T, seed int64, maxSeen bool, steps []time.Duration) {
+func syncRun(t *testing.T, seed int64, maxSeen bool, steps []time.Duration) {
 	a := newAPI(t)
-	clk := lsNewClock(a, time.Date(2030, 5, 1, 0, 0, 0, 0, time.UTC))
+	clk := newClock(a, time.Date(2030, 5, 1, 0, 0, 0, 0, time.UTC))
 	rng := rand.New(rand.NewSource(seed))
 	tok := a.user()
 	// Noise from another user, which the client must never see.
 	other := a.user()
 	oc := a.contact(other)
-	w := &lsWorld{a: a, tok: tok, rng: rng, people: map[string][]string{}, phones: map[string][]string{}, parent: map[string]string{}}
+	w := &world{a: a, tok: tok, rng: rng, people: map[string][]string{}, phones: map[string][]string{}, parent: map[string]string{}}
 	formats := []func(time.Time) string{
-		lsFmt,
+		fmtTime,
 		func(t time.Time) string { return t.In(time.FixedZone("", 5*3600+1800)).Format(time.RFC3339Nano) },
 		func(t time.Time) string {
 			return t.In(time.FixedZone("", -8*3600)).Format("2006-01-02T15:04:05.000-07:00")
 		},
 	}
-	c := &lsClient{a: a, tok: tok, local: lsNewCopy(), maxSeen: maxSeen, perPage: 2 + rng.Intn(4)}
+	c := &syncClient{a: a, tok: tok, local: newLocalCopy(), maxSeen: maxSeen, perPage: 2 + rng.Intn(4)}
 	var log []string
 	syncs := 0
 	check := func(when string) {
@@ -625,18 +622,18 @@ func lsSyncRun(t *testing.T, seed int64, maxSeen bool, steps []time.Duration) {
 		c.format = formats[rng.Intn(len(formats))]
 		c.sync(t, clk.get())
 		syncs++
-		if d := lsDiff(c.local, lsServerState(t, a, tok)); d != "" {
+		if d := diffCopies(c.local, serverState(t, a, tok)); d != "" {
 			tail := log[max(0, len(log)-12):]
 			t.Fatalf("seed %d, sync %d (%s): the client's copy differs from the server:\n%slast operations:\n  %s",
 				seed, syncs, when, d, strings.Join(tail, "\n  "))
 		}
-		log = append(log, fmt.Sprintf("-- sync, watermark %s", lsFmt(c.last)))
+		log = append(log, fmt.Sprintf("-- sync, watermark %s", fmtTime(c.last)))
 	}
 	check("initial, empty")
 	const ops = 150
 	for i := 0; i < ops; i++ {
 		op := w.step(t)
-		log = append(log, fmt.Sprintf("%d: %s at %s", i, op, lsFmt(clk.get())))
+		log = append(log, fmt.Sprintf("%d: %s at %s", i, op, fmtTime(clk.get())))
 		if rng.Intn(4) == 0 {
 			a.do(req{Method: "DELETE", Path: "/api/v2/contacts/" + oc, Token: other}).want(t, http.StatusNoContent, "")
 			oc = a.contact(other)
@@ -661,7 +658,7 @@ func TestSyncReconstruction(t *testing.T) {
 	for _, seed := range []int64{1, 2, 3} {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			t.Parallel()
-			lsSyncRun(t, seed, false, steps)
+			syncRun(t, seed, false, steps)
 		})
 	}
 }
@@ -673,11 +670,11 @@ func TestSyncReconstruction(t *testing.T) {
 func TestSyncReconstructionMaxSeenWatermark(t *testing.T) {
 	t.Run("clock always advances", func(t *testing.T) {
 		t.Parallel()
-		lsSyncRun(t, 4, true, []time.Duration{time.Millisecond, 3 * time.Millisecond, time.Second})
+		syncRun(t, 4, true, []time.Duration{time.Millisecond, 3 * time.Millisecond, time.Second})
 	})
 	t.Run("clock may stand still", func(t *testing.T) {
 		t.Parallel()
-		lsSyncRun(t, 6, true, []time.Duration{0, 0, time.Millisecond, time.Second})
+		syncRun(t, 6, true, []time.Duration{0, 0, time.Millisecond, time.Second})
 	})
 }
 
@@ -694,20 +691,20 @@ func TestSyncMaxSeenWatermarkSameMillisecond(t *testing.T) {
 		{"create a contact", func(t *testing.T, a *api, tok, _, _ string) { a.contact(tok) }},
 		{"create a person", func(t *testing.T, a *api, tok, contact, _ string) { a.person(tok, contact) }},
 		{"update a phone", func(t *testing.T, a *api, tok, contact, person string) {
-			id := lsFetchAll(t, a, tok, phonesPath(contact, person))[0].id
+			id := fetchAll(t, a, tok, phonesPath(contact, person))[0].id
 			a.do(req{Method: "PATCH", Path: phonesPath(contact, person) + "/" + id, Token: tok,
 				Body: doc("phone_numbers", map[string]any{"location": "work", "overwrite": true})}).want(t, http.StatusOK, "")
 		}},
 		{"delete a phone", func(t *testing.T, a *api, tok, contact, person string) {
-			id := lsFetchAll(t, a, tok, phonesPath(contact, person))[0].id
+			id := fetchAll(t, a, tok, phonesPath(contact, person))[0].id
 			a.do(req{Method: "DELETE", Path: phonesPath(contact, person) + "/" + id, Token: tok}).want(t, http.StatusNoContent, "")
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := newAPI(t)
-			clk := lsNewClock(a, x)
+			clk := newClock(a, x)
 			tok := a.user()
-			c := &lsClient{a: a, tok: tok, local: lsNewCopy(), maxSeen: true, perPage: 10, format: lsFmt}
+			c := &syncClient{a: a, tok: tok, local: newLocalCopy(), maxSeen: true, perPage: 10, format: fmtTime}
 			c.sync(t, clk.get())
 			contact := a.contact(tok)
 			person := a.person(tok, contact)
@@ -717,14 +714,14 @@ func TestSyncMaxSeenWatermarkSameMillisecond(t *testing.T) {
 					Body: doc("contacts", map[string]any{"name": fmt.Sprint("v", i), "overwrite": true})}).want(t, http.StatusOK, "")
 			}
 			c.sync(t, clk.get())
-			if d := lsDiff(c.local, lsServerState(t, a, tok)); d != "" {
+			if d := diffCopies(c.local, serverState(t, a, tok)); d != "" {
 				t.Fatalf("first sync:\n%s", d)
 			}
 			clk.add(time.Millisecond) // still before the contact's updated_in_db_at
 			tc.after(t, a, tok, contact, person)
 			c.sync(t, clk.get())
-			if d := lsDiff(c.local, lsServerState(t, a, tok)); d != "" {
-				t.Errorf("after syncing from the latest updated_in_db_at seen (%s), the client misses a later write:\n%s", lsFmt(c.last), d)
+			if d := diffCopies(c.local, serverState(t, a, tok)); d != "" {
+				t.Errorf("after syncing from the latest updated_in_db_at seen (%s), the client misses a later write:\n%s", fmtTime(c.last), d)
 			}
 		})
 	}

@@ -10,6 +10,8 @@
 package childproc
 
 import (
+	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -99,21 +101,52 @@ type Server struct {
 	URL string // e.g. http://127.0.0.1:43583
 }
 
-// Serve starts `bin serve --addr A args...` on a free loopback address A,
-// with the environment env (nil: this process's), logging to the new file
-// logPath. It does not wait: see WaitReady.
+// Serve starts `bin serve --addr 127.0.0.1:0 args...`, with the
+// environment env (nil: this process's), logging to the new file logPath,
+// and learns the address the server took from its "listening" log line:
+// the kernel picks the port, so no other process can take it first. It
+// returns once that line is logged; an error if the process exits first
+// or does not log it within 30 s (the process is then killed). It does not
+// wait for the server to be ready: see WaitReady.
 func Serve(bin string, env []string, logPath string, args ...string) (*Server, error) {
-	addr, err := FreeAddr()
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr}, args...)...)
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = env
 	p, err := Start(cmd, logPath)
 	if err != nil {
 		return nil, err
 	}
-	return &Server{Proc: p, URL: "http://" + addr}, nil
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if url := listeningURL(logPath); url != "" {
+			return &Server{Proc: p, URL: url}, nil
+		}
+		select {
+		case err := <-p.done:
+			p.done <- err
+			return nil, fmt.Errorf("phoneapi serve exited before listening: %v", err)
+		default:
+		}
+	}
+	p.Kill()
+	return nil, errors.New(`phoneapi serve logged no "listening" line within 30s`)
+}
+
+// listeningURL returns the address of the "listening" line of a server's
+// JSON log at path ("" while there is none).
+func listeningURL(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for sc.Scan() {
+		var rec struct{ Msg, Addr string }
+		if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == "listening" && rec.Addr != "" {
+			return rec.Addr
+		}
+	}
+	return ""
 }
 
 // WaitReady polls GET url, with the bearer token tok unless it is empty,

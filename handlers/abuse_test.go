@@ -15,12 +15,12 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
+	"github.com/phoneapi/phoneapi/db/dbtest"
 )
 
 // want429 checks a rate-limited response: 429, a JSON:API error, and a
@@ -96,33 +96,26 @@ func TestRateLimitConcurrentUsers(t *testing.T) {
 	const burst = 5
 	a := newAPIWith(t, Config{RateLimit: 0.001, RateBurst: burst})
 	users := []string{a.user(), a.user()}
-	var mu sync.Mutex
+	codes := dbtest.Together(len(users)*4*burst, func(i int) int {
+		hr := httptest.NewRequest("GET", "/api/v2/contacts", nil)
+		hr.Header.Set("Authorization", "Bearer "+users[i%len(users)])
+		rec := httptest.NewRecorder()
+		a.e.ServeHTTP(rec, hr)
+		return rec.Code
+	})
 	ok := map[string]int{}
 	limited := map[string]int{}
-	var wg sync.WaitGroup
-	for _, u := range users {
-		for i := 0; i < 4*burst; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				hr := httptest.NewRequest("GET", "/api/v2/contacts", nil)
-				hr.Header.Set("Authorization", "Bearer "+u)
-				rec := httptest.NewRecorder()
-				a.e.ServeHTTP(rec, hr)
-				mu.Lock()
-				defer mu.Unlock()
-				switch rec.Code {
-				case http.StatusOK:
-					ok[u]++
-				case http.StatusTooManyRequests:
-					limited[u]++
-				default:
-					t.Errorf("status %d: %s", rec.Code, rec.Body)
-				}
-			}()
+	for i, code := range codes {
+		u := users[i%len(users)]
+		switch code {
+		case http.StatusOK:
+			ok[u]++
+		case http.StatusTooManyRequests:
+			limited[u]++
+		default:
+			t.Errorf("request %d: status %d", i, code)
 		}
 	}
-	wg.Wait()
 	for i, u := range users {
 		if ok[u] != burst || limited[u] != 3*burst {
 			t.Errorf("user %d: %d OK and %d limited, want %d and %d", i, ok[u], limited[u], burst, 3*burst)
@@ -139,18 +132,11 @@ func TestRateLimitDisabled(t *testing.T) {
 	}
 }
 
-// fakeNow is a settable clock for the limiter.
-type fakeNow struct{ t time.Time }
-
-func (f *fakeNow) now() time.Time      { return f.t }
-func (f *fakeNow) add(d time.Duration) { f.t = f.t.Add(d) }
-func newFakeNow() *fakeNow             { return &fakeNow{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
-
 // TestRateLimiterRefill: the bucket refills at the rate, the wait it reports
 // is exact, and refused requests cost nothing.
 func TestRateLimiterRefill(t *testing.T) {
-	clk := newFakeNow()
-	l := newRateLimiter(10, 2, clk.now) // a token every 100 ms
+	clk := dbtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	l := newRateLimiter(10, 2, clk.Now) // a token every 100 ms
 	for i := 0; i < 2; i++ {
 		if ok, _ := l.allow("u"); !ok {
 			t.Fatalf("request %d of the burst refused", i+1)
@@ -163,11 +149,11 @@ func TestRateLimiterRefill(t *testing.T) {
 	for i := 0; i < 50; i++ { // hammering while empty does not push the refill back
 		l.allow("u")
 	}
-	clk.add(60 * time.Millisecond)
+	clk.Add(60 * time.Millisecond)
 	if ok, wait := l.allow("u"); ok || wait != 40*time.Millisecond {
 		t.Fatalf("after 60ms: ok %v, wait %v; want refused, 40ms", ok, wait)
 	}
-	clk.add(40 * time.Millisecond)
+	clk.Add(40 * time.Millisecond)
 	if ok, _ := l.allow("u"); !ok {
 		t.Fatal("refused after the refill time")
 	}
@@ -183,8 +169,8 @@ func TestRateLimiterRefill(t *testing.T) {
 // buckets idle for a whole refill period (so full again) are dropped, busy
 // ones are kept with their state.
 func TestRateLimiterEvictsIdleBuckets(t *testing.T) {
-	clk := newFakeNow()
-	l := newRateLimiter(1, 100, clk.now) // refill period 100 s
+	clk := dbtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	l := newRateLimiter(1, 100, clk.Now) // refill period 100 s
 	for i := 0; i < 5000; i++ {
 		l.allow("idle-" + strconv.Itoa(i))
 	}
@@ -194,7 +180,7 @@ func TestRateLimiterEvictsIdleBuckets(t *testing.T) {
 	if n := l.size(); n != 5001 {
 		t.Fatalf("%d buckets, want 5001", n)
 	}
-	clk.add(61 * time.Second) // a sweep is due; nobody is full yet
+	clk.Add(61 * time.Second) // a sweep is due; nobody is full yet
 	l.allow("other")
 	if n := l.size(); n != 5002 {
 		t.Fatalf("after 61 s: %d buckets, want 5002 (none full yet)", n)
@@ -208,7 +194,7 @@ func TestRateLimiterEvictsIdleBuckets(t *testing.T) {
 	if ok, _ := l.allow("busy"); ok {
 		t.Fatal("busy's bucket was reset")
 	}
-	clk.add(61 * time.Second) // 122 s idle for idle-*: full, dropped
+	clk.Add(61 * time.Second) // 122 s idle for idle-*: full, dropped
 	l.allow("other")
 	if n := l.size(); n != 2 {
 		t.Fatalf("after 122 s: %d buckets, want 2 (busy and other)", n)

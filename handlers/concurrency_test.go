@@ -3,8 +3,9 @@ package handlers
 import (
 	"fmt"
 	"net/http"
-	"sync"
 	"testing"
+
+	"github.com/phoneapi/phoneapi/db/dbtest"
 )
 
 // These tests drive the harness's a.do from several goroutines. a.do is
@@ -13,23 +14,42 @@ import (
 // t.Errorf (Fatal only if a response is not JSON at all). Goroutines here
 // only collect responses; every assertion runs after wg.Wait().
 
-// parallel runs n requests at once (released together) and returns the
+// parallel sends n requests at once (released together) and returns the
 // responses in request order.
 func parallel(a *api, n int, build func(i int) req) []*resp {
-	out := make([]*resp, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			out[i] = a.do(build(i))
-		}()
+	return dbtest.Together(n, func(i int) *resp { return a.do(build(i)) })
+}
+
+// Of 10 concurrent updates of one resource carrying the same
+// updated_in_db_at, PUT and PATCH mixed, exactly one succeeds and the
+// others get 409: for contacts, people and phones alike.
+func TestConcurrentUpdatesOneWins(t *testing.T) {
+	const n = 10
+	a := newAPI(t)
+	for _, k := range resourceKinds {
+		t.Run(k.typ, func(t *testing.T) {
+			tr := a.tree()
+			path := k.item(tr)
+			stored := storedAt(t, a, tr.tok, path)
+			results := parallel(a, n, func(i int) req {
+				return req{Method: updateMethods[i%2], Path: path, Token: tr.tok,
+					Body: doc(k.typ, map[string]any{k.attr: "Winner", "updated_in_db_at": stored})}
+			})
+			ok := 0
+			for i, r := range results {
+				switch r.Code {
+				case http.StatusOK:
+					ok++
+				case http.StatusConflict:
+				default:
+					t.Errorf("request %d: status %d, want 200 or 409\n%s", i, r.Code, r.Raw)
+				}
+			}
+			if ok != 1 {
+				t.Errorf("%d updates succeeded, want exactly 1", ok)
+			}
+		})
 	}
-	close(start)
-	wg.Wait()
-	return out
 }
 
 // Of 20 concurrent updates carrying the same updated_in_db_at, exactly one

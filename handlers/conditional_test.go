@@ -8,40 +8,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/phoneapi/phoneapi/db/dbtest"
 )
 
 // Tests of HTTP conditional requests: ETag on single-resource responses,
 // If-None-Match on GET (304) and If-Match on PUT, PATCH and DELETE (412), the
 // standard counterpart of the updated_in_db_at precondition.
-
-// resourceKind is one resource type with paths under a tree and update bodies.
-type resourceKind struct {
-	typ        string
-	collection func(tr tree) string
-	item       func(tr tree) string
-	create     map[string]any
-	attr       string // a text attribute the updates change
-}
-
-var resourceKinds = []resourceKind{
-	{
-		typ: "contacts", collection: func(tree) string { return "/api/v2/contacts" },
-		item: tree.contactPath, create: map[string]any{"name": "Roe family"}, attr: "name",
-	},
-	{
-		typ: "people", collection: func(tr tree) string { return tr.contactPath() + "/people" },
-		item: tree.personPath, create: map[string]any{"first_name": "Ann"}, attr: "first_name",
-	},
-	{
-		typ: "phone_numbers", collection: tree.phonesPath,
-		item: tree.phonePath, create: map[string]any{"number": "617-555-0100"}, attr: "location",
-	},
-}
 
 // doConditional sends r like a.do and validates the response against
 // openapi.yaml. A 304 has no body, hence no Content-Type, which a.do's
@@ -390,19 +366,9 @@ func TestConditionalConcurrentIfMatch(t *testing.T) {
 			tr := a.tree()
 			path := k.item(tr)
 			_, tag := getWithETag(t, a, tr.tok, path)
-			out := make([]*resp, n)
-			var wg sync.WaitGroup
-			start := make(chan struct{})
-			for i := range n {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					<-start
-					out[i] = updateWith(a, []string{"PUT", "PATCH"}[i%2], tr.tok, path, k.typ, tag, map[string]any{k.attr: "w" + itoa(i)})
-				}()
-			}
-			close(start)
-			wg.Wait()
+			out := dbtest.Together(n, func(i int) *resp {
+				return updateWith(a, []string{"PUT", "PATCH"}[i%2], tr.tok, path, k.typ, tag, map[string]any{k.attr: "w" + itoa(i)})
+			})
 			winner := -1
 			for i, r := range out {
 				switch r.Code {

@@ -3,7 +3,6 @@ package handlers
 import (
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -276,16 +275,6 @@ func TestContactsGet(t *testing.T) {
 	}
 }
 
-// storedAt returns the stored updated_in_db_at of the resource at path.
-func storedAt(t testing.TB, a *api, tok, path string) string {
-	t.Helper()
-	s, _ := mustGet(t, a, tok, path).attrs()["updated_in_db_at"].(string)
-	if s == "" {
-		t.Fatalf("GET %s: no updated_in_db_at", path)
-	}
-	return s
-}
-
 // preconditionCases are the updated_in_db_at forms, given the stored
 // value, that an update must accept or refuse; shared by contacts and
 // people.
@@ -448,41 +437,6 @@ func TestContactsUpdate(t *testing.T) {
 				t.Errorf("refused updates changed the contact")
 			}
 		})
-	}
-}
-
-// Of concurrent updates carrying the same precondition exactly one wins.
-func TestContactsConcurrentUpdate(t *testing.T) {
-	a := newAPI(t)
-	tok := a.user()
-	path := "/api/v2/contacts/" + createContact(t, a, tok, nil, map[string]any{"name": "Race"}).id()
-	stored := storedAt(t, a, tok, path)
-	const n = 10
-	codes := make([]int, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			method := "PUT"
-			if i%2 == 1 {
-				method = "PATCH"
-			}
-			codes[i] = a.do(req{Method: method, Path: path, Token: tok, Body: doc("contacts", map[string]any{"name": "Winner", "updated_in_db_at": stored})}).Code
-		}()
-	}
-	wg.Wait()
-	ok, conflict := 0, 0
-	for _, c := range codes {
-		switch c {
-		case http.StatusOK:
-			ok++
-		case http.StatusConflict:
-			conflict++
-		}
-	}
-	if ok != 1 || conflict != n-1 {
-		t.Errorf("statuses %v: want one 200 and %d 409", codes, n-1)
 	}
 }
 

@@ -358,30 +358,6 @@ func (tr tree) personPath() string  { return tr.contactPath() + "/people/" + tr.
 func (tr tree) phonesPath() string  { return tr.personPath() + "/phones" }
 func (tr tree) phonePath() string   { return tr.phonesPath() + "/" + tr.phone }
 
-// testClock is a settable clock for the store (db.Store.SetClock).
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) get() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
-func (c *testClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // rowExists reports whether table has a row with the given id, read
 // straight from the store's file: deletes must remove rows, not hide them
 // behind a path that no longer holds.
@@ -430,4 +406,38 @@ func mustGet(t testing.TB, a *api, tok, path string) *resp {
 	r := a.do(req{Method: "GET", Path: path, Token: tok})
 	r.want(t, http.StatusOK, "")
 	return r
+}
+
+// resourceKind is one resource type with paths under a tree and update bodies.
+type resourceKind struct {
+	typ        string
+	collection func(tr tree) string
+	item       func(tr tree) string
+	create     map[string]any
+	attr       string // a text attribute the updates change
+}
+
+var resourceKinds = []resourceKind{
+	{
+		typ: "contacts", collection: func(tree) string { return "/api/v2/contacts" },
+		item: tree.contactPath, create: map[string]any{"name": "Roe family"}, attr: "name",
+	},
+	{
+		typ: "people", collection: func(tr tree) string { return tr.contactPath() + "/people" },
+		item: tree.personPath, create: map[string]any{"first_name": "Ann"}, attr: "first_name",
+	},
+	{
+		typ: "phone_numbers", collection: tree.phonesPath,
+		item: tree.phonePath, create: map[string]any{"number": "617-555-0100"}, attr: "location",
+	},
+}
+
+// storedAt returns the stored updated_in_db_at of the resource at path.
+func storedAt(t testing.TB, a *api, tok, path string) string {
+	t.Helper()
+	s, _ := mustGet(t, a, tok, path).attrs()["updated_in_db_at"].(string)
+	if s == "" {
+		t.Fatalf("GET %s: no updated_in_db_at", path)
+	}
+	return s
 }

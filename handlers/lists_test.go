@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/phoneapi/phoneapi/db/dbtest"
 )
 
 // Tests of paging, sorting, filtering, sparse fieldsets and include on the
@@ -20,9 +22,9 @@ import (
 // with ties everywhere so that the tie-break by id is visible.
 
 // newClock installs a controlled clock set to start on a's store.
-func newClock(a *api, start time.Time) *testClock {
-	c := &testClock{now: start}
-	a.store.SetClock(c.get)
+func newClock(a *api, start time.Time) *dbtest.Clock {
+	c := dbtest.NewClock(start)
+	a.store.SetClock(c.Now)
 	return c
 }
 
@@ -323,7 +325,7 @@ func pagingErrors() []paramCase {
 //	3  Bravo    2030-01-01T00:00:00.000Z  2030-01-02T00:00:00.000Z  2030-02-01T00:00:00.000Z
 //	4  delta    2030-01-02T00:00:00.000Z  2030-01-02T00:00:00.000Z  2030-02-02T10:00:00.500Z
 //	5  Charlie  2030-01-01T00:00:00.001Z  2030-01-03T00:00:00.000Z  2030-02-01T00:00:00.001Z
-func contactsFixture(t *testing.T, a *api, clk *testClock, tok string) {
+func contactsFixture(t *testing.T, a *api, clk *dbtest.Clock, tok string) {
 	t.Helper()
 	rows := []struct {
 		n                      int
@@ -337,7 +339,7 @@ func contactsFixture(t *testing.T, a *api, clk *testClock, tok string) {
 		{4, "delta", "2030-01-02T00:00:00.000Z", "2030-01-02T00:00:00.000Z", "2030-02-02T10:00:00.500Z"},
 	}
 	for _, row := range rows {
-		clk.set(mustParseTime(t, row.inDB))
+		clk.Set(mustParseTime(t, row.inDB))
 		r := a.do(req{Method: "POST", Path: "/api/v2/contacts", Token: tok, Body: docWithID("contacts", fixedID(row.n),
 			map[string]any{"name": row.name, "created_at": row.created, "updated_at": row.updated})})
 		r.want(t, http.StatusCreated, "")
@@ -504,7 +506,7 @@ func TestListsPeople(t *testing.T) {
 		{4, "Carl", "Smith", "2029-12-31T00:00:00.000Z", "2030-01-02T00:00:00.000Z", time.Millisecond},
 	}
 	for _, row := range rows {
-		clk.set(t0.Add(row.inDB))
+		clk.Set(t0.Add(row.inDB))
 		r := a.do(req{Method: "POST", Path: path, Token: tok, Body: docWithID("people", fixedID(row.n),
 			map[string]any{"first_name": row.first, "last_name": row.last, "created_at": row.created, "updated_at": row.updated})})
 		r.want(t, http.StatusCreated, "")

@@ -3,7 +3,6 @@ package handlers
 import (
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -329,36 +328,6 @@ func TestPeopleUpdate(t *testing.T) {
 				t.Errorf("refused updates changed the person")
 			}
 		})
-	}
-}
-
-func TestPeopleConcurrentUpdate(t *testing.T) {
-	a := newAPI(t)
-	tok := a.user()
-	c := a.contact(tok)
-	path := peoplePath(c) + "/" + a.person(tok, c)
-	stored := storedAt(t, a, tok, path)
-	const n = 10
-	codes := make([]int, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			codes[i] = a.do(req{Method: "PATCH", Path: path, Token: tok, Body: doc("people", map[string]any{"last_name": "Winner", "updated_in_db_at": stored})}).Code
-		}()
-	}
-	wg.Wait()
-	ok := 0
-	for _, code := range codes {
-		if code == http.StatusOK {
-			ok++
-		} else if code != http.StatusConflict {
-			t.Errorf("status %d, want 200 or 409", code)
-		}
-	}
-	if ok != 1 {
-		t.Errorf("%d updates succeeded, want exactly 1: %v", ok, codes)
 	}
 }
 

@@ -1021,8 +1021,7 @@ func TestPhonePrecondition(t *testing.T) {
 func TestPhoneUpdatedInDBAtClock(t *testing.T) {
 	a := newAPI(t)
 	t0 := time.Date(2030, 1, 2, 3, 4, 5, 600_000_000, time.UTC)
-	clk := &testClock{now: t0}
-	a.store.SetClock(clk.get)
+	clk := newClock(a, t0)
 	tr := a.tree()
 	path := tr.phonePath()
 	ms := func(d int) string {
@@ -1053,7 +1052,7 @@ func TestPhoneUpdatedInDBAtClock(t *testing.T) {
 
 	// Clock behind the stored value: still strictly increasing, and the
 	// write's time is the latest stamp, not the clock's.
-	clk.set(t0.Add(-time.Hour))
+	clk.Set(t0.Add(-time.Hour))
 	r := sendPhoneUpdate(t, a, http.MethodPatch, tr.tok, path, map[string]any{"location": "back"})
 	if got := r.attrs()["updated_in_db_at"]; got != ms(6) {
 		t.Errorf("clock behind: updated_in_db_at %v, want %s", got, ms(6))
@@ -1067,7 +1066,7 @@ func TestPhoneUpdatedInDBAtClock(t *testing.T) {
 	// written before an earlier write. It demotes the first, whose
 	// updated_in_db_at moves on by 1 ms and whose updated_at is the write's
 	// time.
-	clk.set(t0)
+	clk.Set(t0)
 	p2 := createPhone(t, a, tr.tok, tr.phonesPath(), map[string]any{"number": "6175550700", "primary": true}).attrs()
 	for _, k := range []string{"created_at", "updated_at", "updated_in_db_at"} {
 		if p2[k] != ms(6) {
@@ -1081,7 +1080,7 @@ func TestPhoneUpdatedInDBAtClock(t *testing.T) {
 	}
 
 	// Clock ahead: the clock's time is used.
-	clk.set(t0.Add(time.Minute))
+	clk.Set(t0.Add(time.Minute))
 	r = sendPhoneUpdate(t, a, http.MethodPut, tr.tok, path, map[string]any{"location": "ahead"})
 	want := t0.Add(time.Minute).Format("2006-01-02T15:04:05.000Z")
 	if r.attrs()["updated_in_db_at"] != want || r.attrs()["updated_at"] != want {
@@ -1090,7 +1089,7 @@ func TestPhoneUpdatedInDBAtClock(t *testing.T) {
 
 	// Preconditions at the precision sent; the stored value is now
 	// 03:05:05.600Z (t0 + 1 min), then +1 ms per write below.
-	clk.set(t0)
+	clk.Set(t0)
 	cur := t0.Add(time.Minute)
 	cases := []struct {
 		name   string

@@ -105,12 +105,12 @@ func TestSyncTombstones(t *testing.T) {
 	t1 := "2030-03-01T10:00:00.000Z"
 	t2 := "2030-03-02T00:00:00.000Z"
 	t3 := "2030-03-02T15:30:00.250Z"
-	clk.set(mustParseTime(t, t1))
+	clk.Set(mustParseTime(t, t1))
 	del(tok, phonesPath(c1, p1)+"/"+ph1) // a phone
-	clk.set(mustParseTime(t, t2))
+	clk.Set(mustParseTime(t, t2))
 	del(tok, "/api/v2/contacts/"+c1+"/people/"+p2) // a person with a phone
 	del(other, phonesPath(oc, op)+"/"+oph)         // someone else's, at the same time
-	clk.set(mustParseTime(t, t3))
+	clk.Set(mustParseTime(t, t3))
 	del(tok, "/api/v2/contacts/"+c2) // a contact with people and a phone
 
 	w1 := []tomb{{"phone_numbers", ph1, c1, p1, t1}}
@@ -620,7 +620,7 @@ func syncRun(t *testing.T, seed int64, maxSeen bool, steps []time.Duration) {
 	check := func(when string) {
 		t.Helper()
 		c.format = formats[rng.Intn(len(formats))]
-		c.sync(t, clk.get())
+		c.sync(t, clk.Now())
 		syncs++
 		if d := diffCopies(c.local, serverState(t, a, tok)); d != "" {
 			tail := log[max(0, len(log)-12):]
@@ -633,12 +633,12 @@ func syncRun(t *testing.T, seed int64, maxSeen bool, steps []time.Duration) {
 	const ops = 150
 	for i := 0; i < ops; i++ {
 		op := w.step(t)
-		log = append(log, fmt.Sprintf("%d: %s at %s", i, op, fmtTime(clk.get())))
+		log = append(log, fmt.Sprintf("%d: %s at %s", i, op, fmtTime(clk.Now())))
 		if rng.Intn(4) == 0 {
 			a.do(req{Method: "DELETE", Path: "/api/v2/contacts/" + oc, Token: other}).want(t, http.StatusNoContent, "")
 			oc = a.contact(other)
 		}
-		clk.add(steps[rng.Intn(len(steps))])
+		clk.Add(steps[rng.Intn(len(steps))])
 		if rng.Intn(10) == 0 {
 			check(fmt.Sprintf("after op %d", i))
 		}
@@ -705,7 +705,7 @@ func TestSyncMaxSeenWatermarkSameMillisecond(t *testing.T) {
 			clk := newClock(a, x)
 			tok := a.user()
 			c := &syncClient{a: a, tok: tok, local: newLocalCopy(), maxSeen: true, perPage: 10, format: fmtTime}
-			c.sync(t, clk.get())
+			c.sync(t, clk.Now())
 			contact := a.contact(tok)
 			person := a.person(tok, contact)
 			a.phone(tok, contact, person, map[string]any{"number": "617-555-0001"})
@@ -713,13 +713,13 @@ func TestSyncMaxSeenWatermarkSameMillisecond(t *testing.T) {
 				a.do(req{Method: "PATCH", Path: "/api/v2/contacts/" + contact, Token: tok,
 					Body: doc("contacts", map[string]any{"name": fmt.Sprint("v", i), "overwrite": true})}).want(t, http.StatusOK, "")
 			}
-			c.sync(t, clk.get())
+			c.sync(t, clk.Now())
 			if d := diffCopies(c.local, serverState(t, a, tok)); d != "" {
 				t.Fatalf("first sync:\n%s", d)
 			}
-			clk.add(time.Millisecond) // still before the contact's updated_in_db_at
+			clk.Add(time.Millisecond) // still before the contact's updated_in_db_at
 			tc.after(t, a, tok, contact, person)
-			c.sync(t, clk.get())
+			c.sync(t, clk.Now())
 			if d := diffCopies(c.local, serverState(t, a, tok)); d != "" {
 				t.Errorf("after syncing from the latest updated_in_db_at seen (%s), the client misses a later write:\n%s", fmtTime(c.last), d)
 			}

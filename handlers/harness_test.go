@@ -441,3 +441,88 @@ func storedAt(t testing.TB, a *api, tok, path string) string {
 	}
 	return s
 }
+
+// forTest returns a view of a whose failures are reported on t (for
+// subtests), sharing the same server and database.
+func forTest(a *api, t testing.TB) *api {
+	return &api{t: t, e: a.e, store: a.store}
+}
+
+// phoneDoc builds a phone_numbers document, with data.id when id is not "".
+func phoneDoc(id string, attrs map[string]any) map[string]any {
+	d := doc("phone_numbers", attrs)
+	if id != "" {
+		d["data"].(map[string]any)["id"] = id
+	}
+	return d
+}
+
+// listPhones lists a person's phones, checking the list document shape.
+func listPhones(t testing.TB, a *api, tok, path string) []map[string]any {
+	t.Helper()
+	r := a.do(req{Method: "GET", Path: path, Token: tok})
+	r.want(t, http.StatusOK, "")
+	if _, ok := r.Doc["meta"].(map[string]any); !ok {
+		t.Errorf("list without a meta object:\n%s", r.Raw)
+	}
+	if _, ok := r.Doc["data"].([]any); !ok {
+		t.Errorf("list data is not an array:\n%s", r.Raw)
+	}
+	return r.list()
+}
+
+// attrsOf returns the attributes of a resource object.
+func attrsOf(item map[string]any) map[string]any {
+	a, _ := item["attributes"].(map[string]any)
+	return a
+}
+
+// findByID returns the list item with id, or fails.
+func findByID(t testing.TB, list []map[string]any, id string) map[string]any {
+	t.Helper()
+	for _, it := range list {
+		if it["id"] == id {
+			return attrsOf(it)
+		}
+	}
+	t.Fatalf("phone %s not in list", id)
+	return nil
+}
+
+// newPerson creates a person under tr's contact and returns the phones path.
+func newPerson(t testing.TB, a *api, tr tree) string {
+	t.Helper()
+	return phonesPath(tr.contact, a.person(tr.tok, tr.contact))
+}
+
+// createPhone posts a phone and fails unless it gets 201.
+func createPhone(t testing.TB, a *api, tok, path string, attrs map[string]any) *resp {
+	t.Helper()
+	r := a.do(req{Method: "POST", Path: path, Token: tok, Body: doc("phone_numbers", attrs)})
+	r.want(t, http.StatusCreated, "")
+	return r
+}
+
+// sendPhoneUpdate sends PUT or PATCH with overwrite: true plus attrs and fails
+// unless it gets 200.
+func sendPhoneUpdate(t testing.TB, a *api, method, tok, path string, attrs map[string]any) *resp {
+	t.Helper()
+	all := map[string]any{"overwrite": true}
+	for k, v := range attrs {
+		all[k] = v
+	}
+	r := a.do(req{Method: method, Path: path, Token: tok, Body: doc("phone_numbers", all)})
+	r.want(t, http.StatusOK, "")
+	return r
+}
+
+var updateMethods = []string{http.MethodPut, http.MethodPatch}
+
+func mustJSON(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -526,3 +526,35 @@ func mustJSON(t testing.TB, v any) []byte {
 	}
 	return b
 }
+
+// wantStale checks an update refused by its precondition: 409 at
+// updated_in_db_at, its meta reporting the stored value, and the resource
+// as it was (got, read after the update, equals before).
+func wantStale(t testing.TB, r, before, got *resp, stored string) {
+	t.Helper()
+	wantErrorDoc(t, r, http.StatusConflict, "/data/attributes/updated_in_db_at")
+	meta, _ := r.firstError()["meta"].(map[string]any)
+	if meta["updated_in_db_at"] != stored {
+		t.Errorf("meta.updated_in_db_at = %v, want the stored %q", meta["updated_in_db_at"], stored)
+	}
+	if string(got.Raw) != string(before.Raw) {
+		t.Errorf("refused update changed the resource:\n%s\n%s", before.Raw, got.Raw)
+	}
+}
+
+// wantAdvanced checks an accepted update r of the resource at path: a GET
+// after it (got) equals the response, updated_in_db_at moved past stored,
+// and the old value no longer passes (another update of attr with it is
+// 409).
+func wantAdvanced(t testing.TB, a *api, method, tok, path, typ, attr string, r, got *resp, stored string) {
+	t.Helper()
+	if string(got.Raw) != string(r.Raw) {
+		t.Errorf("GET after update differs from the response:\n%s\n%s", got.Raw, r.Raw)
+	}
+	newAt, _ := r.attrs()["updated_in_db_at"].(string)
+	if !mustParseTime(t, newAt).After(mustParseTime(t, stored)) {
+		t.Errorf("updated_in_db_at %s not after %s", newAt, stored)
+	}
+	again := a.do(req{Method: method, Path: path, Token: tok, Body: doc(typ, map[string]any{attr: "Again", "updated_in_db_at": stored})})
+	wantErrorDoc(t, again, http.StatusConflict, "/data/attributes/updated_in_db_at")
+}

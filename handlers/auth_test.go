@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -22,16 +21,6 @@ func signToken(t testing.TB, method jwt.SigningMethod, key []byte, claims jwt.Ma
 		t.Fatal(err)
 	}
 	return tok
-}
-
-// tokenSegment is one base64url JSON segment of a JWT.
-func tokenSegment(t testing.TB, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // unsignedToken builds an "alg": "none" token by hand: header, claims and an

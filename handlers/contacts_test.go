@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 )
@@ -39,31 +38,6 @@ func createContact(t testing.TB, a *api, tok string, id any, attrs map[string]an
 	r := a.do(req{Method: "POST", Path: "/api/v2/contacts", Token: tok, Body: docWithID("contacts", id, attrs)})
 	r.want(t, http.StatusCreated, "")
 	return r
-}
-
-// idWithPrefix returns a new lower-case UUID whose first hex digit is p.
-func idWithPrefix(p string) string {
-	return p + uuid.NewString()[1:]
-}
-
-func idsOf(items []map[string]any) []string {
-	out := make([]string, len(items))
-	for i, it := range items {
-		out[i], _ = it["id"].(string)
-	}
-	return out
-}
-
-func sameStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestContactsList(t *testing.T) {
@@ -272,67 +246,6 @@ func TestContactsGet(t *testing.T) {
 				t.Errorf("GET differs from the create response:\n%s\n%s", r.Raw, created.Raw)
 			}
 		})
-	}
-}
-
-// preconditionCases are the updated_in_db_at forms, given the stored
-// value, that an update must accept or refuse; shared by contacts and
-// people.
-func preconditionCases() []struct {
-	name string
-	pre  func(t testing.TB, stored string) map[string]any
-	ok   bool
-} {
-	type tc = struct {
-		name string
-		pre  func(t testing.TB, stored string) map[string]any
-		ok   bool
-	}
-	return []tc{
-		{"exact", func(_ testing.TB, s string) map[string]any { return map[string]any{"updated_in_db_at": s} }, true},
-		{"other offset", func(t testing.TB, s string) map[string]any {
-			at := mustParseTime(t, s).In(time.FixedZone("", 2*3600+30*60))
-			return map[string]any{"updated_in_db_at": at.Format("2006-01-02T15:04:05.000-07:00")}
-		}, true},
-		{"whole seconds", func(t testing.TB, s string) map[string]any {
-			return map[string]any{"updated_in_db_at": mustParseTime(t, s).Format("2006-01-02T15:04:05Z07:00")}
-		}, true},
-		{"microseconds", func(t testing.TB, s string) map[string]any {
-			return map[string]any{"updated_in_db_at": strings.TrimSuffix(s, "Z") + "999Z"}
-		}, true},
-		{"tenths of a second", func(t testing.TB, s string) map[string]any {
-			return map[string]any{"updated_in_db_at": mustParseTime(t, s).Format("2006-01-02T15:04:05.0Z07:00")}
-		}, true},
-		{"hundredths of a second", func(t testing.TB, s string) map[string]any {
-			return map[string]any{"updated_in_db_at": mustParseTime(t, s).Format("2006-01-02T15:04:05.00Z07:00")}
-		}, true},
-		{"overwrite true, no precondition", func(_ testing.TB, _ string) map[string]any { return map[string]any{"overwrite": true} }, true},
-		{"overwrite true, stale precondition", func(_ testing.TB, _ string) map[string]any {
-			return map[string]any{"overwrite": true, "updated_in_db_at": "2000-01-01T00:00:00.000Z"}
-		}, true},
-		{"overwrite true, exact precondition", func(_ testing.TB, s string) map[string]any {
-			return map[string]any{"overwrite": true, "updated_in_db_at": s}
-		}, true},
-		{"missing", func(_ testing.TB, _ string) map[string]any { return map[string]any{} }, false},
-		{"overwrite false, missing", func(_ testing.TB, _ string) map[string]any { return map[string]any{"overwrite": false} }, false},
-		{"stale", func(_ testing.TB, _ string) map[string]any {
-			return map[string]any{"updated_in_db_at": "2000-01-01T00:00:00.000Z"}
-		}, false},
-		{"one millisecond later", func(t testing.TB, s string) map[string]any {
-			return map[string]any{"updated_in_db_at": mustParseTime(t, s).Add(time.Millisecond).Format("2006-01-02T15:04:05.000Z07:00")}
-		}, false},
-		{"one millisecond earlier", func(t testing.TB, s string) map[string]any {
-			return map[string]any{"updated_in_db_at": mustParseTime(t, s).Add(-time.Millisecond).Format("2006-01-02T15:04:05.000Z07:00")}
-		}, false},
-		{"a tenth of a second later, in tenths", func(t testing.TB, s string) map[string]any {
-			return map[string]any{"updated_in_db_at": mustParseTime(t, s).Add(100 * time.Millisecond).Format("2006-01-02T15:04:05.0Z07:00")}
-		}, false},
-		{"one second later, whole seconds", func(t testing.TB, s string) map[string]any {
-			return map[string]any{"updated_in_db_at": mustParseTime(t, s).Add(time.Second).Format("2006-01-02T15:04:05Z07:00")}
-		}, false},
-		{"overwrite false, stale", func(_ testing.TB, _ string) map[string]any {
-			return map[string]any{"overwrite": false, "updated_in_db_at": "2000-01-01T00:00:00.000Z"}
-		}, false},
 	}
 }
 

@@ -4,13 +4,20 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"slices"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +31,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/phoneapi/phoneapi/db"
+	"github.com/phoneapi/phoneapi/db/dbtest"
 	"github.com/phoneapi/phoneapi/generated"
 )
 
@@ -557,4 +565,417 @@ func wantAdvanced(t testing.TB, a *api, method, tok, path, typ, attr string, r, 
 	}
 	again := a.do(req{Method: method, Path: path, Token: tok, Body: doc(typ, map[string]any{attr: "Again", "updated_in_db_at": stored})})
 	wantErrorDoc(t, again, http.StatusConflict, "/data/attributes/updated_in_db_at")
+}
+
+// allOps returns all seventeen operations against tr, each with a body
+// that is valid (updates carry the stored updated_in_db_at, read with tok).
+func allOps(t testing.TB, a *api, tok string, tr tree) []operation {
+	t.Helper()
+	pre := func(path string) string {
+		s, _ := mustGet(t, a, tok, path).attrs()["updated_in_db_at"].(string)
+		return s
+	}
+	cPre, pPre, phPre := pre(tr.contactPath()), pre(tr.personPath()), pre(tr.phonePath())
+	return []operation{
+		{"listContacts", "GET", "/api/v2/contacts", nil},
+		{"createContact", "POST", "/api/v2/contacts", doc("contacts", map[string]any{"name": "X"})},
+		{"getContact", "GET", tr.contactPath(), nil},
+		{"putContact", "PUT", tr.contactPath(), doc("contacts", map[string]any{"name": "Taken", "updated_in_db_at": cPre})},
+		{"patchContact", "PATCH", tr.contactPath(), doc("contacts", map[string]any{"name": "Taken", "updated_in_db_at": cPre})},
+		{"deleteContact", "DELETE", tr.contactPath(), nil},
+		{"listPeople", "GET", tr.contactPath() + "/people", nil},
+		{"createPerson", "POST", tr.contactPath() + "/people", doc("people", map[string]any{"first_name": "Intruder"})},
+		{"getPerson", "GET", tr.personPath(), nil},
+		{"putPerson", "PUT", tr.personPath(), doc("people", map[string]any{"first_name": "Taken", "updated_in_db_at": pPre})},
+		{"patchPerson", "PATCH", tr.personPath(), doc("people", map[string]any{"first_name": "Taken", "updated_in_db_at": pPre})},
+		{"deletePerson", "DELETE", tr.personPath(), nil},
+		{"listPhones", "GET", tr.phonesPath(), nil},
+		{"createPhone", "POST", tr.phonesPath(), doc("phone_numbers", map[string]any{"number": "617-555-9999"})},
+		{"getPhone", "GET", tr.phonePath(), nil},
+		{"putPhone", "PUT", tr.phonePath(), doc("phone_numbers", map[string]any{"location": "taken", "updated_in_db_at": phPre})},
+		{"patchPhone", "PATCH", tr.phonePath(), doc("phone_numbers", map[string]any{"location": "taken", "updated_in_db_at": phPre})},
+		{"deletePhone", "DELETE", tr.phonePath(), nil},
+	}
+}
+
+// attrKeys returns the sorted attribute names of a resource object.
+func attrKeys(attrs map[string]any) []string {
+	out := make([]string, 0, len(attrs))
+	for k := range attrs {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// decodePage decodes a 200 list response.
+func decodePage(t testing.TB, r *resp) listPage {
+	t.Helper()
+	r.want(t, http.StatusOK, "")
+	var p listPage
+	if err := json.Unmarshal(r.Raw, &p); err != nil {
+		t.Fatalf("list response does not decode (pagination must be integers): %v\n%s", err, r.Raw)
+	}
+	if p.Data == nil {
+		t.Fatalf("data is missing or null, want an array:\n%s", r.Raw)
+	}
+	if p.Meta.Filter == nil {
+		t.Fatalf("meta.filter is missing or null, want an object:\n%s", r.Raw)
+	}
+	return p
+}
+
+// fmtTime formats t as the server does (UTC, milliseconds).
+func fmtTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000Z")
+}
+
+// idWithPrefix returns a new lower-case UUID whose first hex digit is p.
+func idWithPrefix(p string) string {
+	return p + uuid.NewString()[1:]
+}
+
+func idsOf(items []map[string]any) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i], _ = it["id"].(string)
+	}
+	return out
+}
+
+// listPage is a list response decoded strictly: the pagination numbers must be
+// JSON integers to decode into int.
+type listPage struct {
+	Data []struct {
+		ID         string         `json:"id"`
+		Type       string         `json:"type"`
+		Attributes map[string]any `json:"attributes"`
+	} `json:"data"`
+	Meta struct {
+		Pagination pagination        `json:"pagination"`
+		Sort       string            `json:"sort"`
+		Filter     map[string]string `json:"filter"`
+	} `json:"meta"`
+	Links map[string]string `json:"links"`
+}
+
+// newClock installs a controlled clock set to start on a's store.
+func newClock(a *api, start time.Time) *dbtest.Clock {
+	c := dbtest.NewClock(start)
+	a.store.SetClock(c.Now)
+	return c
+}
+
+type pagination struct {
+	Page       int `json:"page"`
+	PerPage    int `json:"per_page"`
+	TotalCount int `json:"total_count"`
+	TotalPages int `json:"total_pages"`
+}
+
+// paramCase is a request that must fail with 400 naming a parameter.
+type paramCase struct {
+	query  string
+	param  string // "" with alts: any of alts
+	alts   []string
+	detail string // exact detail, or ""
+	substr []string
+}
+
+// preconditionCases are the updated_in_db_at forms, given the stored
+// value, that an update must accept or refuse; shared by contacts and
+// people.
+func preconditionCases() []struct {
+	name string
+	pre  func(t testing.TB, stored string) map[string]any
+	ok   bool
+} {
+	type tc = struct {
+		name string
+		pre  func(t testing.TB, stored string) map[string]any
+		ok   bool
+	}
+	return []tc{
+		{"exact", func(_ testing.TB, s string) map[string]any { return map[string]any{"updated_in_db_at": s} }, true},
+		{"other offset", func(t testing.TB, s string) map[string]any {
+			at := mustParseTime(t, s).In(time.FixedZone("", 2*3600+30*60))
+			return map[string]any{"updated_in_db_at": at.Format("2006-01-02T15:04:05.000-07:00")}
+		}, true},
+		{"whole seconds", func(t testing.TB, s string) map[string]any {
+			return map[string]any{"updated_in_db_at": mustParseTime(t, s).Format("2006-01-02T15:04:05Z07:00")}
+		}, true},
+		{"microseconds", func(t testing.TB, s string) map[string]any {
+			return map[string]any{"updated_in_db_at": strings.TrimSuffix(s, "Z") + "999Z"}
+		}, true},
+		{"tenths of a second", func(t testing.TB, s string) map[string]any {
+			return map[string]any{"updated_in_db_at": mustParseTime(t, s).Format("2006-01-02T15:04:05.0Z07:00")}
+		}, true},
+		{"hundredths of a second", func(t testing.TB, s string) map[string]any {
+			return map[string]any{"updated_in_db_at": mustParseTime(t, s).Format("2006-01-02T15:04:05.00Z07:00")}
+		}, true},
+		{"overwrite true, no precondition", func(_ testing.TB, _ string) map[string]any { return map[string]any{"overwrite": true} }, true},
+		{"overwrite true, stale precondition", func(_ testing.TB, _ string) map[string]any {
+			return map[string]any{"overwrite": true, "updated_in_db_at": "2000-01-01T00:00:00.000Z"}
+		}, true},
+		{"overwrite true, exact precondition", func(_ testing.TB, s string) map[string]any {
+			return map[string]any{"overwrite": true, "updated_in_db_at": s}
+		}, true},
+		{"missing", func(_ testing.TB, _ string) map[string]any { return map[string]any{} }, false},
+		{"overwrite false, missing", func(_ testing.TB, _ string) map[string]any { return map[string]any{"overwrite": false} }, false},
+		{"stale", func(_ testing.TB, _ string) map[string]any {
+			return map[string]any{"updated_in_db_at": "2000-01-01T00:00:00.000Z"}
+		}, false},
+		{"one millisecond later", func(t testing.TB, s string) map[string]any {
+			return map[string]any{"updated_in_db_at": mustParseTime(t, s).Add(time.Millisecond).Format("2006-01-02T15:04:05.000Z07:00")}
+		}, false},
+		{"one millisecond earlier", func(t testing.TB, s string) map[string]any {
+			return map[string]any{"updated_in_db_at": mustParseTime(t, s).Add(-time.Millisecond).Format("2006-01-02T15:04:05.000Z07:00")}
+		}, false},
+		{"a tenth of a second later, in tenths", func(t testing.TB, s string) map[string]any {
+			return map[string]any{"updated_in_db_at": mustParseTime(t, s).Add(100 * time.Millisecond).Format("2006-01-02T15:04:05.0Z07:00")}
+		}, false},
+		{"one second later, whole seconds", func(t testing.TB, s string) map[string]any {
+			return map[string]any{"updated_in_db_at": mustParseTime(t, s).Add(time.Second).Format("2006-01-02T15:04:05Z07:00")}
+		}, false},
+		{"overwrite false, stale", func(_ testing.TB, _ string) map[string]any {
+			return map[string]any{"overwrite": false, "updated_in_db_at": "2000-01-01T00:00:00.000Z"}
+		}, false},
+	}
+}
+
+// primaryInvariant checks the one-primary rule on a list and returns the id of
+// the primary ("" when there is none).
+func primaryInvariant(t testing.TB, list []map[string]any) string {
+	t.Helper()
+	primary, primaries, live := "", 0, 0
+	for _, it := range list {
+		at := attrsOf(it)
+		hist, prim := at["historic"] == true, at["primary"] == true
+		if !hist {
+			live++
+		}
+		if hist && prim {
+			t.Errorf("historic phone %v is primary", it["id"])
+		}
+		if prim {
+			primaries++
+			primary, _ = it["id"].(string)
+		}
+	}
+	switch {
+	case live > 0 && primaries != 1:
+		t.Errorf("%d non-historic phones, %d primaries; want exactly one", live, primaries)
+	case live == 0 && primaries != 0:
+		t.Errorf("no non-historic phones, yet %d primaries", primaries)
+	}
+	return primary
+}
+
+// rawGet sends an authenticated GET.
+func rawGet(a *api, tok, path string) *resp {
+	a.t.Helper()
+	return a.do(req{Method: "GET", Path: path, Token: tok})
+}
+
+func runParamCases(t *testing.T, a *api, tok, path string, cases []paramCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.query, func(t *testing.T) {
+			r := rawGet(a, tok, path+"?"+tc.query)
+			r.want(t, http.StatusBadRequest, "")
+			e := r.firstError()
+			src, _ := e["source"].(map[string]any)
+			got, _ := src["parameter"].(string)
+			switch {
+			case tc.param != "" && got != tc.param:
+				t.Errorf("source.parameter %q, want %q\n%s", got, tc.param, r.Raw)
+			case tc.param == "" && !slices.Contains(tc.alts, got):
+				t.Errorf("source.parameter %q, want one of %v\n%s", got, tc.alts, r.Raw)
+			}
+			detail, _ := e["detail"].(string)
+			if tc.detail != "" && detail != tc.detail {
+				t.Errorf("detail %q, want %q", detail, tc.detail)
+			}
+			for _, s := range tc.substr {
+				if !strings.Contains(detail, s) {
+					t.Errorf("detail %q does not mention %q", detail, s)
+				}
+			}
+		})
+	}
+}
+
+func sameSnapshot(t testing.TB, before, after map[string]string) {
+	t.Helper()
+	for p, b := range before {
+		if after[p] != b {
+			t.Errorf("GET %s changed:\nbefore %s\nafter  %s", p, b, after[p])
+		}
+	}
+}
+
+func sameStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// snapshot returns the raw bodies of GETs of paths, for before/after
+// comparisons.
+func snapshot(t testing.TB, a *api, tok string, paths ...string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, p := range paths {
+		out[p] = string(mustGet(t, a, tok, p).Raw)
+	}
+	return out
+}
+
+// timestampOf parses a returned timestamp, checking its form.
+func timestampOf(t testing.TB, v any) time.Time {
+	t.Helper()
+	s, _ := v.(string)
+	if !timeRE.MatchString(s) {
+		t.Fatalf("timestamp %q is not of the form 2006-01-02T15:04:05.000Z", s)
+	}
+	ts, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts
+}
+
+// tokenSegment is one base64url JSON segment of a JWT.
+func tokenSegment(t testing.TB, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// wantErrorDoc checks status and first pointer (see resp.want), then the shape
+// of every error object: status is the code as a string, title the standard
+// phrase, and detail a short human sentence, never a dump of the schema.
+func wantErrorDoc(t testing.TB, r *resp, code int, pointer string) {
+	t.Helper()
+	r.want(t, code, pointer)
+	checkErrorDoc(t, r, code)
+}
+
+// wantLinks checks links exactly: the set of keys, and each link as a
+// path-absolute URL on path whose query is the request's other parameters
+// (rest) plus page and per_page. prev and next are 0 when absent.
+func wantLinks(t testing.TB, links map[string]string, path string, rest url.Values, perPage, self, last, prev, next int) {
+	t.Helper()
+	want := map[string]int{"self": self, "first": 1, "last": last}
+	if prev > 0 {
+		want["prev"] = prev
+	}
+	if next > 0 {
+		want["next"] = next
+	}
+	var gotKeys, wantKeys []string
+	for k := range links {
+		gotKeys = append(gotKeys, k)
+	}
+	for k := range want {
+		wantKeys = append(wantKeys, k)
+	}
+	sort.Strings(gotKeys)
+	sort.Strings(wantKeys)
+	if !slices.Equal(gotKeys, wantKeys) {
+		t.Errorf("links has %v, want %v: %v", gotKeys, wantKeys, links)
+	}
+	for k, page := range want {
+		link, ok := links[k]
+		if !ok {
+			continue
+		}
+		u, err := url.Parse(link)
+		if err != nil {
+			t.Errorf("links.%s %q: %v", k, link, err)
+			continue
+		}
+		if u.Scheme != "" || u.Host != "" || !strings.HasPrefix(link, "/api/v2/") {
+			t.Errorf("links.%s %q is not path-absolute", k, link)
+		}
+		if u.Path != path {
+			t.Errorf("links.%s path %q, want %q", k, u.Path, path)
+		}
+		wq := url.Values{}
+		for name, vs := range rest {
+			wq[name] = vs
+		}
+		wq.Set("page", fmt.Sprint(page))
+		wq.Set("per_page", fmt.Sprint(perPage))
+		if got := u.Query(); !reflect.DeepEqual(got, wq) {
+			t.Errorf("links.%s query %v, want %v", k, got, wq)
+		}
+	}
+}
+
+// with returns a copy of m with the extra keys set.
+func with(m map[string]any, kv ...any) map[string]any {
+	out := make(map[string]any, len(m)+len(kv)/2)
+	for k, v := range m {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i].(string)] = kv[i+1]
+	}
+	return out
+}
+
+func checkErrorDoc(t testing.TB, r *resp, code int) {
+	t.Helper()
+	errs, ok := r.Doc["errors"].([]any)
+	if !ok || len(errs) == 0 {
+		t.Fatalf("status %d without errors:\n%s", r.Code, r.Raw)
+	}
+	if _, ok := r.Doc["data"]; ok {
+		t.Errorf("error document also has data:\n%s", r.Raw)
+	}
+	for i, raw := range errs {
+		e, _ := raw.(map[string]any)
+		if s, ok := e["status"].(string); !ok || s != strconv.Itoa(code) {
+			t.Errorf("errors[%d].status = %#v, want the string %q", i, e["status"], strconv.Itoa(code))
+		}
+		if e["title"] != http.StatusText(code) {
+			t.Errorf("errors[%d].title = %#v, want %q", i, e["title"], http.StatusText(code))
+		}
+		detail, _ := e["detail"].(string)
+		switch {
+		case detail == "":
+			t.Errorf("errors[%d] has no detail:\n%s", i, r.Raw)
+		case len(detail) >= 200,
+			strings.Contains(detail, "\n"),
+			strings.Contains(detail, `"type":`),
+			strings.Contains(detail, "Schema:"),
+			strings.Contains(detail, "Value:"),
+			strings.Contains(detail, "Error at"):
+			t.Errorf("errors[%d].detail looks like a dump, not a message: %q", i, detail)
+		}
+	}
+}
+
+// operation is any operation of the API.
+type operation struct {
+	name, method, path string
+	body               any
+}
+
+func (p listPage) ids() []string {
+	out := make([]string, len(p.Data))
+	for i, d := range p.Data {
+		out[i] = d.ID
+	}
+	return out
 }

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"reflect"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -20,13 +19,6 @@ import (
 // sync_test.go), against fixtures whose timestamps are fixed by the client
 // (created_at, updated_at) or by a controlled store clock (updated_in_db_at),
 // with ties everywhere so that the tie-break by id is visible.
-
-// newClock installs a controlled clock set to start on a's store.
-func newClock(a *api, start time.Time) *dbtest.Clock {
-	c := dbtest.NewClock(start)
-	a.store.SetClock(c.Now)
-	return c
-}
 
 // fixedID returns the n-th fixture id: a valid lower-case UUID whose string
 // order is the order of n.
@@ -41,117 +33,6 @@ func fixedIDs(ns ...int) []string {
 		out[i] = fixedID(n)
 	}
 	return out
-}
-
-// fmtTime formats t as the server does (UTC, milliseconds).
-func fmtTime(t time.Time) string {
-	return t.UTC().Format("2006-01-02T15:04:05.000Z")
-}
-
-// listPage is a list response decoded strictly: the pagination numbers must be
-// JSON integers to decode into int.
-type listPage struct {
-	Data []struct {
-		ID         string         `json:"id"`
-		Type       string         `json:"type"`
-		Attributes map[string]any `json:"attributes"`
-	} `json:"data"`
-	Meta struct {
-		Pagination pagination        `json:"pagination"`
-		Sort       string            `json:"sort"`
-		Filter     map[string]string `json:"filter"`
-	} `json:"meta"`
-	Links map[string]string `json:"links"`
-}
-
-type pagination struct {
-	Page       int `json:"page"`
-	PerPage    int `json:"per_page"`
-	TotalCount int `json:"total_count"`
-	TotalPages int `json:"total_pages"`
-}
-
-// decodePage decodes a 200 list response.
-func decodePage(t testing.TB, r *resp) listPage {
-	t.Helper()
-	r.want(t, http.StatusOK, "")
-	var p listPage
-	if err := json.Unmarshal(r.Raw, &p); err != nil {
-		t.Fatalf("list response does not decode (pagination must be integers): %v\n%s", err, r.Raw)
-	}
-	if p.Data == nil {
-		t.Fatalf("data is missing or null, want an array:\n%s", r.Raw)
-	}
-	if p.Meta.Filter == nil {
-		t.Fatalf("meta.filter is missing or null, want an object:\n%s", r.Raw)
-	}
-	return p
-}
-
-func (p listPage) ids() []string {
-	out := make([]string, len(p.Data))
-	for i, d := range p.Data {
-		out[i] = d.ID
-	}
-	return out
-}
-
-// rawGet sends an authenticated GET.
-func rawGet(a *api, tok, path string) *resp {
-	a.t.Helper()
-	return a.do(req{Method: "GET", Path: path, Token: tok})
-}
-
-// wantLinks checks links exactly: the set of keys, and each link as a
-// path-absolute URL on path whose query is the request's other parameters
-// (rest) plus page and per_page. prev and next are 0 when absent.
-func wantLinks(t testing.TB, links map[string]string, path string, rest url.Values, perPage, self, last, prev, next int) {
-	t.Helper()
-	want := map[string]int{"self": self, "first": 1, "last": last}
-	if prev > 0 {
-		want["prev"] = prev
-	}
-	if next > 0 {
-		want["next"] = next
-	}
-	var gotKeys, wantKeys []string
-	for k := range links {
-		gotKeys = append(gotKeys, k)
-	}
-	for k := range want {
-		wantKeys = append(wantKeys, k)
-	}
-	sort.Strings(gotKeys)
-	sort.Strings(wantKeys)
-	if !slices.Equal(gotKeys, wantKeys) {
-		t.Errorf("links has %v, want %v: %v", gotKeys, wantKeys, links)
-	}
-	for k, page := range want {
-		link, ok := links[k]
-		if !ok {
-			continue
-		}
-		u, err := url.Parse(link)
-		if err != nil {
-			t.Errorf("links.%s %q: %v", k, link, err)
-			continue
-		}
-		if u.Scheme != "" || u.Host != "" || !strings.HasPrefix(link, "/api/v2/") {
-			t.Errorf("links.%s %q is not path-absolute", k, link)
-		}
-		if u.Path != path {
-			t.Errorf("links.%s path %q, want %q", k, u.Path, path)
-		}
-		wq := url.Values{}
-		for name, vs := range rest {
-			wq[name] = vs
-		}
-		wq.Set("page", fmt.Sprint(page))
-		wq.Set("per_page", fmt.Sprint(perPage))
-		if got := u.Query(); !reflect.DeepEqual(got, wq) {
-			t.Errorf("links.%s query %v, want %v", k, got, wq)
-		}
-	}
 }
 
 // restOf returns the query parameters of rawQuery other than paging.
@@ -227,43 +108,6 @@ func runListCases(t *testing.T, a *api, tok, path string, cases []listCase) {
 				t.Errorf("meta.filter %v, want %v", p.Meta.Filter, wantFilter)
 			}
 			wantLinks(t, p.Links, path, restOf(t, tc.query), tc.perPage, tc.page, tc.last, tc.prev, tc.next)
-		})
-	}
-}
-
-// paramCase is a request that must fail with 400 naming a parameter.
-type paramCase struct {
-	query  string
-	param  string // "" with alts: any of alts
-	alts   []string
-	detail string // exact detail, or ""
-	substr []string
-}
-
-func runParamCases(t *testing.T, a *api, tok, path string, cases []paramCase) {
-	t.Helper()
-	for _, tc := range cases {
-		t.Run(tc.query, func(t *testing.T) {
-			r := rawGet(a, tok, path+"?"+tc.query)
-			r.want(t, http.StatusBadRequest, "")
-			e := r.firstError()
-			src, _ := e["source"].(map[string]any)
-			got, _ := src["parameter"].(string)
-			switch {
-			case tc.param != "" && got != tc.param:
-				t.Errorf("source.parameter %q, want %q\n%s", got, tc.param, r.Raw)
-			case tc.param == "" && !slices.Contains(tc.alts, got):
-				t.Errorf("source.parameter %q, want one of %v\n%s", got, tc.alts, r.Raw)
-			}
-			detail, _ := e["detail"].(string)
-			if tc.detail != "" && detail != tc.detail {
-				t.Errorf("detail %q, want %q", detail, tc.detail)
-			}
-			for _, s := range tc.substr {
-				if !strings.Contains(detail, s) {
-					t.Errorf("detail %q does not mention %q", detail, s)
-				}
-			}
 		})
 	}
 }
@@ -704,16 +548,6 @@ func TestListsTotalsPerParent(t *testing.T) {
 	if len(p.Data) != 0 || p.Meta.Pagination != (pagination{Page: 2, PerPage: 2, TotalCount: 2, TotalPages: 1}) {
 		t.Errorf("people page 2: %d rows, %+v", len(p.Data), p.Meta.Pagination)
 	}
-}
-
-// attrKeys returns the sorted attribute names of a resource object.
-func attrKeys(attrs map[string]any) []string {
-	out := make([]string, 0, len(attrs))
-	for k := range attrs {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Sparse fieldsets limit attributes on list, get, create, PUT and PATCH of

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,30 +19,14 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/phoneapi/phoneapi/db"
+	"github.com/phoneapi/phoneapi/db/dbtest"
 )
 
-// Helpers of this file are prefixed with ops.
-
-// opsBuffer is a goroutine-safe log sink.
-type opsBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *opsBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *opsBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// logSink is the server's log, safe for its goroutines and the test.
+type logSink struct{ dbtest.Buffer }
 
 // lines returns the JSON log records written so far.
-func (b *opsBuffer) lines(t testing.TB) []map[string]any {
+func (b *logSink) lines(t testing.TB) []map[string]any {
 	t.Helper()
 	var out []map[string]any
 	sc := bufio.NewScanner(strings.NewReader(b.String()))
@@ -60,7 +42,7 @@ func (b *opsBuffer) lines(t testing.TB) []map[string]any {
 }
 
 // accessLines returns the access-log records.
-func (b *opsBuffer) accessLines(t testing.TB) []map[string]any {
+func (b *logSink) accessLines(t testing.TB) []map[string]any {
 	var out []map[string]any
 	for _, m := range b.lines(t) {
 		if m["msg"] == "request" {
@@ -70,11 +52,11 @@ func (b *opsBuffer) accessLines(t testing.TB) []map[string]any {
 	return out
 }
 
-// opsAPI is newAPI on the given store (a *db.Store or a wrapper of
+// opsServer is newAPI on the given store (a *db.Store or a wrapper of
 // one), logging JSON to the returned buffer.
-func opsAPI(t testing.TB, store Store, base *db.Store) (*api, *opsBuffer) {
+func opsServer(t testing.TB, store Store, base *db.Store) (*api, *logSink) {
 	t.Helper()
-	logs := &opsBuffer{}
+	logs := &logSink{}
 	e, err := New(store, Config{Secret: testSecret, Version: "v9.9.9-test",
 		Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 	if err != nil {
@@ -83,8 +65,8 @@ func opsAPI(t testing.TB, store Store, base *db.Store) (*api, *opsBuffer) {
 	return &api{t: t, e: e, store: base}, logs
 }
 
-// opsGet sends a GET for target through the Echo stack, with header.
-func opsGet(a *api, target string, header map[string]string) *httptest.ResponseRecorder {
+// rawRequest sends a GET for target through the Echo stack, with header.
+func rawRequest(a *api, target string, header map[string]string) *httptest.ResponseRecorder {
 	hr := httptest.NewRequest(http.MethodGet, target, nil)
 	for k, v := range header {
 		hr.Header.Set(k, v)
@@ -94,7 +76,7 @@ func opsGet(a *api, target string, header map[string]string) *httptest.ResponseR
 	return rec
 }
 
-func opsJSON(t testing.TB, rec *httptest.ResponseRecorder) map[string]string {
+func jsonFields(t testing.TB, rec *httptest.ResponseRecorder) map[string]string {
 	t.Helper()
 	var m map[string]string
 	if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
@@ -105,17 +87,17 @@ func opsJSON(t testing.TB, rec *httptest.ResponseRecorder) map[string]string {
 
 func TestHealthz(t *testing.T) {
 	store := testStore(t)
-	a, _ := opsAPI(t, store, store)
-	rec := opsGet(a, "/healthz", nil)
+	a, _ := opsServer(t, store, store)
+	rec := rawRequest(a, "/healthz", nil)
 	if rec.Code != http.StatusOK {
 		t.Fatalf("GET /healthz: %d, want 200\n%s", rec.Code, rec.Body)
 	}
-	if got := opsJSON(t, rec)["status"]; got != "ok" {
+	if got := jsonFields(t, rec)["status"]; got != "ok" {
 		t.Errorf("status %q, want ok", got)
 	}
 	// Alive even when the database is not: healthz does not touch it.
 	store.Close()
-	if rec := opsGet(a, "/healthz", nil); rec.Code != http.StatusOK {
+	if rec := rawRequest(a, "/healthz", nil); rec.Code != http.StatusOK {
 		t.Errorf("GET /healthz with the store closed: %d, want 200", rec.Code)
 	}
 }
@@ -123,27 +105,27 @@ func TestHealthz(t *testing.T) {
 func TestReadyz(t *testing.T) {
 	t.Run("ready", func(t *testing.T) {
 		store := testStore(t)
-		a, _ := opsAPI(t, store, store)
-		rec := opsGet(a, "/readyz", nil)
+		a, _ := opsServer(t, store, store)
+		rec := rawRequest(a, "/readyz", nil)
 		if rec.Code != http.StatusOK {
 			t.Fatalf("GET /readyz: %d, want 200\n%s", rec.Code, rec.Body)
 		}
-		if got := opsJSON(t, rec)["database"]; got != "ok" {
+		if got := jsonFields(t, rec)["database"]; got != "ok" {
 			t.Errorf("database %q, want ok", got)
 		}
 	})
 	t.Run("store closed", func(t *testing.T) {
 		store := testStore(t)
-		a, logs := opsAPI(t, store, store)
+		a, logs := opsServer(t, store, store)
 		store.Close()
-		rec := opsGet(a, "/readyz", nil)
+		rec := rawRequest(a, "/readyz", nil)
 		if rec.Code != http.StatusServiceUnavailable {
 			t.Fatalf("GET /readyz: %d, want 503\n%s", rec.Code, rec.Body)
 		}
 		if !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
 			t.Errorf("Content-Type %q, want application/json", rec.Header().Get("Content-Type"))
 		}
-		body := opsJSON(t, rec)
+		body := jsonFields(t, rec)
 		if body["status"] != "unavailable" || body["database"] != "unreachable" {
 			t.Errorf("body %v, want status unavailable, database unreachable", body)
 		}
@@ -157,27 +139,27 @@ func TestReadyz(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer store.Close()
-		a, _ := opsAPI(t, store, store)
-		rec := opsGet(a, "/readyz", nil)
+		a, _ := opsServer(t, store, store)
+		rec := rawRequest(a, "/readyz", nil)
 		if rec.Code != http.StatusServiceUnavailable {
 			t.Fatalf("GET /readyz: %d, want 503\n%s", rec.Code, rec.Body)
 		}
-		if got := opsJSON(t, rec)["database"]; got != "not migrated" {
+		if got := jsonFields(t, rec)["database"]; got != "not migrated" {
 			t.Errorf("database %q, want not migrated", got)
 		}
 		if err := store.Migrate(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if rec := opsGet(a, "/readyz", nil); rec.Code != http.StatusOK {
+		if rec := rawRequest(a, "/readyz", nil); rec.Code != http.StatusOK {
 			t.Errorf("GET /readyz after Migrate: %d, want 200\n%s", rec.Code, rec.Body)
 		}
 	})
 }
 
-// opsScrape returns the /metrics text.
-func opsScrape(t testing.TB, a *api) string {
+// scrape returns the /metrics text.
+func scrape(t testing.TB, a *api) string {
 	t.Helper()
-	rec := opsGet(a, "/metrics", nil)
+	rec := rawRequest(a, "/metrics", nil)
 	if rec.Code != http.StatusOK {
 		t.Fatalf("GET /metrics: %d\n%s", rec.Code, rec.Body)
 	}
@@ -204,15 +186,15 @@ func metricValue(t *testing.T, text, name string) float64 {
 
 func TestMetrics(t *testing.T) {
 	store := testStore(t)
-	a, _ := opsAPI(t, store, store)
-	other, _ := opsAPI(t, store, store) // a second server must get its own registry
+	a, _ := opsServer(t, store, store)
+	other, _ := opsServer(t, store, store) // a second server must get its own registry
 	tr := a.tree()
 
 	a.do(req{Method: "GET", Path: tr.contactPath(), Token: tr.tok}).want(t, http.StatusOK, "")
 	a.do(req{Method: "GET", Path: tr.contactPath(), Token: tr.tok}).want(t, http.StatusOK, "")
 	a.do(req{Method: "GET", Path: "/api/v2/contacts/" + uuid.NewString(), Token: tr.tok}).want(t, http.StatusNotFound, "-")
-	opsGet(a, "/no-such-route-xyz", nil)
-	text := opsScrape(t, a)
+	rawRequest(a, "/no-such-route-xyz", nil)
+	text := scrape(t, a)
 
 	for _, want := range []string{
 		`phoneapi_http_requests_total{method="GET",route="/api/v2/contacts/:contact_id",status="200"} 2`,
@@ -253,18 +235,18 @@ func TestMetrics(t *testing.T) {
 	}
 
 	// The other server counted nothing of this.
-	if strings.Contains(opsScrape(t, other), `route="/api/v2/contacts/:contact_id"`) {
+	if strings.Contains(scrape(t, other), `route="/api/v2/contacts/:contact_id"`) {
 		t.Error("the servers share a metrics registry")
 	}
 	// The scrape before this one is counted.
-	if !strings.Contains(opsScrape(t, a), `phoneapi_http_requests_total{method="GET",route="/metrics",status="200"} 1`) {
+	if !strings.Contains(scrape(t, a), `phoneapi_http_requests_total{method="GET",route="/metrics",status="200"} 1`) {
 		t.Error("metrics lack the count of the first scrape")
 	}
 }
 
 func TestRequestID(t *testing.T) {
 	store := testStore(t)
-	a, _ := opsAPI(t, store, store)
+	a, _ := opsServer(t, store, store)
 	uuidRE := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	long := strings.Repeat("a", 128)
 	for _, tc := range []struct {
@@ -285,7 +267,7 @@ func TestRequestID(t *testing.T) {
 				if tc.sent != "" {
 					header = map[string]string{HeaderRequestID: tc.sent}
 				}
-				rec := opsGet(a, target, header) // /api/v2/contacts: 401, no token
+				rec := rawRequest(a, target, header) // /api/v2/contacts: 401, no token
 				got := rec.Header().Get(HeaderRequestID)
 				switch {
 				case tc.kept && got != tc.sent:
@@ -296,15 +278,15 @@ func TestRequestID(t *testing.T) {
 			}
 		})
 	}
-	first := opsGet(a, "/healthz", nil).Header().Get(HeaderRequestID)
-	if second := opsGet(a, "/healthz", nil).Header().Get(HeaderRequestID); first == second {
+	first := rawRequest(a, "/healthz", nil).Header().Get(HeaderRequestID)
+	if second := rawRequest(a, "/healthz", nil).Header().Get(HeaderRequestID); first == second {
 		t.Errorf("two requests got the same generated id %q", first)
 	}
 }
 
 func TestAccessLog(t *testing.T) {
 	store := testStore(t)
-	a, logs := opsAPI(t, store, store)
+	a, logs := opsServer(t, store, store)
 	userID := uuid.NewString()
 	tok, err := IssueToken(testSecret, userID, time.Hour, time.Now())
 	if err != nil {
@@ -317,12 +299,12 @@ func TestAccessLog(t *testing.T) {
 		t.Fatalf("phone without a number: %s", ph.Raw)
 	}
 	// The token in the query, a phone number in the query.
-	rec := opsGet(a, phonesPath(c, p)+"?access_token="+tok+"&filter[number]=%2B16175550199",
+	rec := rawRequest(a, phonesPath(c, p)+"?access_token="+tok+"&filter[number]=%2B16175550199",
 		map[string]string{HeaderRequestID: "trace-me-1"})
 	if rec.Code >= 500 {
 		t.Fatalf("list phones: %d\n%s", rec.Code, rec.Body)
 	}
-	opsGet(a, "/api/v2/contacts", map[string]string{"Authorization": "Bearer " + tok + "x"}) // 401
+	rawRequest(a, "/api/v2/contacts", map[string]string{"Authorization": "Bearer " + tok + "x"}) // 401
 
 	lines := logs.accessLines(t)
 	if len(lines) != 5 {
@@ -366,13 +348,13 @@ func TestAccessLog(t *testing.T) {
 	}
 }
 
-// opsPanicStore panics in ListContacts while panicking is set.
-type opsPanicStore struct {
+// panicStore panics in ListContacts while panicking is set.
+type panicStore struct {
 	*db.Store
 	panicking atomic.Bool
 }
 
-func (s *opsPanicStore) ListContacts(ctx context.Context, accountListID string, q db.ListQuery) ([]db.Contact, int, error) {
+func (s *panicStore) ListContacts(ctx context.Context, accountListID string, q db.ListQuery) ([]db.Contact, int, error) {
 	if s.panicking.Load() {
 		panic("test: store exploded")
 	}
@@ -381,8 +363,8 @@ func (s *opsPanicStore) ListContacts(ctx context.Context, accountListID string, 
 
 func TestPanicBecomes500(t *testing.T) {
 	base := testStore(t)
-	store := &opsPanicStore{Store: base}
-	a, logs := opsAPI(t, store, base)
+	store := &panicStore{Store: base}
+	a, logs := opsServer(t, store, base)
 	srv := httptest.NewServer(a.e)
 	defer srv.Close()
 	tok := a.user()
@@ -451,7 +433,7 @@ func TestPanicBecomes500(t *testing.T) {
 	if res, body := get("after-1"); res.StatusCode != http.StatusOK {
 		t.Fatalf("after the panic: status %d, want 200\n%s", res.StatusCode, body)
 	}
-	if !strings.Contains(opsScrape(t, a), `phoneapi_http_requests_total{method="GET",route="/api/v2/contacts",status="500"} 2`) {
+	if !strings.Contains(scrape(t, a), `phoneapi_http_requests_total{method="GET",route="/api/v2/contacts",status="500"} 2`) {
 		t.Error("metrics do not count the 500s")
 	}
 }

@@ -6,34 +6,6 @@ import (
 	"time"
 )
 
-// primaryInvariant checks the one-primary rule on a list and returns the id of
-// the primary ("" when there is none).
-func primaryInvariant(t testing.TB, list []map[string]any) string {
-	t.Helper()
-	primary, primaries, live := "", 0, 0
-	for _, it := range list {
-		at := attrsOf(it)
-		hist, prim := at["historic"] == true, at["primary"] == true
-		if !hist {
-			live++
-		}
-		if hist && prim {
-			t.Errorf("historic phone %v is primary", it["id"])
-		}
-		if prim {
-			primaries++
-			primary, _ = it["id"].(string)
-		}
-	}
-	switch {
-	case live > 0 && primaries != 1:
-		t.Errorf("%d non-historic phones, %d primaries; want exactly one", live, primaries)
-	case live == 0 && primaries != 0:
-		t.Errorf("no non-historic phones, yet %d primaries", primaries)
-	}
-	return primary
-}
-
 // One-primary invariant through every transition, checked via the list
 // after each step.
 func TestPhonePrimaryInvariant(t *testing.T) {

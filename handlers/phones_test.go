@@ -10,8 +10,6 @@ import (
 	"github.com/google/uuid"
 )
 
-// Helpers of this file are prefixed with ph.
-
 func TestPhoneList(t *testing.T) {
 	a := newAPI(t)
 	tr := a.tree() // person already has one phone, created "now"

@@ -8,20 +8,6 @@ import (
 	"time"
 )
 
-// timestampOf parses a returned timestamp, checking its form.
-func timestampOf(t testing.TB, v any) time.Time {
-	t.Helper()
-	s, _ := v.(string)
-	if !timeRE.MatchString(s) {
-		t.Fatalf("timestamp %q is not of the form 2006-01-02T15:04:05.000Z", s)
-	}
-	ts, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ts
-}
-
 func TestPhonePrecondition(t *testing.T) {
 	type pcase struct {
 		name string

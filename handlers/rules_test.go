@@ -12,50 +12,8 @@ import (
 )
 
 // Tests of the JSON:API request rules, content negotiation, routing errors,
-// the order of checks and the shape of error documents. Helpers shared by
-// contacts_test.go, people_test.go and auth_test.go live here too; all are
-// prefixed with cp.
-
-// wantErrorDoc checks status and first pointer (see resp.want), then the shape
-// of every error object: status is the code as a string, title the standard
-// phrase, and detail a short human sentence, never a dump of the schema.
-func wantErrorDoc(t testing.TB, r *resp, code int, pointer string) {
-	t.Helper()
-	r.want(t, code, pointer)
-	checkErrorDoc(t, r, code)
-}
-
-func checkErrorDoc(t testing.TB, r *resp, code int) {
-	t.Helper()
-	errs, ok := r.Doc["errors"].([]any)
-	if !ok || len(errs) == 0 {
-		t.Fatalf("status %d without errors:\n%s", r.Code, r.Raw)
-	}
-	if _, ok := r.Doc["data"]; ok {
-		t.Errorf("error document also has data:\n%s", r.Raw)
-	}
-	for i, raw := range errs {
-		e, _ := raw.(map[string]any)
-		if s, ok := e["status"].(string); !ok || s != strconv.Itoa(code) {
-			t.Errorf("errors[%d].status = %#v, want the string %q", i, e["status"], strconv.Itoa(code))
-		}
-		if e["title"] != http.StatusText(code) {
-			t.Errorf("errors[%d].title = %#v, want %q", i, e["title"], http.StatusText(code))
-		}
-		detail, _ := e["detail"].(string)
-		switch {
-		case detail == "":
-			t.Errorf("errors[%d] has no detail:\n%s", i, r.Raw)
-		case len(detail) >= 200,
-			strings.Contains(detail, "\n"),
-			strings.Contains(detail, `"type":`),
-			strings.Contains(detail, "Schema:"),
-			strings.Contains(detail, "Value:"),
-			strings.Contains(detail, "Error at"):
-			t.Errorf("errors[%d].detail looks like a dump, not a message: %q", i, detail)
-		}
-	}
-}
+// the order of checks and the shape of error documents. Their shared
+// helpers live in harness_test.go.
 
 // hasPointer reports whether any error of r points at p.
 func hasPointer(r *resp, p string) bool {
@@ -65,38 +23,6 @@ func hasPointer(r *resp, p string) bool {
 		}
 	}
 	return false
-}
-
-// snapshot returns the raw bodies of GETs of paths, for before/after
-// comparisons.
-func snapshot(t testing.TB, a *api, tok string, paths ...string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	for _, p := range paths {
-		out[p] = string(mustGet(t, a, tok, p).Raw)
-	}
-	return out
-}
-
-func sameSnapshot(t testing.TB, before, after map[string]string) {
-	t.Helper()
-	for p, b := range before {
-		if after[p] != b {
-			t.Errorf("GET %s changed:\nbefore %s\nafter  %s", p, b, after[p])
-		}
-	}
-}
-
-// with returns a copy of m with the extra keys set.
-func with(m map[string]any, kv ...any) map[string]any {
-	out := make(map[string]any, len(m)+len(kv)/2)
-	for k, v := range m {
-		out[k] = v
-	}
-	for i := 0; i+1 < len(kv); i += 2 {
-		out[kv[i].(string)] = kv[i+1]
-	}
-	return out
 }
 
 // without returns a copy of m without key.
@@ -134,43 +60,6 @@ func bodyOps(tr tree) []bodyOp {
 		{"createPhone", "POST", tr.phonesPath(), "phone_numbers", "people", true, "", phone, 201},
 		{"putPhone", "PUT", tr.phonePath(), "phone_numbers", "people", false, tr.phone, map[string]any{"location": "work", "overwrite": true}, 200},
 		{"patchPhone", "PATCH", tr.phonePath(), "phone_numbers", "people", false, tr.phone, map[string]any{"location": "home", "overwrite": true}, 200},
-	}
-}
-
-// operation is any operation of the API.
-type operation struct {
-	name, method, path string
-	body               any
-}
-
-// allOps returns all seventeen operations against tr, each with a body
-// that is valid (updates carry the stored updated_in_db_at, read with tok).
-func allOps(t testing.TB, a *api, tok string, tr tree) []operation {
-	t.Helper()
-	pre := func(path string) string {
-		s, _ := mustGet(t, a, tok, path).attrs()["updated_in_db_at"].(string)
-		return s
-	}
-	cPre, pPre, phPre := pre(tr.contactPath()), pre(tr.personPath()), pre(tr.phonePath())
-	return []operation{
-		{"listContacts", "GET", "/api/v2/contacts", nil},
-		{"createContact", "POST", "/api/v2/contacts", doc("contacts", map[string]any{"name": "X"})},
-		{"getContact", "GET", tr.contactPath(), nil},
-		{"putContact", "PUT", tr.contactPath(), doc("contacts", map[string]any{"name": "Taken", "updated_in_db_at": cPre})},
-		{"patchContact", "PATCH", tr.contactPath(), doc("contacts", map[string]any{"name": "Taken", "updated_in_db_at": cPre})},
-		{"deleteContact", "DELETE", tr.contactPath(), nil},
-		{"listPeople", "GET", tr.contactPath() + "/people", nil},
-		{"createPerson", "POST", tr.contactPath() + "/people", doc("people", map[string]any{"first_name": "Intruder"})},
-		{"getPerson", "GET", tr.personPath(), nil},
-		{"putPerson", "PUT", tr.personPath(), doc("people", map[string]any{"first_name": "Taken", "updated_in_db_at": pPre})},
-		{"patchPerson", "PATCH", tr.personPath(), doc("people", map[string]any{"first_name": "Taken", "updated_in_db_at": pPre})},
-		{"deletePerson", "DELETE", tr.personPath(), nil},
-		{"listPhones", "GET", tr.phonesPath(), nil},
-		{"createPhone", "POST", tr.phonesPath(), doc("phone_numbers", map[string]any{"number": "617-555-9999"})},
-		{"getPhone", "GET", tr.phonePath(), nil},
-		{"putPhone", "PUT", tr.phonePath(), doc("phone_numbers", map[string]any{"location": "taken", "updated_in_db_at": phPre})},
-		{"patchPhone", "PATCH", tr.phonePath(), doc("phone_numbers", map[string]any{"location": "taken", "updated_in_db_at": phPre})},
-		{"deletePhone", "DELETE", tr.phonePath(), nil},
 	}
 }
 

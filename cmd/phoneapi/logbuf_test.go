@@ -1,31 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/phoneapi/phoneapi/db/dbtest"
 )
-
-// lockedBuffer is a bytes.Buffer safe for the flush goroutine and the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 const (
 	reqLine = `{"time":"t","level":"INFO","msg":"request","status":200}` + "\n"
@@ -37,7 +19,7 @@ const (
 // other lines are written at once, after what was buffered; Close writes
 // the rest.
 func TestLineBuffer(t *testing.T) {
-	var out lockedBuffer
+	var out dbtest.Buffer
 	b := newLineBuffer(&out)
 
 	b.Write([]byte(infLine))
@@ -71,7 +53,7 @@ func TestLineBuffer(t *testing.T) {
 
 // TestLineBufferFull: a full buffer is written without waiting.
 func TestLineBufferFull(t *testing.T) {
-	var out lockedBuffer
+	var out dbtest.Buffer
 	b := newLineBuffer(&out)
 	defer b.Close()
 	n := logBufferSize/len(reqLine) + 1

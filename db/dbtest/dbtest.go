@@ -1,10 +1,12 @@
 // Package dbtest holds the few test helpers that the tests of several
-// packages share: the one fake clock for db.Store.SetClock and the one way
-// to release goroutines at the same moment. It imports nothing of phoneapi,
+// packages share: the one fake clock for db.Store.SetClock, the one way
+// to release goroutines at the same moment, and a log sink safe for
+// concurrent use. It imports nothing of phoneapi,
 // so db's own tests may use it too.
 package dbtest
 
 import (
+	"bytes"
 	"sync"
 	"time"
 )
@@ -66,4 +68,25 @@ func Together[T any](n int, f func(i int) T) []T {
 	close(gate)
 	done.Wait()
 	return out
+}
+
+// Buffer is a bytes.Buffer safe for concurrent use: a log sink that a
+// server's goroutines write to while the test reads it.
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write appends p.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns what was written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

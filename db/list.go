@@ -42,6 +42,7 @@ type listSpec struct {
 	columns      string            // columns selected
 	parent       string            // column holding the parent's id
 	parentTable  string            // table of the parent, keyed by id
+	parentNoun   string            // for error messages: "person"
 	sorts        map[string]string // sort name → column
 	nullable     map[string]bool   // sortable columns that may be NULL
 	phoneFilters bool              // Primary, Historic and Location apply
@@ -58,7 +59,7 @@ var contactList = listSpec{
 
 var personList = listSpec{
 	what: "people", table: "people", columns: personColumns,
-	parent: "contact_id", parentTable: "contacts",
+	parent: "contact_id", parentTable: "contacts", parentNoun: "contact",
 	sorts: map[string]string{
 		"created_at": "created_at", "updated_at": "updated_at", "updated_in_db_at": "updated_in_db_at",
 		"first_name": "first_name", "last_name": "last_name",
@@ -68,7 +69,7 @@ var personList = listSpec{
 
 var phoneList = listSpec{
 	what: "phones", table: "phones", columns: phoneColumns,
-	parent: "person_id", parentTable: "people",
+	parent: "person_id", parentTable: "people", parentNoun: "person",
 	sorts: map[string]string{
 		"created_at": "created_at", "updated_at": "updated_at", "updated_in_db_at": "updated_in_db_at",
 	},

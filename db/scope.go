@@ -198,11 +198,7 @@ func (s *Store) Phone(ctx context.Context, sc Scope, id string) (Phone, error) {
 // wrapping ErrInvalidQuery. See listIn for the statements it runs.
 func (s *Store) ListPeople(ctx context.Context, sc Scope, q ListQuery) ([]Person, int, error) {
 	sc = sc.norm()
-	people, total, err := listIn(ctx, s, personList, sc.ContactID, sc, q, scanPerson)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list people of contact %s: %w", sc.ContactID, err)
-	}
-	return people, total, nil
+	return listIn(ctx, s, personList, sc.ContactID, sc, q, scanPerson)
 }
 
 // ListPhones returns a page of the phones of sc's person and the number
@@ -213,19 +209,21 @@ func (s *Store) ListPeople(ctx context.Context, sc Scope, q ListQuery) ([]Person
 // an error wrapping ErrInvalidQuery. See listIn for the statements it runs.
 func (s *Store) ListPhones(ctx context.Context, sc Scope, q ListQuery) ([]Phone, int, error) {
 	sc = sc.norm()
-	phones, total, err := listIn(ctx, s, phoneList, sc.PersonID, sc, q, scanPhone)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list phones of person %s: %w", sc.PersonID, err)
-	}
-	return phones, total, nil
+	return listIn(ctx, s, phoneList, sc.PersonID, sc, q, scanPhone)
 }
 
 // listIn lists the children of parentID, the last link of sc (ls is
 // personList or phoneList), with sc checked in the page query itself.
 // When the page is non-empty and the last one (the common case: a
 // person's phones fit in a page) that one query answers; otherwise the
-// scope, the page and the count are read again in one snapshot.
-func listIn[T any](ctx context.Context, s *Store, ls listSpec, parentID string, sc Scope, q ListQuery, scan func(scanner) (T, error)) ([]T, int, error) {
+// scope, the page and the count are read again in one snapshot. Errors say
+// what was listed ("list phones of person ID: …").
+func listIn[T any](ctx context.Context, s *Store, ls listSpec, parentID string, sc Scope, q ListQuery, scan func(scanner) (T, error)) (_ []T, _ int, err error) {
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("list %s of %s %s: %w", ls.what, ls.parentNoun, parentID, err)
+		}
+	}()
 	cond, args := sc.inScope()
 	st, err := ls.buildWhere(s.d, parentID, q, cond, args)
 	if err != nil {

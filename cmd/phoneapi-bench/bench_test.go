@@ -243,13 +243,13 @@ func TestPostgresHoldLock(t *testing.T) {
 	t.Setenv("TMPDIR", t.TempDir()) // where -keep leaves the tool's directory
 	t.Cleanup(func() { dropBenchDatabases(t, server) })
 	cfg := config{bin: bin, db: server, contacts: 20, people: 1, phones: 3, users: 4, replicas: 2, clients: 8,
-		duration: 2 * time.Second, ops: []string{"get", "patch"}, holdLock: true, requestTimeout: 500 * time.Millisecond, keep: true}
+		duration: 3 * time.Second, ops: []string{"get", "patch"}, holdLock: true, requestTimeout: time.Second, keep: true}
 	rep := runBench(t, cfg)
 	var out strings.Builder
 	rep.print(&out)
 	t.Log("\n" + out.String())
-	if rep.Lock == nil || rep.RequestTimeout != "500ms" || rep.Lock.User == "" {
-		t.Fatalf("report: request timeout %q, lock comparison %+v; want 500ms and one naming the locked user", rep.RequestTimeout, rep.Lock)
+	if rep.Lock == nil || rep.RequestTimeout != "1s" || rep.Lock.User == "" {
+		t.Fatalf("report: request timeout %q, lock comparison %+v; want 1s and one naming the locked user", rep.RequestTimeout, rep.Lock)
 	}
 	by := map[string]result{}
 	for _, r := range rep.Results {

@@ -21,34 +21,56 @@ func parallel(a *api, n int, build func(i int) req) []*resp {
 }
 
 // Of 10 concurrent updates of one resource carrying the same
-// updated_in_db_at, PUT and PATCH mixed, exactly one succeeds and the
-// others get 409: for contacts, people and phones alike.
+// precondition, PUT and PATCH mixed, exactly one wins and its value is
+// stored; the others get 409 (updated_in_db_at) or 412 (If-Match): for
+// contacts, people and phones alike.
 func TestConcurrentUpdatesOneWins(t *testing.T) {
 	const n = 10
 	a := newAPI(t)
-	for _, k := range resourceKinds {
-		t.Run(k.typ, func(t *testing.T) {
-			tr := a.tree()
-			path := k.item(tr)
-			stored := storedAt(t, a, tr.tok, path)
-			results := parallel(a, n, func(i int) req {
-				return req{Method: updateMethods[i%2], Path: path, Token: tr.tok,
-					Body: doc(k.typ, map[string]any{k.attr: "Winner", "updated_in_db_at": stored})}
-			})
-			ok := 0
-			for i, r := range results {
-				switch r.Code {
-				case http.StatusOK:
-					ok++
-				case http.StatusConflict:
-				default:
-					t.Errorf("request %d: status %d, want 200 or 409\n%s", i, r.Code, r.Raw)
+	for _, pre := range []struct {
+		name string
+		code int // of the losers
+	}{{"updated_in_db_at", http.StatusConflict}, {"If-Match", http.StatusPreconditionFailed}} {
+		for _, k := range resourceKinds {
+			t.Run(pre.name+"/"+k.typ, func(t *testing.T) {
+				tr := a.tree()
+				path := k.item(tr)
+				before, tag := getWithETag(t, a, tr.tok, path)
+				stored := before.attrs()["updated_in_db_at"]
+				out := parallel(a, n, func(i int) req {
+					attrs := map[string]any{k.attr: "w" + itoa(i)}
+					var header map[string]string
+					if pre.code == http.StatusPreconditionFailed {
+						header = map[string]string{"If-Match": tag}
+					} else {
+						attrs["updated_in_db_at"] = stored
+					}
+					return req{Method: updateMethods[i%2], Path: path, Token: tr.tok, Body: doc(k.typ, attrs), Header: header}
+				})
+				winner := -1
+				for i, r := range out {
+					switch {
+					case r.Code == http.StatusOK:
+						if winner >= 0 {
+							t.Errorf("requests %d and %d both succeeded", winner, i)
+						}
+						winner = i
+					case r.Code == http.StatusPreconditionFailed && pre.code == r.Code:
+						want412(t, r)
+					case r.Code == http.StatusConflict && pre.code == r.Code:
+						r.want(t, http.StatusConflict, "/data/attributes/updated_in_db_at")
+					default:
+						t.Errorf("request %d: status %d, want 200 or %d\n%s", i, r.Code, pre.code, r.Raw)
+					}
 				}
-			}
-			if ok != 1 {
-				t.Errorf("%d updates succeeded, want exactly 1", ok)
-			}
-		})
+				if winner < 0 {
+					t.Fatal("no request succeeded")
+				}
+				if g, _ := getWithETag(t, a, tr.tok, path); g.attrs()[k.attr] != "w"+itoa(winner) {
+					t.Errorf("stored %v, want the winner's w%d", g.attrs()[k.attr], winner)
+				}
+			})
+		}
 	}
 }
 

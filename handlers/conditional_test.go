@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/phoneapi/phoneapi/db/dbtest"
 )
 
 // Tests of HTTP conditional requests: ETag on single-resource responses,
@@ -353,42 +352,5 @@ func TestConditionalLostUpdate(t *testing.T) {
 				}
 			})
 		}
-	}
-}
-
-// Of several concurrent updates carrying the same If-Match, exactly one
-// wins; the others get 412 (not the 409 of updated_in_db_at).
-func TestConditionalConcurrentIfMatch(t *testing.T) {
-	const n = 8
-	a := newAPI(t)
-	for _, k := range resourceKinds {
-		t.Run(k.typ, func(t *testing.T) {
-			tr := a.tree()
-			path := k.item(tr)
-			_, tag := getWithETag(t, a, tr.tok, path)
-			out := dbtest.Together(n, func(i int) *resp {
-				return updateWith(a, []string{"PUT", "PATCH"}[i%2], tr.tok, path, k.typ, tag, map[string]any{k.attr: "w" + itoa(i)})
-			})
-			winner := -1
-			for i, r := range out {
-				switch r.Code {
-				case http.StatusOK:
-					if winner >= 0 {
-						t.Errorf("requests %d and %d both succeeded", winner, i)
-					}
-					winner = i
-				case http.StatusPreconditionFailed:
-					want412(t, r)
-				default:
-					t.Errorf("request %d: status %d, want 200 or 412\n%s", i, r.Code, r.Raw)
-				}
-			}
-			if winner < 0 {
-				t.Fatal("no request succeeded")
-			}
-			if g, _ := getWithETag(t, a, tr.tok, path); g.attrs()[k.attr] != "w"+itoa(winner) {
-				t.Errorf("stored %v, want the winner's w%d", g.attrs()[k.attr], winner)
-			}
-		})
 	}
 }

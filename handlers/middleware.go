@@ -74,7 +74,8 @@ func isUUID(s string) bool {
 
 // negotiate enforces the JSON:API media type rules: a request body must be
 // sent as application/vnd.api+json (a charset parameter is tolerated), else
-// 415; Accept must be absent or allow application/vnd.api+json, else 406.
+// 415; Accept must be absent or allow application/vnd.api+json without
+// media type parameters (directly or through a wildcard), else 406.
 func negotiate(hasBody bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -105,7 +106,12 @@ func contentTypeOK(header string) bool {
 	return true
 }
 
-// acceptOK reports whether the Accept header values allow a JSON:API response.
+// acceptOK reports whether the Accept header values allow a JSON:API
+// response: an entry of */*, application/* or application/vnd.api+json
+// whose weight is not 0. A JSON:API entry that carries media type
+// parameters (anything but q, e.g. ext, profile or charset) does not
+// count, so Accept whose every JSON:API entry has parameters, and no
+// wildcard, is 406, as JSON:API 1.0 requires.
 func acceptOK(values []string) bool {
 	if len(values) == 0 {
 		return true
@@ -126,8 +132,12 @@ func acceptOK(values []string) bool {
 				}
 			}
 			switch mt {
-			case "*/*", "application/*", mediaType:
+			case "*/*", "application/*":
 				return true
+			case mediaType:
+				if len(params) == 0 || (len(params) == 1 && params["q"] != "") {
+					return true
+				}
 			}
 		}
 	}

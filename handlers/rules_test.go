@@ -109,6 +109,14 @@ func TestRulesAccept(t *testing.T) {
 		{"application/json alone", "application/json", false},
 		{"text/html", "text/html", false},
 		{"jsonapi refused with q=0", "application/vnd.api+json;q=0, application/json", false},
+		// JSON:API: 406 when every instance of its media type carries
+		// media type parameters (q is a weight, not one of them).
+		{"jsonapi with an ext parameter", "application/vnd.api+json; ext=bulk", false},
+		{"jsonapi with a charset", "application/vnd.api+json;charset=test", false},
+		{"jsonapi only with parameters, among others", "application/vnd.api+json;profile=x, application/vnd.api+json;ext=y, text/html", false},
+		{"jsonapi with parameters and a plain one", "application/vnd.api+json;charset=test, application/vnd.api+json", true},
+		{"jsonapi with parameters and a wildcard", "application/vnd.api+json; ext=bulk, */*", true},
+		{"jsonapi with parameters and application/*", "application/vnd.api+json; ext=bulk, application/*;q=0.5", true},
 	}
 	a := newAPI(t)
 	tr := a.tree()

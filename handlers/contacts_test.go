@@ -103,14 +103,7 @@ func TestContactsCreate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases := []struct {
-		name    string
-		id      any
-		attrs   map[string]any
-		code    int
-		pointer string
-		check   func(t *testing.T, r *resp)
-	}{
+	cases := []createCase{
 		{name: "name only", attrs: map[string]any{"name": "Doe family"}, code: 201, check: func(t *testing.T, r *resp) {
 			checkContact(t, r, "", "Doe family")
 			at := r.attrs()
@@ -163,36 +156,7 @@ func TestContactsCreate(t *testing.T) {
 		{name: "id with braces", id: "{" + uuid.NewString() + "}", attrs: map[string]any{"name": "X"}, code: 400, pointer: "/data/id"},
 		{name: "created_at invalid", attrs: map[string]any{"name": "X", "created_at": "2020-13-01T00:00:00Z"}, code: 400, pointer: "/data/attributes/created_at"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			before := len(mustGet(t, a, tok, "/api/v2/contacts").list())
-			r := a.do(req{Method: "POST", Path: "/api/v2/contacts", Token: tok, Body: docWithID("contacts", tc.id, tc.attrs)})
-			after := len(mustGet(t, a, tok, "/api/v2/contacts").list())
-			if tc.code != http.StatusCreated {
-				wantErrorDoc(t, r, tc.code, tc.pointer)
-				if after != before {
-					t.Errorf("a failed create changed the list from %d to %d contacts", before, after)
-				}
-				return
-			}
-			r.want(t, http.StatusCreated, "")
-			if after != before+1 {
-				t.Errorf("list has %d contacts after create, want %d", after, before+1)
-			}
-			loc := r.Header.Get("Location")
-			if want := "/api/v2/contacts/" + r.id(); loc != want {
-				t.Errorf("Location %q, want %q", loc, want)
-			}
-			// The Location names the stored resource, equal to the response.
-			got := mustGet(t, a, tok, loc)
-			if string(got.Raw) != string(r.Raw) {
-				t.Errorf("GET Location differs from the 201 body:\n%s\n%s", got.Raw, r.Raw)
-			}
-			if tc.check != nil {
-				tc.check(t, r)
-			}
-		})
-	}
+	runCreateCases(t, a, tok, "/api/v2/contacts", "contacts", cases)
 }
 
 func TestContactsCreateDuplicateID(t *testing.T) {
@@ -235,15 +199,8 @@ func TestContactsGet(t *testing.T) {
 		{"nil UUID", "/api/v2/contacts/00000000-0000-0000-0000-000000000000", 404},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := a.do(req{Method: "GET", Path: tc.path, Token: tok})
-			if tc.code != 200 {
-				wantErrorDoc(t, r, tc.code, "")
-				return
-			}
-			r.want(t, 200, "")
-			checkContact(t, r, id, "Got")
-			if string(r.Raw) != string(created.Raw) {
-				t.Errorf("GET differs from the create response:\n%s\n%s", r.Raw, created.Raw)
+			if r := wantGet(t, a, tok, tc.path, tc.code, created); r != nil {
+				checkContact(t, r, id, "Got")
 			}
 		})
 	}
@@ -384,26 +341,14 @@ func TestContactsDeleteCascade(t *testing.T) {
 	r := a.do(req{Method: "DELETE", Path: tr.contactPath(), Token: tr.tok})
 	r.want(t, http.StatusNoContent, "")
 
-	for _, path := range []string{
+	wantGone(t, a, tr.tok, []string{
 		tr.contactPath(), tr.contactPath() + "/people", tr.personPath(), tr.phonesPath(), tr.phonePath(),
 		tr.contactPath() + "/people/" + person2, phonesPath(tr.contact, person2) + "/" + phone2,
-	} {
-		wantErrorDoc(t, a.do(req{Method: "GET", Path: path, Token: tr.tok}), http.StatusNotFound, "")
-	}
-	// The rows are gone, not just hidden.
-	if a.rowExists("contacts", tr.contact) {
-		t.Errorf("contact row %s is still there", tr.contact)
-	}
-	for _, p := range []string{tr.person, person2} {
-		if a.rowExists("people", p) {
-			t.Errorf("person row %s is still there", p)
-		}
-	}
-	for _, ph := range []string{tr.phone, phone3, phone2} {
-		if a.rowExists("phones", ph) {
-			t.Errorf("phone row %s is still there", ph)
-		}
-	}
+	}, map[string][]string{
+		"contacts": {tr.contact},
+		"people":   {tr.person, person2},
+		"phones":   {tr.phone, phone3, phone2},
+	})
 	sameSnapshot(t, before, snapshot(t, a, tr.tok, keepPaths...))
 
 	// Every id may be used again, which needs the old rows to be gone.

@@ -979,3 +979,84 @@ func (p listPage) ids() []string {
 	}
 	return out
 }
+
+// createCase is one POST to a collection: the body's id (nil for none) and
+// attributes, the status wanted, and for a refusal the error's pointer;
+// check, when set, looks further at a 201.
+type createCase struct {
+	name    string
+	id      any
+	attrs   map[string]any
+	code    int
+	pointer string
+	check   func(t *testing.T, r *resp)
+}
+
+// runCreateCases POSTs each case to collection as a typ document. A refusal
+// must be an error document that leaves the list as it was; a 201 must add
+// one item, point its Location at collection/id, and GET there must return
+// the 201's body.
+func runCreateCases(t *testing.T, a *api, tok, collection, typ string, cases []createCase) {
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(mustGet(t, a, tok, collection).list())
+			r := a.do(req{Method: "POST", Path: collection, Token: tok, Body: docWithID(typ, tc.id, tc.attrs)})
+			after := len(mustGet(t, a, tok, collection).list())
+			if tc.code != http.StatusCreated {
+				wantErrorDoc(t, r, tc.code, tc.pointer)
+				if after != before {
+					t.Errorf("a failed create changed the list from %d to %d %s", before, after, typ)
+				}
+				return
+			}
+			r.want(t, http.StatusCreated, "")
+			if after != before+1 {
+				t.Errorf("list has %d %s after create, want %d", after, typ, before+1)
+			}
+			loc := r.Header.Get("Location")
+			if want := collection + "/" + r.id(); loc != want {
+				t.Errorf("Location %q, want %q", loc, want)
+			}
+			// The Location names the stored resource, equal to the response.
+			if got := mustGet(t, a, tok, loc); string(got.Raw) != string(r.Raw) {
+				t.Errorf("GET Location differs from the 201 body:\n%s\n%s", got.Raw, r.Raw)
+			}
+			if tc.check != nil {
+				tc.check(t, r)
+			}
+		})
+	}
+}
+
+// wantGone checks that every path answers GET with 404 and that no row of
+// rows (table → ids) is left: deleted, not just hidden.
+func wantGone(t testing.TB, a *api, tok string, paths []string, rows map[string][]string) {
+	t.Helper()
+	for _, path := range paths {
+		wantErrorDoc(t, a.do(req{Method: "GET", Path: path, Token: tok}), http.StatusNotFound, "")
+	}
+	for table, ids := range rows {
+		for _, id := range ids {
+			if a.rowExists(table, id) {
+				t.Errorf("%s row %s is still there", table, id)
+			}
+		}
+	}
+}
+
+// wantGet GETs path. For code 200 the body must be created's, and the
+// response is returned for further checks; for any other code it must be
+// an error document, and wantGet returns nil.
+func wantGet(t testing.TB, a *api, tok, path string, code int, created *resp) *resp {
+	t.Helper()
+	r := a.do(req{Method: "GET", Path: path, Token: tok})
+	if code != http.StatusOK {
+		wantErrorDoc(t, r, code, "")
+		return nil
+	}
+	r.want(t, http.StatusOK, "")
+	if string(r.Raw) != string(created.Raw) {
+		t.Errorf("GET differs from the create response:\n%s\n%s", r.Raw, created.Raw)
+	}
+	return r
+}

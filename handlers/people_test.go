@@ -89,14 +89,7 @@ func TestPeopleCreate(t *testing.T) {
 	tok := a.user()
 	c := a.contact(tok)
 	upper := strings.ToUpper(uuid.NewString())
-	cases := []struct {
-		name    string
-		id      any
-		attrs   map[string]any
-		code    int
-		pointer string
-		check   func(t *testing.T, r *resp)
-	}{
+	cases := []createCase{
 		{name: "first_name only", attrs: map[string]any{"first_name": "Jane"}, code: 201, check: func(t *testing.T, r *resp) {
 			checkPerson(t, r, "", "Jane", nil)
 		}},
@@ -132,33 +125,7 @@ func TestPeopleCreate(t *testing.T) {
 		{name: "id not a UUID", id: "p-1", attrs: map[string]any{"first_name": "J"}, code: 400, pointer: "/data/id"},
 		{name: "contact_id in attributes", attrs: map[string]any{"first_name": "J", "contact_id": c}, code: 409, pointer: "/data/attributes/contact_id"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			before := len(mustGet(t, a, tok, peoplePath(c)).list())
-			r := a.do(req{Method: "POST", Path: peoplePath(c), Token: tok, Body: docWithID("people", tc.id, tc.attrs)})
-			after := len(mustGet(t, a, tok, peoplePath(c)).list())
-			if tc.code != http.StatusCreated {
-				wantErrorDoc(t, r, tc.code, tc.pointer)
-				if after != before {
-					t.Errorf("a failed create changed the list from %d to %d people", before, after)
-				}
-				return
-			}
-			r.want(t, http.StatusCreated, "")
-			if after != before+1 {
-				t.Errorf("%d people after create, want %d", after, before+1)
-			}
-			if loc, want := r.Header.Get("Location"), "/api/v2/contacts/"+c+"/people/"+r.id(); loc != want {
-				t.Errorf("Location %q, want %q", loc, want)
-			}
-			if got := mustGet(t, a, tok, r.Header.Get("Location")); string(got.Raw) != string(r.Raw) {
-				t.Errorf("GET Location differs from the 201 body:\n%s\n%s", got.Raw, r.Raw)
-			}
-			if tc.check != nil {
-				tc.check(t, r)
-			}
-		})
-	}
+	runCreateCases(t, a, tok, peoplePath(c), "people", cases)
 
 	t.Run("upper-case contact id in path", func(t *testing.T) {
 		r := createPerson(t, a, tok, strings.ToUpper(c), nil, map[string]any{"first_name": "Path"})
@@ -206,15 +173,8 @@ func TestPeopleGet(t *testing.T) {
 		{"contact id used as person id", peoplePath(c) + "/" + c, 404},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := a.do(req{Method: "GET", Path: tc.path, Token: tok})
-			if tc.code != 200 {
-				wantErrorDoc(t, r, tc.code, "")
-				return
-			}
-			r.want(t, 200, "")
-			checkPerson(t, r, p, "Jane", "Doe")
-			if string(r.Raw) != string(created.Raw) {
-				t.Errorf("GET differs from the create response:\n%s\n%s", r.Raw, created.Raw)
+			if r := wantGet(t, a, tok, tc.path, tc.code, created); r != nil {
+				checkPerson(t, r, p, "Jane", "Doe")
 			}
 		})
 	}
@@ -362,17 +322,10 @@ func TestPeopleDeleteCascade(t *testing.T) {
 
 	a.do(req{Method: "DELETE", Path: tr.personPath(), Token: tr.tok}).want(t, http.StatusNoContent, "")
 
-	for _, path := range []string{tr.personPath(), tr.phonesPath(), tr.phonePath(), tr.phonesPath() + "/" + phone2} {
-		wantErrorDoc(t, a.do(req{Method: "GET", Path: path, Token: tr.tok}), http.StatusNotFound, "")
-	}
-	if a.rowExists("people", tr.person) {
-		t.Errorf("person row %s is still there", tr.person)
-	}
-	for _, ph := range []string{tr.phone, phone2} {
-		if a.rowExists("phones", ph) {
-			t.Errorf("phone row %s is still there", ph)
-		}
-	}
+	wantGone(t, a, tr.tok, []string{tr.personPath(), tr.phonesPath(), tr.phonePath(), tr.phonesPath() + "/" + phone2}, map[string][]string{
+		"people": {tr.person},
+		"phones": {tr.phone, phone2},
+	})
 	sameSnapshot(t, before, snapshot(t, a, tr.tok, keepPaths...))
 	if ids := idsOf(mustGet(t, a, tr.tok, peoplePath(tr.contact)).list()); !sameStrings(ids, []string{sibling}) {
 		t.Errorf("people after delete %v, want [%s]", ids, sibling)

@@ -682,6 +682,33 @@ type paramCase struct {
 	substr []string
 }
 
+// badSorts are sort values a list refuses: one naming several fields
+// (a comma) with the "multiple sorting parameters" detail, any other with
+// "Sorting by FIELD is not supported", FIELD being the value without its "-".
+func badSorts(values ...string) []paramCase {
+	var out []paramCase
+	for _, v := range values {
+		detail := "Sorting by " + strings.TrimPrefix(v, "-") + " is not supported for this endpoint."
+		if strings.Contains(v, ",") {
+			detail = "This endpoint does not support multiple sorting parameters."
+		}
+		out = append(out, paramCase{query: "sort=" + v, param: "sort", detail: detail})
+	}
+	return out
+}
+
+// refused are queries, each "name=value" with the name unescaped, that a
+// list refuses naming that parameter. The name is escaped in the query
+// sent; the value is sent as written.
+func refused(queries ...string) []paramCase {
+	var out []paramCase
+	for _, q := range queries {
+		name, value, _ := strings.Cut(q, "=")
+		out = append(out, paramCase{query: url.QueryEscape(name) + "=" + value, param: name})
+	}
+	return out
+}
+
 // preconditionCases are the updated_in_db_at forms, given the stored
 // value, that an update must accept or refuse; shared by contacts and
 // people.

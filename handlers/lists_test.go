@@ -131,7 +131,7 @@ func rangeErrors(param string) []paramCase {
 
 // pagingErrors are the paging errors every list shares.
 func pagingErrors() []paramCase {
-	return []paramCase{
+	out := []paramCase{
 		{query: "page=0", param: "page"},
 		{query: "page=-1", param: "page"},
 		{query: "page=abc", param: "page"},
@@ -149,16 +149,20 @@ func pagingErrors() []paramCase {
 		{query: "page=1&page%5Bnumber%5D=1", alts: []string{"page", "page[number]"}},
 		{query: "per_page=2&page%5Bsize%5D=2", alts: []string{"per_page", "page[size]"}},
 		{query: "page%5Boffset%5D=1", param: "page[offset]"},
-		{query: "sort=created_at,updated_at", param: "sort", detail: "This endpoint does not support multiple sorting parameters."},
-		{query: "sort=-created_at,-updated_at", param: "sort", detail: "This endpoint does not support multiple sorting parameters."},
-		{query: "sort=bogus", param: "sort", detail: "Sorting by bogus is not supported for this endpoint."},
-		{query: "sort=-bogus", param: "sort", detail: "Sorting by bogus is not supported for this endpoint."},
-		{query: "sort=updated_in_db_at", param: "sort", detail: "Sorting by updated_in_db_at is not supported for this endpoint."},
-		{query: "sort=id", param: "sort", detail: "Sorting by id is not supported for this endpoint."},
-		{query: "filter%5Bbogus%5D=1", param: "filter[bogus]"},
-		{query: "filter%5Bsince%5D=2030-01-01", param: "filter[since]"},
-		{query: "filter%5Btypes%5D=people", param: "filter[types]"},
 	}
+	out = append(out, badSorts("created_at,updated_at", "-created_at,-updated_at", "bogus", "-bogus", "updated_in_db_at", "id")...)
+	return append(out, refused("filter[bogus]=1", "filter[since]=2030-01-01", "filter[types]=people")...)
+}
+
+// listErrors are a list's parameter errors: those every list shares, the
+// list's own, then the range errors of both updated filters.
+func listErrors(own ...[]paramCase) []paramCase {
+	errs := pagingErrors()
+	for _, o := range own {
+		errs = append(errs, o...)
+	}
+	errs = append(errs, rangeErrors("filter[updated_at]")...)
+	return append(errs, rangeErrors("filter[updated_in_db_at]")...)
 }
 
 // Contacts fixture. Numbers are ids (fixedID); insertion order is 3, 1, 5, 2, 4.
@@ -305,22 +309,11 @@ func TestListsContacts(t *testing.T) {
 	})
 
 	t.Run("errors", func(t *testing.T) {
-		errs := pagingErrors()
-		errs = append(errs,
-			paramCase{query: "sort=first_name", param: "sort", detail: "Sorting by first_name is not supported for this endpoint."},
-			paramCase{query: "sort=-last_name", param: "sort", detail: "Sorting by last_name is not supported for this endpoint."},
-			paramCase{query: "sort=name,-created_at", param: "sort", detail: "This endpoint does not support multiple sorting parameters."},
-			paramCase{query: "sort=Name", param: "sort", detail: "Sorting by Name is not supported for this endpoint."},
-			paramCase{query: "filter%5Bprimary%5D=true", param: "filter[primary]"},
-			paramCase{query: "filter%5Blocation%5D=mobile", param: "filter[location]"},
-			paramCase{query: "filter%5Bname%5D=alpha", param: "filter[name]"},
-			paramCase{query: "fields%5Bcontacts%5D=name,bogus", param: "fields[contacts]"},
-			paramCase{query: "fields%5Bcontacts%5D=id", param: "fields[contacts]"},
-			paramCase{query: "fields%5Bpeople%5D=first_name", param: "fields[people]"},
-		)
-		errs = append(errs, rangeErrors("filter[updated_at]")...)
-		errs = append(errs, rangeErrors("filter[updated_in_db_at]")...)
-		runParamCases(t, a, tok, "/api/v2/contacts", errs)
+		runParamCases(t, a, tok, "/api/v2/contacts", listErrors(
+			badSorts("first_name", "-last_name", "name,-created_at", "Name"),
+			refused("filter[primary]=true", "filter[location]=mobile", "filter[name]=alpha",
+				"fields[contacts]=name,bogus", "fields[contacts]=id", "fields[people]=first_name"),
+		))
 	})
 }
 
@@ -385,21 +378,11 @@ func TestListsPeople(t *testing.T) {
 	runListCases(t, a, tok, path, cases)
 
 	t.Run("errors", func(t *testing.T) {
-		errs := pagingErrors()
-		errs = append(errs,
-			paramCase{query: "sort=name", param: "sort", detail: "Sorting by name is not supported for this endpoint."},
-			paramCase{query: "sort=-name", param: "sort", detail: "Sorting by name is not supported for this endpoint."},
-			paramCase{query: "sort=first_name,last_name", param: "sort", detail: "This endpoint does not support multiple sorting parameters."},
-			paramCase{query: "filter%5Bprimary%5D=true", param: "filter[primary]"},
-			paramCase{query: "filter%5Bhistoric%5D=false", param: "filter[historic]"},
-			paramCase{query: "filter%5Blocation%5D=home", param: "filter[location]"},
-			paramCase{query: "filter%5Bfirst_name%5D=Bob", param: "filter[first_name]"},
-			paramCase{query: "fields%5Bpeople%5D=first_name,name", param: "fields[people]"},
-			paramCase{query: "fields%5Bcontacts%5D=name", param: "fields[contacts]"},
-		)
-		errs = append(errs, rangeErrors("filter[updated_at]")...)
-		errs = append(errs, rangeErrors("filter[updated_in_db_at]")...)
-		runParamCases(t, a, tok, path, errs)
+		runParamCases(t, a, tok, path, listErrors(
+			badSorts("name", "-name", "first_name,last_name"),
+			refused("filter[primary]=true", "filter[historic]=false", "filter[location]=home", "filter[first_name]=Bob",
+				"fields[people]=first_name,name", "fields[contacts]=name"),
+		))
 	})
 }
 
@@ -502,25 +485,14 @@ func TestListsPhones(t *testing.T) {
 	runListCases(t, a, tok, path, cases)
 
 	t.Run("errors", func(t *testing.T) {
-		errs := pagingErrors()
-		errs = append(errs,
-			paramCase{query: "sort=name", param: "sort", detail: "Sorting by name is not supported for this endpoint."},
-			paramCase{query: "sort=-first_name", param: "sort", detail: "Sorting by first_name is not supported for this endpoint."},
-			paramCase{query: "sort=-primary", param: "sort", detail: "Sorting by primary is not supported for this endpoint."},
-			paramCase{query: "sort=created_at,-updated_at", param: "sort", detail: "This endpoint does not support multiple sorting parameters."},
-			paramCase{query: fq("number", "+16175550001"), param: "filter[number]"},
-			paramCase{query: fq("location", strings.Repeat("x", 65)), param: "filter[location]"},
-			paramCase{query: "fields%5Bphone_numbers%5D=number,phone", param: "fields[phone_numbers]"},
-			paramCase{query: "fields%5Bpeople%5D=first_name", param: "fields[people]"},
-		)
+		own := refused("filter[number]="+url.QueryEscape("+16175550001"), "filter[location]="+strings.Repeat("x", 65),
+			"fields[phone_numbers]=number,phone", "fields[people]=first_name")
 		for _, key := range []string{"primary", "historic"} {
 			for _, v := range []string{"1", "0", "yes", "no", "TRUE", "False", "t", ""} {
-				errs = append(errs, paramCase{query: fq(key, v), param: "filter[" + key + "]"})
+				own = append(own, paramCase{query: fq(key, v), param: "filter[" + key + "]"})
 			}
 		}
-		errs = append(errs, rangeErrors("filter[updated_at]")...)
-		errs = append(errs, rangeErrors("filter[updated_in_db_at]")...)
-		runParamCases(t, a, tok, path, errs)
+		runParamCases(t, a, tok, path, listErrors(badSorts("name", "-first_name", "-primary", "created_at,-updated_at"), own))
 	})
 }
 

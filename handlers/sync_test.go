@@ -240,26 +240,13 @@ func TestSyncTombstones(t *testing.T) {
 	wantTombs(t, og, []tomb{{"phone_numbers", oph, oc, op, t2}})
 
 	t.Run("errors", func(t *testing.T) {
-		errs := []paramCase{
-			{query: "filter%5Bsince%5D=yesterday", param: "filter[since]"},
-			{query: "filter%5Bsince%5D=2030-03-01..", param: "filter[since]"},
-			{query: "filter%5Bsince%5D=2030-3-1", param: "filter[since]"},
-			{query: "filter%5Bsince%5D=", param: "filter[since]"},
-			{query: "filter%5Btypes%5D=phones", param: "filter[types]"},
-			{query: "filter%5Btypes%5D=people,bogus", param: "filter[types]"},
-			{query: "filter%5Btypes%5D=", param: "filter[types]"},
-			{query: "filter%5Bupdated_at%5D=2030-01-01", param: "filter[updated_at]"},
-			{query: "filter%5Bupdated_in_db_at%5D=2030-01-01..", param: "filter[updated_in_db_at]"},
-			{query: "sort=created_at", param: "sort", detail: "Sorting by created_at is not supported for this endpoint."},
-			{query: "sort=-updated_at", param: "sort", detail: "Sorting by updated_at is not supported for this endpoint."},
-			{query: "sort=deleted_at,id", param: "sort", detail: "This endpoint does not support multiple sorting parameters."},
-			{query: "fields%5Bdeleted_records%5D=deleted_at,name", param: "fields[deleted_records]"},
-			{query: "fields%5Bcontacts%5D=name", param: "fields[contacts]"},
-			{query: "page=0", param: "page"},
-			{query: "per_page=501", param: "per_page"},
-			{query: "page%5Bsize%5D=0", param: "page[size]"},
-			{query: "page=2&page%5Bnumber%5D=2", alts: []string{"page", "page[number]"}},
-		}
+		errs := refused("filter[since]=yesterday", "filter[since]=2030-03-01..", "filter[since]=2030-3-1", "filter[since]=",
+			"filter[types]=phones", "filter[types]=people,bogus", "filter[types]=",
+			"filter[updated_at]=2030-01-01", "filter[updated_in_db_at]=2030-01-01..")
+		errs = append(errs, badSorts("created_at", "-updated_at", "deleted_at,id")...)
+		errs = append(errs, refused("fields[deleted_records]=deleted_at,name", "fields[contacts]=name",
+			"page=0", "per_page=501", "page[size]=0")...)
+		errs = append(errs, paramCase{query: "page=2&page%5Bnumber%5D=2", alts: []string{"page", "page[number]"}})
 		runParamCases(t, a, tok, dr, errs)
 	})
 }

@@ -56,14 +56,7 @@ func openBench(b *testing.B, contacts int) benchTarget {
 	if _, err := os.Stat(path); err != nil {
 		buildBenchDB(b, path, contacts)
 	}
-	store, err := db.Open(ctx, path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { store.Close() })
-	if err := store.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
+	store := openStore(b, path)
 	accountList, err := store.EnsureUser(ctx, benchUser)
 	if err != nil {
 		b.Fatal(err)

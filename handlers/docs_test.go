@@ -20,6 +20,19 @@ import (
 	"github.com/phoneapi/phoneapi/generated"
 )
 
+// getOK sends a GET through get and wants 200 with Content-Type ct.
+func (a *api) getOK(t testing.TB, target string, header map[string]string, ct string, remote ...string) *httptest.ResponseRecorder {
+	t.Helper()
+	w := a.get(http.MethodGet, target, header, remote...)
+	if w.Code != http.StatusOK {
+		t.Fatalf("GET %s: status %d: %s", target, w.Code, w.Body)
+	}
+	if got := w.Header().Get("Content-Type"); got != ct {
+		t.Errorf("GET %s: Content-Type = %q, want %q", target, got, ct)
+	}
+	return w
+}
+
 // redocSHA256 is the sha256 of docs/redoc.standalone.js as npm ships it in
 // redoc@2.5.4 (see docs/README.md): the committed bundle is unmodified.
 const redocSHA256 = "dcaf76612bc4a3fbcc923a8966dee2f6146a5f32e5ce1b6f02dd60cbbf89500b"
@@ -95,13 +108,7 @@ func TestDocsSpecJSON(t *testing.T) {
 			if tc.remote != "" {
 				remote = []string{tc.remote}
 			}
-			w := a.get(http.MethodGet, tc.target, tc.header, remote...)
-			if w.Code != http.StatusOK {
-				t.Fatalf("status %d: %s", w.Code, w.Body)
-			}
-			if ct := w.Header().Get("Content-Type"); ct != "application/json" {
-				t.Errorf("Content-Type = %q", ct)
-			}
+			w := a.getOK(t, tc.target, tc.header, "application/json", remote...)
 			if got := w.Header().Get("Access-Control-Allow-Origin"); got != "*" {
 				t.Errorf("Access-Control-Allow-Origin = %q", got)
 			}
@@ -143,13 +150,7 @@ func TestDocsSpecJSONOrder(t *testing.T) {
 
 func TestDocsSpecYAML(t *testing.T) {
 	a := newAPI(t)
-	w := a.get(http.MethodGet, "http://api.example.test:8443/openapi.yaml", map[string]string{"Accept": "application/vnd.api+json"})
-	if w.Code != http.StatusOK {
-		t.Fatalf("status %d: %s", w.Code, w.Body)
-	}
-	if ct := w.Header().Get("Content-Type"); ct != "application/yaml" {
-		t.Errorf("Content-Type = %q", ct)
-	}
+	w := a.getOK(t, "http://api.example.test:8443/openapi.yaml", map[string]string{"Accept": "application/vnd.api+json"}, "application/yaml")
 	body := w.Body.Bytes()
 	if !bytes.HasPrefix(body, []byte("openapi: ")) {
 		t.Errorf("YAML does not start with the openapi version: %.40q", body)
@@ -191,13 +192,7 @@ func TestDocsSpecYAML(t *testing.T) {
 
 func TestDocsPage(t *testing.T) {
 	a := newAPI(t)
-	w := a.get(http.MethodGet, "http://localhost:8080/docs", map[string]string{"Accept": "text/html"})
-	if w.Code != http.StatusOK {
-		t.Fatalf("status %d: %s", w.Code, w.Body)
-	}
-	if ct := w.Header().Get("Content-Type"); ct != "text/html; charset=UTF-8" {
-		t.Errorf("Content-Type = %q", ct)
-	}
+	w := a.getOK(t, "http://localhost:8080/docs", map[string]string{"Accept": "text/html"}, "text/html; charset=UTF-8")
 	csp := w.Header().Get("Content-Security-Policy")
 	for _, want := range []string{"default-src 'none'", "script-src 'self'", "connect-src 'self'", "img-src 'self' data:", "frame-ancestors 'none'"} {
 		if !strings.Contains(csp, want) {
@@ -219,13 +214,7 @@ func TestDocsPage(t *testing.T) {
 	}
 
 	// The bundle: served without its one external URL, plain and gzipped.
-	w = a.get(http.MethodGet, "http://localhost:8080"+script, nil)
-	if w.Code != http.StatusOK {
-		t.Fatalf("bundle: status %d", w.Code)
-	}
-	if ct := w.Header().Get("Content-Type"); ct != "text/javascript; charset=utf-8" {
-		t.Errorf("bundle Content-Type = %q", ct)
-	}
+	w = a.getOK(t, "http://localhost:8080"+script, nil, "text/javascript; charset=utf-8")
 	if cc := w.Header().Get("Cache-Control"); !strings.Contains(cc, "immutable") {
 		t.Errorf("bundle Cache-Control = %q", cc)
 	}

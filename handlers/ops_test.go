@@ -85,20 +85,30 @@ func jsonFields(t testing.TB, rec *httptest.ResponseRecorder) map[string]string 
 	return m
 }
 
+// probe GETs a health endpoint and wants code with a JSON object of
+// strings, which it returns.
+func probe(t testing.TB, a *api, path string, code int) map[string]string {
+	t.Helper()
+	rec := rawRequest(a, path, nil)
+	if rec.Code != code {
+		t.Fatalf("GET %s: %d, want %d\n%s", path, rec.Code, code, rec.Body)
+	}
+	if !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
+		t.Errorf("GET %s: Content-Type %q, want application/json", path, rec.Header().Get("Content-Type"))
+	}
+	return jsonFields(t, rec)
+}
+
 func TestHealthz(t *testing.T) {
 	store := testStore(t)
 	a, _ := opsServer(t, store, store)
-	rec := rawRequest(a, "/healthz", nil)
-	if rec.Code != http.StatusOK {
-		t.Fatalf("GET /healthz: %d, want 200\n%s", rec.Code, rec.Body)
-	}
-	if got := jsonFields(t, rec)["status"]; got != "ok" {
+	if got := probe(t, a, "/healthz", http.StatusOK)["status"]; got != "ok" {
 		t.Errorf("status %q, want ok", got)
 	}
 	// Alive even when the database is not: healthz does not touch it.
 	store.Close()
-	if rec := rawRequest(a, "/healthz", nil); rec.Code != http.StatusOK {
-		t.Errorf("GET /healthz with the store closed: %d, want 200", rec.Code)
+	if got := probe(t, a, "/healthz", http.StatusOK)["status"]; got != "ok" {
+		t.Errorf("status with the store closed %q, want ok", got)
 	}
 }
 
@@ -106,11 +116,7 @@ func TestReadyz(t *testing.T) {
 	t.Run("ready", func(t *testing.T) {
 		store := testStore(t)
 		a, _ := opsServer(t, store, store)
-		rec := rawRequest(a, "/readyz", nil)
-		if rec.Code != http.StatusOK {
-			t.Fatalf("GET /readyz: %d, want 200\n%s", rec.Code, rec.Body)
-		}
-		if got := jsonFields(t, rec)["database"]; got != "ok" {
+		if got := probe(t, a, "/readyz", http.StatusOK)["database"]; got != "ok" {
 			t.Errorf("database %q, want ok", got)
 		}
 	})
@@ -118,14 +124,7 @@ func TestReadyz(t *testing.T) {
 		store := testStore(t)
 		a, logs := opsServer(t, store, store)
 		store.Close()
-		rec := rawRequest(a, "/readyz", nil)
-		if rec.Code != http.StatusServiceUnavailable {
-			t.Fatalf("GET /readyz: %d, want 503\n%s", rec.Code, rec.Body)
-		}
-		if !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
-			t.Errorf("Content-Type %q, want application/json", rec.Header().Get("Content-Type"))
-		}
-		body := jsonFields(t, rec)
+		body := probe(t, a, "/readyz", http.StatusServiceUnavailable)
 		if body["status"] != "unavailable" || body["database"] != "unreachable" {
 			t.Errorf("body %v, want status unavailable, database unreachable", body)
 		}

@@ -154,6 +154,25 @@ func pagingErrors() []paramCase {
 	return append(out, refused("filter[bogus]=1", "filter[since]=2030-01-01", "filter[types]=people")...)
 }
 
+// onePage is a list request whose ids (in order) all fit on page 1 of 25.
+func onePage(name, query string, ids []int, sortBy string, filter map[string]string) listCase {
+	return listCase{name: name, query: query, ids: ids, page: 1, perPage: 25, total: len(ids), pages: min(len(ids), 1), last: 1, sort: sortBy, filter: filter}
+}
+
+// filterQuery is filter[key]=v, escaped.
+func filterQuery(key, v string) string {
+	return url.QueryEscape("filter["+key+"]") + "=" + url.QueryEscape(v)
+}
+
+// filters is the meta.filter expected from key, value pairs.
+func filters(kv ...string) map[string]string {
+	m := map[string]string{}
+	for i := 0; i < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
+}
+
 // listErrors are a list's parameter errors: those every list shares, the
 // list's own, then the range errors of both updated filters.
 func listErrors(own ...[]paramCase) []paramCase {
@@ -210,28 +229,17 @@ func TestListsContacts(t *testing.T) {
 	}
 
 	const ua, uidb = "updated_at", "updated_in_db_at"
-	f := func(kv ...string) map[string]string {
-		m := map[string]string{}
-		for i := 0; i < len(kv); i += 2 {
-			m[kv[i]] = kv[i+1]
-		}
-		return m
-	}
-	q := func(key, v string) string { return url.QueryEscape("filter["+key+"]") + "=" + url.QueryEscape(v) }
-	one := func(name, query string, ids []int, sortBy string, filter map[string]string) listCase {
-		return listCase{name: name, query: query, ids: ids, page: 1, perPage: 25, total: len(ids), pages: min(len(ids), 1), last: 1, sort: sortBy, filter: filter}
-	}
 	cases := []listCase{
 		// Defaults: page 1 of 25, created_at ascending, ties by id.
-		one("defaults", "", []int{2, 1, 3, 5, 4}, "created_at", nil),
+		onePage("defaults", "", []int{2, 1, 3, 5, 4}, "created_at", nil),
 		// Sorting, each direction; ties (1/3 on created_at, 3/4 on
 		// updated_at, 2/3 on name) broken by id in the same direction.
-		one("sort created_at", "sort=created_at", []int{2, 1, 3, 5, 4}, "created_at", nil),
-		one("sort -created_at", "sort=-created_at", []int{4, 5, 3, 1, 2}, "-created_at", nil),
-		one("sort updated_at", "sort=updated_at", []int{2, 3, 4, 1, 5}, "updated_at", nil),
-		one("sort -updated_at", "sort=-updated_at", []int{5, 1, 4, 3, 2}, "-updated_at", nil),
-		one("sort name (bytes: upper case first)", "sort=name", []int{2, 3, 5, 1, 4}, "name", nil),
-		one("sort -name", "sort=-name", []int{4, 1, 5, 3, 2}, "-name", nil),
+		onePage("sort created_at", "sort=created_at", []int{2, 1, 3, 5, 4}, "created_at", nil),
+		onePage("sort -created_at", "sort=-created_at", []int{4, 5, 3, 1, 2}, "-created_at", nil),
+		onePage("sort updated_at", "sort=updated_at", []int{2, 3, 4, 1, 5}, "updated_at", nil),
+		onePage("sort -updated_at", "sort=-updated_at", []int{5, 1, 4, 3, 2}, "-updated_at", nil),
+		onePage("sort name (bytes: upper case first)", "sort=name", []int{2, 3, 5, 1, 4}, "name", nil),
+		onePage("sort -name", "sort=-name", []int{4, 1, 5, 3, 2}, "-name", nil),
 
 		// Paging.
 		{name: "page 1 of 3", query: "per_page=2", ids: []int{2, 1}, page: 1, perPage: 2, total: 5, pages: 3, last: 3, next: 2, sort: "created_at"},
@@ -247,45 +255,45 @@ func TestListsContacts(t *testing.T) {
 		{name: "paged descending sort", query: "sort=-name&per_page=2&page=2", ids: []int{5, 3}, page: 2, perPage: 2, total: 5, pages: 3, last: 3, prev: 1, next: 3, sort: "-name"},
 		{
 			name:  "links keep filter, sort, fields and include",
-			query: q(ua, "2030-01-02..") + "&sort=-updated_at&page%5Bsize%5D=1&page%5Bnumber%5D=2&include=people&fields%5Bcontacts%5D=name",
+			query: filterQuery(ua, "2030-01-02..") + "&sort=-updated_at&page%5Bsize%5D=1&page%5Bnumber%5D=2&include=people&fields%5Bcontacts%5D=name",
 			ids:   []int{1}, page: 2, perPage: 1, total: 4, pages: 4, last: 4, prev: 1, next: 3, sort: "-updated_at",
-			filter: f(ua, "2030-01-02.."),
+			filter: filters(ua, "2030-01-02.."),
 		},
 
 		// filter[updated_at]: every form; boundaries exactly at rows.
-		one("single date", q(ua, "2030-01-02"), []int{1, 3, 4}, "created_at", f(ua, "2030-01-02")),
-		one("date..date inclusive", q(ua, "2030-01-02..2030-01-03"), []int{1, 3, 5, 4}, "created_at", f(ua, "2030-01-02..2030-01-03")),
-		one("date...date exclusive", q(ua, "2030-01-02...2030-01-03"), []int{1, 3, 4}, "created_at", f(ua, "2030-01-02...2030-01-03")),
-		one("ts..ts inclusive at a row", q(ua, "2030-01-02T00:00:00Z..2030-01-03T00:00:00Z"), []int{1, 3, 5, 4}, "created_at", f(ua, "2030-01-02T00:00:00Z..2030-01-03T00:00:00Z")),
-		one("ts...ts exclusive at a row", q(ua, "2030-01-02T00:00:00Z...2030-01-03T00:00:00Z"), []int{1, 3, 4}, "created_at", f(ua, "2030-01-02T00:00:00Z...2030-01-03T00:00:00Z")),
-		one("lower bound 1 ms after a row", q(ua, "2030-01-02T00:00:00.001Z..2030-01-03T00:00:00Z"), []int{1, 5}, "created_at", f(ua, "2030-01-02T00:00:00.001Z..2030-01-03T00:00:00Z")),
-		one("single timestamp", q(ua, "2030-01-03T00:00:00.000Z"), []int{5}, "created_at", f(ua, "2030-01-03T00:00:00.000Z")),
-		one("single timestamp with offset", q(ua, "2030-01-03T01:00:00+01:00"), []int{5}, "created_at", f(ua, "2030-01-03T01:00:00+01:00")),
-		one("single timestamp, no row at that instant", q(ua, "2030-01-03T00:00:00.001Z"), []int{}, "created_at", f(ua, "2030-01-03T00:00:00.001Z")),
-		one("single sub-millisecond timestamp", q(ua, "2030-01-03T00:00:00.0001Z"), []int{}, "created_at", f(ua, "2030-01-03T00:00:00.0001Z")),
-		one("from, negative offset", q(ua, "2030-01-02T19:00:00-05:00.."), []int{5}, "created_at", f(ua, "2030-01-02T19:00:00-05:00..")),
-		one("from, at a row with milliseconds", q(ua, "2030-01-02T23:59:59.999Z.."), []int{1, 5}, "created_at", f(ua, "2030-01-02T23:59:59.999Z..")),
-		one("from, sub-millisecond after a row", q(ua, "2030-01-02T23:59:59.9995Z.."), []int{5}, "created_at", f(ua, "2030-01-02T23:59:59.9995Z..")),
-		one("from a date", q(ua, "2030-01-03.."), []int{5}, "created_at", f(ua, "2030-01-03..")),
-		one("up to a date (its last instant)", q(ua, "..2030-01-01"), []int{2}, "created_at", f(ua, "..2030-01-01")),
-		one("up to a timestamp at rows", q(ua, "..2030-01-02T00:00:00Z"), []int{2, 3, 4}, "created_at", f(ua, "..2030-01-02T00:00:00Z")),
-		one("up to a sub-millisecond timestamp", q(ua, "..2030-01-02T23:59:59.9999Z"), []int{2, 1, 3, 4}, "created_at", f(ua, "..2030-01-02T23:59:59.9999Z")),
-		one("exclusive sub-millisecond end", q(ua, "2030-01-02T00:00:00Z...2030-01-02T00:00:00.0005Z"), []int{3, 4}, "created_at", f(ua, "2030-01-02T00:00:00Z...2030-01-02T00:00:00.0005Z")),
-		one("exclusive end with offset", q(ua, "2030-01-01...2030-01-03T02:00:00+02:00"), []int{2, 1, 3, 4}, "created_at", f(ua, "2030-01-01...2030-01-03T02:00:00+02:00")),
-		one("inverted range", q(ua, "2030-01-04..2030-01-01"), []int{}, "created_at", f(ua, "2030-01-04..2030-01-01")),
-		one("day without rows", q(ua, "2030-01-05"), []int{}, "created_at", f(ua, "2030-01-05")),
+		onePage("single date", filterQuery(ua, "2030-01-02"), []int{1, 3, 4}, "created_at", filters(ua, "2030-01-02")),
+		onePage("date..date inclusive", filterQuery(ua, "2030-01-02..2030-01-03"), []int{1, 3, 5, 4}, "created_at", filters(ua, "2030-01-02..2030-01-03")),
+		onePage("date...date exclusive", filterQuery(ua, "2030-01-02...2030-01-03"), []int{1, 3, 4}, "created_at", filters(ua, "2030-01-02...2030-01-03")),
+		onePage("ts..ts inclusive at a row", filterQuery(ua, "2030-01-02T00:00:00Z..2030-01-03T00:00:00Z"), []int{1, 3, 5, 4}, "created_at", filters(ua, "2030-01-02T00:00:00Z..2030-01-03T00:00:00Z")),
+		onePage("ts...ts exclusive at a row", filterQuery(ua, "2030-01-02T00:00:00Z...2030-01-03T00:00:00Z"), []int{1, 3, 4}, "created_at", filters(ua, "2030-01-02T00:00:00Z...2030-01-03T00:00:00Z")),
+		onePage("lower bound 1 ms after a row", filterQuery(ua, "2030-01-02T00:00:00.001Z..2030-01-03T00:00:00Z"), []int{1, 5}, "created_at", filters(ua, "2030-01-02T00:00:00.001Z..2030-01-03T00:00:00Z")),
+		onePage("single timestamp", filterQuery(ua, "2030-01-03T00:00:00.000Z"), []int{5}, "created_at", filters(ua, "2030-01-03T00:00:00.000Z")),
+		onePage("single timestamp with offset", filterQuery(ua, "2030-01-03T01:00:00+01:00"), []int{5}, "created_at", filters(ua, "2030-01-03T01:00:00+01:00")),
+		onePage("single timestamp, no row at that instant", filterQuery(ua, "2030-01-03T00:00:00.001Z"), []int{}, "created_at", filters(ua, "2030-01-03T00:00:00.001Z")),
+		onePage("single sub-millisecond timestamp", filterQuery(ua, "2030-01-03T00:00:00.0001Z"), []int{}, "created_at", filters(ua, "2030-01-03T00:00:00.0001Z")),
+		onePage("from, negative offset", filterQuery(ua, "2030-01-02T19:00:00-05:00.."), []int{5}, "created_at", filters(ua, "2030-01-02T19:00:00-05:00..")),
+		onePage("from, at a row with milliseconds", filterQuery(ua, "2030-01-02T23:59:59.999Z.."), []int{1, 5}, "created_at", filters(ua, "2030-01-02T23:59:59.999Z..")),
+		onePage("from, sub-millisecond after a row", filterQuery(ua, "2030-01-02T23:59:59.9995Z.."), []int{5}, "created_at", filters(ua, "2030-01-02T23:59:59.9995Z..")),
+		onePage("from a date", filterQuery(ua, "2030-01-03.."), []int{5}, "created_at", filters(ua, "2030-01-03..")),
+		onePage("up to a date (its last instant)", filterQuery(ua, "..2030-01-01"), []int{2}, "created_at", filters(ua, "..2030-01-01")),
+		onePage("up to a timestamp at rows", filterQuery(ua, "..2030-01-02T00:00:00Z"), []int{2, 3, 4}, "created_at", filters(ua, "..2030-01-02T00:00:00Z")),
+		onePage("up to a sub-millisecond timestamp", filterQuery(ua, "..2030-01-02T23:59:59.9999Z"), []int{2, 1, 3, 4}, "created_at", filters(ua, "..2030-01-02T23:59:59.9999Z")),
+		onePage("exclusive sub-millisecond end", filterQuery(ua, "2030-01-02T00:00:00Z...2030-01-02T00:00:00.0005Z"), []int{3, 4}, "created_at", filters(ua, "2030-01-02T00:00:00Z...2030-01-02T00:00:00.0005Z")),
+		onePage("exclusive end with offset", filterQuery(ua, "2030-01-01...2030-01-03T02:00:00+02:00"), []int{2, 1, 3, 4}, "created_at", filters(ua, "2030-01-01...2030-01-03T02:00:00+02:00")),
+		onePage("inverted range", filterQuery(ua, "2030-01-04..2030-01-01"), []int{}, "created_at", filters(ua, "2030-01-04..2030-01-01")),
+		onePage("day without rows", filterQuery(ua, "2030-01-05"), []int{}, "created_at", filters(ua, "2030-01-05")),
 
 		// filter[updated_in_db_at], set by the controlled clock.
-		one("db: single date", q(uidb, "2030-02-01"), []int{1, 3, 5}, "created_at", f(uidb, "2030-02-01")),
-		one("db: from 1 ms after a tie", q(uidb, "2030-02-01T00:00:00.001Z.."), []int{2, 5, 4}, "created_at", f(uidb, "2030-02-01T00:00:00.001Z..")),
-		one("db: up to a tie", q(uidb, "..2030-02-01T00:00:00Z"), []int{1, 3}, "created_at", f(uidb, "..2030-02-01T00:00:00Z")),
-		one("db: one fractional instant", q(uidb, "2030-02-02T10:00:00.5Z"), []int{2, 4}, "created_at", f(uidb, "2030-02-02T10:00:00.5Z")),
-		one("db: same instant with offset", q(uidb, "2030-02-02T11:00:00.500+01:00"), []int{2, 4}, "created_at", f(uidb, "2030-02-02T11:00:00.500+01:00")),
-		one("db: exclusive end at a row", q(uidb, "2030-02-01...2030-02-02T10:00:00.500Z"), []int{1, 3, 5}, "created_at", f(uidb, "2030-02-01...2030-02-02T10:00:00.500Z")),
-		one("db: inclusive end at a row", q(uidb, "2030-02-01..2030-02-02T10:00:00.500Z"), []int{2, 1, 3, 5, 4}, "created_at", f(uidb, "2030-02-01..2030-02-02T10:00:00.500Z")),
-		one("db: sorted desc", q(uidb, "2030-02-01..")+"&sort=-updated_at", []int{5, 1, 4, 3, 2}, "-updated_at", f(uidb, "2030-02-01..")),
-		one("both filters", q(ua, "2030-01-02")+"&"+q(uidb, "2030-02-01"), []int{1, 3}, "created_at", f(ua, "2030-01-02", uidb, "2030-02-01")),
-		one("include is ignored", "include=people,phone_numbers", []int{2, 1, 3, 5, 4}, "created_at", nil),
+		onePage("db: single date", filterQuery(uidb, "2030-02-01"), []int{1, 3, 5}, "created_at", filters(uidb, "2030-02-01")),
+		onePage("db: from 1 ms after a tie", filterQuery(uidb, "2030-02-01T00:00:00.001Z.."), []int{2, 5, 4}, "created_at", filters(uidb, "2030-02-01T00:00:00.001Z..")),
+		onePage("db: up to a tie", filterQuery(uidb, "..2030-02-01T00:00:00Z"), []int{1, 3}, "created_at", filters(uidb, "..2030-02-01T00:00:00Z")),
+		onePage("db: one fractional instant", filterQuery(uidb, "2030-02-02T10:00:00.5Z"), []int{2, 4}, "created_at", filters(uidb, "2030-02-02T10:00:00.5Z")),
+		onePage("db: same instant with offset", filterQuery(uidb, "2030-02-02T11:00:00.500+01:00"), []int{2, 4}, "created_at", filters(uidb, "2030-02-02T11:00:00.500+01:00")),
+		onePage("db: exclusive end at a row", filterQuery(uidb, "2030-02-01...2030-02-02T10:00:00.500Z"), []int{1, 3, 5}, "created_at", filters(uidb, "2030-02-01...2030-02-02T10:00:00.500Z")),
+		onePage("db: inclusive end at a row", filterQuery(uidb, "2030-02-01..2030-02-02T10:00:00.500Z"), []int{2, 1, 3, 5, 4}, "created_at", filters(uidb, "2030-02-01..2030-02-02T10:00:00.500Z")),
+		onePage("db: sorted desc", filterQuery(uidb, "2030-02-01..")+"&sort=-updated_at", []int{5, 1, 4, 3, 2}, "-updated_at", filters(uidb, "2030-02-01..")),
+		onePage("both filters", filterQuery(ua, "2030-01-02")+"&"+filterQuery(uidb, "2030-02-01"), []int{1, 3}, "created_at", filters(ua, "2030-01-02", uidb, "2030-02-01")),
+		onePage("include is ignored", "include=people,phone_numbers", []int{2, 1, 3, 5, 4}, "created_at", nil),
 	}
 	runListCases(t, a, tok, "/api/v2/contacts", cases)
 
@@ -355,25 +363,22 @@ func TestListsPeople(t *testing.T) {
 	other := a.contact(tok)
 	a.person(tok, other)
 
-	one := func(name, query string, ids []int, sortBy string, filter map[string]string) listCase {
-		return listCase{name: name, query: query, ids: ids, page: 1, perPage: 25, total: len(ids), pages: min(len(ids), 1), last: 1, sort: sortBy, filter: filter}
-	}
 	cases := []listCase{
-		one("defaults", "", []int{4, 1, 2, 3}, "created_at", nil),
-		one("sort -created_at", "sort=-created_at", []int{3, 2, 1, 4}, "-created_at", nil),
-		one("sort updated_at", "sort=updated_at", []int{1, 3, 4, 2}, "updated_at", nil),
-		one("sort -updated_at", "sort=-updated_at", []int{2, 4, 3, 1}, "-updated_at", nil),
-		one("sort first_name", "sort=first_name", []int{2, 3, 4, 1}, "first_name", nil),
-		one("sort -first_name", "sort=-first_name", []int{1, 4, 3, 2}, "-first_name", nil),
-		one("sort last_name", "sort=last_name", []int{3, 1, 4, 2}, "last_name", nil),
-		one("sort -last_name", "sort=-last_name", []int{2, 4, 1, 3}, "-last_name", nil),
+		onePage("defaults", "", []int{4, 1, 2, 3}, "created_at", nil),
+		onePage("sort -created_at", "sort=-created_at", []int{3, 2, 1, 4}, "-created_at", nil),
+		onePage("sort updated_at", "sort=updated_at", []int{1, 3, 4, 2}, "updated_at", nil),
+		onePage("sort -updated_at", "sort=-updated_at", []int{2, 4, 3, 1}, "-updated_at", nil),
+		onePage("sort first_name", "sort=first_name", []int{2, 3, 4, 1}, "first_name", nil),
+		onePage("sort -first_name", "sort=-first_name", []int{1, 4, 3, 2}, "-first_name", nil),
+		onePage("sort last_name", "sort=last_name", []int{3, 1, 4, 2}, "last_name", nil),
+		onePage("sort -last_name", "sort=-last_name", []int{2, 4, 1, 3}, "-last_name", nil),
 		{name: "page 2 of 2", query: "per_page=3&page=2&sort=last_name", ids: []int{2}, page: 2, perPage: 3, total: 4, pages: 2, last: 2, prev: 1, sort: "last_name"},
 		{name: "aliases", query: "page%5Bsize%5D=3&page%5Bnumber%5D=1&sort=-first_name", ids: []int{1, 4, 3}, page: 1, perPage: 3, total: 4, pages: 2, last: 2, next: 2, sort: "-first_name"},
 		{name: "past the end", query: "per_page=3&page=3", ids: []int{}, page: 3, perPage: 3, total: 4, pages: 2, last: 2, prev: 2, sort: "created_at"},
-		one("filter updated_at date", "filter%5Bupdated_at%5D=2030-01-02", []int{4, 3}, "created_at", map[string]string{"updated_at": "2030-01-02"}),
-		one("filter updated_in_db_at instant", "filter%5Bupdated_in_db_at%5D="+url.QueryEscape(fmtTime(t0.Add(time.Millisecond))), []int{4, 3}, "created_at", map[string]string{"updated_in_db_at": fmtTime(t0.Add(time.Millisecond))}),
-		one("filter updated_in_db_at exclusive", "filter%5Bupdated_in_db_at%5D="+url.QueryEscape(fmtTime(t0)+"..."+fmtTime(t0.Add(time.Millisecond))), []int{1, 2}, "created_at", map[string]string{"updated_in_db_at": fmtTime(t0) + "..." + fmtTime(t0.Add(time.Millisecond))}),
-		one("include ignored", "include=phones", []int{4, 1, 2, 3}, "created_at", nil),
+		onePage("filter updated_at date", "filter%5Bupdated_at%5D=2030-01-02", []int{4, 3}, "created_at", map[string]string{"updated_at": "2030-01-02"}),
+		onePage("filter updated_in_db_at instant", "filter%5Bupdated_in_db_at%5D="+url.QueryEscape(fmtTime(t0.Add(time.Millisecond))), []int{4, 3}, "created_at", map[string]string{"updated_in_db_at": fmtTime(t0.Add(time.Millisecond))}),
+		onePage("filter updated_in_db_at exclusive", "filter%5Bupdated_in_db_at%5D="+url.QueryEscape(fmtTime(t0)+"..."+fmtTime(t0.Add(time.Millisecond))), []int{1, 2}, "created_at", map[string]string{"updated_in_db_at": fmtTime(t0) + "..." + fmtTime(t0.Add(time.Millisecond))}),
+		onePage("include ignored", "include=phones", []int{4, 1, 2, 3}, "created_at", nil),
 	}
 	runListCases(t, a, tok, path, cases)
 
@@ -449,38 +454,27 @@ func TestListsPhones(t *testing.T) {
 	a.phone(tok, c, a.person(tok, c), map[string]any{"number": "617-555-9999", "location": "mobile"})
 	path := phonesPath(c, p)
 
-	fq := func(key, v string) string { return url.QueryEscape("filter["+key+"]") + "=" + url.QueryEscape(v) }
-	fm := func(kv ...string) map[string]string {
-		m := map[string]string{}
-		for i := 0; i < len(kv); i += 2 {
-			m[kv[i]] = kv[i+1]
-		}
-		return m
-	}
-	one := func(name, query string, ids []int, sortBy string, filter map[string]string) listCase {
-		return listCase{name: name, query: query, ids: ids, page: 1, perPage: 25, total: len(ids), pages: min(len(ids), 1), last: 1, sort: sortBy, filter: filter}
-	}
 	cases := []listCase{
-		one("defaults", "", []int{3, 1, 4, 2, 5}, "created_at", nil),
-		one("sort -created_at", "sort=-created_at", []int{5, 2, 4, 1, 3}, "-created_at", nil),
-		one("sort updated_at", "sort=updated_at", []int{3, 2, 4, 1, 5}, "updated_at", nil),
-		one("sort -updated_at", "sort=-updated_at", []int{5, 1, 4, 2, 3}, "-updated_at", nil),
-		one("primary true", fq("primary", "true"), []int{1}, "created_at", fm("primary", "true")),
-		one("primary false", fq("primary", "false"), []int{3, 4, 2, 5}, "created_at", fm("primary", "false")),
-		one("historic true", fq("historic", "true"), []int{4}, "created_at", fm("historic", "true")),
-		one("historic false", fq("historic", "false"), []int{3, 1, 2, 5}, "created_at", fm("historic", "false")),
-		one("location mobile", fq("location", "mobile"), []int{1, 2}, "created_at", fm("location", "mobile")),
-		one("location home", fq("location", "home"), []int{4}, "created_at", fm("location", "home")),
-		one("location is exact", fq("location", "Mobile"), []int{}, "created_at", fm("location", "Mobile")),
-		one("location nowhere", fq("location", "nowhere"), []int{}, "created_at", fm("location", "nowhere")),
-		one("location and primary", fq("location", "mobile")+"&"+fq("primary", "false"), []int{2}, "created_at", fm("location", "mobile", "primary", "false")),
-		one("historic false, -updated_at", fq("historic", "false")+"&sort=-updated_at", []int{5, 1, 2, 3}, "-updated_at", fm("historic", "false")),
-		one("updated_at date and historic", fq("updated_at", "2030-01-03")+"&"+fq("historic", "false"), []int{2}, "created_at", fm("updated_at", "2030-01-03", "historic", "false")),
-		one("updated_at exclusive at rows", fq("updated_at", "2030-01-01T00:00:00Z...2030-01-04T00:00:00Z"), []int{3, 4, 2}, "created_at", fm("updated_at", "2030-01-01T00:00:00Z...2030-01-04T00:00:00Z")),
-		{name: "paged filter", query: fq("historic", "false") + "&per_page=3&page=2", ids: []int{5}, page: 2, perPage: 3, total: 4, pages: 2, last: 2, prev: 1, sort: "created_at", filter: fm("historic", "false")},
-		{name: "paged filter page 1", query: fq("historic", "false") + "&per_page=3", ids: []int{3, 1, 2}, page: 1, perPage: 3, total: 4, pages: 2, last: 2, next: 2, sort: "created_at", filter: fm("historic", "false")},
-		{name: "empty filter past the end", query: fq("location", "nowhere") + "&page=2", ids: []int{}, page: 2, perPage: 25, total: 0, pages: 0, last: 1, prev: 1, sort: "created_at", filter: fm("location", "nowhere")},
-		one("include ignored", "include=contact", []int{3, 1, 4, 2, 5}, "created_at", nil),
+		onePage("defaults", "", []int{3, 1, 4, 2, 5}, "created_at", nil),
+		onePage("sort -created_at", "sort=-created_at", []int{5, 2, 4, 1, 3}, "-created_at", nil),
+		onePage("sort updated_at", "sort=updated_at", []int{3, 2, 4, 1, 5}, "updated_at", nil),
+		onePage("sort -updated_at", "sort=-updated_at", []int{5, 1, 4, 2, 3}, "-updated_at", nil),
+		onePage("primary true", filterQuery("primary", "true"), []int{1}, "created_at", filters("primary", "true")),
+		onePage("primary false", filterQuery("primary", "false"), []int{3, 4, 2, 5}, "created_at", filters("primary", "false")),
+		onePage("historic true", filterQuery("historic", "true"), []int{4}, "created_at", filters("historic", "true")),
+		onePage("historic false", filterQuery("historic", "false"), []int{3, 1, 2, 5}, "created_at", filters("historic", "false")),
+		onePage("location mobile", filterQuery("location", "mobile"), []int{1, 2}, "created_at", filters("location", "mobile")),
+		onePage("location home", filterQuery("location", "home"), []int{4}, "created_at", filters("location", "home")),
+		onePage("location is exact", filterQuery("location", "Mobile"), []int{}, "created_at", filters("location", "Mobile")),
+		onePage("location nowhere", filterQuery("location", "nowhere"), []int{}, "created_at", filters("location", "nowhere")),
+		onePage("location and primary", filterQuery("location", "mobile")+"&"+filterQuery("primary", "false"), []int{2}, "created_at", filters("location", "mobile", "primary", "false")),
+		onePage("historic false, -updated_at", filterQuery("historic", "false")+"&sort=-updated_at", []int{5, 1, 2, 3}, "-updated_at", filters("historic", "false")),
+		onePage("updated_at date and historic", filterQuery("updated_at", "2030-01-03")+"&"+filterQuery("historic", "false"), []int{2}, "created_at", filters("updated_at", "2030-01-03", "historic", "false")),
+		onePage("updated_at exclusive at rows", filterQuery("updated_at", "2030-01-01T00:00:00Z...2030-01-04T00:00:00Z"), []int{3, 4, 2}, "created_at", filters("updated_at", "2030-01-01T00:00:00Z...2030-01-04T00:00:00Z")),
+		{name: "paged filter", query: filterQuery("historic", "false") + "&per_page=3&page=2", ids: []int{5}, page: 2, perPage: 3, total: 4, pages: 2, last: 2, prev: 1, sort: "created_at", filter: filters("historic", "false")},
+		{name: "paged filter page 1", query: filterQuery("historic", "false") + "&per_page=3", ids: []int{3, 1, 2}, page: 1, perPage: 3, total: 4, pages: 2, last: 2, next: 2, sort: "created_at", filter: filters("historic", "false")},
+		{name: "empty filter past the end", query: filterQuery("location", "nowhere") + "&page=2", ids: []int{}, page: 2, perPage: 25, total: 0, pages: 0, last: 1, prev: 1, sort: "created_at", filter: filters("location", "nowhere")},
+		onePage("include ignored", "include=contact", []int{3, 1, 4, 2, 5}, "created_at", nil),
 	}
 	runListCases(t, a, tok, path, cases)
 
@@ -489,7 +483,7 @@ func TestListsPhones(t *testing.T) {
 			"fields[phone_numbers]=number,phone", "fields[people]=first_name")
 		for _, key := range []string{"primary", "historic"} {
 			for _, v := range []string{"1", "0", "yes", "no", "TRUE", "False", "t", ""} {
-				own = append(own, paramCase{query: fq(key, v), param: "filter[" + key + "]"})
+				own = append(own, paramCase{query: filterQuery(key, v), param: "filter[" + key + "]"})
 			}
 		}
 		runParamCases(t, a, tok, path, listErrors(badSorts("name", "-first_name", "-primary", "created_at,-updated_at"), own))

@@ -146,17 +146,26 @@ func TestPhoneConcurrentUpdatesSamePrecondition(t *testing.T) {
 	}
 }
 
+// personWithPhones creates a person in tr with n phones, numbered
+// 617-555-first onwards, and returns its phones collection and the phones'
+// ids in creation order.
+func personWithPhones(t testing.TB, a *api, tr tree, n, first int) (string, []string) {
+	t.Helper()
+	path := newPerson(t, a, tr)
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = createPhone(t, a, tr.tok, path, map[string]any{"number": fmt.Sprintf("617-555-%04d", first+i)}).id()
+	}
+	return path, ids
+}
+
 // Concurrent "make primary" requests (overwrite: true) on different phones
 // of one person: all succeed and exactly one phone is primary afterwards.
 func TestPhoneConcurrentMakePrimary(t *testing.T) {
 	const n = 10
 	a := newAPI(t)
 	tr := a.tree()
-	path := newPerson(t, a, tr)
-	ids := make([]string, n)
-	for i := range ids {
-		ids[i] = createPhone(t, a, tr.tok, path, map[string]any{"number": fmt.Sprintf("617-555-%04d", 3000+i)}).id()
-	}
+	path, ids := personWithPhones(t, a, tr, n, 3000)
 	for round := range 3 {
 		results := parallel(a, n, func(i int) req {
 			return req{Method: updateMethods[(i+round)%2], Path: path + "/" + ids[i], Token: tr.tok, Body: doc("phone_numbers", map[string]any{
@@ -214,11 +223,7 @@ func TestPhoneConcurrentPrimaryChurn(t *testing.T) {
 	const n = 16
 	a := newAPI(t)
 	tr := a.tree()
-	path := newPerson(t, a, tr)
-	ids := make([]string, n)
-	for i := range ids {
-		ids[i] = createPhone(t, a, tr.tok, path, map[string]any{"number": fmt.Sprintf("617-555-%04d", 5000+i)}).id()
-	}
+	path, ids := personWithPhones(t, a, tr, n, 5000)
 	results := parallel(a, n+4, func(i int) req {
 		if i >= n {
 			return req{Method: http.MethodPost, Path: path, Token: tr.tok, Body: doc("phone_numbers", map[string]any{

@@ -366,6 +366,17 @@ func (tr tree) personPath() string  { return tr.contactPath() + "/people/" + tr.
 func (tr tree) phonesPath() string  { return tr.personPath() + "/phones" }
 func (tr tree) phonePath() string   { return tr.phonesPath() + "/" + tr.phone }
 
+// TestTreeSmoke checks the tree fixture the other tests build on.
+func TestTreeSmoke(t *testing.T) {
+	a := newAPI(t)
+	tr := a.tree()
+	r := a.do(req{Method: "GET", Path: tr.phonePath(), Token: tr.tok})
+	r.want(t, http.StatusOK, "")
+	if r.attrs()["number"] != "+16175551212" || r.attrs()["primary"] != true {
+		t.Errorf("phone = %v", r.attrs())
+	}
+}
+
 // rowExists reports whether table has a row with the given id, read
 // straight from the store's file: deletes must remove rows, not hide them
 // behind a path that no longer holds.

@@ -24,6 +24,22 @@ func TestPhonePrimaryInvariant(t *testing.T) {
 				}
 				return l
 			}
+			// update sends attrs to phone id; the response's primary must
+			// be self unless self is nil, and then the list's primary want.
+			update := func(step, id string, attrs map[string]any, self any, want string) {
+				t.Helper()
+				r := sendPhoneUpdate(t, a, method, tr.tok, ph(id), attrs)
+				if self != nil && r.attrs()["primary"] != self {
+					t.Errorf("%s: response primary = %v, want %v", step, r.attrs()["primary"], self)
+				}
+				expect(step, want)
+			}
+			// remove deletes phone id; the list's primary must then be want.
+			remove := func(step, id, want string) []map[string]any {
+				t.Helper()
+				a.do(req{Method: "DELETE", Path: ph(id), Token: tr.tok}).want(t, http.StatusNoContent, "")
+				return expect(step, want)
+			}
 			dbAt := func(l []map[string]any, id string) time.Time {
 				t.Helper()
 				return timestampOf(t, findByID(t, l, id)["updated_in_db_at"])
@@ -71,17 +87,11 @@ func TestPhonePrimaryInvariant(t *testing.T) {
 			}
 
 			// Making a non-primary primary demotes the primary.
-			r = sendPhoneUpdate(t, a, method, tr.tok, ph(p3.id()), map[string]any{"primary": true})
-			if r.attrs()["primary"] != true {
-				t.Errorf("promoted phone response primary = %v", r.attrs()["primary"])
-			}
-			expect("primary:true on p3", p3.id())
-			sendPhoneUpdate(t, a, method, tr.tok, ph(p1.id()), map[string]any{"primary": true})
-			expect("primary:true on p1", p1.id())
+			update("primary:true on p3", p3.id(), map[string]any{"primary": true}, true, p3.id())
+			update("primary:true on p1", p1.id(), map[string]any{"primary": true}, nil, p1.id())
 
 			// Sending primary:true to the primary keeps it.
-			sendPhoneUpdate(t, a, method, tr.tok, ph(p1.id()), map[string]any{"primary": true})
-			expect("primary:true on primary", p1.id())
+			update("primary:true on primary", p1.id(), map[string]any{"primary": true}, nil, p1.id())
 
 			// primary:false on a non-primary changes nothing, and the
 			// other phones are not rewritten.
@@ -102,20 +112,11 @@ func TestPhonePrimaryInvariant(t *testing.T) {
 			expect("historicise primary", p2.id())
 
 			// A historic phone sent primary:true is stored false.
-			r = sendPhoneUpdate(t, a, method, tr.tok, ph(p1.id()), map[string]any{"primary": true})
-			if r.attrs()["primary"] != false {
-				t.Errorf("historic phone primary = %v, want false", r.attrs()["primary"])
-			}
-			expect("primary:true on historic", p2.id())
+			update("primary:true on historic", p1.id(), map[string]any{"primary": true}, false, p2.id())
 
 			// Historic and primary in one request: historic wins.
-			r = sendPhoneUpdate(t, a, method, tr.tok, ph(p3.id()), map[string]any{"primary": true, "historic": true})
-			if r.attrs()["primary"] != false {
-				t.Errorf("primary+historic phone primary = %v", r.attrs()["primary"])
-			}
-			expect("primary+historic on p3", p2.id())
-			sendPhoneUpdate(t, a, method, tr.tok, ph(p3.id()), map[string]any{"historic": false})
-			expect("un-historicise p3", p2.id())
+			update("primary+historic on p3", p3.id(), map[string]any{"primary": true, "historic": true}, false, p2.id())
+			update("un-historicise p3", p3.id(), map[string]any{"historic": false}, nil, p2.id())
 
 			// A historic phone created with primary:true is stored false.
 			p4 := createPhone(t, a, tr.tok, path, map[string]any{"number": "6175550104", "primary": true, "historic": true, "created_at": "2019-12-31T00:00:00.000Z"})
@@ -126,27 +127,19 @@ func TestPhonePrimaryInvariant(t *testing.T) {
 
 			// Deleting the primary promotes the earliest remaining
 			// non-historic phone (p3; p1 and p4 are historic).
-			a.do(req{Method: "DELETE", Path: ph(p2.id()), Token: tr.tok}).want(t, http.StatusNoContent, "")
-			expect("delete primary", p3.id())
+			remove("delete primary", p2.id(), p3.id())
 
 			// The only non-historic phone stays primary when sent false.
-			r = sendPhoneUpdate(t, a, method, tr.tok, ph(p3.id()), map[string]any{"primary": false})
-			if r.attrs()["primary"] != true {
-				t.Errorf("only non-historic phone primary = %v, want true", r.attrs()["primary"])
-			}
-			expect("primary:false on only phone", p3.id())
+			update("primary:false on only phone", p3.id(), map[string]any{"primary": false}, true, p3.id())
 
 			// Un-historicising an earlier phone does not steal primary.
-			sendPhoneUpdate(t, a, method, tr.tok, ph(p1.id()), map[string]any{"historic": false})
-			expect("un-historicise p1", p3.id())
+			update("un-historicise p1", p1.id(), map[string]any{"historic": false}, nil, p3.id())
 
 			// Historicising the primary promotes p1 (earlier than p3 anyway).
-			sendPhoneUpdate(t, a, method, tr.tok, ph(p3.id()), map[string]any{"historic": true})
-			expect("historicise p3", p1.id())
+			update("historicise p3", p3.id(), map[string]any{"historic": true}, nil, p1.id())
 
 			// No non-historic phone left: no primary.
-			sendPhoneUpdate(t, a, method, tr.tok, ph(p1.id()), map[string]any{"historic": true})
-			expect("all historic", "")
+			update("all historic", p1.id(), map[string]any{"historic": true}, nil, "")
 
 			// A new non-historic phone among historic ones is primary even
 			// when sent false.
@@ -161,17 +154,13 @@ func TestPhonePrimaryInvariant(t *testing.T) {
 			sendPhoneUpdate(t, a, method, tr.tok, ph(p4.id()), map[string]any{"historic": false})
 			sendPhoneUpdate(t, a, method, tr.tok, ph(p3.id()), map[string]any{"historic": false})
 			expect("un-historicise p4 and p3", p5.id())
-			a.do(req{Method: "DELETE", Path: ph(p5.id()), Token: tr.tok}).want(t, http.StatusNoContent, "")
-			expect("delete primary again", p4.id())
+			remove("delete primary again", p5.id(), p4.id())
 
 			// Deleting a non-primary keeps the primary; deleting the last
 			// leaves an empty list.
-			a.do(req{Method: "DELETE", Path: ph(p3.id()), Token: tr.tok}).want(t, http.StatusNoContent, "")
-			expect("delete non-primary", p4.id())
-			a.do(req{Method: "DELETE", Path: ph(p4.id()), Token: tr.tok}).want(t, http.StatusNoContent, "")
-			expect("delete p4", "")
-			a.do(req{Method: "DELETE", Path: ph(p1.id()), Token: tr.tok}).want(t, http.StatusNoContent, "")
-			if l := expect("empty", ""); len(l) != 0 {
+			remove("delete non-primary", p3.id(), p4.id())
+			remove("delete p4", p4.id(), "")
+			if l := remove("empty", p1.id(), ""); len(l) != 0 {
 				t.Errorf("list = %v, want empty", l)
 			}
 		})

@@ -294,30 +294,6 @@ func TestContactsUpdate(t *testing.T) {
 	}
 }
 
-func TestContactsDelete(t *testing.T) {
-	a := newAPI(t)
-	tok := a.user()
-	keep := createContact(t, a, tok, nil, map[string]any{"name": "Keep"}).id()
-	gone := createContact(t, a, tok, nil, map[string]any{"name": "Gone"}).id()
-
-	r := a.do(req{Method: "DELETE", Path: "/api/v2/contacts/" + strings.ToUpper(gone), Token: tok})
-	r.want(t, http.StatusNoContent, "")
-	if len(r.Raw) != 0 {
-		t.Errorf("204 with a body: %s", r.Raw)
-	}
-	for _, m := range []string{"GET", "DELETE"} {
-		wantErrorDoc(t, a.do(req{Method: m, Path: "/api/v2/contacts/" + gone, Token: tok}), http.StatusNotFound, "")
-	}
-	for _, m := range []string{"PUT", "PATCH"} {
-		wantErrorDoc(t, a.do(req{Method: m, Path: "/api/v2/contacts/" + gone, Token: tok, Body: doc("contacts", map[string]any{"overwrite": true})}), http.StatusNotFound, "")
-	}
-	if ids := idsOf(mustGet(t, a, tok, "/api/v2/contacts").list()); !sameStrings(ids, []string{keep}) {
-		t.Errorf("list after delete %v, want [%s]", ids, keep)
-	}
-	// Hard delete: the id may be used again.
-	createContact(t, a, tok, gone, map[string]any{"name": "Again"})
-}
-
 // Deleting a contact deletes its people and their phones; other contacts
 // keep theirs.
 func TestContactsDeleteCascade(t *testing.T) {

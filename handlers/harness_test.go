@@ -443,7 +443,7 @@ var resourceKinds = []resourceKind{
 	},
 	{
 		typ: "people", collection: func(tr tree) string { return tr.contactPath() + "/people" },
-		item: tree.personPath, create: map[string]any{"first_name": "Ann"}, attr: "first_name",
+		item: tree.personPath, create: map[string]any{"first_name": "Ann", "last_name": "Roe"}, attr: "first_name",
 	},
 	{
 		typ: "phone_numbers", collection: tree.phonesPath,
@@ -544,38 +544,6 @@ func mustJSON(t testing.TB, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// wantStale checks an update refused by its precondition: 409 at
-// updated_in_db_at, its meta reporting the stored value, and the resource
-// as it was (got, read after the update, equals before).
-func wantStale(t testing.TB, r, before, got *resp, stored string) {
-	t.Helper()
-	wantErrorDoc(t, r, http.StatusConflict, "/data/attributes/updated_in_db_at")
-	meta, _ := r.firstError()["meta"].(map[string]any)
-	if meta["updated_in_db_at"] != stored {
-		t.Errorf("meta.updated_in_db_at = %v, want the stored %q", meta["updated_in_db_at"], stored)
-	}
-	if string(got.Raw) != string(before.Raw) {
-		t.Errorf("refused update changed the resource:\n%s\n%s", before.Raw, got.Raw)
-	}
-}
-
-// wantAdvanced checks an accepted update r of the resource at path: a GET
-// after it (got) equals the response, updated_in_db_at moved past stored,
-// and the old value no longer passes (another update of attr with it is
-// 409).
-func wantAdvanced(t testing.TB, a *api, method, tok, path, typ, attr string, r, got *resp, stored string) {
-	t.Helper()
-	if string(got.Raw) != string(r.Raw) {
-		t.Errorf("GET after update differs from the response:\n%s\n%s", got.Raw, r.Raw)
-	}
-	newAt, _ := r.attrs()["updated_in_db_at"].(string)
-	if !mustParseTime(t, newAt).After(mustParseTime(t, stored)) {
-		t.Errorf("updated_in_db_at %s not after %s", newAt, stored)
-	}
-	again := a.do(req{Method: method, Path: path, Token: tok, Body: doc(typ, map[string]any{attr: "Again", "updated_in_db_at": stored})})
-	wantErrorDoc(t, again, http.StatusConflict, "/data/attributes/updated_in_db_at")
 }
 
 // allOps returns all seventeen operations against tr, each with a body
@@ -718,67 +686,6 @@ func refused(queries ...string) []paramCase {
 		out = append(out, paramCase{query: url.QueryEscape(name) + "=" + value, param: name})
 	}
 	return out
-}
-
-// preconditionCases are the updated_in_db_at forms, given the stored
-// value, that an update must accept or refuse; shared by contacts and
-// people.
-func preconditionCases() []struct {
-	name string
-	pre  func(t testing.TB, stored string) map[string]any
-	ok   bool
-} {
-	type tc = struct {
-		name string
-		pre  func(t testing.TB, stored string) map[string]any
-		ok   bool
-	}
-	return []tc{
-		{"exact", func(_ testing.TB, s string) map[string]any { return map[string]any{"updated_in_db_at": s} }, true},
-		{"other offset", func(t testing.TB, s string) map[string]any {
-			at := mustParseTime(t, s).In(time.FixedZone("", 2*3600+30*60))
-			return map[string]any{"updated_in_db_at": at.Format("2006-01-02T15:04:05.000-07:00")}
-		}, true},
-		{"whole seconds", func(t testing.TB, s string) map[string]any {
-			return map[string]any{"updated_in_db_at": mustParseTime(t, s).Format("2006-01-02T15:04:05Z07:00")}
-		}, true},
-		{"microseconds", func(t testing.TB, s string) map[string]any {
-			return map[string]any{"updated_in_db_at": strings.TrimSuffix(s, "Z") + "999Z"}
-		}, true},
-		{"tenths of a second", func(t testing.TB, s string) map[string]any {
-			return map[string]any{"updated_in_db_at": mustParseTime(t, s).Format("2006-01-02T15:04:05.0Z07:00")}
-		}, true},
-		{"hundredths of a second", func(t testing.TB, s string) map[string]any {
-			return map[string]any{"updated_in_db_at": mustParseTime(t, s).Format("2006-01-02T15:04:05.00Z07:00")}
-		}, true},
-		{"overwrite true, no precondition", func(_ testing.TB, _ string) map[string]any { return map[string]any{"overwrite": true} }, true},
-		{"overwrite true, stale precondition", func(_ testing.TB, _ string) map[string]any {
-			return map[string]any{"overwrite": true, "updated_in_db_at": "2000-01-01T00:00:00.000Z"}
-		}, true},
-		{"overwrite true, exact precondition", func(_ testing.TB, s string) map[string]any {
-			return map[string]any{"overwrite": true, "updated_in_db_at": s}
-		}, true},
-		{"missing", func(_ testing.TB, _ string) map[string]any { return map[string]any{} }, false},
-		{"overwrite false, missing", func(_ testing.TB, _ string) map[string]any { return map[string]any{"overwrite": false} }, false},
-		{"stale", func(_ testing.TB, _ string) map[string]any {
-			return map[string]any{"updated_in_db_at": "2000-01-01T00:00:00.000Z"}
-		}, false},
-		{"one millisecond later", func(t testing.TB, s string) map[string]any {
-			return map[string]any{"updated_in_db_at": mustParseTime(t, s).Add(time.Millisecond).Format("2006-01-02T15:04:05.000Z07:00")}
-		}, false},
-		{"one millisecond earlier", func(t testing.TB, s string) map[string]any {
-			return map[string]any{"updated_in_db_at": mustParseTime(t, s).Add(-time.Millisecond).Format("2006-01-02T15:04:05.000Z07:00")}
-		}, false},
-		{"a tenth of a second later, in tenths", func(t testing.TB, s string) map[string]any {
-			return map[string]any{"updated_in_db_at": mustParseTime(t, s).Add(100 * time.Millisecond).Format("2006-01-02T15:04:05.0Z07:00")}
-		}, false},
-		{"one second later, whole seconds", func(t testing.TB, s string) map[string]any {
-			return map[string]any{"updated_in_db_at": mustParseTime(t, s).Add(time.Second).Format("2006-01-02T15:04:05Z07:00")}
-		}, false},
-		{"overwrite false, stale", func(_ testing.TB, _ string) map[string]any {
-			return map[string]any{"overwrite": false, "updated_in_db_at": "2000-01-01T00:00:00.000Z"}
-		}, false},
-	}
 }
 
 // primaryInvariant checks the one-primary rule on a list and returns the id of

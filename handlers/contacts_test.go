@@ -239,21 +239,6 @@ func TestContactsUpdate(t *testing.T) {
 			}
 		})
 
-		t.Run(method+"/body id", func(t *testing.T) {
-			created := createContact(t, a, tok, nil, map[string]any{"name": "Id"})
-			path := "/api/v2/contacts/" + created.id()
-			for _, id := range []string{created.id(), strings.ToUpper(created.id())} {
-				r := a.do(req{Method: method, Path: path, Token: tok, Body: docWithID("contacts", id, map[string]any{"overwrite": true})})
-				r.want(t, http.StatusOK, "")
-			}
-			other := createContact(t, a, tok, nil, map[string]any{"name": "Other"})
-			r := a.do(req{Method: method, Path: path, Token: tok, Body: docWithID("contacts", other.id(), map[string]any{"overwrite": true, "name": "Hijack"})})
-			wantErrorDoc(t, r, http.StatusConflict, "/data/id")
-			if mustGet(t, a, tok, path).attrs()["name"] != "Id" || mustGet(t, a, tok, "/api/v2/contacts/"+other.id()).attrs()["name"] != "Other" {
-				t.Errorf("a refused update changed a contact")
-			}
-		})
-
 		t.Run(method+"/unknown contact", func(t *testing.T) {
 			r := a.do(req{Method: method, Path: "/api/v2/contacts/" + uuid.NewString(), Token: tok, Body: doc("contacts", map[string]any{"overwrite": true, "name": "X"})})
 			wantErrorDoc(t, r, http.StatusNotFound, "")

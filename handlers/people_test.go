@@ -213,20 +213,6 @@ func TestPeopleUpdate(t *testing.T) {
 			}
 		})
 
-		t.Run(method+"/body id", func(t *testing.T) {
-			p := createPerson(t, a, tok, c, nil, map[string]any{"first_name": "Id"}).id()
-			path := peoplePath(c) + "/" + p
-			for _, id := range []string{p, strings.ToUpper(p)} {
-				r := a.do(req{Method: method, Path: path, Token: tok, Body: docWithID("people", id, map[string]any{"overwrite": true})})
-				r.want(t, http.StatusOK, "")
-			}
-			r := a.do(req{Method: method, Path: path, Token: tok, Body: docWithID("people", c, map[string]any{"overwrite": true, "first_name": "Hijack"})})
-			wantErrorDoc(t, r, http.StatusConflict, "/data/id")
-			if mustGet(t, a, tok, path).attrs()["first_name"] != "Id" {
-				t.Errorf("a refused update changed the person")
-			}
-		})
-
 		t.Run(method+"/not found", func(t *testing.T) {
 			p := createPerson(t, a, tok, c, nil, map[string]any{"first_name": "Here"}).id()
 			for _, path := range []string{

@@ -84,6 +84,40 @@ func TestUpdatePrecondition(t *testing.T) {
 	}
 }
 
+// TestUpdateBodyID, for contacts, people and phones alike, by PUT and by
+// PATCH: a body id equal to the path's, in either case, is accepted; the
+// id of another resource, of the same kind or of another, is 409 at
+// /data/id and changes neither resource.
+func TestUpdateBodyID(t *testing.T) {
+	a := newAPI(t)
+	tr := a.tree()
+	for _, k := range resourceKinds {
+		for _, method := range updateMethods {
+			t.Run(k.typ+"/"+method, func(t *testing.T) {
+				a := forTest(a, t)
+				path := k.item(tr)
+				id := path[strings.LastIndex(path, "/")+1:]
+				for _, same := range []string{id, strings.ToUpper(id)} {
+					r := a.do(req{Method: method, Path: path, Token: tr.tok, Body: docWithID(k.typ, same, map[string]any{"overwrite": true})})
+					r.want(t, http.StatusOK, "")
+				}
+				other := a.do(req{Method: "POST", Path: k.collection(tr), Token: tr.tok, Body: doc(k.typ, k.create)})
+				other.want(t, http.StatusCreated, "")
+				otherPath := k.collection(tr) + "/" + other.id()
+				before := snapshot(t, a, tr.tok, path, otherPath)
+				for _, foreign := range []string{other.id(), tr.contact, tr.person, tr.phone} {
+					if foreign == id {
+						continue
+					}
+					r := a.do(req{Method: method, Path: path, Token: tr.tok, Body: docWithID(k.typ, foreign, map[string]any{"overwrite": true, k.attr: "Hijack"})})
+					wantErrorDoc(t, r, http.StatusConflict, "/data/id")
+				}
+				sameSnapshot(t, before, snapshot(t, a, tr.tok, path, otherPath))
+			})
+		}
+	}
+}
+
 // wantChanged checks that r is before's resource with attr set to value:
 // same type and id, every other attribute as before but the two updated
 // timestamps, which must still be RFC 3339 UTC with milliseconds.

@@ -330,3 +330,34 @@ func TestTokenCache(t *testing.T) {
 		t.Errorf("cache holds %d tokens, want at most %d", n, maxCachedTokens)
 	}
 }
+
+// allOps returns all seventeen operations against tr, each with a body
+// that is valid (updates carry the stored updated_in_db_at, read with tok).
+func allOps(t testing.TB, a *api, tok string, tr tree) []operation {
+	t.Helper()
+	pre := func(path string) string {
+		s, _ := mustGet(t, a, tok, path).attrs()["updated_in_db_at"].(string)
+		return s
+	}
+	cPre, pPre, phPre := pre(tr.contactPath()), pre(tr.personPath()), pre(tr.phonePath())
+	return []operation{
+		{"listContacts", "GET", "/api/v2/contacts", nil},
+		{"createContact", "POST", "/api/v2/contacts", doc("contacts", map[string]any{"name": "X"})},
+		{"getContact", "GET", tr.contactPath(), nil},
+		{"putContact", "PUT", tr.contactPath(), doc("contacts", map[string]any{"name": "Taken", "updated_in_db_at": cPre})},
+		{"patchContact", "PATCH", tr.contactPath(), doc("contacts", map[string]any{"name": "Taken", "updated_in_db_at": cPre})},
+		{"deleteContact", "DELETE", tr.contactPath(), nil},
+		{"listPeople", "GET", tr.contactPath() + "/people", nil},
+		{"createPerson", "POST", tr.contactPath() + "/people", doc("people", map[string]any{"first_name": "Intruder"})},
+		{"getPerson", "GET", tr.personPath(), nil},
+		{"putPerson", "PUT", tr.personPath(), doc("people", map[string]any{"first_name": "Taken", "updated_in_db_at": pPre})},
+		{"patchPerson", "PATCH", tr.personPath(), doc("people", map[string]any{"first_name": "Taken", "updated_in_db_at": pPre})},
+		{"deletePerson", "DELETE", tr.personPath(), nil},
+		{"listPhones", "GET", tr.phonesPath(), nil},
+		{"createPhone", "POST", tr.phonesPath(), doc("phone_numbers", map[string]any{"number": "617-555-9999"})},
+		{"getPhone", "GET", tr.phonePath(), nil},
+		{"putPhone", "PUT", tr.phonePath(), doc("phone_numbers", map[string]any{"location": "taken", "updated_in_db_at": phPre})},
+		{"patchPhone", "PATCH", tr.phonePath(), doc("phone_numbers", map[string]any{"location": "taken", "updated_in_db_at": phPre})},
+		{"deletePhone", "DELETE", tr.phonePath(), nil},
+	}
+}

@@ -57,24 +57,6 @@ func doConditional(t testing.TB, a *api, r req) *resp {
 	return out
 }
 
-// etagOf returns a response's ETag, failing unless it is a strong entity tag.
-func etagOf(t testing.TB, r *resp) string {
-	t.Helper()
-	tag := r.Header.Get("ETag")
-	if len(tag) < 3 || strings.HasPrefix(tag, "W/") || tag[0] != '"' || tag[len(tag)-1] != '"' || strings.Contains(tag[1:len(tag)-1], `"`) {
-		t.Fatalf("ETag %q is not a strong entity tag (status %d)", tag, r.Code)
-	}
-	return tag
-}
-
-// getWithETag GETs path and returns the response and its ETag.
-func getWithETag(t testing.TB, a *api, tok, path string) (*resp, string) {
-	t.Helper()
-	r := a.do(req{Method: "GET", Path: path, Token: tok})
-	r.want(t, http.StatusOK, "")
-	return r, etagOf(t, r)
-}
-
 // updateWith sends an update guarded by If-Match only (no updated_in_db_at,
 // no overwrite in the body).
 func updateWith(a *api, method, tok, path, typ, ifMatch string, attrs map[string]any) *resp {
@@ -206,16 +188,6 @@ func jsonEqual(x, y any) bool {
 	bx, err1 := json.Marshal(x)
 	by, err2 := json.Marshal(y)
 	return err1 == nil && err2 == nil && bytes.Equal(bx, by)
-}
-
-// want412 checks a 412 naming the If-Match header.
-func want412(t testing.TB, r *resp) {
-	t.Helper()
-	r.want(t, http.StatusPreconditionFailed, "")
-	src, _ := r.firstError()["source"].(map[string]any)
-	if src["header"] != "If-Match" {
-		t.Errorf("412 source %v, want header If-Match", src)
-	}
 }
 
 // tombstones returns how many tombstones the user has.

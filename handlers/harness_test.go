@@ -546,37 +546,6 @@ func mustJSON(t testing.TB, v any) []byte {
 	return b
 }
 
-// allOps returns all seventeen operations against tr, each with a body
-// that is valid (updates carry the stored updated_in_db_at, read with tok).
-func allOps(t testing.TB, a *api, tok string, tr tree) []operation {
-	t.Helper()
-	pre := func(path string) string {
-		s, _ := mustGet(t, a, tok, path).attrs()["updated_in_db_at"].(string)
-		return s
-	}
-	cPre, pPre, phPre := pre(tr.contactPath()), pre(tr.personPath()), pre(tr.phonePath())
-	return []operation{
-		{"listContacts", "GET", "/api/v2/contacts", nil},
-		{"createContact", "POST", "/api/v2/contacts", doc("contacts", map[string]any{"name": "X"})},
-		{"getContact", "GET", tr.contactPath(), nil},
-		{"putContact", "PUT", tr.contactPath(), doc("contacts", map[string]any{"name": "Taken", "updated_in_db_at": cPre})},
-		{"patchContact", "PATCH", tr.contactPath(), doc("contacts", map[string]any{"name": "Taken", "updated_in_db_at": cPre})},
-		{"deleteContact", "DELETE", tr.contactPath(), nil},
-		{"listPeople", "GET", tr.contactPath() + "/people", nil},
-		{"createPerson", "POST", tr.contactPath() + "/people", doc("people", map[string]any{"first_name": "Intruder"})},
-		{"getPerson", "GET", tr.personPath(), nil},
-		{"putPerson", "PUT", tr.personPath(), doc("people", map[string]any{"first_name": "Taken", "updated_in_db_at": pPre})},
-		{"patchPerson", "PATCH", tr.personPath(), doc("people", map[string]any{"first_name": "Taken", "updated_in_db_at": pPre})},
-		{"deletePerson", "DELETE", tr.personPath(), nil},
-		{"listPhones", "GET", tr.phonesPath(), nil},
-		{"createPhone", "POST", tr.phonesPath(), doc("phone_numbers", map[string]any{"number": "617-555-9999"})},
-		{"getPhone", "GET", tr.phonePath(), nil},
-		{"putPhone", "PUT", tr.phonePath(), doc("phone_numbers", map[string]any{"location": "taken", "updated_in_db_at": phPre})},
-		{"patchPhone", "PATCH", tr.phonePath(), doc("phone_numbers", map[string]any{"location": "taken", "updated_in_db_at": phPre})},
-		{"deletePhone", "DELETE", tr.phonePath(), nil},
-	}
-}
-
 // attrKeys returns the sorted attribute names of a resource object.
 func attrKeys(attrs map[string]any) []string {
 	out := make([]string, 0, len(attrs))
@@ -1004,4 +973,32 @@ func wantGet(t testing.TB, a *api, tok, path string, code int, created *resp) *r
 		t.Errorf("GET differs from the create response:\n%s\n%s", r.Raw, created.Raw)
 	}
 	return r
+}
+
+// etagOf returns a response's ETag, failing unless it is a strong entity tag.
+func etagOf(t testing.TB, r *resp) string {
+	t.Helper()
+	tag := r.Header.Get("ETag")
+	if len(tag) < 3 || strings.HasPrefix(tag, "W/") || tag[0] != '"' || tag[len(tag)-1] != '"' || strings.Contains(tag[1:len(tag)-1], `"`) {
+		t.Fatalf("ETag %q is not a strong entity tag (status %d)", tag, r.Code)
+	}
+	return tag
+}
+
+// getWithETag GETs path and returns the response and its ETag.
+func getWithETag(t testing.TB, a *api, tok, path string) (*resp, string) {
+	t.Helper()
+	r := a.do(req{Method: "GET", Path: path, Token: tok})
+	r.want(t, http.StatusOK, "")
+	return r, etagOf(t, r)
+}
+
+// want412 checks a 412 naming the If-Match header.
+func want412(t testing.TB, r *resp) {
+	t.Helper()
+	r.want(t, http.StatusPreconditionFailed, "")
+	src, _ := r.firstError()["source"].(map[string]any)
+	if src["header"] != "If-Match" {
+		t.Errorf("412 source %v, want header If-Match", src)
+	}
 }

@@ -12,7 +12,7 @@ import (
 // safe for that: Echo, the store and the kin-openapi router and validators
 // are shared read-only or synchronised, and it reports problems with
 // t.Errorf (Fatal only if a response is not JSON at all). Goroutines here
-// only collect responses; every assertion runs after wg.Wait().
+// only collect responses; every assertion runs after they have all returned.
 
 // parallel sends n requests at once (released together) and returns the
 // responses in request order.

@@ -37,23 +37,6 @@ func (a *api) getOK(t testing.TB, target string, header map[string]string, ct st
 // redoc@2.5.4 (see docs/README.md): the committed bundle is unmodified.
 const redocSHA256 = "dcaf76612bc4a3fbcc923a8966dee2f6146a5f32e5ce1b6f02dd60cbbf89500b"
 
-// get sends an unauthenticated request for target (an absolute URL, whose
-// host becomes the request's Host) through the full Echo stack, from
-// 192.0.2.1 (httptest's default) or from remote when given.
-func (a *api) get(method, target string, header map[string]string, remote ...string) *httptest.ResponseRecorder {
-	a.t.Helper()
-	r := httptest.NewRequest(method, target, nil)
-	if len(remote) > 0 {
-		r.RemoteAddr = remote[0]
-	}
-	for k, v := range header {
-		r.Header.Set(k, v)
-	}
-	w := httptest.NewRecorder()
-	a.e.ServeHTTP(w, r)
-	return w
-}
-
 // embeddedSpec is the spec generated/ embeds, decoded, without servers.
 func embeddedSpec(t *testing.T) map[string]any {
 	t.Helper()

@@ -685,6 +685,25 @@ func primaryInvariant(t testing.TB, list []map[string]any) string {
 	return primary
 }
 
+// get sends an unauthenticated request for target (a path, or an absolute
+// URL whose host becomes the request's Host) through the full Echo stack,
+// from 192.0.2.1 (httptest's default) or from remote when given. Unlike
+// do, it checks nothing against openapi.yaml: it is for the routes outside
+// the API (docs, health, metrics).
+func (a *api) get(method, target string, header map[string]string, remote ...string) *httptest.ResponseRecorder {
+	a.t.Helper()
+	r := httptest.NewRequest(method, target, nil)
+	if len(remote) > 0 {
+		r.RemoteAddr = remote[0]
+	}
+	for k, v := range header {
+		r.Header.Set(k, v)
+	}
+	w := httptest.NewRecorder()
+	a.e.ServeHTTP(w, r)
+	return w
+}
+
 // rawGet sends an authenticated GET.
 func rawGet(a *api, tok, path string) *resp {
 	a.t.Helper()

@@ -65,17 +65,6 @@ func opsServer(t testing.TB, store Store, base *db.Store) (*api, *logSink) {
 	return &api{t: t, e: e, store: base}, logs
 }
 
-// rawRequest sends a GET for target through the Echo stack, with header.
-func rawRequest(a *api, target string, header map[string]string) *httptest.ResponseRecorder {
-	hr := httptest.NewRequest(http.MethodGet, target, nil)
-	for k, v := range header {
-		hr.Header.Set(k, v)
-	}
-	rec := httptest.NewRecorder()
-	a.e.ServeHTTP(rec, hr)
-	return rec
-}
-
 func jsonFields(t testing.TB, rec *httptest.ResponseRecorder) map[string]string {
 	t.Helper()
 	var m map[string]string
@@ -89,7 +78,7 @@ func jsonFields(t testing.TB, rec *httptest.ResponseRecorder) map[string]string 
 // strings, which it returns.
 func probe(t testing.TB, a *api, path string, code int) map[string]string {
 	t.Helper()
-	rec := rawRequest(a, path, nil)
+	rec := a.get(http.MethodGet, path, nil)
 	if rec.Code != code {
 		t.Fatalf("GET %s: %d, want %d\n%s", path, rec.Code, code, rec.Body)
 	}
@@ -139,7 +128,7 @@ func TestReadyz(t *testing.T) {
 		}
 		defer store.Close()
 		a, _ := opsServer(t, store, store)
-		rec := rawRequest(a, "/readyz", nil)
+		rec := a.get(http.MethodGet, "/readyz", nil)
 		if rec.Code != http.StatusServiceUnavailable {
 			t.Fatalf("GET /readyz: %d, want 503\n%s", rec.Code, rec.Body)
 		}
@@ -149,7 +138,7 @@ func TestReadyz(t *testing.T) {
 		if err := store.Migrate(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if rec := rawRequest(a, "/readyz", nil); rec.Code != http.StatusOK {
+		if rec := a.get(http.MethodGet, "/readyz", nil); rec.Code != http.StatusOK {
 			t.Errorf("GET /readyz after Migrate: %d, want 200\n%s", rec.Code, rec.Body)
 		}
 	})
@@ -158,7 +147,7 @@ func TestReadyz(t *testing.T) {
 // scrape returns the /metrics text.
 func scrape(t testing.TB, a *api) string {
 	t.Helper()
-	rec := rawRequest(a, "/metrics", nil)
+	rec := a.get(http.MethodGet, "/metrics", nil)
 	if rec.Code != http.StatusOK {
 		t.Fatalf("GET /metrics: %d\n%s", rec.Code, rec.Body)
 	}
@@ -192,7 +181,7 @@ func TestMetrics(t *testing.T) {
 	a.do(req{Method: "GET", Path: tr.contactPath(), Token: tr.tok}).want(t, http.StatusOK, "")
 	a.do(req{Method: "GET", Path: tr.contactPath(), Token: tr.tok}).want(t, http.StatusOK, "")
 	a.do(req{Method: "GET", Path: "/api/v2/contacts/" + uuid.NewString(), Token: tr.tok}).want(t, http.StatusNotFound, "-")
-	rawRequest(a, "/no-such-route-xyz", nil)
+	a.get(http.MethodGet, "/no-such-route-xyz", nil)
 	text := scrape(t, a)
 
 	for _, want := range []string{
@@ -266,7 +255,7 @@ func TestRequestID(t *testing.T) {
 				if tc.sent != "" {
 					header = map[string]string{HeaderRequestID: tc.sent}
 				}
-				rec := rawRequest(a, target, header) // /api/v2/contacts: 401, no token
+				rec := a.get(http.MethodGet, target, header) // /api/v2/contacts: 401, no token
 				got := rec.Header().Get(HeaderRequestID)
 				switch {
 				case tc.kept && got != tc.sent:
@@ -277,8 +266,8 @@ func TestRequestID(t *testing.T) {
 			}
 		})
 	}
-	first := rawRequest(a, "/healthz", nil).Header().Get(HeaderRequestID)
-	if second := rawRequest(a, "/healthz", nil).Header().Get(HeaderRequestID); first == second {
+	first := a.get(http.MethodGet, "/healthz", nil).Header().Get(HeaderRequestID)
+	if second := a.get(http.MethodGet, "/healthz", nil).Header().Get(HeaderRequestID); first == second {
 		t.Errorf("two requests got the same generated id %q", first)
 	}
 }
@@ -298,12 +287,12 @@ func TestAccessLog(t *testing.T) {
 		t.Fatalf("phone without a number: %s", ph.Raw)
 	}
 	// The token in the query, a phone number in the query.
-	rec := rawRequest(a, phonesPath(c, p)+"?access_token="+tok+"&filter[number]=%2B16175550199",
+	rec := a.get(http.MethodGet, phonesPath(c, p)+"?access_token="+tok+"&filter[number]=%2B16175550199",
 		map[string]string{HeaderRequestID: "trace-me-1"})
 	if rec.Code >= 500 {
 		t.Fatalf("list phones: %d\n%s", rec.Code, rec.Body)
 	}
-	rawRequest(a, "/api/v2/contacts", map[string]string{"Authorization": "Bearer " + tok + "x"}) // 401
+	a.get(http.MethodGet, "/api/v2/contacts", map[string]string{"Authorization": "Bearer " + tok + "x"}) // 401
 
 	lines := logs.accessLines(t)
 	if len(lines) != 5 {

@@ -205,16 +205,19 @@ func (s *Store) reader() conn { return sqlConnOf(s.rdb, s.d) }
 // the commit (see pipeline).
 
 func (c conn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	countStatement(ctx)
 	res, err := c.q.exec(c.ctx(ctx), c.d.rebind(query), args)
 	return res, c.fail(ctx, err)
 }
 
 func (c conn) QueryContext(ctx context.Context, query string, args ...any) (resultRows, error) {
+	countStatement(ctx)
 	rows, err := c.q.query(c.ctx(ctx), c.d.rebind(query), args)
 	return rows, c.fail(ctx, err)
 }
 
 func (c conn) QueryRowContext(ctx context.Context, query string, args ...any) *row {
+	countStatement(ctx)
 	return &row{r: c.q.queryRow(c.ctx(ctx), c.d.rebind(query), args), c: c, ctx: ctx}
 }
 
@@ -242,6 +245,7 @@ func (r *row) Scan(dest ...any) error {
 // with the next query; the function it returns waits for the answer and
 // returns its error, classified.
 func (c conn) queueRow(ctx context.Context, query string, args []any, dest ...any) func() error {
+	countStatement(ctx)
 	wait := c.q.queueRow(c.ctx(ctx), c.d.rebind(query), args, dest...)
 	return func() error { return c.fail(ctx, wait()) }
 }
@@ -249,6 +253,7 @@ func (c conn) queueRow(ctx context.Context, query string, args []any, dest ...an
 // execRaw runs query, which has no parameters and may hold several
 // statements, as it is.
 func (c conn) execRaw(ctx context.Context, query string) (sql.Result, error) {
+	countStatement(ctx)
 	res, err := c.q.exec(c.ctx(ctx), query, nil)
 	return res, c.fail(ctx, err)
 }

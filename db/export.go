@@ -67,6 +67,11 @@ type exportTable struct {
 	name  string   // the table, and the "type" of its lines
 	key   column   // the primary key, a line's "id"
 	attrs []column // the other columns, a line's "attributes", in table order
+	// derived are columns after attrs that the database fills itself
+	// (people.account_list_id, by a trigger from the contact): neither
+	// exported nor imported, and named so that the tests know every
+	// column is accounted for.
+	derived []string
 
 	selectSQL, insertSQL, columns string // built by init
 }
@@ -89,7 +94,7 @@ var (
 	peopleTable = &exportTable{name: "people", key: column{"id", kindText}, attrs: []column{
 		{"contact_id", kindText}, {"first_name", kindText}, {"last_name", kindNullText},
 		{"created_at", kindInt}, {"updated_at", kindInt}, {"updated_in_db_at", kindInt},
-	}}
+	}, derived: []string{"account_list_id"}}
 	phonesTable = &exportTable{name: "phones", key: column{"id", kindText}, attrs: []column{
 		{"person_id", kindText}, {"number", kindText}, {"country_code", kindNullText}, {"location", kindNullText},
 		{"primary", kindBool}, {"historic", kindBool}, {"source", kindText}, {"valid_values", kindBool},

@@ -156,6 +156,7 @@ func dumpTables(t *testing.T, s *Store) map[string][][]any {
 		for _, c := range append([]column{tbl.key}, tbl.attrs...) {
 			wantCols = append(wantCols, c.name)
 		}
+		wantCols = append(wantCols, tbl.derived...)
 		if !slices.Equal(cols, wantCols) {
 			t.Fatalf("%s: columns %v, export covers %v", name, cols, wantCols)
 		}

@@ -406,6 +406,14 @@ func newFamily(t *testing.T) *family {
 	}{{"a", f.in(f.p1)}, {"b", f.in(f.p1)}, {"c", f.in(f.p2)}, {"d", f.in(f.p2)}, {"e", f.in(f.p2)}, {"k", f.in(f.pk)}} {
 		f.phones[x.name] = mustPhone(t, s, x.sc, NewPhone{Number: x.name})
 	}
+	// Phone writes stamp their person (touchPerson): keep the people as
+	// stored now.
+	for _, p := range []*Person{&f.p1, &f.p2, &f.pk} {
+		var err error
+		if *p, err = s.Person(t.Context(), f.in(*p), p.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
 	f.other = newPerson(t, s)
 	f.otherPhone = mustPhone(t, s, f.other, NewPhone{Number: "o"}).ID
 	return f

@@ -110,6 +110,9 @@ func (s *Store) CreatePhone(ctx context.Context, sc Scope, np NewPhone) (Phone, 
 		if err != nil {
 			return mapError(err)
 		}
+		if err := touchPerson(ctx, tx, wc, p.PersonID); err != nil {
+			return err
+		}
 		return setPrimaries(ctx, tx, others, primaries, wc)
 	})
 	if err != nil {
@@ -186,6 +189,9 @@ func (s *Store) UpdatePhone(ctx context.Context, sc Scope, id string, u PhoneUpd
 		if err != nil {
 			return mapError(err)
 		}
+		if err := touchPerson(ctx, tx, wc, sc.PersonID); err != nil {
+			return err
+		}
 		return setPrimaries(ctx, tx, others, primaries, wc)
 	})
 	if err != nil {
@@ -223,12 +229,32 @@ func (s *Store) DeletePhone(ctx context.Context, sc Scope, id string, pre *Preco
 		if err := deleteOne(ctx, tx, `DELETE FROM phones WHERE id = ?`, id); err != nil {
 			return err
 		}
+		if err := touchPerson(ctx, tx, wc, sc.PersonID); err != nil {
+			return err
+		}
 		return setPrimaries(ctx, tx, others, settlePrimary(others, "", false, false), wc)
 	})
 	if err != nil {
 		return fmt.Errorf("delete phone %s of person %s: %w", id, sc.PersonID, err)
 	}
 	return nil
+}
+
+// touchPerson advances the updated_in_db_at of the person whose phone the
+// transaction writes to the write's time, so that the people list
+// filtered by updated_in_db_at finds every person whose phones changed
+// (the sync feed: GET /api/v2/contacts/people?include=phone_numbers).
+// The write's time is never earlier than a stamp the account list has
+// issued (writeClock), so the value never goes back; when the person was
+// itself written in the same millisecond it stays, and a client that
+// lists from its watermark inclusively still finds it. updated_at is not
+// changed: the person's own attributes did not. One statement, queued on
+// a pipeline.
+func touchPerson(ctx context.Context, tx conn, wc *writeClock, personID string) error {
+	now := wc.now().UnixMilli()
+	_, err := tx.ExecContext(ctx,
+		`UPDATE people SET updated_in_db_at = ? WHERE id = ? AND updated_in_db_at < ?`, now, personID, now)
+	return mapError(err)
 }
 
 // settlePrimary returns the primary flag every phone of a person must have

@@ -130,7 +130,7 @@ func testWriteClockAcrossRows(t *testing.T) {
 	p := mustPerson(t, s, contactScope(b), Person{FirstName: "p"})
 	st.wrote("create person, clock T", p.UpdatedInDBAt)
 	ph1 := mustPhone(t, s, personScope(b, p), NewPhone{Number: "1"})
-	st.wrote("create phone 1, clock T", ph1.UpdatedInDBAt)
+	st.wrote("create phone 1, clock T", ph1.UpdatedInDBAt, stampOf(t, s, b, p))
 	// A new primary phone demotes phone 1, re-stamping it in the same write.
 	ph2 := mustPhone(t, s, personScope(b, p), NewPhone{Number: "2", Primary: true})
 	ph1, err := s.Phone(ctx, personPath(t, s, p.ID), ph1.ID)
@@ -140,7 +140,7 @@ func testWriteClockAcrossRows(t *testing.T) {
 	if ph1.Primary || !ph2.Primary {
 		t.Fatalf("primary flags %v, %v; want false, true", ph1.Primary, ph2.Primary)
 	}
-	st.wrote("create primary phone 2, clock T", ph2.UpdatedInDBAt, ph1.UpdatedInDBAt)
+	st.wrote("create primary phone 2, clock T", ph2.UpdatedInDBAt, ph1.UpdatedInDBAt, stampOf(t, s, b, p))
 
 	// Updates with the clock back: after the row's own value, and not
 	// before anything else.
@@ -246,7 +246,7 @@ func testWriteClockPerAccountList(t *testing.T) {
 	pb := mustPerson(t, s, contactScope(b), Person{FirstName: "pb"})
 	stB.wrote("B: create a person, clock T-1m", pb.UpdatedInDBAt)
 	phb := mustPhone(t, s, personScope(b, pb), NewPhone{Number: "1"})
-	stB.wrote("B: create a phone, clock T-1m", phb.UpdatedInDBAt)
+	stB.wrote("B: create a phone, clock T-1m", phb.UpdatedInDBAt, stampOf(t, s, b, pb))
 
 	if err := s.DeleteContact(ctx, alA, a.ID, nil); err != nil {
 		t.Fatal(err)
@@ -688,4 +688,15 @@ func testMigrateMovesWriteClock(t *testing.T) {
 			t.Errorf("%s: write clock %v, latest stamp %v; want equal, not before %v", w.name, hw, max, old)
 		}
 	}
+}
+
+// stampOf returns the stored updated_in_db_at of person p of contact c:
+// a phone write advances it (touchPerson).
+func stampOf(t *testing.T, s *Store, c Contact, p Person) time.Time {
+	t.Helper()
+	got, err := s.Person(t.Context(), contactScope(c), p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got.UpdatedInDBAt
 }

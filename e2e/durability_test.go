@@ -90,6 +90,10 @@ type resource struct {
 	kind  string // contacts, people, phone_numbers
 	path  string // /api/v2/contacts/{id}[/people/{id}[/phones/{id}]]
 	stamp string
+	// person is a phone's person: a phone write advances the person's
+	// updated_in_db_at, which the writer learns from the write's
+	// response (include=person).
+	person *resource
 }
 
 // ack is a write answered 2xx: the resource, the operation and the
@@ -217,15 +221,15 @@ func (c *writer) step() (ack, string, error) {
 	r := c.rng.Float64()
 	switch {
 	case len(c.contacts) == 0 || r < 0.12:
-		return c.create(&c.contacts, "contacts", "/api/v2/contacts", map[string]any{"name": "Contact " + label})
+		return c.create(&c.contacts, "contacts", "/api/v2/contacts", map[string]any{"name": "Contact " + label}, nil)
 	case len(c.people) == 0 || r < 0.27:
 		ct := c.contacts[c.rng.Intn(len(c.contacts))]
 		attrs := map[string]any{"first_name": "First " + label, "last_name": c.lastName(label)}
-		return c.create(&c.people, "people", ct.path+"/people", attrs)
+		return c.create(&c.people, "people", ct.path+"/people", attrs, nil)
 	case len(c.phones) == 0 || r < 0.42:
 		p := c.people[c.rng.Intn(len(c.people))]
 		attrs := map[string]any{"number": c.number(), "location": "home " + label}
-		return c.create(&c.phones, "phone_numbers", p.path+"/phones", attrs)
+		return c.create(&c.phones, "phone_numbers", p.path+"/phones", attrs, p)
 	case r < 0.60:
 		res := c.contacts[c.rng.Intn(len(c.contacts))]
 		return c.update(res, map[string]any{"name": "Renamed " + label})
@@ -258,15 +262,16 @@ func (c *writer) number() string {
 	return fmt.Sprintf("+1 617 555 %04d", c.rng.Intn(10000))
 }
 
-// create POSTs a new resource of kind to path and records it in *list.
-func (c *writer) create(list *[]*resource, kind, path string, attrs map[string]any) (ack, string, error) {
+// create POSTs a new resource of kind to path and records it in *list;
+// person is a new phone's person, else nil.
+func (c *writer) create(list *[]*resource, kind, path string, attrs map[string]any, person *resource) (ack, string, error) {
 	what := "create " + kind
 	body := map[string]any{"data": map[string]any{"type": kind, "attributes": attrs}}
-	id, got, stamp, err := c.send(http.MethodPost, path, body, http.StatusCreated)
+	id, got, stamp, err := c.send(http.MethodPost, path, body, http.StatusCreated, person)
 	if err != nil {
 		return ack{}, what, err
 	}
-	res := &resource{kind: kind, path: path + "/" + id, stamp: got["updated_in_db_at"].(string)}
+	res := &resource{kind: kind, path: path + "/" + id, stamp: got["updated_in_db_at"].(string), person: person}
 	*list = append(*list, res)
 	return ack{path: res.path, op: what, stamp: stamp, attrs: got}, what, nil
 }
@@ -276,7 +281,7 @@ func (c *writer) update(res *resource, attrs map[string]any) (ack, string, error
 	what := "update " + res.kind
 	attrs["updated_in_db_at"] = res.stamp
 	body := map[string]any{"data": map[string]any{"type": res.kind, "attributes": attrs}}
-	_, got, stamp, err := c.send(http.MethodPatch, res.path, body, http.StatusOK)
+	_, got, stamp, err := c.send(http.MethodPatch, res.path, body, http.StatusOK, res.person)
 	if err != nil {
 		return ack{}, what + " " + res.path, err
 	}
@@ -286,12 +291,18 @@ func (c *writer) update(res *resource, attrs map[string]any) (ack, string, error
 
 // send sends a JSON:API write and requires status want. It returns the
 // id, the attributes and the parsed updated_in_db_at of the response.
-func (c *writer) send(method, path string, body any, want int) (string, map[string]any, time.Time, error) {
+// When person is not nil (a phone write), the write asks to include the
+// phone's person and person.stamp becomes the included person's.
+func (c *writer) send(method, path string, body any, want int, person *resource) (string, map[string]any, time.Time, error) {
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return "", nil, time.Time{}, err
 	}
-	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(buf))
+	target := c.base + path
+	if person != nil {
+		target += "?include=person"
+	}
+	req, err := http.NewRequest(method, target, bytes.NewReader(buf))
 	if err != nil {
 		return "", nil, time.Time{}, err
 	}
@@ -308,6 +319,18 @@ func (c *writer) send(method, path string, body any, want int) (string, map[stri
 	id, attrs, stamp, err := parseResource(raw)
 	if err != nil {
 		return "", nil, time.Time{}, fmt.Errorf("%d response: %v; body %s", status, err, raw)
+	}
+	if person != nil {
+		var doc struct {
+			Included []struct {
+				Type       string         `json:"type"`
+				Attributes map[string]any `json:"attributes"`
+			} `json:"included"`
+		}
+		if err := json.Unmarshal(raw, &doc); err != nil || len(doc.Included) != 1 || doc.Included[0].Type != "people" {
+			return "", nil, time.Time{}, fmt.Errorf("%d response without its included person (%v); body %s", status, err, raw)
+		}
+		person.stamp, _ = doc.Included[0].Attributes["updated_in_db_at"].(string)
 	}
 	return id, attrs, stamp, nil
 }

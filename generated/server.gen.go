@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -31,6 +32,36 @@ const (
 func (e ContactCreateDocumentDataType) Valid() bool {
 	switch e {
 	case ContactCreateDocumentDataTypeContacts:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ContactIdentifierType.
+const (
+	ContactIdentifierTypeContacts ContactIdentifierType = "contacts"
+)
+
+// Valid indicates whether the value is a known member of the ContactIdentifierType enum.
+func (e ContactIdentifierType) Valid() bool {
+	switch e {
+	case ContactIdentifierTypeContacts:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ContactRefType.
+const (
+	ContactRefTypeContacts ContactRefType = "contacts"
+)
+
+// Valid indicates whether the value is a known member of the ContactRefType enum.
+func (e ContactRefType) Valid() bool {
+	switch e {
+	case ContactRefTypeContacts:
 		return true
 	default:
 		return false
@@ -118,6 +149,36 @@ func (e PersonCreateDocumentDataType) Valid() bool {
 	}
 }
 
+// Defines values for PersonIdentifierType.
+const (
+	PersonIdentifierTypePeople PersonIdentifierType = "people"
+)
+
+// Valid indicates whether the value is a known member of the PersonIdentifierType enum.
+func (e PersonIdentifierType) Valid() bool {
+	switch e {
+	case PersonIdentifierTypePeople:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PersonRefType.
+const (
+	PersonRefTypePeople PersonRefType = "people"
+)
+
+// Valid indicates whether the value is a known member of the PersonRefType enum.
+func (e PersonRefType) Valid() bool {
+	switch e {
+	case PersonRefTypePeople:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PersonResourceType.
 const (
 	PersonResourceTypePeople PersonResourceType = "people"
@@ -157,6 +218,36 @@ const (
 func (e PhoneCreateDocumentDataType) Valid() bool {
 	switch e {
 	case PhoneCreateDocumentDataTypePhoneNumbers:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PhoneIdentifierType.
+const (
+	PhoneIdentifierTypePhoneNumbers PhoneIdentifierType = "phone_numbers"
+)
+
+// Valid indicates whether the value is a known member of the PhoneIdentifierType enum.
+func (e PhoneIdentifierType) Valid() bool {
+	switch e {
+	case PhoneIdentifierTypePhoneNumbers:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PhoneRefType.
+const (
+	PhoneRefTypePhoneNumbers PhoneRefType = "phone_numbers"
+)
+
+// Valid indicates whether the value is a known member of the PhoneRefType enum.
+func (e PhoneRefType) Valid() bool {
+	switch e {
+	case PhoneRefTypePhoneNumbers:
 		return true
 	default:
 		return false
@@ -367,6 +458,42 @@ func (e ListContactsParamsSort) Valid() bool {
 	}
 }
 
+// Defines values for ListAccountPeopleParamsSort.
+const (
+	ListAccountPeopleParamsSortCreatedAt      ListAccountPeopleParamsSort = "created_at"
+	ListAccountPeopleParamsSortFirstName      ListAccountPeopleParamsSort = "first_name"
+	ListAccountPeopleParamsSortLastName       ListAccountPeopleParamsSort = "last_name"
+	ListAccountPeopleParamsSortMinusCreatedAt ListAccountPeopleParamsSort = "-created_at"
+	ListAccountPeopleParamsSortMinusFirstName ListAccountPeopleParamsSort = "-first_name"
+	ListAccountPeopleParamsSortMinusLastName  ListAccountPeopleParamsSort = "-last_name"
+	ListAccountPeopleParamsSortMinusUpdatedAt ListAccountPeopleParamsSort = "-updated_at"
+	ListAccountPeopleParamsSortUpdatedAt      ListAccountPeopleParamsSort = "updated_at"
+)
+
+// Valid indicates whether the value is a known member of the ListAccountPeopleParamsSort enum.
+func (e ListAccountPeopleParamsSort) Valid() bool {
+	switch e {
+	case ListAccountPeopleParamsSortCreatedAt:
+		return true
+	case ListAccountPeopleParamsSortFirstName:
+		return true
+	case ListAccountPeopleParamsSortLastName:
+		return true
+	case ListAccountPeopleParamsSortMinusCreatedAt:
+		return true
+	case ListAccountPeopleParamsSortMinusFirstName:
+		return true
+	case ListAccountPeopleParamsSortMinusLastName:
+		return true
+	case ListAccountPeopleParamsSortMinusUpdatedAt:
+		return true
+	case ListAccountPeopleParamsSortUpdatedAt:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListPeopleParamsSort.
 const (
 	ListPeopleParamsSortCreatedAt      ListPeopleParamsSort = "created_at"
@@ -560,8 +687,14 @@ type ContactCreateDocument struct {
 		//
 		//
 		// Example: 87a37e5f-bf81-4b91-8392-593866b3baf1
-		Id   *ClientID                     `json:"id,omitempty"`
-		Type ContactCreateDocumentDataType `json:"type"`
+		Id *ClientID `json:"id,omitempty"`
+
+		// Relationships Relationships sent with a contact write. People are not moved through
+		// a contact: `people` is accepted only when it lists exactly the
+		// contact's people (none on create), in any order; any other list
+		// gives 400.
+		Relationships *ContactWriteRelationships    `json:"relationships,omitempty"`
+		Type          ContactCreateDocumentDataType `json:"type"`
 	} `json:"data"`
 }
 
@@ -572,11 +705,44 @@ type ContactCreateDocumentDataType string
 type ContactDocument struct {
 	// Data A contact resource object.
 	Data ContactResource `json:"data"`
+
+	// Included The related resources `include` asked for, each once, each reached
+	// from the primary data by a relationship; present only when `include`
+	// names a path. At most 10,000 resources: a larger document gives 400
+	// asking for a smaller `per_page`.
+	Included *Included `json:"included,omitempty"`
+}
+
+// ContactIdentifier Resource linkage to a contact.
+type ContactIdentifier struct {
+	// Id A UUID; returned lower-case.
+	//
+	// Example: 87a37e5f-bf81-4b91-8392-593866b3baf1
+	Id   UUID                  `json:"id"`
+	Type ContactIdentifierType `json:"type"`
+}
+
+// ContactIdentifierType defines model for ContactIdentifier.Type.
+type ContactIdentifierType string
+
+// ContactLinkage A to-one relationship to a contact, in a request.
+type ContactLinkage struct {
+	// Data Resource linkage to a contact, in a request (id in any case).
+	Data ContactRef `json:"data"`
+
+	// Links Links a client echoes back; accepted and ignored.
+	Links *IgnoredLinks `json:"links,omitempty"`
 }
 
 // ContactListDocument A document holding a list of contacts.
 type ContactListDocument struct {
 	Data []ContactResource `json:"data"`
+
+	// Included The related resources `include` asked for, each once, each reached
+	// from the primary data by a relationship; present only when `include`
+	// names a path. At most 10,000 resources: a larger document gives 400
+	// asking for a smaller `per_page`.
+	Included *Included `json:"included,omitempty"`
 
 	// Links Path-absolute links to pages of this list, keeping the request's other
 	// parameters of this operation (`sort`, `filter[…]`, `fields[…]`,
@@ -593,6 +759,26 @@ type ContactListDocument struct {
 // Example: Jane and John Doe
 type ContactName = string
 
+// ContactRef Resource linkage to a contact, in a request (id in any case).
+type ContactRef struct {
+	// Id The id of a related resource (any case).
+	//
+	// Example: 1270222b-4638-4df4-9e1e-f048ba738d79
+	Id   RefID          `json:"id"`
+	Type ContactRefType `json:"type"`
+}
+
+// ContactRefType defines model for ContactRef.Type.
+type ContactRefType string
+
+// ContactRelationships A contact's relationships; present unless `fields[contacts]` selects
+// none of them.
+type ContactRelationships struct {
+	// People A to-many relationship to people. `data` (every related person, in
+	// `created_at` order) is present when the relationship is included.
+	People *PeopleToMany `json:"people,omitempty"`
+}
+
 // ContactResource A contact resource object.
 type ContactResource struct {
 	// Attributes A contact as stored; all attributes are present unless `fields[contacts]` asks for fewer.
@@ -601,12 +787,25 @@ type ContactResource struct {
 	// Id A UUID; returned lower-case.
 	//
 	// Example: 87a37e5f-bf81-4b91-8392-593866b3baf1
-	Id   UUID                `json:"id"`
-	Type ContactResourceType `json:"type"`
+	Id UUID `json:"id"`
+
+	// Relationships A contact's relationships; present unless `fields[contacts]` selects
+	// none of them.
+	Relationships *ContactRelationships `json:"relationships,omitempty"`
+	Type          ContactResourceType   `json:"type"`
 }
 
 // ContactResourceType defines model for ContactResource.Type.
 type ContactResourceType string
+
+// ContactToOne A to-one relationship to a contact; its linkage is always present.
+type ContactToOne struct {
+	// Data Resource linkage to a contact.
+	Data ContactIdentifier `json:"data"`
+
+	// Links Links of a relationship.
+	Links RelatedLinks `json:"links"`
+}
 
 // ContactUpdateAttributes Attributes to change; those not sent keep their values.
 type ContactUpdateAttributes struct {
@@ -652,13 +851,28 @@ type ContactUpdateDocument struct {
 		// Id Optional; when sent it must equal the path id (any case), else 409.
 		//
 		// Example: 87a37e5f-bf81-4b91-8392-593866b3baf1
-		Id   *BodyID                       `json:"id,omitempty"`
-		Type ContactUpdateDocumentDataType `json:"type"`
+		Id *BodyID `json:"id,omitempty"`
+
+		// Relationships Relationships sent with a contact write. People are not moved through
+		// a contact: `people` is accepted only when it lists exactly the
+		// contact's people (none on create), in any order; any other list
+		// gives 400.
+		Relationships *ContactWriteRelationships    `json:"relationships,omitempty"`
+		Type          ContactUpdateDocumentDataType `json:"type"`
 	} `json:"data"`
 }
 
 // ContactUpdateDocumentDataType defines model for ContactUpdateDocument.Data.Type.
 type ContactUpdateDocumentDataType string
+
+// ContactWriteRelationships Relationships sent with a contact write. People are not moved through
+// a contact: `people` is accepted only when it lists exactly the
+// contact's people (none on create), in any order; any other list
+// gives 400.
+type ContactWriteRelationships struct {
+	// People A to-many relationship to people, in a request.
+	People *PeopleLinkage `json:"people,omitempty"`
+}
 
 // CountryCodeHint The calling code (`"1"`, `"44"`, or a JSON number) whose main region is
 // used to parse a national `number`. The stored value is always set from
@@ -810,10 +1024,24 @@ type FirstName = string
 // Example: false
 type HistoricInput = bool
 
+// IgnoredLinks Links a client echoes back; accepted and ignored.
+type IgnoredLinks map[string]string
+
 // IgnoredOnCreate Accepted and ignored on create (clients often build create bodies from the update attribute set).
 //
 // Example: 2026-11-28T05:51:57.123Z
 type IgnoredOnCreate = string
+
+// Included The related resources `include` asked for, each once, each reached
+// from the primary data by a relationship; present only when `include`
+// names a path. At most 10,000 resources: a larger document gives 400
+// asking for a smaller `per_page`.
+type Included = []IncludedResource
+
+// IncludedResource An included resource object, of any of the three types.
+type IncludedResource struct {
+	union json.RawMessage
+}
 
 // LastName The person's last name; `null` clears it.
 //
@@ -907,6 +1135,23 @@ type Pagination struct {
 	TotalPages int `json:"total_pages"`
 }
 
+// PeopleLinkage A to-many relationship to people, in a request.
+type PeopleLinkage struct {
+	Data []PersonRef `json:"data"`
+
+	// Links Links a client echoes back; accepted and ignored.
+	Links *IgnoredLinks `json:"links,omitempty"`
+}
+
+// PeopleToMany A to-many relationship to people. `data` (every related person, in
+// `created_at` order) is present when the relationship is included.
+type PeopleToMany struct {
+	Data *[]PersonIdentifier `json:"data,omitempty"`
+
+	// Links Links of a relationship.
+	Links RelatedLinks `json:"links"`
+}
+
 // PersonAttributes A person as stored; all attributes are present unless `fields[people]` asks for fewer.
 type PersonAttributes struct {
 	// CreatedAt The timestamp of when this resource was created (client-supplied on create or update, else the server's time).
@@ -984,8 +1229,16 @@ type PersonCreateDocument struct {
 		//
 		//
 		// Example: 87a37e5f-bf81-4b91-8392-593866b3baf1
-		Id   *ClientID                    `json:"id,omitempty"`
-		Type PersonCreateDocumentDataType `json:"type"`
+		Id *ClientID `json:"id,omitempty"`
+
+		// Relationships Relationships sent with a person write. A person does not move to
+		// another contact, and phones do not move between people: `contact`
+		// must name the contact of the path (on the contact-less routes, the
+		// person's own), and `phone_numbers` must list exactly the person's
+		// phones (none on create), in any order; anything else gives 400 and
+		// nothing is saved.
+		Relationships *PersonWriteRelationships    `json:"relationships,omitempty"`
+		Type          PersonCreateDocumentDataType `json:"type"`
 	} `json:"data"`
 }
 
@@ -996,11 +1249,44 @@ type PersonCreateDocumentDataType string
 type PersonDocument struct {
 	// Data A person resource object.
 	Data PersonResource `json:"data"`
+
+	// Included The related resources `include` asked for, each once, each reached
+	// from the primary data by a relationship; present only when `include`
+	// names a path. At most 10,000 resources: a larger document gives 400
+	// asking for a smaller `per_page`.
+	Included *Included `json:"included,omitempty"`
+}
+
+// PersonIdentifier Resource linkage to a person.
+type PersonIdentifier struct {
+	// Id A UUID; returned lower-case.
+	//
+	// Example: 87a37e5f-bf81-4b91-8392-593866b3baf1
+	Id   UUID                 `json:"id"`
+	Type PersonIdentifierType `json:"type"`
+}
+
+// PersonIdentifierType defines model for PersonIdentifier.Type.
+type PersonIdentifierType string
+
+// PersonLinkage A to-one relationship to a person, in a request.
+type PersonLinkage struct {
+	// Data Resource linkage to a person, in a request (id in any case).
+	Data PersonRef `json:"data"`
+
+	// Links Links a client echoes back; accepted and ignored.
+	Links *IgnoredLinks `json:"links,omitempty"`
 }
 
 // PersonListDocument A document holding a list of people.
 type PersonListDocument struct {
 	Data []PersonResource `json:"data"`
+
+	// Included The related resources `include` asked for, each once, each reached
+	// from the primary data by a relationship; present only when `include`
+	// names a path. At most 10,000 resources: a larger document gives 400
+	// asking for a smaller `per_page`.
+	Included *Included `json:"included,omitempty"`
 
 	// Links Path-absolute links to pages of this list, keeping the request's other
 	// parameters of this operation (`sort`, `filter[…]`, `fields[…]`,
@@ -1012,6 +1298,29 @@ type PersonListDocument struct {
 	Meta ListMeta `json:"meta"`
 }
 
+// PersonRef Resource linkage to a person, in a request (id in any case).
+type PersonRef struct {
+	// Id The id of a related resource (any case).
+	//
+	// Example: 1270222b-4638-4df4-9e1e-f048ba738d79
+	Id   RefID         `json:"id"`
+	Type PersonRefType `json:"type"`
+}
+
+// PersonRefType defines model for PersonRef.Type.
+type PersonRefType string
+
+// PersonRelationships A person's relationships; each is present unless `fields[people]`
+// leaves it out.
+type PersonRelationships struct {
+	// Contact A to-one relationship to a contact; its linkage is always present.
+	Contact *ContactToOne `json:"contact,omitempty"`
+
+	// PhoneNumbers A to-many relationship to phones. `data` (every related phone, in
+	// `created_at` order) is present when the relationship is included.
+	PhoneNumbers *PhonesToMany `json:"phone_numbers,omitempty"`
+}
+
 // PersonResource A person resource object.
 type PersonResource struct {
 	// Attributes A person as stored; all attributes are present unless `fields[people]` asks for fewer.
@@ -1020,12 +1329,25 @@ type PersonResource struct {
 	// Id A UUID; returned lower-case.
 	//
 	// Example: 87a37e5f-bf81-4b91-8392-593866b3baf1
-	Id   UUID               `json:"id"`
-	Type PersonResourceType `json:"type"`
+	Id UUID `json:"id"`
+
+	// Relationships A person's relationships; each is present unless `fields[people]`
+	// leaves it out.
+	Relationships *PersonRelationships `json:"relationships,omitempty"`
+	Type          PersonResourceType   `json:"type"`
 }
 
 // PersonResourceType defines model for PersonResource.Type.
 type PersonResourceType string
+
+// PersonToOne A to-one relationship to a person; its linkage is always present.
+type PersonToOne struct {
+	// Data Resource linkage to a person.
+	Data PersonIdentifier `json:"data"`
+
+	// Links Links of a relationship.
+	Links RelatedLinks `json:"links"`
+}
 
 // PersonUpdateAttributes Attributes to change; those not sent keep their values.
 type PersonUpdateAttributes struct {
@@ -1076,13 +1398,35 @@ type PersonUpdateDocument struct {
 		// Id Optional; when sent it must equal the path id (any case), else 409.
 		//
 		// Example: 87a37e5f-bf81-4b91-8392-593866b3baf1
-		Id   *BodyID                      `json:"id,omitempty"`
-		Type PersonUpdateDocumentDataType `json:"type"`
+		Id *BodyID `json:"id,omitempty"`
+
+		// Relationships Relationships sent with a person write. A person does not move to
+		// another contact, and phones do not move between people: `contact`
+		// must name the contact of the path (on the contact-less routes, the
+		// person's own), and `phone_numbers` must list exactly the person's
+		// phones (none on create), in any order; anything else gives 400 and
+		// nothing is saved.
+		Relationships *PersonWriteRelationships    `json:"relationships,omitempty"`
+		Type          PersonUpdateDocumentDataType `json:"type"`
 	} `json:"data"`
 }
 
 // PersonUpdateDocumentDataType defines model for PersonUpdateDocument.Data.Type.
 type PersonUpdateDocumentDataType string
+
+// PersonWriteRelationships Relationships sent with a person write. A person does not move to
+// another contact, and phones do not move between people: `contact`
+// must name the contact of the path (on the contact-less routes, the
+// person's own), and `phone_numbers` must list exactly the person's
+// phones (none on create), in any order; anything else gives 400 and
+// nothing is saved.
+type PersonWriteRelationships struct {
+	// Contact A to-one relationship to a contact, in a request.
+	Contact *ContactLinkage `json:"contact,omitempty"`
+
+	// PhoneNumbers A to-many relationship to phones, in a request.
+	PhoneNumbers *PhonesLinkage `json:"phone_numbers,omitempty"`
+}
 
 // PhoneAttributes A phone as stored: exactly the ten documented attributes, all present
 // unless `fields[phone_numbers]` asks for fewer.
@@ -1240,8 +1584,13 @@ type PhoneCreateDocument struct {
 		//
 		//
 		// Example: 87a37e5f-bf81-4b91-8392-593866b3baf1
-		Id   *ClientID                   `json:"id,omitempty"`
-		Type PhoneCreateDocumentDataType `json:"type"`
+		Id *ClientID `json:"id,omitempty"`
+
+		// Relationships Relationships sent with a phone write. A phone does not move to
+		// another person: `person` must name the person of the path, else 400
+		// and nothing is saved.
+		Relationships *PhoneWriteRelationships    `json:"relationships,omitempty"`
+		Type          PhoneCreateDocumentDataType `json:"type"`
 	} `json:"data"`
 }
 
@@ -1252,11 +1601,35 @@ type PhoneCreateDocumentDataType string
 type PhoneDocument struct {
 	// Data A phone resource object.
 	Data PhoneResource `json:"data"`
+
+	// Included The related resources `include` asked for, each once, each reached
+	// from the primary data by a relationship; present only when `include`
+	// names a path. At most 10,000 resources: a larger document gives 400
+	// asking for a smaller `per_page`.
+	Included *Included `json:"included,omitempty"`
 }
+
+// PhoneIdentifier Resource linkage to a phone.
+type PhoneIdentifier struct {
+	// Id A UUID; returned lower-case.
+	//
+	// Example: 87a37e5f-bf81-4b91-8392-593866b3baf1
+	Id   UUID                `json:"id"`
+	Type PhoneIdentifierType `json:"type"`
+}
+
+// PhoneIdentifierType defines model for PhoneIdentifier.Type.
+type PhoneIdentifierType string
 
 // PhoneListDocument A document holding a list of phones.
 type PhoneListDocument struct {
 	Data []PhoneResource `json:"data"`
+
+	// Included The related resources `include` asked for, each once, each reached
+	// from the primary data by a relationship; present only when `include`
+	// names a path. At most 10,000 resources: a larger document gives 400
+	// asking for a smaller `per_page`.
+	Included *Included `json:"included,omitempty"`
 
 	// Links Path-absolute links to pages of this list, keeping the request's other
 	// parameters of this operation (`sort`, `filter[…]`, `fields[…]`,
@@ -1280,6 +1653,25 @@ type PhoneListDocument struct {
 // Example: (617) 555-1212
 type PhoneNumberInput = json.RawMessage
 
+// PhoneRef Resource linkage to a phone, in a request (id in any case).
+type PhoneRef struct {
+	// Id The id of a related resource (any case).
+	//
+	// Example: 1270222b-4638-4df4-9e1e-f048ba738d79
+	Id   RefID        `json:"id"`
+	Type PhoneRefType `json:"type"`
+}
+
+// PhoneRefType defines model for PhoneRef.Type.
+type PhoneRefType string
+
+// PhoneRelationships A phone's relationships; present unless `fields[phone_numbers]`
+// selects none of them.
+type PhoneRelationships struct {
+	// Person A to-one relationship to a person; its linkage is always present.
+	Person *PersonToOne `json:"person,omitempty"`
+}
+
 // PhoneResource A phone resource object.
 type PhoneResource struct {
 	// Attributes A phone as stored: exactly the ten documented attributes, all present
@@ -1289,8 +1681,12 @@ type PhoneResource struct {
 	// Id A UUID; returned lower-case.
 	//
 	// Example: 87a37e5f-bf81-4b91-8392-593866b3baf1
-	Id   UUID              `json:"id"`
-	Type PhoneResourceType `json:"type"`
+	Id UUID `json:"id"`
+
+	// Relationships A phone's relationships; present unless `fields[phone_numbers]`
+	// selects none of them.
+	Relationships *PhoneRelationships `json:"relationships,omitempty"`
+	Type          PhoneResourceType   `json:"type"`
 }
 
 // PhoneResourceType defines model for PhoneResource.Type.
@@ -1386,13 +1782,43 @@ type PhoneUpdateDocument struct {
 		// Id Optional; when sent it must equal the path id (any case), else 409.
 		//
 		// Example: 87a37e5f-bf81-4b91-8392-593866b3baf1
-		Id   *BodyID                     `json:"id,omitempty"`
-		Type PhoneUpdateDocumentDataType `json:"type"`
+		Id *BodyID `json:"id,omitempty"`
+
+		// Relationships Relationships sent with a phone write. A phone does not move to
+		// another person: `person` must name the person of the path, else 400
+		// and nothing is saved.
+		Relationships *PhoneWriteRelationships    `json:"relationships,omitempty"`
+		Type          PhoneUpdateDocumentDataType `json:"type"`
 	} `json:"data"`
 }
 
 // PhoneUpdateDocumentDataType defines model for PhoneUpdateDocument.Data.Type.
 type PhoneUpdateDocumentDataType string
+
+// PhoneWriteRelationships Relationships sent with a phone write. A phone does not move to
+// another person: `person` must name the person of the path, else 400
+// and nothing is saved.
+type PhoneWriteRelationships struct {
+	// Person A to-one relationship to a person, in a request.
+	Person *PersonLinkage `json:"person,omitempty"`
+}
+
+// PhonesLinkage A to-many relationship to phones, in a request.
+type PhonesLinkage struct {
+	Data []PhoneRef `json:"data"`
+
+	// Links Links a client echoes back; accepted and ignored.
+	Links *IgnoredLinks `json:"links,omitempty"`
+}
+
+// PhonesToMany A to-many relationship to phones. `data` (every related phone, in
+// `created_at` order) is present when the relationship is included.
+type PhonesToMany struct {
+	Data *[]PhoneIdentifier `json:"data,omitempty"`
+
+	// Links Links of a relationship.
+	Links RelatedLinks `json:"links"`
+}
 
 // PrimaryInput `true` makes this phone the person's primary (demoting the others) unless
 // it is historic. `false` on the primary promotes the earliest remaining
@@ -1400,6 +1826,19 @@ type PhoneUpdateDocumentDataType string
 //
 // Example: true
 type PrimaryInput = bool
+
+// RefID The id of a related resource (any case).
+//
+// Example: 1270222b-4638-4df4-9e1e-f048ba738d79
+type RefID = string
+
+// RelatedLinks Links of a relationship.
+type RelatedLinks struct {
+	// Related Path-absolute URL of the related resource or collection.
+	//
+	// Example: /api/v2/contacts/eefc03da-13c3-49fa-acf0-d755517a2cef/people/1270222b-4638-4df4-9e1e-f048ba738d79/phones
+	Related string `json:"related"`
+}
 
 // Source The source of the phone number; `MPDX` when not given on create.
 //
@@ -1485,8 +1924,17 @@ type IfMatch = string
 // IfNoneMatch defines model for IfNoneMatch.
 type IfNoneMatch = string
 
-// Include defines model for Include.
-type Include = string
+// IncludeContacts defines model for IncludeContacts.
+type IncludeContacts = string
+
+// IncludeNone defines model for IncludeNone.
+type IncludeNone = string
+
+// IncludePeople defines model for IncludePeople.
+type IncludePeople = string
+
+// IncludePhones defines model for IncludePhones.
+type IncludePhones = string
 
 // Page defines model for Page.
 type Page = int
@@ -1584,11 +2032,19 @@ type ListContactsParams struct {
 	// upper bound, its first instant.
 	FilterUpdatedInDbAt *FilterUpdatedInDBAt `form:"filter[updated_in_db_at],omitempty" json:"filter[updated_in_db_at],omitempty"`
 
-	// FieldsContacts Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
-	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `people`, `people.phone_numbers`. Any other path
+	// gives 400 with `source.parameter` `include`.
+	Include *IncludeContacts `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
+
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 }
 
 // ListContactsParamsSort defines parameters for ListContacts.
@@ -1596,11 +2052,153 @@ type ListContactsParamsSort string
 
 // CreateContactParams defines parameters for CreateContact.
 type CreateContactParams struct {
-	// FieldsContacts Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
-	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `people`, `people.phone_numbers`. Any other path
+	// gives 400 with `source.parameter` `include`.
+	Include *IncludeContacts `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
+
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
+}
+
+// ListAccountPeopleParams defines parameters for ListAccountPeople.
+type ListAccountPeopleParams struct {
+	// Page The page to return, from 1 (default 1). Alias `page[number]`; give only one of them.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PerPage Rows per page (default 25, at most 500). Alias `page[size]`; give only one of them.
+	PerPage *PerPage `form:"per_page,omitempty" json:"per_page,omitempty"`
+
+	// PageNumber Alias of `page`.
+	PageNumber *PageNumber `form:"page[number],omitempty" json:"page[number],omitempty"`
+
+	// PageSize Alias of `per_page`.
+	PageSize *PageSize `form:"page[size],omitempty" json:"page[size],omitempty"`
+
+	// Sort Sort field, `-` for descending (default `created_at`); ties are broken by `id` in the same direction. One field only.
+	Sort *ListAccountPeopleParamsSort `form:"sort,omitempty" json:"sort,omitempty"`
+
+	// FilterUpdatedAt Only rows whose `updated_at` is in this range. Accepted forms, where A and B are each a UTC date `YYYY-MM-DD` or an
+	// RFC 3339 timestamp (any offset, fractional seconds allowed):
+	// `A..B` (inclusive), `A...B` (end-exclusive), `A..` (from A, inclusive),
+	// `..B` (up to B, inclusive), a single date (that UTC day) or a single
+	// timestamp (that exact instant). A date as a lower bound means its first
+	// instant; as an inclusive upper bound, its last instant; as an exclusive
+	// upper bound, its first instant.
+	FilterUpdatedAt *FilterUpdatedAt `form:"filter[updated_at],omitempty" json:"filter[updated_at],omitempty"`
+
+	// FilterUpdatedInDbAt Only rows whose `updated_in_db_at` is in this range: offline clients
+	// ask for `<last sync>..` to get what changed. Accepted forms, where A and B are each a UTC date `YYYY-MM-DD` or an
+	// RFC 3339 timestamp (any offset, fractional seconds allowed):
+	// `A..B` (inclusive), `A...B` (end-exclusive), `A..` (from A, inclusive),
+	// `..B` (up to B, inclusive), a single date (that UTC day) or a single
+	// timestamp (that exact instant). A date as a lower bound means its first
+	// instant; as an inclusive upper bound, its last instant; as an exclusive
+	// upper bound, its first instant.
+	FilterUpdatedInDbAt *FilterUpdatedInDBAt `form:"filter[updated_in_db_at],omitempty" json:"filter[updated_in_db_at],omitempty"`
+
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
+
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `contact`, `phone_numbers`. Any other path gives
+	// 400 with `source.parameter` `include`.
+	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
+}
+
+// ListAccountPeopleParamsSort defines parameters for ListAccountPeople.
+type ListAccountPeopleParamsSort string
+
+// DeleteAccountPersonParams defines parameters for DeleteAccountPerson.
+type DeleteAccountPersonParams struct {
+	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
+	// comparison, so `W/` tags never match; `*` matches any). When present it
+	// is the precondition (instead of `updated_in_db_at`, which is then not
+	// required): a value that does not match the current `ETag` gives 412
+	// with the current tag in `meta.etag`, and nothing is saved.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// GetAccountPersonParams defines parameters for GetAccountPerson.
+type GetAccountPersonParams struct {
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
+
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `contact`, `phone_numbers`. Any other path gives
+	// 400 with `source.parameter` `include`.
+	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
+
+	// IfNoneMatch ETags the client holds (comma-separated; weak comparison, so `W/`
+	// tags match too; `*` matches any). When one matches the current `ETag`
+	// the answer is 304 without a body.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+}
+
+// PatchAccountPersonParams defines parameters for PatchAccountPerson.
+type PatchAccountPersonParams struct {
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
+
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `contact`, `phone_numbers`. Any other path gives
+	// 400 with `source.parameter` `include`.
+	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
+
+	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
+	// comparison, so `W/` tags never match; `*` matches any). When present it
+	// is the precondition (instead of `updated_in_db_at`, which is then not
+	// required): a value that does not match the current `ETag` gives 412
+	// with the current tag in `meta.etag`, and nothing is saved.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// PutAccountPersonParams defines parameters for PutAccountPerson.
+type PutAccountPersonParams struct {
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
+
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `contact`, `phone_numbers`. Any other path gives
+	// 400 with `source.parameter` `include`.
+	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
+
+	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
+	// comparison, so `W/` tags never match; `*` matches any). When present it
+	// is the precondition (instead of `updated_in_db_at`, which is then not
+	// required): a value that does not match the current `ETag` gives 412
+	// with the current tag in `meta.etag`, and nothing is saved.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // DeleteContactParams defines parameters for DeleteContact.
@@ -1615,11 +2213,19 @@ type DeleteContactParams struct {
 
 // GetContactParams defines parameters for GetContact.
 type GetContactParams struct {
-	// FieldsContacts Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
-	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `people`, `people.phone_numbers`. Any other path
+	// gives 400 with `source.parameter` `include`.
+	Include *IncludeContacts `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
+
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IfNoneMatch ETags the client holds (comma-separated; weak comparison, so `W/`
 	// tags match too; `*` matches any). When one matches the current `ETag`
@@ -1629,11 +2235,19 @@ type GetContactParams struct {
 
 // PatchContactParams defines parameters for PatchContact.
 type PatchContactParams struct {
-	// FieldsContacts Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
-	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `people`, `people.phone_numbers`. Any other path
+	// gives 400 with `source.parameter` `include`.
+	Include *IncludeContacts `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
+
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
 	// comparison, so `W/` tags never match; `*` matches any). When present it
@@ -1645,11 +2259,19 @@ type PatchContactParams struct {
 
 // PutContactParams defines parameters for PutContact.
 type PutContactParams struct {
-	// FieldsContacts Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
-	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `people`, `people.phone_numbers`. Any other path
+	// gives 400 with `source.parameter` `include`.
+	Include *IncludeContacts `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
+
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
 	// comparison, so `W/` tags never match; `*` matches any). When present it
@@ -1695,11 +2317,19 @@ type ListPeopleParams struct {
 	// upper bound, its first instant.
 	FilterUpdatedInDbAt *FilterUpdatedInDBAt `form:"filter[updated_in_db_at],omitempty" json:"filter[updated_in_db_at],omitempty"`
 
-	// FieldsPeople Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
-	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
-	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `contact`, `phone_numbers`. Any other path gives
+	// 400 with `source.parameter` `include`.
+	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 }
 
 // ListPeopleParamsSort defines parameters for ListPeople.
@@ -1707,11 +2337,19 @@ type ListPeopleParamsSort string
 
 // CreatePersonParams defines parameters for CreatePerson.
 type CreatePersonParams struct {
-	// FieldsPeople Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
-	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
-	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `contact`, `phone_numbers`. Any other path gives
+	// 400 with `source.parameter` `include`.
+	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 }
 
 // DeletePersonParams defines parameters for DeletePerson.
@@ -1726,11 +2364,19 @@ type DeletePersonParams struct {
 
 // GetPersonParams defines parameters for GetPerson.
 type GetPersonParams struct {
-	// FieldsPeople Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
-	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
-	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `contact`, `phone_numbers`. Any other path gives
+	// 400 with `source.parameter` `include`.
+	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IfNoneMatch ETags the client holds (comma-separated; weak comparison, so `W/`
 	// tags match too; `*` matches any). When one matches the current `ETag`
@@ -1740,11 +2386,19 @@ type GetPersonParams struct {
 
 // PatchPersonParams defines parameters for PatchPerson.
 type PatchPersonParams struct {
-	// FieldsPeople Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
-	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
-	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `contact`, `phone_numbers`. Any other path gives
+	// 400 with `source.parameter` `include`.
+	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
 	// comparison, so `W/` tags never match; `*` matches any). When present it
@@ -1756,11 +2410,19 @@ type PatchPersonParams struct {
 
 // PutPersonParams defines parameters for PutPerson.
 type PutPersonParams struct {
-	// FieldsPeople Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
-	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
-	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `contact`, `phone_numbers`. Any other path gives
+	// 400 with `source.parameter` `include`.
+	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
 	// comparison, so `W/` tags never match; `*` matches any). When present it
@@ -1815,11 +2477,19 @@ type ListPhonesParams struct {
 	// FilterLocation Only phones with exactly this location.
 	FilterLocation *FilterLocation `form:"filter[location],omitempty" json:"filter[location],omitempty"`
 
-	// FieldsPhoneNumbers Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
-	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
-	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `person`, `person.contact`. Any other path gives
+	// 400 with `source.parameter` `include`.
+	Include *IncludePhones `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 }
 
 // ListPhonesParamsSort defines parameters for ListPhones.
@@ -1833,11 +2503,19 @@ type ListPhonesParamsFilterHistoric string
 
 // CreatePhoneParams defines parameters for CreatePhone.
 type CreatePhoneParams struct {
-	// FieldsPhoneNumbers Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
-	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
-	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `person`, `person.contact`. Any other path gives
+	// 400 with `source.parameter` `include`.
+	Include *IncludePhones `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 }
 
 // DeletePhoneParams defines parameters for DeletePhone.
@@ -1852,11 +2530,19 @@ type DeletePhoneParams struct {
 
 // GetPhoneParams defines parameters for GetPhone.
 type GetPhoneParams struct {
-	// FieldsPhoneNumbers Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
-	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
-	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `person`, `person.contact`. Any other path gives
+	// 400 with `source.parameter` `include`.
+	Include *IncludePhones `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
 	// IfNoneMatch ETags the client holds (comma-separated; weak comparison, so `W/`
 	// tags match too; `*` matches any). When one matches the current `ETag`
@@ -1866,11 +2552,19 @@ type GetPhoneParams struct {
 
 // PatchPhoneParams defines parameters for PatchPhone.
 type PatchPhoneParams struct {
-	// FieldsPhoneNumbers Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
-	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
-	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `person`, `person.contact`. Any other path gives
+	// 400 with `source.parameter` `include`.
+	Include *IncludePhones `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
 	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
 	// comparison, so `W/` tags never match; `*` matches any). When present it
@@ -1882,11 +2576,19 @@ type PatchPhoneParams struct {
 
 // PutPhoneParams defines parameters for PutPhone.
 type PutPhoneParams struct {
-	// FieldsPhoneNumbers Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
-	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
-	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `person`, `person.contact`. Any other path gives
+	// 400 with `source.parameter` `include`.
+	Include *IncludePhones `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
 	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
 	// comparison, so `W/` tags never match; `*` matches any). When present it
@@ -1919,11 +2621,12 @@ type ListDeletedRecordsParams struct {
 	// FilterTypes Comma-separated resource types to list (`contacts`, `people`, `phone_numbers`).
 	FilterTypes *FilterTypes `form:"filter[types],omitempty" json:"filter[types],omitempty"`
 
-	// FieldsDeletedRecords Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	// FieldsDeletedRecords Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsDeletedRecords *FieldsDeleted `form:"fields[deleted_records],omitempty" json:"fields[deleted_records],omitempty"`
 
-	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
-	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+	// Include Tombstones have no relationships: an empty value is accepted, any
+	// path gives 400 with `source.parameter` `include`.
+	Include *IncludeNone `form:"include,omitempty" json:"include,omitempty"`
 }
 
 // ListDeletedRecordsParamsSort defines parameters for ListDeletedRecords.
@@ -1931,6 +2634,12 @@ type ListDeletedRecordsParamsSort string
 
 // CreateContactApplicationVndAPIPlusJSONRequestBody defines body for CreateContact for application/vnd.api+json ContentType.
 type CreateContactApplicationVndAPIPlusJSONRequestBody = ContactCreateDocument
+
+// PatchAccountPersonApplicationVndAPIPlusJSONRequestBody defines body for PatchAccountPerson for application/vnd.api+json ContentType.
+type PatchAccountPersonApplicationVndAPIPlusJSONRequestBody = PersonUpdateDocument
+
+// PutAccountPersonApplicationVndAPIPlusJSONRequestBody defines body for PutAccountPerson for application/vnd.api+json ContentType.
+type PutAccountPersonApplicationVndAPIPlusJSONRequestBody = PersonUpdateDocument
 
 // PatchContactApplicationVndAPIPlusJSONRequestBody defines body for PatchContact for application/vnd.api+json ContentType.
 type PatchContactApplicationVndAPIPlusJSONRequestBody = ContactUpdateDocument
@@ -1956,6 +2665,143 @@ type PatchPhoneApplicationVndAPIPlusJSONRequestBody = PhoneUpdateDocument
 // PutPhoneApplicationVndAPIPlusJSONRequestBody defines body for PutPhone for application/vnd.api+json ContentType.
 type PutPhoneApplicationVndAPIPlusJSONRequestBody = PhoneUpdateDocument
 
+// AsContactResource returns the union data inside the IncludedResource as a ContactResource
+func (t IncludedResource) AsContactResource() (ContactResource, error) {
+	var body ContactResource
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromContactResource overwrites any union data inside the IncludedResource as the provided ContactResource
+func (t *IncludedResource) FromContactResource(v ContactResource) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"contacts"}`))
+	t.union = b
+	return err
+}
+
+// MergeContactResource performs a merge with any union data inside the IncludedResource, using the provided ContactResource
+func (t *IncludedResource) MergeContactResource(v ContactResource) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"contacts"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsPersonResource returns the union data inside the IncludedResource as a PersonResource
+func (t IncludedResource) AsPersonResource() (PersonResource, error) {
+	var body PersonResource
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPersonResource overwrites any union data inside the IncludedResource as the provided PersonResource
+func (t *IncludedResource) FromPersonResource(v PersonResource) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"people"}`))
+	t.union = b
+	return err
+}
+
+// MergePersonResource performs a merge with any union data inside the IncludedResource, using the provided PersonResource
+func (t *IncludedResource) MergePersonResource(v PersonResource) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"people"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsPhoneResource returns the union data inside the IncludedResource as a PhoneResource
+func (t IncludedResource) AsPhoneResource() (PhoneResource, error) {
+	var body PhoneResource
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPhoneResource overwrites any union data inside the IncludedResource as the provided PhoneResource
+func (t *IncludedResource) FromPhoneResource(v PhoneResource) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"phone_numbers"}`))
+	t.union = b
+	return err
+}
+
+// MergePhoneResource performs a merge with any union data inside the IncludedResource, using the provided PhoneResource
+func (t *IncludedResource) MergePhoneResource(v PhoneResource) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"phone_numbers"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t IncludedResource) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"type"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t IncludedResource) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "contacts":
+		return t.AsContactResource()
+	case "people":
+		return t.AsPersonResource()
+	case "phone_numbers":
+		return t.AsPhoneResource()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t IncludedResource) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *IncludedResource) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// ListContacts List contacts
@@ -1964,6 +2810,21 @@ type ServerInterface interface {
 	// CreateContact Create a contact
 	// (POST /api/v2/contacts)
 	CreateContact(ctx echo.Context, params CreateContactParams) error
+	// ListAccountPeople List all people of the caller's account list
+	// (GET /api/v2/contacts/people)
+	ListAccountPeople(ctx echo.Context, params ListAccountPeopleParams) error
+	// DeleteAccountPerson Delete a person without its contact's id
+	// (DELETE /api/v2/contacts/people/{person_id})
+	DeleteAccountPerson(ctx echo.Context, personId PersonID, params DeleteAccountPersonParams) error
+	// GetAccountPerson Get a person without its contact's id
+	// (GET /api/v2/contacts/people/{person_id})
+	GetAccountPerson(ctx echo.Context, personId PersonID, params GetAccountPersonParams) error
+	// PatchAccountPerson Update a person without its contact's id (PATCH)
+	// (PATCH /api/v2/contacts/people/{person_id})
+	PatchAccountPerson(ctx echo.Context, personId PersonID, params PatchAccountPersonParams) error
+	// PutAccountPerson Update a person without its contact's id
+	// (PUT /api/v2/contacts/people/{person_id})
+	PutAccountPerson(ctx echo.Context, personId PersonID, params PutAccountPersonParams) error
 	// DeleteContact Delete a contact
 	// (DELETE /api/v2/contacts/{contact_id})
 	DeleteContact(ctx echo.Context, contactId ContactID, params DeleteContactParams) error
@@ -2091,6 +2952,20 @@ func (w *ServerInterfaceWrapper) ListContacts(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
 	}
 
+	// ------------- Optional query parameter "fields[people]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[people]", ctx.QueryParams(), &params.FieldsPeople, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[people]: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[phone_numbers]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[phone_numbers]", ctx.QueryParams(), &params.FieldsPhoneNumbers, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[phone_numbers]: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListContacts(ctx, params)
 	return err
@@ -2116,8 +2991,335 @@ func (w *ServerInterfaceWrapper) CreateContact(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
 	}
 
+	// ------------- Optional query parameter "fields[people]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[people]", ctx.QueryParams(), &params.FieldsPeople, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[people]: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[phone_numbers]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[phone_numbers]", ctx.QueryParams(), &params.FieldsPhoneNumbers, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[phone_numbers]: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CreateContact(ctx, params)
+	return err
+}
+
+// ListAccountPeople converts echo context to params.
+func (w *ServerInterfaceWrapper) ListAccountPeople(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAccountPeopleParams
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "per_page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "per_page", ctx.QueryParams(), &params.PerPage, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter per_page: %s", err))
+	}
+
+	// ------------- Optional query parameter "page[number]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page[number]", ctx.QueryParams(), &params.PageNumber, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page[number]: %s", err))
+	}
+
+	// ------------- Optional query parameter "page[size]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page[size]", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page[size]: %s", err))
+	}
+
+	// ------------- Optional query parameter "sort" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sort", ctx.QueryParams(), &params.Sort, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sort: %s", err))
+	}
+
+	// ------------- Optional query parameter "filter[updated_at]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "filter[updated_at]", ctx.QueryParams(), &params.FilterUpdatedAt, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter filter[updated_at]: %s", err))
+	}
+
+	// ------------- Optional query parameter "filter[updated_in_db_at]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "filter[updated_in_db_at]", ctx.QueryParams(), &params.FilterUpdatedInDbAt, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter filter[updated_in_db_at]: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[people]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[people]", ctx.QueryParams(), &params.FieldsPeople, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[people]: %s", err))
+	}
+
+	// ------------- Optional query parameter "include" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "include", ctx.QueryParams(), &params.Include, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[contacts]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[contacts]", ctx.QueryParams(), &params.FieldsContacts, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[contacts]: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[phone_numbers]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[phone_numbers]", ctx.QueryParams(), &params.FieldsPhoneNumbers, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[phone_numbers]: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListAccountPeople(ctx, params)
+	return err
+}
+
+// DeleteAccountPerson converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteAccountPerson(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "person_id" -------------
+	var personId PersonID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "person_id", ctx.Param("person_id"), &personId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter person_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteAccountPersonParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteAccountPerson(ctx, personId, params)
+	return err
+}
+
+// GetAccountPerson converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAccountPerson(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "person_id" -------------
+	var personId PersonID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "person_id", ctx.Param("person_id"), &personId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter person_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetAccountPersonParams
+	// ------------- Optional query parameter "fields[people]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[people]", ctx.QueryParams(), &params.FieldsPeople, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[people]: %s", err))
+	}
+
+	// ------------- Optional query parameter "include" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "include", ctx.QueryParams(), &params.Include, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[contacts]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[contacts]", ctx.QueryParams(), &params.FieldsContacts, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[contacts]: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[phone_numbers]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[phone_numbers]", ctx.QueryParams(), &params.FieldsPhoneNumbers, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[phone_numbers]: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch IfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-None-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-None-Match: %s", err))
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAccountPerson(ctx, personId, params)
+	return err
+}
+
+// PatchAccountPerson converts echo context to params.
+func (w *ServerInterfaceWrapper) PatchAccountPerson(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "person_id" -------------
+	var personId PersonID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "person_id", ctx.Param("person_id"), &personId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter person_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PatchAccountPersonParams
+	// ------------- Optional query parameter "fields[people]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[people]", ctx.QueryParams(), &params.FieldsPeople, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[people]: %s", err))
+	}
+
+	// ------------- Optional query parameter "include" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "include", ctx.QueryParams(), &params.Include, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[contacts]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[contacts]", ctx.QueryParams(), &params.FieldsContacts, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[contacts]: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[phone_numbers]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[phone_numbers]", ctx.QueryParams(), &params.FieldsPhoneNumbers, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[phone_numbers]: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PatchAccountPerson(ctx, personId, params)
+	return err
+}
+
+// PutAccountPerson converts echo context to params.
+func (w *ServerInterfaceWrapper) PutAccountPerson(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "person_id" -------------
+	var personId PersonID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "person_id", ctx.Param("person_id"), &personId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter person_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PutAccountPersonParams
+	// ------------- Optional query parameter "fields[people]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[people]", ctx.QueryParams(), &params.FieldsPeople, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[people]: %s", err))
+	}
+
+	// ------------- Optional query parameter "include" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "include", ctx.QueryParams(), &params.Include, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[contacts]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[contacts]", ctx.QueryParams(), &params.FieldsContacts, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[contacts]: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[phone_numbers]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[phone_numbers]", ctx.QueryParams(), &params.FieldsPhoneNumbers, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[phone_numbers]: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PutAccountPerson(ctx, personId, params)
 	return err
 }
 
@@ -2184,6 +3386,20 @@ func (w *ServerInterfaceWrapper) GetContact(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
 	}
 
+	// ------------- Optional query parameter "fields[people]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[people]", ctx.QueryParams(), &params.FieldsPeople, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[people]: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[phone_numbers]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[phone_numbers]", ctx.QueryParams(), &params.FieldsPhoneNumbers, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[phone_numbers]: %s", err))
+	}
+
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "If-None-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
@@ -2233,6 +3449,20 @@ func (w *ServerInterfaceWrapper) PatchContact(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
 	}
 
+	// ------------- Optional query parameter "fields[people]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[people]", ctx.QueryParams(), &params.FieldsPeople, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[people]: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[phone_numbers]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[phone_numbers]", ctx.QueryParams(), &params.FieldsPhoneNumbers, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[phone_numbers]: %s", err))
+	}
+
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
@@ -2280,6 +3510,20 @@ func (w *ServerInterfaceWrapper) PutContact(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "include", ctx.QueryParams(), &params.Include, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[people]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[people]", ctx.QueryParams(), &params.FieldsPeople, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[people]: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[phone_numbers]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[phone_numbers]", ctx.QueryParams(), &params.FieldsPhoneNumbers, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[phone_numbers]: %s", err))
 	}
 
 	headers := ctx.Request().Header
@@ -2380,6 +3624,20 @@ func (w *ServerInterfaceWrapper) ListPeople(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
 	}
 
+	// ------------- Optional query parameter "fields[contacts]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[contacts]", ctx.QueryParams(), &params.FieldsContacts, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[contacts]: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[phone_numbers]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[phone_numbers]", ctx.QueryParams(), &params.FieldsPhoneNumbers, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[phone_numbers]: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListPeople(ctx, contactId, params)
 	return err
@@ -2410,6 +3668,20 @@ func (w *ServerInterfaceWrapper) CreatePerson(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "include", ctx.QueryParams(), &params.Include, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[contacts]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[contacts]", ctx.QueryParams(), &params.FieldsContacts, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[contacts]: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[phone_numbers]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[phone_numbers]", ctx.QueryParams(), &params.FieldsPhoneNumbers, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[phone_numbers]: %s", err))
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -2496,6 +3768,20 @@ func (w *ServerInterfaceWrapper) GetPerson(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
 	}
 
+	// ------------- Optional query parameter "fields[contacts]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[contacts]", ctx.QueryParams(), &params.FieldsContacts, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[contacts]: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[phone_numbers]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[phone_numbers]", ctx.QueryParams(), &params.FieldsPhoneNumbers, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[phone_numbers]: %s", err))
+	}
+
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "If-None-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
@@ -2553,6 +3839,20 @@ func (w *ServerInterfaceWrapper) PatchPerson(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
 	}
 
+	// ------------- Optional query parameter "fields[contacts]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[contacts]", ctx.QueryParams(), &params.FieldsContacts, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[contacts]: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[phone_numbers]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[phone_numbers]", ctx.QueryParams(), &params.FieldsPhoneNumbers, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[phone_numbers]: %s", err))
+	}
+
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
@@ -2608,6 +3908,20 @@ func (w *ServerInterfaceWrapper) PutPerson(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "include", ctx.QueryParams(), &params.Include, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[contacts]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[contacts]", ctx.QueryParams(), &params.FieldsContacts, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[contacts]: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[phone_numbers]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[phone_numbers]", ctx.QueryParams(), &params.FieldsPhoneNumbers, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[phone_numbers]: %s", err))
 	}
 
 	headers := ctx.Request().Header
@@ -2737,6 +4051,20 @@ func (w *ServerInterfaceWrapper) ListPhones(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
 	}
 
+	// ------------- Optional query parameter "fields[contacts]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[contacts]", ctx.QueryParams(), &params.FieldsContacts, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[contacts]: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[people]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[people]", ctx.QueryParams(), &params.FieldsPeople, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[people]: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListPhones(ctx, contactId, personId, params)
 	return err
@@ -2775,6 +4103,20 @@ func (w *ServerInterfaceWrapper) CreatePhone(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "include", ctx.QueryParams(), &params.Include, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[contacts]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[contacts]", ctx.QueryParams(), &params.FieldsContacts, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[contacts]: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[people]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[people]", ctx.QueryParams(), &params.FieldsPeople, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[people]: %s", err))
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -2877,6 +4219,20 @@ func (w *ServerInterfaceWrapper) GetPhone(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
 	}
 
+	// ------------- Optional query parameter "fields[contacts]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[contacts]", ctx.QueryParams(), &params.FieldsContacts, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[contacts]: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[people]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[people]", ctx.QueryParams(), &params.FieldsPeople, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[people]: %s", err))
+	}
+
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "If-None-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
@@ -2942,6 +4298,20 @@ func (w *ServerInterfaceWrapper) PatchPhone(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
 	}
 
+	// ------------- Optional query parameter "fields[contacts]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[contacts]", ctx.QueryParams(), &params.FieldsContacts, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[contacts]: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[people]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[people]", ctx.QueryParams(), &params.FieldsPeople, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[people]: %s", err))
+	}
+
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
@@ -3005,6 +4375,20 @@ func (w *ServerInterfaceWrapper) PutPhone(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "include", ctx.QueryParams(), &params.Include, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[contacts]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[contacts]", ctx.QueryParams(), &params.FieldsContacts, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[contacts]: %s", err))
+	}
+
+	// ------------- Optional query parameter "fields[people]" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[people]", ctx.QueryParams(), &params.FieldsPeople, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[people]: %s", err))
 	}
 
 	headers := ctx.Request().Header
@@ -3152,6 +4536,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 	router.GET(options.BaseURL+"/api/v2/contacts", wrapper.ListContacts, options.OperationMiddlewares["listContacts"]...)
 	router.POST(options.BaseURL+"/api/v2/contacts", wrapper.CreateContact, options.OperationMiddlewares["createContact"]...)
+	router.GET(options.BaseURL+"/api/v2/contacts/people", wrapper.ListAccountPeople, options.OperationMiddlewares["listAccountPeople"]...)
+	router.DELETE(options.BaseURL+"/api/v2/contacts/people/:person_id", wrapper.DeleteAccountPerson, options.OperationMiddlewares["deleteAccountPerson"]...)
+	router.GET(options.BaseURL+"/api/v2/contacts/people/:person_id", wrapper.GetAccountPerson, options.OperationMiddlewares["getAccountPerson"]...)
+	router.PATCH(options.BaseURL+"/api/v2/contacts/people/:person_id", wrapper.PatchAccountPerson, options.OperationMiddlewares["patchAccountPerson"]...)
+	router.PUT(options.BaseURL+"/api/v2/contacts/people/:person_id", wrapper.PutAccountPerson, options.OperationMiddlewares["putAccountPerson"]...)
 	router.DELETE(options.BaseURL+"/api/v2/contacts/:contact_id", wrapper.DeleteContact, options.OperationMiddlewares["deleteContact"]...)
 	router.GET(options.BaseURL+"/api/v2/contacts/:contact_id", wrapper.GetContact, options.OperationMiddlewares["getContact"]...)
 	router.PATCH(options.BaseURL+"/api/v2/contacts/:contact_id", wrapper.PatchContact, options.OperationMiddlewares["patchContact"]...)
@@ -3513,6 +4902,915 @@ type CreateContact503ApplicationVndAPIPlusJSONResponse struct {
 }
 
 func (response CreateContact503ApplicationVndAPIPlusJSONResponse) VisitCreateContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountPeopleRequestObject struct {
+	Params ListAccountPeopleParams
+}
+
+type ListAccountPeopleResponseObject interface {
+	VisitListAccountPeopleResponse(w http.ResponseWriter) error
+}
+
+type ListAccountPeople200ApplicationVndAPIPlusJSONResponse PersonListDocument
+
+func (response ListAccountPeople200ApplicationVndAPIPlusJSONResponse) VisitListAccountPeopleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountPeople400ApplicationVndAPIPlusJSONResponse struct {
+	BadRequestApplicationVndAPIPlusJSONResponse
+}
+
+func (response ListAccountPeople400ApplicationVndAPIPlusJSONResponse) VisitListAccountPeopleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountPeople401ApplicationVndAPIPlusJSONResponse struct {
+	UnauthorizedApplicationVndAPIPlusJSONResponse
+}
+
+func (response ListAccountPeople401ApplicationVndAPIPlusJSONResponse) VisitListAccountPeopleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountPeople406ApplicationVndAPIPlusJSONResponse struct {
+	NotAcceptableApplicationVndAPIPlusJSONResponse
+}
+
+func (response ListAccountPeople406ApplicationVndAPIPlusJSONResponse) VisitListAccountPeopleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(406)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountPeople429ApplicationVndAPIPlusJSONResponse struct {
+	TooManyRequestsApplicationVndAPIPlusJSONResponse
+}
+
+func (response ListAccountPeople429ApplicationVndAPIPlusJSONResponse) VisitListAccountPeopleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountPeople500ApplicationVndAPIPlusJSONResponse struct {
+	InternalServerErrorApplicationVndAPIPlusJSONResponse
+}
+
+func (response ListAccountPeople500ApplicationVndAPIPlusJSONResponse) VisitListAccountPeopleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountPeople503ApplicationVndAPIPlusJSONResponse struct {
+	ServiceUnavailableApplicationVndAPIPlusJSONResponse
+}
+
+func (response ListAccountPeople503ApplicationVndAPIPlusJSONResponse) VisitListAccountPeopleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccountPersonRequestObject struct {
+	PersonId PersonID `json:"person_id"`
+	Params   DeleteAccountPersonParams
+}
+
+type DeleteAccountPersonResponseObject interface {
+	VisitDeleteAccountPersonResponse(w http.ResponseWriter) error
+}
+
+type DeleteAccountPerson204Response struct {
+}
+
+func (response DeleteAccountPerson204Response) VisitDeleteAccountPersonResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteAccountPerson400ApplicationVndAPIPlusJSONResponse struct {
+	BadRequestApplicationVndAPIPlusJSONResponse
+}
+
+func (response DeleteAccountPerson400ApplicationVndAPIPlusJSONResponse) VisitDeleteAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccountPerson401ApplicationVndAPIPlusJSONResponse struct {
+	UnauthorizedApplicationVndAPIPlusJSONResponse
+}
+
+func (response DeleteAccountPerson401ApplicationVndAPIPlusJSONResponse) VisitDeleteAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccountPerson403ApplicationVndAPIPlusJSONResponse struct {
+	ForbiddenApplicationVndAPIPlusJSONResponse
+}
+
+func (response DeleteAccountPerson403ApplicationVndAPIPlusJSONResponse) VisitDeleteAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccountPerson404ApplicationVndAPIPlusJSONResponse struct {
+	NotFoundApplicationVndAPIPlusJSONResponse
+}
+
+func (response DeleteAccountPerson404ApplicationVndAPIPlusJSONResponse) VisitDeleteAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccountPerson406ApplicationVndAPIPlusJSONResponse struct {
+	NotAcceptableApplicationVndAPIPlusJSONResponse
+}
+
+func (response DeleteAccountPerson406ApplicationVndAPIPlusJSONResponse) VisitDeleteAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(406)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccountPerson412ApplicationVndAPIPlusJSONResponse struct {
+	PreconditionFailedApplicationVndAPIPlusJSONResponse
+}
+
+func (response DeleteAccountPerson412ApplicationVndAPIPlusJSONResponse) VisitDeleteAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccountPerson429ApplicationVndAPIPlusJSONResponse struct {
+	TooManyRequestsApplicationVndAPIPlusJSONResponse
+}
+
+func (response DeleteAccountPerson429ApplicationVndAPIPlusJSONResponse) VisitDeleteAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccountPerson500ApplicationVndAPIPlusJSONResponse struct {
+	InternalServerErrorApplicationVndAPIPlusJSONResponse
+}
+
+func (response DeleteAccountPerson500ApplicationVndAPIPlusJSONResponse) VisitDeleteAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccountPerson503ApplicationVndAPIPlusJSONResponse struct {
+	ServiceUnavailableApplicationVndAPIPlusJSONResponse
+}
+
+func (response DeleteAccountPerson503ApplicationVndAPIPlusJSONResponse) VisitDeleteAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccountPersonRequestObject struct {
+	PersonId PersonID `json:"person_id"`
+	Params   GetAccountPersonParams
+}
+
+type GetAccountPersonResponseObject interface {
+	VisitGetAccountPersonResponse(w http.ResponseWriter) error
+}
+
+type GetAccountPerson200ResponseHeaders struct {
+	ETag string
+}
+
+type GetAccountPerson200ApplicationVndAPIPlusJSONResponse struct {
+	Body    PersonDocument
+	Headers GetAccountPerson200ResponseHeaders
+}
+
+func (response GetAccountPerson200ApplicationVndAPIPlusJSONResponse) VisitGetAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccountPerson304Response = NotModifiedResponse
+
+func (response GetAccountPerson304Response) VisitGetAccountPersonResponse(w http.ResponseWriter) error {
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(304)
+	return nil
+}
+
+type GetAccountPerson400ApplicationVndAPIPlusJSONResponse struct {
+	BadRequestApplicationVndAPIPlusJSONResponse
+}
+
+func (response GetAccountPerson400ApplicationVndAPIPlusJSONResponse) VisitGetAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccountPerson401ApplicationVndAPIPlusJSONResponse struct {
+	UnauthorizedApplicationVndAPIPlusJSONResponse
+}
+
+func (response GetAccountPerson401ApplicationVndAPIPlusJSONResponse) VisitGetAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccountPerson403ApplicationVndAPIPlusJSONResponse struct {
+	ForbiddenApplicationVndAPIPlusJSONResponse
+}
+
+func (response GetAccountPerson403ApplicationVndAPIPlusJSONResponse) VisitGetAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccountPerson404ApplicationVndAPIPlusJSONResponse struct {
+	NotFoundApplicationVndAPIPlusJSONResponse
+}
+
+func (response GetAccountPerson404ApplicationVndAPIPlusJSONResponse) VisitGetAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccountPerson406ApplicationVndAPIPlusJSONResponse struct {
+	NotAcceptableApplicationVndAPIPlusJSONResponse
+}
+
+func (response GetAccountPerson406ApplicationVndAPIPlusJSONResponse) VisitGetAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(406)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccountPerson429ApplicationVndAPIPlusJSONResponse struct {
+	TooManyRequestsApplicationVndAPIPlusJSONResponse
+}
+
+func (response GetAccountPerson429ApplicationVndAPIPlusJSONResponse) VisitGetAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccountPerson500ApplicationVndAPIPlusJSONResponse struct {
+	InternalServerErrorApplicationVndAPIPlusJSONResponse
+}
+
+func (response GetAccountPerson500ApplicationVndAPIPlusJSONResponse) VisitGetAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccountPerson503ApplicationVndAPIPlusJSONResponse struct {
+	ServiceUnavailableApplicationVndAPIPlusJSONResponse
+}
+
+func (response GetAccountPerson503ApplicationVndAPIPlusJSONResponse) VisitGetAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchAccountPersonRequestObject struct {
+	PersonId PersonID `json:"person_id"`
+	Params   PatchAccountPersonParams
+	Body     *PatchAccountPersonApplicationVndAPIPlusJSONRequestBody
+}
+
+type PatchAccountPersonResponseObject interface {
+	VisitPatchAccountPersonResponse(w http.ResponseWriter) error
+}
+
+type PatchAccountPerson200ResponseHeaders struct {
+	ETag string
+}
+
+type PatchAccountPerson200ApplicationVndAPIPlusJSONResponse struct {
+	Body    PersonDocument
+	Headers PatchAccountPerson200ResponseHeaders
+}
+
+func (response PatchAccountPerson200ApplicationVndAPIPlusJSONResponse) VisitPatchAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchAccountPerson400ApplicationVndAPIPlusJSONResponse struct {
+	BadRequestApplicationVndAPIPlusJSONResponse
+}
+
+func (response PatchAccountPerson400ApplicationVndAPIPlusJSONResponse) VisitPatchAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchAccountPerson401ApplicationVndAPIPlusJSONResponse struct {
+	UnauthorizedApplicationVndAPIPlusJSONResponse
+}
+
+func (response PatchAccountPerson401ApplicationVndAPIPlusJSONResponse) VisitPatchAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchAccountPerson403ApplicationVndAPIPlusJSONResponse struct {
+	ForbiddenApplicationVndAPIPlusJSONResponse
+}
+
+func (response PatchAccountPerson403ApplicationVndAPIPlusJSONResponse) VisitPatchAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchAccountPerson404ApplicationVndAPIPlusJSONResponse struct {
+	NotFoundApplicationVndAPIPlusJSONResponse
+}
+
+func (response PatchAccountPerson404ApplicationVndAPIPlusJSONResponse) VisitPatchAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchAccountPerson406ApplicationVndAPIPlusJSONResponse struct {
+	NotAcceptableApplicationVndAPIPlusJSONResponse
+}
+
+func (response PatchAccountPerson406ApplicationVndAPIPlusJSONResponse) VisitPatchAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(406)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchAccountPerson409ApplicationVndAPIPlusJSONResponse struct {
+	ConflictApplicationVndAPIPlusJSONResponse
+}
+
+func (response PatchAccountPerson409ApplicationVndAPIPlusJSONResponse) VisitPatchAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchAccountPerson412ApplicationVndAPIPlusJSONResponse struct {
+	PreconditionFailedApplicationVndAPIPlusJSONResponse
+}
+
+func (response PatchAccountPerson412ApplicationVndAPIPlusJSONResponse) VisitPatchAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchAccountPerson413ApplicationVndAPIPlusJSONResponse struct {
+	PayloadTooLargeApplicationVndAPIPlusJSONResponse
+}
+
+func (response PatchAccountPerson413ApplicationVndAPIPlusJSONResponse) VisitPatchAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchAccountPerson415ApplicationVndAPIPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationVndAPIPlusJSONResponse
+}
+
+func (response PatchAccountPerson415ApplicationVndAPIPlusJSONResponse) VisitPatchAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchAccountPerson429ApplicationVndAPIPlusJSONResponse struct {
+	TooManyRequestsApplicationVndAPIPlusJSONResponse
+}
+
+func (response PatchAccountPerson429ApplicationVndAPIPlusJSONResponse) VisitPatchAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchAccountPerson500ApplicationVndAPIPlusJSONResponse struct {
+	InternalServerErrorApplicationVndAPIPlusJSONResponse
+}
+
+func (response PatchAccountPerson500ApplicationVndAPIPlusJSONResponse) VisitPatchAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchAccountPerson503ApplicationVndAPIPlusJSONResponse struct {
+	ServiceUnavailableApplicationVndAPIPlusJSONResponse
+}
+
+func (response PatchAccountPerson503ApplicationVndAPIPlusJSONResponse) VisitPatchAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutAccountPersonRequestObject struct {
+	PersonId PersonID `json:"person_id"`
+	Params   PutAccountPersonParams
+	Body     *PutAccountPersonApplicationVndAPIPlusJSONRequestBody
+}
+
+type PutAccountPersonResponseObject interface {
+	VisitPutAccountPersonResponse(w http.ResponseWriter) error
+}
+
+type PutAccountPerson200ResponseHeaders struct {
+	ETag string
+}
+
+type PutAccountPerson200ApplicationVndAPIPlusJSONResponse struct {
+	Body    PersonDocument
+	Headers PutAccountPerson200ResponseHeaders
+}
+
+func (response PutAccountPerson200ApplicationVndAPIPlusJSONResponse) VisitPutAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutAccountPerson400ApplicationVndAPIPlusJSONResponse struct {
+	BadRequestApplicationVndAPIPlusJSONResponse
+}
+
+func (response PutAccountPerson400ApplicationVndAPIPlusJSONResponse) VisitPutAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutAccountPerson401ApplicationVndAPIPlusJSONResponse struct {
+	UnauthorizedApplicationVndAPIPlusJSONResponse
+}
+
+func (response PutAccountPerson401ApplicationVndAPIPlusJSONResponse) VisitPutAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutAccountPerson403ApplicationVndAPIPlusJSONResponse struct {
+	ForbiddenApplicationVndAPIPlusJSONResponse
+}
+
+func (response PutAccountPerson403ApplicationVndAPIPlusJSONResponse) VisitPutAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutAccountPerson404ApplicationVndAPIPlusJSONResponse struct {
+	NotFoundApplicationVndAPIPlusJSONResponse
+}
+
+func (response PutAccountPerson404ApplicationVndAPIPlusJSONResponse) VisitPutAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutAccountPerson406ApplicationVndAPIPlusJSONResponse struct {
+	NotAcceptableApplicationVndAPIPlusJSONResponse
+}
+
+func (response PutAccountPerson406ApplicationVndAPIPlusJSONResponse) VisitPutAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(406)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutAccountPerson409ApplicationVndAPIPlusJSONResponse struct {
+	ConflictApplicationVndAPIPlusJSONResponse
+}
+
+func (response PutAccountPerson409ApplicationVndAPIPlusJSONResponse) VisitPutAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutAccountPerson412ApplicationVndAPIPlusJSONResponse struct {
+	PreconditionFailedApplicationVndAPIPlusJSONResponse
+}
+
+func (response PutAccountPerson412ApplicationVndAPIPlusJSONResponse) VisitPutAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutAccountPerson413ApplicationVndAPIPlusJSONResponse struct {
+	PayloadTooLargeApplicationVndAPIPlusJSONResponse
+}
+
+func (response PutAccountPerson413ApplicationVndAPIPlusJSONResponse) VisitPutAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutAccountPerson415ApplicationVndAPIPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationVndAPIPlusJSONResponse
+}
+
+func (response PutAccountPerson415ApplicationVndAPIPlusJSONResponse) VisitPutAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutAccountPerson429ApplicationVndAPIPlusJSONResponse struct {
+	TooManyRequestsApplicationVndAPIPlusJSONResponse
+}
+
+func (response PutAccountPerson429ApplicationVndAPIPlusJSONResponse) VisitPutAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutAccountPerson500ApplicationVndAPIPlusJSONResponse struct {
+	InternalServerErrorApplicationVndAPIPlusJSONResponse
+}
+
+func (response PutAccountPerson500ApplicationVndAPIPlusJSONResponse) VisitPutAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutAccountPerson503ApplicationVndAPIPlusJSONResponse struct {
+	ServiceUnavailableApplicationVndAPIPlusJSONResponse
+}
+
+func (response PutAccountPerson503ApplicationVndAPIPlusJSONResponse) VisitPutAccountPersonResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -6766,6 +9064,21 @@ type StrictServerInterface interface {
 	// CreateContact Create a contact
 	// (POST /api/v2/contacts)
 	CreateContact(ctx context.Context, request CreateContactRequestObject) (CreateContactResponseObject, error)
+	// ListAccountPeople List all people of the caller's account list
+	// (GET /api/v2/contacts/people)
+	ListAccountPeople(ctx context.Context, request ListAccountPeopleRequestObject) (ListAccountPeopleResponseObject, error)
+	// DeleteAccountPerson Delete a person without its contact's id
+	// (DELETE /api/v2/contacts/people/{person_id})
+	DeleteAccountPerson(ctx context.Context, request DeleteAccountPersonRequestObject) (DeleteAccountPersonResponseObject, error)
+	// GetAccountPerson Get a person without its contact's id
+	// (GET /api/v2/contacts/people/{person_id})
+	GetAccountPerson(ctx context.Context, request GetAccountPersonRequestObject) (GetAccountPersonResponseObject, error)
+	// PatchAccountPerson Update a person without its contact's id (PATCH)
+	// (PATCH /api/v2/contacts/people/{person_id})
+	PatchAccountPerson(ctx context.Context, request PatchAccountPersonRequestObject) (PatchAccountPersonResponseObject, error)
+	// PutAccountPerson Update a person without its contact's id
+	// (PUT /api/v2/contacts/people/{person_id})
+	PutAccountPerson(ctx context.Context, request PutAccountPersonRequestObject) (PutAccountPersonResponseObject, error)
 	// DeleteContact Delete a contact
 	// (DELETE /api/v2/contacts/{contact_id})
 	DeleteContact(ctx context.Context, request DeleteContactRequestObject) (DeleteContactResponseObject, error)
@@ -6898,6 +9211,181 @@ func (sh *strictHandler) CreateContact(ctx echo.Context, params CreateContactPar
 		return err
 	} else if validResponse, ok := response.(CreateContactResponseObject); ok {
 		return validResponse.VisitCreateContactResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListAccountPeople operation middleware
+func (sh *strictHandler) ListAccountPeople(ctx echo.Context, params ListAccountPeopleParams) error {
+	var request ListAccountPeopleRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAccountPeople(ctx.Request().Context(), request.(ListAccountPeopleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAccountPeople")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListAccountPeopleResponseObject); ok {
+		return validResponse.VisitListAccountPeopleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteAccountPerson operation middleware
+func (sh *strictHandler) DeleteAccountPerson(ctx echo.Context, personId PersonID, params DeleteAccountPersonParams) error {
+	var request DeleteAccountPersonRequestObject
+
+	request.PersonId = personId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteAccountPerson(ctx.Request().Context(), request.(DeleteAccountPersonRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteAccountPerson")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteAccountPersonResponseObject); ok {
+		return validResponse.VisitDeleteAccountPersonResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAccountPerson operation middleware
+func (sh *strictHandler) GetAccountPerson(ctx echo.Context, personId PersonID, params GetAccountPersonParams) error {
+	var request GetAccountPersonRequestObject
+
+	request.PersonId = personId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAccountPerson(ctx.Request().Context(), request.(GetAccountPersonRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAccountPerson")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAccountPersonResponseObject); ok {
+		return validResponse.VisitGetAccountPersonResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PatchAccountPerson operation middleware
+func (sh *strictHandler) PatchAccountPerson(ctx echo.Context, personId PersonID, params PatchAccountPersonParams) error {
+	var request PatchAccountPersonRequestObject
+
+	request.PersonId = personId
+	request.Params = params
+
+	var body PatchAccountPersonApplicationVndAPIPlusJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PatchAccountPerson(ctx.Request().Context(), request.(PatchAccountPersonRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PatchAccountPerson")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PatchAccountPersonResponseObject); ok {
+		return validResponse.VisitPatchAccountPersonResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PutAccountPerson operation middleware
+func (sh *strictHandler) PutAccountPerson(ctx echo.Context, personId PersonID, params PutAccountPersonParams) error {
+	var request PutAccountPersonRequestObject
+
+	request.PersonId = personId
+	request.Params = params
+
+	var body PutAccountPersonApplicationVndAPIPlusJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PutAccountPerson(ctx.Request().Context(), request.(PutAccountPersonRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PutAccountPerson")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PutAccountPersonResponseObject); ok {
+		return validResponse.VisitPutAccountPersonResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -7548,255 +10036,289 @@ func (sh *strictHandler) ListDeletedRecords(ctx echo.Context, params ListDeleted
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rcts4tj/6KijNf1esDCVLsmzHcnXtSifd/8mczuV0nOo9p5nThEhIwpgCNAQVRZNy1Xw6D3DqPMN+",
-	"sHmSU1gLIMGLJEpWLt3bX7pjmyCBhYV1/WGtT61QzhdSMJGq1uhTi32k80XM4N/PpEhpmOp/quV8TpN1",
-	"a9R6SkLza6/1gcZLpv8c0ZTq/9M0Tfh4meL4MGE0ZdFvNG2NWoPe4KLT73cGT25656Ph1ag/6A77T/6v",
-	"ltcSdM5ao9ZfqWCEioj8Vc4EeS5Zy2stF1GjV9jnuPgtGu94+s5r8ag1ajE2CXtnEe30z8KzzvBqQjs0",
-	"nPQ60eX5+Xn/kg5CNml5rXS90LMzq1atu7s7z5LmJ65K5LmZMTLhiUrJgk4ZkROSDazQ69f/IQR777Vi",
-	"Lm5hiUCb1qh1Shf89MPg1D71n5pc3/X9Za83uFiw5Df4eXDe8lox3XeEYvFknxF3XmvOkIMnPE5Z0hp9",
-	"uvNaCzrlgqZcCv0X/XBr1PdadmRrNDj3WqlMafxbKJcihb/iz/rvqjXq33ktJRM9fWdvXQ56u6CJYhuO",
-	"GFnxdEYmnMWR+tWu4v13evu9ygbuPI4NuOZLHZ/nLGYpi35moUyi6iGCP3MpFFFchIxQoqdHTihZsERJ",
-	"oafvkfGahFSFNGIe4akii5kUrN3kmOFcfttnGZGeEh3HDEedTQbjJ2Gfdc6jIe0M2eW4cxVeRJ0B7Y97",
-	"7GryJLoMC6MMGWCOv4nlfMwSZR+oO64Xo/75aDjo9nqX+rjiuvHb43PWo5fhsDOY9KPOMDwbd57QK9a5",
-	"iM4nQ3YWDsZ9mu3S1eXg4qJ3Puhc9NhFZ9gf9Dpj1ut1euNxNI4u6Pjy8iLfJTudBDZGte68z0C7RvOv",
-	"ox2Ti5gdRjSxjGNLEtoPh+zJZNC5GJ9FnSG7op2ryWXY6UUDNhxf0Cdhf7KFJNukWenh/0Rp8h/n3wMf",
-	"/8f58+/y6Rox1FTsHfPVJfl4vFfXCdIWvKWwU62DhOtgs3B1OALky1+4SmXCQ67YG33iQBgwFSZ8gV9s",
-	"vWXCiNfgxaTzkqbhbET81lXvqjc+H7LLy0G/13syicLLSzq5vPJbgUeUJOmMkbGM1kQwFikipC+CsvAM",
-	"ur7QRM7E2Uua3JKZmZKHX7UfJVTBSxea+CLiML2doty+rDVKkyW7y5i1KF6AFC/mC5mkLHKMuSIltMUS",
-	"xlzTY8HDW5wOj8gJFWvy7t2L59dEf4xFJJYrlnRCqlgbFMgtYwt43BfIOo8UkQnX+xqTIFd4ATwd5KZJ",
-	"hUI4SaQMNbPphDOpmNBT0cNxyeu9rc7+Vad31ukPb/oXo0Fv1Ot1e73eUYyoYyjCFyJlCR4DGmes6poC",
-	"sKWGMoKwjykTqhGPwKlJ1r+FMtLfHQ5b3jYD8/xsNOx1n1xcaNrk/DWhsWJeK5ahOautlUxuNfmAyVqj",
-	"1p+Hw0Hv8mp40ev1n1yzj+l3/YEWvgnHNZg3KLlMQAxw2OvtVC5MZqdxUnj6A4159BvQRpmP2406D69Y",
-	"nw7GncvobNLRor7zhPXCTn8yoGfjYXgeXbDWtrP0kt6iPHljF/epcMxv9TmGv3hEfmDJKuEpF1OymtGU",
-	"fWAJ4cqcpd3bZ8czPOMOQc2RhyU9uaRnl+x80hlPnvQ7w/FVv/Pk7GrQOb86e3JxMT4b00l/65JesdUG",
-	"N0+wVXNXb+NhutvA+K/YaifvC8LdRwhOvHoWPMKNkDvsVGxh7t6gRzRvE83c+otdAtxd5uajsdgrtnoD",
-	"ZkvddqBBs3uRYJb85uyJMSfsr4obY+yq7PN1Uqi8ByfgtkS4F1phRGxCl3FKEjblUrR3z9Eh+lyOORh2",
-	"GdlPLvqXbXJ+ft7pD4rSZKe+syt4ql6Zt5Xdc7MEzaYhjWN9QDU3aE3817evX5HcOt+Ll/oFRprJubui",
-	"iz4og0H/bOvkX9tDX3smf2bg+d1btBgu0LR4LhmZ0DmPtWItiZxNRzebZB2jPptRMWXAEhgGOc6UKxyd",
-	"1s4XzmB/cNkbDAbjzvDi7ElnGE2GnSvWZ51Jb/hkTC/PnkSXV61a7q8/eU1P3Tbl2hud9btXvYHWUE1O",
-	"53bt6L5tt3bMnz4WhaoeexayeKQIPq/NZS2StZveyZd3ryDYH4KMTaJhp01sylN846aoFv5Cb8J3Bfpv",
-	"CKd9zk9uiMd9vk9+iYCe+zk4GlW9qSUsSg99LFCFoUG/t6HS32G990fnl93+4GyX9V7VtX/uZ8qpomkd",
-	"Q+flm+f/teM8uXPYfZ7cp4tG+1ENXNiWqsB6Q6eMDIicEJpvUbhMEvCD9RjlEe15LVgCofxGccUHj+uI",
-	"HtexBeVpE3l9inufx8DsxvzH+fPvYG1bImD944jX4090UDPRRcI+/C4oegTt8SUoWhv7zI91C96wKfI5",
-	"cLVQf0fgc7A5q4QuwsZY39tlGELgUop4TfgE7HQT3avGMdFA53EMj2lhmOaxQs3nRNFVtxDIsy7KdEmT",
-	"CI2/gxNVFf/kS2epcDFRrS+mJ5fg3z9bQnwjAWoSH73BqN/vDp80MWYLTx+DUO/ge7XuYMxoAmwD/HIE",
-	"5nBMfLGM470t9xqnxkwfDIVM6xYd75iOWXzfmVc0+j5G0ta4Aa4gqtuB3Ab18j0god6XRvGy43hjxa36",
-	"HPx7uE9riVdvvye49zGLvrLlXrECj2O334P0n9Fuv/NaM0Yj/dPoU+uHGzqtUWZpIsWUMJHydE1SOtXW",
-	"fApbhqsfEUr+sZQpi0jEp0yl+gGeKpNSqkvdeWQ14+GMhBDG0nqSsA8sWROIM2HaykCkWqPWtnxhy2sl",
-	"7B9Lrk+Z3ZNwxubAMGbZKk24mLb0al3BU1zmG5rO7MoMH2Ur7Bam86UspNOGm7vP+n9mabJ+OjFmU5EC",
-	"v8xkzIiCBKkiqSQrylMyZhOZoEki2MeU6K/pPeaK0DiWKxYVqNPfNp85F3y+nKPphXPjImVTlsDkfvnl",
-	"l6fLdKY5LaRpTTY5+F6L0yQwyd2AJYlMvvNbXOAJSeUtE34rIKsZE4QS+JmsqCJK21LjZeqLhP2dhSmL",
-	"ykyGryYbXrkXmcH4TOicpeZgGdPmxfMNaeEspscjcoK5YCoAdsPaRd5raD5w/eoFTWe5leMgSratZSKT",
-	"OYij5RKenNOPPzExTWet0dmFV8NRFmAFhnJFdsgkRWCVR4JOQCYyIfoJJiIupuTEpjPcLHb7mqScKUIT",
-	"RsYJ7OB4TQIeBYQLtKS1ao14wkL9mS55LRh+BOztIsE6jkQ2dPnHkkGC2xBGodOek4AJzaK/utrEa3UK",
-	"PxVeWvyEicV14P/v6yhmUFn3pFiOxdifYgUKOaCOPQlUGNlxfqpd9o+Ar3tmLdrKyp/J+Zx2FNNHRwvf",
-	"TNuDKQUCKWHpMhHkREFazCD2WNq+JktxK+RKmEen/AMjw16vuNBNeL66NZfBgIX1O2dicH6xea1mo7/C",
-	"UougLq+ADNu64BJG6bB1v0Gr78svO7eOPTcuvmW9qJUPXCZo6a/ByGDAedYU3b5A1+Tbf51xypK/ZNZy",
-	"eaWvRbzOEFfkJNDKJGgTmWQh3pMALOygbYK9pf2CWM2m+etv/2rf/r5WAukPaq8I3vN+8xI2m32wBJwb",
-	"GhXsIw3TeE3SGVfE+gXFaWfB/S3ztiM3kvxiuHm6Du6lbrYmw+HSW0jRyX+/jeaGZFumbt5zP4q/RTRi",
-	"7QKiDHdMUz15qu1RJDgXKqWabyh5d/MM8chzRoUChwJT3eYZD4YK8vOPz8jZ2dkVSfmcqZTOF+0ueT3n",
-	"qT57OJbGcZEIW3zDLYQBhOXWDZ1zYX/sb6bNzXrRRG5Y74Po94DYiLnSR8pqpcAjAQow+Jd70oOS3WiS",
-	"xWVc9JbFwkePsFjj9j9NNzBDIleKrGZSsQJ0kQAzIFMk2knskqdhyBaaMNpGVdqFZAkjTwFh8j0YP4yG",
-	"M+JwTvC3v/3tb52XLzvPnwfILb6osgtCMOVkoljqkUlCQwPCsa6Q8XPaI18ET7vd7wNywkUYLxX/wNoe",
-	"0b+DXzIRddjH4h8CcjJJ5Jw89YgzxhcBDlku9L5+X/gjoURxMY2ZgeOnM5qaNa3hsNu/+8JZAzwFwsse",
-	"kHaXPMVXUEUowkrJWC5FVD5SvjBDruFRkc+GLBcLOwrh/xDcKj2eLdoXlecLZ7bsdNlz2Ot3u4edyZxl",
-	"NvJqf/BkT2Z9IZ5/vxfDFmL5BbYdacaKubABfeULqm7BrA/8Za93FmKEfy1C+JFplkklmbIUEDwmRBI9",
-	"sP8fmP3LLN/tNmN6y3b3Y/0XE4DI18cmfrih07p8FDkJS+oKlJPhlWuiIGroi1DOFzThEBdXkgS/nAYk",
-	"pVNFBGDT5vrL1yR4HOA/tRcr1u0u+WXGBFkkDAI3XG9RFcCv+VCljEZETsjmICOOFERICP9g5KM9IpRA",
-	"RJUA60SSKf0ETgNXbGzYQNMgAFtckWF/4IsMjmkfSelUH/tgzlLaZSmdBh6cSyHTmXbbuSKKfqgGnXZE",
-	"NoEFMECb84C90tDaHul7MXklBduws3pFyt3WmYwjVdnTa7Ji9JbU7KEvYBMNsaTcuIVSsOzXVaL6Qv+O",
-	"CrVCnOJZbwhWuFymhMINkCNRTNOiGdn00Y9qLNdM/Op95VMhExZ5DsgyVchO13qZKo+OK8I+LrSyEBKS",
-	"HGD4zvhC1RloG449N5PaPvU3kNWuO8RwRzZzO7WQl3PSz4NJfS0rY04VCfSjv6KB+D64RgcUsth6IzE8",
-	"Pi8HfOumbLA8jWO/evI5krhEepiaPuP6rUHTz9tl7DuNt/yfbOskDIKgOJHB+ZaZKP7PquOA8zjv9byd",
-	"s2JJ/eb+rG0RC53K93Nw7mnXai5VSs57vdLuwmQa7e3GNVkMxX1WpKTYFBDPkGI74+EN05E18fD81uJR",
-	"w+G4sG81Gr4rKnbkWLiTrfZancJP7kwciGdtRAECbRt5Rf+xCas0zKbVsMrReURP+SFhsilVcKeJrRZS",
-	"KIySfE+jnzHpaG9GMwH/pItFzDHMdvpBRF264H/+u0FmuAU2TC6v7qLKU3tNBYxAjiYgBYsnZqnhLvOM",
-	"C0mANKECcGrEUsrjLCy74yUjwuE7IHcjTmM6jhnEGeN4fU2MpoddowmjcGXGuQj1qbWQcFurNWqdRjSl",
-	"pzko4tRM885rqZSmS9UatYa9XstrpTzFHCeNiCXl3XtNaEOa/1Pv8BubsyyTCPafZClNoq0zOUH/dhdR",
-	"rKog86VKyZi5eqm4rvzruX7ZZylzGuuTyKK/vn39qrwEuEzs7jE8tGPuCHLAdDe8wIwFksEbRmQp2McF",
-	"JJQJE+CIcLFYwvloPHGutEP71G5kee5W8jiJBK6IGbVrDT6cWr+lh2QirCk/GYx/45WY5MWmlQhnBS6A",
-	"JHe+ZvQD270iQArhkuCkue+VE1IOcjZaK7xzz8Wq5QLvQ/6YX8J39g2ddVgpExF8O1+pGbtrscbhD2Us",
-	"k/e5aMm+XD2bEww+2S9uPGOFN++18JX27LM9vgHpvXGfDaIGxuC9PxD3O5dtTYWRcdIz8UGMnmi4r47R",
-	"0XyNd652+18Jm7RGrT+d5hWcTvGv6vQHPffnMlzOtUqCgVULpSBCIH5V3jQIGoJUGYEtDiTRVrAvFokc",
-	"x2xuES8Gj2QWHBBB59ouyOolzBnoIJn4InvWfiaAx0rf1v41ojgmMQ8P1rDRDx+5wqx+4bZaucQAiGAa",
-	"J4xGa8JwzA5eoLmcMHEXjtCy8ls28wOPSpt/5Wx+tnSjEaMXuQBT1avSEeFC8YgRB424U2Ll4Bu/ReZ0",
-	"Dcd4zBCWVHnfNeGRIlOpzTc9/66pzQDxL7RMG/G+A/nZY/kvuZrbqFFFhdotjPhkwhKFkQQ7L8KjXaSw",
-	"y6kJtwFlm61xnwUZPVmJ7Bd2FQ1SJ/S0qU5I3ZrKgUdX1ZKliJlS2cVcUN0mh2qvMewJw2209ZV3NqaX",
-	"SmnMtlDrxlXcJjlh6kc58UR9NAlP9yZdDV+YexMmuDZh9vfZJPTRSFgK1SASfaSinNyjb5vYoBZrNCge",
-	"e60pC0ara0o8Uo3OGrzDR+Sv8ltVAju2wiNF3MetCQWB1c2EAH3ecMXHU6xPrQGs9xytiyBbMETfHVEd",
-	"5Jul/2RFmS+2yjL7khqdhdgDMqE8ZrUA51KeAvIPmB2oPoqxd6jv4/J6IYEAGFb6gUVto7B/lMmYRxET",
-	"B2psmc5Y8jQEEH312uZbOWdgiMSKPVJ1N2/qGM6W02sCUiVjFksxBVgDFTAbQnE6kEkqOlBnDkPlKz++",
-	"qWZXcKJpb+pQmVp42iADP34pIoj3t3ctodvKKw/Fb1nygSUwiQN3LPc0q+rLcULhC7tMquoQIkNIzUQu",
-	"4c8LVrJdCsG1EFzMkY91dWbXBOeNAa5YTqcs8kz6EBMaLAJSv5IpJmnoGNGHBxBZlN/h0Bl+T0yiGcI0",
-	"mNKCQMDTNy/InEWcNvJvQOzqIRAGwmhXZABom6Z6jaoNpzHa+Jhm1Menj4vn58LZxlcyJc4aj3+IAnx7",
-	"QDAPl6scSA6TYNPMA7uLP8qliA7cQHOC3bfkW/hKErUMZ/vKs974MhqG54POk8mQdYZ0eNa5omdPOmeT",
-	"XtiPBuycXvRBQutFTuCzBeoPS9THmaEFoBnu3TsMbheqoaAOKsUl4ckds04kQE33nwoKuu2UM8IQZWCa",
-	"S8wGYUA9bn9Kmk/to1r2WLEW6DsWDDJ/IhNHF+xcLIw5YK0T9Po1pRomthot9HjH21LF2t4eYk9ThyGm",
-	"/AMTZEETBgCZWEntTjncDFCOnJ2NPfNKpi9lxCe8Di9f8DnwqrSLKQgKCf4AMCvXREgEELRq77jVkcE8",
-	"dgrPYFULuo4ljW6k/Ikm00OVSuoMr3jU2lUhffKSf39IODrW74XshSD93vDJ+eUFGa8xJpHzRt+1n0yg",
-	"i/yAF/pupCQ4u88c+eLKWSuI+jeOjfwjmNIHEpildFoftjiqt5oVE63xUu1HnPImyIbosPKU0CnlIndW",
-	"HZ9UTx/CRJeXvaurq4uzAT27uhqw8OKMDa/OLiK/VfRFDcDFwQIV/C+4qGq32yUyMVT+DDrfzgRP3x4U",
-	"IicgMXxRxE+1r6u+jxEV2vzkIXsn6AfK43sYexGjUczrbyMj4yaMhjMWAbone3qPYxpxcOHyVKC28Lg+",
-	"qgqcQvDzx1QxWOR4qdalda8SnqZMXCPPkJimkId0LHT3aBvKEJc0qOnkMqXTmoVm3+eKLJ1RDda4Yejn",
-	"mP/nkUrlzYHUbN2OkxPFmC8QYU8XnCjtAJFOx7ypk/I5k8s0aIM+3EIcX5wsBXxC/+SB4OloH8CzSdWI",
-	"q1uiFjRk7S55VaWk5wsTUsRykHpDiKJrhZZi4dv5AsWEJ3NMSc952vVFABeBO3ATOMDxcGc2lUTvE8gq",
-	"hN45utMZs0uFOveMYRdupHxJxdroHnXggU1oyn7ic17xgbUSm1Oxtntrgjngrqvdmfu0PNzyK95M6ZOi",
-	"Oh248S39ab00kq3tM4QlaByzBCUGXEh+pGBdbTKj8K+ILBfAspnGXUZTlo4AEu4L/Sw8aq9Ej5fhLUvJ",
-	"yXidVRQ97+XEowb77ZHxMtG/kBNf9Hs97YIyUnMOaMo6sd4YU4Pa/ApGB+1t/Fa+Vr7Sxt2YZXfLj8iD",
-	"7wRdpjOZ8H8ebmh8XPCERTeaiJUojPkjkriJBMW9cJN/+Bu9U+ZXJIwpn6tR/qz5StH27zsMWVhmIQdS",
-	"M+1Xstl0KRnj/fhsHi6YoOFEjuqHIHlgOiMbC/ZIBgLxyJhG8ZooPhX6J0M2z+Z4fBGwj4vAMw/Yascm",
-	"ihdPZcLT2RzkuSmXHuhT9BuPgqJP7gvrxRT49JdffumUixlsY9Zy7QPDsVmi/yWLOLWZggM4F0Lkz3Bc",
-	"XcIBTHRIR2ox4bz07w0cXsfO50xluXqVFf83H+7oL28OXRV9lvMCK+WIB6AEgTV8fo8FoBqGKlsDV9k0",
-	"ELImo3UdYPH1Au/WXKP0M5cbkGDsH0sau/kHvJgDSEYPIvFk2Ls6CNO4FZHotT52prJTQuF5rWfgG9Wt",
-	"opzX1wcgC5EItso9rmwFtrmBL5zuBl3ydFOCxd626F1dF+9pFI9d9livfE+gIWX2wm5upBQGp4qoARqh",
-	"z0XjN4lcsCTlWdnGai7LhreoLdV8rRWgAwmA2Le9DmMMwKBcpCAgVN0q2IkJW7GkC/WK8o8Xy0xtPy3P",
-	"8MmnkMxE4Of20iX6mSJz1rV8KNw5P69gP4sFlLbPML9YeldXT6nRYJPgvsurfsnx31mYOruKhDh8b/Mt",
-	"hCKoTrn/o2zPC0AbOnu0dZQJjhs0lFPYe/u4rBT5C7z3cuBGZXPdd7fMZ18LXHYLIcIWj/1rqwQd37CH",
-	"mezfbwdvLLYK9s+eVNwqqy+qW5nVLNv2oeKQYnmzBvtYYU1TFWzHYCvXM6Z3ENy2OkstDt8luclyOXOu",
-	"0r80BEiyZZcO3J+nJDIDIZMOkADBNh8yuzMNCPyz0WN7L+Unro64HIp3K50mh5tXxVM2V3svL1sJTRK6",
-	"1j9nJYG3vUcv8yd40KnKumvAS/1cLUHNO+zHt9D31WdTSFsvy2bfzyh3qKLPLCRcWnU/9xYG+4oBSCXe",
-	"SwSAwdREDmRkQ01wDF2aShPNvybpDG9XGkP9lrGFNkR5gmaj+h2q2S+tXwvWkHnL3a5tPKo6NQDMr6pO",
-	"K9zZ6BwZV+8bUqZQFvWZjNhfuNjUiM5tyHMS+K0+dN4L/NZwCP8CeJvTpqdtKl7MKRem+RDhCiKLkT6M",
-	"WMeK5g2MAhwXdMlNCcOJlSNXdK2IYikEavEauOl1hAO7+g1xHJhaDUKSGa8WUIDa/1Kw1xMISGzf5Iwu",
-	"9px8qkaV4CP6E7iHegrvvZb+H+aZ8O5faTffFx1D+3T3lfnHr+Vvv3ddyY7pGwD3M7TeaU15OluOu6Gc",
-	"n0q64B29S1MmTrNp3LnD1S1fdKQJLHQydKapEltZdp0373CDh9UycGlF1vgz8Ea7whulG7mFHXHU69DT",
-	"60tZoj/6f/v+n//z117n6v2nvnd2979aVV3r3Ci+urrafqO4tAN/V1J0f6arl0wpc40s92drD0ReSURO",
-	"bGQagpz25gFVWVXYExP9UMvFIuYsIlJYd0AmRpKZgA3glwEt90jBN9qN61BlkQn9OsgwFa2Vav2wjeGJ",
-	"ohKrFwj6GX2o9YewVEAok4icIHMqV62aFpHt66z0lkfyEjJfYYGFNsf3iMLYumSeTbaR8drZQns9AWsk",
-	"6g1NqFBYLoecQP1iXxTu6GXpvXaDeI4vgg1FGCtxHZCCJZvGaRi8xS52FhBVkK2ayQHIc020qIEPUteR",
-	"2rsObSmcVpajmj6vRbzeIFfLLY3r1sUje8XMrqq+aPNx4oHbJ7yJP8stlmsF0HrBtq6kbFR4ecmQ4oXH",
-	"94WyIqW7kG5toIumG5BZoeV60SaBV5CSdvInWaWpdzfPPDLnccxNRanjCsHD9sRpWr25AkXxtMAZQcw3",
-	"GD3OKbG7At4l7stBdSrud17qTPZKC/jPEZZI5XysUltr8h6BicJsf4fhifr570vpjJzHDBNsUpL3ChaU",
-	"u7YfM2aQ3ZXYg3avhdaqcGO2hhNNurIqx2hKVpCrTKSYekQtWMgnHEoyFI/xl7uvVhFYln/rqYHyoFTk",
-	"62OaUDLRcmlUV6rwpDzbtrZk97jVNOxdtT0SAF4P3+YC+/TbfGFf5yIET4b9Qbvkyu19M6/CL/lh25kF",
-	"fpvJFZtvrtMBf7m5eUPwgaprVOQLc+WtvGcmfV33cpVSEdFEq5WEqhxhjt8rvj27QrfrdJnV2A9vPFUH",
-	"64DsqgveGbIqwSveWrdHEI1eBAwQNaNJVvYBirs8Us5qi0fVggwaqg1zEwl8xBc4oF/WGSVSmS9sJNHb",
-	"Q0T3L1CSE8sUAgUIr1mcRe9+2oI/MFdnaEoAnVXkB6cCYNWucYu4VN9frjxQ/4Ha2qrVT9lQQ/lDEBsw",
-	"fyVcpJIUMLGGaUpNVTYUs2lk5PzIE7UlJ5CVE8tbJVcTA/vnAmxd9A1uNVbndmBuWB5IzeQyjoiQBAzJ",
-	"hIwBoxhdE5qXUkdbk9sqmaYid5c8t+WfsMJ3YRWGI800x1LGjAJeupw9bVTa0AlqmHiHInICPvGSx5H9",
-	"m0H8ZFdnTRw394IVS5ub+wd5/z/RRnufNeW6tpFFaM6lCC9xYn1eaEcI0GvlxuZ+MuMNTWcdOlYy1uQC",
-	"0xIDqlOEDGAdeq5SD2IwttqHOU2PFAHImi/yjjPZKP1ljOqcBEomaeCRwBztf//rv9/jjxBxwB99EZj6",
-	"U8E1BALCmCIrMPRsAhqGTClsihNADEPbPglbQISpje2ebPAEK5ZApUQcnRdOrAlgmNajdXuIx1aP3N6I",
-	"aVPz4jrhhf1D674GjIL1FPP26tkpBpeHK8Lmi3TdbjKfs0bzEezjhvkAPFaP9JzApFMQQM/3ePPAdqW1",
-	"JylhH7hcqm1zAWIdb5OwJWl1Mlw15oZBgw+VrSj9VVO80HaarbMTMm9xvwP/IwYKxnKZZhzVrTkOtqRU",
-	"/as/1cVqqgcnBoFAMVANBizezzuxpU7g/pwRCt1u931AVgldLFhS5O2t5nmv3+3WmuTFFqzbLLg3+ZNZ",
-	"19Vas1kmKeGCsMmEhSk5qdZILJ3JQhXC7fvuzNazRQ7NNtRu/8aeIk8JVBPLIZHYrwWvTlJFgpmcQ8sG",
-	"bCSi/7WSyS3UaA9AnAe7lFTWgqSkMneqqdduMrqmuj0k9CY2j4FhHpMLwILza7kkKypSraTQVihkOWrd",
-	"xryexURCNCOrhqOHYpo+oxZ+reuLlwZGbAypVBJNpZLfWFimNXq8Frw9D5W5C7cYtj3NoAa2Vt1n3xSO",
-	"wAG+hJF1WWMBRlbQp69ebCy214C29RLICQtnkkWEaWEAonyh1Z4pMNMul1gu59vcNspbaxJXyglX31To",
-	"wVz7MoitWMPHyDQPYhVxjIZS4TNnm79iOjtXez9qYwuuT1lyK/5PRk56SBt7o81cOt5JnqpggTB9XjXZ",
-	"XXNxbnWSBmsK3yOxZaLZB6GLTYesz4YtdjvaHtN5q7X4mnwncxSO4hZ8O3hm5KLPAGdGyh0XZlXkim1j",
-	"c9+/vMdbI/1U/fFg0A7R3u9ggKOAt4xY+apQ6A1cfW8ktEmuflHoFq7luDDoTYezCQoa57M/CBrHfa5k",
-	"Y55evUeisby0302GsTTxAy2BI+YVK8bJvRKKTY/dHnlEnOAfAHr8bevEbxWz7G7/MbXeV0Usb+DpewKW",
-	"v4rOm0nB7uPaQKYk82xGTv9WRlImMk3i1s9XHrqO6PFkFTWC2p65zdB3gLL9Dbo1bMDfwRPkxIBt24i9",
-	"Nogvt0NEdkWdBH8OPAOV9oXFSpMKVBrj1IE7h8C5e00tj0LhLSg4SOEFWq3OuEjLqfhW+cpwA5zYgc7f",
-	"bGNrYQjymlzZmAEqwnb1d4m1MZ3WJU93ptMaZc/ijWG+H5QmMqcxULQY8itu6B6BvyOF+cSGVlo3pbkR",
-	"LsgP3f7F0BaYv2Yf0++CrNw4+5gyobg0QSIpmC9WNoqsaYyf9LIMgGIseqRceLhHxiykS2U+7AtzsEhI",
-	"k2SNTK74VADiRqTknyyRmG7KPq7KHPrn/kUfkKYDqHW1va2yPqwb+in/MmNQ8MFUsXPStKbdoFwJwG7b",
-	"3sou7bq++GXGkKUytTCDgn6iU+Q9lYklp9UWXKCwvNggqlnAuNSFxtGiq0qUIk+9fPP8vxrQ7OsELqDQ",
-	"BI9+Q/tpg1gwBCFcRFAsA2rJwD6mFfZWhIbhMjHgfCGLcfR6Ot9t0lOfI3ii39vdqVAa3myBGz+HiePM",
-	"EHNl8raRRfhDSVJutTPtcwU5tdXcgTqd8Gj2tXtFbRyBsPW7+Fj2zWYQsxxd9lWDQ1/gKKEAJHQM1kYW",
-	"ChrZlA2f2I4l0Bg50KInIIVaqlpg+kJIKyfXLDV3ZyzGpYlkLNcDQK56v/0cH8cbABJVQ2BO5jTzBApy",
-	"Iz8tuZa3p6F1ctG/bJPz8/OO0XAZw5q0kllXEd4PJW2/oBNSKxLvH3kr32b4ws7IkeNv9fK9UfhNDz0g",
-	"+qaHfbbg2+wIKP/Swn4/sbeyGtptXlNsqRGN7JVJc7GycoeSvEGXTlvheB3W3LKVk7JrB5Y4wjismW6+",
-	"hsanNql9cSIrbW2K7/FctHrxT4+U+Xrb80X1IqMtGWhmeBK8exvYtCHUmpwuExZheafMhvcFFlMM2EcA",
-	"orGPaVf//6P+z5/QBboGNXHLFmmXAIXLNZ/ylopSKT6OS9Q+EZJEfMpT5ZFUSu0cJin+MwZkv0zAAfZF",
-	"ufNi5qJR8u4tuezAW0hgJXDQJlOWYqEp8hZJBli3LKFu/aiyp1KR5LV3Y7UFvh1tmuF9bJPH3Vdei8fs",
-	"sMDKMQPFpUjP/eLE+ymJfcLF+s3fSrT4wQs4uhfwBzX/68Lh37YzfcyQPDbmqUTk9zHCVzK5bXm7biEV",
-	"AOvfkh1+9FzAV7TC3WO36VrFnN5C9weuzO6nLobHhutOIjaXqYWOQYRVtbP79tiJ2Uq6rvU4ibn4m8X8",
-	"EjmXqek1wWgScywNP6dccDHV3ms53neN3xPxuiYYSFRK19kcG0b+3h4U+bu2PreFsRm7sR7VuCE0uOMa",
-	"jO1eUzYgsBl7ZiDldT+7X61QZx6pPLgICKDDjJCoVALZVPUj74LL069SAqSkX2pXb8RnsQDIhhofWNSn",
-	"sMRVHgn6egvMG1bWnJK6HYHtRCiyvTWT97bRrw9T7S5woY+L4mJ6jafaqQqitGPA0y55y0REeErGNLy1",
-	"9aSzC1H6EQj3uxdooZp6VXMH7eschy0nE+hBYC9hQR0mX2jpmTU0Wc14DGy3JiuWMDum7It8lUILNYZJ",
-	"7fZshI07fVpgtxRdjZy7Zo8qVK3j2HaXPJPzBcX67DDcqUgBzOuLSYLFXGhs6t8jMFbBDVc82dJBYOMz",
-	"XSj87/R69UWQWaUY9gSNdeTNaEJ8uEETLhOert9qhW8MC7jDldWCrzkodM7IX3+5QXe4dGPUw3oXhhnB",
-	"PQ+pQKfGXlsFT4br18Hglq2a13Kvj+XXMeiC/x8M4j5YY/7pMoUuPvjTj5YYf/3lplU2A//ydnB+AXOF",
-	"84bF8p1K7SeohAK1HAd6ORMax/p4tvFCGvu4gIQrmEOgcOGT+dRmabrAUuFcTKRTZwd6BeKism4I2h5I",
-	"KRdYaWWZxOYFanR66pT0ss/n/+BKLdFiq27Gm5Ib7hTNgw6Cnm2KzeqKkBAwcXwhmEqZ6aXmoeCKND1+",
-	"tRe635/Ymf5dSUEXvCuT6Sky4mm/2zttd33hiz/9KWtz4YsO+eGD5o3A3LwKsiu+gjF9dmBjTmCP2pD+",
-	"fmr6AYDNPSLfY0sBf9nrnYXAFPBPFviCGFBD8cJhTd90bDBmbm60u+RFqiwb0ITpFzncQInLDybFW8MT",
-	"14SmZC5VSs56BJJ1YSzDW/22mLEVXeOXsUMFedq8/QBEufQXOigpCDYwwPvzWzsRkBO8mqlt2UBIwUyz",
-	"GacvAbyu0i4QA1ePHw97/cePTZK/3JzAboUWUh3yTsGdsYRlFc+kMOj7pWLX0FME2o8QuRIKpu62PbVB",
-	"ST2djCW5rZisTAUduD6klWZtp1mvXJtKvwxrveuVnD1+DDP9udh34OTN67c3HnnzTv/n6c2zv7SLrQgo",
-	"UDxo1owA2CUIZzRRLA0KTIf7FrMELr0a1fD48bB//vhxN29/Oadr6GQyRgUSPD59jJUVNZVgJhu/nb+z",
-	"d/H48bU+PFnpBeNDKY9Q/ZK8JAPgi2CD80akxLkWfGJDr4tETgz8xK7vGpmHkRXj01lKgn8Elo2kYO28",
-	"zgnss0f0oRP5UrE4pCmBVpnTjCpnHp5pbExWPI5CmkSe/pJZKkml7OpXWDHj9GQHf1+LFj3Y3cQu+R4Z",
-	"IO8vp7lev0bviuWWp26H6OykOG2kqy22gYbQBzrQAkSfN7EmtwxWifcNCRckAPFS22xaJuRECs2Tp4Yl",
-	"qZmG7SSiX7WpBbXD81eat15a+QIkzlpZZz1NCL478MhS3Aq5Es5NfK2ulGd6Zee/1itElWEpYZ10/Trn",
-	"jpCeCsykl8kRU57MlHoI9CcyX3syMfSZMwOW6ZAXxqLSckl5db7hNVkuFubfhEMKAKNOIN+1rDWU2STs",
-	"MnoNNb1spwo4i+ClrR3qZ14w6Bun2XehB4UhPsrorZ+0hIF9KNMmwAoXPAraXYLFmJAYM5pEpsiYMnyK",
-	"WwcrzfwIpwPKnKUz6fLGud0ROJNaL9nmu1Zrv04iLa8nJJyx8Fb5Ir9XP6Ecq3/qv5CIhdw2NraFWkYk",
-	"kUuIopwMe8OMtWB+MsH4B5Aia5w+7J23yb//n/+X0FzLmJJBffwDBBGhZRQ5GQ6u4Je+MI1tiGBTmXI7",
-	"pn+u33iBA7FRDf+n9s/WIqUfgXcxoKWfPdPP9jAAU+gIDycYkjZ4XJNlbLl62MMJkFjK2+VC63Zp+Fgv",
-	"aZT3Bdfrz7T9sHfmCys0sEfXI9WGvJqwCgxG8EmhSSpN7Quzh1HHuQ+DO0pT8x6cnmJzqomJzY+QPDZx",
-	"Ba/oYNgHqkEos2E9HFst3ZTxxiLlc670e0MpsIRTuPbFm3c3QFuQW8CqY5nOtCRPOY2N+6VGroyoSW74",
-	"wmQ3yDuDsi16R5AERRfJK9SJAdUNGMHaO8WmXY6s1NwiJ+FmT88XWSUHIxkU035e1fXz6pw9jHJwrPsF",
-	"e9927D8t7FGS6xfjZAoypF5s+iKoVL+prheMU+iPWf2bdr1wtr4olh+zN1e5baEJkRs86jZ5jOEPvb80",
-	"lXMeWr74iYOZj0a+rXuxoFMWkRMs6+FlqeC+Vyrxkf9pcO4RreXAnj7XRxMG/4qs+t7WBtG/0sf6PdYV",
-	"oTGniunTpFDo2RImvrAvDvL8lmYdbQCME2xvt8bTbi5Mg0Mb8YTBFpsqJXiPGF7slj+wUZ9RJuZu2ToT",
-	"E712FzchAGyE9vXzqgGGf3GeTpECS2fzncCWY7gmAWAN8ncpFk+wKkuiwFKLqcKt98zte4jxgHoCO459",
-	"MOQT2rRD9Thl+vjnl7n1rg16PcN7mtFG5Nf3Qdd4b+BTdXLzFqt46XPHGczJMKt9ILDs8RZrfiNmnhm3",
-	"09SPyWvZ5s2JvMqVYm8z4h7E9MZyuKg3XEPLHlbNptpA1LaO1u/GJIUGv3p+yOtWsV1nm4wD7C53SVYI",
-	"xzU/cFqmMgDEoFTumkNnPkzwkoTFwBFqxhfK0uuZlb40zjot+uItF9OYdTIH307NwqOh3pxWRsEPN3Qa",
-	"kIglXDvvYCk6Kq0iFLqVtthSkP/9w42RSGe9YSbMzLX2ri+cIn1otHpW+ouIPP/hpx9ufgCCZP0hszJ2",
-	"2ilOJYkkWYFNWyOxtcwcmWID5q45ZmAw2eKqp9Sk9zbUk8AxwhQfQmu1jRKo0CysWJ3RF6ZbWH+Ah8EK",
-	"R9tcGLbpxiYBlC/ySGK5hi3MlyuEv2wK5WHnS0dK4VnN08KZj5iVEjcFp41uKlTfBlRQofw2hAhWvJBx",
-	"wHB0OmPzLqmnnL1QkjaNiTOSyFUeDSd5MBzKPCRyZWkHlfMylYGSBNhlU91AXwSffFOLz2+Nfv3kmxqG",
-	"fmvkt4a9K7/l+VjNEH5jKyHCr7GeJ/z+3//6b/gVHiK/Nfrk2/J0+d/vPB8wXvrP//7Xf9/dvb/TwizA",
-	"LwaGsRGfBRsF383iRDsqNhoSPDc9g1EcYtvljCJZdT+IrObthXd3FvZIv0cUGa8z9QeGh32hG4edcMHV",
-	"zHCSwHitCTsTivvqixXlYNBjie9YhremC5+JO7mlzUE7eTaOdN47y9ycQldX69dXWhaP7GehbhaH92Mj",
-	"4kymUqFWoIzhXPJUkaVagpxEaQh+dCLjWB8RGt7qtWdtjo1P5ov61soA+io3V8a4oTXONq6JnNSsx0ga",
-	"ZZpVJ0wttfIYr/XEWTwx2QRoJh1qY1d1yQtTKRuiatmkC92aQykEWijgkinTfBhRb1rfQR90CCXpcee9",
-	"M4DiuQ2grS2npcqMfmBkzJiw5sbIqMFCLdoxm8gEhwHbm77PyMrGlA3dAn+KsSg7v6DktMtqu31g0Xvj",
-	"1VN78snjx3isHj/OcHKa8+bkJHBv8mjjjpDCr+A6Un9wFrRHhcT27ttDEKHJLhBp+4lrR8kFXZoTY7GG",
-	"Nl5XwGhmV306ZRimEQuFViobe2dg6wzPaXyi51d/n+/anSPGCDILRAqMisCEclVlqOEWWcd8U8xDJhRz",
-	"0hUvX9xUshNywYSx82QyPTWD1Kl+Ni9jm2c6/v2v/488c5IQ5MPAM9DgltfSHI8JjEG31+0BTGvBBF3w",
-	"1qh11u11z1rQCmQG6ahy2Tb9uymrSRKCO1JwtbPwsgc3GqfagSEUdZnxUE4djyT3HAbnWmvpYSbMf97r",
-	"QTg9AiGk3YeC1ra1xfIMH9r4cOwyLXyNPgg4yg38kK4v3hnrs+SBWMMX67HJxHhH+KMbSJUgHnLbHcEd",
-	"6YqHzMuM2ZLTmdvxxlvIKj/5You3ANyUFZR8EbVGLW1rP3PaEWQT29iLJ3/k9A2CVHc/x5LGj9KpgQc2",
-	"ffot/2ejN5tVvpVJ2uTxH2E33Wtx+w3JLsM1GKYZJduEBiNeoF8D+OHM19CHbdDrHdhaOsx7Hm7Cm9nH",
-	"T53+iK3mrZvruipubZXvyAaoTDjExdV9IyPC6fc0MlkHHNLfPaTY4lwPutg96JVMMW9iezkNB1e7R91I",
-	"+ZKKtc2L6HHnTVb1QhvBgsZvwdTPKmWf9852j32LJs47QT9QblpP6U3L+obrHSFOS5KUTvXpb2Uc+R7q",
-	"RNeVWn1m0oF5DzgjJbMddJOKXRJo/RW4nechluULJ8IfzqQ03hCPyEkW6UckyLt3L557NlTophwg8q8d",
-	"onLoH+LCkBpx0gfb/LnrWncVnnKingWN7hQbNAuy9LdBGBJYrLR5FUQC6iQyTs0Qf2+RfF9hAoz5vYzW",
-	"B8oRdHZZ9CyHWGyVJS9Kz0MV3VXT0a/yR/cWRKX7g3dFaKu5oleSrv37SdemknX/xeyUqOZ4Oi3Qui3P",
-	"VLGHKWp+3PQx89gpPFOqmrrt+fx6wN23L797DeR31sRBD+g3EL5v6DqWNLqR8iea4I2eYf+8yZqyTOFL",
-	"FnF6s178zrUMHrdcU9Qrmjuv4kucfsrbot2hCopZXelbm491YFQehCEMjMqE8HlirylzgengPExihLcT",
-	"QUVWNpWy0XGvDXZCPNLJKxEhU1/kDWVsUxWU++3rDBLB3XZu+t1LEeZBZhPg116PaScmVyRm9AMo3bzH",
-	"EKJQtZIttAhSQbtOxeDLDlUxLybYuKLG+hxu2pXoC1twDTj2R5mMeRQxgSOGjWTGj3Ip7iNk+oMGMsNh",
-	"rB+h787v++QjB+w6+V59wOBnCEQpp+RK1TsgJ8PeWXb6EJoGl/ZMINQXrhXaxvRpxUArJWmuy6kXX5hK",
-	"THklYzolJ9qzfxy03YxMAexUd/6mLP0K9l2DRyd6vRtPd+9LWT+eHYLpyaYDzdOfy3g62GDSbz1rKGBe",
-	"yohPuBVj/9PF5e9W5v1vlu4WePudfDP0xXM4mgs4pBVx+ZbOIYAdLJZWxATk5M27m3aXPN0K8bH3l9EC",
-	"Khg3xuCpWEW5UUROalO2mw0gkmVx2859K8wW16Q8PV9g6B/wRAY1VIEMDXtXJuS5AWKDOZ06oE87q5he",
-	"e+2DvCpBcBwIUoFUkPRB3NpOfE5FLcCefqOKwVUK940RZCRu6ua/Lg8Az1zQeeM3/Fx4em8NUbrm3ChW",
-	"cKi2xIVF+60s+myRA3tN8hhK8EGh7R9kONxheIhP7KOx35k7njlMGKH+G5V33R3INwVYbeGi1y6I7YP+",
-	"/fr6d5k+aN8H7fugfR+074P2/bra97DswKkpfr8bfWRSAnKyNbBYhST5ogaTRBpDkspI4hImiTSGJPli",
-	"CyaJNIQk4cWHTZgk0gSSVHu3oIxJIvtDkt7gRv6hAUnY/+FbxSOZHfg6aKRF1nxopwbO+xTtoX1rmhtt",
-	"j/0+UlnLogdN+rsHO9HKtjr6xjD+vQO0OwBTtgONuU6aZxnMzbHf6qFS5laJ9uzuB5Uy19b/AFApPMwH",
-	"umyHirn7emGCrcy8G2CczJP7yrcviXBaNFvMgSvZJaXNYfqfgW7643hXDy7SIQCqhZV3FY3V0D86/YSv",
-	"2AdQZbsPQ3U8tQNB5YQqfXEfBBXJ4pe+uB+Cyvw58sUREVQHap4HANUDgOogANXmk98APWWLcU1caxNL",
-	"m+SxdHzG1MbJS51gURcaHgyeMpVtTELivuCpL23xfTXk1LdgVT3Anh686/1gT9vE1MEuddN4WnN8FD7/",
-	"AI/6XcGjvkXR/1mysw2jA69Lz2ddJxqOf+c+vK8C+ZKJWcOuey0r+kyK0WZlj6AgH5TdQ1L2m0/K2jKI",
-	"FUSUq9ib4qHwZQ9wqN8DHOpB2z5o2wdt+6BtH7TtF9e2R4rvn5qKTg0gURjSd3T0Q0Wmz16RKZujaSRm",
-	"5gm/sg3HnFKq8Hvb7+59QARNErnKiqZuRFPZql5/ZDSVXuO3CKbSw0w3vOYDbEfO5iOcVpxN7TPkiq+E",
-	"8LINrncHt7Mn9zAsKu2zt4a4H6msJ/aDkfAHQHeVdtVVpfiLLxqJ3gUEg4qYthCtMXJLxThNbzKKisQU",
-	"mgSlYFzOrCInprFru/oH7eusFuaePbktPKyH6b+MvoBUq+udScYslHOWN/FczWjKPrCEODVQQRteWxL4",
-	"wnYqQiVpRo4I9gqFJqAGjIA9QF08nFM5DIsiH4aHK1QO88X+eLiaYIEv9sLDVXKrvtgXD6epeajPfqBO",
-	"OAIczggG01kX1tAAGlczCkuINX5DZdBT9WprK+vK4GzAngrqS+Lz+P7UrSftotFY8/h+9NiprEGyOCC/",
-	"6yxMR9RMrpQbhFOp6Yz7gAJ8QAH+EVGARspXLJvDgwSnn/YBBOohpgmW7Rd2j2bbZdzg5sJr5U6x23GD",
-	"2wqvoaXQDDe4rfCaL/bFDR6koR9ggw+wwcNgg5tERRPU4My5IOm2Q8sTTvCEcSUQLGj9g28ELfhl7eGv",
-	"Bxb8ypbZA1DwIVCzJ1Bws2D6ItGZhlHlPSCF+vEHROE3iXAgT31hvdk8vJbFobQaqTaHMaG2rD17wqbQ",
-	"LccoREOO4rgueUlvoRGP0Y3WLK6GsK59kce5JjRWDHq2ObY0ZKPm+D6eEms0ewUb2xdVI5vUBOWgJRu0",
-	"U6r5o0qho5j5btvav5hf4opM+MfOckHCGRVTprCTlGAryAtiA5vNoM1vTwMfE0ViCckVaxZZ+Ut5wJ3X",
-	"mtNb/MHmina95GV5QA5GgezHjvhFGZNSGLOnefA1kCmNCP3OffjINk8GS9EPe1oDoDR4AKg8AFT+4AAV",
-	"VCZVNKhjvjVGg+oxD2DQB1PpwVSy/sODofRgKD0YSg+G0oOh9IcwlHbk6EqN8RsAdWEEl0JtqVvotDzC",
-	"3B60kNbKeALdqtVahCNsrG8yXJ5p+6/1IaPhDLRZwubyA0J3KQmpCmnEPF/U5MFMW+UCJrdQFuSpRepg",
-	"iiBhi5iuFfEBoGpMIwNwLRtH77/zl73eWQg9zfXM4UfW7QZ+iyzipfKF38rydEjH4hsVFyHb8Br9EuB6",
-	"lSbLMDVWQtZUHXEE5A2dsojE/JYZqulpF7HNdicL2GZfbCvtSE4A22wAze3rbMLpesHU+4DEfM7tlLJ+",
-	"z/DHTVjfYhbyj435NWvdD/X7VvNC88e1OFLNQbVmSl8JVRu5m98IXfu8MqK59q+MbdzXNZMbD51dPzsc",
-	"NlcXJznZXbf97VqEWifpoSxcJjxdg6QYM5qw5OkynbVGv77XDE3DkCl1I2+ZgF+91yP0vFG0lBSWDGlM",
-	"8O/kJNBmO0mWImgXOpePTk/7g8tur9vr9kdPek96cBzM1Cqg2Uy/yZVAqbu52WzLs93SC2XZSyGJrA4w",
-	"dWtsm4HODcbSsEIXe+fKjDs498dKCSM0dwDya/Ux6kblDIdduXt/9/8HAAD//w==",
+	"7L3rctu4tjD4Kiid71SsbEqWZNmJ5eo65U66v509ncskTuWcaXpCSIQkbFOANkHF0U656vyaB5iaZzgP",
+	"tp9kCmsBJEiREiXLSTqtP92xTdwWFtb98qUxkrO5FEwkqjH40mCf6WweMfj3MykSOkr0P9ViNqPxsjFo",
+	"XJKR+bXX+ESjBdN/DmlC9f9pksR8uEhw/ChmNGHhR5o0Bo1ep3fW6nZbvadXndNB/3zQ7bX73af/V8Nr",
+	"CDpjjUHjb1QwQkVI/iangjyXrOE1FvOw1hT2Oy4+hsMNX995DR42Bg3GxqPOSUhb3ZPRSat/PqYtOhp3",
+	"WuGT09PT7hPaG7Fxw2sky7nenTm1atzd3XkWNL9xVQDP1ZSRMY9VQuZ0wogck3TgCrx+/5MA7NprRFzc",
+	"wBEBNo1B45jO+fGn3rH96j80uH7q+otOp3c2Z/FH+Ll32vAaEd12hGLReJsRd15jxhCDxzxKWNwYfLnz",
+	"GnM64YImXAr9F/1xY9D1GnZkY9A79RqJTGj0cSQXIoG/4s/676ox6N55DSVjvX3nbl0MejensWIVT4zc",
+	"8mRKxpxFofrdnuL6J3393soFbnyONbDmaz2f5yxiCQvfspGMw9VHBH/mUiiiuBgxQoneHjmiZM5iJYXe",
+	"vkeGSzKiakRD5hGeKDKfSsGadZ4Z7uXjNscI9ZboMGI46mTcGz4ddVnrNOzTVp89GbbOR2dhq0e7ww47",
+	"Hz8Nn4xyowwYYI8fxWI2ZLGyH5Q917NB93TQ77U7nSf6ueK5ce3hKevQJ6N+qzfuhq3+6GTYekrPWess",
+	"PB332cmoN+zS9JbOn/TOzjqnvdZZh521+t1epzVknU6rMxyGw/CMDp88OctuyW4nhotRjTvvAWBXa/9l",
+	"sGNyHrHdgCYWUWRBQrujPns67rXOhidhq8/Oaet8/GTU6oQ91h+e0aej7ngNSNZRs8LH/4HU5N9PfwY8",
+	"/vfT5z9l2zVkqC7Z2+fUBfq4v6nLCGkDZsndVGMn4tqrJq4ORgB9+StXiYz5iCv2Rr84IAZMjWI+xxUb",
+	"75gw5DV4MW69pMloOiB+47xz3hme9tmTJ71up/N0HI6ePKHjJ+d+I/CIkiSZMjKU4ZIIxkJFhPRFUCSe",
+	"QdsXGsgpOXtJ4xsyNVvycFW7KKEKJp1r4IuQw/Y2knI7WWOQxAt2lyJrnrwAKF7M5jJOWOgIc3lIaIll",
+	"FHENjzkf3eB2eEiOqFiS9+9fPL8gejEWkkjesrg1ooo1gYHcMDaHz32BqPNIERlzfa8RCTKGF8DXQSaa",
+	"rEAIN4mQoWY3rdFUKib0VvRwPPJya6mze97qnLS6/avu2aDXGXQ67U6nsxchah+M8IVIWIzPgEYpqrqi",
+	"AFypgYwg7HPChKqFI/Bq4uXHkQz1uv1+w1snYJ6eDPqd9tOzMw2bDL/GNFLMa0RyZN5q41bGNxp8gGSN",
+	"QeMv/X6v8+S8f9bpdJ9esM/JT92eJr4xxzOYGZRcxEAGONz1eijnNrNROMl9/YlGPPwIsFFmcXtRp6Nz",
+	"1qW9YetJeDJuaVLfeso6o1Z33KMnw/7oNDxjjXVv6SW9QXryxh7uS+6Z3+h3DH/xiPzE4tuYJ1xMyO2U",
+	"JuwTiwlX5i1tvj47nuEbdwBqnjwc6ekTevKEnY5bw/HTbqs/PO+2np6c91qn5ydPz86GJ0M67q490it2",
+	"W6HmCXZbX9WrfEx3FYj/it1uxH1BuPsJwY2vvgWPcEPkdnsVa5C70+sQjdtEI7desU0Au4vYvDcUe8Vu",
+	"34DYUnYdKNBsPiSIJR+dOzHihP1V/mKMXJUuX0aFindwBGpLiHehGUbIxnQRJSRmEy5Fc/MeHaDP5JCD",
+	"YJeC/eis+6RJTk9PW91enpps5Hf2BJfqlZmtqJ6bI2g0HdEo0g9UY4PmxH979/oVyaTzrXCpm0OkqZy5",
+	"JzrrAjPodU/Wbv61ffSlb/ItA83v3qTFYIGGxXPJyJjOeKQZa4HkVD3ddJNliPpsSsWEAUqgGWQ/W17B",
+	"6KR0v/AGu70nnV6vN2z1z06etvrhuN86Z13WGnf6T4f0ycnT8Ml5oxT7y19e3Ve3jrl2Bifd9nmnpzlU",
+	"nde5nju6s23mjtnX+4LQqsaemiweKYLfa3FZk2Stprey493LCPZDgLGONey4jkx5jDNWWbXwF/oSfsrB",
+	"v8Kc9pBLVtjjHm7Jr2HQc5eDp7HKNzWFReqhnwWyMBTotxZUuhuk9+7g9Em72zvZJL2v8tq/dFPmtMJp",
+	"HUHn5Zvn/7nhPbl72Pye3K/zQvteBVy4llWC9YZOGOkROSY0u6LRIo5BD9ZjlEe05jVnMZjya9kVDxrX",
+	"HjWufRPK4zr0+hjvPrOB2Yv599PnP8HZ1ljAuvshr/vfaK9ko/OYffpDQHQP3ONrQLTU9pk96wbMUGX5",
+	"7LlcqLvB8Nmr9iqhilBp63u3GI3AcClFtCR8DHK6se6t2jFRQOdRBJ9pYphktkKN50TR23bOkGdVlMmC",
+	"xiEKfzs7qlb0k6/tpcLDhKW6mN5cjH9/MId4JQBKHB+d3qDbbfef1hFmc1/vA1DvYb1SdTBiNAa0AXzZ",
+	"A3I4Ir5YRNHWknuJUmO2D4JCynXzindEhyy6785XOPo2QtJauwGeICy7gUwG9bI7ICN9L7XsZfvRxvJX",
+	"9RD4u7tOa4FXLr/HePcRC7+x5L4iBe5Hbr8H6B9Qbr/zGlNGQ/3T4Evjlys6KWFmSSzFhDCR8GRJEjrR",
+	"0nwCV4anHxBK/rGQCQtJyCdMJfoDnijjUipz3XnkdspHUzICM5bmk4R9YvGSgJ0J3VYmRKoxaKzzFza8",
+	"Rsz+seD6ldk7GU3ZDBDGHFslMReThj6tS3jyx3xDk6k9mcGj9ITt3Ha+loR0XPNytzn/W5bEy8uxEZvy",
+	"EPgwlREjChykiiSS3FKekCEbyxhFEsE+J0Svpu+YK0KjSN6yMAed7rr9zLjgs8UMRS/cGxcJm7AYNvfh",
+	"w4fLRTLVmDaiSYk3OfhZk9M4MM7dgMWxjH/yG1zgC0nkDRN+IyC3UyYIJfAzuaWKKC1LDReJL2L2dzZK",
+	"WFhEMpyaVEy5FZhB+IzpjCXmYRnR5sXzCrdwatPjITlCXzAVEHbDmnncqyk+cD31nCbTTMpxIkrWnWUs",
+	"4xmQo8UCvpzRz78xMUmmjcHJmVeCUTbACgTlFdoh4wQDqzwStAIyljHRXzARcjEhR9ad4Xqxmxck4UwR",
+	"GjMyjOEGh0sS8DAgXKAkrVlryGM20su0yWvBcBGQt/MAazkU2cDlHwsGDm4DGIVKewYCJjSK/u5yE6/R",
+	"yv2UmzS/hLHFteD/12UQM1FZ94RYFouxPcRyEHKCOrYEUG5ky/mp9Ni/QnzdMyvRrpz8mZzNaEsx/XQ0",
+	"8U25PbiQtHwAsWpTPgfZCihUzJJFLMiRAj+ZCeFjSdPTHMVaArX4AHNwMYoWoUPXNQnjN+yCLMSNkLfC",
+	"TDzhnxjpdzp5OFWFA5aBrBhLmAOf86R6p2fVoDJ48seDVD6kzMvFpa2FVyFCajewvUGZ8w8HtUy091yj",
+	"/hpwoUixI5RAxPgDvkIQXj0rhq+Hjyvubg+mKGHxX1NNoQio1yJaptFm5CjQjDRoEhmn5u2jALSLoGkM",
+	"3YXrBjtV1f712r/b2a9Lqa9eUGuEMM919RGqRV44Au4NBSr2mY6SaEmSKVfE6kT5baeOjTX7tiMrQX7W",
+	"r96uE/NTtluDTS68hRSt7PfrYG5AtmbrZp77QfwdRmKWHiBMY65pojdPtSyOAOdCJVTjDSXvr55hLPaM",
+	"UaFAmUI3v/nGg6GCvP31GTk5OTknCZ8xldDZvNkmr2c80U8Xx9IoygNhjV68BjAQXbr2Qmdc2B+71bC5",
+	"Ws7rkB1LG4ieB4hMxJV+UpalBh4JkP7Bv9yXHhRkZuMoL8aErzksLLqHwxqTx2VSgQyxvFXkdioVy4Vt",
+	"EkAGRIpYK8htcjkasbkGjJbPlVafWczIJRDUn0HwY3Q0JQ7mBP/1X//1X62XL1vPnweILb5YRRcMP5Xj",
+	"sWKJR8YxHZkAJKsGGh2vOfBFcNlu/xyQIyDgin9iTY/o38EvmQhb7HP+DwE5GsdyRi494ozxRYBDFnN9",
+	"rz/n/kgoUVxMImZSEZIpTcyZlvDY7d994ZwBvgLiZR9Is00ucQqqCMWQWjKUCxEWn5QvzJAL+FRkuyGL",
+	"+dyOwtQHMOwVPk8P7YuV73Nvtqhw2nfY6bbbu73JDGUqcbXbe7olsr4Qz3/eCmFzfowc2g40YkVcWGeG",
+	"8gVVN6DSBP6i0zkZoXdjKUbwI9Mok0gyYQlELxnzUHhA/x8Y/Yso327XQ3qLdvdD/RdjSA8ot8v8ckUn",
+	"Zb44cjQqsCtgTgZXLogCi6kvRnI2pzEHn4CSJPhwHJCEThQREJc30ytfkOBxgP/UgrBYNtvkw5RpuZmB",
+	"0YrrK1pNXtB4qBJGQyLHpNrAiiMFERJMX2j1aQ4IJWBNJoA6oWRKf4HbwBMbGTbQMAhAFlek3+35Ig1F",
+	"tZ8kdKKffTBjCW2zhE4CD96lkMmUiwl4N+mnVYPbBqsuoAAapzMcsOkcjfVWzhfjV1KwipvVJ1LutU5l",
+	"FKqVO70gt4zekJI79AVcogGWlJVXKAVLf70KVF/o31GhbjFG86TTBylcLhJCIftlTxDTsKgHNtTMqk00",
+	"b7X6l9PcMu1Po4BV7TQGkNI3IscaDR0lck6TqRrkZDn4Vzsv0rXJpSbUyRTChJKpLwxKdjrGFmws9anh",
+	"NUi3ExThWLZCBdExU2ypOxpAvipNibqSs6FKQOma0k+MCJlTq9UAyOpsnizNG+WKUMP/9Mta+kJDgNwD",
+	"AA9x2CqzywPijNEFVhWAIrYgrHyxG7Y8NJpUmWIe9LXFSgp8bfpfbQvK/UIuN/deQfcGInjKmDbUA0gB",
+	"pYU6OSPdzHDe1bJRxKkigf70d7zY6+ACDU4QsaMJN7oCZ0XnVtkRTNxibT+X3nyWNZE/Am5N83Q9a1B3",
+	"eXuMbbfxjv+Trd2EiZbKb6R3umYniv9z1VCA+zjtdLyNu2Jx+eW+1bqHDRPN7rN36hGakJlUCTntdAq3",
+	"C5updbeVZ7LxYvc5kZKiyvmXRsVu9P3VDL0o8f1lGdp7df3hwb5Xz98mI/qe/X5OZI7XaOV+cnfihLOX",
+	"WhCBGVTiiv5jHVSpGTlQgip7xxG95YNzuMoteqeBreZSKJQAfqbhWwywsFUgmIB/0vk84mhWP/4kwjad",
+	"87/83UShucWETNxCWVLepU3JA6WPo8oHksM8YonBLvONG34FIREKAvFDllAepW6YDZMMCId1gO6GnEZ0",
+	"GDHwK0TR8sI6guDWaMwopAc6SZ9fGnMJmamNQeM4pAk9zgLAjs0277yGSmiyUI1Bo9/pNLxGwhOM56Ah",
+	"saC8u9aANqD5P/UNv7HiSxFEcP8klW6I1sbkGO1Zm4BiWQWZLVRChszlS/lzZatn/GWbo8xopF8iC//2",
+	"7vWr4hGgcIJ7x/DRhr1jQBeG9sAEZiyADGYYkIVgn+cQPEOYAMMDF/MFvI/aG+dKcTG5tBdZ3LulPI7f",
+	"kStiRm06gw+v1m/oISkJq4tPJp+p9kmMs7LqJMI5gRsslxlbtPK3+UQQFYlHgpfmzivHpKic1DorzLnl",
+	"YdVijrnfv2YFR5x7Q+McnJSJENbOTmrGbjqsMfCNZCTj64y0pCuvvs0xGpvtipVvLDfzVge/jaWDrVdA",
+	"vSvv2UQPwhjMcQZyv/HYVlQYGIU/JR/E8Ima9+oIHfXPeOdyt/8Vs3Fj0Pi346xa3TH+VR3/ovf+XI4W",
+	"M82SYOCqhJIjIWCvLl4aOAmAqgxAFgeQaCnYF/NYDiM28wqaJh44IILOtFyQ1oaZMeBBMvZFiVaqPyus",
+	"rfVTjFgbR3y0M4cNf/nMFZrHcpm5xXIqQIJpFDMaLgnDMRtwgWZ0wthZOYbRFmepxgceFi7/3Ln89OiG",
+	"I4YvMgKmVstChIQLxUNGnMjrjRQrCzT0G2RGl/CMhwxDMFfmuyA8VGQitfim9982dWjA3o2SaS3cd8Ib",
+	"tzj+S65m1kq8wkLtFYZ8PGaxQkuC3Rfh4SZQ2OOUmNcBsvXOuM2BDJ9c8eTlbhUFUsfUXFUTqexMRUeD",
+	"y2rJQkRMqbQIAbBuEzNhU7a2TDmodfUrc9aGl0poxNZA68pl3MYZaWrlOf4D/TQJT7YGXQlemBwxmOeC",
+	"jJn9fboJDMJKoPJNrJ9UmIF78H0DG9hiCQfFZ685ZU5odUWJR6rWW4M5fDTYKr+xCmBHVnikiPu5FaHA",
+	"kVINCODnNU+8P8Z6aQVgfecoXQTpgcHb5pDqILssMAwbUuaLtbTMTlLCszDWiIwpj1hpMkfBLwn+RvQG",
+	"rn6KvjaoZebies5hCPH69BMLm4Zh/yrjIQ9DJnbk2GDOvhxBwtBqivo7OWMgiESKPVJlWYZlCGdLh9YJ",
+	"yCdDFkkxAfs9FWhcp7gdsNPnFagTB6Gyk+9fVLMnONKwNzX3TN1PLZCBHr8QoRbZkuamI7QbWZW16B2L",
+	"P7EYNrHjjWWa5ir7cpRQWGGTSLU6hMgRuGJDF/CnOSnZHoXgWQgeZs/PenVnFwT3jQauSE4mLPRMuAA6",
+	"NFgIoH4lE4yJoUN0uu0AZFGcw4Ez/J6YwBIw06ALGwwBl29ekBkLOa2l3wDZ1UPADITWrtAEnFZt9QJZ",
+	"G25jUPmZRtTHx4/z7+fMucZXMiHOGff/iAKcPSDod89YDgSDkKBq54G9xV/lQoQ7XqB5we4s2RW+kkQt",
+	"RtNt6Vln+CTsj057rafjPmv1af+kdU5PnrZOxp1RN+yxU3rWBQqtDzmGZXPQ7xegjztDCUAj3Pv3aNzO",
+	"VX5CHlSwS8KXG3YdS61377AVJHTrIWeIIdLAJKOYNcyAetz2kDRLbcNatjixJugbDgw0fyxjhxdsPCyM",
+	"2eGsY9T6NaRqOrZqHXR/z9tCxcreHsaaJw5CTPgnJsicxgwC4iIltTrlYDOEbmXobOSZVzJ5KUM+5mXJ",
+	"PTmdA8tCuDFEQS6gJ4AYtQsiJAYMNUrzecvAYD47hm+wgg9dRpKGV1L+RuPJrkwlcYavaNRaVSFd8pL/",
+	"vIs5OtLzgvdCkG6n//T0yRkZLtEmkeFG15WfjKGL/ILJy1dSEtzdA1u+uHLOCqT+jSMj/wqi9I4AZgmd",
+	"lJst9qqtpoWTS7RUu4hTygnREBVWnhA6oVxkyqqjk+rtg5noyZPO+fn52UmPnpyf99jo7IT1z0/OQr+R",
+	"10VNQJsT+5fTvyAp3163C2RioPwAPN/uBF/fFhAiR0AxfJGPl2xerOo+hlRo8ZOP2HtBP1Ee3UPYCxkN",
+	"I15eeQERN2Z0NGUhRO6mX2/xTEMOKlzmCtQSHtdPVYFSCHr+kCoGhxwu1LJw7tuYJwkTF4gzJKIJ+CEd",
+	"Cd192gYyxAUNcjq5SOik5KDp+lyRhTOqxhkrhj7E/h+GKhUvB1yzZTdOjhRjvsCAOjrnRGkFiLRaZqZW",
+	"wmdMLpKgCfxwDXB8cbQQsIT+yQPC09I6gGedqiFXN0TN6Yg12+TVKiQ9XxiTIpa+1RdCFF0qlBRza2cH",
+	"FGMez0xEHE/avgig6EELqh4EOB7qAySS6HsCWoWhaw7vdMZsYqFOTQW4hSspX1KxNLxH7fhgY5qw3/iM",
+	"r+jAmonNqFjauzXGHFDX1WbPfVIcbvEVM9G6JM9Oe659Sy+tj0bSsz2AWYJGEYuRYkDxhUcKztUkUwr/",
+	"CsliDiibctxFOGHJAFJAfKG/hU9t+YfhYnTDEnI0XKbVk087GfCoyfXwyHAR61/IsS+6nY5WQRkpeQc0",
+	"Ya1IX4ypt29+BaOD5jp8K5bQuNXC3ZCldTT2iIPvBV0kUxnzf+4uaHye85iFVxqIK1YY80cEcR0Kinfh",
+	"Ov/wN/qmzK/IKKJ8pgbZt2aVvOzfdRAyd8ycD6Rk269kve1SMsRaIOk+3GCCmhvZqx6C4IHtDKwt2CNp",
+	"EIhHhjSMlkTxidA/GbB51sfji4B9ngee+cBWdjdWvGgiY55MZ0DPTWuIQL+ijzwM8jq5L6wWk8PTDx8+",
+	"tIqFW9Yha7HOi8HY1NH/koWcWk/BDpgLJvJnOK7M4QAiOrgjNZlwJv17DYXXkfM5U6mvXqWNTszCLb1y",
+	"tekqr7Oc5lApi3gASBA4w8NrLBCqYaCy1nCVbgND1mS4LAtYfD3HXLoLpH4mmQkBxv6xoJHrf8BEPIhk",
+	"9MAST/qd851iGtdGJHqNz62JbBWi8LzGM9CNyk5R9OvrB5CaSAS7zTSu9AS2kYsvnE4ubXJZ5WBJMznO",
+	"L/J5WflnlyV8FOPsa0Jmq9jNSkihcSofNUBD1Llo9CaWcxYnPC1Ru+rLsuYtasvSX2gG6IQEgO3bpr8Z",
+	"ATAoVlQJCFU3Cm5izG5Z3IbabNni+ZJ661/LM/zyEpyZGPi5vkyT/iaPnGXtbXJZDKcrsZ/5YnHrd5gl",
+	"kt+V1Y6rNdg4uO+yCody+Hc2SpxbRUDsfrfZFULBZ6e1yV6u5wVEGzp3tHaUMY6baCinicH6cWnbhRcT",
+	"AU0TdruodK/b3pZZ9rXAYzcwRNjGY//eKISOV9xhSvu3u8ErG1sF92dfKl6V5RerV5nWZ1y3UH5IvpRj",
+	"jXtcQU1TAXHDYEvXAYhOkl3NVT9oRHibG5g+HycW3CZMlkb0u5dn/GXO6VdvsjAEgLvmvne86UsSmoHg",
+	"k4fgAsGqn6u94xpAe2s4IlyRyVHbiPX2u22P/yLUYuSYo4q0BQDsLknExY3JGaPV59+Ma+Cv2gd28HDd",
+	"gX/D7W593Yls6QvOpQO6R/YIF4RufuS1EGCsN5xWla9B7n6Db7e9/N+42iP+U5s0mfYSroYCT9hM7fAe",
+	"zEloHNPlbu+jJlw1aAxQM+P7pgEv9Xell2DmsIuvuZNXDyY/ra3lkK6vkW+PlCD/LMgRRm7m0q62JRRv",
+	"2firUIq3RYa3i5j+SOWz0y9qSOaKRWyUKF8IN9kSlJY8rOZpzvg6eGFm+RUYVdeKr+lD21UlSXU5nHr1",
+	"crcWW7YVWCwT2UVY2aOcAvphHWElhf2VfC32z5QusO6MeZdQcviWLpXFwXtxKUdyqEtUTUZ+ObPCGbyN",
+	"TAtVhH0oWYk0bt4LkkBNptSCc8PYXL86HqM9Qf0B9a+vrXjl1GQzy92ma9yrnmUi87+pnrWCnbXIlrEB",
+	"/rhaVskWtxUynLGOtTi7fSx9T5DbgQ0MYgrkJxaSZBrLxWTqi/TzrGSOWx8GYyzB3soxMFc5RT2ZL4rt",
+	"A8kR8mhhlPymZ8UbGYcsxgRzdBTo2ZyyO/fl51aPqXhj0NvhmQzZX7mo6qbtdhU9CvxGF9qHB36j34d/",
+	"Qdy602u0aUrXzSgXpoMq4QpchqEmpli+lmZdWAMcF7TJVSE5w+FFiiXggcV6TqZhKw5s6xmiKDBF14Qk",
+	"U75aCQ0amEnBXo/B07D+waRwsXTuy6q7CBbRS+DL0Vu49hr6fxhAgkn9hTd0nbf42q/br8w/fi+ufe3a",
+	"iFum+RkkXmoJvTHhyXQxbI/k7FjSOW/pW5owcZxu484drm74vCWNx6CVpl2YVhcrxy4z0zvY4GHZOzxa",
+	"HjX+ArjRXMGNQqmN3I04ikjf0+dLWKwX/b99/y//8XundX79peud3P2vxqpW4pQKOT8/X18qpHADf1dS",
+	"tN/S25dMKZMfnhmqSx9EVhJQjq3LGbyXNqWQqrS1xZFxa6jFfB5xoBzWzidjw4mMJwYSkyAM/pGCNZq1",
+	"C8qmLgc9HYSO5PW61ULAlX6HvBBSThD0N/pR64WwBtBIxiE5QuRUrlhk+tw3L9Iauh7JakF+gwOaau9v",
+	"Ycv3cK/YAsOejaIhw6VzhTbvEEut6wuNqVBY95IcQRMWX+SS79O4nWYNR40vgopa7isOmxL+4SRxrrMg",
+	"OAcIV1JWNJJDhO4F0aQGFszZ9bZuplHwkxXpqIbPaxEtK+iq18jVvy89Fw9t7rg9VXnnmf04+tZvuAo/",
+	"80X9KwjQcs7WnqQoynlWZPAKZdau11Vgc4t8ntW9gFSLKDa9MZE5OSppN3+Ulox9f/XMIzMeRdyUht0v",
+	"EdztTrK6TmtKS+VfC7wRTOYCocd5JfZWwA5naiTuUoDqfu+lTBzM0caHMvomaV3Ge5p9c7tdZ/z9Tg25",
+	"5fvf3rRjwLlPq1oVk9zKtlZULAucaq/WsTQJcgvYvRaaq0IpjBJMNHFIq3SMJuQW1MpYiolH1JyN+JhD",
+	"raX8M/56iegrBMvibzk0kB4UqvV+TmJKxpouDcpqjh8Vd9vUkuwW6cr9znnTIwEE4uNsbsS+nk1r3Tid",
+	"G/p/1O/2mgVVbuuU+xV8yR7bxvCudyldsYFkZTzgr1dXbwh+sKoa5fHC5LIX78zEpZVNrhIqQhprthJT",
+	"laWO4Xr52dPc+E2vy5zGLlz5qnbmAWkOKyYDW5bg5cvR2CeIQi9GAhI1pXFazwmqtj1SzmnzT9VGD9Zk",
+	"GybFGHTEFzigW+QZBVCZFSpB9G4X0v0BautjvXGAAOElh7NpOV/WBBaanFiaEAi7zuODU8p7Va5xq7Ot",
+	"zl8sKVS+QGmThNWlrKmhuBDYBsxfCReJJLlkF4M0hc6QFVXqagk5v/JYrfGepnVCsap+uQt1e6+pbXBU",
+	"oVZjmx0nfh3r/qmpXEQhEZKAIBmTISQfhBeEZj2RUNbktty9aa3TJs9tXUds1ZM7hcFIs82hlBGjkAiV",
+	"ixOoROh86eBO/2mpNuAeECbUCiJmx7HRVDPDIR3dXGRWVWhbhRtoN0qurhiztWqeKpnJsbgYY4wicgwK",
+	"+4JHof2biTNOC3YYJ0GmoiuW1NdFdjJNvHCCFMpee7FMdVoQWqv82LTDwwYdUoyY+adJPvJFVorE7RQ2",
+	"XILXPTOaZ47nzMadLuQL7BmG2bdtcmkKL3Y7XqfTybY20PI+ppGmmkBq0YbuJFonQJOBmmEmilMDGbh9",
+	"LWJuQeaK/zP62dL1TqfTWdUHVgat4pFYbZ9mxGoPfElgwQJoJtOYmfZJGjtCrueZcUETFEhndD7X95uZ",
+	"XVTdOJZUa6808GtS5X6eU+CrRumPXHgZhrNEmtiwtXfqWsqLsTebnBK5PW/8PL/Z6zuv8RutRb7T5uAX",
+	"1jkATcIV4QVmUh4Es8GK7zUyfXE7tv+GJtMWHSoZaaIC2iH6RCYYzos94bhKPDCj2kp8hiE+Uugl8kXW",
+	"+TYdpVdGw+xRoGQMBfsNd/7Xf//PNf4IRkP80Rfpw74AW94ookgwGRonAk2ZlcLmvEHqK4vZHIzETWw7",
+	"be2fWE0QXjCOLjzovGAD7LX8DpHz6pHrG0L/h/7kp66/6HR6Z3axn3qnZfKHRofy1QBRsNZ5ki6eMmKw",
+	"WnCFjSKadfZzUms/gn2u2A+krumRnuNbcIp16f3ubx/zmH2qeEkx+8TlQq3bCwBrf5ekWDQu2wxXtbGh",
+	"V2OhoiKkVzWFxU0V8VJRPzX4bPfgf0Vb31AukhSj2iXPwZZ7rZK4NghY+HAiIAgUfU2gg2LtjCNbhhBq",
+	"Wxii0G63rwNyG9P5nMV53F6rYXe67XapVj2nEy7SJphr6Xr2JWjjccVj0H8hXBA2HrNRQo5W65cX3mSu",
+	"Qvj6e3d269kC5OYaSq+/sr/nJYFKv1m6EvZOxbImVJFgKmfQcgebeup/3cr4BvqlBUDOg01MKm0HWhAs",
+	"N7Kp1248UEmnOfDJj60rEi21xp2Hzd+WckFuqUg0k0KJOueoLLX8ZLXmxhIkp7RSpR6KkVIptHC1ti9e",
+	"mhQ/owslkmgoFUw/uWNavcVrwOyZtds9uM0v2VJZqKEulS37JvcEdjAHGFqXNvlj5HYqoyqyMV/fn8XW",
+	"MiNHoHCFhGliAKR8rtmeKf7YLLY/KbrMvax8+vp+ISutPlZnSmRCo49Q0q5iMjCPWsHH0DTocUyjCAWl",
+	"3DIn1avAx6urvAFhC0obWHAr/k9GjjoIG1ttwhQE2gieVcKCwnva0cQ9c35vZZQmH7izQ6ynqTuQD/Y0",
+	"7Vlrph/U0r6sMD+upXY9YJ5CLnR5vwBrYw3QwDjtUzUcFQ0NTl+4nTMwoKup369VpG8z36ezAjxw1DHL",
+	"5OMdLiIfabsT+GtE3pbDX69/j2gK40LdKVfVtGd/sExVp9z7Xi2GpTpKnXVS1XYviuz3kx2LWPQAybGm",
+	"QdpeY7PzWLFubGZwLt7xWvcyVT9eUq0DtOsNCLCXiG9DVr5pYm0FVj9sXi0uWi/g2xgZv2q4N+5vvzm1",
+	"Va+8Tq7KilnyATNqV5j1PtLoqg6/e7jGlmhRkSOHh917Mm0mfd03lzYnwz6oiIqAeJigqiyMbA/i/J8i",
+	"jTa79/09v6+ZxLrP53m/DNZULi0ksIL70VGDKsR2X0SMfmKK8ITIRbImXrlmmhOmSN6tuMNqeJrUuuzX",
+	"wvPYUcXZY5Teitb1cKmvZXhyD6TcIrIPV95z2ivexYNkvZap4l8h6RWX/QFyXr9vvep7TZZ1r3+fmtM3",
+	"TZWtwOmHzJT9Y+hND5gla+7dJMmmXCsLXZaftMjjC1vXMq3fAdkMwERJKLNvhyy5ZUwYCXVAAtsC3xdQ",
+	"olC/Wbfrg42rgYKFRyatwvytBQIENKNQHibapsKHvBVNz8QduHw/wEqIICg7Kbqp1OILs+kaGbroFYBk",
+	"vTSaCWMgrMeAO2XF7yfFpHm7O8kxa7N+4ZP7GGsh4DC11Q5ycE2YSBUVt7+s8tB9g7w1rTidSoPuGWsm",
+	"sUGy6kfoZlyRxgZfkCOTs9rEFGaLYE4H5bSEKwn+EnhGDvCFTTkmKxnHGCsSuHsIcu/IUExoTAGBdBQm",
+	"0Dgy5SIpRrQ3iiU1a6Rb7WjOtnGjFYEWJuR0yCC5AH0XNAesyqhUTS82RaXWCkKNKl3tvygNZE4jgGje",
+	"7Z6/0C2c73tytYu0F3hFR3kLPy7IL+3uWd82YL1gn5OfgrQdJ/ucMKG4NI5aKZgvbm0kh4YxLumlUTiK",
+	"sfCRcrOsPTJkI7pQZmFfmIdFRjSOl4jkik8EJK6IhPyTxRJDvtLFVRFD/9I960LCZg96QayNcIXAIo6F",
+	"gEsyAYFxmC4vTrQzxwL08lZACrSNU3Vh1/bFhylDlEqZ1RQa3ohWHveyigxOdSSoQ2BxsUZkQS5VpCw8",
+	"BVW5VYqSx6mXb57/Zw2YfRtXDBRi5uFHlOYryIIBCOEihGLSUGsd7jFZQW+ok7GITY67kPlYlnI4V/Kp",
+	"h3AH6XnbGxlKzQIRUDhjN3KcqgUuTV43Mp9FUKCUa7Ue+12OTm2UI17Bp+lq9/JDOQRh7br4WbpmvUyt",
+	"LEnrm7q7vsJTQgJI6NDE6BtxdWDDpvjYdvSGijWBJj0ByfUa0wRTi6yWTi5ZYkpQ2FSROpSxWC8Xsep6",
+	"/Tvej24KIFp16jnRi6lemqMb2WvJuLx9DY2js+6TJjk9PW0ZDpcirAntMufKS+N3d19XJS4liQ/sS9Rr",
+	"1lSJi8UFvqJmrJfes0OxnE/UsgIWkywe0J2ol9q3N7H85PdwJu6EGFVOCz3Zg3nSpnsoTbBy/T+yI60o",
+	"KGxWgCg2BQ8HtjaUqSC1UiyKvEGlW+tJWPfLlBOT46LyDboSBrtbRcqshuqBVnp8cSRXGvPn5/HctPz8",
+	"n8DDpVdver5Yrdhkmx6ZHR4F798F1ucF3bImi5iF2KAi1bJ8ge2gAvYZ0nXY56St//9Z/+ffUEm9AEZ+",
+	"w+ZJmwCEi10r0k5wc6kUH0YFaB8JSUI+4YnySCKlVt/jBP8ZQQkDGYOJwhchp6DiEs0otYptlWhK3r8j",
+	"T1owCwksjwyaZMISrFJH3iHIwBqWhh1bTbeoS67w2tIiYFpHWp9Wm2ZFGC5eo7aXeZrj/dHJr+r13Tsd",
+	"vafvV09Ru3ZxwcjnC1PBmGwuYByrGkkljquwWqHc3YE73XOVlaId9gHdt6s3fX/k2saJq2f+XpyTBzV/",
+	"72r+D6rfl3lfv29r2T49wLDLVQfwNlr2rYxvGt6maj252gnfk6L9dV3Pfxw1+yH9z1hcMnU/w4/V3mcU",
+	"DKBIs/6HcfamPmVbtDJzKadd7zp6kpDUcdxuI31sdryqvSd2waz7TeyyQvK3zutyg/L2C6/KvC4r0n8P",
+	"aV0F087XzupyWXVVyaIZvdESGSRSwmN1gytSH95RyGYysTmd8HZVM61ly0GbtdJR25qhiYn+SB2BsZxJ",
+	"kP+mjDAaRxz7qc8oF1xMoA9KwQl4geuJaFniISQqwXC/bdyBqJqtKS9LVyr1OE0391Hos14xodydb/d0",
+	"sFZTdhSD2qs0xRy0LMHWLXLy/u1vlgSvgAbqoUZaC+SYvlBd4OG4Th3hY4wzOq4D2mOkBBsLBdhjlr2R",
+	"dzt5hy+sX8amGxvLVXn2eYX7eEPFMVAUS2oV6N9fZJnhWe/U9jdrdpp5s3eutw45kUbOXCm6XlVg3V4N",
+	"iBvfotp6QUUpPb2RwPO11ivKqWP/hNwRbzNv4bc7oAk1KH8lZTcC14klI2x1I3vdHliLR0m09AUX+rko",
+	"LiYXSOSdAuyKJVBHg7xjIiQ8gWJztid3Wt5NfwIhIW6tUuhIv6r8Bc2LrF6GHI8jLhixJeWg5YUvoKga",
+	"GidCcjvlEaDdktyymNkxRWvoN6lpXaLbll5PZXkPiMvEan5wW4reDpzKeY9WoFqGsc02eSZnc4o97mG4",
+	"U/wbkNcX4xjr5tOImKLgkA6uoJgovmzpVMrAb9rkrSHhWcn81LCBrnEQYPZ8GXWAD5WORouYJ8t3WkIz",
+	"uinU2kr76Zc8FK3V/O3DFRrkC8U5PSwtbpARHAQjKtAuZiuEgjGM6+lgcMM2mGq4Zb4ybkjn/P9gIGRi",
+	"n/7LhT7kF/PTrxYYf/tw1ShKEH991zs9g73CextFlM+U0+3+CJlQoBbDQB9nTKNIP88mBvCyz3MIygP5",
+	"FeQvWDLb2jRJ5thunYuxLATXmkMBv6VzDm1oEsoFFrVfxJGZQA2Oj53uKfb77B9cqQUq/auX8aZgDHb6",
+	"Syly+eaFie1zgpfdeu8EJF5fCKYSQNAQQhY14Qo1PH63tXOvj+xO/66koHPelvHkGBHxuNvuHDfbvvDF",
+	"v/0bYDtTmpa1yC+g0QRGgApS14RgTL8duJgjuKMmhEjqm5Ux/yeIegPyM0Cb+ItO52QESAH/ZIEviAl8",
+	"zReGKxaKhVQaJdPCns02eZEoiwY0ZnoiBxsocfHBhAGW4MQFoabg5EmHgIQ6iuToRs8WMXZLl7iyFmkg",
+	"GHXGlYJIyRmNNMy0JDCkYbSE4EeQCz7PgUTIGFdoIaUgBE6GpYrxW8s50O5Ao4mMeTKdkSPU9rRqEwgp",
+	"WNA0DZHS88F0rscOm9uD6+zx436n+/ixCQT98OFDS9+FVvhGENSDV6GJVIu8V1DbK2ZpcxkpTM2JhWIm",
+	"304vSuStULB1OgJrNzq3jVtUbydFSW67TivTrADKPGmmKWcM6jRHUHs5jfIvtAHRk2EovD7JyePHsFOD",
+	"i7am6tGb1++uPPLmvf7P5dWzvzbRTDNEGk4oQDx4JkWipbar5ZwNsIYZGhKPP4mwTef8L38HE88RJcFo",
+	"SmPFkiCHdHhvEYuhOKFhDY8f97unjx+3SYD1nrTGutRLo0zkkeDx8WNsYoWdtwgJKtfO5uycPX58oR9P",
+	"WuXaaAzKI1RPklW/hhh0uOAZCznF7h1O+cYj6/ydx3JsQpTt+S4QeRi5ZXwyTUjwj8CikRSsmVnG4J49",
+	"oh+dyI6KfbhMt5mVPU2pcvaByRNCklsehSMah55eyRyVJFK29RSWzKTuc4omY01a9GD3EtvkZ0QAzXdJ",
+	"l7zkP2us19PoW7HYcomWmLaGS5C+FPN23TBhJkIoFP0Iwwc8OKomIPq9iSW5YXBKrAtHuCABkBcuFA81",
+	"zUrtn3jdR1JonDw2KEnNNvQQvQk9VcjHY31FThJAMtV6fobz5xq3Xlr6AiD2LFAMjACnwNjkkYW4EfJW",
+	"OHWFoaKuh+0EnF9DRVm4EgsJq5Lq6ZzKOHorsJNOSkdMJxhTVTvQS6Sml/HYwGfGTEB1i7wwEpWmS8or",
+	"0w0vyGI+N/8mHIIQnHZ4YKlFyFQRuxRefQ2vSys56rcIWtrSgX6qBQO/oUIDHOZkn6HTXg74SKPXLmkB",
+	"A/dQhE2AxcR5GDTbBPteIDCmNA5NPxdl8BSvDk6a6hFCb1/GmhzPWDKVLm6c2huBN6n5UmBEMcu1X8eh",
+	"ptdjMpqy0Y3yRVb/dEw5NlrTfyEhG/HQmL5sTfwBpEJB67V+p5+iFuxPxmgOA1CYu/FIv3PaJP/6f/5f",
+	"QjMuY7ozdPEP4IeK+Iwn5KjfO4dfYjtDfV2CTWTC7ZjuqZ7xDAcCwiv+T62fLUVCPwPuogVSf3uiv+2g",
+	"Pc557x6+YAgbwecaLyKL1f0OboBEUt4s5pq3S4PH+kiDNGcMzp9y+37nBDKyUPqC6tKPVBMie4RlYDCC",
+	"jwFhQPwyMjNOmH6MPM79GNRRmph5cHuKzagGJgHXIILHhs7AFC00+0DVXmUurINjV7tkpLgxT/iMKz3v",
+	"SArsljFa+uLN+yuALdAtQNWhTKaakiecRkb9UgOXRpT4x31hHOTkvQnSyGtHEIaFKpKXK8kPrBvySEpr",
+	"P7J/LGhkFbJcK8ejUbWm54vUmm4og2Jaz1tV/bwyZS9txan5Idx905H/NLFHSq4nxs3kaEg52fRFsNJo",
+	"YPW8IJzOWELbq3/Tqhfu1hf5Ti8rbiew3OBTt+FraP7Q90sTOeMjixe/cRDzUci39YnndMJCcoTll700",
+	"GK3rFUoxZ3/qnXpEczmQp0/104TBvyOqXtsazvpX+llfY/1nGnGqmH5NComeLTXtCzux6zbxSKIFgGGs",
+	"xWkyXOJrN4UtQaENeYzGX1NNGus9wsRumVpr9RmkZO6GLVMy0Wm28RICiOjUun5W3dXgL+7TKSZr4WzW",
+	"CWzZ3AsSgE8km0uxaIzVs2MFklpEFV69Z6qkgo0H2BPIceyTAZ/Qoh2yxwnTzz8ruqlvrdfpGNzTiDYg",
+	"v18HbaO9gU7VysRbbJii3x1nsCeDrPaDwKLHO2yviiFXzKidxiWVtQ3M2sh7KxU5vOqsTCDTlZ0HkW+4",
+	"gpZ9rBpNtYAI3QOksCJpzCiWX0Vct4ztIr1kHGBvue20PHC78cK2TAVXsEEp5rRJYJ/nGCOUj1Kz8Hpm",
+	"qS+NLI1TvnjHxSRirVTBt1uzKXTQ2kczo+CXKzoJSMhirpV3kBQdlrZCFNrQ3OiVZgqmw5EU5H//cmUo",
+	"0kmnnxIzU3607QunHxIKrZ6l/iIkz3/57ZerXwAghhx6WccgrRQnkoSS3IJMW0KxNc0cmKKwxrWJDjn0",
+	"vbnsKTERIhV1f3GMMEXiUVo1Sdk0tRquNMJKmx13e/gYLHG0Dnm4pivrBFC+yCyJxXaBsF+uMAC3ypQX",
+	"aBabc+7CW80ii1IdMe3aanp7Gt6Ua3QKccm5TqdgIrjlOY8DmqMhvpGUQ84mHSd1beKMxPI2s4aTzBgO",
+	"5XhjeWthB02KUpaBlATQpapFky+CL75pe+Q3Br9/8U27KL8x8Bv9zrnf8HxsHAW/sU2n4NfYOg1+/6//",
+	"/h/4FT4ivzH44ttOQNnf7zwfosz1n//13/9zd3d9p4lZgCsGBrExQhwuCtZN7UQbmmMZEDxnNIy4bWwg",
+	"FwmdsBQiaSMlsKyG5lPNTa0NES6EtFrmSzD+yoXmBd0OUWS4TNkfCB52QtcOO+aCq6nBJIH2WmN2JhTv",
+	"1Re3lCdZa5RIjm5wDmt3crvIAnfyrB3ptHOSqjnBW5bEy9blWPMFq9fjm7qlyjasHdhlob8BN9UcZjP9",
+	"R0NTqVC3wIzhXfJEkYVaAJ1Eagh6dCyjSD8ROrrRZ9ecbEhVqpP5YiGgCQ0dRszL2txC2PkCBOqQqxui",
+	"5nTE0G5ohbPKM5GjkvMYSqOviiPFXmjmMVzqjbNobLwJPAEf2icWqzZ5YSI4wKqWbho6edpjjKQQKKGA",
+	"SqYIRuxj3L3md3oLaErS4047J5AMoN8AUXSpHFlOU5UphaIYTFhxY2DYYK7t35CNZYzDAO0nlIsUlY0o",
+	"O3LbFSnGwvT9ApPTKqttrI79hY1WT+3LJ48f47N6/DiN1NeYNyNHgZvtrYU7QnK/gpT1bu8kaA5yju3N",
+	"GeZgoUmTzLX8xLWi5KZ9mBdjsx2svS6XJZKmg7eKiSCGLOS61le2Kccu5Z7TY17vr7zmw4W7R7QRpBKI",
+	"FGgVgQ1lrMpAw+1ni/6miI+YUMxxV7x8cbXinZBzJoycJ+PJsRmkjvW3WcfAzNPxr//+/8gzxwlBPvU8",
+	"kgY5aIxHB0av3Wl3INJ3zgSd88agcdLutE8a0HV9Cu6oYvSF/t2ElTgJQR3JqdqpedmDqhcTrcAQirzM",
+	"aCjHjkaSaQ69U8219DBj5j/tdMCcHgIR0upDjmvbHhCZhw9lfHh2KRe+QB0EFOUaekjbF++N9FnQQKzg",
+	"i30zZGy0I/zRNaRKIA+Z7I7BHcktHzEvFWYLSmcmxxttIa3Q74s12gJgU9r450XYGDS0rP3M6fycbqyy",
+	"mVP2yfEbTJPZ/B2La39KJybCvO7X7/g/a81sTvlOxkmdz3+F23RLJ2w3JC2YUGOYRpT0EmqMMIl+2wzB",
+	"RbD0/RbfIzm4u/YaqU6jH3Wv07F+VBs5XuEFgUhkFFzcukaaDlQFItrPs+JGCmOO0T5YuySSk/IJ3t+S",
+	"mj9FGgSdavp4uLI1UiAc/0xD493AId3NQ94LalynmKLZ75xtHvRKJuifgWoyelTvfPOoKwlRsNb/osed",
+	"1jnVCy1sCxq9A5UibX562jnZPPYdilLvBf1EORa/gUtbzDDTA2g/cbrMJ3SiqUwjReNraP1Z1nrrmXE7",
+	"pm5zS43TG3Sdl20SaD5pBBnULMFm5gvHkzCaSmm0Lh6So9SjgBEn79+/eO5Zk6Tr2gAPg1a8ii4GsD+D",
+	"C8ZxU6zTGy9K1WL4yrGu5iQHt+clHsjC3xp7SGDTesxUYHEoo/y4NQP8rUn/H4VowQP4WYbLHekVKu8s",
+	"fLa+HltKs14Uvofubbd1R7/KPt2a4BVqZtzlA1NNWYoCFe/ej4rXpeDbH2Yj5TZkQKtT5o21G55pgAxb",
+	"1HhftZj57Bi+KXTrWvd9ljF39/3ziU4NPpH2/9YDujWI/Bu6jCQNr6T8jcaYI93vntY5U+r5fMlCTq9M",
+	"39A/LjfD55ZxpHKGduetRqbbPq0bVSQT/iXHaAEvFr0s5X0eKhOb1CiyXovyRV01iqzRonxRW40iH9Bu",
+	"U+gPbtni9U8YX3ZLExbPaHyDMWbttmFyxtD/U76Yp80VgfWWYkTGjIVZAXynCOnAJpM9suTEs0G/MtYq",
+	"J1RMwDC18BMFawpPVJa6ssrIIbwG7w2/8gUG2Jg6Sjbs1zRwZaEJAqRRBFOjCzexn0OKkc0VCsgRbIlL",
+	"gaoqFyTQs2BIQvgWnSxBs0rju0SMMZz1h1b7MNPue9X66ss2RnzaVhjaQdzau843T7tZbBQYssYXW8gM",
+	"Jd0yKsSGjKJWKw8HFfCBVUCo7Lv5IhyGapB+HTs9/oJY9pGHd8hTNSVc5a7vNN+higT4AaJO4BkfSj4F",
+	"uHRb2NU+NJ4CrTrSSApGjvqdk9QZi+GxUHsiDQJ25iily7ihlDJDFvG2lPnFGBy/ZY+3vwoLwy2+MsbX",
+	"wKNfZTzkYcgEjujXeiO/yoW4z6Pq9mqIv46D+1fKI3OmP+x7fG4Em7SSu4nTBQEEH9gjjeNlb9ErF1/f",
+	"gudIOU22Nsirt1OaQIleyK1ygvS2eE7EPGtfBBNmHk+QiaNlz23Ckvu9te+egdfY0viVFKySZNyP39fk",
+	"9Vvz+c083jY328kaoCc9qUlyXsqQj7klbH92AvqHpYL/myW7ksAtFSds9/McHtscnl21gAJ//47kE9jP",
+	"gWTmJKz7WpdTO/+beiTzdeH7tExVzfHv3Y+3JbyFclG1DMy7shBjTtnqWOEDMRRbKGAPjOXAJLa3Su8u",
+	"lh8M2ttwwfemyMEmRkiOMAeugiGWlQbIeNoi2Z6jQVx36Iv9c7TFQQU48LMDPzvwswM/+/Pys7p25i/m",
+	"X5sszDYt2Knm4RlnYep1xCSQ1LWHWclZtL6J7XESefDpecjuMH68NOcG0mKc9EYiZOILyJzBDRmvIoYF",
+	"NS8cqGAgOxoEuSILMcpynUyemfWEhiSWt8R0YqYkkbOhSoAlQzGkup5InGzXCKSDrftg697J1r02YKOG",
+	"Vbsoq6b1UTYIpL4oGK2vnPT8NH6vkCt4UcwA9IUpfguPGio10Ak5kjEJHgdNNzEwV3OjwgT+A4f/fTPz",
+	"99bBcZ4dgtm4dQearx8qtu5gQT9Y0LezoG8grNtRGDO0rrF8YUlZQI7evL9qtsnl2ooWtuMDSlo5IcoI",
+	"VivSVyZ8kaPSDOVqQYukSctNp7woJkeXxY75AjPdoHyGKZKxUiGj3zk3GT4VFSUwhbGsrkUzjd4rrXJI",
+	"XhUqTjgVN3KgghxHLNOysRxFuUPhT86AHsT4Ujfa/HVxANg7BJ3VnuFt7uutOdHXtMDgwcLtThY+WAC7",
+	"NcLsg9keGOfBCvPdW2HSwJ4V70FeSCjzH7zJVavK1U/dVLnqwOe/PZ9fJAcuf+DyBy5/4PIHLv/n4PL1",
+	"k+Fcr8oumXHrDLKrFUV8sX0unFNRpFgIbItcuHxFEV+sy4WrWVEE6xZWlRQhdSqKlJYGLJYUIdtXFDkk",
+	"lh0Sy/5UiWWZQxlJ08HP+CMkqq1c6z6CwAuG7Q31Tkzwgq06nXlnTIHZj+WVTkzxSa2p3q/Sialu/wNU",
+	"OvlRY/z2olUKdlszNu1V+uW2dPRrFij5HlKQ/iTFSX4cbfGg8u1S/2Ru6erWUXRbpm67gXXmhQGXSNSG",
+	"SDrHxOuL+0TSkdTu64v7RdKZP4e+2GMk3SFp/BBI9/WTxveTG+72Zsl8EPiNadWTdV5J08R3DaIzpXaM",
+	"I+e+QXSHBPJDAvkh/O2QQL6GHO5sIvD2nFSeJuAdwuT+SGFyhwTFQ4LiIUHx4DQ/OM1/3ATF7fPqy+Li",
+	"cLJDWNwfISzuwNUPXP3A1Q9c/cDVf1iuvie/yLFpzFUjNA5dIY4scGis9eCNtdI9zmOu8cDsE36FrT75",
+	"yOmIC7+PjL/2OiCCxrG8TXvfVkbV2eZsP3JUnT7j9xhUp4e9wdutP+Cv5u7rj8i8+A8gdBk5sPaAneVA",
+	"I2nu0SOg91wv0C/9cgsBxo6p5xp4ZB3OByfoDxHlV7hVl2XjL76qBX9TQCA0ULV9i40wXejdisoERkco",
+	"25cUmI9RodMGrhhmAMfEJTJ3QNC8SFun2va8YErAZrZzcALPpVJ8GLFcX9c0TLCD7tkUvhCx6AshRcty",
+	"RTNwyEZyxhQx/NMtCp62zAWue2FB4AsjhBhmbEYOCOjwJGQzaYNFQAZRblyk0wAOe2jvFheZawDni+3j",
+	"IkuMH77YKi5yxffti23jIjU0d7VBfOe8Zw9hkYYAYfQOwqpGiGTJKOwEV3uGlUGXykhcdQenA7ZkhF8z",
+	"TpNvD91y0M5rjTWfbwePjUIBUDAn2PMiNW8SNZW3yjVeqoQm7BANeogG/VGjQQ03WZGgdjd6HH/ZJjBU",
+	"D2kT+BXEdYHNHoWKeSwzoYDROOJMJSRmM8oFF5MywaQYP1pdiLHgRdkQP7quECNKJPXiR9cVYvTFtvGj",
+	"O0kCh/DRQ/jobuGjVaSiTvTo1En8tf7TfOwofGFUFgwatXrIdxI1+mPK3d8uaPQbS4CHgNGD4WnLgNFq",
+	"AvhVrE01rfFbhJbqzw+Rpd9lBAq59IXVmjNzYWpX0+wqgOrE8fLjSIa4HWM6hEMmwDInXApfGMZrwJEf",
+	"1yYv6Y3eu7VVWvF71SR34YvMbjemkWIBkcKV2cGLN8P5eEKscO7lZHlfrArzpMTIeAQri2hZ9keV0KXS",
+	"iAjrNq2cjX45rsiYf24t5qZtsyITligi2C34U1VCZ3NVHbz75+X0+4zysRfGFatnKfprccCd15jRG/zB",
+	"+vI2TfKyOCALFgKv0QZ7TDFmKDdmSzHkW0QO1QL0e/fjPctWadiQ/tjTnAapziGA6BBA9IMHECHTWo0K",
+	"dsTE2lHBeswhKPggkh1EMqunHASyg0B2EMgOAtlBIDsIZFsIZBt8m8Yv9zFGd1uNgG0YwaVQa+qYOq3j",
+	"0CcK7VM10x9HXHPKpRgNCHM8gx7hwH4032V0NAWuGbOZ/IQh3JSMqBrRkHm+KPEfalklYSIXm50rq3Np",
+	"I6nQtRKzeUSXivgQqGxEMBPoXBTCrn/yF53OySiiKoGdw4+s3Q78BplHC+ULv5H6NxGO+RkVFyNWMY2e",
+	"BLBeJfFilBhpRAFiPFIm/oK8oRMWkojfMAM1ve18jLu9yVyMuy/WlXolRxDjbgLbmxfphpPlnKnrgER8",
+	"xu2WYoZB5wT+WBXznffe/tix3+as20V/v9O4UP9zTY62EK3MlrYQ914By92fWyt0EaBWBPTzlRH1JYCV",
+	"sRsLn1pildKOrx0V/ScMWc5YxlEGdtdE8G4pRpov6aFstIh5sgRqMWQ0ZvHlIpk2Br9fa6SmoxFT6kre",
+	"MAG/utYj9L6RvBSYlhzRiODfyVGgRXcSL0Sgl17EUWPQmCbJfHB83O09aXfanXZ38LTztAPPwWxtJbA5",
+	"5XHyViDlrWwEriVMQWfMGQYPs2D+SGuDU7fuvhno6EqFYU4Acy59yh2cqXIFJxiKPBCWbXky8kflDIdb",
+	"ubu++/8DAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -7,10 +7,13 @@ import (
 	"github.com/phoneapi/phoneapi/generated"
 )
 
-func contactResource(c db.Contact, f fieldset) generated.ContactResource {
+// contactResource renders a contact; people are the ids of its people
+// when the relationship is included (see linkage), else nil.
+func contactResource(c db.Contact, f fieldset, people []string) generated.ContactResource {
 	return generated.ContactResource{
-		Id:   c.ID,
-		Type: generated.ContactResourceTypeContacts,
+		Id:            c.ID,
+		Type:          generated.ContactResourceTypeContacts,
+		Relationships: contactRelationships(c, f, people),
 		Attributes: generated.ContactAttributes{
 			Name:          field(f, "name", c.Name),
 			CreatedAt:     timeField(f, "created_at", c.CreatedAt),
@@ -29,17 +32,19 @@ func contactScope(ctx context.Context, contactID string) db.Scope {
 
 // ListContacts lists the caller's contacts.
 func (s *Server) ListContacts(ctx context.Context, req generated.ListContactsRequestObject) (generated.ListContactsResponseObject, error) {
-	p, f := req.Params, fieldsOf(req.Params.FieldsContacts)
-	data, meta, links, err := listOf("/api/v2/contacts", listParams{
+	p := req.Params
+	v := viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include).list()
+	data, inc, meta, links, err := listOf("/api/v2/contacts", listParams{
 		page: either(p.Page, p.PageNumber), perPage: either(p.PerPage, p.PageSize),
 		sort: (*string)(p.Sort), defaultSort: string(generated.ListContactsParamsSortCreatedAt),
 		filter: map[string]*string{"updated_at": p.FilterUpdatedAt, "updated_in_db_at": p.FilterUpdatedInDbAt},
-		keep:   map[string]*string{"fields[contacts]": p.FieldsContacts, "include": p.Include},
+		keep:   keepView(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include),
 	}, func(l *listQuery) ([]db.Contact, int, error) {
 		return s.store.ListContacts(ctx, callerFrom(ctx).AccountListID, l.db)
-	},
-		func(c db.Contact) generated.ContactResource { return contactResource(c, f) })
-	return generated.ListContacts200ApplicationVndAPIPlusJSONResponse{Data: data, Meta: meta, Links: links}, err
+	}, func(cs []db.Contact) ([]generated.ContactResource, *generated.Included, error) {
+		return s.contactsDoc(ctx, cs, v)
+	})
+	return generated.ListContacts200ApplicationVndAPIPlusJSONResponse{Data: data, Included: inc, Meta: meta, Links: links}, err
 }
 
 // CreateContact creates a contact in the caller's account list.
@@ -52,12 +57,20 @@ func (s *Server) CreateContact(ctx context.Context, req generated.CreateContactR
 	if err := setCreateTimes(&c.CreatedAt, &c.UpdatedAt, data.Attributes.CreatedAt, data.Attributes.UpdatedAt); err != nil {
 		return nil, err
 	}
+	if r := data.Relationships; r != nil && r.People != nil && len(r.People.Data) > 0 {
+		return nil, errBadRequest("/data/relationships/people", "a new contact has no people: create them at its people collection")
+	}
 	c, err := s.store.CreateContact(ctx, c)
 	if err != nil {
 		return nil, err
 	}
+	p := req.Params
+	doc, err := s.contactDoc(ctx, c, viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include))
+	if err != nil {
+		return nil, err
+	}
 	return generated.CreateContact201ApplicationVndAPIPlusJSONResponse{
-		Body: generated.ContactDocument{Data: contactResource(c, fieldsOf(req.Params.FieldsContacts))},
+		Body: doc,
 		Headers: generated.CreateContact201ResponseHeaders{
 			Location: contactPath(c.ID),
 			ETag:     etag(c.ID, c.UpdatedInDBAt),
@@ -71,12 +84,18 @@ func (s *Server) GetContact(ctx context.Context, req generated.GetContactRequest
 	if err != nil {
 		return nil, err
 	}
+	p := req.Params
+	v := viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include)
 	tag := etag(c.ID, c.UpdatedInDBAt)
-	if m := req.Params.IfNoneMatch; m != nil && etagMatches(*m, tag, true) {
+	if m := p.IfNoneMatch; m != nil && v.conditional() && etagMatches(*m, tag, true) {
 		return generated.GetContact304Response{Headers: generated.NotModifiedResponseHeaders{ETag: tag}}, nil
 	}
+	doc, err := s.contactDoc(ctx, c, v)
+	if err != nil {
+		return nil, err
+	}
 	return generated.GetContact200ApplicationVndAPIPlusJSONResponse{
-		Body:    generated.ContactDocument{Data: contactResource(c, fieldsOf(req.Params.FieldsContacts))},
+		Body:    doc,
 		Headers: generated.GetContact200ResponseHeaders{ETag: tag},
 	}, nil
 }
@@ -86,24 +105,31 @@ func (s *Server) GetContact(ctx context.Context, req generated.GetContactRequest
 // response type. (On an error the strict handler sends the error and
 // never looks at the response.)
 func (s *Server) PutContact(ctx context.Context, req generated.PutContactRequestObject) (generated.PutContactResponseObject, error) {
-	doc, tag, err := s.updateContact(ctx, req.ContactId.String(), req.Params.IfMatch, req.Params.FieldsContacts, req.Body)
+	p := req.Params
+	doc, tag, err := s.updateContact(ctx, req.ContactId.String(), p.IfMatch, viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include), req.Body)
 	return generated.PutContact200ApplicationVndAPIPlusJSONResponse{Body: doc, Headers: generated.PutContact200ResponseHeaders{ETag: tag}}, err
 }
 
 // PatchContact updates a contact (partial update); see PutContact.
 func (s *Server) PatchContact(ctx context.Context, req generated.PatchContactRequestObject) (generated.PatchContactResponseObject, error) {
-	doc, tag, err := s.updateContact(ctx, req.ContactId.String(), req.Params.IfMatch, req.Params.FieldsContacts, req.Body)
+	p := req.Params
+	doc, tag, err := s.updateContact(ctx, req.ContactId.String(), p.IfMatch, viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include), req.Body)
 	return generated.PatchContact200ApplicationVndAPIPlusJSONResponse{Body: doc, Headers: generated.PatchContact200ResponseHeaders{ETag: tag}}, err
 }
 
 // updateContact checks the body, then writes: the store checks the path
 // (404, 403) and the precondition (409, 412) in the write's transaction.
 // When the body fails, the path is read first, so that its 404 or 403
-// comes before the body's 400. It returns the stored contact's document
-// (fields applied) and its ETag.
-func (s *Server) updateContact(ctx context.Context, id string, ifMatch, fields *string, body *generated.ContactUpdateDocument) (generated.ContactDocument, string, error) {
+// comes before the body's 400. A people relationship in the body must
+// list exactly the contact's people (people do not move between
+// contacts), else 400. It returns the stored contact's document (v
+// applied) and its ETag.
+func (s *Server) updateContact(ctx context.Context, id string, ifMatch *string, v view, body *generated.ContactUpdateDocument) (generated.ContactDocument, string, error) {
 	a := body.Data.Attributes
 	u, g, err := contactUpdate(id, ifMatch, a)
+	if r := body.Data.Relationships; err == nil && r != nil && r.People != nil {
+		err = s.samePeople(ctx, id, r.People.Data)
+	}
 	if err != nil {
 		return generated.ContactDocument{}, "", lookupFirst(err, func() error { return s.store.CheckScope(ctx, contactScope(ctx, id)) })
 	}
@@ -111,7 +137,38 @@ func (s *Server) updateContact(ctx context.Context, id string, ifMatch, fields *
 	if err := g.check(err); err != nil {
 		return generated.ContactDocument{}, "", err
 	}
-	return generated.ContactDocument{Data: contactResource(c, fieldsOf(fields))}, etag(c.ID, c.UpdatedInDBAt), nil
+	doc, err := s.contactDoc(ctx, c, v)
+	if err != nil {
+		return generated.ContactDocument{}, "", err
+	}
+	return doc, etag(c.ID, c.UpdatedInDBAt), nil
+}
+
+// contactDoc is the document of one contact, with what v includes.
+func (s *Server) contactDoc(ctx context.Context, c db.Contact, v view) (generated.ContactDocument, error) {
+	data, inc, err := s.contactsDoc(ctx, []db.Contact{c}, v)
+	if err != nil {
+		return generated.ContactDocument{}, err
+	}
+	return generated.ContactDocument{Data: data[0], Included: inc}, nil
+}
+
+// samePeople returns a 400 at the people relationship unless sent names
+// exactly the people of the contact with the given id.
+func (s *Server) samePeople(ctx context.Context, id string, sent []generated.PersonRef) error {
+	people, err := s.store.PeopleOf(ctx, callerFrom(ctx).AccountListID, []string{id}, maxIncluded+1)
+	if err != nil {
+		return err
+	}
+	ids := make([]string, len(sent))
+	for i, r := range sent {
+		ids[i] = r.Id
+	}
+	if !sameIDs(ids, people, func(p db.Person) string { return p.ID }) {
+		return errBadRequest("/data/relationships/people",
+			"people cannot be moved to or from a contact: the people relationship, when sent, must list exactly the contact's %d people", len(people))
+	}
+	return nil
 }
 
 // contactUpdate turns an update's attributes into the store's update and

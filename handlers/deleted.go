@@ -24,7 +24,7 @@ func deletedResource(d db.Deleted, f fieldset) generated.DeletedRecordResource {
 // ListDeletedRecords lists the tombstones of the caller's account list.
 func (s *Server) ListDeletedRecords(ctx context.Context, req generated.ListDeletedRecordsRequestObject) (generated.ListDeletedRecordsResponseObject, error) {
 	p, f := req.Params, fieldsOf(req.Params.FieldsDeletedRecords)
-	data, meta, links, err := listOf("/api/v2/deleted_records", listParams{
+	data, _, meta, links, err := listOf("/api/v2/deleted_records", listParams{
 		page: either(p.Page, p.PageNumber), perPage: either(p.PerPage, p.PageSize),
 		sort: (*string)(p.Sort), defaultSort: string(generated.ListDeletedRecordsParamsSortDeletedAt),
 		filter: map[string]*string{"since": p.FilterSince, "types": p.FilterTypes},
@@ -32,6 +32,12 @@ func (s *Server) ListDeletedRecords(ctx context.Context, req generated.ListDelet
 	}, func(l *listQuery) ([]db.Deleted, int, error) {
 		q := db.DeletedQuery{Since: l.since, Types: l.types, Desc: l.db.Desc, Limit: l.db.Limit, Offset: l.db.Offset}
 		return s.store.ListDeleted(ctx, callerFrom(ctx).AccountListID, q)
-	}, func(d db.Deleted) generated.DeletedRecordResource { return deletedResource(d, f) })
+	}, func(ds []db.Deleted) ([]generated.DeletedRecordResource, *generated.Included, error) {
+		data := make([]generated.DeletedRecordResource, len(ds))
+		for i, d := range ds {
+			data[i] = deletedResource(d, f)
+		}
+		return data, nil, nil
+	})
 	return generated.ListDeletedRecords200ApplicationVndAPIPlusJSONResponse{Data: data, Meta: meta, Links: links}, err
 }

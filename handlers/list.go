@@ -57,20 +57,21 @@ func (l *listQuery) pageURL(page int) string {
 }
 
 // listOf runs a list operation: its params (already accepted by
-// queryShape.check) into a listQuery, one page of rows from fetch, each
-// rendered. It returns the data, meta and links of the list document.
-func listOf[R, T any](path string, p listParams, fetch func(*listQuery) ([]R, int, error), render func(R) T) ([]T, generated.ListMeta, generated.ListLinks, error) {
+// queryShape.check) into a listQuery, one page of rows from fetch, then
+// the page rendered by render with what it includes. It returns the data,
+// included, meta and links of the list document.
+func listOf[R, T any](path string, p listParams, fetch func(*listQuery) ([]R, int, error), render func([]R) ([]T, *generated.Included, error)) ([]T, *generated.Included, generated.ListMeta, generated.ListLinks, error) {
 	l, err := newList(path, p)
 	if err != nil {
-		return nil, generated.ListMeta{}, generated.ListLinks{}, err
+		return nil, nil, generated.ListMeta{}, generated.ListLinks{}, err
 	}
 	rows, total, err := fetch(l)
 	if err != nil {
-		return nil, generated.ListMeta{}, generated.ListLinks{}, err
+		return nil, nil, generated.ListMeta{}, generated.ListLinks{}, err
 	}
-	data := make([]T, len(rows))
-	for i, r := range rows {
-		data[i] = render(r)
+	data, inc, err := render(rows)
+	if err != nil {
+		return nil, nil, generated.ListMeta{}, generated.ListLinks{}, err
 	}
-	return data, l.meta(total), l.links(total), nil
+	return data, inc, l.meta(total), l.links(total), nil
 }

@@ -293,7 +293,7 @@ func TestListsContacts(t *testing.T) {
 		onePage("db: inclusive end at a row", filterQuery(uidb, "2030-02-01..2030-02-02T10:00:00.500Z"), []int{2, 1, 3, 5, 4}, "created_at", filters(uidb, "2030-02-01..2030-02-02T10:00:00.500Z")),
 		onePage("db: sorted desc", filterQuery(uidb, "2030-02-01..")+"&sort=-updated_at", []int{5, 1, 4, 3, 2}, "-updated_at", filters(uidb, "2030-02-01..")),
 		onePage("both filters", filterQuery(ua, "2030-01-02")+"&"+filterQuery(uidb, "2030-02-01"), []int{1, 3}, "created_at", filters(ua, "2030-01-02", uidb, "2030-02-01")),
-		onePage("include is ignored", "include=people,phone_numbers", []int{2, 1, 3, 5, 4}, "created_at", nil),
+		onePage("include keeps the page", "include=people,people.phone_numbers", []int{2, 1, 3, 5, 4}, "created_at", nil),
 	}
 	runListCases(t, a, tok, "/api/v2/contacts", cases)
 
@@ -320,7 +320,8 @@ func TestListsContacts(t *testing.T) {
 		runParamCases(t, a, tok, "/api/v2/contacts", listErrors(
 			badSorts("first_name", "-last_name", "name,-created_at", "Name"),
 			refused("filter[primary]=true", "filter[location]=mobile", "filter[name]=alpha",
-				"fields[contacts]=name,bogus", "fields[contacts]=id", "fields[people]=first_name"),
+				"fields[contacts]=name,bogus", "fields[contacts]=id", "fields[people]=name",
+				"fields[deleted_records]=deleted_at", "include=phone_numbers", "include=people.contact", "include=people,bogus"),
 		))
 	})
 }
@@ -378,7 +379,7 @@ func TestListsPeople(t *testing.T) {
 		onePage("filter updated_at date", "filter%5Bupdated_at%5D=2030-01-02", []int{4, 3}, "created_at", map[string]string{"updated_at": "2030-01-02"}),
 		onePage("filter updated_in_db_at instant", "filter%5Bupdated_in_db_at%5D="+url.QueryEscape(fmtTime(t0.Add(time.Millisecond))), []int{4, 3}, "created_at", map[string]string{"updated_in_db_at": fmtTime(t0.Add(time.Millisecond))}),
 		onePage("filter updated_in_db_at exclusive", "filter%5Bupdated_in_db_at%5D="+url.QueryEscape(fmtTime(t0)+"..."+fmtTime(t0.Add(time.Millisecond))), []int{1, 2}, "created_at", map[string]string{"updated_in_db_at": fmtTime(t0) + "..." + fmtTime(t0.Add(time.Millisecond))}),
-		onePage("include ignored", "include=phones", []int{4, 1, 2, 3}, "created_at", nil),
+		onePage("include keeps the page", "include=contact,phone_numbers", []int{4, 1, 2, 3}, "created_at", nil),
 	}
 	runListCases(t, a, tok, path, cases)
 
@@ -386,7 +387,8 @@ func TestListsPeople(t *testing.T) {
 		runParamCases(t, a, tok, path, listErrors(
 			badSorts("name", "-name", "first_name,last_name"),
 			refused("filter[primary]=true", "filter[historic]=false", "filter[location]=home", "filter[first_name]=Bob",
-				"fields[people]=first_name,name", "fields[contacts]=name"),
+				"fields[people]=first_name,name", "fields[contacts]=first_name",
+				"include=people", "include=contact.people", "include=phone_numbers.person"),
 		))
 	})
 }
@@ -474,13 +476,14 @@ func TestListsPhones(t *testing.T) {
 		{name: "paged filter", query: filterQuery("historic", "false") + "&per_page=3&page=2", ids: []int{5}, page: 2, perPage: 3, total: 4, pages: 2, last: 2, prev: 1, sort: "created_at", filter: filters("historic", "false")},
 		{name: "paged filter page 1", query: filterQuery("historic", "false") + "&per_page=3", ids: []int{3, 1, 2}, page: 1, perPage: 3, total: 4, pages: 2, last: 2, next: 2, sort: "created_at", filter: filters("historic", "false")},
 		{name: "empty filter past the end", query: filterQuery("location", "nowhere") + "&page=2", ids: []int{}, page: 2, perPage: 25, total: 0, pages: 0, last: 1, prev: 1, sort: "created_at", filter: filters("location", "nowhere")},
-		onePage("include ignored", "include=contact", []int{3, 1, 4, 2, 5}, "created_at", nil),
+		onePage("include keeps the page", "include=person.contact", []int{3, 1, 4, 2, 5}, "created_at", nil),
 	}
 	runListCases(t, a, tok, path, cases)
 
 	t.Run("errors", func(t *testing.T) {
 		own := refused("filter[number]="+url.QueryEscape("+16175550001"), "filter[location]="+strings.Repeat("x", 65),
-			"fields[phone_numbers]=number,phone", "fields[people]=first_name")
+			"fields[phone_numbers]=number,phone", "fields[people]=number",
+			"include=contact", "include=person.phone_numbers", "include=person,")
 		for _, key := range []string{"primary", "historic"} {
 			for _, v := range []string{"1", "0", "yes", "no", "TRUE", "False", "t", ""} {
 				own = append(own, paramCase{query: filterQuery(key, v), param: "filter[" + key + "]"})
@@ -517,7 +520,7 @@ func TestListsTotalsPerParent(t *testing.T) {
 }
 
 // Sparse fieldsets limit attributes on list, get, create, PUT and PATCH of
-// every resource; unknown names are 400; include is accepted and ignored.
+// every resource; unknown names are 400; include leaves them as they are.
 func TestListsSparseFieldsets(t *testing.T) {
 	a := newAPI(t)
 	tr := a.tree()
@@ -529,6 +532,7 @@ func TestListsSparseFieldsets(t *testing.T) {
 	}
 	kinds := []struct {
 		typ, param  string
+		include     string // a path the type can include
 		list, item  string
 		create      map[string]any
 		update      map[string]any
@@ -538,21 +542,21 @@ func TestListsSparseFieldsets(t *testing.T) {
 		unknownName string
 	}{
 		{
-			typ: "contacts", param: "fields[contacts]", list: "/api/v2/contacts", item: tr.contactPath(),
+			typ: "contacts", param: "fields[contacts]", include: "people", list: "/api/v2/contacts", item: tr.contactPath(),
 			create: map[string]any{"name": "New"}, update: map[string]any{"name": "Renamed"},
 			fields: "name", want: []string{"name"},
 			all:         []string{"created_at", "name", "updated_at", "updated_in_db_at"},
 			unknownName: "first_name",
 		},
 		{
-			typ: "people", param: "fields[people]", list: tr.contactPath() + "/people", item: tr.personPath(),
+			typ: "people", param: "fields[people]", include: "contact", list: tr.contactPath() + "/people", item: tr.personPath(),
 			create: map[string]any{"first_name": "Ann", "last_name": "Lee"}, update: map[string]any{"last_name": nil},
 			fields: "last_name,updated_in_db_at", want: []string{"last_name", "updated_in_db_at"},
 			all:         []string{"created_at", "first_name", "last_name", "updated_at", "updated_in_db_at"},
 			unknownName: "name",
 		},
 		{
-			typ: "phone_numbers", param: "fields[phone_numbers]", list: tr.phonesPath(), item: tr.phonePath(),
+			typ: "phone_numbers", param: "fields[phone_numbers]", include: "person", list: tr.phonesPath(), item: tr.phonePath(),
 			create: map[string]any{"number": "617-555-0101"}, update: map[string]any{"location": "work"},
 			fields: "number,primary", want: []string{"number", "primary"},
 			all:         []string{"country_code", "created_at", "historic", "location", "number", "primary", "source", "updated_at", "updated_in_db_at", "valid_values"},
@@ -573,7 +577,7 @@ func TestListsSparseFieldsets(t *testing.T) {
 			r.want(t, http.StatusOK, "")
 			check(t, "get without fields", r.attrs(), k.all)
 
-			r = a.do(req{Method: "GET", Path: k.list + fq + "&include=anything", Token: tr.tok})
+			r = a.do(req{Method: "GET", Path: k.list + fq + "&include=" + k.include, Token: tr.tok})
 			p := decodePage(t, r)
 			if len(p.Data) == 0 {
 				t.Fatal("empty list")
@@ -584,11 +588,11 @@ func TestListsSparseFieldsets(t *testing.T) {
 			if p.Meta.Filter == nil || len(p.Meta.Filter) != 0 {
 				t.Errorf("meta.filter %v, want {}", p.Meta.Filter)
 			}
-			r = a.do(req{Method: "GET", Path: k.item + fq + "&include=x", Token: tr.tok})
+			r = a.do(req{Method: "GET", Path: k.item + fq + "&include=" + k.include, Token: tr.tok})
 			r.want(t, http.StatusOK, "")
 			check(t, "get", r.attrs(), k.want)
 
-			r = a.do(req{Method: "POST", Path: k.list + fq + "&include=x", Token: tr.tok, Body: doc(k.typ, k.create)})
+			r = a.do(req{Method: "POST", Path: k.list + fq + "&include=" + k.include, Token: tr.tok, Body: doc(k.typ, k.create)})
 			r.want(t, http.StatusCreated, "")
 			check(t, "create", r.attrs(), k.want)
 			created := r.id()
@@ -601,7 +605,7 @@ func TestListsSparseFieldsets(t *testing.T) {
 					body[kk] = v
 				}
 				body["updated_in_db_at"] = stamp(k.item)
-				r = a.do(req{Method: m, Path: k.item + fq + "&include=x", Token: tr.tok, Body: doc(k.typ, body)})
+				r = a.do(req{Method: m, Path: k.item + fq + "&include=" + k.include, Token: tr.tok, Body: doc(k.typ, body)})
 				r.want(t, http.StatusOK, "")
 				check(t, m, r.attrs(), k.want)
 			}

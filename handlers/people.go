@@ -2,15 +2,19 @@ package handlers
 
 import (
 	"context"
+	"strings"
 
 	"github.com/phoneapi/phoneapi/db"
 	"github.com/phoneapi/phoneapi/generated"
 )
 
-func personResource(p db.Person, f fieldset) generated.PersonResource {
+// personResource renders a person; phones are the ids of its phones when
+// the relationship is included (see linkage), else nil.
+func personResource(p db.Person, f fieldset, phones []string) generated.PersonResource {
 	return generated.PersonResource{
-		Id:   p.ID,
-		Type: generated.PersonResourceTypePeople,
+		Id:            p.ID,
+		Type:          generated.PersonResourceTypePeople,
+		Relationships: personRelationships(p, f, phones),
 		Attributes: generated.PersonAttributes{
 			FirstName:     field(f, "first_name", p.FirstName),
 			LastName:      nullField(f, "last_name", p.LastName),
@@ -26,15 +30,18 @@ func personPath(contactID, id string) string { return contactPath(contactID) + "
 // ListPeople lists a contact's people.
 func (s *Server) ListPeople(ctx context.Context, req generated.ListPeopleRequestObject) (generated.ListPeopleResponseObject, error) {
 	contactID, p := req.ContactId.String(), req.Params
-	sc, f := contactScope(ctx, contactID), fieldsOf(p.FieldsPeople)
-	data, meta, links, err := listOf(contactPath(contactID)+"/people", listParams{
+	sc := contactScope(ctx, contactID)
+	v := viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include).list()
+	data, inc, meta, links, err := listOf(contactPath(contactID)+"/people", listParams{
 		page: either(p.Page, p.PageNumber), perPage: either(p.PerPage, p.PageSize),
 		sort: (*string)(p.Sort), defaultSort: string(generated.ListPeopleParamsSortCreatedAt),
 		filter: map[string]*string{"updated_at": p.FilterUpdatedAt, "updated_in_db_at": p.FilterUpdatedInDbAt},
-		keep:   map[string]*string{"fields[people]": p.FieldsPeople, "include": p.Include},
+		keep:   keepView(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include),
 	}, func(l *listQuery) ([]db.Person, int, error) { return s.store.ListPeople(ctx, sc, l.db) },
-		func(pe db.Person) generated.PersonResource { return personResource(pe, f) })
-	return generated.ListPeople200ApplicationVndAPIPlusJSONResponse{Data: data, Meta: meta, Links: links}, err
+		func(ps []db.Person) ([]generated.PersonResource, *generated.Included, error) {
+			return s.peopleDoc(ctx, ps, v)
+		})
+	return generated.ListPeople200ApplicationVndAPIPlusJSONResponse{Data: data, Included: inc, Meta: meta, Links: links}, err
 }
 
 // CreatePerson creates a person under a contact.
@@ -48,17 +55,26 @@ func (s *Server) CreatePerson(ctx context.Context, req generated.CreatePersonReq
 	if v, err := data.Attributes.LastName.Get(); err == nil {
 		p.LastName = &v
 	}
-	if err := setCreateTimes(&p.CreatedAt, &p.UpdatedAt, data.Attributes.CreatedAt, data.Attributes.UpdatedAt); err != nil {
+	err := setCreateTimes(&p.CreatedAt, &p.UpdatedAt, data.Attributes.CreatedAt, data.Attributes.UpdatedAt)
+	if err == nil {
+		err = newPersonRelationships(contactID, data.Relationships)
+	}
+	if err != nil {
 		// The store checks the contact in the write's transaction; it is
 		// read first only now, for its 404 or 403 to come before the 400.
 		return nil, lookupFirst(err, func() error { return s.store.CheckScope(ctx, contactScope(ctx, contactID)) })
 	}
-	p, err := s.store.CreatePerson(ctx, contactScope(ctx, contactID), p)
+	p, err = s.store.CreatePerson(ctx, contactScope(ctx, contactID), p)
+	if err != nil {
+		return nil, err
+	}
+	q := req.Params
+	doc, err := s.personDoc(ctx, p, viewOf(q.FieldsContacts, q.FieldsPeople, q.FieldsPhoneNumbers, q.Include))
 	if err != nil {
 		return nil, err
 	}
 	return generated.CreatePerson201ApplicationVndAPIPlusJSONResponse{
-		Body: generated.PersonDocument{Data: personResource(p, fieldsOf(req.Params.FieldsPeople))},
+		Body: doc,
 		Headers: generated.CreatePerson201ResponseHeaders{
 			Location: personPath(contactID, p.ID),
 			ETag:     etag(p.ID, p.UpdatedInDBAt),
@@ -68,40 +84,71 @@ func (s *Server) CreatePerson(ctx context.Context, req generated.CreatePersonReq
 
 // GetPerson returns one person.
 func (s *Server) GetPerson(ctx context.Context, req generated.GetPersonRequestObject) (generated.GetPersonResponseObject, error) {
-	p, err := s.store.Person(ctx, contactScope(ctx, req.ContactId.String()), req.PersonId.String())
-	if err != nil {
+	p := req.Params
+	doc, tag, err := s.getPerson(ctx, contactScope(ctx, req.ContactId.String()), req.PersonId.String(), p.IfNoneMatch,
+		viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include))
+	switch {
+	case err != nil:
 		return nil, err
-	}
-	tag := etag(p.ID, p.UpdatedInDBAt)
-	if m := req.Params.IfNoneMatch; m != nil && etagMatches(*m, tag, true) {
+	case doc == nil:
 		return generated.GetPerson304Response{Headers: generated.NotModifiedResponseHeaders{ETag: tag}}, nil
 	}
-	return generated.GetPerson200ApplicationVndAPIPlusJSONResponse{
-		Body:    generated.PersonDocument{Data: personResource(p, fieldsOf(req.Params.FieldsPeople))},
-		Headers: generated.GetPerson200ResponseHeaders{ETag: tag},
-	}, nil
+	return generated.GetPerson200ApplicationVndAPIPlusJSONResponse{Body: *doc, Headers: generated.GetPerson200ResponseHeaders{ETag: tag}}, nil
+}
+
+// getPerson reads the person with the given id of sc's contact and
+// returns its document (v applied) and ETag, or a nil document when
+// ifNoneMatch matches (304).
+func (s *Server) getPerson(ctx context.Context, sc db.Scope, id string, ifNoneMatch *string, v view) (*generated.PersonDocument, string, error) {
+	p, err := s.store.Person(ctx, sc, id)
+	if err != nil {
+		return nil, "", err
+	}
+	tag := etag(p.ID, p.UpdatedInDBAt)
+	if ifNoneMatch != nil && v.conditional() && etagMatches(*ifNoneMatch, tag, true) {
+		return nil, tag, nil
+	}
+	doc, err := s.personDoc(ctx, p, v)
+	if err != nil {
+		return nil, "", err
+	}
+	return &doc, tag, nil
+}
+
+// personDoc is the document of one person, with what v includes.
+func (s *Server) personDoc(ctx context.Context, p db.Person, v view) (generated.PersonDocument, error) {
+	data, inc, err := s.peopleDoc(ctx, []db.Person{p}, v)
+	if err != nil {
+		return generated.PersonDocument{}, err
+	}
+	return generated.PersonDocument{Data: data[0], Included: inc}, nil
 }
 
 // PutPerson and PatchPerson are the spec's two operations for the same
 // partial update; each wraps updatePerson's result in its own generated
 // response type (see PutContact).
 func (s *Server) PutPerson(ctx context.Context, req generated.PutPersonRequestObject) (generated.PutPersonResponseObject, error) {
-	doc, tag, err := s.updatePerson(ctx, req.ContactId.String(), req.PersonId.String(), req.Params.IfMatch, req.Params.FieldsPeople, req.Body)
+	p := req.Params
+	doc, tag, err := s.updatePerson(ctx, contactScope(ctx, req.ContactId.String()), req.PersonId.String(), p.IfMatch,
+		viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include), req.Body)
 	return generated.PutPerson200ApplicationVndAPIPlusJSONResponse{Body: doc, Headers: generated.PutPerson200ResponseHeaders{ETag: tag}}, err
 }
 
 // PatchPerson updates a person (partial update); see PutPerson.
 func (s *Server) PatchPerson(ctx context.Context, req generated.PatchPersonRequestObject) (generated.PatchPersonResponseObject, error) {
-	doc, tag, err := s.updatePerson(ctx, req.ContactId.String(), req.PersonId.String(), req.Params.IfMatch, req.Params.FieldsPeople, req.Body)
+	p := req.Params
+	doc, tag, err := s.updatePerson(ctx, contactScope(ctx, req.ContactId.String()), req.PersonId.String(), p.IfMatch,
+		viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include), req.Body)
 	return generated.PatchPerson200ApplicationVndAPIPlusJSONResponse{Body: doc, Headers: generated.PatchPerson200ResponseHeaders{ETag: tag}}, err
 }
 
 // updatePerson checks the body, then writes: the store checks the path
 // (404, 403) and the precondition (409, 412) in the write's transaction.
 // When the body fails, the path is read first, so that its 404 or 403
-// comes before the body's 400. It returns the stored person's document
-// (fields applied) and its ETag.
-func (s *Server) updatePerson(ctx context.Context, contactID, id string, ifMatch, fields *string, body *generated.PersonUpdateDocument) (generated.PersonDocument, string, error) {
+// comes before the body's 400. Relationships in the body must not move
+// anything (see checkPersonRelationships). It returns the stored person's
+// document (v applied) and its ETag.
+func (s *Server) updatePerson(ctx context.Context, sc db.Scope, id string, ifMatch *string, v view, body *generated.PersonUpdateDocument) (generated.PersonDocument, string, error) {
 	a := body.Data.Attributes
 	u := db.PersonUpdate{FirstName: a.FirstName, LastName: patch(a.LastName)}
 	g, err := func() (writeGuard, error) {
@@ -114,26 +161,103 @@ func (s *Server) updatePerson(ctx context.Context, contactID, id string, ifMatch
 		}
 		return guard(ifMatch, id, func() (*db.Precondition, error) { return precondition(a.UpdatedInDbAt, a.Overwrite) })
 	}()
-	if err != nil {
-		return generated.PersonDocument{}, "", lookupFirst(err, func() error { _, err := s.store.Person(ctx, contactScope(ctx, contactID), id); return err })
+	if err == nil {
+		err = s.checkPersonRelationships(ctx, sc.ContactID, id, body.Data.Relationships)
 	}
-	p, err := s.store.UpdatePerson(ctx, contactScope(ctx, contactID), id, u, g.pre)
+	if err != nil {
+		return generated.PersonDocument{}, "", lookupFirst(err, func() error { _, err := s.store.Person(ctx, sc, id); return err })
+	}
+	p, err := s.store.UpdatePerson(ctx, sc, id, u, g.pre)
 	if err := g.check(err); err != nil {
 		return generated.PersonDocument{}, "", err
 	}
-	return generated.PersonDocument{Data: personResource(p, fieldsOf(fields))}, etag(p.ID, p.UpdatedInDBAt), nil
+	doc, err := s.personDoc(ctx, p, v)
+	if err != nil {
+		return generated.PersonDocument{}, "", err
+	}
+	return doc, etag(p.ID, p.UpdatedInDBAt), nil
+}
+
+// newPersonRelationships returns a 400 unless the relationships of a new
+// person of the given contact move nothing: contact, when sent, names it,
+// and phone_numbers, when sent, is empty.
+func newPersonRelationships(contactID string, r *generated.PersonWriteRelationships) error {
+	if r == nil {
+		return nil
+	}
+	if err := sameParent("/data/relationships/contact", "contact", r.Contact, contactID); err != nil {
+		return err
+	}
+	if r.PhoneNumbers != nil && len(r.PhoneNumbers.Data) > 0 {
+		return errBadRequest("/data/relationships/phone_numbers", "a new person has no phones: create them at its phones collection")
+	}
+	return nil
+}
+
+// checkPersonRelationships returns a 400 unless the relationships sent
+// with an update of person id of the given contact move nothing: contact,
+// when sent, names that contact, and phone_numbers, when sent, lists
+// exactly the person's phones (read in one statement).
+func (s *Server) checkPersonRelationships(ctx context.Context, contactID, id string, r *generated.PersonWriteRelationships) error {
+	if r == nil {
+		return nil
+	}
+	if err := sameParent("/data/relationships/contact", "contact", r.Contact, contactID); err != nil {
+		return err
+	}
+	if r.PhoneNumbers == nil {
+		return nil
+	}
+	phones, err := s.store.PhonesOf(ctx, callerFrom(ctx).AccountListID, []string{id}, maxIncluded+1)
+	if err != nil {
+		return err
+	}
+	ids := make([]string, len(r.PhoneNumbers.Data))
+	for i, ref := range r.PhoneNumbers.Data {
+		ids[i] = ref.Id
+	}
+	if !sameIDs(ids, phones, func(p db.Phone) string { return p.ID }) {
+		return errBadRequest("/data/relationships/phone_numbers",
+			"phones cannot be moved to or from a person: the phone_numbers relationship, when sent, must list exactly the person's %d phones", len(phones))
+	}
+	return nil
+}
+
+// sameParent returns a 400 at pointer unless the to-one relationship
+// sent (a *generated.ContactLinkage or *generated.PersonLinkage, nil when
+// absent) names want: a resource never moves to another parent.
+func sameParent[L *generated.ContactLinkage | *generated.PersonLinkage](pointer, name string, sent L, want string) error {
+	if sent == nil {
+		return nil
+	}
+	var id string
+	switch l := any(sent).(type) {
+	case *generated.ContactLinkage:
+		id = l.Data.Id
+	case *generated.PersonLinkage:
+		id = l.Data.Id
+	}
+	if !strings.EqualFold(id, want) {
+		return errBadRequest(pointer+"/data/id", "%s %q is not this resource's %s %s: a resource cannot be moved to another %s",
+			name, id, name, want, name)
+	}
+	return nil
 }
 
 // DeletePerson deletes a person and its phones.
 func (s *Server) DeletePerson(ctx context.Context, req generated.DeletePersonRequestObject) (generated.DeletePersonResponseObject, error) {
-	contactID, id := req.ContactId.String(), req.PersonId.String()
-	g, err := guard(req.Params.IfMatch, id, nil)
-	if err != nil {
-		return nil, err
-	}
-	err = s.store.DeletePerson(ctx, contactScope(ctx, contactID), id, g.pre)
-	if err := g.check(err); err != nil {
+	if err := s.deletePerson(ctx, contactScope(ctx, req.ContactId.String()), req.PersonId.String(), req.Params.IfMatch); err != nil {
 		return nil, err
 	}
 	return generated.DeletePerson204Response{}, nil
+}
+
+// deletePerson deletes the person with the given id of sc's contact,
+// under the If-Match precondition when sent.
+func (s *Server) deletePerson(ctx context.Context, sc db.Scope, id string, ifMatch *string) error {
+	g, err := guard(ifMatch, id, nil)
+	if err != nil {
+		return err
+	}
+	return g.check(s.store.DeletePerson(ctx, sc, id, g.pre))
 }

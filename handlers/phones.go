@@ -18,8 +18,9 @@ func phoneResource(p db.Phone, f fieldset) generated.PhoneResource {
 		cc = *p.CountryCode
 	}
 	return generated.PhoneResource{
-		Id:   p.ID,
-		Type: generated.PhoneResourceTypePhoneNumbers,
+		Id:            p.ID,
+		Type:          generated.PhoneResourceTypePhoneNumbers,
+		Relationships: phoneRelationships(p, f),
 		Attributes: generated.PhoneAttributes{
 			CountryCode:   field(f, "country_code", cc),
 			CreatedAt:     timeField(f, "created_at", p.CreatedAt),
@@ -87,16 +88,19 @@ func (s *Server) regionFor(code nullable.Nullable[json.RawMessage], storedCode *
 // ListPhones lists a person's phones.
 func (s *Server) ListPhones(ctx context.Context, req generated.ListPhonesRequestObject) (generated.ListPhonesResponseObject, error) {
 	contactID, personID, p := req.ContactId.String(), req.PersonId.String(), req.Params
-	sc, f := personScope(ctx, contactID, personID), fieldsOf(p.FieldsPhoneNumbers)
-	data, meta, links, err := listOf(personPath(contactID, personID)+"/phones", listParams{
+	sc := personScope(ctx, contactID, personID)
+	v := viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include).list()
+	data, inc, meta, links, err := listOf(personPath(contactID, personID)+"/phones", listParams{
 		page: either(p.Page, p.PageNumber), perPage: either(p.PerPage, p.PageSize),
 		sort: (*string)(p.Sort), defaultSort: string(generated.ListPhonesParamsSortCreatedAt),
 		filter: map[string]*string{"updated_at": p.FilterUpdatedAt, "updated_in_db_at": p.FilterUpdatedInDbAt,
 			"primary": (*string)(p.FilterPrimary), "historic": (*string)(p.FilterHistoric), "location": p.FilterLocation},
-		keep: map[string]*string{"fields[phone_numbers]": p.FieldsPhoneNumbers, "include": p.Include},
+		keep: keepView(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include),
 	}, func(l *listQuery) ([]db.Phone, int, error) { return s.store.ListPhones(ctx, sc, l.db) },
-		func(ph db.Phone) generated.PhoneResource { return phoneResource(ph, f) })
-	return generated.ListPhones200ApplicationVndAPIPlusJSONResponse{Data: data, Meta: meta, Links: links}, err
+		func(phs []db.Phone) ([]generated.PhoneResource, *generated.Included, error) {
+			return s.phonesDoc(ctx, phs, v)
+		})
+	return generated.ListPhones200ApplicationVndAPIPlusJSONResponse{Data: data, Included: inc, Meta: meta, Links: links}, err
 }
 
 // CreatePhone creates a phone for a person.
@@ -128,15 +132,24 @@ func (s *Server) CreatePhone(ctx context.Context, req generated.CreatePhoneReque
 	if a.Source != nil {
 		p.Source = *a.Source
 	}
-	if err := setCreateTimes(&p.CreatedAt, &p.UpdatedAt, a.CreatedAt, a.UpdatedAt); err != nil {
+	err = setCreateTimes(&p.CreatedAt, &p.UpdatedAt, a.CreatedAt, a.UpdatedAt)
+	if r := data.Relationships; err == nil && r != nil {
+		err = sameParent("/data/relationships/person", "person", r.Person, personID)
+	}
+	if err != nil {
 		return nil, lookupFirst(err, checkPath)
 	}
 	phone, err := s.store.CreatePhone(ctx, sc, p)
 	if err != nil {
 		return nil, err
 	}
+	q := req.Params
+	doc, err := s.phoneDoc(ctx, phone, viewOf(q.FieldsContacts, q.FieldsPeople, q.FieldsPhoneNumbers, q.Include))
+	if err != nil {
+		return nil, err
+	}
 	return generated.CreatePhone201ApplicationVndAPIPlusJSONResponse{
-		Body: generated.PhoneDocument{Data: phoneResource(phone, fieldsOf(req.Params.FieldsPhoneNumbers))},
+		Body: doc,
 		Headers: generated.CreatePhone201ResponseHeaders{
 			Location: phonePath(contactID, personID, phone.ID),
 			ETag:     etag(phone.ID, phone.UpdatedInDBAt),
@@ -150,12 +163,18 @@ func (s *Server) GetPhone(ctx context.Context, req generated.GetPhoneRequestObje
 	if err != nil {
 		return nil, err
 	}
+	q := req.Params
+	v := viewOf(q.FieldsContacts, q.FieldsPeople, q.FieldsPhoneNumbers, q.Include)
 	tag := etag(p.ID, p.UpdatedInDBAt)
-	if m := req.Params.IfNoneMatch; m != nil && etagMatches(*m, tag, true) {
+	if m := q.IfNoneMatch; m != nil && v.conditional() && etagMatches(*m, tag, true) {
 		return generated.GetPhone304Response{Headers: generated.NotModifiedResponseHeaders{ETag: tag}}, nil
 	}
+	doc, err := s.phoneDoc(ctx, p, v)
+	if err != nil {
+		return nil, err
+	}
 	return generated.GetPhone200ApplicationVndAPIPlusJSONResponse{
-		Body:    generated.PhoneDocument{Data: phoneResource(p, fieldsOf(req.Params.FieldsPhoneNumbers))},
+		Body:    doc,
 		Headers: generated.GetPhone200ResponseHeaders{ETag: tag},
 	}, nil
 }
@@ -164,13 +183,17 @@ func (s *Server) GetPhone(ctx context.Context, req generated.GetPhoneRequestObje
 // partial update; each wraps updatePhone's result in its own generated
 // response type (see PutContact).
 func (s *Server) PutPhone(ctx context.Context, req generated.PutPhoneRequestObject) (generated.PutPhoneResponseObject, error) {
-	doc, tag, err := s.updatePhone(ctx, req.ContactId.String(), req.PersonId.String(), req.Id.String(), req.Params.IfMatch, req.Params.FieldsPhoneNumbers, req.Body)
+	p := req.Params
+	doc, tag, err := s.updatePhone(ctx, req.ContactId.String(), req.PersonId.String(), req.Id.String(), p.IfMatch,
+		viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include), req.Body)
 	return generated.PutPhone200ApplicationVndAPIPlusJSONResponse{Body: doc, Headers: generated.PutPhone200ResponseHeaders{ETag: tag}}, err
 }
 
 // PatchPhone updates a phone (partial update); see PutPhone.
 func (s *Server) PatchPhone(ctx context.Context, req generated.PatchPhoneRequestObject) (generated.PatchPhoneResponseObject, error) {
-	doc, tag, err := s.updatePhone(ctx, req.ContactId.String(), req.PersonId.String(), req.Id.String(), req.Params.IfMatch, req.Params.FieldsPhoneNumbers, req.Body)
+	p := req.Params
+	doc, tag, err := s.updatePhone(ctx, req.ContactId.String(), req.PersonId.String(), req.Id.String(), p.IfMatch,
+		viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include), req.Body)
 	return generated.PatchPhone200ApplicationVndAPIPlusJSONResponse{Body: doc, Headers: generated.PatchPhone200ResponseHeaders{ETag: tag}}, err
 }
 
@@ -179,9 +202,10 @@ func (s *Server) PatchPhone(ctx context.Context, req generated.PatchPhoneRequest
 // write's transaction. The phone is read before only when the body needs
 // it (a national number without country_code is parsed in the region of
 // the phone's calling code) or fails (its 404 or 403 comes before the
-// body's 400). It returns the stored phone's document (fields applied)
-// and its ETag.
-func (s *Server) updatePhone(ctx context.Context, contactID, personID, id string, ifMatch, fields *string, body *generated.PhoneUpdateDocument) (generated.PhoneDocument, string, error) {
+// body's 400). A person relationship in the body must name the path's
+// person (phones do not move), else 400. It returns the stored phone's
+// document (v applied) and its ETag.
+func (s *Server) updatePhone(ctx context.Context, contactID, personID, id string, ifMatch *string, v view, body *generated.PhoneUpdateDocument) (generated.PhoneDocument, string, error) {
 	a := body.Data.Attributes
 	sc := personScope(ctx, contactID, personID)
 	lookup := func() error { _, err := s.store.Phone(ctx, sc, id); return err }
@@ -194,6 +218,9 @@ func (s *Server) updatePhone(ctx context.Context, contactID, personID, id string
 		storedCode, lookup = stored.CountryCode, func() error { return nil }
 	}
 	u, g, err := s.phoneUpdate(id, ifMatch, a, storedCode)
+	if r := body.Data.Relationships; err == nil && r != nil {
+		err = sameParent("/data/relationships/person", "person", r.Person, personID)
+	}
 	if err != nil {
 		return generated.PhoneDocument{}, "", lookupFirst(err, lookup)
 	}
@@ -201,7 +228,20 @@ func (s *Server) updatePhone(ctx context.Context, contactID, personID, id string
 	if err := g.check(err); err != nil {
 		return generated.PhoneDocument{}, "", err
 	}
-	return generated.PhoneDocument{Data: phoneResource(p, fieldsOf(fields))}, etag(p.ID, p.UpdatedInDBAt), nil
+	doc, err := s.phoneDoc(ctx, p, v)
+	if err != nil {
+		return generated.PhoneDocument{}, "", err
+	}
+	return doc, etag(p.ID, p.UpdatedInDBAt), nil
+}
+
+// phoneDoc is the document of one phone, with what v includes.
+func (s *Server) phoneDoc(ctx context.Context, p db.Phone, v view) (generated.PhoneDocument, error) {
+	data, inc, err := s.phonesDoc(ctx, []db.Phone{p}, v)
+	if err != nil {
+		return generated.PhoneDocument{}, err
+	}
+	return generated.PhoneDocument{Data: data[0], Included: inc}, nil
 }
 
 // phoneUpdate turns an update's attributes into the store's update and

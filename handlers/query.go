@@ -29,7 +29,8 @@ var strictFamilies = []string{"filter[", "fields[", "page["}
 type queryShape struct {
 	declared map[string]bool     // every declared query parameter
 	sorts    map[string]bool     // sort values from the enum of "sort", if any
-	fields   map[string]fieldset // "fields[type]" → the type's attribute names
+	fields   map[string]fieldset // "fields[type]" → the type's attribute and relationship names
+	include  string              // the primary data's type, when "include" is declared
 	list     bool                // paged list
 	sort     string              // default sort: the first value of the sort enum
 }
@@ -53,6 +54,12 @@ func newQueryShape(spec *openapi3.T, op *openapi3.Operation) (*queryShape, error
 				}
 				q.sorts[fmt.Sprint(v)] = true
 			}
+		case p.Name == "include":
+			typ, err := primaryType(spec, op)
+			if err != nil {
+				return nil, fmt.Errorf("handlers: %s: %w", op.OperationID, err)
+			}
+			q.include = typ
 		case strings.HasPrefix(p.Name, "fields["):
 			typ := strings.TrimSuffix(strings.TrimPrefix(p.Name, "fields["), "]")
 			names, err := attributeNames(spec, typ)
@@ -65,8 +72,35 @@ func newQueryShape(spec *openapi3.T, op *openapi3.Operation) (*queryShape, error
 	return q, nil
 }
 
-// attributeNames returns the attribute names of a resource type, from the
-// response schema whose data.type enum names it.
+// primaryType returns the resource type of an operation's primary data:
+// the data.type enum of its 200 (or 201) response's schema (data, or data's
+// items for a list).
+func primaryType(spec *openapi3.T, op *openapi3.Operation) (string, error) {
+	r := op.Responses.Value("200")
+	if r == nil {
+		r = op.Responses.Value("201")
+	}
+	if r == nil || r.Value == nil {
+		return "", fmt.Errorf("include declared without a 200 or 201 response")
+	}
+	for _, mt := range r.Value.Content {
+		if mt.Schema == nil || mt.Schema.Value.Properties["data"] == nil {
+			continue
+		}
+		data := mt.Schema.Value.Properties["data"].Value
+		if data.Items != nil {
+			data = data.Items.Value
+		}
+		if t := data.Properties["type"]; t != nil && len(t.Value.Enum) == 1 {
+			return fmt.Sprint(t.Value.Enum[0]), nil
+		}
+	}
+	return "", fmt.Errorf("include declared, but no data.type in the success response")
+}
+
+// attributeNames returns the attribute and relationship names of a
+// resource type (what fields[TYPE] may select), from the response schema
+// whose data.type enum names it.
 func attributeNames(spec *openapi3.T, typ string) (fieldset, error) {
 	for _, ref := range spec.Components.Schemas {
 		s := ref.Value
@@ -77,6 +111,11 @@ func attributeNames(spec *openapi3.T, typ string) (fieldset, error) {
 		names := fieldset{}
 		for name := range attrs.Value.Properties {
 			names[name] = true
+		}
+		if rel := s.Properties["relationships"]; rel != nil {
+			for name := range rel.Value.Properties {
+				names[name] = true
+			}
 		}
 		return names, nil
 	}
@@ -143,8 +182,13 @@ func (qs *queryShape) check(values url.Values) error {
 		}
 		for f := range fieldsOf(&raw[0]) {
 			if !known[f] {
-				return errParam(name, "%q is not an attribute of %s", f, strings.TrimSuffix(strings.TrimPrefix(name, "fields["), "]"))
+				return errParam(name, "%q is not an attribute or relationship of %s", f, strings.TrimSuffix(strings.TrimPrefix(name, "fields["), "]"))
 			}
+		}
+	}
+	if raw, ok := values["include"]; ok && qs.include != "" {
+		if err := checkInclude(qs.include, raw[0]); err != nil {
+			return err
 		}
 	}
 	if !qs.list {

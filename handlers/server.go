@@ -66,6 +66,20 @@ type Store interface {
 	UpdatePhone(ctx context.Context, sc db.Scope, id string, u db.PhoneUpdate, pre *db.Precondition) (db.Phone, error)
 	DeletePhone(ctx context.Context, sc db.Scope, id string, pre *db.Precondition) error
 
+	// The contact-less people collection: an account list's people,
+	// whatever their contact, and the scope of one of them found by its
+	// id alone (a *db.ScopeError of KindPerson when it is missing or
+	// someone else's).
+	ListAccountPeople(ctx context.Context, accountListID string, q db.ListQuery) ([]db.Person, int, error)
+	PersonScope(ctx context.Context, accountListID, id string) (db.Scope, error)
+
+	// Related resources for include, one statement each, restricted to
+	// the account list: at most limit people or phones (see db.PeopleOf).
+	PeopleOf(ctx context.Context, accountListID string, contactIDs []string, limit int) ([]db.Person, error)
+	PhonesOf(ctx context.Context, accountListID string, personIDs []string, limit int) ([]db.Phone, error)
+	ContactsByID(ctx context.Context, accountListID string, ids []string) ([]db.Contact, error)
+	PeopleByID(ctx context.Context, accountListID string, ids []string) ([]db.Person, error)
+
 	// Ready reports whether the database is reachable and migrated (/readyz).
 	Ready(ctx context.Context) error
 

@@ -426,6 +426,7 @@ func (c *client) create() {
 		}
 		ph.path = p.path + "/phones/" + ph.id
 		p.phones = append(p.phones, ph)
+		c.touched(p)
 		c.refreshPhones("list", p, false)
 	default:
 		c.delete()
@@ -476,6 +477,9 @@ func (c *client) update() {
 		return
 	}
 	c.acknowledge("update", it, r, sent)
+	if p := c.ownerOf(it); p != nil {
+		c.touched(p)
+	}
 	if want, hasNumber := sent["number"].(string); hasNumber {
 		if got := it.attrs["number"]; got != "+44207946"+want[len(want)-4:] {
 			c.st.problem("update", fmt.Sprintf("number %q stored as %q", want, got))
@@ -513,6 +517,35 @@ func (c *client) updateStale() {
 	c.do("update-stale", http.MethodPatch, it.path, doc(typ, it.id, attrs), map[string]string{"If-Match": tag}, http.StatusPreconditionFailed)
 }
 
+// ownerOf returns the person whose phone it is, nil when it is not a
+// phone.
+func (c *client) ownerOf(it *item) *person {
+	for _, p := range c.people {
+		if slices.Contains(p.phones, it) {
+			return p
+		}
+	}
+	return nil
+}
+
+// touched reads person p again after a write of one of its phones: the
+// server advances a person's updated_in_db_at, and so its ETag, when its
+// phones change (the sync feed of people and phones relies on it).
+func (c *client) touched(p *person) {
+	r, ok := c.do("read", http.MethodGet, p.path, nil, nil, http.StatusOK)
+	if !ok {
+		return
+	}
+	res, err := r.one()
+	if err != nil {
+		c.st.problem("read", fmt.Sprintf("%s: bad document: %v", p.path, err))
+		return
+	}
+	p.oldETag, p.oldInDB = p.etag, p.inDB
+	p.etag = r.header.Get("ETag")
+	p.inDB, _ = res.Attributes["updated_in_db_at"].(string)
+}
+
 func (c *client) delete() {
 	var withPhones []*person
 	for _, p := range c.people {
@@ -534,6 +567,7 @@ func (c *client) delete() {
 		}
 		p.phones = slices.Delete(p.phones, i, i+1)
 		c.deleted = append(c.deleted, ph.path)
+		c.touched(p)
 		c.do("read", http.MethodGet, ph.path, nil, nil, http.StatusNotFound)
 		c.refreshPhones("list", p, false)
 	case len(c.people) > 0:

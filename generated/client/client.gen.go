@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -27,6 +28,36 @@ const (
 func (e ContactCreateDocumentDataType) Valid() bool {
 	switch e {
 	case ContactCreateDocumentDataTypeContacts:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ContactIdentifierType.
+const (
+	ContactIdentifierTypeContacts ContactIdentifierType = "contacts"
+)
+
+// Valid indicates whether the value is a known member of the ContactIdentifierType enum.
+func (e ContactIdentifierType) Valid() bool {
+	switch e {
+	case ContactIdentifierTypeContacts:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ContactRefType.
+const (
+	ContactRefTypeContacts ContactRefType = "contacts"
+)
+
+// Valid indicates whether the value is a known member of the ContactRefType enum.
+func (e ContactRefType) Valid() bool {
+	switch e {
+	case ContactRefTypeContacts:
 		return true
 	default:
 		return false
@@ -114,6 +145,36 @@ func (e PersonCreateDocumentDataType) Valid() bool {
 	}
 }
 
+// Defines values for PersonIdentifierType.
+const (
+	PersonIdentifierTypePeople PersonIdentifierType = "people"
+)
+
+// Valid indicates whether the value is a known member of the PersonIdentifierType enum.
+func (e PersonIdentifierType) Valid() bool {
+	switch e {
+	case PersonIdentifierTypePeople:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PersonRefType.
+const (
+	PersonRefTypePeople PersonRefType = "people"
+)
+
+// Valid indicates whether the value is a known member of the PersonRefType enum.
+func (e PersonRefType) Valid() bool {
+	switch e {
+	case PersonRefTypePeople:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PersonResourceType.
 const (
 	PersonResourceTypePeople PersonResourceType = "people"
@@ -153,6 +214,36 @@ const (
 func (e PhoneCreateDocumentDataType) Valid() bool {
 	switch e {
 	case PhoneCreateDocumentDataTypePhoneNumbers:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PhoneIdentifierType.
+const (
+	PhoneIdentifierTypePhoneNumbers PhoneIdentifierType = "phone_numbers"
+)
+
+// Valid indicates whether the value is a known member of the PhoneIdentifierType enum.
+func (e PhoneIdentifierType) Valid() bool {
+	switch e {
+	case PhoneIdentifierTypePhoneNumbers:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PhoneRefType.
+const (
+	PhoneRefTypePhoneNumbers PhoneRefType = "phone_numbers"
+)
+
+// Valid indicates whether the value is a known member of the PhoneRefType enum.
+func (e PhoneRefType) Valid() bool {
+	switch e {
+	case PhoneRefTypePhoneNumbers:
 		return true
 	default:
 		return false
@@ -363,6 +454,42 @@ func (e ListContactsParamsSort) Valid() bool {
 	}
 }
 
+// Defines values for ListAccountPeopleParamsSort.
+const (
+	ListAccountPeopleParamsSortCreatedAt      ListAccountPeopleParamsSort = "created_at"
+	ListAccountPeopleParamsSortFirstName      ListAccountPeopleParamsSort = "first_name"
+	ListAccountPeopleParamsSortLastName       ListAccountPeopleParamsSort = "last_name"
+	ListAccountPeopleParamsSortMinusCreatedAt ListAccountPeopleParamsSort = "-created_at"
+	ListAccountPeopleParamsSortMinusFirstName ListAccountPeopleParamsSort = "-first_name"
+	ListAccountPeopleParamsSortMinusLastName  ListAccountPeopleParamsSort = "-last_name"
+	ListAccountPeopleParamsSortMinusUpdatedAt ListAccountPeopleParamsSort = "-updated_at"
+	ListAccountPeopleParamsSortUpdatedAt      ListAccountPeopleParamsSort = "updated_at"
+)
+
+// Valid indicates whether the value is a known member of the ListAccountPeopleParamsSort enum.
+func (e ListAccountPeopleParamsSort) Valid() bool {
+	switch e {
+	case ListAccountPeopleParamsSortCreatedAt:
+		return true
+	case ListAccountPeopleParamsSortFirstName:
+		return true
+	case ListAccountPeopleParamsSortLastName:
+		return true
+	case ListAccountPeopleParamsSortMinusCreatedAt:
+		return true
+	case ListAccountPeopleParamsSortMinusFirstName:
+		return true
+	case ListAccountPeopleParamsSortMinusLastName:
+		return true
+	case ListAccountPeopleParamsSortMinusUpdatedAt:
+		return true
+	case ListAccountPeopleParamsSortUpdatedAt:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListPeopleParamsSort.
 const (
 	ListPeopleParamsSortCreatedAt      ListPeopleParamsSort = "created_at"
@@ -556,8 +683,14 @@ type ContactCreateDocument struct {
 		//
 		//
 		// Example: 87a37e5f-bf81-4b91-8392-593866b3baf1
-		Id   *ClientID                     `json:"id,omitempty"`
-		Type ContactCreateDocumentDataType `json:"type"`
+		Id *ClientID `json:"id,omitempty"`
+
+		// Relationships Relationships sent with a contact write. People are not moved through
+		// a contact: `people` is accepted only when it lists exactly the
+		// contact's people (none on create), in any order; any other list
+		// gives 400.
+		Relationships *ContactWriteRelationships    `json:"relationships,omitempty"`
+		Type          ContactCreateDocumentDataType `json:"type"`
 	} `json:"data"`
 }
 
@@ -568,11 +701,44 @@ type ContactCreateDocumentDataType string
 type ContactDocument struct {
 	// Data A contact resource object.
 	Data ContactResource `json:"data"`
+
+	// Included The related resources `include` asked for, each once, each reached
+	// from the primary data by a relationship; present only when `include`
+	// names a path. At most 10,000 resources: a larger document gives 400
+	// asking for a smaller `per_page`.
+	Included *Included `json:"included,omitempty"`
+}
+
+// ContactIdentifier Resource linkage to a contact.
+type ContactIdentifier struct {
+	// Id A UUID; returned lower-case.
+	//
+	// Example: 87a37e5f-bf81-4b91-8392-593866b3baf1
+	Id   UUID                  `json:"id"`
+	Type ContactIdentifierType `json:"type"`
+}
+
+// ContactIdentifierType defines model for ContactIdentifier.Type.
+type ContactIdentifierType string
+
+// ContactLinkage A to-one relationship to a contact, in a request.
+type ContactLinkage struct {
+	// Data Resource linkage to a contact, in a request (id in any case).
+	Data ContactRef `json:"data"`
+
+	// Links Links a client echoes back; accepted and ignored.
+	Links *IgnoredLinks `json:"links,omitempty"`
 }
 
 // ContactListDocument A document holding a list of contacts.
 type ContactListDocument struct {
 	Data []ContactResource `json:"data"`
+
+	// Included The related resources `include` asked for, each once, each reached
+	// from the primary data by a relationship; present only when `include`
+	// names a path. At most 10,000 resources: a larger document gives 400
+	// asking for a smaller `per_page`.
+	Included *Included `json:"included,omitempty"`
 
 	// Links Path-absolute links to pages of this list, keeping the request's other
 	// parameters of this operation (`sort`, `filter[…]`, `fields[…]`,
@@ -589,6 +755,26 @@ type ContactListDocument struct {
 // Example: Jane and John Doe
 type ContactName = string
 
+// ContactRef Resource linkage to a contact, in a request (id in any case).
+type ContactRef struct {
+	// Id The id of a related resource (any case).
+	//
+	// Example: 1270222b-4638-4df4-9e1e-f048ba738d79
+	Id   RefID          `json:"id"`
+	Type ContactRefType `json:"type"`
+}
+
+// ContactRefType defines model for ContactRef.Type.
+type ContactRefType string
+
+// ContactRelationships A contact's relationships; present unless `fields[contacts]` selects
+// none of them.
+type ContactRelationships struct {
+	// People A to-many relationship to people. `data` (every related person, in
+	// `created_at` order) is present when the relationship is included.
+	People *PeopleToMany `json:"people,omitempty"`
+}
+
 // ContactResource A contact resource object.
 type ContactResource struct {
 	// Attributes A contact as stored; all attributes are present unless `fields[contacts]` asks for fewer.
@@ -597,12 +783,25 @@ type ContactResource struct {
 	// Id A UUID; returned lower-case.
 	//
 	// Example: 87a37e5f-bf81-4b91-8392-593866b3baf1
-	Id   UUID                `json:"id"`
-	Type ContactResourceType `json:"type"`
+	Id UUID `json:"id"`
+
+	// Relationships A contact's relationships; present unless `fields[contacts]` selects
+	// none of them.
+	Relationships *ContactRelationships `json:"relationships,omitempty"`
+	Type          ContactResourceType   `json:"type"`
 }
 
 // ContactResourceType defines model for ContactResource.Type.
 type ContactResourceType string
+
+// ContactToOne A to-one relationship to a contact; its linkage is always present.
+type ContactToOne struct {
+	// Data Resource linkage to a contact.
+	Data ContactIdentifier `json:"data"`
+
+	// Links Links of a relationship.
+	Links RelatedLinks `json:"links"`
+}
 
 // ContactUpdateAttributes Attributes to change; those not sent keep their values.
 type ContactUpdateAttributes struct {
@@ -648,13 +847,28 @@ type ContactUpdateDocument struct {
 		// Id Optional; when sent it must equal the path id (any case), else 409.
 		//
 		// Example: 87a37e5f-bf81-4b91-8392-593866b3baf1
-		Id   *BodyID                       `json:"id,omitempty"`
-		Type ContactUpdateDocumentDataType `json:"type"`
+		Id *BodyID `json:"id,omitempty"`
+
+		// Relationships Relationships sent with a contact write. People are not moved through
+		// a contact: `people` is accepted only when it lists exactly the
+		// contact's people (none on create), in any order; any other list
+		// gives 400.
+		Relationships *ContactWriteRelationships    `json:"relationships,omitempty"`
+		Type          ContactUpdateDocumentDataType `json:"type"`
 	} `json:"data"`
 }
 
 // ContactUpdateDocumentDataType defines model for ContactUpdateDocument.Data.Type.
 type ContactUpdateDocumentDataType string
+
+// ContactWriteRelationships Relationships sent with a contact write. People are not moved through
+// a contact: `people` is accepted only when it lists exactly the
+// contact's people (none on create), in any order; any other list
+// gives 400.
+type ContactWriteRelationships struct {
+	// People A to-many relationship to people, in a request.
+	People *PeopleLinkage `json:"people,omitempty"`
+}
 
 // CountryCodeHint The calling code (`"1"`, `"44"`, or a JSON number) whose main region is
 // used to parse a national `number`. The stored value is always set from
@@ -806,10 +1020,24 @@ type FirstName = string
 // Example: false
 type HistoricInput = bool
 
+// IgnoredLinks Links a client echoes back; accepted and ignored.
+type IgnoredLinks map[string]string
+
 // IgnoredOnCreate Accepted and ignored on create (clients often build create bodies from the update attribute set).
 //
 // Example: 2026-11-28T05:51:57.123Z
 type IgnoredOnCreate = string
+
+// Included The related resources `include` asked for, each once, each reached
+// from the primary data by a relationship; present only when `include`
+// names a path. At most 10,000 resources: a larger document gives 400
+// asking for a smaller `per_page`.
+type Included = []IncludedResource
+
+// IncludedResource An included resource object, of any of the three types.
+type IncludedResource struct {
+	union json.RawMessage
+}
 
 // LastName The person's last name; `null` clears it.
 //
@@ -903,6 +1131,23 @@ type Pagination struct {
 	TotalPages int `json:"total_pages"`
 }
 
+// PeopleLinkage A to-many relationship to people, in a request.
+type PeopleLinkage struct {
+	Data []PersonRef `json:"data"`
+
+	// Links Links a client echoes back; accepted and ignored.
+	Links *IgnoredLinks `json:"links,omitempty"`
+}
+
+// PeopleToMany A to-many relationship to people. `data` (every related person, in
+// `created_at` order) is present when the relationship is included.
+type PeopleToMany struct {
+	Data *[]PersonIdentifier `json:"data,omitempty"`
+
+	// Links Links of a relationship.
+	Links RelatedLinks `json:"links"`
+}
+
 // PersonAttributes A person as stored; all attributes are present unless `fields[people]` asks for fewer.
 type PersonAttributes struct {
 	// CreatedAt The timestamp of when this resource was created (client-supplied on create or update, else the server's time).
@@ -980,8 +1225,16 @@ type PersonCreateDocument struct {
 		//
 		//
 		// Example: 87a37e5f-bf81-4b91-8392-593866b3baf1
-		Id   *ClientID                    `json:"id,omitempty"`
-		Type PersonCreateDocumentDataType `json:"type"`
+		Id *ClientID `json:"id,omitempty"`
+
+		// Relationships Relationships sent with a person write. A person does not move to
+		// another contact, and phones do not move between people: `contact`
+		// must name the contact of the path (on the contact-less routes, the
+		// person's own), and `phone_numbers` must list exactly the person's
+		// phones (none on create), in any order; anything else gives 400 and
+		// nothing is saved.
+		Relationships *PersonWriteRelationships    `json:"relationships,omitempty"`
+		Type          PersonCreateDocumentDataType `json:"type"`
 	} `json:"data"`
 }
 
@@ -992,11 +1245,44 @@ type PersonCreateDocumentDataType string
 type PersonDocument struct {
 	// Data A person resource object.
 	Data PersonResource `json:"data"`
+
+	// Included The related resources `include` asked for, each once, each reached
+	// from the primary data by a relationship; present only when `include`
+	// names a path. At most 10,000 resources: a larger document gives 400
+	// asking for a smaller `per_page`.
+	Included *Included `json:"included,omitempty"`
+}
+
+// PersonIdentifier Resource linkage to a person.
+type PersonIdentifier struct {
+	// Id A UUID; returned lower-case.
+	//
+	// Example: 87a37e5f-bf81-4b91-8392-593866b3baf1
+	Id   UUID                 `json:"id"`
+	Type PersonIdentifierType `json:"type"`
+}
+
+// PersonIdentifierType defines model for PersonIdentifier.Type.
+type PersonIdentifierType string
+
+// PersonLinkage A to-one relationship to a person, in a request.
+type PersonLinkage struct {
+	// Data Resource linkage to a person, in a request (id in any case).
+	Data PersonRef `json:"data"`
+
+	// Links Links a client echoes back; accepted and ignored.
+	Links *IgnoredLinks `json:"links,omitempty"`
 }
 
 // PersonListDocument A document holding a list of people.
 type PersonListDocument struct {
 	Data []PersonResource `json:"data"`
+
+	// Included The related resources `include` asked for, each once, each reached
+	// from the primary data by a relationship; present only when `include`
+	// names a path. At most 10,000 resources: a larger document gives 400
+	// asking for a smaller `per_page`.
+	Included *Included `json:"included,omitempty"`
 
 	// Links Path-absolute links to pages of this list, keeping the request's other
 	// parameters of this operation (`sort`, `filter[…]`, `fields[…]`,
@@ -1008,6 +1294,29 @@ type PersonListDocument struct {
 	Meta ListMeta `json:"meta"`
 }
 
+// PersonRef Resource linkage to a person, in a request (id in any case).
+type PersonRef struct {
+	// Id The id of a related resource (any case).
+	//
+	// Example: 1270222b-4638-4df4-9e1e-f048ba738d79
+	Id   RefID         `json:"id"`
+	Type PersonRefType `json:"type"`
+}
+
+// PersonRefType defines model for PersonRef.Type.
+type PersonRefType string
+
+// PersonRelationships A person's relationships; each is present unless `fields[people]`
+// leaves it out.
+type PersonRelationships struct {
+	// Contact A to-one relationship to a contact; its linkage is always present.
+	Contact *ContactToOne `json:"contact,omitempty"`
+
+	// PhoneNumbers A to-many relationship to phones. `data` (every related phone, in
+	// `created_at` order) is present when the relationship is included.
+	PhoneNumbers *PhonesToMany `json:"phone_numbers,omitempty"`
+}
+
 // PersonResource A person resource object.
 type PersonResource struct {
 	// Attributes A person as stored; all attributes are present unless `fields[people]` asks for fewer.
@@ -1016,12 +1325,25 @@ type PersonResource struct {
 	// Id A UUID; returned lower-case.
 	//
 	// Example: 87a37e5f-bf81-4b91-8392-593866b3baf1
-	Id   UUID               `json:"id"`
-	Type PersonResourceType `json:"type"`
+	Id UUID `json:"id"`
+
+	// Relationships A person's relationships; each is present unless `fields[people]`
+	// leaves it out.
+	Relationships *PersonRelationships `json:"relationships,omitempty"`
+	Type          PersonResourceType   `json:"type"`
 }
 
 // PersonResourceType defines model for PersonResource.Type.
 type PersonResourceType string
+
+// PersonToOne A to-one relationship to a person; its linkage is always present.
+type PersonToOne struct {
+	// Data Resource linkage to a person.
+	Data PersonIdentifier `json:"data"`
+
+	// Links Links of a relationship.
+	Links RelatedLinks `json:"links"`
+}
 
 // PersonUpdateAttributes Attributes to change; those not sent keep their values.
 type PersonUpdateAttributes struct {
@@ -1072,13 +1394,35 @@ type PersonUpdateDocument struct {
 		// Id Optional; when sent it must equal the path id (any case), else 409.
 		//
 		// Example: 87a37e5f-bf81-4b91-8392-593866b3baf1
-		Id   *BodyID                      `json:"id,omitempty"`
-		Type PersonUpdateDocumentDataType `json:"type"`
+		Id *BodyID `json:"id,omitempty"`
+
+		// Relationships Relationships sent with a person write. A person does not move to
+		// another contact, and phones do not move between people: `contact`
+		// must name the contact of the path (on the contact-less routes, the
+		// person's own), and `phone_numbers` must list exactly the person's
+		// phones (none on create), in any order; anything else gives 400 and
+		// nothing is saved.
+		Relationships *PersonWriteRelationships    `json:"relationships,omitempty"`
+		Type          PersonUpdateDocumentDataType `json:"type"`
 	} `json:"data"`
 }
 
 // PersonUpdateDocumentDataType defines model for PersonUpdateDocument.Data.Type.
 type PersonUpdateDocumentDataType string
+
+// PersonWriteRelationships Relationships sent with a person write. A person does not move to
+// another contact, and phones do not move between people: `contact`
+// must name the contact of the path (on the contact-less routes, the
+// person's own), and `phone_numbers` must list exactly the person's
+// phones (none on create), in any order; anything else gives 400 and
+// nothing is saved.
+type PersonWriteRelationships struct {
+	// Contact A to-one relationship to a contact, in a request.
+	Contact *ContactLinkage `json:"contact,omitempty"`
+
+	// PhoneNumbers A to-many relationship to phones, in a request.
+	PhoneNumbers *PhonesLinkage `json:"phone_numbers,omitempty"`
+}
 
 // PhoneAttributes A phone as stored: exactly the ten documented attributes, all present
 // unless `fields[phone_numbers]` asks for fewer.
@@ -1236,8 +1580,13 @@ type PhoneCreateDocument struct {
 		//
 		//
 		// Example: 87a37e5f-bf81-4b91-8392-593866b3baf1
-		Id   *ClientID                   `json:"id,omitempty"`
-		Type PhoneCreateDocumentDataType `json:"type"`
+		Id *ClientID `json:"id,omitempty"`
+
+		// Relationships Relationships sent with a phone write. A phone does not move to
+		// another person: `person` must name the person of the path, else 400
+		// and nothing is saved.
+		Relationships *PhoneWriteRelationships    `json:"relationships,omitempty"`
+		Type          PhoneCreateDocumentDataType `json:"type"`
 	} `json:"data"`
 }
 
@@ -1248,11 +1597,35 @@ type PhoneCreateDocumentDataType string
 type PhoneDocument struct {
 	// Data A phone resource object.
 	Data PhoneResource `json:"data"`
+
+	// Included The related resources `include` asked for, each once, each reached
+	// from the primary data by a relationship; present only when `include`
+	// names a path. At most 10,000 resources: a larger document gives 400
+	// asking for a smaller `per_page`.
+	Included *Included `json:"included,omitempty"`
 }
+
+// PhoneIdentifier Resource linkage to a phone.
+type PhoneIdentifier struct {
+	// Id A UUID; returned lower-case.
+	//
+	// Example: 87a37e5f-bf81-4b91-8392-593866b3baf1
+	Id   UUID                `json:"id"`
+	Type PhoneIdentifierType `json:"type"`
+}
+
+// PhoneIdentifierType defines model for PhoneIdentifier.Type.
+type PhoneIdentifierType string
 
 // PhoneListDocument A document holding a list of phones.
 type PhoneListDocument struct {
 	Data []PhoneResource `json:"data"`
+
+	// Included The related resources `include` asked for, each once, each reached
+	// from the primary data by a relationship; present only when `include`
+	// names a path. At most 10,000 resources: a larger document gives 400
+	// asking for a smaller `per_page`.
+	Included *Included `json:"included,omitempty"`
 
 	// Links Path-absolute links to pages of this list, keeping the request's other
 	// parameters of this operation (`sort`, `filter[…]`, `fields[…]`,
@@ -1276,6 +1649,25 @@ type PhoneListDocument struct {
 // Example: (617) 555-1212
 type PhoneNumberInput = json.RawMessage
 
+// PhoneRef Resource linkage to a phone, in a request (id in any case).
+type PhoneRef struct {
+	// Id The id of a related resource (any case).
+	//
+	// Example: 1270222b-4638-4df4-9e1e-f048ba738d79
+	Id   RefID        `json:"id"`
+	Type PhoneRefType `json:"type"`
+}
+
+// PhoneRefType defines model for PhoneRef.Type.
+type PhoneRefType string
+
+// PhoneRelationships A phone's relationships; present unless `fields[phone_numbers]`
+// selects none of them.
+type PhoneRelationships struct {
+	// Person A to-one relationship to a person; its linkage is always present.
+	Person *PersonToOne `json:"person,omitempty"`
+}
+
 // PhoneResource A phone resource object.
 type PhoneResource struct {
 	// Attributes A phone as stored: exactly the ten documented attributes, all present
@@ -1285,8 +1677,12 @@ type PhoneResource struct {
 	// Id A UUID; returned lower-case.
 	//
 	// Example: 87a37e5f-bf81-4b91-8392-593866b3baf1
-	Id   UUID              `json:"id"`
-	Type PhoneResourceType `json:"type"`
+	Id UUID `json:"id"`
+
+	// Relationships A phone's relationships; present unless `fields[phone_numbers]`
+	// selects none of them.
+	Relationships *PhoneRelationships `json:"relationships,omitempty"`
+	Type          PhoneResourceType   `json:"type"`
 }
 
 // PhoneResourceType defines model for PhoneResource.Type.
@@ -1382,13 +1778,43 @@ type PhoneUpdateDocument struct {
 		// Id Optional; when sent it must equal the path id (any case), else 409.
 		//
 		// Example: 87a37e5f-bf81-4b91-8392-593866b3baf1
-		Id   *BodyID                     `json:"id,omitempty"`
-		Type PhoneUpdateDocumentDataType `json:"type"`
+		Id *BodyID `json:"id,omitempty"`
+
+		// Relationships Relationships sent with a phone write. A phone does not move to
+		// another person: `person` must name the person of the path, else 400
+		// and nothing is saved.
+		Relationships *PhoneWriteRelationships    `json:"relationships,omitempty"`
+		Type          PhoneUpdateDocumentDataType `json:"type"`
 	} `json:"data"`
 }
 
 // PhoneUpdateDocumentDataType defines model for PhoneUpdateDocument.Data.Type.
 type PhoneUpdateDocumentDataType string
+
+// PhoneWriteRelationships Relationships sent with a phone write. A phone does not move to
+// another person: `person` must name the person of the path, else 400
+// and nothing is saved.
+type PhoneWriteRelationships struct {
+	// Person A to-one relationship to a person, in a request.
+	Person *PersonLinkage `json:"person,omitempty"`
+}
+
+// PhonesLinkage A to-many relationship to phones, in a request.
+type PhonesLinkage struct {
+	Data []PhoneRef `json:"data"`
+
+	// Links Links a client echoes back; accepted and ignored.
+	Links *IgnoredLinks `json:"links,omitempty"`
+}
+
+// PhonesToMany A to-many relationship to phones. `data` (every related phone, in
+// `created_at` order) is present when the relationship is included.
+type PhonesToMany struct {
+	Data *[]PhoneIdentifier `json:"data,omitempty"`
+
+	// Links Links of a relationship.
+	Links RelatedLinks `json:"links"`
+}
 
 // PrimaryInput `true` makes this phone the person's primary (demoting the others) unless
 // it is historic. `false` on the primary promotes the earliest remaining
@@ -1396,6 +1822,19 @@ type PhoneUpdateDocumentDataType string
 //
 // Example: true
 type PrimaryInput = bool
+
+// RefID The id of a related resource (any case).
+//
+// Example: 1270222b-4638-4df4-9e1e-f048ba738d79
+type RefID = string
+
+// RelatedLinks Links of a relationship.
+type RelatedLinks struct {
+	// Related Path-absolute URL of the related resource or collection.
+	//
+	// Example: /api/v2/contacts/eefc03da-13c3-49fa-acf0-d755517a2cef/people/1270222b-4638-4df4-9e1e-f048ba738d79/phones
+	Related string `json:"related"`
+}
 
 // Source The source of the phone number; `MPDX` when not given on create.
 //
@@ -1481,8 +1920,17 @@ type IfMatch = string
 // IfNoneMatch defines model for IfNoneMatch.
 type IfNoneMatch = string
 
-// Include defines model for Include.
-type Include = string
+// IncludeContacts defines model for IncludeContacts.
+type IncludeContacts = string
+
+// IncludeNone defines model for IncludeNone.
+type IncludeNone = string
+
+// IncludePeople defines model for IncludePeople.
+type IncludePeople = string
+
+// IncludePhones defines model for IncludePhones.
+type IncludePhones = string
 
 // Page defines model for Page.
 type Page = int
@@ -1580,11 +2028,19 @@ type ListContactsParams struct {
 	// upper bound, its first instant.
 	FilterUpdatedInDbAt *FilterUpdatedInDBAt `form:"filter[updated_in_db_at],omitempty" json:"filter[updated_in_db_at],omitempty"`
 
-	// FieldsContacts Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
-	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `people`, `people.phone_numbers`. Any other path
+	// gives 400 with `source.parameter` `include`.
+	Include *IncludeContacts `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
+
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 }
 
 // ListContactsParamsSort defines parameters for ListContacts.
@@ -1592,11 +2048,153 @@ type ListContactsParamsSort string
 
 // CreateContactParams defines parameters for CreateContact.
 type CreateContactParams struct {
-	// FieldsContacts Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
-	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `people`, `people.phone_numbers`. Any other path
+	// gives 400 with `source.parameter` `include`.
+	Include *IncludeContacts `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
+
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
+}
+
+// ListAccountPeopleParams defines parameters for ListAccountPeople.
+type ListAccountPeopleParams struct {
+	// Page The page to return, from 1 (default 1). Alias `page[number]`; give only one of them.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PerPage Rows per page (default 25, at most 500). Alias `page[size]`; give only one of them.
+	PerPage *PerPage `form:"per_page,omitempty" json:"per_page,omitempty"`
+
+	// PageNumber Alias of `page`.
+	PageNumber *PageNumber `form:"page[number],omitempty" json:"page[number],omitempty"`
+
+	// PageSize Alias of `per_page`.
+	PageSize *PageSize `form:"page[size],omitempty" json:"page[size],omitempty"`
+
+	// Sort Sort field, `-` for descending (default `created_at`); ties are broken by `id` in the same direction. One field only.
+	Sort *ListAccountPeopleParamsSort `form:"sort,omitempty" json:"sort,omitempty"`
+
+	// FilterUpdatedAt Only rows whose `updated_at` is in this range. Accepted forms, where A and B are each a UTC date `YYYY-MM-DD` or an
+	// RFC 3339 timestamp (any offset, fractional seconds allowed):
+	// `A..B` (inclusive), `A...B` (end-exclusive), `A..` (from A, inclusive),
+	// `..B` (up to B, inclusive), a single date (that UTC day) or a single
+	// timestamp (that exact instant). A date as a lower bound means its first
+	// instant; as an inclusive upper bound, its last instant; as an exclusive
+	// upper bound, its first instant.
+	FilterUpdatedAt *FilterUpdatedAt `form:"filter[updated_at],omitempty" json:"filter[updated_at],omitempty"`
+
+	// FilterUpdatedInDbAt Only rows whose `updated_in_db_at` is in this range: offline clients
+	// ask for `<last sync>..` to get what changed. Accepted forms, where A and B are each a UTC date `YYYY-MM-DD` or an
+	// RFC 3339 timestamp (any offset, fractional seconds allowed):
+	// `A..B` (inclusive), `A...B` (end-exclusive), `A..` (from A, inclusive),
+	// `..B` (up to B, inclusive), a single date (that UTC day) or a single
+	// timestamp (that exact instant). A date as a lower bound means its first
+	// instant; as an inclusive upper bound, its last instant; as an exclusive
+	// upper bound, its first instant.
+	FilterUpdatedInDbAt *FilterUpdatedInDBAt `form:"filter[updated_in_db_at],omitempty" json:"filter[updated_in_db_at],omitempty"`
+
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
+
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `contact`, `phone_numbers`. Any other path gives
+	// 400 with `source.parameter` `include`.
+	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
+}
+
+// ListAccountPeopleParamsSort defines parameters for ListAccountPeople.
+type ListAccountPeopleParamsSort string
+
+// DeleteAccountPersonParams defines parameters for DeleteAccountPerson.
+type DeleteAccountPersonParams struct {
+	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
+	// comparison, so `W/` tags never match; `*` matches any). When present it
+	// is the precondition (instead of `updated_in_db_at`, which is then not
+	// required): a value that does not match the current `ETag` gives 412
+	// with the current tag in `meta.etag`, and nothing is saved.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// GetAccountPersonParams defines parameters for GetAccountPerson.
+type GetAccountPersonParams struct {
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
+
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `contact`, `phone_numbers`. Any other path gives
+	// 400 with `source.parameter` `include`.
+	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
+
+	// IfNoneMatch ETags the client holds (comma-separated; weak comparison, so `W/`
+	// tags match too; `*` matches any). When one matches the current `ETag`
+	// the answer is 304 without a body.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+}
+
+// PatchAccountPersonParams defines parameters for PatchAccountPerson.
+type PatchAccountPersonParams struct {
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
+
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `contact`, `phone_numbers`. Any other path gives
+	// 400 with `source.parameter` `include`.
+	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
+
+	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
+	// comparison, so `W/` tags never match; `*` matches any). When present it
+	// is the precondition (instead of `updated_in_db_at`, which is then not
+	// required): a value that does not match the current `ETag` gives 412
+	// with the current tag in `meta.etag`, and nothing is saved.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// PutAccountPersonParams defines parameters for PutAccountPerson.
+type PutAccountPersonParams struct {
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
+
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `contact`, `phone_numbers`. Any other path gives
+	// 400 with `source.parameter` `include`.
+	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
+
+	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
+	// comparison, so `W/` tags never match; `*` matches any). When present it
+	// is the precondition (instead of `updated_in_db_at`, which is then not
+	// required): a value that does not match the current `ETag` gives 412
+	// with the current tag in `meta.etag`, and nothing is saved.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // DeleteContactParams defines parameters for DeleteContact.
@@ -1611,11 +2209,19 @@ type DeleteContactParams struct {
 
 // GetContactParams defines parameters for GetContact.
 type GetContactParams struct {
-	// FieldsContacts Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
-	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `people`, `people.phone_numbers`. Any other path
+	// gives 400 with `source.parameter` `include`.
+	Include *IncludeContacts `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
+
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IfNoneMatch ETags the client holds (comma-separated; weak comparison, so `W/`
 	// tags match too; `*` matches any). When one matches the current `ETag`
@@ -1625,11 +2231,19 @@ type GetContactParams struct {
 
 // PatchContactParams defines parameters for PatchContact.
 type PatchContactParams struct {
-	// FieldsContacts Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
-	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `people`, `people.phone_numbers`. Any other path
+	// gives 400 with `source.parameter` `include`.
+	Include *IncludeContacts `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
+
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
 	// comparison, so `W/` tags never match; `*` matches any). When present it
@@ -1641,11 +2255,19 @@ type PatchContactParams struct {
 
 // PutContactParams defines parameters for PutContact.
 type PutContactParams struct {
-	// FieldsContacts Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
-	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `people`, `people.phone_numbers`. Any other path
+	// gives 400 with `source.parameter` `include`.
+	Include *IncludeContacts `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
+
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
 	// comparison, so `W/` tags never match; `*` matches any). When present it
@@ -1691,11 +2313,19 @@ type ListPeopleParams struct {
 	// upper bound, its first instant.
 	FilterUpdatedInDbAt *FilterUpdatedInDBAt `form:"filter[updated_in_db_at],omitempty" json:"filter[updated_in_db_at],omitempty"`
 
-	// FieldsPeople Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
-	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
-	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `contact`, `phone_numbers`. Any other path gives
+	// 400 with `source.parameter` `include`.
+	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 }
 
 // ListPeopleParamsSort defines parameters for ListPeople.
@@ -1703,11 +2333,19 @@ type ListPeopleParamsSort string
 
 // CreatePersonParams defines parameters for CreatePerson.
 type CreatePersonParams struct {
-	// FieldsPeople Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
-	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
-	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `contact`, `phone_numbers`. Any other path gives
+	// 400 with `source.parameter` `include`.
+	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 }
 
 // DeletePersonParams defines parameters for DeletePerson.
@@ -1722,11 +2360,19 @@ type DeletePersonParams struct {
 
 // GetPersonParams defines parameters for GetPerson.
 type GetPersonParams struct {
-	// FieldsPeople Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
-	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
-	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `contact`, `phone_numbers`. Any other path gives
+	// 400 with `source.parameter` `include`.
+	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IfNoneMatch ETags the client holds (comma-separated; weak comparison, so `W/`
 	// tags match too; `*` matches any). When one matches the current `ETag`
@@ -1736,11 +2382,19 @@ type GetPersonParams struct {
 
 // PatchPersonParams defines parameters for PatchPerson.
 type PatchPersonParams struct {
-	// FieldsPeople Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
-	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
-	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `contact`, `phone_numbers`. Any other path gives
+	// 400 with `source.parameter` `include`.
+	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
 	// comparison, so `W/` tags never match; `*` matches any). When present it
@@ -1752,11 +2406,19 @@ type PatchPersonParams struct {
 
 // PutPersonParams defines parameters for PutPerson.
 type PutPersonParams struct {
-	// FieldsPeople Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
-	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
-	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `contact`, `phone_numbers`. Any other path gives
+	// 400 with `source.parameter` `include`.
+	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
 	// comparison, so `W/` tags never match; `*` matches any). When present it
@@ -1811,11 +2473,19 @@ type ListPhonesParams struct {
 	// FilterLocation Only phones with exactly this location.
 	FilterLocation *FilterLocation `form:"filter[location],omitempty" json:"filter[location],omitempty"`
 
-	// FieldsPhoneNumbers Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
-	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
-	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `person`, `person.contact`. Any other path gives
+	// 400 with `source.parameter` `include`.
+	Include *IncludePhones `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 }
 
 // ListPhonesParamsSort defines parameters for ListPhones.
@@ -1829,11 +2499,19 @@ type ListPhonesParamsFilterHistoric string
 
 // CreatePhoneParams defines parameters for CreatePhone.
 type CreatePhoneParams struct {
-	// FieldsPhoneNumbers Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
-	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
-	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `person`, `person.contact`. Any other path gives
+	// 400 with `source.parameter` `include`.
+	Include *IncludePhones `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 }
 
 // DeletePhoneParams defines parameters for DeletePhone.
@@ -1848,11 +2526,19 @@ type DeletePhoneParams struct {
 
 // GetPhoneParams defines parameters for GetPhone.
 type GetPhoneParams struct {
-	// FieldsPhoneNumbers Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
-	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
-	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `person`, `person.contact`. Any other path gives
+	// 400 with `source.parameter` `include`.
+	Include *IncludePhones `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
 	// IfNoneMatch ETags the client holds (comma-separated; weak comparison, so `W/`
 	// tags match too; `*` matches any). When one matches the current `ETag`
@@ -1862,11 +2548,19 @@ type GetPhoneParams struct {
 
 // PatchPhoneParams defines parameters for PatchPhone.
 type PatchPhoneParams struct {
-	// FieldsPhoneNumbers Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
-	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
-	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `person`, `person.contact`. Any other path gives
+	// 400 with `source.parameter` `include`.
+	Include *IncludePhones `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
 	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
 	// comparison, so `W/` tags never match; `*` matches any). When present it
@@ -1878,11 +2572,19 @@ type PatchPhoneParams struct {
 
 // PutPhoneParams defines parameters for PutPhone.
 type PutPhoneParams struct {
-	// FieldsPhoneNumbers Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
-	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
-	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+	// Include Related resources to return in `included`, a comma-separated list of
+	// relationship paths: `person`, `person.contact`. Any other path gives
+	// 400 with `source.parameter` `include`.
+	Include *IncludePhones `form:"include,omitempty" json:"include,omitempty"`
+
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
+
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
 	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
 	// comparison, so `W/` tags never match; `*` matches any). When present it
@@ -1915,11 +2617,12 @@ type ListDeletedRecordsParams struct {
 	// FilterTypes Comma-separated resource types to list (`contacts`, `people`, `phone_numbers`).
 	FilterTypes *FilterTypes `form:"filter[types],omitempty" json:"filter[types],omitempty"`
 
-	// FieldsDeletedRecords Comma-separated attribute names to return (sparse fieldset); unknown names give 400.
+	// FieldsDeletedRecords Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsDeletedRecords *FieldsDeleted `form:"fields[deleted_records],omitempty" json:"fields[deleted_records],omitempty"`
 
-	// Include Accepted and ignored, whatever its value; these resources expose no relationships.
-	Include *Include `form:"include,omitempty" json:"include,omitempty"`
+	// Include Tombstones have no relationships: an empty value is accepted, any
+	// path gives 400 with `source.parameter` `include`.
+	Include *IncludeNone `form:"include,omitempty" json:"include,omitempty"`
 }
 
 // ListDeletedRecordsParamsSort defines parameters for ListDeletedRecords.
@@ -1927,6 +2630,12 @@ type ListDeletedRecordsParamsSort string
 
 // CreateContactApplicationVndAPIPlusJSONRequestBody defines body for CreateContact for application/vnd.api+json ContentType.
 type CreateContactApplicationVndAPIPlusJSONRequestBody = ContactCreateDocument
+
+// PatchAccountPersonApplicationVndAPIPlusJSONRequestBody defines body for PatchAccountPerson for application/vnd.api+json ContentType.
+type PatchAccountPersonApplicationVndAPIPlusJSONRequestBody = PersonUpdateDocument
+
+// PutAccountPersonApplicationVndAPIPlusJSONRequestBody defines body for PutAccountPerson for application/vnd.api+json ContentType.
+type PutAccountPersonApplicationVndAPIPlusJSONRequestBody = PersonUpdateDocument
 
 // PatchContactApplicationVndAPIPlusJSONRequestBody defines body for PatchContact for application/vnd.api+json ContentType.
 type PatchContactApplicationVndAPIPlusJSONRequestBody = ContactUpdateDocument
@@ -1951,6 +2660,143 @@ type PatchPhoneApplicationVndAPIPlusJSONRequestBody = PhoneUpdateDocument
 
 // PutPhoneApplicationVndAPIPlusJSONRequestBody defines body for PutPhone for application/vnd.api+json ContentType.
 type PutPhoneApplicationVndAPIPlusJSONRequestBody = PhoneUpdateDocument
+
+// AsContactResource returns the union data inside the IncludedResource as a ContactResource
+func (t IncludedResource) AsContactResource() (ContactResource, error) {
+	var body ContactResource
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromContactResource overwrites any union data inside the IncludedResource as the provided ContactResource
+func (t *IncludedResource) FromContactResource(v ContactResource) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"contacts"}`))
+	t.union = b
+	return err
+}
+
+// MergeContactResource performs a merge with any union data inside the IncludedResource, using the provided ContactResource
+func (t *IncludedResource) MergeContactResource(v ContactResource) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"contacts"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsPersonResource returns the union data inside the IncludedResource as a PersonResource
+func (t IncludedResource) AsPersonResource() (PersonResource, error) {
+	var body PersonResource
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPersonResource overwrites any union data inside the IncludedResource as the provided PersonResource
+func (t *IncludedResource) FromPersonResource(v PersonResource) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"people"}`))
+	t.union = b
+	return err
+}
+
+// MergePersonResource performs a merge with any union data inside the IncludedResource, using the provided PersonResource
+func (t *IncludedResource) MergePersonResource(v PersonResource) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"people"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsPhoneResource returns the union data inside the IncludedResource as a PhoneResource
+func (t IncludedResource) AsPhoneResource() (PhoneResource, error) {
+	var body PhoneResource
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPhoneResource overwrites any union data inside the IncludedResource as the provided PhoneResource
+func (t *IncludedResource) FromPhoneResource(v PhoneResource) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"phone_numbers"}`))
+	t.union = b
+	return err
+}
+
+// MergePhoneResource performs a merge with any union data inside the IncludedResource, using the provided PhoneResource
+func (t *IncludedResource) MergePhoneResource(v PhoneResource) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"phone_numbers"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t IncludedResource) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"type"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t IncludedResource) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "contacts":
+		return t.AsContactResource()
+	case "people":
+		return t.AsPersonResource()
+	case "phone_numbers":
+		return t.AsPhoneResource()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t IncludedResource) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *IncludedResource) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -2063,6 +2909,78 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v2/contacts (the `CreateContact` operationId).
 	CreateContactWithApplicationVndAPIPlusJSONBody(ctx context.Context, params *CreateContactParams, body CreateContactApplicationVndAPIPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListAccountPeople List all people of the caller's account list
+	//
+	// Lists the people of every contact of the caller's account list, a
+	// page at a time (`page`/`per_page`, default 25 rows, at most 500),
+	// ordered by `created_at` ascending unless `sort` says otherwise; ties
+	// are broken by `id` in the same direction. With
+	// `filter[updated_in_db_at]=<watermark>..` and `include=phone_numbers`
+	// it is the sync feed of people and phones: a phone's create, update or
+	// delete also advances its person's `updated_in_db_at`, so every person
+	// whose phones changed is listed, with all its current phones in
+	// `included` (deletions are in `listDeletedRecords`).
+	//
+	// Corresponds with GET /api/v2/contacts/people (the `ListAccountPeople` operationId).
+	ListAccountPeople(ctx context.Context, params *ListAccountPeopleParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteAccountPerson Delete a person without its contact's id
+	//
+	// Same as `deletePerson`, for a person of the caller's account list
+	// named by its id alone (403 when it belongs to another account list).
+	//
+	// Corresponds with DELETE /api/v2/contacts/people/{person_id} (the `DeleteAccountPerson` operationId).
+	DeleteAccountPerson(ctx context.Context, personId PersonID, params *DeleteAccountPersonParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAccountPerson Get a person without its contact's id
+	//
+	// Returns one person of the caller's account list, whatever its
+	// contact (403 when it belongs to another account list). Same as
+	// `getPerson` otherwise.
+	//
+	// Corresponds with GET /api/v2/contacts/people/{person_id} (the `GetAccountPerson` operationId).
+	GetAccountPerson(ctx context.Context, personId PersonID, params *GetAccountPersonParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PatchAccountPersonWithBody Update a person without its contact's id (PATCH)
+	//
+	// Same as `patchPerson`, for a person of the caller's account list
+	// named by its id alone (403 when it belongs to another account list).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /api/v2/contacts/people/{person_id} (the `PatchAccountPerson` operationId).
+	PatchAccountPersonWithBody(ctx context.Context, personId PersonID, params *PatchAccountPersonParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PatchAccountPersonWithApplicationVndAPIPlusJSONBody Update a person without its contact's id (PATCH)
+	//
+	// Same as `patchPerson`, for a person of the caller's account list
+	// named by its id alone (403 when it belongs to another account list).
+	//
+	// Takes a body of the `application/vnd.api+json` content type.
+	//
+	// Corresponds with PATCH /api/v2/contacts/people/{person_id} (the `PatchAccountPerson` operationId).
+	PatchAccountPersonWithApplicationVndAPIPlusJSONBody(ctx context.Context, personId PersonID, params *PatchAccountPersonParams, body PatchAccountPersonApplicationVndAPIPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutAccountPersonWithBody Update a person without its contact's id
+	//
+	// Same as `putPerson`, for a person of the caller's account list named
+	// by its id alone (403 when it belongs to another account list).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/v2/contacts/people/{person_id} (the `PutAccountPerson` operationId).
+	PutAccountPersonWithBody(ctx context.Context, personId PersonID, params *PutAccountPersonParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutAccountPersonWithApplicationVndAPIPlusJSONBody Update a person without its contact's id
+	//
+	// Same as `putPerson`, for a person of the caller's account list named
+	// by its id alone (403 when it belongs to another account list).
+	//
+	// Takes a body of the `application/vnd.api+json` content type.
+	//
+	// Corresponds with PUT /api/v2/contacts/people/{person_id} (the `PutAccountPerson` operationId).
+	PutAccountPersonWithApplicationVndAPIPlusJSONBody(ctx context.Context, personId PersonID, params *PutAccountPersonParams, body PutAccountPersonApplicationVndAPIPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteContact Delete a contact
 	//
@@ -2468,6 +3386,148 @@ func (c *Client) CreateContactWithBody(ctx context.Context, params *CreateContac
 // Corresponds with POST /api/v2/contacts (the `CreateContact` operationId).
 func (c *Client) CreateContactWithApplicationVndAPIPlusJSONBody(ctx context.Context, params *CreateContactParams, body CreateContactApplicationVndAPIPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateContactRequestWithApplicationVndAPIPlusJSONBody(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListAccountPeople List all people of the caller's account list
+//
+// Lists the people of every contact of the caller's account list, a
+// page at a time (`page`/`per_page`, default 25 rows, at most 500),
+// ordered by `created_at` ascending unless `sort` says otherwise; ties
+// are broken by `id` in the same direction. With
+// `filter[updated_in_db_at]=<watermark>..` and `include=phone_numbers`
+// it is the sync feed of people and phones: a phone's create, update or
+// delete also advances its person's `updated_in_db_at`, so every person
+// whose phones changed is listed, with all its current phones in
+// `included` (deletions are in `listDeletedRecords`).
+//
+// Corresponds with GET /api/v2/contacts/people (the `ListAccountPeople` operationId).
+func (c *Client) ListAccountPeople(ctx context.Context, params *ListAccountPeopleParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAccountPeopleRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteAccountPerson Delete a person without its contact's id
+//
+// Same as `deletePerson`, for a person of the caller's account list
+// named by its id alone (403 when it belongs to another account list).
+//
+// Corresponds with DELETE /api/v2/contacts/people/{person_id} (the `DeleteAccountPerson` operationId).
+func (c *Client) DeleteAccountPerson(ctx context.Context, personId PersonID, params *DeleteAccountPersonParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteAccountPersonRequest(c.Server, personId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAccountPerson Get a person without its contact's id
+//
+// Returns one person of the caller's account list, whatever its
+// contact (403 when it belongs to another account list). Same as
+// `getPerson` otherwise.
+//
+// Corresponds with GET /api/v2/contacts/people/{person_id} (the `GetAccountPerson` operationId).
+func (c *Client) GetAccountPerson(ctx context.Context, personId PersonID, params *GetAccountPersonParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAccountPersonRequest(c.Server, personId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PatchAccountPersonWithBody Update a person without its contact's id (PATCH)
+//
+// Same as `patchPerson`, for a person of the caller's account list
+// named by its id alone (403 when it belongs to another account list).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /api/v2/contacts/people/{person_id} (the `PatchAccountPerson` operationId).
+func (c *Client) PatchAccountPersonWithBody(ctx context.Context, personId PersonID, params *PatchAccountPersonParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPatchAccountPersonRequestWithBody(c.Server, personId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PatchAccountPersonWithApplicationVndAPIPlusJSONBody Update a person without its contact's id (PATCH)
+//
+// Same as `patchPerson`, for a person of the caller's account list
+// named by its id alone (403 when it belongs to another account list).
+//
+// Takes a body of the `application/vnd.api+json` content type.
+//
+// Corresponds with PATCH /api/v2/contacts/people/{person_id} (the `PatchAccountPerson` operationId).
+func (c *Client) PatchAccountPersonWithApplicationVndAPIPlusJSONBody(ctx context.Context, personId PersonID, params *PatchAccountPersonParams, body PatchAccountPersonApplicationVndAPIPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPatchAccountPersonRequestWithApplicationVndAPIPlusJSONBody(c.Server, personId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutAccountPersonWithBody Update a person without its contact's id
+//
+// Same as `putPerson`, for a person of the caller's account list named
+// by its id alone (403 when it belongs to another account list).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/v2/contacts/people/{person_id} (the `PutAccountPerson` operationId).
+func (c *Client) PutAccountPersonWithBody(ctx context.Context, personId PersonID, params *PutAccountPersonParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutAccountPersonRequestWithBody(c.Server, personId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutAccountPersonWithApplicationVndAPIPlusJSONBody Update a person without its contact's id
+//
+// Same as `putPerson`, for a person of the caller's account list named
+// by its id alone (403 when it belongs to another account list).
+//
+// Takes a body of the `application/vnd.api+json` content type.
+//
+// Corresponds with PUT /api/v2/contacts/people/{person_id} (the `PutAccountPerson` operationId).
+func (c *Client) PutAccountPersonWithApplicationVndAPIPlusJSONBody(ctx context.Context, personId PersonID, params *PutAccountPersonParams, body PutAccountPersonApplicationVndAPIPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutAccountPersonRequestWithApplicationVndAPIPlusJSONBody(c.Server, personId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3209,6 +4269,30 @@ func NewListContactsRequest(server string, params *ListContactsParams) (*http.Re
 
 		}
 
+		if params.FieldsPeople != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[people]", *params.FieldsPeople, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FieldsPhoneNumbers != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[phone_numbers]", *params.FieldsPhoneNumbers, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -3286,6 +4370,30 @@ func NewCreateContactRequestWithBody(server string, params *CreateContactParams,
 
 		}
 
+		if params.FieldsPeople != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[people]", *params.FieldsPeople, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FieldsPhoneNumbers != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[phone_numbers]", *params.FieldsPhoneNumbers, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -3298,6 +4406,591 @@ func NewCreateContactRequestWithBody(server string, params *CreateContactParams,
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListAccountPeopleRequest constructs an http.Request for the ListAccountPeople method
+func NewListAccountPeopleRequest(server string, params *ListAccountPeopleParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/contacts/people")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PerPage != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "per_page", *params.PerPage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageNumber != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page[number]", *params.PageNumber, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page[size]", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Sort != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sort", *params.Sort, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FilterUpdatedAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filter[updated_at]", *params.FilterUpdatedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FilterUpdatedInDbAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filter[updated_in_db_at]", *params.FilterUpdatedInDbAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FieldsPeople != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[people]", *params.FieldsPeople, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Include != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include", *params.Include, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FieldsContacts != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[contacts]", *params.FieldsContacts, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FieldsPhoneNumbers != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[phone_numbers]", *params.FieldsPhoneNumbers, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeleteAccountPersonRequest constructs an http.Request for the DeleteAccountPerson method
+func NewDeleteAccountPersonRequest(server string, personId PersonID, params *DeleteAccountPersonParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "person_id", personId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/contacts/people/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetAccountPersonRequest constructs an http.Request for the GetAccountPerson method
+func NewGetAccountPersonRequest(server string, personId PersonID, params *GetAccountPersonParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "person_id", personId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/contacts/people/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.FieldsPeople != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[people]", *params.FieldsPeople, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Include != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include", *params.Include, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FieldsContacts != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[contacts]", *params.FieldsContacts, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FieldsPhoneNumbers != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[phone_numbers]", *params.FieldsPhoneNumbers, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPatchAccountPersonRequestWithApplicationVndAPIPlusJSONBody calls the generic PatchAccountPerson builder with application/vnd.api+json body
+func NewPatchAccountPersonRequestWithApplicationVndAPIPlusJSONBody(server string, personId PersonID, params *PatchAccountPersonParams, body PatchAccountPersonApplicationVndAPIPlusJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPatchAccountPersonRequestWithBody(server, personId, params, "application/vnd.api+json", bodyReader)
+}
+
+// NewPatchAccountPersonRequestWithBody constructs an http.Request for the PatchAccountPerson method, with any body, and a specified content type
+func NewPatchAccountPersonRequestWithBody(server string, personId PersonID, params *PatchAccountPersonParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "person_id", personId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/contacts/people/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.FieldsPeople != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[people]", *params.FieldsPeople, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Include != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include", *params.Include, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FieldsContacts != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[contacts]", *params.FieldsContacts, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FieldsPhoneNumbers != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[phone_numbers]", *params.FieldsPhoneNumbers, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPutAccountPersonRequestWithApplicationVndAPIPlusJSONBody calls the generic PutAccountPerson builder with application/vnd.api+json body
+func NewPutAccountPersonRequestWithApplicationVndAPIPlusJSONBody(server string, personId PersonID, params *PutAccountPersonParams, body PutAccountPersonApplicationVndAPIPlusJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutAccountPersonRequestWithBody(server, personId, params, "application/vnd.api+json", bodyReader)
+}
+
+// NewPutAccountPersonRequestWithBody constructs an http.Request for the PutAccountPerson method, with any body, and a specified content type
+func NewPutAccountPersonRequestWithBody(server string, personId PersonID, params *PutAccountPersonParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "person_id", personId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/contacts/people/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.FieldsPeople != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[people]", *params.FieldsPeople, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Include != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include", *params.Include, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FieldsContacts != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[contacts]", *params.FieldsContacts, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FieldsPhoneNumbers != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[phone_numbers]", *params.FieldsPhoneNumbers, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -3410,6 +5103,30 @@ func NewGetContactRequest(server string, contactId ContactID, params *GetContact
 
 		}
 
+		if params.FieldsPeople != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[people]", *params.FieldsPeople, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FieldsPhoneNumbers != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[phone_numbers]", *params.FieldsPhoneNumbers, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -3500,6 +5217,30 @@ func NewPatchContactRequestWithBody(server string, contactId ContactID, params *
 		if params.Include != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include", *params.Include, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FieldsPeople != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[people]", *params.FieldsPeople, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FieldsPhoneNumbers != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[phone_numbers]", *params.FieldsPhoneNumbers, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -3601,6 +5342,30 @@ func NewPutContactRequestWithBody(server string, contactId ContactID, params *Pu
 		if params.Include != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include", *params.Include, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FieldsPeople != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[people]", *params.FieldsPeople, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FieldsPhoneNumbers != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[phone_numbers]", *params.FieldsPhoneNumbers, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -3784,6 +5549,30 @@ func NewListPeopleRequest(server string, contactId ContactID, params *ListPeople
 
 		}
 
+		if params.FieldsContacts != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[contacts]", *params.FieldsContacts, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FieldsPhoneNumbers != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[phone_numbers]", *params.FieldsPhoneNumbers, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -3859,6 +5648,30 @@ func NewCreatePersonRequestWithBody(server string, contactId ContactID, params *
 		if params.Include != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include", *params.Include, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FieldsContacts != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[contacts]", *params.FieldsContacts, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FieldsPhoneNumbers != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[phone_numbers]", *params.FieldsPhoneNumbers, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -4006,6 +5819,30 @@ func NewGetPersonRequest(server string, contactId ContactID, personId PersonID, 
 
 		}
 
+		if params.FieldsContacts != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[contacts]", *params.FieldsContacts, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FieldsPhoneNumbers != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[phone_numbers]", *params.FieldsPhoneNumbers, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -4103,6 +5940,30 @@ func NewPatchPersonRequestWithBody(server string, contactId ContactID, personId 
 		if params.Include != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include", *params.Include, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FieldsContacts != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[contacts]", *params.FieldsContacts, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FieldsPhoneNumbers != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[phone_numbers]", *params.FieldsPhoneNumbers, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -4211,6 +6072,30 @@ func NewPutPersonRequestWithBody(server string, contactId ContactID, personId Pe
 		if params.Include != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include", *params.Include, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FieldsContacts != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[contacts]", *params.FieldsContacts, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FieldsPhoneNumbers != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[phone_numbers]", *params.FieldsPhoneNumbers, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -4437,6 +6322,30 @@ func NewListPhonesRequest(server string, contactId ContactID, personId PersonID,
 
 		}
 
+		if params.FieldsContacts != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[contacts]", *params.FieldsContacts, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FieldsPeople != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[people]", *params.FieldsPeople, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -4519,6 +6428,30 @@ func NewCreatePhoneRequestWithBody(server string, contactId ContactID, personId 
 		if params.Include != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include", *params.Include, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FieldsContacts != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[contacts]", *params.FieldsContacts, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FieldsPeople != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[people]", *params.FieldsPeople, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -4680,6 +6613,30 @@ func NewGetPhoneRequest(server string, contactId ContactID, personId PersonID, i
 
 		}
 
+		if params.FieldsContacts != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[contacts]", *params.FieldsContacts, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FieldsPeople != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[people]", *params.FieldsPeople, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -4784,6 +6741,30 @@ func NewPatchPhoneRequestWithBody(server string, contactId ContactID, personId P
 		if params.Include != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include", *params.Include, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FieldsContacts != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[contacts]", *params.FieldsContacts, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FieldsPeople != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[people]", *params.FieldsPeople, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -4899,6 +6880,30 @@ func NewPutPhoneRequestWithBody(server string, contactId ContactID, personId Per
 		if params.Include != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include", *params.Include, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FieldsContacts != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[contacts]", *params.FieldsContacts, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FieldsPeople != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fields[people]", *params.FieldsPeople, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -5172,6 +7177,84 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/v2/contacts (the `CreateContact` operationId).
 	CreateContactWithApplicationVndAPIPlusJSONBodyWithResponse(ctx context.Context, params *CreateContactParams, body CreateContactApplicationVndAPIPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateContactResponse, error)
+
+	// ListAccountPeopleWithResponse List all people of the caller's account list
+	//
+	// Lists the people of every contact of the caller's account list, a
+	// page at a time (`page`/`per_page`, default 25 rows, at most 500),
+	// ordered by `created_at` ascending unless `sort` says otherwise; ties
+	// are broken by `id` in the same direction. With
+	// `filter[updated_in_db_at]=<watermark>..` and `include=phone_numbers`
+	// it is the sync feed of people and phones: a phone's create, update or
+	// delete also advances its person's `updated_in_db_at`, so every person
+	// whose phones changed is listed, with all its current phones in
+	// `included` (deletions are in `listDeletedRecords`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v2/contacts/people (the `ListAccountPeople` operationId).
+	ListAccountPeopleWithResponse(ctx context.Context, params *ListAccountPeopleParams, reqEditors ...RequestEditorFn) (*ListAccountPeopleResponse, error)
+
+	// DeleteAccountPersonWithResponse Delete a person without its contact's id
+	//
+	// Same as `deletePerson`, for a person of the caller's account list
+	// named by its id alone (403 when it belongs to another account list).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v2/contacts/people/{person_id} (the `DeleteAccountPerson` operationId).
+	DeleteAccountPersonWithResponse(ctx context.Context, personId PersonID, params *DeleteAccountPersonParams, reqEditors ...RequestEditorFn) (*DeleteAccountPersonResponse, error)
+
+	// GetAccountPersonWithResponse Get a person without its contact's id
+	//
+	// Returns one person of the caller's account list, whatever its
+	// contact (403 when it belongs to another account list). Same as
+	// `getPerson` otherwise.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v2/contacts/people/{person_id} (the `GetAccountPerson` operationId).
+	GetAccountPersonWithResponse(ctx context.Context, personId PersonID, params *GetAccountPersonParams, reqEditors ...RequestEditorFn) (*GetAccountPersonResponse, error)
+
+	// PatchAccountPersonWithBodyWithResponse Update a person without its contact's id (PATCH)
+	//
+	// Same as `patchPerson`, for a person of the caller's account list
+	// named by its id alone (403 when it belongs to another account list).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/v2/contacts/people/{person_id} (the `PatchAccountPerson` operationId).
+	PatchAccountPersonWithBodyWithResponse(ctx context.Context, personId PersonID, params *PatchAccountPersonParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PatchAccountPersonResponse, error)
+
+	// PatchAccountPersonWithApplicationVndAPIPlusJSONBodyWithResponse Update a person without its contact's id (PATCH)
+	//
+	// Same as `patchPerson`, for a person of the caller's account list
+	// named by its id alone (403 when it belongs to another account list).
+	//
+	// Takes a body of the `application/vnd.api+json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/v2/contacts/people/{person_id} (the `PatchAccountPerson` operationId).
+	PatchAccountPersonWithApplicationVndAPIPlusJSONBodyWithResponse(ctx context.Context, personId PersonID, params *PatchAccountPersonParams, body PatchAccountPersonApplicationVndAPIPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchAccountPersonResponse, error)
+
+	// PutAccountPersonWithBodyWithResponse Update a person without its contact's id
+	//
+	// Same as `putPerson`, for a person of the caller's account list named
+	// by its id alone (403 when it belongs to another account list).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v2/contacts/people/{person_id} (the `PutAccountPerson` operationId).
+	PutAccountPersonWithBodyWithResponse(ctx context.Context, personId PersonID, params *PutAccountPersonParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutAccountPersonResponse, error)
+
+	// PutAccountPersonWithApplicationVndAPIPlusJSONBodyWithResponse Update a person without its contact's id
+	//
+	// Same as `putPerson`, for a person of the caller's account list named
+	// by its id alone (403 when it belongs to another account list).
+	//
+	// Takes a body of the `application/vnd.api+json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v2/contacts/people/{person_id} (the `PutAccountPerson` operationId).
+	PutAccountPersonWithApplicationVndAPIPlusJSONBodyWithResponse(ctx context.Context, personId PersonID, params *PutAccountPersonParams, body PutAccountPersonApplicationVndAPIPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*PutAccountPersonResponse, error)
 
 	// DeleteContactWithResponse Delete a contact
 	//
@@ -5768,6 +7851,666 @@ func (r CreateContactResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateContactResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListAccountPeopleResponse401Headers the declared response headers of an HTTP 401 response for ListAccountPeople
+type ListAccountPeopleResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// ListAccountPeopleResponse429Headers the declared response headers of an HTTP 429 response for ListAccountPeople
+type ListAccountPeopleResponse429Headers struct {
+	RetryAfter int
+}
+
+// ListAccountPeopleResponse503Headers the declared response headers of an HTTP 503 response for ListAccountPeople
+type ListAccountPeopleResponse503Headers struct {
+	RetryAfter int
+}
+
+type ListAccountPeopleResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationvndApiJSON200 the response for an HTTP 200 `application/vnd.api+json` response
+	ApplicationvndApiJSON200 *PersonListDocument
+	// ApplicationvndApiJSON400 the response for an HTTP 400 `application/vnd.api+json` response
+	ApplicationvndApiJSON400 *BadRequest
+	// ApplicationvndApiJSON401 the response for an HTTP 401 `application/vnd.api+json` response
+	ApplicationvndApiJSON401 *Unauthorized
+	// ApplicationvndApiJSON406 the response for an HTTP 406 `application/vnd.api+json` response
+	ApplicationvndApiJSON406 *NotAcceptable
+	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
+	ApplicationvndApiJSON429 *TooManyRequests
+	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
+	ApplicationvndApiJSON500 *InternalServerError
+	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
+	ApplicationvndApiJSON503 *ServiceUnavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListAccountPeopleResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListAccountPeopleResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListAccountPeopleResponse503Headers
+}
+
+// GetApplicationvndApiJSON200 returns the response for an HTTP 200 `application/vnd.api+json` response
+func (r ListAccountPeopleResponse) GetApplicationvndApiJSON200() *PersonListDocument {
+	return r.ApplicationvndApiJSON200
+}
+
+// GetApplicationvndApiJSON400 returns the response for an HTTP 400 `application/vnd.api+json` response
+func (r ListAccountPeopleResponse) GetApplicationvndApiJSON400() *BadRequest {
+	return r.ApplicationvndApiJSON400
+}
+
+// GetApplicationvndApiJSON401 returns the response for an HTTP 401 `application/vnd.api+json` response
+func (r ListAccountPeopleResponse) GetApplicationvndApiJSON401() *Unauthorized {
+	return r.ApplicationvndApiJSON401
+}
+
+// GetApplicationvndApiJSON406 returns the response for an HTTP 406 `application/vnd.api+json` response
+func (r ListAccountPeopleResponse) GetApplicationvndApiJSON406() *NotAcceptable {
+	return r.ApplicationvndApiJSON406
+}
+
+// GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
+func (r ListAccountPeopleResponse) GetApplicationvndApiJSON429() *TooManyRequests {
+	return r.ApplicationvndApiJSON429
+}
+
+// GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
+func (r ListAccountPeopleResponse) GetApplicationvndApiJSON500() *InternalServerError {
+	return r.ApplicationvndApiJSON500
+}
+
+// GetApplicationvndApiJSON503 returns the response for an HTTP 503 `application/vnd.api+json` response
+func (r ListAccountPeopleResponse) GetApplicationvndApiJSON503() *ServiceUnavailable {
+	return r.ApplicationvndApiJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAccountPeopleResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAccountPeopleResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAccountPeopleResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAccountPeopleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteAccountPersonResponse401Headers the declared response headers of an HTTP 401 response for DeleteAccountPerson
+type DeleteAccountPersonResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// DeleteAccountPersonResponse429Headers the declared response headers of an HTTP 429 response for DeleteAccountPerson
+type DeleteAccountPersonResponse429Headers struct {
+	RetryAfter int
+}
+
+// DeleteAccountPersonResponse503Headers the declared response headers of an HTTP 503 response for DeleteAccountPerson
+type DeleteAccountPersonResponse503Headers struct {
+	RetryAfter int
+}
+
+type DeleteAccountPersonResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationvndApiJSON400 the response for an HTTP 400 `application/vnd.api+json` response
+	ApplicationvndApiJSON400 *BadRequest
+	// ApplicationvndApiJSON401 the response for an HTTP 401 `application/vnd.api+json` response
+	ApplicationvndApiJSON401 *Unauthorized
+	// ApplicationvndApiJSON403 the response for an HTTP 403 `application/vnd.api+json` response
+	ApplicationvndApiJSON403 *Forbidden
+	// ApplicationvndApiJSON404 the response for an HTTP 404 `application/vnd.api+json` response
+	ApplicationvndApiJSON404 *NotFound
+	// ApplicationvndApiJSON406 the response for an HTTP 406 `application/vnd.api+json` response
+	ApplicationvndApiJSON406 *NotAcceptable
+	// ApplicationvndApiJSON412 the response for an HTTP 412 `application/vnd.api+json` response
+	ApplicationvndApiJSON412 *PreconditionFailed
+	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
+	ApplicationvndApiJSON429 *TooManyRequests
+	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
+	ApplicationvndApiJSON500 *InternalServerError
+	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
+	ApplicationvndApiJSON503 *ServiceUnavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteAccountPersonResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteAccountPersonResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteAccountPersonResponse503Headers
+}
+
+// GetApplicationvndApiJSON400 returns the response for an HTTP 400 `application/vnd.api+json` response
+func (r DeleteAccountPersonResponse) GetApplicationvndApiJSON400() *BadRequest {
+	return r.ApplicationvndApiJSON400
+}
+
+// GetApplicationvndApiJSON401 returns the response for an HTTP 401 `application/vnd.api+json` response
+func (r DeleteAccountPersonResponse) GetApplicationvndApiJSON401() *Unauthorized {
+	return r.ApplicationvndApiJSON401
+}
+
+// GetApplicationvndApiJSON403 returns the response for an HTTP 403 `application/vnd.api+json` response
+func (r DeleteAccountPersonResponse) GetApplicationvndApiJSON403() *Forbidden {
+	return r.ApplicationvndApiJSON403
+}
+
+// GetApplicationvndApiJSON404 returns the response for an HTTP 404 `application/vnd.api+json` response
+func (r DeleteAccountPersonResponse) GetApplicationvndApiJSON404() *NotFound {
+	return r.ApplicationvndApiJSON404
+}
+
+// GetApplicationvndApiJSON406 returns the response for an HTTP 406 `application/vnd.api+json` response
+func (r DeleteAccountPersonResponse) GetApplicationvndApiJSON406() *NotAcceptable {
+	return r.ApplicationvndApiJSON406
+}
+
+// GetApplicationvndApiJSON412 returns the response for an HTTP 412 `application/vnd.api+json` response
+func (r DeleteAccountPersonResponse) GetApplicationvndApiJSON412() *PreconditionFailed {
+	return r.ApplicationvndApiJSON412
+}
+
+// GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
+func (r DeleteAccountPersonResponse) GetApplicationvndApiJSON429() *TooManyRequests {
+	return r.ApplicationvndApiJSON429
+}
+
+// GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
+func (r DeleteAccountPersonResponse) GetApplicationvndApiJSON500() *InternalServerError {
+	return r.ApplicationvndApiJSON500
+}
+
+// GetApplicationvndApiJSON503 returns the response for an HTTP 503 `application/vnd.api+json` response
+func (r DeleteAccountPersonResponse) GetApplicationvndApiJSON503() *ServiceUnavailable {
+	return r.ApplicationvndApiJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteAccountPersonResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteAccountPersonResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteAccountPersonResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteAccountPersonResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetAccountPersonResponse200Headers the declared response headers of an HTTP 200 response for GetAccountPerson
+type GetAccountPersonResponse200Headers struct {
+	ETag string
+}
+
+// GetAccountPersonResponse304Headers the declared response headers of an HTTP 304 response for GetAccountPerson
+type GetAccountPersonResponse304Headers struct {
+	ETag string
+}
+
+// GetAccountPersonResponse401Headers the declared response headers of an HTTP 401 response for GetAccountPerson
+type GetAccountPersonResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// GetAccountPersonResponse429Headers the declared response headers of an HTTP 429 response for GetAccountPerson
+type GetAccountPersonResponse429Headers struct {
+	RetryAfter int
+}
+
+// GetAccountPersonResponse503Headers the declared response headers of an HTTP 503 response for GetAccountPerson
+type GetAccountPersonResponse503Headers struct {
+	RetryAfter int
+}
+
+type GetAccountPersonResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationvndApiJSON200 the response for an HTTP 200 `application/vnd.api+json` response
+	ApplicationvndApiJSON200 *PersonDocument
+	// ApplicationvndApiJSON400 the response for an HTTP 400 `application/vnd.api+json` response
+	ApplicationvndApiJSON400 *BadRequest
+	// ApplicationvndApiJSON401 the response for an HTTP 401 `application/vnd.api+json` response
+	ApplicationvndApiJSON401 *Unauthorized
+	// ApplicationvndApiJSON403 the response for an HTTP 403 `application/vnd.api+json` response
+	ApplicationvndApiJSON403 *Forbidden
+	// ApplicationvndApiJSON404 the response for an HTTP 404 `application/vnd.api+json` response
+	ApplicationvndApiJSON404 *NotFound
+	// ApplicationvndApiJSON406 the response for an HTTP 406 `application/vnd.api+json` response
+	ApplicationvndApiJSON406 *NotAcceptable
+	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
+	ApplicationvndApiJSON429 *TooManyRequests
+	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
+	ApplicationvndApiJSON500 *InternalServerError
+	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
+	ApplicationvndApiJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetAccountPersonResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetAccountPersonResponse304Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetAccountPersonResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetAccountPersonResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetAccountPersonResponse503Headers
+}
+
+// GetApplicationvndApiJSON200 returns the response for an HTTP 200 `application/vnd.api+json` response
+func (r GetAccountPersonResponse) GetApplicationvndApiJSON200() *PersonDocument {
+	return r.ApplicationvndApiJSON200
+}
+
+// GetApplicationvndApiJSON400 returns the response for an HTTP 400 `application/vnd.api+json` response
+func (r GetAccountPersonResponse) GetApplicationvndApiJSON400() *BadRequest {
+	return r.ApplicationvndApiJSON400
+}
+
+// GetApplicationvndApiJSON401 returns the response for an HTTP 401 `application/vnd.api+json` response
+func (r GetAccountPersonResponse) GetApplicationvndApiJSON401() *Unauthorized {
+	return r.ApplicationvndApiJSON401
+}
+
+// GetApplicationvndApiJSON403 returns the response for an HTTP 403 `application/vnd.api+json` response
+func (r GetAccountPersonResponse) GetApplicationvndApiJSON403() *Forbidden {
+	return r.ApplicationvndApiJSON403
+}
+
+// GetApplicationvndApiJSON404 returns the response for an HTTP 404 `application/vnd.api+json` response
+func (r GetAccountPersonResponse) GetApplicationvndApiJSON404() *NotFound {
+	return r.ApplicationvndApiJSON404
+}
+
+// GetApplicationvndApiJSON406 returns the response for an HTTP 406 `application/vnd.api+json` response
+func (r GetAccountPersonResponse) GetApplicationvndApiJSON406() *NotAcceptable {
+	return r.ApplicationvndApiJSON406
+}
+
+// GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
+func (r GetAccountPersonResponse) GetApplicationvndApiJSON429() *TooManyRequests {
+	return r.ApplicationvndApiJSON429
+}
+
+// GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
+func (r GetAccountPersonResponse) GetApplicationvndApiJSON500() *InternalServerError {
+	return r.ApplicationvndApiJSON500
+}
+
+// GetApplicationvndApiJSON503 returns the response for an HTTP 503 `application/vnd.api+json` response
+func (r GetAccountPersonResponse) GetApplicationvndApiJSON503() *ServiceUnavailable {
+	return r.ApplicationvndApiJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAccountPersonResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAccountPersonResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAccountPersonResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAccountPersonResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PatchAccountPersonResponse200Headers the declared response headers of an HTTP 200 response for PatchAccountPerson
+type PatchAccountPersonResponse200Headers struct {
+	ETag string
+}
+
+// PatchAccountPersonResponse401Headers the declared response headers of an HTTP 401 response for PatchAccountPerson
+type PatchAccountPersonResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// PatchAccountPersonResponse429Headers the declared response headers of an HTTP 429 response for PatchAccountPerson
+type PatchAccountPersonResponse429Headers struct {
+	RetryAfter int
+}
+
+// PatchAccountPersonResponse503Headers the declared response headers of an HTTP 503 response for PatchAccountPerson
+type PatchAccountPersonResponse503Headers struct {
+	RetryAfter int
+}
+
+type PatchAccountPersonResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationvndApiJSON200 the response for an HTTP 200 `application/vnd.api+json` response
+	ApplicationvndApiJSON200 *PersonDocument
+	// ApplicationvndApiJSON400 the response for an HTTP 400 `application/vnd.api+json` response
+	ApplicationvndApiJSON400 *BadRequest
+	// ApplicationvndApiJSON401 the response for an HTTP 401 `application/vnd.api+json` response
+	ApplicationvndApiJSON401 *Unauthorized
+	// ApplicationvndApiJSON403 the response for an HTTP 403 `application/vnd.api+json` response
+	ApplicationvndApiJSON403 *Forbidden
+	// ApplicationvndApiJSON404 the response for an HTTP 404 `application/vnd.api+json` response
+	ApplicationvndApiJSON404 *NotFound
+	// ApplicationvndApiJSON406 the response for an HTTP 406 `application/vnd.api+json` response
+	ApplicationvndApiJSON406 *NotAcceptable
+	// ApplicationvndApiJSON409 the response for an HTTP 409 `application/vnd.api+json` response
+	ApplicationvndApiJSON409 *Conflict
+	// ApplicationvndApiJSON412 the response for an HTTP 412 `application/vnd.api+json` response
+	ApplicationvndApiJSON412 *PreconditionFailed
+	// ApplicationvndApiJSON413 the response for an HTTP 413 `application/vnd.api+json` response
+	ApplicationvndApiJSON413 *PayloadTooLarge
+	// ApplicationvndApiJSON415 the response for an HTTP 415 `application/vnd.api+json` response
+	ApplicationvndApiJSON415 *UnsupportedMediaType
+	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
+	ApplicationvndApiJSON429 *TooManyRequests
+	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
+	ApplicationvndApiJSON500 *InternalServerError
+	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
+	ApplicationvndApiJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *PatchAccountPersonResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PatchAccountPersonResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PatchAccountPersonResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PatchAccountPersonResponse503Headers
+}
+
+// GetApplicationvndApiJSON200 returns the response for an HTTP 200 `application/vnd.api+json` response
+func (r PatchAccountPersonResponse) GetApplicationvndApiJSON200() *PersonDocument {
+	return r.ApplicationvndApiJSON200
+}
+
+// GetApplicationvndApiJSON400 returns the response for an HTTP 400 `application/vnd.api+json` response
+func (r PatchAccountPersonResponse) GetApplicationvndApiJSON400() *BadRequest {
+	return r.ApplicationvndApiJSON400
+}
+
+// GetApplicationvndApiJSON401 returns the response for an HTTP 401 `application/vnd.api+json` response
+func (r PatchAccountPersonResponse) GetApplicationvndApiJSON401() *Unauthorized {
+	return r.ApplicationvndApiJSON401
+}
+
+// GetApplicationvndApiJSON403 returns the response for an HTTP 403 `application/vnd.api+json` response
+func (r PatchAccountPersonResponse) GetApplicationvndApiJSON403() *Forbidden {
+	return r.ApplicationvndApiJSON403
+}
+
+// GetApplicationvndApiJSON404 returns the response for an HTTP 404 `application/vnd.api+json` response
+func (r PatchAccountPersonResponse) GetApplicationvndApiJSON404() *NotFound {
+	return r.ApplicationvndApiJSON404
+}
+
+// GetApplicationvndApiJSON406 returns the response for an HTTP 406 `application/vnd.api+json` response
+func (r PatchAccountPersonResponse) GetApplicationvndApiJSON406() *NotAcceptable {
+	return r.ApplicationvndApiJSON406
+}
+
+// GetApplicationvndApiJSON409 returns the response for an HTTP 409 `application/vnd.api+json` response
+func (r PatchAccountPersonResponse) GetApplicationvndApiJSON409() *Conflict {
+	return r.ApplicationvndApiJSON409
+}
+
+// GetApplicationvndApiJSON412 returns the response for an HTTP 412 `application/vnd.api+json` response
+func (r PatchAccountPersonResponse) GetApplicationvndApiJSON412() *PreconditionFailed {
+	return r.ApplicationvndApiJSON412
+}
+
+// GetApplicationvndApiJSON413 returns the response for an HTTP 413 `application/vnd.api+json` response
+func (r PatchAccountPersonResponse) GetApplicationvndApiJSON413() *PayloadTooLarge {
+	return r.ApplicationvndApiJSON413
+}
+
+// GetApplicationvndApiJSON415 returns the response for an HTTP 415 `application/vnd.api+json` response
+func (r PatchAccountPersonResponse) GetApplicationvndApiJSON415() *UnsupportedMediaType {
+	return r.ApplicationvndApiJSON415
+}
+
+// GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
+func (r PatchAccountPersonResponse) GetApplicationvndApiJSON429() *TooManyRequests {
+	return r.ApplicationvndApiJSON429
+}
+
+// GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
+func (r PatchAccountPersonResponse) GetApplicationvndApiJSON500() *InternalServerError {
+	return r.ApplicationvndApiJSON500
+}
+
+// GetApplicationvndApiJSON503 returns the response for an HTTP 503 `application/vnd.api+json` response
+func (r PatchAccountPersonResponse) GetApplicationvndApiJSON503() *ServiceUnavailable {
+	return r.ApplicationvndApiJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PatchAccountPersonResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PatchAccountPersonResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PatchAccountPersonResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PatchAccountPersonResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PutAccountPersonResponse200Headers the declared response headers of an HTTP 200 response for PutAccountPerson
+type PutAccountPersonResponse200Headers struct {
+	ETag string
+}
+
+// PutAccountPersonResponse401Headers the declared response headers of an HTTP 401 response for PutAccountPerson
+type PutAccountPersonResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// PutAccountPersonResponse429Headers the declared response headers of an HTTP 429 response for PutAccountPerson
+type PutAccountPersonResponse429Headers struct {
+	RetryAfter int
+}
+
+// PutAccountPersonResponse503Headers the declared response headers of an HTTP 503 response for PutAccountPerson
+type PutAccountPersonResponse503Headers struct {
+	RetryAfter int
+}
+
+type PutAccountPersonResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationvndApiJSON200 the response for an HTTP 200 `application/vnd.api+json` response
+	ApplicationvndApiJSON200 *PersonDocument
+	// ApplicationvndApiJSON400 the response for an HTTP 400 `application/vnd.api+json` response
+	ApplicationvndApiJSON400 *BadRequest
+	// ApplicationvndApiJSON401 the response for an HTTP 401 `application/vnd.api+json` response
+	ApplicationvndApiJSON401 *Unauthorized
+	// ApplicationvndApiJSON403 the response for an HTTP 403 `application/vnd.api+json` response
+	ApplicationvndApiJSON403 *Forbidden
+	// ApplicationvndApiJSON404 the response for an HTTP 404 `application/vnd.api+json` response
+	ApplicationvndApiJSON404 *NotFound
+	// ApplicationvndApiJSON406 the response for an HTTP 406 `application/vnd.api+json` response
+	ApplicationvndApiJSON406 *NotAcceptable
+	// ApplicationvndApiJSON409 the response for an HTTP 409 `application/vnd.api+json` response
+	ApplicationvndApiJSON409 *Conflict
+	// ApplicationvndApiJSON412 the response for an HTTP 412 `application/vnd.api+json` response
+	ApplicationvndApiJSON412 *PreconditionFailed
+	// ApplicationvndApiJSON413 the response for an HTTP 413 `application/vnd.api+json` response
+	ApplicationvndApiJSON413 *PayloadTooLarge
+	// ApplicationvndApiJSON415 the response for an HTTP 415 `application/vnd.api+json` response
+	ApplicationvndApiJSON415 *UnsupportedMediaType
+	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
+	ApplicationvndApiJSON429 *TooManyRequests
+	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
+	ApplicationvndApiJSON500 *InternalServerError
+	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
+	ApplicationvndApiJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *PutAccountPersonResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PutAccountPersonResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PutAccountPersonResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PutAccountPersonResponse503Headers
+}
+
+// GetApplicationvndApiJSON200 returns the response for an HTTP 200 `application/vnd.api+json` response
+func (r PutAccountPersonResponse) GetApplicationvndApiJSON200() *PersonDocument {
+	return r.ApplicationvndApiJSON200
+}
+
+// GetApplicationvndApiJSON400 returns the response for an HTTP 400 `application/vnd.api+json` response
+func (r PutAccountPersonResponse) GetApplicationvndApiJSON400() *BadRequest {
+	return r.ApplicationvndApiJSON400
+}
+
+// GetApplicationvndApiJSON401 returns the response for an HTTP 401 `application/vnd.api+json` response
+func (r PutAccountPersonResponse) GetApplicationvndApiJSON401() *Unauthorized {
+	return r.ApplicationvndApiJSON401
+}
+
+// GetApplicationvndApiJSON403 returns the response for an HTTP 403 `application/vnd.api+json` response
+func (r PutAccountPersonResponse) GetApplicationvndApiJSON403() *Forbidden {
+	return r.ApplicationvndApiJSON403
+}
+
+// GetApplicationvndApiJSON404 returns the response for an HTTP 404 `application/vnd.api+json` response
+func (r PutAccountPersonResponse) GetApplicationvndApiJSON404() *NotFound {
+	return r.ApplicationvndApiJSON404
+}
+
+// GetApplicationvndApiJSON406 returns the response for an HTTP 406 `application/vnd.api+json` response
+func (r PutAccountPersonResponse) GetApplicationvndApiJSON406() *NotAcceptable {
+	return r.ApplicationvndApiJSON406
+}
+
+// GetApplicationvndApiJSON409 returns the response for an HTTP 409 `application/vnd.api+json` response
+func (r PutAccountPersonResponse) GetApplicationvndApiJSON409() *Conflict {
+	return r.ApplicationvndApiJSON409
+}
+
+// GetApplicationvndApiJSON412 returns the response for an HTTP 412 `application/vnd.api+json` response
+func (r PutAccountPersonResponse) GetApplicationvndApiJSON412() *PreconditionFailed {
+	return r.ApplicationvndApiJSON412
+}
+
+// GetApplicationvndApiJSON413 returns the response for an HTTP 413 `application/vnd.api+json` response
+func (r PutAccountPersonResponse) GetApplicationvndApiJSON413() *PayloadTooLarge {
+	return r.ApplicationvndApiJSON413
+}
+
+// GetApplicationvndApiJSON415 returns the response for an HTTP 415 `application/vnd.api+json` response
+func (r PutAccountPersonResponse) GetApplicationvndApiJSON415() *UnsupportedMediaType {
+	return r.ApplicationvndApiJSON415
+}
+
+// GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
+func (r PutAccountPersonResponse) GetApplicationvndApiJSON429() *TooManyRequests {
+	return r.ApplicationvndApiJSON429
+}
+
+// GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
+func (r PutAccountPersonResponse) GetApplicationvndApiJSON500() *InternalServerError {
+	return r.ApplicationvndApiJSON500
+}
+
+// GetApplicationvndApiJSON503 returns the response for an HTTP 503 `application/vnd.api+json` response
+func (r PutAccountPersonResponse) GetApplicationvndApiJSON503() *ServiceUnavailable {
+	return r.ApplicationvndApiJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PutAccountPersonResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutAccountPersonResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutAccountPersonResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutAccountPersonResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8134,6 +10877,126 @@ func (c *ClientWithResponses) CreateContactWithApplicationVndAPIPlusJSONBodyWith
 	return ParseCreateContactResponse(rsp)
 }
 
+// ListAccountPeopleWithResponse List all people of the caller's account list
+//
+// Lists the people of every contact of the caller's account list, a
+// page at a time (`page`/`per_page`, default 25 rows, at most 500),
+// ordered by `created_at` ascending unless `sort` says otherwise; ties
+// are broken by `id` in the same direction. With
+// `filter[updated_in_db_at]=<watermark>..` and `include=phone_numbers`
+// it is the sync feed of people and phones: a phone's create, update or
+// delete also advances its person's `updated_in_db_at`, so every person
+// whose phones changed is listed, with all its current phones in
+// `included` (deletions are in `listDeletedRecords`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v2/contacts/people (the `ListAccountPeople` operationId).
+func (c *ClientWithResponses) ListAccountPeopleWithResponse(ctx context.Context, params *ListAccountPeopleParams, reqEditors ...RequestEditorFn) (*ListAccountPeopleResponse, error) {
+	rsp, err := c.ListAccountPeople(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAccountPeopleResponse(rsp)
+}
+
+// DeleteAccountPersonWithResponse Delete a person without its contact's id
+//
+// Same as `deletePerson`, for a person of the caller's account list
+// named by its id alone (403 when it belongs to another account list).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v2/contacts/people/{person_id} (the `DeleteAccountPerson` operationId).
+func (c *ClientWithResponses) DeleteAccountPersonWithResponse(ctx context.Context, personId PersonID, params *DeleteAccountPersonParams, reqEditors ...RequestEditorFn) (*DeleteAccountPersonResponse, error) {
+	rsp, err := c.DeleteAccountPerson(ctx, personId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteAccountPersonResponse(rsp)
+}
+
+// GetAccountPersonWithResponse Get a person without its contact's id
+//
+// Returns one person of the caller's account list, whatever its
+// contact (403 when it belongs to another account list). Same as
+// `getPerson` otherwise.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v2/contacts/people/{person_id} (the `GetAccountPerson` operationId).
+func (c *ClientWithResponses) GetAccountPersonWithResponse(ctx context.Context, personId PersonID, params *GetAccountPersonParams, reqEditors ...RequestEditorFn) (*GetAccountPersonResponse, error) {
+	rsp, err := c.GetAccountPerson(ctx, personId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAccountPersonResponse(rsp)
+}
+
+// PatchAccountPersonWithBodyWithResponse Update a person without its contact's id (PATCH)
+//
+// Same as `patchPerson`, for a person of the caller's account list
+// named by its id alone (403 when it belongs to another account list).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/v2/contacts/people/{person_id} (the `PatchAccountPerson` operationId).
+func (c *ClientWithResponses) PatchAccountPersonWithBodyWithResponse(ctx context.Context, personId PersonID, params *PatchAccountPersonParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PatchAccountPersonResponse, error) {
+	rsp, err := c.PatchAccountPersonWithBody(ctx, personId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePatchAccountPersonResponse(rsp)
+}
+
+// PatchAccountPersonWithApplicationVndAPIPlusJSONBodyWithResponse Update a person without its contact's id (PATCH)
+//
+// Same as `patchPerson`, for a person of the caller's account list
+// named by its id alone (403 when it belongs to another account list).
+//
+// Takes a body of the `application/vnd.api+json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/v2/contacts/people/{person_id} (the `PatchAccountPerson` operationId).
+func (c *ClientWithResponses) PatchAccountPersonWithApplicationVndAPIPlusJSONBodyWithResponse(ctx context.Context, personId PersonID, params *PatchAccountPersonParams, body PatchAccountPersonApplicationVndAPIPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchAccountPersonResponse, error) {
+	rsp, err := c.PatchAccountPersonWithApplicationVndAPIPlusJSONBody(ctx, personId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePatchAccountPersonResponse(rsp)
+}
+
+// PutAccountPersonWithBodyWithResponse Update a person without its contact's id
+//
+// Same as `putPerson`, for a person of the caller's account list named
+// by its id alone (403 when it belongs to another account list).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v2/contacts/people/{person_id} (the `PutAccountPerson` operationId).
+func (c *ClientWithResponses) PutAccountPersonWithBodyWithResponse(ctx context.Context, personId PersonID, params *PutAccountPersonParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutAccountPersonResponse, error) {
+	rsp, err := c.PutAccountPersonWithBody(ctx, personId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutAccountPersonResponse(rsp)
+}
+
+// PutAccountPersonWithApplicationVndAPIPlusJSONBodyWithResponse Update a person without its contact's id
+//
+// Same as `putPerson`, for a person of the caller's account list named
+// by its id alone (403 when it belongs to another account list).
+//
+// Takes a body of the `application/vnd.api+json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v2/contacts/people/{person_id} (the `PutAccountPerson` operationId).
+func (c *ClientWithResponses) PutAccountPersonWithApplicationVndAPIPlusJSONBodyWithResponse(ctx context.Context, personId PersonID, params *PutAccountPersonParams, body PutAccountPersonApplicationVndAPIPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*PutAccountPersonResponse, error) {
+	rsp, err := c.PutAccountPersonWithApplicationVndAPIPlusJSONBody(ctx, personId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutAccountPersonResponse(rsp)
+}
+
 // DeleteContactWithResponse Delete a contact
 //
 // Deletes the contact, its people and their phones in one transaction. The
@@ -8874,6 +11737,669 @@ func ParseCreateContactResponse(rsp *http.Response) (*CreateContactResponse, err
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers CreateContactResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListAccountPeopleResponse parses an HTTP response from a ListAccountPeopleWithResponse call
+func ParseListAccountPeopleResponse(rsp *http.Response) (*ListAccountPeopleResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAccountPeopleResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PersonListDocument
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 406:
+		var dest NotAcceptable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON406 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListAccountPeopleResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListAccountPeopleResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListAccountPeopleResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteAccountPersonResponse parses an HTTP response from a DeleteAccountPersonWithResponse call
+func ParseDeleteAccountPersonResponse(rsp *http.Response) (*DeleteAccountPersonResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteAccountPersonResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 406:
+		var dest NotAcceptable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON406 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers DeleteAccountPersonResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers DeleteAccountPersonResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteAccountPersonResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetAccountPersonResponse parses an HTTP response from a GetAccountPersonWithResponse call
+func ParseGetAccountPersonResponse(rsp *http.Response) (*GetAccountPersonResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAccountPersonResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PersonDocument
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON200 = &dest
+
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 406:
+		var dest NotAcceptable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON406 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetAccountPersonResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetAccountPersonResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers304 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetAccountPersonResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetAccountPersonResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetAccountPersonResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePatchAccountPersonResponse parses an HTTP response from a PatchAccountPersonWithResponse call
+func ParsePatchAccountPersonResponse(rsp *http.Response) (*PatchAccountPersonResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PatchAccountPersonResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PersonDocument
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 406:
+		var dest NotAcceptable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON406 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers PatchAccountPersonResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers PatchAccountPersonResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers PatchAccountPersonResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers PatchAccountPersonResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePutAccountPersonResponse parses an HTTP response from a PutAccountPersonWithResponse call
+func ParsePutAccountPersonResponse(rsp *http.Response) (*PutAccountPersonResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutAccountPersonResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PersonDocument
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 406:
+		var dest NotAcceptable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON406 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers PutAccountPersonResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers PutAccountPersonResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers PutAccountPersonResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers PutAccountPersonResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

@@ -142,7 +142,13 @@ func scopeError(e *db.ScopeError) *Error {
 	case db.KindPhone:
 		return errNotFound("phone %s was not found for person %s", e.ID, sc.PersonID)
 	case db.KindPerson:
-		return errNotFound("person %s was not found under contact %s", e.ID, sc.ContactID)
+		switch {
+		case sc.ContactID != "":
+			return errNotFound("person %s was not found under contact %s", e.ID, sc.ContactID)
+		case errors.Is(e.Err, db.ErrForbidden): // found by id alone (db.PersonScope)
+			return errForbidden("person %s belongs to another account list", e.ID)
+		}
+		return errNotFound("person %s was not found", e.ID)
 	}
 	if errors.Is(e.Err, db.ErrForbidden) {
 		return errForbidden("contact %s belongs to another account list", e.ID)

@@ -154,6 +154,10 @@ func BenchmarkReads(b *testing.B) {
 			{"ListPhones", t.phonesPath + "?page=1&per_page=25"},
 			{"GetPhone", t.phonePath},
 			{"ListPhonesUpdatedSince", t.phonesPath + "?filter[updated_in_db_at]=" + url.QueryEscape(t.since+"..")},
+			// The contact-less people list at its largest page, plain and
+			// with every person's phones (500 people, 2,500 phones).
+			{"AccountPeople500", "/api/v2/contacts/people?per_page=500"},
+			{"AccountPeople500IncludePhones", "/api/v2/contacts/people?per_page=500&include=phone_numbers"},
 		}
 		for _, c := range cases {
 			b.Run(c.name+"/"+shape.name, func(b *testing.B) {

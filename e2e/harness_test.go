@@ -272,6 +272,16 @@ func needServerBin(t *testing.T) {
 	}
 }
 
+// skipUnlessCI skips t, or fails it when the environment variable CI is set:
+// CI must run every part of the test.
+func skipUnlessCI(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatalf("CI must run this test: "+format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
 // forEachEngine runs f as a subtest per engine: on a new SQLite file
 // named file, then on a throwaway PostgreSQL database (see pgtest).
 func forEachEngine(t *testing.T, file string, f func(t *testing.T, engine, dsn string)) {

@@ -192,16 +192,6 @@ func sqliteDiskFull(t *testing.T) {
 	}
 }
 
-// skipUnlessCI skips t, or fails it when the environment variable CI is set:
-// CI must run every part of the test.
-func skipUnlessCI(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf("CI must run this test: "+format, args...)
-	}
-	t.Skipf(format, args...)
-}
-
 // phoneIDs lists the person's phones (one page of 500, which must hold
 // them all) and returns their ids, sorted.
 func phoneIDs(t *testing.T, c *client.ClientWithResponses, cid, pid uuid.UUID) []string {

@@ -55,8 +55,8 @@ func newBatchFixture(t *testing.T) *batchFixture {
 		id   int
 		al   string
 	}{{"A", 1, f.al}, {"B", 2, f.al}, {"empty", 3, f.al}, {"O", 4, f.them}} {
-		f.contacts[c.name] = mustContact(t, s, Contact{ID: fixedID(c.id), AccountListID: c.al, Name: c.name})
-		f.names[fixedID(c.id)] = c.name
+		f.contacts[c.name] = mustContact(t, s, Contact{ID: letterID(c.id), AccountListID: c.al, Name: c.name})
+		f.names[letterID(c.id)] = c.name
 	}
 	for _, p := range []struct {
 		name, contact string
@@ -68,8 +68,8 @@ func newBatchFixture(t *testing.T) *batchFixture {
 		{"o", "O", 31, t0},
 	} {
 		f.people[p.name] = mustPerson(t, s, contactScope(f.contacts[p.contact]),
-			Person{ID: fixedID(p.id), FirstName: p.name, CreatedAt: p.created})
-		f.names[fixedID(p.id)] = p.name
+			Person{ID: letterID(p.id), FirstName: p.name, CreatedAt: p.created})
+		f.names[letterID(p.id)] = p.name
 		f.parent[p.name] = p.contact
 	}
 	for _, ph := range []struct {
@@ -84,8 +84,8 @@ func newBatchFixture(t *testing.T) *batchFixture {
 	} {
 		p := f.people[ph.person]
 		f.phones[ph.name] = mustPhone(t, s, personScope(f.contacts[f.parent[ph.person]], p),
-			NewPhone{ID: fixedID(ph.id), Number: ph.name, CreatedAt: ph.created})
-		f.names[fixedID(ph.id)] = ph.name
+			NewPhone{ID: letterID(ph.id), Number: ph.name, CreatedAt: ph.created})
+		f.names[letterID(ph.id)] = ph.name
 		f.parent[ph.name] = ph.person
 	}
 	// Phone writes stamp their person: keep the people as stored now.
@@ -159,11 +159,13 @@ func (f *batchFixture) checkGrouped(t *testing.T, label string, got []string, wa
 	}
 }
 
-// upper returns ids in upper case.
+// upper returns ids in upper case, each different from its original.
 func upper(ids []string) []string {
 	out := make([]string, len(ids))
 	for i, id := range ids {
-		out[i] = strings.ToUpper(id)
+		if out[i] = strings.ToUpper(id); out[i] == id {
+			panic("upper: " + id + " has no letters")
+		}
 	}
 	return out
 }
@@ -525,3 +527,9 @@ func expect(err, want error) error {
 
 // errOf3 is errOf for a call that returns two values and an error.
 func errOf3[T, U any](_ T, _ U, err error) error { return err }
+
+// letterID is fixedID with letters in it, so that its upper case differs
+// from it; ids sort as their numbers do.
+func letterID(n int) string {
+	return fmt.Sprintf("abcdef00-0000-4000-8000-%012d", n)
+}

@@ -445,7 +445,7 @@ func testPersonScope(t *testing.T) {
 		{name: "found, another contact", al: f.al, id: f.pk.ID, want: Scope{AccountListID: f.al, ContactID: f.keep.ID}},
 		{name: "found, upper-case ids", al: strings.ToUpper(f.al), id: strings.ToUpper(f.pk.ID), want: Scope{AccountListID: f.al, ContactID: f.keep.ID}},
 		{name: "unknown id", al: f.al, id: missingID, wantErr: ErrNotFound, wantErrID: missingID},
-		{name: "unknown id, upper case", al: strings.ToUpper(f.al), id: strings.ToUpper(missingID), wantErr: ErrNotFound, wantErrID: missingID},
+		{name: "unknown id, upper case", al: strings.ToUpper(f.al), id: strings.ToUpper(letterID(9)), wantErr: ErrNotFound, wantErrID: letterID(9)},
 		{name: "deleted person", al: f.al, id: gone.ID, wantErr: ErrNotFound, wantErrID: gone.ID},
 		{name: "a contact's id", al: f.al, id: f.c.ID, wantErr: ErrNotFound, wantErrID: f.c.ID},
 		{name: "a phone's id", al: f.al, id: f.phones["a"].ID, wantErr: ErrNotFound, wantErrID: f.phones["a"].ID},

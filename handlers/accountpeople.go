@@ -20,17 +20,14 @@ import (
 func (s *Server) ListAccountPeople(ctx context.Context, req generated.ListAccountPeopleRequestObject) (generated.ListAccountPeopleResponseObject, error) {
 	p := req.Params
 	v := viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include).list()
-	data, inc, meta, links, err := listOf("/api/v2/contacts/people", listParams{
+	return listOf("/api/v2/contacts/people", listParams{
 		page: either(p.Page, p.PageNumber), perPage: either(p.PerPage, p.PageSize),
 		sort: (*string)(p.Sort), defaultSort: string(generated.ListAccountPeopleParamsSortCreatedAt),
 		filter: map[string]*string{"updated_at": p.FilterUpdatedAt, "updated_in_db_at": p.FilterUpdatedInDbAt},
 		keep:   keepView(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include),
 	}, func(l *listQuery) ([]db.Person, int, error) {
 		return s.store.ListAccountPeople(ctx, callerFrom(ctx).AccountListID, l.db)
-	}, func(ps []db.Person) ([]generated.PersonResource, *generated.Included, error) {
-		return s.peopleDoc(ctx, ps, v)
-	})
-	return generated.ListAccountPeople200ApplicationVndAPIPlusJSONResponse{Data: data, Included: inc, Meta: meta, Links: links}, err
+	}, s.peoplePage(ctx, v))
 }
 
 // personScopeOf returns the scope of the caller's person with the given
@@ -46,14 +43,14 @@ func (s *Server) GetAccountPerson(ctx context.Context, req generated.GetAccountP
 	if err != nil {
 		return nil, err
 	}
-	doc, tag, err := s.getPerson(ctx, sc, id, p.IfNoneMatch, viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include))
+	doc, err := s.getPerson(ctx, sc, id, p.IfNoneMatch, viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include))
 	switch {
 	case err != nil:
 		return nil, err
-	case doc == nil:
-		return generated.GetAccountPerson304Response{Headers: generated.NotModifiedResponseHeaders{ETag: tag}}, nil
+	case doc.body == nil:
+		return generated.GetAccountPerson304Response{Headers: generated.NotModifiedResponseHeaders{ETag: doc.etag}}, nil
 	}
-	return generated.GetAccountPerson200ApplicationVndAPIPlusJSONResponse{Body: *doc, Headers: generated.GetAccountPerson200ResponseHeaders{ETag: tag}}, nil
+	return doc, nil
 }
 
 // PutAccountPerson updates a person of the caller's account list (partial
@@ -64,8 +61,7 @@ func (s *Server) PutAccountPerson(ctx context.Context, req generated.PutAccountP
 	if err != nil {
 		return nil, err
 	}
-	doc, tag, err := s.updatePerson(ctx, sc, id, p.IfMatch, viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include), req.Body)
-	return generated.PutAccountPerson200ApplicationVndAPIPlusJSONResponse{Body: doc, Headers: generated.PutAccountPerson200ResponseHeaders{ETag: tag}}, err
+	return s.updatePerson(ctx, sc, id, p.IfMatch, viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include), req.Body)
 }
 
 // PatchAccountPerson updates a person of the caller's account list; see
@@ -76,8 +72,7 @@ func (s *Server) PatchAccountPerson(ctx context.Context, req generated.PatchAcco
 	if err != nil {
 		return nil, err
 	}
-	doc, tag, err := s.updatePerson(ctx, sc, id, p.IfMatch, viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include), req.Body)
-	return generated.PatchAccountPerson200ApplicationVndAPIPlusJSONResponse{Body: doc, Headers: generated.PatchAccountPerson200ResponseHeaders{ETag: tag}}, err
+	return s.updatePerson(ctx, sc, id, p.IfMatch, viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include), req.Body)
 }
 
 // DeleteAccountPerson deletes a person of the caller's account list, with

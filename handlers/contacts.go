@@ -2,26 +2,11 @@ package handlers
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/phoneapi/phoneapi/db"
 	"github.com/phoneapi/phoneapi/generated"
 )
-
-// contactResource renders a contact; people are the ids of its people
-// when the relationship is included (see linkage), else nil.
-func contactResource(c db.Contact, f fieldset, people []string) generated.ContactResource {
-	return generated.ContactResource{
-		Id:            c.ID,
-		Type:          generated.ContactResourceTypeContacts,
-		Relationships: contactRelationships(c, f, people),
-		Attributes: generated.ContactAttributes{
-			Name:          field(f, "name", c.Name),
-			CreatedAt:     timeField(f, "created_at", c.CreatedAt),
-			UpdatedAt:     timeField(f, "updated_at", c.UpdatedAt),
-			UpdatedInDbAt: timeField(f, "updated_in_db_at", c.UpdatedInDBAt),
-		},
-	}
-}
 
 func contactPath(id string) string { return "/api/v2/contacts/" + id }
 
@@ -34,17 +19,14 @@ func contactScope(ctx context.Context, contactID string) db.Scope {
 func (s *Server) ListContacts(ctx context.Context, req generated.ListContactsRequestObject) (generated.ListContactsResponseObject, error) {
 	p := req.Params
 	v := viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include).list()
-	data, inc, meta, links, err := listOf("/api/v2/contacts", listParams{
+	return listOf("/api/v2/contacts", listParams{
 		page: either(p.Page, p.PageNumber), perPage: either(p.PerPage, p.PageSize),
 		sort: (*string)(p.Sort), defaultSort: string(generated.ListContactsParamsSortCreatedAt),
 		filter: map[string]*string{"updated_at": p.FilterUpdatedAt, "updated_in_db_at": p.FilterUpdatedInDbAt},
 		keep:   keepView(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include),
 	}, func(l *listQuery) ([]db.Contact, int, error) {
 		return s.store.ListContacts(ctx, callerFrom(ctx).AccountListID, l.db)
-	}, func(cs []db.Contact) ([]generated.ContactResource, *generated.Included, error) {
-		return s.contactsDoc(ctx, cs, v)
-	})
-	return generated.ListContacts200ApplicationVndAPIPlusJSONResponse{Data: data, Included: inc, Meta: meta, Links: links}, err
+	}, s.contactsPage(ctx, v))
 }
 
 // CreateContact creates a contact in the caller's account list.
@@ -65,17 +47,11 @@ func (s *Server) CreateContact(ctx context.Context, req generated.CreateContactR
 		return nil, err
 	}
 	p := req.Params
-	doc, err := s.contactDoc(ctx, c, viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include))
+	body, err := s.contactDoc(ctx, c, viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include))
 	if err != nil {
 		return nil, err
 	}
-	return generated.CreateContact201ApplicationVndAPIPlusJSONResponse{
-		Body: doc,
-		Headers: generated.CreateContact201ResponseHeaders{
-			Location: contactPath(c.ID),
-			ETag:     etag(c.ID, c.UpdatedInDBAt),
-		},
-	}, nil
+	return rawDoc{status: http.StatusCreated, location: contactPath(c.ID), etag: etag(c.ID, c.UpdatedInDBAt), body: body}, nil
 }
 
 // GetContact returns one of the caller's contacts.
@@ -90,14 +66,11 @@ func (s *Server) GetContact(ctx context.Context, req generated.GetContactRequest
 	if m := p.IfNoneMatch; m != nil && v.conditional() && etagMatches(*m, tag, true) {
 		return generated.GetContact304Response{Headers: generated.NotModifiedResponseHeaders{ETag: tag}}, nil
 	}
-	doc, err := s.contactDoc(ctx, c, v)
+	body, err := s.contactDoc(ctx, c, v)
 	if err != nil {
 		return nil, err
 	}
-	return generated.GetContact200ApplicationVndAPIPlusJSONResponse{
-		Body:    doc,
-		Headers: generated.GetContact200ResponseHeaders{ETag: tag},
-	}, nil
+	return rawDoc{status: http.StatusOK, etag: tag, body: body}, nil
 }
 
 // PutContact and PatchContact are the spec's two operations for the same
@@ -106,15 +79,13 @@ func (s *Server) GetContact(ctx context.Context, req generated.GetContactRequest
 // never looks at the response.)
 func (s *Server) PutContact(ctx context.Context, req generated.PutContactRequestObject) (generated.PutContactResponseObject, error) {
 	p := req.Params
-	doc, tag, err := s.updateContact(ctx, req.ContactId.String(), p.IfMatch, viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include), req.Body)
-	return generated.PutContact200ApplicationVndAPIPlusJSONResponse{Body: doc, Headers: generated.PutContact200ResponseHeaders{ETag: tag}}, err
+	return s.updateContact(ctx, req.ContactId.String(), p.IfMatch, viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include), req.Body)
 }
 
 // PatchContact updates a contact (partial update); see PutContact.
 func (s *Server) PatchContact(ctx context.Context, req generated.PatchContactRequestObject) (generated.PatchContactResponseObject, error) {
 	p := req.Params
-	doc, tag, err := s.updateContact(ctx, req.ContactId.String(), p.IfMatch, viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include), req.Body)
-	return generated.PatchContact200ApplicationVndAPIPlusJSONResponse{Body: doc, Headers: generated.PatchContact200ResponseHeaders{ETag: tag}}, err
+	return s.updateContact(ctx, req.ContactId.String(), p.IfMatch, viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include), req.Body)
 }
 
 // updateContact checks the body, then writes: the store checks the path
@@ -123,34 +94,25 @@ func (s *Server) PatchContact(ctx context.Context, req generated.PatchContactReq
 // comes before the body's 400. A people relationship in the body must
 // list exactly the contact's people (people do not move between
 // contacts), else 400. It returns the stored contact's document (v
-// applied) and its ETag.
-func (s *Server) updateContact(ctx context.Context, id string, ifMatch *string, v view, body *generated.ContactUpdateDocument) (generated.ContactDocument, string, error) {
+// applied) and its ETag, as a 200 response.
+func (s *Server) updateContact(ctx context.Context, id string, ifMatch *string, v view, body *generated.ContactUpdateDocument) (rawDoc, error) {
 	a := body.Data.Attributes
 	u, g, err := contactUpdate(id, ifMatch, a)
 	if r := body.Data.Relationships; err == nil && r != nil && r.People != nil {
 		err = s.samePeople(ctx, id, r.People.Data)
 	}
 	if err != nil {
-		return generated.ContactDocument{}, "", lookupFirst(err, func() error { return s.store.CheckScope(ctx, contactScope(ctx, id)) })
+		return rawDoc{}, lookupFirst(err, func() error { return s.store.CheckScope(ctx, contactScope(ctx, id)) })
 	}
 	c, err := s.store.UpdateContact(ctx, callerFrom(ctx).AccountListID, id, u, g.pre)
 	if err := g.check(err); err != nil {
-		return generated.ContactDocument{}, "", err
+		return rawDoc{}, err
 	}
-	doc, err := s.contactDoc(ctx, c, v)
+	out, err := s.contactDoc(ctx, c, v)
 	if err != nil {
-		return generated.ContactDocument{}, "", err
+		return rawDoc{}, err
 	}
-	return doc, etag(c.ID, c.UpdatedInDBAt), nil
-}
-
-// contactDoc is the document of one contact, with what v includes.
-func (s *Server) contactDoc(ctx context.Context, c db.Contact, v view) (generated.ContactDocument, error) {
-	data, inc, err := s.contactsDoc(ctx, []db.Contact{c}, v)
-	if err != nil {
-		return generated.ContactDocument{}, err
-	}
-	return generated.ContactDocument{Data: data[0], Included: inc}, nil
+	return rawDoc{status: http.StatusOK, etag: etag(c.ID, c.UpdatedInDBAt), body: out}, nil
 }
 
 // samePeople returns a 400 at the people relationship unless sent names

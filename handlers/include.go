@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -114,47 +113,6 @@ func errTooLarge(param string) error {
 		Detail: fmt.Sprintf("the response would include more than %d related resources: ask for a smaller per_page or fewer include paths", maxIncluded)}
 }
 
-// compound collects a document's included resources, each once.
-type compound struct {
-	on   bool // the request named include paths: included is present
-	seen map[string]bool
-	list []generated.IncludedResource
-}
-
-// add includes r, of the given type and id, unless it already is.
-func (c *compound) add(typ, id string, r any) error {
-	key := typ + "/" + id
-	if c.seen[key] {
-		return nil
-	}
-	if c.seen == nil {
-		c.seen = map[string]bool{}
-	}
-	c.seen[key] = true
-	b, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("encode included %s: %w", key, err)
-	}
-	var inc generated.IncludedResource
-	if err := inc.UnmarshalJSON(b); err != nil {
-		return fmt.Errorf("encode included %s: %w", key, err)
-	}
-	c.list = append(c.list, inc)
-	return nil
-}
-
-// included returns the document's included member: nil (absent) unless
-// the request named include paths.
-func (c *compound) included() *generated.Included {
-	if !c.on {
-		return nil
-	}
-	if c.list == nil {
-		c.list = []generated.IncludedResource{}
-	}
-	return &c.list
-}
-
 // linkage returns the ids of id's related resources from byParent when
 // the relationship is included (an empty, non-nil slice when it has
 // none), else nil: no linkage.
@@ -168,47 +126,80 @@ func linkage(byParent map[string][]string, id string, included bool) []string {
 	return []string{}
 }
 
-// contactsDoc renders contacts as primary data, with the people and
-// phones v includes.
-func (s *Server) contactsDoc(ctx context.Context, cs []db.Contact, v view) ([]generated.ContactResource, *generated.Included, error) {
-	inc := compound{on: len(v.include) > 0}
-	var peopleOf map[string][]string
-	if v.include["people"] {
-		ids := make([]string, len(cs))
-		for i, c := range cs {
-			ids[i] = c.ID
-		}
-		people, err := s.store.PeopleOf(ctx, callerFrom(ctx).AccountListID, ids, maxIncluded+1)
-		if err != nil {
-			return nil, nil, err
-		}
-		if len(people) > maxIncluded {
-			return nil, nil, errTooLarge(v.tooLarge)
-		}
-		peopleOf = map[string][]string{}
-		for _, p := range people {
-			peopleOf[p.ContactID] = append(peopleOf[p.ContactID], p.ID)
-		}
-		phones, phonesOf, err := s.phonesOfPeople(ctx, people, v.include["people.phone_numbers"], maxIncluded-len(people), v)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, p := range people {
-			if err := inc.add("people", p.ID, personResource(p, v.people, linkage(phonesOf, p.ID, phones != nil))); err != nil {
-				return nil, nil, err
-			}
-		}
-		for _, ph := range phones {
-			if err := inc.add("phone_numbers", ph.ID, phoneResource(ph, v.phones)); err != nil {
-				return nil, nil, err
-			}
-		}
+// related is what a document's primary data includes, read from the
+// store: each resource once, in the order the document lists them.
+type related struct {
+	on       bool // the request named include paths: included is present
+	people   []db.Person
+	phones   []db.Phone
+	contacts []db.Contact
+	peopleOf map[string][]string // contact → its people's ids, when included
+	phonesOf map[string][]string // person → its phones' ids, when included
+}
+
+// relatedOfContacts reads the people and phones v includes for contacts.
+func (s *Server) relatedOfContacts(ctx context.Context, cs []db.Contact, v view) (related, error) {
+	rel := related{on: len(v.include) > 0}
+	if !v.include["people"] {
+		return rel, nil
 	}
-	data := make([]generated.ContactResource, len(cs))
+	ids := make([]string, len(cs))
 	for i, c := range cs {
-		data[i] = contactResource(c, v.contacts, linkage(peopleOf, c.ID, v.include["people"]))
+		ids[i] = c.ID
 	}
-	return data, inc.included(), nil
+	people, err := s.store.PeopleOf(ctx, callerFrom(ctx).AccountListID, ids, maxIncluded+1)
+	if err != nil {
+		return related{}, err
+	}
+	if len(people) > maxIncluded {
+		return related{}, errTooLarge(v.tooLarge)
+	}
+	rel.people, rel.peopleOf = people, map[string][]string{}
+	for _, p := range people {
+		rel.peopleOf[p.ContactID] = append(rel.peopleOf[p.ContactID], p.ID)
+	}
+	rel.phones, rel.phonesOf, err = s.phonesOfPeople(ctx, people, v.include["people.phone_numbers"], maxIncluded-len(people), v)
+	return rel, err
+}
+
+// relatedOfPeople reads the contacts and phones v includes for people.
+func (s *Server) relatedOfPeople(ctx context.Context, ps []db.Person, v view) (related, error) {
+	rel := related{on: len(v.include) > 0}
+	if v.include["contact"] {
+		contacts, err := s.store.ContactsByID(ctx, callerFrom(ctx).AccountListID, unique(ps, func(p db.Person) string { return p.ContactID }))
+		if err != nil {
+			return related{}, err
+		}
+		slices.SortFunc(contacts, func(a, b db.Contact) int { return strings.Compare(a.ID, b.ID) })
+		rel.contacts = contacts
+	}
+	var err error
+	rel.phones, rel.phonesOf, err = s.phonesOfPeople(ctx, ps, v.include["phone_numbers"], maxIncluded-len(rel.contacts), v)
+	return rel, err
+}
+
+// relatedOfPhones reads the people and contacts v includes for phones.
+func (s *Server) relatedOfPhones(ctx context.Context, phs []db.Phone, v view) (related, error) {
+	rel := related{on: len(v.include) > 0}
+	if !v.include["person"] {
+		return rel, nil
+	}
+	al := callerFrom(ctx).AccountListID
+	people, err := s.store.PeopleByID(ctx, al, unique(phs, func(p db.Phone) string { return p.PersonID }))
+	if err != nil {
+		return related{}, err
+	}
+	slices.SortFunc(people, func(a, b db.Person) int { return strings.Compare(a.ID, b.ID) })
+	rel.people = people
+	if v.include["person.contact"] {
+		contacts, err := s.store.ContactsByID(ctx, al, unique(people, func(p db.Person) string { return p.ContactID }))
+		if err != nil {
+			return related{}, err
+		}
+		slices.SortFunc(contacts, func(a, b db.Contact) int { return strings.Compare(a.ID, b.ID) })
+		rel.contacts = contacts
+	}
+	return rel, nil
 }
 
 // phonesOfPeople reads the phones of people when on, at most limit of
@@ -236,72 +227,86 @@ func (s *Server) phonesOfPeople(ctx context.Context, people []db.Person, on bool
 	return phones, byPerson, nil
 }
 
-// peopleDoc renders people as primary data, with the contacts and phones
-// v includes.
-func (s *Server) peopleDoc(ctx context.Context, ps []db.Person, v view) ([]generated.PersonResource, *generated.Included, error) {
-	inc := compound{on: len(v.include) > 0}
-	if v.include["contact"] {
-		contacts, err := s.store.ContactsByID(ctx, callerFrom(ctx).AccountListID, unique(ps, func(p db.Person) string { return p.ContactID }))
-		if err != nil {
-			return nil, nil, err
-		}
-		slices.SortFunc(contacts, func(a, b db.Contact) int { return strings.Compare(a.ID, b.ID) })
-		for _, c := range contacts {
-			if err := inc.add("contacts", c.ID, contactResource(c, v.contacts, nil)); err != nil {
-				return nil, nil, err
-			}
-		}
-	}
-	phones, phonesOf, err := s.phonesOfPeople(ctx, ps, v.include["phone_numbers"], maxIncluded-len(inc.list), v)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, ph := range phones {
-		if err := inc.add("phone_numbers", ph.ID, phoneResource(ph, v.phones)); err != nil {
-			return nil, nil, err
-		}
-	}
-	data := make([]generated.PersonResource, len(ps))
-	for i, p := range ps {
-		data[i] = personResource(p, v.people, linkage(phonesOf, p.ID, v.include["phone_numbers"]))
-	}
-	return data, inc.included(), nil
+// list is the tail of a list document: its links and meta.
+type list struct {
+	links generated.ListLinks
+	meta  generated.ListMeta
 }
 
-// phonesDoc renders phones as primary data, with the people and contacts
-// v includes.
-func (s *Server) phonesDoc(ctx context.Context, phs []db.Phone, v view) ([]generated.PhoneResource, *generated.Included, error) {
-	inc := compound{on: len(v.include) > 0}
-	if v.include["person"] {
-		al := callerFrom(ctx).AccountListID
-		people, err := s.store.PeopleByID(ctx, al, unique(phs, func(p db.Phone) string { return p.PersonID }))
-		if err != nil {
-			return nil, nil, err
-		}
-		slices.SortFunc(people, func(a, b db.Person) int { return strings.Compare(a.ID, b.ID) })
-		for _, p := range people {
-			if err := inc.add("people", p.ID, personResource(p, v.people, nil)); err != nil {
-				return nil, nil, err
-			}
-		}
-		if v.include["person.contact"] {
-			contacts, err := s.store.ContactsByID(ctx, al, unique(people, func(p db.Person) string { return p.ContactID }))
-			if err != nil {
-				return nil, nil, err
-			}
-			slices.SortFunc(contacts, func(a, b db.Contact) int { return strings.Compare(a.ID, b.ID) })
-			for _, c := range contacts {
-				if err := inc.add("contacts", c.ID, contactResource(c, v.contacts, nil)); err != nil {
-					return nil, nil, err
-				}
-			}
-		}
+// encodeDoc encodes a document: data (one resource object when tail is
+// nil, else an array) written by data, included written by included when
+// on, then a list's links and meta.
+func encodeDoc(tail *list, on bool, data, included func(*jsonBuf)) []byte {
+	j := jsonBuf{b: make([]byte, 0, 1024)}
+	j.b = append(j.b, `{"data":`...)
+	if tail != nil {
+		j.open('[')
 	}
-	data := make([]generated.PhoneResource, len(phs))
-	for i, ph := range phs {
-		data[i] = phoneResource(ph, v.phones)
+	data(&j)
+	if tail != nil {
+		j.close(']')
 	}
-	return data, inc.included(), nil
+	if on {
+		j.b = append(j.b, `,"included":[`...)
+		included(&j)
+		j.close(']')
+	}
+	if tail != nil {
+		j.listTail(tail.links, tail.meta)
+	}
+	j.b = append(j.b, '}', '\n')
+	return j.b
+}
+
+// contactsBody encodes contacts as primary data with rel, what v
+// includes; a list document when tail is not nil, else one contact's.
+func contactsBody(cs []db.Contact, rel related, v view, tail *list) []byte {
+	return encodeDoc(tail, rel.on, func(j *jsonBuf) {
+		for _, c := range cs {
+			j.contact(c, v.contacts, linkage(rel.peopleOf, c.ID, v.include["people"]))
+		}
+	}, func(j *jsonBuf) {
+		for _, p := range rel.people {
+			j.person(p, v.people, linkage(rel.phonesOf, p.ID, v.include["people.phone_numbers"]))
+		}
+		for _, ph := range rel.phones {
+			j.phone(ph, v.phones)
+		}
+	})
+}
+
+// peopleBody encodes people as primary data with rel, what v includes;
+// a list document when tail is not nil, else one person's.
+func peopleBody(ps []db.Person, rel related, v view, tail *list) []byte {
+	return encodeDoc(tail, rel.on, func(j *jsonBuf) {
+		for _, p := range ps {
+			j.person(p, v.people, linkage(rel.phonesOf, p.ID, v.include["phone_numbers"]))
+		}
+	}, func(j *jsonBuf) {
+		for _, c := range rel.contacts {
+			j.contact(c, v.contacts, nil)
+		}
+		for _, ph := range rel.phones {
+			j.phone(ph, v.phones)
+		}
+	})
+}
+
+// phonesBody encodes phones as primary data with rel, what v includes;
+// a list document when tail is not nil, else one phone's.
+func phonesBody(phs []db.Phone, rel related, v view, tail *list) []byte {
+	return encodeDoc(tail, rel.on, func(j *jsonBuf) {
+		for _, ph := range phs {
+			j.phone(ph, v.phones)
+		}
+	}, func(j *jsonBuf) {
+		for _, p := range rel.people {
+			j.person(p, v.people, nil)
+		}
+		for _, c := range rel.contacts {
+			j.contact(c, v.contacts, nil)
+		}
+	})
 }
 
 // unique returns the distinct keys of items, in first-seen order.
@@ -315,65 +320,6 @@ func unique[T any](items []T, key func(T) string) []string {
 		}
 	}
 	return out
-}
-
-// relatedLink is a relationship's links member.
-func relatedLink(url string) generated.RelatedLinks { return generated.RelatedLinks{Related: url} }
-
-// contactRelationships returns a contact's relationships (nil when the
-// fieldset selects none); people are its people's ids when included.
-func contactRelationships(c db.Contact, f fieldset, people []string) *generated.ContactRelationships {
-	if !f.has("people") {
-		return nil
-	}
-	rel := &generated.PeopleToMany{Links: relatedLink(contactPath(c.ID) + "/people")}
-	if people != nil {
-		data := make([]generated.PersonIdentifier, len(people))
-		for i, id := range people {
-			data[i] = generated.PersonIdentifier{Type: generated.PersonIdentifierTypePeople, Id: id}
-		}
-		rel.Data = &data
-	}
-	return &generated.ContactRelationships{People: rel}
-}
-
-// personRelationships returns a person's relationships (nil when the
-// fieldset selects none); phones are its phones' ids when included.
-func personRelationships(p db.Person, f fieldset, phones []string) *generated.PersonRelationships {
-	var rel generated.PersonRelationships
-	if f.has("contact") {
-		rel.Contact = &generated.ContactToOne{
-			Links: relatedLink(contactPath(p.ContactID)),
-			Data:  generated.ContactIdentifier{Type: generated.ContactIdentifierTypeContacts, Id: p.ContactID},
-		}
-	}
-	if f.has("phone_numbers") {
-		rel.PhoneNumbers = &generated.PhonesToMany{Links: relatedLink(personPath(p.ContactID, p.ID) + "/phones")}
-		if phones != nil {
-			data := make([]generated.PhoneIdentifier, len(phones))
-			for i, id := range phones {
-				data[i] = generated.PhoneIdentifier{Type: generated.PhoneIdentifierTypePhoneNumbers, Id: id}
-			}
-			rel.PhoneNumbers.Data = &data
-		}
-	}
-	if rel.Contact == nil && rel.PhoneNumbers == nil {
-		return nil
-	}
-	return &rel
-}
-
-// phoneRelationships returns a phone's relationships (nil when the
-// fieldset selects none). The person's related link is its contact-less
-// URL: a phone row does not hold its contact.
-func phoneRelationships(p db.Phone, f fieldset) *generated.PhoneRelationships {
-	if !f.has("person") {
-		return nil
-	}
-	return &generated.PhoneRelationships{Person: &generated.PersonToOne{
-		Links: relatedLink(accountPersonPath(p.PersonID)),
-		Data:  generated.PersonIdentifier{Type: generated.PersonIdentifierTypePeople, Id: p.PersonID},
-	}}
 }
 
 // accountPersonPath is the contact-less URL of a person.
@@ -403,4 +349,52 @@ func sameIDs[T any](sent []string, current []T, id func(T) string) bool {
 // repeat.
 func keepView(contacts, people, phones, include *string) map[string]*string {
 	return map[string]*string{"fields[contacts]": contacts, "fields[people]": people, "fields[phone_numbers]": phones, "include": include}
+}
+
+// contactsPage returns listOf's encode for contacts with what v includes.
+func (s *Server) contactsPage(ctx context.Context, v view) func([]db.Contact, *list) ([]byte, error) {
+	return func(cs []db.Contact, tail *list) ([]byte, error) {
+		rel, err := s.relatedOfContacts(ctx, cs, v)
+		if err != nil {
+			return nil, err
+		}
+		return contactsBody(cs, rel, v, tail), nil
+	}
+}
+
+// peoplePage returns listOf's encode for people with what v includes.
+func (s *Server) peoplePage(ctx context.Context, v view) func([]db.Person, *list) ([]byte, error) {
+	return func(ps []db.Person, tail *list) ([]byte, error) {
+		rel, err := s.relatedOfPeople(ctx, ps, v)
+		if err != nil {
+			return nil, err
+		}
+		return peopleBody(ps, rel, v, tail), nil
+	}
+}
+
+// phonesPage returns listOf's encode for phones with what v includes.
+func (s *Server) phonesPage(ctx context.Context, v view) func([]db.Phone, *list) ([]byte, error) {
+	return func(phs []db.Phone, tail *list) ([]byte, error) {
+		rel, err := s.relatedOfPhones(ctx, phs, v)
+		if err != nil {
+			return nil, err
+		}
+		return phonesBody(phs, rel, v, tail), nil
+	}
+}
+
+// contactDoc is the document of one contact, with what v includes.
+func (s *Server) contactDoc(ctx context.Context, c db.Contact, v view) ([]byte, error) {
+	return s.contactsPage(ctx, v)([]db.Contact{c}, nil)
+}
+
+// personDoc is the document of one person, with what v includes.
+func (s *Server) personDoc(ctx context.Context, p db.Person, v view) ([]byte, error) {
+	return s.peoplePage(ctx, v)([]db.Person{p}, nil)
+}
+
+// phoneDoc is the document of one phone, with what v includes.
+func (s *Server) phoneDoc(ctx context.Context, p db.Phone, v view) ([]byte, error) {
+	return s.phonesPage(ctx, v)([]db.Phone{p}, nil)
 }

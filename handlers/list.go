@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"net/http"
 	"net/url"
 	"strconv"
 
@@ -58,20 +59,20 @@ func (l *listQuery) pageURL(page int) string {
 
 // listOf runs a list operation: its params (already accepted by
 // queryShape.check) into a listQuery, one page of rows from fetch, then
-// the page rendered by render with what it includes. It returns the data,
-// included, meta and links of the list document.
-func listOf[R, T any](path string, p listParams, fetch func(*listQuery) ([]R, int, error), render func([]R) ([]T, *generated.Included, error)) ([]T, *generated.Included, generated.ListMeta, generated.ListLinks, error) {
+// the document encoded by encode from the rows and the list's links and
+// meta.
+func listOf[R any](path string, p listParams, fetch func(*listQuery) ([]R, int, error), encode func([]R, *list) ([]byte, error)) (rawDoc, error) {
 	l, err := newList(path, p)
 	if err != nil {
-		return nil, nil, generated.ListMeta{}, generated.ListLinks{}, err
+		return rawDoc{}, err
 	}
 	rows, total, err := fetch(l)
 	if err != nil {
-		return nil, nil, generated.ListMeta{}, generated.ListLinks{}, err
+		return rawDoc{}, err
 	}
-	data, inc, err := render(rows)
+	body, err := encode(rows, &list{links: l.links(total), meta: l.meta(total)})
 	if err != nil {
-		return nil, nil, generated.ListMeta{}, generated.ListLinks{}, err
+		return rawDoc{}, err
 	}
-	return data, inc, l.meta(total), l.links(total), nil
+	return rawDoc{status: http.StatusOK, body: body}, nil
 }

@@ -2,28 +2,12 @@ package handlers
 
 import (
 	"context"
+	"net/http"
 	"strings"
 
 	"github.com/phoneapi/phoneapi/db"
 	"github.com/phoneapi/phoneapi/generated"
 )
-
-// personResource renders a person; phones are the ids of its phones when
-// the relationship is included (see linkage), else nil.
-func personResource(p db.Person, f fieldset, phones []string) generated.PersonResource {
-	return generated.PersonResource{
-		Id:            p.ID,
-		Type:          generated.PersonResourceTypePeople,
-		Relationships: personRelationships(p, f, phones),
-		Attributes: generated.PersonAttributes{
-			FirstName:     field(f, "first_name", p.FirstName),
-			LastName:      nullField(f, "last_name", p.LastName),
-			CreatedAt:     timeField(f, "created_at", p.CreatedAt),
-			UpdatedAt:     timeField(f, "updated_at", p.UpdatedAt),
-			UpdatedInDbAt: timeField(f, "updated_in_db_at", p.UpdatedInDBAt),
-		},
-	}
-}
 
 func personPath(contactID, id string) string { return contactPath(contactID) + "/people/" + id }
 
@@ -32,16 +16,12 @@ func (s *Server) ListPeople(ctx context.Context, req generated.ListPeopleRequest
 	contactID, p := req.ContactId.String(), req.Params
 	sc := contactScope(ctx, contactID)
 	v := viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include).list()
-	data, inc, meta, links, err := listOf(contactPath(contactID)+"/people", listParams{
+	return listOf(contactPath(contactID)+"/people", listParams{
 		page: either(p.Page, p.PageNumber), perPage: either(p.PerPage, p.PageSize),
 		sort: (*string)(p.Sort), defaultSort: string(generated.ListPeopleParamsSortCreatedAt),
 		filter: map[string]*string{"updated_at": p.FilterUpdatedAt, "updated_in_db_at": p.FilterUpdatedInDbAt},
 		keep:   keepView(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include),
-	}, func(l *listQuery) ([]db.Person, int, error) { return s.store.ListPeople(ctx, sc, l.db) },
-		func(ps []db.Person) ([]generated.PersonResource, *generated.Included, error) {
-			return s.peopleDoc(ctx, ps, v)
-		})
-	return generated.ListPeople200ApplicationVndAPIPlusJSONResponse{Data: data, Included: inc, Meta: meta, Links: links}, err
+	}, func(l *listQuery) ([]db.Person, int, error) { return s.store.ListPeople(ctx, sc, l.db) }, s.peoplePage(ctx, v))
 }
 
 // CreatePerson creates a person under a contact.
@@ -69,59 +49,44 @@ func (s *Server) CreatePerson(ctx context.Context, req generated.CreatePersonReq
 		return nil, err
 	}
 	q := req.Params
-	doc, err := s.personDoc(ctx, p, viewOf(q.FieldsContacts, q.FieldsPeople, q.FieldsPhoneNumbers, q.Include))
+	body, err := s.personDoc(ctx, p, viewOf(q.FieldsContacts, q.FieldsPeople, q.FieldsPhoneNumbers, q.Include))
 	if err != nil {
 		return nil, err
 	}
-	return generated.CreatePerson201ApplicationVndAPIPlusJSONResponse{
-		Body: doc,
-		Headers: generated.CreatePerson201ResponseHeaders{
-			Location: personPath(contactID, p.ID),
-			ETag:     etag(p.ID, p.UpdatedInDBAt),
-		},
-	}, nil
+	return rawDoc{status: http.StatusCreated, location: personPath(contactID, p.ID), etag: etag(p.ID, p.UpdatedInDBAt), body: body}, nil
 }
 
 // GetPerson returns one person.
 func (s *Server) GetPerson(ctx context.Context, req generated.GetPersonRequestObject) (generated.GetPersonResponseObject, error) {
 	p := req.Params
-	doc, tag, err := s.getPerson(ctx, contactScope(ctx, req.ContactId.String()), req.PersonId.String(), p.IfNoneMatch,
+	doc, err := s.getPerson(ctx, contactScope(ctx, req.ContactId.String()), req.PersonId.String(), p.IfNoneMatch,
 		viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include))
 	switch {
 	case err != nil:
 		return nil, err
-	case doc == nil:
-		return generated.GetPerson304Response{Headers: generated.NotModifiedResponseHeaders{ETag: tag}}, nil
+	case doc.body == nil:
+		return generated.GetPerson304Response{Headers: generated.NotModifiedResponseHeaders{ETag: doc.etag}}, nil
 	}
-	return generated.GetPerson200ApplicationVndAPIPlusJSONResponse{Body: *doc, Headers: generated.GetPerson200ResponseHeaders{ETag: tag}}, nil
+	return doc, nil
 }
 
 // getPerson reads the person with the given id of sc's contact and
-// returns its document (v applied) and ETag, or a nil document when
-// ifNoneMatch matches (304).
-func (s *Server) getPerson(ctx context.Context, sc db.Scope, id string, ifNoneMatch *string, v view) (*generated.PersonDocument, string, error) {
+// returns its 200 response (v applied), or one without a body, only its
+// ETag, when ifNoneMatch matches (304).
+func (s *Server) getPerson(ctx context.Context, sc db.Scope, id string, ifNoneMatch *string, v view) (rawDoc, error) {
 	p, err := s.store.Person(ctx, sc, id)
 	if err != nil {
-		return nil, "", err
+		return rawDoc{}, err
 	}
 	tag := etag(p.ID, p.UpdatedInDBAt)
 	if ifNoneMatch != nil && v.conditional() && etagMatches(*ifNoneMatch, tag, true) {
-		return nil, tag, nil
+		return rawDoc{etag: tag}, nil
 	}
-	doc, err := s.personDoc(ctx, p, v)
+	body, err := s.personDoc(ctx, p, v)
 	if err != nil {
-		return nil, "", err
+		return rawDoc{}, err
 	}
-	return &doc, tag, nil
-}
-
-// personDoc is the document of one person, with what v includes.
-func (s *Server) personDoc(ctx context.Context, p db.Person, v view) (generated.PersonDocument, error) {
-	data, inc, err := s.peopleDoc(ctx, []db.Person{p}, v)
-	if err != nil {
-		return generated.PersonDocument{}, err
-	}
-	return generated.PersonDocument{Data: data[0], Included: inc}, nil
+	return rawDoc{status: http.StatusOK, etag: tag, body: body}, nil
 }
 
 // PutPerson and PatchPerson are the spec's two operations for the same
@@ -129,17 +94,15 @@ func (s *Server) personDoc(ctx context.Context, p db.Person, v view) (generated.
 // response type (see PutContact).
 func (s *Server) PutPerson(ctx context.Context, req generated.PutPersonRequestObject) (generated.PutPersonResponseObject, error) {
 	p := req.Params
-	doc, tag, err := s.updatePerson(ctx, contactScope(ctx, req.ContactId.String()), req.PersonId.String(), p.IfMatch,
+	return s.updatePerson(ctx, contactScope(ctx, req.ContactId.String()), req.PersonId.String(), p.IfMatch,
 		viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include), req.Body)
-	return generated.PutPerson200ApplicationVndAPIPlusJSONResponse{Body: doc, Headers: generated.PutPerson200ResponseHeaders{ETag: tag}}, err
 }
 
 // PatchPerson updates a person (partial update); see PutPerson.
 func (s *Server) PatchPerson(ctx context.Context, req generated.PatchPersonRequestObject) (generated.PatchPersonResponseObject, error) {
 	p := req.Params
-	doc, tag, err := s.updatePerson(ctx, contactScope(ctx, req.ContactId.String()), req.PersonId.String(), p.IfMatch,
+	return s.updatePerson(ctx, contactScope(ctx, req.ContactId.String()), req.PersonId.String(), p.IfMatch,
 		viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include), req.Body)
-	return generated.PatchPerson200ApplicationVndAPIPlusJSONResponse{Body: doc, Headers: generated.PatchPerson200ResponseHeaders{ETag: tag}}, err
 }
 
 // updatePerson checks the body, then writes: the store checks the path
@@ -147,8 +110,8 @@ func (s *Server) PatchPerson(ctx context.Context, req generated.PatchPersonReque
 // When the body fails, the path is read first, so that its 404 or 403
 // comes before the body's 400. Relationships in the body must not move
 // anything (see checkPersonRelationships). It returns the stored person's
-// document (v applied) and its ETag.
-func (s *Server) updatePerson(ctx context.Context, sc db.Scope, id string, ifMatch *string, v view, body *generated.PersonUpdateDocument) (generated.PersonDocument, string, error) {
+// document (v applied) and its ETag, as a 200 response.
+func (s *Server) updatePerson(ctx context.Context, sc db.Scope, id string, ifMatch *string, v view, body *generated.PersonUpdateDocument) (rawDoc, error) {
 	a := body.Data.Attributes
 	u := db.PersonUpdate{FirstName: a.FirstName, LastName: patch(a.LastName)}
 	g, err := func() (writeGuard, error) {
@@ -165,17 +128,17 @@ func (s *Server) updatePerson(ctx context.Context, sc db.Scope, id string, ifMat
 		err = s.checkPersonRelationships(ctx, sc.ContactID, id, body.Data.Relationships)
 	}
 	if err != nil {
-		return generated.PersonDocument{}, "", lookupFirst(err, func() error { _, err := s.store.Person(ctx, sc, id); return err })
+		return rawDoc{}, lookupFirst(err, func() error { _, err := s.store.Person(ctx, sc, id); return err })
 	}
 	p, err := s.store.UpdatePerson(ctx, sc, id, u, g.pre)
 	if err := g.check(err); err != nil {
-		return generated.PersonDocument{}, "", err
+		return rawDoc{}, err
 	}
-	doc, err := s.personDoc(ctx, p, v)
+	out, err := s.personDoc(ctx, p, v)
 	if err != nil {
-		return generated.PersonDocument{}, "", err
+		return rawDoc{}, err
 	}
-	return doc, etag(p.ID, p.UpdatedInDBAt), nil
+	return rawDoc{status: http.StatusOK, etag: etag(p.ID, p.UpdatedInDBAt), body: out}, nil
 }
 
 // newPersonRelationships returns a 400 unless the relationships of a new

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"strings"
 
 	"github.com/oapi-codegen/nullable"
@@ -11,30 +12,6 @@ import (
 	"github.com/phoneapi/phoneapi/generated"
 	"github.com/phoneapi/phoneapi/handlers/phonenum"
 )
-
-func phoneResource(p db.Phone, f fieldset) generated.PhoneResource {
-	cc := ""
-	if p.CountryCode != nil {
-		cc = *p.CountryCode
-	}
-	return generated.PhoneResource{
-		Id:            p.ID,
-		Type:          generated.PhoneResourceTypePhoneNumbers,
-		Relationships: phoneRelationships(p, f),
-		Attributes: generated.PhoneAttributes{
-			CountryCode:   field(f, "country_code", cc),
-			CreatedAt:     timeField(f, "created_at", p.CreatedAt),
-			Historic:      field(f, "historic", p.Historic),
-			Location:      nullField(f, "location", p.Location),
-			Number:        field(f, "number", p.Number),
-			Primary:       field(f, "primary", p.Primary),
-			Source:        field(f, "source", p.Source),
-			UpdatedAt:     timeField(f, "updated_at", p.UpdatedAt),
-			UpdatedInDbAt: timeField(f, "updated_in_db_at", p.UpdatedInDBAt),
-			ValidValues:   field(f, "valid_values", p.ValidValues),
-		},
-	}
-}
 
 func phonePath(contactID, personID, id string) string {
 	return personPath(contactID, personID) + "/phones/" + id
@@ -90,17 +67,14 @@ func (s *Server) ListPhones(ctx context.Context, req generated.ListPhonesRequest
 	contactID, personID, p := req.ContactId.String(), req.PersonId.String(), req.Params
 	sc := personScope(ctx, contactID, personID)
 	v := viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include).list()
-	data, inc, meta, links, err := listOf(personPath(contactID, personID)+"/phones", listParams{
+	return listOf(personPath(contactID, personID)+"/phones", listParams{
 		page: either(p.Page, p.PageNumber), perPage: either(p.PerPage, p.PageSize),
 		sort: (*string)(p.Sort), defaultSort: string(generated.ListPhonesParamsSortCreatedAt),
 		filter: map[string]*string{"updated_at": p.FilterUpdatedAt, "updated_in_db_at": p.FilterUpdatedInDbAt,
 			"primary": (*string)(p.FilterPrimary), "historic": (*string)(p.FilterHistoric), "location": p.FilterLocation},
 		keep: keepView(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include),
 	}, func(l *listQuery) ([]db.Phone, int, error) { return s.store.ListPhones(ctx, sc, l.db) },
-		func(phs []db.Phone) ([]generated.PhoneResource, *generated.Included, error) {
-			return s.phonesDoc(ctx, phs, v)
-		})
-	return generated.ListPhones200ApplicationVndAPIPlusJSONResponse{Data: data, Included: inc, Meta: meta, Links: links}, err
+		s.phonesPage(ctx, v))
 }
 
 // CreatePhone creates a phone for a person.
@@ -144,17 +118,11 @@ func (s *Server) CreatePhone(ctx context.Context, req generated.CreatePhoneReque
 		return nil, err
 	}
 	q := req.Params
-	doc, err := s.phoneDoc(ctx, phone, viewOf(q.FieldsContacts, q.FieldsPeople, q.FieldsPhoneNumbers, q.Include))
+	body, err := s.phoneDoc(ctx, phone, viewOf(q.FieldsContacts, q.FieldsPeople, q.FieldsPhoneNumbers, q.Include))
 	if err != nil {
 		return nil, err
 	}
-	return generated.CreatePhone201ApplicationVndAPIPlusJSONResponse{
-		Body: doc,
-		Headers: generated.CreatePhone201ResponseHeaders{
-			Location: phonePath(contactID, personID, phone.ID),
-			ETag:     etag(phone.ID, phone.UpdatedInDBAt),
-		},
-	}, nil
+	return rawDoc{status: http.StatusCreated, location: phonePath(contactID, personID, phone.ID), etag: etag(phone.ID, phone.UpdatedInDBAt), body: body}, nil
 }
 
 // GetPhone returns one phone.
@@ -169,14 +137,11 @@ func (s *Server) GetPhone(ctx context.Context, req generated.GetPhoneRequestObje
 	if m := q.IfNoneMatch; m != nil && v.conditional() && etagMatches(*m, tag, true) {
 		return generated.GetPhone304Response{Headers: generated.NotModifiedResponseHeaders{ETag: tag}}, nil
 	}
-	doc, err := s.phoneDoc(ctx, p, v)
+	body, err := s.phoneDoc(ctx, p, v)
 	if err != nil {
 		return nil, err
 	}
-	return generated.GetPhone200ApplicationVndAPIPlusJSONResponse{
-		Body:    doc,
-		Headers: generated.GetPhone200ResponseHeaders{ETag: tag},
-	}, nil
+	return rawDoc{status: http.StatusOK, etag: tag, body: body}, nil
 }
 
 // PutPhone and PatchPhone are the spec's two operations for the same
@@ -184,17 +149,15 @@ func (s *Server) GetPhone(ctx context.Context, req generated.GetPhoneRequestObje
 // response type (see PutContact).
 func (s *Server) PutPhone(ctx context.Context, req generated.PutPhoneRequestObject) (generated.PutPhoneResponseObject, error) {
 	p := req.Params
-	doc, tag, err := s.updatePhone(ctx, req.ContactId.String(), req.PersonId.String(), req.Id.String(), p.IfMatch,
+	return s.updatePhone(ctx, req.ContactId.String(), req.PersonId.String(), req.Id.String(), p.IfMatch,
 		viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include), req.Body)
-	return generated.PutPhone200ApplicationVndAPIPlusJSONResponse{Body: doc, Headers: generated.PutPhone200ResponseHeaders{ETag: tag}}, err
 }
 
 // PatchPhone updates a phone (partial update); see PutPhone.
 func (s *Server) PatchPhone(ctx context.Context, req generated.PatchPhoneRequestObject) (generated.PatchPhoneResponseObject, error) {
 	p := req.Params
-	doc, tag, err := s.updatePhone(ctx, req.ContactId.String(), req.PersonId.String(), req.Id.String(), p.IfMatch,
+	return s.updatePhone(ctx, req.ContactId.String(), req.PersonId.String(), req.Id.String(), p.IfMatch,
 		viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include), req.Body)
-	return generated.PatchPhone200ApplicationVndAPIPlusJSONResponse{Body: doc, Headers: generated.PatchPhone200ResponseHeaders{ETag: tag}}, err
 }
 
 // updatePhone checks the body, then writes: the store checks the path
@@ -204,8 +167,8 @@ func (s *Server) PatchPhone(ctx context.Context, req generated.PatchPhoneRequest
 // the phone's calling code) or fails (its 404 or 403 comes before the
 // body's 400). A person relationship in the body must name the path's
 // person (phones do not move), else 400. It returns the stored phone's
-// document (v applied) and its ETag.
-func (s *Server) updatePhone(ctx context.Context, contactID, personID, id string, ifMatch *string, v view, body *generated.PhoneUpdateDocument) (generated.PhoneDocument, string, error) {
+// document (v applied) and its ETag, as a 200 response.
+func (s *Server) updatePhone(ctx context.Context, contactID, personID, id string, ifMatch *string, v view, body *generated.PhoneUpdateDocument) (rawDoc, error) {
 	a := body.Data.Attributes
 	sc := personScope(ctx, contactID, personID)
 	lookup := func() error { _, err := s.store.Phone(ctx, sc, id); return err }
@@ -213,7 +176,7 @@ func (s *Server) updatePhone(ctx context.Context, contactID, personID, id string
 	if _, err := a.CountryCode.Get(); a.Number != nil && err != nil {
 		stored, err := s.store.Phone(ctx, sc, id)
 		if err != nil {
-			return generated.PhoneDocument{}, "", err
+			return rawDoc{}, err
 		}
 		storedCode, lookup = stored.CountryCode, func() error { return nil }
 	}
@@ -222,26 +185,17 @@ func (s *Server) updatePhone(ctx context.Context, contactID, personID, id string
 		err = sameParent("/data/relationships/person", "person", r.Person, personID)
 	}
 	if err != nil {
-		return generated.PhoneDocument{}, "", lookupFirst(err, lookup)
+		return rawDoc{}, lookupFirst(err, lookup)
 	}
 	p, err := s.store.UpdatePhone(ctx, sc, id, u, g.pre)
 	if err := g.check(err); err != nil {
-		return generated.PhoneDocument{}, "", err
+		return rawDoc{}, err
 	}
-	doc, err := s.phoneDoc(ctx, p, v)
+	out, err := s.phoneDoc(ctx, p, v)
 	if err != nil {
-		return generated.PhoneDocument{}, "", err
+		return rawDoc{}, err
 	}
-	return doc, etag(p.ID, p.UpdatedInDBAt), nil
-}
-
-// phoneDoc is the document of one phone, with what v includes.
-func (s *Server) phoneDoc(ctx context.Context, p db.Phone, v view) (generated.PhoneDocument, error) {
-	data, inc, err := s.phonesDoc(ctx, []db.Phone{p}, v)
-	if err != nil {
-		return generated.PhoneDocument{}, err
-	}
-	return generated.PhoneDocument{Data: data[0], Included: inc}, nil
+	return rawDoc{status: http.StatusOK, etag: etag(p.ID, p.UpdatedInDBAt), body: out}, nil
 }
 
 // phoneUpdate turns an update's attributes into the store's update and

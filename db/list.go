@@ -46,11 +46,15 @@ type listSpec struct {
 	sorts        map[string]string // sort name → column
 	nullable     map[string]bool   // sortable columns that may be NULL
 	phoneFilters bool              // Primary, Historic and Location apply
+	// counter is the account_lists column counting every row of the list
+	// (migration 0006), "" when there is none: an unfiltered list reads
+	// its total there instead of counting.
+	counter string
 }
 
 var contactList = listSpec{
 	what: "contacts", table: "contacts", columns: contactColumns,
-	parent: "account_list_id", parentTable: "account_lists",
+	parent: "account_list_id", parentTable: "account_lists", counter: "contacts_count",
 	sorts: map[string]string{
 		"created_at": "created_at", "updated_at": "updated_at", "updated_in_db_at": "updated_in_db_at",
 		"name": "name",
@@ -130,13 +134,18 @@ func (ls listSpec) buildWhere(d *dialect, parentID string, q ListQuery, extra st
 	if d.explicitNulls && ls.nullable[col] {
 		order = orderByNulls(q.Desc, col) + ", " + orderBy(q.Desc, "id")
 	}
-	return listSQL{
+	st := listSQL{
 		page: `SELECT ` + ls.columns + ` FROM ` + ls.table + ` WHERE ` + cond +
 			` ORDER BY ` + order + d.limitOffset(),
 		pageArgs:  append(w.args[:len(w.args):len(w.args)], d.limitArg(q.Limit), q.Offset),
 		count:     `SELECT COUNT(*) FROM ` + ls.table + ` WHERE ` + cond,
 		countArgs: w.args,
-	}, nil
+	}
+	if ls.counter != "" && len(w.conds) == 1 { // no filter: the parent's counter (0 when there is no parent)
+		st.count = `SELECT COALESCE((SELECT ` + ls.counter + ` FROM account_lists WHERE id = ` + d.textArg + `), 0)`
+		st.countArgs = []any{parentID}
+	}
+	return st, nil
 }
 
 // where builds a conjunction of conditions with their arguments.

@@ -454,6 +454,10 @@ func testListInvalidQuery(t *testing.T) {
 // through an index on the parent column and never scans a whole table, so
 // lists cost the same however large the database grows. Pages without
 // range filters must also come out of the index in order, with no sort.
+// counterSearch is the plan of an unfiltered list's count: one account
+// list's counter, by its primary key.
+var counterSearch = regexp.MustCompile(`^SEARCH account_lists USING (COVERING )?INDEX sqlite_autoindex_account_lists_1 \(id=\?\)`)
+
 func TestListQueryPlans(t *testing.T) {
 	s, _ := newStore(t)
 	specs := []struct {
@@ -491,10 +495,14 @@ func TestListQueryPlans(t *testing.T) {
 						plan := queryPlan(t, s, query.sql, query.args...)
 						label := fmt.Sprintf("%s %s sort %s desc %v filter %+v:\n%s\nplan:\n%s",
 							sp.spec.table, query.kind, sort, desc, filter, query.sql, strings.Join(plan, "\n"))
-						if !slices.ContainsFunc(plan, search.MatchString) {
+						want := search
+						if query.kind == "count" && sp.spec.counter != "" && !filtered {
+							want = counterSearch // the account list's count (migration 0006)
+						}
+						if !slices.ContainsFunc(plan, want.MatchString) {
 							t.Errorf("%s\nno search through an index on %s", label, sp.spec.parent)
 						}
-						if slices.ContainsFunc(plan, func(l string) bool { return strings.HasPrefix(l, "SCAN") }) {
+						if slices.ContainsFunc(plan, func(l string) bool { return strings.HasPrefix(l, "SCAN") && l != "SCAN CONSTANT ROW" }) {
 							t.Errorf("%s\nscans", label)
 						}
 						if query.kind == "page" && !filtered &&

@@ -18,7 +18,7 @@ import (
 // contact (people.account_list_id, migration 0005).
 var accountPeopleList = listSpec{
 	what: "people", table: "people", columns: personColumns,
-	parent: "account_list_id", parentTable: "account_lists", parentNoun: "account list",
+	parent: "account_list_id", parentTable: "account_lists", parentNoun: "account list", counter: "people_count",
 	sorts:    personList.sorts,
 	nullable: personList.nullable,
 }

@@ -399,10 +399,14 @@ func TestAccountPeopleQueryPlans(t *testing.T) {
 					plan := queryPlan(t, s, query.sql, query.args...)
 					label := fmt.Sprintf("%s sort %s desc %v filter %+v:\n%s\nplan:\n%s",
 						query.kind, sort, desc, filter, query.sql, strings.Join(plan, "\n"))
-					if !slices.ContainsFunc(plan, search.MatchString) {
+					want := search
+					if query.kind == "count" && accountPeopleList.counter != "" && !filtered {
+						want = counterSearch // the account list's count (migration 0006)
+					}
+					if !slices.ContainsFunc(plan, want.MatchString) {
 						t.Errorf("%s\nno search through an index on account_list_id", label)
 					}
-					if slices.ContainsFunc(plan, func(l string) bool { return strings.HasPrefix(l, "SCAN") }) {
+					if slices.ContainsFunc(plan, func(l string) bool { return strings.HasPrefix(l, "SCAN") && l != "SCAN CONSTANT ROW" }) {
 						t.Errorf("%s\nscans", label)
 					}
 					if query.kind == "page" && !filtered &&

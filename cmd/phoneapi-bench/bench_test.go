@@ -369,6 +369,12 @@ func TestCheck(t *testing.T) {
 		{"request-timeout with url", func(c *config) { c.url, c.token, c.db, c.requestTimeout = "http://x", "t", pg, time.Second }, true},
 		{"request-timeout with baseline", func(c *config) { c.baseline, c.requestTimeout = true, time.Second }, true},
 		{"negative request-timeout", func(c *config) { c.requestTimeout = -time.Second }, true},
+		{"people-include, 20 phones a person", func(c *config) { c.ops, c.phones = []string{opPeopleInclude}, 20 }, false},
+		{"people-include, 21 phones a person", func(c *config) { c.ops, c.phones = []string{opPeopleInclude}, 21 }, true},
+		{"people-include-fields, 25 phones a person", func(c *config) { c.ops, c.phones = []string{opPeopleIncludeFields}, 25 }, true},
+		{"every operation (nil ops), 25 phones a person", func(c *config) { c.phones = 25 }, true},
+		{"list, 25 phones a person", func(c *config) { c.ops, c.phones = []string{"list"}, 25 }, false},
+		{"people-include with url", func(c *config) { c.url, c.token, c.db, c.ops, c.phones = "http://x", "t", "a.db", []string{opPeopleInclude}, 25 }, false},
 	} {
 		cfg := ok
 		tc.edit(&cfg)

@@ -7,9 +7,22 @@
 // token --jwt-secret`, starts -replicas `phoneapi serve` processes on that
 // database, each on a free loopback port with --rate-limit 0, and drives
 // the operations in turn, each for -d with -c concurrent clients: GET one
-// phone, list one person's phones, POST a phone, PUT a phone with
-// If-Match, PATCH a phone with "overwrite": true, DELETE a phone. patch
-// runs only when -ops names it; the other five run by default. Closed loop
+// phone (get), list one person's phones (list: phoneapi's default page of
+// 25, full only with -phones-per-person 25 or more), a page of 500 people
+// of the user's account list with their phones in included
+// (people-include: GET
+// /api/v2/contacts/people?include=phone_numbers&page=P&per_page=500, P
+// drawn from the user's full pages), the same with sparse fieldsets
+// (people-include-fields: fields[people]=first_name,last_name,phone_numbers
+// and fields[phone_numbers]=number,primary,person), POST a phone (create),
+// PUT a phone with If-Match (update), PATCH a phone with "overwrite": true
+// (patch), DELETE a phone (delete). patch and the people-include ones run
+// only when -ops names them; the other five run by default. The
+// people-include operations need -phones-per-person 20 or fewer (phoneapi
+// includes at most 10,000 resources in a document), so a seed cannot give
+// both them and list their intended shape: `make bench` runs the tool
+// twice, the default five on 25 phones per person, then the people-include
+// ones on the default 3. Closed loop
 // by default; -rate R is an open loop at R requests a second, latency
 // measured from each request's scheduled time. It prints, per operation,
 // requests/s, p50, p90, p99 and max latency, errors, and the servers' CPU
@@ -65,11 +78,16 @@
 // PHONEAPI_BENCH_BASELINE_DB set) on a copy of the same seeded file;
 // -compare-baseline measures both, alternating per operation, and prints
 // phoneapi/baseline ratios of throughput and p99. Both need SQLite and one
-// replica.
+// replica. The baseline serves phoneapi's documents, byte for byte for the
+// same rows (TestBaselineDocuments checks it): relationships with their
+// links, list links and meta, total_count from a COUNT query unless the
+// page is the last, included phones read in one query per page.
 //
 // The tool relies only on phoneapi's command line (seed, token, serve) and
 // on the tables users, contacts, people and phones of the first migration,
-// so it can measure older builds of phoneapi too (-bin).
+// so it can measure older builds of phoneapi too (-bin), but for the
+// people-include operations, which need the contact-less people collection
+// (and, for the baseline, people.account_list_id).
 package main
 
 import (
@@ -130,7 +148,8 @@ func main() {
 		"with -url: the running server's database (SQLite file or postgres:// URL), read for the ids to use;\nempty: a temporary SQLite file")
 	flag.IntVar(&cfg.contacts, "contacts", 1000, "contacts to seed in all, split evenly between the -users users (at least one each)")
 	flag.IntVar(&cfg.people, "people-per-contact", 2, "people per contact to seed")
-	flag.IntVar(&cfg.phones, "phones-per-person", 3, "phones per person to seed")
+	flag.IntVar(&cfg.phones, "phones-per-person", 3, "phones per person to seed (list reads a full default page with 25 or more; "+
+		"people-include and people-include-fields need 20 or fewer)")
 	flag.IntVar(&cfg.users, "users", 1, "seed `N` users, each with its own account list and token; client i is user i mod N (N at most -c)")
 	flag.IntVar(&cfg.replicas, "replicas", 1, "start `K` phoneapi serve processes on the one database (SQLite: K processes on one file); client i sends to replica i mod K")
 	flag.IntVar(&cfg.clients, "c", 32, "concurrent clients")
@@ -210,9 +229,18 @@ func (cfg config) check() error {
 	case cfg.profileDir != "" && (cfg.url != "" || cfg.baseline):
 		return errors.New("-profile needs a phoneapi server started by the tool (no -url, no -baseline)")
 	}
-	for _, op := range cfg.ops {
+	ops := cfg.ops
+	if ops == nil {
+		ops = opNames // bench runs them all
+	}
+	for _, op := range ops {
 		if !slices.Contains(opNames, op) {
 			return fmt.Errorf("-ops: unknown operation %q (want some of %s)", op, strings.Join(opNames, ","))
+		}
+		if isPeopleInclude(op) && cfg.url == "" && peoplePerPage*cfg.phones > maxIncluded {
+			return fmt.Errorf("-ops %s: a page of %d people with %d phones each would include %d phones, over phoneapi's %d (a 400): "+
+				"run it with -phones-per-person %d or fewer, apart from the other operations",
+				op, peoplePerPage, cfg.phones, peoplePerPage*cfg.phones, maxIncluded, maxIncluded/peoplePerPage)
 		}
 	}
 	return nil
@@ -235,6 +263,10 @@ func bench(ctx context.Context, cfg config, log io.Writer) (*report, error) {
 	}
 	if cfg.rate > 0 {
 		rep.Mode = "open-loop"
+	}
+	if cfg.url == "" && cfg.phones < listPageSize && (cfg.ops == nil || slices.Contains(cfg.ops, "list")) {
+		fmt.Fprintf(log, "note: list reads a person's %d phones, not a full page of %d: -phones-per-person %d for full pages\n",
+			cfg.phones, listPageSize, listPageSize)
 	}
 	var targets []*target
 	var f *fixture

@@ -152,7 +152,7 @@ type lockRow struct {
 }
 
 // isRead reports whether op writes nothing.
-func isRead(op string) bool { return op == "get" || op == "list" }
+func isRead(op string) bool { return op == "get" || op == "list" || isPeopleInclude(op) }
 
 // add appends x, stamped with the run's shape: replicas server processes
 // (0 for the engine reference).

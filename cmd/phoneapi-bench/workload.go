@@ -10,6 +10,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,13 +18,42 @@ import (
 	"time"
 )
 
-// The operations of the workload, in the order they run and are reported.
-// patch is not in defaultOps, the operations run unless -ops says
-// otherwise (so `make bench` and the README's table keep their five).
+// The operations of the workload, in the order they run and are reported
+// (the reads first, so that both servers read the same rows). patch and
+// the people-include operations are not in defaultOps, the operations run
+// unless -ops says otherwise (so that the default run and the README's
+// first table keep their five).
 var (
-	opNames    = []string{"get", "list", "create", "update", "patch", "delete"}
+	opNames    = []string{"get", "list", opPeopleInclude, opPeopleIncludeFields, "create", "update", "patch", "delete"}
 	defaultOps = []string{"get", "list", "create", "update", "delete"}
 )
+
+// The people-include operations: a page of peoplePerPage people of the
+// user's account list with their phones in included (GET
+// /api/v2/contacts/people?include=phone_numbers), with every field, or
+// with the sparse fieldsets of includeFields.
+const (
+	opPeopleInclude       = "people-include"
+	opPeopleIncludeFields = "people-include-fields"
+	peoplePerPage         = 500
+	// maxIncluded is phoneapi's limit on the resources of a compound
+	// document (handlers.maxIncluded): a page of people whose phones
+	// exceed it is a 400.
+	maxIncluded = 10_000
+)
+
+// includeFields are the sparse fieldsets of people-include-fields.
+var includeFields = map[string]string{
+	"fields[people]":        "first_name,last_name,phone_numbers",
+	"fields[phone_numbers]": "number,primary,person",
+}
+
+// listPageSize is the default page of phoneapi's lists, which list reads.
+const listPageSize = 25
+
+// isPeopleInclude reports whether op is one of the people-include
+// operations.
+func isPeopleInclude(op string) bool { return op == opPeopleInclude || op == opPeopleIncludeFields }
 
 // updateSet is how many phones each client updates in turn; their ETags
 // are fetched before the update phase, outside the measurement.
@@ -37,12 +67,46 @@ func (p phoneRef) personPath() string {
 }
 func (p phoneRef) path() string { return p.personPath() + "/" + p.id }
 
-// userData is one user of the workload: its token and the ids of the
-// phones and people of its account list.
+// userData is one user of the workload: its token, the ids of the phones
+// and people (those with phones) of its account list, and how many people
+// it has in all.
 type userData struct {
-	id, token string
-	phones    []phoneRef
-	people    []phoneRef
+	id, token   string
+	phones      []phoneRef
+	people      []phoneRef
+	peopleCount int
+}
+
+// peoplePage returns a page of the user's people for the people-include
+// operations, drawn from the full pages of peoplePerPage (page 1 when
+// there is none), so that every request reads as many people.
+func (u *userData) peoplePage(rng *rand.Rand) int {
+	return 1 + rng.IntN(max(u.peopleCount/peoplePerPage, 1))
+}
+
+// peopleIncludePath is the path and query of a people-include request
+// (op with fields or not) for a page.
+func peopleIncludePath(op string, page int) string {
+	q := url.Values{"include": {"phone_numbers"}, "page": {strconv.Itoa(page)}, "per_page": {strconv.Itoa(peoplePerPage)}}
+	if op == opPeopleIncludeFields {
+		for k, v := range includeFields {
+			q.Set(k, v)
+		}
+	}
+	return "/api/v2/contacts/people?" + q.Encode()
+}
+
+// readPath returns the path (and query) of the next request of a read
+// operation (get, list or the people-include ones) as client c.
+func readPath(op string, c *clientState) string {
+	u := c.user
+	switch op {
+	case "get":
+		return u.phones[c.rng.IntN(len(u.phones))].path()
+	case "list":
+		return u.people[c.rng.IntN(len(u.people))].personPath()
+	}
+	return peopleIncludePath(op, u.peoplePage(c.rng))
 }
 
 // fixture is the seeded data the workload addresses, by user.
@@ -108,6 +172,29 @@ func loadFixture(ctx context.Context, dsn string, users []string) (*fixture, err
 		}
 	}
 	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// All of each user's people, with phones or not: the tables of the
+	// first migration (people.account_list_id came later).
+	counts, err := d.QueryContext(ctx, `SELECT u.id, count(*) FROM people p
+		JOIN contacts c ON c.id = p.contact_id
+		JOIN users u ON u.account_list_id = c.account_list_id
+		GROUP BY u.id`)
+	if err != nil {
+		return nil, fmt.Errorf("count seeded people: %w", err)
+	}
+	defer counts.Close()
+	for counts.Next() {
+		var user string
+		var n int
+		if err := counts.Scan(&user, &n); err != nil {
+			return nil, err
+		}
+		if ud := by[strings.ToLower(user)]; ud != nil {
+			ud.peopleCount = n
+		}
+	}
+	if err := counts.Err(); err != nil {
 		return nil, err
 	}
 	for _, ud := range f.users {
@@ -263,13 +350,8 @@ func patchLocation(n int) string { return locations[n%len(locations)] + " " + st
 func (t *target) request(ctx context.Context, op string, c *clientState) error {
 	u := c.user
 	switch op {
-	case "get":
-		p := u.phones[c.rng.IntN(len(u.phones))]
-		_, _, err := t.do(ctx, c, http.MethodGet, p.path(), nil, nil, http.StatusOK)
-		return err
-	case "list":
-		p := u.people[c.rng.IntN(len(u.people))]
-		_, _, err := t.do(ctx, c, http.MethodGet, p.personPath(), nil, nil, http.StatusOK)
+	case "get", "list", opPeopleInclude, opPeopleIncludeFields:
+		_, _, err := t.do(ctx, c, http.MethodGet, readPath(op, c), nil, nil, http.StatusOK)
 		return err
 	case "create":
 		p := u.people[c.rng.IntN(len(u.people))]

@@ -374,7 +374,9 @@ func TestCheck(t *testing.T) {
 		{"people-include-fields, 25 phones a person", func(c *config) { c.ops, c.phones = []string{opPeopleIncludeFields}, 25 }, true},
 		{"every operation (nil ops), 25 phones a person", func(c *config) { c.phones = 25 }, true},
 		{"list, 25 phones a person", func(c *config) { c.ops, c.phones = []string{"list"}, 25 }, false},
-		{"people-include with url", func(c *config) { c.url, c.token, c.db, c.ops, c.phones = "http://x", "t", "a.db", []string{opPeopleInclude}, 25 }, false},
+		{"people-include with url", func(c *config) {
+			c.url, c.token, c.db, c.ops, c.phones = "http://x", "t", "a.db", []string{opPeopleInclude}, 25
+		}, false},
 	} {
 		cfg := ok
 		tc.edit(&cfg)

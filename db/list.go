@@ -82,8 +82,12 @@ var phoneList = listSpec{
 
 // listSQL is a page query and the matching count query.
 type listSQL struct {
-	page      string
-	pageArgs  []any
+	page     string
+	pageArgs []any
+	// counted is page with one more column, the number of rows matching
+	// the filters (COUNT(*) OVER ()): a page and its total in one
+	// statement, for lists whose rows are few (listIn).
+	counted   string
 	count     string
 	countArgs []any
 }
@@ -136,6 +140,8 @@ func (ls listSpec) buildWhere(d *dialect, parentID string, q ListQuery, extra st
 	}
 	st := listSQL{
 		page: `SELECT ` + ls.columns + ` FROM ` + ls.table + ` WHERE ` + cond +
+			` ORDER BY ` + order + d.limitOffset(),
+		counted: `SELECT ` + ls.columns + `, COUNT(*) OVER () FROM ` + ls.table + ` WHERE ` + cond +
 			` ORDER BY ` + order + d.limitOffset(),
 		pageArgs:  append(w.args[:len(w.args):len(w.args)], d.limitArg(q.Limit), q.Offset),
 		count:     `SELECT COUNT(*) FROM ` + ls.table + ` WHERE ` + cond,

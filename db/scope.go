@@ -213,11 +213,12 @@ func (s *Store) ListPhones(ctx context.Context, sc Scope, q ListQuery) ([]Phone,
 }
 
 // listIn lists the children of parentID, the last link of sc (ls is
-// personList or phoneList), with sc checked in the page query itself.
-// When the page is non-empty and the last one (the common case: a
-// person's phones fit in a page) that one query answers; otherwise the
-// scope, the page and the count are read again in one snapshot. Errors say
-// what was listed ("list phones of person ID: …").
+// personList or phoneList), with sc checked in the page query itself,
+// which also counts the rows matching the filters (a contact's people and
+// a person's phones are few): when the page is not empty that one
+// statement answers; otherwise the scope, the page and the count are read
+// again in one snapshot, to tell an empty list from a path that does not
+// hold. Errors say what was listed ("list phones of person ID: …").
 func listIn[T any](ctx context.Context, s *Store, ls listSpec, parentID string, sc Scope, q ListQuery, scan func(scanner) (T, error)) (_ []T, _ int, err error) {
 	defer func() {
 		if err != nil {
@@ -229,14 +230,14 @@ func listIn[T any](ctx context.Context, s *Store, ls listSpec, parentID string, 
 	if err != nil {
 		return nil, 0, err
 	}
-	items, err := queryAll(ctx, s.reader(), scan, st.page, st.pageArgs...)
+	var total int
+	items, err := queryAll(ctx, s.reader(), func(r scanner) (T, error) { return scan(withTotal{r, &total}) }, st.counted, st.pageArgs...)
 	if err != nil {
 		return nil, 0, err
 	}
-	if len(items) > 0 && (q.Limit == 0 || len(items) < q.Limit) {
-		return items, q.Offset + len(items), nil
+	if len(items) > 0 {
+		return items, total, nil
 	}
-	var total int
 	err = s.readTx(ctx, func(tx conn) error {
 		if err := checkScope(ctx, tx, sc); err != nil {
 			return err
@@ -250,3 +251,13 @@ func listIn[T any](ctx context.Context, s *Store, ls listSpec, parentID string, 
 	}
 	return items, total, nil
 }
+
+// withTotal scans a row of a counted page query (listSQL.counted): the
+// row's columns, then the total into *total.
+type withTotal struct {
+	s     scanner
+	total *int
+}
+
+// Scan implements scanner.
+func (c withTotal) Scan(dest ...any) error { return c.s.Scan(append(dest, c.total)...) }

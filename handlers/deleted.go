@@ -19,7 +19,7 @@ func (s *Server) ListDeletedRecords(ctx context.Context, req generated.ListDelet
 		q := db.DeletedQuery{Since: l.since, Types: l.types, Desc: l.db.Desc, Limit: l.db.Limit, Offset: l.db.Offset}
 		return s.store.ListDeleted(ctx, callerFrom(ctx).AccountListID, q)
 	}, func(ds []db.Deleted, tail *list) ([]byte, error) {
-		return encodeDoc(tail, false, func(j *jsonBuf) {
+		return encodeDoc(len(ds), tail, false, func(j *jsonBuf) {
 			for _, d := range ds {
 				j.deleted(d, f)
 			}

@@ -292,7 +292,7 @@ func TestEncodeMatchesGeneratedTypes(t *testing.T) {
 				ContactID: g.optText(), PersonID: g.optText(), DeletedAt: g.time()}
 			tdata[k] = deletedResource(tombs[k], f)
 		}
-		got = encodeDoc(tail, false, func(j *jsonBuf) {
+		got = encodeDoc(len(tombs), tail, false, func(j *jsonBuf) {
 			for _, d := range tombs {
 				j.deleted(d, f)
 			}

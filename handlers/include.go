@@ -137,6 +137,9 @@ type related struct {
 	phonesOf map[string][]string // person → its phones' ids, when included
 }
 
+// size is the number of resources rel includes.
+func (rel related) size() int { return len(rel.people) + len(rel.phones) + len(rel.contacts) }
+
 // relatedOfContacts reads the people and phones v includes for contacts.
 func (s *Server) relatedOfContacts(ctx context.Context, cs []db.Contact, v view) (related, error) {
 	rel := related{on: len(v.include) > 0}
@@ -233,11 +236,16 @@ type list struct {
 	meta  generated.ListMeta
 }
 
-// encodeDoc encodes a document: data (one resource object when tail is
-// nil, else an array) written by data, included written by included when
-// on, then a list's links and meta.
-func encodeDoc(tail *list, on bool, data, included func(*jsonBuf)) []byte {
-	j := jsonBuf{b: make([]byte, 0, 1024)}
+// resourceBytes is about the size of one encoded resource object: the
+// buffer of a document of n resources starts at n times it, so that a
+// page of 500 people with their phones is not copied as it grows.
+const resourceBytes = 640
+
+// encodeDoc encodes a document of about n resource objects: data (one
+// resource object when tail is nil, else an array) written by data,
+// included written by included when on, then a list's links and meta.
+func encodeDoc(n int, tail *list, on bool, data, included func(*jsonBuf)) []byte {
+	j := jsonBuf{b: make([]byte, 0, 512+n*resourceBytes)}
 	j.b = append(j.b, `{"data":`...)
 	if tail != nil {
 		j.open('[')
@@ -261,7 +269,7 @@ func encodeDoc(tail *list, on bool, data, included func(*jsonBuf)) []byte {
 // contactsBody encodes contacts as primary data with rel, what v
 // includes; a list document when tail is not nil, else one contact's.
 func contactsBody(cs []db.Contact, rel related, v view, tail *list) []byte {
-	return encodeDoc(tail, rel.on, func(j *jsonBuf) {
+	return encodeDoc(len(cs)+rel.size(), tail, rel.on, func(j *jsonBuf) {
 		for _, c := range cs {
 			j.contact(c, v.contacts, linkage(rel.peopleOf, c.ID, v.include["people"]))
 		}
@@ -278,7 +286,7 @@ func contactsBody(cs []db.Contact, rel related, v view, tail *list) []byte {
 // peopleBody encodes people as primary data with rel, what v includes;
 // a list document when tail is not nil, else one person's.
 func peopleBody(ps []db.Person, rel related, v view, tail *list) []byte {
-	return encodeDoc(tail, rel.on, func(j *jsonBuf) {
+	return encodeDoc(len(ps)+rel.size(), tail, rel.on, func(j *jsonBuf) {
 		for _, p := range ps {
 			j.person(p, v.people, linkage(rel.phonesOf, p.ID, v.include["phone_numbers"]))
 		}
@@ -295,7 +303,7 @@ func peopleBody(ps []db.Person, rel related, v view, tail *list) []byte {
 // phonesBody encodes phones as primary data with rel, what v includes;
 // a list document when tail is not nil, else one phone's.
 func phonesBody(phs []db.Phone, rel related, v view, tail *list) []byte {
-	return encodeDoc(tail, rel.on, func(j *jsonBuf) {
+	return encodeDoc(len(phs)+rel.size(), tail, rel.on, func(j *jsonBuf) {
 		for _, ph := range phs {
 			j.phone(ph, v.phones)
 		}

@@ -49,6 +49,13 @@ type dialect struct {
 	// cached statement is reused. PostgreSQL needs neither.
 	textArg, intArg string
 
+	// unindexed prefixes a column in a condition that the planner must
+	// not drive by an index: SQLite's unary +, as its planner (without
+	// ANALYZE statistics) would rather read a whole account list through
+	// an account_list_id index than look up the ids it was given.
+	// PostgreSQL plans by statistics and needs nothing.
+	unindexed string
+
 	// rebound caches placeholder rewrites, by query.
 	rebound sync.Map
 }
@@ -59,6 +66,7 @@ var sqliteDialect = &dialect{
 	noLimit:           -1,
 	textArg:           "(? || '')",
 	intArg:            "(? + 0)",
+	unindexed:         "+",
 	newID: `lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' ||
 	substr(lower(hex(randomblob(2))), 2) || '-' ||
 	substr('89ab', 1 + (random() & 3), 1) || substr(lower(hex(randomblob(2))), 2) || '-' ||

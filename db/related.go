@@ -71,9 +71,7 @@ func (s *Store) PeopleOf(ctx context.Context, accountListID string, contactIDs [
 		return []Person{}, nil
 	}
 	in, args := inList(normID(accountListID), contactIDs)
-	people, err := queryAll(ctx, s.reader(), scanPerson,
-		`SELECT `+personColumns+` FROM people WHERE account_list_id = ? AND contact_id IN `+in+
-			` ORDER BY contact_id, created_at, id LIMIT `+s.d.intArg, append(args, limit)...)
+	people, err := queryAll(ctx, s.reader(), scanPerson, peopleOfSQL(s.d, in), append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("people of %d contacts: %w", len(contactIDs), err)
 	}
@@ -89,10 +87,7 @@ func (s *Store) PhonesOf(ctx context.Context, accountListID string, personIDs []
 		return []Phone{}, nil
 	}
 	in, args := inList(normID(accountListID), personIDs)
-	phones, err := queryAll(ctx, s.reader(), scanPhone,
-		`SELECT `+phoneColumns+` FROM phones
-		  WHERE (SELECT p.account_list_id FROM people p WHERE p.id = phones.person_id) = ? AND person_id IN `+in+
-			` ORDER BY person_id, created_at, id LIMIT `+s.d.intArg, append(args, limit)...)
+	phones, err := queryAll(ctx, s.reader(), scanPhone, phonesOfSQL(s.d, in), append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("phones of %d people: %w", len(personIDs), err)
 	}
@@ -107,8 +102,7 @@ func (s *Store) ContactsByID(ctx context.Context, accountListID string, ids []st
 		return []Contact{}, nil
 	}
 	in, args := inList(normID(accountListID), ids)
-	contacts, err := queryAll(ctx, s.reader(), scanContact,
-		`SELECT `+contactColumns+` FROM contacts WHERE account_list_id = ? AND id IN `+in, args...)
+	contacts, err := queryAll(ctx, s.reader(), scanContact, contactsByIDSQL(s.d, in), args...)
 	if err != nil {
 		return nil, fmt.Errorf("%d contacts by id: %w", len(ids), err)
 	}
@@ -123,12 +117,35 @@ func (s *Store) PeopleByID(ctx context.Context, accountListID string, ids []stri
 		return []Person{}, nil
 	}
 	in, args := inList(normID(accountListID), ids)
-	people, err := queryAll(ctx, s.reader(), scanPerson,
-		`SELECT `+personColumns+` FROM people WHERE account_list_id = ? AND id IN `+in, args...)
+	people, err := queryAll(ctx, s.reader(), scanPerson, peopleByIDSQL(s.d, in), args...)
 	if err != nil {
 		return nil, fmt.Errorf("%d people by id: %w", len(ids), err)
 	}
 	return people, nil
+}
+
+// The statements of the batched reads, for the placeholders in of
+// inList: each is driven by the index of the ids it is given (one lookup
+// per id, whatever the size of the account list), the account list being
+// only checked (dialect.unindexed).
+
+func peopleOfSQL(d *dialect, in string) string {
+	return `SELECT ` + personColumns + ` FROM people WHERE ` + d.unindexed + `account_list_id = ? AND contact_id IN ` + in +
+		` ORDER BY contact_id, created_at, id LIMIT ` + d.intArg
+}
+
+func phonesOfSQL(d *dialect, in string) string {
+	return `SELECT ` + phoneColumns + ` FROM phones
+	  WHERE (SELECT p.account_list_id FROM people p WHERE p.id = phones.person_id) = ? AND person_id IN ` + in +
+		` ORDER BY person_id, created_at, id LIMIT ` + d.intArg
+}
+
+func contactsByIDSQL(d *dialect, in string) string {
+	return `SELECT ` + contactColumns + ` FROM contacts WHERE ` + d.unindexed + `account_list_id = ? AND id IN ` + in
+}
+
+func peopleByIDSQL(d *dialect, in string) string {
+	return `SELECT ` + personColumns + ` FROM people WHERE ` + d.unindexed + `account_list_id = ? AND id IN ` + in
 }
 
 // inList returns "(?, ?, …)" for ids and the arguments first, then the

@@ -123,16 +123,15 @@ func checkScope(ctx context.Context, q queryer, sc Scope) error {
 // person) or the people table (sc names no person): its parent is sc's
 // person, under sc's contact, of sc's account list, or its parent is sc's
 // contact, of sc's account list. It holds for every row or for none, and
-// costs one index lookup per level. (Scalar subqueries, as in
-// checkScope: a JOIN here made SQLite prepare the statement again on every
-// run.)
+// costs one index lookup: the person's row holds its contact and, since
+// migration 0005, its account list. (A scalar subquery, as in checkScope:
+// a JOIN here made SQLite prepare the statement again on every run.)
 func (sc Scope) inScope() (string, []any) {
-	contact, args := `(SELECT c.account_list_id FROM contacts c WHERE c.id = ?) = ?`, []any{sc.ContactID, sc.AccountListID}
 	if sc.PersonID == "" {
-		return contact, args
+		return `(SELECT c.account_list_id FROM contacts c WHERE c.id = ?) = ?`, []any{sc.ContactID, sc.AccountListID}
 	}
-	return `(SELECT p.contact_id FROM people p WHERE p.id = ?) = ? AND ` + contact,
-		append([]any{sc.PersonID, sc.ContactID}, args...)
+	return `(SELECT p.contact_id = ? AND p.account_list_id = ? FROM people p WHERE p.id = ?)`,
+		[]any{sc.ContactID, sc.AccountListID, sc.PersonID}
 }
 
 // whyEmpty returns the error of a scoped query that found no row: the

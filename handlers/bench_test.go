@@ -158,6 +158,9 @@ func BenchmarkReads(b *testing.B) {
 			// with every person's phones (500 people, 2,500 phones).
 			{"AccountPeople500", "/api/v2/contacts/people?per_page=500"},
 			{"AccountPeople500IncludePhones", "/api/v2/contacts/people?per_page=500&include=phone_numbers"},
+			// The same document on both databases (the 1k one has 200
+			// people): 200 people and their 1,000 phones.
+			{"AccountPeople200IncludePhones", "/api/v2/contacts/people?per_page=200&include=phone_numbers"},
 		}
 		for _, c := range cases {
 			b.Run(c.name+"/"+shape.name, func(b *testing.B) {

@@ -98,9 +98,6 @@ func (g gen) view() view {
 		phones: g.fields("country_code", "created_at", "historic", "location", "number", "primary", "source",
 			"updated_at", "updated_in_db_at", "valid_values", "person"),
 	}
-	if g.r.IntN(4) > 0 {
-		v.include = includeSet{}
-	}
 	return v
 }
 
@@ -169,14 +166,13 @@ func TestEncodeMatchesGeneratedTypes(t *testing.T) {
 		}
 		// A page of contacts with their people and those people's phones.
 		contacts := make([]db.Contact, n)
-		rel := related{on: v.include != nil, peopleOf: map[string][]string{}, phonesOf: map[string][]string{}}
+		rel := related{peopleOf: map[string][]string{}, phonesOf: map[string][]string{}}
 		withPeople, withPhones := g.r.IntN(2) == 0, g.r.IntN(2) == 0
 		if withPeople {
 			v.include = includeSet{"people": true}
 			if withPhones {
 				v.include["people.phone_numbers"] = true
 			}
-			rel.on = true
 		}
 		var incRef []any
 		for k := range contacts {
@@ -209,16 +205,20 @@ func TestEncodeMatchesGeneratedTypes(t *testing.T) {
 		}
 		got := contactsBody(contacts, rel, v, tail)
 		if tail == nil {
-			same(t, fmt.Sprint("contact ", i), got, encodeRef(t, generated.ContactDocument{Data: data[0], Included: refIncluded(t, rel.on, incRef...)}))
+			same(t, fmt.Sprint("contact ", i), got, encodeRef(t, generated.ContactDocument{Data: data[0], Included: refIncluded(t, withPeople, incRef...)}))
 		} else {
-			same(t, fmt.Sprint("contacts ", i), got, encodeRef(t, generated.ContactListDocument{Data: data, Included: refIncluded(t, rel.on, incRef...), Links: tail.links, Meta: tail.meta}))
+			same(t, fmt.Sprint("contacts ", i), got, encodeRef(t, generated.ContactListDocument{Data: data, Included: refIncluded(t, withPeople, incRef...), Links: tail.links, Meta: tail.meta}))
 		}
 
 		// People with their contacts and phones.
-		prel := related{on: v.include != nil || g.r.IntN(2) == 0, phonesOf: map[string][]string{}}
-		v.include = includeSet{}
-		if g.r.IntN(2) == 0 {
-			v.include["phone_numbers"] = true
+		prel := related{phonesOf: map[string][]string{}}
+		on := g.r.IntN(2) == 0 // include=contact, and maybe phone_numbers
+		v.include = nil
+		if on {
+			v.include = includeSet{"contact": true}
+			if g.r.IntN(2) == 0 {
+				v.include["phone_numbers"] = true
+			}
 		}
 		people := make([]db.Person, n)
 		incRef = nil
@@ -234,8 +234,11 @@ func TestEncodeMatchesGeneratedTypes(t *testing.T) {
 				prel.phonesOf[people[k].ID] = append(prel.phonesOf[people[k].ID], ph.ID)
 			}
 		}
-		if !prel.on {
-			prel.contacts, prel.phones = nil, nil
+		if !on {
+			prel.contacts = nil
+		}
+		if !v.include["phone_numbers"] {
+			prel.phones = nil
 		}
 		for _, c := range prel.contacts {
 			incRef = append(incRef, contactResource(c, v.contacts, nil))
@@ -249,21 +252,29 @@ func TestEncodeMatchesGeneratedTypes(t *testing.T) {
 		}
 		got = peopleBody(people, prel, v, tail)
 		if tail == nil {
-			same(t, fmt.Sprint("person ", i), got, encodeRef(t, generated.PersonDocument{Data: pdata[0], Included: refIncluded(t, prel.on, incRef...)}))
+			same(t, fmt.Sprint("person ", i), got, encodeRef(t, generated.PersonDocument{Data: pdata[0], Included: refIncluded(t, on, incRef...)}))
 		} else {
-			same(t, fmt.Sprint("people ", i), got, encodeRef(t, generated.PersonListDocument{Data: pdata, Included: refIncluded(t, prel.on, incRef...), Links: tail.links, Meta: tail.meta}))
+			same(t, fmt.Sprint("people ", i), got, encodeRef(t, generated.PersonListDocument{Data: pdata, Included: refIncluded(t, on, incRef...), Links: tail.links, Meta: tail.meta}))
 		}
 
 		// Phones with their people and contacts; tombstones.
-		phrel := related{on: g.r.IntN(2) == 0}
+		var phrel related
+		on = g.r.IntN(2) == 0 // include=person, and maybe person.contact
+		v.include = nil
+		if on {
+			v.include = includeSet{"person": true}
+			if g.r.IntN(2) == 0 {
+				v.include["person.contact"] = true
+			}
+		}
 		phones := make([]db.Phone, n)
 		incRef = nil
 		for k := range phones {
 			p := g.person(g.id())
 			phones[k] = g.phone(p.ID)
-			if phrel.on {
+			if on {
 				phrel.people = append(phrel.people, p)
-				if g.r.IntN(2) == 0 {
+				if v.include["person.contact"] && g.r.IntN(2) == 0 {
 					phrel.contacts = append(phrel.contacts, g.contact())
 				}
 			}
@@ -280,10 +291,10 @@ func TestEncodeMatchesGeneratedTypes(t *testing.T) {
 		}
 		got = phonesBody(phones, phrel, v, tail)
 		if tail == nil {
-			same(t, fmt.Sprint("phone ", i), got, encodeRef(t, generated.PhoneDocument{Data: phdata[0], Included: refIncluded(t, phrel.on, incRef...)}))
+			same(t, fmt.Sprint("phone ", i), got, encodeRef(t, generated.PhoneDocument{Data: phdata[0], Included: refIncluded(t, on, incRef...)}))
 			continue
 		}
-		same(t, fmt.Sprint("phones ", i), got, encodeRef(t, generated.PhoneListDocument{Data: phdata, Included: refIncluded(t, phrel.on, incRef...), Links: tail.links, Meta: tail.meta}))
+		same(t, fmt.Sprint("phones ", i), got, encodeRef(t, generated.PhoneListDocument{Data: phdata, Included: refIncluded(t, on, incRef...), Links: tail.links, Meta: tail.meta}))
 		tombs := make([]db.Deleted, n)
 		tdata := make([]generated.DeletedRecordResource, n)
 		f := g.fields("deleted_at", "deletable_type", "deletable_id", "contact_id", "person_id")

@@ -114,7 +114,7 @@ func BenchmarkEncode(b *testing.B) {
 		phones[i] = benchPhone(i)
 	}
 	people := make([]db.Person, 500)
-	rel := related{on: true, phonesOf: map[string][]string{}}
+	rel := related{phonesOf: map[string][]string{}}
 	for i := range people {
 		t := time.Date(2026, 11, 28, 5, 51, 57, 123e6, time.UTC).Add(time.Duration(i) * time.Second)
 		last := "Doe"

@@ -129,7 +129,6 @@ func linkage(byParent map[string][]string, id string, included bool) []string {
 // related is what a document's primary data includes, read from the
 // store: each resource once, in the order the document lists them.
 type related struct {
-	on       bool // the request named include paths: included is present
 	people   []db.Person
 	phones   []db.Phone
 	contacts []db.Contact
@@ -142,7 +141,7 @@ func (rel related) size() int { return len(rel.people) + len(rel.phones) + len(r
 
 // relatedOfContacts reads the people and phones v includes for contacts.
 func (s *Server) relatedOfContacts(ctx context.Context, cs []db.Contact, v view) (related, error) {
-	rel := related{on: len(v.include) > 0}
+	var rel related
 	if !v.include["people"] {
 		return rel, nil
 	}
@@ -167,14 +166,13 @@ func (s *Server) relatedOfContacts(ctx context.Context, cs []db.Contact, v view)
 
 // relatedOfPeople reads the contacts and phones v includes for people.
 func (s *Server) relatedOfPeople(ctx context.Context, ps []db.Person, v view) (related, error) {
-	rel := related{on: len(v.include) > 0}
+	var rel related
 	if v.include["contact"] {
 		contacts, err := s.store.ContactsByID(ctx, callerFrom(ctx).AccountListID, unique(ps, func(p db.Person) string { return p.ContactID }))
 		if err != nil {
 			return related{}, err
 		}
-		slices.SortFunc(contacts, func(a, b db.Contact) int { return strings.Compare(a.ID, b.ID) })
-		rel.contacts = contacts
+		rel.contacts = sortedByID(contacts, func(c db.Contact) string { return c.ID })
 	}
 	var err error
 	rel.phones, rel.phonesOf, err = s.phonesOfPeople(ctx, ps, v.include["phone_numbers"], maxIncluded-len(rel.contacts), v)
@@ -183,7 +181,7 @@ func (s *Server) relatedOfPeople(ctx context.Context, ps []db.Person, v view) (r
 
 // relatedOfPhones reads the people and contacts v includes for phones.
 func (s *Server) relatedOfPhones(ctx context.Context, phs []db.Phone, v view) (related, error) {
-	rel := related{on: len(v.include) > 0}
+	var rel related
 	if !v.include["person"] {
 		return rel, nil
 	}
@@ -192,15 +190,13 @@ func (s *Server) relatedOfPhones(ctx context.Context, phs []db.Phone, v view) (r
 	if err != nil {
 		return related{}, err
 	}
-	slices.SortFunc(people, func(a, b db.Person) int { return strings.Compare(a.ID, b.ID) })
-	rel.people = people
+	rel.people = sortedByID(people, func(p db.Person) string { return p.ID })
 	if v.include["person.contact"] {
 		contacts, err := s.store.ContactsByID(ctx, al, unique(people, func(p db.Person) string { return p.ContactID }))
 		if err != nil {
 			return related{}, err
 		}
-		slices.SortFunc(contacts, func(a, b db.Contact) int { return strings.Compare(a.ID, b.ID) })
-		rel.contacts = contacts
+		rel.contacts = sortedByID(contacts, func(c db.Contact) string { return c.ID })
 	}
 	return rel, nil
 }
@@ -243,7 +239,8 @@ const resourceBytes = 640
 
 // encodeDoc encodes a document of about n resource objects: data (one
 // resource object when tail is nil, else an array) written by data,
-// included written by included when on, then a list's links and meta.
+// included written by included when on (the request named include
+// paths), then a list's links and meta.
 func encodeDoc(n int, tail *list, on bool, data, included func(*jsonBuf)) []byte {
 	j := jsonBuf{b: make([]byte, 0, 512+n*resourceBytes)}
 	j.b = append(j.b, `{"data":`...)
@@ -269,7 +266,7 @@ func encodeDoc(n int, tail *list, on bool, data, included func(*jsonBuf)) []byte
 // contactsBody encodes contacts as primary data with rel, what v
 // includes; a list document when tail is not nil, else one contact's.
 func contactsBody(cs []db.Contact, rel related, v view, tail *list) []byte {
-	return encodeDoc(len(cs)+rel.size(), tail, rel.on, func(j *jsonBuf) {
+	return encodeDoc(len(cs)+rel.size(), tail, len(v.include) > 0, func(j *jsonBuf) {
 		for _, c := range cs {
 			j.contact(c, v.contacts, linkage(rel.peopleOf, c.ID, v.include["people"]))
 		}
@@ -286,7 +283,7 @@ func contactsBody(cs []db.Contact, rel related, v view, tail *list) []byte {
 // peopleBody encodes people as primary data with rel, what v includes;
 // a list document when tail is not nil, else one person's.
 func peopleBody(ps []db.Person, rel related, v view, tail *list) []byte {
-	return encodeDoc(len(ps)+rel.size(), tail, rel.on, func(j *jsonBuf) {
+	return encodeDoc(len(ps)+rel.size(), tail, len(v.include) > 0, func(j *jsonBuf) {
 		for _, p := range ps {
 			j.person(p, v.people, linkage(rel.phonesOf, p.ID, v.include["phone_numbers"]))
 		}
@@ -303,7 +300,7 @@ func peopleBody(ps []db.Person, rel related, v view, tail *list) []byte {
 // phonesBody encodes phones as primary data with rel, what v includes;
 // a list document when tail is not nil, else one phone's.
 func phonesBody(phs []db.Phone, rel related, v view, tail *list) []byte {
-	return encodeDoc(len(phs)+rel.size(), tail, rel.on, func(j *jsonBuf) {
+	return encodeDoc(len(phs)+rel.size(), tail, len(v.include) > 0, func(j *jsonBuf) {
 		for _, ph := range phs {
 			j.phone(ph, v.phones)
 		}
@@ -315,6 +312,13 @@ func phonesBody(phs []db.Phone, rel related, v view, tail *list) []byte {
 			j.contact(c, v.contacts, nil)
 		}
 	})
+}
+
+// sortedByID sorts rows read in no particular order by their ids (the
+// order included resources of one type are listed in) and returns them.
+func sortedByID[T any](rows []T, id func(T) string) []T {
+	slices.SortFunc(rows, func(a, b T) int { return strings.Compare(id(a), id(b)) })
+	return rows
 }
 
 // unique returns the distinct keys of items, in first-seen order.

@@ -20,7 +20,8 @@ import (
 // route is one operation of the spec with what its request checks need.
 type route struct {
 	kin        *routers.Route
-	idParam    string // path parameter naming the resource itself, on PUT/PATCH
+	check      *routers.Route // kin without the path parameters checkPathIDs already enforces
+	idParam    string         // path parameter naming the resource itself, on PUT/PATCH
 	body       *bodyShape
 	query      *queryShape
 	validation *openapi3filter.Options
@@ -46,6 +47,7 @@ func newRoute(spec *openapi3.T, path string, item *openapi3.PathItem, method str
 			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, // authenticate already ran
 		},
 	}
+	rt.check = withoutCheckedPath(rt.kin)
 	qs, err := newQueryShape(spec, op)
 	if err != nil {
 		return nil, err
@@ -83,6 +85,53 @@ func newRoute(spec *openapi3.T, path string, item *openapi3.PathItem, method str
 		rt.idParam = lastPathParam(path)
 	}
 	return rt, nil
+}
+
+// withoutCheckedPath returns a copy of r for kin-openapi's parameter
+// validation, without the path parameters that checkPathIDs (which runs
+// first, answering 404) already holds to everything their schema asks
+// (pathChecked), so that each request does not parse its ids twice. A path
+// parameter whose schema asks more stays in.
+func withoutCheckedPath(r *routers.Route) *routers.Route {
+	keep := func(ps openapi3.Parameters) openapi3.Parameters {
+		var out openapi3.Parameters
+		for _, p := range ps {
+			if p.Value == nil || !pathChecked(p.Value) {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	item, op := *r.PathItem, *r.Operation
+	item.Parameters, op.Parameters = keep(item.Parameters), keep(op.Parameters)
+	c := *r
+	c.PathItem, c.Operation = &item, &op
+	return &c
+}
+
+// hasPathParam reports whether r declares a path parameter.
+func hasPathParam(r *routers.Route) bool {
+	for _, ps := range []openapi3.Parameters{r.PathItem.Parameters, r.Operation.Parameters} {
+		for _, p := range ps {
+			if p.Value != nil && p.Value.In == openapi3.ParameterInPath {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// pathChecked reports whether p is a required path parameter whose schema
+// asks no more than isUUID enforces: a string in the uuid format of at most
+// 36 characters (isUUID accepts exactly 36).
+func pathChecked(p *openapi3.Parameter) bool {
+	if p.In != openapi3.ParameterInPath || !p.Required || p.Schema == nil || p.Schema.Value == nil || p.Content != nil {
+		return false
+	}
+	s := p.Schema.Value
+	return s.Type.Is(openapi3.TypeString) && s.Format == "uuid" && s.Pattern == "" && s.Enum == nil &&
+		s.MinLength <= 36 && (s.MaxLength == nil || *s.MaxLength >= 36) &&
+		s.Not == nil && s.AllOf == nil && s.AnyOf == nil && s.OneOf == nil
 }
 
 // lastPathParam returns the name of the last {param} in an OpenAPI path.
@@ -135,15 +184,18 @@ func (rt *route) validate(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			req.Body = io.NopCloser(bytes.NewReader(raw))
 		}
-		params := map[string]string{}
-		for i, name := range c.ParamNames() {
-			params[name] = c.ParamValues()[i]
+		var params map[string]string
+		if hasPathParam(rt.check) {
+			params = make(map[string]string, len(c.ParamNames()))
+			for i, name := range c.ParamNames() {
+				params[name] = c.ParamValues()[i]
+			}
 		}
 		input := &openapi3filter.RequestValidationInput{
 			Request:     req,
 			PathParams:  params,
 			QueryParams: query,
-			Route:       rt.kin,
+			Route:       rt.check,
 			Options:     rt.validation,
 		}
 		var errs openapi3.MultiError

@@ -69,6 +69,48 @@ func TestCompareBaseline(t *testing.T) {
 	}
 }
 
+// TestRoundsWarmup: with -rounds 2 and -warmup, each read operation is
+// measured twice on each server, after a warm-up, and the best round is
+// reported; a write is measured once.
+func TestRoundsWarmup(t *testing.T) {
+	dir := t.TempDir()
+	bin := buildPhoneapi(t, dir)
+	cfg := config{bin: bin, contacts: 5, people: 1, phones: 2, clients: 2, duration: 5e8, warmup: 3e8, rounds: 2,
+		compare: true, ops: []string{"get", "create"}}
+	var log strings.Builder
+	if err := cfg.check(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := bench(t.Context(), cfg, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"phoneapi/get": 2, "baseline/get": 2, "phoneapi/create": 1, "baseline/create": 1}
+	for _, x := range rep.Results {
+		key := x.Server + "/" + x.Op
+		if x.Rounds != want[key] || x.Requests == 0 || x.Errors != 0 {
+			t.Errorf("%s: %d rounds, %d requests, %d errors; want %d rounds, some requests, no errors", key, x.Rounds, x.Requests, x.Errors, want[key])
+		}
+		delete(want, key)
+	}
+	if len(want) > 0 {
+		t.Errorf("missing results: %v", want)
+	}
+	for _, line := range []string{"phoneapi get: warm-up 300ms", "baseline get: warm-up 300ms", "phoneapi get round 2 of 2", "baseline get round 2 of 2"} {
+		if !strings.Contains(log.String(), line) {
+			t.Errorf("log lacks %q:\n%s", line, log.String())
+		}
+	}
+	if strings.Contains(log.String(), "create: warm-up") || strings.Contains(log.String(), "create round") {
+		t.Errorf("a write was warmed up or measured in rounds:\n%s", log.String())
+	}
+	var out strings.Builder
+	rep.print(&out)
+	if !strings.Contains(out.String(), "best of 2 rounds") {
+		t.Errorf("the report does not say the figures are the best of 2 rounds:\n%s", out.String())
+	}
+}
+
 // buildPhoneapi builds cmd/phoneapi into dir and returns the binary's path.
 // It skips the test under -short: the test runs servers.
 func buildPhoneapi(t *testing.T, dir string) string {

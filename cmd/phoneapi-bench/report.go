@@ -26,6 +26,10 @@ type result struct {
 	Op       string `json:"op"`
 	// Phase is, with -hold-lock, phaseUnloaded or phaseLocked; "" without.
 	Phase string `json:"phase,omitempty"`
+	// Rounds is how many times op was measured on this server (-rounds,
+	// read operations); the figures are those of the round with the
+	// highest throughput.
+	Rounds int `json:"rounds,omitempty"`
 	stats
 	Unsent       int           `json:"unsent"` // open loop: scheduled but not sent; delete: pool exhausted
 	Seconds      float64       `json:"seconds"`
@@ -97,6 +101,8 @@ type report struct {
 	Users       int      `json:"users"`
 	Clients     int      `json:"clients"`
 	DurationSec float64  `json:"duration_per_op_seconds"`
+	Warmup      float64  `json:"warmup_seconds,omitempty"` // read operations, per server
+	Rounds      int      `json:"rounds,omitempty"`         // read operations: the best of Rounds is reported
 	Rate        float64  `json:"rate,omitempty"`
 	Mode        string   `json:"mode"` // closed-loop or open-loop
 	Seed        string   `json:"seed"`
@@ -233,6 +239,12 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "%s, %s, %d replica(s), %d user(s), %d clients, %.0fs per operation", r.Mode, r.Engine, r.Replicas, r.Users, r.Clients, r.DurationSec)
 	if r.Rate > 0 {
 		fmt.Fprintf(w, ", %.0f requests/s", r.Rate)
+	}
+	if r.Warmup > 0 {
+		fmt.Fprintf(w, " after a %gs warm-up", r.Warmup)
+	}
+	if r.Rounds > 1 {
+		fmt.Fprintf(w, "; read operations: each server's best of %d rounds", r.Rounds)
 	}
 	fmt.Fprintf(w, "; seed %s", r.Seed)
 	if r.Synchronous != "" {

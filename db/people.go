@@ -26,10 +26,7 @@ func scanPerson(sc scanner) (Person, error) {
 // not hold, else of the person (KindPerson) when the contact has none
 // with that id.
 func personIn(ctx context.Context, tx conn, sc Scope, id string) (Person, error) {
-	cond, args := sc.inScope()
-	row := tx.QueryRowContext(ctx,
-		`SELECT `+personColumns+` FROM people WHERE id = ? AND contact_id = ? AND `+cond,
-		append([]any{id, sc.ContactID}, args...)...)
+	row := tx.QueryRowContext(ctx, personInScopeSQL, id, sc.ContactID, sc.ContactID, sc.AccountListID)
 	p, err := scanPerson(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Person{}, whyEmpty(ctx, tx, sc, KindPerson, id)

@@ -128,11 +128,22 @@ func checkScope(ctx context.Context, q queryer, sc Scope) error {
 // a JOIN here made SQLite prepare the statement again on every run.)
 func (sc Scope) inScope() (string, []any) {
 	if sc.PersonID == "" {
-		return `(SELECT c.account_list_id FROM contacts c WHERE c.id = ?) = ?`, []any{sc.ContactID, sc.AccountListID}
+		return contactInScope, []any{sc.ContactID, sc.AccountListID}
 	}
-	return `(SELECT p.contact_id = ? AND p.account_list_id = ? FROM people p WHERE p.id = ?)`,
-		[]any{sc.ContactID, sc.AccountListID, sc.PersonID}
+	return personInScope, []any{sc.ContactID, sc.AccountListID, sc.PersonID}
 }
+
+// The conditions of inScope, and its arguments' order.
+const (
+	contactInScope = `(SELECT c.account_list_id FROM contacts c WHERE c.id = ?) = ?`                    // contact, account list
+	personInScope  = `(SELECT p.contact_id = ? AND p.account_list_id = ? FROM people p WHERE p.id = ?)` // contact, account list, person
+)
+
+// personInScopeSQL reads one person (id, contact) under contactInScope.
+const personInScopeSQL = `SELECT ` + personColumns + ` FROM people WHERE id = ? AND contact_id = ? AND ` + contactInScope
+
+// phoneInScopeSQL reads one phone (id, person) under personInScope.
+const phoneInScopeSQL = `SELECT ` + phoneColumns + ` FROM phones WHERE id = ? AND person_id = ? AND ` + personInScope
 
 // whyEmpty returns the error of a scoped query that found no row: the
 // *ScopeError of the path when sc does not hold, else that of the missing
@@ -174,10 +185,7 @@ func (s *Store) Person(ctx context.Context, sc Scope, id string) (Person, error)
 // phone (KindPhone, ErrNotFound).
 func (s *Store) Phone(ctx context.Context, sc Scope, id string) (Phone, error) {
 	sc, id = sc.norm(), normID(id)
-	cond, args := sc.inScope()
-	row := s.reader().QueryRowContext(ctx,
-		`SELECT `+phoneColumns+` FROM phones WHERE id = ? AND person_id = ? AND `+cond,
-		append([]any{id, sc.PersonID}, args...)...)
+	row := s.reader().QueryRowContext(ctx, phoneInScopeSQL, id, sc.PersonID, sc.ContactID, sc.AccountListID, sc.PersonID)
 	p, err := scanPhone(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = whyEmpty(ctx, s.reader(), sc, KindPhone, id)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -161,7 +162,36 @@ func (r rawDoc) visit(w http.ResponseWriter) error {
 	}
 	w.WriteHeader(r.status)
 	_, err := w.Write(r.body)
+	putDocBuf(r.body)
 	return err
+}
+
+// docBufs holds the buffers of documents already written, for the next
+// documents to be encoded into: once rawDoc.visit has written a body
+// (http.ResponseWriter.Write does not keep its argument), nothing refers
+// to it. A buffer above maxPooledDoc is left to the garbage collector,
+// so that one big page does not pin its memory.
+var docBufs sync.Pool
+
+const maxPooledDoc = 64 << 10
+
+// docBuf returns an empty buffer with room for at least n bytes.
+func docBuf(n int) []byte {
+	if b, ok := docBufs.Get().(*[]byte); ok {
+		if cap(*b) >= n {
+			return (*b)[:0]
+		}
+		docBufs.Put(b)
+	}
+	return make([]byte, 0, n)
+}
+
+// putDocBuf gives b, whose bytes are no longer used, back to docBufs.
+func putDocBuf(b []byte) {
+	if cap(b) == 0 || cap(b) > maxPooledDoc {
+		return
+	}
+	docBufs.Put(&b)
 }
 
 // contact writes a contact resource object (see contactRelationships for

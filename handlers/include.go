@@ -242,7 +242,7 @@ const resourceBytes = 640
 // included written by included when on (the request named include
 // paths), then a list's links and meta.
 func encodeDoc(n int, tail *list, on bool, data, included func(*jsonBuf)) []byte {
-	j := jsonBuf{b: make([]byte, 0, 512+n*resourceBytes)}
+	j := jsonBuf{b: docBuf(512 + n*resourceBytes)}
 	j.b = append(j.b, `{"data":`...)
 	if tail != nil {
 		j.open('[')

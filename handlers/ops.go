@@ -44,9 +44,6 @@ const maxRequestIDLen = 128
 // readyTimeout bounds the store check of /readyz.
 const readyTimeout = 2 * time.Second
 
-// requestIDKey is the echo.Context key of the request id.
-const requestIDKey = "phoneapi.request_id"
-
 // metrics are the Prometheus collectors of one server.
 type metrics struct {
 	reg      *prometheus.Registry
@@ -230,10 +227,11 @@ func (s *Server) readyz(c echo.Context) error {
 	return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": state})
 }
 
-// RequestID returns the request id of c, set by the request id middleware.
+// RequestID returns the request id of c, which the request id middleware
+// set on the response's X-Request-ID header (read from there rather than
+// kept twice: echo.Context.Set would make a map for every request).
 func RequestID(c echo.Context) string {
-	id, _ := c.Get(requestIDKey).(string)
-	return id
+	return c.Response().Header().Get(HeaderRequestID)
 }
 
 // requestID takes the client's X-Request-ID when sane (1 to 128 visible
@@ -244,7 +242,6 @@ func requestID(next echo.HandlerFunc) echo.HandlerFunc {
 		if !saneRequestID(id) {
 			id = uuid.NewString()
 		}
-		c.Set(requestIDKey, id)
 		c.Response().Header().Set(HeaderRequestID, id)
 		return next(c)
 	}

@@ -38,8 +38,8 @@ BENCH_DURATION ?= 3s
 # phones included; at 25 a page would pass phoneapi's 10,000 included).
 bench: build bench-data ## Go benchmarks (-count=5, allocations), then two short phoneapi-bench --compare-baseline runs (BENCH_DURATION per operation, default 3s)
 	$(GO) test -run '^$$' -bench . -benchmem -count=5 ./...
-	$(GO) run ./cmd/phoneapi-bench -bin $(BIN) --compare-baseline -c 32 -d $(BENCH_DURATION) -phones-per-person 25
-	$(GO) run ./cmd/phoneapi-bench -bin $(BIN) --compare-baseline -c 32 -d $(BENCH_DURATION) -phones-per-person 3 -ops people-include,people-include-fields
+	$(GO) run ./cmd/phoneapi-bench -bin $(BIN) --compare-baseline -c 32 -d $(BENCH_DURATION) -warmup 1s -rounds 3 -phones-per-person 25
+	$(GO) run ./cmd/phoneapi-bench -bin $(BIN) --compare-baseline -c 32 -d $(BENCH_DURATION) -warmup 1s -rounds 3 -phones-per-person 3 -ops people-include,people-include-fields
 
 FUZZTIME ?= 30s
 # package:target for every go test -fuzz target (each is also a regular test over its seed corpus)

@@ -67,4 +67,3 @@ func TestPathParamsCheckedOnce(t *testing.T) {
 		}
 	}
 }
-

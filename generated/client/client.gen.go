@@ -829,9 +829,10 @@ type ContactUpdateAttributes struct {
 	UpdatedAt *UpdatedAtInput `json:"updated_at,omitempty"`
 
 	// UpdatedInDbAt The `updated_in_db_at` value the client last saw: the update's
-	// precondition (RFC 3339, any offset). Compared to the millisecond when
-	// fractional seconds are sent, else to the whole second. Required unless
-	// `overwrite` is `true`.
+	// precondition (RFC 3339, any offset). With milliseconds it must equal
+	// the stored value; with less precision (whole seconds, tenths,
+	// hundredths) its interval must hold the stored version and no other
+	// (see Optimistic concurrency). Required unless `overwrite` is `true`.
 	//
 	//
 	// Example: 2026-11-28T05:51:57.123Z
@@ -1376,9 +1377,10 @@ type PersonUpdateAttributes struct {
 	UpdatedAt *UpdatedAtInput `json:"updated_at,omitempty"`
 
 	// UpdatedInDbAt The `updated_in_db_at` value the client last saw: the update's
-	// precondition (RFC 3339, any offset). Compared to the millisecond when
-	// fractional seconds are sent, else to the whole second. Required unless
-	// `overwrite` is `true`.
+	// precondition (RFC 3339, any offset). With milliseconds it must equal
+	// the stored value; with less precision (whole seconds, tenths,
+	// hundredths) its interval must hold the stored version and no other
+	// (see Optimistic concurrency). Required unless `overwrite` is `true`.
 	//
 	//
 	// Example: 2026-11-28T05:51:57.123Z
@@ -1753,9 +1755,10 @@ type PhoneUpdateAttributes struct {
 	UpdatedAt *UpdatedAtInput `json:"updated_at,omitempty"`
 
 	// UpdatedInDbAt The `updated_in_db_at` value the client last saw: the update's
-	// precondition (RFC 3339, any offset). Compared to the millisecond when
-	// fractional seconds are sent, else to the whole second. Required unless
-	// `overwrite` is `true`.
+	// precondition (RFC 3339, any offset). With milliseconds it must equal
+	// the stored value; with less precision (whole seconds, tenths,
+	// hundredths) its interval must hold the stored version and no other
+	// (see Optimistic concurrency). Required unless `overwrite` is `true`.
 	//
 	//
 	// Example: 2026-11-28T05:51:57.123Z
@@ -1865,9 +1868,10 @@ type UpdatedAtInput = string
 type UpdatedInDBAt = string
 
 // UpdatedInDBAtInput The `updated_in_db_at` value the client last saw: the update's
-// precondition (RFC 3339, any offset). Compared to the millisecond when
-// fractional seconds are sent, else to the whole second. Required unless
-// `overwrite` is `true`.
+// precondition (RFC 3339, any offset). With milliseconds it must equal
+// the stored value; with less precision (whole seconds, tenths,
+// hundredths) its interval must hold the stored version and no other
+// (see Optimistic concurrency). Required unless `overwrite` is `true`.
 //
 // Example: 2026-11-28T05:51:57.123Z
 type UpdatedInDBAtInput = string
@@ -3006,8 +3010,10 @@ type ClientInterface interface {
 	// Same as `putContact` (PUT). Attributes not sent keep their values. The
 	// precondition is the `If-Match` header when sent (a value that does not
 	// match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-	// which must equal the stored value (409 with `meta.updated_in_db_at` when
-	// missing or different) unless `overwrite` is `true`. Nothing is saved
+	// which must identify the stored version (to the millisecond, or
+	// unambiguously at less precision: see Optimistic concurrency; 409 with
+	// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+	// `overwrite` is `true`. Nothing is saved
 	// when the precondition fails; the check and the write are atomic.
 	//
 	// Takes any type of body and a specified content type.
@@ -3020,8 +3026,10 @@ type ClientInterface interface {
 	// Same as `putContact` (PUT). Attributes not sent keep their values. The
 	// precondition is the `If-Match` header when sent (a value that does not
 	// match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-	// which must equal the stored value (409 with `meta.updated_in_db_at` when
-	// missing or different) unless `overwrite` is `true`. Nothing is saved
+	// which must identify the stored version (to the millisecond, or
+	// unambiguously at less precision: see Optimistic concurrency; 409 with
+	// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+	// `overwrite` is `true`. Nothing is saved
 	// when the precondition fails; the check and the write are atomic.
 	//
 	// Takes a body of the `application/vnd.api+json` content type.
@@ -3034,8 +3042,10 @@ type ClientInterface interface {
 	// Partial update of a contact: attributes not sent keep their values. The
 	// precondition is the `If-Match` header when sent (a value that does not
 	// match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-	// which must equal the stored value (409 with `meta.updated_in_db_at` when
-	// missing or different) unless `overwrite` is `true`. Nothing is saved
+	// which must identify the stored version (to the millisecond, or
+	// unambiguously at less precision: see Optimistic concurrency; 409 with
+	// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+	// `overwrite` is `true`. Nothing is saved
 	// when the precondition fails; the check and the write are atomic.
 	//
 	// Takes any type of body and a specified content type.
@@ -3048,8 +3058,10 @@ type ClientInterface interface {
 	// Partial update of a contact: attributes not sent keep their values. The
 	// precondition is the `If-Match` header when sent (a value that does not
 	// match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-	// which must equal the stored value (409 with `meta.updated_in_db_at` when
-	// missing or different) unless `overwrite` is `true`. Nothing is saved
+	// which must identify the stored version (to the millisecond, or
+	// unambiguously at less precision: see Optimistic concurrency; 409 with
+	// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+	// `overwrite` is `true`. Nothing is saved
 	// when the precondition fails; the check and the write are atomic.
 	//
 	// Takes a body of the `application/vnd.api+json` content type.
@@ -3119,8 +3131,10 @@ type ClientInterface interface {
 	// Same as `putPerson` (PUT). Attributes not sent keep their values. The
 	// precondition is the `If-Match` header when sent (a value that does not
 	// match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-	// which must equal the stored value (409 with `meta.updated_in_db_at` when
-	// missing or different) unless `overwrite` is `true`. Nothing is saved
+	// which must identify the stored version (to the millisecond, or
+	// unambiguously at less precision: see Optimistic concurrency; 409 with
+	// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+	// `overwrite` is `true`. Nothing is saved
 	// when the precondition fails; the check and the write are atomic.
 	//
 	// Takes any type of body and a specified content type.
@@ -3133,8 +3147,10 @@ type ClientInterface interface {
 	// Same as `putPerson` (PUT). Attributes not sent keep their values. The
 	// precondition is the `If-Match` header when sent (a value that does not
 	// match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-	// which must equal the stored value (409 with `meta.updated_in_db_at` when
-	// missing or different) unless `overwrite` is `true`. Nothing is saved
+	// which must identify the stored version (to the millisecond, or
+	// unambiguously at less precision: see Optimistic concurrency; 409 with
+	// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+	// `overwrite` is `true`. Nothing is saved
 	// when the precondition fails; the check and the write are atomic.
 	//
 	// Takes a body of the `application/vnd.api+json` content type.
@@ -3147,8 +3163,10 @@ type ClientInterface interface {
 	// Partial update of a person: attributes not sent keep their values. The
 	// precondition is the `If-Match` header when sent (a value that does not
 	// match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-	// which must equal the stored value (409 with `meta.updated_in_db_at` when
-	// missing or different) unless `overwrite` is `true`. Nothing is saved
+	// which must identify the stored version (to the millisecond, or
+	// unambiguously at less precision: see Optimistic concurrency; 409 with
+	// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+	// `overwrite` is `true`. Nothing is saved
 	// when the precondition fails; the check and the write are atomic.
 	//
 	// Takes any type of body and a specified content type.
@@ -3161,8 +3179,10 @@ type ClientInterface interface {
 	// Partial update of a person: attributes not sent keep their values. The
 	// precondition is the `If-Match` header when sent (a value that does not
 	// match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-	// which must equal the stored value (409 with `meta.updated_in_db_at` when
-	// missing or different) unless `overwrite` is `true`. Nothing is saved
+	// which must identify the stored version (to the millisecond, or
+	// unambiguously at less precision: see Optimistic concurrency; 409 with
+	// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+	// `overwrite` is `true`. Nothing is saved
 	// when the precondition fails; the check and the write are atomic.
 	//
 	// Takes a body of the `application/vnd.api+json` content type.
@@ -3242,8 +3262,10 @@ type ClientInterface interface {
 	// Same as `putPhone` (PUT). Attributes not sent keep their values. The
 	// precondition is the `If-Match` header when sent (a value that does not
 	// match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-	// which must equal the stored value (409 with `meta.updated_in_db_at` when
-	// missing or different) unless `overwrite` is `true`. Nothing is saved
+	// which must identify the stored version (to the millisecond, or
+	// unambiguously at less precision: see Optimistic concurrency; 409 with
+	// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+	// `overwrite` is `true`. Nothing is saved
 	// when the precondition fails; the check and the write are atomic. A
 	// national `number` sent without `country_code` is parsed with the region
 	// of the stored `country_code`. Making a phone primary demotes the others;
@@ -3261,8 +3283,10 @@ type ClientInterface interface {
 	// Same as `putPhone` (PUT). Attributes not sent keep their values. The
 	// precondition is the `If-Match` header when sent (a value that does not
 	// match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-	// which must equal the stored value (409 with `meta.updated_in_db_at` when
-	// missing or different) unless `overwrite` is `true`. Nothing is saved
+	// which must identify the stored version (to the millisecond, or
+	// unambiguously at less precision: see Optimistic concurrency; 409 with
+	// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+	// `overwrite` is `true`. Nothing is saved
 	// when the precondition fails; the check and the write are atomic. A
 	// national `number` sent without `country_code` is parsed with the region
 	// of the stored `country_code`. Making a phone primary demotes the others;
@@ -3280,8 +3304,10 @@ type ClientInterface interface {
 	// Partial update of a phone: attributes not sent keep their values. The
 	// precondition is the `If-Match` header when sent (a value that does not
 	// match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-	// which must equal the stored value (409 with `meta.updated_in_db_at` when
-	// missing or different) unless `overwrite` is `true`. Nothing is saved
+	// which must identify the stored version (to the millisecond, or
+	// unambiguously at less precision: see Optimistic concurrency; 409 with
+	// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+	// `overwrite` is `true`. Nothing is saved
 	// when the precondition fails; the check and the write are atomic. A
 	// national `number` sent without `country_code` is parsed with the region
 	// of the stored `country_code`. Making a phone primary demotes the others;
@@ -3299,8 +3325,10 @@ type ClientInterface interface {
 	// Partial update of a phone: attributes not sent keep their values. The
 	// precondition is the `If-Match` header when sent (a value that does not
 	// match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-	// which must equal the stored value (409 with `meta.updated_in_db_at` when
-	// missing or different) unless `overwrite` is `true`. Nothing is saved
+	// which must identify the stored version (to the millisecond, or
+	// unambiguously at less precision: see Optimistic concurrency; 409 with
+	// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+	// `overwrite` is `true`. Nothing is saved
 	// when the precondition fails; the check and the write are atomic. A
 	// national `number` sent without `country_code` is parsed with the region
 	// of the stored `country_code`. Making a phone primary demotes the others;
@@ -3582,8 +3610,10 @@ func (c *Client) GetContact(ctx context.Context, contactId ContactID, params *Ge
 // Same as `putContact` (PUT). Attributes not sent keep their values. The
 // precondition is the `If-Match` header when sent (a value that does not
 // match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-// which must equal the stored value (409 with `meta.updated_in_db_at` when
-// missing or different) unless `overwrite` is `true`. Nothing is saved
+// which must identify the stored version (to the millisecond, or
+// unambiguously at less precision: see Optimistic concurrency; 409 with
+// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+// `overwrite` is `true`. Nothing is saved
 // when the precondition fails; the check and the write are atomic.
 //
 // Takes any type of body and a specified content type.
@@ -3606,8 +3636,10 @@ func (c *Client) PatchContactWithBody(ctx context.Context, contactId ContactID, 
 // Same as `putContact` (PUT). Attributes not sent keep their values. The
 // precondition is the `If-Match` header when sent (a value that does not
 // match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-// which must equal the stored value (409 with `meta.updated_in_db_at` when
-// missing or different) unless `overwrite` is `true`. Nothing is saved
+// which must identify the stored version (to the millisecond, or
+// unambiguously at less precision: see Optimistic concurrency; 409 with
+// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+// `overwrite` is `true`. Nothing is saved
 // when the precondition fails; the check and the write are atomic.
 //
 // Takes a body of the `application/vnd.api+json` content type.
@@ -3630,8 +3662,10 @@ func (c *Client) PatchContactWithApplicationVndAPIPlusJSONBody(ctx context.Conte
 // Partial update of a contact: attributes not sent keep their values. The
 // precondition is the `If-Match` header when sent (a value that does not
 // match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-// which must equal the stored value (409 with `meta.updated_in_db_at` when
-// missing or different) unless `overwrite` is `true`. Nothing is saved
+// which must identify the stored version (to the millisecond, or
+// unambiguously at less precision: see Optimistic concurrency; 409 with
+// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+// `overwrite` is `true`. Nothing is saved
 // when the precondition fails; the check and the write are atomic.
 //
 // Takes any type of body and a specified content type.
@@ -3654,8 +3688,10 @@ func (c *Client) PutContactWithBody(ctx context.Context, contactId ContactID, pa
 // Partial update of a contact: attributes not sent keep their values. The
 // precondition is the `If-Match` header when sent (a value that does not
 // match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-// which must equal the stored value (409 with `meta.updated_in_db_at` when
-// missing or different) unless `overwrite` is `true`. Nothing is saved
+// which must identify the stored version (to the millisecond, or
+// unambiguously at less precision: see Optimistic concurrency; 409 with
+// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+// `overwrite` is `true`. Nothing is saved
 // when the precondition fails; the check and the write are atomic.
 //
 // Takes a body of the `application/vnd.api+json` content type.
@@ -3785,8 +3821,10 @@ func (c *Client) GetPerson(ctx context.Context, contactId ContactID, personId Pe
 // Same as `putPerson` (PUT). Attributes not sent keep their values. The
 // precondition is the `If-Match` header when sent (a value that does not
 // match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-// which must equal the stored value (409 with `meta.updated_in_db_at` when
-// missing or different) unless `overwrite` is `true`. Nothing is saved
+// which must identify the stored version (to the millisecond, or
+// unambiguously at less precision: see Optimistic concurrency; 409 with
+// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+// `overwrite` is `true`. Nothing is saved
 // when the precondition fails; the check and the write are atomic.
 //
 // Takes any type of body and a specified content type.
@@ -3809,8 +3847,10 @@ func (c *Client) PatchPersonWithBody(ctx context.Context, contactId ContactID, p
 // Same as `putPerson` (PUT). Attributes not sent keep their values. The
 // precondition is the `If-Match` header when sent (a value that does not
 // match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-// which must equal the stored value (409 with `meta.updated_in_db_at` when
-// missing or different) unless `overwrite` is `true`. Nothing is saved
+// which must identify the stored version (to the millisecond, or
+// unambiguously at less precision: see Optimistic concurrency; 409 with
+// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+// `overwrite` is `true`. Nothing is saved
 // when the precondition fails; the check and the write are atomic.
 //
 // Takes a body of the `application/vnd.api+json` content type.
@@ -3833,8 +3873,10 @@ func (c *Client) PatchPersonWithApplicationVndAPIPlusJSONBody(ctx context.Contex
 // Partial update of a person: attributes not sent keep their values. The
 // precondition is the `If-Match` header when sent (a value that does not
 // match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-// which must equal the stored value (409 with `meta.updated_in_db_at` when
-// missing or different) unless `overwrite` is `true`. Nothing is saved
+// which must identify the stored version (to the millisecond, or
+// unambiguously at less precision: see Optimistic concurrency; 409 with
+// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+// `overwrite` is `true`. Nothing is saved
 // when the precondition fails; the check and the write are atomic.
 //
 // Takes any type of body and a specified content type.
@@ -3857,8 +3899,10 @@ func (c *Client) PutPersonWithBody(ctx context.Context, contactId ContactID, per
 // Partial update of a person: attributes not sent keep their values. The
 // precondition is the `If-Match` header when sent (a value that does not
 // match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-// which must equal the stored value (409 with `meta.updated_in_db_at` when
-// missing or different) unless `overwrite` is `true`. Nothing is saved
+// which must identify the stored version (to the millisecond, or
+// unambiguously at less precision: see Optimistic concurrency; 409 with
+// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+// `overwrite` is `true`. Nothing is saved
 // when the precondition fails; the check and the write are atomic.
 //
 // Takes a body of the `application/vnd.api+json` content type.
@@ -3998,8 +4042,10 @@ func (c *Client) GetPhone(ctx context.Context, contactId ContactID, personId Per
 // Same as `putPhone` (PUT). Attributes not sent keep their values. The
 // precondition is the `If-Match` header when sent (a value that does not
 // match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-// which must equal the stored value (409 with `meta.updated_in_db_at` when
-// missing or different) unless `overwrite` is `true`. Nothing is saved
+// which must identify the stored version (to the millisecond, or
+// unambiguously at less precision: see Optimistic concurrency; 409 with
+// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+// `overwrite` is `true`. Nothing is saved
 // when the precondition fails; the check and the write are atomic. A
 // national `number` sent without `country_code` is parsed with the region
 // of the stored `country_code`. Making a phone primary demotes the others;
@@ -4027,8 +4073,10 @@ func (c *Client) PatchPhoneWithBody(ctx context.Context, contactId ContactID, pe
 // Same as `putPhone` (PUT). Attributes not sent keep their values. The
 // precondition is the `If-Match` header when sent (a value that does not
 // match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-// which must equal the stored value (409 with `meta.updated_in_db_at` when
-// missing or different) unless `overwrite` is `true`. Nothing is saved
+// which must identify the stored version (to the millisecond, or
+// unambiguously at less precision: see Optimistic concurrency; 409 with
+// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+// `overwrite` is `true`. Nothing is saved
 // when the precondition fails; the check and the write are atomic. A
 // national `number` sent without `country_code` is parsed with the region
 // of the stored `country_code`. Making a phone primary demotes the others;
@@ -4056,8 +4104,10 @@ func (c *Client) PatchPhoneWithApplicationVndAPIPlusJSONBody(ctx context.Context
 // Partial update of a phone: attributes not sent keep their values. The
 // precondition is the `If-Match` header when sent (a value that does not
 // match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-// which must equal the stored value (409 with `meta.updated_in_db_at` when
-// missing or different) unless `overwrite` is `true`. Nothing is saved
+// which must identify the stored version (to the millisecond, or
+// unambiguously at less precision: see Optimistic concurrency; 409 with
+// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+// `overwrite` is `true`. Nothing is saved
 // when the precondition fails; the check and the write are atomic. A
 // national `number` sent without `country_code` is parsed with the region
 // of the stored `country_code`. Making a phone primary demotes the others;
@@ -4085,8 +4135,10 @@ func (c *Client) PutPhoneWithBody(ctx context.Context, contactId ContactID, pers
 // Partial update of a phone: attributes not sent keep their values. The
 // precondition is the `If-Match` header when sent (a value that does not
 // match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-// which must equal the stored value (409 with `meta.updated_in_db_at` when
-// missing or different) unless `overwrite` is `true`. Nothing is saved
+// which must identify the stored version (to the millisecond, or
+// unambiguously at less precision: see Optimistic concurrency; 409 with
+// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+// `overwrite` is `true`. Nothing is saved
 // when the precondition fails; the check and the write are atomic. A
 // national `number` sent without `country_code` is parsed with the region
 // of the stored `country_code`. Making a phone primary demotes the others;
@@ -7284,8 +7336,10 @@ type ClientWithResponsesInterface interface {
 	// Same as `putContact` (PUT). Attributes not sent keep their values. The
 	// precondition is the `If-Match` header when sent (a value that does not
 	// match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-	// which must equal the stored value (409 with `meta.updated_in_db_at` when
-	// missing or different) unless `overwrite` is `true`. Nothing is saved
+	// which must identify the stored version (to the millisecond, or
+	// unambiguously at less precision: see Optimistic concurrency; 409 with
+	// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+	// `overwrite` is `true`. Nothing is saved
 	// when the precondition fails; the check and the write are atomic.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -7298,8 +7352,10 @@ type ClientWithResponsesInterface interface {
 	// Same as `putContact` (PUT). Attributes not sent keep their values. The
 	// precondition is the `If-Match` header when sent (a value that does not
 	// match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-	// which must equal the stored value (409 with `meta.updated_in_db_at` when
-	// missing or different) unless `overwrite` is `true`. Nothing is saved
+	// which must identify the stored version (to the millisecond, or
+	// unambiguously at less precision: see Optimistic concurrency; 409 with
+	// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+	// `overwrite` is `true`. Nothing is saved
 	// when the precondition fails; the check and the write are atomic.
 	//
 	// Takes a body of the `application/vnd.api+json` content type, and returns a wrapper object for the known response body format(s).
@@ -7312,8 +7368,10 @@ type ClientWithResponsesInterface interface {
 	// Partial update of a contact: attributes not sent keep their values. The
 	// precondition is the `If-Match` header when sent (a value that does not
 	// match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-	// which must equal the stored value (409 with `meta.updated_in_db_at` when
-	// missing or different) unless `overwrite` is `true`. Nothing is saved
+	// which must identify the stored version (to the millisecond, or
+	// unambiguously at less precision: see Optimistic concurrency; 409 with
+	// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+	// `overwrite` is `true`. Nothing is saved
 	// when the precondition fails; the check and the write are atomic.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -7326,8 +7384,10 @@ type ClientWithResponsesInterface interface {
 	// Partial update of a contact: attributes not sent keep their values. The
 	// precondition is the `If-Match` header when sent (a value that does not
 	// match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-	// which must equal the stored value (409 with `meta.updated_in_db_at` when
-	// missing or different) unless `overwrite` is `true`. Nothing is saved
+	// which must identify the stored version (to the millisecond, or
+	// unambiguously at less precision: see Optimistic concurrency; 409 with
+	// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+	// `overwrite` is `true`. Nothing is saved
 	// when the precondition fails; the check and the write are atomic.
 	//
 	// Takes a body of the `application/vnd.api+json` content type, and returns a wrapper object for the known response body format(s).
@@ -7403,8 +7463,10 @@ type ClientWithResponsesInterface interface {
 	// Same as `putPerson` (PUT). Attributes not sent keep their values. The
 	// precondition is the `If-Match` header when sent (a value that does not
 	// match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-	// which must equal the stored value (409 with `meta.updated_in_db_at` when
-	// missing or different) unless `overwrite` is `true`. Nothing is saved
+	// which must identify the stored version (to the millisecond, or
+	// unambiguously at less precision: see Optimistic concurrency; 409 with
+	// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+	// `overwrite` is `true`. Nothing is saved
 	// when the precondition fails; the check and the write are atomic.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -7417,8 +7479,10 @@ type ClientWithResponsesInterface interface {
 	// Same as `putPerson` (PUT). Attributes not sent keep their values. The
 	// precondition is the `If-Match` header when sent (a value that does not
 	// match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-	// which must equal the stored value (409 with `meta.updated_in_db_at` when
-	// missing or different) unless `overwrite` is `true`. Nothing is saved
+	// which must identify the stored version (to the millisecond, or
+	// unambiguously at less precision: see Optimistic concurrency; 409 with
+	// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+	// `overwrite` is `true`. Nothing is saved
 	// when the precondition fails; the check and the write are atomic.
 	//
 	// Takes a body of the `application/vnd.api+json` content type, and returns a wrapper object for the known response body format(s).
@@ -7431,8 +7495,10 @@ type ClientWithResponsesInterface interface {
 	// Partial update of a person: attributes not sent keep their values. The
 	// precondition is the `If-Match` header when sent (a value that does not
 	// match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-	// which must equal the stored value (409 with `meta.updated_in_db_at` when
-	// missing or different) unless `overwrite` is `true`. Nothing is saved
+	// which must identify the stored version (to the millisecond, or
+	// unambiguously at less precision: see Optimistic concurrency; 409 with
+	// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+	// `overwrite` is `true`. Nothing is saved
 	// when the precondition fails; the check and the write are atomic.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -7445,8 +7511,10 @@ type ClientWithResponsesInterface interface {
 	// Partial update of a person: attributes not sent keep their values. The
 	// precondition is the `If-Match` header when sent (a value that does not
 	// match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-	// which must equal the stored value (409 with `meta.updated_in_db_at` when
-	// missing or different) unless `overwrite` is `true`. Nothing is saved
+	// which must identify the stored version (to the millisecond, or
+	// unambiguously at less precision: see Optimistic concurrency; 409 with
+	// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+	// `overwrite` is `true`. Nothing is saved
 	// when the precondition fails; the check and the write are atomic.
 	//
 	// Takes a body of the `application/vnd.api+json` content type, and returns a wrapper object for the known response body format(s).
@@ -7532,8 +7600,10 @@ type ClientWithResponsesInterface interface {
 	// Same as `putPhone` (PUT). Attributes not sent keep their values. The
 	// precondition is the `If-Match` header when sent (a value that does not
 	// match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-	// which must equal the stored value (409 with `meta.updated_in_db_at` when
-	// missing or different) unless `overwrite` is `true`. Nothing is saved
+	// which must identify the stored version (to the millisecond, or
+	// unambiguously at less precision: see Optimistic concurrency; 409 with
+	// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+	// `overwrite` is `true`. Nothing is saved
 	// when the precondition fails; the check and the write are atomic. A
 	// national `number` sent without `country_code` is parsed with the region
 	// of the stored `country_code`. Making a phone primary demotes the others;
@@ -7551,8 +7621,10 @@ type ClientWithResponsesInterface interface {
 	// Same as `putPhone` (PUT). Attributes not sent keep their values. The
 	// precondition is the `If-Match` header when sent (a value that does not
 	// match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-	// which must equal the stored value (409 with `meta.updated_in_db_at` when
-	// missing or different) unless `overwrite` is `true`. Nothing is saved
+	// which must identify the stored version (to the millisecond, or
+	// unambiguously at less precision: see Optimistic concurrency; 409 with
+	// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+	// `overwrite` is `true`. Nothing is saved
 	// when the precondition fails; the check and the write are atomic. A
 	// national `number` sent without `country_code` is parsed with the region
 	// of the stored `country_code`. Making a phone primary demotes the others;
@@ -7570,8 +7642,10 @@ type ClientWithResponsesInterface interface {
 	// Partial update of a phone: attributes not sent keep their values. The
 	// precondition is the `If-Match` header when sent (a value that does not
 	// match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-	// which must equal the stored value (409 with `meta.updated_in_db_at` when
-	// missing or different) unless `overwrite` is `true`. Nothing is saved
+	// which must identify the stored version (to the millisecond, or
+	// unambiguously at less precision: see Optimistic concurrency; 409 with
+	// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+	// `overwrite` is `true`. Nothing is saved
 	// when the precondition fails; the check and the write are atomic. A
 	// national `number` sent without `country_code` is parsed with the region
 	// of the stored `country_code`. Making a phone primary demotes the others;
@@ -7589,8 +7663,10 @@ type ClientWithResponsesInterface interface {
 	// Partial update of a phone: attributes not sent keep their values. The
 	// precondition is the `If-Match` header when sent (a value that does not
 	// match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-	// which must equal the stored value (409 with `meta.updated_in_db_at` when
-	// missing or different) unless `overwrite` is `true`. Nothing is saved
+	// which must identify the stored version (to the millisecond, or
+	// unambiguously at less precision: see Optimistic concurrency; 409 with
+	// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+	// `overwrite` is `true`. Nothing is saved
 	// when the precondition fails; the check and the write are atomic. A
 	// national `number` sent without `country_code` is parsed with the region
 	// of the stored `country_code`. Making a phone primary demotes the others;
@@ -11037,8 +11113,10 @@ func (c *ClientWithResponses) GetContactWithResponse(ctx context.Context, contac
 // Same as `putContact` (PUT). Attributes not sent keep their values. The
 // precondition is the `If-Match` header when sent (a value that does not
 // match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-// which must equal the stored value (409 with `meta.updated_in_db_at` when
-// missing or different) unless `overwrite` is `true`. Nothing is saved
+// which must identify the stored version (to the millisecond, or
+// unambiguously at less precision: see Optimistic concurrency; 409 with
+// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+// `overwrite` is `true`. Nothing is saved
 // when the precondition fails; the check and the write are atomic.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -11057,8 +11135,10 @@ func (c *ClientWithResponses) PatchContactWithBodyWithResponse(ctx context.Conte
 // Same as `putContact` (PUT). Attributes not sent keep their values. The
 // precondition is the `If-Match` header when sent (a value that does not
 // match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-// which must equal the stored value (409 with `meta.updated_in_db_at` when
-// missing or different) unless `overwrite` is `true`. Nothing is saved
+// which must identify the stored version (to the millisecond, or
+// unambiguously at less precision: see Optimistic concurrency; 409 with
+// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+// `overwrite` is `true`. Nothing is saved
 // when the precondition fails; the check and the write are atomic.
 //
 // Takes a body of the `application/vnd.api+json` content type, and returns a wrapper object for the known response body format(s).
@@ -11077,8 +11157,10 @@ func (c *ClientWithResponses) PatchContactWithApplicationVndAPIPlusJSONBodyWithR
 // Partial update of a contact: attributes not sent keep their values. The
 // precondition is the `If-Match` header when sent (a value that does not
 // match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-// which must equal the stored value (409 with `meta.updated_in_db_at` when
-// missing or different) unless `overwrite` is `true`. Nothing is saved
+// which must identify the stored version (to the millisecond, or
+// unambiguously at less precision: see Optimistic concurrency; 409 with
+// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+// `overwrite` is `true`. Nothing is saved
 // when the precondition fails; the check and the write are atomic.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -11097,8 +11179,10 @@ func (c *ClientWithResponses) PutContactWithBodyWithResponse(ctx context.Context
 // Partial update of a contact: attributes not sent keep their values. The
 // precondition is the `If-Match` header when sent (a value that does not
 // match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-// which must equal the stored value (409 with `meta.updated_in_db_at` when
-// missing or different) unless `overwrite` is `true`. Nothing is saved
+// which must identify the stored version (to the millisecond, or
+// unambiguously at less precision: see Optimistic concurrency; 409 with
+// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+// `overwrite` is `true`. Nothing is saved
 // when the precondition fails; the check and the write are atomic.
 //
 // Takes a body of the `application/vnd.api+json` content type, and returns a wrapper object for the known response body format(s).
@@ -11210,8 +11294,10 @@ func (c *ClientWithResponses) GetPersonWithResponse(ctx context.Context, contact
 // Same as `putPerson` (PUT). Attributes not sent keep their values. The
 // precondition is the `If-Match` header when sent (a value that does not
 // match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-// which must equal the stored value (409 with `meta.updated_in_db_at` when
-// missing or different) unless `overwrite` is `true`. Nothing is saved
+// which must identify the stored version (to the millisecond, or
+// unambiguously at less precision: see Optimistic concurrency; 409 with
+// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+// `overwrite` is `true`. Nothing is saved
 // when the precondition fails; the check and the write are atomic.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -11230,8 +11316,10 @@ func (c *ClientWithResponses) PatchPersonWithBodyWithResponse(ctx context.Contex
 // Same as `putPerson` (PUT). Attributes not sent keep their values. The
 // precondition is the `If-Match` header when sent (a value that does not
 // match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-// which must equal the stored value (409 with `meta.updated_in_db_at` when
-// missing or different) unless `overwrite` is `true`. Nothing is saved
+// which must identify the stored version (to the millisecond, or
+// unambiguously at less precision: see Optimistic concurrency; 409 with
+// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+// `overwrite` is `true`. Nothing is saved
 // when the precondition fails; the check and the write are atomic.
 //
 // Takes a body of the `application/vnd.api+json` content type, and returns a wrapper object for the known response body format(s).
@@ -11250,8 +11338,10 @@ func (c *ClientWithResponses) PatchPersonWithApplicationVndAPIPlusJSONBodyWithRe
 // Partial update of a person: attributes not sent keep their values. The
 // precondition is the `If-Match` header when sent (a value that does not
 // match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-// which must equal the stored value (409 with `meta.updated_in_db_at` when
-// missing or different) unless `overwrite` is `true`. Nothing is saved
+// which must identify the stored version (to the millisecond, or
+// unambiguously at less precision: see Optimistic concurrency; 409 with
+// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+// `overwrite` is `true`. Nothing is saved
 // when the precondition fails; the check and the write are atomic.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -11270,8 +11360,10 @@ func (c *ClientWithResponses) PutPersonWithBodyWithResponse(ctx context.Context,
 // Partial update of a person: attributes not sent keep their values. The
 // precondition is the `If-Match` header when sent (a value that does not
 // match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-// which must equal the stored value (409 with `meta.updated_in_db_at` when
-// missing or different) unless `overwrite` is `true`. Nothing is saved
+// which must identify the stored version (to the millisecond, or
+// unambiguously at less precision: see Optimistic concurrency; 409 with
+// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+// `overwrite` is `true`. Nothing is saved
 // when the precondition fails; the check and the write are atomic.
 //
 // Takes a body of the `application/vnd.api+json` content type, and returns a wrapper object for the known response body format(s).
@@ -11393,8 +11485,10 @@ func (c *ClientWithResponses) GetPhoneWithResponse(ctx context.Context, contactI
 // Same as `putPhone` (PUT). Attributes not sent keep their values. The
 // precondition is the `If-Match` header when sent (a value that does not
 // match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-// which must equal the stored value (409 with `meta.updated_in_db_at` when
-// missing or different) unless `overwrite` is `true`. Nothing is saved
+// which must identify the stored version (to the millisecond, or
+// unambiguously at less precision: see Optimistic concurrency; 409 with
+// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+// `overwrite` is `true`. Nothing is saved
 // when the precondition fails; the check and the write are atomic. A
 // national `number` sent without `country_code` is parsed with the region
 // of the stored `country_code`. Making a phone primary demotes the others;
@@ -11418,8 +11512,10 @@ func (c *ClientWithResponses) PatchPhoneWithBodyWithResponse(ctx context.Context
 // Same as `putPhone` (PUT). Attributes not sent keep their values. The
 // precondition is the `If-Match` header when sent (a value that does not
 // match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-// which must equal the stored value (409 with `meta.updated_in_db_at` when
-// missing or different) unless `overwrite` is `true`. Nothing is saved
+// which must identify the stored version (to the millisecond, or
+// unambiguously at less precision: see Optimistic concurrency; 409 with
+// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+// `overwrite` is `true`. Nothing is saved
 // when the precondition fails; the check and the write are atomic. A
 // national `number` sent without `country_code` is parsed with the region
 // of the stored `country_code`. Making a phone primary demotes the others;
@@ -11443,8 +11539,10 @@ func (c *ClientWithResponses) PatchPhoneWithApplicationVndAPIPlusJSONBodyWithRes
 // Partial update of a phone: attributes not sent keep their values. The
 // precondition is the `If-Match` header when sent (a value that does not
 // match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-// which must equal the stored value (409 with `meta.updated_in_db_at` when
-// missing or different) unless `overwrite` is `true`. Nothing is saved
+// which must identify the stored version (to the millisecond, or
+// unambiguously at less precision: see Optimistic concurrency; 409 with
+// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+// `overwrite` is `true`. Nothing is saved
 // when the precondition fails; the check and the write are atomic. A
 // national `number` sent without `country_code` is parsed with the region
 // of the stored `country_code`. Making a phone primary demotes the others;
@@ -11468,8 +11566,10 @@ func (c *ClientWithResponses) PutPhoneWithBodyWithResponse(ctx context.Context, 
 // Partial update of a phone: attributes not sent keep their values. The
 // precondition is the `If-Match` header when sent (a value that does not
 // match the current `ETag` gives 412), else the body's `updated_in_db_at`,
-// which must equal the stored value (409 with `meta.updated_in_db_at` when
-// missing or different) unless `overwrite` is `true`. Nothing is saved
+// which must identify the stored version (to the millisecond, or
+// unambiguously at less precision: see Optimistic concurrency; 409 with
+// `meta.updated_in_db_at` when missing, different or ambiguous) unless
+// `overwrite` is `true`. Nothing is saved
 // when the precondition fails; the check and the write are atomic. A
 // national `number` sent without `country_code` is parsed with the region
 // of the stored `country_code`. Making a phone primary demotes the others;

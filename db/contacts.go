@@ -102,7 +102,7 @@ func (s *Store) UpdateContact(ctx context.Context, accountListID, id string, u C
 		if c, err = contactOf(ctx, tx, accountListID, id); err != nil {
 			return err
 		}
-		if err := pre.check(c.UpdatedInDBAt); err != nil {
+		if err := pre.check(ctx, tx, "contacts", id, c.UpdatedInDBAt); err != nil {
 			return err
 		}
 		if u.Name != nil {
@@ -110,7 +110,8 @@ func (s *Store) UpdateContact(ctx context.Context, accountListID, id string, u C
 		}
 		wc.stamp(&c.CreatedAt, &c.UpdatedAt, &c.UpdatedInDBAt, u.CreatedAt, u.UpdatedAt)
 		_, err = tx.ExecContext(ctx,
-			`UPDATE contacts SET name = ?, created_at = ?, updated_at = ?, updated_in_db_at = ? WHERE id = ?`,
+			`UPDATE contacts SET name = ?, created_at = ?, updated_at = ?,
+				prev_updated_in_db_at = updated_in_db_at, updated_in_db_at = ? WHERE id = ?`,
 			c.Name, c.CreatedAt.UnixMilli(), c.UpdatedAt.UnixMilli(), c.UpdatedInDBAt.UnixMilli(), id)
 		return mapError(err)
 	})
@@ -132,7 +133,7 @@ func (s *Store) DeleteContact(ctx context.Context, accountListID, id string, pre
 		if err != nil {
 			return err
 		}
-		if err := pre.check(c.UpdatedInDBAt); err != nil {
+		if err := pre.check(ctx, tx, "contacts", id, c.UpdatedInDBAt); err != nil {
 			return err
 		}
 		at := wc.now()

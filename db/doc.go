@@ -68,7 +68,11 @@
 // the earlier one committed and stamped no earlier than the mark that
 // one left; a commit of another account list may carry any stamp, but
 // it is never in this account list's lists. updated_in_db_at also
-// strictly increases per row (prev+1ms when the clock has not moved on).
+// strictly increases per row (prev+1ms when the clock has not moved on),
+// and every write that advances it keeps the value it replaces in
+// prev_updated_in_db_at (NULL for a row of one version): a Precondition
+// of less than millisecond precision reads it to tell whether its
+// interval identifies exactly one version of the row.
 //
 // Settings, users and their new account lists, and imports, are written
 // without an account list's lock: each is a single insert that is safe

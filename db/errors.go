@@ -56,12 +56,19 @@ var (
 // context.Canceled with errors.Is; a write that fails so did not happen.
 
 // StaleError is returned when a Precondition fails; errors.Is(err, ErrStale)
-// is true. Current is the stored updated_in_db_at.
+// is true. Current is the stored updated_in_db_at. Ambiguous reports a
+// precondition of less than millisecond precision whose interval holds
+// the stored value and also the previous version's: it names two versions.
 type StaleError struct {
-	Current time.Time
+	Current   time.Time
+	Ambiguous bool
 }
 
 func (e *StaleError) Error() string {
+	if e.Ambiguous {
+		return fmt.Sprintf("ambiguous precondition: it names more than one version; stored updated_in_db_at is %s",
+			e.Current.UTC().Format(time.RFC3339Nano))
+	}
 	return fmt.Sprintf("stale precondition: stored updated_in_db_at is %s",
 		e.Current.UTC().Format(time.RFC3339Nano))
 }

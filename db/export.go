@@ -19,7 +19,7 @@ import (
 //
 //	{"type":"phoneapi-export","version":2,"engine":"sqlite","exported_at":"2024-03-04T05:06:07.890Z","counts":{"account_lists":1,...}}
 //	{"type":"account_lists","id":"…","attributes":{"created_at":1709528767890,"hw":1709528767890}}
-//	{"type":"contacts","id":"…","attributes":{"account_list_id":"…","name":"Smith","created_at":…,"updated_at":…,"updated_in_db_at":…}}
+//	{"type":"contacts","id":"…","attributes":{"account_list_id":"…","name":"Smith","created_at":…,"updated_at":…,"updated_in_db_at":…,"prev_updated_in_db_at":null}}
 //	…
 //
 // The first line is the header: the format version, where the data came
@@ -30,18 +30,23 @@ import (
 // column, by column name. Values are stored values, unconverted: text as
 // JSON strings, NULL as null, timestamps as integer unix milliseconds,
 // booleans as true or false. Nothing is lost: ids, every timestamp to the
-// millisecond, the tombstones, the users and their account lists with
-// their write clocks' high-water marks (hw), and the settings (the
-// generated JWT secret included).
+// millisecond, each row's previous updated_in_db_at (which preconditions
+// of less than millisecond precision need), the tombstones, the users and
+// their account lists with their write clocks' high-water marks (hw), and
+// the settings (the generated JWT secret included).
 //
-// Version 1, written before the write clock moved to the account lists,
-// has no hw attribute and ends with one database-wide clock line,
+// Version 2, written before the rows kept their previous version, has no
+// prev_updated_in_db_at attribute; Import gives each contact, person and
+// phone updated_in_db_at - 1 ms, as migration 0007 does to the rows it
+// finds: their history is unknown (see Precondition). Version 1, written
+// before the write clock moved to the account lists, has neither that nor
+// the hw attribute, and ends with one database-wide clock line,
 // {"type":"write_clock","id":1,"attributes":{"hw":…}}; Import reads it
 // too, giving every account list that high-water mark.
 
 // ExportVersion is the version of the export format Export writes. Import
-// reads it and version 1.
-const ExportVersion = 2
+// reads it and versions 1 and 2.
+const ExportVersion = 3
 
 // exportType is the "type" of the header line.
 const exportType = "phoneapi-export"
@@ -53,6 +58,7 @@ const (
 	kindText     colKind = iota // TEXT NOT NULL: a JSON string
 	kindNullText                // TEXT: a JSON string or null
 	kindInt                     // INTEGER/BIGINT NOT NULL: a JSON integer
+	kindNullInt                 // INTEGER/BIGINT: a JSON integer or null
 	kindBool                    // 0/1 on SQLite, BOOLEAN on PostgreSQL: true or false
 )
 
@@ -67,12 +73,15 @@ type exportTable struct {
 	name  string   // the table, and the "type" of its lines
 	key   column   // the primary key, a line's "id"
 	attrs []column // the other columns, a line's "attributes", in table order
-	// derived are columns after attrs that the database fills itself
+	// derived are columns that the database fills itself
 	// (people.account_list_id and the account lists' counts, by
-	// triggers): neither
-	// exported nor imported, and named so that the tests know every
-	// column is accounted for.
+	// triggers): neither exported nor imported, and named so that the
+	// tests know every column is accounted for.
 	derived []string
+	// prevUnknown marks a table of export versions 1 and 2, whose lines
+	// have no prev_updated_in_db_at: Import writes updated_in_db_at - 1 ms
+	// there (see ExportVersion).
+	prevUnknown bool
 
 	selectSQL, insertSQL, columns string // built by init
 }
@@ -90,24 +99,28 @@ var (
 	}}
 	contactsTable = &exportTable{name: "contacts", key: column{"id", kindText}, attrs: []column{
 		{"account_list_id", kindText}, {"name", kindText},
-		{"created_at", kindInt}, {"updated_at", kindInt}, {"updated_in_db_at", kindInt},
+		{"created_at", kindInt}, {"updated_at", kindInt}, {"updated_in_db_at", kindInt}, {prevColumn, kindNullInt},
 	}}
 	peopleTable = &exportTable{name: "people", key: column{"id", kindText}, attrs: []column{
 		{"contact_id", kindText}, {"first_name", kindText}, {"last_name", kindNullText},
-		{"created_at", kindInt}, {"updated_at", kindInt}, {"updated_in_db_at", kindInt},
+		{"created_at", kindInt}, {"updated_at", kindInt}, {"updated_in_db_at", kindInt}, {prevColumn, kindNullInt},
 	}, derived: []string{"account_list_id"}}
 	phonesTable = &exportTable{name: "phones", key: column{"id", kindText}, attrs: []column{
 		{"person_id", kindText}, {"number", kindText}, {"country_code", kindNullText}, {"location", kindNullText},
 		{"primary", kindBool}, {"historic", kindBool}, {"source", kindText}, {"valid_values", kindBool},
-		{"created_at", kindInt}, {"updated_at", kindInt}, {"updated_in_db_at", kindInt},
+		{"created_at", kindInt}, {"updated_at", kindInt}, {"updated_in_db_at", kindInt}, {prevColumn, kindNullInt},
 	}}
 	deletedTable = &exportTable{name: "deleted_records", key: column{"id", kindText}, attrs: []column{
 		{"account_list_id", kindText}, {"deletable_type", kindText}, {"deletable_id", kindText},
 		{"contact_id", kindNullText}, {"person_id", kindNullText}, {"deleted_at", kindInt},
 	}}
 
-	// Version 1's account lists (no hw) and its database-wide clock,
-	// read by Import only.
+	// The contacts, people and phones of versions 1 and 2, without
+	// prev_updated_in_db_at; version 1's account lists (no hw) and its
+	// database-wide clock. Read by Import only.
+	v2ContactsTable     = withoutPrev(contactsTable)
+	v2PeopleTable       = withoutPrev(peopleTable)
+	v2PhonesTable       = withoutPrev(phonesTable)
 	v1AccountListsTable = &exportTable{name: "account_lists", key: column{"id", kindText}, attrs: []column{
 		{"created_at", kindInt},
 	}}
@@ -115,6 +128,21 @@ var (
 		{"hw", kindInt},
 	}}
 )
+
+// prevColumn is the column of a row's previous updated_in_db_at.
+const prevColumn = "prev_updated_in_db_at"
+
+// withoutPrev returns t as export versions 1 and 2 have it: without
+// prevColumn, which Import fills (prevUnknown).
+func withoutPrev(t *exportTable) *exportTable {
+	v := &exportTable{name: t.name, key: t.key, derived: t.derived, prevUnknown: true}
+	for _, c := range t.attrs {
+		if c.name != prevColumn {
+			v.attrs = append(v.attrs, c)
+		}
+	}
+	return v
+}
 
 // exportTables lists every table holding data, parents before children,
 // as Export writes them. (schema_migrations is not exported: Import's
@@ -132,7 +160,8 @@ type format struct {
 // formats are the versions Import reads.
 var formats = map[int]*format{
 	ExportVersion: newFormat(exportTables...),
-	1: newFormat(v1AccountListsTable, usersTable, settingsTable, contactsTable, peopleTable, phonesTable,
+	2:             newFormat(accountListsTable, usersTable, settingsTable, v2ContactsTable, v2PeopleTable, v2PhonesTable, deletedTable),
+	1: newFormat(v1AccountListsTable, usersTable, settingsTable, v2ContactsTable, v2PeopleTable, v2PhonesTable,
 		deletedTable, v1WriteClockTable),
 }
 
@@ -144,8 +173,11 @@ func newFormat(tables ...*exportTable) *format {
 		for _, c := range append([]column{t.key}, t.attrs...) {
 			cols = append(cols, `"`+c.name+`"`)
 		}
+		t.selectSQL = `SELECT ` + strings.Join(cols, ", ") + ` FROM ` + t.name + ` ORDER BY "` + t.key.name + `"`
+		if t.prevUnknown {
+			cols = append(cols, `"`+prevColumn+`"`)
+		}
 		t.columns = strings.Join(cols, ", ")
-		t.selectSQL = `SELECT ` + t.columns + ` FROM ` + t.name + ` ORDER BY "` + t.key.name + `"`
 		t.insertSQL = multiRowInsert(t.name, t.columns, len(cols), 1)
 	}
 	return f
@@ -291,6 +323,8 @@ func exportTableRows(ctx context.Context, tx conn, t *exportTable, w io.Writer, 
 			dest[i] = new(sql.NullString)
 		case kindInt:
 			dest[i] = new(int64)
+		case kindNullInt:
+			dest[i] = new(sql.NullInt64)
 		case kindBool:
 			dest[i] = new(bool)
 		}
@@ -352,6 +386,11 @@ func appendValue(buf []byte, v any) ([]byte, error) {
 		return appendJSONString(buf, v.String)
 	case *int64:
 		return strconv.AppendInt(buf, *v, 10), nil
+	case *sql.NullInt64:
+		if !v.Valid {
+			return append(buf, "null"...), nil
+		}
+		return strconv.AppendInt(buf, v.Int64, 10), nil
 	case *bool:
 		return strconv.AppendBool(buf, *v), nil
 	}
@@ -402,14 +441,23 @@ const importMaxLine = 64 << 20
 type importRow struct {
 	line  int
 	table *exportTable
-	args  []any // key, then attributes, as query arguments
+	args  []any // key, then attributes, as query arguments (see width)
+}
+
+// width returns how many values a row of t inserts: its key, its
+// attributes and, for prevUnknown, prev_updated_in_db_at.
+func (t *exportTable) width() int {
+	if t.prevUnknown {
+		return 2 + len(t.attrs)
+	}
+	return 1 + len(t.attrs)
 }
 
 // Import reads an export (see Export) from r and writes its rows, exactly
 // as they are, into the database, which must be migrated and empty: no
 // row in any exported table. Rows are inserted raw, values unchanged —
-// ids, timestamps, updated_in_db_at, primary flags, tombstones, settings,
-// each account list's write clock — bypassing the write clock's stamping
+// ids, timestamps, updated_in_db_at and the previous version's, primary
+// flags, tombstones, settings, each account list's write clock — bypassing the write clock's stamping
 // and the primary phone fix-up: it is a copy, and the rows were
 // consistent where they came from. A version 1 export's database-wide
 // high-water mark becomes every account list's.
@@ -644,7 +692,7 @@ func parseRow(f *format, line []byte) (importRow, error) {
 		return importRow{}, fmt.Errorf("unknown type %q", l.Type)
 	}
 	t := f.tables[i]
-	row := importRow{table: t, args: make([]any, 0, 1+len(t.attrs))}
+	row := importRow{table: t, args: make([]any, 0, t.width())}
 	if l.ID == nil {
 		return importRow{}, fmt.Errorf(`%s: missing "id"`, t.name)
 	}
@@ -672,6 +720,15 @@ func parseRow(f *format, line []byte) (importRow, error) {
 		for name := range l.Attributes {
 			if !t.hasAttr(name) {
 				return importRow{}, fmt.Errorf("%s: unknown attribute %q", what, name)
+			}
+		}
+	}
+	if t.prevUnknown {
+		// The history is unknown: the latest an earlier version can have
+		// been, as migration 0007 has it.
+		for i, c := range t.attrs {
+			if c.name == "updated_in_db_at" {
+				row.args = append(row.args, row.args[1+i].(int64)-1)
 			}
 		}
 	}
@@ -716,11 +773,17 @@ func decodeValue(raw json.RawMessage, kind colKind) (any, error) {
 			return nil, err
 		}
 		return s, nil
-	case kindInt:
+	case kindInt, kindNullInt:
+		if kind == kindNullInt && string(raw) == "null" {
+			return nil, nil
+		}
 		// JSON's integers are ParseInt's, leading zeros aside, which the
 		// decoder has rejected; fractions and exponents fail here.
 		n, err := strconv.ParseInt(string(raw), 10, 64)
 		if err != nil || raw[0] == '+' {
+			if kind == kindNullInt {
+				return nil, errors.New("want an integer (unix milliseconds for times) or null")
+			}
 			return nil, errors.New("want an integer (unix milliseconds for times)")
 		}
 		return n, nil
@@ -772,7 +835,7 @@ func insertBatch(ctx context.Context, tx conn, batch []importRow) error {
 				}
 			}
 		} else {
-			width := 1 + len(t.attrs)
+			width := t.width()
 			rs := &rows{width: width, args: make([]any, 0, (j-i)*width)}
 			for _, r := range batch[i:j] {
 				rs.args = append(rs.args, r.args...)

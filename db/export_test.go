@@ -156,9 +156,18 @@ func dumpTables(t *testing.T, s *Store) map[string][][]any {
 		for _, c := range append([]column{tbl.key}, tbl.attrs...) {
 			wantCols = append(wantCols, c.name)
 		}
-		wantCols = append(wantCols, tbl.derived...)
-		if !slices.Equal(cols, wantCols) {
-			t.Fatalf("%s: columns %v, export covers %v", name, cols, wantCols)
+		// The derived columns may be anywhere (a later migration adds
+		// columns after them); the others are in export order.
+		var exported, derived []string
+		for _, c := range cols {
+			if slices.Contains(tbl.derived, c) {
+				derived = append(derived, c)
+			} else {
+				exported = append(exported, c)
+			}
+		}
+		if !slices.Equal(exported, wantCols) || len(derived) != len(tbl.derived) {
+			t.Fatalf("%s: columns %v, export covers %v and derives %v", name, cols, wantCols, tbl.derived)
 		}
 		var all [][]any
 		for rows.Next() {
@@ -332,10 +341,12 @@ func testExportImportRoundTrip(t *testing.T) {
 	}
 }
 
-// TestExportFormat checks every line of a small export: the version 2
-// header, and each account list's line with its own write clock (hw): one
+// TestExportFormat checks every line of a small export: the version 3
+// header, each account list's line with its own write clock (hw): one
 // account list written to a second after it was created, one never
-// written to.
+// written to; and each row's previous updated_in_db_at: null for the
+// person and phone, of one version, the first version's for the contact,
+// written again a second later.
 func TestExportFormat(t *testing.T) { forEachBackend(t, testExportFormat) }
 
 func testExportFormat(t *testing.T) {
@@ -365,27 +376,32 @@ func testExportFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.Add(time.Second)
+	ms2 := nowMS(c).UnixMilli()
+	if _, err := s.UpdateContact(ctx, al, ct.ID, ContactUpdate{}, nil); err != nil {
+		t.Fatal(err)
+	}
 	var buf bytes.Buffer
 	if _, err := s.Export(ctx, &buf, nil); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
 	accountLists := []string{
-		fmt.Sprintf(`{"type":"account_lists","id":%q,"attributes":{"created_at":%d,"hw":%d}}`, al, created, ms),
+		fmt.Sprintf(`{"type":"account_lists","id":%q,"attributes":{"created_at":%d,"hw":%d}}`, al, created, ms2),
 		fmt.Sprintf(`{"type":"account_lists","id":%q,"attributes":{"created_at":%d,"hw":0}}`, idle, created),
 	}
 	if idle < al {
 		accountLists[0], accountLists[1] = accountLists[1], accountLists[0]
 	}
 	want := []string{
-		`{"type":"phoneapi-export","version":2,"engine":"` + s.Engine() + `","exported_at":"2024-03-04T05:06:08.890Z","counts":{"account_lists":2,"contacts":1,"deleted_records":0,"people":1,"phones":1,"settings":0,"users":2}}`,
+		`{"type":"phoneapi-export","version":3,"engine":"` + s.Engine() + `","exported_at":"2024-03-04T05:06:09.890Z","counts":{"account_lists":2,"contacts":1,"deleted_records":0,"people":1,"phones":1,"settings":0,"users":2}}`,
 		accountLists[0],
 		accountLists[1],
 		fmt.Sprintf(`{"type":"users","id":%q,"attributes":{"account_list_id":%q,"created_at":%d}}`, user1, al, created),
 		fmt.Sprintf(`{"type":"users","id":%q,"attributes":{"account_list_id":%q,"created_at":%d}}`, user2, idle, created),
-		fmt.Sprintf(`{"type":"contacts","id":%q,"attributes":{"account_list_id":%q,"name":"q\"b\\s/n\nr\rt\tc\u0001\u001f<>&`+"\u2028\u2029 é 😀 '?' $1"+`","created_at":%d,"updated_at":%d,"updated_in_db_at":%d}}`, ct.ID, al, ms, ms, ms),
-		fmt.Sprintf(`{"type":"people","id":%q,"attributes":{"contact_id":%q,"first_name":"A","last_name":null,"created_at":%d,"updated_at":%d,"updated_in_db_at":%d}}`, p.ID, ct.ID, ms, ms, ms),
-		fmt.Sprintf(`{"type":"phones","id":%q,"attributes":{"person_id":%q,"number":"+12025550101","country_code":null,"location":null,"primary":true,"historic":false,"source":"MPDX","valid_values":true,"created_at":%d,"updated_at":%d,"updated_in_db_at":%d}}`, ph.ID, p.ID, ms, ms, ms),
+		fmt.Sprintf(`{"type":"contacts","id":%q,"attributes":{"account_list_id":%q,"name":"q\"b\\s/n\nr\rt\tc\u0001\u001f<>&`+"\u2028\u2029 é 😀 '?' $1"+`","created_at":%d,"updated_at":%d,"updated_in_db_at":%d,"prev_updated_in_db_at":%d}}`, ct.ID, al, ms, ms2, ms2, ms),
+		fmt.Sprintf(`{"type":"people","id":%q,"attributes":{"contact_id":%q,"first_name":"A","last_name":null,"created_at":%d,"updated_at":%d,"updated_in_db_at":%d,"prev_updated_in_db_at":null}}`, p.ID, ct.ID, ms, ms, ms),
+		fmt.Sprintf(`{"type":"phones","id":%q,"attributes":{"person_id":%q,"number":"+12025550101","country_code":null,"location":null,"primary":true,"historic":false,"source":"MPDX","valid_values":true,"created_at":%d,"updated_at":%d,"updated_in_db_at":%d,"prev_updated_in_db_at":null}}`, ph.ID, p.ID, ms, ms, ms),
 	}
 	if len(lines) != len(want) {
 		t.Fatalf("export:\n%s\nwant %d lines", buf.String(), len(want))
@@ -463,6 +479,52 @@ func testImportVersion1(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestImportVersion2 imports a version 2 export, written before the rows
+// kept their previous version: as migration 0007 does, Import gives each
+// contact, person and phone updated_in_db_at - 1 ms, the latest an earlier
+// version can have been, so a whole-second precondition is refused for a
+// row stored in the middle of a second and honoured for one stored at its
+// first millisecond.
+func TestImportVersion2(t *testing.T) { forEachBackend(t, testImportVersion2) }
+
+func testImportVersion2(t *testing.T) {
+	const (
+		al            = "0b7f0f8e-aaaa-4222-8333-944455556666"
+		cMid, cFirst  = "0b7f0f8e-cccc-4222-8333-944455556666", "0b7f0f8e-dddd-4222-8333-944455556666"
+		person, phone = "0b7f0f8e-eeee-4222-8333-944455556666", "0b7f0f8e-ffff-4222-8333-944455556666"
+	)
+	mid := dbtest.Start.Truncate(time.Millisecond) // 05:06:07.890
+	first := mid.Truncate(time.Second)             // 05:06:07.000
+	m, f := mid.UnixMilli(), first.UnixMilli()
+	lines := []string{
+		`{"type":"phoneapi-export","version":2,"engine":"sqlite","exported_at":"2024-03-04T05:06:07.890Z","counts":{"account_lists":1,"contacts":2,"deleted_records":0,"people":1,"phones":1,"settings":0,"users":0}}`,
+		fmt.Sprintf(`{"type":"account_lists","id":%q,"attributes":{"created_at":%d,"hw":%d}}`, al, f, m),
+		fmt.Sprintf(`{"type":"contacts","id":%q,"attributes":{"account_list_id":%q,"name":"mid","created_at":%d,"updated_at":%d,"updated_in_db_at":%d}}`, cMid, al, f, f, m),
+		fmt.Sprintf(`{"type":"contacts","id":%q,"attributes":{"account_list_id":%q,"name":"first","created_at":%d,"updated_at":%d,"updated_in_db_at":%d}}`, cFirst, al, f, f, f),
+		fmt.Sprintf(`{"type":"people","id":%q,"attributes":{"contact_id":%q,"first_name":"p","last_name":null,"created_at":%d,"updated_at":%d,"updated_in_db_at":%d}}`, person, cMid, f, f, m),
+		fmt.Sprintf(`{"type":"phones","id":%q,"attributes":{"person_id":%q,"number":"+12025550101","country_code":null,"location":null,"primary":true,"historic":false,"source":"MPDX","valid_values":true,"created_at":%d,"updated_at":%d,"updated_in_db_at":%d}}`, phone, person, f, f, m),
+	}
+	ctx := t.Context()
+	s, clk := newStore(t)
+	if _, err := s.Import(ctx, strings.NewReader(strings.Join(lines, "\n")+"\n"), nil); err != nil {
+		t.Fatal(err)
+	}
+	wantPrev(t, s, "contacts", cMid, ptr(mid.Add(-time.Millisecond)))
+	wantPrev(t, s, "contacts", cFirst, ptr(first.Add(-time.Millisecond)))
+	wantPrev(t, s, "people", person, ptr(mid.Add(-time.Millisecond)))
+	wantPrev(t, s, "phones", phone, ptr(mid.Add(-time.Millisecond)))
+
+	clk.Add(time.Minute)
+	second := &Precondition{At: first, Precision: time.Second}
+	_, err := s.UpdateContact(ctx, al, cMid, ContactUpdate{Name: ptr("x")}, second)
+	wantStale(t, err, mid)
+	_, err = s.UpdatePhone(ctx, Scope{AccountListID: al, ContactID: cMid, PersonID: person}, phone, PhoneUpdate{Number: ptr("x")}, second)
+	wantStale(t, err, mid)
+	if _, err := s.UpdateContact(ctx, al, cFirst, ContactUpdate{Name: ptr("x")}, second); err != nil {
+		t.Fatalf("a whole second whose first millisecond is the stored value: %v", err)
 	}
 }
 
@@ -599,8 +661,8 @@ func testImportBadInput(t *testing.T) {
 				`"counts":{`, `"counts":{"write_clock":1,`, 1)
 			return append(l, `{"type":"write_clock","id":1,"attributes":{"hw":1}}`)
 		}), `line 2: account_lists ` + lineID(1) + `: unknown attribute "hw"`},
-		{"write_clock in version 2", replaceIn(0, `"counts":{`, `"counts":{"write_clock":1,`), `line 1: header: counts: unknown table "write_clock"`},
-		{"write_clock line in version 2", edit(func(l []string) []string {
+		{"write_clock in the current version", replaceIn(0, `"counts":{`, `"counts":{"write_clock":1,`), `line 1: header: counts: unknown table "write_clock"`},
+		{"write_clock line in the current version", edit(func(l []string) []string {
 			return append(l, `{"type":"write_clock","id":1,"attributes":{"hw":1}}`)
 		}), `line 12: unknown type "write_clock"`},
 		{"missing hw", editJSON(1, func(v map[string]any) { delete(v["attributes"].(map[string]any), "hw") }),
@@ -625,6 +687,16 @@ func testImportBadInput(t *testing.T) {
 		{"fractional time", replaceIn(1, `"created_at":`, `"created_at":0.5,"y":`), `line 2: account_lists ` + lineID(1) + `: attribute "created_at": want an integer`},
 		{"invalid UTF-8", replaceIn(4, `"name":"`, "\"name\":\"\xff"), `line 5: contacts ` + lineID(4) + `: attribute "name": text is not valid UTF-8`},
 		{"plus integer", replaceIn(1, `"created_at":`, `"created_at":+1,"z":`), `line 2: invalid JSON`},
+		{"missing prev", editJSON(4, func(v map[string]any) { delete(v["attributes"].(map[string]any), "prev_updated_in_db_at") }),
+			`line 5: contacts ` + lineID(4) + `: missing attribute "prev_updated_in_db_at"`},
+		{"string prev", replaceIn(4, `"prev_updated_in_db_at":null`, `"prev_updated_in_db_at":"1"`),
+			`line 5: contacts ` + lineID(4) + `: attribute "prev_updated_in_db_at": want an integer (unix milliseconds for times) or null`},
+		{"prev not before updated_in_db_at", editJSON(4, func(v map[string]any) {
+			a := v["attributes"].(map[string]any)
+			a["prev_updated_in_db_at"] = a["updated_in_db_at"]
+		}), "line 5: contacts " + lineID(4) + ": "},
+		{"prev in version 2", replaceIn(0, fmt.Sprintf(`"version":%d`, ExportVersion), `"version":2`),
+			`line 4: contacts ` + lineID(3) + `: unknown attribute "prev_updated_in_db_at"`},
 		{"number boolean", replaceIn(7, `"primary":true`, `"primary":1`), `line 8: phones ` + lineID(7) + `: attribute "primary": want true or false`},
 		{"out of order", edit(func(l []string) []string { l[4], l[5] = l[5], l[4]; return l }), "line 6: contacts after people"},
 		{"truncated", edit(func(l []string) []string { return l[:10] }), "incomplete export: the header counts 4 phones rows, the input has 3"},

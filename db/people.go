@@ -79,7 +79,7 @@ func (s *Store) UpdatePerson(ctx context.Context, sc Scope, id string, u PersonU
 		if p, err = personIn(ctx, tx, sc, id); err != nil {
 			return err
 		}
-		if err := pre.check(p.UpdatedInDBAt); err != nil {
+		if err := pre.check(ctx, tx, "people", id, p.UpdatedInDBAt); err != nil {
 			return err
 		}
 		if u.FirstName != nil {
@@ -90,7 +90,8 @@ func (s *Store) UpdatePerson(ctx context.Context, sc Scope, id string, u PersonU
 		}
 		wc.stamp(&p.CreatedAt, &p.UpdatedAt, &p.UpdatedInDBAt, u.CreatedAt, u.UpdatedAt)
 		_, err = tx.ExecContext(ctx,
-			`UPDATE people SET first_name = ?, last_name = ?, created_at = ?, updated_at = ?, updated_in_db_at = ?
+			`UPDATE people SET first_name = ?, last_name = ?, created_at = ?, updated_at = ?,
+				prev_updated_in_db_at = updated_in_db_at, updated_in_db_at = ?
 			WHERE id = ?`,
 			p.FirstName, nullString(p.LastName),
 			p.CreatedAt.UnixMilli(), p.UpdatedAt.UnixMilli(), p.UpdatedInDBAt.UnixMilli(), id)
@@ -114,7 +115,7 @@ func (s *Store) DeletePerson(ctx context.Context, sc Scope, id string, pre *Prec
 		if err != nil {
 			return err
 		}
-		if err := pre.check(p.UpdatedInDBAt); err != nil {
+		if err := pre.check(ctx, tx, "people", id, p.UpdatedInDBAt); err != nil {
 			return err
 		}
 		at := wc.now()

@@ -145,7 +145,7 @@ func (s *Store) UpdatePhone(ctx context.Context, sc Scope, id string, u PhoneUpd
 		if p, others, err = phoneOf(ctx, tx, sc, phones, id); err != nil {
 			return err
 		}
-		if err := pre.check(p.UpdatedInDBAt); err != nil {
+		if err := pre.check(ctx, tx, "phones", id, p.UpdatedInDBAt); err != nil {
 			return err
 		}
 
@@ -181,7 +181,8 @@ func (s *Store) UpdatePhone(ctx context.Context, sc Scope, id string, u PhoneUpd
 		p.Primary = primaries[id]
 		_, err = tx.ExecContext(ctx,
 			`UPDATE phones SET number = ?, country_code = ?, location = ?, "primary" = ?, historic = ?,
-				source = ?, valid_values = ?, created_at = ?, updated_at = ?, updated_in_db_at = ?
+				source = ?, valid_values = ?, created_at = ?, updated_at = ?,
+				prev_updated_in_db_at = updated_in_db_at, updated_in_db_at = ?
 			WHERE id = ?`,
 			p.Number, nullString(p.CountryCode), nullString(p.Location), p.Primary, p.Historic,
 			p.Source, p.ValidValues, p.CreatedAt.UnixMilli(), p.UpdatedAt.UnixMilli(), p.UpdatedInDBAt.UnixMilli(),
@@ -216,7 +217,7 @@ func (s *Store) DeletePhone(ctx context.Context, sc Scope, id string, pre *Preco
 		if err != nil {
 			return err
 		}
-		if err := pre.check(p.UpdatedInDBAt); err != nil {
+		if err := pre.check(ctx, tx, "phones", id, p.UpdatedInDBAt); err != nil {
 			return err
 		}
 		err = bury(ctx, tx, Deleted{
@@ -248,12 +249,15 @@ func (s *Store) DeletePhone(ctx context.Context, sc Scope, id string, pre *Preco
 // issued (writeClock), so the value never goes back; when the person was
 // itself written in the same millisecond it stays, and a client that
 // lists from its watermark inclusively still finds it. updated_at is not
-// changed: the person's own attributes did not. One statement, queued on
-// a pipeline.
+// changed: the person's own attributes did not. Like every write that
+// advances updated_in_db_at it keeps the value it replaces as
+// prev_updated_in_db_at, the previous version (see Precondition). One
+// statement, queued on a pipeline.
 func touchPerson(ctx context.Context, tx conn, wc *writeClock, personID string) error {
 	now := wc.now().UnixMilli()
 	_, err := tx.ExecContext(ctx,
-		`UPDATE people SET updated_in_db_at = ? WHERE id = ? AND updated_in_db_at < ?`, now, personID, now)
+		`UPDATE people SET prev_updated_in_db_at = updated_in_db_at, updated_in_db_at = ?
+		WHERE id = ? AND updated_in_db_at < ?`, now, personID, now)
 	return mapError(err)
 }
 
@@ -321,7 +325,8 @@ func settlePrimary(phones []Phone, target string, promote, demote bool) map[stri
 }
 
 // setPrimaries writes the primary flags of phones whose flag differs from
-// primaries, giving each updated_at now and a new updated_in_db_at.
+// primaries, giving each updated_at now and a new updated_in_db_at (the
+// old one kept as prev_updated_in_db_at).
 func setPrimaries(ctx context.Context, tx conn, phones []Phone, primaries map[string]bool, wc *writeClock) error {
 	for _, p := range phones {
 		want, ok := primaries[p.ID]
@@ -329,7 +334,8 @@ func setPrimaries(ctx context.Context, tx conn, phones []Phone, primaries map[st
 			continue
 		}
 		_, err := tx.ExecContext(ctx,
-			`UPDATE phones SET "primary" = ?, updated_at = ?, updated_in_db_at = ? WHERE id = ?`,
+			`UPDATE phones SET "primary" = ?, updated_at = ?,
+				prev_updated_in_db_at = updated_in_db_at, updated_in_db_at = ? WHERE id = ?`,
 			want, wc.now().UnixMilli(), wc.next(p.UpdatedInDBAt).UnixMilli(), p.ID)
 		if err != nil {
 			return mapError(err)

@@ -197,39 +197,3 @@ func testDeletePrecondition(t *testing.T) {
 		}
 	}
 }
-
-func TestPreconditionCheck(t *testing.T) {
-	stored := time.Date(2024, 1, 1, 0, 0, 1, 500_000_000, time.UTC)
-	tests := []struct {
-		name  string
-		pre   *Precondition
-		stale bool
-	}{
-		{"nil overwrites", nil, false},
-		{"exact ms", &Precondition{At: stored, Precision: time.Millisecond}, false},
-		{"exact ms other zone", &Precondition{At: stored.In(time.FixedZone("x", 3600)), Precision: time.Millisecond}, false},
-		{"sub-ms difference", &Precondition{At: stored.Add(999 * time.Microsecond), Precision: time.Millisecond}, false},
-		{"ms mismatch", &Precondition{At: stored.Add(time.Millisecond), Precision: time.Millisecond}, true},
-		{"second match", &Precondition{At: stored.Truncate(time.Second), Precision: time.Second}, false},
-		{"second mismatch", &Precondition{At: stored.Add(-time.Second), Precision: time.Second}, true},
-		{"zero precision is ms", &Precondition{At: stored.Truncate(time.Second)}, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := tt.pre.check(stored)
-			if !tt.stale {
-				if err != nil {
-					t.Fatalf("check = %v, want nil", err)
-				}
-				return
-			}
-			var se *StaleError
-			if !errors.As(err, &se) || !errors.Is(err, ErrStale) {
-				t.Fatalf("check = %v, want *StaleError", err)
-			}
-			if !se.Current.Equal(stored) {
-				t.Errorf("Current = %v, want %v", se.Current, stored)
-			}
-		})
-	}
-}

@@ -115,7 +115,8 @@ func TestPhonePrecondition(t *testing.T) {
 // updated_in_db_at never goes backwards across rows; per row it moves on by
 // 1 ms when the write's time is not past the stored value (also for rows
 // demoted or promoted as a side effect). updated_at and created_at default
-// to the write's time. Preconditions are compared at the precision sent.
+// to the write's time. Preconditions are compared at the precision sent;
+// one of less than millisecond precision must name exactly one version.
 func TestPhoneUpdatedInDBAtClock(t *testing.T) {
 	a := newAPI(t)
 	t0 := time.Date(2030, 1, 2, 3, 4, 5, 600_000_000, time.UTC)
@@ -186,7 +187,9 @@ func TestPhoneUpdatedInDBAtClock(t *testing.T) {
 	}
 
 	// Preconditions at the precision sent; the stored value is now
-	// 03:05:05.600Z (t0 + 1 min), then +1 ms per write below.
+	// 03:05:05.600Z (t0 + 1 min; the previous version is 03:04:05.607Z),
+	// then +1 ms per write below: after the first, two versions share the
+	// second, the tenth and the hundredth, and only milliseconds name one.
 	clk.Set(t0)
 	cur := t0.Add(time.Minute)
 	cases := []struct {
@@ -195,12 +198,12 @@ func TestPhoneUpdatedInDBAtClock(t *testing.T) {
 		status int
 	}{
 		{"seconds", "2030-01-02T03:05:05Z", 200},
-		{"seconds, +01:00", "2030-01-02T04:05:05+01:00", 200},
+		{"seconds, +01:00, now two versions in the second", "2030-01-02T04:05:05+01:00", 409},
 		{"previous second", "2030-01-02T03:05:04Z", 409},
 		{"next second", "2030-01-02T03:05:06Z", 409},
-		{"tenths", "2030-01-02T03:05:05.6Z", 200},
+		{"tenths, two versions in the tenth", "2030-01-02T03:05:05.6Z", 409},
 		{"wrong tenth", "2030-01-02T03:05:05.5Z", 409},
-		{"hundredths", "2030-01-02T03:05:05.60Z", 200},
+		{"hundredths, two versions in the hundredth", "2030-01-02T03:05:05.60Z", 409},
 		{"milliseconds, .000 of the same second", "2030-01-02T03:05:05.000Z", 409},
 		{"milliseconds, -02:00", "", 200},
 		{"nanoseconds", "", 200},

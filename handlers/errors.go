@@ -99,6 +99,8 @@ func toErrors(err error, timeout time.Duration, log *slog.Logger) Errors {
 		return Errors{errUnavailable(retryAfterOutage, "the database is unavailable; nothing was written; retry later")}
 	case errors.As(err, &scope):
 		return Errors{scopeError(scope)}
+	case errors.As(err, &stale) && stale.Ambiguous:
+		return Errors{errStale("updated_in_db_at, sent with less than millisecond precision, names more than one version of the resource; fetch the resource and retry with its updated_in_db_at to the millisecond, or send overwrite: true", formatTime(stale.Current))}
 	case errors.As(err, &stale):
 		return Errors{errStale("updated_in_db_at does not match the stored value; fetch the resource and retry, or send overwrite: true", formatTime(stale.Current))}
 	case errors.Is(err, db.ErrNotFound):

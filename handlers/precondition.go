@@ -27,8 +27,11 @@ var required = &db.Precondition{Holds: func(time.Time) bool { return false }}
 // precondition turns the updated_in_db_at and overwrite attributes of an
 // update into the store's precondition. overwrite: true means none; a
 // missing value is required (a 409 that reports the stored value). The
-// value is compared at the precision it was sent with: whole seconds
-// without a fraction, else tenths, hundredths or milliseconds.
+// value's precision is the one it was sent with: whole seconds without a
+// fraction, else tenths, hundredths or milliseconds. A millisecond value
+// must equal the stored one; a coarser one must name exactly one version
+// of the resource, the stored one (see db.Precondition), else the write
+// is refused as stale.
 func precondition(raw *string, overwrite *bool) (*db.Precondition, error) {
 	if overwrite != nil && *overwrite {
 		return nil, nil

@@ -12,6 +12,14 @@ package e2e
 // time on this process's monotonic clock. The history, partitioned by
 // phone, must be linearizable under registerModel.
 //
+// TestLinearizabilityWholeSeconds is the same with preconditions of whole
+// seconds: half of the compare-and-set writes send the updated_in_db_at
+// they last saw truncated to the second (the other half keep the
+// milliseconds: whole seconds alone would stall once a phone has two
+// versions in one second, as every such write is then refused). The model
+// encodes the rule for them: such a write succeeds only when its second
+// holds exactly one version of the phone, the stored one.
+//
 // An outcome the model cannot place (a transport error or timeout, or a
 // status other than 200 and the precondition's 409) fails the test: leaving
 // such a write out of the history would make the check unsound. When the
@@ -74,7 +82,7 @@ const (
 type registerInput struct {
 	Phone    int    `json:"phone"`
 	Kind     string `json:"kind"`               // opCreate, opRead or opCAS
-	Expect   string `json:"expect,omitempty"`   // opCAS: the updated_in_db_at precondition
+	Expect   string `json:"expect,omitempty"`   // opCAS: the updated_in_db_at precondition, with milliseconds or in whole seconds
 	Location string `json:"location,omitempty"` // opCAS: the location written
 }
 
@@ -92,6 +100,7 @@ type registerOutput struct {
 // does not exist yet.
 type registerState struct {
 	Stamp    string // updated_in_db_at, exactly as the server formats it
+	Prev     string // the previous version's updated_in_db_at; "" for none
 	Location string
 }
 
@@ -101,11 +110,13 @@ type registerState struct {
 //
 //   - create: the phone must not exist; its value becomes the output.
 //   - read: the output must equal the value.
-//   - cas(expect, loc) succeeding (200): the stored updated_in_db_at must
-//     equal expect, the response must show loc and a later updated_in_db_at
-//     (it is strictly increasing per row), and that pair becomes the value.
-//   - cas(expect, loc) failing (409): the stored updated_in_db_at must differ
-//     from expect and equal the one the error names; the value is unchanged.
+//   - cas(expect, loc) succeeding (200): expect must name the stored
+//     version (see names), the response must show loc and a later
+//     updated_in_db_at (it is strictly increasing per row), and that pair
+//     becomes the value, the old stamp its previous version.
+//   - cas(expect, loc) failing (409): expect must not name the stored
+//     version, whose updated_in_db_at the error names; the value is
+//     unchanged.
 func registerModel() porcupine.Model {
 	return porcupine.Model{
 		Partition: func(history []porcupine.Operation) [][]porcupine.Operation {
@@ -138,10 +149,10 @@ func registerModel() porcupine.Model {
 					return false, s
 				}
 				if out.OK {
-					ok := s.Stamp == in.Expect && out.Location == in.Location && later(out.Stamp, s.Stamp)
-					return ok, registerState{Stamp: out.Stamp, Location: in.Location}
+					ok := names(in.Expect, s) && out.Location == in.Location && later(out.Stamp, s.Stamp)
+					return ok, registerState{Stamp: out.Stamp, Prev: s.Stamp, Location: in.Location}
 				}
-				return s.Stamp != in.Expect && out.Stamp == s.Stamp, s
+				return !names(in.Expect, s) && out.Stamp == s.Stamp, s
 			}
 			return false, s
 		},
@@ -161,7 +172,10 @@ func registerModel() porcupine.Model {
 			if s == (registerState{}) {
 				return "no phone"
 			}
-			return fmt.Sprintf("%s %q", timeOfDay(s.Stamp), s.Location)
+			if s.Prev == "" {
+				return fmt.Sprintf("%s %q", timeOfDay(s.Stamp), s.Location)
+			}
+			return fmt.Sprintf("%s %q (previous %s)", timeOfDay(s.Stamp), s.Location, timeOfDay(s.Prev))
 		},
 		DescribeOperationMetadata: func(info any) string {
 			if info == nil {
@@ -170,6 +184,42 @@ func registerModel() porcupine.Model {
 			return fmt.Sprint(info)
 		},
 	}
+}
+
+// names reports whether the precondition expect names the register's
+// stored version, as the server's rule has it: with milliseconds, expect
+// must equal the stored updated_in_db_at; with less precision (whole
+// seconds here), the interval it names must hold the stored value and not
+// the previous version's. False when a timestamp does not parse.
+func names(expect string, s registerState) bool {
+	at, err := time.Parse(time.RFC3339Nano, expect)
+	stored, serr := time.Parse(time.RFC3339Nano, s.Stamp)
+	if err != nil || serr != nil {
+		return false
+	}
+	precision := time.Millisecond
+	if !strings.Contains(expect, ".") {
+		precision = time.Second
+	}
+	in := func(t time.Time) bool { return t.Truncate(precision).Equal(at.Truncate(precision)) }
+	if !in(stored) {
+		return false
+	}
+	if precision == time.Millisecond || s.Prev == "" {
+		return true
+	}
+	prev, err := time.Parse(time.RFC3339Nano, s.Prev)
+	return err == nil && !in(prev)
+}
+
+// wholeSecond returns an updated_in_db_at as the server formats it
+// truncated to the whole second, as clients of the source system send it.
+func wholeSecond(stamp string) string {
+	t, err := time.Parse(time.RFC3339Nano, stamp)
+	if err != nil {
+		return stamp
+	}
+	return t.UTC().Truncate(time.Second).Format(time.RFC3339)
 }
 
 // later reports whether RFC 3339 timestamp a is after b; false when
@@ -190,14 +240,24 @@ func timeOfDay(stamp string) string {
 }
 
 func TestLinearizability(t *testing.T) {
-	forEachEngine(t, "linearizability.db", runLinearizability)
+	forEachEngine(t, "linearizability.db", func(t *testing.T, engine, dsn string) {
+		runLinearizability(t, engine, dsn, false)
+	})
+}
+
+func TestLinearizabilityWholeSeconds(t *testing.T) {
+	forEachEngine(t, "linearizability.db", func(t *testing.T, engine, dsn string) {
+		runLinearizability(t, engine, dsn, true)
+	})
 }
 
 // phoneRef addresses one phone.
 type phoneRef struct{ cid, pid, id uuid.UUID }
 
-// runLinearizability is the test of one engine, with dsn the --db of both processes.
-func runLinearizability(t *testing.T, engine, dsn string) {
+// runLinearizability is the test of one engine, with dsn the --db of both
+// processes; with wholeSeconds, half the writes send whole-second
+// preconditions.
+func runLinearizability(t *testing.T, engine, dsn string, wholeSeconds bool) {
 	begin := time.Now()
 	secret := newSecret(t)
 	// No rate limit: the clients send as fast as the processes answer, and
@@ -255,7 +315,7 @@ func runLinearizability(t *testing.T, engine, dsn string) {
 		err error
 	}
 	runs := dbtest.Together(loadClients, func(c int) clientRun {
-		ops, err := runClient(runCtx, c, procs, phones, known, clock, deadline)
+		ops, err := runClient(runCtx, c, procs, phones, known, clock, deadline, wholeSeconds)
 		if err != nil {
 			cancel() // the history is incomplete: stop everyone
 		}
@@ -294,17 +354,25 @@ func runLinearizability(t *testing.T, engine, dsn string) {
 	}
 
 	// Counts, then the check.
-	var reads, casOK, casFailed int
+	var reads, casOK, casFailed, wholeOK, wholeFailed int
 	var byProcess [2]int
 	for _, o := range ops {
 		for _, op := range o {
-			switch in, out := op.Input.(registerInput), op.Output.(registerOutput); {
+			in, out := op.Input.(registerInput), op.Output.(registerOutput)
+			switch {
 			case in.Kind == opRead:
 				reads++
 			case out.OK:
 				casOK++
 			default:
 				casFailed++
+			}
+			if in.Kind == opCAS && !strings.Contains(in.Expect, ".") {
+				if out.OK {
+					wholeOK++
+				} else {
+					wholeFailed++
+				}
 			}
 			for n, s := range servers {
 				if op.Metadata == s.name {
@@ -318,6 +386,9 @@ func runLinearizability(t *testing.T, engine, dsn string) {
 		engine, loadClients, runDur.Round(time.Millisecond), servers[0].name, servers[1].name, registerPhones,
 		total, float64(total)/runDur.Seconds(), reads, casOK, casFailed,
 		servers[0].name, byProcess[0], servers[1].name, byProcess[1])
+	if wholeSeconds {
+		t.Logf("%s: whole-second CAS: %d successful, %d failed", engine, wholeOK, wholeFailed)
+	}
 
 	model := registerModel()
 	checkStart := time.Now()
@@ -341,16 +412,20 @@ func runLinearizability(t *testing.T, engine, dsn string) {
 	if reads == 0 || casOK == 0 || casFailed == 0 {
 		t.Errorf("%d reads, %d successful and %d failed CAS: want some of each", reads, casOK, casFailed)
 	}
+	if wholeSeconds && (wholeOK == 0 || wholeFailed == 0) {
+		t.Errorf("%d successful and %d failed whole-second CAS: want some of each", wholeOK, wholeFailed)
+	}
 }
 
 // runClient is client number id: until deadline (or ctx is done) it picks
 // a phone and a process at random and reads the phone or, as often,
 // compare-and-sets its location (unique per write) with the
-// updated_in_db_at it last saw for that phone (initially known). It
-// returns its operations and, when one had an outcome outside the model,
-// the error that stopped it.
+// updated_in_db_at it last saw for that phone (initially known), with
+// wholeSeconds half the time truncated to the second. It returns its
+// operations and, when one had an outcome outside the model, the error
+// that stopped it.
 func runClient(ctx context.Context, id int, procs [2]*client.ClientWithResponses, phones [registerPhones]phoneRef,
-	known [registerPhones]string, clock func() int64, deadline time.Time) ([]porcupine.Operation, error) {
+	known [registerPhones]string, clock func() int64, deadline time.Time, wholeSeconds bool) ([]porcupine.Operation, error) {
 	var ops []porcupine.Operation
 	for n := 0; time.Now().Before(deadline); n++ {
 		if err := ctx.Err(); err != nil {
@@ -360,6 +435,9 @@ func runClient(ctx context.Context, id int, procs [2]*client.ClientWithResponses
 		in := registerInput{Phone: p, Kind: opRead}
 		if mrand.IntN(2) == 0 {
 			in = registerInput{Phone: p, Kind: opCAS, Expect: known[p], Location: fmt.Sprintf("c%d-w%d", id, n)}
+			if wholeSeconds && mrand.IntN(2) == 0 {
+				in.Expect = wholeSecond(known[p])
+			}
 		}
 		name := string(rune('A' + proc))
 		call := clock()
@@ -499,6 +577,9 @@ func TestLinearizabilityModel(t *testing.T) {
 		s1 = "2026-01-02T03:04:05.001Z"
 		s2 = "2026-01-02T03:04:05.002Z"
 		s9 = "2026-01-02T03:04:05.009Z" // never written
+		w5 = "2026-01-02T03:04:05Z"     // whole seconds
+		s6 = "2026-01-02T03:04:06.000Z"
+		w6 = "2026-01-02T03:04:06Z"
 	)
 	// op is one operation of client c on phone p over [call, ret].
 	op := func(c, p int, call, ret int64, in registerInput, out registerOutput) porcupine.Operation {
@@ -562,6 +643,27 @@ func TestLinearizabilityModel(t *testing.T) {
 		{"a write lost after it completed", []porcupine.Operation{
 			create(0), casOK(1, 0, 2, 3, s0, "a", s1), casOK(2, 0, 4, 5, s1, "b", s2), read(3, 0, 6, 7, s1, "a"),
 		}, porcupine.Illegal},
+		{"whole seconds: naming the one version of the second", []porcupine.Operation{
+			create(0), casOK(1, 0, 2, 3, w5, "a", s1),
+		}, porcupine.Ok},
+		{"whole seconds: two versions in the second, refused", []porcupine.Operation{
+			create(0), casOK(1, 0, 2, 3, w5, "a", s1), casFail(2, 0, 4, 5, w5, "b", s1),
+		}, porcupine.Ok},
+		{"whole seconds: the latest version alone in its second", []porcupine.Operation{
+			create(0), casOK(1, 0, 2, 3, s0, "a", s6), casOK(2, 0, 4, 5, w6, "b", "2026-01-02T03:04:06.001Z"),
+		}, porcupine.Ok},
+		{"whole seconds: the lost update, two successes from one second", []porcupine.Operation{
+			create(0), casOK(1, 0, 2, 3, w5, "a", s1), casOK(2, 0, 4, 5, w5, "b", s2),
+		}, porcupine.Illegal},
+		{"whole seconds: concurrent, both succeed", []porcupine.Operation{
+			create(0), casOK(1, 0, 2, 10, w5, "a", s1), casOK(2, 0, 3, 9, w5, "b", s2),
+		}, porcupine.Illegal},
+		{"whole seconds: refused although the second holds one version", []porcupine.Operation{
+			create(0), casFail(1, 0, 2, 3, w5, "a", s0),
+		}, porcupine.Illegal},
+		{"whole seconds: another second, refused", []porcupine.Operation{
+			create(0), casFail(1, 0, 2, 3, w6, "a", s0),
+		}, porcupine.Ok},
 	}
 	model := registerModel()
 	for _, tc := range tests {

@@ -2,16 +2,17 @@ package handlers
 
 // Fuzz targets for everything a client controls before a handler runs: the
 // request document (bodyShape.check, then the whole request path through the
-// real Echo app on a SQLite file) and the query string (queryShape.parse,
-// then list and read requests through the app). Whatever the input, nothing
-// may panic and no response may be a 5xx; responses must also match
-// openapi.yaml. `make fuzz` runs each target for FUZZTIME; the seed corpora
+// real Echo app on a SQLite file) and the query string (parseQuery and
+// queryShape.check, then list and read requests through the app). Whatever
+// the input, nothing may panic and no response may be a 5xx; responses must
+// also match openapi.yaml. `make fuzz` runs each target for FUZZTIME; the seed corpora
 // under testdata/fuzz run with every `go test`.
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // fuzzRoute is one operation of the spec with its method and path.
@@ -286,6 +288,17 @@ var querySeeds = []string{
 	"%zz=1&a=%",
 	"page=%00",
 	"sort=%E2%80%8B",
+	"filter[location]=no;such",
+	"filter[location]=no%zzsuch",
+	"filter[primary]=true;",
+	"filter[location]=%00",
+	"filter[location]=%ff",
+	"sort=-created_at;x",
+	"fields[phone_numbers]=number;location",
+	"a;b=1",
+	"%00=1&%C3=2",
+	"access_token=a.b.c;",
+	"filter[location]=no%3Bsuch",
 }
 
 // addQuerySeeds adds an empty query for each route and each seed once,
@@ -299,17 +312,24 @@ func addQuerySeeds(f *testing.F, routes []fuzzRoute) {
 	}
 }
 
-// FuzzQueryParse drives queryShape.check, the page, sort, filter and fields
-// rules, with the query parameters of each operation of the spec; what it
-// accepts goes, typed as the generated binding types it, through fieldsOf
-// and newList, as in the handlers.
+// FuzzQueryParse drives parseQuery, the strict parse of checkQueryString
+// (what it accepts must parse whole into clean text, what it refuses must
+// not, with one 400), then queryShape.check, the page, sort, filter and
+// fields rules, with the query parameters of each operation of the spec;
+// what it accepts goes, typed as the generated binding types it, through
+// fieldsOf and newList, as in the handlers.
 func FuzzQueryParse(f *testing.F) {
 	routes := fuzzRoutes(f)
 	addQuerySeeds(f, routes)
 	f.Fuzz(func(t *testing.T, op uint8, raw string) {
 		r := routes[int(op)%len(routes)]
-		values, _ := url.ParseQuery(raw) // as echo's QueryParams: bad pairs are dropped
-		err := r.rt.query.check(values)
+		values, err := parseQuery(raw) // checkQueryString's parse
+		if err != nil {
+			wantQueryRefused(t, raw, err)
+			return
+		}
+		wantQueryAccepted(t, raw)
+		err = r.rt.query.check(values)
 		var l *listQuery
 		if err == nil && r.rt.query.list {
 			l, err = newList(r.path, paramsOf(values, r.rt.query.sort))
@@ -355,6 +375,64 @@ func FuzzQueryParse(f *testing.F) {
 	})
 }
 
+// queryProblem returns why raw is not a query string the app may accept
+// (url.ParseQuery fails on it, or a name or value decodes to U+0000 or
+// invalid UTF-8), or "" when it is one. It is written apart from
+// parseQuery, which the fuzz targets check against it.
+func queryProblem(raw string) string {
+	values, err := url.ParseQuery(raw)
+	if err != nil {
+		return "url.ParseQuery: " + err.Error()
+	}
+	for k, vs := range values {
+		for _, s := range append([]string{k}, vs...) {
+			if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+				return fmt.Sprintf("%q is not clean text", s)
+			}
+		}
+	}
+	return ""
+}
+
+// wantQueryAccepted fails t unless raw, which the app accepted, is a query
+// string that url.ParseQuery reads whole (no pair dropped) into clean text.
+func wantQueryAccepted(t *testing.T, raw string) {
+	t.Helper()
+	if p := queryProblem(raw); p != "" {
+		t.Fatalf("?%q accepted, yet %s", raw, p)
+	}
+}
+
+// wantQueryRefused fails t unless err, parseQuery's refusal of raw, is one
+// 400 with a detail, raw indeed breaks a rule (queryProblem), and the
+// detail does not repeat a token-like access_token value.
+func wantQueryRefused(t *testing.T, raw string, err error) {
+	t.Helper()
+	errs := flatErrors(t, err)
+	if len(errs) != 1 || errs[0].Status != http.StatusBadRequest || errs[0].Detail == "" {
+		t.Fatalf("?%q: errors %+v, want one 400 with a detail", raw, errs)
+	}
+	if queryProblem(raw) == "" {
+		t.Fatalf("?%q refused (%v), yet it parses whole into clean text", raw, errs[0])
+	}
+	if p := errs[0].Parameter; p != "" && (!utf8.ValidString(p) || strings.ContainsAny(p, "\x00;")) {
+		t.Fatalf("?%q: source.parameter %q is not a name that was sent", raw, p)
+	}
+	for _, pair := range strings.Split(raw, "&") {
+		tok, ok := strings.CutPrefix(pair, "access_token=")
+		if !ok {
+			continue
+		}
+		decoded, _ := url.QueryUnescape(tok)
+		for _, v := range []string{tok, decoded} {
+			// A token has dots; no detail's own words do.
+			if len(v) >= 16 && strings.Contains(v, ".") && strings.Contains(errs[0].Detail, v) {
+				t.Fatalf("?%q: the detail %q repeats the access_token", raw, errs[0].Detail)
+			}
+		}
+	}
+}
+
 // paramsOf types the list parameters of a query as the generated binding
 // does (integers for paging), for newList.
 func paramsOf(values url.Values, defaultSort string) listParams {
@@ -383,7 +461,8 @@ func paramsOf(values url.Values, defaultSort string) listParams {
 }
 
 // FuzzQuery sends arbitrary query strings to every GET operation of the real
-// app: lists (page, sort, filter, fields) and single reads (fields).
+// app: lists (page, sort, filter, fields) and single reads (fields). A query
+// string the app answers with a 2xx must parse whole into clean text.
 func FuzzQuery(f *testing.F) {
 	fa := newFuzzApp(f)
 	routes := pick(fuzzRoutes(f), func(r fuzzRoute) bool { return r.method == http.MethodGet })
@@ -395,6 +474,8 @@ func FuzzQuery(f *testing.F) {
 		// bytes on the request line, and the app must cope with the rest.
 		hr.URL.RawQuery = raw
 		hr.RequestURI = hr.URL.RequestURI()
-		fa.serve(t, hr, nil)
+		if code := fa.serve(t, hr, nil); code < 300 {
+			wantQueryAccepted(t, raw)
+		}
 	})
 }

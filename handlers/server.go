@@ -1,12 +1,13 @@
 // Package handlers implements the generated strict server interface for the
 // contacts, people and phones API and wires it into Echo with the checks the
 // spec promises, in its order: routing, path ids (a non-UUID id is 404),
-// authentication, the per-user rate limit, content negotiation, then the
-// request checks of validate (query lengths and parameters, body size,
-// depth, syntax and JSON:API structure, schema), then the handlers' own
-// semantic validation, and the store's path checks and preconditions in
-// the write's transaction. Every request runs under its deadline
-// (Config.RequestTimeout).
+// the query string's syntax (checkQueryString: 400 unless it parses
+// strictly, into clean text), authentication, the per-user rate limit,
+// content negotiation, then the request checks of validate (query lengths
+// and parameters, body size, depth, syntax and JSON:API structure,
+// schema), then the handlers' own semantic validation, and the store's
+// path checks and preconditions in the write's transaction. Every request
+// runs under its deadline (Config.RequestTimeout).
 //
 // Every error a handler or middleware returns becomes a JSON:API error
 // document in one place, toErrors.
@@ -196,6 +197,7 @@ func (s *Server) operationMiddlewares(spec *openapi3.T) (map[string][]echo.Middl
 			}
 			ops[op.OperationID] = []echo.MiddlewareFunc{
 				checkPathIDs,
+				checkQueryString,
 				s.authenticate,
 				s.rateLimit,
 				negotiate(rt.body != nil),

@@ -152,9 +152,10 @@ func lastPathParam(path string) string {
 // the spec cannot express as 409 (data.type, ids inside attributes, a body
 // id that differs from the path id) run before schema validation.
 //
-// The query string is parsed once, by Echo (c.QueryParams), and that parse
-// is what these checks, kin-openapi and the generated parameter binding
-// read. The body's bytes are decoded once, into the untyped value that the
+// The query string is parsed by Echo (c.QueryParams), and that parse is
+// what these checks, kin-openapi and the generated parameter binding read;
+// checkQueryString, which ran before, has refused any query string of
+// which that parse would drop a part. The body's bytes are decoded once, into the untyped value that the
 // structural rules and the schema check both need; the generated handler
 // binds its typed request body from that value (decodedBody) instead of
 // the bytes. checkDepth scans the bytes before that decode without

@@ -1922,6 +1922,9 @@ type FilterUpdatedAt = string
 // FilterUpdatedInDBAt defines model for FilterUpdatedInDBAt.
 type FilterUpdatedInDBAt = string
 
+// IdempotencyKey defines model for IdempotencyKey.
+type IdempotencyKey = string
+
 // IfMatch defines model for IfMatch.
 type IfMatch = string
 
@@ -1972,6 +1975,9 @@ type Conflict = ErrorDocument
 
 // Forbidden A JSON:API error document, one error per problem; all errors share the response's status.
 type Forbidden = ErrorDocument
+
+// IdempotencyKeyReused A JSON:API error document, one error per problem; all errors share the response's status.
+type IdempotencyKeyReused = ErrorDocument
 
 // InternalServerError A JSON:API error document, one error per problem; all errors share the response's status.
 type InternalServerError = ErrorDocument
@@ -2069,6 +2075,19 @@ type CreateContactParams struct {
 
 	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
+
+	// IdempotencyKey Makes the create safe to retry (IETF
+	// draft-ietf-httpapi-idempotency-key-header): a Structured Field
+	// string, quoted, of 1 to 255 printable ASCII characters (`\"` and
+	// `\\` escape a quote and a backslash); a bare token is not
+	// accepted. The same key from the same user with the same request
+	// (method, path, query parameters but `access_token`, and body bytes)
+	// within 24 hours returns the
+	// original response without a second write; with another request it
+	// gives 422; while the first request with the key is still being
+	// answered, 409 with `Retry-After`. Malformed keys give 400. See
+	// "Safe retries of creates" above.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListAccountPeopleParams defines parameters for ListAccountPeople.
@@ -2354,6 +2373,19 @@ type CreatePersonParams struct {
 
 	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
+
+	// IdempotencyKey Makes the create safe to retry (IETF
+	// draft-ietf-httpapi-idempotency-key-header): a Structured Field
+	// string, quoted, of 1 to 255 printable ASCII characters (`\"` and
+	// `\\` escape a quote and a backslash); a bare token is not
+	// accepted. The same key from the same user with the same request
+	// (method, path, query parameters but `access_token`, and body bytes)
+	// within 24 hours returns the
+	// original response without a second write; with another request it
+	// gives 422; while the first request with the key is still being
+	// answered, 409 with `Retry-After`. Malformed keys give 400. See
+	// "Safe retries of creates" above.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // DeletePersonParams defines parameters for DeletePerson.
@@ -2520,6 +2552,19 @@ type CreatePhoneParams struct {
 
 	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
+
+	// IdempotencyKey Makes the create safe to retry (IETF
+	// draft-ietf-httpapi-idempotency-key-header): a Structured Field
+	// string, quoted, of 1 to 255 printable ASCII characters (`\"` and
+	// `\\` escape a quote and a backslash); a bare token is not
+	// accepted. The same key from the same user with the same request
+	// (method, path, query parameters but `access_token`, and body bytes)
+	// within 24 hours returns the
+	// original response without a second write; with another request it
+	// gives 422; while the first request with the key is still being
+	// answered, 409 with `Retry-After`. Malformed keys give 400. See
+	// "Safe retries of creates" above.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // DeletePhoneParams defines parameters for DeletePhone.
@@ -3007,6 +3052,23 @@ func (w *ServerInterfaceWrapper) CreateContact(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[phone_numbers]", ctx.QueryParams(), &params.FieldsPhoneNumbers, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[phone_numbers]: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -3688,6 +3750,23 @@ func (w *ServerInterfaceWrapper) CreatePerson(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[phone_numbers]: %s", err))
 	}
 
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CreatePerson(ctx, contactId, params)
 	return err
@@ -4121,6 +4200,23 @@ func (w *ServerInterfaceWrapper) CreatePhone(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "fields[people]", ctx.QueryParams(), &params.FieldsPeople, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fields[people]: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -4567,9 +4663,18 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 type BadRequestApplicationVndAPIPlusJSONResponse ErrorDocument
 
-type ConflictApplicationVndAPIPlusJSONResponse ErrorDocument
+type ConflictResponseHeaders struct {
+	RetryAfter *int
+}
+type ConflictApplicationVndAPIPlusJSONResponse struct {
+	Body ErrorDocument
+
+	Headers ConflictResponseHeaders
+}
 
 type ForbiddenApplicationVndAPIPlusJSONResponse ErrorDocument
+
+type IdempotencyKeyReusedApplicationVndAPIPlusJSONResponse ErrorDocument
 
 type InternalServerErrorApplicationVndAPIPlusJSONResponse ErrorDocument
 
@@ -4827,10 +4932,13 @@ type CreateContact409ApplicationVndAPIPlusJSONResponse struct {
 func (response CreateContact409ApplicationVndAPIPlusJSONResponse) VisitCreateContactResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4864,6 +4972,22 @@ func (response CreateContact415ApplicationVndAPIPlusJSONResponse) VisitCreateCon
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateContact422ApplicationVndAPIPlusJSONResponse struct {
+	IdempotencyKeyReusedApplicationVndAPIPlusJSONResponse
+}
+
+func (response CreateContact422ApplicationVndAPIPlusJSONResponse) VisitCreateContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5493,10 +5617,13 @@ type PatchAccountPerson409ApplicationVndAPIPlusJSONResponse struct {
 func (response PatchAccountPerson409ApplicationVndAPIPlusJSONResponse) VisitPatchAccountPersonResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5720,10 +5847,13 @@ type PutAccountPerson409ApplicationVndAPIPlusJSONResponse struct {
 func (response PutAccountPerson409ApplicationVndAPIPlusJSONResponse) VisitPutAccountPersonResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
@@ -6281,10 +6411,13 @@ type PatchContact409ApplicationVndAPIPlusJSONResponse struct {
 func (response PatchContact409ApplicationVndAPIPlusJSONResponse) VisitPatchContactResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
@@ -6508,10 +6641,13 @@ type PutContact409ApplicationVndAPIPlusJSONResponse struct {
 func (response PutContact409ApplicationVndAPIPlusJSONResponse) VisitPutContactResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
@@ -6891,10 +7027,13 @@ type CreatePerson409ApplicationVndAPIPlusJSONResponse struct {
 func (response CreatePerson409ApplicationVndAPIPlusJSONResponse) VisitCreatePersonResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
@@ -6928,6 +7067,22 @@ func (response CreatePerson415ApplicationVndAPIPlusJSONResponse) VisitCreatePers
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePerson422ApplicationVndAPIPlusJSONResponse struct {
+	IdempotencyKeyReusedApplicationVndAPIPlusJSONResponse
+}
+
+func (response CreatePerson422ApplicationVndAPIPlusJSONResponse) VisitCreatePersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7439,10 +7594,13 @@ type PatchPerson409ApplicationVndAPIPlusJSONResponse struct {
 func (response PatchPerson409ApplicationVndAPIPlusJSONResponse) VisitPatchPersonResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
@@ -7667,10 +7825,13 @@ type PutPerson409ApplicationVndAPIPlusJSONResponse struct {
 func (response PutPerson409ApplicationVndAPIPlusJSONResponse) VisitPutPersonResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
@@ -8052,10 +8213,13 @@ type CreatePhone409ApplicationVndAPIPlusJSONResponse struct {
 func (response CreatePhone409ApplicationVndAPIPlusJSONResponse) VisitCreatePhoneResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
@@ -8089,6 +8253,22 @@ func (response CreatePhone415ApplicationVndAPIPlusJSONResponse) VisitCreatePhone
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePhone422ApplicationVndAPIPlusJSONResponse struct {
+	IdempotencyKeyReusedApplicationVndAPIPlusJSONResponse
+}
+
+func (response CreatePhone422ApplicationVndAPIPlusJSONResponse) VisitCreatePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8603,10 +8783,13 @@ type PatchPhone409ApplicationVndAPIPlusJSONResponse struct {
 func (response PatchPhone409ApplicationVndAPIPlusJSONResponse) VisitPatchPhoneResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
@@ -8832,10 +9015,13 @@ type PutPhone409ApplicationVndAPIPlusJSONResponse struct {
 func (response PutPhone409ApplicationVndAPIPlusJSONResponse) VisitPutPhoneResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
@@ -10040,322 +10226,350 @@ func (sh *strictHandler) ListDeletedRecords(ctx echo.Context, params ListDeleted
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs31ij6Kih+O2XSaVKkbraoSk0pcfKN58SXbcvl/U3aJw2yQRKjJsBpNCUzKVXNr/MAp84zzIPN",
-	"k5zCWgAa3WySTYmyHYd/Ektq3BYW1v3ye2MopzMpmMhUo/97g32k01nC4N8/SJHRYab/qebTKU0XjX7j",
-	"ggzNr4PGNU3mTP85phnV/6dZlvLBPMPxw5TRjMW/0qzRbxx2D0/bvV778Oll96R/fNbvHXaOe0//3gga",
-	"gk5Zo9/4GxWMUBGTv8mJIM8kawSN+SyuNYX9jotf48GGr2+DBo8b/QZjo2H3KKbt3tHwqH18NqJtOhx1",
-	"2/GTk5OT3hN6OGSjRtBIWUIzLoWa8Bkca8bkLIFjJ1xcwa/gG6YnPaAzfnB9eGCApA7qrHJgpry9vQ0a",
-	"2WKmoWEnwF+aq/iZq9J1XE4YGfFUZWRGx4zIEXEDl+7nl/0FPcgFfQjyheAuKpb5i76e73rhvNs9PJ2x",
-	"9Ff4+fCkETQSuu0IxZLRNiNug8aU4Qsd8SRjaaP/+23QmNExFwA6gBods0a/FzTsyEb/8CRoZDKjya9D",
-	"ORcZ/BV/1n9XjX7vNmgomerte7jkY+zbGU0VW0FCyA3PJmTEWRKrX+wpPnyn0S1YQpiN5KYGlj4A9lU+",
-	"12csYRmL37ChTOPlRwt/1hhLFBdDRijR2yNNSmYsVVLo7QdksCBDqoY0ZgHhmSKziRSsVedZ415+3eYY",
-	"sd4SHSQMRx2NDgdPhz3WPomPafuYPRm0z4ancfuQ9gZddjZ6Gj8ZFkYZMMAefxXz6YClyn5QRR5O+72T",
-	"/vFhp9t9oskDnhvXHpywLn0yPG4fjnpx+3h4NGg/pWesfRqfjI7Z0fBw0KPuls6eHJ6edk8O26dddto+",
-	"7h122wPW7ba7g0E8iE/p4MmT0/yW7HZSuBjVuA0eAHa19l8FO6QxdwKamCeJBQntDY/Z09Fh+3RwFLeP",
-	"2Rltn42eDNvd+JAdD07p02FvtAYk66hZ6eO/IDX55uR7wONvTp59l2/XkKG6ZG+XU5fo4+6mriKkDZil",
-	"cFONOxHXw9XE1cMIoC9/5SqTKR9yxV7rFwfEgKlhyme4YuMtE4a8Rs9H7Rc0G076JGycdc+6g5Nj9uTJ",
-	"Ya/bfTqKh0+e0NGTs7ARBURJkk0YGch4QQRjsSJChiIqE8+oEwoNZEfOXtD0ikzMlgJc1S5KqIJJZxr4",
-	"IuawvY2k3E7W6GfpnOU8t0heABTPpzOZZiz2hNUiJLSENEy4hseMD69wOzwmTSoW5N2758/OiV6MxSSR",
-	"NyxtD6liLWAgV4zN4PNQIOo8UkSmXN9rQqKc4UXwdZSLQksQwk0iZKjZTXs4kYoJvRU9HI+82Fqq7p21",
-	"u0ft3vFl77R/2O13u51ut7sToW0XjPC5yFiKz4AmDlV9UQCu1EBGEPYxY0LVwhF4Neni16GM9brHx41g",
-	"nUB7ctQ/7naenp5q2OT4NaKJYkEjkUPzVhs3Mr3S4AMka/Qb3x4fH3afnB2fdru9p+fsY/Zd71AT35Tj",
-	"GcwMSs5TIAMc7no9lAub2SicFL6+pgmPfwXYKLO4vaiT4Rnr0cNB+0l8NGprUt9+yrrDdm90SI8Gx8OT",
-	"+JRVy8uaj/iQhul6h0+6h4eHg/bx6dHT9nE8Om6fsR5rj7rHTwf0ydHT+MlZfu9WQg5qCd349UGtJXyh",
-	"u4IAvKBXSARf2xv5vUCbrjTxgb8ERF6z9CblGRdjcjOhGbtmKeHKEIDNOGfHMyRMHhYYOgWAe/qEHj1h",
-	"J6P2YPS01z4enPXaT4/ODtsnZ0dPT08HRwM66jXWHeklu1mhewt2U1//XkkBVmmZL9nNxgcrCPc/Ibjx",
-	"5QccEG4o892e8poX2T3sEv0giX6ResUOgSdZfoJbvou19/HavZHydZjXs/GQIEv96t2JkYHsr4oX4yuc",
-	"evkq0lm+gyboWjHeheZyMRvReZKRlI25FK3Ne/SAPpUDDtKoA3vztPekRU5OTtq9wyIJ3Mik7Qku1Esz",
-	"W9mGYY6g0XRIk0Q/UI0NWnz429tXL0muUmyFS70CIk3k1D/RaQ842GHvaO3mX9lHX/km3zBQV+9NWgwW",
-	"aFg8k4yM6JQnWhookZxVT9dtsgpRf5hQMWaAEmgr2s2WlzA6q9zvPZiJPln1y6v76tZJBN3+Ua9z1j3U",
-	"bLXO61zP0v3ZNrP0/OstIbTEvYee4Ouz77uKbcHOrGYNfX3FB7V7m1wtGeIAdqGKosQSji0bapyl6pEi",
-	"+L3WkjRTI4MFaecIci9b6x4R94jI6pmRt9nQKnMw/kKj8XcFDF5hh37IJVcYsh9uyU9hCfeXy4nLe55N",
-	"XuPlV7IylNq4GCbzmH1XQNZgFx63z0pkev2TJ53e4dGfj8g4bnB/zfBD8MWRrKBhEDbeexcfyrsYbNCW",
-	"exvsXvnbW2/3Wlb4vu05DWlJ3fO07Revn/2fDdTC38M21KJs7rqDleUrsnZ9AG6ybAnQOiOeSoupeEto",
-	"V93a9LJHpj8LMjlcWtZ6XtMxI4dEjgjN8Wo4T1PwoQA3CIgUgHQQdlLLJ7231v/ZrfW7VnC2EV9yp6/F",
-	"pm9Onn0HF7LG5dvbjVq0+40eVmx0lrLrPwREd6D1fQqIVjr7c1rUgBlWufoPfe2xt8HTf7g6jArNyyud",
-	"22/nwyF46qVIFoSPwMZr3NnLjns07vIkgc80Bc9y57jGc6LoTafgubbm7fGcpjGave4cmbVk2/7UYVl4",
-	"mLjSjq83l+LfHyzCdSUAKiJ9uof9Xq9z/LSOhl34+o8Y3voOzlfpukgYTQFNAT93gIyenUPMk2RrG2mF",
-	"+dhsH6QpJ5oUnUQJHbDkvjtfEnu2tLyslgTxBHHVDeTaRZDfARnqe6nl292NSap4VQ/xXvZm78/nf7Ho",
-	"V63bpvh6EhZ/Zq12SdnYjU57D+Td67RFSnYbNCaMxgbVf7yk4wqZKUulGBMmMp4tSEbHWtPNAM/wyvqE",
-	"kn/OZcZiEvMxU5n+gGfKhOpVhUQG5GbChxMyBE+7FscIu2bpgoArHMMBTWpNo99YF4cJN/LPOdfE1SLS",
-	"cMKmcBHm2CpLuRjD8/b5TfGYr2k2sSczyO9O2Cls51M9/4PaGFn//G9Yli4uRkY6L0Lg/UQmjCgIPFUk",
-	"k+SG8owM2EimKPkK9jEjejV9x1wRmiTyhsUF6PTW7WfKBZ/Opyjh4964yNiYpbC59+/fX8yzica0Ic0q",
-	"onSj7zUXTSMTNBuxNJXpd2GDC3zWmbxiImxE5GbCBKEEfiY3VBGlRfbBPAtFyv7BhhmLy0iGU5MVU24F",
-	"ZtBxUjplmXlYRoJ+/mxFuK1zmvOYNDHGlgpIZ2CtIu7V5JJcTz2j2SQXpr1I/XVnGcl0CjR0Pocvp/Tj",
-	"z0yMs0mjf3QaVGCUTVwBfWyJdsg0w4SVgETtiIxkSvQXTMRcjEnTRlz50cGtc5JxpghNGRmkcIODBYl4",
-	"HBEuUGHTElXMUzbUy3TIK8FwEVDrigBre2zEwOWfcwaBwwYwCg1aOQiY0Cj6i88Cg0a78FNh0uISxlXb",
-	"hv9/qIKYyXa5J8TyGPftIVaAkBcsvyWACiPb3k+Vx/4J8pZ+sILb0sl/kNMpbSumn44mvk5EAS+Xz3ZB",
-	"pAYKlbJsngrSVBDKZ1KjWNYKNEexpn3NlmEO63xzdF2TMH7FzslcXAl5I8zEY37NyHG3W4TTqjSrKpCV",
-	"c7QK4POe1OHJ6WpQGTz540GqmKoTFPJ91sKrlHlyN7C9dgr5HwtquUYX+DEfa8CFIsUdoeRiK/5grxCE",
-	"18DqDuvh44u724MpyVj6V6felAH1SiQLl8VDmpFmpFGLyNS5fpoRqERRyziBStcN5tBV+9dr/2Jn/1BJ",
-	"ffWCjcDM82H1EVaLvHAE3BsKVOwjHWbJgmQTrohV5Irbdp7KNfu2I1eC/PR49Xa9tISq3Rps8uEtpGjn",
-	"v18HcwOyNVs389wP4m8xw63yALHLZaWZ3jzVsjgCnAuVUY03lLy7/AFzXKeMCgXKFEYim28CGCrIm59+",
-	"IEdHR2ck41OmMjqdtTrk1ZRn+uniWJokRSCsUebXAAay9tZe6JQL+2NvNWwuF7M6ZMfSBqLnASKTcKWf",
-	"lGWpUUAipH/wL/+lRyWZ2USilnNt1xwWFt3BYY2d5iJbgQypvFHkZiIVK6TDEUAGRIpUK8gdcjEcspkG",
-	"jJbPlVafWcrIBRDU70HwY3Q4IR7mRP/zP//zP+0XL9rPnkWILaFYRhdM65OjkWJZQEYpHZocCasGGh2v",
-	"1Q9FdNHpfB+RJhBwxa9ZKyD6d/BLJuI2+1j8Q0Sao1ROyUVAvDGhiHDIfKbv9fvCHwkliotxwkyKdzah",
-	"mTnTAh67/XsovDPAV0C87ANpdcgFTkEVoZiqSAZyLuLykwqFGXIOn4p8N2Q+m9lRmFIO9tzS5+7QoVj6",
-	"vvBmywqnfYfdXqdztzeZo8xKXO0dPt0SWZ+LZ99vhbAFd1kBbfsasRIurM9MhYKqK1BponDe7R4N0Ym2",
-	"EEP4kWmUySQZswwSLIx5KN6j/1eM/mWU73TqIb1Fu/uh/vMRpF1X22V+vKTjKpcvaQ5L7AqYk8GVc6LA",
-	"YhqKoZzOaMrBFaQkid4fRCSjY0UEpA5N9crnJHoc4T+1ICwWrQ55P2FabmZgtOL6ipaTwjUeqozRmMgR",
-	"WW1gxZGCCAmmL7T6tPqEEjCBE0CdWDKlv8Bt4ImNDBtpGEQgiyty3DsMhcuWs59kdKyffTRlGe2wjI6j",
-	"AN6lkNmEizE40en1ssFtg1UXUACN0zkO2DT5xnor5/PRSynYipvVJ1L+tU5kEqulOz0nN4xekYo7DAVc",
-	"ogGWlCuvUArmfr0M1FDo31GhbjCN7Kh7DFK4nGeEQlWBHUFMw6Ie2FAzW22ieYMuCU9zy7U/jQJWtdMY",
-	"QCrfiBxpNPSUyBnNJqpfkOXgX52iSNchF5pQZxMIocsmoTAo2e0aW7Cx1DvDa+S2E5XhWLXCCqJjpthS",
-	"dzSAfFlZauJSTgcqA6VrQq8ZEbKgVqs+kNXpLFuYN8oVoYb/6Ze1CIWGALkHAB7isKvMLg+IM0YXWFYA",
-	"ytiCsArF3bDlodFklSnmQV9bqqTA16b/1bGg3C3kCnPvFHSvIVCsimlDXTcHKC3UySnp5YbznpaNEk4V",
-	"ifSnv+DFfojO0eAEgWGacKMrcFp2blUdwcT01vZz6c3nid3FI+DWNE/Xs0Z1l7fH2HYbb/lvbO0mTFBe",
-	"cSOHJ2t2ovhvy4YC3MdJtxts3BVLqy/3jdY9bAh1fp+HJwGhGZlKlZGTbrd0u7CZWne78kw2LPE+J1JS",
-	"rHL+uYjxjb6/mhEFFb6/vPLVTl1/eLAv1fO3yYi+Y7+fF5AVNNqFn/ydeNmOlRZEYAYrcUX/sQ6q1Iwc",
-	"qECVneOI3vLeObzKLXqrga1mUiiUAL6n8RsMsLCxckzAP+lslnA0qx9ci7hDZ/zbf5i4I78IrYlbqKob",
-	"cmGrhoDSx1HlA8lhlrDMYJf5xo8Zg5AIBUkqMcsoT5wbZsMkfcJhHaC7MacJHSQM/ApJsji3jiC4NZoy",
-	"ChVMvLo0vzdmEornNPqNg5hm9CCPWjsw27wNGiqj2Vw1+o3jbrcRNDKeYTwHjYkFJaaCGdD8b33Dr634",
-	"UgYR3D9x0g3R2pgcoT1rE1AsqyDTucrIgPl8qXiufPWcv2xzlClN9Etk8d/evnpZPgIUpPPvGD7asHcM",
-	"6MLQHpjAjAWQwQx9Mhfs4wyCZwgTYHjgYjaH91F741wpLsYX9iLLe7eUx/M7ckXMqE1nCOHVhg09xJGw",
-	"uvhk0t1rn8Q4K1edRHgn8IPlcmOLVv42nwhCOfFI8NL8eeWIlJWTWmeFObc87IymSj9feD3VjwaJWsmk",
-	"hC7hJiUpvSFh4zxstDYduuxF7AMAUReegD3TzXWO/8uXswpQ/oJVP/+lFvpQjQkbmL8SNtBYpTRC41xc",
-	"KB4zZyGjinxz9P3K57vk8twOrGo+w6pfP+X1MT3A4uxwfiZiuFLvrDi2JjiHMpHph5xiu5WXSd4Ibfh2",
-	"xU1nx5m3OvhNKj0icAlMceXzMUGZMAarWwEX3XhsK4H1zU06qmwwte5z8WS5+me89YWG/5WyUaPf+K+D",
-	"vHj8Af5VHfyo9/5MDudTzelh4LLgV6DM4AYoXxr4XoBY90HFAZBo5SIUs1QOEjYNSgo8Hjgigk7x2ZpS",
-	"plMGrF2moahQ9vVnpbW12o+BgKOED+8quNDpgI/ncq6W/FD+g7iZyIS10TuzlBKCpMeEpdxIcs1SxaVQ",
-	"m1ClPE+A4aIAroQppecVZMqThJuVZykbcizbh8tNMUaWotHXLFwOlD4nI2YN7I4fYFhNli5MRZNMVZwL",
-	"K816O4AAACBaroBYn5j4BJuFt2VWR623sDRn8UWceS/C4YORvuIfP3KVLZVzWaruCpdIk5TReEEYjtlw",
-	"gTQHp3FPcIw+L8+y+ow83uYoz3O+r5YLPsaOh+QfbWT0eXxu2CBTugAyPWCIikvznRMeKzKWWuvR+++Y",
-	"srjgJkKFrtZ9elHBWxz/BVdT61xZkjztFcZ8NGKpQgOc3Rfh8SZQ2ONUeKUAsvXOuM2BjHi5jvAI8yg9",
-	"D82qEs11KIwvoZK5ACLjHjI47b7kp6wymrA10Lr06Zvx4ZvS/Z7bTT9NwrOtQVeBFyaDF+ZZT2T/eHQT",
-	"xJ4KCQmfvZaECrqeLyo+UrXeGswRop9D+cK0BbAnCz5SxP/cah7gf1wNCJDXap54d4LThdUb9Z2j9Bi5",
-	"A4OT2iPVUX5Z4E8xpCwUa2mZnaSCZ2GIHhlRnrDKHKgCAenbvQYEXpfFU08Kga2sEEPAdkZNreFrmuCG",
-	"0LHtS0KhaEI4ADrrl7dkRpSeVMGdf0NVKMCh3zKC308yHfA4ZuKOkh94my6GkIS4XF3lrZwyEGgTxR6p",
-	"qlzzKsS2HVPq5MuQAUukGIN7jQr0fVHcDrjRivaNIw9x85PvXuS3J2iCeooCoCl9pwV7MLPNRaxF/6y1",
-	"6QidRl5cPnnL0muWwibueGO5IWiZTXo2Ilhhk+i2PITIIURKxD7gTwralj0KwbMQPMyOycfyzs4J7hvt",
-	"z4kcj1kcmGge9DeyGED9UmYYskYH6BO/A5BFeQ4PzvB7YuK+wIqKrxbsdBevn5MpizmtpScDeddDwEqL",
-	"xujYxIOv2uo5slDcRn/lZxpRHx88Lr6fU+8aX8qMeGfc/SOKcPaIYFhMztogVotEq3Ye2Vv8Sc5FfMcL",
-	"NC/YnyW/wpeSqPlwsi096w6exMfDk8P209Exax/T46P2GT162j4adYe9+JCd0NMeJDzqQ45g2QL0j0vQ",
-	"x52hpKER7t079D0VCm4iryu5DeDLDbtO5Txjd9kKErr1kDPEEGlgllPMGlZ6PW57SJqltmEtW5xYE/QN",
-	"Bwaarzl9zgs2HhbG3OGsI7QeaUjV9DvXOujunreFipXxA0wFyTyEGPNrJsiMpgziVRMltdrmYTNEVubo",
-	"bOSZlzJ7IWM+4lW5dwXdBosD+SF+USHeLoIQ0nMiJMbzNSrT7avAYD47gG+w+BxdJJLGl1L+TNPxXZlK",
-	"5g1f0ty1SkR65AX//i7eokTPm6IRrNc9fnry5JQMFmj7yHGj58tPxmBKfsTaApdSEtzdA1tQufLOCqT+",
-	"tSeL/wQi+x0BzDI6rjaP7FQrdv2iKrRhu4hXhRDREBVjnhE6plzkSrGn++rtgznqyZPu2dnZ6dEhPTo7",
-	"O2TD0yN2fHZ0GoeNos5r4k290NyCngeFPux1+0AmBsoPwPPtTvD1bQEh0gSKEYpiOHPr3Fd+8mDm26Ch",
-	"xU8+ZO8EvaY8uYewFzMaJ7y6mgsibsrocMJiMBC7r7d4pjEHHS731GsJj+unqkgTup/QjA6oYnDIwVwt",
-	"Sue+SXmWMXFurNUJzSBMwJPQ/adtIEN80CCnk/OMjisO6tbnisy9UTXOuGLoQ+z/YahS+XIgcqLqxklT",
-	"MRYKjHelM06UVoBIu21mamd8yuQ8i1rAD9cAJxTNuYAl9E8BEJ621gECG/MQc3VF1IwOWatDXi5DMgiF",
-	"MV1i8xx9IUTRhUJJsbB2fkAx4unUBKzyrBOKCGqStKEoSYTjoXxHJom+J6BVGFnq8U5vzCYW6pU8gVu4",
-	"lPIFFQvDe9QdH2xKM/Yzn/IlHVgzsSkVC3u3xmgE6rraHFiTlYdbfMVE0R4pstND346ml9ZHI+5sD2CW",
-	"oEnCUqQYUBvlkYJztcA1P1csJvMZoKzjuPN4zLI+ZGiFQn9rvPhYnWUwH16xjDQHC9d/6aSbA48S6/Aa",
-	"zFP9CzkKRa/b1SooIxXvgGasneiLMW0Gza9gdNRah2/lCjc3WrgbMFfmZoc4+E7QeTaRKf/t7oLGxxlP",
-	"WXypgbhkhTF/RBDXoaB4F74TGX+jb8r8igwTyqeqn39rVinK/j0PIQvHLPhaKrb9UtbbLiUDLNXj9uHH",
-	"+tTcyE71EAQPbMez47oYrYAMaJwsiOJjoX8yYAusLykUEfs4iwLzge0NZ6x4yVimPJtMgZ6bjpiRfkW/",
-	"8jgq6uShsFpMAU/fv3/fLtdVWoes5TJMBmNdwMgLFnNqPRJ3wFwwxf+A46ocGyCig+1bkwlv0n/UUHg9",
-	"OZ8z5WI+clO6WbitV15tuirqLCcFVMojZwASBM7w8BoLhjchVNYartw2MKJUxouqeOJXM0x1PUfqZ3IN",
-	"EWDsn3Oa+H4OzJOFQOMALPHkuHt2p5DjtQHDQeNjeyzbpSDZoPED6EZVpyjHD+gH4Ewkgt3kGpc7ge1f",
-	"GwqvgW2HXKxy5LhEq7PzYtpk8dnl+VjlNJiakNkqtHolpNA4VYxOoDHqXDR5ncoZSzPuqqsv+8yseYva",
-	"xnbnmgF6oQdg+7bZqUYAjMoFjyJC1ZWCmxixG5Z2oN5jvnix0On61/IDfnkBTlOMy15fRU1/U0TOqmYp",
-	"hSSjk6XQ7GIByvU7zOs83FbVo6w12DjSvWqNcvAPNsy8W0VA3P1u8yuEXgVec9SdXM9zCAb27mjtKGMc",
-	"N1F1XhvE9eNc48bnYwFtF+92UW6v296WWfaVwGM3MILfpkv80ihldqy4Q0f7t7vBSxujB/dnXypeleUX",
-	"y1fpar6uW6g4pFgetsY9LqGmqaq6YbCl67cVdVVrrPpeI8KbwkD3fLxUDZvPXJlw41+e8Zd5p1++ydIQ",
-	"AO6a+77jTV+Q2AwEnzwEMQi2+rnaO64BtDeGIxbbUW3Aevvdtsd/HmsxcsRRRdoCAHaXJOHiyqR00tXn",
-	"34xr4K/aBXbweN2Bf8btbn3dmWzrCy5k6/pHDggXhG5+5LUQYFQoNFyD3P0M3257+T9ztUP8pzan2YJE",
-	"rYYCz9hU3eE9mJPQNKWLu72PmnDVoDFAzY3vmwa80N9VXoKZwy6+5k5ePpj8tLbUiltfI98OKUHxWZAm",
-	"RogWsiK3JRRv2OiTUIo3ZYZ3FzH9kSoWjzivIZkrlrBhpkIh/FxoUFqKsMpbW6yDFxZ+uASj6lrx1T20",
-	"u6okTpfDqZcvd2uxZVuBxTKRuwgrO5RTQD+sI6w42F/KV2L3TOkcy0KZdwkVwW/oQlkcvBeX8iSHukTV",
-	"FMyoZlY4Q7CRaaGKsAslK5PGzXtOMiiZ5iw4V4zN9KvjKdoT1B9Q//rUildBTTaz3G66xp3qWSYD4LPq",
-	"WUvYWYtsGRvg16tlVWxxWyHDG+tZi/Pbx84UBLkd2MAgpkBes5hkk1TOx5NQuM/zilZ++SaMsQR7K8fA",
-	"XOXV3GWhKLfPJ03k0cIo+a3AijcyjVmK9R/QUaBn86pi3ZefWz1mxRuDfjE/yJj9lYtshTxJk0TL7UMZ",
-	"M9KMwkYvbEQBicLG8TH8C+LjIZ8TswhaprLklHJBUjbmUhCuwGUYa2KKqcSUYO84mpAIx0UdclmOWM95",
-	"kWIZeGCx3BrMEZsFO3qGJIlMTUQhyYQvFyqE3ptSsFcj8DSsfzAOLpbO/b7sLoJF9BL4cvQWPgQN/T8M",
-	"IMGaG6U39KFo8bVfd16af/xSXvuDbyNum76dkMCrJfTGmGeT+aAzlNMDSWe8rW9pzMSB28atP1xd8Vlb",
-	"Go9B26V3mPY5S8euMtN72BBgVUqTL15AjW8BN1pLuFGqhFO4EU8ROQ70+TKW6kX/7zD89i+/dNtnH37v",
-	"BUe3/6uxrJV4lXzOzs7WV/Ip3cA/lBSdN/TmBVPKlG/IDdWVDyKv2ClH1uUM3kubukiV6zzTNG4NNZ/N",
-	"Eg6Uw9r5ZGo4kfHEQLYGhME/UrBGq3a9Z+dy0NNB6EhRr1uu073S71AUQqoJgv5GP2q9EJboGso0Jk1E",
-	"TuWLRVj6fNE6dyWuA5KXav0MBzTNGN7Alu/hXrH1vwMbRUMGC+8KbX4jdkLQF5pSobAsLWlCj6RQFGpj",
-	"uLidVg1HTSiiFa0Wlhw2FfzDSxZdZ0HwDhAvpaxoJIcI3XOiSQ0mLvl2va173ZT8ZGU6quHzSiSLFXQ1",
-	"aBTaU1Sei8c2k9ueqrox1G4cfes3vAo/iz03VhCgxYytPUlZlAusyFDui/dhXYFEvwbvad0LcFpEuSeV",
-	"icwpUEm7+aar6Pzu8ofAT41TuyWCd7uTvOzamspvxdcCbwSTuUDo8V6JvRWww5kSpnepD3e/91IlDhZo",
-	"40MZfTNXNvWeZt/CbtcZf79QQ271/rc37Rhw7tKqtopJbmVbKyuWJU61U+uYS4LcAnavhOaqUFKlAhNN",
-	"HNIyHaMZuQG1MpWQ5TtjQz7iUAqt+Iw/XcL7EsGy+FsNDaQHpWLaH7OUkpGmS/2qlgDN8m5bWpKtnRZN",
-	"msfds1ZAIgjEx9n8iH09m9a6cTo/9L953DtslVS5rVP7l/Alf2wbw7veOrpiA8mqeMBfLy9fE/xgWTUq",
-	"4oXJmS/fmYlLq5pcZVTENNVsJaUqTx3D9Yqzuxz8Ta/LnMYuvPJV3ZkHuBxWTAa2LCEoljWyTxCFXowE",
-	"JGpCU1duDYoqPlLeaYtP1UYP1mQbJsUYdMTnOKBX5hklUJkVVoLo7V1I93tofYHtAAAChFcczqbl/L4m",
-	"sNDkxNKMQNh1ER+8SvvLco1fPHF5/nJpquoFKnuYLC9lTQ3lhcA2YP5KuDAVklw+hUGaUuPWFUUkawk5",
-	"P/FUrfGeujK+2PSi2oW6vdfU9h9boVZjFywvfh3LcqqJnCcxEZKAIJmSASQfxOeE5i3LUNbkthuF6XzV",
-	"Ic9s2VXspFU4hcFIs82BlAmjkAhViBNYidDFyt7d46eV2oB/QJhQK4iYHceGE80MB3R4dZ5bVaGrHG6g",
-	"06i4unLM1rJ5qmImz+JijDGKyBEo7HOexPZvJs7YFQYxToJcRVcsq6+L3Mk08dwLUqh67eUq8q5eu1b5",
-	"sadOgP1zpBgy80+TfBSKvOSJ38hvsACve240zx3PuY3bLRQKrJKG2bcdcmHqova6QbfbzbfW1/I+ppE6",
-	"TcBZtKF5kNYJ0GSgppiJ4pUoB25fi5hbkPni/5R+tHS92+12l/WBpUHLeCSWuxsasToAXxJYsACa2SRl",
-	"pruZxo6Y63mmXNAMBdIpnc30/eZmF1U3jsVp7SsN/JpU+Z8Xe96vGKU/8uFlGM4CaWLD1vipaykvx95s",
-	"ckoU9rzx8+JmP9wGjZ9pLfINPX40tp5b58AwYTRVhJeYSXUQzAYrftDI9cXt2P5rmk3adKBkookKaIfo",
-	"ExljOC+2bOQqC8CMais6Gob4SKGXKBR5XVQ3Sq+MhtlmpGQK/TQMd/7Pv/79AX8EoyH+GAr3sM/BljdM",
-	"KBJMhsaJSFNmpbB3duR8ZSmbgZG4hV3hrf0Tq1LCC8bRpQddFGyAvVbfIXJePXJ9v/a/6E++62EBWLvY",
-	"d4cnVfKHRofq1QBRsBVB5hZ3jBisFlxhH5dWnf0c1dqPYB9X7AdS1/TIwPMteEXB9H53t49Zyq5XvKSU",
-	"XXM5V+v2AsDa3SUployqNsNVbWw4rLFQWRHSq5q6/6bIf6Wo7ww+2z34n9DWN5DzzGFUp+I52LLBqySu",
-	"DQIWPpwECAJFXxPooFg7o2nLHUJtC0MUOp3Oh4jcpHQ2Y2kRt9dq2N1ep1OpVc/omAvXo3YtXc+/BG08",
-	"XfEY9F8IF4SNRmyYkeZye4HSmywU8F9/795uA9sfwFxD5fWvbL97QaAQd56uhK2NsawJVSSayCl0xMKe",
-	"u/pfNzK9gnaGEZDzaBOTct16S4LlRjb1yo8HqmgECT75kXVFoqXWuPOwN+NCzskNFVC7FiXqgqOy0vKT",
-	"F5sbSZCcXEVMVwBcOWjhap1QvDApfkYXyiTRUCqZfgrHtHpL0IDZc2u3f3CbX7KlslBDXapa9nXhCdzB",
-	"HGBonevBybBU8gqyMVvfPsnWMiNNULhiwjQxAFI+02zPFJlslbsTlV3mQd7dYH07n6VOPMszZTKjya9Q",
-	"0m7FZGAetYKPoWnQgpwmCQpKhWWOVq8CHy+v8hqELShtYMGt+G+MNLsIG1ttwhQE2gieZcKCwrtrOOSf",
-	"ubi3KkpTDNy5Q6ynqTtQDPY03ZNrph/U0r6sMD+qpXY9YJ5CIXR5twDrYK3RyDjtnRqOioYGZyj8xjYY",
-	"0NXS79cq0je579NbAR446phV8vEdLqIYaXsn8NeIvK2Gv17/HtEUxoV6p1xVvKeHy1T12gbs1GJYqaPU",
-	"WceptjtRZL+c7FjEogdIjjX9C3cam13EinVjc4Nz+Y7Xupep+vqSaj2gfdiAADuJ+DZk5bMm1q7A6ofN",
-	"q8VF6wV8GyPjJw33xv3tNqd21Suvk6uyZJZ8wIzaJWa9izS6VYe/e7jGlmixIkcOD7vzZNpc+rpvLm1B",
-	"hn1QERUB8TBBVXkY2Q7E+T9FGm1+77t7fp8yiXWXz/N+GaxOLi0lsIL70VODVojtoUgYvWaK8IzIebYm",
-	"XrlmmhOmSN4uucNqeJrUuuzX0vO4o4qzwyi9Ja3r4VJfq/DkHki5RWQfrrzjtFe8iwfJeq1SxT9B0isu",
-	"+xXkvH7ZetWXmizrX/8uNafPmiq7AqcfMlP2j6E3PWCWrLl3kyTruFYeuiyvtcgTClvX0tXvgGwGYKIk",
-	"lvm3A5bdMCaMhNonkRkQhQJKFOo363d9sHE1ULCwadIqzN/aIEBAMwoVYKKtEz7kjWgFJu7A5/sRVkIE",
-	"QdlL0XVSSyjMpmtk6KJXAJL1XDQTxkBYjwH3yorfT4pxebt3kmPWZv3CJ/cx1kLAobPV9gtwzZhwiorf",
-	"/lkF6L5B3uoqTjtp0D9jzSQ2SFb9FZqNr0hjgy9I0+SstjCF2SKY1+DclXAl0bdRYOSAUNiUY7KUcYyx",
-	"IpG/h6jwjgzFhMYUEEhHYQKNIxMusnJEe6NcUrNGutUdzdk2bnRFoIUJOR0wSC5A3wUtAGtlVKqmF5ui",
-	"UmsFoSYrXe0/Kg1kThOAaNHtXrzQLZzvO3K1C9eqv8J278OPC/Jjp3d6bBv5nrOP2XeRa/vJPmZMQDM4",
-	"AL4ULBQ3NpJDwxiXDFwUjmIsfqT8LOuADNiQzpVZOBTmYZEhTdMFIrniYwGJKyIjv7FUYsiXW1yVMfTb",
-	"3mkPEjYPoRfE2ghXCCziWAi4IhMQGIfp8uJFO3MsQC9vBKRA2zhVH3adULyfMEQpx6wm0PBGtIu4l1dk",
-	"8KojQR0Ci4s1IgsKqSJV4Smoyi1TlCJOvXj97P/UgNnnccVAIWYe/4rS/AqyYABCuIihmDTUWod7zJbQ",
-	"G+pkzFOT4y5kMZalGs4r+dRDuIP0vJ2NDKVmgQgonHE3cuzUAp8mrxtZzCIoUcq1Wo/9rkCnNsoRL+FT",
-	"t9q9/FAeQVi7Ln7m1qyXqZUnaX1Wd9cneEpIAAkdmBh9I672bdgUH9nO8FCxJtKkJyKFXmOaYGqR1dLJ",
-	"BctMCQqbKlKHMpbr5SJWfVj/jnejmwKIlp16XvSi00sLdCN/LTmXt6+h0TztPWmRk5OTtuFwDmFNaJc5",
-	"V1Eav739tCpxJUl8YF+iXrOmSlwuLvAJNWO99I4ditV8opYVsJxk8YDuRL3Urr2J1Se/hzPxToixymmh",
-	"J3swT9pkB6UJlq7/a3aklQWFzQoQxebjcd/WhjIVpJaKRZHXqHRrPQnrfplyYnJUVr5BV8Jgd6tImdVQ",
-	"PdBKTyiauU3TafyFeQI/Lb/4J/Bw6dVbQSiWKzbZpkdmh83o3dvI+rygW9Z4nrIYG1Q4LSsU2A4qYh8h",
-	"XYd9zDr6/x/1f/4LldRzYORXbJZ1CEC43LXCdYKbSaX4IClBuykkifmYZyogmZRafU8z/GcCJQxkCiaK",
-	"UMScgopLNKPUKrZVoil595Y8acMsJLI8MmqRMcuwSh15iyADa5gLO7aablmXXOK1lUXAtI60Pq3WZUUY",
-	"Ll6jtpd5mqPd0clP6vXdOR29p+9XT1G7dnHJyBcKU8GYbC5gnKoaSSWeq3C1Qnl3B+5kx1VWynbYB3Tf",
-	"Lt/0/ZFrGyeunvlLcU7u1fydq/lfqX5f5X39sq1lu/QAwy6XHcDbaNk3Mr1qBJuq9RRqJ3xJivandT3/",
-	"cdTsh/Q/Y3FJ536GH1d7n1EwgCLN+h/G2et8yrZoZe5Sdl3vunqSmNRx3G4jfWx2vKqdJ3bBrLtN7LJC",
-	"8ufO6/KD8nYLr5V5XVak/xLSukqmnU+d1eWz6lUli6b0SktkkEgJj9UPrnA+vGbMpjKzOZ3wdlXL1bLl",
-	"oM1a6ahjzdDERH84R2AqpxLkvwkjjKYJx37qU8oFF2Pog1JyAp7jeiJZVHgIicow3G8bdyCqZmvKy9Kl",
-	"Sj1e081dFPqsV0yocOfbPR2s1ZQfxaD2Mk0xB61KsPWLnLx787MlwUuggXqoidYCOaYvrC7wcFCnjvAB",
-	"xhkd1AHtAVKCjYUC7DGr3sjbO3mHz61fxqYbG8tVdfb5CvfxhopjoChW1CrQvz/PM8Pz3qmdz9bsNPdm",
-	"37neOuREGjlzqej6qgLr9mpA3Pgc1dZLKkrl6Y0EXqy1vqKcOvZPKBzxJvcWfr4DmlCD6ldSdSNwnVgy",
-	"wlY3stcdgLV4mCWLUHChn4viYnyORN4rwK5YBnU0yFsmYsIzKDZne3K78m76EwgJ8WuVQkf6ZeUvap3n",
-	"9TLkaJRwwYgtKQctL0IBRdXQOBGTmwlPAO0W5IalzI4pW0M/S03rCt228npWlveAuEys5ge3pehN36uc",
-	"92gJqlUY2+qQ9/pG/Irfxe7VaPYv1smFSwTLol6BQ6xUE8tkmDkCkjGRTVQQislcxCmLs4lqQbw/VJq8",
-	"pgmuMZFJXKjEy1KYDnUDW2wLMOLVLONTrjI+JEMpsHrtcNHqkDeGVzhzpzOgoAseBKUdX3qdS4aKSsN5",
-	"yrPFWy0JGh0Yanq5vv0VD1JrT397f4mG/1IR0ABLmBukB0fEkAq0v9lKpGB043o6GNywjawafjmxnOvS",
-	"Gf+/GAizA0ZTll7M9SF/Nz/9ZIHxt/eXjbKk8te3hyensFdAiWFC+VR5XfWbyOwiNR9E+jgjmiSaDLQw",
-	"UJh9nEHwH8jJIOfBkvnWJlk2w7buXIxkKYjXHAr4Op1xaHeTUS6weP48TcwEqn9w4HVpsd/n/+BKzdG4",
-	"sHwZr0tGZ6+PlSIXr5+bGEIvSNqvK09Asg6FYCoD/IwhNFITyFjD4xdbo/dD0+70H0oKOuMdmY4PEBEP",
-	"ep3uQasTilD8138BsjOlaWab/AiaU2QEtci5QARjscYdfTFNuKMWhGLqm5Up/w1Eyj75HqBNwnm3ezQE",
-	"pIB/sigUxATYFgvQlQvSQsqOkq6AaKtDnmfKogFNmZ7IwwZKfHww4YYVOHFOqClsedQlIAkPEzm80rMl",
-	"jN3QBa6sRScIep1ypSAic0oTDTMtcQxonCwgyBLkj48zoBAyxRXaqPgQAifDksj4reVQaN+gyVimPJtM",
-	"SRO1Sq1CRUIKFrVM4yV3PpjO9wxiE31w0T1+fNztPX5sAk7fv3/f1nehFcshBA/hVWgi1SbvFNQQS5lr",
-	"YiOFqW0xV8zk9elFibwRCrZOh2BVRye6cb/q7TiU5La7tTJNEaCclGbOcsqgHnQCNZ5dNkGp3YieDEPu",
-	"9UmOHj+GnRpctLVbm69fvb0MyOt3+j8Xlz/8tYU0fsDQxEQB4tEPUmjm0L5czFgfa6WhwfLgWsQdOuPf",
-	"/gNMSU1KouGEpoplUQHp8N4SlkIRRCNcPn583Dt5/LhDIqwrpTXjhV4aZa+ARI8PHmOzLOzwRUi0cu18",
-	"zu7p48fn+vG4atpGM1EBoXqSvMo2xLrDBU9ZzCl2CfHKRDatk3mWypEJhbbnO0fkYeSG8fEkI9E/I4tG",
-	"UrBWboGDew6IfnQiPyr2+zJdbZb2NKHK20dgeesNT+IhTeNAr2SOSjIpO3oKS2acm56iaVqTFj3Yv8QO",
-	"+R4RQPNd0iMv+Pca6/U0+lYstlygxaej4RK5l2Lerh+OzEQMBakfYZhCAEfVBES/N7EgVwxOifXnCBck",
-	"AvLCheKxplnOzorX3ZRC4+SBQUlqtqGH6E3oqWI+Gukr8pINsgnhsYfzZxq3Xlj6AiAOLFAMjACnwKgV",
-	"kLm4EvJGePWLoXJvgG0LvF9D5Vq4EgsJq/rq6bwKPHorsJOuoyOm44yp3h3pJZyJZzQy8JkyE7jdJs9j",
-	"pCuaLqmgSgc9J/PZzPybcAh28NrugUUYIbOK2Dl4HWt4XVgJVb9F0AYXHvSdtg38hgoNcJiTfYSOfgXg",
-	"I41eu6QFDNxDGTYRFi3ncdTqEOyvgcCY0DQ2fWOUwVO8Ojip01eE3r5MNTmesmwifdw4sTcCb1LzpciI",
-	"YjDh/wa2iVIhrqlVBqdGBabCnHkBNINEnSZV5L/lIySZ8zTpQCgOTBXBeOCe0zxzBorkt/qEkpTeQNRK",
-	"08SnEKKYfv+ZTM+xhQXPQB745uj7CJK2CBfgVSPRN1GbqSGdMdKMvvntt0jjeGIYQPRNZMZH30Q4weEJ",
-	"TIAWf5k61YRmJGZDGaOz+N233W63C7ccfdPtYls6zYDMqu8uf2o/1X8bjQxbncq0QDuzCRV5FlAKT0PD",
-	"WZEm1r5ulfBACiSHjpgEZMBGelaaM14IAELUK0k6XJEJS6BbYmZF8nSesFYnxyy7uwiftqXgOacy/Smx",
-	"D7gW0zU70ld3jnrNDTdGkQi7nUR4Bj2RHjWTCjS3DnkpCX5hSv9iAXCzzCOFULcC4qs01qLBiAwnbHil",
-	"QpGX9B1Rjr0D9V/0BfHYWHNtm4c+ZPdBN8Hj7rGjYvAUZIoWXnh1hgwE5Lh70iL/+X/+XyMcmkgytRAZ",
-	"/agn6eJfi1DXf+jhH8DxmvApz0jz+PAMfon9OzXdEGwsM27H9E70eqc4ECiv4r+xwK6miSia3PW3R/rb",
-	"7rkBsGM8AbISiJNCvqHv1ZDX4y5ugCRSXs1nWsiUhqDqA/ddkiRAx4mdx90jSEFENQDKqT9SLQhlE1aS",
-	"ghF8BE8c9ACjvOGE7mMUtvyPwf5CMzMPbk+xKdXAJPB+EDw2VgymaKOdE8pUK3Od5iaW28I4zKlUsEPx",
-	"+t0lwBYYKNCvgcwmGgMzThNjb1B9n1lVBISEwkSEkHeVajrEHaKuHhR6UIAMiYlTINZWWEQqbCEo5lhT",
-	"BkcnzsIzNYTC2hqciDMd8PGcZ4u+BohmBEjObpYsJM3oP//699FJ5+Tp8d+jlmctWWoqBN5SJAzeDJ2l",
-	"6cvWFEp8ewrB9f4O5BgsK8Tu4O9RANSQODuL+9PTv0fnJG+5gHtDPVYtVAbMY8KHE6OQ6mlKRhwg9tmE",
-	"KdYipvOAcAacgEDJ1F+OTogKyNEpUaD/GQF9IoWcp4VWvci8rflnIpO4mCNm7wO3qiexend/Ca5Wis2M",
-	"h8rUyjZTPFKgvyLrA2ukxkNQg2YsddO2OqS6L54tqZ7d8CHMou/IlIN1B3C1dEG6mTIqCOOgNZpdBC4S",
-	"FrAc6LoiKRuBETPhVww6FFHN+4U+440sWnbgmSHDNfdvjD16KvzjfDhkWsFFwyvgSiIVvsAJF+MOeeP6",
-	"VTijLjTfAG6IuKl3NU8Yyl0sRiWDlOFgzWsY3lXqEmyR3ELHlWMsYn0oPG0dpW5Io0nN44M7hCkLwp8R",
-	"61YJdV4nmmXagJR+yjLaWf6jYpnj8QXsMr/0dn9ekWUOtm0UuWlmNg5m7ryYyVy4k4F7IBTIfQuoAUSV",
-	"ZnLKh5YY/8zByIMmHlsFf0bHLCZNLPIfuJDnXlAq+J//6fAkIFrHAWvKieaHMPgX5A8fbKcA/SvNSz9g",
-	"lwGacKqYZmEKRV7b0CAUdmLfOR+QTKt/g1QLT2SwQBZr3gvITjFP0cVoehZgVWGY2C+Gbn0LfSd5XLGF",
-	"481dLX3pi4yQeIQiymuIG6aB+/RKlls4m3UiW5z9nETgec/nUiwZYY+GVIGert8LACgwtbjBkwCPBLR4",
-	"dm3AJ7Rij8rRmGmem5d21rd22O0ahU1ja5/88iHqGNsdCE3tXGTEtlya2XGmPITPZc1m/goLMqCVMTVJ",
-	"dGKmYiwUVpX3TIh+9A+wSYyYsOhWirG1+yFRIaAq6ntd3bXAaju1h6JpYj9ANzACEHxhi0+QJtYGalVV",
-	"jCiPx0x2XACjjOzoDvmRDidg4MDb7BhfcWTKU9R3fZPL5WJFylUicOIHz7mHC0VvotLfOnchL5DWh2O0",
-	"XGsMM+UdQMhQVZCLjWzhqZGzCzEtXtsQw5QLATB6hArIUE6ntG0UPwYoLFXO5hSkLVhqlbcYiiOv474h",
-	"KlDarlTUQ2tO1roYePdaVQBEClf82t0gUmVTNdGNlsJFUzkFDnRlPa3njiycJAhFAvYCByPEiryH42wG",
-	"Rf2lGLLiWZFumkJp+oKgVxOpbtWUTVI5H0/stXfIhb5pDIPTt+Q1WCqaZ/LH63WMEjGhVqvT2+eengGv",
-	"WzNnTYubecNWMqHXDIL1z7UgBj1RSBkZhIQ5Wh1yEQqXaGU+Us6yXm4ZdZ63jNLPIK+v0tTsI2ct+mIA",
-	"3IG3slNnW6SytxSUpkdNdKmvk4l0gSrwzjbCBTEBQhmD/c8MlEORsGuWaHSmGZQh0IRBsy54GRWBjRCW",
-	"h7gDKiPwN9t6wL60BYY2GgbfDwV1qRXF0MYBc7f0SLmygzSPuMqfAji2C+V5aHVMXHWBHEMtNFZaQAFW",
-	"wAHWF8sB1CwXywkFVMvJrNBUIHQHnU4nIlUBmWBQsi8JCj9oYeIaDTsuDJRqMc7yl7dgpCGYdMIyr1m6",
-	"pRh+LyRbhzBYXYsGaMXKfutoPPDNvkiFiszKSHRIK1hszbGlEDd46B5H9NGUaok9J0xALnzKZG0o5054",
-	"wQdppRcLnh+s9k0Tq+OqULzlYpywtgO1nc3yEehlKsWYRD9e0nFEYpbya0urPJPGkozbgW6uL6VgtqWr",
-	"FOS/f7w0T/yoe2wNVbbfQicUXgNYtJ4HVvsXMXn2488/Xv4IMq7ROYK8ReoNXWhQxxJeaKW2Hkum+qYL",
-	"honlxAhEo8p55onMhMSvaHSCY4TpioVm85Z9a74tstD5NxSGuvUOUS6zOG+Eegi7QCjncryHJfmTfARk",
-	"UwPThE8LKdplspzPQYW6Aan3sNsNwB0GFZvoON+gmsgbE7+irBKyjIsWlS5tZJYKRR7eUe7h7tsVolVx",
-	"D5EWDwvCCDyiPN3DOdRsVJcW9D3DS5NPZzLNFKjacDKempjSRats8fRjhCDpjFTfrpW/srqBSoyk8iYP",
-	"USJ5hBJq/vKmE4oL19ulYA4hTVpoHK/QSapcUTbg6pmcDydg9Talyx4pQ4UDG9UEDZIgIxTc4yYSSnk1",
-	"z6psWDLXB80hEZMVbsJgZBPYSuFe9EfGXZ1b4EwNOESllueKQZ8X2kN8vrW8I5naRTFMy7RG8x5oKDIT",
-	"fsygsouGXS485akEkKGI9MxA0eD0d4a5BqGQae7WcP0oxpQLx1YWYhiKC1EK/SL2KDc0Y+mUplfkfWBw",
-	"I2Mqq8SsLBRaaVCMGSvNEEkfmc9QKGc8adpneKAV55YLrwCBRUuK/VBE+u0vBcoiS/tLqTOvXf7Dd+87",
-	"HWyT5qDgc7xSB7WTbjeyEi5KxIWq+hDTYAPeFNci7nsj1vofm/A4U3HEfG+CV2iSwPXahuD40TnRhwuF",
-	"PV2J8drTwZIfvntfsWuUE4EPkBtN7cwUHfIGAaslGQCB4tfgeriBLtPTGYudKPSegJ5SwARo+uyMI6gz",
-	"Azda1fI6FNHvoWkjHTb6v/wemvbbYaMfNo67Z2EjCLERN/zGNvGGX6OQDr//z7/+Db9CshE2+r+HtrNy",
-	"/vfbIISsff3n//zr37e3H24jTVtxxcjwTfSTAI2FdV08zIZm4wYEzxiN9SNA/V3OMzpmKtffTWNqiCCL",
-	"zaekGblYKaClpN02X0KQm5xnUUB6XaLIYOEMPUA67IR+vNmIC64mhgkIjEsz4XVW4A7FDeVZrg4kcniF",
-	"c1jBMUupUBQ0cLTDBDZe5qR7lNv93rAsXbQvRlqJCgpiqmet7Ts5nytridVasP6jSYx3DBjwXuP8XM1B",
-	"DEPiBL7HVCaJ5m50eKXPrkXCAVXO9xyKOSqKdKA1Wk2z2mDjlqm+B00cYq6uiJrRoWEA1pa58kzgqi2f",
-	"xwgy+qo4CoRzLU4OFnrjLMFQbEje0E/ymqWqQ54bYzZED7lN61+5YwylEGjzAH+gIlgBAesYaEn6hqLm",
-	"hET0pHsExRVAUVVWEkI4a4EAVNIBY8Ia1vpGMC4Y1Y3vVQ8DtPdf8zNjBh767Z8VY7F7v8ZT2yYRksgI",
-	"7egmeoHal08eP8Zn9fixq3ygMW9KmpFfPQ89JoVfQQnA3uFR1OoXEgU2V+yDSBRXtM96VAplNMyLsdUj",
-	"bFxSoeqGK6/XLhfWMGTB1NDEEprUIyHNKGz0wobWn8LG8XHYANkEBU6FUTjVNTTP/T2qol4sBUZ/wIZy",
-	"KdNAw/eFYVxtwodMKOaFZb54frkUhSlnTBijiEzHB2aQOtDf3gZIf/2Izv/86/8jP3jBluT6MCAuacR4",
-	"WRr9xmGn2+lC5vSMCTrjjX7jqNPtHDWCBphT9LbKTFr/bswqgq7B8F7w5JLc0GXtFJnW5bUYamzxB57t",
-	"PbeRH54ATwuc0UXLEQHq6Cg/FwVu21PTJWYZazY8OydAn6O1HfywNSzunVC8M/poydZuVWrsQ6qlPfAD",
-	"4I9+wJgE8pBbqTFZBpxCgVNvyQqjl7WLu46HoVhjFwdsco2Un8eNfkNLERYL4EbtxlY2x84/OXiNZUc2",
-	"f8fS2p/SscnYr/v1W/5brZnNKd/KNKvz+U9wm34pyu2GuAKUNYZpRHGXUGOEKZy0zRBcBFsJbvE9koPb",
-	"D0HDmUz0oz7sdm28uM3EXxHtCZndKLj4daI1HViV2Gk/z4tFK8zhxvCT2iWmvRJaEOVeUUO5TIOg8+8x",
-	"Hq5qDQeEg+9pbFw/OKS3ecg7QU2IOJa8Ou6ebh70UmYYhwrVefWow7PNoy4lZBVb55Qed1LnVM+1sC1o",
-	"8hasAaAJ4NijzWPfoij1TtBryrGYMFzafIqVM4D2O0g3gkZGx5rKNBwaf7gNGjNZ1cr8BxNe7bnERJGL",
-	"+EHaHRJpPmkEGTRcWfdwHjE5nEhpDCY8Nm6mDke3xQKiHwPrtvZDOCGSMhTLoZQQ3gShpl445jqTz3ml",
-	"pQK+8oJ3CpKD18zXHMhp/s6NaMukmKnAxlBF+XFrBvhbk/4/CtGCB/C9jBd3pFdod2PxD+vr2zua9bz0",
-	"PXTDv6k7+mX+6dYEr1SD9LaY6GvKfJaoeO9+VLwuBd/+MBsptyEDWp0yb6zTCBomRUsvovF+1WLmswP4",
-	"ptT9fN33eQWi2y+fT3Rr8AlrioEBvRpE/jVdJJLGl1L+TFOsOXfcO6lzJhfh/YLFnF4uZn9wbobPLedI",
-	"1QztNmisMGDWUJFMmpscGWtjqYlIJe9Dy/lGNYqs16JCUVeNImu0KHSx11KjIFEW/JArrLqYR+es0JhL",
-	"Z92qUaWpN7K1N2C9hRiSEWNx3lDQa+rSJ7lLesndYE2rJh0vvqZgTfF9DhVmcEgj8q3EocAgkaKVWO8P",
-	"naZr7cVYssWFVpAmbIlLYe28JNKzYOpF/AatyFFrlcZ3gRhjOOtXrfZh5aIvVeurL9sY8WlbYegO4tbO",
-	"db6Z6w66UWDIG4luITNUdB9dITbkFHW18rBXAR9YBYROSZsvwmOoBunXsdOD3xHLfuXxLfJUTQmXuetb",
-	"zXeoIhF+8Np4SI0PpVhSrXJbodC6ZWw8BVp1pIkUjDSPu0cu1sNzcbtkZ2+OSrqMG3KUGaqybUuZn48g",
-	"rqTq8R4vw8Jwi0+M8TXw6CeZDngcM4Ejjmu9kZ/kXNznUfUOa4i/nnv+J8oTc6Y/7Ht8ZgQbPwhDzjHg",
-	"2DywRxrHq95iUC2+vgHPkfKalm+QV/1YQxfSt+VzIuZZhyIaM/N4vMDJquc2Ztn93toXz8BrbGn0Ugq2",
-	"kmTcj9/X5PVQXRcbP/JsYvZeb6g3YFthYbOgYDvO38mkoCc9qkm3XsiYj7iljn92KvyHJaX/zbK70tEt",
-	"tS/swfwMXuwM3u5qKQf+/gUJObCfPd0tiGn3NVE7Z8HrenT3Vel7Vzu85vh3/sfbEt5SDe9aVuq78iFj",
-	"k9nqWPEdz7WJodjqjTtgLHsmsb1p++6y/d4qvg0XfGcqT25ihKSJBYNWMMSqeo05T5tn23M0SBeJQ7F7",
-	"jjbf6xF7frbnZ3t+tudnf15+VtdY/bv51yYzta2h5pU+DYzH0bkuTQ679Q9iCbc85N8ECHnJhvj0AmR3",
-	"GIRemRcIqXuGJdrcuVBAdh9uyLgmMbaode5BBaPh0arIFZmLYZ6PacoyuEwVksobkjB6DYFdLhHbVKiu",
-	"687Eye4axrQ3mO8N5ncymK+N+qhhGi/Lqq6Y7AaBNBQly/elV2DOBQGW8pnPy1nKpogCxZRdqI5Ax6Qp",
-	"UxI9jlp+8nKhQOkKO/pXHEP42WzoW0fYBXYIFgioO9B8/VABensL+t6Cvp0FfQNh3Y7CmKF1jeVzS8oi",
-	"0nz97rLVIRdrqy7aNpwoaRWEKCNYLUlfufBFmpVVFFYLWsQVVmh5PV+wgENVAFooMF1uVY1GVxKwuVyP",
-	"LYC4N6+8WrIgNCsVUuyT1Z0jzslx98xmY66oDweg2FCwLu+jVd14grwslVTRp2ZiWaqFdEwsWLqxRly1",
-	"2+JPzuYexMRTNzD+VXkAWFUEndae4U3h66353ae08+DB4u1OFj9YrL019eyCpe/Z897W88XbelwM0pKP",
-	"oiiKVHkpXhfqNhda2myq4byXJv4s0sQ828sSe1liL0vsZYm9LPHnkCXqZwf6HqK7pAquMy4vl1gJxfbJ",
-	"gV6JlXJRwy2SA4slVkKxLjmwZokVLFm+qsYKqVNipaoq+FKNFbJ9iZV9pt0+0+5PlWmXO8dNifO9cf4r",
-	"yNxbutZdBLSXjPQbCsCYQAzb5Sn3NJneEr9Wl34x9Uy1Pny/0i+mxOtXUPrla41X3IlWKdhNzTi7l+7L",
-	"benop6zYsmVO1oOkU/1JqrV8PdriXuW7S0GYmaWrW0cEbpnL7gcJ2pre0JZPbYgK9AzJobhPVCBx1uVQ",
-	"3C8q0Pw5DsUOowL3WfT7oMBPn0W/m2R5vxdq7oMw3b5UqdOpy5u/a0CgqT1k3EX3DQjcZ9TvM+r3GfV7",
-	"k8PuMup3bGcIdpxl7zIS93GDe09/OW5wnxe6zwvd54Xu/ft7//7Xmxe6fTmDqkBBnGwfJ7iXHmyc4F52",
-	"2MsOe9lhLzvsZYevVnbYkaPoYOYMfZtiBdE35Ekc+9ZrD956ze3RtLk2+4RfYR9nPvS6scPvE+PA/hAR",
-	"QdNU3mDjXa6ylWGGtn3f1xxmqM/4JUYZ6mGv8XbrD/irufv6I/KwhgcQuowcWHvAneVAI2nu0EWi91wv",
-	"8tF9uYUAY8fUc3M8sh74vVf4qwh7LN2qz7LxF5/UG7EpQhJa7NrO1kaYLnX3RWUCw0WU7VwLzMdo6a7F",
-	"L8ZdwDFxidy1EbXOXXNd28AZDBbY7ngGXvGZVIoPElbo/OviJrvor3bwhRDOUAgp2pYrmoEDNpRTpojh",
-	"n37ZeNdUGbjuuQVBKGwTd2TGZmSfgA5PYjaVNnoGZBDlB4p6LQJDcfdA0UKLwFBsHyhaYWIJxVaBokvB",
-	"AKHYNlBUQ/OuNogvnPfsIE7UECAMZ0JY1YgZrRiFvQJrz7A06EIZiavuYDdgS0b4KQNX+fbQrQbtrNZY",
-	"8/l28NgoFAAF86Jfz50RlaiJvFG+fVRlNGP78Nh9eOzXGh5ruMmSBHV3o8fB79tEyuohHQK/gkA3sNmj",
-	"UDFLZS4UMJomnKmMpGxKueBiXCWYlANqV1fZLPlqNgTUrquyiRJJvYDadVU2Q7FtQO2dJIF9PO0+nvZu",
-	"8bSrSEWdcNqJlwltvbTFYFr4wqgsGEVr9ZAvJIz265S7P18U7WeWAPfBr3vD05bBr6sJ4CexNtW0xm8R",
-	"Jqs/30fJ/onjXMhFKKxunhslnfVOM8UIClyni1+HMsbtGAMlcNcMGPOYSxEKw94NxIvjOuQFvdJ7txZR",
-	"K+QvG/7OQ5FbB0c0USwiUviaAfgKpzgfz4hVAYKCxhCKZZWBVJgym7CySBZVf1QZXSiN7rBuy0rz6P3j",
-	"ioz4x/Z8ZtqHKzJmmSKC3YDXVmV0OlOrA5H/vPLELmOJ7IVxxerZo/5aHnAbNKb0Cn+wHsNNk7woD8hD",
-	"ksA3tcHqU45MKozZUtj5HPFJtQD9zv94xxKcC07SHweanyHV2Ycp7cOUvvIwJWRayxHOnjBaO8JZj9kH",
-	"OO8Fv73g94kEv3m2F/v2Yt9e7NuLfXuxby/2bSv2bfDTGh/jrym6DmsEn8MILoVaU6TW63GI/l3o86uZ",
-	"/ijhmlMuxLBPmOflDAgH9qP5LqPDCXDNlE3lNYajUzKkakhjFoSiwheqZZWMiUKceaFm0oWNCkM3Ucpm",
-	"CV0oEkLQtQkvM0HbZXnsw3fhvNs9GiZUZbBz+JF1OlHYILNkrkIRNpyvFuFYnFFxMWQrptGTANarLJ0P",
-	"MyONKECMR8rEkpDXdMxikvArZqCmt12M17c3WYjX16Lq6jq+pAnx+iZIv3XuNpwtZkx9iEjCp9xuKWUY",
-	"QE/gj6vi14ue6K87jt2cdbtI9rcaF+p/rsnRFqKV2dIW4t5LYLm7c9HFPgLUiuZ+tjSivgSwNHZjVVtL",
-	"rBzt+NQR3n/C8OucZTRzsPuGiLcLMdR8SQ9lw3nKswVQiwGjKUsv5tmk0f/lg0ZqOhwypS7lFRPwqw96",
-	"hN43kpcS05JDmhD8O2lGWnQn6VxEeul5mjT6jUmWzfoHB73DJ51up9vp9Z92n3bhOZitLQVpOx4nbwRS",
-	"3pUd67WEKeiUecPgYZaMLK7wO/WbKpiBnq5UGuYFYxdSwfzBuSpXcuihyAMh5pYnI39U3nC4ldsPt/9/",
-	"AAAA//8=",
+	"7L3rchu3ljD6KijOlzLp3aRIipItqlJTip3M9p748tly+ZtJ+6RBNkhiqwlwN5qWmZSr9q/zAKfOM8yD",
+	"7Sf5CmsBaHSzSTZlynES/kksqXFbWFj3y6+NsZwvpGAiU43hrw32kc4XCYN/P5Eio+NM/1Mt53OarhrD",
+	"xhUZm18HjQ80WTL955hmVP+fZlnKR8sMx49TRjMW/0yzxrDR7/bP271eu//4uns2HFwMe/3OoPf4vxtB",
+	"Q9A5awwbf6OCESpi8jc5E+SpZI2gsVzEtaaw33Hxczza8fWnoMHjxrDB2GTcPY1pu3c6Pm0PLia0TceT",
+	"bjt+dHZ21ntE+2M2aQSNlCU041KoGV/AsRZMLhI4dsLFDfwKvmF60hO64Ccf+icGSOqkzionZspPnz4F",
+	"jWy10NCwE+AvzVX8yFXpOq5njEx4qjKyoFNG5IS4gWv389Pxgu7lgt4H+UJwFxXL/Lu+nm974bLb7Z8v",
+	"WPoz/Nw/awSNhO47QrFkss+IT0FjzvCFTniSsbQx/PVT0FjQKRcAOoAanbLGsBc07MjGsH8WNDKZ0eTn",
+	"sVyKDP6KP+u/q8aw9yloKJnq7Xu45GPsmwVNFdtAQsgtz2ZkwlkSq5/sKd5/q9EtWEOYneSmBpbeA/ZV",
+	"PtenLGEZi1+zsUzj9UcLf9YYSxQXY0Yo0dsjTUoWLFVS6O0HZLQiY6rGNGYB4Zkii5kUrFXnWeNeft7n",
+	"GLHeEh0lDEedTvqjx+Mea5/FA9oesEej9sX4PG73aW/UZReTx/GjcWGUAQPs8WexnI9YquwHVeThfNg7",
+	"Gw76nW73kSYPeG5ce3TGuvTReNDuT3pxezA+HbUf0wvWPo/PJgN2Ou6PetTd0sWj/vl596zfPu+y8/ag",
+	"1++2R6zbbXdHo3gUn9PRo0fn+S3Z7aRwMarxKbgH2NXafxXskMbcCWhimSQWJLQ3HrDHk377fHQatwfs",
+	"grYvJo/G7W7cZ4PROX087k22gGQbNSt9/O9ITb45+w7w+Juzp9/m2zVkqC7ZO+TUJfp4uKmrCGkDZinc",
+	"VONOxLW/mbh6GAH05a9cZTLlY67YK/3igBgwNU75AldsvGHCkNfo2aT9nGbj2ZCEjYvuRXd0NmCPHvV7",
+	"3e7jSTx+9IhOHl2EjSggSpJsxshIxisiGIsVETIUUZl4Rp1QaCA7cvacpjdkZrYU4Kp2UUIVTLrQwBcx",
+	"h+3tJOV2ssYwS5cs57lF8gKgeDZfyDRjsSesFiGhJaRxwjU8Fnx8g9vhMWlSsSJv3z57ekn0Yiwmibxl",
+	"aXtMFWsBA7lhbAGfhwJR54EiMuX6XhMS5Qwvgq+jXBRagxBuEiFDzW7a45lUTOit6OF45NXeUnXvot09",
+	"bfcG173zYb877HY73W73IELbIRjhM5GxFJ8BTRyq+qIAXKmBjCDsY8aEqoUj8GrS1c9jGet1B4NGsE2g",
+	"PTsdDrqdx+fnGjY5fk1ooljQSOTYvNXGrUxvNPgAyRrDxl8Gg3730cXgvNvtPb5kH7Nve31NfFOOZzAz",
+	"KLlMgQxwuOvtUC5sZqdwUvj6A014/DPARpnF7UWdjS9Yj/ZH7Ufx6aStSX37MeuO271Jn56OBuOz+JxV",
+	"y8uaj/iQhul6/Ufdfr8/ag/OTx+3B/Fk0L5gPdaedAePR/TR6eP40UV+71ZCDmoJ3fj1Sa0lfKG7ggA8",
+	"pzdIBF/ZG/m1QJtuNPGBvwREfmDpbcozLqbkdkYz9oGlhCtDAHbjnB3PkDB5WGDoFADu8SN6+oidTdqj",
+	"yeNeezC66LUfn17022cXp4/Pz0enIzrpNbYd6QW73aB7C3ZbX//eSAE2aZkv2O3OBysI9z8huPH1BxwQ",
+	"bijz3Z7ylhfZ7XeJfpBEv0i9YofAkyw/wT3fxdb7eOXeSPk6zOvZeUiQpX727sTIQPZXxYvxFU69fBXp",
+	"LN9BE3StGO9Cc7mYTegyyUjKplyK1u49ekCfyxEHadSBvXnee9QiZ2dn7V6/SAJ3Mml7giv1wsxWtmGY",
+	"I2g0HdMk0Q9UY4MWH/725uULkqsUe+FSr4BIMzn3T3TeAw7W751u3fxL++gr3+RrBurqZ5MWgwUaFk8l",
+	"IxM654mWBkokZ9PTdZusQtQnMyqmDFACbUWH2fIaRmeV+/0MZqJPVv3y6r66bRJBd3ja61x0+5qt1nmd",
+	"21m6P9tulp5/vSeE1rj32BN8ffZ9V7EtOJjVrKGvr/igDm+TqyVDnMAuVFGUWMOxdUONs1Q9UAS/11qS",
+	"ZmpktCLtHEE+y9Z6RMQjIrJ6ZuR9NrTJHIy/0Gj8bQGDN9ih73PJDYbs+1vyS1jC/eVy4vKOZ7NXePmV",
+	"rAylNi7GyTJm3xaQNTiEx+03JTK94dmjTq9/+ucjMo4bfL5m+D746khW0DAIGx+9i/flXQx2aMu9HXav",
+	"/O1tt3utK3x/6TkNaU3d87Tt56+e/p8d1MLfwz7UomzuuoOV5Q9k7XoP3GTdEqB1RjyVFlPxltCuurfp",
+	"5YhMfxZkcri0rvW8olNG+kROCM3xarxMU/ChADcIiBSAdBB2UssnfbTW/9mt9YdWcPYRX3Knr8Wmb86e",
+	"fgsXssXl2zuMWnT4jfYrNrpI2YffBUQPoPV9CYhWOvtzWtSAGTa5+vu+9tjb4envbw6jQvPyRuf2m+V4",
+	"DJ56KZIV4ROw8Rp39rrjHo27PEngM03Bs9w5rvGcKHrbKXiurXl7uqRpjGavO0dmrdm2v3RYFh4mrrTj",
+	"682l+Pd7i3DdCICKSJ9uf9jrdQaP62jYha9/j+Gtb+F8la6LhNEU0BTw8wDI6Nk5xDJJ9raRVpiPzfZB",
+	"mnKiSdFJlNARSz5352tiz56Wl82SIJ4grrqBXLsI8jsgY30vtXy7hzFJFa/qPt7L0ez92/lfLPpV67Yp",
+	"vp6Exb+xVrumbBxGp/0M5D3qtEVK9ilozBiNDap/f02nFTJTlkoxJUxkPFuRjE61ppsBnuGVDQkl/1jK",
+	"jMUk5lOmMv0Bz5QJ1asKiQzI7YyPZ2QMnnYtjhH2gaUrAq5wDAc0qTWNYWNbHCbcyD+WXBNXi0jjGZvD",
+	"RZhjqyzlYgrP2+c3xWO+otnMnswgvzthp7CdL/X8T2pjZP3zv2ZZurqaGOm8CIF3M5kwoiDwVJFMklvK",
+	"MzJiE5mi5CvYx4zo1fQdc0VokshbFheg09u2nzkXfL6co4SPe+MiY1OWljb3TLxK5TRlSq1v86UglAy6",
+	"F2QiU0IFiZ7FbL6QGRPjVfs/2SoitzOpbOiGt10Q5UMxYlxMCRXqlqUsHuqvNx871VviYlpCyd4ep3r3",
+	"7t3VMpvp9zOmWUXscfSdlg3SyIQCRyxNZfpt2OACiVUmb5gIG/pcTJ8dfia3VBGlFZHRMgtFyv7OxhmL",
+	"y08HpyYbptwLeUBzS+mcZYZcGL3g2dMNQcQuFIDHpImRw1RAkgZrFV9UTd7P9dQLms1yFcHLP9h2lolM",
+	"58AZlkv4ck4//sjENJs1hqfnQcU7sek4oGWuUUSZZpiGE5CoHQEi6i+YiDVqNW0cmR/z3LokGWeK0JSR",
+	"UQo3OFqRiMcR4QLVUC0nxjxlY71Mh7wUDBcBZbUIsLbHHA1c/rFkEA5tAKPQTJeDgAmNoj/5jD1otAs/",
+	"FSYtLmEc0G34//sqiJkcns+EWB65vz/EChDyUgD2BFBhZNv7qfLYP0A21hMrjq6d/Imcz2lbMf10NEtx",
+	"ghf47nxhAhQFIEApy5apIE0FAYom4YtlrUDzSeuw0MIGzGFdio5bacLMb9glWYobIW+FmXjKPzAy6HaL",
+	"cNqUPFYFsnLmWQF83pPqn51vBpXBk98fpIoJSEEhi2krvEr5NHcD2ytnZvh9QS3XUwM/kmULuFBQuiOU",
+	"XMTI7+wVgkgeWI1oO3x8IX5/MCUZS//qlLZ14SpZudwk0ow0I41aRKbOodWMQNGLWsa1VbpuMPJu2r9e",
+	"+yc7+/tK6qsXbARmnvebj7BZkIcj4N5QoGIf6ThLViSbcUWselrctvO/btm3HbkR5OeDzdv1ki2qdmuw",
+	"yYe3kKKd/34bzA3ItmzdzPN5EH+DeXuVB4hdhi7N9OapFuIR4FyojGq8oeTt9RPM3J0zKhSoiCikm28C",
+	"ghL96x+ekNPT0wuS8TlTGZ0vWh3ycs4z/XRxLE2SIhC2mCi2AAZyEbde6JwL+2NvM2yuV4s6ZMfSBqLn",
+	"ASKTcKWflGWpUUAipH/wL/+lRyWZ2cTXljOItxwWFj3AYY316SrbgAypvFVGB/OT/AggAyJFqtX+Drka",
+	"j9lCA0bL5yrQCk7KyBUQ1O9A8GN0PCMe5kT/9V//9V/t58/bT59GiC2hWEcXTFaUk4liWUAmKR2bzA+r",
+	"5RnNtTUMRXTV6XwXkSYQcMU/sFZA9O/gl0zEbfax+IeINCepnJOrgHhjQhHhkOVC3+t3hT8SShQX04SZ",
+	"xPVsRjNzphU8dvv3UHhngK+AeNkH0uqQK5yCKkIxAZOM5FLE5ScVCjPkEj4V+W7IcrGwozBRHqzUpc/d",
+	"oUOx9n3hzZYVTvsOu71O525vMkeZjbja6z/eE1mfiaff7YWwBSdgAW2HGrESLqwnUIWCqhtQaaJw2e2e",
+	"jtE1uBJj+JFplMkkmbIM0kaM0Ss+ov8fGP3LKN/p1EN6i3afh/qeRew/WYXQ8ZzeMOVZOomiE2ZkXi1u",
+	"PPv++odQxCmdZG3Oskl7lmULuuBt7pnabtiqjcbj1pBQ8iZLl+NsmbKYgCweCtxQYGzDAZET0tOL9M/O",
+	"tMQjQHsiV2+ePHum34RGU5Yq0ozCMGxExnQchmEYEabGdMGsnRkeCCUjOr5RCVWz1iX8lDJjGuOKCJmF",
+	"gpr31SHX1lpww1YE0NfZD5bKpmO6XxmbYSiac5bNZByQBc1m+iAsXZHcCEZGy4xEehWl0KQWBbA3KAkw",
+	"WmVMtUKh5+aC9AdkJpepMnqFSZR3+fEpUwspFKZ2y2Wm3wS8VjSJX9qMUZnNWJpbNbNQaI1CkUG/f0lu",
+	"Zzzx89bsZ+54+vguqAEMoaGwltAAjKpoggRLbBtMsVGHPKeJplAs1uM9FYa8YSwUYeONxh6NOpwpKKkE",
+	"SKXCBqEj+aHCnP+YdU8vHj1m7UE3PmsPTtnj9mh8cdo+f3wxoGePJhen/QFYJ+HFIJLlT6Zk721st3g/",
+	"m0BhhWob5ffXdFoV1EGa45LoBoKaoZuXRIFPJBRjOV/QlIOzV0kSvTuJSEanighIDpzrlS9J9DDCf2ql",
+	"UKxaHfJuxrQOycCAqy+Rr5d90DRZZYzGGqSbXSg4UiDGWwsovEhwchEgo7Fk8CZwG3hio89FGgYRMVjU",
+	"6yPCFj7J6FSzwGjOMtphGZ0aNNfIyMUUMIp+WDc+7/DbVF+uKYSx81ZfSME23Kw+kfKvdSaTWK3d6SW5",
+	"ZfSGVNxhKOASDbCk3HiFUjD363WghkL/Dt+XBtJpd+A9b00kDgQxDYt6YEMrxWZz5Wt0OnpWjNwSolHA",
+	"mjk0BpDKNyInGg09g4qmnWpY0GvgX52ietMhV1poAfKmhzjC1u0aomR8cY7+Rm47URmOVStsYMBmij3t",
+	"KAaQLyqLyVzL+UhlYICY0Q+MCFkwMakhiBjzRbYyb5QrYnmVflmrUGgIkM8AwH0cdpMJ8h5xxujF68pw",
+	"GVsQVqG4G7bcN5psMkve62tLlRT42vS/OhaUh4VcYe6Dgu4VhIJWMW2o3OgAFaA818udSD2tJyScKhLp",
+	"T3/Ci30fXaLkAqGfmnCjs39edl9XHcFE7df2+erN56UbikfArWmermeN6i5vj7HvNt7wX9jWTZiw2+JG",
+	"+mdbdqL4L+tGM9zHWbcb7NwVS6sv97XWw22SRH6f/bOA0IzMpcrIWbdbul3YTK273XgmG3j8OSdSUmxy",
+	"hLuckJ1+8JoxQxV+8Ly23UHd4Hiwr9ULvsuhdGAfuBdyGTTahZ/8nXj5zJXWdGAGG3FF/7EOqtSMDapA",
+	"lYPjiN7yMVBiU4jAJw1s1O1BAviOxq9RLbfRsEzAP+likXB0MZ18EHGHLvhf/m4iC/0y0yaGp6oy0JWt",
+	"CwRKH5pBUHJYJCwz2GW+8aNCITxIQRpazDLKE+eS3DHJkHBYB+huzGkCJp1EjmmSrC6tUxRujaaMQo0i",
+	"r/LUr42FhPJYjWHjJKYZPcnjUk/MNj8FDZXRbKkaw8ag220EjYxnGNtEY2JBicmeBjT/W9/wKyu+lEFU",
+	"suIQrY3JCdp2dwHFsgoyX6qMjJjPl4rnylfP+cs+R5lbm8vf3rx8UT4C2Jf8O4aPduwdQzbRIAQTmLEA",
+	"MphhSJaCfVxAIBlhAgwPXCyW8D5qb5wrxcX0yl5kee+W8ng+eK6IGbXrDCG82rChhzgSVhefTEGL2icx",
+	"jvtNJxHeCfxw2NzYopW/3SeCYG08Erw0f145IWXlpNZZYc49D7ugqdLPF15P9aNBolYyKWF4RJOSlN6S",
+	"sHEZNlq7Dl32qA8BgKgLz8C27+a6xP/ly1kFyLPDDvNfaqEP1ZiwgRlqYQONVUojNM7FheIxcxYyqsg3",
+	"p99tfL5r7v/9wKqWC6zr90NeAdcDLM4O52cihiv1zopja4JzLBOZvs8ptlt5neRN0J9lV9x1dpx5r4Pf",
+	"ptIjAtfAFDc+HxN2DWOwfh1w0Z3HthLY0Nyko8oGU+s+F0+Wq3/GT77Q8L9SNmkMG/92kreHOMG/qpPv",
+	"9d6fyvFyrjk9DFwX/AqUGVxi5UsDPyQQ6yGoOAASrVyEYpHKUcLmQUmBxwNHRNA5PltTrHjOgLXLNBQV",
+	"yr7+rLS2VvsxKHaS8PFdBRc6H/HpUi7Vmk/WfxAQjt02vo+y1RtJjwnRupXkA0sVl0LtQpXyPAGGTgO4",
+	"EqaUnleQOU8SblZepGzMsTAnLjfHKHiKRl+zcDkV4pJMmDWwO36AIWZZujI1izJVcS6sJe3tAIJhgGi5",
+	"EoFDYmJ1bJ7tnnlbtd7C2pzFF3HhvQiHD0b6ir//yFW2VrBprX4zXCJNUkbjFWE4ZscF0hycxj3BMb+k",
+	"PMvmM/J4n6M8y/m+Wi/pGjsekn+0k9Hnsephg8zpCsj0iCEqrs13SXisyFRqrUfvv2MKX4ObCBW6Wvfp",
+	"RcjvcfznXM2tc2VN8rRXGPPJhKUqd6iCPZHHu0Bhj1PhlQLI1jvjfgfyHeLF7JKicArPdJsbVT/fkgey",
+	"5FJ1uSV1kLrgoOW1p740W8VAO89da2M8CqAzLqMq16nP7ct/rQ1eI71vo+vC0DzPAbapxn0dAu4rAGQp",
+	"gIY7Ogk+0a+ZUqqMJmwLtK599mHChUzvE8+rqSkf4dneoKt4dqYEAsyznYf9/tgSSJUVAihSVS1oFlRp",
+	"XxJ/oGqRMpgjRDeS8nUVC2BP1H6giP+5VezAvbsZECAO1zzx4eTSK6uW6ztH4TxyB4YYAI8TRvllgbvK",
+	"cIpQbGUVdpIKkQCjgcmE8oRVJpEWCMjQ7jUg8LosnnpCHmxlg5RnkwkB7B9oghvCuAFf0AxFE6ItMBZi",
+	"fUtmROlJFaIlbqkKBcRLtDoEkhnRthgQmihZO6MRYkaqWAPBHa4H8lz6WyBmB+DQ83KAvQGb8Md8fVKZ",
+	"rglo9INMRzyOmbijpgDeyasxpKWv19t6I+cMFKBEsQeqqvpI1Uu1PbTq5BqSEUukmII71oZcUdwOuF2L",
+	"9rBT7yXmJz+8imhP0ARzBioMphiqVgTBLLsUsVYVs9auI3Qaa3GCr9lSYWLWHa7sxh/vU9kbtsJ3SKeU",
+	"i2IYm6YRu82WFVKRRmC9mHm2xaC4pv2FH7VnTFcSF21dIg+j0JIAggKB2OifzDQHF6D6fQ9P3mqdfcwU",
+	"WNzI95Bbfw8oU0FJLORGq2IMJBoPvEDFIBR3hW6HvEBKEwpHaowNwTTMSN6w9ANL4RB3xLjcVr0uanpm",
+	"bFhhlyC+PoTIMQRzxf5bPysYhOxRCJ6F4GEOzILXd3ZJcN/oIkvkdMriwAQcYkgEi+F1v5AZRphrHLsj",
+	"kEV5Dg/O8HtiwrTB0YOcD1wJV6+ekTmLOa1lyoNHroeAIwn9ZbFJ39q0VfOEcRvDjZ9ppHx48rBIss+9",
+	"a3whM+Kd8R4eIc4eEaQiuXgI4aQk2rTzyN7iD3Ip7kqXDdPwZ8mv8IUkajme7ctCu6NH8WB81m8/ngxY",
+	"e0AHp+0Levq4fTrpjntxn53R8x4QGn3ICSxbgP6gBH3cGUrrGuHevkX3eKHqN8qLJc8mfLlj16lcZuwu",
+	"W0Heuh1yhv8i281yJl3DkajH7Q9Js9Q+0sweJ9YyxI4Dg5ihGUMufuw8LIy5w1knaODWkKoZGlProId7",
+	"3hYqVk8OMHMz8xBiyj8wQRY0ZZBeAiJ+AZtBkM/R2fDJFzJ7LmM+4VWp8gX7AOoAfhRyVAgJjiDKXQv/",
+	"GHLcqKz5s03Qh2+wAi5dJZLG11L+SNPpXZlK5g1fMy5Kzcd65Dn/7i4O7UTPm6KdvtcdPD57dI6JGAXc",
+	"6Pkiu/HpGCGMXEtJcHf37OThyjsrkPpXnj77A6i9dwQwy+i02oJ7UMuSa1pZYVGyi3ilkBEN0bjErT7g",
+	"DEue/UhvHyzmjx51Ly4uzk/79PTios/G56dscHF6HoeNot0oF89t9kBB8u75krcPZGKgfB+C98R/fXtA",
+	"iDSBYoSimHHRqtDeDanQ4icfs7eCfqA8+QxhL2Y0Tnh1STlE3JTR8YzFYAR3X+/xTGMOdpA8mMjoHL2u",
+	"ArMF2ORGVDE45GipVqVz36Y8y5iw5u+EZhDJ5Eno/tM2kCE+aJDTyWVGpxUHdetzRZbeqBpn3DD0PvZ/",
+	"P1SpfDkQ3FV146SpGAsFhuTTBSdKK0Ck3TYztTM+Z3KZRS3gh1uAE4rmUsAS+qcACE9b6wCBDcuKuboh",
+	"akHHLNcqfUgGoTDmf+zgpy+EKLpSKCkW1s4PKCY8nZuYep51QlEwlOF4qLaVSQJuFk2rDmMrw1u4lvI5",
+	"FSvDe9QdH2xKM/Yjn/M1HVgzsTkVK3u3xvAKFiK1O/YvKw8vupt6pMhO+74tWi+tj0bc2e7BEkaThKVI",
+	"MSDv8gEYNdIWRA+BeWO5AJR1HHcZT1k2hITqUEDOJwYaYcboaDm+YRlpjlauCeRZNweezcUMyGiZ6l/I",
+	"SSh63a5WQRmpeAc0Y+1EX4zpdWx+BaOj1jZ8K5fZu0UDr6u1d0AcfCvoMpvJlP9yd0Hj44KnLL7WQFyz",
+	"wpg/IojrUFCXveviXPA3+qbMr8g4oXyuhvm3ZpWi7N8rmNq8Yxb8lRXbfiHrbZeSEVbWc/vwwxFrbuSg",
+	"egiCB7bj+UJcGGlARjROVkTxqdA/GbAF1h8bioh9XESB+aBop6XJVKY8m82Bnpu23JF+RT/zOCrq5KGw",
+	"WkwBT9+9e9cul0HchqzlqokGY11M23MWc2q9enfAXHBnPcFxVc5BENHRbq0KtqW/11B4PTmfM+XC0nJ3",
+	"lFm4rVfebLoq6ixnBVTKg/sAEgTOcP8aC0ZgIlS2Gq7cNjDoXcarqpSHlwusTHGJ1M+kQyPA2D+WNPF9",
+	"hVjWAnIhAnD+kEH34k5ZEVtzGoLGx/ZUtktx/EHjCehGVacohzjpB+BMJOhSMBqXO4Ftoh8Kr4t+h1xt",
+	"coa6XNCLy2Jmd/HZ5Smj5Uy9mpDZK/tjI6TQOFUMoKIx6lw0eZXKBUsz7lq8rPudrXmL2u66l5oBetFR",
+	"YPu2CfRGAIzK9QkjQtWNgpuYsFuWdqDodL54sdr69tfyBL+8gsADTB3ZXvRUf1NEzqqObYU8yLO17JFi",
+	"FeztO8zLMn2qKopda7AJRvFKRsvR39k4824VAXH3u82vEBomeR3aD3I9zyBfwbujraOMcdwE/nq9mLeP",
+	"c92jn00F9H6+20W5ve57W2bZlwKP3cAkI5vR9VOjlHy24Q4d7d/vBq9tGDHcn32pppCM4RfrV+kKz29b",
+	"qDikWKO+xj2uoaYp7b5jsKXrnyqKu9dY9Z1GhNeFge75eNlktuRCZU6gf3nGX+adfv0mS0MAuFvu+443",
+	"fUViMxDiWsDDK9jm52rvuAbQXhuOWOyJuQPr7Xf7Hv9ZrMXICUcVaQ8A2F2ShIsbk3VON59/N66Bv+oQ",
+	"2MHjbQf+Ebe793Vnsq0vuFBQwD9yQLggdPcjr4UAk0K3gxrk7kf4dt/L/5GrA+I/tWUXLEjUZijwjM3V",
+	"Hd6DOQlNU7q62/uoCVcNGgPU3Pi+a8Bz/V3lJZg57OJb7uTFvclPWyujufU18h2QEhSfBWliEHshcXtf",
+	"QvGaTb4IpXhdZnh3EdMfqGJ9m8sakrliCRtnKhTCL9cASksRVnl/rW3wwto012BU3Sq+uod2V5XE6XI4",
+	"9frl7i227CuwWCZyF2HlgHIK6Id1hBUH+2v5UhyeKV1iFUfzLqEtyS1dKYuDn8WlPMmhLlE1NX2qmRXO",
+	"EOxkWqgiHELJyqRx816SDIKInQXnhrGFfnU8RXuC+h3qX19a8SqoyWaWT7uu8aB6lsmi+U31rDXsrEW2",
+	"jA3wj6tlVWxxXyHDG+tZi/Pbx/ZYBLkd2MAgpkB+YDHJZqlcTmehcJ/nRff8CnMYYwn2Vo6x4Morkc9C",
+	"kXN1HE2ayKOFUfJbgRVvZBqzFEvUoKNAz+YV7vtcfm71mA1vDJrWPZEx+ysX2QZ5kiaJltvHMmakGYWN",
+	"XtiIAhKFjcEA/gVh35Byjpk4LZNrMadckJRNuRSEK3AZxpqYYrUDSrCBLU1IhOMiU2TWz/rIeZFiGXhg",
+	"sSIkzBGbBTt6hiSJTAljIcmMr9cVhgbgUrCXE/A0bH8wDi6Wzv267i6CRfQS+HL0Ft4HDf0/DCDBskCl",
+	"N/S+aPG1X3demH/8VF77vW8jbpvm4VBjQEvojSnPZstRZyznJ5IueFvf0pSJE7eNT/5wdcMXbWk8Bm2X",
+	"ImV6+K0du8pM72FDgEWkTeR6ATX+ArjRWsONUrGuwo14isgg0OfLWKoX/X/C8C///lO3ffH+115w+ul/",
+	"Nda1Eq/Y2MXFxfZiY6Ub+LuSovOa3j5nSpkKM7mhuvJB5AW25cS6nMF7abOrqXLt75rGraGWi0XCgXJY",
+	"O59MDScynhhIJYAw+AcK1mjVbs/gXA56OggdKep16201NvodikJINUHQ3+hHrRfCKoJjmcakicipfLEI",
+	"O5WsWpeuI0VA8srqv8EBTe+k17Dlz3Cv2HYdgY2icdkgmMlgUrCxcZG+0JQKhVXkSRMaNYaiUL7Hxe20",
+	"ajhqQhFt6Iy05rCp4B9ePvs2C4J3gHgtSwqSYATwLk1qTPKPZ9fbuzVdyU9WpqMaPi9FstpAV4NGoZtU",
+	"5bl4bItN2FNVd6c8jKNv+4Y34WexRdYGArRasK0nKYtygRUZys1532+r4eqXzD+vewFOiyg3xjSROQUq",
+	"aTffdA0Y3l4/Cfz0UnVYIni3O8krQ24pTll8LfBGMH8QhB7vldhbATucqbJ8lxKWn/deqsTBAm28L6Nv",
+	"5io7f6bZt7Dbbcbfr9SQW73//U07BpyHtKptYpJ72dbKimWJUx3UOuaSIPeA3UuhuSpUfarARBOHtE7H",
+	"aEZuQa1MJWTKL9iYTzhUayw+4y9XNGKNYFn8rYYG0oNSvf+PWUrJRNOlYVUHn2Z5ty0tydYuLUCag+5F",
+	"KyARBOLjbH7Evp5Na904nR/63xz0+q2SKrd3eYw1fMkf287wrjeOrthAsioe8Nfr61cEP1hXjYp4YepO",
+	"lO/MxKVVTa4yKmKaaraSUpWnjuF6xdldHYtdr8ucxi688VXdmQe4HFZMBrYsIShWXrNPEIVejAQkakZT",
+	"VxES6r4+UN5pi0/VRg/WZBsmxRh0xGc4oFfmGSVQmRU2gujNXUj3O+hUhR1LAAKEVxzOpuX8uiWw0OTE",
+	"0oxA2HURH7xmIOtyjV/fdX3+cvW86gUqW46tL2VNDeWFwDZg/kq4MEXcXD6FQZpS9/gNdW5rCTk/8FRt",
+	"8Z66SuNYKaTahbq/19S2C92gVmPTSi9+HSsHq5lcJjERkoAgmZIRJB/El4TmHUZR1uS2YY5pVNkhT21l",
+	"aGx8WTiFwUizzZGUCaNYW8CPE9iI0MXmA93B40ptwD8gTKgVRMyOY+OZZoYjOr65zK2q0AQWN9BpVFxd",
+	"OWZr3TxVMZNncTHGGEXkBBT2JU9i+zcTZ+yK6xgnQa6iK5bV10XuZJp45gUpVL32cqML11JCq/xYyCPA",
+	"dndSjJn5p0k+CkVeNsjvuztagdc9N5rnjufcxu0WCgUWcsTs2w65MqWbe92g2+3mWxtqeR/TSJ0m4Cza",
+	"0OtP6wRoMlBzzETxuigAt69FzC3IfPF/Tj9aut7tdrvr+sDaoHU8EuvNiI1YDT3Y0IIF0MxmKTPNSDV2",
+	"xFzPM+eCZiiQzulioe83N7uounEsTmvfaODXpMr/vKDAbxqlP/LhZRjOCmliw9bJqmspL8fe7HJKFPa8",
+	"8/PiZt9/Cho/0lrkG9qQaWy9tM6BccJoqggvMZPqIJgdVvygkeuL+7H9VzSbtelIyUQTFdAO0ScyxXBe",
+	"7LDMVRaAGdUWnTUM8YFCL1EovBZ6dpReGQ2zzUjJFFr+GO78r3/+z3v8EYyG+GMo3MO+BFveOKFIMBka",
+	"J4p9+ZyvLGULMBK3sL+gtX9itSx4wTi69KCLgg2w1+o7RM6rR5bYPl3wkw99W45T/bv+5Nse1qi2i33b",
+	"P6uSPzQ6VK8GiILdUvJylY4Rg9WCK2w11aqzn9Na+xHs44b9QOqaHhl4vgWvsJ7e7+H2sUjZhw0vKWUf",
+	"uFyqbXsBYB3ukhRLJlWb4ao2NvRrLFRWhPSqpjWJ6UNSKeo7g89+D/4HtPWN5DJzGNWpeA62svkmiWuH",
+	"gIUPJwGCQNHXBDoo1s5o2pKhUNvCEIVOp/M+IrcpXSxYWsTtrRp2t9fpVGrVCzrlwrWU30rX8y9BG083",
+	"PAb9F8IFYZMJG2ekud4BpfQmCz1Gtt+7t9vAtjAx11B5/Ru75V8R6BWQpysBAw6wrAlVJJrJOTTtwxb5",
+	"+l+3Mr2B7sMRkPNoF5NyzfVLguVONvXSjweq6NvsKsDBfaOl1rjzsJXySi7JLRVQXhsl6oKjstLykxds",
+	"nEiQnFxVWdejQDlo4WqdUDw3KX5GF8ok0VAqmX4Kx7R6S9CA2XNrt39wm1+yp7JQQ12qWvZV4QncwRxg",
+	"aJ1rmc2wmvsGsrHY3uHN1jIjTVC4YsI0MQBSvtBszxRqbZUbqJVd5kHegGV7x7G1ZmHrM2Uyo8nPUEVx",
+	"w2RgHrWCj6FpAZgbkwQFpcIyp5tXgY/XV3kFwhaUNrDgVvwXRppdhI2tNmEKAu0EzzphQeHd9UTzz1zc",
+	"WxWlKQbu3CHW09QdKAZ7oi5RN/2glvZlhflJLbXrHvMUCqHLhwVYB+v1RsZp79RwVDQ0OEPh997CgK6W",
+	"fr9Wkb7NfZ/eCvDAUcesko/vcBHFSNs7gb9G5G01/PX6nxFNYVyod8pVxXu6v0xVr7PJQS2GlTpKnXWc",
+	"ansQRfbryY5FLLqH5FjTYvWgsdlFrNg2Njc4l+94q3uZqj9eUq0HtPc7EOAgEd+GrPymibUbsPp+82px",
+	"0XoB38bI+EXDvXF/h82p3fTK6+SqrJkl7zGjdo1ZHyKNbtPh7x6usSdabMiRw8MePJk2l74+N5e2IMPe",
+	"q4iKgLifoKo8jOwA4vyfIo02v/fDPb8vmcR6yOf5eRmsTi4tJbCC+9FTgzaI7aFIGP3AFOEZkctsS7xy",
+	"zTQnTJH8tOYOq+FpUtuyX0vP444qzgGj9Na0rvtLfa3Ck89Ayj0i+3DlA6e94l3cS9ZrlSr+BZJecdk/",
+	"QM7r161Xfa3Jsv71H1Jz+k1TZTfg9H1myv4+9KZ7zJI1926SZB3XykOX5Qct8oTC1rV09TsgmwGYKIll",
+	"/u2IZbeMCSOhDklkBkShgBKF+s36XR9sXA0ULGyatArztzYIENCMQgWYaOuED3krWoGJO/D5foSVEEFQ",
+	"9lJ0ndQSCrPpGhm66BWAZD0XzYQxENZjwL2y4p8nxbi83TvJMVuzfuGTzzHWQsChs9UOC3DNmHCKit+h",
+	"XgXovkHe6ipOO2nQP2PNJDZIVv15LOONhXDgC9I0OastTGG2CAansL5a6x+P/hIFRg4IhU05JmsZxxgr",
+	"Evl7iArvyO8wB4F0FCbQODLjIitHtDfKJTVrpFvd0Zxt40Y3BFqYkNMRg+QC9F3QArA2RqVqerErKrVW",
+	"EGqy0dX+vdJA5jQBiBbd7sUL3cP5fiBXuwlCrrbd+/Djgnzf6Z0PbK/xS/Yx+zZynYnZx4wJaKgIwJeC",
+	"YQswiOTQMMYlAxeFoxiLHyg/yzogIzamS2UWDoV5WGRM03SFSK74VEDiisjILyyVGPLlFldlDP1L77wH",
+	"CZt96AWxNcIVAos4FgKuyAQExmG6vHjRzhwL0MtbASnQNk7Vh10nFO9mDFHKMasZNLwR7SLu5RUZvOpI",
+	"UIfA4mKNyIJCqkhVeAqqcusUpYhTz189/T81YPbbuGKgEDOPf0ZpfgNZMAAhXMRQTBpqrcM9ZmvoDXUy",
+	"lqnJcReyGMtSDeeNfOo+3EF63s5OhlKzQAQUzrgbOXZqgU+Tt40sZhGUKOVWrcd+V6BTO+WIF/CpW+2z",
+	"/FAeQdi6Ln7m1qyXqZUnaf2m7q4v8JSQABI6MjH6Rlwd2rApPiERwgwq1kSa9ESk0GtME0wtslo6uWKZ",
+	"KUFhU0XqUMZyvVzEqvfb3/FhdFMA0bpTz4tedHppgW7kryXn8vY1NJrnvUctcnZ21jYcziGsCe0y5ypK",
+	"458+fVmVuJIk3rMvUa9ZUyUuFxf4gpqxXvrADsVqPlHLClhOsrhHd6Je6tDexOqTf4Yz8U6IsclpoSe7",
+	"N0/a7AClCdau/4/sSCsLCrsVIIoN/OOhrQ2V9z4uFosir1Dp1noS1v0y5cTkpKx8g66Ewe5WkTKroXqg",
+	"lZ5QNHObptP4C/MEflp+8U/g4dKrt4JQrFdssk2PzA6b0ds3kfV5Qbes6TKFfvXQ1sdoWaHAdlAR+wjp",
+	"Ouxj1tH//6j/82+opF4CI79hi6xDAMLlrhWuE9xCKsVHSQnaTSFJzKc8UwHJpNTqe5rhPxMoYSBTMFGE",
+	"IuYUVFyiGaVWsa0STcnbN+RRG2YhkeWRUYtMWYZV6sgbBBlYw1zYsdV0y7rkGq+tLAKmdaTtabUuK8Jw",
+	"8Rq1vczTnByOTn5Rr+/B6ehn+n71FLVrF5eMfKEwFYzJ7gLGqaqRVOK5CjcrlHd34M4OXGWlbIe9R/ft",
+	"+k1/PnLt48TVM38tzsmjmn9wNf8Pqt9XeV+/bmvZIT3AsMt1B/A+WvatTG8awa5qPYXaCV+Tov1lXc+/",
+	"HzX7Pv3PWFzSuZ/hx83eZxQMoEiz/odx9jqfsi1ambuUXde7rp4kJnUct/tIH7sdr+rgiV0w62ETu6yQ",
+	"/FvndflBeYeF18a8LivSfw1pXSXTzpfO6vJZ9aaSRXN6oyUySKSEx+oHVzgfXjNmc5nZnE54u6rlatly",
+	"0GatdNSxZmhioj+cIzCVcwny34wRRtOEYz/1OeWCiyn0QSk5AS9xPZGsKjyERGUY7rePOxBVsy3lZela",
+	"pR6v6eYhCn3WKyZUuPP9ng7WasqPYlB7naaYg1Yl2PpFTt6+/tGS4DXQQD3URGuBHNMXNhd4OKlTR/gE",
+	"44xO6oD2BCnBzkIB9phVb+TNnbzDl9YvY9ONjeWqOvt8g/t4R8UxUBQrahXo31/mmeF579TOb9bsNPdm",
+	"37neOuREGjlzrej6pgLr9mpA3Pgtqq2XVJTK0xsJvFhrfUM5deyfUDjibe4t/O0OaEINql9J1Y3AdWLJ",
+	"CFvdyF53ANbicZasQsGFfi6Ki+klEnmvALtiGdTRIG+YiAnPoNic7cntyrvpTyAkxK9VCh3p15W/qHWZ",
+	"18uQk0nCBSO2pBy0vAgFFFVD40RMbmc8AbRbkVuWMjumbA39TWpaV+i2ldezsbwHxGViNT+4LUVvh17l",
+	"vAdrUK3C2FaHvNM34lf8LnavRrN/sU4uXCJYFvUKHGKlmlgmw8wRkIyJbKaCUMyWIk5ZnM1UC+L9odLk",
+	"B5rgGjOZxIVKvCyF6VA3sMW2ACNeLjI+5yrjYzKWAqvXjletDnlteIUzdzoDCrrgQVA68KXXuWSoqDRe",
+	"pjxbvdGSoNGBoaaX69tf8SC19vS3d9do+C8VAQ2whLlBenBEjKlA+5utRApGN66ng8EN28iq4ZcTy7ku",
+	"XfD/ZCDMjhhNWXq11If81fz0gwXG395dN8qSyl/f9M/OYa+AEuOE8rnyuuo3kdlFajmK9HEmNEk0GWhh",
+	"oDD7uIDgP5CTQc6DJfOtzbJsgW3duZjIUhCvORTwdbrg0O4mo1xg8fxlmpgJ1PDkxOvSYr/P/8GVWqJx",
+	"Yf0yXpWMzl4fK0WuXj0zMYRekLRfV56AZB0KwVQG+BlDaKQmkLGGx0+2Ru/7pt3p35UUdME7Mp2eICKe",
+	"9Drdk1YnFKH4t38DZGdK08w2+R40p8gIapFzgQjGYo07+mKacEctCMXUNytT/guIlEPyHUCbhMtu93QM",
+	"SAH/ZFEoiAmwLRagKxekhZQdJV0B0VaHPMuURQOaMj2Rhw2U+Phgwg0rcOKSUFPY8rRLQBIeJ3J8o2dL",
+	"GLulK1xZi04Q9DrnSkFE5pwmGmZa4hjROFlBkCXIHx8XQCFkiiu0UfEhBE6GJZHxW8uh0L5Bk6lMeTab",
+	"kyZqlVqFioQULGqZxkvufDCd7xnEJvrgonv4cNDtPXxoAk7fvXvX1nehFcsxBA/hVWgi1SZvFdQQS5lr",
+	"YiOFqW2xVMzk9elFibwVCrZOx2BVRye6cb/q7TiU5La7tTJNEaCclGbOcs6gHnQCNZ5dNkGp3YieDEPu",
+	"9UlOHz6EnRpctLVbm69evrkOyKu3+j9X10/+2kIaP2JoYqIA8eiJFJo5tK9XCzbEWmlosDz5IOIOXfC/",
+	"/B1MSU1KovGMpoplUQHp8N4SlkIRRCNcPnw46J09fNghEdaV0prxSi+NsldAoocnD7FZFnb4IiTauHY+",
+	"Z/f84cNL/XhcNW2jmaiAUD1JXmUbYt3hgucs5hS7hHhlIpvWybxI5cSEQtvzXSLyMHLL+HSWkegfkUUj",
+	"KVgrt8DBPQdEPzqRHxX7fZmuNmt7mlHl7SOwvPWWJ/GYpnGgVzJHJZmUHT2FJTPOTU/RNK1Jix7sX2KH",
+	"fIcIoPku6ZHn/DuN9XoafSsWW67Q4tPRcIncSzFv1w9HZiKGgtQPMEwhgKNqAqLfm1iRGwanxPpzhAsS",
+	"AXnhQvFY0yxnZ8XrbkqhcfLEoCQ129BD9Cb0VDGfTPQVeckG2Yzw2MP5C41bzy19ARAHFigGRoBTYNQK",
+	"yFLcCHkrvPrFULk3wLYF3q+hci1ciYWEVX31dF4FHr0V2EnX0RHTccZU7470Es7EM5kY+MyZCdxuk2cx",
+	"0hVNl1RQpYNekuViYf5NOAQ7eG33wCKMkNlE7By8BhpeV1ZC1W8RtMGVB32nbQO/oUIDHOZkH6GjXwH4",
+	"SKO3LmkBA/dQhk2ERct5HLU6BPtrIDBmNI1N3xhl8BSvDk7q9BWhty9TTY7nLJtJHzfO7I3Am9R8KTKi",
+	"GEz4v4FtolSIa2qVwalRgakwZ14AzSBRp0kV+Q/5AEnmMk06EIoDU0UwHrjnPM+cgSL5rSGhJKW3ELXS",
+	"NPEphCim338m00tsYcEzkAe+Of0ugqQtwgV41Uj0TdRmakwXjDSjb375JdI4nhgGEH0TmfHRNxFO0D+D",
+	"CdDiL1OnmtCMxGwsY3QWv/1Lt9vtwi1H33S72JZOMyCz6tvrH9qP9d8mE8NW5zIt0M5sRkWeBZTC09Bw",
+	"VqSJta9bJTyQAsmhIyYBGbGJnpXmjBcCgBD1SpIOV2TGEuiWmFmRPF0mrNXJMcvuLsKnbSl4zqlMf0rs",
+	"A67FdM2O9NVdol5zy41RJMJuJxGeQU+kRy2kAs2tQ15Igl+Y0r9YANws80Ah1K2A+DKNtWgwIeMZG9+o",
+	"UOQlfSeUY+9A/Rd9QTw21lzb5mEI2X3QTXDQHTgqBk9BpmjhhVdnyEBABt2zFvnX//v/GeHQRJKplcjo",
+	"Rz1JF/9ahLr+Qw//AI7XhM95RpqD/gX8Evt3aroh2FRm3I7pnen1znEgUF7Ff2GBXU0TUTS5629P9bfd",
+	"SwNgx3gCZCUQJ4V8Q9+rIa+DLm6AJFLeLBdayJSGoOoDD12SJEDHiZ2D7imkIKIaAOXUH6gWhLIJK0nB",
+	"CD6BJw56gFHecEL3MQpb/sdgf6GZmQe3p9icamASeD8IHhsrBlO00c4JZaqVuU5zE+ttYTrkpdBqDdBi",
+	"DMCLnsVsvpCZ1rDb/8lWUSgMkLlC9GGxmdM8q8w4r1G8oJpJE5pobDdFTrXcRoW6ZVoObyLSLRK6Csig",
+	"39dvHoDvzVZ9Bw7NK60BoXj19hp2ANweiO1IZjP9XDJOE2McUUOfs1ZEr4TChK+Qt5U2BQiSRMNCUGiY",
+	"AQIvZnmBDF5hvqkw3CDQrN2Fo8dp5dlFQmENI04em4/4dMmz1VADRHMtpL23a+acZvSvf/7P6Vnn7PHg",
+	"v6OWZ9pZ64AErl2kYt4MnbXpy6YfSnzjD8H1/ht4B5iBiN3Bf0cBkG7ijELuT4//O7okeX8I3Bsq3Wql",
+	"MuB0Mz6eGe1ZT1OyOAFnymZMsRYxbRKEszYFBOq7/nR6RlRATs+JAmXVaBMzKeQyLfQVRknD2qpmMomL",
+	"CW32PnCrehJrJBiuwdWK3Jlxp5nC3maKBwqeA/JpMJ1qPASdbcFSN22rQ6qb+Nn679ktH8Ms+o5M7Vp3",
+	"AFf4F0SxOaOCMA4qrtlF4MJ2AcuBCSmSsgk83oTfMGinRLWgIvQZb2XRDAXPDKUDc//GMqWnwj8ux2Om",
+	"tXG0EgOuJFLhC5xxMe2Q1665hrNAQ6cQoAqIm3pXy4ShkMhi1IhIGQ7WFoixaKWWxhbJLXRc7cgi1ofC",
+	"My2gigA5P6l5fHCHMGVBUjUy6CYJ1Gubs04bkC3NWUY7639ULHMCSQG7zC+93V9WpMSDIR71A5qZjYNN",
+	"Pq+8shTuZODLCAWKCgXUAKJKMznnY0uMf+RgkUJ7lC3Zv6BTTemxI0Hg4rN7Qak7Qf6n/llAtEIGpp8z",
+	"zbxh8E/IzN7btgb6V5rxv8eWCDThVDHNbxXK57b7QijsxH4kQUAyrauOUi3pkdEK5QHzXkDQi3mK/lDT",
+	"YAFLIMPEfuV26wgZOjHphq2cINHVoqK+yAiJRyiivOC5YRq4T6++uoWzWSeyleQvSQRhAvlciiUTbCiR",
+	"KjAq6PcCAApM4XBwe8AjAZMD+2DAJ9jHLEJNbsq0gJDXoda31u92jXapsXVIfnofdYyhESS8di7fYg8x",
+	"zew4Ux7C54JxM3+FBYHVCsSaJDqZWDEWCmt38OydfqgSsEkM77DoVgoItvshUSH6Kxp6Lei1dG3byoei",
+	"aQJVQJEx0hp8YStlkCYWMmpVlbcoj8e0e1wAQ6Ls6A75no5nYI3B2+wYx3ZkamnU99OT6/XKSsqVTXDi",
+	"B8+5h4ubb6KFonXp4nMgBxHHaCHcWJHKO4D4pqqIHBuGw1OjFBQCcLweJ4YpF6J19AgVkLGcz2nbaKkM",
+	"UFiqnM0pyLGw1CrvhxRHQ3ePlqhAHb5SBRKt5llTaODda1W1EilcpW53g0iVTYlHN1oKF/rltE1Q7PW0",
+	"nu+0cJIgFAkYNxyMECvyhpOLBXQgkGLMimdFummquukLgsZSpLqvVDZL5XI6s9feIVf6pjFmT9+S1w2q",
+	"aEvKH6/X3gokeqOC6u1zTyCH162Zs6bFzby7LJnRDwwyCy61IAYNXEgZGYSEOVodchUKlxVmPlLODVDu",
+	"b3WZ97fSzyAvBtPU7CNnLfpiANyBt7LTvVukshEW1NFHtXmtCZUJy4GS9c6QwwUx0UwZg/0vDJRDkbAP",
+	"LNHoTDOomaAJg2Zd8DIqojAhhhBxB/Rb4G+2T4J9aSuMwzQMfhgK6vJAinGYI+Zu6YFyNRJpHh6WPwXw",
+	"whdqCdHqAL7qaj6GWmistIACrIADbK/sA6hZruwTCijtk1mhqUDoTjqdTkSqokfB+mVfElSp0MLEB7RC",
+	"uZhVqsU4y1/egEWJYIYMy7zO7pZi+I2bbNHEYHPhHKAVG5vDo6XDt1EjFSoyKyPRIa1gsbUdl+Lx4KF7",
+	"HNFHU6ol9pwwAbnwKZM1+Fw64QUfpJVeLHieWFMBTayOq0LxhotpwtoO1HY2y0eg8arW2qPvr+k0IjFL",
+	"+QdLqzz7y5qM24HWsy+kYLb/rBTkP76/Nk/8tDuwVjXbHKITCq9bLZr6A6v9i5g8/f7H76+/BxnX6BxB",
+	"3s/1lq40qGMJL7RSW48lU0PTssMEnmK4pFHlPFuKNYFs6MqCY4Rp4YU2/pZ9a77htNCmOBSGuvX6KJdZ",
+	"nDdCPcSIIJRzOd7DkvxJPgCyqYFpYr2FFO0yWc7ncLaafrcbgO8OykvRab5BNZO3JthGWSVkHRctKl3b",
+	"MDIVijwWpdxw3rcrRJuCNCItHhaEEXhEeW6K8/7ZEDQt6HuGlyafL2SaKVC14WQ8NQGwq1bZPOsHNEGG",
+	"HKm+XSt/ZXWjqhhJ5W0eT0XycCrU/OVtJxRXrhFNwRxCmrTQ5V6hR1e5CnLA1TO5HM/ARG/qrD1Qzs5n",
+	"QrCgmxOkr4Iv34RtKa9AW5UNS+b6oDkkYrLCTRiMbAJbKdyL/sj41nMLnClYh6jU8vxG6KBDe4jPt9Z3",
+	"JFO7KMaUmT5u3gMNRWZipRmUodGwy4WnPO8B0imRnhkoGpz+1jDXIBQyzX0wrnnGlHLh2MpKjENxJUpx",
+	"asQe5ZZmLJ3T9Ia8CwxuZExllZiVhUIrDYoxY6UZI+kjywUK5YwnTfsMT7Ti3HKxICCwaElxGIpIv/21",
+	"qF5kaf9eaiNsl3//7btOB3u6OSj4HK/U7u2s242shIsScaEFAARg2Og8xbWI+86Itf7HJpbPlEcx35tI",
+	"G5okcL22ezl+dEn04UJhT1divPZ0sOT7b99V7BrlROAD5FZTOzNFh7xGwGpJBkCg+Afwk9xCS+z5gsVO",
+	"FHpHQE8pYAJ0qHbGEdSZgRtt6s8diujX0PS8DhvDn34NTa/wsDEMG4PuRdgIQuwaDr+xHcfh1yikw+//",
+	"9c//gV8h2Qgbw19D2wY6//unIIQSA/rP//rn/3z69P5TpGkrrhgZvolOHaCxsK4L3tnRGd2A4CmjsX4E",
+	"qL/LZUanTOX6u+miDeFusfmUNCMX2AW0lLTb5kuIyJPLLApIr0sUGa2coQdIh53QD46bcMHVzDABgUF0",
+	"JhbQCtyhuKU8y9WBRI5vcA4rOGYpFYqCBo52mMAG95x1T3O732uWpav21UQrUUFBTPWstUMn53NlLbFa",
+	"C9Z/NFn8jgED3mucX6oliGFInMBRmsok0dyNjm/02bVIOKLKOcpDsURFkY60RqtpVhts3DLV96CJQ8zV",
+	"DVELOjYMwNoyN54J/Mrl8xhBRl8VR4FwqcXJ0UpvnCUYNw6ZJvpJfmCp6pBnxpgNoU5u0/pX7hhjKQTa",
+	"PMB5qQiWa8CiC1qSvqWoOSERPeueQiUIUFSVlYQQzlogAJV0xJiwhrWhEYwLRnXjg9LDAO0LdJ1OoK0b",
+	"mJjkxEVVNUsOs5ZF71cv31wbVLSf5qYIa2lAItYiyKCoIHKBMrcWbkueuHLb+eaz769/CEWc0knW5iyb",
+	"tGdZtqAL3ubeyBu2auMACBF4k6XLcQYujx+0qmJrGobiH0sJFhg5IT3N5vtnZ1qUFBkUprh68+TZM02R",
+	"UzrGYCLvJa1vdkjCxmPWPb149Ji1B934rD04ZY/bo/HFafv88cWAnj2aXJz2B2EDLJIjjQkYiCiaS7MV",
+	"DFBAOVWmtuTlDVsFJh7I0x398BBwpKpJ2xCv9TARZ/NAuESkCQRuzRDSqrgET0RRTECwpRYpbpiJAAMr",
+	"jamQ5eLxwLgMnxgVxuKRhx4l0oTYTgzFgwPrq5aLBXg+7OMAF53WBPTshjRbPzTqJQDVBwriBltDtFTD",
+	"47deDf0HcIxgccc5Y5lxkFlng5FC3dv0TeY+aaTOv2KZPkq50tnIIOpOyzNaUkPCYWq0GpBljgsTjyrC",
+	"PvSQoVfuAz7VtIHFmOc1+PhRw+ns48dLn/CCY8zQKmI6HmQGYpOUMa8fZgbJaG1gJS6mzx0VHNvGTo9x",
+	"IbbwCMYFBSbPFazlelUvjGW0zEqRJnh6dJyPVhluQ/+jZd14/QF6KJcpEtvcXQZDp0YrITLlUy48/oCE",
+	"a2h4cYBuOL1OZMsUGLXJyOpWfUUBGigrMkvjuPR9nOYbeGq3LYd+OYb7QbQePHxg6IPq5VzQy8OHg37f",
+	"BQsi7JEBpym8XpfPYdx1FvKOQRr0VxlPEtjuUgi8f/1XvGGaec28fbxtGujKiR9TC0HHXC+2RDOf3o9R",
+	"eDyzL6B0yyKGwGvRizpurSeSacFJSIp81R4Pdmju0BCzFctM5hHwLOKgw0SHXN/KXNyHefU+NSzwLYPz",
+	"1eS1QRjgpKDWZkhNkNbkz7YojlimCAod8RQkqtzGAniWel9zGjNvQntPTribMpym3+3lr2sdtwCSTQgN",
+	"gXAYg5VGMkcFApHvPzU9wyBv0h+Y1+I2wFNzJrREm1hwgyyOcpu4V30WLEmGY3x1EAQkEyuota9Mkl63",
+	"68+I70wVvLRAbIG1gS/ANwa4vS6SpYJw0qWIMbpBi3SJnLq35XWgvxUmuAvVDXgMPk20XnuN8ObC8OXj",
+	"G5SpH6HcHHS7AcF4qd5ZHgYw6F7AW/BipyB2Q8SEx84moedt+ZECBVO3hiq5WosFMsEFTsD1gn6sCymR",
+	"8obFGsYe8lHDc9tjDUjh4m0hmpTrB74UELMHbs9hTs5N3obHXGAGzEeC7TgyaoOS9KsbdC+cCmMY5Zh5",
+	"UcKKsdjpbSacsE0iVI0jhIoJsaVW4yMPH6JE8vChK8+lL2pOmpFf4hkjZQq/gjrVvf5p1BoWsll3l5WG",
+	"cGlXWdpG0hRqvRlNyZY4s8HzhdJwrgZ0u1z9zZM5IMBQxgyPbIY3o7DRCxtRQKKwMdDyXsuWeScKQ8Wr",
+	"C71f+ntURX+IFBiijE/EWRcNNPwYKEz+SviYCcW83KHnz67XUoXkggkjA8p0emIGqRP97acA9W4/7ehf",
+	"//z/yRMvI4h86FuBvhE0THRNY9jod7qdLpT3WTBBF7wxbJx2up3TRtAAN5reVtk4o383ZRWZgRBwURTz",
+	"cq3C+qcso7IxGCdezEUeG9E/A1tG4JxtZ90uBOHG+DZXRa8vtY3fXfUAE8UA6pYznF5ilAXE39WItOiE",
+	"4q3xQ5RiLKwrBZvly9TEf+CPflYDysZ5dAJmdEMwUODcGmSDs9PGQ7i23KHYEg8B2CQXLIU3/yxuDBta",
+	"RLBYADdqNwZF9aqKQ+SfnLzC2ni7v2Np7U/p1JSVqvv1G/5LrZnNKd/INKvz+Q9wm3699P2GuCrpNYZp",
+	"RHGXUGOEqe65zxBcBPtd7/E9koNP74OGc5XpR93vdm1Soy0XtSElCcoPoVboNzPRdGBT9RH7ed7RRGGh",
+	"IYyRrt0HxavzCqmYFY0+yjSoo+ncAA9XtYYDwsl3NDYhPzikt3vIW0FNHiPWZR10z3cPeiEzTJaCFhJ6",
+	"VP9i96hrCaVvbFCSHndW51TPRMZSQZM3IGKDBRjHnu4e+wZNaG8F/UA5dryAS1vOsbwb0H4H6UbQyOhU",
+	"U5mGQ+P3n4LGQqoKtvHEmKC8UChR5CJ+JmGHRJpPGkEGHZY2LDBP6xnPpDSOMh6b8CItkGGa+du3z54G",
+	"VhD284wg3ScU6/k+EAYO+VBeztA2V99lpYcKvvKCtguSAwixWBHJHMiJ+C58rEpJrqL8uDUD/L1Jv2dY",
+	"wiTsPwyZgyfznYxXd6Rw6KFl8ZPtbZsclXtW+v5T0BDstu7oF/mne5PIUmn9T8X6NaZ6fYnu9z6P7tel",
+	"+fsfZietN4RDK+LmVXYaQcNUHtCL6JeyaTHz2Ql88ylo/LijsKb9Pi+s+enr5yzdGpzFOu1gQK8GW3hF",
+	"V4mk8bWUP9IUSykPemd1zuQSF59rpf96tTD8r1+DjxWo02umlfffN/N8YmzyFo+r+eenoLHBT15DIzOl",
+	"H+TEGAdLjfUqWS0GaOzU2sh2pS0UdbU2skVpw0jOWlobFI+BcLcNwQNYW8IFO2B9CRu9F1VGFES2Hh2s",
+	"txJjMmEszptse40OhySPfFyLarEefFOiIv5AwXjjh7ZURFt4fgr8KhQYi1wMRgATFcTmbQ1LwDKGLoKX",
+	"NGFLXAobTkAiPQumI8doe1RRa5OCeYUYY9jyH1rLxGqeX6uSWV8wMrLXvpLUHWS1g6uYC9cxf6e0kTfX",
+	"30PgqOjIv0HmyCnqZl3lqHHes8YJ3UN3X4THUA3Sb2OnJ78ilv3M40/IUzUlXOeubzTfoYpE+MErE4hn",
+	"QnWKZYYrtxUKrcrGJiBFa6o0kQK8H6fOH+9FUroCQN4clXQZN+QoM1Qq3lsJnED4ctXjHazDwnCLL4zx",
+	"NfDoB5mOeBwzgSMGtd7ID3IpPudR9WqIsa+8KNAfIFTg9/0enxrBxo/1lUvMazMP7IHG8aq3GFSLr6/B",
+	"UYXVpGo8p2JKi8sc2fM5EfOsQxFNmXk8Xn5O1XObsuzz3tpXz8BrbGnyQgq2kWR8Hr+vyeuh4wQ2Q+fZ",
+	"zOy93lBvwL7Cwm5BAVL07mqP0JOe1qRbz2XMJ9xSxz87Ff7dktL/YNld6eie2hcs8ewpvNgFvN3NUg78",
+	"/SsScmA/R7pbENM+177tfBOv6tHdl6XvXT+dmuPf+h/vS3hLfW1qmbjvyoeMTWavY8V3PNcuhmIrmh+A",
+	"sRyZxP528bvL9r+NSf33ygXfmmrsuxghaWIRzQ0MsaqGec7Tltn+HA2ykuNQHJ6jLY96xJGfHfnZkZ8d",
+	"+dmfl5/VNVb/av61y0xt6wp77QAC43F0rktTKsn6B7GscZ6GYuKRvJoW+PQCZHeY61hZfgIqRBiWaEs0",
+	"hAKKSOCGjGsSQ5lalx5UMLELrYpckaUY52U/TPUvlxBNUnlrE6gocfV+TNeWuu5MnOzOUVNHg/nRYH4X",
+	"g/nWqI8apvGyrOoaLOwQSENRsnxfe0WXXcxhqWzOZbkYjqnVRbEyDBTholNIkIoeRi2/Rk6haP8GO/pd",
+	"H9/vIADxN7Oh7x2eF9ghWIeq7kDz9X1F9x0t6EcL+n4W9B2EdT8KY4bWNZYvLSmLSPPV2+tWh1xtLe5t",
+	"W9OjpFUQooxgtSZ95cIXaVYW69osaBFXv6vl9UHEOmFVAWihwOy8TaXAXeXp5nrZ3wDi3rwqvsmK0KxU",
+	"r3tINndTuySD7oUt+rGhDDGAYkdd5Ly3bHUzNvKiVLlPn5qJdakWqn5gEf+dpYir3RZ/cjZ3LyaeulH1",
+	"L8sDwKoi6Lz2DK8LX+/N776knQcPFu93svjeAvWtqecQLP3Ino+2nq/e1uNikNZ8FEVRpMpL8arQHqTQ",
+	"5nFXq5CjNPFnkSaW2VGWOMoSR1niKEscZYk/hyxRPzvQ9xDdJVVwm3F5vaJLKPZPDvQqupRrZ++RHFis",
+	"6BKKbcmBNSu6YGecTSVdSJ2KLlXNZ9ZKupD9K7ocM+2OmXZ/qky73DluOukcjfN/gMy9tWs9REB7yUi/",
+	"o96MCcSwnU9zT5NpYfZzdaUZU/BP68OfV2nGdBL4A1SauWuO4R0LzXztBPhz9VDBbmtG5r1wX+5Leb9k",
+	"gZg9s7juJQHrT1Ic5o+jXx7rz3zx+jMLS8b3DkDcM3Xej0m0nWqg2bTaEYTo2a1D8TlBiMQZs0PxeUGI",
+	"tvRzKA4YhHhM2j/GIH75pP3D5ObnafcDkrs8TA9bfHxW5Nbir/n+rvGHptSR8U59bvzhMYH/mMB/TOA/",
+	"WjgOl8B/YLNGcOCkfpcAeQxTPAYWlMMUj2moxzTUYxrqMZzgGE7wx01D3b96QlVcIk52DEs8Sg82LPEo",
+	"Oxxlh6PscJQdjrLDH1Z2OJCj6GThDH27QhPRN+RJHMfGcvfeWM7tcZFyjQdmn/CrGdeiER+/j7Cjo/19",
+	"Yrzf7yMiaJrKW+wuylW2MarRNif8I0c16jN+jUGNetgrvN36A/5q7r7+iDwm4h6ELiMH1h5wZznQSJoH",
+	"dJHoPdcLtHRf7iHA2DH13BwPrAf+6BX+Q0RZlm7VZ9n4iy/qjdgVkAkNhG3TeyNMl3oXozKB4SLK9uUF",
+	"5mO0dNfAGOMu4Ji4RO7aiFqXrnUwmhOMY5qGQp8DvOILqRQfJazQ19iFaXbRX+3gCxGjoRBStC1XNANH",
+	"bCznTBHDP/0q9RCUBsYNzXUvLQhCYYQQw4zNyCEBHZ7EbC5t9AzIIMqPS/UaIIbi7nGphQaIodg/LrXC",
+	"xBKKveJS14IBQrFvXKqG5pcLS/3KudUBwlINycIAKIRujRDVilHYCbH2DGuDrpSR0eoOdgP2ZJ1fMk6W",
+	"7w/datAuao01n+8Hj51iBNA8L9j20pldiZrJW+VbVFVGM3aMxj1G4x6jcSuicQ3zWhPY7m5jOfl1n8Bc",
+	"PaRD4FcQVwcuApRhFqnMZRBG04QzlZGUzSkXXEyr5KBy/O7mGqIl19CO+N1tNURRAKoXv7uthmgo9o3f",
+	"vZvgcQzfPYbv3il8dxOpqBO9O/PyvK1TuBi7C18YDQmDdq3a85VE7d7ptX31QvtvF7T7G4uPx1jbo51r",
+	"z1jbzQTwixi3ahr/94jK1Z8fg3L/xGE15CoUVrHPbaDOWKiZYgTlu9PVz2MZ43aMPRS4awaMecqlCIVh",
+	"7wbixXEd8pze6L1bA6wV8tftjJehyI2RE5ooFhEpfM0AXJNznI9nxKoAQUFjCMW6ykAqLKdNWFkkq6o/",
+	"qoyulEZ3WLdlpXl0NnJFJvxje7kwzdEVmbJMEcFuwUmsMjpfqM1xz39eeeKQoUv2wrhi9YxZfy0P+BQ0",
+	"5vQGf7AOyl2TPC8PyCOgwBW2w2RUDoQqjNlT2PktwqFqAfqt//GBJTgXC6U/DjQ/Q6pzjIo6RkX9waOi",
+	"kGmtB1R7wmjtgGo95hhPfRT8joLfFxL8ltlR7DuKfUex7yj2HcW+o9i3r9i3w09rfIw/p+g6rBHrDiO4",
+	"FGpLCV6vgyP6d6GLsWb6k4RrTrkS4yFhnpczIBzYj+a7jI5nwDVTNpcfMPqdkjFVYxqzIBQVvlAtq2RM",
+	"FMLaCyWarmwQGrqJUrZI6EqREGK8TTSbiREvy2Pvvw2X3e7pOKEqg53Dj6zTicIGWSRLFYqw4Xy1CMfi",
+	"jIqLMdswjZ4EsF5l6XKcGWlEAWI8UCYQhbyiUxaThN8wAzW97WJ6gL3JQnqAFlU3VykmTUgPMDkBrUu3",
+	"4Wy1YOp9RBI+53ZLKcN4fQJ/3BQuX/RE/7HD5s1Z9wucf6Nxof7nmhztIVqZLe0h7r0Alns4F13sI0Ct",
+	"4PGnayPqSwBrY3fW7LXEytGOLx1Q/ieM9s5ZRjMHu2+IeLMSY82X9FA2XqY8WwG1GDGasvRqmc0aw5/e",
+	"a6Sm4zFT6lreMAG/eq9H6H0jeSkxLTmmCcG/k2akRXeSLkWkl16mSWPYmGXZYnhy0us/6nQ73U5v+Lj7",
+	"uAvPwWxtLSbc8Th5K5DybuzHryVMQefMGwYPs2RkcWXtqd8ywgz0dKXSMC/2u5B55g/OVbmSQw9FHoho",
+	"tzwZ+aPyhsOtfHr/6f8GAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

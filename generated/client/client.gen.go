@@ -1918,6 +1918,9 @@ type FilterUpdatedAt = string
 // FilterUpdatedInDBAt defines model for FilterUpdatedInDBAt.
 type FilterUpdatedInDBAt = string
 
+// IdempotencyKey defines model for IdempotencyKey.
+type IdempotencyKey = string
+
 // IfMatch defines model for IfMatch.
 type IfMatch = string
 
@@ -1968,6 +1971,9 @@ type Conflict = ErrorDocument
 
 // Forbidden A JSON:API error document, one error per problem; all errors share the response's status.
 type Forbidden = ErrorDocument
+
+// IdempotencyKeyReused A JSON:API error document, one error per problem; all errors share the response's status.
+type IdempotencyKeyReused = ErrorDocument
 
 // InternalServerError A JSON:API error document, one error per problem; all errors share the response's status.
 type InternalServerError = ErrorDocument
@@ -2065,6 +2071,19 @@ type CreateContactParams struct {
 
 	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
+
+	// IdempotencyKey Makes the create safe to retry (IETF
+	// draft-ietf-httpapi-idempotency-key-header): a Structured Field
+	// string, quoted, of 1 to 255 printable ASCII characters (`\"` and
+	// `\\` escape a quote and a backslash); a bare token is not
+	// accepted. The same key from the same user with the same request
+	// (method, path, query parameters but `access_token`, and body bytes)
+	// within 24 hours returns the
+	// original response without a second write; with another request it
+	// gives 422; while the first request with the key is still being
+	// answered, 409 with `Retry-After`. Malformed keys give 400. See
+	// "Safe retries of creates" above.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListAccountPeopleParams defines parameters for ListAccountPeople.
@@ -2350,6 +2369,19 @@ type CreatePersonParams struct {
 
 	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
+
+	// IdempotencyKey Makes the create safe to retry (IETF
+	// draft-ietf-httpapi-idempotency-key-header): a Structured Field
+	// string, quoted, of 1 to 255 printable ASCII characters (`\"` and
+	// `\\` escape a quote and a backslash); a bare token is not
+	// accepted. The same key from the same user with the same request
+	// (method, path, query parameters but `access_token`, and body bytes)
+	// within 24 hours returns the
+	// original response without a second write; with another request it
+	// gives 422; while the first request with the key is still being
+	// answered, 409 with `Retry-After`. Malformed keys give 400. See
+	// "Safe retries of creates" above.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // DeletePersonParams defines parameters for DeletePerson.
@@ -2516,6 +2548,19 @@ type CreatePhoneParams struct {
 
 	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
+
+	// IdempotencyKey Makes the create safe to retry (IETF
+	// draft-ietf-httpapi-idempotency-key-header): a Structured Field
+	// string, quoted, of 1 to 255 printable ASCII characters (`\"` and
+	// `\\` escape a quote and a backslash); a bare token is not
+	// accepted. The same key from the same user with the same request
+	// (method, path, query parameters but `access_token`, and body bytes)
+	// within 24 hours returns the
+	// original response without a second write; with another request it
+	// gives 422; while the first request with the key is still being
+	// answered, 409 with `Retry-After`. Malformed keys give 400. See
+	// "Safe retries of creates" above.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // DeletePhoneParams defines parameters for DeletePhone.
@@ -4459,6 +4504,21 @@ func NewCreateContactRequestWithBody(server string, params *CreateContactParams,
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
@@ -5746,6 +5806,21 @@ func NewCreatePersonRequestWithBody(server string, contactId ContactID, params *
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
@@ -6525,6 +6600,21 @@ func NewCreatePhoneRequestWithBody(server string, contactId ContactID, personId 
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -7811,6 +7901,11 @@ type CreateContactResponse401Headers struct {
 	WWWAuthenticate string
 }
 
+// CreateContactResponse409Headers the declared response headers of an HTTP 409 response for CreateContact
+type CreateContactResponse409Headers struct {
+	RetryAfter *int
+}
+
 // CreateContactResponse429Headers the declared response headers of an HTTP 429 response for CreateContact
 type CreateContactResponse429Headers struct {
 	RetryAfter int
@@ -7838,6 +7933,8 @@ type CreateContactResponse struct {
 	ApplicationvndApiJSON413 *PayloadTooLarge
 	// ApplicationvndApiJSON415 the response for an HTTP 415 `application/vnd.api+json` response
 	ApplicationvndApiJSON415 *UnsupportedMediaType
+	// ApplicationvndApiJSON422 the response for an HTTP 422 `application/vnd.api+json` response
+	ApplicationvndApiJSON422 *IdempotencyKeyReused
 	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
 	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
@@ -7848,6 +7945,8 @@ type CreateContactResponse struct {
 	Headers201 *CreateContactResponse201Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *CreateContactResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateContactResponse409Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreateContactResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -7887,6 +7986,11 @@ func (r CreateContactResponse) GetApplicationvndApiJSON413() *PayloadTooLarge {
 // GetApplicationvndApiJSON415 returns the response for an HTTP 415 `application/vnd.api+json` response
 func (r CreateContactResponse) GetApplicationvndApiJSON415() *UnsupportedMediaType {
 	return r.ApplicationvndApiJSON415
+}
+
+// GetApplicationvndApiJSON422 returns the response for an HTTP 422 `application/vnd.api+json` response
+func (r CreateContactResponse) GetApplicationvndApiJSON422() *IdempotencyKeyReused {
+	return r.ApplicationvndApiJSON422
 }
 
 // GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
@@ -8297,6 +8401,11 @@ type PatchAccountPersonResponse401Headers struct {
 	WWWAuthenticate string
 }
 
+// PatchAccountPersonResponse409Headers the declared response headers of an HTTP 409 response for PatchAccountPerson
+type PatchAccountPersonResponse409Headers struct {
+	RetryAfter *int
+}
+
 // PatchAccountPersonResponse429Headers the declared response headers of an HTTP 429 response for PatchAccountPerson
 type PatchAccountPersonResponse429Headers struct {
 	RetryAfter int
@@ -8340,6 +8449,8 @@ type PatchAccountPersonResponse struct {
 	Headers200 *PatchAccountPersonResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *PatchAccountPersonResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *PatchAccountPersonResponse409Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *PatchAccountPersonResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -8450,6 +8561,11 @@ type PutAccountPersonResponse401Headers struct {
 	WWWAuthenticate string
 }
 
+// PutAccountPersonResponse409Headers the declared response headers of an HTTP 409 response for PutAccountPerson
+type PutAccountPersonResponse409Headers struct {
+	RetryAfter *int
+}
+
 // PutAccountPersonResponse429Headers the declared response headers of an HTTP 429 response for PutAccountPerson
 type PutAccountPersonResponse429Headers struct {
 	RetryAfter int
@@ -8493,6 +8609,8 @@ type PutAccountPersonResponse struct {
 	Headers200 *PutAccountPersonResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *PutAccountPersonResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *PutAccountPersonResponse409Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *PutAccountPersonResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -8853,6 +8971,11 @@ type PatchContactResponse401Headers struct {
 	WWWAuthenticate string
 }
 
+// PatchContactResponse409Headers the declared response headers of an HTTP 409 response for PatchContact
+type PatchContactResponse409Headers struct {
+	RetryAfter *int
+}
+
 // PatchContactResponse429Headers the declared response headers of an HTTP 429 response for PatchContact
 type PatchContactResponse429Headers struct {
 	RetryAfter int
@@ -8896,6 +9019,8 @@ type PatchContactResponse struct {
 	Headers200 *PatchContactResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *PatchContactResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *PatchContactResponse409Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *PatchContactResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -9006,6 +9131,11 @@ type PutContactResponse401Headers struct {
 	WWWAuthenticate string
 }
 
+// PutContactResponse409Headers the declared response headers of an HTTP 409 response for PutContact
+type PutContactResponse409Headers struct {
+	RetryAfter *int
+}
+
 // PutContactResponse429Headers the declared response headers of an HTTP 429 response for PutContact
 type PutContactResponse429Headers struct {
 	RetryAfter int
@@ -9049,6 +9179,8 @@ type PutContactResponse struct {
 	Headers200 *PutContactResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *PutContactResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *PutContactResponse409Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *PutContactResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -9278,6 +9410,11 @@ type CreatePersonResponse401Headers struct {
 	WWWAuthenticate string
 }
 
+// CreatePersonResponse409Headers the declared response headers of an HTTP 409 response for CreatePerson
+type CreatePersonResponse409Headers struct {
+	RetryAfter *int
+}
+
 // CreatePersonResponse429Headers the declared response headers of an HTTP 429 response for CreatePerson
 type CreatePersonResponse429Headers struct {
 	RetryAfter int
@@ -9309,6 +9446,8 @@ type CreatePersonResponse struct {
 	ApplicationvndApiJSON413 *PayloadTooLarge
 	// ApplicationvndApiJSON415 the response for an HTTP 415 `application/vnd.api+json` response
 	ApplicationvndApiJSON415 *UnsupportedMediaType
+	// ApplicationvndApiJSON422 the response for an HTTP 422 `application/vnd.api+json` response
+	ApplicationvndApiJSON422 *IdempotencyKeyReused
 	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
 	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
@@ -9319,6 +9458,8 @@ type CreatePersonResponse struct {
 	Headers201 *CreatePersonResponse201Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *CreatePersonResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreatePersonResponse409Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreatePersonResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -9368,6 +9509,11 @@ func (r CreatePersonResponse) GetApplicationvndApiJSON413() *PayloadTooLarge {
 // GetApplicationvndApiJSON415 returns the response for an HTTP 415 `application/vnd.api+json` response
 func (r CreatePersonResponse) GetApplicationvndApiJSON415() *UnsupportedMediaType {
 	return r.ApplicationvndApiJSON415
+}
+
+// GetApplicationvndApiJSON422 returns the response for an HTTP 422 `application/vnd.api+json` response
+func (r CreatePersonResponse) GetApplicationvndApiJSON422() *IdempotencyKeyReused {
+	return r.ApplicationvndApiJSON422
 }
 
 // GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
@@ -9674,6 +9820,11 @@ type PatchPersonResponse401Headers struct {
 	WWWAuthenticate string
 }
 
+// PatchPersonResponse409Headers the declared response headers of an HTTP 409 response for PatchPerson
+type PatchPersonResponse409Headers struct {
+	RetryAfter *int
+}
+
 // PatchPersonResponse429Headers the declared response headers of an HTTP 429 response for PatchPerson
 type PatchPersonResponse429Headers struct {
 	RetryAfter int
@@ -9717,6 +9868,8 @@ type PatchPersonResponse struct {
 	Headers200 *PatchPersonResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *PatchPersonResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *PatchPersonResponse409Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *PatchPersonResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -9827,6 +9980,11 @@ type PutPersonResponse401Headers struct {
 	WWWAuthenticate string
 }
 
+// PutPersonResponse409Headers the declared response headers of an HTTP 409 response for PutPerson
+type PutPersonResponse409Headers struct {
+	RetryAfter *int
+}
+
 // PutPersonResponse429Headers the declared response headers of an HTTP 429 response for PutPerson
 type PutPersonResponse429Headers struct {
 	RetryAfter int
@@ -9870,6 +10028,8 @@ type PutPersonResponse struct {
 	Headers200 *PutPersonResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *PutPersonResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *PutPersonResponse409Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *PutPersonResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -10099,6 +10259,11 @@ type CreatePhoneResponse401Headers struct {
 	WWWAuthenticate string
 }
 
+// CreatePhoneResponse409Headers the declared response headers of an HTTP 409 response for CreatePhone
+type CreatePhoneResponse409Headers struct {
+	RetryAfter *int
+}
+
 // CreatePhoneResponse429Headers the declared response headers of an HTTP 429 response for CreatePhone
 type CreatePhoneResponse429Headers struct {
 	RetryAfter int
@@ -10130,6 +10295,8 @@ type CreatePhoneResponse struct {
 	ApplicationvndApiJSON413 *PayloadTooLarge
 	// ApplicationvndApiJSON415 the response for an HTTP 415 `application/vnd.api+json` response
 	ApplicationvndApiJSON415 *UnsupportedMediaType
+	// ApplicationvndApiJSON422 the response for an HTTP 422 `application/vnd.api+json` response
+	ApplicationvndApiJSON422 *IdempotencyKeyReused
 	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
 	ApplicationvndApiJSON429 *TooManyRequests
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
@@ -10140,6 +10307,8 @@ type CreatePhoneResponse struct {
 	Headers201 *CreatePhoneResponse201Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *CreatePhoneResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreatePhoneResponse409Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreatePhoneResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -10189,6 +10358,11 @@ func (r CreatePhoneResponse) GetApplicationvndApiJSON413() *PayloadTooLarge {
 // GetApplicationvndApiJSON415 returns the response for an HTTP 415 `application/vnd.api+json` response
 func (r CreatePhoneResponse) GetApplicationvndApiJSON415() *UnsupportedMediaType {
 	return r.ApplicationvndApiJSON415
+}
+
+// GetApplicationvndApiJSON422 returns the response for an HTTP 422 `application/vnd.api+json` response
+func (r CreatePhoneResponse) GetApplicationvndApiJSON422() *IdempotencyKeyReused {
+	return r.ApplicationvndApiJSON422
 }
 
 // GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
@@ -10495,6 +10669,11 @@ type PatchPhoneResponse401Headers struct {
 	WWWAuthenticate string
 }
 
+// PatchPhoneResponse409Headers the declared response headers of an HTTP 409 response for PatchPhone
+type PatchPhoneResponse409Headers struct {
+	RetryAfter *int
+}
+
 // PatchPhoneResponse429Headers the declared response headers of an HTTP 429 response for PatchPhone
 type PatchPhoneResponse429Headers struct {
 	RetryAfter int
@@ -10538,6 +10717,8 @@ type PatchPhoneResponse struct {
 	Headers200 *PatchPhoneResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *PatchPhoneResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *PatchPhoneResponse409Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *PatchPhoneResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -10648,6 +10829,11 @@ type PutPhoneResponse401Headers struct {
 	WWWAuthenticate string
 }
 
+// PutPhoneResponse409Headers the declared response headers of an HTTP 409 response for PutPhone
+type PutPhoneResponse409Headers struct {
+	RetryAfter *int
+}
+
 // PutPhoneResponse429Headers the declared response headers of an HTTP 429 response for PutPhone
 type PutPhoneResponse429Headers struct {
 	RetryAfter int
@@ -10691,6 +10877,8 @@ type PutPhoneResponse struct {
 	Headers200 *PutPhoneResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *PutPhoneResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *PutPhoneResponse409Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *PutPhoneResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -11774,6 +11962,13 @@ func ParseCreateContactResponse(rsp *http.Response) (*CreateContactResponse, err
 		}
 		response.ApplicationvndApiJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -11825,6 +12020,16 @@ func ParseCreateContactResponse(rsp *http.Response) (*CreateContactResponse, err
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateContactResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 429:
 		var headers CreateContactResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -12335,6 +12540,16 @@ func ParsePatchAccountPersonResponse(rsp *http.Response) (*PatchAccountPersonRes
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers PatchAccountPersonResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 429:
 		var headers PatchAccountPersonResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -12488,6 +12703,16 @@ func ParsePutAccountPersonResponse(rsp *http.Response) (*PutAccountPersonRespons
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers PutAccountPersonResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 429:
 		var headers PutAccountPersonResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -12897,6 +13122,16 @@ func ParsePatchContactResponse(rsp *http.Response) (*PatchContactResponse, error
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers PatchContactResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 429:
 		var headers PatchContactResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -13050,6 +13285,16 @@ func ParsePutContactResponse(rsp *http.Response) (*PutContactResponse, error) {
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers PutContactResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 429:
 		var headers PutContactResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -13267,6 +13512,13 @@ func ParseCreatePersonResponse(rsp *http.Response) (*CreatePersonResponse, error
 		}
 		response.ApplicationvndApiJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -13318,6 +13570,16 @@ func ParseCreatePersonResponse(rsp *http.Response) (*CreatePersonResponse, error
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreatePersonResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 429:
 		var headers CreatePersonResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -13727,6 +13989,16 @@ func ParsePatchPersonResponse(rsp *http.Response) (*PatchPersonResponse, error) 
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers PatchPersonResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 429:
 		var headers PatchPersonResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -13880,6 +14152,16 @@ func ParsePutPersonResponse(rsp *http.Response) (*PutPersonResponse, error) {
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers PutPersonResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 429:
 		var headers PutPersonResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -14097,6 +14379,13 @@ func ParseCreatePhoneResponse(rsp *http.Response) (*CreatePhoneResponse, error) 
 		}
 		response.ApplicationvndApiJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -14148,6 +14437,16 @@ func ParseCreatePhoneResponse(rsp *http.Response) (*CreatePhoneResponse, error) 
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreatePhoneResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 429:
 		var headers CreatePhoneResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -14557,6 +14856,16 @@ func ParsePatchPhoneResponse(rsp *http.Response) (*PatchPhoneResponse, error) {
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers PatchPhoneResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 429:
 		var headers PatchPhoneResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -14710,6 +15019,16 @@ func ParsePutPhoneResponse(rsp *http.Response) (*PutPhoneResponse, error) {
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers PutPhoneResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 429:
 		var headers PutPhoneResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {

@@ -67,12 +67,23 @@ func contactOf(ctx context.Context, tx conn, accountListID, id string) (Contact,
 // always now. It returns ErrConflict if the id exists and ErrNotFound if
 // the account list does not.
 func (s *Store) CreateContact(ctx context.Context, c Contact) (Contact, error) {
+	return s.CreateContactOnce(ctx, c, nil)
+}
+
+// CreateContactOnce is CreateContact under an idempotency key (see Key;
+// nil means none): with a key already used it writes nothing and returns
+// a *ReplayError, ErrKeyReused or ErrKeyInProgress; otherwise the key is
+// stored with the contact.
+func (s *Store) CreateContactOnce(ctx context.Context, c Contact, key *Key) (Contact, error) {
 	c.ID = normID(c.ID)
 	if c.ID == "" {
 		c.ID = uuid.NewString()
 	}
 	c.AccountListID = normID(c.AccountListID)
 	err := s.inWrite(ctx, c.AccountListID, func(tx conn, wc *writeClock) error {
+		if err := claimKey(ctx, tx, wc, key); err != nil {
+			return err
+		}
 		c.CreatedAt = orNow(c.CreatedAt, wc.now())
 		c.UpdatedAt = orNow(c.UpdatedAt, wc.now())
 		c.UpdatedInDBAt = wc.now()
@@ -80,7 +91,10 @@ func (s *Store) CreateContact(ctx context.Context, c Contact) (Contact, error) {
 			`INSERT INTO contacts (`+contactColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
 			c.ID, c.AccountListID, c.Name,
 			c.CreatedAt.UnixMilli(), c.UpdatedAt.UnixMilli(), c.UpdatedInDBAt.UnixMilli())
-		return mapError(err)
+		if err != nil {
+			return mapError(err)
+		}
+		return storeKey(ctx, tx, wc, key, c.ID)
 	})
 	if err != nil {
 		return Contact{}, fmt.Errorf("create contact %s: %w", c.ID, err)

@@ -56,6 +56,12 @@ type dialect struct {
 	// PostgreSQL plans by statistics and needs nothing.
 	unindexed string
 
+	// skipLocked ends a subquery that picks rows to delete which a
+	// concurrent transaction may be deleting too: PostgreSQL's FOR UPDATE
+	// SKIP LOCKED, so that neither waits for (or deadlocks with) the other.
+	// SQLite writes one transaction at a time and needs nothing.
+	skipLocked string
+
 	// rebound caches placeholder rewrites, by query.
 	rebound sync.Map
 }
@@ -83,6 +89,7 @@ var postgresDialect = &dialect{
 	explicitNulls:     true,
 	textArg:           "?",
 	intArg:            "?",
+	skipLocked:        " FOR UPDATE SKIP LOCKED",
 }
 
 // limitOffset is a LIMIT and OFFSET clause with placeholders.

@@ -146,7 +146,9 @@ func withoutPrev(t *exportTable) *exportTable {
 
 // exportTables lists every table holding data, parents before children,
 // as Export writes them. (schema_migrations is not exported: Import's
-// target is migrated by its own binary.)
+// target is migrated by its own binary; nor is idempotency_keys: a day's
+// retries of creates, not data. A retry sent to the imported database
+// creates again.)
 var exportTables = []*exportTable{
 	accountListsTable, usersTable, settingsTable, contactsTable, peopleTable, phonesTable, deletedTable,
 }

@@ -40,6 +40,14 @@ func personIn(ctx context.Context, tx conn, sc Scope, id string) (Person, error)
 // now. It returns a *ScopeError if sc does not hold and ErrConflict if the
 // id exists.
 func (s *Store) CreatePerson(ctx context.Context, sc Scope, p Person) (Person, error) {
+	return s.CreatePersonOnce(ctx, sc, p, nil)
+}
+
+// CreatePersonOnce is CreatePerson under an idempotency key (see Key; nil
+// means none): with a key already used it writes nothing and returns a
+// *ReplayError, ErrKeyReused or ErrKeyInProgress, before checking sc;
+// otherwise the key is stored with the person.
+func (s *Store) CreatePersonOnce(ctx context.Context, sc Scope, p Person, key *Key) (Person, error) {
 	sc = sc.norm()
 	p.ID = normID(p.ID)
 	if p.ID == "" {
@@ -48,6 +56,9 @@ func (s *Store) CreatePerson(ctx context.Context, sc Scope, p Person) (Person, e
 	p.ContactID = sc.ContactID
 	p.LastName = cloneString(p.LastName)
 	err := s.inWrite(ctx, sc.AccountListID, func(tx conn, wc *writeClock) error {
+		if err := claimKey(ctx, tx, wc, key); err != nil {
+			return err
+		}
 		p.CreatedAt = orNow(p.CreatedAt, wc.now())
 		p.UpdatedAt = orNow(p.UpdatedAt, wc.now())
 		p.UpdatedInDBAt = wc.now()
@@ -58,7 +69,10 @@ func (s *Store) CreatePerson(ctx context.Context, sc Scope, p Person) (Person, e
 			`INSERT INTO people (`+personColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			p.ID, p.ContactID, p.FirstName, nullString(p.LastName),
 			p.CreatedAt.UnixMilli(), p.UpdatedAt.UnixMilli(), p.UpdatedInDBAt.UnixMilli())
-		return mapError(err)
+		if err != nil {
+			return mapError(err)
+		}
+		return storeKey(ctx, tx, wc, key, p.ID)
 	})
 	if err != nil {
 		return Person{}, fmt.Errorf("create person %s: %w", p.ID, err)

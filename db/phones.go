@@ -63,6 +63,14 @@ func phoneOf(ctx context.Context, tx conn, sc Scope, phones []Phone, id string) 
 // It returns a *ScopeError if sc does not hold and ErrConflict if the id
 // exists.
 func (s *Store) CreatePhone(ctx context.Context, sc Scope, np NewPhone) (Phone, error) {
+	return s.CreatePhoneOnce(ctx, sc, np, nil)
+}
+
+// CreatePhoneOnce is CreatePhone under an idempotency key (see Key; nil
+// means none): with a key already used it writes nothing and returns a
+// *ReplayError, ErrKeyReused or ErrKeyInProgress, before checking sc;
+// otherwise the key is stored with the phone.
+func (s *Store) CreatePhoneOnce(ctx context.Context, sc Scope, np NewPhone, key *Key) (Phone, error) {
 	sc = sc.norm()
 	p := Phone{
 		ID:          normID(np.ID),
@@ -81,6 +89,9 @@ func (s *Store) CreatePhone(ctx context.Context, sc Scope, np NewPhone) (Phone, 
 		p.Source = DefaultSource
 	}
 	err := s.inWrite(ctx, sc.AccountListID, func(tx conn, wc *writeClock) error {
+		if err := claimKey(ctx, tx, wc, key); err != nil {
+			return err
+		}
 		others, err := phonesIn(ctx, tx, sc)
 		if err != nil {
 			return err
@@ -113,7 +124,10 @@ func (s *Store) CreatePhone(ctx context.Context, sc Scope, np NewPhone) (Phone, 
 		if err := touchPerson(ctx, tx, wc, p.PersonID); err != nil {
 			return err
 		}
-		return setPrimaries(ctx, tx, others, primaries, wc)
+		if err := setPrimaries(ctx, tx, others, primaries, wc); err != nil {
+			return err
+		}
+		return storeKey(ctx, tx, wc, key, p.ID)
 	})
 	if err != nil {
 		return Phone{}, fmt.Errorf("create phone %s: %w", p.ID, err)

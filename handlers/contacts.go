@@ -42,16 +42,21 @@ func (s *Server) CreateContact(ctx context.Context, req generated.CreateContactR
 	if r := data.Relationships; r != nil && r.People != nil && len(r.People.Data) > 0 {
 		return nil, errBadRequest("/data/relationships/people", "a new contact has no people: create them at its people collection")
 	}
-	c, err := s.store.CreateContact(ctx, c)
-	if err != nil {
-		return nil, err
-	}
 	p := req.Params
-	body, err := s.contactDoc(ctx, c, viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include))
-	if err != nil {
-		return nil, err
+	v := viewOf(p.FieldsContacts, p.FieldsPeople, p.FieldsPhoneNumbers, p.Include)
+	created := func(saved db.Contact, err error) (rawDoc, error) {
+		if err != nil {
+			return rawDoc{}, err
+		}
+		body, err := s.contactDoc(ctx, saved, v)
+		if err != nil {
+			return rawDoc{}, err
+		}
+		return rawDoc{status: http.StatusCreated, location: contactPath(saved.ID), etag: etag(saved.ID, saved.UpdatedInDBAt), body: body}, nil
 	}
-	return rawDoc{status: http.StatusCreated, location: contactPath(c.ID), etag: etag(c.ID, c.UpdatedInDBAt), body: body}, nil
+	return s.create(ctx,
+		func(key *db.Key) (rawDoc, error) { return created(s.store.CreateContactOnce(ctx, c, key)) },
+		func(id string) (rawDoc, error) { return created(s.store.Contact(ctx, contactScope(ctx, id))) })
 }
 
 // GetContact returns one of the caller's contacts.

@@ -97,6 +97,12 @@ func toErrors(err error, timeout time.Duration, log *slog.Logger) Errors {
 	case errors.Is(err, db.ErrUnavailable):
 		log.Error("database unavailable", "err", err)
 		return Errors{errUnavailable(retryAfterOutage, "the database is unavailable; nothing was written; retry later")}
+	case errors.Is(err, db.ErrKeyReused):
+		return Errors{{Status: http.StatusUnprocessableEntity, Header: headerIdempotencyKey, Parameter: headerIdempotencyKey,
+			Detail: "this Idempotency-Key was used for another request (another path, query string or body); send a new key for a new request"}}
+	case errors.Is(err, db.ErrKeyInProgress):
+		return Errors{{Status: http.StatusConflict, Header: headerIdempotencyKey, Parameter: headerIdempotencyKey, RetryAfter: retryAfterInProgress,
+			Detail: "a request with this Idempotency-Key is still being answered; retry after Retry-After seconds"}}
 	case errors.As(err, &scope):
 		return Errors{scopeError(scope)}
 	case errors.As(err, &stale) && stale.Ambiguous:

@@ -44,16 +44,22 @@ func (s *Server) CreatePerson(ctx context.Context, req generated.CreatePersonReq
 		// read first only now, for its 404 or 403 to come before the 400.
 		return nil, lookupFirst(err, func() error { return s.store.CheckScope(ctx, contactScope(ctx, contactID)) })
 	}
-	p, err = s.store.CreatePerson(ctx, contactScope(ctx, contactID), p)
-	if err != nil {
-		return nil, err
-	}
+	sc := contactScope(ctx, contactID)
 	q := req.Params
-	body, err := s.personDoc(ctx, p, viewOf(q.FieldsContacts, q.FieldsPeople, q.FieldsPhoneNumbers, q.Include))
-	if err != nil {
-		return nil, err
+	v := viewOf(q.FieldsContacts, q.FieldsPeople, q.FieldsPhoneNumbers, q.Include)
+	created := func(p db.Person, err error) (rawDoc, error) {
+		if err != nil {
+			return rawDoc{}, err
+		}
+		body, err := s.personDoc(ctx, p, v)
+		if err != nil {
+			return rawDoc{}, err
+		}
+		return rawDoc{status: http.StatusCreated, location: personPath(contactID, p.ID), etag: etag(p.ID, p.UpdatedInDBAt), body: body}, nil
 	}
-	return rawDoc{status: http.StatusCreated, location: personPath(contactID, p.ID), etag: etag(p.ID, p.UpdatedInDBAt), body: body}, nil
+	return s.create(ctx,
+		func(key *db.Key) (rawDoc, error) { return created(s.store.CreatePersonOnce(ctx, sc, p, key)) },
+		func(id string) (rawDoc, error) { return created(s.store.Person(ctx, sc, id)) })
 }
 
 // GetPerson returns one person.

@@ -113,16 +113,21 @@ func (s *Server) CreatePhone(ctx context.Context, req generated.CreatePhoneReque
 	if err != nil {
 		return nil, lookupFirst(err, checkPath)
 	}
-	phone, err := s.store.CreatePhone(ctx, sc, p)
-	if err != nil {
-		return nil, err
-	}
 	q := req.Params
-	body, err := s.phoneDoc(ctx, phone, viewOf(q.FieldsContacts, q.FieldsPeople, q.FieldsPhoneNumbers, q.Include))
-	if err != nil {
-		return nil, err
+	v := viewOf(q.FieldsContacts, q.FieldsPeople, q.FieldsPhoneNumbers, q.Include)
+	created := func(phone db.Phone, err error) (rawDoc, error) {
+		if err != nil {
+			return rawDoc{}, err
+		}
+		body, err := s.phoneDoc(ctx, phone, v)
+		if err != nil {
+			return rawDoc{}, err
+		}
+		return rawDoc{status: http.StatusCreated, location: phonePath(contactID, personID, phone.ID), etag: etag(phone.ID, phone.UpdatedInDBAt), body: body}, nil
 	}
-	return rawDoc{status: http.StatusCreated, location: phonePath(contactID, personID, phone.ID), etag: etag(phone.ID, phone.UpdatedInDBAt), body: body}, nil
+	return s.create(ctx,
+		func(key *db.Key) (rawDoc, error) { return created(s.store.CreatePhoneOnce(ctx, sc, p, key)) },
+		func(id string) (rawDoc, error) { return created(s.store.Phone(ctx, sc, id)) })
 }
 
 // GetPhone returns one phone.

@@ -3,7 +3,8 @@
 // spec promises, in its order: routing, path ids (a non-UUID id is 404),
 // the query string's syntax (checkQueryString: 400 unless it parses
 // strictly, into clean text), authentication, the per-user rate limit,
-// content negotiation, then the request checks of validate (query lengths
+// content negotiation, the Idempotency-Key header of creates
+// (idempotency.go), then the request checks of validate (query lengths
 // and parameters, body size, depth, syntax and JSON:API structure,
 // schema), then the handlers' own semantic validation, and the store's
 // path checks and preconditions in the write's transaction. Every request
@@ -43,7 +44,7 @@ type Store interface {
 	EnsureUser(ctx context.Context, userID string) (accountListID string, err error)
 
 	ListContacts(ctx context.Context, accountListID string, q db.ListQuery) ([]db.Contact, int, error)
-	CreateContact(ctx context.Context, c db.Contact) (db.Contact, error)
+	CreateContactOnce(ctx context.Context, c db.Contact, key *db.Key) (db.Contact, error)
 	UpdateContact(ctx context.Context, accountListID, id string, u db.ContactUpdate, pre *db.Precondition) (db.Contact, error)
 	DeleteContact(ctx context.Context, accountListID, id string, pre *db.Precondition) error
 
@@ -57,13 +58,13 @@ type Store interface {
 
 	ListPeople(ctx context.Context, sc db.Scope, q db.ListQuery) ([]db.Person, int, error)
 	Person(ctx context.Context, sc db.Scope, id string) (db.Person, error)
-	CreatePerson(ctx context.Context, sc db.Scope, p db.Person) (db.Person, error)
+	CreatePersonOnce(ctx context.Context, sc db.Scope, p db.Person, key *db.Key) (db.Person, error)
 	UpdatePerson(ctx context.Context, sc db.Scope, id string, u db.PersonUpdate, pre *db.Precondition) (db.Person, error)
 	DeletePerson(ctx context.Context, sc db.Scope, id string, pre *db.Precondition) error
 
 	ListPhones(ctx context.Context, sc db.Scope, q db.ListQuery) ([]db.Phone, int, error)
 	Phone(ctx context.Context, sc db.Scope, id string) (db.Phone, error)
-	CreatePhone(ctx context.Context, sc db.Scope, p db.NewPhone) (db.Phone, error)
+	CreatePhoneOnce(ctx context.Context, sc db.Scope, p db.NewPhone, key *db.Key) (db.Phone, error)
 	UpdatePhone(ctx context.Context, sc db.Scope, id string, u db.PhoneUpdate, pre *db.Precondition) (db.Phone, error)
 	DeletePhone(ctx context.Context, sc db.Scope, id string, pre *db.Precondition) error
 
@@ -80,6 +81,11 @@ type Store interface {
 	PhonesOf(ctx context.Context, accountListID string, personIDs []string, limit int) ([]db.Phone, error)
 	ContactsByID(ctx context.Context, accountListID string, ids []string) ([]db.Contact, error)
 	PeopleByID(ctx context.Context, accountListID string, ids []string) ([]db.Person, error)
+
+	// RecordResponse records a create's response for the retries of its
+	// idempotency key (creates take a *db.Key, nil when none; see
+	// handlers/idempotency.go).
+	RecordResponse(ctx context.Context, key *db.Key, r db.Response) error
 
 	// Ready reports whether the database is reachable and migrated (/readyz).
 	Ready(ctx context.Context) error
@@ -182,6 +188,18 @@ func New(store Store, cfg Config) (*echo.Echo, error) {
 	return e, nil
 }
 
+// takesHeader reports whether the operation declares the header parameter.
+func takesHeader(item *openapi3.PathItem, op *openapi3.Operation, name string) bool {
+	for _, ps := range []openapi3.Parameters{item.Parameters, op.Parameters} {
+		for _, p := range ps {
+			if p.Value != nil && p.Value.In == openapi3.ParameterInHeader && strings.EqualFold(p.Value.Name, name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // operationMiddlewares returns, for every operation of the spec, the chain of
 // checks that runs before its handler, in the documented order.
 func (s *Server) operationMiddlewares(spec *openapi3.T) (map[string][]echo.MiddlewareFunc, error) {
@@ -195,14 +213,17 @@ func (s *Server) operationMiddlewares(spec *openapi3.T) (map[string][]echo.Middl
 			if err != nil {
 				return nil, err
 			}
-			ops[op.OperationID] = []echo.MiddlewareFunc{
+			chain := []echo.MiddlewareFunc{
 				checkPathIDs,
 				checkQueryString,
 				s.authenticate,
 				s.rateLimit,
 				negotiate(rt.body != nil),
-				rt.validate,
 			}
+			if takesHeader(item, op, headerIdempotencyKey) {
+				chain = append(chain, idempotencyKey)
+			}
+			ops[op.OperationID] = append(chain, rt.validate)
 		}
 	}
 	return ops, nil

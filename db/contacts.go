@@ -80,6 +80,11 @@ func (s *Store) CreateContactOnce(ctx context.Context, c Contact, key *Key) (Con
 		c.ID = uuid.NewString()
 	}
 	c.AccountListID = normID(c.AccountListID)
+	tc := textCheck{table: "contacts", id: c.ID}
+	tc.text("name", c.Name)
+	if tc.err != nil {
+		return Contact{}, fmt.Errorf("create contact %s: %w", c.ID, tc.err)
+	}
 	err := s.inWrite(ctx, c.AccountListID, func(tx conn, wc *writeClock) error {
 		if err := claimKey(ctx, tx, wc, key); err != nil {
 			return err
@@ -110,6 +115,12 @@ func (s *Store) CreateContactOnce(ctx context.Context, c Contact, key *Key) (Con
 // which case nothing is written.
 func (s *Store) UpdateContact(ctx context.Context, accountListID, id string, u ContactUpdate, pre *Precondition) (Contact, error) {
 	accountListID, id = normID(accountListID), normID(id)
+	if u.Name != nil {
+		tc := textCheck{table: "contacts", id: id}
+		if tc.text("name", *u.Name); tc.err != nil {
+			return Contact{}, fmt.Errorf("update contact %s: %w", id, tc.err)
+		}
+	}
 	var c Contact
 	err := s.inWrite(ctx, accountListID, func(tx conn, wc *writeClock) error {
 		var err error

@@ -219,7 +219,12 @@ func (s *Store) reader() conn { return sqlConnOf(s.rdb, s.d) }
 // On a pipeline an Exec's error may instead surface at the next query or
 // the commit (see pipeline).
 
+// ExecContext refuses, before it runs, a statement with a text argument
+// that holds U+0000 or is not valid UTF-8: a *TextError (see checkArgs).
 func (c conn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := checkArgs(args, "", 0); err != nil {
+		return nil, err
+	}
 	countStatement(ctx)
 	res, err := c.q.exec(c.ctx(ctx), c.d.rebind(query), args)
 	return res, c.fail(ctx, err)

@@ -45,6 +45,11 @@ var (
 	// succeed later.
 	ErrUnavailable = errors.New("database unavailable")
 
+	// ErrInvalidText means a text value to write holds U+0000 or is not
+	// valid UTF-8, which the Store never stores (see TextError); nothing
+	// was written.
+	ErrInvalidText = errors.New("invalid text")
+
 	// ErrUncertain means the database did not confirm a commit: the
 	// connection failed after the commit was sent, so the write may or may
 	// not have happened. Read before writing again.

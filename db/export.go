@@ -467,12 +467,15 @@ func (t *exportTable) width() int {
 // The header is checked first (type and version), then every line as it
 // is read: its type and order, its id, and that its attributes are
 // exactly the table's columns with values of the right JSON type. Bad
-// input fails with the line number. Rows are written in transactions of
-// 5,000 with prepared multi-row inserts; if one fails, its rows are
-// retried one by one, in a transaction that is rolled back, to name the
-// offending line. Parsing the next batch overlaps writing the last. The
-// row counts of the header are checked before the last batch is
-// committed, so a truncated export is reported. Batches committed before
+// input fails with the line number; so does text that holds U+0000 (an
+// export of an older SQLite database may; PostgreSQL cannot store it),
+// naming the table, the row's id and the column, before the batch of
+// that row is written. Rows are written in transactions of 5,000 with
+// prepared multi-row inserts; if one fails, its rows are retried one by
+// one, in a transaction that is rolled back, to name the offending line.
+// Parsing the next batch overlaps writing the last. The row counts of the
+// header are checked before the last batch is committed, so a truncated
+// export is reported. Batches committed before
 // an error stay: start again with a new database.
 //
 // progress, if not nil, is called with the rows committed so far after
@@ -764,15 +767,20 @@ func decodeValue(raw json.RawMessage, kind colKind) (any, error) {
 		inner := raw[1 : len(raw)-1]
 		if !utf8.Valid(inner) {
 			// The decoder would replace the bytes: refuse to alter text.
-			return nil, errors.New("text is not valid UTF-8")
+			return nil, &TextError{Reason: "is not valid UTF-8"}
 		}
-		// Fast path: a JSON string without escapes holds its text as it is.
+		// Fast path: a JSON string without escapes holds its text as it
+		// is (and no NUL: the decoder refused raw control characters).
 		if bytes.IndexByte(inner, '\\') < 0 {
 			return string(inner), nil
 		}
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return nil, err
+		}
+		// \u0000, which an export of an older SQLite database may hold.
+		if strings.IndexByte(s, 0) >= 0 {
+			return nil, &TextError{Reason: textProblem(s)}
 		}
 		return s, nil
 	case kindInt, kindNullInt:

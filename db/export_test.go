@@ -686,6 +686,11 @@ func testImportBadInput(t *testing.T) {
 		{"string time", replaceIn(4, `"created_at":`, `"created_at":"1"`+`,"x":`), `line 5: contacts ` + lineID(4) + `: attribute "created_at": want an integer`},
 		{"fractional time", replaceIn(1, `"created_at":`, `"created_at":0.5,"y":`), `line 2: account_lists ` + lineID(1) + `: attribute "created_at": want an integer`},
 		{"invalid UTF-8", replaceIn(4, `"name":"`, "\"name\":\"\xff"), `line 5: contacts ` + lineID(4) + `: attribute "name": text is not valid UTF-8`},
+		// An export of an older SQLite database may hold U+0000, which
+		// PostgreSQL cannot store: refused alike on both engines.
+		{"NUL in text", replaceIn(4, `"name":"`, `"name":"a\u0000`), `line 5: contacts ` + lineID(4) + `: attribute "name": text contains U+0000`},
+		{"NUL in nullable text", replaceIn(7, `"location":"`, `"location":"\u0000`), `line 8: phones ` + lineID(7) + `: attribute "location": text contains U+0000`},
+		{"NUL in id", replaceIn(4, `"id":"`, `"id":"\u0000`), `line 5: contacts: id: text contains U+0000`},
 		{"plus integer", replaceIn(1, `"created_at":`, `"created_at":+1,"z":`), `line 2: invalid JSON`},
 		{"missing prev", editJSON(4, func(v map[string]any) { delete(v["attributes"].(map[string]any), "prev_updated_in_db_at") }),
 			`line 5: contacts ` + lineID(4) + `: missing attribute "prev_updated_in_db_at"`},

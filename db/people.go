@@ -55,6 +55,12 @@ func (s *Store) CreatePersonOnce(ctx context.Context, sc Scope, p Person, key *K
 	}
 	p.ContactID = sc.ContactID
 	p.LastName = cloneString(p.LastName)
+	tc := textCheck{table: "people", id: p.ID}
+	tc.text("first_name", p.FirstName)
+	tc.opt("last_name", p.LastName)
+	if tc.err != nil {
+		return Person{}, fmt.Errorf("create person %s: %w", p.ID, tc.err)
+	}
 	err := s.inWrite(ctx, sc.AccountListID, func(tx conn, wc *writeClock) error {
 		if err := claimKey(ctx, tx, wc, key); err != nil {
 			return err
@@ -87,6 +93,12 @@ func (s *Store) CreatePersonOnce(ctx context.Context, sc Scope, p Person, key *K
 // *StaleError if pre does not hold, in which case nothing is written.
 func (s *Store) UpdatePerson(ctx context.Context, sc Scope, id string, u PersonUpdate, pre *Precondition) (Person, error) {
 	sc, id = sc.norm(), normID(id)
+	tc := textCheck{table: "people", id: id}
+	tc.opt("first_name", u.FirstName)
+	tc.opt("last_name", u.LastName.Value)
+	if tc.err != nil {
+		return Person{}, fmt.Errorf("update person %s of contact %s: %w", id, sc.ContactID, tc.err)
+	}
 	var p Person
 	err := s.inWrite(ctx, sc.AccountListID, func(tx conn, wc *writeClock) error {
 		var err error

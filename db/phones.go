@@ -88,6 +88,14 @@ func (s *Store) CreatePhoneOnce(ctx context.Context, sc Scope, np NewPhone, key 
 	if p.Source == "" {
 		p.Source = DefaultSource
 	}
+	tc := textCheck{table: "phones", id: p.ID}
+	tc.text("number", p.Number)
+	tc.opt("country_code", p.CountryCode)
+	tc.opt("location", p.Location)
+	tc.text("source", p.Source)
+	if tc.err != nil {
+		return Phone{}, fmt.Errorf("create phone %s: %w", p.ID, tc.err)
+	}
 	err := s.inWrite(ctx, sc.AccountListID, func(tx conn, wc *writeClock) error {
 		if err := claimKey(ctx, tx, wc, key); err != nil {
 			return err
@@ -149,6 +157,14 @@ func (s *Store) CreatePhoneOnce(ctx context.Context, sc Scope, np NewPhone, key 
 // which case nothing is written.
 func (s *Store) UpdatePhone(ctx context.Context, sc Scope, id string, u PhoneUpdate, pre *Precondition) (Phone, error) {
 	sc, id = sc.norm(), normID(id)
+	tc := textCheck{table: "phones", id: id}
+	tc.opt("number", u.Number)
+	tc.opt("country_code", u.CountryCode.Value)
+	tc.opt("location", u.Location.Value)
+	tc.opt("source", u.Source)
+	if tc.err != nil {
+		return Phone{}, fmt.Errorf("update phone %s of person %s: %w", id, sc.PersonID, tc.err)
+	}
 	var p Phone
 	err := s.inWrite(ctx, sc.AccountListID, func(tx conn, wc *writeClock) error {
 		phones, err := phonesIn(ctx, tx, sc)

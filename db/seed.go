@@ -290,7 +290,14 @@ func (r *rows) add(row ...any) {
 // insertRows inserts r into table with multi-row INSERT statements: one
 // of seedMultiRow rows, run again and again (both engines keep the
 // prepared statement in their connection's cache), and one for the rest.
+//
+// A text value that holds U+0000 or is not valid UTF-8 fails before any
+// statement runs, with a *TextError naming its table, column and row.
 func insertRows(ctx context.Context, tx conn, table, columns string, r *rows) error {
+	if err := checkArgs(r.args, columns, r.width); err != nil {
+		err.Table = table
+		return err
+	}
 	chunk := seedMultiRow * r.width
 	args := r.args
 	if len(args) >= chunk {

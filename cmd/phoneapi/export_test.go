@@ -337,3 +337,56 @@ func TestExportImportSQLite(t *testing.T) {
 		}
 	}
 }
+
+// TestImportRefusesNUL: a SQLite database written before the store
+// refused U+0000 may hold it in text (here put there with raw SQL). Its
+// export carries it as \u0000; import refuses it, naming the table, the
+// row's id and the column, and writes nothing, into SQLite and PostgreSQL
+// (which cannot store it) alike.
+func TestImportRefusesNUL(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "old.db")
+	if err := run(ctx, []string{"seed", "--db", src, "--contacts", "2", "--people-per-contact", "1", "--phones-per-person", "2",
+		"--user", "0b7f0f8e-1111-4222-8333-944455556666"}, env(nil), io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite3", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	if err := raw.QueryRowContext(ctx, `SELECT id FROM phones ORDER BY id LIMIT 1`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.ExecContext(ctx, `UPDATE phones SET location = ? WHERE id = ?`, "a\x00b", id); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	file := filepath.Join(dir, "old.jsonl")
+	if err := run(ctx, []string{"export", "--db", src, "--out", file}, env(nil), io.Discard, io.Discard); err != nil {
+		t.Fatalf("export: %v", err)
+	}
+	if b, err := os.ReadFile(file); err != nil || !strings.Contains(string(b), `"location":"a\u0000b"`) {
+		t.Fatalf("the export does not carry the NUL (%v)", err)
+	}
+	want := fmt.Sprintf(`phones %s: attribute "location": text contains U+0000`, id)
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			dst := filepath.Join(dir, "new.db")
+			if engine == "postgres" {
+				dst = pgDatabase(t)
+			}
+			var stderr bytes.Buffer
+			code := exitCode(run(ctx, []string{"import", "--db", dst, "--in", file}, env(nil), io.Discard, &stderr), &stderr)
+			if code != 1 || !strings.Contains(stderr.String(), want) {
+				t.Fatalf("exit %d, stderr %q; want 1 and %q", code, stderr.String(), want)
+			}
+			for table, rows := range readTables(t, dst) {
+				if len(rows) > 0 {
+					t.Errorf("the failed import wrote %d %s rows", len(rows), table)
+				}
+			}
+		})
+	}
+}

@@ -250,8 +250,8 @@ func TestCheckDepth(t *testing.T) {
 		{strings.Repeat("[]", 1000), true},
 		{strings.Repeat("]", 100) + strings.Repeat("[", 32), true}, // broken, but left to the decoder
 	} {
-		if err := checkDepth([]byte(tc.in), 32); (err == nil) != tc.ok {
-			t.Errorf("checkDepth(%.40q…) = %v, want ok %v", tc.in, err, tc.ok)
+		if deep := scanBody([]byte(tc.in), 32).tooDeep; deep == tc.ok {
+			t.Errorf("scanBody(%.40q…).tooDeep = %v, want %v", tc.in, deep, !tc.ok)
 		}
 	}
 }

@@ -78,6 +78,7 @@ func toErrors(err error, timeout time.Duration, log *slog.Logger) Errors {
 		apiErr  *Error
 		apiErrs Errors
 		stale   *db.StaleError
+		text    *db.TextError
 		scope   *db.ScopeError
 		httpErr *echo.HTTPError
 	)
@@ -109,6 +110,8 @@ func toErrors(err error, timeout time.Duration, log *slog.Logger) Errors {
 		return Errors{errStale("updated_in_db_at, sent with less than millisecond precision, names more than one version of the resource; fetch the resource and retry with its updated_in_db_at to the millisecond, or send overwrite: true", formatTime(stale.Current))}
 	case errors.As(err, &stale):
 		return Errors{errStale("updated_in_db_at does not match the stored value; fetch the resource and retry, or send overwrite: true", formatTime(stale.Current))}
+	case errors.As(err, &text):
+		return Errors{textError(text)}
 	case errors.Is(err, db.ErrNotFound):
 		return Errors{errNotFound("the resource was not found")}
 	case errors.Is(err, db.ErrConflict):
@@ -135,6 +138,19 @@ func toErrors(err error, timeout time.Duration, log *slog.Logger) Errors {
 		log.Error("internal error", "err", err)
 		return Errors{{Status: http.StatusInternalServerError, Detail: "an unexpected error occurred"}}
 	}
+}
+
+// textError is the 400 of a text value the store refused (U+0000, invalid
+// UTF-8), which the body check refuses first: at the attribute when the
+// column is one.
+func textError(e *db.TextError) *Error {
+	switch e.Table {
+	case "contacts", "people", "phones":
+		if e.Column != "" && e.Column != "id" && !strings.HasSuffix(e.Column, "_id") {
+			return errBadRequest(attrPointer(e.Column), "%s: the text %s", e.Column, e.Reason)
+		}
+	}
+	return errBadRequest("", "the request holds text that %s", e.Reason)
 }
 
 // errUnavailable is a 503 with Retry-After.

@@ -137,39 +137,6 @@ func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// checkDepth rejects a body whose arrays and objects nest deeper than max,
-// before it is decoded. It scans bytes only, skipping strings; anything
-// else that is wrong with the JSON is left to the decoder.
-func checkDepth(raw []byte, max int) error {
-	depth := 0
-	inString, escaped := false, false
-	for _, ch := range raw {
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case ch == '\\':
-				escaped = true
-			case ch == '"':
-				inString = false
-			}
-			continue
-		}
-		switch ch {
-		case '"':
-			inString = true
-		case '{', '[':
-			depth++
-			if depth > max {
-				return errBadRequest("", "the request body nests arrays and objects deeper than %d levels", max)
-			}
-		case '}', ']':
-			depth--
-		}
-	}
-	return nil
-}
-
 // checkQueryLengths enforces the maxLength the spec gives a query parameter
 // before any parser looks at (and might quote) its value: 400 with
 // source.parameter.

@@ -146,11 +146,12 @@ func lastPathParam(path string) string {
 
 // validate checks, in order: the length of each query parameter (before
 // any parser quotes it), the query rules the spec cannot express
-// (queryShape.check), the body's size, nesting depth, syntax and JSON:API
-// structure (bodyShape.check), then the parameters against the spec
-// (kin-openapi) and the body against its schema. The structural rules that
-// the spec cannot express as 409 (data.type, ids inside attributes, a body
-// id that differs from the path id) run before schema validation.
+// (queryShape.check), the body's size, then its nesting depth, syntax,
+// text and member names, and JSON:API structure (bodyShape.check), then
+// the parameters against the spec (kin-openapi) and the body against its
+// schema. The structural rules that the spec cannot express as 409
+// (data.type, ids inside attributes, a body id that differs from the path
+// id) run before schema validation.
 //
 // The query string is parsed by Echo (c.QueryParams), and that parse is
 // what these checks, kin-openapi and the generated parameter binding read;
@@ -158,9 +159,9 @@ func lastPathParam(path string) string {
 // which that parse would drop a part. The body's bytes are decoded once, into the untyped value that the
 // structural rules and the schema check both need; the generated handler
 // binds its typed request body from that value (decodedBody) instead of
-// the bytes. checkDepth scans the bytes before that decode without
+// the bytes. scanBody scans the bytes once before that decode without
 // building anything, so that a deeply nested body is refused before it is
-// built.
+// built, and finds what the decode would hide (see bodyShape.check).
 func (rt *route) validate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
@@ -175,9 +176,6 @@ func (rt *route) validate(next echo.HandlerFunc) echo.HandlerFunc {
 		if rt.body != nil {
 			raw, err := readBody(req)
 			if err != nil {
-				return err
-			}
-			if err := checkDepth(raw, maxJSONDepth); err != nil {
 				return err
 			}
 			if body, err = rt.body.check(raw, c.Param(rt.idParam)); err != nil {
@@ -262,15 +260,31 @@ func readBody(req *http.Request) ([]byte, error) {
 // check decodes a request body and applies the JSON:API document rules to
 // it, returning the decoded document. pathID is the resource id from the
 // path on PUT/PATCH ("" on create).
+//
+// In order: an empty body; nesting deeper than maxJSONDepth (before the
+// decode); then the first of a syntax error and what scanBody finds (U+0000,
+// invalid UTF-8, a duplicate member name), by position in the body, so that
+// a problem in a document broken further on is reported at its member;
+// then the JSON:API rules. All are 400 but the type and id rules' 409.
 func (b *bodyShape) check(raw []byte, pathID string) (any, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, errBadRequest("", "the request body is empty; send a JSON:API document with a data member")
+	}
+	scan := scanBody(raw, maxJSONDepth)
+	if scan.tooDeep {
+		return nil, errBadRequest("", "the request body nests arrays and objects deeper than %d levels", maxJSONDepth)
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var doc any
 	if err := dec.Decode(&doc); err != nil {
+		if scan.problem != nil && scan.at < syntaxOffset(err, len(raw)) {
+			return nil, scan.problem
+		}
 		return nil, errBadRequest("", "the request body is not valid JSON: %s", jsonProblem(err))
+	}
+	if scan.problem != nil && scan.at < int(dec.InputOffset()) {
+		return nil, scan.problem
 	}
 	// Only JSON whitespace may follow the document. (dec.More is not the
 	// test: it reports false before a stray '}' or ']'.)
@@ -357,6 +371,16 @@ func jsonProblem(err error) string {
 		return "unexpected end of input"
 	}
 	return "malformed document"
+}
+
+// syntaxOffset returns the byte offset of a decode error: where a syntax
+// error was found, else (the input ended early) the body's length n.
+func syntaxOffset(err error, n int) int {
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		return int(syn.Offset)
+	}
+	return n
 }
 
 var quotedName = regexp.MustCompile(`property "([^"]+)"`)

@@ -43,7 +43,7 @@ bench: build bench-data ## Go benchmarks (-count=5, allocations), then two short
 
 FUZZTIME ?= 30s
 # package:target for every go test -fuzz target (each is also a regular test over its seed corpus)
-FUZZ_TARGETS := ./handlers:FuzzBodyCheck ./handlers:FuzzRequestBody ./handlers:FuzzQueryParse ./handlers:FuzzQuery \
+FUZZ_TARGETS := ./handlers:FuzzBodyCheck ./handlers:FuzzBodyAccepted ./handlers:FuzzRequestBody ./handlers:FuzzQueryParse ./handlers:FuzzQuery \
 	./handlers/phonenum:FuzzParse ./handlers/phonenum:FuzzFromJSON
 
 fuzz: ## Run each fuzz target for FUZZTIME (default 30s); crashers land in <pkg>/testdata/fuzz (tools/fuzz.sh)

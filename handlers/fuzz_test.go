@@ -1,11 +1,14 @@
 package handlers
 
 // Fuzz targets for everything a client controls before a handler runs: the
-// request document (bodyShape.check, then the whole request path through the
-// real Echo app on a SQLite file) and the query string (parseQuery and
-// queryShape.check, then list and read requests through the app). Whatever
-// the input, nothing may panic and no response may be a 5xx; responses must
-// also match openapi.yaml. `make fuzz` runs each target for FUZZTIME; the seed corpora
+// request document (bodyShape.check, the request validation of each route,
+// then the whole request path through the real Echo app on a SQLite file)
+// and the query string (parseQuery and queryShape.check, then list and read
+// requests through the app). Whatever the input, nothing may panic and no
+// response may be a 5xx; responses must also match openapi.yaml; no accepted
+// document may hold U+0000, invalid UTF-8 or a duplicate member name, and no
+// accepted query string may fail to parse. `make fuzz` runs each target for
+// FUZZTIME; the seed corpora
 // under testdata/fuzz run with every `go test`.
 
 import (
@@ -13,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -21,6 +25,9 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/labstack/echo/v4"
 )
 
 // fuzzRoute is one operation of the spec with its method and path.
@@ -121,6 +128,16 @@ var bodySeeds = []string{
 	`{"data":{"type":"phone_numbers","attributes":{"number":"` + strings.Repeat("9", 300) + `"}}}`,
 	`{"data":{"type":"people","attributes":{"first_name":"` + strings.Repeat("é", 300) + `"}}}`,
 	`{"data":` + strings.Repeat(`[`, 1000) + strings.Repeat(`]`, 1000) + `}`,
+	// What the server could not store or read back faithfully: U+0000 (an
+	// escape, a raw byte), invalid UTF-8, duplicate member names.
+	`{"data":{"type":"phone_numbers","attributes":{"location":"a\u0000b","overwrite":true}}}`,
+	"{\"data\":{\"type\":\"contacts\",\"attributes\":{\"name\":\"a\x00b\"}}}",
+	"{\"data\":{\"type\":\"people\",\"attributes\":{\"first_name\":\"caf\xc3\"}}}",
+	`{"data":{"type":"contacts","attributes":{"name":"\udc00\ud83d\ude00"}}}`,
+	`{"data":{"type":"phone_numbers","attributes":{"location":"a","location":"b","overwrite":true}}}`,
+	`{"data":{"type":"phone_numbers","type":"phone_numbers","attributes":{"overwrite":true}}}`,
+	`{"data":{"type":"contacts","attributes":{"name":"a"}},"data":{"type":"contacts","attributes":{"name":"b"}}}`,
+	`{"data":{"type":"people","attributes":{"first_name":"a","first\u005fname":"b"}}}`,
 }
 
 // validBodies are valid create and update documents by resource type.
@@ -165,6 +182,9 @@ func FuzzBodyCheck(f *testing.F) {
 			if doc.Data.Type != r.rt.body.typ || doc.Data.Attributes == nil {
 				t.Fatalf("%s %s: accepted %q without data.type %q and attributes", r.method, r.path, raw, r.rt.body.typ)
 			}
+			if why := notFaithful(raw); why != "" {
+				t.Fatalf("%s %s: accepted %q, which %s", r.method, r.path, raw, why)
+			}
 			return
 		}
 		errs := flatErrors(t, err)
@@ -179,11 +199,77 @@ func FuzzBodyCheck(f *testing.F) {
 			if e.Detail == "" {
 				t.Fatalf("%s %s: error without detail for %q", r.method, r.path, raw)
 			}
-			if e.Pointer != "" && !strings.HasPrefix(e.Pointer, "/data") {
-				t.Fatalf("%s %s: pointer %q outside the document's data", r.method, r.path, e.Pointer)
+			if e.Pointer != "" && !strings.HasPrefix(e.Pointer, "/") {
+				t.Fatalf("%s %s: pointer %q is not a JSON pointer", r.method, r.path, e.Pointer)
 			}
 		}
 	})
+}
+
+// FuzzBodyAccepted sends arbitrary bodies through the request validation
+// of every create and update route (route.validate, as New mounts it, in
+// front of a handler that only notes it was reached): whatever reaches the
+// handler must be a document that an independent, strict parser
+// (jsontext, of github.com/go-json-experiment/json, which checks RFC 7493)
+// finds valid: UTF-8 throughout, escapes of surrogates in pairs, every
+// member name once per object; and no string or name may hold U+0000.
+// What it refuses must be a JSON:API error.
+func FuzzBodyAccepted(f *testing.F) {
+	routes := pick(fuzzRoutes(f), func(r fuzzRoute) bool { return r.rt.body != nil })
+	addBodySeeds(f, routes)
+	e := echo.New()
+	f.Fuzz(func(t *testing.T, op uint8, raw []byte) {
+		r := routes[int(op)%len(routes)]
+		reached := false
+		h := r.rt.validate(func(echo.Context) error { reached = true; return nil })
+		hr := httptest.NewRequest(r.method, "/", bytes.NewReader(raw))
+		hr.Header.Set("Content-Type", mediaType)
+		c := e.NewContext(hr, httptest.NewRecorder())
+		c.SetPath(r.path)
+		var names, values []string
+		for rest := r.path; strings.Contains(rest, "{"); {
+			_, rest, _ = strings.Cut(rest, "{")
+			var name string
+			name, rest, _ = strings.Cut(rest, "}")
+			names, values = append(names, name), append(values, fuzzPathID)
+		}
+		c.SetParamNames(names...)
+		c.SetParamValues(values...)
+		err := h(c)
+		if !reached {
+			if err == nil {
+				t.Fatalf("%s %s: neither accepted nor refused %q", r.method, r.path, raw)
+			}
+			flatErrors(t, err)
+			return
+		}
+		if why := notFaithful(raw); why != "" {
+			t.Fatalf("%s %s: accepted %q, which %s", r.method, r.path, raw, why)
+		}
+	})
+}
+
+// notFaithful says what is wrong with an accepted document, checked
+// without the body check's code: "" if it is valid I-JSON (RFC 7493:
+// valid UTF-8, no unpaired surrogate escape, unique member names) and no
+// string or member name holds U+0000.
+func notFaithful(raw []byte) string {
+	if !jsontext.Value(raw).IsValid() {
+		return "is not valid I-JSON (invalid UTF-8, an unpaired surrogate escape or a duplicate member name)"
+	}
+	dec := jsontext.NewDecoder(bytes.NewReader(raw))
+	for {
+		tok, err := dec.ReadToken()
+		if err == io.EOF {
+			return ""
+		}
+		if err != nil {
+			return "does not read as I-JSON: " + err.Error()
+		}
+		if tok.Kind() == '"' && strings.IndexByte(tok.String(), 0) >= 0 {
+			return "holds U+0000 in a string or member name"
+		}
+	}
 }
 
 // fuzzApp is an app with one user's contact, person and phone, for fuzz

@@ -10,9 +10,11 @@ import (
 // refuses NUL in text and invalid UTF-8 in a UTF8 database, SQLite would
 // store both, and an export of such a row could not be imported into the
 // other engine. Both engines refuse it alike, before any statement runs:
-// the writes of resources name the column (textCheck), and every
-// statement's text arguments are checked besides (checkArgs), so no path,
-// present or future, stores on SQLite what PostgreSQL refuses.
+// the writes of resources name the column (textCheck), multi-row inserts
+// (seed, import) name column and row, and every statement run with
+// conn.ExecContext, as every INSERT and UPDATE of text is, has its text
+// arguments checked besides (checkArgs), so no path, present or future,
+// stores on SQLite what PostgreSQL refuses.
 
 // TextError is returned for a text value the Store refuses to write;
 // errors.Is(err, ErrInvalidText) is true.

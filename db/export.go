@@ -464,19 +464,22 @@ func (t *exportTable) width() int {
 // consistent where they came from. A version 1 export's database-wide
 // high-water mark becomes every account list's.
 //
-// The header is checked first (type and version), then every line as it
-// is read: its type and order, its id, and that its attributes are
-// exactly the table's columns with values of the right JSON type. Bad
-// input fails with the line number; so does text that holds U+0000 (an
-// export of an older SQLite database may; PostgreSQL cannot store it),
-// naming the table, the row's id and the column, before the batch of
-// that row is written. Rows are written in transactions of 5,000 with
-// prepared multi-row inserts; if one fails, its rows are retried one by
-// one, in a transaction that is rolled back, to name the offending line.
-// Parsing the next batch overlaps writing the last. The row counts of the
-// header are checked before the last batch is committed, so a truncated
-// export is reported. Batches committed before
-// an error stay: start again with a new database.
+// The header is checked first (type and version), then every line: its
+// type and order, its id, and that its attributes are exactly the table's
+// columns with values of the right JSON type; text must hold no U+0000
+// (an export of an older SQLite database may; PostgreSQL cannot store
+// it). Bad input fails with the line number, naming the table, the row's
+// id and the column where they are known. When r can seek (a file), every
+// line is checked before anything is written, then r is read again to
+// write; from a stream (a pipe) lines are checked as they are read, each
+// before its batch is written. Rows are written in transactions of 5,000
+// with prepared multi-row inserts; if one fails, its rows are retried one
+// by one, in a transaction that is rolled back, to name the offending
+// line. Parsing the next batch overlaps writing the last. The row counts
+// of the header are checked before the last batch is committed, so a
+// truncated export is reported. Batches committed before an error (one
+// the database reports, or from a stream one in a later line) stay: start
+// again with a new database.
 //
 // progress, if not nil, is called with the rows committed so far after
 // every batch, from a goroutine of Import's: one call at a time, all
@@ -492,6 +495,105 @@ func (s *Store) Import(ctx context.Context, r io.Reader, progress func(rows int)
 
 func (s *Store) importRows(ctx context.Context, r io.Reader, progress func(rows int)) (ImportResult, error) {
 	res := ImportResult{Tables: make(map[string]int, len(exportTables))}
+	if sk, ok := r.(io.Seeker); ok {
+		if start, err := sk.Seek(0, io.SeekCurrent); err == nil {
+			// A file: check every line before anything is written.
+			err := readExport(r, func() error { return s.checkEmpty(ctx) },
+				func(importRow) bool { return ctx.Err() == nil })
+			if err == nil {
+				err = ctx.Err()
+			}
+			if err != nil {
+				return res, err
+			}
+			if _, err := sk.Seek(start, io.SeekStart); err != nil {
+				return res, fmt.Errorf("rewind the input: %w", err)
+			}
+		}
+	}
+
+	// readExport parses and checks lines into batches; a writer goroutine
+	// commits them in order, so parsing overlaps writing. The writer stops
+	// at its first error and cancels wctx, which stops the parser; an
+	// error of the writer concerns earlier lines than any of the
+	// parser's, so it is the one reported.
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []importRow, 2)
+	var werr error
+	wdone := make(chan struct{})
+	started := false
+	ready := func() error {
+		if err := s.checkEmpty(ctx); err != nil {
+			return err
+		}
+		started = true
+		go func() {
+			defer close(wdone)
+			for batch := range batches {
+				if werr == nil {
+					werr = s.writeBatch(wctx, batch)
+					if werr != nil {
+						cancel()
+						continue // drain
+					}
+					for _, r := range batch {
+						res.Rows++
+						res.Tables[r.table.name]++
+					}
+					if progress != nil {
+						progress(res.Rows)
+					}
+				}
+			}
+		}()
+		return nil
+	}
+	send := func(batch []importRow) bool {
+		select {
+		case batches <- batch:
+			return true
+		case <-wctx.Done():
+			return false
+		}
+	}
+	stopped := false
+	batch := make([]importRow, 0, importBatchRows)
+	err := readExport(r, ready, func(row importRow) bool {
+		batch = append(batch, row)
+		if len(batch) >= importBatchRows {
+			if !send(batch) {
+				stopped = true
+				return false
+			}
+			batch = make([]importRow, 0, importBatchRows)
+		}
+		return true
+	})
+	if !started {
+		return res, err
+	}
+	if err == nil && !stopped && len(batch) > 0 {
+		send(batch)
+	}
+	close(batches)
+	<-wdone
+	if werr != nil {
+		return res, werr
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	return res, err
+}
+
+// readExport reads an export from r: the header line, checked, after
+// which it calls ready and stops at its error; then every row line,
+// parsed and checked (its table's place in the order, the header's count
+// not passed), which it passes to row in order, stopping when row returns
+// false; and at the end that every table had the header's count of rows.
+// Its errors name the line.
+func readExport(r io.Reader, ready func() error, row func(importRow) bool) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 256<<10), importMaxLine)
 	lineNo := 0
@@ -514,108 +616,50 @@ func (s *Store) importRows(ctx context.Context, r io.Reader, progress func(rows 
 
 	if !next() {
 		if err := scanErr(); err != nil {
-			return res, err
+			return err
 		}
-		return res, errors.New("empty input: not a phoneapi export")
+		return errors.New("empty input: not a phoneapi export")
 	}
 	h, f, err := parseHeader(sc.Bytes())
 	if err != nil {
-		return res, fmt.Errorf("line 1: %w", err)
+		return fmt.Errorf("line 1: %w", err)
 	}
-	if err := s.checkEmpty(ctx); err != nil {
-		return res, err
+	if err := ready(); err != nil {
+		return err
 	}
-
-	// This goroutine parses and checks lines into batches; a writer
-	// goroutine commits them in order, so parsing overlaps writing. The
-	// writer stops at its first error and cancels wctx, which stops the
-	// parser; an error of the writer concerns earlier lines than any of
-	// the parser's, so it is the one reported.
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	batches := make(chan []importRow, 2)
-	var werr error
-	wdone := make(chan struct{})
-	go func() {
-		defer close(wdone)
-		for batch := range batches {
-			if werr == nil {
-				werr = s.writeBatch(wctx, batch)
-				if werr != nil {
-					cancel()
-					continue // drain
-				}
-				for _, r := range batch {
-					res.Rows++
-					res.Tables[r.table.name]++
-				}
-				if progress != nil {
-					progress(res.Rows)
-				}
-			}
-		}
-	}()
-	send := func(batch []importRow) bool {
-		select {
-		case batches <- batch:
-			return true
-		case <-wctx.Done():
-			return false
-		}
-	}
-	finish := func(err error) (ImportResult, error) {
-		close(batches)
-		<-wdone
-		if werr != nil {
-			return res, werr
-		}
-		if err == nil {
-			err = ctx.Err()
-		}
-		return res, err
-	}
-
 	seen := make(map[string]int, len(f.tables)) // rows read per table
-	batch := make([]importRow, 0, importBatchRows)
-	current := 0 // index in f.tables of the table being read
+	current := 0                                // index in f.tables of the table being read
 	for next() {
-		row, err := parseRow(f, sc.Bytes())
+		r, err := parseRow(f, sc.Bytes())
 		if err != nil {
-			return finish(fmt.Errorf("line %d: %w", lineNo, err))
+			return fmt.Errorf("line %d: %w", lineNo, err)
 		}
-		row.line = lineNo
-		ti := f.index[row.table.name]
+		r.line = lineNo
+		ti := f.index[r.table.name]
 		if ti < current {
-			return finish(fmt.Errorf("line %d: %s after %s: an export lists %s", lineNo,
-				row.table.name, f.tables[current].name, strings.Join(f.names(), ", ")))
+			return fmt.Errorf("line %d: %s after %s: an export lists %s", lineNo,
+				r.table.name, f.tables[current].name, strings.Join(f.names(), ", "))
 		}
 		current = ti
-		seen[row.table.name]++
-		if seen[row.table.name] > h.Counts[row.table.name] {
-			return finish(fmt.Errorf("line %d: more %s rows than the header's %d", lineNo, row.table.name, h.Counts[row.table.name]))
+		seen[r.table.name]++
+		if seen[r.table.name] > h.Counts[r.table.name] {
+			return fmt.Errorf("line %d: more %s rows than the header's %d", lineNo, r.table.name, h.Counts[r.table.name])
 		}
-		batch = append(batch, row)
-		if len(batch) >= importBatchRows {
-			if !send(batch) {
-				return finish(nil)
-			}
-			batch = make([]importRow, 0, importBatchRows)
+		if !row(r) {
+			return nil
 		}
 	}
 	if err := scanErr(); err != nil {
-		return finish(err)
+		return err
 	}
 	// Before the last batch commits: a truncated file must not pass.
 	for _, t := range f.tables {
 		if seen[t.name] != h.Counts[t.name] {
-			return finish(fmt.Errorf("incomplete export: the header counts %d %s rows, the input has %d (%d lines read)",
-				h.Counts[t.name], t.name, seen[t.name], lineNo))
+			return fmt.Errorf("incomplete export: the header counts %d %s rows, the input has %d (%d lines read)",
+				h.Counts[t.name], t.name, seen[t.name], lineNo)
 		}
 	}
-	if len(batch) > 0 {
-		send(batch)
-	}
-	return finish(nil)
+	return nil
 }
 
 // writeBatch commits batch in one transaction. If that fails, it names

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"reflect"
 	"slices"
 	"strings"
@@ -755,6 +756,32 @@ func testImportBadInput(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 		// Lines 2-7 were committed in two batches; 8-10 were not.
+		wantCount(t, dst, 2, `SELECT COUNT(*) FROM people`)
+		wantCount(t, dst, 0, `SELECT COUNT(*) FROM phones`)
+	})
+
+	t.Run("later bad line", func(t *testing.T) {
+		defer func(n int) { importBatchRows = n }(importBatchRows)
+		importBatchRows = 3
+		bad := replaceIn(9, `"location":"`, `"location":"\u0000`)
+		want := "line 10: phones " + lineID(9) + `: attribute "location": text contains U+0000`
+		// From a file (an io.Seeker): every line is checked first, so
+		// nothing is written.
+		dst := openStore(t)
+		_, err := dst.Import(ctx, strings.NewReader(bad), nil)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("err = %v, want %q", err, want)
+		}
+		for _, table := range []string{"account_lists", "contacts", "people", "phones"} {
+			wantCount(t, dst, 0, `SELECT COUNT(*) FROM `+table)
+		}
+		// From a stream, lines 2-7 were committed in two batches before
+		// line 10 was read.
+		dst = openStore(t)
+		_, err = dst.Import(ctx, io.MultiReader(strings.NewReader(bad)), nil)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("stream: err = %v, want %q", err, want)
+		}
 		wantCount(t, dst, 2, `SELECT COUNT(*) FROM people`)
 		wantCount(t, dst, 0, `SELECT COUNT(*) FROM phones`)
 	})

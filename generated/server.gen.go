@@ -1994,6 +1994,9 @@ type PayloadTooLarge = ErrorDocument
 // PreconditionFailed A JSON:API error document, one error per problem; all errors share the response's status.
 type PreconditionFailed = ErrorDocument
 
+// RequestHeaderFieldsTooLarge A JSON:API error document, one error per problem; all errors share the response's status.
+type RequestHeaderFieldsTooLarge = ErrorDocument
+
 // ServiceUnavailable A JSON:API error document, one error per problem; all errors share the response's status.
 type ServiceUnavailable = ErrorDocument
 
@@ -4693,6 +4696,8 @@ type PayloadTooLargeApplicationVndAPIPlusJSONResponse ErrorDocument
 
 type PreconditionFailedApplicationVndAPIPlusJSONResponse ErrorDocument
 
+type RequestHeaderFieldsTooLargeApplicationVndAPIPlusJSONResponse ErrorDocument
+
 type ServiceUnavailableResponseHeaders struct {
 	RetryAfter int
 }
@@ -4806,6 +4811,22 @@ func (response ListContacts429ApplicationVndAPIPlusJSONResponse) VisitListContac
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContacts431ApplicationVndAPIPlusJSONResponse struct {
+	RequestHeaderFieldsTooLargeApplicationVndAPIPlusJSONResponse
+}
+
+func (response ListContacts431ApplicationVndAPIPlusJSONResponse) VisitListContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(431)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5009,6 +5030,22 @@ func (response CreateContact429ApplicationVndAPIPlusJSONResponse) VisitCreateCon
 	return err
 }
 
+type CreateContact431ApplicationVndAPIPlusJSONResponse struct {
+	RequestHeaderFieldsTooLargeApplicationVndAPIPlusJSONResponse
+}
+
+func (response CreateContact431ApplicationVndAPIPlusJSONResponse) VisitCreateContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateContact500ApplicationVndAPIPlusJSONResponse struct {
 	InternalServerErrorApplicationVndAPIPlusJSONResponse
 }
@@ -5126,6 +5163,22 @@ func (response ListAccountPeople429ApplicationVndAPIPlusJSONResponse) VisitListA
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountPeople431ApplicationVndAPIPlusJSONResponse struct {
+	RequestHeaderFieldsTooLargeApplicationVndAPIPlusJSONResponse
+}
+
+func (response ListAccountPeople431ApplicationVndAPIPlusJSONResponse) VisitListAccountPeopleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(431)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5290,6 +5343,22 @@ func (response DeleteAccountPerson429ApplicationVndAPIPlusJSONResponse) VisitDel
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccountPerson431ApplicationVndAPIPlusJSONResponse struct {
+	RequestHeaderFieldsTooLargeApplicationVndAPIPlusJSONResponse
+}
+
+func (response DeleteAccountPerson431ApplicationVndAPIPlusJSONResponse) VisitDeleteAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(431)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5460,6 +5529,22 @@ func (response GetAccountPerson429ApplicationVndAPIPlusJSONResponse) VisitGetAcc
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccountPerson431ApplicationVndAPIPlusJSONResponse struct {
+	RequestHeaderFieldsTooLargeApplicationVndAPIPlusJSONResponse
+}
+
+func (response GetAccountPerson431ApplicationVndAPIPlusJSONResponse) VisitGetAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(431)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5694,6 +5779,22 @@ func (response PatchAccountPerson429ApplicationVndAPIPlusJSONResponse) VisitPatc
 	return err
 }
 
+type PatchAccountPerson431ApplicationVndAPIPlusJSONResponse struct {
+	RequestHeaderFieldsTooLargeApplicationVndAPIPlusJSONResponse
+}
+
+func (response PatchAccountPerson431ApplicationVndAPIPlusJSONResponse) VisitPatchAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PatchAccountPerson500ApplicationVndAPIPlusJSONResponse struct {
 	InternalServerErrorApplicationVndAPIPlusJSONResponse
 }
@@ -5924,6 +6025,22 @@ func (response PutAccountPerson429ApplicationVndAPIPlusJSONResponse) VisitPutAcc
 	return err
 }
 
+type PutAccountPerson431ApplicationVndAPIPlusJSONResponse struct {
+	RequestHeaderFieldsTooLargeApplicationVndAPIPlusJSONResponse
+}
+
+func (response PutAccountPerson431ApplicationVndAPIPlusJSONResponse) VisitPutAccountPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PutAccountPerson500ApplicationVndAPIPlusJSONResponse struct {
 	InternalServerErrorApplicationVndAPIPlusJSONResponse
 }
@@ -6084,6 +6201,22 @@ func (response DeleteContact429ApplicationVndAPIPlusJSONResponse) VisitDeleteCon
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteContact431ApplicationVndAPIPlusJSONResponse struct {
+	RequestHeaderFieldsTooLargeApplicationVndAPIPlusJSONResponse
+}
+
+func (response DeleteContact431ApplicationVndAPIPlusJSONResponse) VisitDeleteContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(431)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6254,6 +6387,22 @@ func (response GetContact429ApplicationVndAPIPlusJSONResponse) VisitGetContactRe
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetContact431ApplicationVndAPIPlusJSONResponse struct {
+	RequestHeaderFieldsTooLargeApplicationVndAPIPlusJSONResponse
+}
+
+func (response GetContact431ApplicationVndAPIPlusJSONResponse) VisitGetContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(431)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6488,6 +6637,22 @@ func (response PatchContact429ApplicationVndAPIPlusJSONResponse) VisitPatchConta
 	return err
 }
 
+type PatchContact431ApplicationVndAPIPlusJSONResponse struct {
+	RequestHeaderFieldsTooLargeApplicationVndAPIPlusJSONResponse
+}
+
+func (response PatchContact431ApplicationVndAPIPlusJSONResponse) VisitPatchContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PatchContact500ApplicationVndAPIPlusJSONResponse struct {
 	InternalServerErrorApplicationVndAPIPlusJSONResponse
 }
@@ -6718,6 +6883,22 @@ func (response PutContact429ApplicationVndAPIPlusJSONResponse) VisitPutContactRe
 	return err
 }
 
+type PutContact431ApplicationVndAPIPlusJSONResponse struct {
+	RequestHeaderFieldsTooLargeApplicationVndAPIPlusJSONResponse
+}
+
+func (response PutContact431ApplicationVndAPIPlusJSONResponse) VisitPutContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PutContact500ApplicationVndAPIPlusJSONResponse struct {
 	InternalServerErrorApplicationVndAPIPlusJSONResponse
 }
@@ -6868,6 +7049,22 @@ func (response ListPeople429ApplicationVndAPIPlusJSONResponse) VisitListPeopleRe
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPeople431ApplicationVndAPIPlusJSONResponse struct {
+	RequestHeaderFieldsTooLargeApplicationVndAPIPlusJSONResponse
+}
+
+func (response ListPeople431ApplicationVndAPIPlusJSONResponse) VisitListPeopleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(431)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7104,6 +7301,22 @@ func (response CreatePerson429ApplicationVndAPIPlusJSONResponse) VisitCreatePers
 	return err
 }
 
+type CreatePerson431ApplicationVndAPIPlusJSONResponse struct {
+	RequestHeaderFieldsTooLargeApplicationVndAPIPlusJSONResponse
+}
+
+func (response CreatePerson431ApplicationVndAPIPlusJSONResponse) VisitCreatePersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreatePerson500ApplicationVndAPIPlusJSONResponse struct {
 	InternalServerErrorApplicationVndAPIPlusJSONResponse
 }
@@ -7265,6 +7478,22 @@ func (response DeletePerson429ApplicationVndAPIPlusJSONResponse) VisitDeletePers
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePerson431ApplicationVndAPIPlusJSONResponse struct {
+	RequestHeaderFieldsTooLargeApplicationVndAPIPlusJSONResponse
+}
+
+func (response DeletePerson431ApplicationVndAPIPlusJSONResponse) VisitDeletePersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(431)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7436,6 +7665,22 @@ func (response GetPerson429ApplicationVndAPIPlusJSONResponse) VisitGetPersonResp
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPerson431ApplicationVndAPIPlusJSONResponse struct {
+	RequestHeaderFieldsTooLargeApplicationVndAPIPlusJSONResponse
+}
+
+func (response GetPerson431ApplicationVndAPIPlusJSONResponse) VisitGetPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(431)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7671,6 +7916,22 @@ func (response PatchPerson429ApplicationVndAPIPlusJSONResponse) VisitPatchPerson
 	return err
 }
 
+type PatchPerson431ApplicationVndAPIPlusJSONResponse struct {
+	RequestHeaderFieldsTooLargeApplicationVndAPIPlusJSONResponse
+}
+
+func (response PatchPerson431ApplicationVndAPIPlusJSONResponse) VisitPatchPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PatchPerson500ApplicationVndAPIPlusJSONResponse struct {
 	InternalServerErrorApplicationVndAPIPlusJSONResponse
 }
@@ -7902,6 +8163,22 @@ func (response PutPerson429ApplicationVndAPIPlusJSONResponse) VisitPutPersonResp
 	return err
 }
 
+type PutPerson431ApplicationVndAPIPlusJSONResponse struct {
+	RequestHeaderFieldsTooLargeApplicationVndAPIPlusJSONResponse
+}
+
+func (response PutPerson431ApplicationVndAPIPlusJSONResponse) VisitPutPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PutPerson500ApplicationVndAPIPlusJSONResponse struct {
 	InternalServerErrorApplicationVndAPIPlusJSONResponse
 }
@@ -8053,6 +8330,22 @@ func (response ListPhones429ApplicationVndAPIPlusJSONResponse) VisitListPhonesRe
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPhones431ApplicationVndAPIPlusJSONResponse struct {
+	RequestHeaderFieldsTooLargeApplicationVndAPIPlusJSONResponse
+}
+
+func (response ListPhones431ApplicationVndAPIPlusJSONResponse) VisitListPhonesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(431)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8290,6 +8583,22 @@ func (response CreatePhone429ApplicationVndAPIPlusJSONResponse) VisitCreatePhone
 	return err
 }
 
+type CreatePhone431ApplicationVndAPIPlusJSONResponse struct {
+	RequestHeaderFieldsTooLargeApplicationVndAPIPlusJSONResponse
+}
+
+func (response CreatePhone431ApplicationVndAPIPlusJSONResponse) VisitCreatePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreatePhone500ApplicationVndAPIPlusJSONResponse struct {
 	InternalServerErrorApplicationVndAPIPlusJSONResponse
 }
@@ -8452,6 +8761,22 @@ func (response DeletePhone429ApplicationVndAPIPlusJSONResponse) VisitDeletePhone
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePhone431ApplicationVndAPIPlusJSONResponse struct {
+	RequestHeaderFieldsTooLargeApplicationVndAPIPlusJSONResponse
+}
+
+func (response DeletePhone431ApplicationVndAPIPlusJSONResponse) VisitDeletePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(431)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8624,6 +8949,22 @@ func (response GetPhone429ApplicationVndAPIPlusJSONResponse) VisitGetPhoneRespon
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPhone431ApplicationVndAPIPlusJSONResponse struct {
+	RequestHeaderFieldsTooLargeApplicationVndAPIPlusJSONResponse
+}
+
+func (response GetPhone431ApplicationVndAPIPlusJSONResponse) VisitGetPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(431)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8860,6 +9201,22 @@ func (response PatchPhone429ApplicationVndAPIPlusJSONResponse) VisitPatchPhoneRe
 	return err
 }
 
+type PatchPhone431ApplicationVndAPIPlusJSONResponse struct {
+	RequestHeaderFieldsTooLargeApplicationVndAPIPlusJSONResponse
+}
+
+func (response PatchPhone431ApplicationVndAPIPlusJSONResponse) VisitPatchPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PatchPhone500ApplicationVndAPIPlusJSONResponse struct {
 	InternalServerErrorApplicationVndAPIPlusJSONResponse
 }
@@ -9092,6 +9449,22 @@ func (response PutPhone429ApplicationVndAPIPlusJSONResponse) VisitPutPhoneRespon
 	return err
 }
 
+type PutPhone431ApplicationVndAPIPlusJSONResponse struct {
+	RequestHeaderFieldsTooLargeApplicationVndAPIPlusJSONResponse
+}
+
+func (response PutPhone431ApplicationVndAPIPlusJSONResponse) VisitPutPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PutPhone500ApplicationVndAPIPlusJSONResponse struct {
 	InternalServerErrorApplicationVndAPIPlusJSONResponse
 }
@@ -9209,6 +9582,22 @@ func (response ListDeletedRecords429ApplicationVndAPIPlusJSONResponse) VisitList
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDeletedRecords431ApplicationVndAPIPlusJSONResponse struct {
+	RequestHeaderFieldsTooLargeApplicationVndAPIPlusJSONResponse
+}
+
+func (response ListDeletedRecords431ApplicationVndAPIPlusJSONResponse) VisitListDeletedRecordsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(431)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10226,354 +10615,366 @@ func (sh *strictHandler) ListDeletedRecords(ctx echo.Context, params ListDeleted
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchu3ljD6KijOlzLp3aRIipItqlJTip3M9p748tly+ZtJ+6RBNkhiqwlwN5qWmZSr9q/zAKfOM8yD",
-	"7Sf5CmsBaHSzSTZlynES/kksqXFbWFj3y6+NsZwvpGAiU43hrw32kc4XCYN/P5Eio+NM/1Mt53OarhrD",
-	"xhUZm18HjQ80WTL955hmVP+fZlnKR8sMx49TRjMW/0yzxrDR7/bP271eu//4uns2HFwMe/3OoPf4vxtB",
-	"Q9A5awwbf6OCESpi8jc5E+SpZI2gsVzEtaaw33Hxczza8fWnoMHjxrDB2GTcPY1pu3c6Pm0PLia0TceT",
-	"bjt+dHZ21ntE+2M2aQSNlCU041KoGV/AsRZMLhI4dsLFDfwKvmF60hO64Ccf+icGSOqkzionZspPnz4F",
-	"jWy10NCwE+AvzVX8yFXpOq5njEx4qjKyoFNG5IS4gWv389Pxgu7lgt4H+UJwFxXL/Lu+nm974bLb7Z8v",
-	"WPoz/Nw/awSNhO47QrFkss+IT0FjzvCFTniSsbQx/PVT0FjQKRcAOoAanbLGsBc07MjGsH8WNDKZ0eTn",
-	"sVyKDP6KP+u/q8aw9yloKJnq7Xu45GPsmwVNFdtAQsgtz2ZkwlkSq5/sKd5/q9EtWEOYneSmBpbeA/ZV",
-	"PtenLGEZi1+zsUzj9UcLf9YYSxQXY0Yo0dsjTUoWLFVS6O0HZLQiY6rGNGYB4Zkii5kUrFXnWeNeft7n",
-	"GLHeEh0lDEedTvqjx+Mea5/FA9oesEej9sX4PG73aW/UZReTx/GjcWGUAQPs8WexnI9YquwHVeThfNg7",
-	"Gw76nW73kSYPeG5ce3TGuvTReNDuT3pxezA+HbUf0wvWPo/PJgN2Ou6PetTd0sWj/vl596zfPu+y8/ag",
-	"1++2R6zbbXdHo3gUn9PRo0fn+S3Z7aRwMarxKbgH2NXafxXskMbcCWhimSQWJLQ3HrDHk377fHQatwfs",
-	"grYvJo/G7W7cZ4PROX087k22gGQbNSt9/O9ITb45+w7w+Juzp9/m2zVkqC7ZO+TUJfp4uKmrCGkDZinc",
-	"VONOxLW/mbh6GAH05a9cZTLlY67YK/3igBgwNU75AldsvGHCkNfo2aT9nGbj2ZCEjYvuRXd0NmCPHvV7",
-	"3e7jSTx+9IhOHl2EjSggSpJsxshIxisiGIsVETIUUZl4Rp1QaCA7cvacpjdkZrYU4Kp2UUIVTLrQwBcx",
-	"h+3tJOV2ssYwS5cs57lF8gKgeDZfyDRjsSesFiGhJaRxwjU8Fnx8g9vhMWlSsSJv3z57ekn0Yiwmibxl",
-	"aXtMFWsBA7lhbAGfhwJR54EiMuX6XhMS5Qwvgq+jXBRagxBuEiFDzW7a45lUTOit6OF45NXeUnXvot09",
-	"bfcG173zYb877HY73W73IELbIRjhM5GxFJ8BTRyq+qIAXKmBjCDsY8aEqoUj8GrS1c9jGet1B4NGsE2g",
-	"PTsdDrqdx+fnGjY5fk1ooljQSOTYvNXGrUxvNPgAyRrDxl8Gg3730cXgvNvtPb5kH7Nve31NfFOOZzAz",
-	"KLlMgQxwuOvtUC5sZqdwUvj6A014/DPARpnF7UWdjS9Yj/ZH7Ufx6aStSX37MeuO271Jn56OBuOz+JxV",
-	"y8uaj/iQhul6/Ufdfr8/ag/OTx+3B/Fk0L5gPdaedAePR/TR6eP40UV+71ZCDmoJ3fj1Sa0lfKG7ggA8",
-	"pzdIBF/ZG/m1QJtuNPGBvwREfmDpbcozLqbkdkYz9oGlhCtDAHbjnB3PkDB5WGDoFADu8SN6+oidTdqj",
-	"yeNeezC66LUfn17022cXp4/Pz0enIzrpNbYd6QW73aB7C3ZbX//eSAE2aZkv2O3OBysI9z8huPH1BxwQ",
-	"bijz3Z7ylhfZ7XeJfpBEv0i9YofAkyw/wT3fxdb7eOXeSPk6zOvZeUiQpX727sTIQPZXxYvxFU69fBXp",
-	"LN9BE3StGO9Cc7mYTegyyUjKplyK1u49ekCfyxEHadSBvXnee9QiZ2dn7V6/SAJ3Mml7giv1wsxWtmGY",
-	"I2g0HdMk0Q9UY4MWH/725uULkqsUe+FSr4BIMzn3T3TeAw7W751u3fxL++gr3+RrBurqZ5MWgwUaFk8l",
-	"IxM654mWBkokZ9PTdZusQtQnMyqmDFACbUWH2fIaRmeV+/0MZqJPVv3y6r66bRJBd3ja61x0+5qt1nmd",
-	"21m6P9tulp5/vSeE1rj32BN8ffZ9V7EtOJjVrKGvr/igDm+TqyVDnMAuVFGUWMOxdUONs1Q9UAS/11qS",
-	"ZmpktCLtHEE+y9Z6RMQjIrJ6ZuR9NrTJHIy/0Gj8bQGDN9ih73PJDYbs+1vyS1jC/eVy4vKOZ7NXePmV",
-	"rAylNi7GyTJm3xaQNTiEx+03JTK94dmjTq9/+ucjMo4bfL5m+D746khW0DAIGx+9i/flXQx2aMu9HXav",
-	"/O1tt3utK3x/6TkNaU3d87Tt56+e/p8d1MLfwz7UomzuuoOV5Q9k7XoP3GTdEqB1RjyVFlPxltCuurfp",
-	"5YhMfxZkcri0rvW8olNG+kROCM3xarxMU/ChADcIiBSAdBB2UssnfbTW/9mt9YdWcPYRX3Knr8Wmb86e",
-	"fgsXssXl2zuMWnT4jfYrNrpI2YffBUQPoPV9CYhWOvtzWtSAGTa5+vu+9tjb4envbw6jQvPyRuf2m+V4",
-	"DJ56KZIV4ROw8Rp39rrjHo27PEngM03Bs9w5rvGcKHrbKXiurXl7uqRpjGavO0dmrdm2v3RYFh4mrrTj",
-	"682l+Pd7i3DdCICKSJ9uf9jrdQaP62jYha9/j+Gtb+F8la6LhNEU0BTw8wDI6Nk5xDJJ9raRVpiPzfZB",
-	"mnKiSdFJlNARSz5352tiz56Wl82SIJ4grrqBXLsI8jsgY30vtXy7hzFJFa/qPt7L0ez92/lfLPpV67Yp",
-	"vp6Exb+xVrumbBxGp/0M5D3qtEVK9ilozBiNDap/f02nFTJTlkoxJUxkPFuRjE61ppsBnuGVDQkl/1jK",
-	"jMUk5lOmMv0Bz5QJ1asKiQzI7YyPZ2QMnnYtjhH2gaUrAq5wDAc0qTWNYWNbHCbcyD+WXBNXi0jjGZvD",
-	"RZhjqyzlYgrP2+c3xWO+otnMnswgvzthp7CdL/X8T2pjZP3zv2ZZurqaGOm8CIF3M5kwoiDwVJFMklvK",
-	"MzJiE5mi5CvYx4zo1fQdc0VokshbFheg09u2nzkXfL6co4SPe+MiY1OWljb3TLxK5TRlSq1v86UglAy6",
-	"F2QiU0IFiZ7FbL6QGRPjVfs/2SoitzOpbOiGt10Q5UMxYlxMCRXqlqUsHuqvNx871VviYlpCyd4ep3r3",
-	"7t3VMpvp9zOmWUXscfSdlg3SyIQCRyxNZfpt2OACiVUmb5gIG/pcTJ8dfia3VBGlFZHRMgtFyv7OxhmL",
-	"y08HpyYbptwLeUBzS+mcZYZcGL3g2dMNQcQuFIDHpImRw1RAkgZrFV9UTd7P9dQLms1yFcHLP9h2lolM",
-	"58AZlkv4ck4//sjENJs1hqfnQcU7sek4oGWuUUSZZpiGE5CoHQEi6i+YiDVqNW0cmR/z3LokGWeK0JSR",
-	"UQo3OFqRiMcR4QLVUC0nxjxlY71Mh7wUDBcBZbUIsLbHHA1c/rFkEA5tAKPQTJeDgAmNoj/5jD1otAs/",
-	"FSYtLmEc0G34//sqiJkcns+EWB65vz/EChDyUgD2BFBhZNv7qfLYP0A21hMrjq6d/Imcz2lbMf10NEtx",
-	"ghf47nxhAhQFIEApy5apIE0FAYom4YtlrUDzSeuw0MIGzGFdio5bacLMb9glWYobIW+FmXjKPzAy6HaL",
-	"cNqUPFYFsnLmWQF83pPqn51vBpXBk98fpIoJSEEhi2krvEr5NHcD2ytnZvh9QS3XUwM/kmULuFBQuiOU",
-	"XMTI7+wVgkgeWI1oO3x8IX5/MCUZS//qlLZ14SpZudwk0ow0I41aRKbOodWMQNGLWsa1VbpuMPJu2r9e",
-	"+yc7+/tK6qsXbARmnvebj7BZkIcj4N5QoGIf6ThLViSbcUWselrctvO/btm3HbkR5OeDzdv1ki2qdmuw",
-	"yYe3kKKd/34bzA3ItmzdzPN5EH+DeXuVB4hdhi7N9OapFuIR4FyojGq8oeTt9RPM3J0zKhSoiCikm28C",
-	"ghL96x+ekNPT0wuS8TlTGZ0vWh3ycs4z/XRxLE2SIhC2mCi2AAZyEbde6JwL+2NvM2yuV4s6ZMfSBqLn",
-	"ASKTcKWflGWpUUAipH/wL/+lRyWZ2cTXljOItxwWFj3AYY316SrbgAypvFVGB/OT/AggAyJFqtX+Drka",
-	"j9lCA0bL5yrQCk7KyBUQ1O9A8GN0PCMe5kT/9V//9V/t58/bT59GiC2hWEcXTFaUk4liWUAmKR2bzA+r",
-	"5RnNtTUMRXTV6XwXkSYQcMU/sFZA9O/gl0zEbfax+IeINCepnJOrgHhjQhHhkOVC3+t3hT8SShQX04SZ",
-	"xPVsRjNzphU8dvv3UHhngK+AeNkH0uqQK5yCKkIxAZOM5FLE5ScVCjPkEj4V+W7IcrGwozBRHqzUpc/d",
-	"oUOx9n3hzZYVTvsOu71O525vMkeZjbja6z/eE1mfiaff7YWwBSdgAW2HGrESLqwnUIWCqhtQaaJw2e2e",
-	"jtE1uBJj+JFplMkkmbIM0kaM0Ss+ov8fGP3LKN/p1EN6i3afh/qeRew/WYXQ8ZzeMOVZOomiE2ZkXi1u",
-	"PPv++odQxCmdZG3Oskl7lmULuuBt7pnabtiqjcbj1pBQ8iZLl+NsmbKYgCweCtxQYGzDAZET0tOL9M/O",
+	"7L3rchs3tjD6Kijub8qkp0mRFCVbVKV2KXayxzPx5bPl8rd32icNskESoybAaTQtc1Ku2r/OA5w6z7Af",
+	"bJ7kK6wFoNHNJtmUKdtJ+CexpMZtYWHdL782xnK+kIKJTDWGvzbYRzpfJAz+/USKjI4z/U+1nM9pumoM",
+	"G1dkbH4dND7QZMn0n2OaUf1/mmUpHy0zHD9OGc1Y/AvNGsNGv9s/b/d67f7j6+7ZcHAx7PU7g97j/2oE",
+	"DUHnrDFs/JUKRqiIyV/lTJCnkjWCxnIR15rCfsfFL/Fox9efggaPG8MGY5Nx9zSm7d7p+LQ9uJjQNh1P",
+	"uu340dnZWe8R7Y/ZpBE0UpbQjEuhZnwBx1owuUjg2AkXN/Ar+IbpSU/ogp986J8YIKmTOqucmCk/ffoU",
+	"NLLVQkPDToC/NFfxE1el67ieMTLhqcrIgk4ZkRPiBq7dz8/HC7qXC3of5AvBXVQs8+/6er7rhctut3++",
+	"YOkv8HP/rBE0ErrvCMWSyT4jPgWNOcMXOuFJxtLG8NdPQWNBp1wA6ABqdMoaw17QsCMbw/5Z0MhkRpNf",
+	"xnIpMvgr/qz/rhrD3qegoWSqt+/hko+xbxY0VWwDCSG3PJuRCWdJrH62p3j/nUa3YA1hdpKbGlh6D9hX",
+	"+VyfsoRlLH7NxjKN1x8t/FljLFFcjBmhRG+PNClZsFRJobcfkNGKjKka05gFhGeKLGZSsFadZ417+WWf",
+	"Y8R6S3SUMBx1OumPHo97rH0WD2h7wB6N2hfj87jdp71Rl11MHsePxoVRBgywx1/Ecj5iqbIfVJGH82Hv",
+	"bDjod7rdR5o84Llx7dEZ69JH40G7P+nF7cH4dNR+TC9Y+zw+mwzY6bg/6lF3SxeP+ufn3bN++7zLztuD",
+	"Xr/bHrFut90djeJRfE5Hjx6d57dkt5PCxajGp+AeYFdr/1WwQxpzJ6CJZZJYkNDeeMAeT/rt89Fp3B6w",
+	"C9q+mDwat7txnw1G5/TxuDfZApJt1Kz08b8jNfnT2feAx386e/pdvl1DhuqSvUNOXaKPh5u6ipA2YJbC",
+	"TTXuRFz7m4mrhxFAX/7CVSZTPuaKvdIvDogBU+OUL3DFxhsmDHmNnk3az2k2ng1J2LjoXnRHZwP26FG/",
+	"1+0+nsTjR4/o5NFF2IgCoiTJZoyMZLwigrFYESFDEZWJZ9QJhQayI2fPaXpDZmZLAa5qFyVUwaQLDXwR",
+	"c9jeTlJuJ2sMs3TJcp5bJC8AimfzhUwzFnvCahESWkIaJ1zDY8HHN7gdHpMmFSvy9u2zp5dEL8Zikshb",
+	"lrbHVLEWMJAbxhbweSgQdR4oIlOu7zUhUc7wIvg6ykWhNQjhJhEy1OymPZ5JxYTeih6OR17tLVX3Ltrd",
+	"03ZvcN07H/a7w2630+12DyK0HYIRPhMZS/EZ0MShqi8KwJUayAjCPmZMqFo4Aq8mXf0ylrFedzBoBNsE",
+	"2rPT4aDbeXx+rmGT49eEJooFjUSOzVtt3Mr0RoMPkKwxbPx5MOh3H10Mzrvd3uNL9jH7rtfXxDfleAYz",
+	"g5LLFMgAh7veDuXCZnYKJ4WvP9CEx78AbJRZ3F7U2fiC9Wh/1H4Un07amtS3H7PuuN2b9OnpaDA+i89Z",
+	"tbys+YgPaZiu13/U7ff7o/bg/PRxexBPBu0L1mPtSXfweEQfnT6OH13k924l5KCW0I1fn9Rawhe6KwjA",
+	"c3qDRPCVvZFfC7TpRhMf+EtA5AeW3qY842JKbmc0Yx9YSrgyBGA3ztnxDAmThwWGTgHgHj+ip4/Y2aQ9",
+	"mjzutQeji1778elFv312cfr4/Hx0OqKTXmPbkV6w2w26t2C39fXvjRRgk5b5gt3ufLCCcP8Tghtff8AB",
+	"4YYy3+0pb3mR3X6X6AdJ9IvUK3YIPMnyE9zzXWy9j1fujZSvw7yenYcEWeoX706MDGR/VbwYX+HUy1eR",
+	"zvIdNEHXivEuNJeL2YQuk4ykbMqlaO3eowf0uRxxkEYd2JvnvUctcnZ21u71iyRwJ5O2J7hSL8xsZRuG",
+	"OYJG0zFNEv1ANTZo8eGvb16+ILlKsRcu9QqINJNz/0TnPeBg/d7p1s2/tI++8k2+ZqCufjZpMVigYfFU",
+	"MjKhc55oaaBEcjY9XbfJKkR9MqNiygAl0FZ0mC2vYXRWud/PYCb6ZNUvr+6r2yYRdIenvc5Ft6/Zap3X",
+	"uZ2l+7PtZun513tCaI17jz3B12ffdxXbgoNZzRr6+ooP6vA2uVoyxAnsQhVFiTUcWzfUOEvVA0Xwe60l",
+	"aaZGRivSzhHks2ytR0Q8IiKrZ0beZ0ObzMH4C43G3xUweIMd+j6X3GDIvr8lv4Ql3F8uJy7veDZ7hZdf",
+	"ycpQauNinCxj9l0BWYNDeNy+KpHpDc8edXr90z8ekXHc4PM1w/fBN0eygoZB2PjoXbwv72KwQ1vu7bB7",
+	"5W9vu91rXeH7c89pSGvqnqdtP3/19P/soBb+HvahFmVz1x2sLL8ja9d74CbrlgCtM+KptJiKt4R21b1N",
+	"L0dk+qMgk8Olda3nFZ0y0idyQmiOV+NlmoIPBbhBQKQApIOwk1o+6aO1/o9urT+0grOP+JI7fS02/ens",
+	"6XdwIVtcvr3DqEWH32i/YqOLlH34TUD0AFrfl4BopbM/p0UNmGGTq7/va4+9HZ7+/uYwKjQvb3Ruv1mO",
+	"x+CplyJZET4BG69xZ6877tG4y5MEPtMUPMud4xrPiaK3nYLn2pq3p0uaxmj2unNk1ppt+0uHZeFh4ko7",
+	"vt5cin+/twjXjQCoiPTp9oe9XmfwuI6GXfj6txje+hbOV+m6SBhNAU0BPw+AjJ6dQyyTZG8baYX52Gwf",
+	"pCknmhSdRAkdseRzd74m9uxpedksCeIJ4qobyLWLIL8DMtb3Usu3exiTVPGq7uO9HM3eX8//YtGvWrdN",
+	"8fUkLP7KWu2asnEYnfYzkPeo0xYp2aegMWM0Nqj+wzWdVshMWSrFlDCR8WxFMjrVmm4GeIZXNiSU/GMp",
+	"MxaTmE+ZyvQHPFMmVK8qJDIgtzM+npExeNq1OEbYB5auCLjCMRzQpNY0ho1tcZhwI/9Yck1cLSKNZ2wO",
+	"F2GOrbKUiyk8b5/fFI/5imYzezKD/O6EncJ2vtTzP6mNkfXP/5pl6epqYqTzIgTezWTCiILAU0UySW4p",
+	"z8iITWSKkq9gHzOiV9N3zBWhSSJvWVyATm/bfuZc8PlyjhI+7o2LjE1ZWtrcM/EqldOUKbW+zZeCUDLo",
+	"XpCJTAkVJHoWs/lCZkyMV+2/sVVEbmdS2dANb7sgyodixLiYEirULUtZPNRfbz52qrfExbSEkr09TvXu",
+	"3burZTbT72dMs4rY4+h7LRukkQkFjliayvS7sMEFEqtM3jARNvS5mD47/ExuqSJKKyKjZRaKlP2djTMW",
+	"l58OTk02TLkX8oDmltI5ywy5MHrBs6cbgohdKACPSRMjh6mAJA3WKr6omryf66kXNJvlKoKXf7DtLBOZ",
+	"zoEzLJfw5Zx+/ImJaTZrDE/Pg4p3YtNxQMtco4gyzTANJyBROwJE1F8wEWvUato4Mj/muXVJMs4UoSkj",
+	"oxRucLQiEY8jwgWqoVpOjHnKxnqZDnkpGC4CymoRYG2PORq4/GPJIBzaAEahmS4HARMaRX/2GXvQaBd+",
+	"KkxaXMI4oNvw//dVEDM5PJ8JsTxyf3+IFSDkpQDsCaDCyLb3U+Wxf4RsrCdWHF07+RM5n9O2YvrpaJbi",
+	"BC/w3fnCBCgKQIBSli1TQZoKAhRNwhfLWoHmk9ZhoYUNmMO6FB230oSZ37BLshQ3Qt4KM/GUf2Bk0O0W",
+	"4bQpeawKZOXMswL4vCfVPzvfDCqDJ789SBUTkIJCFtNWeJXyae4GtlfOzPDbglqupwZ+JMsWcKGgdEco",
+	"uYiR39grBJE8sBrRdvj4Qvz+YEoylv7FKW3rwlWycrlJpBlpRhq1iEydQ6sZgaIXtYxrq3TdYOTdtH+9",
+	"9s929veV1Fcv2AjMPO83H2GzIA9HwL2hQMU+0nGWrEg244pY9bS4bed/3bJvO3IjyM8Hm7frJVtU7dZg",
+	"kw9vIUU7//02mBuQbdm6mefzIP4G8/YqDxC7DF2a6c1TLcQjwLlQGdV4Q8nb6yeYuTtnVChQEVFIN98E",
+	"BCX61z8+Iaenpxck43OmMjpftDrk5Zxn+uniWJokRSBsMVFsAQzkIm690DkX9sfeZthcrxZ1yI6lDUTP",
+	"A0Qm4Uo/KctSo4BESP/gX/5Lj0oys4mvLWcQbzksLHqAwxrr01W2ARlSeauMDuYn+RFABkSKVKv9HXI1",
+	"HrOFBoyWz1WgFZyUkSsgqN+D4MfoeEY8zIn+8z//8z/bz5+3nz6NEFtCsY4umKwoJxPFsoBMUjo2mR9W",
+	"yzOaa2sYiuiq0/k+Ik0g4Ip/YK2A6N/BL5mI2+xj8Q8RaU5SOSdXAfHGhCLCIcuFvtfvC38klCgupgkz",
+	"ievZjGbmTCt47PbvofDOAF8B8bIPpNUhVzgFVYRiAiYZyaWIy08qFGbIJXwq8t2Q5WJhR2GiPFipS5+7",
+	"Q4di7fvCmy0rnPYddnudzt3eZI4yG3G113+8J7I+E0+/3wthC07AAtoONWIlXFhPoAoFVTeg0kThsts9",
+	"HaNrcCXG8CPTKJNJMmUZpI0Yo1d8RP/fMfqXUb7TqYf0Fu0+D/U9i9jfWIXQ8ZzeMOVZOomiE2ZkXi1u",
+	"PPvh+sdQxCmdZG3Oskl7lmULuuBt7pnabtiqjcbj1pBQ8iZLl+NsmbKYgCweCtxQYGzDAZET0tOL9M/O",
 	"tMQjQHsiV2+ePHum34RGU5Yq0ozCMGxExnQchmEYEabGdMGsnRkeCCUjOr5RCVWz1iX8lDJjGuOKCJmF",
 	"gpr31SHX1lpww1YE0NfZD5bKpmO6XxmbYSiac5bNZByQBc1m+iAsXZHcCEZGy4xEehWl0KQWBbA3KAkw",
 	"WmVMtUKh5+aC9AdkJpepMnqFSZR3+fEpUwspFKZ2y2Wm3wS8VjSJX9qMUZnNWJpbNbNQaI1CkUG/f0lu",
 	"Zzzx89bsZ+54+vguqAEMoaGwltAAjKpoggRLbBtMsVGHPKeJplAs1uM9FYa8YSwUYeONxh6NOpwpKKkE",
 	"SKXCBqEj+aHCnP+YdU8vHj1m7UE3PmsPTtnj9mh8cdo+f3wxoGePJhen/QFYJ+HFIJLlT6Zk721st3g/",
-	"m0BhhWob5ffXdFoV1EGa45LoBoKaoZuXRIFPJBRjOV/QlIOzV0kSvTuJSEanighIDpzrlS9J9DDCf2ql",
+	"m0BhhWob5Q/XdFoV1EGa45LoBoKaoZuXRIFPJBRjOV/QlIOzV0kSvTuJSEanighIDpzrlS9J9DDCf2ql",
 	"UKxaHfJuxrQOycCAqy+Rr5d90DRZZYzGGqSbXSg4UiDGWwsovEhwchEgo7Fk8CZwG3hio89FGgYRMVjU",
 	"6yPCFj7J6FSzwGjOMtphGZ0aNNfIyMUUMIp+WDc+7/DbVF+uKYSx81ZfSME23Kw+kfKvdSaTWK3d6SW5",
 	"ZfSGVNxhKOASDbCk3HiFUjD363WghkL/Dt+XBtJpd+A9b00kDgQxDYt6YEMrxWZz5Wt0OnpWjNwSolHA",
 	"mjk0BpDKNyInGg09g4qmnWpY0GvgX52ietMhV1poAfKmhzjC1u0aomR8cY7+Rm47URmOVStsYMBmij3t",
 	"KAaQLyqLyVzL+UhlYICY0Q+MCFkwMakhiBjzRbYyb5QrYnmVflmrUGgIkM8AwH0cdpMJ8h5xxujF68pw",
 	"GVsQVqG4G7bcN5psMkve62tLlRT42vS/OhaUh4VcYe6Dgu4VhIJWMW2o3OgAFaA818udSD2tJyScKhLp",
-	"T3/Ci30fXaLkAqGfmnCjs39edl9XHcFE7df2+erN56UbikfArWmermeN6i5vj7HvNt7wX9jWTZiw2+JG",
-	"+mdbdqL4L+tGM9zHWbcb7NwVS6sv97XWw22SRH6f/bOA0IzMpcrIWbdbul3YTK273XgmG3j8OSdSUmxy",
-	"hLuckJ1+8JoxQxV+8Ly23UHd4Hiwr9ULvsuhdGAfuBdyGTTahZ/8nXj5zJXWdGAGG3FF/7EOqtSMDapA",
-	"lYPjiN7yMVBiU4jAJw1s1O1BAviOxq9RLbfRsEzAP+likXB0MZ18EHGHLvhf/m4iC/0y0yaGp6oy0JWt",
-	"CwRKH5pBUHJYJCwz2GW+8aNCITxIQRpazDLKE+eS3DHJkHBYB+huzGkCJp1EjmmSrC6tUxRujaaMQo0i",
-	"r/LUr42FhPJYjWHjJKYZPcnjUk/MNj8FDZXRbKkaw8ag220EjYxnGNtEY2JBicmeBjT/W9/wKyu+lEFU",
-	"suIQrY3JCdp2dwHFsgoyX6qMjJjPl4rnylfP+cs+R5lbm8vf3rx8UT4C2Jf8O4aPduwdQzbRIAQTmLEA",
-	"MphhSJaCfVxAIBlhAgwPXCyW8D5qb5wrxcX0yl5kee+W8ng+eK6IGbXrDCG82rChhzgSVhefTEGL2icx",
-	"jvtNJxHeCfxw2NzYopW/3SeCYG08Erw0f145IWXlpNZZYc49D7ugqdLPF15P9aNBolYyKWF4RJOSlN6S",
-	"sHEZNlq7Dl32qA8BgKgLz8C27+a6xP/ly1kFyLPDDvNfaqEP1ZiwgRlqYQONVUojNM7FheIxcxYyqsg3",
-	"p99tfL5r7v/9wKqWC6zr90NeAdcDLM4O52cihiv1zopja4JzLBOZvs8ptlt5neRN0J9lV9x1dpx5r4Pf",
-	"ptIjAtfAFDc+HxN2DWOwfh1w0Z3HthLY0Nyko8oGU+s+F0+Wq3/GT77Q8L9SNmkMG/92kreHOMG/qpPv",
-	"9d6fyvFyrjk9DFwX/AqUGVxi5UsDPyQQ6yGoOAASrVyEYpHKUcLmQUmBxwNHRNA5PltTrHjOgLXLNBQV",
-	"yr7+rLS2VvsxKHaS8PFdBRc6H/HpUi7Vmk/WfxAQjt02vo+y1RtJjwnRupXkA0sVl0LtQpXyPAGGTgO4",
-	"EqaUnleQOU8SblZepGzMsTAnLjfHKHiKRl+zcDkV4pJMmDWwO36AIWZZujI1izJVcS6sJe3tAIJhgGi5",
-	"EoFDYmJ1bJ7tnnlbtd7C2pzFF3HhvQiHD0b6ir//yFW2VrBprX4zXCJNUkbjFWE4ZscF0hycxj3BMb+k",
-	"PMvmM/J4n6M8y/m+Wi/pGjsekn+0k9Hnsephg8zpCsj0iCEqrs13SXisyFRqrUfvv2MKX4ObCBW6Wvfp",
-	"RcjvcfznXM2tc2VN8rRXGPPJhKUqd6iCPZHHu0Bhj1PhlQLI1jvjfgfyHeLF7JKicArPdJsbVT/fkgey",
-	"5FJ1uSV1kLrgoOW1p740W8VAO89da2M8CqAzLqMq16nP7ct/rQ1eI71vo+vC0DzPAbapxn0dAu4rAGQp",
-	"gIY7Ogk+0a+ZUqqMJmwLtK599mHChUzvE8+rqSkf4dneoKt4dqYEAsyznYf9/tgSSJUVAihSVS1oFlRp",
-	"XxJ/oGqRMpgjRDeS8nUVC2BP1H6giP+5VezAvbsZECAO1zzx4eTSK6uW6ztH4TxyB4YYAI8TRvllgbvK",
-	"cIpQbGUVdpIKkQCjgcmE8oRVJpEWCMjQ7jUg8LosnnpCHmxlg5RnkwkB7B9oghvCuAFf0AxFE6ItMBZi",
-	"fUtmROlJFaIlbqkKBcRLtDoEkhnRthgQmihZO6MRYkaqWAPBHa4H8lz6WyBmB+DQ83KAvQGb8Md8fVKZ",
-	"rglo9INMRzyOmbijpgDeyasxpKWv19t6I+cMFKBEsQeqqvpI1Uu1PbTq5BqSEUukmII71oZcUdwOuF2L",
-	"9rBT7yXmJz+8imhP0ARzBioMphiqVgTBLLsUsVYVs9auI3Qaa3GCr9lSYWLWHa7sxh/vU9kbtsJ3SKeU",
-	"i2IYm6YRu82WFVKRRmC9mHm2xaC4pv2FH7VnTFcSF21dIg+j0JIAggKB2OifzDQHF6D6fQ9P3mqdfcwU",
-	"WNzI95Bbfw8oU0FJLORGq2IMJBoPvEDFIBR3hW6HvEBKEwpHaowNwTTMSN6w9ANL4RB3xLjcVr0uanpm",
-	"bFhhlyC+PoTIMQRzxf5bPysYhOxRCJ6F4GEOzILXd3ZJcN/oIkvkdMriwAQcYkgEi+F1v5AZRphrHLsj",
-	"kEV5Dg/O8HtiwrTB0YOcD1wJV6+ekTmLOa1lyoNHroeAIwn9ZbFJ39q0VfOEcRvDjZ9ppHx48rBIss+9",
-	"a3whM+Kd8R4eIc4eEaQiuXgI4aQk2rTzyN7iD3Ip7kqXDdPwZ8mv8IUkajme7ctCu6NH8WB81m8/ngxY",
-	"e0AHp+0Levq4fTrpjntxn53R8x4QGn3ICSxbgP6gBH3cGUrrGuHevkX3eKHqN8qLJc8mfLlj16lcZuwu",
-	"W0Heuh1yhv8i281yJl3DkajH7Q9Js9Q+0sweJ9YyxI4Dg5ihGUMufuw8LIy5w1knaODWkKoZGlProId7",
-	"3hYqVk8OMHMz8xBiyj8wQRY0ZZBeAiJ+AZtBkM/R2fDJFzJ7LmM+4VWp8gX7AOoAfhRyVAgJjiDKXQv/",
-	"GHLcqKz5s03Qh2+wAi5dJZLG11L+SNPpXZlK5g1fMy5Kzcd65Dn/7i4O7UTPm6KdvtcdPD57dI6JGAXc",
-	"6Pkiu/HpGCGMXEtJcHf37OThyjsrkPpXnj77A6i9dwQwy+i02oJ7UMuSa1pZYVGyi3ilkBEN0bjErT7g",
-	"DEue/UhvHyzmjx51Ly4uzk/79PTios/G56dscHF6HoeNot0oF89t9kBB8u75krcPZGKgfB+C98R/fXtA",
-	"iDSBYoSimHHRqtDeDanQ4icfs7eCfqA8+QxhL2Y0Tnh1STlE3JTR8YzFYAR3X+/xTGMOdpA8mMjoHL2u",
-	"ArMF2ORGVDE45GipVqVz36Y8y5iw5u+EZhDJ5Eno/tM2kCE+aJDTyWVGpxUHdetzRZbeqBpn3DD0PvZ/",
-	"P1SpfDkQ3FV146SpGAsFhuTTBSdKK0Ck3TYztTM+Z3KZRS3gh1uAE4rmUsAS+qcACE9b6wCBDcuKuboh",
-	"akHHLNcqfUgGoTDmf+zgpy+EKLpSKCkW1s4PKCY8nZuYep51QlEwlOF4qLaVSQJuFk2rDmMrw1u4lvI5",
-	"FSvDe9QdH2xKM/Yjn/M1HVgzsTkVK3u3xvAKFiK1O/YvKw8vupt6pMhO+74tWi+tj0bc2e7BEkaThKVI",
-	"MSDv8gEYNdIWRA+BeWO5AJR1HHcZT1k2hITqUEDOJwYaYcboaDm+YRlpjlauCeRZNweezcUMyGiZ6l/I",
-	"SSh63a5WQRmpeAc0Y+1EX4zpdWx+BaOj1jZ8K5fZu0UDr6u1d0AcfCvoMpvJlP9yd0Hj44KnLL7WQFyz",
-	"wpg/IojrUFCXveviXPA3+qbMr8g4oXyuhvm3ZpWi7N8rmNq8Yxb8lRXbfiHrbZeSEVbWc/vwwxFrbuSg",
-	"egiCB7bj+UJcGGlARjROVkTxqdA/GbAF1h8bioh9XESB+aBop6XJVKY8m82Bnpu23JF+RT/zOCrq5KGw",
-	"WkwBT9+9e9cul0HchqzlqokGY11M23MWc2q9enfAXHBnPcFxVc5BENHRbq0KtqW/11B4PTmfM+XC0nJ3",
-	"lFm4rVfebLoq6ixnBVTKg/sAEgTOcP8aC0ZgIlS2Gq7cNjDoXcarqpSHlwusTHGJ1M+kQyPA2D+WNPF9",
-	"hVjWAnIhAnD+kEH34k5ZEVtzGoLGx/ZUtktx/EHjCehGVacohzjpB+BMJOhSMBqXO4Ftoh8Kr4t+h1xt",
-	"coa6XNCLy2Jmd/HZ5Smj5Uy9mpDZK/tjI6TQOFUMoKIx6lw0eZXKBUsz7lq8rPudrXmL2u66l5oBetFR",
-	"YPu2CfRGAIzK9QkjQtWNgpuYsFuWdqDodL54sdr69tfyBL+8gsADTB3ZXvRUf1NEzqqObYU8yLO17JFi",
-	"FeztO8zLMn2qKopda7AJRvFKRsvR39k4824VAXH3u82vEBomeR3aD3I9zyBfwbujraOMcdwE/nq9mLeP",
-	"c92jn00F9H6+20W5ve57W2bZlwKP3cAkI5vR9VOjlHy24Q4d7d/vBq9tGDHcn32pppCM4RfrV+kKz29b",
-	"qDikWKO+xj2uoaYp7b5jsKXrnyqKu9dY9Z1GhNeFge75eNlktuRCZU6gf3nGX+adfv0mS0MAuFvu+443",
-	"fUViMxDiWsDDK9jm52rvuAbQXhuOWOyJuQPr7Xf7Hv9ZrMXICUcVaQ8A2F2ShIsbk3VON59/N66Bv+oQ",
-	"2MHjbQf+Ebe793Vnsq0vuFBQwD9yQLggdPcjr4UAk0K3gxrk7kf4dt/L/5GrA+I/tWUXLEjUZijwjM3V",
-	"Hd6DOQlNU7q62/uoCVcNGgPU3Pi+a8Bz/V3lJZg57OJb7uTFvclPWyujufU18h2QEhSfBWliEHshcXtf",
-	"QvGaTb4IpXhdZnh3EdMfqGJ9m8sakrliCRtnKhTCL9cASksRVnl/rW3wwto012BU3Sq+uod2V5XE6XI4",
-	"9frl7i227CuwWCZyF2HlgHIK6Id1hBUH+2v5UhyeKV1iFUfzLqEtyS1dKYuDn8WlPMmhLlE1NX2qmRXO",
-	"EOxkWqgiHELJyqRx816SDIKInQXnhrGFfnU8RXuC+h3qX19a8SqoyWaWT7uu8aB6lsmi+U31rDXsrEW2",
-	"jA3wj6tlVWxxXyHDG+tZi/Pbx/ZYBLkd2MAgpkB+YDHJZqlcTmehcJ/nRff8CnMYYwn2Vo6x4Morkc9C",
-	"kXN1HE2ayKOFUfJbgRVvZBqzFEvUoKNAz+YV7vtcfm71mA1vDJrWPZEx+ysX2QZ5kiaJltvHMmakGYWN",
-	"XtiIAhKFjcEA/gVh35Byjpk4LZNrMadckJRNuRSEK3AZxpqYYrUDSrCBLU1IhOMiU2TWz/rIeZFiGXhg",
-	"sSIkzBGbBTt6hiSJTAljIcmMr9cVhgbgUrCXE/A0bH8wDi6Wzv267i6CRfQS+HL0Ft4HDf0/DCDBskCl",
-	"N/S+aPG1X3demH/8VF77vW8jbpvm4VBjQEvojSnPZstRZyznJ5IueFvf0pSJE7eNT/5wdcMXbWk8Bm2X",
-	"ImV6+K0du8pM72FDgEWkTeR6ATX+ArjRWsONUrGuwo14isgg0OfLWKoX/X/C8C///lO3ffH+115w+ul/",
-	"Nda1Eq/Y2MXFxfZiY6Ub+LuSovOa3j5nSpkKM7mhuvJB5AW25cS6nMF7abOrqXLt75rGraGWi0XCgXJY",
-	"O59MDScynhhIJYAw+AcK1mjVbs/gXA56OggdKep16201NvodikJINUHQ3+hHrRfCKoJjmcakicipfLEI",
-	"O5WsWpeuI0VA8srqv8EBTe+k17Dlz3Cv2HYdgY2icdkgmMlgUrCxcZG+0JQKhVXkSRMaNYaiUL7Hxe20",
-	"ajhqQhFt6Iy05rCp4B9ePvs2C4J3gHgtSwqSYATwLk1qTPKPZ9fbuzVdyU9WpqMaPi9FstpAV4NGoZtU",
-	"5bl4bItN2FNVd6c8jKNv+4Y34WexRdYGArRasK0nKYtygRUZys1532+r4eqXzD+vewFOiyg3xjSROQUq",
-	"aTffdA0Y3l4/Cfz0UnVYIni3O8krQ24pTll8LfBGMH8QhB7vldhbATucqbJ8lxKWn/deqsTBAm28L6Nv",
-	"5io7f6bZt7Dbbcbfr9SQW73//U07BpyHtKptYpJ72dbKimWJUx3UOuaSIPeA3UuhuSpUfarARBOHtE7H",
-	"aEZuQa1MJWTKL9iYTzhUayw+4y9XNGKNYFn8rYYG0oNSvf+PWUrJRNOlYVUHn2Z5ty0tydYuLUCag+5F",
-	"KyARBOLjbH7Evp5Na904nR/63xz0+q2SKrd3eYw1fMkf287wrjeOrthAsioe8Nfr61cEP1hXjYp4YepO",
-	"lO/MxKVVTa4yKmKaaraSUpWnjuF6xdldHYtdr8ucxi688VXdmQe4HFZMBrYsIShWXrNPEIVejAQkakZT",
-	"VxES6r4+UN5pi0/VRg/WZBsmxRh0xGc4oFfmGSVQmRU2gujNXUj3O+hUhR1LAAKEVxzOpuX8uiWw0OTE",
-	"0oxA2HURH7xmIOtyjV/fdX3+cvW86gUqW46tL2VNDeWFwDZg/kq4MEXcXD6FQZpS9/gNdW5rCTk/8FRt",
-	"8Z66SuNYKaTahbq/19S2C92gVmPTSi9+HSsHq5lcJjERkoAgmZIRJB/El4TmHUZR1uS2YY5pVNkhT21l",
-	"aGx8WTiFwUizzZGUCaNYW8CPE9iI0MXmA93B40ptwD8gTKgVRMyOY+OZZoYjOr65zK2q0AQWN9BpVFxd",
-	"OWZr3TxVMZNncTHGGEXkBBT2JU9i+zcTZ+yK6xgnQa6iK5bV10XuZJp45gUpVL32cqML11JCq/xYyCPA",
-	"dndSjJn5p0k+CkVeNsjvuztagdc9N5rnjufcxu0WCgUWcsTs2w65MqWbe92g2+3mWxtqeR/TSJ0m4Cza",
-	"0OtP6wRoMlBzzETxuigAt69FzC3IfPF/Tj9aut7tdrvr+sDaoHU8EuvNiI1YDT3Y0IIF0MxmKTPNSDV2",
-	"xFzPM+eCZiiQzulioe83N7uounEsTmvfaODXpMr/vKDAbxqlP/LhZRjOCmliw9bJqmspL8fe7HJKFPa8",
-	"8/PiZt9/Cho/0lrkG9qQaWy9tM6BccJoqggvMZPqIJgdVvygkeuL+7H9VzSbtelIyUQTFdAO0ScyxXBe",
-	"7LDMVRaAGdUWnTUM8YFCL1EovBZ6dpReGQ2zzUjJFFr+GO78r3/+z3v8EYyG+GMo3MO+BFveOKFIMBka",
-	"J4p9+ZyvLGULMBK3sL+gtX9itSx4wTi69KCLgg2w1+o7RM6rR5bYPl3wkw99W45T/bv+5Nse1qi2i33b",
-	"P6uSPzQ6VK8GiILdUvJylY4Rg9WCK2w11aqzn9Na+xHs44b9QOqaHhl4vgWvsJ7e7+H2sUjZhw0vKWUf",
-	"uFyqbXsBYB3ukhRLJlWb4ao2NvRrLFRWhPSqpjWJ6UNSKeo7g89+D/4HtPWN5DJzGNWpeA62svkmiWuH",
-	"gIUPJwGCQNHXBDoo1s5o2pKhUNvCEIVOp/M+IrcpXSxYWsTtrRp2t9fpVGrVCzrlwrWU30rX8y9BG083",
-	"PAb9F8IFYZMJG2ekud4BpfQmCz1Gtt+7t9vAtjAx11B5/Ru75V8R6BWQpysBAw6wrAlVJJrJOTTtwxb5",
-	"+l+3Mr2B7sMRkPNoF5NyzfVLguVONvXSjweq6NvsKsDBfaOl1rjzsJXySi7JLRVQXhsl6oKjstLykxds",
-	"nEiQnFxVWdejQDlo4WqdUDw3KX5GF8ok0VAqmX4Kx7R6S9CA2XNrt39wm1+yp7JQQ12qWvZV4QncwRxg",
-	"aJ1rmc2wmvsGsrHY3uHN1jIjTVC4YsI0MQBSvtBszxRqbZUbqJVd5kHegGV7x7G1ZmHrM2Uyo8nPUEVx",
-	"w2RgHrWCj6FpAZgbkwQFpcIyp5tXgY/XV3kFwhaUNrDgVvwXRppdhI2tNmEKAu0EzzphQeHd9UTzz1zc",
-	"WxWlKQbu3CHW09QdKAZ7oi5RN/2glvZlhflJLbXrHvMUCqHLhwVYB+v1RsZp79RwVDQ0OEPh997CgK6W",
-	"fr9Wkb7NfZ/eCvDAUcesko/vcBHFSNs7gb9G5G01/PX6nxFNYVyod8pVxXu6v0xVr7PJQS2GlTpKnXWc",
-	"ansQRfbryY5FLLqH5FjTYvWgsdlFrNg2Njc4l+94q3uZqj9eUq0HtPc7EOAgEd+GrPymibUbsPp+82px",
-	"0XoB38bI+EXDvXF/h82p3fTK6+SqrJkl7zGjdo1ZHyKNbtPh7x6usSdabMiRw8MePJk2l74+N5e2IMPe",
-	"q4iKgLifoKo8jOwA4vyfIo02v/fDPb8vmcR6yOf5eRmsTi4tJbCC+9FTgzaI7aFIGP3AFOEZkctsS7xy",
-	"zTQnTJH8tOYOq+FpUtuyX0vP444qzgGj9Na0rvtLfa3Ck89Ayj0i+3DlA6e94l3cS9ZrlSr+BZJecdk/",
-	"QM7r161Xfa3Jsv71H1Jz+k1TZTfg9H1myv4+9KZ7zJI1926SZB3XykOX5Qct8oTC1rV09TsgmwGYKIll",
-	"/u2IZbeMCSOhDklkBkShgBKF+s36XR9sXA0ULGyatArztzYIENCMQgWYaOuED3krWoGJO/D5foSVEEFQ",
-	"9lJ0ndQSCrPpGhm66BWAZD0XzYQxENZjwL2y4p8nxbi83TvJMVuzfuGTzzHWQsChs9UOC3DNmHCKit+h",
-	"XgXovkHe6ipOO2nQP2PNJDZIVv15LOONhXDgC9I0OastTGG2CAansL5a6x+P/hIFRg4IhU05JmsZxxgr",
-	"Evl7iArvyO8wB4F0FCbQODLjIitHtDfKJTVrpFvd0Zxt40Y3BFqYkNMRg+QC9F3QArA2RqVqerErKrVW",
-	"EGqy0dX+vdJA5jQBiBbd7sUL3cP5fiBXuwlCrrbd+/Djgnzf6Z0PbK/xS/Yx+zZynYnZx4wJaKgIwJeC",
-	"YQswiOTQMMYlAxeFoxiLHyg/yzogIzamS2UWDoV5WGRM03SFSK74VEDiisjILyyVGPLlFldlDP1L77wH",
-	"CZt96AWxNcIVAos4FgKuyAQExmG6vHjRzhwL0MtbASnQNk7Vh10nFO9mDFHKMasZNLwR7SLu5RUZvOpI",
-	"UIfA4mKNyIJCqkhVeAqqcusUpYhTz189/T81YPbbuGKgEDOPf0ZpfgNZMAAhXMRQTBpqrcM9ZmvoDXUy",
-	"lqnJcReyGMtSDeeNfOo+3EF63s5OhlKzQAQUzrgbOXZqgU+Tt40sZhGUKOVWrcd+V6BTO+WIF/CpW+2z",
-	"/FAeQdi6Ln7m1qyXqZUnaf2m7q4v8JSQABI6MjH6Rlwd2rApPiERwgwq1kSa9ESk0GtME0wtslo6uWKZ",
-	"KUFhU0XqUMZyvVzEqvfb3/FhdFMA0bpTz4tedHppgW7kryXn8vY1NJrnvUctcnZ21jYcziGsCe0y5ypK",
-	"458+fVmVuJIk3rMvUa9ZUyUuFxf4gpqxXvrADsVqPlHLClhOsrhHd6Je6tDexOqTf4Yz8U6IsclpoSe7",
-	"N0/a7AClCdau/4/sSCsLCrsVIIoN/OOhrQ2V9z4uFosir1Dp1noS1v0y5cTkpKx8g66Ewe5WkTKroXqg",
-	"lZ5QNHObptP4C/MEflp+8U/g4dKrt4JQrFdssk2PzA6b0ds3kfV5Qbes6TKFfvXQ1sdoWaHAdlAR+wjp",
-	"Ouxj1tH//6j/82+opF4CI79hi6xDAMLlrhWuE9xCKsVHSQnaTSFJzKc8UwHJpNTqe5rhPxMoYSBTMFGE",
-	"IuYUVFyiGaVWsa0STcnbN+RRG2YhkeWRUYtMWYZV6sgbBBlYw1zYsdV0y7rkGq+tLAKmdaTtabUuK8Jw",
-	"8Rq1vczTnByOTn5Rr+/B6ehn+n71FLVrF5eMfKEwFYzJ7gLGqaqRVOK5CjcrlHd34M4OXGWlbIe9R/ft",
-	"+k1/PnLt48TVM38tzsmjmn9wNf8Pqt9XeV+/bmvZIT3AsMt1B/A+WvatTG8awa5qPYXaCV+Tov1lXc+/",
-	"HzX7Pv3PWFzSuZ/hx83eZxQMoEiz/odx9jqfsi1ambuUXde7rp4kJnUct/tIH7sdr+rgiV0w62ETu6yQ",
-	"/FvndflBeYeF18a8LivSfw1pXSXTzpfO6vJZ9aaSRXN6oyUySKSEx+oHVzgfXjNmc5nZnE54u6rlatly",
-	"0GatdNSxZmhioj+cIzCVcwny34wRRtOEYz/1OeWCiyn0QSk5AS9xPZGsKjyERGUY7rePOxBVsy3lZela",
-	"pR6v6eYhCn3WKyZUuPP9ng7WasqPYlB7naaYg1Yl2PpFTt6+/tGS4DXQQD3URGuBHNMXNhd4OKlTR/gE",
-	"44xO6oD2BCnBzkIB9phVb+TNnbzDl9YvY9ONjeWqOvt8g/t4R8UxUBQrahXo31/mmeF579TOb9bsNPdm",
-	"37neOuREGjlzrej6pgLr9mpA3Pgtqq2XVJTK0xsJvFhrfUM5deyfUDjibe4t/O0OaEINql9J1Y3AdWLJ",
-	"CFvdyF53ANbicZasQsGFfi6Ki+klEnmvALtiGdTRIG+YiAnPoNic7cntyrvpTyAkxK9VCh3p15W/qHWZ",
-	"18uQk0nCBSO2pBy0vAgFFFVD40RMbmc8AbRbkVuWMjumbA39TWpaV+i2ldezsbwHxGViNT+4LUVvh17l",
-	"vAdrUK3C2FaHvNM34lf8LnavRrN/sU4uXCJYFvUKHGKlmlgmw8wRkIyJbKaCUMyWIk5ZnM1UC+L9odLk",
-	"B5rgGjOZxIVKvCyF6VA3sMW2ACNeLjI+5yrjYzKWAqvXjletDnlteIUzdzoDCrrgQVA68KXXuWSoqDRe",
-	"pjxbvdGSoNGBoaaX69tf8SC19vS3d9do+C8VAQ2whLlBenBEjKlA+5utRApGN66ng8EN28iq4ZcTy7ku",
-	"XfD/ZCDMjhhNWXq11If81fz0gwXG395dN8qSyl/f9M/OYa+AEuOE8rnyuuo3kdlFajmK9HEmNEk0GWhh",
-	"oDD7uIDgP5CTQc6DJfOtzbJsgW3duZjIUhCvORTwdbrg0O4mo1xg8fxlmpgJ1PDkxOvSYr/P/8GVWqJx",
-	"Yf0yXpWMzl4fK0WuXj0zMYRekLRfV56AZB0KwVQG+BlDaKQmkLGGx0+2Ru/7pt3p35UUdME7Mp2eICKe",
-	"9Drdk1YnFKH4t38DZGdK08w2+R40p8gIapFzgQjGYo07+mKacEctCMXUNytT/guIlEPyHUCbhMtu93QM",
-	"SAH/ZFEoiAmwLRagKxekhZQdJV0B0VaHPMuURQOaMj2Rhw2U+Phgwg0rcOKSUFPY8rRLQBIeJ3J8o2dL",
-	"GLulK1xZi04Q9DrnSkFE5pwmGmZa4hjROFlBkCXIHx8XQCFkiiu0UfEhBE6GJZHxW8uh0L5Bk6lMeTab",
-	"kyZqlVqFioQULGqZxkvufDCd7xnEJvrgonv4cNDtPXxoAk7fvXvX1nehFcsxBA/hVWgi1SZvFdQQS5lr",
-	"YiOFqW2xVMzk9elFibwVCrZOx2BVRye6cb/q7TiU5La7tTJNEaCclGbOcs6gHnQCNZ5dNkGp3YieDEPu",
-	"9UlOHz6EnRpctLVbm69evrkOyKu3+j9X10/+2kIaP2JoYqIA8eiJFJo5tK9XCzbEWmlosDz5IOIOXfC/",
-	"/B1MSU1KovGMpoplUQHp8N4SlkIRRCNcPnw46J09fNghEdaV0prxSi+NsldAoocnD7FZFnb4IiTauHY+",
-	"Z/f84cNL/XhcNW2jmaiAUD1JXmUbYt3hgucs5hS7hHhlIpvWybxI5cSEQtvzXSLyMHLL+HSWkegfkUUj",
-	"KVgrt8DBPQdEPzqRHxX7fZmuNmt7mlHl7SOwvPWWJ/GYpnGgVzJHJZmUHT2FJTPOTU/RNK1Jix7sX2KH",
-	"fIcIoPku6ZHn/DuN9XoafSsWW67Q4tPRcIncSzFv1w9HZiKGgtQPMEwhgKNqAqLfm1iRGwanxPpzhAsS",
-	"AXnhQvFY0yxnZ8XrbkqhcfLEoCQ129BD9Cb0VDGfTPQVeckG2Yzw2MP5C41bzy19ARAHFigGRoBTYNQK",
-	"yFLcCHkrvPrFULk3wLYF3q+hci1ciYWEVX31dF4FHr0V2EnX0RHTccZU7470Es7EM5kY+MyZCdxuk2v2",
-	"MSs6y10gjn2o4Fwhb69/aD92V//2L91utzvMO43JVO8NJ4ZzBZpg66uJ2SKbkaaFQvEuooI9HnICWEaj",
-	"VuAop5YGlVnPcKBQ86RuNyJMjemCIc1N6S0ZrSBJSP/PCEKmPqqeDQ6ABFq4kRMyo4lm4GqZpnKq9Y8F",
-	"5Slp6kXix91u1PIu3IIZbnULpA18yRuJr5T6gEHCl93yMQOTJsFgeDBfkCYWcx7L+QLqvkJDnrGMWYxm",
-	"M1eVXRm9SovWBBz+raGeK0VxT58MonZirug0ZZBFdTvjUIjapOGoDnlRMrVf5iVE9WQQa+JK4Zt2OnnP",
-	"ACgVvRIZ/Wh6B4zYRKZawgn0rnnMFODYsxh5l+Z9Kqiyc1yS5WJh/k04BNR4rR3B64CvbxNDdVc00G/y",
-	"ympBmt6DxWHlvXBn0QGZhgr9qGFO9hG6RhYeOMoBW5fcihURFsbncdTqEOzhgsCY0TQ2vYmUoYVIHuCk",
-	"TicWevsy1Sx/zrKZ9OnPmX31QPe17BMZcR8m/N8gmuH7xDU1cjhVPTBVDA2V1Y8lSUiTKvIf8gGy5WWa",
-	"dCDcC6aKYDwg3jzPzoKbbw3NC4wuI9I0MVCEKKZ5TCbTS2yTwjOQOb85/S6CxEDCBRKX6JuobZ5kM/rm",
-	"l18iTUcTI2RE30RmfPRNhBP0z2ACfE8ydeovzcxzgYAEJBpwy9E38JRlCkKO8ElaM/pmMjGi21yjr8ef",
-	"sxkVeaYZkDiQMRVpYn31MnWQAlmuY1iBfRQ0F+4gyAxRryRNc0VmLIGOnJlV+9JlwlqdHLPs7iJkH1ZK",
-	"yKUh0wMVe81rVVATcX11l6g733JjeIuwo06EZ9AT6VELqcA6oKkDwS9MeWksMm+WeaAQ6lYJeZnGWvyc",
-	"kPGMjW9UKPKy0RPKsT+l/oulDIVWIkPIIIWOlYPuwHFKeAqaswgp2vDqDBkIyKB71iL/+n//P6OAGC5k",
-	"qFFzoG9G/7UIdf2HHv4BnPsJn/OMNAf9C/gl9ojVdEOwqcy4HdM70+ud40Dg7or/wgK7mmbU6NbR357q",
-	"b7uXBsBOuAlQXIFYPJRN9L0aFj7o4gZIIuXNcqEVGWlYiT7w0CXiAnScajPonkKaK6qaULL/gWpBuKSw",
-	"0jqM4BN44qBrGgMBTug+RoHe/xhsfDQz8+D2FJtTDUwUCRA8Nh4RpmijLR1KoStzneYm1lsPdchLLXcg",
-	"LcYgz+hZzOYLmTExXrX/k62iUBggc4Xow2Izp3lWmQmQQBGWakGQ0ERjuymkq3UDKtQt0+y0iUi3SOgq",
-	"IIN+X795AL43W/UdODSvtDiF4tXba9gBSJRAbEcym+nnknGaGAOcGvrSW0WEVChMiBR5W2m3ApaOxqug",
-	"0JQFZDXMJAQ9r8JEWGEcRKBZ2x5Hr+bKs72FwhrfnMw/H/HpkmeroQaI5lpIe2/XTIbN6F///J/Ts87Z",
-	"48F/Ry3PfLjWZQvCB5CKeTN01qYvmxcp8Q2MBNf7b+AdYGokdgf/HYE8SYkzPLo/Pf7v6JLkPUhwb2jY",
-	"USuVAacDsQktNHqaklUTOFM2Y4q1iGnFIZxFMyBQQ/in0zOiAnJ6ThQYRIzGOpNCLtNC72qUNKw9FIVf",
-	"P2nS3gduFSU+3O9wDa5WrcuMy9YUjzdTPFDwHJBPg3le4yHYBRYsddO2OqS6UaTtMQCSLMCFa2ESPnQH",
-	"cMWlQRSbMy16czCjmF0ELjQcsByYkCIpm8DjTfgNAx2DakFF6DPeyqKpE54ZSgfm/o31U0+Ff1yOx4zF",
-	"gS8xJ1LhC9Tib4e8dg1cnJcDutEAVUDc1LtaJgyFRBajCE3KcLD2Zox3LLXNtkhuoePqkxaxPhSe+QrV",
-	"UMgrS83jgzuEKQuSqpFBN0mgXmumddqAbEmrXp31PyqWOYGkgF3ml97uLyvKLoCzBzUjmpmNg98nr+6z",
-	"FO5k4C8LBYoKBdQAokozOedjS4x/5GD1RJunbQuxoFNN6bHrReByAHpBqQNG/qf+mVZWQwHmxTPNvGHw",
-	"T8jM3tvWGfpXmvG/x7YbNOFUMc1vFcrntsNHKOzEfrRKQDLOFBmlWtIjoxXKA+a9gKAX8xR97qaJB5bZ",
-	"hon97gDW2TZ0YtINWzlBoqtFRdChkXiEIsqL6humgfv0avhbOJt1Itut4JJEEIqSz6VYMsGmJakCw5V+",
-	"LwCgwBSnB9caPBIwa7EPBnyCfcwi1OSmTAsIea1zfWv9btdYMDS2DslP76OOMWaDhNfO5VvUNTWz40x5",
-	"CJ8Lxs38FRYEVisQa5LoZGLFWCisbcuzqfvhcMAmMYTIolsp6Nzup2zRGObOAZCuI/QCRKFommAoUGSM",
-	"tAZf2GospInFslpVJVTK47G0Ay6AYXd2dId8T8czsPjhbXZM8ERk6rXUjwUh1+vVu5QrzeHED55zD5eb",
-	"Yew/rUsXAwZ5rjhGC+HGUlneAcTQVUV92VAvnhqloBDk5fXRMUy5EBGmR6iAjOV8TttGS2WAwlLlbE5B",
-	"Ho+lVnnPrTgaunu0RAVqPZaq3Gg1z5rbA+9eqyriSOGqwbsbRKpsyoi60VK48EKnbYJir6f1/POFkwSh",
-	"SMC44WCEWJE3NV0soMuFFGCW8s6KdNNUDtQXBM3LSHXvsmyWyuV0Zq+9Q670TWNcqL4lr+NY0V6ZP16v",
-	"hRpI9EYF1dvnnkAOr1szZ02Lm3kHYzKjHxhkr1yCoW++yFakjAxCwhytDrkKhTN4mo+UczWVe6hd5j3U",
-	"9DPICw41NfvIWYu+GAB34K3sdO8WqWy2Br0aUG1ea3RmQr+gLYIz5HBBTMRcxmD/CwPlUCTsA0s0OtMM",
-	"6nJowqBZF7yMikhfMAAj7oB+C/zN9uKwL22Fsb6GwQ9DQV2uUTHWd8TcLT1Qrg4nzUMQ86cAkR6FelW0",
-	"Oki0umKUoRYaKy2gACvgANurRwFqlqtHhQLKR2VWaCoQupNOpxORqghlsH7ZlwSVULQw8QGtUC4ummox",
-	"zvKXN2BRIpiFxTQUbEaWpRh+czBbmDPYXJwJaIX5Y6mt8/vIWDp82ztSoSKzMhId0goWW/9EKeYTHrrH",
-	"EX00pVpizwkTkAufMlmDz6UTXvBBWunFgueJNRXQxOq4KhRvuJgmrO1AbWezfAS8EVprj76/ptOIxCzl",
-	"Hyyt8uwvazJuB9obv5CC2R7HUpD/+P7aPPHT7sBa1WwDkk4ovI7I6E4KrPYvYvL0+x+/v/4eZFyjcwR5",
-	"z+BbutKgjiW80EptPZZMDU1bGBPcjCG5RpXzbCnWBLKh8w+OEaZNHPqRWvat+YbTQivsUBjq1uujXGZx",
-	"3gj1EIeEUM7leA9L8if5AMimBqbJJxBStMtkOZ/D2Wr63W4A/mEoYUan+QbVTN6agC5llZB1XLSodG1D",
-	"FVUo8nint9dPAl9z8e0K0aZAoEiLhwVhBB5Rnv/kPMw2zFEL+p7hpcnnC5lmClRtOBlPTZD1qlU2z/pB",
-	"c5CFSapv18pfWd3IPUZSeZvH7JE8ZA81f3nbCcWVa3ZUMIeQphU2MWhAYdSAclUKgatncjmegYne1PJ7",
-	"oJydz4T5QccwSJGGeBETGqi8IoBVNiyZ64PmkIjJCjdhMLIJbKVwL/ojE7+RW+BMUUREpZbnN0InMNpD",
-	"fL61viOZ2kUxbtH0CvQeaCgyE4/PoNSRhl0uPOW5NZCyi/TMQNHg9LeGuQahkGnug3ENWqaUC8dWVmIc",
-	"iitRioUk9ii3NGPpnKY35F1gcCNjKqvErCwUWmlQjBkrzRhJH1kuUChnPGnaZ3iiFeeWizcCgUVLisNQ",
-	"RPrtr0WOI0v791Krarv8+2/fdTrYN9BBwed4pZaCZ91uZCVclIgLbSYgyMdGgCquRdx3Rqz1PzbxoqYE",
-	"j/neRHPRJIHrtR3y8aNLog8XCnu6EuO1p4Ml33/7rmLXKCcCHyC3mtqZKTrkNQJWSzIAAsU/gJ/kFtqu",
-	"zxcsdqLQOwJ6SgEToAu6M46gzgzcaFMP+FBEv4amr3rYGP70a2j60YeNYdgYdC/CRhBiZ3r4je1qD79G",
-	"IR1+/69//g/8CslG2Bj+GtpW4/nfPwUhlLHQf/7XP//n06f3nyJNW3HFyPBNdOoAjYV1XYDYju77BgRP",
-	"GY31I0D9XS4zOmUq199Np3YIqYzNp6QZueBBoKWk3TZfQtSnXGZRQHpdosho5Qw9QDrshH4A5oQLrmaG",
-	"CQgM1DTxplbgDsUt5VmuDiRyfGNiF4zgmKVUKAoaONphAhtAdtY9ze1+r1mWrtpXE61EBQUx1bPWDp2c",
-	"z5W1xGotWP/RVIpwDBjwXuP8Ui1BDEPiBI7SVCaJ5m50fKPPrkXCEVXOUR6KJSqKdKQ1Wk2z2mDjlqm+",
-	"B00cYq5uiFrQsWEA1pa58UzgVy6fxwgy+qo4CoRLLU6OVnrjLMHcBMhm0k/yA0tVhzwzxmwIp3ObhtgG",
-	"e4yxFAJtHuC8VARLgmBhDy1J31LUnJCInnVPodoIKKrKSkIIZy0QgEo6YkxYw9rQCMYFo7rxQelhgPYF",
-	"uk4n0DoQTExy4iL3miWHWcui96uXb64NKtpPc1OEtTQgEWsRZFBUELlAmVsLtyVPXP5gIMKANJ99f/1D",
-	"KOKUTrI2Z9mkPcuyBV3wNvdG3rBVGwdAiMCbLF2OM3B5/KBVFVs3MxT/WEqwwMgJ6Wk23z8706KkyKD4",
-	"ydWbJ8+eaYqc0jEGrHkvaX2zQxI2HrPu6cWjx6w96MZn7cEpe9wejS9O2+ePLwb07NHk4rQ/CBtgkRxp",
-	"TMBgV9Fcmq1ggALKqTK1ZVVv2MqEEPm6ox8eAo5UNWkb4rUeJuJsHgiXiDSBwK0ZQloVl+CJKIoJCOjV",
-	"IsUNM1GGYKUxVdhczCcYl+ETo8JYPPLQo0SaENuJoXhwYH3VcrEAz4d9HBhBNsPZDWm2fmjUSwCqDxTE",
-	"praGaKmGx2+9GvoP4BjBAqJzxjLjILPOBht3ZN+mbzL3SSN1/hXL9FHKlc5GBpGdWp5REKIETAHrABuQ",
-	"ZY4LE48qwj70kKEXJQefatrAYswlHHz8qOF09vHjpU94wTFmaBUxXTUyA7FJypjXczWDhMc2sBIXN+qO",
-	"Co5tY6fHuBBb3AbjggKTSw3Wcr2qF8YyWmalSBM8PTrOR6sMtwHhc9aN1x+gh3KZIrHN3WUwdGq0EiJT",
-	"PuXC4w9IuIaGFwfohtPrRLYUhlGbjKxu1VcUoIGyIrM0jkvfx2m+gad223Lol2O4H6jtwcMHhj6oXs4F",
-	"vTx8OOj3XUAqwt4ED6bwel3OkHHXWcg7BmnQX2U8SWC7SyHw/vVf8YZp5jWM9/G2aaArJ37cNgS2c73Y",
-	"Es18ej9G4fHMvoDSLYsYAq9FL+q4NQQYpgUnISnyVXs82KG5Q0PMViwz2W3As4iDDhMdcn0rc3Ef5tX7",
-	"1LDAtwzOV5M7CWGAk4JamyE1QVqTP9uiOJKHFCqDB0ZBosptLIBnqfc1pzHzJnQRrVa4mzKcpt/t5a9r",
-	"HbcAkk0IDYFwGIOVRjJHBQKR7z81PcNEAtIfmNfiNsBTcya0RJt8A4MsjnKb2Gp9Fix7h2N8dRAEJBMr",
-	"qLWvTJJet+vPiO9MFby0QGyBtYEvwDcGuL0ukqWCkOWliDG6QYt0iZy6t5UjrbwVJrgL1Q14DD5NtF57",
-	"jfDmwvDl4xuUqR8F3xx0uwHBeKneWR4GMOhewFvwYqcgdkPEhMfOJqHnbfmRAgVTt4YquVqLBTLBBU7A",
-	"9YJ+rAspkfKGxRrGHvJRw3PbYw1I4WK6IZqU6we+FBCzB27PYU7OTW6Qx1xgBsx5g+04MmqDkvSrG3Qv",
-	"nApjGOWYeZHoirHY6W0mnLBNIlSNI4SKCbGlVuMjDx+iRPLwoSsBpy9qTpqRX0YcI2UKv4Ja6L3+adQa",
-	"FjKmd5cuh5B8V73cRtIU6gkaTcmW0bMJGoXyg67OeLtcYdCTOSDAUMYMj2yGN6Ow0QsbUUCisDHQ8l7L",
-	"thIgCtMRqpsJXPp7VEV/iBQYooxPxFkXDTT8GChMMEz4mAnFvPy058+u19LR5IIJIwPKdHpiBqkT/e2n",
-	"APVuP7XtX//8/8kTL+uMfOhbgb4RNEx0TWPY6He6nS6UkFowQRe8MWycdrqd00bQADea3lbZOKN/N2UV",
-	"2acQcFEU83KtwvqnLKOyMRgnXsxFHhvRPwNbRuCcbWfdLgThxvg2V0WvL1VjE0ZiK1SYKAZQt5zh9BKj",
-	"LCD+rkakRScUb40fohRjYV0p8CNY+SD+A3/0M2dQNs6jE7BqAAQDBc6tQTY4O208hGv9Hoot8RCATXLB",
-	"Unjzz+LGsKFFBIsFcKN2Y1C4saoASf7JySusv7j7O5bW/pROTemyul+/4b/Umtmc8o1Mszqf/wC36dfk",
-	"32+Iq8RfY5hGFHcJNUaYCrL7DMFFsKf6Ht8jOfj0Pmg4V5l+1P1u1ybO2pJkG9LeoMQVaoV+wxxNBzZV",
-	"uLGf511zFBazwhjp2r12vFrCkO5b0UymTIM6ms4N8HBVazggnHxHYxPyg0N6u4e8FdTkymLt30H3fPeg",
-	"FzLDhDxoU6JH9S92j7qWUF7JBiXpcWd1TvVMZCwVNHkDIjZYgHHs6e6xb9CE9lbQD5RjVxW4tOUcSwgC",
-	"7XeQbgSNjE41lWk4NH7/KWgspKpgG0+MCcoLhRJFLuJnq3ZIpPmkEWTQYWnDAvO0nvFMSuMo47EJL9IC",
-	"GZYyePv22dPACsJ+nhGk+4RiPd8HwsAh587LGdrm6rus9FDBV17QdkFyACEWq26ZAzkR34WPVSnJVZQf",
-	"t2aAvzfp9wxLmOj/hyFz8GS+k/HqjhQOPbQsfrK9NZijcs9K338KGoLd1h39Iv90bxJZat/wqVgjyXRI",
-	"KNH93ufR/bo0f//D7KT1hnBoRdy8yk4jaJjqFnoR/VI2LWY+O4FvPgWNH3cUb7Xf58VbP339nKVbg7NY",
-	"px0M6NVgC6/oKpE0vpbyR5piue5B76zOmVzi4nOt9F+vFob/9WvwsQJ1es208v77Zp5PjE3e4nE1//wU",
-	"NDb4yWtoZKa8iJwY42CpeWMlq8UAjZ1aG9mutIWirtZGtihtGMlZS2uDAkUQ7rYheADrl7hgB6xhYqP3",
-	"osqIgsjWPIT1VmJMJozFeSN3r5nmkOSRj2tRLdaDb8qgxB8oGG/80JaKaAvPT4FfhQJjkYvBCGCigti8",
-	"rWEJWCrTRfCSJmyJS2HDCUikZ8F05BhtjypqbVIwrxBjDFv+Q2uZWDH2a1Uy6wtGRvbaV5K6g6x2cBVz",
-	"YYr21tAwX+Wf1hc48kG7ZI6com7WVY4a5z1rnNChdvdFeAzVIP02dnryK2LZzzz+hDxVU8J17vpG8x2q",
-	"SIQfvDKBeCZUp1jKunJbodCqbGwCUrSmShMpwPtx6vzxXiSlKzLlzVFJl3FDjjJDNey9lcAJhC9XPd7B",
-	"OiwMt/jCGF8Dj36Q6YjHMRM4YlDrjfwgl+JzHlWvhhj7yosC/QFCBX7f7/GpEWz8WF+5xLw288AeaByv",
-	"eotBtfj6GhxVWLGsxnMqprS4zJE9nxMxzzoU0ZSZx+Pl51Q9tynLPu+tffUMvMaWJi+kYBtJxufx+5q8",
-	"HrqaYMN9ns3M3usN9QbsKyzsFhQgRe+u9gg96WlNuvVcxnzCLXX8s1Ph3y0p/Q+W3ZWO7ql9wRLPnsKL",
-	"XcDb3SzlwN+/IiEH9nOkuwUx7XPt28438aoe3X1Z+t71bKo5/q3/8b6Et9Q7qZaJ+658yNhk9jpWfMdz",
-	"7WIotmr+ARjLkUnsbxe/u2z/25jUf69c8K2p+L+LEZImFmrdwBCr6uTnPG2Z7c/RICs5DsXhOdryqEcc",
-	"+dmRnx352ZGf/Xn5WV1j9a/mX7vM1LausNdyIjAeR+e6NKWSrH8QyxrnaSgmHsmraYFPL0B2h7mOleUn",
-	"oEKEYYm2REMooIgEbsi4JjGUqXXpQQUTu9CqyBVZinFe9sNU/3IJ0SSVtzaBihJX78d0BqrrzsTJ7hw1",
-	"dTSYHw3mdzGYb436qGEaL8uqronHDoE0FCXL97VXdNnFHJbK5lyWi+GYWl0UK8NAES46hQSp6KGrjw81",
-	"cgqNITbY0e/6+H4HAYi/mQ197/C8wA7BOlR1B5qv7yu672hBP1rQ97Og7yCs+1EYM7SusXxpSVlEmq/e",
-	"Xrc65GprcW9ia3uDpFUQooxgtSZ95cIXaVYW69osaBFXv6vl9drEOmFVAWihwOy8TaXAXeXp5nrZ3wDi",
-	"3rwqvsmK0KxUr3tINnfsuySD7oUt+rGhDDGAYkdd5Lx/cXXDv7WGJ/rUTKxLtVD1A4v47yxFXO22+JOz",
-	"uXsx8dSNqn9ZHgBWFUHntWd4Xfh6b373Je08eLB4v5PF9xaob009h2DpR/Z8tPV89bYeF4O05qMoiiJV",
-	"XopXhfYghVaiu1qFHKWJP4s0scyOssRRljjKEkdZ4ihL/DlkifrZgb6H6C6pgtuMy+sVXUKxf3KgV9Gl",
-	"XDt7j+TAYkWXUGxLDqxZ0QU742wq6ULqVHSpaj6zVtKF7F/R5Zhpd8y0+1Nl2uXOcdNJ52ic/wNk7q1d",
-	"6yEC2ktG+h31Zkwghu18mnuaTAuzn6srzZiCf1of/rxKM6aTwB+g0sxdcwzvWGjmayfAn6uHCnZbMzLv",
-	"hftyX8r7JQvE7JnFdS8JWH+S4jB/HP3yWH/mi9efWVgyvncA4p6p835Mou1UA82m1Y4gRM9uHYrPCUIk",
-	"zpgdis8LQrSln0NxwCDEY9L+MQbxyyftHyY3P0+7H5Dc5WF62OLjsyK3Fn/N93eNPzSljox36nPjD48J",
-	"/McE/mMC/9HCcbgE/gObNYIDJ/W7BMhjmOIxsKAcpnhMQz2moR7TUI/hBMdwgj9uGur+1ROq4hJxsmNY",
-	"4lF6sGGJR9nhKDscZYej7HCUHf6wssOBHEUnC2fo2xWaiL4hT+I4Npa798Zybo+LlGs8MPuEX824Fo34",
-	"+H2EHR3t7xPj/X4fEUHTVN5id1Guso1RjbY54R85qlGf8WsMatTDXuHt1h/wV3P39UfkMRH3IHQZObD2",
-	"gDvLgUbSPKCLRO+5XqCl+3IPAcaOqefmeGA98Eev8B8iyrJ0qz7Lxl98UW/EroBMaCBsm94bYbrUuxiV",
-	"CQwXUbYvLzAfo6W7BsYYdwHHxCVy10bUunStg9GcYBzTNBT6HOAVX0il+Chhhb7GLkyzi/5qB1+IGA2F",
-	"kKJtuaIZOGJjOWeKGP7pV6mHoDQwbmiue2lBEAojhBhmbEYOCejwJGZzaaNnQAZRflyq1wAxFHePSy00",
-	"QAzF/nGpFSaWUOwVl7oWDBCKfeNSNTS/XFjqV86tDhCWakgWBkAhdGuEqFaMwk6ItWdYG3SljIxWd7Ab",
-	"sCfr/JJxsnx/6FaDdlFrrPl8P3jsFCOA5nnBtpfO7ErUTN4q36KqMpqxYzTuMRr3GI1bEY1rmNeawHZ3",
-	"G8vJr/sE5uohHQK/grg6cBGgDLNIZS6DMJomnKmMpGxOueBiWiUHleN3N9cQLbmGdsTvbqshigJQvfjd",
-	"bTVEQ7Fv/O7dBI9j+O4xfPdO4bubSEWd6N2Zl+dtncLF2F34wmhIGLRr1Z6vJGr3Tq/tqxfaf7ug3d9Y",
-	"fDzG2h7tXHvG2m4mgF/EuFXT+L9HVK7+/BiU+ycOqyFXobCKfW4DdcZCzRQjKN+drn4eyxi3Y+yhwF0z",
-	"YMxTLkUoDHs3EC+O65Dn9Ebv3RpgrZC/bme8DEVujJzQRLGISOFrBuCanON8PCNWBQgKGkMo1lUGUmE5",
-	"bcLKIllV/VFldKU0usO6LSvNo7ORKzLhH9vLhWmOrsiUZYoIdgtOYpXR+UJtjnv+88oThwxdshfGFatn",
-	"zPprecCnoDGnN/iDdVDumuR5eUAeAQWusB0mo3IgVGHMnsLObxEOVQvQb/2PDyzBuVgo/XGg+RlSnWNU",
-	"1DEq6g8eFYVMaz2g2hNGawdU6zHHeOqj4HcU/L6Q4LfMjmLfUew7in1Hse8o9h3Fvn3Fvh1+WuNj/DlF",
-	"12GNWHcYwaVQW0rweh0c0b8LXYw1058kXHPKlRgPCfO8nAHhwH4032V0PAOumbK5/IDR75SMqRrTmAWh",
-	"qPCFalklY6IQ1l4o0XRlg9DQTZSyRUJXioQQ422i2UyMeFkee/9tuOx2T8cJVRnsHH5knU4UNsgiWapQ",
-	"hA3nq0U4FmdUXIzZhmn0JID1KkuX48xIIwoQ44EygSjkFZ2ymCT8hhmo6W0X0wPsTRbSA7SourlKMWlC",
-	"eoDJCWhdug1nqwVT7yOS8Dm3W0oZxusT+OOmcPmiJ/qPHTZvzrpf4PwbjQv1P9fkaA/RymxpD3HvBbDc",
-	"w7noYh8BagWPP10bUV8CWBu7s2avJVaOdnzpgPI/YbR3zjKaOdh9Q8SblRhrvqSHsvEy5dkKqMWI0ZSl",
-	"V8ts1hj+9F4jNR2PmVLX8oYJ+NV7PULvG8lLiWnJMU0I/p00Iy26k3QpIr30Mk0aw8YsyxbDk5Ne/1Gn",
-	"2+l2esPH3cddeA5ma2sx4Y7HyVuBlHdjP34tYQo6Z94weJglI4sra0/9lhFmoKcrlYZ5sd+FzDN/cK7K",
-	"lRx6KPJARLvlycgflTccbuXT+0//NwAA//8=",
+	"T3/Gi30fXaLkAqGfmnCjs39edl9XHcFE7df2+erN56UbikfArWmermeN6i5vj7HvNt7wf7KtmzBht8WN",
+	"9M+27ETxf64bzXAfZ91usHNXLK2+3NdaD7dJEvl99s8CQjMylyojZ91u6XZhM7XuduOZbODx55xISbHJ",
+	"Ee5yQnb6wWvGDFX4wfPadgd1g+PBvlUv+C6H0oF94F7IZdBoF37yd+LlM1da04EZbMQV/cc6qFIzNqgC",
+	"VQ6OI3rLx0CJTSECnzSwUbcHCeB7Gr9GtdxGwzIB/6SLRcLRxXTyQcQduuB//ruJLPTLTJsYnqrKQFe2",
+	"LhAofWgGQclhkbDMYJf5xo8KhfAgBWloMcsoT5xLcsckQ8JhHaC7MacJmHQSOaZJsrq0TlG4NZoyCjWK",
+	"vMpTvzYWEspjNYaNk5hm9CSPSz0x2/wUNFRGs6VqDBuDbrcRNDKeYWwTjYkFJSZ7GtD8b33Dr6z4UgZR",
+	"yYpDtDYmJ2jb3QUUyyrIfKkyMmI+XyqeK1895y/7HGVubS5/ffPyRfkIYF/y7xg+2rF3DNlEgxBMYMYC",
+	"yGCGIVkK9nEBgWSECTA8cLFYwvuovXGuFBfTK3uR5b1byuP54LkiZtSuM4TwasOGHuJIWF18MgUtap/E",
+	"OO43nUR4J/DDYXNji1b+dp8IgrXxSPDS/HnlhJSVk1pnhTn3POyCpko/X3g91Y8GiVrJpIThEU1KUnpL",
+	"wsZl2GjtOnTZoz4EAKIuPAPbvpvrEv+XL2cVIM8OO8x/qYU+VGPCBmaohQ00VimN0DgXF4rHzFnIqCJ/",
+	"Ov1+4/Ndc//vB1a1XGBdvx/zCrgeYHF2OD8TMVypd1YcWxOcY5nI9H1Osd3K6yRvgv4su+Kus+PMex38",
+	"NpUeEbgGprjx+ZiwaxiD9euAi+48tpXAhuYmHVU2mFr3uXiyXP0zfvKFhv+Vsklj2Pi3k7w9xAn+VZ38",
+	"oPf+VI6Xc83pYeC64FegzOASK18a+CGBWA9BxQGQaOUiFItUjhI2D0oKPB44IoLO8dmaYsVzBqxdpqGo",
+	"UPb1Z6W1tdqPQbGThI/vKrjQ+YhPl3Kp1nyy/oOAcOy28X2Urd5IekyI1q0kH1iquBRqF6qU5wkwdBrA",
+	"lTCl9LyCzHmScLPyImVjjoU5cbk5RsFTNPqahcupEJdkwqyB3fEDDDHL0pWpWZSpinNhLWlvBxAMA0TL",
+	"lQgcEhOrY/Ns98zbqvUW1uYsvogL70U4fDDSV/zDR66ytYJNa/Wb4RJpkjIarwjDMTsukObgNO4Jjvkl",
+	"5Vk2n5HH+xzlWc731XpJ19jxkPyjnYw+j1UPG2ROV0CmRwxRcW2+S8JjRaZSaz16/x1T+BrcRKjQ1bpP",
+	"L0J+j+M/52punStrkqe9wphPJixVuUMV7Ik83gUKe5wKrxRAtt4Z9zuQ7xAvZpcUhVN4ptvcqPr5ljyQ",
+	"JZeqyy2pg9QFBy2vPfWl2SoG2nnuWhvjUQCdcRlVuU59bl/+a23wGul9G10XhuZ5DrBNNe7rEHBfASBL",
+	"ATTc0UnwiX7LlFJlNGFboHXtsw8TLmR6n3heTU35CM/2Bl3FszMlEGCe7Tzst8eWQKqsEECRqmpBs6BK",
+	"+5L4A1WLlMEcIbqRlK+rWAB7ovYDRfzPrWIH7t3NgABxuOaJDyeXXlm1XN85CueROzDEAHicMMovC9xV",
+	"hlOEYiursJNUiAQYDUwmlCesMom0QECGdq8Bgddl8dQT8mArG6Q8m0wIYP9AE9wQxg34gmYomhBtgbEQ",
+	"61syI0pPqhAtcUtVKCBeotUhkMyItsWA0ETJ2hmNEDNSxRoI7nA9kOfS3wIxOwCHnpcD7A3YhD/m65PK",
+	"dE1Aox9lOuJxzMQdNQXwTl6NIS19vd7WGzlnoAAlij1QVdVHql6q7aFVJ9eQjFgixRTcsTbkiuJ2wO1a",
+	"tIedei8xP/nhVUR7giaYM1BhMMVQtSIIZtmliLWqmLV2HaHTWIsTfM2WChOz7nBlN/54n8resBW+Qzql",
+	"XBTD2DSN2G22rJCKNALrxcyzLQbFNe0v/Kg9Y7qSuGjrEnkYhZYEEBQIxEb/ZKY5uADV73t48lbr7GOm",
+	"wOJGfoDc+ntAmQpKYiE3WhVjINF44AUqBqG4K3Q75AVSmlA4UmNsCKZhRvKGpR9YCoe4I8bltup1UdMz",
+	"Y8MKuwTx9SFEjiGYK/bf+lnBIGSPQvAsBA9zYBa8vrNLgvtGF1kip1MWBybgEEMiWAyv+4XMMMJc49gd",
+	"gSzKc3hwht8TE6YNjh7kfOBKuHr1jMxZzGktUx48cj0EHEnoL4tN+tamrZonjNsYbvxMI+XDk4dFkn3u",
+	"XeMLmRHvjPfwCHH2iCAVycVDCCcl0aadR/YWf5RLcVe6bJiGP0t+hS8kUcvxbF8W2h09igfjs3778WTA",
+	"2gM6OG1f0NPH7dNJd9yL++yMnveA0OhDTmDZAvQHJejjzlBa1wj39i26xwtVv1FeLHk24csdu07lMmN3",
+	"2Qry1u2QM/wX2W6WM+kajkQ9bn9ImqX2kWb2OLGWIXYcGMQMzRhy8WPnYWHMHc46QQO3hlTN0JhaBz3c",
+	"87ZQsXpygJmbmYcQU/6BCbKgKYP0EhDxC9gMgnyOzoZPvpDZcxnzCa9KlS/YB1AH8KOQo0JIcARR7lr4",
+	"x5DjRmXNn22CPnyDFXDpKpE0vpbyJ5pO78pUMm/4mnFRaj7WI8/593dxaCd63hTt9L3u4PHZo3NMxCjg",
+	"Rs8X2Y1Pxwhh5FpKgru7ZycPV95ZgdS/8vTZH0HtvSOAWUan1Rbcg1qWXNPKCouSXcQrhYxoiMYlbvUB",
+	"Z1jy7Ed6+2Axf/Soe3FxcX7ap6cXF302Pj9lg4vT8zhsFO1GuXhuswcKknfPl7x9IBMD5fsQvCf+69sD",
+	"QqQJFCMUxYyLVoX2bkiFQeC/ABCwDsK9PFBcwBRCQNw9H5C/7fVQHygrBZlpZjKJyaNut9fHdxp4jrbz",
+	"s7PT82o97ImUN7xkEjvtVbxqs2kEy5d43NUn9A4FICNNSO3EsDXQylUoeKZMxU79r9xyNDC5ZB3n2sUV",
+	"IusJhXKf6RSsQjBlh3zPVlLEpH92DstZhm0pEOSvQh/Vwl4zOWVauQswdeUv19eviELtBs1LigxOe3p7",
+	"LJkEhAuySPQrztjHzGCjVob4mL0V9APlyWeoHjGjsd5mFQHDQ6QahiwGaLmv92AaMQerXB7aZjTgXleB",
+	"EQ0sxCOqGDy50VKtSq/wNuVZxoR1xiQ0g7g6T1/0GY2BDPFBg3KXXGZ0WnFQtz5XZOmNqnHGDUPvY//3",
+	"wyPLlwOhhlU3TpqKsVBggghdcERY0m6bmdoZnzO5zKIWSGdbgBOK5lLAEvqnANhgW2ukgQ0SjLm6IWpB",
+	"xyy3cfiQDEJhnFHYT1JfCFF0pVBvKaydH1BMeDo3GR5cv6OC2RbHQ+23TBJw+mnOeRjLLd7CtZTPqVgZ",
+	"mqnu+GBTmrGf+JyvWWQ01Z1TsbJ3a9wAYK9UuyNRs/LwovOzR4rCXd/3jOil9dGIO9s92GVpkrAUKQZk",
+	"AT8AE1vaglg2MLYtF4CyTv5bxlOWDSG9PxSQgYxhb5i/PFqOb1hGmqOVa0l61s2BZzODAzJapvoXchKK",
+	"Xrd7SRRjpOId0Iy1E30xpvO2+RWMjlrb8K1c9PEW3Q2u8uMBcfCtoMtsJlP+z7uLvR8XPGXxtQbimk3Q",
+	"/BFBXIeCulxyF3WFv9E3ZX5FxgnlczXMvzWrFDXRXsHw6x2z4D2v2PYLWW+7lIywzqPbhx8cW3sjWuyT",
+	"YlpWy3BSPLCWIxIpnI4FQUuYKkMSPmGa1t4NuPp9sI8LCAZ2wtKjfnfWnXcVoRptgsJyOIW3aN2DHlT9",
+	"R7DAXjwXpIveDsiIxsmKKD4V+ieDH4ENgwhFxD4uosB8UHSP0GQqU57N5sFm6IcC5bMHagNgSBNWIJNl",
+	"ipNqSOJwDhWXcAukTTjNIjN9K/BCw1eaFkViNIGSIxF8ZoJ0JstsmbIWTmPa9Ueanv3C46jCVrdGMN69",
+	"e9cuV0fdRjXKxVQN6XChrs9ZzKl19t+BhICX+wmOq4oZAM0d3VmqYHL+ew07mKf+c6ZctGrupTYLt/XK",
+	"my3aRVPGWQHV85hfgASBM9y/IQMDsxEqW+3ZbhuYCyPjVVUm1MsFFqy5RDZkqiQgwNg/ljTxQwiw2g2k",
+	"SAXgEyaD7sWdkqW2pjoFjY/tqWyX0nuCxhMwmVSdohz5qB+AU8TQ02gMMe4ElyZsIBRQ3KaNiV/kalOM",
+	"hEsRv7gsFnywry4UsKrLJC8n8NaEzF5JYRshhTbrYlwljdEUQ5NXqVywNOOu89N6OIq1elPbdPtSSyJe",
+	"0CS4xGxdDSOJR+WypRGh6kbBTUzYLUs7UIs+X7zYhGH7a3mCX15BPBJmlG2vhay/KSJnVSPHQnr02VpS",
+	"WbE4/vYd5tXaPlXVyq812MSoeZXk5ejvbJx5t4qAuPvd5lcIfdT08zBAO8j1PIM0Ju+Oto4yPjOTD+C1",
+	"aN8+zjWVfzYV0BL+bhfl9rrvbZllXwo8dgNzD22i58+NUk7qhjt0tH+/G7y22QVwf/almvpShl+sX6Xr",
+	"R7FtoeKQYuuKGve4hpqm48OOwZauf6ro+VBj1XcaEV4XBrrn4yWZ2koslanC/uUZN7p3+vWbLA0B4G65",
+	"7zve9BWJzUCwbULgh2Cbn6u94xpAe204YrFV7g6st9/te/xnsRYjJxx11T0AYHdJEi5uTDEKuvn8u3EN",
+	"3NiHwA4ebzvwT7jdva87k219wYU6I/6RwRBMdz/yWggwKTRBqUHufoJv9738n7g6IP5TW43FgkRthgLP",
+	"2Fzd4T2Yk9A0pau7vY+acNWgMUDNfXK7BjzX31VegpnDLr7lTl7cm/y0tWCiW18j3wEpQfFZkCbmthTq",
+	"OexLKF6zyRehFK/LDO8uYvoDVSx7dVlDMlcsYeNMhUL4VVxAaSnCKm+7tw1eWLLqGqzbW8VX99DuqpI4",
+	"XQ6nXr/cvcWWfQUWy0TuIqwcUE4B/bCOsOJgfy1fisMzpUss7mreJXQruqUrZXHws7iUJznUJaqm1Fc1",
+	"s8IZgp1MC1WEQyhZmTTRH5ckg9wCZ8G5YWyhXx1P0Z6gfoP615dWvApqspnl065rPKieZZLrvqqetYad",
+	"tciWsQH+frWsii3uK2R4Yz1rcX772DWPILcDGxiEGskPLCbZLJXL6SwU7vO8FqdfeBJDr8HeyjFFRHmd",
+	"M1gocq6Oo0kTebQwSn4rsOKNTGOWYuUqdGTo2bx6np/Lz60es+GNQS/LJzJmf+Ei2yBP0iTRcvtYxow0",
+	"o7DRCxtRQKKwMRjAvyAbBCpRYIJey6RgzSkXJGVTLgXhCny3sSamWASFEuxrTRMS4bjI1J72k8FyXqRY",
+	"Bq5wjLaBOWKzYEfPkCSRqWwuJJnx9XLjg0EjaEjBXk7A07D9wTi4WDr367o7CxbRS+DL0Vt4HzT0/zCS",
+	"B6uFld7Q+6LF137deWH+8XN57fe+jbjN5wtTPQxyvoeNKc9my1FnLOcnki54W9/SlIkTt41P/nB1wxdt",
+	"aTwGbZc5aVp7rh27ykzvYUOAteVNQksBNf4MuNFaw41SDb/CjXiKyCDQ58tYqhf9f8Lwz//+c7d98f7X",
+	"XnD66X811rUSrwbhxcXF9hqEpRv4u5Ki85rePmdKmcJTuaG68kHkdfflxPr+wY1siy5Q5bpiNo1bQy0X",
+	"i4QD5bB2PpkaTmQ8MZBhZP2Teo1W7a4tzuWgp2sbF+/Wbjsb/Q5FIaSaIOhv9KMGlykUFx3LNCZNRE7l",
+	"i0XYwGjVunSNagKSN1z4Cgc0LdVew5Y/w71iu/gENpzJJYlhCKBx+mI/M32hKRUKm0uQJvRvDUWhqpcL",
+	"oGrVcNSEItrQMG3NYVPBP7wyF9ssCN4B4rXkSciNE8C7NKkxOYGeXW/vjpUlP1mZjmr4vBTJagNdDRqF",
+	"JnOV5+KxrUFjT1XdtPYwjr7tG96En8XOeRsI0GrBtp6kLMoFVmQo9+x+v620s99J47zuBTgtotwv14RI",
+	"Faik3XzT9WV5e/0k8LPO1WGJ4N3uJC8Yu6VmbfG1wBvBtGIQerxXYm8F7HCm+PpdKtt+3nupEgcLtPG+",
+	"jL6ZK/j+mWbfwm63GX+/UUNu9f73N+0YcB7SqraJSe5lWysrliVOdVDrmMuN3gN2L4XmqlAMrgITTRzS",
+	"Oh2jGbkFtTKVUEBjwcZ8wqGIa/EZf7laMmsEy+JvNTSQHpTagHzMUkommi4Nqxp7Ncu7bWlJtnbFEdIc",
+	"dC9aAYkgPwdn8xN59Gxa68bp/Iyg5qDXb5VUub2r5qzhS/7YdoZ3vXF0xQaSVfEAzP6AD9ZVoyJemHI0",
+	"5TszcWlVk6uMipimmq2kVOUZpbhecXZX3mbX6zKnsQtvfFV35gEutR1rBFiWEBQLMtoniEIvRgISNaOp",
+	"KxQL5aAfKO+0xadqowdrsg1TeQB0xGc4oFfmGSVQmRU2gujNXUj3O2hgh42MAAKEVxzOJnH9uiWw0KQl",
+	"0YxA/HsRH7weQetyjV/2eX3+clHN6gUqOxGuL2VNDeWFwDZg/kq4MLUdXWKLQZrikpvKX9cScn7kqdri",
+	"PXUNCLCAULULdX+vqe0ivEGtxl62XiIBFhRXM7lMYiKkjWQeQRZIfElo3ngYZU1u+2iZ/rUd8tQWjMd+",
+	"uIVTGIw02xxJmTCKJUf8OIGNCF3sSdIdPK7UBvwDwoRaQcSkWTaeaWY4ouOby9yqCr2hcQOdRsXVlWO2",
+	"1s1TFTN5FhdjjFFETkBhX/Iktn8zccau5pZxEuQqumJZfV3kTqaJZ16QQtVrL/e/cZ1mtMqP9X0C7IIp",
+	"xZiZf5ossFDk1cT8dtyjFXjdc6N57njObdxuoVBgEiUm5XfIlano3usG3W4339pQy/uYXe40AWfRhhag",
+	"WidAk4GaY0qQ11wFuH0tYm5B5ov/c/rR0vVut9td1wfWBq3jkVjvUW7EamjNiBYsgGY2S5npUayxI+Z6",
+	"njkXNEOBdE4XC455Ik4drxnH4rT2jQZ+Tar8zwsK/KZR+iMfXobhrJAmNmz5vLqW8nLszS6nRGHPOz8v",
+	"bvb9p6DxE61FvqE7ocbWS+scGCeMporwEjOpDoLZYcUPGrm+uB/bf0WzWZuOlEw0UQHtEH0iUwznxcbr",
+	"XGUBmFFtLeo8YRq8RKHwOmvaUXplNMw2IyVT6ARmuPO//vt/3uOPYDTEH0PhHvYl2PLGCUWCydA4UWzX",
+	"6XxlKVuAkbiFbUet/ROL6MELxtGlB10UbIC9Vt8hcl49ssT26YKffOjbKr3q3/Un3/WwdL1d7Lv+WZX8",
+	"odGhejVAFGyilFexdYwYrBZcYQe6Vp39nNbaj2AfN+wHcgj1yMDzLXj1NvV+D7ePRco+bHhJKfvA5VJt",
+	"2wsA63CXpFgyqdoMV7WxoV9jobIipFc1HYtMe6JKUd8ZfPZ78D+irW8kl5nDqE7Fc7ANDzZJXDsELHw4",
+	"CRAEir4m0EGxpE7TVhKGkjeGKHQ6nfcRuU3pYsHSIm5v1bC7vU6nUqte0ClHp+5O33T+JWjj6YbHoP9C",
+	"uCBsMmHjjDTXGyOV3mSh9dD2e/d2G9jORuYaKq/f9LSocopCC5E8XQkYcIDVjqgi0UzOoZfnXI44dvW8",
+	"lekNZggCOY92MSkcuS5Y7mRTL/14oIp27q4wJNw3WmqNOw87rK/kktxSAVX3UaIuOCorLT95NY6JBMnJ",
+	"FZt2rUuUV2VDr9YJxXOT4md0oUwSDaWS6adwTKu3BA2YPbd2+we3+SV7Kgs11KWqZV8VnsAdzAGG1rlO",
+	"+gybPGwgG4vtjR9tiUPSBIUrJkwTAyDlC832TP3mVrmvYtllHuR9mbY3IlzrIbg+UyYzmvwCZVw2TAbm",
+	"USv4GJoWgLkxSVBQKixzunkV+Hh9lVcgbEGNCQtuxf/JSLOLsLFlP0ydsJ3gWScsKLy7Von+mYt7q6I0",
+	"xcCdO8R6mgIQxWBP1CXqph/U0r6sMD+ppXbdY55CIXT5sADrYBnvyDjtnRqOioYGZyj8lnwY0NXS79cq",
+	"0re579NbAR446phV8vEdLqIYaXsn8NeIvK2Gv17/M6IpjAv1TrmqeE/3l6nqNTw6qMWwUkeps45TbQ+i",
+	"yH472bGIRfeQHGs6Lx80NruIFdvG5gbn8h1vdS9T9ftLqvWA9n4HAhwk4tuQla+aWLsBq+83rxYXrRfw",
+	"bYyMXzTcG/d32JzaTa+8Tq7KmlnyHjNq15j1IdLoNh3+7uEae6LFhhw5POzBk2lz6etzc2kLMuy9iqgI",
+	"iPsJqsrDyA4gzv8h0mjzez/c8/uSSayHfJ6fl8Hq5NJSAiu4Hz01aIPYHoqE0Q9MEZ4Rucy2xCvXTHPC",
+	"FMlPa+6wGp4mtS37tfQ87qjiHDBKb03rur/U1yo8+Qyk3COyD1c+cNor3sW9ZL1WqeJfIOkVl/0d5Lx+",
+	"23rVt5os61//ITWnr5oquwGn7zNT9rehN91jlqy5d5Mk67hWHrosP2iRJxS27qar3wHZDMBESSzzb0cs",
+	"u2VMGAl1SCIzIAoFlCjUb9ZvBmPjaqBgYdOkVZi/tUGAgB41KsBEWyd8yFvRCkzcgc/3I6yECIKyl6Lr",
+	"pJZQmE3XyNBFrwAk67loJoyBsB4D7nUb+DwpxuXt3kmO2Zr1C598jrEWAg6drXZYgGvGhFNUWOyZcAN0",
+	"3yBvdaW/nTTon7FmEhskq/4ylvHGQjjwBWmanNUWpjBbBINTWF+t9Y9Hf44CIweEwqYck7WMY4wVifw9",
+	"RIV35DeehEA6ChNoHJlxkZUj2hvlkpo10q3uaM62caMbAi1MyOmIQXIB+i5oAVgbo1I1vdgVlVorCDXZ",
+	"6Gr/QWkgc5oARItu9+KF7uF8P5Cr3QQhV9vuffhxQX7o9M4HgQmZumQfs+8i17CcfcyYgD6rAHwpGHYG",
+	"hEgODWNcMnBROIqx+IHys6wDMmJjulRm4VCYh0XGNE1XiOSKTwUkroiM/JOlEkO+3OKqjKF/7p33IGGz",
+	"Dy1itka4QmARx0LAFZmAwDhM8ycv2pljJwB5KyAF2sap+rDrhOLdjCFKOWY1gz5Yol3Evbwig1cdCeoQ",
+	"WFysEVlQSBWpCk9BVW6dohRx6vmrp/+nBsy+jisGCjHz+BeU5jeQBQMQwkUMxaSh6D3cY7aG3lAnY5ma",
+	"HHchi7Es1XDeyKfuwx2k5+3sZCg1C0RA4Yy7kWOnFvg0edvIYhZBiVJu1XrsdwU6tVOOeAGfutU+yw/l",
+	"EYSt6+Jnbs16mVp5ktZXdXd9gaeEBJDQkYnRN+Lq0IZN8YltfAQVayJNeiJSaEGoCaYWWS2dXLHMlKCw",
+	"qSJ1KGO5Xi5i1fvt7/gwuimAaN2p50UvOr20QDfy15JzefsaGs3z3qMWOTs7axsO5xDWhHaZcxWl8U+f",
+	"vqxKXEkS79mXqNesqRKXiwt8Qc1YL31gh2I1n6hlBSwnWdyjO1EvdWhvYvXJP8OZeCfE2OS00JPdmydt",
+	"doDSBGvX/3t2pJUFhd0KEFWQMBUPbW2ovCV6sVgUeYVKt9aTsO6XKScmJ2XlG3QlDHa3ipRZDdUDrfSE",
+	"opnbNJ3GX5gn8NPyi38CD5devRWEYr1ik+0+ZXbYjN6+iazPC9qWTZcpi7FBhdOyQoF9uSL2EdJ12Mes",
+	"o///Uf/n31BJvQRGfsMWWYcAhMtdK1xLvoVUio+SErSbQpKYT3mmApJJqdX3NMN/JlDCQKZgoghFzCmo",
+	"uEQzSq1iWyWakrdvyKM2zEIiyyOjFpmyDKvUkTcIMrCGubBjq+mWdck1XltZBEzrSNvTal1WhOHiNWp7",
+	"mac5ORyd/KJe34PT0c/0/eopatcuLhn5QmEqGJPdBYxTVSOpxHMVblYo7+7AnR24ykrZDnuP7tv1m/58",
+	"5NrHiatn/lack0c1/+Bq/u9Uv6/yvn7b1rJDeoBhl+sO4H207FuZ3jSCXdV6CrUTviVF+8u6nn87avZ9",
+	"+p+xuKRzP8OPm73PKBhAkWb9D+PsdT5lW7Qydym7rnddPUlM6jhu95E+djte1cETu2DWwyZ2WSH5a+d1",
+	"+UF5h4XXxrwuK9J/C2ldJdPOl87q8ln1ppJFc3oDXfU1YOCx+sEVzofXjNlcZjanE96uarlathy0WSsd",
+	"dawZmpjoD+cITOVcZqaHP6NpwrGx/ZxywcUU+qCUnICXuJ5IVhUeQqIyDPfbxx2IqtmW8rJ0rVKP13Tz",
+	"EIU+6xUTKtz5fk8HazXlRzGovU5TzEGrEmz9IidvX/9kSfAaaKAeaqK1QI7pC5sLPJzUqSN8gnFGJ3VA",
+	"e4KUYGehAHvMqjfy5k7e4Uvrl7HpxsZyVZ19vsF9vKPiGCiKFbUK9O8v88zwvHdq56s1O8292Xeutw45",
+	"kUbOXCu6vqnAur0aEDe+RrX1kopSeXojgRdrrW8op479EwpHvM29hV/vgCbUoPqVVN0IXCeWjLDVjex1",
+	"B2AtHmfJKhRc6OeiuJheIpH3CrArlkEdDfKGiZjwDIrN2Z7hrryb/gRCQvxapYoxEq0rf1HrMq+XISeT",
+	"hAtGbEk5aHkRCiiqhsaJmNzOeAJotyK3LGV2TNka+lVqWlfotpXXs7G8B8RlYjU/uC1Fb4de5bwHa1Ct",
+	"wthWh7zTN+JX/C52r0azf7FOLlwiWBb1ChxipZpYJsPMEZCMiWymglDMliJOWZzNVAvi/aHS5Aea4Boz",
+	"mcSFSrwshelQN7DFtgAjXi4yPucq42MylgKr145XrQ55bXiFM3c6Awq64EFQOvCl17lkqKg0XqY8W73R",
+	"kqDRgaGm17W8YWLDg9Ta01/fXaPhv1QENMAS5gbpwRExpgLtb7YSKRjduJ4OBjdsI6uGX04s57p0wf/G",
+	"QJgdMZqy9GqpD/mr+elHC4y/vrtulCWVv7zpn53DXgElxgnlc+U11W8is4vUchTp40xokmgy0MJAYfZx",
+	"EQWhsP1QkhXBzv3wR2jd35xJIZcpvGUmrOjf6uBYMqcrMmKEZqGAOogFDmM6khA4Lkn4hAGFa1pH0WmX",
+	"xHSlWoRqsAXoOtHzkjaBxfXsGrLs45gxTcIu9RiQzMaJHN+QhLFbutJSA+Ra6ekRzUDwB8EVYJjDepZl",
+	"C+xTz8VElqKSzS2BoEIXHPr3ZJQL7AawTBMzgRqenHhtZ+z3+T+4Uku0lqxj16uSFd1rzKXI1atnJijS",
+	"i/r2C+UTUBVCIZjK4MHFEOupQR7rC/7ZFh1+37Q7/buSgi54R6bTE3xZJ71O96TVCUUo/u3f4PUypZlA",
+	"m/wAqmBkJM/I+XQEY7F+DBrTmoB0LYgt1agqU/5PkJGH5HuANgmX3e7pGK4d/smiUBATMVysqFeusAs5",
+	"SEq6iqitDnmWKYvXNGV6Ig+9KfER3MRPViE5/DPHc5imiOobcAt2pGXEuIhm5ArxWs+UQCw8NbVAa72B",
+	"yCEZfKpnabfn9GMbPmxnWRIFpPxQhkC/Sy/PLgrFiVM9ETwnK0i4neCpmotkiVDC82HKQOBaec30rWpw",
+	"BACibY9Rg2DOlYJQ3DlNNG5pUXNE42QF0bUshlnYxwVwB5ni3jGLAQ6KtbDxWyuaoGGLJlOZ8mw2B9RB",
+	"i4JWnyMhBYtaOBDbbCFAuCKTZYpjAQDZjKL6bO4Ab8pcgEy9wfaIeDTNfwvTA57ozcNH+vURojKeJLZA",
+	"1WSZLVMWEIoiHGBr0UftwpLBw+8QWM9U/E6jMzqVHz4cdHsPH5oQ6Xfv3rX1Y2MiA4O6fWuarbbJdaFA",
+	"pimHjT5HuDdg8hZVzgfkb/x70gRcho8wUQDOpRFMk8EA/pXXMRuQ0SpjqmU0iYcPB6f55kzjFVwXDiXo",
+	"3No6oAyuynCljr9VAvKjnr2440xOGYodhIzYSoqYaC6nN01TPXoCQqhpN4SF503PoUyxZBKQEZtIW0zs",
+	"6tUzuDCGdpP50G2eC7JIqL5D9jFDoVdP+PqHq6fPfwhI2Hhp64mqsNECQL9VUF4wZa6/lRSm7M1SMZPy",
+	"q2+XyFuhAInoGKCL8TUmMkNvyBF3bhvfK9MvBSrNabldzhmUik+g/LtLNCp1ItKTYTaORpnThw9hp4aq",
+	"27LOzVcv31wH5NVb/Z+r6yd/aaH4N2JofaZw+9ETKbTc2L5eLdgQyyiiL+Pkg4g7dMH//HewMjcpicYz",
+	"miqWRQXyDRgtEw03FnvY0jt7+LBDIiw5l1MvUMsCEj08eYh99LD5HyHRxrXzObvnDx9eajbkCu0bo4UK",
+	"CNWT5AX4IQ0GkHXOYk6xgZBXQbZp408WqZyYLAl7vkt8pYzcMj6dZST6R2TfqxSslRvn4Z4DotmXyI+K",
+	"RMQ0vFrbk6a3+T4CK3bf8iQe0zQO9ErmqCSTsqOnsAzbRfBQ9FppJq0H+5fYId8jAmiRnPTIc/69Ji96",
+	"Gn0rFluu0Bjc0XCJHEky1N3PVGAihlr1DzCCKYCjalasCZtYkRsGp8TSlPqFRcCouVA81tzfuWDwuptS",
+	"aJw8MShJzTb0EL0JPVXMJxN9RV4eUjYjPPZw/kLj1nPLgQDEgQWKgRHgFNi7A7IUN0LeCq+0ORT1DrCj",
+	"ifdrKGoNV2IhYa1iwGZzf7zeCuykW6aJprB/5FNEOZkY+MyZyelok2tNgwpxNC5Gzz5U8LuSt9c/th+7",
+	"q3/752632x3mTQglkE2c2FBymsHVxGyRzUjTQqF4F1HBVQfpQiyjUStwLErzEGXWM7JcqKW7bjciTI3p",
+	"giFzS+kt8IpWgCwDR5vSyXo2OAByQuFGTsiMJloUVss0lVOa6XvmKWnqReLH3W7U8i7cghludQukDXzJ",
+	"G4mvlPqAQcKX3fIxA28HwTwZsGySJtZ5H8v5AkpCQ6+usYxZjBZ117BBGSlLa90EYoFaQz1XipqgPhkE",
+	"9MVc0WnKIMHydsahRr3J0FMd8qLkhbvMqwsD81qOZ3mXDNNpK28nAlXkVyKjH01bEcP/tBwTszGPmQIc",
+	"exYj79JChgqqTKCXZLlYmH8TDrF2XtdXcEji69skubgrGug3eWUNJJregzFy5b1wZ+wFEY8K/ahhTvYR",
+	"GsoWHjhKZFuX3IoVEfbM4HHU6hBs74TAmNE0Nm3LlKGFSB7gpM5cJvT2ZapZ/pxlM+nTnzP76oHua20h",
+	"MiINTPi/QcnB96mMCENjZ8ULTIFTQ2X1Y0kS0qSK/Id8gGx5mSYdiASFqSIYj9JMnrgJN98amhcYXUak",
+	"acIjtfCjeUwm00vsoMQz0N7+dPp9BAoA4QKJS/SnqG2eZDP60z//qRUnkhghI/pTZMZHf4pwgv4ZTIDv",
+	"SabOMkYz81wgVgmJBtxy9Cd4yjIFIUf4JK0Z/WkyAck+JXONvh5/drI8JKGilqPhrEgTWy+UqYPW1UCX",
+	"tQzLCYU0l6Ih/hRRr6SXci1FJ9CsN7MWoXSZsFYnxyy7uwjZh5UScmnI6FQoUJMxFZqI66u7RLPaLTc2",
+	"+QibbUV4BiuGL6QCw6GmDgS/MJXnsf+EWeaBEdOtOv8y1aK0VmNnbHyjQpFXlJ9Qjq1r9V8sZSh0GRpa",
+	"URzLwQ5Oey3yr//3/wtFKpfgvWwOugPHQOGFANqKNrxFQxwCMuiewUCj4CPuh8IQqeZAX5j+c/Ey9B9w",
+	"QQLhQAmf84w0B/0Ls4sxSjZEsKnMuB3TO9MLnuNAYPp694EliZp/oyNYf3uqv+1eGrg7mSdAKQZNUCCy",
+	"6Os2nH3QxQ2QRMqb5UIRimK6EUaGLnUfoON04kH3FBLj0ZYDTT4eaA0qA0saCvEwgk/g5YMxx5gUcUL3",
+	"Mcr5/seg3tPMzIPbU2xONTBRUkDw2AhmmKKNaig0T1DmOs1NrDcr65CXWhxBEo1h4dGzmM0XMmNivGr/",
+	"ja0id6VcIVax2MzpVDAMqULJlmr5kNBEPwJTelurDFSoW6a5bBNxcZHQVUAG/b5GLgC+N1v1HTjsr7RR",
+	"h+LV22vYAQiaQINHMpvpV5RxmhiTvRr6Ql1FTGUoTFAleVtp6QZOj+buoNDGCUQ4zD0G9a/CqVDhTkCg",
+	"WW8AxziIlWetD4U11ztVYD7i0yXPVkMNEM3MkCTfrjkZmtG//vt/Ts86Z48H/xW1PIfDWl8+CDhC4ubN",
+	"0FmbvuyQoMR3SRBc77+ApYBzgtgd/Bdamyhxrgr3p8f/FV2SvGsR7g0tp2qlMmCAIE2hCVRPU/KDAMPK",
+	"ZkyxFjHNe4TzgQQEqo7/fHpGVEBOz4kCi6NRZJ3tO+8EhAKI9aCgTOynWdv7wK2iIIj7Ha7B1Wp7mQny",
+	"MO0mzBQPFDwHZN9g3dB4COaCBUvdtK0OqW4ta7uSgIALcOFaxoQP3QFcOXqQ0OZMS+QcbGhmF4FLJgEs",
+	"B96knAkm4TcMVA+q5Rehz3gri84ReGYoNJj7N/4SsO7AH5fjMWNx4AvSiVT4ArVU3CGvXcsn5xeF/lVA",
+	"FRA39a6WCUPZkRmTFinDwXqoMEK61GjfIrmFjqtoXMT6UHh2T9ROIRM1NY8P7hCmLAiwRjTdJJh6zdzW",
+	"aQOyJa2Rddb/qFjm5JQCdplferu/rCjUAu5hVJhoZjYOnuK8HthSuJOBAS8UKEEUUAOIKs3knI8tMf6J",
+	"g1sBnQq2kcyCTjWlxz45uY27F5R65uR/6p8FuYfpTDNvGPwzMrP3ttmO/pVm/O+xUQ9NOFVgsVQottue",
+	"QKGwE/vxbQHJOFNklIKhfrRCecC8F5D/Yp5ilI5p+4OF+WFiv5+Idc8PnZh0w1ZOkOhqCRJUayQeoYjy",
+	"NhyGaeA+va4fFs5mncj2N7kkEQSv5XMplkywzVGqwJ6l30vkTPypccbDIwFrF/tgwCfYxyxCBW/KtICQ",
+	"d0fQt9bvdo1hQ2PrkPz8PuoYbxGIeO1c7EUVVDM7zpSH8Lm83MxfYUGOtXKyJolOVFaMhcKavDynlR9A",
+	"C2wSgw4tupXSVOx+yoaOYe59Q+cKutmiUDRN+CToN0Zagy9s/SbSxPJ6raqiS+XxWAwGF8BAXTu6Q36g",
+	"4xk6XuA2OybcKjIVnupHj5Hr9Xp/yhXzceIHz7mHy+YyZqHWpYsahcx4HKOFcGPALO8Aom6r4kRtcChP",
+	"jVZQCAv1Om8ZplyIIdUjVEDGcj6nbaO8MkBhqXI2pyDzz1KrvEtfHA3dPVqiAtVhS3WxtPZnrfCBd69V",
+	"NbSkcP0j3A0iVTaFh91oKVxAslNCQd/X03oRPYWTBKFIwObhYIRYkbdBXiygL44UYK3yzop009Qa1RcE",
+	"7Q5JdbfDbJbK5XRmr71DrvRNYyS5viWvR2HRjJk/Xq/pIkj0RjPV2+eeQA6vWzNnTYubec9zMqMfGOS7",
+	"XYL9b77IVqSMDELCHK0OuQqFs4Oaj3JPa7nr4mXedVE/g7xEWVOzj5y16IsBcAfeyk4lb5HK9ozQ3QW1",
+	"6bXWiCZYFBqpOPsOF8TE2GYM9r8wUA5Fwj6wRKMzzZjxW4HOCi+jIjcA7MKIO6DfAn+z3XvsS1thdoBh",
+	"8MNQUJedWMwOGDF3Sw+Uq9xL86Dl/ClAbFihwh2tDiuvrjFnqIXGSgsowAo4wPZ6c4Ca5XpzoYCCc5kV",
+	"mgqE7qTT6USkKqcBjGL2JUHtJC1MfEDjlMukoFqMs/zlDRiajEeSaSjYHE5LMfx2graUb7C5nBvQCvPH",
+	"UiP495GxdPgmeaRCRWZlJDqkFSy2botSlDg8dI8j+mhKtcSeEyYgFz5lsnagSye84IO00osFzxNrKqCJ",
+	"1XFVKN5wMU1Y24Hazmb5CDgptNYe/XBNpxGJWco/WFrl2V/WZNwONER/IQWzXdGlIP/xw7V54qfdgQtg",
+	"MC2LOqHweqijlymw2r+IydMffvrh+geQcY3OEeRdxm/pSoM6lvBCK7X1WDI1LMREYWSOVeU8W4o1gWzo",
+	"FYZjhGksie6lln1rvj210Dw/FIa69fool1mcN0I9RC4ilHM53sOS/Ek+ALKpgWkykIQU7TJZzudwtpp+",
+	"txuA2xiKHtJpvkE1k7cmBFRZJWQdFy0qXdvgZhWKPELy7fWTwNdcfLtCtCl0MNLiYUEYgUeUZ0w6x7MN",
+	"jLZBBMbw0uTzhUwzBao2nIynJi1j1Spbbf0wW8jbJtW3a+WvrG6sLyOpvM2jfEke5Iuav7zthOLKtUcr",
+	"mENI0wqbGEugMJhAubqmwNUzuRzPwHJvqn8+UM7OZwKDoccgFFWAgCwTTKy8sqFVNiyZ64PmkIjJCjdh",
+	"MLIJbKVwLxCehcE7uQXOlFFFVGp57iT0DaM9xOdb6zuSqV0UI51Nd1HvgYYiMxk8DIqjadjlwlOejQdJ",
+	"/kjPDBQNTn9nmGsQCpnmrhnX0mlKuXBsZSXGobgSpehpYo9ySzOWzml6Q94FBjcyprJKzMpCoZUGxZix",
+	"0oyR9JHlAoVyxpOmfYYnWnFuuYA+EFi0pDgMRaTf/lquCbK0fy81t7fLv//uXaeDnUYdFHyOV2pCetbt",
+	"RlbCRYm40JgGQsNszLjiWsR9Z8Ra/2MTYW6KdpnvTbgkTRK4XrT4ZkYEvyT6cKGwpysxXns6WPL9d+8q",
+	"do1yIvABcqupnZmiQ14jYLUkAyBQ/AMb6sepCJAzFjtR6B0BPaWACT9oLdkZR1BnBm6UB4jA75ybNxTR",
+	"r2GD4bDG8Odfw4YWLZf6h7Ax6F6EjSBsZDxLGPzmiRSThI8z+DUK6fD7f/33/8CvkGyEjeGvYcMYo/K/",
+	"fwpCKHyj//yv//6fT5/ef4o0bcUVI8M3MeIAaCys6yIwHSddzFKqxShTfg2HWxA8ZTTWjwD1d7nM6JSp",
+	"XH9Hy/kMgrBj8+la4CRpt82XECcul1kUkF6XKDJaOUMPkA47oR+yPeGCq5lhAgJDu02EuhW4Q3FLeZar",
+	"AxBFiSENRnDMUioUBQ0c7TCBDeA7657mdr/XLEtX7auJVqKCgpjqWWuHTs7nylpitRas/2hqyzgGDHiv",
+	"cX6pliCGIXEC/2kqk0RzNzq+0WfXIuGIKuc/D8USFUU60hqtplltsHHLVN+DJg4xVzdELejYMABry9x4",
+	"JnA3l89jBBl9VRwFwqUWJ0crE6oHEhTkP+on+YGlqkOeGWM2RNm5TUPIgz3GWAqBNg/waSqCRYSwFJCW",
+	"pG8pak5IRM+6p1CfCBRVZSUhhDOER1Ko082ENawNjWBcMKobH5QeBmhfoOt0As1GwcQkJy6gr1lymLUs",
+	"er96+ebaoKL9NDdFWEsDErEWQQZFhQtg1sJtyROXPxh04Daf/XD9YyjilE6yNmfZpD3LsgVd8Db3Rt6w",
+	"VRsHQOTAmyxdjjNwefwIgaGm0m4o/rGUYIGRE9LTbL5/dqZFSZFBuaSrN0+ePdMUOaVjjGPzXtL6Zock",
+	"bDxm3dOLR49Ze9CNz9qDU/a4PRpfnLbPH18M6NmjycVpfxA2wCI50phggq2bS7MVjFtAOVWmthDzDVuZ",
+	"yCJfd/SjRsCRqiZtQ7zWo0fK4aykCQRuzRDSqrgET0RRTEDEvBYpbpgJPgQrjanb6EJBwbgMnxgVxuKR",
+	"hx4l0oTYTgzFgwPrq5aLBXg+7ONwscF6dkOarR8a9RKA6gMFIautIVqq4fFbr4b+AzhGsOTwnLHMOMis",
+	"s8GGI9m36ZvMfdJInX/FMn2UcqWzkUHAJwbqcmNtMJXDDcgyx4WJRxVhH3rI0AueM/HwXFNByD4efPyo",
+	"4XT28eOlT3jBMWZoFTF9eDIDsUnKmNelOYMU6TawEhdO6o4Kjm1jp8dwEVsOC8OFAlN9AazlelUvumW0",
+	"zEoBKHh6dJyPVhluA6LqrBuvP0AP5TJFYpu7y2Do1GglRKZ8yoXHH5BwDQ0vDtANp9eJbPEcozYZWd2q",
+	"ryhAA2VFZmkcl76P03wDT+225dAvx3A/wt+Dhw8MfVC9nIuFefhw0O+7OFWEvYkpTOH1uixD466zkHcM",
+	"0qA/xOzDdpdC4P3rv+IN08yLoPfxtmmgKyd+ODcmE+jFlmjm0/sxCo9n9gWUblnEEHgtelHHrSHuMC04",
+	"CUmRr9rjwQ7NHRpitmKZyYcFnkUcdJjokOtbmYv7MK/ep4YFvmVwvppsa4gOnBTU2gypCdKa/NkWxZE8",
+	"0lAZPDAKElVuYwE8S72vOY2ZN6ELdLXC3ZThNP1uL39d67gFkGxCaAiEwxisNJI5KhCIfH/T9AzTT0h/",
+	"YF6L2wBPzZnQEm2yVAyyOMptQq71WbBQJo7x1UEQkEwIoda+Mkl63a4/I74zVfDSArEF1ga+AN8Y4PYK",
+	"2TqUjORSxBjdoEW6RE4r0j7krTAxX6huwGPwaaL12muENxeGLx/foEz94PjmoNsNCMZL9c7yMIBB9wLe",
+	"ghc7BbEbIiY8djYJPW/LjxQomLo1VMnVWiyQCS5wAq4X9GNdSImUNyzWMPaQjxqe2x5rQAoX6g1Bplw/",
+	"8KWAUD5wew5zcm6S7zzmAjNglixsx5FRG5SkX92ge+FUGMMox8wLUFeMxU5vM1GGbRKhahwhVEzkLbUa",
+	"H3n4ECUSzEuBopH6ouakGfmNB0xelv8r6J7Q659GrWGhxsLuZgeYnGX7HdhImkIFUqMp2cKbNm+jULDU",
+	"dSZol2uSejIHxB3KmOGRzfBmFDZ6YSMKSBQ2Blrea9nmI0RhlkJ1+5FLf4+q6A+RAiOX8Yk466KBhh8D",
+	"hbmiCR8zoZiXAPr82fVavqdcMGFkQJlOT8wgdaK//RSg3u3njv7rv/9/8sRL6yQf+lagbwQNE13TGDb6",
+	"nW6nC0XnFkzQBW8MG6edbue0ETTAjaa3VTbO6N9NWUW+OgRcFMW8XKuw/inLqGwMxokXc5HHRvTPwJYR",
+	"OGfbWbcLsbkxvs1V0etL1diEkdiaNiaKAdQtZzi9xCgLiL+rEWnRCcVb44coxVhYVwr8CFY+iP/AH/2E",
+	"GpSN8+gErDMCwUCBc2uQDc5OGw9BbDhEKLbEQwA2SZsz9ixuDBtaRLBYADdqNwalXqtKFuWfnLzCiq27",
+	"v2Np7U/p1BQ7rPv1G/7PWjObU76RaVbn8x/hNv0uHvsNcb07agzTiOIuocYIU3N6nyG4yCtsiFb/eyQH",
+	"n94HDecq04+63+3azHRbxHBDNhwUxUOt0G+xpenApppY9vO8z5bC8ncYI127O5dXfRzy6SvaT5VpUEfT",
+	"uQEermoNB4ST72lsQn5wSG/3kLeCmmR0rBY+6J7vHvRCZpinB42N9Kj+xe5R1xIKstmgJBh3WmOLZsBf",
+	"wLCAKHAt5U80xcrMZ3Ug80xkLBU0eQNiOliRcezp7rFv0Az3VtAPlGMvJ7j45RwLlwL/cLfVCBoZnWpK",
+	"1XBP4f2noLGQqoL1PDFmLC+cShQ5kZ8I2yGR5rVGGEKnpw0tzDOGxjMpjbONxyZESQt1WEDl7dtnTwMr",
+	"TPspTJBJFIr1VCIIJYd0Pi8daZu78LLSywVfeYHfBekDBGGs9WcO5NQEF4JWpWhXcQ/cmgH+3uzDM05h",
+	"eZHfDamEV/S9jFd3pJLo5WXxk+0NCR2lfFb6/lPQEOy27ugX+ad7k9lS05hPxcpspi9LiXf0Po931OUb",
+	"+x9mJ78whEMr8+ZVdhpBw9TU0Yvol7JpMfPZCXzzKWj8tKNktP0+Lxn96dvnTt0a3Mk6/mBArwZbeEVX",
+	"iaSxz4oGvbM6Z3I5kc9ZzOn1amF4aL8GHytQp9dsqQxg/tAM+InxDdi3UM2DPwWNDf76GpqhqSMkJ8ZI",
+	"WWo7W8muMVBkp/ZItiuPoairPZItyiNGlNbSHqG0GoTdbQhiwEJFLugCixXZKMKoMrIhstVaYb2VGJMJ",
+	"Y1BtxwA2bwM8JHkE5lp0jY0kMPWO4g8UjEh+iE1F1IfnL8GvQoEx0cWgCDCVQYzg1vAILPLrIolJE7bE",
+	"pbBhDSTSs2C2dIw2UBW1Nim6V4gxhrX/rrVdrHX9rSq79YUrI7/tK43dQd47uKq7MOXGa2i6r/JP6wst",
+	"+aBdcktOUTfrO0fN9zeg+UJ/7t2X6TFl83C2seSTXxFTf+HxJ+TLmpquc+g3mndRRSL84JUJKjRhR8VC",
+	"/pXbCoVWqWMTXKM1ZppIAZ6cUxdb4EWFukpr3hyVtB035Kg79ALYWxmdQCh2FQEYrMPCcJwv/Gpq4NGP",
+	"Mh3xOGYCRwxqvbMf5VJ8zsPs1RCnX3kRrT9C2MPxTT81ApYf+yyXmOdnHukD/U6q3nNQLUa/BscdFnar",
+	"8SSLKT4uk2bPJ0kMaQhFNGXmAXr5SlVPdsqyz3uv37wgUWNLkxdSsI1k5/PkjpoyB/SFgn9pVcTsvd5Q",
+	"b8C+QstugQVSFu9qW9GTntakfc9lzCfcUtg/OiX/Q5Pj/2DZXWnxnpokLPHsKbz6Bbz/zdIW/P0bErZg",
+	"P0faXRAXP9fe73w1r+rR7pel713nvJrj3/of70u8Sx3sapn878rLjH1pr2PFdzzXLqZke5ccgDkdGc3+",
+	"foK76xhfx8XwR+akb03vll3MlDSxru4GplrV8STni8tsf64I2eJxKA7PFZdHfebIE4888cgTjzzxyBM/",
+	"hyfWNd7/av61y2xvS0l7/XoC48V17mBTBsv6XLGSdZ5iZOLEvHol+HxNVxbMY60sLQLVPwxbteU3QgEF",
+	"QnBDxt2LIWatSw8qmLSHFlKuyFKM85IuprKbS3Ynqby1yXGUuFpOpk9cXRcxTnbnaLajA+HoQPhaDoSt",
+	"0Tg1XAVlmdn1ftkhGIei5Am49mp1u3jSUlmly3KxJFPLjWLlICjSRqeQQBc9dG0VoIZSoZ/IBr/CXR/w",
+	"byC49Kv5FPYOvQzsEKxTVneg+fq+IjePHoWjR+HLexR2EOf9qJQZWtd5sLTkMCLNV2+vWx1ytbWAPLH1",
+	"40HiKwhzRsBbkwJzIZA0KwvCbRb4iKsR1/I6QGMtuqrgwlBgBuimcvOuunlzvbR0ADGNXqXoZEVoVqoJ",
+	"PySb+8hekkH3whaW2VDqGkCxo/Z23lW/ug3tWq8dfWom1qVrqCyDjSJ2lruuduP8wVnlvZir6mZdvCwP",
+	"AAuRoPPaM7wufL03z/ySNis8WLzfyeJ7S+SwZqtDiAVHFn+0W/0h7FYuNmzNZ1MUZ6q8Nq8KbWwKPaV3",
+	"tbQ5SiR/FIlkmR3lkaM8cpRHjvLIUR45yiN15ZH6Gai+x+wu6ajbDOXr1YtCsX8Cqle9qFwnfo8E1GL1",
+	"olBsS0CtWb0Iu0BtKl9E6lQvqmq0tFa+iOxfveiYzXnM5vxDZXPmwQKma9TR0XDMDoXs0DXUOESyQsnh",
+	"sKO2kglusZ2Cc8+bafn3S3VVJVMgU+vln1dVyXTe+B1UVbprHusdiyp960T8c/VhwW5rRky+cF/uS72/",
+	"ZDGkPbP87iVB7w9SCOn3o+ceay39JmstLSwr2DswdM8SD36sqO0OBQ3e1Y7gUM8GH4rPCQ4lzjAfis8L",
+	"DrXl1kNxwODQY3GJY2zob7O4xGFqSOTlIQYkdwGZ3tP4gK3or8Vw8/1d40JNaTDjrfvcuNBjoYljoYlj",
+	"oYmjtebbKjRxYBNNcODiEy7J9hg+egzWKIePHlOdj6nOx1TnY4jGMUTjGKKxLdV5/yofVfGiONkxXPQo",
+	"gdhw0aP8cZQ/jvLHUf44yh9H+WOL/HEgx9nJwhktd4WMoq/Mk1qOzS3vvbml2+Mi5RoPzD7hVzOuxSs+",
+	"fh9hV1n7+8REFLyPiKBpKm+xwzFX2cZoU9sg9fccbarP+C0Gm+phr/B26w/4i7n7+iPyOJN7ENyMLFl7",
+	"wJ1lSSOtHtDdo/dcLwDWfbmHEGTH1HPZPLARCUcv+ZHfm+jXEmb4bB9/8UU9K7sCZaER+kSmngu9U+rB",
+	"jkoNhuAo218cGJixFrhG7BjLAsfEJXI3TdS6dC3Q0axhHPU0FPocECWwkErxUcIK/dld+GwX/fcOvhDJ",
+	"GwohRdtyVjNwxMZyzhQxPNjvLgHBgmBk0Zz70oIgFEaQMQzdjBwSsCWQmM2ljUgCOUb58cJeE9ZQ3D1e",
+	"uNCENRT7xwtXmHpCsVe88FpwRCj2jRfW0Pxy4cLfOMc7QLiwIVkYVIbQrRE6XDEKu7HWnmFt0JUycl7d",
+	"wW7Anuz3S8Yv8/2hWw3aRa2x5vP94LFTFAGa5wVBXzrzL1Ezeat8y67KaMaOUdLHKOljlPQ9RUkbBrgm",
+	"9N3d1nPy6z4B03pIh8CvIFYR3B0oBy1SmcsxjKYJZyojKZtTLriYVslS5bjqzTV3S26uHXHV22ruohBV",
+	"L656W83dUOwbV3034eUYVn0Mq/5qYdWbyE2dqOqZV0vAOsmLMdXwhdHUMJjaql/fSDT1nV7sN688fL1g",
+	"6q8sxh5joI82u68QA72ZiH4RQ11NZ8ge0dL682Ow9B84VIlchcIaKXJ7rjN8asYaQcn8dPXLWMa4HWPb",
+	"BQ6dAXOfcilCYUQEA/HiuA55Tm/03q0x2Sob6zbTy1DkhtUJTRSLiBS+hgKu2jnOxzNiVZGgoLmEYl11",
+	"IRVW4CasLJJV1R9VRldKozus27JaBTpfuSIT/rG9XJDxjIopU2TKMkUEuwWnucrofKE2x6P/cWWSQ4aD",
+	"2QvjitUzzP2lPOBT0JjTG/zBOmx3TfK8PCCPKgPX4A7zVzm4rDBmT4Hpa4SY1QL0W//jA0uBLr5Mfxxo",
+	"foZU5xhpdow0O0aa7Yw0Q8a3HujuCbS1A931mGOc+1F4PAqPX0h4XGZH0fEoOh5Fx6PoeBQdj6Lj1xAd",
+	"d/itjc/1lxRdqTVyEGAEl0JtKVntdYBFfzd0UteCwyThmtuuxHhImOf1DQgHFqZ5N6PjGXDelM3lB8xK",
+	"oGRM1ZjGLAhFhW9YyzsZE4V0g0IpsSsb2Icur5QtErpSJITYexMhaGL3yzLd++/CZbd7Ok6oymDn8CPr",
+	"dKKwQRbJUoUibDjfNcKxOKPiYsw2TKMngZejsnQ5zoxEowAxHigT3ENe0SmLScJvmIGa3nYxbcPeZCFt",
+	"Q4u7m6t6kyakbZhcjdal23C2WjD1PiIJn3O7pZRhHgWBP25KYyh65n/f6QzmrPslNLzRuFD/c03S9hDP",
+	"zJb2EBlfANs+nLsx9hGgVlD/07UR9aWItbE7a1xbYuVox5cO9D969O4UhZ+znWZ+db5B5M1KjDVv00PZ",
+	"eJnybAUUZ8RoytKrZTZrDH9+rx8GHY+ZUtfyhgn41Xs9Qu8bSVSJ8ckxTQj+nTQjrUKQdCkivfQyTRrD",
+	"xizLFsOTk17/Uafb6XZ6w8fdx114UmZra7H6jk/KW4HUu8BH/c7HWtIVdM68YfC4S8Ye10qC+q1ezEBP",
+	"ZysN82LyC1mF/uBcpSw5J1H0gkwDy9eRxypvONzKp/ef/m8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -1990,6 +1990,9 @@ type PayloadTooLarge = ErrorDocument
 // PreconditionFailed A JSON:API error document, one error per problem; all errors share the response's status.
 type PreconditionFailed = ErrorDocument
 
+// RequestHeaderFieldsTooLarge A JSON:API error document, one error per problem; all errors share the response's status.
+type RequestHeaderFieldsTooLarge = ErrorDocument
+
 // ServiceUnavailable A JSON:API error document, one error per problem; all errors share the response's status.
 type ServiceUnavailable = ErrorDocument
 
@@ -7814,6 +7817,8 @@ type ListContactsResponse struct {
 	ApplicationvndApiJSON406 *NotAcceptable
 	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
 	ApplicationvndApiJSON429 *TooManyRequests
+	// ApplicationvndApiJSON431 the response for an HTTP 431 `application/vnd.api+json` response
+	ApplicationvndApiJSON431 *RequestHeaderFieldsTooLarge
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
@@ -7849,6 +7854,11 @@ func (r ListContactsResponse) GetApplicationvndApiJSON406() *NotAcceptable {
 // GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
 func (r ListContactsResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 	return r.ApplicationvndApiJSON429
+}
+
+// GetApplicationvndApiJSON431 returns the response for an HTTP 431 `application/vnd.api+json` response
+func (r ListContactsResponse) GetApplicationvndApiJSON431() *RequestHeaderFieldsTooLarge {
+	return r.ApplicationvndApiJSON431
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -7937,6 +7947,8 @@ type CreateContactResponse struct {
 	ApplicationvndApiJSON422 *IdempotencyKeyReused
 	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
 	ApplicationvndApiJSON429 *TooManyRequests
+	// ApplicationvndApiJSON431 the response for an HTTP 431 `application/vnd.api+json` response
+	ApplicationvndApiJSON431 *RequestHeaderFieldsTooLarge
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
@@ -7996,6 +8008,11 @@ func (r CreateContactResponse) GetApplicationvndApiJSON422() *IdempotencyKeyReus
 // GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
 func (r CreateContactResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 	return r.ApplicationvndApiJSON429
+}
+
+// GetApplicationvndApiJSON431 returns the response for an HTTP 431 `application/vnd.api+json` response
+func (r CreateContactResponse) GetApplicationvndApiJSON431() *RequestHeaderFieldsTooLarge {
+	return r.ApplicationvndApiJSON431
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -8065,6 +8082,8 @@ type ListAccountPeopleResponse struct {
 	ApplicationvndApiJSON406 *NotAcceptable
 	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
 	ApplicationvndApiJSON429 *TooManyRequests
+	// ApplicationvndApiJSON431 the response for an HTTP 431 `application/vnd.api+json` response
+	ApplicationvndApiJSON431 *RequestHeaderFieldsTooLarge
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
@@ -8100,6 +8119,11 @@ func (r ListAccountPeopleResponse) GetApplicationvndApiJSON406() *NotAcceptable 
 // GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
 func (r ListAccountPeopleResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 	return r.ApplicationvndApiJSON429
+}
+
+// GetApplicationvndApiJSON431 returns the response for an HTTP 431 `application/vnd.api+json` response
+func (r ListAccountPeopleResponse) GetApplicationvndApiJSON431() *RequestHeaderFieldsTooLarge {
+	return r.ApplicationvndApiJSON431
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -8173,6 +8197,8 @@ type DeleteAccountPersonResponse struct {
 	ApplicationvndApiJSON412 *PreconditionFailed
 	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
 	ApplicationvndApiJSON429 *TooManyRequests
+	// ApplicationvndApiJSON431 the response for an HTTP 431 `application/vnd.api+json` response
+	ApplicationvndApiJSON431 *RequestHeaderFieldsTooLarge
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
@@ -8218,6 +8244,11 @@ func (r DeleteAccountPersonResponse) GetApplicationvndApiJSON412() *Precondition
 // GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
 func (r DeleteAccountPersonResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 	return r.ApplicationvndApiJSON429
+}
+
+// GetApplicationvndApiJSON431 returns the response for an HTTP 431 `application/vnd.api+json` response
+func (r DeleteAccountPersonResponse) GetApplicationvndApiJSON431() *RequestHeaderFieldsTooLarge {
+	return r.ApplicationvndApiJSON431
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -8301,6 +8332,8 @@ type GetAccountPersonResponse struct {
 	ApplicationvndApiJSON406 *NotAcceptable
 	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
 	ApplicationvndApiJSON429 *TooManyRequests
+	// ApplicationvndApiJSON431 the response for an HTTP 431 `application/vnd.api+json` response
+	ApplicationvndApiJSON431 *RequestHeaderFieldsTooLarge
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
@@ -8350,6 +8383,11 @@ func (r GetAccountPersonResponse) GetApplicationvndApiJSON406() *NotAcceptable {
 // GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
 func (r GetAccountPersonResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 	return r.ApplicationvndApiJSON429
+}
+
+// GetApplicationvndApiJSON431 returns the response for an HTTP 431 `application/vnd.api+json` response
+func (r GetAccountPersonResponse) GetApplicationvndApiJSON431() *RequestHeaderFieldsTooLarge {
+	return r.ApplicationvndApiJSON431
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -8441,6 +8479,8 @@ type PatchAccountPersonResponse struct {
 	ApplicationvndApiJSON415 *UnsupportedMediaType
 	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
 	ApplicationvndApiJSON429 *TooManyRequests
+	// ApplicationvndApiJSON431 the response for an HTTP 431 `application/vnd.api+json` response
+	ApplicationvndApiJSON431 *RequestHeaderFieldsTooLarge
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
@@ -8510,6 +8550,11 @@ func (r PatchAccountPersonResponse) GetApplicationvndApiJSON415() *UnsupportedMe
 // GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
 func (r PatchAccountPersonResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 	return r.ApplicationvndApiJSON429
+}
+
+// GetApplicationvndApiJSON431 returns the response for an HTTP 431 `application/vnd.api+json` response
+func (r PatchAccountPersonResponse) GetApplicationvndApiJSON431() *RequestHeaderFieldsTooLarge {
+	return r.ApplicationvndApiJSON431
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -8601,6 +8646,8 @@ type PutAccountPersonResponse struct {
 	ApplicationvndApiJSON415 *UnsupportedMediaType
 	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
 	ApplicationvndApiJSON429 *TooManyRequests
+	// ApplicationvndApiJSON431 the response for an HTTP 431 `application/vnd.api+json` response
+	ApplicationvndApiJSON431 *RequestHeaderFieldsTooLarge
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
@@ -8670,6 +8717,11 @@ func (r PutAccountPersonResponse) GetApplicationvndApiJSON415() *UnsupportedMedi
 // GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
 func (r PutAccountPersonResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 	return r.ApplicationvndApiJSON429
+}
+
+// GetApplicationvndApiJSON431 returns the response for an HTTP 431 `application/vnd.api+json` response
+func (r PutAccountPersonResponse) GetApplicationvndApiJSON431() *RequestHeaderFieldsTooLarge {
+	return r.ApplicationvndApiJSON431
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -8743,6 +8795,8 @@ type DeleteContactResponse struct {
 	ApplicationvndApiJSON412 *PreconditionFailed
 	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
 	ApplicationvndApiJSON429 *TooManyRequests
+	// ApplicationvndApiJSON431 the response for an HTTP 431 `application/vnd.api+json` response
+	ApplicationvndApiJSON431 *RequestHeaderFieldsTooLarge
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
@@ -8788,6 +8842,11 @@ func (r DeleteContactResponse) GetApplicationvndApiJSON412() *PreconditionFailed
 // GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
 func (r DeleteContactResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 	return r.ApplicationvndApiJSON429
+}
+
+// GetApplicationvndApiJSON431 returns the response for an HTTP 431 `application/vnd.api+json` response
+func (r DeleteContactResponse) GetApplicationvndApiJSON431() *RequestHeaderFieldsTooLarge {
+	return r.ApplicationvndApiJSON431
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -8871,6 +8930,8 @@ type GetContactResponse struct {
 	ApplicationvndApiJSON406 *NotAcceptable
 	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
 	ApplicationvndApiJSON429 *TooManyRequests
+	// ApplicationvndApiJSON431 the response for an HTTP 431 `application/vnd.api+json` response
+	ApplicationvndApiJSON431 *RequestHeaderFieldsTooLarge
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
@@ -8920,6 +8981,11 @@ func (r GetContactResponse) GetApplicationvndApiJSON406() *NotAcceptable {
 // GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
 func (r GetContactResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 	return r.ApplicationvndApiJSON429
+}
+
+// GetApplicationvndApiJSON431 returns the response for an HTTP 431 `application/vnd.api+json` response
+func (r GetContactResponse) GetApplicationvndApiJSON431() *RequestHeaderFieldsTooLarge {
+	return r.ApplicationvndApiJSON431
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -9011,6 +9077,8 @@ type PatchContactResponse struct {
 	ApplicationvndApiJSON415 *UnsupportedMediaType
 	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
 	ApplicationvndApiJSON429 *TooManyRequests
+	// ApplicationvndApiJSON431 the response for an HTTP 431 `application/vnd.api+json` response
+	ApplicationvndApiJSON431 *RequestHeaderFieldsTooLarge
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
@@ -9080,6 +9148,11 @@ func (r PatchContactResponse) GetApplicationvndApiJSON415() *UnsupportedMediaTyp
 // GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
 func (r PatchContactResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 	return r.ApplicationvndApiJSON429
+}
+
+// GetApplicationvndApiJSON431 returns the response for an HTTP 431 `application/vnd.api+json` response
+func (r PatchContactResponse) GetApplicationvndApiJSON431() *RequestHeaderFieldsTooLarge {
+	return r.ApplicationvndApiJSON431
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -9171,6 +9244,8 @@ type PutContactResponse struct {
 	ApplicationvndApiJSON415 *UnsupportedMediaType
 	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
 	ApplicationvndApiJSON429 *TooManyRequests
+	// ApplicationvndApiJSON431 the response for an HTTP 431 `application/vnd.api+json` response
+	ApplicationvndApiJSON431 *RequestHeaderFieldsTooLarge
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
@@ -9240,6 +9315,11 @@ func (r PutContactResponse) GetApplicationvndApiJSON415() *UnsupportedMediaType 
 // GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
 func (r PutContactResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 	return r.ApplicationvndApiJSON429
+}
+
+// GetApplicationvndApiJSON431 returns the response for an HTTP 431 `application/vnd.api+json` response
+func (r PutContactResponse) GetApplicationvndApiJSON431() *RequestHeaderFieldsTooLarge {
+	return r.ApplicationvndApiJSON431
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -9313,6 +9393,8 @@ type ListPeopleResponse struct {
 	ApplicationvndApiJSON406 *NotAcceptable
 	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
 	ApplicationvndApiJSON429 *TooManyRequests
+	// ApplicationvndApiJSON431 the response for an HTTP 431 `application/vnd.api+json` response
+	ApplicationvndApiJSON431 *RequestHeaderFieldsTooLarge
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
@@ -9358,6 +9440,11 @@ func (r ListPeopleResponse) GetApplicationvndApiJSON406() *NotAcceptable {
 // GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
 func (r ListPeopleResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 	return r.ApplicationvndApiJSON429
+}
+
+// GetApplicationvndApiJSON431 returns the response for an HTTP 431 `application/vnd.api+json` response
+func (r ListPeopleResponse) GetApplicationvndApiJSON431() *RequestHeaderFieldsTooLarge {
+	return r.ApplicationvndApiJSON431
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -9450,6 +9537,8 @@ type CreatePersonResponse struct {
 	ApplicationvndApiJSON422 *IdempotencyKeyReused
 	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
 	ApplicationvndApiJSON429 *TooManyRequests
+	// ApplicationvndApiJSON431 the response for an HTTP 431 `application/vnd.api+json` response
+	ApplicationvndApiJSON431 *RequestHeaderFieldsTooLarge
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
@@ -9519,6 +9608,11 @@ func (r CreatePersonResponse) GetApplicationvndApiJSON422() *IdempotencyKeyReuse
 // GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
 func (r CreatePersonResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 	return r.ApplicationvndApiJSON429
+}
+
+// GetApplicationvndApiJSON431 returns the response for an HTTP 431 `application/vnd.api+json` response
+func (r CreatePersonResponse) GetApplicationvndApiJSON431() *RequestHeaderFieldsTooLarge {
+	return r.ApplicationvndApiJSON431
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -9592,6 +9686,8 @@ type DeletePersonResponse struct {
 	ApplicationvndApiJSON412 *PreconditionFailed
 	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
 	ApplicationvndApiJSON429 *TooManyRequests
+	// ApplicationvndApiJSON431 the response for an HTTP 431 `application/vnd.api+json` response
+	ApplicationvndApiJSON431 *RequestHeaderFieldsTooLarge
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
@@ -9637,6 +9733,11 @@ func (r DeletePersonResponse) GetApplicationvndApiJSON412() *PreconditionFailed 
 // GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
 func (r DeletePersonResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 	return r.ApplicationvndApiJSON429
+}
+
+// GetApplicationvndApiJSON431 returns the response for an HTTP 431 `application/vnd.api+json` response
+func (r DeletePersonResponse) GetApplicationvndApiJSON431() *RequestHeaderFieldsTooLarge {
+	return r.ApplicationvndApiJSON431
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -9720,6 +9821,8 @@ type GetPersonResponse struct {
 	ApplicationvndApiJSON406 *NotAcceptable
 	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
 	ApplicationvndApiJSON429 *TooManyRequests
+	// ApplicationvndApiJSON431 the response for an HTTP 431 `application/vnd.api+json` response
+	ApplicationvndApiJSON431 *RequestHeaderFieldsTooLarge
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
@@ -9769,6 +9872,11 @@ func (r GetPersonResponse) GetApplicationvndApiJSON406() *NotAcceptable {
 // GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
 func (r GetPersonResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 	return r.ApplicationvndApiJSON429
+}
+
+// GetApplicationvndApiJSON431 returns the response for an HTTP 431 `application/vnd.api+json` response
+func (r GetPersonResponse) GetApplicationvndApiJSON431() *RequestHeaderFieldsTooLarge {
+	return r.ApplicationvndApiJSON431
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -9860,6 +9968,8 @@ type PatchPersonResponse struct {
 	ApplicationvndApiJSON415 *UnsupportedMediaType
 	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
 	ApplicationvndApiJSON429 *TooManyRequests
+	// ApplicationvndApiJSON431 the response for an HTTP 431 `application/vnd.api+json` response
+	ApplicationvndApiJSON431 *RequestHeaderFieldsTooLarge
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
@@ -9929,6 +10039,11 @@ func (r PatchPersonResponse) GetApplicationvndApiJSON415() *UnsupportedMediaType
 // GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
 func (r PatchPersonResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 	return r.ApplicationvndApiJSON429
+}
+
+// GetApplicationvndApiJSON431 returns the response for an HTTP 431 `application/vnd.api+json` response
+func (r PatchPersonResponse) GetApplicationvndApiJSON431() *RequestHeaderFieldsTooLarge {
+	return r.ApplicationvndApiJSON431
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -10020,6 +10135,8 @@ type PutPersonResponse struct {
 	ApplicationvndApiJSON415 *UnsupportedMediaType
 	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
 	ApplicationvndApiJSON429 *TooManyRequests
+	// ApplicationvndApiJSON431 the response for an HTTP 431 `application/vnd.api+json` response
+	ApplicationvndApiJSON431 *RequestHeaderFieldsTooLarge
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
@@ -10089,6 +10206,11 @@ func (r PutPersonResponse) GetApplicationvndApiJSON415() *UnsupportedMediaType {
 // GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
 func (r PutPersonResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 	return r.ApplicationvndApiJSON429
+}
+
+// GetApplicationvndApiJSON431 returns the response for an HTTP 431 `application/vnd.api+json` response
+func (r PutPersonResponse) GetApplicationvndApiJSON431() *RequestHeaderFieldsTooLarge {
+	return r.ApplicationvndApiJSON431
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -10162,6 +10284,8 @@ type ListPhonesResponse struct {
 	ApplicationvndApiJSON406 *NotAcceptable
 	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
 	ApplicationvndApiJSON429 *TooManyRequests
+	// ApplicationvndApiJSON431 the response for an HTTP 431 `application/vnd.api+json` response
+	ApplicationvndApiJSON431 *RequestHeaderFieldsTooLarge
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
@@ -10207,6 +10331,11 @@ func (r ListPhonesResponse) GetApplicationvndApiJSON406() *NotAcceptable {
 // GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
 func (r ListPhonesResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 	return r.ApplicationvndApiJSON429
+}
+
+// GetApplicationvndApiJSON431 returns the response for an HTTP 431 `application/vnd.api+json` response
+func (r ListPhonesResponse) GetApplicationvndApiJSON431() *RequestHeaderFieldsTooLarge {
+	return r.ApplicationvndApiJSON431
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -10299,6 +10428,8 @@ type CreatePhoneResponse struct {
 	ApplicationvndApiJSON422 *IdempotencyKeyReused
 	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
 	ApplicationvndApiJSON429 *TooManyRequests
+	// ApplicationvndApiJSON431 the response for an HTTP 431 `application/vnd.api+json` response
+	ApplicationvndApiJSON431 *RequestHeaderFieldsTooLarge
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
@@ -10368,6 +10499,11 @@ func (r CreatePhoneResponse) GetApplicationvndApiJSON422() *IdempotencyKeyReused
 // GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
 func (r CreatePhoneResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 	return r.ApplicationvndApiJSON429
+}
+
+// GetApplicationvndApiJSON431 returns the response for an HTTP 431 `application/vnd.api+json` response
+func (r CreatePhoneResponse) GetApplicationvndApiJSON431() *RequestHeaderFieldsTooLarge {
+	return r.ApplicationvndApiJSON431
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -10441,6 +10577,8 @@ type DeletePhoneResponse struct {
 	ApplicationvndApiJSON412 *PreconditionFailed
 	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
 	ApplicationvndApiJSON429 *TooManyRequests
+	// ApplicationvndApiJSON431 the response for an HTTP 431 `application/vnd.api+json` response
+	ApplicationvndApiJSON431 *RequestHeaderFieldsTooLarge
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
@@ -10486,6 +10624,11 @@ func (r DeletePhoneResponse) GetApplicationvndApiJSON412() *PreconditionFailed {
 // GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
 func (r DeletePhoneResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 	return r.ApplicationvndApiJSON429
+}
+
+// GetApplicationvndApiJSON431 returns the response for an HTTP 431 `application/vnd.api+json` response
+func (r DeletePhoneResponse) GetApplicationvndApiJSON431() *RequestHeaderFieldsTooLarge {
+	return r.ApplicationvndApiJSON431
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -10569,6 +10712,8 @@ type GetPhoneResponse struct {
 	ApplicationvndApiJSON406 *NotAcceptable
 	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
 	ApplicationvndApiJSON429 *TooManyRequests
+	// ApplicationvndApiJSON431 the response for an HTTP 431 `application/vnd.api+json` response
+	ApplicationvndApiJSON431 *RequestHeaderFieldsTooLarge
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
@@ -10618,6 +10763,11 @@ func (r GetPhoneResponse) GetApplicationvndApiJSON406() *NotAcceptable {
 // GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
 func (r GetPhoneResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 	return r.ApplicationvndApiJSON429
+}
+
+// GetApplicationvndApiJSON431 returns the response for an HTTP 431 `application/vnd.api+json` response
+func (r GetPhoneResponse) GetApplicationvndApiJSON431() *RequestHeaderFieldsTooLarge {
+	return r.ApplicationvndApiJSON431
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -10709,6 +10859,8 @@ type PatchPhoneResponse struct {
 	ApplicationvndApiJSON415 *UnsupportedMediaType
 	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
 	ApplicationvndApiJSON429 *TooManyRequests
+	// ApplicationvndApiJSON431 the response for an HTTP 431 `application/vnd.api+json` response
+	ApplicationvndApiJSON431 *RequestHeaderFieldsTooLarge
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
@@ -10778,6 +10930,11 @@ func (r PatchPhoneResponse) GetApplicationvndApiJSON415() *UnsupportedMediaType 
 // GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
 func (r PatchPhoneResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 	return r.ApplicationvndApiJSON429
+}
+
+// GetApplicationvndApiJSON431 returns the response for an HTTP 431 `application/vnd.api+json` response
+func (r PatchPhoneResponse) GetApplicationvndApiJSON431() *RequestHeaderFieldsTooLarge {
+	return r.ApplicationvndApiJSON431
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -10869,6 +11026,8 @@ type PutPhoneResponse struct {
 	ApplicationvndApiJSON415 *UnsupportedMediaType
 	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
 	ApplicationvndApiJSON429 *TooManyRequests
+	// ApplicationvndApiJSON431 the response for an HTTP 431 `application/vnd.api+json` response
+	ApplicationvndApiJSON431 *RequestHeaderFieldsTooLarge
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
@@ -10940,6 +11099,11 @@ func (r PutPhoneResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 	return r.ApplicationvndApiJSON429
 }
 
+// GetApplicationvndApiJSON431 returns the response for an HTTP 431 `application/vnd.api+json` response
+func (r PutPhoneResponse) GetApplicationvndApiJSON431() *RequestHeaderFieldsTooLarge {
+	return r.ApplicationvndApiJSON431
+}
+
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
 func (r PutPhoneResponse) GetApplicationvndApiJSON500() *InternalServerError {
 	return r.ApplicationvndApiJSON500
@@ -11007,6 +11171,8 @@ type ListDeletedRecordsResponse struct {
 	ApplicationvndApiJSON406 *NotAcceptable
 	// ApplicationvndApiJSON429 the response for an HTTP 429 `application/vnd.api+json` response
 	ApplicationvndApiJSON429 *TooManyRequests
+	// ApplicationvndApiJSON431 the response for an HTTP 431 `application/vnd.api+json` response
+	ApplicationvndApiJSON431 *RequestHeaderFieldsTooLarge
 	// ApplicationvndApiJSON500 the response for an HTTP 500 `application/vnd.api+json` response
 	ApplicationvndApiJSON500 *InternalServerError
 	// ApplicationvndApiJSON503 the response for an HTTP 503 `application/vnd.api+json` response
@@ -11042,6 +11208,11 @@ func (r ListDeletedRecordsResponse) GetApplicationvndApiJSON406() *NotAcceptable
 // GetApplicationvndApiJSON429 returns the response for an HTTP 429 `application/vnd.api+json` response
 func (r ListDeletedRecordsResponse) GetApplicationvndApiJSON429() *TooManyRequests {
 	return r.ApplicationvndApiJSON429
+}
+
+// GetApplicationvndApiJSON431 returns the response for an HTTP 431 `application/vnd.api+json` response
+func (r ListDeletedRecordsResponse) GetApplicationvndApiJSON431() *RequestHeaderFieldsTooLarge {
+	return r.ApplicationvndApiJSON431
 }
 
 // GetApplicationvndApiJSON500 returns the response for an HTTP 500 `application/vnd.api+json` response
@@ -11847,6 +12018,13 @@ func ParseListContactsResponse(rsp *http.Response) (*ListContactsResponse, error
 		}
 		response.ApplicationvndApiJSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest RequestHeaderFieldsTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON431 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -11976,6 +12154,13 @@ func ParseCreateContactResponse(rsp *http.Response) (*CreateContactResponse, err
 		}
 		response.ApplicationvndApiJSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest RequestHeaderFieldsTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON431 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -12104,6 +12289,13 @@ func ParseListAccountPeopleResponse(rsp *http.Response) (*ListAccountPeopleRespo
 		}
 		response.ApplicationvndApiJSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest RequestHeaderFieldsTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON431 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -12222,6 +12414,13 @@ func ParseDeleteAccountPersonResponse(rsp *http.Response) (*DeleteAccountPersonR
 		}
 		response.ApplicationvndApiJSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest RequestHeaderFieldsTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON431 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -12339,6 +12538,13 @@ func ParseGetAccountPersonResponse(rsp *http.Response) (*GetAccountPersonRespons
 			return nil, err
 		}
 		response.ApplicationvndApiJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest RequestHeaderFieldsTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON431 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
@@ -12503,6 +12709,13 @@ func ParsePatchAccountPersonResponse(rsp *http.Response) (*PatchAccountPersonRes
 		}
 		response.ApplicationvndApiJSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest RequestHeaderFieldsTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON431 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -12666,6 +12879,13 @@ func ParsePutAccountPersonResponse(rsp *http.Response) (*PutAccountPersonRespons
 		}
 		response.ApplicationvndApiJSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest RequestHeaderFieldsTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON431 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -12804,6 +13024,13 @@ func ParseDeleteContactResponse(rsp *http.Response) (*DeleteContactResponse, err
 		}
 		response.ApplicationvndApiJSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest RequestHeaderFieldsTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON431 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -12921,6 +13148,13 @@ func ParseGetContactResponse(rsp *http.Response) (*GetContactResponse, error) {
 			return nil, err
 		}
 		response.ApplicationvndApiJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest RequestHeaderFieldsTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON431 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
@@ -13085,6 +13319,13 @@ func ParsePatchContactResponse(rsp *http.Response) (*PatchContactResponse, error
 		}
 		response.ApplicationvndApiJSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest RequestHeaderFieldsTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON431 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -13248,6 +13489,13 @@ func ParsePutContactResponse(rsp *http.Response) (*PutContactResponse, error) {
 		}
 		response.ApplicationvndApiJSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest RequestHeaderFieldsTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON431 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -13382,6 +13630,13 @@ func ParseListPeopleResponse(rsp *http.Response) (*ListPeopleResponse, error) {
 			return nil, err
 		}
 		response.ApplicationvndApiJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest RequestHeaderFieldsTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON431 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
@@ -13525,6 +13780,13 @@ func ParseCreatePersonResponse(rsp *http.Response) (*CreatePersonResponse, error
 			return nil, err
 		}
 		response.ApplicationvndApiJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest RequestHeaderFieldsTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON431 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
@@ -13671,6 +13933,13 @@ func ParseDeletePersonResponse(rsp *http.Response) (*DeletePersonResponse, error
 		}
 		response.ApplicationvndApiJSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest RequestHeaderFieldsTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON431 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -13788,6 +14057,13 @@ func ParseGetPersonResponse(rsp *http.Response) (*GetPersonResponse, error) {
 			return nil, err
 		}
 		response.ApplicationvndApiJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest RequestHeaderFieldsTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON431 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
@@ -13952,6 +14228,13 @@ func ParsePatchPersonResponse(rsp *http.Response) (*PatchPersonResponse, error) 
 		}
 		response.ApplicationvndApiJSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest RequestHeaderFieldsTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON431 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -14115,6 +14398,13 @@ func ParsePutPersonResponse(rsp *http.Response) (*PutPersonResponse, error) {
 		}
 		response.ApplicationvndApiJSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest RequestHeaderFieldsTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON431 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -14249,6 +14539,13 @@ func ParseListPhonesResponse(rsp *http.Response) (*ListPhonesResponse, error) {
 			return nil, err
 		}
 		response.ApplicationvndApiJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest RequestHeaderFieldsTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON431 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
@@ -14392,6 +14689,13 @@ func ParseCreatePhoneResponse(rsp *http.Response) (*CreatePhoneResponse, error) 
 			return nil, err
 		}
 		response.ApplicationvndApiJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest RequestHeaderFieldsTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON431 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
@@ -14538,6 +14842,13 @@ func ParseDeletePhoneResponse(rsp *http.Response) (*DeletePhoneResponse, error) 
 		}
 		response.ApplicationvndApiJSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest RequestHeaderFieldsTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON431 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -14655,6 +14966,13 @@ func ParseGetPhoneResponse(rsp *http.Response) (*GetPhoneResponse, error) {
 			return nil, err
 		}
 		response.ApplicationvndApiJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest RequestHeaderFieldsTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON431 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
@@ -14819,6 +15137,13 @@ func ParsePatchPhoneResponse(rsp *http.Response) (*PatchPhoneResponse, error) {
 		}
 		response.ApplicationvndApiJSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest RequestHeaderFieldsTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON431 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -14982,6 +15307,13 @@ func ParsePutPhoneResponse(rsp *http.Response) (*PutPhoneResponse, error) {
 		}
 		response.ApplicationvndApiJSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest RequestHeaderFieldsTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON431 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -15102,6 +15434,13 @@ func ParseListDeletedRecordsResponse(rsp *http.Response) (*ListDeletedRecordsRes
 			return nil, err
 		}
 		response.ApplicationvndApiJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest RequestHeaderFieldsTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationvndApiJSON431 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError

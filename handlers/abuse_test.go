@@ -83,11 +83,11 @@ func TestRateLimitBurstThen429(t *testing.T) {
 // mustUserID returns the user id of one of our own tokens.
 func mustUserID(t *testing.T, tok string) string {
 	t.Helper()
-	id, _, err := parseToken(testSecret, tok, time.Now())
+	v, err := parseToken(testSecret, tok, time.Now(), DefaultMaxTokenTTL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return id
+	return v.userID
 }
 
 // TestRateLimitConcurrentUsers: many goroutines for two users at once; each

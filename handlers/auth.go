@@ -13,8 +13,13 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// leeway is the clock skew allowed when checking a token's exp.
+// leeway is the clock skew allowed when checking a token's times: exp,
+// nbf, iat and how far ahead exp is (the maximum lifetime).
 const leeway = 30 * time.Second
+
+// DefaultMaxTokenTTL is the longest a token may be valid for when
+// Config.MaxTokenTTL is not set.
+const DefaultMaxTokenTTL = 30 * 24 * time.Hour
 
 // caller is the authenticated user of a request.
 type caller struct {
@@ -30,39 +35,65 @@ func callerFrom(ctx context.Context) caller {
 	return c
 }
 
-// IssueToken returns an HS256 token for userID, valid for ttl, signed with
-// secret's raw bytes. It returns an error when userID is not a UUID.
+// IssueToken returns an HS256 token for userID, issued at now (iat) and
+// valid for ttl (exp), in whole seconds (ttl is rounded down to one), signed
+// with secret's raw bytes. It returns an error when userID is not a UUID.
 func IssueToken(secret []byte, userID string, ttl time.Duration, now time.Time) (string, error) {
 	if !isUUID(userID) {
 		return "", fmt.Errorf("user id %q is not a uuid", userID)
 	}
+	iat := now.Unix()
 	claims := jwt.MapClaims{
 		"user_id": strings.ToLower(userID),
-		"iat":     now.Unix(),
-		"exp":     now.Add(ttl).Unix(),
+		"iat":     iat,
+		"exp":     iat + int64(ttl/time.Second),
 	}
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(secret)
 }
 
+// verifiedToken is what a valid token grants: its user id, for as long as
+// now is in [from, until). Whether a token is valid depends on now only
+// through that window, so a cached one needs no other check.
+type verifiedToken struct {
+	userID string
+	from   time.Time // the latest of nbf, iat and exp - maxTTL, less the leeway
+	until  time.Time // exp plus the leeway
+}
+
 // parseToken verifies token at the time now and returns its user id
-// (lower-case) and its expiry.
-func parseToken(secret []byte, token string, now time.Time) (string, time.Time, error) {
+// (lower-case) and the window in which it is valid. A token is valid when
+// it is signed with HS256 and secret; has exp, not passed (more than the
+// leeway ago) and at most maxTTL (plus the leeway) ahead of now; has no nbf
+// or iat further ahead of now than the leeway; when it has iat, exp - iat
+// is at most maxTTL; and its user_id (else sub) is a UUID.
+func parseToken(secret []byte, token string, now time.Time, maxTTL time.Duration) (verifiedToken, error) {
 	parsed, err := jwt.Parse(token, func(*jwt.Token) (any, error) { return secret, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithLeeway(leeway),
 		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
 		jwt.WithTimeFunc(func() time.Time { return now }),
 	)
 	if err != nil {
-		return "", time.Time{}, err
+		return verifiedToken{}, err
 	}
 	claims, ok := parsed.Claims.(jwt.MapClaims)
 	if !ok {
-		return "", time.Time{}, errors.New("unexpected claims")
+		return verifiedToken{}, errors.New("unexpected claims")
 	}
+	// jwt.Parse has checked the types of exp, nbf and iat.
 	exp, err := claims.GetExpirationTime()
 	if err != nil || exp == nil {
-		return "", time.Time{}, errors.New("the token has no valid exp")
+		return verifiedToken{}, errors.New("the token has no valid exp")
+	}
+	nbf, _ := claims.GetNotBefore()
+	iat, _ := claims.GetIssuedAt()
+	if exp.Sub(now)-leeway > maxTTL { // not maxTTL+leeway, which may overflow
+		return verifiedToken{}, fmt.Errorf("its exp is more than %s ahead, the maximum token lifetime", maxTTL)
+	}
+	if iat != nil && exp.Sub(iat.Time) > maxTTL {
+		return verifiedToken{}, fmt.Errorf("its exp is %s after its iat, more than the maximum token lifetime %s",
+			exp.Sub(iat.Time), maxTTL)
 	}
 	claim := "user_id"
 	raw, ok := claims[claim]
@@ -72,9 +103,16 @@ func parseToken(secret []byte, token string, now time.Time) (string, time.Time, 
 	}
 	id, _ := raw.(string)
 	if !isUUID(id) {
-		return "", time.Time{}, fmt.Errorf("the token's %s is not a uuid", claim)
+		return verifiedToken{}, fmt.Errorf("the token's %s is not a uuid", claim)
 	}
-	return strings.ToLower(id), exp.Time, nil
+	v := verifiedToken{userID: strings.ToLower(id), from: exp.Add(-maxTTL), until: exp.Add(leeway)}
+	for _, d := range []*jwt.NumericDate{nbf, iat} {
+		if d != nil && d.After(v.from) {
+			v.from = d.Time
+		}
+	}
+	v.from = v.from.Add(-leeway)
+	return v, nil
 }
 
 // maxCachedTokens bounds the verified-token cache; it is emptied when full.
@@ -83,28 +121,26 @@ const maxCachedTokens = 4096
 // tokenCache remembers tokens that passed parseToken, so that a client's
 // next requests with the same token skip the signature check and the
 // decoding of its claims (pprof: ~5% of a GET's CPU). Only a token that
-// verified is stored, under its exact text (signature included), and a hit
-// is still refused once the token has expired (with the same leeway).
+// verified is stored, under its exact text (signature included), with the
+// window in which parseToken finds it valid (verifiedToken); a hit outside
+// that window, such as after exp and the leeway, is verified again and
+// refused. The window depends on the maximum lifetime: a cache serves one.
 type tokenCache struct {
 	mu sync.RWMutex
 	m  map[string]verifiedToken
 }
 
-type verifiedToken struct {
-	userID string
-	exp    time.Time
-}
-
-// verify returns the user id of token, valid at now, from the cache or
-// parseToken; parseToken's error when it is not valid.
-func (tc *tokenCache) verify(secret []byte, token string, now time.Time) (string, error) {
+// verify returns the user id of token, valid at now with the maximum
+// lifetime maxTTL, from the cache or parseToken; parseToken's error when it
+// is not valid.
+func (tc *tokenCache) verify(secret []byte, token string, now time.Time, maxTTL time.Duration) (string, error) {
 	tc.mu.RLock()
 	v, ok := tc.m[token]
 	tc.mu.RUnlock()
-	if ok && now.Before(v.exp.Add(leeway)) {
+	if ok && !now.Before(v.from) && now.Before(v.until) {
 		return v.userID, nil
 	}
-	userID, exp, err := parseToken(secret, token, now)
+	v, err := parseToken(secret, token, now, maxTTL)
 	tc.mu.Lock()
 	defer tc.mu.Unlock()
 	if err != nil {
@@ -114,8 +150,8 @@ func (tc *tokenCache) verify(secret []byte, token string, now time.Time) (string
 	if tc.m == nil || len(tc.m) >= maxCachedTokens {
 		tc.m = make(map[string]verifiedToken)
 	}
-	tc.m[token] = verifiedToken{userID: userID, exp: exp}
-	return userID, nil
+	tc.m[token] = v
+	return v.userID, nil
 }
 
 // authenticate requires a valid bearer token (header or access_token query
@@ -138,7 +174,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Response().Header().Set("WWW-Authenticate", "Bearer")
 			return &Error{Status: http.StatusUnauthorized, Detail: "a bearer token is required"}
 		}
-		userID, err := s.tokens.verify(s.secret, token, time.Now())
+		userID, err := s.tokens.verify(s.secret, token, time.Now(), s.maxTokenTTL)
 		if err != nil {
 			return s.unauthorized(c, "the token is invalid: "+err.Error())
 		}

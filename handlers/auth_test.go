@@ -100,6 +100,74 @@ func TestAuthTokens(t *testing.T) {
 	}
 }
 
+// TestAuthTokenLifetime: a token may live at most the maximum lifetime
+// (Config.MaxTokenTTL, default 30 days): exp further ahead than it (plus the
+// leeway), or exp - iat longer than it, is 401; so is nbf or iat in the
+// future beyond the leeway, or a time claim that is not a number. Tokens
+// within the limits, the leeway included, are accepted.
+func TestAuthTokenLifetime(t *testing.T) {
+	now := time.Now()
+	uid := uuid.NewString()
+	year9999 := time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC).Unix()
+	token := func(claims jwt.MapClaims) string {
+		claims["user_id"] = uid
+		return signToken(t, jwt.SigningMethodHS256, testSecret, claims)
+	}
+	issued := func(ttl time.Duration) string {
+		tok, err := IssueToken(testSecret, uid, ttl, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	day := 24 * time.Hour
+	cases := []struct {
+		name   string
+		maxTTL time.Duration // Config.MaxTokenTTL; 0 is the default
+		token  string
+		ok     bool
+	}{
+		{name: "IssueToken for the default maximum", token: issued(DefaultMaxTokenTTL), ok: true},
+		{name: "exp 30 days ahead, no iat", token: token(jwt.MapClaims{"exp": now.Add(30 * day).Unix()}), ok: true},
+		{name: "exp 30 days and 20 s ahead, within the leeway", token: token(jwt.MapClaims{"exp": now.Add(30*day + 20*time.Second).Unix()}), ok: true},
+		{name: "nbf and iat now", token: token(jwt.MapClaims{"exp": now.Add(time.Hour).Unix(), "nbf": now.Unix(), "iat": now.Unix()}), ok: true},
+		{name: "nbf and iat 10 s ahead, within the leeway", token: token(jwt.MapClaims{"exp": now.Add(time.Hour).Unix(), "nbf": now.Add(10 * time.Second).Unix(), "iat": now.Add(10 * time.Second).Unix()}), ok: true},
+		{name: "exp - iat exactly 30 days", token: token(jwt.MapClaims{"exp": now.Add(29 * day).Unix(), "iat": now.Add(-day).Unix()}), ok: true},
+		{name: "a 1h maximum, exp 1h ahead", maxTTL: time.Hour, token: token(jwt.MapClaims{"exp": now.Add(time.Hour).Unix()}), ok: true},
+
+		{name: "exp a year ahead", token: token(jwt.MapClaims{"exp": now.Add(365 * day).Unix()})},
+		{name: "exp in the year 9999", token: token(jwt.MapClaims{"exp": year9999})},
+		{name: "exp in the year 9999, iat now", token: token(jwt.MapClaims{"exp": year9999, "iat": now.Unix()})},
+		{name: "exp 30 days and 1 min ahead", token: token(jwt.MapClaims{"exp": now.Add(30*day + time.Minute).Unix()})},
+		{name: "IssueToken for 31 days", token: issued(31 * day)},
+		{name: "exp - iat 31 days, exp an hour ahead", token: token(jwt.MapClaims{"exp": now.Add(time.Hour).Unix(), "iat": now.Add(-31 * day).Unix()})},
+		{name: "nbf 5 min ahead", token: token(jwt.MapClaims{"exp": now.Add(time.Hour).Unix(), "nbf": now.Add(5 * time.Minute).Unix()})},
+		{name: "iat 5 min ahead", token: token(jwt.MapClaims{"exp": now.Add(time.Hour).Unix(), "iat": now.Add(5 * time.Minute).Unix()})},
+		{name: "iat 40 s ahead", token: token(jwt.MapClaims{"exp": now.Add(time.Hour).Unix(), "iat": now.Add(40 * time.Second).Unix()})},
+		{name: "iat not a number", token: token(jwt.MapClaims{"exp": now.Add(time.Hour).Unix(), "iat": "yesterday"})},
+		{name: "nbf not a number", token: token(jwt.MapClaims{"exp": now.Add(time.Hour).Unix(), "nbf": "now"})},
+		{name: "a 1h maximum, exp 2h ahead", maxTTL: time.Hour, token: token(jwt.MapClaims{"exp": now.Add(2 * time.Hour).Unix()})},
+		{name: "a 1h maximum, IssueToken for 2h", maxTTL: time.Hour, token: issued(2 * time.Hour)},
+	}
+	apis := map[time.Duration]*api{0: newAPI(t), time.Hour: newAPIWith(t, Config{MaxTokenTTL: time.Hour})}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := apis[tc.maxTTL]
+			r := a.do(req{Method: "GET", Path: "/api/v2/contacts", Token: tc.token})
+			if tc.ok {
+				r.want(t, http.StatusOK, "")
+				return
+			}
+			wantErrorDoc(t, r, http.StatusUnauthorized, "")
+			if h := r.Header.Get("WWW-Authenticate"); h != `Bearer error="invalid_token"` {
+				t.Errorf("WWW-Authenticate %q", h)
+			}
+			// The same token again (a cache hit, were it cached) is refused too.
+			wantErrorDoc(t, a.do(req{Method: "GET", Path: "/api/v2/contacts", Token: tc.token}), http.StatusUnauthorized, "")
+		})
+	}
+}
+
 // Every operation needs a token, checked before the resource is looked up.
 func TestAuthRequiredOnEveryOperation(t *testing.T) {
 	a := newAPI(t)
@@ -274,7 +342,9 @@ func TestAuthorizationListsAndNotFound(t *testing.T) {
 }
 
 // TestTokenCache: a cached token is refused once it has expired (with the
-// leeway), a token differing from a cached one by its signature is still
+// leeway), and before its nbf or iat or while its exp is further ahead
+// than the maximum lifetime (with the leeway), exactly as parseToken would
+// refuse it; a token differing from a cached one by its signature is still
 // refused, and the cache stays bounded.
 func TestTokenCache(t *testing.T) {
 	t0 := time.Now().Truncate(time.Second)
@@ -283,6 +353,17 @@ func TestTokenCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Valid from nbf = t0 + 1h, until exp = t0 + 2h (with the leeway).
+	later := signToken(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"user_id": user,
+		"nbf": t0.Add(time.Hour).Unix(), "exp": t0.Add(2 * time.Hour).Unix()})
+	// Issued at t0 + 1h.
+	issuedLater, err := IssueToken(testSecret, user, time.Minute, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No iat; exp t0 + 3h, which is within a 1h maximum lifetime from t0 + 2h.
+	farExp := signToken(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"user_id": user, "exp": t0.Add(3 * time.Hour).Unix()})
+	const maxTTL = time.Hour
 	var tc tokenCache
 	// Change one character in the middle of the signature.
 	i := strings.LastIndex(tok, ".") + 10
@@ -303,14 +384,34 @@ func TestTokenCache(t *testing.T) {
 		{"within the leeway after exp", tok, t0.Add(time.Minute + leeway - time.Second), false},
 		{"after exp and the leeway", tok, t0.Add(time.Minute + leeway + time.Second), true},
 		{"before exp again", tok, t0.Add(time.Second), false},
+
+		// Each "cached" case follows one that cached the token.
+		{"before nbf", later, t0, true},
+		{"after nbf", later, t0.Add(time.Hour), false},
+		{"within the leeway before nbf, cached", later, t0.Add(time.Hour - leeway), false},
+		{"before the leeway before nbf, cached", later, t0.Add(time.Hour - leeway - time.Second), true},
+		{"after nbf again", later, t0.Add(time.Hour), false},
+		{"long before nbf, cached", later, t0, true},
+
+		{"after iat", issuedLater, t0.Add(time.Hour), false},
+		{"before iat and the leeway, cached", issuedLater, t0.Add(time.Hour - leeway - time.Second), true},
+
+		{"exp further ahead than the maximum", farExp, t0, true},
+		{"exp within the maximum", farExp, t0.Add(2 * time.Hour), false},
+		{"exp within the maximum and the leeway, cached", farExp, t0.Add(2*time.Hour - leeway), false},
+		{"exp further ahead than the maximum and the leeway, cached", farExp, t0.Add(2*time.Hour - leeway - time.Second), true},
 	}
 	for _, tt := range tests {
-		got, err := tc.verify(testSecret, tt.token, tt.at)
+		got, err := tc.verify(testSecret, tt.token, tt.at, maxTTL)
 		switch {
 		case tt.wantErr && err == nil:
 			t.Errorf("%s: user %q, want an error", tt.name, got)
 		case !tt.wantErr && (err != nil || got != user):
 			t.Errorf("%s: %q, %v; want %q", tt.name, got, err, user)
+		}
+		// The cache agrees with a fresh verification.
+		if _, perr := parseToken(testSecret, tt.token, tt.at, maxTTL); (perr != nil) != tt.wantErr {
+			t.Errorf("%s: parseToken: %v, want an error: %v", tt.name, perr, tt.wantErr)
 		}
 	}
 	if _, ok := tc.m[tampered]; ok {
@@ -322,7 +423,7 @@ func TestTokenCache(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, err := tc.verify(testSecret, tok, t0); err != nil || got != u {
+		if got, err := tc.verify(testSecret, tok, t0, maxTTL); err != nil || got != u {
 			t.Fatalf("token %d: %q, %v", i, got, err)
 		}
 	}

@@ -2,13 +2,14 @@
 // contacts, people and phones API and wires it into Echo with the checks the
 // spec promises, in its order: routing, path ids (a non-UUID id is 404),
 // the query string's syntax (checkQueryString: 400 unless it parses
-// strictly, into clean text), authentication, the per-user rate limit,
-// content negotiation, the Idempotency-Key header of creates
-// (idempotency.go), then the request checks of validate (query lengths
-// and parameters, body size, depth, syntax and JSON:API structure,
-// schema), then the handlers' own semantic validation, and the store's
-// path checks and preconditions in the write's transaction. Every request
-// runs under its deadline (Config.RequestTimeout).
+// strictly, into clean text), authentication (the token's signature, times
+// and maximum lifetime), the per-user rate limit, content negotiation, the
+// Idempotency-Key header of creates (idempotency.go), then the request
+// checks of validate (query lengths and parameters, body size, depth,
+// syntax and JSON:API structure, schema), then the handlers' own semantic
+// validation, and the store's path checks and preconditions in the write's
+// transaction. Every request runs under its deadline
+// (Config.RequestTimeout).
 //
 // Every error a handler or middleware returns becomes a JSON:API error
 // document in one place, toErrors.
@@ -116,6 +117,11 @@ type Config struct {
 	// negative. Keep it below the HTTP server's write timeout, so that the
 	// answer can still be written.
 	RequestTimeout time.Duration
+	// MaxTokenTTL is the longest a token may be valid for: a token whose
+	// exp is further ahead of now (plus 30 s of leeway), or whose exp - iat
+	// is longer, is refused (401). DefaultMaxTokenTTL when zero or
+	// negative.
+	MaxTokenTTL time.Duration
 }
 
 // DefaultRequestTimeout is the request deadline when Config sets none.
@@ -133,6 +139,8 @@ type Server struct {
 	limiter *rateLimiter
 	// timeout is every request's deadline (Config.RequestTimeout).
 	timeout time.Duration
+	// maxTokenTTL is the longest a token may be valid for (Config.MaxTokenTTL).
+	maxTokenTTL time.Duration
 }
 
 var _ generated.StrictServerInterface = (*Server)(nil)
@@ -154,6 +162,9 @@ func New(store Store, cfg Config) (*echo.Echo, error) {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
 	}
+	if cfg.MaxTokenTTL <= 0 {
+		cfg.MaxTokenTTL = DefaultMaxTokenTTL
+	}
 	spec, err := generated.GetSpec()
 	if err != nil {
 		return nil, fmt.Errorf("handlers: load spec: %w", err)
@@ -161,7 +172,7 @@ func New(store Store, cfg Config) (*echo.Echo, error) {
 	spec.Servers = nil // validate paths as they are served, whatever the host
 
 	s := &Server{store: store, secret: cfg.Secret, region: strings.ToUpper(cfg.DefaultRegion), log: cfg.Logger,
-		timeout: cfg.RequestTimeout}
+		timeout: cfg.RequestTimeout, maxTokenTTL: cfg.MaxTokenTTL}
 
 	e := echo.New()
 	e.HideBanner = true

@@ -30,7 +30,7 @@ const usage = `phoneapi — the contacts, people and phones API (JSON:API, API v
 
 Usage:
   phoneapi serve   [--addr ADDR] [--db DB] [--jwt-secret S] [--default-region R] [PG FLAGS]
-  phoneapi token   [--user UUID] [--ttl 720h] [--db DB] [--jwt-secret S] [PG FLAGS]
+  phoneapi token   [--user UUID] [--ttl 720h] [--max-token-ttl D] [--db DB] [--jwt-secret S] [PG FLAGS]
   phoneapi migrate [--db DB] [PG FLAGS]
   phoneapi seed    [--contacts N] [--people-per-contact P] [--phones-per-person K] [--user UUID] [--db DB] [PG FLAGS]
   phoneapi export  [--db DB] [--out FILE|-] [PG FLAGS]
@@ -63,6 +63,10 @@ Flags fall back to environment variables:
   --default-region  PHONEAPI_DEFAULT_REGION  region for national numbers (default US)
   --rate-limit      PHONEAPI_RATE_LIMIT      requests a second per user, 0 disables (default 50)
   --rate-burst      PHONEAPI_RATE_BURST      requests a user may send at once (default 100)
+  --max-token-ttl   PHONEAPI_MAX_TOKEN_TTL   longest a token may be valid for (default 720h):
+                                             serve refuses (401) a token whose exp is further
+                                             ahead or whose exp - iat is longer; token refuses
+                                             a longer --ttl
   --sqlite-synchronous  PHONEAPI_SQLITE_SYNCHRONOUS  full (default): every answered
                         write survives power loss; normal: faster commits that
                         survive a crash of phoneapi, but the last ones may be
@@ -292,10 +296,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	limits := addLimitFlags(fs, getenv)     // limits.go
 	timeouts := addTimeoutFlags(fs, getenv) // timeouts.go
 	pprofAddr := addPprofFlag(fs, getenv)   // pprof.go
+	ttl := addMaxTokenTTLFlag(fs, getenv)   // tokens.go
 	if help, err := parse(fs, args, &o); help || err != nil {
 		return err
 	}
 	if err := limits.check(fs); err != nil {
+		return err
+	}
+	if err := ttl.check(fs); err != nil {
 		return err
 	}
 	if err := timeouts.check(fs); err != nil {
@@ -314,7 +322,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	e, err := handlers.New(store, handlers.Config{Secret: secret, DefaultRegion: o.region, Logger: log,
-		RateLimit: limits.rate, RateBurst: limits.burst, Version: buildVersion(), RequestTimeout: timeouts.request})
+		RateLimit: limits.rate, RateBurst: limits.burst, Version: buildVersion(), RequestTimeout: timeouts.request,
+		MaxTokenTTL: ttl.max})
 	if err != nil {
 		return err
 	}
@@ -356,15 +365,23 @@ func token(ctx context.Context, args []string, getenv func(string) string, stdou
 	var o options
 	fs := newFlags("token", getenv, stderr, &o, "db", "secret")
 	user := fs.String("user", "", "user id (UUID); a new one when empty")
-	ttl := fs.Duration("ttl", 720*time.Hour, "how long the token is valid")
+	ttl := fs.Duration("ttl", 720*time.Hour, "how long the token is valid (whole seconds); at most --max-token-ttl")
+	maxTTL := addMaxTokenTTLFlag(fs, getenv) // tokens.go
 	if help, err := parse(fs, args, &o); help || err != nil {
+		return err
+	}
+	if err := maxTTL.check(fs); err != nil {
 		return err
 	}
 	if *user == "" {
 		*user = uuid.NewString()
 	}
-	if *ttl <= 0 {
-		return &usageError{msg: "token: --ttl must be positive"}
+	if *ttl < time.Second {
+		return &usageError{msg: "token: --ttl must be at least 1s"}
+	}
+	if *ttl > maxTTL.max {
+		return &usageError{msg: fmt.Sprintf("token: --ttl %s is longer than the maximum token lifetime %s, "+
+			"so serve would refuse the token; shorten --ttl or raise --max-token-ttl (on serve too)", *ttl, maxTTL.max)}
 	}
 	var secret []byte
 	if o.secret != "" {

@@ -1,7 +1,8 @@
 package handlers
 
 // Abuse and bad input: per-user rate limiting, string length limits, deeply
-// nested bodies, security headers, and tokens of other algorithms.
+// nested bodies, security headers, tokens of other algorithms, and the
+// size of the header fields.
 
 import (
 	"crypto/ecdsa"
@@ -11,6 +12,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -436,4 +438,54 @@ func TestAuthRejectsForeignAlgorithms(t *testing.T) {
 	}
 	// The control: the same claims, HS256 with the secret, are accepted.
 	a.do(req{Method: "GET", Path: "/api/v2/contacts", Token: good}).want(t, http.StatusOK, "")
+}
+
+// TestHeaderLimit: header fields of exactly MaxHeaderBytes (name + value +
+// 4 bytes each, Host included) are served; one byte more is a JSON:API 431
+// naming the largest field, on any operation, before authentication.
+func TestHeaderLimit(t *testing.T) {
+	a := newAPI(t)
+	tok := a.user()
+	// What the harness sends besides the padding: Host (httptest's
+	// example.com), Accept and Authorization.
+	fixed := len("Host") + len("example.com") + 4 +
+		len("Accept") + len(mediaType) + 4 +
+		len("Authorization") + len("Bearer "+tok) + 4
+	pad := MaxHeaderBytes - fixed - (len("X-Pad") + 4)
+	for _, tc := range []struct {
+		name   string
+		token  string
+		padLen int
+		want   int
+	}{
+		{"exactly the limit", tok, pad, http.StatusOK},
+		{"one byte over", tok, pad + 1, http.StatusRequestHeaderFieldsTooLarge},
+		{"far over", tok, 4 * MaxHeaderBytes, http.StatusRequestHeaderFieldsTooLarge},
+		// No token, the rest as large: 431 before 401 (Authorization
+		// was part of the count above).
+		{"over, without a token", "", pad + len("Authorization") + len("Bearer "+tok) + 4 + 1, http.StatusRequestHeaderFieldsTooLarge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := a.do(req{Method: "GET", Path: "/api/v2/contacts", Token: tc.token,
+				Header: map[string]string{"X-Pad": strings.Repeat("a", tc.padLen)}})
+			if tc.want == http.StatusOK {
+				r.want(t, http.StatusOK, "")
+				return
+			}
+			if r.Code != tc.want {
+				t.Fatalf("status %d, want %d: %s", r.Code, tc.want, r.Raw)
+			}
+			wantErrorDoc(t, r, tc.want, "")
+			e := r.Doc["errors"].([]any)[0].(map[string]any)
+			if src, _ := e["source"].(map[string]any); src["header"] != "X-Pad" {
+				t.Errorf("source %v, want header X-Pad", e["source"])
+			}
+		})
+	}
+	// Many small fields count as much as one large one.
+	h := map[string]string{}
+	for i := 0; len(h)*(len("X-Pad-00000")+100+4) <= MaxHeaderBytes; i++ {
+		h[fmt.Sprintf("X-Pad-%05d", i)] = strings.Repeat("b", 100)
+	}
+	wantErrorDoc(t, a.do(req{Method: "GET", Path: "/api/v2/contacts", Token: tok, Header: h}), http.StatusRequestHeaderFieldsTooLarge, "")
 }

@@ -27,6 +27,49 @@ const (
 // attributes); the rest is headroom.
 const maxJSONDepth = 32
 
+// MaxHeaderBytes is the most a request's header fields may hold, each
+// counted as its name, its value and 4 bytes (": " and CRLF), Host
+// included: above it, limitHeaderBytes answers a JSON:API 431.
+const MaxHeaderBytes = 64 << 10
+
+// HTTPMaxHeaderBytes is the http.Server.MaxHeaderBytes to serve the API
+// with: above MaxHeaderBytes, so that requests just over the limit reach
+// limitHeaderBytes and get a JSON:API 431, and bounded, so that a client
+// cannot make the server buffer more. A request line and header fields
+// larger than it (plus Go's 4 KiB of buffer slack) are refused by Go's
+// server itself, with a plain-text 431 this package cannot change.
+const HTTPMaxHeaderBytes = 256 << 10
+
+// limitHeaderBytes answers 431, with source.header naming the largest
+// field, when the request's header fields hold more than MaxHeaderBytes.
+func limitHeaderBytes(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		total, largest, largestSize := 0, "", 0
+		count := func(name string, size int) {
+			total += size
+			if size > largestSize {
+				largest, largestSize = name, size
+			}
+		}
+		if req.Host != "" {
+			count("Host", len("Host")+len(req.Host)+4)
+		}
+		for name, values := range req.Header {
+			size := 0
+			for _, v := range values {
+				size += len(name) + len(v) + 4
+			}
+			count(name, size)
+		}
+		if total > MaxHeaderBytes {
+			return &Error{Status: http.StatusRequestHeaderFieldsTooLarge, Header: largest,
+				Detail: fmt.Sprintf("the request's header fields hold %d bytes, more than %d", total, MaxHeaderBytes)}
+		}
+		return next(c)
+	}
+}
+
 // rateLimiter is a token bucket per user id. Buckets idle long enough to have
 // filled up again are dropped (a full bucket is the same as a new one), so
 // memory is bounded by the users active within one refill period.

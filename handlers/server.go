@@ -1,15 +1,15 @@
 // Package handlers implements the generated strict server interface for the
 // contacts, people and phones API and wires it into Echo with the checks the
-// spec promises, in its order: routing, path ids (a non-UUID id is 404),
-// the query string's syntax (checkQueryString: 400 unless it parses
-// strictly, into clean text), authentication (the token's signature, times
-// and maximum lifetime), the per-user rate limit, content negotiation, the
-// Idempotency-Key header of creates (idempotency.go), then the request
-// checks of validate (query lengths and parameters, body size, depth,
-// syntax and JSON:API structure, schema), then the handlers' own semantic
-// validation, and the store's path checks and preconditions in the write's
-// transaction. Every request runs under its deadline
-// (Config.RequestTimeout).
+// spec promises, in its order: the size of the header fields (431),
+// routing, path ids (a non-UUID id is 404), the query string's syntax
+// (checkQueryString: 400 unless it parses strictly, into clean text),
+// authentication (the token's signature, times and maximum lifetime), the
+// per-user rate limit, content negotiation, the Idempotency-Key header of
+// creates (idempotency.go), then the request checks of validate (query
+// lengths and parameters, body size, depth, syntax and JSON:API structure,
+// schema), then the handlers' own semantic validation, and the store's
+// path checks and preconditions in the write's transaction. Every request
+// runs under its deadline (Config.RequestTimeout).
 //
 // Every error a handler or middleware returns becomes a JSON:API error
 // document in one place, toErrors.
@@ -181,6 +181,7 @@ func New(store Store, cfg Config) (*echo.Echo, error) {
 	// Request id, access log and metrics, panic recovery; /healthz,
 	// /readyz, /metrics (ops.go). First, so they see every request.
 	s.useOps(e, cfg.Version)
+	e.Use(limitHeaderBytes) // limits.go; before anything reads a header
 	e.Use(withDeadline(cfg.RequestTimeout))
 	e.Pre(securityHeaders) // headers.go
 	s.limiter = newRateLimiter(cfg.RateLimit, cfg.RateBurst, nil)

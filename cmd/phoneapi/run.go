@@ -331,7 +331,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: e}
+	// Header fields up to handlers.MaxHeaderBytes reach e, which answers a
+	// JSON:API 431 above it; beyond HTTPMaxHeaderBytes Go answers itself.
+	// "OPTIONS *" goes to e too (a JSON:API 404) rather than to Go's 200.
+	srv := &http.Server{Handler: e, MaxHeaderBytes: handlers.HTTPMaxHeaderBytes, DisableGeneralOptionsHandler: true}
 	timeouts.apply(srv)
 	if *pprofAddr != "" {
 		addr, stop, err := startPprof(*pprofAddr, log)

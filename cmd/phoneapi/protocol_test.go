@@ -81,7 +81,7 @@ func TestServeHeaderLimits(t *testing.T) {
 // TestServeProtocolRejections pins what a client gets for requests that
 // Go's HTTP server refuses itself (the README's table under "Operations"),
 // and that "OPTIONS *" reaches phoneapi (a JSON:API 404) instead of Go's
-// empty 200.
+// empty 200, as does HTTP/2's cleartext preface.
 func TestServeProtocolRejections(t *testing.T) {
 	srv := startServe(t, serveEnv(t, nil))
 	const plain = "text/plain; charset=utf-8"
@@ -100,6 +100,10 @@ func TestServeProtocolRejections(t *testing.T) {
 		{"malformed HTTP version", "GET /healthz HTTP/x\r\nHost: x\r\n\r\n", 400, plain, "400 Bad Request"},
 		{"two Host headers", "GET /healthz HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400, plain, "400 Bad Request"},
 		{"bad Content-Length", "POST /api/v2/contacts HTTP/1.1\r\nHost: x\r\nContent-Length: lots\r\n\r\n", 400, plain, "400 Bad Request"},
+		{"request target not a path", "GET healthz HTTP/1.1\r\nHost: x\r\n\r\n", 400, plain, "400 Bad Request"},
+		{"malformed Host", "GET /healthz HTTP/1.1\r\nHost: a b\r\n\r\n", 400, plain, "400 Bad Request: malformed Host header"},
+		{"HTTP/2.0 without TLS", "GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n", 505, plain, "505 HTTP Version Not Supported: unsupported protocol version"},
+		{"PRI *, the HTTP/2 preface (h2c is not served)", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 404, "application/vnd.api+json", "404"},
 		{"no Host on HTTP/1.1", "GET /healthz HTTP/1.1\r\n\r\n", 400, plain, "400 Bad Request: missing required Host header"},
 		{"HTTP/3.0", "GET /healthz HTTP/3.0\r\nHost: x\r\n\r\n", 505, plain, "505 HTTP Version Not Supported: unsupported protocol version"},
 		{"unknown Transfer-Encoding", "POST /api/v2/contacts HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501, plain, "Unsupported transfer encoding"},

@@ -32,6 +32,7 @@ import (
 
 	"github.com/phoneapi/phoneapi/db"
 	"github.com/phoneapi/phoneapi/db/dbtest"
+	"github.com/phoneapi/phoneapi/db/pgtest"
 	"github.com/phoneapi/phoneapi/generated"
 )
 
@@ -94,6 +95,48 @@ func newAPIWith(t testing.TB, cfg Config) *api {
 func testStore(t testing.TB) *db.Store {
 	t.Helper()
 	return openStore(t, filepath.Join(t.TempDir(), "test.db"))
+}
+
+// forEngines runs fn as the subtests sqlite and postgres, each with an
+// API on a new database of that engine whose store is wrapped by wrap
+// (nil: none). The postgres half is skipped unless
+// PHONEAPI_TEST_POSTGRES_URL is set (and fails under CI; see pgtest).
+func forEngines(t *testing.T, wrap func(*db.Store) Store, fn func(t *testing.T, a *api)) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			var base *db.Store
+			if engine == "sqlite" {
+				base = testStore(t)
+			} else {
+				base = pgStore(t)
+			}
+			var store Store = base
+			if wrap != nil {
+				store = wrap(base)
+			}
+			e, err := New(store, Config{Secret: testSecret, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fn(t, &api{t: t, e: e, store: base})
+		})
+	}
+}
+
+// pgStore opens a migrated store on a throwaway PostgreSQL database,
+// closed when the test ends.
+func pgStore(t *testing.T) *db.Store {
+	t.Helper()
+	dsn := pgtest.Database(t, "handler tests", "phoneapi_handlers_test")
+	s, err := db.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // openStore opens a migrated SQLite store on the file at path, closed

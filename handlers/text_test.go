@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,32 +10,7 @@ import (
 	"time"
 
 	"github.com/phoneapi/phoneapi/db"
-	"github.com/phoneapi/phoneapi/db/pgtest"
 )
-
-// forEachEngine runs fn as the subtests sqlite, with newAPI, and postgres,
-// with an api on a new PostgreSQL database (skipped, saying how to run it,
-// when PHONEAPI_TEST_POSTGRES_URL is unset).
-func forEachEngine(t *testing.T, fn func(t *testing.T, a *api)) {
-	t.Run("sqlite", func(t *testing.T) { fn(t, newAPI(t)) })
-	t.Run("postgres", func(t *testing.T) {
-		dsn := pgtest.Database(t, "handler tests", "phoneapi_handlers_test")
-		ctx := context.Background()
-		store, err := db.Open(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { store.Close() })
-		if err := store.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
-		e, err := New(store, Config{Secret: testSecret, Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		fn(t, &api{t: t, e: e, store: store})
-	})
-}
 
 // bodyCase is a request document the body check must refuse: 400 at
 // pointer, with a detail that says why.
@@ -73,7 +47,7 @@ func peopleURL(tr tree) string   { return tr.contactPath() + "/people" }
 // of invalid UTF-8; PostgreSQL answered 500 to U+0000; a raw NUL byte was
 // a syntax error without a pointer.)
 func TestBodyTextRefused(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, a *api) {
+	forEngines(t, nil, func(t *testing.T, a *api) {
 		tr := a.tree()
 		runBodyCases(t, a, tr, []bodyCase{
 			{"contact name escape", "POST", contactsURL, contactDoc(`"name":"a\u0000b"`), "/data/attributes/name", "U+0000"},
@@ -110,7 +84,7 @@ func TestBodyTextRefused(t *testing.T) {
 // compared as decoded ("location" and "loc\u0061tion" are one name).
 // Before, encoding/json kept the last one silently.
 func TestBodyDuplicateMembersRefused(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, a *api) {
+	forEngines(t, nil, func(t *testing.T, a *api) {
 		tr := a.tree()
 		runBodyCases(t, a, tr, []bodyCase{
 			{"contact name", "POST", contactsURL, contactDoc(`"name":"a","name":"b"`), "/data/attributes/name", "more than once"},
@@ -170,7 +144,7 @@ func runBodyCases(t *testing.T, a *api, tr tree, cases []bodyCase) {
 // stored exactly: U+FFFD itself, a surrogate pair (as an escape and as
 // UTF-8), an escaped backslash before "u0000", U+2028, on both engines.
 func TestBodyTextAccepted(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, a *api) {
+	forEngines(t, nil, func(t *testing.T, a *api) {
 		tr := a.tree()
 		r := a.do(req{Method: "PATCH", Path: tr.phonePath(), Token: tr.tok,
 			Body: phoneUpdateDoc(`"location":"\ufffd\ud83d\ude00😀\\u0000\u2028"`)})

@@ -6,18 +6,39 @@ LDFLAGS := -X main.version=$(VERSION)
 
 .DEFAULT_GOAL := help
 .PHONY: help generate check-generate build run test lint tidy clean bench bench-data tools lint-spec contract fuzz soak
+.PHONY: generate-ts tools-ts typecheck-ts
+
+# The TypeScript client (clients/typescript): its types are generated from
+# openapi.yaml like generated/, so make generate and check-generate cover them.
+TS_CLIENT := clients/typescript
+GENERATED := generated $(TS_CLIENT)/src/schema.ts
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-generate: ## Regenerate generated/ from openapi.yaml (oapi-codegen)
+generate: generate-ts ## Regenerate generated/ (oapi-codegen) and clients/typescript/src/schema.ts (openapi-typescript) from openapi.yaml
 	$(GO) generate ./generated/...
 
-check-generate: generate ## Fail if generated/ is out of sync with openapi.yaml
-	@git diff --exit-code --stat -- generated || \
-		(echo "generated/ is out of date: run 'make generate' and commit the result" >&2; exit 1)
-	@test -z "$$(git status --porcelain -- generated)" || \
-		(echo "generated/ has untracked changes: run 'make generate' and commit the result" >&2; git status --porcelain -- generated >&2; exit 1)
+check-generate: generate ## Fail if generated/ or the TypeScript client's types are out of sync with openapi.yaml
+	@git diff --exit-code --stat -- $(GENERATED) || \
+		(echo "generated code is out of date: run 'make generate' and commit the result" >&2; exit 1)
+	@test -z "$$(git status --porcelain -- $(GENERATED))" || \
+		(echo "generated code has untracked changes: run 'make generate' and commit the result" >&2; git status --porcelain -- $(GENERATED) >&2; exit 1)
+
+# generate-ts installs the client's pinned packages first when they are
+# missing, so that make generate and check-generate work on a clean clone
+# (CI runs check-generate before make tools).
+generate-ts: ## Regenerate clients/typescript/src/schema.ts from openapi.yaml with the pinned openapi-typescript
+	@test -x $(TS_CLIENT)/node_modules/.bin/openapi-typescript || $(MAKE) --no-print-directory tools-ts
+	cd $(TS_CLIENT) && node_modules/.bin/openapi-typescript ../../openapi.yaml --output src/schema.ts
+
+tools-ts: ## Install the TypeScript client's pinned npm packages (clients/typescript/package-lock.json)
+	npm ci --prefix $(TS_CLIENT) --no-audit --no-fund
+
+typecheck-ts: ## tsc --strict on the TypeScript client and its e2e script (needs make tools)
+	@test -x $(TS_CLIENT)/node_modules/.bin/tsc || \
+		(echo "the TypeScript client's packages are not installed: run 'make tools'" >&2; exit 1)
+	npm --prefix $(TS_CLIENT) run typecheck
 
 build: ## Build bin/phoneapi
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/phoneapi
@@ -56,6 +77,7 @@ soak: build ## Mixed load (64 clients, 8 users) against a real server for SOAK_D
 
 tools: ## Install the pinned npm tools (tools/package-lock.json) into tools/node_modules
 	npm ci --prefix tools --no-audit --no-fund
+	$(MAKE) --no-print-directory tools-ts
 
 lint: ## go vet and a gofmt check
 	$(GO) vet ./...

@@ -7,6 +7,7 @@ LDFLAGS := -X main.version=$(VERSION)
 .DEFAULT_GOAL := help
 .PHONY: help generate check-generate build run test lint tidy clean bench bench-data tools lint-spec contract fuzz soak
 .PHONY: generate-ts tools-ts typecheck-ts
+.PHONY: breaking api-changelog check-api-changelog publish-api
 
 # The TypeScript client (clients/typescript): its types are generated from
 # openapi.yaml like generated/, so make generate and check-generate cover them.
@@ -14,7 +15,7 @@ TS_CLIENT := clients/typescript
 GENERATED := generated $(TS_CLIENT)/src/schema.ts
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-20s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 generate: generate-ts ## Regenerate generated/ (oapi-codegen) and clients/typescript/src/schema.ts (openapi-typescript) from openapi.yaml
 	$(GO) generate ./generated/...
@@ -48,6 +49,7 @@ run: build ## Serve on 127.0.0.1:8080 with ./phoneapi.db (override with PHONEAPI
 
 test: ## Run every test with the race detector
 	$(GO) test -race -count=1 ./...
+	$(GO) -C tools/oasdiff test -race -count=1 ./...
 
 bench-data: ## Build the cached 1k- and 1M-phone benchmark databases (cached in PHONEAPI_BENCH_DIR, default TMPDIR/phoneapi-bench)
 	$(GO) test -run '^$$' -bench BenchmarkReads -benchtime 1x ./handlers
@@ -92,6 +94,25 @@ lint-spec: ## Lint openapi.yaml with Spectral (spectral:oas) and Redocly (recomm
 
 contract: ## Live contract test: redocly respect (Arazzo) and the e2e tests through a Prism proxy, against a real server (needs `make tools`)
 	GO=$(GO) bash tools/contract.sh
+
+# The API contract gate (tools/oasdiff: oasdiff pinned in its own module, run
+# by tools/oasdiff/apigate). See README's "Contract, docs and client".
+APIGATE  = $(GO) -C tools/oasdiff run ./apigate
+API_DIFF = -go $(GO) -severity-levels $(CURDIR)/tools/api/severity-levels.txt \
+	-base $(CURDIR)/tools/api/published.yaml -revision $(CURDIR)/openapi.yaml
+
+breaking: ## Fail on a breaking change from tools/api/published.yaml to openapi.yaml not in tools/api/accepted-breaking.yaml (oasdiff)
+	$(APIGATE) breaking $(API_DIFF) -accepted $(CURDIR)/tools/api/accepted-breaking.yaml
+
+api-changelog: ## Regenerate tools/api/CHANGELOG.md's Unreleased block (oasdiff changelog published -> openapi.yaml)
+	$(APIGATE) changelog $(API_DIFF) -changelog $(CURDIR)/tools/api/CHANGELOG.md
+
+check-api-changelog: ## Fail if tools/api/CHANGELOG.md is out of date with openapi.yaml
+	$(APIGATE) changelog -check $(API_DIFF) -changelog $(CURDIR)/tools/api/CHANGELOG.md
+
+publish-api: breaking ## Release the contract: make publish-api VERSION=vX.Y.Z (snapshot, empty accepted list, changelog section)
+	@case "$(origin VERSION)" in command*|environment*) ;; *) echo "usage: make publish-api VERSION=vX.Y.Z" >&2; exit 1;; esac
+	$(APIGATE) publish -version $(VERSION) $(API_DIFF) -accepted $(CURDIR)/tools/api/accepted-breaking.yaml -changelog $(CURDIR)/tools/api/CHANGELOG.md
 
 tidy: ## go mod tidy
 	$(GO) mod tidy

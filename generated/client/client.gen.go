@@ -876,12 +876,7 @@ type ContactWriteRelationships struct {
 // the parsed number. `null` means no hint.
 //
 // Example: 44
-type CountryCodeHint = nullable.Nullable[CountryCodeInput]
-
-// CountryCodeInput A calling code, as a string (`"1"`, `"+44"`) or a JSON number.
-//
-// Example: 1
-type CountryCodeInput = json.RawMessage
+type CountryCodeHint = nullable.Nullable[json.RawMessage]
 
 // CreatedAt The timestamp of when this resource was created (client-supplied on create or update, else the server's time).
 //

@@ -10966,9 +10966,10 @@ var swaggerSpec = []string{
 	"hQ2ySJYqFGHD+a4RjsUZFRdjtmEaPQm8HJWly3FmJBoFiPFAmeAe8opOWUwSfsMM1PS2i2kb9iYLaRta",
 	"3N1c1Zs0IW3D5Gq0Lt2Gs9WCqfcRSfic2y2lDPMoCPxxUxpD0TP/+05nMGfdL6HhjcaF+p9rkraHeGa2",
 	"tIfI+ALY9uHcjbGPALWC+p+ujagvRayN3Vnj2hIrRzu+dKD/0aN3pyj8nO0086vzDSJvVmKseZseysbL",
-	"lGcroDgjRlOWXi2zWWP483v9MOh4zJS6ljdMwK/e6xF630iiSoxPjmlC8O+kGWkVgqRLEemll2nSGDZm",
-	"WbYYnpz0+o863U630xs+7j7uwpMyW1uL1Xd8Ut4KpN4FPup3PtaSrqBz5g2Dx10y9rhWEtRv9WIGejpb",
-	"aZgXk1/IKvQH5yplyTmJohdkGli+jjxWecPhVj69//R/AwAA//8=",
+	"lGcroDgjRlOWXi2zWWP483v9MOh4zJS6ljdMwK/e6xF630ii1pEG/4qKYGwQDKIzJywbz1hMJqmckyYl",
+	"KUtoxj8w8vb1T0PDcVQopkxoOmk/BA61YGPC5iMWEyHJTKrsEtPWshkzX1gWQOM4ZUoFoWCdaYdEsyxb",
+	"DE9Oev1HnW6n2+kNH3cfdyOI+I+0hkPSpbAhUcs0aQwbJ/DADaDWMgcc15a3AnlJgav7fZi13C3onHnD",
+	"gNSUTE+usQX1G8+YgZ4GWRrmZQgUchz9wbmCW3KVoiAIULBShoG/Nxxw5NP7T/83AAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -29,10 +28,10 @@ import (
 //	                   embedded Redoc bundle from /openapi.json
 //	GET /              redirects to /docs
 //
-// Both spec documents list one server, the address the request was served on,
-// so "try it" tools and generated clients aim at this server: the request's
-// Host, and its scheme as Echo's Context.Scheme tells it (https on TLS, or
-// X-Forwarded-Proto and the like from a loopback or private-network proxy).
+// Both spec documents are openapi.yaml as embedded, servers included: its one
+// server URL is relative ("/"), so tools resolve it against the address they
+// fetched the spec from, and clients generated from a downloaded spec embed
+// no host.
 
 // redocVersion is the npm version of docs/redoc.standalone.js (see
 // docs/README.md). It is part of the bundle's URL, which can then be cached
@@ -60,11 +59,8 @@ var docsFS embed.FS
 
 // docs holds everything the docs routes serve, prepared once by newDocs.
 type docs struct {
-	// Top-level members of the spec in the order they are served, each
-	// encoded alone; "servers" is encoded per request.
-	keys      []string
-	jsonParts map[string][]byte // `"key": value` (indented, no trailing comma)
-	yamlParts map[string][]byte // "key: value\n" blocks
+	json []byte // the spec as JSON, top-level members in topLevelOrder
+	yaml []byte // the same as YAML
 
 	page       []byte // the rendered index.html
 	script     []byte // the patched Redoc bundle
@@ -101,9 +97,9 @@ func newDocs() (*docs, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &docs{jsonParts: map[string][]byte{}, yamlParts: map[string][]byte{}}
+	d := &docs{}
 
-	// Split the spec into its top-level members, in topLevelOrder.
+	// Reorder the spec's top-level members to topLevelOrder.
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &members); err != nil {
 		return nil, fmt.Errorf("decode embedded spec: %w", err)
@@ -121,27 +117,28 @@ func newDocs() (*docs, error) {
 			rest = append(rest, m[i].Value)
 		}
 	}
+	var js, ys bytes.Buffer
+	js.WriteString("{\n")
 	for _, k := range append(append([]string{}, topLevelOrder...), rest...) {
-		if k == "servers" {
-			d.keys = append(d.keys, k)
-			continue
-		}
 		v, ok := members[k]
 		if !ok {
 			continue
 		}
-		d.keys = append(d.keys, k)
-		var buf bytes.Buffer
-		if err := json.Indent(&buf, v, "  ", "  "); err != nil {
+		if js.Len() > 2 {
+			js.WriteString(",\n")
+		}
+		js.Write(jsonMember(k))
+		if err := json.Indent(&js, v, "  ", "  "); err != nil {
 			return nil, err
 		}
-		d.jsonParts[k] = append(jsonMember(k), buf.Bytes()...)
 		y, err := yamlMember(k, plainStyle(values[k]))
 		if err != nil {
 			return nil, err
 		}
-		d.yamlParts[k] = y
+		ys.Write(y)
 	}
+	js.WriteString("\n}\n")
+	d.json, d.yaml = js.Bytes(), ys.Bytes()
 
 	// The Redoc bundle, without its one request to another host.
 	script, err := docsFS.ReadFile("docs/redoc.standalone.js")
@@ -182,61 +179,14 @@ func newDocs() (*docs, error) {
 	return d, nil
 }
 
-// specServer is the one entry of the served spec's servers list.
-type specServer struct {
-	URL         string `json:"url" yaml:"url"`
-	Description string `json:"description" yaml:"description"`
-}
-
-// servers returns the servers list for the request: the address it was served on.
-func servers(c echo.Context) []specServer {
-	host := c.Request().Host
-	if host == "" { // HTTP/1.0 without Host: the address the connection came in on
-		if a, ok := c.Request().Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
-			host = a.String()
-		}
-	}
-	return []specServer{{URL: c.Scheme() + "://" + host, Description: "This server"}}
-}
-
 func (d *docs) specJSON(c echo.Context) error {
-	var b bytes.Buffer
-	b.WriteString("{\n")
-	for i, k := range d.keys {
-		if i > 0 {
-			b.WriteString(",\n")
-		}
-		if k == "servers" {
-			v, err := json.MarshalIndent(servers(c), "  ", "  ")
-			if err != nil {
-				return err
-			}
-			b.Write(jsonMember(k))
-			b.Write(v)
-			continue
-		}
-		b.Write(d.jsonParts[k])
-	}
-	b.WriteString("\n}\n")
 	specHeaders(c)
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b.Bytes())
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, d.json)
 }
 
 func (d *docs) specYAML(c echo.Context) error {
-	var b bytes.Buffer
-	for _, k := range d.keys {
-		if k == "servers" {
-			v, err := yamlMember(k, servers(c))
-			if err != nil {
-				return err
-			}
-			b.Write(v)
-			continue
-		}
-		b.Write(d.yamlParts[k])
-	}
 	specHeaders(c)
-	return c.Blob(http.StatusOK, "application/yaml", b.Bytes())
+	return c.Blob(http.StatusOK, "application/yaml", d.yaml)
 }
 
 // specHeaders are the headers of both spec documents: anyone may read them,

@@ -6,6 +6,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -90,7 +91,7 @@ func TestPhoneLifecycle(t *testing.T) {
 	})
 	work := createPhone("create work phone", client.PhoneCreateAttributes{
 		Number:      rawString("020 7946 0958 ext. 12"),
-		CountryCode: nullable.NewNullableWithValue(client.CountryCodeInput(`"44"`)),
+		CountryCode: nullable.NewNullableWithValue(json.RawMessage(`"44"`)),
 		Location:    nullable.NewNullableWithValue("work"),
 		Source:      ptr("import"),
 	})

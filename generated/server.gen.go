@@ -620,7 +620,8 @@ type BodyID = string
 // Example: 87a37e5f-bf81-4b91-8392-593866b3baf1
 type ClientID = string
 
-// ContactAttributes A contact as stored; all attributes are present unless `fields[contacts]` asks for fewer.
+// ContactAttributes A contact as stored. Every attribute is present; with
+// `fields[contacts]`, only those listed (see "Sparse fieldsets").
 type ContactAttributes struct {
 	// CreatedAt The timestamp of when this resource was created (client-supplied on create or update, else the server's time).
 	//
@@ -781,7 +782,8 @@ type ContactRelationships struct {
 
 // ContactResource A contact resource object.
 type ContactResource struct {
-	// Attributes A contact as stored; all attributes are present unless `fields[contacts]` asks for fewer.
+	// Attributes A contact as stored. Every attribute is present; with
+	// `fields[contacts]`, only those listed (see "Sparse fieldsets").
 	Attributes ContactAttributes `json:"attributes"`
 
 	// Id A UUID; returned lower-case.
@@ -893,8 +895,9 @@ type CreatedAt = string
 type CreatedAtInput = string
 
 // DeletedRecordAttributes A deletion, written by the server in the delete's transaction (every
-// attribute is read-only); all attributes are present unless
-// `fields[deleted_records]` asks for fewer.
+// attribute is read-only). Every attribute is present (`contact_id`
+// and `person_id` may be null); with `fields[deleted_records]`, only
+// those listed (see "Sparse fieldsets").
 type DeletedRecordAttributes struct {
 	// ContactId The contact the deleted person or phone was under; null for a contact.
 	//
@@ -944,8 +947,9 @@ type DeletedRecordListDocument struct {
 // DeletedRecordResource A tombstone resource object.
 type DeletedRecordResource struct {
 	// Attributes A deletion, written by the server in the delete's transaction (every
-	// attribute is read-only); all attributes are present unless
-	// `fields[deleted_records]` asks for fewer.
+	// attribute is read-only). Every attribute is present (`contact_id`
+	// and `person_id` may be null); with `fields[deleted_records]`, only
+	// those listed (see "Sparse fieldsets").
 	Attributes DeletedRecordAttributes `json:"attributes"`
 
 	// Id A UUID; returned lower-case.
@@ -1148,7 +1152,9 @@ type PeopleToMany struct {
 	Links RelatedLinks `json:"links"`
 }
 
-// PersonAttributes A person as stored; all attributes are present unless `fields[people]` asks for fewer.
+// PersonAttributes A person as stored. Every attribute is present (`last_name` may be
+// null); with `fields[people]`, only those listed (see "Sparse
+// fieldsets").
 type PersonAttributes struct {
 	// CreatedAt The timestamp of when this resource was created (client-supplied on create or update, else the server's time).
 	//
@@ -1319,7 +1325,9 @@ type PersonRelationships struct {
 
 // PersonResource A person resource object.
 type PersonResource struct {
-	// Attributes A person as stored; all attributes are present unless `fields[people]` asks for fewer.
+	// Attributes A person as stored. Every attribute is present (`last_name` may be
+	// null); with `fields[people]`, only those listed (see "Sparse
+	// fieldsets").
 	Attributes PersonAttributes `json:"attributes"`
 
 	// Id A UUID; returned lower-case.
@@ -1425,8 +1433,9 @@ type PersonWriteRelationships struct {
 	PhoneNumbers *PhonesLinkage `json:"phone_numbers,omitempty"`
 }
 
-// PhoneAttributes A phone as stored: exactly the ten documented attributes, all present
-// unless `fields[phone_numbers]` asks for fewer.
+// PhoneAttributes A phone as stored: exactly the ten documented attributes, every one
+// present (`location` may be null); with `fields[phone_numbers]`, only
+// those listed (see "Sparse fieldsets").
 type PhoneAttributes struct {
 	// CountryCode The country (calling) code of the phone number, without `+`, always
 	// set from the parsed number (the `country_code` sent with a request
@@ -1671,8 +1680,9 @@ type PhoneRelationships struct {
 
 // PhoneResource A phone resource object.
 type PhoneResource struct {
-	// Attributes A phone as stored: exactly the ten documented attributes, all present
-	// unless `fields[phone_numbers]` asks for fewer.
+	// Attributes A phone as stored: exactly the ten documented attributes, every one
+	// present (`location` may be null); with `fields[phone_numbers]`, only
+	// those listed (see "Sparse fieldsets").
 	Attributes PhoneAttributes `json:"attributes"`
 
 	// Id A UUID; returned lower-case.
@@ -2040,7 +2050,7 @@ type ListContactsParams struct {
 	// upper bound, its first instant.
 	FilterUpdatedInDbAt *FilterUpdatedInDBAt `form:"filter[updated_in_db_at],omitempty" json:"filter[updated_in_db_at],omitempty"`
 
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2048,10 +2058,10 @@ type ListContactsParams struct {
 	// gives 400 with `source.parameter` `include`.
 	Include *IncludeContacts `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 }
 
@@ -2060,7 +2070,7 @@ type ListContactsParamsSort string
 
 // CreateContactParams defines parameters for CreateContact.
 type CreateContactParams struct {
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2068,10 +2078,10 @@ type CreateContactParams struct {
 	// gives 400 with `source.parameter` `include`.
 	Include *IncludeContacts `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IdempotencyKey Makes the create safe to retry (IETF
@@ -2124,7 +2134,7 @@ type ListAccountPeopleParams struct {
 	// upper bound, its first instant.
 	FilterUpdatedInDbAt *FilterUpdatedInDBAt `form:"filter[updated_in_db_at],omitempty" json:"filter[updated_in_db_at],omitempty"`
 
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2132,10 +2142,10 @@ type ListAccountPeopleParams struct {
 	// 400 with `source.parameter` `include`.
 	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 }
 
@@ -2154,7 +2164,7 @@ type DeleteAccountPersonParams struct {
 
 // GetAccountPersonParams defines parameters for GetAccountPerson.
 type GetAccountPersonParams struct {
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2162,10 +2172,10 @@ type GetAccountPersonParams struct {
 	// 400 with `source.parameter` `include`.
 	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IfNoneMatch ETags the client holds (comma-separated; weak comparison, so `W/`
@@ -2176,7 +2186,7 @@ type GetAccountPersonParams struct {
 
 // PatchAccountPersonParams defines parameters for PatchAccountPerson.
 type PatchAccountPersonParams struct {
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2184,10 +2194,10 @@ type PatchAccountPersonParams struct {
 	// 400 with `source.parameter` `include`.
 	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
@@ -2200,7 +2210,7 @@ type PatchAccountPersonParams struct {
 
 // PutAccountPersonParams defines parameters for PutAccountPerson.
 type PutAccountPersonParams struct {
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2208,10 +2218,10 @@ type PutAccountPersonParams struct {
 	// 400 with `source.parameter` `include`.
 	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
@@ -2234,7 +2244,7 @@ type DeleteContactParams struct {
 
 // GetContactParams defines parameters for GetContact.
 type GetContactParams struct {
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2242,10 +2252,10 @@ type GetContactParams struct {
 	// gives 400 with `source.parameter` `include`.
 	Include *IncludeContacts `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IfNoneMatch ETags the client holds (comma-separated; weak comparison, so `W/`
@@ -2256,7 +2266,7 @@ type GetContactParams struct {
 
 // PatchContactParams defines parameters for PatchContact.
 type PatchContactParams struct {
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2264,10 +2274,10 @@ type PatchContactParams struct {
 	// gives 400 with `source.parameter` `include`.
 	Include *IncludeContacts `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
@@ -2280,7 +2290,7 @@ type PatchContactParams struct {
 
 // PutContactParams defines parameters for PutContact.
 type PutContactParams struct {
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2288,10 +2298,10 @@ type PutContactParams struct {
 	// gives 400 with `source.parameter` `include`.
 	Include *IncludeContacts `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
@@ -2338,7 +2348,7 @@ type ListPeopleParams struct {
 	// upper bound, its first instant.
 	FilterUpdatedInDbAt *FilterUpdatedInDBAt `form:"filter[updated_in_db_at],omitempty" json:"filter[updated_in_db_at],omitempty"`
 
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2346,10 +2356,10 @@ type ListPeopleParams struct {
 	// 400 with `source.parameter` `include`.
 	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 }
 
@@ -2358,7 +2368,7 @@ type ListPeopleParamsSort string
 
 // CreatePersonParams defines parameters for CreatePerson.
 type CreatePersonParams struct {
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2366,10 +2376,10 @@ type CreatePersonParams struct {
 	// 400 with `source.parameter` `include`.
 	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IdempotencyKey Makes the create safe to retry (IETF
@@ -2398,7 +2408,7 @@ type DeletePersonParams struct {
 
 // GetPersonParams defines parameters for GetPerson.
 type GetPersonParams struct {
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2406,10 +2416,10 @@ type GetPersonParams struct {
 	// 400 with `source.parameter` `include`.
 	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IfNoneMatch ETags the client holds (comma-separated; weak comparison, so `W/`
@@ -2420,7 +2430,7 @@ type GetPersonParams struct {
 
 // PatchPersonParams defines parameters for PatchPerson.
 type PatchPersonParams struct {
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2428,10 +2438,10 @@ type PatchPersonParams struct {
 	// 400 with `source.parameter` `include`.
 	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
@@ -2444,7 +2454,7 @@ type PatchPersonParams struct {
 
 // PutPersonParams defines parameters for PutPerson.
 type PutPersonParams struct {
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2452,10 +2462,10 @@ type PutPersonParams struct {
 	// 400 with `source.parameter` `include`.
 	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
@@ -2511,7 +2521,7 @@ type ListPhonesParams struct {
 	// FilterLocation Only phones with exactly this location.
 	FilterLocation *FilterLocation `form:"filter[location],omitempty" json:"filter[location],omitempty"`
 
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2519,10 +2529,10 @@ type ListPhonesParams struct {
 	// 400 with `source.parameter` `include`.
 	Include *IncludePhones `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 }
 
@@ -2537,7 +2547,7 @@ type ListPhonesParamsFilterHistoric string
 
 // CreatePhoneParams defines parameters for CreatePhone.
 type CreatePhoneParams struct {
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2545,10 +2555,10 @@ type CreatePhoneParams struct {
 	// 400 with `source.parameter` `include`.
 	Include *IncludePhones `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
 	// IdempotencyKey Makes the create safe to retry (IETF
@@ -2577,7 +2587,7 @@ type DeletePhoneParams struct {
 
 // GetPhoneParams defines parameters for GetPhone.
 type GetPhoneParams struct {
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2585,10 +2595,10 @@ type GetPhoneParams struct {
 	// 400 with `source.parameter` `include`.
 	Include *IncludePhones `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
 	// IfNoneMatch ETags the client holds (comma-separated; weak comparison, so `W/`
@@ -2599,7 +2609,7 @@ type GetPhoneParams struct {
 
 // PatchPhoneParams defines parameters for PatchPhone.
 type PatchPhoneParams struct {
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2607,10 +2617,10 @@ type PatchPhoneParams struct {
 	// 400 with `source.parameter` `include`.
 	Include *IncludePhones `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
 	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
@@ -2623,7 +2633,7 @@ type PatchPhoneParams struct {
 
 // PutPhoneParams defines parameters for PutPhone.
 type PutPhoneParams struct {
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2631,10 +2641,10 @@ type PutPhoneParams struct {
 	// 400 with `source.parameter` `include`.
 	Include *IncludePhones `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
 	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
@@ -2668,7 +2678,7 @@ type ListDeletedRecordsParams struct {
 	// FilterTypes Comma-separated resource types to list (`contacts`, `people`, `phone_numbers`).
 	FilterTypes *FilterTypes `form:"filter[types],omitempty" json:"filter[types],omitempty"`
 
-	// FieldsDeletedRecords Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsDeletedRecords Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsDeletedRecords *FieldsDeleted `form:"fields[deleted_records],omitempty" json:"fields[deleted_records],omitempty"`
 
 	// Include Tombstones have no relationships: an empty value is accepted, any
@@ -10610,366 +10620,377 @@ func (sh *strictHandler) ListDeletedRecords(ctx echo.Context, params ListDeleted
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs3tjD6Kijub8qkp0mRFCVbVKV2KXayxzPx5bPl8rd32icNskESoybAaTQtc1Ku2r/OA5w6z7Af",
-	"bJ7kK6wFoNHNJtmUKdtJ+CexpMZtYWHdL782xnK+kIKJTDWGvzbYRzpfJAz+/USKjI4z/U+1nM9pumoM",
-	"G1dkbH4dND7QZMn0n2OaUf1/mmUpHy0zHD9OGc1Y/AvNGsNGv9s/b/d67f7j6+7ZcHAx7PU7g97j/2oE",
-	"DUHnrDFs/JUKRqiIyV/lTJCnkjWCxnIR15rCfsfFL/Fox9efggaPG8MGY5Nx9zSm7d7p+LQ9uJjQNh1P",
-	"uu340dnZWe8R7Y/ZpBE0UpbQjEuhZnwBx1owuUjg2AkXN/Ar+IbpSU/ogp986J8YIKmTOqucmCk/ffoU",
-	"NLLVQkPDToC/NFfxE1el67ieMTLhqcrIgk4ZkRPiBq7dz8/HC7qXC3of5AvBXVQs8+/6er7rhctut3++",
-	"YOkv8HP/rBE0ErrvCMWSyT4jPgWNOcMXOuFJxtLG8NdPQWNBp1wA6ABqdMoaw17QsCMbw/5Z0MhkRpNf",
-	"xnIpMvgr/qz/rhrD3qegoWSqt+/hko+xbxY0VWwDCSG3PJuRCWdJrH62p3j/nUa3YA1hdpKbGlh6D9hX",
-	"+VyfsoRlLH7NxjKN1x8t/FljLFFcjBmhRG+PNClZsFRJobcfkNGKjKka05gFhGeKLGZSsFadZ417+WWf",
-	"Y8R6S3SUMBx1OumPHo97rH0WD2h7wB6N2hfj87jdp71Rl11MHsePxoVRBgywx1/Ecj5iqbIfVJGH82Hv",
-	"bDjod7rdR5o84Llx7dEZ69JH40G7P+nF7cH4dNR+TC9Y+zw+mwzY6bg/6lF3SxeP+ufn3bN++7zLztuD",
-	"Xr/bHrFut90djeJRfE5Hjx6d57dkt5PCxajGp+AeYFdr/1WwQxpzJ6CJZZJYkNDeeMAeT/rt89Fp3B6w",
-	"C9q+mDwat7txnw1G5/TxuDfZApJt1Kz08b8jNfnT2feAx386e/pdvl1DhuqSvUNOXaKPh5u6ipA2YJbC",
-	"TTXuRFz7m4mrhxFAX/7CVSZTPuaKvdIvDogBU+OUL3DFxhsmDHmNnk3az2k2ng1J2LjoXnRHZwP26FG/",
-	"1+0+nsTjR4/o5NFF2IgCoiTJZoyMZLwigrFYESFDEZWJZ9QJhQayI2fPaXpDZmZLAa5qFyVUwaQLDXwR",
-	"c9jeTlJuJ2sMs3TJcp5bJC8AimfzhUwzFnvCahESWkIaJ1zDY8HHN7gdHpMmFSvy9u2zp5dEL8Zikshb",
-	"lrbHVLEWMJAbxhbweSgQdR4oIlOu7zUhUc7wIvg6ykWhNQjhJhEy1OymPZ5JxYTeih6OR17tLVX3Ltrd",
-	"03ZvcN07H/a7w2630+12DyK0HYIRPhMZS/EZ0MShqi8KwJUayAjCPmZMqFo4Aq8mXf0ylrFedzBoBNsE",
-	"2rPT4aDbeXx+rmGT49eEJooFjUSOzVtt3Mr0RoMPkKwxbPx5MOh3H10Mzrvd3uNL9jH7rtfXxDfleAYz",
-	"g5LLFMgAh7veDuXCZnYKJ4WvP9CEx78AbJRZ3F7U2fiC9Wh/1H4Un07amtS3H7PuuN2b9OnpaDA+i89Z",
-	"tbys+YgPaZiu13/U7ff7o/bg/PRxexBPBu0L1mPtSXfweEQfnT6OH13k924l5KCW0I1fn9Rawhe6KwjA",
-	"c3qDRPCVvZFfC7TpRhMf+EtA5AeW3qY842JKbmc0Yx9YSrgyBGA3ztnxDAmThwWGTgHgHj+ip4/Y2aQ9",
-	"mjzutQeji1778elFv312cfr4/Hx0OqKTXmPbkV6w2w26t2C39fXvjRRgk5b5gt3ufLCCcP8Tghtff8AB",
-	"4YYy3+0pb3mR3X6X6AdJ9IvUK3YIPMnyE9zzXWy9j1fujZSvw7yenYcEWeoX706MDGR/VbwYX+HUy1eR",
-	"zvIdNEHXivEuNJeL2YQuk4ykbMqlaO3eowf0uRxxkEYd2JvnvUctcnZ21u71iyRwJ5O2J7hSL8xsZRuG",
-	"OYJG0zFNEv1ANTZo8eGvb16+ILlKsRcu9QqINJNz/0TnPeBg/d7p1s2/tI++8k2+ZqCufjZpMVigYfFU",
-	"MjKhc55oaaBEcjY9XbfJKkR9MqNiygAl0FZ0mC2vYXRWud/PYCb6ZNUvr+6r2yYRdIenvc5Ft6/Zap3X",
-	"uZ2l+7PtZun513tCaI17jz3B12ffdxXbgoNZzRr6+ooP6vA2uVoyxAnsQhVFiTUcWzfUOEvVA0Xwe60l",
-	"aaZGRivSzhHks2ytR0Q8IiKrZ0beZ0ObzMH4C43G3xUweIMd+j6X3GDIvr8lv4Ql3F8uJy7veDZ7hZdf",
-	"ycpQauNinCxj9l0BWYNDeNy+KpHpDc8edXr90z8ekXHc4PM1w/fBN0eygoZB2PjoXbwv72KwQ1vu7bB7",
-	"5W9vu91rXeH7c89pSGvqnqdtP3/19P/soBb+HvahFmVz1x2sLL8ja9d74CbrlgCtM+KptJiKt4R21b1N",
-	"L0dk+qMgk8Olda3nFZ0y0idyQmiOV+NlmoIPBbhBQKQApIOwk1o+6aO1/o9urT+0grOP+JI7fS02/ens",
-	"6XdwIVtcvr3DqEWH32i/YqOLlH34TUD0AFrfl4BopbM/p0UNmGGTq7/va4+9HZ7+/uYwKjQvb3Ruv1mO",
-	"x+CplyJZET4BG69xZ6877tG4y5MEPtMUPMud4xrPiaK3nYLn2pq3p0uaxmj2unNk1ppt+0uHZeFh4ko7",
-	"vt5cin+/twjXjQCoiPTp9oe9XmfwuI6GXfj6txje+hbOV+m6SBhNAU0BPw+AjJ6dQyyTZG8baYX52Gwf",
-	"pCknmhSdRAkdseRzd74m9uxpedksCeIJ4qobyLWLIL8DMtb3Usu3exiTVPGq7uO9HM3eX8//YtGvWrdN",
-	"8fUkLP7KWu2asnEYnfYzkPeo0xYp2aegMWM0Nqj+wzWdVshMWSrFlDCR8WxFMjrVmm4GeIZXNiSU/GMp",
-	"MxaTmE+ZyvQHPFMmVK8qJDIgtzM+npExeNq1OEbYB5auCLjCMRzQpNY0ho1tcZhwI/9Yck1cLSKNZ2wO",
-	"F2GOrbKUiyk8b5/fFI/5imYzezKD/O6EncJ2vtTzP6mNkfXP/5pl6epqYqTzIgTezWTCiILAU0UySW4p",
-	"z8iITWSKkq9gHzOiV9N3zBWhSSJvWVyATm/bfuZc8PlyjhI+7o2LjE1ZWtrcM/EqldOUKbW+zZeCUDLo",
-	"XpCJTAkVJHoWs/lCZkyMV+2/sVVEbmdS2dANb7sgyodixLiYEirULUtZPNRfbz52qrfExbSEkr09TvXu",
-	"3burZTbT72dMs4rY4+h7LRukkQkFjliayvS7sMEFEqtM3jARNvS5mD47/ExuqSJKKyKjZRaKlP2djTMW",
-	"l58OTk02TLkX8oDmltI5ywy5MHrBs6cbgohdKACPSRMjh6mAJA3WKr6omryf66kXNJvlKoKXf7DtLBOZ",
-	"zoEzLJfw5Zx+/ImJaTZrDE/Pg4p3YtNxQMtco4gyzTANJyBROwJE1F8wEWvUato4Mj/muXVJMs4UoSkj",
-	"oxRucLQiEY8jwgWqoVpOjHnKxnqZDnkpGC4CymoRYG2PORq4/GPJIBzaAEahmS4HARMaRX/2GXvQaBd+",
-	"KkxaXMI4oNvw//dVEDM5PJ8JsTxyf3+IFSDkpQDsCaDCyLb3U+Wxf4RsrCdWHF07+RM5n9O2YvrpaJbi",
-	"BC/w3fnCBCgKQIBSli1TQZoKAhRNwhfLWoHmk9ZhoYUNmMO6FB230oSZ37BLshQ3Qt4KM/GUf2Bk0O0W",
-	"4bQpeawKZOXMswL4vCfVPzvfDCqDJ789SBUTkIJCFtNWeJXyae4GtlfOzPDbglqupwZ+JMsWcKGgdEco",
-	"uYiR39grBJE8sBrRdvj4Qvz+YEoylv7FKW3rwlWycrlJpBlpRhq1iEydQ6sZgaIXtYxrq3TdYOTdtH+9",
-	"9s929veV1Fcv2AjMPO83H2GzIA9HwL2hQMU+0nGWrEg244pY9bS4bed/3bJvO3IjyM8Hm7frJVtU7dZg",
-	"kw9vIUU7//02mBuQbdm6mefzIP4G8/YqDxC7DF2a6c1TLcQjwLlQGdV4Q8nb6yeYuTtnVChQEVFIN98E",
-	"BCX61z8+Iaenpxck43OmMjpftDrk5Zxn+uniWJokRSBsMVFsAQzkIm690DkX9sfeZthcrxZ1yI6lDUTP",
-	"A0Qm4Uo/KctSo4BESP/gX/5Lj0oys4mvLWcQbzksLHqAwxrr01W2ARlSeauMDuYn+RFABkSKVKv9HXI1",
-	"HrOFBoyWz1WgFZyUkSsgqN+D4MfoeEY8zIn+8z//8z/bz5+3nz6NEFtCsY4umKwoJxPFsoBMUjo2mR9W",
-	"yzOaa2sYiuiq0/k+Ik0g4Ip/YK2A6N/BL5mI2+xj8Q8RaU5SOSdXAfHGhCLCIcuFvtfvC38klCgupgkz",
-	"ievZjGbmTCt47PbvofDOAF8B8bIPpNUhVzgFVYRiAiYZyaWIy08qFGbIJXwq8t2Q5WJhR2GiPFipS5+7",
-	"Q4di7fvCmy0rnPYddnudzt3eZI4yG3G113+8J7I+E0+/3wthC07AAtoONWIlXFhPoAoFVTeg0kThsts9",
-	"HaNrcCXG8CPTKJNJMmUZpI0Yo1d8RP/fMfqXUb7TqYf0Fu0+D/U9i9jfWIXQ8ZzeMOVZOomiE2ZkXi1u",
-	"PPvh+sdQxCmdZG3Oskl7lmULuuBt7pnabtiqjcbj1pBQ8iZLl+NsmbKYgCweCtxQYGzDAZET0tOL9M/O",
-	"tMQjQHsiV2+ePHum34RGU5Yq0ozCMGxExnQchmEYEabGdMGsnRkeCCUjOr5RCVWz1iX8lDJjGuOKCJmF",
-	"gpr31SHX1lpww1YE0NfZD5bKpmO6XxmbYSiac5bNZByQBc1m+iAsXZHcCEZGy4xEehWl0KQWBbA3KAkw",
-	"WmVMtUKh5+aC9AdkJpepMnqFSZR3+fEpUwspFKZ2y2Wm3wS8VjSJX9qMUZnNWJpbNbNQaI1CkUG/f0lu",
-	"Zzzx89bsZ+54+vguqAEMoaGwltAAjKpoggRLbBtMsVGHPKeJplAs1uM9FYa8YSwUYeONxh6NOpwpKKkE",
-	"SKXCBqEj+aHCnP+YdU8vHj1m7UE3PmsPTtnj9mh8cdo+f3wxoGePJhen/QFYJ+HFIJLlT6Zk721st3g/",
-	"m0BhhWob5Q/XdFoV1EGa45LoBoKaoZuXRIFPJBRjOV/QlIOzV0kSvTuJSEanighIDpzrlS9J9DDCf2ql",
-	"UKxaHfJuxrQOycCAqy+Rr5d90DRZZYzGGqSbXSg4UiDGWwsovEhwchEgo7Fk8CZwG3hio89FGgYRMVjU",
-	"6yPCFj7J6FSzwGjOMtphGZ0aNNfIyMUUMIp+WDc+7/DbVF+uKYSx81ZfSME23Kw+kfKvdSaTWK3d6SW5",
-	"ZfSGVNxhKOASDbCk3HiFUjD363WghkL/Dt+XBtJpd+A9b00kDgQxDYt6YEMrxWZz5Wt0OnpWjNwSolHA",
-	"mjk0BpDKNyInGg09g4qmnWpY0GvgX52ietMhV1poAfKmhzjC1u0aomR8cY7+Rm47URmOVStsYMBmij3t",
-	"KAaQLyqLyVzL+UhlYICY0Q+MCFkwMakhiBjzRbYyb5QrYnmVflmrUGgIkM8AwH0cdpMJ8h5xxujF68pw",
-	"GVsQVqG4G7bcN5psMkve62tLlRT42vS/OhaUh4VcYe6Dgu4VhIJWMW2o3OgAFaA818udSD2tJyScKhLp",
-	"T3/Gi30fXaLkAqGfmnCjs39edl9XHcFE7df2+erN56UbikfArWmermeN6i5vj7HvNt7wf7KtmzBht8WN",
-	"9M+27ETxf64bzXAfZ91usHNXLK2+3NdaD7dJEvl99s8CQjMylyojZ91u6XZhM7XuduOZbODx55xISbHJ",
-	"Ee5yQnb6wWvGDFX4wfPadgd1g+PBvlUv+C6H0oF94F7IZdBoF37yd+LlM1da04EZbMQV/cc6qFIzNqgC",
-	"VQ6OI3rLx0CJTSECnzSwUbcHCeB7Gr9GtdxGwzIB/6SLRcLRxXTyQcQduuB//ruJLPTLTJsYnqrKQFe2",
-	"LhAofWgGQclhkbDMYJf5xo8KhfAgBWloMcsoT5xLcsckQ8JhHaC7MacJmHQSOaZJsrq0TlG4NZoyCjWK",
-	"vMpTvzYWEspjNYaNk5hm9CSPSz0x2/wUNFRGs6VqDBuDbrcRNDKeYWwTjYkFJSZ7GtD8b33Dr6z4UgZR",
-	"yYpDtDYmJ2jb3QUUyyrIfKkyMmI+XyqeK1895y/7HGVubS5/ffPyRfkIYF/y7xg+2rF3DNlEgxBMYMYC",
-	"yGCGIVkK9nEBgWSECTA8cLFYwvuovXGuFBfTK3uR5b1byuP54LkiZtSuM4TwasOGHuJIWF18MgUtap/E",
-	"OO43nUR4J/DDYXNji1b+dp8IgrXxSPDS/HnlhJSVk1pnhTn3POyCpko/X3g91Y8GiVrJpIThEU1KUnpL",
-	"wsZl2GjtOnTZoz4EAKIuPAPbvpvrEv+XL2cVIM8OO8x/qYU+VGPCBmaohQ00VimN0DgXF4rHzFnIqCJ/",
-	"Ov1+4/Ndc//vB1a1XGBdvx/zCrgeYHF2OD8TMVypd1YcWxOcY5nI9H1Osd3K6yRvgv4su+Kus+PMex38",
-	"NpUeEbgGprjx+ZiwaxiD9euAi+48tpXAhuYmHVU2mFr3uXiyXP0zfvKFhv+Vsklj2Pi3k7w9xAn+VZ38",
-	"oPf+VI6Xc83pYeC64FegzOASK18a+CGBWA9BxQGQaOUiFItUjhI2D0oKPB44IoLO8dmaYsVzBqxdpqGo",
-	"UPb1Z6W1tdqPQbGThI/vKrjQ+YhPl3Kp1nyy/oOAcOy28X2Urd5IekyI1q0kH1iquBRqF6qU5wkwdBrA",
-	"lTCl9LyCzHmScLPyImVjjoU5cbk5RsFTNPqahcupEJdkwqyB3fEDDDHL0pWpWZSpinNhLWlvBxAMA0TL",
-	"lQgcEhOrY/Ns98zbqvUW1uYsvogL70U4fDDSV/zDR66ytYJNa/Wb4RJpkjIarwjDMTsukObgNO4Jjvkl",
-	"5Vk2n5HH+xzlWc731XpJ19jxkPyjnYw+j1UPG2ROV0CmRwxRcW2+S8JjRaZSaz16/x1T+BrcRKjQ1bpP",
-	"L0J+j+M/52punStrkqe9wphPJixVuUMV7Ik83gUKe5wKrxRAtt4Z9zuQ7xAvZpcUhVN4ptvcqPr5ljyQ",
-	"JZeqyy2pg9QFBy2vPfWl2SoG2nnuWhvjUQCdcRlVuU59bl/+a23wGul9G10XhuZ5DrBNNe7rEHBfASBL",
-	"ATTc0UnwiX7LlFJlNGFboHXtsw8TLmR6n3heTU35CM/2Bl3FszMlEGCe7Tzst8eWQKqsEECRqmpBs6BK",
-	"+5L4A1WLlMEcIbqRlK+rWAB7ovYDRfzPrWIH7t3NgABxuOaJDyeXXlm1XN85CueROzDEAHicMMovC9xV",
-	"hlOEYiursJNUiAQYDUwmlCesMom0QECGdq8Bgddl8dQT8mArG6Q8m0wIYP9AE9wQxg34gmYomhBtgbEQ",
-	"61syI0pPqhAtcUtVKCBeotUhkMyItsWA0ETJ2hmNEDNSxRoI7nA9kOfS3wIxOwCHnpcD7A3YhD/m65PK",
-	"dE1Aox9lOuJxzMQdNQXwTl6NIS19vd7WGzlnoAAlij1QVdVHql6q7aFVJ9eQjFgixRTcsTbkiuJ2wO1a",
-	"tIedei8xP/nhVUR7giaYM1BhMMVQtSIIZtmliLWqmLV2HaHTWIsTfM2WChOz7nBlN/54n8resBW+Qzql",
-	"XBTD2DSN2G22rJCKNALrxcyzLQbFNe0v/Kg9Y7qSuGjrEnkYhZYEEBQIxEb/ZKY5uADV73t48lbr7GOm",
-	"wOJGfoDc+ntAmQpKYiE3WhVjINF44AUqBqG4K3Q75AVSmlA4UmNsCKZhRvKGpR9YCoe4I8bltup1UdMz",
-	"Y8MKuwTx9SFEjiGYK/bf+lnBIGSPQvAsBA9zYBa8vrNLgvtGF1kip1MWBybgEEMiWAyv+4XMMMJc49gd",
-	"gSzKc3hwht8TE6YNjh7kfOBKuHr1jMxZzGktUx48cj0EHEnoL4tN+tamrZonjNsYbvxMI+XDk4dFkn3u",
-	"XeMLmRHvjPfwCHH2iCAVycVDCCcl0aadR/YWf5RLcVe6bJiGP0t+hS8kUcvxbF8W2h09igfjs3778WTA",
-	"2gM6OG1f0NPH7dNJd9yL++yMnveA0OhDTmDZAvQHJejjzlBa1wj39i26xwtVv1FeLHk24csdu07lMmN3",
-	"2Qry1u2QM/wX2W6WM+kajkQ9bn9ImqX2kWb2OLGWIXYcGMQMzRhy8WPnYWHMHc46QQO3hlTN0JhaBz3c",
-	"87ZQsXpygJmbmYcQU/6BCbKgKYP0EhDxC9gMgnyOzoZPvpDZcxnzCa9KlS/YB1AH8KOQo0JIcARR7lr4",
-	"x5DjRmXNn22CPnyDFXDpKpE0vpbyJ5pO78pUMm/4mnFRaj7WI8/593dxaCd63hTt9L3u4PHZo3NMxCjg",
-	"Rs8X2Y1Pxwhh5FpKgru7ZycPV95ZgdS/8vTZH0HtvSOAWUan1Rbcg1qWXNPKCouSXcQrhYxoiMYlbvUB",
-	"Z1jy7Ed6+2Axf/Soe3FxcX7ap6cXF302Pj9lg4vT8zhsFO1GuXhuswcKknfPl7x9IBMD5fsQvCf+69sD",
-	"QqQJFCMUxYyLVoX2bkiFQeC/ABCwDsK9PFBcwBRCQNw9H5C/7fVQHygrBZlpZjKJyaNut9fHdxp4jrbz",
-	"s7PT82o97ImUN7xkEjvtVbxqs2kEy5d43NUn9A4FICNNSO3EsDXQylUoeKZMxU79r9xyNDC5ZB3n2sUV",
-	"IusJhXKf6RSsQjBlh3zPVlLEpH92DstZhm0pEOSvQh/Vwl4zOWVauQswdeUv19eviELtBs1LigxOe3p7",
-	"LJkEhAuySPQrztjHzGCjVob4mL0V9APlyWeoHjGjsd5mFQHDQ6QahiwGaLmv92AaMQerXB7aZjTgXleB",
-	"EQ0sxCOqGDy50VKtSq/wNuVZxoR1xiQ0g7g6T1/0GY2BDPFBg3KXXGZ0WnFQtz5XZOmNqnHGDUPvY//3",
-	"wyPLlwOhhlU3TpqKsVBggghdcERY0m6bmdoZnzO5zKIWSGdbgBOK5lLAEvqnANhgW2ukgQ0SjLm6IWpB",
-	"xyy3cfiQDEJhnFHYT1JfCFF0pVBvKaydH1BMeDo3GR5cv6OC2RbHQ+23TBJw+mnOeRjLLd7CtZTPqVgZ",
-	"mqnu+GBTmrGf+JyvWWQ01Z1TsbJ3a9wAYK9UuyNRs/LwovOzR4rCXd/3jOil9dGIO9s92GVpkrAUKQZk",
-	"AT8AE1vaglg2MLYtF4CyTv5bxlOWDSG9PxSQgYxhb5i/PFqOb1hGmqOVa0l61s2BZzODAzJapvoXchKK",
-	"Xrd7SRRjpOId0Iy1E30xpvO2+RWMjlrb8K1c9PEW3Q2u8uMBcfCtoMtsJlP+z7uLvR8XPGXxtQbimk3Q",
-	"/BFBXIeCulxyF3WFv9E3ZX5FxgnlczXMvzWrFDXRXsHw6x2z4D2v2PYLWW+7lIywzqPbhx8cW3sjWuyT",
-	"YlpWy3BSPLCWIxIpnI4FQUuYKkMSPmGa1t4NuPp9sI8LCAZ2wtKjfnfWnXcVoRptgsJyOIW3aN2DHlT9",
-	"R7DAXjwXpIveDsiIxsmKKD4V+ieDH4ENgwhFxD4uosB8UHSP0GQqU57N5sFm6IcC5bMHagNgSBNWIJNl",
-	"ipNqSOJwDhWXcAukTTjNIjN9K/BCw1eaFkViNIGSIxF8ZoJ0JstsmbIWTmPa9Ueanv3C46jCVrdGMN69",
-	"e9cuV0fdRjXKxVQN6XChrs9ZzKl19t+BhICX+wmOq4oZAM0d3VmqYHL+ew07mKf+c6ZctGrupTYLt/XK",
-	"my3aRVPGWQHV85hfgASBM9y/IQMDsxEqW+3ZbhuYCyPjVVUm1MsFFqy5RDZkqiQgwNg/ljTxQwiw2g2k",
-	"SAXgEyaD7sWdkqW2pjoFjY/tqWyX0nuCxhMwmVSdohz5qB+AU8TQ02gMMe4ElyZsIBRQ3KaNiV/kalOM",
-	"hEsRv7gsFnywry4UsKrLJC8n8NaEzF5JYRshhTbrYlwljdEUQ5NXqVywNOOu89N6OIq1elPbdPtSSyJe",
-	"0CS4xGxdDSOJR+WypRGh6kbBTUzYLUs7UIs+X7zYhGH7a3mCX15BPBJmlG2vhay/KSJnVSPHQnr02VpS",
-	"WbE4/vYd5tXaPlXVyq812MSoeZXk5ejvbJx5t4qAuPvd5lcIfdT08zBAO8j1PIM0Ju+Oto4yPjOTD+C1",
-	"aN8+zjWVfzYV0BL+bhfl9rrvbZllXwo8dgNzD22i58+NUk7qhjt0tH+/G7y22QVwf/almvpShl+sX6Xr",
-	"R7FtoeKQYuuKGve4hpqm48OOwZauf6ro+VBj1XcaEV4XBrrn4yWZ2koslanC/uUZN7p3+vWbLA0B4G65",
-	"7zve9BWJzUCwbULgh2Cbn6u94xpAe204YrFV7g6st9/te/xnsRYjJxx11T0AYHdJEi5uTDEKuvn8u3EN",
-	"3NiHwA4ebzvwT7jdva87k219wYU6I/6RwRBMdz/yWggwKTRBqUHufoJv9738n7g6IP5TW43FgkRthgLP",
-	"2Fzd4T2Yk9A0pau7vY+acNWgMUDNfXK7BjzX31VegpnDLr7lTl7cm/y0tWCiW18j3wEpQfFZkCbmthTq",
-	"OexLKF6zyRehFK/LDO8uYvoDVSx7dVlDMlcsYeNMhUL4VVxAaSnCKm+7tw1eWLLqGqzbW8VX99DuqpI4",
-	"XQ6nXr/cvcWWfQUWy0TuIqwcUE4B/bCOsOJgfy1fisMzpUss7mreJXQruqUrZXHws7iUJznUJaqm1Fc1",
-	"s8IZgp1MC1WEQyhZmTTRH5ckg9wCZ8G5YWyhXx1P0Z6gfoP615dWvApqspnl065rPKieZZLrvqqetYad",
-	"tciWsQH+frWsii3uK2R4Yz1rcX772DWPILcDGxiEGskPLCbZLJXL6SwU7vO8FqdfeBJDr8HeyjFFRHmd",
-	"M1gocq6Oo0kTebQwSn4rsOKNTGOWYuUqdGTo2bx6np/Lz60es+GNQS/LJzJmf+Ei2yBP0iTRcvtYxow0",
-	"o7DRCxtRQKKwMRjAvyAbBCpRYIJey6RgzSkXJGVTLgXhCny3sSamWASFEuxrTRMS4bjI1J72k8FyXqRY",
-	"Bq5wjLaBOWKzYEfPkCSRqWwuJJnx9XLjg0EjaEjBXk7A0+CJvYOgocdj/A3W+FrQLGOpBsH/E4Z//vef",
-	"u+2L97/2gtNP/6uxLhN7FfAuLi62V8B7X7T42nU7L8w/fv67kqLzmt4+Z0rRKdQOdAPafL4wxcMg5XvY",
-	"mPJsthx1xnJ+IumCt/UlTZk4cef55A9XN3zRlsZh0HaJk6azZ26frcSDvNy8nFiXN3hPba0BqlwzyKax",
-	"5qvlYpFweDDWvCVTQ4CNAwISa6xbTq/Rqt2sxFna9XRt49nc2mRmo7m9yHur34H+RuMyeAqhpuZYpjFp",
-	"4qUoXxrAvj2r1qXrzxKQvM/AVzig6ST2Grb8GV4F27wmsFE8LjcKI9+MrxPbeOkLTalQ2FOBNKFtaSgK",
-	"xaxc3FCrhn8iFNGGPmFrfooKsulVd9imOHsHiNdyBiElTADJ1k/MpMJ55qy9GzWW3ENlQqTh81IkrvPv",
-	"2s0WeqtVnovHtvSKPVV1r9bD+Le2b3gTfhYbxm0gQKsF23qSsgQTWE5ZblX9fltFY7+BxHndC3DCc7lN",
-	"rIkMKlBJu/mma0fy9vpJ4Cdbq8MSwbvdSV4ndUup1uJrgTeC2bTA671XYm8FzE+m5vhdCrp+3nupkoIK",
-	"tPG+bJ2Zq3P+mdbOwm632Ty/Uftl9f73t2gYcB7SmLSJSe5lUirrUyVOdVCjkEsJ3gN2L4XmqlADrQIT",
-	"TfjNOh2jGbkFbSqVUDdiwcZ8wqF2afEZf7kSKmsEy+JvNTSQHpS6X3zMUkommi4Nq/pZNcu7bWlJtnah",
-	"DdIcdC9aAYkgLQVn8/NX9Gxa2cTp/ESY5qDXb5U0mL2LxazhS/7YdkY1vXF0xcZPVfEATHqAD0A/DLDb",
-	"FF5JES9MFZbynZlwrKrJVUZFTFPNVlKq8kRKXK84u6vqsut1mdPYhTe+qjvzAJfRjanxliUExTqE9gmi",
-	"0IsBcETNaOrqo0IV5AfKO23xqdqguZpswyTcg3L6DAf0yjyjBCqzwkYQvbkL6X4Hfduwfw9AgPCKw9nc",
-	"pV+3xNOZbByaEQj7LuKD1xpnXa7xqx2vz1+uJVm9QGUDvvWlrIpdXgjMJeavhAtT0tDlcxikKS65qepz",
-	"LSHnR56qLU5DV3cf6+ZUew73dxba5rkb1Gps4erFz2MdbTWTyyQmQtoA3hEkP8SXhOb9dlHW5LZ9lGnb",
-	"2iFPbZ10bANbOIXBSLPNkZQJo1hpw3ePb0ToYiuO7uBxpTbgHxAm1Aoi5oqy8UwzwxEd31zmxkRoiYwb",
-	"6DQqrq4cqrQePFkxk2dxMcYYReQEFPYlT2L7NxNe60pNGdt4rqIrltXXRe5kmnjm+earXnu57YtrsKJV",
-	"fixrE2DzRynGzPzTJD+FIi+i5XehHq3A2ZzbinN/a27adQuFAnMHMRe9Q65MIfNeN+h2u/nWhlrex6Rq",
-	"pwk4Qy50vtQ6AZoM1BwzYbyeIsDtaxFzCzJf/J/Tj5aud7vd7ro+sDZoHY/EemtuI1ZDR0K0YAE0s1nK",
-	"TGtejR0x1/PMuaAZCqRzulhwTI9w6njN8A2ntW+0a2tS5X9eUOA3jdIf+fAyDGeFNLFhq8blBuL9Qk52",
-	"2eILe975eXGz7z8FjZ9oLfINTfk0tl5am/g4YTRVhJeYSXXsR1mbXnusub64H9t/RbNZm46UTDRRAe0Q",
-	"XQFTjGLFfuNcZQGYUW0J5jxPGJwjofAaStpRemU0zDYjJVNogGW487/++3/e449gNMQfQ+Ee9iXY8sYJ",
-	"RYLJ0DhR7FLpXEQpW4CRuIXdNq39E2vHwQvG0aUHXRRsgL1W3yFyXj2yxPbpgp986NvitOrf9Sff9bBi",
-	"u13su/5Zlfyh0aF6NUAU7B2UF291jBisFlxh47VWnf2c1tqPYB837AdS5/TIwPMteGUm9X4Pt49Fyj5s",
-	"eEkp+8DlUm3bCwDrcJekWDKp2gxXtbGhX2OhsiKkVzWNekxXnkpR3xl89nvwP6KtbySXmcOoTsVzsHX+",
-	"N0lcOwQsfDgJEASKvibQQbGSTNMW0IVKL4YodDqd9xG5TeliwdIibm/VsLu9TqdSq17QKUdf5k6XbP4l",
-	"aOPphseg/0K4IGwyYeOMNNf7AZXeZKHjzvZ793Yb2IY+5hoqr9+0cqhK2YHOGXmWDjDgAIv8UEWimZxD",
-	"C8u5HHFsZnkr0xtMjANyHu1iUjhyXbDcyaZe+mEwFV3MXT1EuG+01Bp3HjYWX8kluaUCis2jRF1wVFZa",
-	"fvIiFBMJkpOrsew6diivuIRerROK5yazzehCmSQaSiXTT+GYVm8JGjB7bu32D27TKvZUFmqoS1XLvio8",
-	"gTuYAwytcw3kGfY22EA2Ftv7HdrKfqQJCldMmCYGQMoXmu2ZssWtcjvBsq8+yNsRbe+/t9Y6b32mTGY0",
-	"+QWql2yYDMyjVvAxNC0Ac2OSoKBUWOZ08yrw8foqr0DYgtIKFtyK/5ORZhdhY6tdmPJYO8GzTlhQeHcd",
-	"Av0zF/dWRWmK8Sp3CHE0dQ+KMY6oS9SNuq+lfVlhflJL7brH8PxCxO5hAdbB6tWRcdo7NRwVDQ3OUPid",
-	"6DCOqaXfr1Wkb3Pfp7cCPHDUMavk4ztcRDHA9E7grxFwWg1/vf5nRFMYF+qdUjTxnu4vQdPr83NQi2Gl",
-	"jlJnHafaHkSR/XaSQhGL7iEn1DQcPmhIchErto3NDc7lO97qXqbq95dL6gHt/Q4EOEigsyErXzWfdANW",
-	"3286KS5aL87ZGBm/aJQz7u+wqaSbXnmdFI01s+Q9JpKuMetDZI9tOvzdwzX2RIsNqWF42IPnkObS1+em",
-	"kBZk2HsVUREQ9xNUlYeRHUCc/0Nkj+b3frjn9yVzNw/5PD8vcdPJpaW8TXA/emrQBrE9FAmjH5giPCNy",
-	"mW2JV66Z3YOZgZ/W3GE1PE1qW9Jn6XncUcU5YJTemtZ1fxmfVXjyGUi5R2QfrnzgbE+8i3tJ9qxSxb9A",
-	"ricu+ztI9fy29apvNUfUv/5Dak5fNUN0A07fZ4Lob0NvusfkUHPvJjfUca08dFl+0CJPKGy5SVe2ArIZ",
-	"gImSWObfjlh2y5gwEuqQRGZAFAqozKffrN8DxcbVQJ2+pkmrMH9rgwABrVlUgPmlTviQt6IVmLgDn+9H",
-	"WAAQBGUvM9VJLaEwm66RmIpeAUjWc9FMGANhPQbcK7L/eVKMS1e9kxyzNdkVPvkcYy0EHDpb7bAA14wJ",
-	"p6iw2DPhBui+Qd7qKl47adA/Y80kNkjZ/WUs4431X+AL0jSJuy3M3LUIBqewvlrrH4/+HAVGDgiFzbQl",
-	"a4m2GCsS+XuICu/I77cIgXQUJtA4MuMiK0e0N8qVJGukW93RnG3jRjcEWpiQ0xGD5AL0XdACsDZGpWp6",
-	"sSsqtVYQarLR1f6D0kDmNAGIFt3uxQvdw/l+IFe7CUKutt378OOC/NDpnQ9s5/1L9jH7LnJ9utnHjAlo",
-	"LwrAl4JhQzyI5NAwxiUDF4WjGIsfKD/xPCAjNqZLZRYOhXlYZEzTdIVIrvhUQOKKyMg/WSox5MstrsoY",
-	"+ufeeQ8SNvvQGWVrhCsEFnGsf1uRCQiMw/Q88qKdORbAl7cCUqBtnKoPu04o3s0YopRjVjNo/yTaRdzL",
-	"CxF4RYEg/d7iYo3IgkKqSFV4Cqpy6xSliFPPXz39PzVg9nVcMVB/mMe/oDS/gSwYgBAuYqihDLXe4R6z",
-	"NfSG8hDL1OS4C1mMZamG80Y+dR/uID1vZydD2c6ki/Ui7kaOnVrg0+RtI4tZBCVKuVXrsd8V6NROOeIF",
-	"fOpW+yw/lEcQtq6Ln7k162Vq5UlaX9Xd9QWeEhJAQkcmRt+Iq0MbNsUntt8PFGqJNOmJSKHzniaYWmS1",
-	"dHLFMlOCwqaK1KGM5TKxiFXvt7/jw+imAKJ1p54Xvej00gLdyF9LzuXta2g0z3uPWuTs7KxtOJxDWBPa",
-	"Zc5VlMY/ffqyKnElSbxnX6Jes6ZKXC4u8AU1Y730gR2K1XyilhWwnGRxj+5EvdShvYnVJ/8MZ+KdEGOT",
-	"00JPdm+etNkBShOsXf/v2ZFWFhR2K0BUQcJUPLTlsvJO4IX6WR3yCpVurSdhuStTRUtOyso36EoY7G4V",
-	"KbMaqgda6QlFM7dpOo2/ME/gp+UX/wQeLr16KwjFesUm23TJ7LAZvX0TWZ8XdOuaLlMWY18Gp2WFAttR",
-	"RewjpOuwj1lH//+j/s+/oZJ6CYz8hi2yDgEIl5s1uE50C6kUHyUlaDeFJDGf8kwFJJNSq+9phv9MoISB",
-	"TMFEEYqYU1BxiWaUWsW2SjQlb9+QR22YhUSWR0YtMmUZFmcjbxBkYA1zYcdW0y3rkmu8trIamdaRtqfV",
-	"uqwIw8XLRcVKJcQcuh7M7asn+6Je34PT0c/0/eopapfsLRn5QmEK95LddXtTVSOpxHMVblYo7+7AnR24",
-	"ykrZDnuP7tv1m/585NrHiatn/lack0c1/+Bq/u9Uv6/yvn7b1rJDeoBhl+sO4H207FuZ3jSCXdV6CrUT",
-	"viVF+8u6nn87avZ9+p+xuKRzP8OPm73PKBhAbWL9D+PsdT5lW7Qydym7Zm9dPUlM6jhu95E+djte1cET",
-	"u2DWwyZ2WSH5a+d1+UF5h4XXxrwuK9J/C2ldJdPOl87q8ln1ppJFc3oDzeQ1YOCx+sEVzofXjNlcZjan",
-	"E96uarlathy0WSsddawZmpjoD+cITOVcZqZ1PaNpwrGf+5xywcUU2n+UnICXuJ5IVhUeQqIyDPfbxx2I",
-	"qtmW8rJ0rVKP12vyEIU+6xUTKtz5fk8HazXlRzGovU5TzEGrEmz9IidvX/9kSfAaaKAeaqK1QI7pC5sL",
-	"PJzUqSN8gnFGJ3VAe4KUYGehAHvMqjfy5k7e4Uvrl7HpxsZyVZ19vsF9vKPiGCiKFbUK9O8v88zwvGVo",
-	"56v1+My92Xeutw45kUbOXCu6vqnAur0aEDe+RrX1kopSeXojgRdrrW8op45tAwpHvM29hV/vgCbUoPqV",
-	"VN0IXCeWjLDVjex1B2AtHmfJKhRc6OeiuJheIpH3CrArlkEdDfKGiZjwDIrN2VbZrryb/gRCQvxapdAR",
-	"f135i1qXeb0MOZkkXDBiS8pBp4dQQFE1NE7E5HbGE0C7FbllKbNjytbQr1LTukK3rbyejeU9IC4Tq/nB",
-	"bSl6O/Qq5z1Yg2oVxrY65J2+Eb/id7FpM5r9i3Vy4RLBsqhX4BAr1cQyGWaOgGRMZDMVhGK2FHHK4mym",
-	"WhDvD5UmP9AE15jJJC5U4mUpTIe6gS22BRjxcpHxOVcZH5OxFFi9drxqdchrwyucudMZUNAFD4LSgS+9",
-	"ziVDRaXxMuXZ6o2WBI0ODDW9ruUNExsepNae/vruGg3/pSKgAZYwN0gPjogxFWh/s5VIwejG9XQwuGH7",
-	"NzX8cmI516UL/jcGwuyI0ZSlV0t9yF/NTz9aYPz13XWjLKn85U3/7Bz2CigxTiifK6+XfBOZXaSWo0gf",
-	"Z0KTRJOBFgYKQxP9UNg+IMmKYMN6+CN0rG/OpJDLFN4yE1b0b3VwLJnTFRkxQrNQQB3EAofZ1FnfOopO",
-	"uySmK9XC5voBuk78rvp6dg1Z9nHMmCZhl3oMSGbjRI5vSMLYLV1pqQFyrfT0iGYg+IPgCjDMYT3LsgW2",
-	"Z+diIktRyeaWQFChCw5tazLKBXYDWKaJmUANT068div2+/wfXKklWkvWsetVyYru9aNS5OrVMxMU6UV9",
-	"+4XyCagKoRBMZfDgYoj11CCP9QX/bIsOv2/anf5dSUEXvCPT6Qm+rJNep3vS6oQiFP/2b/B6mdJMoE1+",
-	"AFUwMpJn5Hw6grFYPwaNaU1AuhbElmpUlSn/J8jIQ/I9QJuEy273dAzXDv9kUSiIiRguVtQrV9iFHCQl",
-	"XUXUVoc8y5TFa5oyPZGH3pT4CG7iJ6uQHP6Z4zlMU0T1DbgFO9IyYlxEM3KFeK1nSiAWnppaoLXeQOSQ",
-	"DD7Vs7Tbc/qxDR+2syyJAlJ+KEOg36WXZxeF4sSpngiekxUk3E7wVM1FskQo4fkwZSBwHaxm+lY1OAIA",
-	"0bbHqEEw50pBKO6cJhq3tKg5onGyguhaFsMs7OMCuINMce+YxQAHxVrY+K0VTdCwRZOpTHk2mwPqoEVB",
-	"q8+RkIJFLRyI3aUQIFyRyTLFsQCAbEZRfTZ3gDdlLkCm3mB7RDya5r+F6QFP9ObhI/36CFEZTxJboGqy",
-	"zJYpCwhFEQ6wteijdmHJ4OF3CKxnKn6n0Rmdyg8fDrq9hw9NiPS7d+/a+rExkYFB3b41zVbb5LpQINOU",
-	"w0afI9wbMHmLKucD8jf+PWkCLsNHmCgA59IIpslgAP/K65gNyGiVMdUymsTDh4PTfHOm8QquC4cSdG5t",
-	"HVAGV2W4UsffKgH5Uc9e3HEmpwzFDkJGbCVFTDSX05umqR49ASHUtBvCwvOm51CmWDIJyIhNpC0mdvXq",
-	"GVwYQ7vJfOg2zwVZJFTfIfuYodCrJ3z9w9XT5z8EJGy8tPVEVdhoAaDfKigvmDLX30oKU/ZmqZhJ+dW3",
-	"S+StUIBEdAzQxfgaE5mhN+SIO7f93pXplwKV5rTcLucMSsUnUP7dJRqVOhHpyTAbR6PM6cOHsFND1W1Z",
-	"5+arl2+uA/Lqrf7P1fWTv7RQ/BsxtD5TuP3oiRRabmxfrxZsiGUU0Zdx8kHEHbrgf/47WJmblETjGU0V",
-	"y6IC+QaMlomGG4s9bOmdPXzYIRGWnMupF6hlAYkenjzE9nHY846QaOPa+Zzd84cPLzUbcoX2jdFCBYTq",
-	"SfIC/JAGA8g6ZzGn2EDIqyDbtPEni1ROTJaEPd8lvlJGbhmfzjIS/SOy71UK1sqN83DPAdHsS+RHRSJi",
-	"Gl6t7UnT23wfgRW7b3kSj2kaB3olc1SSSdnRU1iG7SJ4KHqtNJPWg/1L7JDvEQG0SE565Dn/XpMXPY2+",
-	"FYstV2gM7mi4RI4kGeruZyowEUOt+gcYwRTAUTUr1oRNrMgNg1NiaUr9wiJg1FwoHmvu71wweN1NKTRO",
-	"nhiUpGYbeojehJ4q5pOJviIvDymbER57OH+hceu55UAA4sACxcAIcArs3QFZihshb4VX2hyKegfY0cT7",
-	"NRS1hiuxkLBWMWCzuT9ebwV20i3TRFPYP/IpopxMDHzmzOR0tMm1pkGFOBoXo2cfKvhdydvrH9uP3dW/",
-	"/XO32+0OXacNIoFs4sSGktMMriZmi2xGmhYKxbuICq46SBdiGY1agWNRmocos56R5UIt3XW7EWFqTBcM",
-	"mVtKb4FXtAJkGTjalE7Ws8EBkBMKN3JCZjTRorBapqmc0kzfM09JUy8SP+52o5Z34RbMcKtbIG3gS95I",
-	"fKXUBwwSvuyWjxl4OwjmyYBlkzSxzvtYzhdQEhp6dY1lzGK0qLuGDcpIWVrrJhAL1BrquVLUBPXJIKAv",
-	"5opOUwYJlrczDjXqTYae6pAXJS/cZV5dGJjXcjzLu2SYTlt5OxGoIr8SGf1o2ooY/qflmJiNecwU4Niz",
-	"GHmXFjJUUGUCvSTLxcL8m3CItfOanYJDEl/fJsnFXdFAv8krayDR9B6MkSvvhTtjL4h4VOhHDXOyj9BH",
-	"tfDAUSLbuuRWrIiwZwaPo1aHYHsnBMaMprFpW6YMLUTyACd15jKhty9TzfLnLJtJn/6c2VcPdF9rC5ER",
-	"aWDC/w1KDr5PZUQYGjsrXmAKnBoqqx9LkpAmVeQ/5ANky8s06UAkKEwVwXiUZvLETbj51tC8wOgyIk0T",
-	"HqmFH81jMpleYgclnoH29qfT7yNQAAgXSFyiP0Vt8ySb0Z/++U+tOJHECBnRnyIzPvpThBP0z2ACfE8y",
-	"dZYxmpnnArFKSDTglqM/wVOWKQg5widpzehPkwlI9imZa/T1+LOT5SEJFbUcDWdFmth6oUwdtK4Guqxl",
-	"WE4opLkUDfGniHolvZRrKTqBHrWZtQily4S1Ojlm2d1FyD6slJBLQ0anQoGajKnQRFxf3SWa1W65sclH",
-	"2GwrwjNYMXwhFRgONXUg+IWpPI/9J8wyD4yYbtX5l6kWpbUaO2PjGxWKvKL8hHLs36v/YilDocvQ0Iri",
-	"WA52cNprkX/9v/9fKFK5BO9lc9AdOAYKLwTQVrThLRriEJBB9wwGGgUfcT8Uhkg1B/rC9J+Ll6H/gAsS",
-	"CAdK+JxnpDnoX5hdjFGyIYJNZcbtmN6ZXvAcBwLT17sPLEnU/BsdwfrbU/1t99LA3ck8AUoxaIICkUVf",
-	"t+Hsgy5ugCRS3iwXilAU040wMnSp+wAdpxMPuqeQGI+2HGjy8UBrUBlY0lCIhxF8Ai8fjDnGpIgTuo9R",
-	"zvc/BvWeZmYe3J5ic6qBiZICgsdGMMMUbVRDoXmCMtdpbmK9WVmHvNTiCJJoDAuPnsVsvpAZE+NV+29s",
-	"Fbkr5QqxisVmTqeCYUgVSrZUy4eEJvoRmNLbWmWgQt0yzWWbiIuLhK4CMuj3NXIB8L3Zqu/AYX+ljToU",
-	"r95eww5A0AQaPJLZTL+ijNPEmOzV0BfqKmIqQ2GCKsnbSks3cHo0dweFNk4gwmHuMah/FU6FCncCAs16",
-	"AzjGQaw8a30orLneqQLzEZ8uebYaaoBoZoYk+XbNydCM/vXf/3N61jl7PPivqOU5HNb68kHAERI3b4bO",
-	"2vRlhwQlvkuC4Hr/BSwFnBPE7uC/0NpEiXNVuD89/q/okuRdi3BvaDlVK5UBAwRpCk2gepqSHwQYVjZj",
-	"irWIad4jnA8kIFB1/OfTM6ICcnpOFFgcjSLrbN95JyAUQKwHBWViP83a3gduFQVB3O9wDa5W28tMkIdp",
-	"N2GmeKDgOSD7BuuGxkMwFyxY6qZtdUh1a1nblQQEXIAL1zImfOgO4MrRg4Q2Z1oi52BDM7sIXDIJYDnw",
-	"JuVMMAm/YaB6UC2/CH3GW1l0jsAzQ6HB3L/xl4B1B/64HI8ZiwNfkE6kwheopeIOee1aPjm/KPSvAqqA",
-	"uKl3tUwYyo7MmLRIGQ7WQ4UR0qX+8hbJLXRcReMi1ofCs3uidgqZqKl5fHCHMGVBgDWi6SbB1Gvmtk4b",
-	"kC1pjayz/kfFMienFLDL/NLb/WVFoRZwD6PCRDOzcfAU5/XAlsKdDAx4oUAJooAaQFRpJud8bInxTxzc",
-	"CuhUsI1kFnSqKT32yclt3L2g1DMn/1P/LMg9TGeaecPgn5GZvbfNdvSvNON/j416aMKpAoulQrHd9gQK",
-	"hZ3Yj28LSMaZIqMUDPWjFcoD5r2A/BfzFKN0TNsfLMwPE/v9RKx7fujEpBu2coJEV0uQoFoj8QhFlLfh",
-	"MEwD9+l1/bBwNutEtr/JJYkgeC2fS7Fkgm2OUgX2LP1eImfiT40zHh4JWLvYBwM+wT5mESp4U6YFhLw7",
-	"gr61frdrDBsaW4fk5/dRx3iLQMRr52IvqqCa2XGmPITP5eVm/goLcqyVkzVJdKKyYiwU1uTlOa38AFpg",
-	"kxh0aNGtlKZi91M2dAxz7xs6V9DNFoWiacInQb8x0hp8Yes3kSaW12tVFV0qj8diMLgABura0R3yAx3P",
-	"0PECt9kx4VaRqfBUP3qMXK/X+1OumI8TP3jOPVw2lzELtS5d1ChkxuMYLYQbA2Z5BxB1WxUnaoNDeWq0",
-	"gkJYqNd5yzDlQgypHqECMpbzOW0b5ZUBCkuVszkFmX+WWuVd+uJo6O7REhWoDluqi6W1P2uFD7x7raqh",
-	"JYXrH+FuEKmyKTzsRkvhApKdEgr6vp7Wi+gpnCQIRQI2DwcjxIq8DfJiAX1xpABrlXdWpJum1qi+IGh3",
-	"SKq7HWazVC6nM3vtHXKlbxojyfUteT0Ki2bM/PF6TRdBojeaqd4+9wRyeN2aOWta3Mx7npMZ/cAg3+0S",
-	"7H/zRbYiZWQQEuZodchVKJwd1HyUe1rLXRcv866L+hnkJcqamn3krEVfDIA78FZ2KnmLVLZnhO4uqE2v",
-	"tUY0waLQSMXZd7ggJsY2Y7D/hYFyKBL2gSUanWnGjN8KdFZ4GRW5AWAXRtwB/Rb4m+3eY1/aCrMDDIMf",
-	"hoK67MRidsCIuVt6oFzlXpoHLedPAWLDChXuaHVYeXWNOUMtNFZaQAFWwAG215sD1CzXmwsFFJzLrNBU",
-	"IHQnnU4nIlU5DWAUsy8JaidpYeIDGqdcJgXVYpzlL2/A0GQ8kkxDweZwWorhtxO0pXyDzeXcgFaYP5Ya",
-	"wb+PjKXDN8kjFSoyKyPRIa1gsXVblKLE4aF7HNFHU6ol9pwwAbnwKZO1A1064QUfpJVeLHieWFMBTayO",
-	"q0LxhotpwtoO1HY2y0fASaG19uiHazqNSMxS/sHSKs/+sibjdqAh+gspmO2KLgX5jx+uzRM/7Q5cAINp",
-	"WdQJhddDHb1MgdX+RUye/vDTD9c/gIxrdI4g7zJ+S1ca1LGEF1qprceSqWEhJgojc6wq59lSrAlkQ68w",
-	"HCNMY0l0L7XsW/PtqYXm+aEw1K3XR7nM4rwR6iFyEaGcy/EeluRP8gGQTQ1Mk4EkpGiXyXI+h7PV9Lvd",
-	"ANzGUPSQTvMNqpm8NSGgyioh67hoUenaBjerUOQRkm+vnwS+5uLbFaJNoYORFg8Lwgg8ojxj0jmebWC0",
-	"DSIwhpcmny9kmilQteFkPDVpGatW2Wrrh9lC3japvl0rf2V1Y30ZSeVtHuVL8iBf1PzlbScUV649WsEc",
-	"QppW2MRYAoXBBMrVNQWunsnleAaWe1P984Fydj4TGAw9BqGoAgRkmWBi5ZUNrbJhyVwfNIdETFa4CYOR",
-	"TWArhXuB8CwM3sktcKaMKqJSy3MnoW8Y7SE+31rfkUztohjpbLqLeg80FJnJ4GFQHE3DLhee8mw8SPJH",
-	"emagaHD6O8Ncg1DINHfNuJZOU8qFYysrMQ7FlShFTxN7lFuasXRO0xvyLjC4kTGVVWJWFgqtNCjGjJVm",
-	"jKSPLBcolDOeNO0zPNGKc8sF9IHAoiXFYSgi/fbXck2Qpf17qbm9Xf79d+86Hew06qDgc7xSE9Kzbjey",
-	"Ei5KxIXGNBAaZmPGFdci7jsj1vofmwhzU7TLfG/CJWmSwPWixTczIvgl0YcLhT1difHa08GS7797V7Fr",
-	"lBOBD5BbTe3MFB3yGgGrJRkAgeIf2FA/TkWAnLHYiULvCOgpBUz4QWvJzjiCOjNwozxABH7n3LyhiH4N",
-	"GwyHNYY//xo2tGi51D+EjUH3ImwEYSPjWcLgN0+kmCR8nMGvUUiH3//rv/8HfoVkI2wMfw0bxhiV//1T",
-	"EELhG/3nf/33/3z69P5TpGkrrhgZvokRB0BjYV0Xgek46WKWUi1GmfJrONyC4CmjsX4EqL/LZUanTOX6",
-	"O1rOZxCEHZtP1wInSbttvoQ4cbnMooD0ukSR0coZeoB02An9kO0JF1zNDBMQGNptItStwB2KW8qzXB2A",
-	"KEoMaTCCY5ZSoSho4GiHCWwA31n3NLf7vWZZumpfTbQSFRTEVM9aO3RyPlfWEqu1YP1HU1vGMWDAe43z",
-	"S7UEMQyJE/hPU5kkmrvR8Y0+uxYJR1Q5/3kolqgo0pHWaDXNaoONW6b6HjRxiLm6IWpBx4YBWFvmxjOB",
-	"u7l8HiPI6KviKBAutTg5WplQPZCgIP9RP8kPLFUd8swYsyHKzm0aQh7sMcZSCLR5gE9TESwihKWAtCR9",
-	"S1FzQiJ61j2F+kSgqCorCSGcITySQp1uJqxhbWgE44JR3fig9DBA+wJdpxNoNgomJjlxAX3NksOsZdH7",
-	"1cs31wYV7ae5KcJaGpCItQgyKCpcALMWbkueuPzBoAO3+eyH6x9DEad0krU5yybtWZYt6IK3uTfyhq3a",
-	"OAAiB95k6XKcgcvjRwgMNZV2Q/GPpQQLjJyQnmbz/bMzLUqKDMolXb158uyZpsgpHWMcm/eS1jc7JGHj",
-	"MeueXjx6zNqDbnzWHpyyx+3R+OK0ff74YkDPHk0uTvuDsAEWyZHGBBNs3VyarWDcAsqpMrWFmG/YykQW",
-	"+bqjHzUCjlQ1aRvitR49Ug5nJU0gcGuGkFbFJXgiimICIua1SHHDTPAhWGlM3UYXCgrGZfjEqDAWjzz0",
-	"KJEmxHZiKB4cWF+1XCzA82Efh4sN1rMb0mz90KiXAFQfKAhZbQ3RUg2P33o19B/AMYIlh+eMZcZBZp0N",
-	"NhzJvk3fZO6TRur8K5bpo5QrnY0MAj4xUJcba4OpHG5AljkuTDyqCPvQQ4Ze8JyJh+eaCkL28eDjRw2n",
-	"s48fL33CC44xQ6uI6cOTGYhNUsa8Ls0ZpEi3gZW4cFJ3VHBsGzs9hovYclgYLhSY6gtgLderetEto2VW",
-	"CkDB06PjfLTKcBsQVWfdeP0BeiiXKRLb3F0GQ6dGKyEy5VMuPP6AhGtoeHGAbji9TmSL5xi1ycjqVn1F",
-	"ARooKzJL47j0fZzmG3hqty2HfjmG+xH+Hjx8YOiD6uVcLMzDh4N+38WpIuxNTGEKr9dlGRp3nYW8Y5AG",
-	"/SFmH7a7FALvX/8Vb5hmXgS9j7dNA1058cO5MZlAL7ZEM5/ej1F4PLMvoHTLIobAa9GLOm4NcYdpwUlI",
-	"inzVHg92aO7QELMVy0w+LPAs4qDDRIdc38pc3Id59T41LPAtg/PVZFtDdOCkoNZmSE2Q1uTPtiiO5JGG",
-	"yuCBUZCochsL4Fnqfc1pzLwJXaCrFe6mDKfpd3v561rHLYBkE0JDIBzGYKWRzFGBQOT7m6ZnmH5C+gPz",
-	"WtwGeGrOhJZok6VikMVRbhNyrc+ChTJxjK8OgoBkQgi19pVJ0ut2/RnxnamClxaILbA28AX4xgC3V8jW",
-	"oWQklyLG6AYt0iVyWpH2IW+FiflCdQMeg08TrddeI7y5MHz5+AZl6gfHNwfdbkAwXqp3locBDLoX8Ba8",
-	"2CmI3RAx4bGzSeh5W36kQMHUraFKrtZigUxwgRNwvaAf60JKpLxhsYaxh3zU8Nz2WANSuFBvCDLl+oEv",
-	"BYTygdtzmJNzk3znMReYAbNkYTuOjNqgJP3qBt0Lp8IYRjlmXoC6Yix2epuJMmyTCFXjCKFiIm+p1fjI",
-	"w4cokWBeChSN1Bc1J83Ibzxg8rL8X0H3hF7/NGoNCzUWdjc7wOQs2+/ARtIUKpAaTckW3rR5G4WCpa4z",
-	"Qbtck9STOSDuUMYMj2yGN6Ow0QsbUUCisDHQ8l7LNh8hCrMUqtuPXPp7VEV/iBQYuYxPxFkXDTT8GCjM",
-	"FU34mAnFvATQ58+u1/I95YIJIwPKdHpiBqkT/e2nAPVuP3f0X//9/5MnXlon+dC3An0jaJjomsaw0e90",
-	"O10oOrdggi54Y9g47XQ7p42gAW40va2ycUb/bsoq8tUh4KIo5uVahfVPWUZlYzBOvJiLPDaifwa2jMA5",
-	"2866XYjNjfFtropeX6rGJozE1rQxUQygbjnD6SVGWUD8XY1Ii04o3ho/RCnGwrpS4Eew8kH8B/7oJ9Sg",
-	"bJxHJ2CdEQgGCpxbg2xwdtp4CGLDIUKxJR4CsEnanLFncWPY0CKCxQK4UbsxKPVaVbIo/+TkFVZs3f0d",
-	"S2t/Sqem2GHdr9/wf9aa2ZzyjUyzOp//CLfpd/HYb4jr3VFjmEYUdwk1Rpia0/sMwUVeYUO0+t8jOfj0",
-	"Pmg4V5l+1P1u12am2yKGG7LhoCgeaoV+iy1NBzbVxLKf5322FJa/wxjp2t25vOrjkE9f0X6qTIM6ms4N",
-	"8HBVazggnHxPYxPyg0N6u4e8FdQko2O18EH3fPegFzLDPD1obKRH9S92j7qWUJDNBiXBuNMaWzQD/gKG",
-	"BUSBayl/oilWZj6rA5lnImOpoMkbENPBioxjT3ePfYNmuLeCfqAceznBxS/nWLgU+Ie7rUbQyOhUU6qG",
-	"ewrvPwWNhVQVrOeJMWN54VSiyIn8RNgOiTSvNcIQOj1taGGeMTSeSWmcbTw2IUpaqMMCKm/fPnsaWGHa",
-	"T2GCTKJQrKcSQSg5pPN56Ujb3IWXlV4u+MoL/C5IHyAIY60/cyCnJrgQtCpFu4p74NYM8PdmH55xCsuL",
-	"/G5IJbyi72W8uiOVRC8vi59sb0joKOWz0vefgoZgt3VHv8g/3ZvMlprGfCpWZjN9WUq8o/d5vKMu39j/",
-	"MDv5hSEcWpk3r7LTCBqmpo5eRL+UTYuZz07gm09B46cdJaPt93nJ6E/fPnfq1uBO1vEHA3o12MIrukok",
-	"jX1WNOid1TmTy4l8zmJOr1cLw0P7NfhYgTq9ZktlAPOHZsBPjG/AvoVqHvwpaGzw19fQDE0dITkxRspS",
-	"29lKdo2BIju1R7JdeQxFXe2RbFEeMaK0lvYIpdUg7G5DEAMWKnJBF1isyEYRRpWRDZGt1grrrcSYTBiD",
-	"ajsGsHkb4CHJIzDXomtsJIGpdxR/oGBE8kNsKqI+PH8JfhUKjIkuBkWAqQxiBLeGR2CRXxdJTJqwJS6F",
-	"DWsgkZ4Fs6VjtIGqqLVJ0b1CjDGs/Xet7WKt629V2a0vXBn5bV9p7A7y3sFV3YUpN15D032Vf1pfaMkH",
-	"7ZJbcoq6Wd85ar6/Ac0X+nPvvkyPKZuHs40ln/yKmPoLjz8hX9bUdJ1Dv9G8iyoS4QevTFChCTsqFvKv",
-	"3FYotEodm+AarTHTRArw5Jy62AIvKtRVWvPmqKTtuCFH3aEXwN7K6ARCsasIwGAdFobjfOFXUwOPfpTp",
-	"iMcxEzhiUOud/SiX4nMeZq+GOP3Ki2j9EcIejm/6qRGw/NhnucQ8P/NIH+h3UvWeg2ox+jU47rCwW40n",
-	"WUzxcZk0ez5JYkhDKKIpMw/Qy1eqerJTln3ee/3mBYkaW5q8kIJtJDufJ3fUlDmgLxT8S6siZu/1hnoD",
-	"9hVadgsskLJ4V9uKnvS0Ju17LmM+4ZbC/tEp+R+aHP8Hy+5Ki/fUJGGJZ0/h1S/g/W+WtuDv35CwBfs5",
-	"0u6CuPi59n7nq3lVj3a/LH3vOufVHP/W/3hf4l3qYFfL5H9XXmbsS3sdK77juXYxJdu75ADM6cho9vcT",
-	"3F3H+Douhj8yJ31rerfsYqakiXV1NzDVqo4nOV9cZvtzRcgWj0NxeK64POozR5545IlHnnjkiUee+Dk8",
-	"sa7x/lfzr11me1tK2uvXExgvrnMHmzJY1ueKlazzFCMTJ+bVK8Hna7qyYB5rZWkRqP5h2KotvxEKKBCC",
-	"GzLuXgwxa116UMGkPbSQckWWYpyXdDGV3VyyO0nlrU2Oo8TVcjJ94uq6iHGyO0ezHR0IRwfC13IgbI3G",
-	"qeEqKMvMrvfLDsE4FCVPwLVXq9vFk5bKKl2WiyWZWm4UKwdBkTY6hQS66KFrqwA1lAr9RDb4Fe76gH8D",
-	"waVfzaewd+hlYIdgnbK6A83X9xW5efQoHD0KX96jsIM470elzNC6zoOlJYcRab56e93qkKutBeSJrR8P",
-	"El9BmDMC3poUmAuBpFlZEG6zwEdcjbiW1wEaa9FVBReGAjNAN5Wbd9XNm+ulpQOIafQqRScrQrNSTfgh",
-	"2dxH9pIMuhe2sMyGUtcAih21t/Ou+tVtaNd67ehTM7EuXUNlGWwUsbPcdbUb5w/OKu/FXFU36+JleQBY",
-	"iASd157hdeHrvXnml7RZ4cHi/U4W31sihzVbHUIsOLL4o93qD2G3crFhaz6bojhT5bV5VWhjU+gpvaul",
-	"zVEi+aNIJMvsKI8c5ZGjPHKUR47yyFEeqSuP1M9A9T1md0lH3WYoX69eFIr9E1C96kXlOvF7JKAWqxeF",
-	"YlsCas3qRdgFalP5IlKnelFVo6W18kVk/+pFx2zOYzbnHyqbMw8WMF2jjo6GY3YoZIeuocYhkhVKDocd",
-	"tZVMcIvtFJx73kzLv1+qqyqZAplaL/+8qkqm88bvoKrSXfNY71hU6Vsn4p+rDwt2WzNi8oX7cl/q/SWL",
-	"Ie2Z5XcvCXp/kEJIvx8991hr6TdZa2lhWcHegaF7lnjwY0Vtdyho8K52BId6NvhQfE5wKHGG+VB8XnCo",
-	"LbceigMGhx6LSxxjQ3+bxSUOU0MiLw8xILkLyPSexgdsRX8thpvv7xoXakqDGW/d58aFHgtNHAtNHAtN",
-	"HK0131ahiQObaIIDF59wSbbH8NFjsEY5fPSY6nxMdT6mOh9DNI4hGscQjW2pzvtX+aiKF8XJjuGiRwnE",
-	"hose5Y+j/HGUP47yx1H+OMofW+SPAznOThbOaLkrZBR9ZZ7Ucmxuee/NLd0eFynXeGD2Cb+acS1e8fH7",
-	"CLvK2t8nJqLgfUQETVN5ix2Ouco2RpvaBqm/52hTfcZvMdhUD3uFt1t/wF/M3dcfkceZ3IPgZmTJ2gPu",
-	"LEsaafWA7h6953oBsO7LPYQgO6aey+aBjUg4esmP/N5Ev5Yww2f7+Isv6lnZFSgLjdAnMvVc6J1SD3ZU",
-	"ajAER9n+4sDAjLXANWLHWBY4Ji6Ru2mi1qVrgY5mDeOop6HQ54AogYVUio8SVujP7sJnu+i/d/CFSN5Q",
-	"CCnalrOagSM2lnOmiOHBfncJCBYEI4vm3JcWBKEwgoxh6GbkkIAtgcRsLm1EEsgxyo8X9pqwhuLu8cKF",
-	"Jqyh2D9euMLUE4q94oXXgiNCsW+8sIbmlwsX/sY53gHChQ3JwqAyhG6N0OGKUdiNtfYMa4OulJHz6g52",
-	"A/Zkv18yfpnvD91q0C5qjTWf7wePnaII0DwvCPrSmX+Jmslb5Vt2VUYzdoySPkZJH6Ok7ylK2jDANaHv",
-	"7raek1/3CZjWQzoEfgWxiuDuQDlokcpcjmE0TThTGUnZnHLBxbRKlirHVW+uuVtyc+2Iq95WcxeFqHpx",
-	"1dtq7oZi37jquwkvx7DqY1j1Vwur3kRu6kRVz7xaAtZJXoyphi+MpobB1Fb9+kaiqe/0Yr955eHrBVN/",
-	"ZTH2GAN9tNl9hRjozUT0ixjqajpD9oiW1p8fg6X/wKFK5CoU1kiR23Od4VMz1ghK5qerX8Yyxu0Y2y5w",
-	"6AyY+5RLEQojIhiIF8d1yHN6o/dujclW2Vi3mV6GIjesTmiiWESk8DUUcNXOcT6eEauKBAXNJRTrqgup",
-	"sAI3YWWRrKr+qDK6UhrdYd2W1SrQ+coVmfCP7eWCjGdUTJkiU5YpItgtOM1VRucLtTke/Y8rkxwyHMxe",
-	"GFesnmHuL+UBn4LGnN7gD9Zhu2uS5+UBeVQZuAZ3mL/KwWWFMXsKTF8jxKwWoN/6Hx9YCnTxZfrjQPMz",
-	"pDrHSLNjpNkx0mxnpBkyvvVAd0+grR3orscc49yPwuNRePxCwuMyO4qOR9HxKDoeRcej6HgUHb+G6LjD",
-	"b218rr+k6EqtkYMAI7gUakvJaq8DLPq7oZO6FhwmCdfcdiXGQ8I8r29AOLAwzbsZHc+A86ZsLj9gVgIl",
-	"Y6rGNGZBKCp8w1reyZgopBsUSold2cA+dHmlbJHQlSIhxN6bCEETu1+W6d5/Fy673dNxQlUGO4cfWacT",
-	"hQ2ySJYqFGHD+a4RjsUZFRdjtmEaPQm8HJWly3FmJBoFiPFAmeAe8opOWUwSfsMM1PS2i2kb9iYLaRta",
-	"3N1c1Zs0IW3D5Gq0Lt2Gs9WCqfcRSfic2y2lDPMoCPxxUxpD0TP/+05nMGfdL6HhjcaF+p9rkraHeGa2",
-	"tIfI+ALY9uHcjbGPALWC+p+ujagvRayN3Vnj2hIrRzu+dKD/0aN3pyj8nO0086vzDSJvVmKseZseysbL",
-	"lGcroDgjRlOWXi2zWWP483v9MOh4zJS6ljdMwK/e6xF630ii1pEG/4qKYGwQDKIzJywbz1hMJqmckyYl",
-	"KUtoxj8w8vb1T0PDcVQopkxoOmk/BA61YGPC5iMWEyHJTKrsEtPWshkzX1gWQOM4ZUoFoWCdaYdEsyxb",
-	"DE9Oev1HnW6n2+kNH3cfdyOI+I+0hkPSpbAhUcs0aQwbJ/DADaDWMgcc15a3AnlJgav7fZi13C3onHnD",
-	"gNSUTE+usQX1G8+YgZ4GWRrmZQgUchz9wbmCW3KVoiAIULBShoG/Nxxw5NP7T/83AAD//w==",
+	"7L3rchpJuij6KhmsPWHwFAgQki0UHRNuu3uNZ9qXbcvhvabLpyuhEshRkclUFpaZDkWsX+cBTpxnWA82",
+	"T7Ijvy8zK6sooJCR7enmT7clVd6/+/XXxljOF1IwkanG8NcG+0Tni4TBv59KkdFxpv+plvM5TVeNYeMJ",
+	"GZtfB42PNFky/eeYZlT/n2ZZykfLDMePU0YzFv9Cs8aw0e/2z9u9Xrv/+Kp7NhxcDHv9zqD3+G+NoCHo",
+	"nDWGjb9QwQgVMfmLnAnyTLJG0Fgu4lpT2O+4+CUe7fj6NmjwuDFsMDYZd09j2u6djk/bg4sJbdPxpNuO",
+	"H52dnfUe0f6YTRpBI2UJzbgUasYXcKwFk4sEjp1wcQ2/gm+YnvSELvjJx/6JuSR1UmeVEzPl7e1t0MhW",
+	"C30bdgL8pXmKn7gqPcfVjJEJT1VGFnTKiJwQN3DtfX4+PtC9PNCHIF8I3qJimT/p5/muFy673f75gqW/",
+	"wM/9s0bQSOi+IxRLJvuMuA0ac4YYOuFJxtLG8NfboLGgUy7g6uDW6JQ1hr2gYUc2hv2zoJHJjCa/jOVS",
+	"ZPBX/Fn/XTWGvdugoWSqt+/BEtzSM5awjMVv2Fim8Trcwp/1oxHFxZgRSjR8kCYlC5YqKTScBWS0ImOq",
+	"xjRmAeGZIouZFKxVB7LxSn7ZB45ivSU6ShiOOp30R4/HPdY+iwe0PWCPRu2L8Xnc7tPeqMsuJo/jR+PC",
+	"KAMXsMdfxHI+YqmyH1RhyPmwdzYc9Dvd7iONIXhuXHt0xrr00XjQ7k96cXswPh21H9ML1j6PzyYDdjru",
+	"j3rUocnFo/75efes3z7vsvP2oNfvtkes2213R6N4FJ/T0aNH5w0HtnY7KTyMatwG93B3tfZfdXeIZne6",
+	"NLFMEnsltDcesMeTfvt8dBq3B+yCti8mj8btbtxng9E5fTzuTbZcyTaELn38J0SoP5x9D3D8h7Nn3+Xb",
+	"NZhYF/MPOXWJRBxu6ipa0oBZCi/VuBN96W+mLx5EAH35M1eZTPmYK/ZaYxwQA6bGKV/gio23TGTkhmcz",
+	"Ej2ftF/QbDwbkrBx0b3ojs4G7NGjfq/bfTyJx48e0cmji7ARBURJks0YGcl4RQRjsSJChiIqc6+oEwp9",
+	"yY6cvaDpNZmZLQW4ql2UUAWTLvTli5jD9nYKT3ayxjBLlyxnO0XyAlfxfL6QacZiT14r3oQWEsYJ1/ex",
+	"4ONr3A6PSZOKFXn37vmzS6IXYzFJ5A1L22OqWAs4/TVjC/g8FAg6DxSRKdfvmpAop/kRfB3l0sDaDeEm",
+	"8Wao2U17PJOKCb0VPRyPvNpbsOxdtLun7d7gqnc+7HeH3W6n2+0eRG7ZUxKpFN2ei4yliAY0caDqC9Tw",
+	"pOZmBGGfMiZULRgBrElXv4xlrNcdDBrBNpnu7HQ46HYen5/ru8nha0ITxYJGIscGVxs3Mr3W1wdA1hg2",
+	"/jgY9LuPLgbn3W7v8SX7lH3X62vim3I8g5lByWUKZIDDW2+/5cJmdkqHha8/0oTHv8DdKLO4faiz8QXr",
+	"0f6o/Sg+nbQ1qW8/Zt1xuzfp09PRYHwWn7NqkVHzEf+mYbpe/1G33++P2oPz08ftQTwZtC9Yj7Un3cHj",
+	"EX10+jh+dJG/uxUSg1pyJ359UmsJX+6sIAAv6DUSwdf2RX4t0KZrTXzgLwGRH1l6k/KMiym5mdGMfWQp",
+	"4coQgN0wZ8czJEweFBg6BRf3+BE9fcTOJu3R5HGvPRhd9NqPTy/67bOL08fn56PTEZ30GtuO9JLdbFA/",
+	"Bbupr4JupACbFK2X7GYnwgrC/U8IbnwdgQPCDWW+Gypvwchuv0s0QhKNkXrFDgGULKPgnnix9T1eOxwp",
+	"P4fBnp2HBFnqF+9NjAxkf1V8GF/n0stXkc7yGzQXNFUsxrfQXC5mE7pMMpKyKZeitXuP3qXP5YiDNOqu",
+	"vXnee9QiZ2dn7V6/SAJ3Mml7gifqpZmtrMabI2gwHdMk0QiqoUGLD395++olyVWKvWCpVwCkmZz7Jzrv",
+	"AQfr9063bv6VRfpKnHzD9Pt9PmkxUKDv4plkZELnPNHSQInkbEJdt8kqQH06o2LKACTQXHKYLa9BdFa5",
+	"389gJvpk1ZhXF+u2SQTd4Wmvc9Hta7ZaBzu3s3R/tt0sPf96zxta495jT/D12fddxbbgYIajhn6+IkId",
+	"3ixVS4Y4gV2ooiixBmPrhhpn732gCH6vtSTN1MhoRdo5gHyWufEIiEdAZPUsqftsaJNFFH+hwfi7AgRv",
+	"MMXe55IbbLn3t+SXMAb7y+XE5T3PZq/x8StZGUptXIyTZcy+KwBrcAin01clMr3h2aNOr3/6+yMyjht8",
+	"vmb4IfjmSFbQMAAbHx1s9+VgC3Zoy70ddq8c97bbvdYVvj/2nIa0pu552vaL18/+zw5q4e9hH2pRNnfd",
+	"wcryG7J2fQBusm4J0DojnkqLqfhKaFfd2/RyBKbfCzA5WFrXel7TKSN9IieE5nA1XqYp+FCAGwRECgA6",
+	"iLyo5ZM+Wut/79b6Qys4+4gvudPXQtMfzp59Bw+yxeXbO4xadPiN9is2ukjZx3+LGz2A1vclbrTS2Z/T",
+	"ogbMsMnV3/e1x94OT39/cyQRmpc3OrffLsdj8NRLkawIn4CN17iz1x33aNzlSQKfaQqe5c5xDedE0ZtO",
+	"wXNtzdvTJU1jNHutUcA727bvUWyvNJLjYeJKO77eXIp/v7cgz40XUBHp0+0Pe73O4HEdDbvw9b9jhOc7",
+	"OF+l6yJhNAUwBfg8ADB6dg6xTJK9baQV5mOzfZCmnGhSdBIldMSSz935mtizp+VlsySIJ4irXiDXLoL8",
+	"DchYv0st3+5hTFLFp7oPfDmavb+e/8WCX7VumyL2JCz+ylrtmrJxGJ32M4D3qNMWKdlt0JgxGhtQ/+GK",
+	"TitkpiyVYkqYyHi2Ihmdak03AzjDJxsSSv6xlBmLScynTGX6A54pE6pXFRIZkJsZH8/IGDztWhwj7CNL",
+	"VwRc4RgOaLJLGsPGtjhMeJF/LLkmrhaQxjM2h4cwx1ZZysUU0NvnN8VjvqbZzJ7MAL87YaewnS+F/ie1",
+	"IbL++d+wLF09mRjpvHgD72cyYURB4KkimSQ3lGdkxCYyRclXsE8Z0avpN+aK0CSRNywu3E5v237mXPD5",
+	"co4SPu6Ni4xNWVra3HPxOpXTlCm1vs1XglAy6F6QiUwJFSR6HrP5QmZMjFftv7JVRG5mUtnQDW+7IMqH",
+	"YsS4mBIq1A1LWTzUX28+dqq3xMW0BJK9PU71/v37J8tspvFnTLOK2OPoey0bpJEJBY5Ymsr0u7DBBRKr",
+	"TF4zETb0uZg+O/xMbqgiSisio2UWipT9nY0zFpdRB6cmG6bcC3hAc0vpnGWGXBi94PmzDUHELhSAx6SJ",
+	"kcNUQJIGaxUxqibv53rqBc1muYrg5R9sO8tEpnPgDMslfDmnn35iYprNGsPT86ACT8zZ3oKWuUYRZZqR",
+	"CWdJHJCoHQEg6i+YiDVoNW0cmR/z3LokGWeK0JSRUQovOFqRiMcR4QLVUC0nxjxlY71Mh7wSDBcBZbV4",
+	"YW2POZp7+ceSQTi0uRiFZrr8CpjQIPqzz9iDRrvwU2HS4hLGAd2G/3+oujGTw/OZN5ZH7u9/Y4Ub8lIA",
+	"9rygwsi291PlsX/Uh1JPrTi6dvKncj6nbcU06miW4gQv8N35wgQoCkCAUpYtU0GaCgIU8d4Uy1qB5pPW",
+	"YaGFDZjDuhQdt9KEmV+zS7IU10LeCDPxlH9kZNDtdggKiWohhQLCLshMJtYoArojV3qvcwaCAnJFrog+",
+	"/QPlrdNUjJGw8ba4TxU2SvgNamiFAlf1LjjLz5a5fii8kYe3/bPzze9hgPH4HJXPUUylCgr5WFsfpZQZ",
+	"dLe3ee0MJsenWXuaXK0P/MCfLW+CcuUdn8IF2ByfYp1ogZoUWC11+yP4itX+b5FkLP2zU6TXBd5k5fLF",
+	"SDPSwk3UIjJ1TsZmBMp31DLuxhJMgeF90/712j/b2T9UckS9YCMw83zYfITNyhUcAfeGQi77RMcZPBxX",
+	"xJoMitt2PvEt+7YjN175+WDzdr0EmKrdGpD171tI0c5/v+3OzZVt2bqZ5/Nu/C3mUlYeIHZZ0zTTm6da",
+	"scIL50JlVMMNJe+unmI29ZxRoUBtR8XJfBMQ1LLe/PiUnJ6eXpCMz5nK6HzR6pBXc54hzumxNEmKl7DF",
+	"bLTlYiA/dOuDzrmwP/Y2383ValGHtlnCAIQCKJkmJKQZWQkkCkiERBb+5WN6VCIZJua5nNW95bCw6AEO",
+	"ayyCT7INwJDKG2X0Yj/xkgAwIFCkVExZhzwZj9lCX4zWmVSglc6UkSdAtb8HYZzR8Yx4kBP913/913+1",
+	"X7xoP3sWIbSEYh1cMIFUTiaKZQGZpHRssnGs5m2sCa1hKKInnc73EWkCl1D8I2sFRP8OfslE3Gafin+I",
+	"SHOSyjl5EhBvTCgiHLJc6Hf9vvBHQoniYpowU0wgm9HMnGkFyG7/HgrvDPAVEC+LIK0OeYJTUEUoJsWS",
+	"kVyKuIxSoTBDLuFTke+GLBcLOwqLF4DnoPS5O3Qo1r4v4GzZCGDxsNvrdO6GkznIbITVXv/xnsD6XDz7",
+	"fi+ALThmC2A71ICVcGG9syoUVF2DmhmFy273dIzu2pUYw49Mg0wmyZRlkMpjDJHxEfx/w+BfBvlOpx7Q",
+	"W7D7PND3rJR/ZRVCxwt6zZRnfSaKTpgRrLW48fyHqx9DEad0krU5yybtWZYt6IK3uWf+vGarNhr0W0NC",
+	"ydssXY6zZcpiAgJ/KHBDgbHXB1pK7ulF+mdnWuIRoAeSJ2+fPn+ucUKDqRamm1EYho3ImPPDMAwjwtSY",
+	"Lpi1/QOCUDKi42uVUDVrXcJPKTPmSq6IkFkoqMEvFOjBgnPNVgTA19l0lsqmyLpfGTtuKJpzls1kHJAF",
+	"zWb6ICxdkdwwSUbLjER6FaXQzBkFsDco0zBaZUy1QqHn5oL0B2Qml6kyyospXuBqFjh1Q38ul5nGCcBW",
+	"dFNc2ixemc1Ymluas1BotUWRQb9/SW5mPPFzCe1n7nj6+C7QBIzTobDW6QAM3WgWBut4G8zjUYe8oImm",
+	"UCzW43096S1joQgbbzX0aNDhDHQhBCoVNggdyY8VLpbHrHt68egxaw+68Vl7cMoet0fji9P2+eOLAT17",
+	"NLk47Q/AYgwYg0CWo0zJBt/Y7oV4PoFiF9V24x+u6LQq0IY0xyXRDQQ1QzcviQI/VSjGcr6gKQcHvJIk",
+	"en8SkYxOFRGQsDnXK1+S6GGE/9Sap1i1OuS91ikXKQOjun5Evl6KQ9NklTEa6yvd7NbCkQIh3lqlASPB",
+	"8UiAjMaSAU7gNvDERp+L9B1ExEBRr48AW/gko1PNAqM5y2iHZXRqwFwDIxdTgCj6cd0hsMOXVv24pjjJ",
+	"zld9KQXb8LL6RMp/VtTey296SW4YvSYVbxgKeERzWVJufEIpmPv1+qWGQv8O8Utf0ml34KG3JhIHujF9",
+	"F/WuDU0hm03Ib9AR7JkwcnOLBgFrS9EQQCpxRE40GHpWG0071bCg18C/OkX1pkOeaKEFyJse4ghbt2uI",
+	"kvGPOvobue1E5XusWmEDAzZT7GlHMRf5srLAz5Wcj1QGBogZ/ciIkAU7lhqCiDFfZCuDo1wRy6s0Zq1C",
+	"oW+AfMYF3MdhNxlT7xFmjF68rgyXoQXvKhR3g5b7BpNNts97xbZUSYHYpv/VsVd52JsrzH3Qq3sN4blV",
+	"TBsKSrqLClCe6+WOvZ7WExJOFYn0pz/jw36ILlFyASOuJtwYgDEvhxRUHcFkUtT2w+vN5+U0ikfArWme",
+	"rmeN6i5vj7HvNt7yf7KtmzCh0MWN9M+27ETxf64bzXAfZ91usHNXLK1+3DdaD7eJK/l79s8CQjMylyoj",
+	"Z91u6XVhM7XeduOZbDD455xISbEpOMHl6eyMTagZx1URm5DXGzxoaAIe7FuNTNjltTpwXIIXBhs02oWf",
+	"/J14OeaV1nRgBhthRf+xDqjUjNeqAJWDw4je8jF4ZVPYxq2+bNTtQQL4nsZvUC23EcpMwD/pYpFwdDGd",
+	"fBRxhy74H/9uoj396tcmrqqqWtMTW6sJlD40g6DksEhYZqDLfONH6kLIloLUwJhllCfOJbljkiHhsA7Q",
+	"3ZjTBEw6iRzTJFldWs8rvBpNGYW6UV41sF8bCwklyxrDxklMM3qSxwqfmG3eBg2V0WypGsPGoNttBI2M",
+	"ZxhvRmNirxITcM3V/G/9wq+t+FK+opIVh2htTE7QtrvrUiyrIPOlysiI+XypeK589Zy/7HOUubW5/OXt",
+	"q5flI4B9yX9j+GjH3jGMFg1CMIEZC1cGMwzJUrBPCwjuI0yA4YGLxRLwo/bGuVJcTJ/Yhyzv3VIez9HP",
+	"FTGjdp0hBKwNG3qII2F14ckUGal9EhMdsOkkwjuBH6KcG1u08rf7RBBAj0cCTPPnlRNSVk5qnRXm3POw",
+	"C5oqjb6APdVIg0StZFLC2IYmJSm9IWHjMmy0dh267FEfwgWiLjwD276b6xL/ly9nFSDPDjvMf6mFPlRj",
+	"wgZmDYYNNFYpDdA4FxeKx8xZyKgifzj9fiP6rrn/97tWtVxgrcUf86rE3sXi7HB+JmJ4Uu+sOLbmdY5l",
+	"ItMPOcV2K6+TPBOvYlfcdXacea+D36TSIwJXwBQ3oo8JhYcxWFMQuOjOY1sJbGhe0lFlA6l10cWT5eqf",
+	"8dYXGv5XyiaNYeM/TvKuFSf4V3Xyg977MzlezjWnh4Hrgl+BMoNLrPxo4IcEYj0EFQeuRCsXoVikcpSw",
+	"eVBS4PHAERF0jmhrCkhj2BKRaSgqlH39WWltrfZjoPIk4eO7Ci50PuLTpVyqNZ+sjxAQIt82vo+y1RtJ",
+	"j4kDu5HkI0sVl0LtApXyPAGGs8N1JUwpPa8gc54k3Ky8SNmYY7FUXG6OmQkUjb5m4XJ6yiWZMGtgd/wA",
+	"49iydGXqSGWq4lxY39vbAQTDANFyZRuHxMTq2NznPXPpauHC2pxFjLjwMMLBg5G+4h8+cZWtFdFaq6kN",
+	"j0iTlNF4RRiO2fGANL9O457gmPNTnmXzGXm8z1Ge53xfrZfZjR0PyT/ayejz/IGwQeZ0BWR6xBAU1+a7",
+	"JDxWZCq11qP33zHFyMFNhApdrff0shb2OP4LrubWubImedonjPlkwlKVO1TBnsjjXVdhj1PhlYKbrXfG",
+	"/Q7kO8SLGT9F4RTQdJsbVaNvyQNZcqm6fJ86QF1w0PLaU1+arWKgneeutTEehaszLqMq16nP7ct/rX29",
+	"RnrfRteFoXmeA2xT34E6BNxXAMhSAA13dBJ8ot8ypVQZTdiW27ry2YcJFzL9aDyvpqZ8hGd7X10F2pmy",
+	"FDDPdh7278eWQKqsEECRqmpBs6BK+5L4A1WLlMEcIbqRlK+r2Av2RO0HGCVuP7eKHbh3N18EiMM1T3w4",
+	"ufSJVcv1m6NwHrkDQwyAxwmj/LHAXWU4RSi2sgo7SYVIgNHAZEJ5wioTewsEZGj3GhDALgunnpAHW9kg",
+	"5dkET7j2jzTBDWHcgC9ohqIJ0RYYC7G+JTOihFKFaIkbqkIB8RKtDoEEU7QtBoQmStbOMoWYkSrWQHCH",
+	"64E8l/4WiNkBOPS8vGxvwCb4MV+fVKbQAhj9KNMRj2Mm7qgpgHfyyRhKBazXQHsr5wwUoESxB6qqIkwV",
+	"pprPSJ38TzJiiRRTcMfakCuK2wG3a9EeduphYn7yw6uI9gRNMGegwmAK1GpFEMyySxFrVTFr7TpCp7EW",
+	"J/iGLRXmsd3hya798T6VvWYrxEM6pVwUw9g0jdhttqyQijQA68UM2haD4pr2F37UnjFdSVy0dYk8jEKb",
+	"CAgKBGKjfzLTHFyA6vc9OHmndfYxU2BxIz9AvYN7AJkKSmJvbrQqxkCi8cALVAxCcdfb7ZCXSGlC4UiN",
+	"sSGYJibJW5Z+ZCkc4o4Ql9uq10VNz4wNK+wSxNeHEDmGYK7Yx/WzgkHIHoXgWQge5sAseH1nlwT3jS6y",
+	"RE6nLA5MwCGGRLAYsPulzDDCXMPYHS9ZlOfw7hl+T0yYNjh6kPOBK+HJ6+dkzmJOa5nyAMn1EHAkob8s",
+	"Nulbm7ZqUBi3Mdz4mQbKhycPiyT73HvGlzIj3hnvAQlx9oggFcnFQwgnJdGmnUf2FX+US3FXumyYhj9L",
+	"/oQvJVHL8WxfFtodPYoH47N++/FkwNoDOjhtX9DTx+3TSXfci/vsjJ73gNDoQ05g2cLtD0q3jztDaV0D",
+	"3Lt36B4vVGJHebHk2YQvd+w6lcuM3WUryFu335zhv8h2s5xJ13Ak6nH736RZah9pZo8Taxlix4FBzNCM",
+	"IRc/dh4WxtzhrBM0cOubqhkaU+ugh0NveytWTw4wczPzAGLKPzJBFjRlkF4CIn4BmkGQz8HZ8MmXMnsh",
+	"Yz7hVZUFCvYB1AH8KOSoEBIcQZS7Fv4x5LhRWYdpm6AP32BVYrpKJI2vpPyJptO7MpXMG75mXJSaj/XI",
+	"C/79XRzaiZ43RTt9rzt4fPboHBMxCrDR80V249MxQhi5kpLg7u7ZycOVd1Yg9a89ffZHUHvveMEso9Nq",
+	"C+5BLUuukWiFRcku4pWnRjBE4xK3+oAzLHn2I719sJg/etS9uLg4P+3T04uLPhufn7LBxel5HDaKdqNc",
+	"PLfZAwXJu+dL3v4lE3PL9yF4T3zs2+OGSBMoRiiKGRetCu3dkAoDwH+GS8BiC/eCoLiAqWKAsHs+IH/d",
+	"C1EfKCsFmWlmMonJo26310c8DTxH2/nZ2el5tR72VMprXjKJnfYqsNpsGq/lSyB39Qm9Q8GVkSakdmLY",
+	"GmjlKhQ8U6aKqv5XbjkamFyyjnPt4gqR9YRCCdZ0ClYhmLJDvmcrKWLSPzuH5SzDthQI8leht21hr5mc",
+	"Mq3cBZi68uerq9dEoXaD5iVFBqc9vT2WTALCBVkkGosz9ikz0KiVIT5m7wT9SHnyGapHzGist1lFwPAQ",
+	"qb5DFsNtua/3YBoxB6tcHtpmNOBeV4ERDSzEI6oYoNxoqVYlLLxJeZYxYZ0xCc0grs7TF31GY26G+FeD",
+	"cpdcZnRacVC3Pldk6Y2qccYNQ+9j//fDI8uPA6GGVS8ORVZCgQkidMERYEm7bWZqZ3zO5DKLWiCdbbmc",
+	"UDSXApbQPwXABttaIw1skGDM1TVRCzpmuY3Dv8kgFMYZhT0+9YMQRVcK9ZbC2vkBxYSnc5PhwTUeFcy2",
+	"OB7q8WWSgNNPc87DWG7xFa6kfEHFytBMdUeETWnGfuJzvmaR0VR3TsXKvq1xA4C9Uu2ORM3Kw4vOzx4p",
+	"Cnd93zOil9ZHI+5s92CXpUnCUqQYkAX8AExsaQti2cDYtlwAyDr5bxlPWTaE9P5QQAYyhr1h/vJoOb5m",
+	"GWmOVq5N7Fk3vzybGRyQ0TLVv5CTUPS63UuiGCMVeEAz1k70w5hu6OZXMDpqbYO3ciHOG3Q3uGqcB4TB",
+	"d4Ius5lM+T/vLvZ+WvCUxVf6EtdsguaPeMV1KKjLJXdRV/gb/VLmV2ScUD5Xw/xbs0pRE+0VDL/eMQve",
+	"84ptv5T1tkvJCGtvun34wbG1N6LFPimmZbUMJ8UDazkikcLpWBC0hKkyJOETpmnt3S5X4wf7tIBgYCcs",
+	"Pep3Z915VxGqwSYoLIdTeIvWPehB1X+8FtiL54J00dsBGdE4WRHFp0L/ZOAjsGEQoYjYp0UUmA+K7hGa",
+	"TGXKs9k82Hz7oUD57IHacDGkCSuQyTLFSfVN4nAOFZdwC6RNOM0iM30r8ELDV5oWRWI0gZIjEXxmgnQm",
+	"y2yZshZOg3snkaZnv/A4qrDVrRGM9+/ft8sVa7dRjXKBW0M6XKjrCxZzap39dyAh4OV+iuOqYgZAc0d3",
+	"liqYnP9eww7mqf+cKRetmnupzcJtvfJmi3bRlHFWAPU85hdugsAZ7t+QgYHZeCtb7dluG5gLI+NVVSbU",
+	"qwUWrLlENmSqJOCFsX8saeKHEGC1G0iRCsAnTAbdizslS21NdQoan9pT2S6l9wSNp2AyqTpFOfJRI4BT",
+	"xNDTaAwx7gSXJmwgFFDcpo2JX+TJphgJlyJ+cVks+GCxLhSwqsskLyfw1ryZvZLCNt4U2qyLcZU0RlMM",
+	"TV6ncsHSjLtuXOvhKNbqTW0j9A75AUq5F3JJTF0NLJkSiqhc5TUKbCFHqVwpxy2VGuHKFt7uip0ztqPT",
+	"U/zyCQQsYcrZ9gLW+psi9FZ13yzkT58FDQ0Ur0TiGhysXb7f4WD7jvPybrdVDQ9qDTZBbZj8ZjMNf7aV",
+	"nTfn0q0tlyfUydHf2Tjz4Ahv9u7Q5AZiNz2NkOYVOod47+eQOOU9+tZRxktnMhC8Rv3bx72yHz6fCo0P",
+	"d3xpt9d9n9ss+0rgsasffOcbOm6z3wte2XwGeD9LG0xFK8Oh1p/SdSXZtlBxSLGBSY13XANN0/djx2DL",
+	"SW4rOn/UWPW9BoQ3hYGuHYeX1mprv1QmJ/uPZxz33unXX7I0BC53y3vf8aWfkNgMBGsqhJoIthld7RvX",
+	"uLQ3hgcXGybvgHr73b7Hfx5rwXXCUTve4wLsLknCxbUpf0E3n383rIHj/BDQweNtB/4Jt7v3c2eyrR+4",
+	"UNnEPzKYnuluJK8FAJNCK5wa5O4n+Hbfx/+JqwPCP7X1X+yVqM23wDM2V3fAB3MSmqZ0dTf8qHmv+mrM",
+	"peZewF0DXujvKh/BzGEX3/ImL+9NINtaotGtr4HvgJSgiBakidk0hQoS+xKKN2zyRSjFmzLDu4tiALXX",
+	"vXkuXY09Y5Vf1wWIYgkbZyoUwq8bUyHz580Xt90XFsm6Anu6uYmiZO7fjJly67Xkzs87qUpOx8Sp10Fg",
+	"b+FmX7HGspq7iDQHlGZAb10Xacr72vIWV/KVODwru8QitAabodPVDV05LfazeJsnb9QlxaYkmc/iNsMv",
+	"zhjsZH2oaBxCVcukiVq5NOq7szxdM7bQuMtTtIOof0Mt7kurbwVt3cxyu+sZD6qtmaTAr6qtrUFnLbJm",
+	"bJe/XV2tYov7iireWM/Knb8+dmAkyDMhnB1CpORHFpNslsrldBYK93leQ9QvmIm2PLATc0xtUV7HDxaK",
+	"XDbA0aSJnF4YU0ErsEKSTGOWYsUtdMDo2bw6pJ8rFVhtaAOOQV/UpzJmf+Yi2yCV0iTR0v9Yxow0o7DR",
+	"CxtRQKKwMRjAvyCLBSpoYGJhy6SOzSkXJGVTLgXhCnzOsSamaO6kBHuk04REOC4yNbP9JLacNymWgQsf",
+	"o4Rgjtgs2NEzJElkKrILSWZ8vUz6YNAIGlKwVxPwkHjC8yBo6PEYN4QcZ0GzjKX6Cv6fMPzjn37uti8+",
+	"/NoLTm//V2NdsvYq911cXGyv3PehaKm263Zemn/8/HclRecNvXnBlKJTqHnoBrT5fGGKnkGq+rAx5dls",
+	"OeqM5fxE0gVv60eaMnHiznPrD1fXfNGWxtHRdgmfpktsbjauhIO8TL6cWFc9V16NBKpcY9Gm8UKo5WKR",
+	"cEAYaySTqSHAxnECCUHWnajXaNVusuI8BHq6tvHIltqLbDdSb3QbFHlxNV7obzRsg8cTaoOOZRqTJj6S",
+	"8qUD7D+0al26PjMByfslHPTA9Q5oGsi9gS1/hnfENuEJbDSSy/HCCD7js8XGavqBUyoU9oYgTWiJG4qC",
+	"I8XFP7W2+Vny9jW/8DgKBYSYuHqUEVS6GDGisaBlythHG3q8Gc+MJit3d83k9S62KfbeVcRrWZSQJCeA",
+	"Gehtm+RAz9y2dzvRksOsTOJ2um8KffMqz8VjW4zGnqq6o/BhPH53Q+ViM8ANpG21YFtPUpaNAsuDyw3V",
+	"P2yr8ey31Div+wBOLC83MzaxUgX6azffdA1a3l09Dfz0c/UtkNe8cuyW4rVFbAEcwfxikCI8LLGvAuYx",
+	"U4X9LiVuPw9fypKu32W1BIMl1AqKXX7zy6kSlAuE+77Mu5krJv+ZBt7CbreZeb9Rk231/vc3x5jrPKRl",
+	"bBMH38s+Vlb+Sszxzhauqrt0edd73N0rwYgpNFcBiSbGaZ000ozcgOqXSijOsWBjPuFQILZIGb5cnZo1",
+	"Gmjht/o2kMSUWox8ylJKJprUDauahjXLu21psbt2NRPSHHQvWgGJIPcHZ/OThPRsWjPG6fxso+ag12+V",
+	"1K29K/KswUuObDtDx946umKD1KrYCmaWwAegzAbY0gufpAgXptRN+c1MzFvV5CqjIqap5lQpVXm2Kq5X",
+	"nN2VztmFXeY0duGNWHVnHuDS5rH+gGUJQbHYo0XBS0KTBH+tiJpB8yuva+0D5Z22iKo2MrEm2zBVDUCT",
+	"fo4DemWeUboqs8LGK3p7F9L9HprjYZMkuAHCKw5nE8R+3RK0aFKeaEYgtr4ID17/oXVRyS8pvT5/uWBn",
+	"9QKVXQ7Xl7L2gPJCYNsxfyVcmLqRLmnGAE1xyU2ltatAfu3FfuSp2uIndc0NsDhRtbN0f/+o7VC8QefH",
+	"PrlekgIWK1czuUxiIqSNkh5Bhkl8SWje1BjFV257dJneuB3yzBajx167hVMYiDTbHEmZMIrlTPyIgI0A",
+	"Xex30h08rlQw/APChFrnxIRcNp5pZjii4+vL3PIJza1xA51GxdOVo7PWI1QrZvLMQ8ZypIicgDVhyZPY",
+	"/s3EMLt6XsaQnxsIFMvqqzd3sps898IRqrC93FvHdbEhVF1j7aAAO2xKMWbmnybDLBR5pTK/n/hoBf71",
+	"3LCdu5hzO7RbKBSYoIkJ/x3yxFSL73WDbrebb22o5X3MXHeagLM6Q3tRrROgFULNMd3Ia9wC3L4WMbdX",
+	"5ov/c/rJ0vVut9td1wfWBq3DkVhvsm7Eamj7iOY1uM1sljLT/1hDR8z1PHMuaIYC6ZwuFhxzUJyGXzNi",
+	"xRkCNhrhNanyPy/YBDaN0h/592UYzgppYsOW5sut2ftF2exyHBT2vPPz4mY/3AaNn2gt8g2dDzW0XloD",
+	"/jhhNFWEl5hJdbhLWUFfQ9ZcX9yP7b+m2axNR0ommqiAdoh+iynL++5rXTkAG6+tc50nY4MnJxRe1047",
+	"Sq+MVuNmpGQKXcYMd/7Xf//PB/wR7JT4YygcYl+CeXCcUCSYDO0dxVagzp+VsgVYsFvY0tQaZ9ESChhM",
+	"rM3UR+iiYAPstfoNkfPqkSW2Txf85GPfVgBWf9KffNfDsvh2se/6Z1XyhwaH6tUAULBBU14h1zFisFpw",
+	"hd3tWnX2c1prP4J92rAfyE/UIwPPEeLV8tT7Pdw+Fin7uAGTUvaRy6Xathe4rMM9kmLJpGozXNWGhn6N",
+	"hcqKkF7VdEMyrY8qRX1n8NkP4X9E8+FILjMHUZ0KdLDNFDZJXDsELEScBAgCRccY6KBYrqdpqxRDOR1D",
+	"FDqdzoeI3KR0sWBpEba3atjdXqdTqVUv6JSj43Wn/zj/ErTxdAMy6L8QLgibTNg4I831pkslnCykYmx/",
+	"d2+3ge2aZJ6h8vlNv4yqvChoT5KnQgEDDrCSElUkmsk59AmdyxHHjqE3Mr3G7EMg59EuJoUj1wXLnWzq",
+	"lR+zU9Eq3hWdhPdGS63xNWL39pVckhsqoKI/StQFr2ql5Sev9DGRIDm5QtauLYryKnjo1TqheGHSB40u",
+	"lEmib6lk+ikc0+otQQNmzw3o/sFtJsmeykINdalq2dcFFLiDOcDQOteln2EDiQ1kY7G9qaQtn0iaoHDF",
+	"hGliAKR8odmeqQ3dKvdsLAcWBHnPp+1NDtf6E67PlMmMJr9AiZgNk4F51Ao+hqYFYG5MEhSUCsucbl4F",
+	"Pl5f5TUIW1C/wl634v9kpNnFu7ElRUwNsp3Xs05YUHh3bRj9Mxf3VkVpisE1d4jPNMUligGaqEvUTTSo",
+	"pX1ZYX5SS+26x4yEQpDyYS+sgyXCIxNR4NRwVDT0dYbCb/eHQVctP57gJneneisAgqOOWSUf3+EhitGx",
+	"d7r+O0TLVr+H3s9nhH4YL22tvFjSjFyHShudEYqq8Ax80Rr5sqbq1OETZr3GTAe1Pu509+c9PGuqzXdR",
+	"kv89knY3Njr9zDReBPp7yOI1TakPGv5dBMRtY3N7eRmMtnrHqfrtZf96l7YLAA4SVG6o4FfNAN4A1feb",
+	"AIyL1ospX8s5+gIR5bi/wyb/bsLyOukxa1bVe0z9XZM1DpHvt+nwd4822RMsNkRE4WEPnvWbC4+fm/Rb",
+	"EMHvVcLGi7ifmLA8sO4A2sjvIt83f/fDod+XzLY9JHp+XqqtE31LmbbgPfW0jFLGrdUlQpEw+pEpwjMi",
+	"l9mWCO6amVSYlXm75s2r4ShTNdN085r+awHGG6/4juGJRoQ5YGzimm55f0m7VeD1GbD8GRm7uJMDJ+zi",
+	"29xLvm6VQeIrpOviNn4D2brftrr2rab5+s9/SIXsqyb5boDp+8zx/fdQx+4xv9e8u0nvdVwtD+iWH7Uk",
+	"FQpb6dTVL4G0EeDNJJb5tyOW3TAmjOA7JDbjLAoFFIXUOOu337HRRlAismnyV8zf2iCXQFcgFWCKsJNp",
+	"5I1oBSYaw2f1EdaeBPnbSy52wlAozKZr5BajrwTyLV2MF0aGWD8K9/o7fJ5w5DKO7yQebc1Xhk8+x2QN",
+	"YZjOYj0s3GvGhNN/WOx1xQ4IuhWk0M+WG7SNs3lrtmHhBg6Uawg527+MZbyxjBB8QZomc7uFqdsWPOEO",
+	"rP/bxhxEf4wCI1WEwqZak7VMa4y/ifw9RAUs9BuFggGfwgQawmZcZOUsgUa5BGoNA/Udzfo2FndD8IoJ",
+	"4x0xSNhAfxAtXNbGSF9NbXZF+lZ4qjcc1Av0TTaGM/yg9KVzmsANF0Mbig+8R4DD3cIZdr6XCfyu9mn4",
+	"98sF+aHTOx8EBoUu2afsu8g1oGefMiagby48DmDjjY2e0W+ASwYu8kkxFj9QfmWCgIzYmC6VWTgUBjHJ",
+	"mKbpCpFA8amAZCGRkX+yVGKYnVtclSH4j73zHuTd9qHlz175kRDcxbHQc0WCJ7Ap09zLizjn2OlB3gjI",
+	"mbexwv5ddkLxfsYQBB1rnEGfM9EuwmpeucKrRQX1GizsVkV37AbeTXG7GDKEiuY6RSrC4IvXz/7PHe70",
+	"67iwoBA3j39B3WIDmTEXRLiIoZg4ND2Ad87W0AHqjSxTUzRByGK8Ub13uC1bFTzmUfKmOQLpER6HvTmg",
+	"upfd5X8r3ceHTfz8Prxxet7OTta5XZgplka5G+Nx6pPPfbaNLOaglHjAVu3QfleguDvlrZfwqVvts9yA",
+	"Hinbui5+5tasl+eXp/h9VW/jF0ByJN2EjkyGhxHrhzbojk9sSy6oSRRpIhmRQnNMTeq1aG8p/IplptqK",
+	"TTSqEbG3VlcZoWoHHh9Gh4crWveperGvTn8v0I0cW3L5xWJDo3nee9QiZ2dnbcOrHcCawEBzrqLWcnv7",
+	"ZU0HlSTxnl25es2apoMNxugvYUHQSx/Yn1vNJ2pZT8spOvfozdVLHdqZW33yz/Dl3gkwNvmM9GT35sic",
+	"HaCwxdrz/5b9mGVBYbcqRxWk28VDWxkub9ZfKBXXIa/RvIBtMzAAEwrGyUnZzABaH6ZKWJXQrIaKjVbf",
+	"QtHMbb/OtlGYJ/CLOhT/BA5GvXorCMV6cTLbF83ssBm9extZlyM01JsuUxZj6xSnL4YCO8ZF7BMke7FP",
+	"WUf//5P+z3+g+n0JjPyaLbIOgRsu91NxzSIXUik+Skq33RSSxHzKMxWQTEqiZjLN8J8JFMCQqbE7xZyC",
+	"8k40o0ySlTMPUPLuLXnUhllIZHlk1CJTlmEdQvIWrwyshi5o3ersZa14jddWFt7T2tz2pGyXU2O4eLl+",
+	"XqlangPXg3nd9WRf1Ol+cDr6ma53PUXtGtclc2coTKVrsrvQdapqpCR5Ltbdda5hxi3Xcld3+ezAlXzK",
+	"Vu17dJavw8Png+DnuMz1St+K6/doHDi4ceA3ahWo8m1/Fetfhca+DccOqJuvu9f30c1vZHpdZTLcUq/j",
+	"W1LPv6xj/99HOb9P7z7WSHXOffhxs28fmf/Q1oQ1rnTnsbe1V3OHvevi2MVisnXc4vvILLvd2urgyYQw",
+	"62GTCa1o/bVzCf1IysPe18ZcQqsIfAuphCWD0NfOJPRZ96ayWXN6rSU0SOYF5PVDWZwPsxmzucxsXjHg",
+	"smoZJSMUHHRiKy11rDGbmFgb5whN5VyCPDhjhNE04VprS9mccsHFFLrulJygl7ieSFYVHlKiMgy23OwO",
+	"XXd/ooK3pWoyXasW5TWVPUT92noFrQowsB8qYb2w/CgG1NdpjDloVZK3X2jn3ZufLEleuxoo85toXZJj",
+	"DsrmIiMndcpjn2BU10mdqz1ByrCzWIU9ZhWOvL2TN/zSendsyruxf1VXQNjgLt9R9Q4UyYp6Gfr3l3l1",
+	"grw3cOerNfPNvfV3blAAubNG7lzrUrCpI4F9GhA/voX62SUVpvI2jIRebE6wof8A9t0oHPkm90F+hfYE",
+	"xdCKaqypeiF4XixjYitu2ecPwAY9zpJVKLjQ6KO4mF7aNHPXsUCxDGq7kLdMxIRnUADR9sh3JQf1JxAi",
+	"49fPVYyRaF05jFqXeQ0XOZkkXDBiyxxCq5RQQKE/NF7E5GbGEwDDFblhKbNjyjbWrwl6vu5b+TwbS85A",
+	"VCxWmITXUvRm6FVzfLB2q1UQ2+qQ9/pF/ML2xW7t6Ewo1m6GRwR7pV6BQyxZE0u3mDkCkjGRzVQQitlS",
+	"xCmLs5lqQfYFVD/9SBNcYyaTuFAdmqUwHeoOtgAcQMSrRcbnXGV8TMZSYEXl8arVIW8M73BGVGdgQcc+",
+	"CE4HfvQ6jwxVvsbLlGert1pSNDoy1Jm7ktdMbEBIrV395f0VuhNKhWkDrNRvgB7cG2Mq0D5nq+OCUY7r",
+	"6WBwwzZAa/gl7nIuTBf8rwyE3RGjKUufLPUhfzU//Wgv4y/vrxplyeXPb/tn57BXAIlxQvlckWipWArt",
+	"Q5rI/CK1HEX6OBOaJJoMtDBMm31aREEobCOdZEUiMZqYinocSnHPpJDLFHCZCasatDo41gYM0ywUUJuz",
+	"wHFMLyECxyUJnzCgcE3rfjrtkpiuVItQfW0BOmT0vKRNYHE9u75Z9mnMmCZhl3oMSGrjRI6vScLYDV1p",
+	"KQIS6PT0CGagGIAgC3eY3/UsyxaN21vwa05kKSbcvBIILnTBoe9TRrnAphfLNDETqOHJidevyH6f/4Mr",
+	"tURryjp0vS5Z3b2Gboo8ef3cBI16Mfd+PwgCqkMoBIOIa+izEuCVx/qBf7aFsD807U7/rqSgC96R6fQE",
+	"Meuk1+metDqhCMV//AdgL1OaCbRN4ZPISKKR8xQJxmKNDBrSmgB0LYjF1aAqU/5PkJmH5Hu4bRIuu93T",
+	"MTw7/JNFoSAm4rpY5bFc9RkywpR0VXpbHfI8Uxauacr0RB54U+IDuIknrQJy+GcO5zBNEdQ3wBbsSMuM",
+	"cRHMyBOEaz1TApkI1NSnrYUDkQMy+FTP0m7P6ac2fNjOsiQKSBlRhkC/S5hnF4WC2ameCNDJChJuJ3iq",
+	"5iJZ4i3h+TBhI3At4Gb6VfV1BHBF25BRX8GcKwWhynOaaNjSoueIxskKoo9ZDLOwTwvgDjLFvWMOCRwU",
+	"67Pjt1Y0QcMXTaYy5dlsDqCDFgetTkdCCha1cCC2Z8ML4YpMlimOhQvIZhTVafMG+FLmAWTqDbZHxKNp",
+	"/luYHuBEbx4+0thHiMp4ktiiaZNltkxZQCiKcACtRc+3C9uGuAEHwHqm4ncanNFV/fDhoNt7+NCEkL9/",
+	"/76tkY2JDAzuFtc0W22Tq0LRVlOiHT2Z8G7A5C2onA/IX/n3pAmwDB9hogWcSwOYJoMB/CuvrTcgo1XG",
+	"VMtoFg8fDk7zzZn+QrguHErQubV9QGlmleFKHX+rBORHPXtxx5mcMhQ7CBmxlRQx0VxOb5qmevQEhFDT",
+	"nwubIZgmXZliySQgIzaRtsDdk9fP4cEY2lHmQ7d5LsgiofoN2acMhV494Zsfnjx78UNAwsYrW+PWpLC0",
+	"yTsFJS9T5hrESWHKJy0VM3nc+nWJvBEKgIiO4XYxasfEe+gNOeLOMzOZMm2BoPqhltvlnEH7ggRaErg0",
+	"r1LDLT0Z5kJpkDl9+BB2aqi6LTXefP3q7VVAXr/T/3ly9fTPLRT/Rgyt0xReP3oqhZYb21erBRtiaU/0",
+	"dZx8FHGHLvgf/w5W6CYl0XhGU8WyqEC+AaJlou+NxR609M4ePuyQCMsg5tQL1LKARA9PHmL/RWwaSUi0",
+	"ce18zu75w4eXmg255g/GiKECQvUkeVMISCMCYJ2zmFPsk+VVNW7aqJZFKicmq8Se7xKxlJEbxqezjET/",
+	"iCy+SsFaufEe3jkgmn2J/KhIREyHuLU9aXqb7yOwYvcNT+IxTeNAr2SOSjIpO3oKy7BdXBBFr5Zm0nqw",
+	"/4gd8j0CgBbJSY+84N9r8qKn0a9ioeUJGos7+l4iR5IMdfczN5iIoX/CA4yLCuComhVrwiZW5JrBKbFc",
+	"qsawCBg1F4rHmvs7Fw0+d1MKDZMnBiSp2YYeojehp4r5ZKKfyMvjymaExx7MX2jYemE5EFxxYC/F3BHA",
+	"FNjDA7IU10LeCK++GxSaD7DLjvdrKLQOT2JvwlrJgM3m/nq9FdhJt0wTTbOJyKeIcjIx9zNnJselTa40",
+	"DSpE57jIP4uo4Jcl765+bD92T//uj91utzt03V+IBLKJExtKTjN4mpgtshlp2lsovkVUcOVBehXLaNQK",
+	"HIvSPESZ9YwsF2rprtuNCFNjumDI3FJ6A7yiFSDLwNGmnLeeDQ6AnFC4kRMyo4kWhdUyTeWUZvqdeUqa",
+	"epH4cbcbtbwHt9cMr7rlps39krcSsZT6F4OEL7vhYwbeEIJ5Q2DpJE3sPTCW8wWUKYeWdGMZsxgt7K6J",
+	"iDJSlta6CUQYtYZ6rhQ1QX0yCBOMuaLTlEF6682MQ98Ek+GoOuRlyUt3mVe8Bua1HM/yzi2moVze4gY6",
+	"G6xERj+ZVjeG/2k5JmZjHjMFMPY8Rt6lhQwVVJlEL8lysTD/Jhwi+LxuweCwROzbJLm4JxponHxiDSSa",
+	"3oNxcuVhuDP+gohHhUZqmJN9gkbEBQRHiWzrkluhIsI+LjyOWh2CLcfwMmY0jU13PmVoIZIHOKkzlwm9",
+	"fZlqlj9n2Uz69OfMYj3Qfa0tREakgQn/Nyg5iJ/KiDA0dla8wBTdNVRWI0uSkCZV5D/lA2TLyzTpQHwp",
+	"TBXBeJRm8sRXePnW0GBgdBmRpgm61MKP5jGZTC+xqxfPQHv7w+n3ESgAhAskLtEforZByWb0h3/+UytO",
+	"JDFCRvSHyIyP/hDhBP0zmADxSabOMkYzgy4Qy4REA145+gOgskxByBE+SWtGf5hMQLJPyVyDr8efnSwP",
+	"Sbyo5eh7VqSJ7UDK1EHraqDLWoblhEKaS9EQ1YqgV9JLuZaiE2jynFmLULpMWKuTQ5bdXYTsw0oJuTRk",
+	"dCoUqMmYCk3E9dNdolnthhsbfYQN4CI8gxXDF1KB4VBTB4JfmG4I2BPFLPPAiOlWnX+ValFaq7EzNr5W",
+	"oci7HEwoxwbY+i+WMhQ6Xw2tKI4ligenvRb51//7/4UilUvwZjYH3YFjoIAhALaiDbhoiENABt0zGGgU",
+	"fIT9UBgi1RzoB9N/Lj6G/gMuSCBcKOFznpHmoH9hdjFGyYYINpUZt2N6Z3rBcxwITF/vPrAkUfNvdBTr",
+	"b0/1t91Lc+9O5glQikETFIgs+rkNZx90cQMkkfJ6uVCEophuhJGhK5wAt+N04kH3FMoSoC0HGs880BpU",
+	"BpY0FOJhBJ8A5oMxx5gUcUL3Mcr5/seg3tPMzIPbU2xO9WWipIDXY+OiYYo2qqHQ0EOZ5zQvsd5Ar0Ne",
+	"aXEESTQGm0fPYzZfyIyJ8ar9V7aK3JNyhVDFYjOnU8Ew5AolW6rlQ0ITjQSmHLxWGahQN0xz2SbC4iKh",
+	"q4AM+n0NXHD53mzVb+Cgv9JGHYrX765gByBoAg0eyWymsSjjNDEmezX0hbqKmMtQmKBL8q7S0g2cHs3d",
+	"QaG1GIhwmJsN6l+FU6HCnYCXZr0BHOMkVp61PhTWXO9UgfmIT5c8Ww31hWhmhiT5Zs3J0Iz+9d//c3rW",
+	"OXs8+FvU8hwOa70iISAJiZs3Q2dt+rJDghLfJUFwvb8BSwHnBLE7+Btamyhxrgr3p8d/iy5J3kkL94aW",
+	"U7VSGTBAkKbQBKqnKflBgGFlM6ZYi5iGUsL5QAIClfB/Pj0jKiCn50SBxdEoss72nXenQgHEelBQJvbT",
+	"zu174FZREMT9Dtfu1Wp7mQn6MC1QzBQPFKADsm+wbmg4BHPBgqVu2laHVHdQtp1yQMCFe+FaxoQP3QFc",
+	"iwSQ0OZMS+QcbGhmF4FLUQEoB96knAkm4dcMVA+q5Rehz3gji84RQDMUGsz7G38JWHfgj8vxmLE48AXp",
+	"RCrEQC0Vd8gb14bM+UWhpxpQBYRNvatlwlB2ZMakRcr3YD1UGEFdAHLuOLi9HVcZuwj1ofDsnqidQn5r",
+	"apAP3hCmLAiwRjTdJJh6DQbXaQOyJa2Rddb/qFjm5JQCdJlferu/rCiTA+5hVJhoZjYOnuK8OttSuJOB",
+	"AS8UKEEUQAOIKs3knI8tMf6Jg1sBnQq2udGCTjWlx95NuY27F5T6OOV/6p8FuYfpTDNvGPwzMrMPtgGU",
+	"/pVm/B+weRRNOFVgsVQotts+VaGwE/vxbwHJOFNklIKhfrRCecDgC8h/MU8xase0osJmETCx3+PGuueH",
+	"Tky6ZisnSHS1BAmqNRKPUER5axjDNHCfXicae89mncj23LkkEQSz5XMplkyw9VaqwJ6l8SVyJv7UOOMB",
+	"ScDaxT6a6xPsUxahgjdlWkDIO3boV+t3u8awoaF1SH7+ENky+SDitXOxF1VQzew4Ux7A5/JyM8fCghxr",
+	"5WRNEp2orBgLhTV5eU4rP8AW2CQGJVpwK6W12P2UDR3D3PuGzhV0s0WhaJrwStBvjLQGX9jqWaSJxQ5b",
+	"VSWvyuOxmA4ugIG8dnSH/EDHM3S8wGt2TPhVZOpr1Y8mI1fr1ReVK4bkxA+ecw+XI2bMQq1LF1UK+fY4",
+	"RgvhxoBZ3gFE5VbFkdrgUZ4araAQNup1gzNMuRBjqkeogIzlfE7bRnllAMJS5WxOQT6hpVZ558g4Grp3",
+	"tEQFSv6WqpJp7c9a4QPvXasqmEnhepq4F0SqbKpJu9FSuIBlp4SCvq+n9SJ6CicJQpGAzcPdEUJF3pp7",
+	"sYBeTVKAtco7K9JNU0BWPxC04CTVHTizWSqX05l99g55ol8aI831K3l9M4tmzBx5vUagINEbzVRvn3sC",
+	"OWC3Zs6aFjfzPvxkRj8yyKK7BPvffJGtSBkYhIQ5Wh3yJBTODmo+yj2t5U6gl3knUI0GeYG4pmYfOWvR",
+	"DwPXHXgrO5W8RSpbhkLHIdSm19p1muBRaO7j7DtcEBNzmzHY/8LccigS9pElGpxpxozfCnRWwIyK3AGw",
+	"CyPsgH4L/M12lLKYtsLsAcPgh6GgLuexmD0wYu6VHihXjpnmQcw5KkBsWKG+IK0OO6+u8GeohYZKe1EA",
+	"FXCA7dX+ADTL1f5CAeX+Mis0FQjdSafTiUhVzgMYxSwmQS0pLUx8ROOUy7SgWoyz/GWthp2wmaGWYvgt",
+	"LvNeLxvyRw2tMH9Ea2P8C4Yy6j+jpcM3ySMVKjIrI9EhrWCxdVuUosYB0T2O6IMp1RJ7TpiAXPiUydqB",
+	"Lp3wgghppRe4nivPYGQsK4pgoIsBLYuyuYvKHh1EpCHEtKXGK+Y5XPRGyskGxQrBCIRKhiKyvhjwRtpi",
+	"bsQUrcMOd4EpXod+RlOccsoEuidD4TSV1ULrMegNhiux+7YhI8ZxoLSE5M6uoUdfIer4hXKJV//1+ocP",
+	"JiKFer4cvzWimRL9IvikQ40DeuwDRQo44xsmyrfkLgeJbY6AeWnGNQcP3OwoT/MQ0vB27+btUOAv8FLG",
+	"e2ITRPQcyis12QnFjzIlJsaPRP/5wxVZC2r/1fzrFx7f/qmMU9+Bx2pNxwmFQf/o1xAyTMLG8NfQS/jC",
+	"n/XgsDEMoXERbPsvcibIM8nCRhCuZenBp8UwxMHFsNfvDHqP/xY2boOwwWP4qE4gPiyhAQlG2BOFjdvb",
+	"qKNVRmPbQW+YusaehCbiwdnzHUzwzFy/Vu9XtnyC0Y6NNVNPoJBOFZphO/jUMiWwIPgePNM8C8UNVH8E",
+	"PpxJcMOTpciNFmSyTBKnc5gFJjKde5BgUYfgXHSqEUexCoxWOQp54hDmcCEpoYW6Z1kVcdFgHdkw32iI",
+	"3M5SnFBoPupHPqNjS5FmWgyCwCODTKpJm5nd6RRPrf2TJnaLKhRvuZgmrO34h92cFY7B8yrFlEQ/XNFp",
+	"RGKW8o9WAPOMymtA3SHR80n7pRSs/YJm4xmIJRplUG457Q5cVJbpDdgJhR6Sf52Hc8DTPPvhpx+ufgC0",
+	"NIYUrYxSEdM0Jjd0pZ87liB2VJogY6kByA/0xHBDa5/yDMTWrruhKSeOEaaDM9LplhUgfCeRS3zUZzJo",
+	"Tga9PlJTy8iNpQLCsfGWc8bgsb5czngAsqC+TJN2KaRol2XNfA5ngO53uwHEwkAdXTrNN6hm8sbEtStr",
+	"WVlnsBaUrmwGhwpFHvb97upp4JtjfGNptCkeOtLwWdCwQDLI08RdNI3N/rCRUQZFm3y+kGmmwH4IJ+Op",
+	"yT1btcquKD93AEpckOrXtUplVjeBgZFU3uSpCyTPXEBzprzRVNL1IS3YeDWDRw0aA6QURkgpVyobOG8m",
+	"l+MZuCNNQekHyjkvTLYDNPOF+jMQZWoyJJRXibrKMC9zI5c5pJVCUKNHiGyCrFx4F4g5xYjEnMaZytwI",
+	"Si3PR44BL2jk9YXx9R3J1C6K6RumjbeHoKHITJoigzqS+u5yjTBPQUYxA4kt3qKB6e+MxhCEQqYef7K9",
+	"EjXBd7LySoxD8USUUkKIPcoNzVg6p+k1eR8Y2Mg0Va6CrCwUmmspxozpeYykjywXaGlgPGlaNDwhZ91u",
+	"y0UpA//Q6u8wFNWyB8rpfzLmuvLyH7573+lgS293C74YX+r2fdbtRlZtR75WaKEG8a42EUZxrbe/92Up",
+	"C7uYNmPqG5rvTQw4TRJ4XnRjZcaucAmCVSjs6UrahD0dLPnhu/cVu0blF/gAudHUzkzRIW/wYjW/hStQ",
+	"/CMbauRUBMgZi514+Z6A8aUACT+kqUydxRcNgcCN8qg3+J2LXUGJjuGwxvDnX8OG1peXCoSoQfcCpSqe",
+	"JShWPZVikvBxBr9GywP8/l///T/wKyQbKA0aC3v+dy3QzRkKj//67/+5vf0AolmEK0aGb2IYFdBYWNeF",
+	"lTtOupilFEUi+/ts6Sj/M0ZjjQQopstlRqdM5UZJlEdmkFkSm0/XosFJu22+hOQXucyigPS6RJHRylmv",
+	"W6iK4IR+HsqEC65mhgkIzFexIjm1bpwbyrPcxgGh4SiZGm04S6lQFMyKaFwObFTyWfc0d2a8YVm6aj+Z",
+	"ZCyNgoLu7bmghs54wZV1L43lfK7/aMpwOQYMcK9hfqmWIIYhcYKgkFQmieZudHytz671gBFVLigoFEu0",
+	"fmk9MACa1QbHnUwJqHITEnN1rSXasWEA1kGz8UwQQ1M+jxFk9FNxFAiXWkcerUz8MUhQkOStUfIjaI3P",
+	"jYcOQofdpkFXtscYSyHQkAuBGopgvTWsmjbngKoEdWA97qx7CqXcwPqmrCSE9wwx3xRaPzBhvQVDo+0X",
+	"PIXGsa6HAdgX6DqdQFdvsJvLiYtSbpaiAFoWvF+/entlQNF+mttXrfkUiViLIIOiwukHWrgthRfkCINR",
+	"Kc3nP1z9GIo4pZOszVk2ac+ybEEXvM29kdds1cYBEA71NkuX4wz8uD9CtLsprx6KfywlKLhyQnqazffP",
+	"zrQoKTKwJDx5+/T5c02RUzrG4FwPk9Y3OyRh4zHrnl48eszag2581h6cssft0fjitH3++GJAzx5NLk77",
+	"g7ABbpaRhgSTQdJcmq1gMBbKqTK11fmv2cqES/oGMT8UDqJD1KRtiNd6SFw5Rp80gcCtWXdbFY/giSiK",
+	"CUgD0iLFNTMR1WB6NiVuXXw7eMzgE6PCWDjywKNEmhDaiaF4cGD91HKxAHeuRQ6X8KBnN6TZBtegXgK3",
+	"+kBBHH5riO43QH7rqtV/AG8vWofmjGXG6289qDbG0uKm7wf0SSN1TmPL9FHKlU7ThSh2zD7gxnpl2kmY",
+	"K8scFyYeVYR96CFDLyLYJPlwTQWhxMLg0yd9T2efPl36hBe8/YZWEdMxLjM3NklZzrr0o6xMIAf8O889",
+	"cw/oDAEQA2crB2IMZGBKzoALUK/qheyNllkpqg5Pj9FAo1WG24BQYRub0B9g2MUyRWKbxwAYy11mOgak",
+	"fMqFxx+QcA0NLw4wtkCvE/3kmpsAxBtZ3aqvKEADZUVmaaIx/MAN8w2g2k3LgV8O4X7akncf/mXog+rl",
+	"XIDfw4eDft8F3+Pdm0DpFLDXpU6bGISClZGDNrdCgOVJAttdCoHvr/+KL0wzLy3Ih9umuV058XNUMENK",
+	"L7ZE34Xej1F4POMNgHTLAobAZ9GLOm4NwdRpIfKBFPmqPR7s0LyhIWYrlpkkf+BZxN0OEx1ydSNzcR/m",
+	"1fvUd4G4DBElpqQEhDxPCmpthtQEaU2OtkVxJA+fVgYOjIJEldtYAGip9zWnMfMmdNH7VribMpym3+3l",
+	"2LUOW3CTTYh3gxg/A5VGMkcFAoHvr5qeYU4d6Q8MtrgN8NScCd1rJvXOAIuj3CaPRJ8FawrjGF8dBAHJ",
+	"xEVr7SuTpNft+jMinqlC6AkQW2BtYH32jQFur5CCSMlILkWMIVtapEvktCKXTd4IE8iK6gYgg08TbSiS",
+	"BnjzYIj5iIMy9TN+moNuNyAYBNo7y2ObBt0LwAUvIBQC0kRMeOxsEnrelh/+VPDf6VslT9YCHE3ElBNw",
+	"vUhG6xdPpLxmsb5jD/io4bntsb5I4fJXIHKeawRfCohPhliOYU7OTUaxx1xgBkz9h+04MmojLTXWDboX",
+	"ToUxjHLMvKwbxVjs9DYTOt0mEarGEd6KSSegVuMjDx+iRILJdlBfFyzJpBn53WZMsqn/K2iZ0+ufRq1h",
+	"oZDM7g43mHFqm9zY8MBCsWajKdkaxTYZrVDb2bWfaZfLN3syBwRTy5jhkc3wZhQ2emEjCkgUNgZa3mvZ",
+	"jlREYepVdU+qS3+PqujklQLTMRBFnHXR3IYf2IkJ8AkfM6GYl9X+4vnVWhK7XDBhZECZTk/MIHWiv70N",
+	"UO/2E+L/9d//P3nq5aqTj30r0DeChgkZbAwb/U6304VKmwsm6II3ho3TTrdz2ggaEBugt1U2zujfTVlF",
+	"EQ6IIiuKeblWYZ3ullHZwLITL5AsD/jqn4EtI3ARBGfdLiQcxIibq2IoC1VjExtnC3eZ0CxQt5zh9BJD",
+	"xyCouEb4WCcU74xztRQ4VnCSgpUPgtrwRz9LEGXjPOQKiylBhGPgfLVkQwSHDfIiNsYrFFuCvACapE2E",
+	"fR43hg0tIlgogBe1G4Oq2FV12vJPTl5jcevd37G09qd0aiq81v36Lf9nrZnNKd/KNKvz+Y/wmn4rpv2G",
+	"uAZMNYZpQHGPUGOEKc+/zxBc5DX22Kz/PZKD2w9Bw7nKNFL3u11bbsNWbt2Q4guVQFEr9Ls2ajqwqRCg",
+	"/Txv3aiw5if6+Go3fPQaNUCRkIqehGUa1NF0boCHq1rDXcLJ9zQ2cYw4pLd7yDtBTYUNbKww6J7vHvRS",
+	"Zph8DN3t9Kj+xe5RVxKqUNpISxh3WmOLZsCfwbCAIHAl5U80xSL2Z3Vu5rnIWCpo8hbEdLAi49jT3WPf",
+	"ohnunaAfKceGfvDwyzlWawb+4V6rETQyOtWUquFQ4cNt0FhIVcF6nhozlhcjKoqcyM/u75BI81ojDKHT",
+	"08ZL52mQ45mUxtnGYxN3qYU6rAr17t3zZ4EVpv28TEiPDMV6fiTkx0COspdjuc1deFnp5YKvvGyWgvQB",
+	"gjAWODUHcmqCi6utUrSruAdu7WneFX4v9uEZp7Bm0m+GVAIWfS/j1R2pJHp5Wfx0e49bRymfl76/DRqC",
+	"3dQd/TL/dG8yW+qvdVssP2laWJV4R+/zeEddvrH/YXbyC0M4tDJvsLLTCBqmUJheRGPKpsXMZyfwzW3Q",
+	"+GlHnXz7fV4n//bb507dGtzJOv5gQK8GW3hNV4mksc+KBr2zOmdyid4vWMzp1WpheGi/Bh8rUKc3bKnM",
+	"xfyuGfBT4xuwuFDNg2+DxgZ/fQ3N0BRHkxNjpCx1Mq9k1xgoslN7JNuVx1DU1R7JFuURIzdraY9QLxJi",
+	"iTcEMWD1NRd0gRXYbGh0VBnZENmS1LDeSozJhDEoIWYuNu8sPyR5WPladI2NJDBF3OKPFIxIfohNRdSH",
+	"5y/Br0KBiR7FoAg/JHVLeARWNnfpEaQJW+JS2LAGEulZsAREjDZQFbU2KbpPEGIMa/9Na7tY4P9bVXbr",
+	"C1dGfttXGruDvHdwVXdheizU0HRf55/WF1ryQbvklpyibtZ3jprvv4Hmq6lkjcf0mLJBnG0s+eRXhNRf",
+	"eHyLfFlT03UO/VbzLqpIhB+8NkGFJuyo2L2kcluh0Cp1bIJrtMZMEynAk3PqYgu8qFBXPtKbo5K244Yc",
+	"dYcGKHsroxMIxa4iAIP1uzAc5wtjTQ04+lGmIx7HTOCIQS08+1EuxecgZq+GOP3ai2j9EcIejjj9zAhY",
+	"fuyzXGLyskHSBxpPqvA5qBaj35h0CWgkvBsli3mLLj1wT5QkhjSEIpoyg4BeEmYVyk5Z9nn4+s0LEjW2",
+	"NHkpBdtIdj5P7qgpc0AzPPiXVkXM3usN9QbsK7TsFlggD/uuthU96WlN2vdCxnzCLYX9vVPy3zU5/k+W",
+	"3ZUW76lJwhLPnwHWLwD/N0tb8PdvSNiC/Rxpd0Fc/Fx7v/PVvK5Hu1+VvnftQmuOf+d/vC/xLrXtrGXy",
+	"vysvM/alvY4V3/Fcu5iSbdB0AOZ0ZDT7+wnurmN8HRfD75mTvjMNqXYxU9LEYuEbmGpVG6ecLy6z/bki",
+	"lMCIQ3F4rrg86jNHnnjkiUeeeOSJR574OTyxrvHer72zzWxv6+N7TcgC48V17mBT28/6XLE8f55iZOLE",
+	"vHoliL6m1RTmsVaWFoHqH4at2vIboYACIbgh4+7FELPWpXcrmLSHFlKuyFKM85IuplylS3YnqbyxyXGU",
+	"uAJ1pvllXRcxTnbnaLajA+HoQPhaDoSt0Tg1XAVlmdk1tNohGIei5Ako1JOz8aSlskqX5WJJpkAlxcpB",
+	"UHmSTiGBLnroesVADaVCk6QNfoW7IvC/QXDpV/MpfCuhl0eXwNEl8OVdAjuo635kxgyta/1fWnoWkebr",
+	"d1etDnmyta0FsV0tQGQrSGNGQlsT43IpjjQrK7ptltiIK/LW8vrUYzG5qujAUGAK56YmGK7nQnO94H0A",
+	"QYle/fpkRWhW6lQxJJu7W1+SQffCVobZUIAfrmJHR4BWnkJY2Rx7rQOYPjUT6+IxlIbB9jU7i/BX+2F+",
+	"57zuXuxNddMmXpUHgIlH0HntGd4Uvt6bZ35JoxMeLN7vZPG9iQPW7nQIseDI4o+Gp9+F4ckFd605XYri",
+	"TJXb5XWhuVah0/2uRltHieT3IpEss6M8cpRHjvLIUR45yiNHeaSuPFI/hdR3ed0ln3SbpXu9/FAo9s8g",
+	"9coPlQu975FBWiw/FIptGaQ1yw9hb7pN9YdInfJDVe3f1uoPkf3LDx3TMY/pmL+rdMzc22962R0dDcf0",
+	"TkjvXAONQ2QblBwOO4ojmegU278897yZRqS/VJdFMhUutV7+eWWRTOuM30BZpLsmot6xKtK3TsQ/Vx8W",
+	"7KZmyONL9+W+1PtLVjPaM03vXjLsfieVjH47eu6xWNK/ZbGkhWUFe0d27lmjwQ/2tO2dNGPL1I7oTs8G",
+	"H4rPie4kzjAfis+L7rT10kNxwOjOY3WIY3Dnv2d1iMMUgcjrOwxI7gIyHfERga3or8Vw8/1dAztNbS/j",
+	"rfvcwM5jpYhjpYhjpYijtebbqhRxYBNNcODqES5L9hg+egzWKIePHnOVj7nKx1zlY4jGMUTjGKKxLVd5",
+	"/zIdVfGiONkxXPQogdhw0aP8cZQ/jvLHUf44yh9H+WOL/HEgx9nJwhktd4WMoq/Mk1qO3SnvvTul2+Mi",
+	"5RoOzD7hVzOuxSs+/hBhW1j7+8REFHyIiKBpKm+wRTFX2cZoU9vh9LccbarP+C0Gm+phr/F16w/4s3n7",
+	"+iPyOJN7ENyMLFl7wJ1lSSOtHtDdo/dcLwDWfbmHEGTH1HPZPLARCUcv+ZHfm+jXEmT4bB9/8UU9K7sC",
+	"ZaGT+USmngu9U2qijkoNhuAo2yAcGJixFrhO6hjLAsfEJXI3TdS6dD3M0axhHPU0FPocECWwkErxUcIK",
+	"DdZd+GwX/ffufiGSNxRCirblrGbgiI3lnClieLDfHgKCBcHIojn3pb2CUBhBxjB0M3JIwJZAYjaXNiIJ",
+	"5Bjlxwt7XVRDcfd44UIX1VDsHy9cYeoJxV7xwmvBEaHYN15Y3+aXCxf+xjneAcKFDcnCoDK83RqhwxWj",
+	"sJ1q7RnWBj1RRs6rO9gN2JP9fsn4Zb7/7VZf7aLWWPP5fvexUxQBmucFQV868y9RM3mjfMuuymjGjlHS",
+	"xyjpY5T0PUVJGwa4JvTd3dZz8us+AdN6SIfAryBWEdwdKActUpnLMYymCWcqIymbUy64mFbJUuW46s1F",
+	"c0turh1x1duK5qIQVS+uelvR3FDsG1d9N+HlGFZ9DKv+amHVm8hNnajqmVdLwDrJizHV8IXR1DCY2qpf",
+	"30g09Z0w9ptXHr5eMPVXFmOPMdBHm91XiIHeTES/iKGupjNkj2hp/fkxWPp3HKpEnoTCGilye64zfGrG",
+	"GkHN+3T1y1jGuB1j2wUOnQFzn3IpQmFEBHPjxXEd8oJe671bY7JVNtZtppehyA2rE5ooFhEpfA0FXLVz",
+	"nI9nxKoiQUFzCcW66kIqrMBNWFkkq6o/qoyulAZ3WLdltQp0vnJFJvxTe7kg4xkVU6bIlGWKCHYDTnOV",
+	"0flCbY5H//3KJIcMB7MPxhWrZ5j7c3nAbdCY02v8wTpsd03yojwgjyoD1+AO81c5uKwwZk+B6WuEmNW6",
+	"6Hf+xweWAl18mf440PwMqc4x0uwYaXaMNNsZaYaMbz3Q3RNoawe66zHHOPej8HgUHr+Q8LjMjqLjUXQ8",
+	"io5H0fEoOh5Fx68hOu7wWxuf6y8pulJr5CDACC6F2lKy2mvhiv5uaIWuBYdJwjW3XYnxkDDP6xsQDixM",
+	"825GxzPgvCmby4+YlUDJmKoxjVkQigrfsJZ3MiYK6QaFUmJPbGAfurxStkjoSpEQYu9NhKCJ3S/LdB++",
+	"C5fd7uk4oSqDncOPrNOJwgZZJEsVirDhfNd4j8UZFRdjtmEaPQlgjsrS5TgzEo0CwHigTHAPeU2nLCYJ",
+	"v2bm1vS2i2kb9iULaRta3N1c1Zs0IW3D5Gq0Lt2Gs9WCqQ8RSfic2y2lDPMoCPxxUxpD0TP/205nMGfd",
+	"L6HhrYaF+p9rkraHeGa2tIfI+BLY9uHcjbEPALWC+p+tjagvRayN3Vnj2hIrRzu+dKD/0aN3pyj8nO00",
+	"86fzDSJvV2KseZseysbLlGcroDgjRlOWPllms8bw5w8aMeh4zJS6ktdMwK8+6BF630ii1oEG/4qKYGwA",
+	"DKIzJywbz1hMJqmckyYlKUtoxj8y8u7NT0PDcVQopkxoOmk/BA61YGPC5iMWEyHJTKrsEtPWshkzX1gW",
+	"QOM4ZUoFoWCdaYdEsyxbDE9Oev1HnW6n2+kNH3cfdyOI+I+0hkPSpbAhUcs0aQwbJ4Dg5qLWMgcc15Y3",
+	"AnlJgav7jZS13C3onHnDgNSUTE+usQX1G8+YgZ4GWRrmZQgUchz9wbmCW3KVoiAIt2ClDHP/3nCAkdsP",
+	"t/83AAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

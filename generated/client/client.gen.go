@@ -616,7 +616,8 @@ type BodyID = string
 // Example: 87a37e5f-bf81-4b91-8392-593866b3baf1
 type ClientID = string
 
-// ContactAttributes A contact as stored; all attributes are present unless `fields[contacts]` asks for fewer.
+// ContactAttributes A contact as stored. Every attribute is present; with
+// `fields[contacts]`, only those listed (see "Sparse fieldsets").
 type ContactAttributes struct {
 	// CreatedAt The timestamp of when this resource was created (client-supplied on create or update, else the server's time).
 	//
@@ -777,7 +778,8 @@ type ContactRelationships struct {
 
 // ContactResource A contact resource object.
 type ContactResource struct {
-	// Attributes A contact as stored; all attributes are present unless `fields[contacts]` asks for fewer.
+	// Attributes A contact as stored. Every attribute is present; with
+	// `fields[contacts]`, only those listed (see "Sparse fieldsets").
 	Attributes ContactAttributes `json:"attributes"`
 
 	// Id A UUID; returned lower-case.
@@ -889,8 +891,9 @@ type CreatedAt = string
 type CreatedAtInput = string
 
 // DeletedRecordAttributes A deletion, written by the server in the delete's transaction (every
-// attribute is read-only); all attributes are present unless
-// `fields[deleted_records]` asks for fewer.
+// attribute is read-only). Every attribute is present (`contact_id`
+// and `person_id` may be null); with `fields[deleted_records]`, only
+// those listed (see "Sparse fieldsets").
 type DeletedRecordAttributes struct {
 	// ContactId The contact the deleted person or phone was under; null for a contact.
 	//
@@ -940,8 +943,9 @@ type DeletedRecordListDocument struct {
 // DeletedRecordResource A tombstone resource object.
 type DeletedRecordResource struct {
 	// Attributes A deletion, written by the server in the delete's transaction (every
-	// attribute is read-only); all attributes are present unless
-	// `fields[deleted_records]` asks for fewer.
+	// attribute is read-only). Every attribute is present (`contact_id`
+	// and `person_id` may be null); with `fields[deleted_records]`, only
+	// those listed (see "Sparse fieldsets").
 	Attributes DeletedRecordAttributes `json:"attributes"`
 
 	// Id A UUID; returned lower-case.
@@ -1144,7 +1148,9 @@ type PeopleToMany struct {
 	Links RelatedLinks `json:"links"`
 }
 
-// PersonAttributes A person as stored; all attributes are present unless `fields[people]` asks for fewer.
+// PersonAttributes A person as stored. Every attribute is present (`last_name` may be
+// null); with `fields[people]`, only those listed (see "Sparse
+// fieldsets").
 type PersonAttributes struct {
 	// CreatedAt The timestamp of when this resource was created (client-supplied on create or update, else the server's time).
 	//
@@ -1315,7 +1321,9 @@ type PersonRelationships struct {
 
 // PersonResource A person resource object.
 type PersonResource struct {
-	// Attributes A person as stored; all attributes are present unless `fields[people]` asks for fewer.
+	// Attributes A person as stored. Every attribute is present (`last_name` may be
+	// null); with `fields[people]`, only those listed (see "Sparse
+	// fieldsets").
 	Attributes PersonAttributes `json:"attributes"`
 
 	// Id A UUID; returned lower-case.
@@ -1421,8 +1429,9 @@ type PersonWriteRelationships struct {
 	PhoneNumbers *PhonesLinkage `json:"phone_numbers,omitempty"`
 }
 
-// PhoneAttributes A phone as stored: exactly the ten documented attributes, all present
-// unless `fields[phone_numbers]` asks for fewer.
+// PhoneAttributes A phone as stored: exactly the ten documented attributes, every one
+// present (`location` may be null); with `fields[phone_numbers]`, only
+// those listed (see "Sparse fieldsets").
 type PhoneAttributes struct {
 	// CountryCode The country (calling) code of the phone number, without `+`, always
 	// set from the parsed number (the `country_code` sent with a request
@@ -1667,8 +1676,9 @@ type PhoneRelationships struct {
 
 // PhoneResource A phone resource object.
 type PhoneResource struct {
-	// Attributes A phone as stored: exactly the ten documented attributes, all present
-	// unless `fields[phone_numbers]` asks for fewer.
+	// Attributes A phone as stored: exactly the ten documented attributes, every one
+	// present (`location` may be null); with `fields[phone_numbers]`, only
+	// those listed (see "Sparse fieldsets").
 	Attributes PhoneAttributes `json:"attributes"`
 
 	// Id A UUID; returned lower-case.
@@ -2036,7 +2046,7 @@ type ListContactsParams struct {
 	// upper bound, its first instant.
 	FilterUpdatedInDbAt *FilterUpdatedInDBAt `form:"filter[updated_in_db_at],omitempty" json:"filter[updated_in_db_at],omitempty"`
 
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2044,10 +2054,10 @@ type ListContactsParams struct {
 	// gives 400 with `source.parameter` `include`.
 	Include *IncludeContacts `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 }
 
@@ -2056,7 +2066,7 @@ type ListContactsParamsSort string
 
 // CreateContactParams defines parameters for CreateContact.
 type CreateContactParams struct {
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2064,10 +2074,10 @@ type CreateContactParams struct {
 	// gives 400 with `source.parameter` `include`.
 	Include *IncludeContacts `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IdempotencyKey Makes the create safe to retry (IETF
@@ -2120,7 +2130,7 @@ type ListAccountPeopleParams struct {
 	// upper bound, its first instant.
 	FilterUpdatedInDbAt *FilterUpdatedInDBAt `form:"filter[updated_in_db_at],omitempty" json:"filter[updated_in_db_at],omitempty"`
 
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2128,10 +2138,10 @@ type ListAccountPeopleParams struct {
 	// 400 with `source.parameter` `include`.
 	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 }
 
@@ -2150,7 +2160,7 @@ type DeleteAccountPersonParams struct {
 
 // GetAccountPersonParams defines parameters for GetAccountPerson.
 type GetAccountPersonParams struct {
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2158,10 +2168,10 @@ type GetAccountPersonParams struct {
 	// 400 with `source.parameter` `include`.
 	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IfNoneMatch ETags the client holds (comma-separated; weak comparison, so `W/`
@@ -2172,7 +2182,7 @@ type GetAccountPersonParams struct {
 
 // PatchAccountPersonParams defines parameters for PatchAccountPerson.
 type PatchAccountPersonParams struct {
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2180,10 +2190,10 @@ type PatchAccountPersonParams struct {
 	// 400 with `source.parameter` `include`.
 	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
@@ -2196,7 +2206,7 @@ type PatchAccountPersonParams struct {
 
 // PutAccountPersonParams defines parameters for PutAccountPerson.
 type PutAccountPersonParams struct {
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2204,10 +2214,10 @@ type PutAccountPersonParams struct {
 	// 400 with `source.parameter` `include`.
 	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
@@ -2230,7 +2240,7 @@ type DeleteContactParams struct {
 
 // GetContactParams defines parameters for GetContact.
 type GetContactParams struct {
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2238,10 +2248,10 @@ type GetContactParams struct {
 	// gives 400 with `source.parameter` `include`.
 	Include *IncludeContacts `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IfNoneMatch ETags the client holds (comma-separated; weak comparison, so `W/`
@@ -2252,7 +2262,7 @@ type GetContactParams struct {
 
 // PatchContactParams defines parameters for PatchContact.
 type PatchContactParams struct {
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2260,10 +2270,10 @@ type PatchContactParams struct {
 	// gives 400 with `source.parameter` `include`.
 	Include *IncludeContacts `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
@@ -2276,7 +2286,7 @@ type PatchContactParams struct {
 
 // PutContactParams defines parameters for PutContact.
 type PutContactParams struct {
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2284,10 +2294,10 @@ type PutContactParams struct {
 	// gives 400 with `source.parameter` `include`.
 	Include *IncludeContacts `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
@@ -2334,7 +2344,7 @@ type ListPeopleParams struct {
 	// upper bound, its first instant.
 	FilterUpdatedInDbAt *FilterUpdatedInDBAt `form:"filter[updated_in_db_at],omitempty" json:"filter[updated_in_db_at],omitempty"`
 
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2342,10 +2352,10 @@ type ListPeopleParams struct {
 	// 400 with `source.parameter` `include`.
 	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 }
 
@@ -2354,7 +2364,7 @@ type ListPeopleParamsSort string
 
 // CreatePersonParams defines parameters for CreatePerson.
 type CreatePersonParams struct {
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2362,10 +2372,10 @@ type CreatePersonParams struct {
 	// 400 with `source.parameter` `include`.
 	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IdempotencyKey Makes the create safe to retry (IETF
@@ -2394,7 +2404,7 @@ type DeletePersonParams struct {
 
 // GetPersonParams defines parameters for GetPerson.
 type GetPersonParams struct {
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2402,10 +2412,10 @@ type GetPersonParams struct {
 	// 400 with `source.parameter` `include`.
 	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IfNoneMatch ETags the client holds (comma-separated; weak comparison, so `W/`
@@ -2416,7 +2426,7 @@ type GetPersonParams struct {
 
 // PatchPersonParams defines parameters for PatchPerson.
 type PatchPersonParams struct {
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2424,10 +2434,10 @@ type PatchPersonParams struct {
 	// 400 with `source.parameter` `include`.
 	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
@@ -2440,7 +2450,7 @@ type PatchPersonParams struct {
 
 // PutPersonParams defines parameters for PutPerson.
 type PutPersonParams struct {
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2448,10 +2458,10 @@ type PutPersonParams struct {
 	// 400 with `source.parameter` `include`.
 	Include *IncludePeople `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
@@ -2507,7 +2517,7 @@ type ListPhonesParams struct {
 	// FilterLocation Only phones with exactly this location.
 	FilterLocation *FilterLocation `form:"filter[location],omitempty" json:"filter[location],omitempty"`
 
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2515,10 +2525,10 @@ type ListPhonesParams struct {
 	// 400 with `source.parameter` `include`.
 	Include *IncludePhones `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 }
 
@@ -2533,7 +2543,7 @@ type ListPhonesParamsFilterHistoric string
 
 // CreatePhoneParams defines parameters for CreatePhone.
 type CreatePhoneParams struct {
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2541,10 +2551,10 @@ type CreatePhoneParams struct {
 	// 400 with `source.parameter` `include`.
 	Include *IncludePhones `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
 	// IdempotencyKey Makes the create safe to retry (IETF
@@ -2573,7 +2583,7 @@ type DeletePhoneParams struct {
 
 // GetPhoneParams defines parameters for GetPhone.
 type GetPhoneParams struct {
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2581,10 +2591,10 @@ type GetPhoneParams struct {
 	// 400 with `source.parameter` `include`.
 	Include *IncludePhones `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
 	// IfNoneMatch ETags the client holds (comma-separated; weak comparison, so `W/`
@@ -2595,7 +2605,7 @@ type GetPhoneParams struct {
 
 // PatchPhoneParams defines parameters for PatchPhone.
 type PatchPhoneParams struct {
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2603,10 +2613,10 @@ type PatchPhoneParams struct {
 	// 400 with `source.parameter` `include`.
 	Include *IncludePhones `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
 	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
@@ -2619,7 +2629,7 @@ type PatchPhoneParams struct {
 
 // PutPhoneParams defines parameters for PutPhone.
 type PutPhoneParams struct {
-	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPhoneNumbers Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPhoneNumbers *FieldsPhones `form:"fields[phone_numbers],omitempty" json:"fields[phone_numbers],omitempty"`
 
 	// Include Related resources to return in `included`, a comma-separated list of
@@ -2627,10 +2637,10 @@ type PutPhoneParams struct {
 	// 400 with `source.parameter` `include`.
 	Include *IncludePhones `form:"include,omitempty" json:"include,omitempty"`
 
-	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsContacts Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsContacts *FieldsContacts `form:"fields[contacts],omitempty" json:"fields[contacts],omitempty"`
 
-	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsPeople Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsPeople *FieldsPeople `form:"fields[people],omitempty" json:"fields[people],omitempty"`
 
 	// IfMatch The ETag the client last saw (comma-separated list allowed; strong
@@ -2664,7 +2674,7 @@ type ListDeletedRecordsParams struct {
 	// FilterTypes Comma-separated resource types to list (`contacts`, `people`, `phone_numbers`).
 	FilterTypes *FilterTypes `form:"filter[types],omitempty" json:"filter[types],omitempty"`
 
-	// FieldsDeletedRecords Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+	// FieldsDeletedRecords Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
 	FieldsDeletedRecords *FieldsDeleted `form:"fields[deleted_records],omitempty" json:"fields[deleted_records],omitempty"`
 
 	// Include Tombstones have no relationships: an empty value is accepted, any

@@ -573,16 +573,19 @@ export interface components {
          * @example true
          */
         Overwrite: boolean;
-        /** @description A contact as stored; all attributes are present unless `fields[contacts]` asks for fewer. */
+        /**
+         * @description A contact as stored. Every attribute is present; with
+         *     `fields[contacts]`, only those listed (see "Sparse fieldsets").
+         */
         ContactAttributes: {
             /**
              * @description The contact's name.
              * @example Jane and John Doe
              */
-            name?: string;
-            created_at?: components["schemas"]["CreatedAt"];
-            updated_at?: components["schemas"]["UpdatedAt"];
-            updated_in_db_at?: components["schemas"]["UpdatedInDBAt"];
+            readonly name: string;
+            created_at: components["schemas"]["CreatedAt"];
+            updated_at: components["schemas"]["UpdatedAt"];
+            updated_in_db_at: components["schemas"]["UpdatedInDBAt"];
         };
         /** @description Attributes of a new contact. */
         ContactCreateAttributes: {
@@ -614,7 +617,7 @@ export interface components {
              */
             type: "contacts";
             attributes: components["schemas"]["ContactAttributes"];
-            relationships?: components["schemas"]["ContactRelationships"];
+            relationships: components["schemas"]["ContactRelationships"];
         };
         /** @description A document holding one contact. */
         ContactDocument: {
@@ -648,21 +651,25 @@ export interface components {
                 relationships?: components["schemas"]["ContactWriteRelationships"];
             };
         };
-        /** @description A person as stored; all attributes are present unless `fields[people]` asks for fewer. */
+        /**
+         * @description A person as stored. Every attribute is present (`last_name` may be
+         *     null); with `fields[people]`, only those listed (see "Sparse
+         *     fieldsets").
+         */
         PersonAttributes: {
             /**
              * @description The person's first name.
              * @example Jane
              */
-            first_name?: string;
+            readonly first_name: string;
             /**
              * @description The person's last name.
              * @example Doe
              */
-            last_name?: string | null;
-            created_at?: components["schemas"]["CreatedAt"];
-            updated_at?: components["schemas"]["UpdatedAt"];
-            updated_in_db_at?: components["schemas"]["UpdatedInDBAt"];
+            readonly last_name: string | null;
+            created_at: components["schemas"]["CreatedAt"];
+            updated_at: components["schemas"]["UpdatedAt"];
+            updated_in_db_at: components["schemas"]["UpdatedInDBAt"];
         };
         /** @description Attributes of a new person. */
         PersonCreateAttributes: {
@@ -701,7 +708,7 @@ export interface components {
              */
             type: "people";
             attributes: components["schemas"]["PersonAttributes"];
-            relationships?: components["schemas"]["PersonRelationships"];
+            relationships: components["schemas"]["PersonRelationships"];
         };
         /** @description A document holding one person. */
         PersonDocument: {
@@ -736,8 +743,9 @@ export interface components {
             };
         };
         /**
-         * @description A phone as stored: exactly the ten documented attributes, all present
-         *     unless `fields[phone_numbers]` asks for fewer.
+         * @description A phone as stored: exactly the ten documented attributes, every one
+         *     present (`location` may be null); with `fields[phone_numbers]`, only
+         *     those listed (see "Sparse fieldsets").
          */
         PhoneAttributes: {
             /**
@@ -746,44 +754,44 @@ export interface components {
              *     is only a parsing hint).
              * @example 1
              */
-            readonly country_code?: string;
-            created_at?: components["schemas"]["CreatedAt"];
+            readonly country_code: string;
+            created_at: components["schemas"]["CreatedAt"];
             /**
              * @description This should be true when a phone number should no longer be used. A historic phone is never primary.
              * @example false
              */
-            historic?: boolean;
+            readonly historic: boolean;
             /**
              * @description Essentially a label for the phone number, such as `home`, `mobile`, `work` or `other`.
              * @example mobile
              */
-            location?: string | null;
+            readonly location: string | null;
             /**
              * @description The phone number in E.164, with `;ext=` and the extension when one
              *     was given. A string, not the seed's JSON number, because phone
              *     numbers carry `+`, significant zeros and extensions.
              * @example +16175551212
              */
-            number?: string;
+            readonly number: string;
             /**
              * @description Whether or not the number is the owner's primary phone number.
              *     Whenever a person has non-historic phones exactly one of them is
              *     primary.
              * @example true
              */
-            primary?: boolean;
+            readonly primary: boolean;
             /**
              * @description The source of the phone number.
              * @example MPDX
              */
-            source?: string;
-            updated_at?: components["schemas"]["UpdatedAt"];
-            updated_in_db_at?: components["schemas"]["UpdatedInDBAt"];
+            readonly source: string;
+            updated_at: components["schemas"]["UpdatedAt"];
+            updated_in_db_at: components["schemas"]["UpdatedInDBAt"];
             /**
              * @description This boolean indicates whether the phone number is accurate or not.
              * @example true
              */
-            valid_values?: boolean;
+            readonly valid_values: boolean;
         };
         /** @description Attributes of a new phone. */
         PhoneCreateAttributes: {
@@ -841,12 +849,7 @@ export interface components {
          *     the parsed number. `null` means no hint.
          * @example 44
          */
-        CountryCodeHint: components["schemas"]["CountryCodeInput"] | (null);
-        /**
-         * @description A calling code, as a string (`"1"`, `"+44"`) or a JSON number.
-         * @example 1
-         */
-        CountryCodeInput: string | number;
+        CountryCodeHint: (string | null) | number;
         /**
          * @description A label for the number, such as `home`, `mobile`, `work` or `other`; `null` clears it.
          * @example mobile
@@ -878,7 +881,7 @@ export interface components {
              */
             type: "phone_numbers";
             attributes: components["schemas"]["PhoneAttributes"];
-            relationships?: components["schemas"]["PhoneRelationships"];
+            relationships: components["schemas"]["PhoneRelationships"];
         };
         /** @description A document holding one phone. */
         PhoneDocument: {
@@ -992,22 +995,22 @@ export interface components {
          *     none of them.
          */
         ContactRelationships: {
-            people?: components["schemas"]["PeopleToMany"];
+            people: components["schemas"]["PeopleToMany"];
         };
         /**
          * @description A person's relationships; each is present unless `fields[people]`
          *     leaves it out.
          */
         PersonRelationships: {
-            contact?: components["schemas"]["ContactToOne"];
-            phone_numbers?: components["schemas"]["PhonesToMany"];
+            contact: components["schemas"]["ContactToOne"];
+            phone_numbers: components["schemas"]["PhonesToMany"];
         };
         /**
          * @description A phone's relationships; present unless `fields[phone_numbers]`
          *     selects none of them.
          */
         PhoneRelationships: {
-            person?: components["schemas"]["PersonToOne"];
+            person: components["schemas"]["PersonToOne"];
         };
         /** @description An included resource object, of any of the three types. */
         IncludedResource: components["schemas"]["ContactResource"] | components["schemas"]["PersonResource"] | components["schemas"]["PhoneResource"];
@@ -1096,8 +1099,9 @@ export interface components {
         };
         /**
          * @description A deletion, written by the server in the delete's transaction (every
-         *     attribute is read-only); all attributes are present unless
-         *     `fields[deleted_records]` asks for fewer.
+         *     attribute is read-only). Every attribute is present (`contact_id`
+         *     and `person_id` may be null); with `fields[deleted_records]`, only
+         *     those listed (see "Sparse fieldsets").
          */
         DeletedRecordAttributes: {
             /**
@@ -1105,29 +1109,29 @@ export interface components {
              * @description When the resource was deleted (RFC 3339 UTC, milliseconds).
              * @example 2026-11-28T05:51:57.123Z
              */
-            readonly deleted_at?: string;
+            readonly deleted_at: string;
             /**
              * @description The type of the deleted resource.
              * @example phone_numbers
              * @enum {string}
              */
-            readonly deletable_type?: "contacts" | "people" | "phone_numbers";
+            readonly deletable_type: "contacts" | "people" | "phone_numbers";
             /**
              * Format: uuid
              * @description The id of the deleted resource.
              * @example 87a37e5f-bf81-4b91-8392-593866b3baf1
              */
-            readonly deletable_id?: string;
+            readonly deletable_id: string;
             /**
              * @description The contact the deleted person or phone was under; null for a contact.
              * @example eefc03da-13c3-49fa-acf0-d755517a2cef
              */
-            readonly contact_id?: string | null;
+            readonly contact_id: string | null;
             /**
              * @description The person the deleted phone belonged to; null for contacts and people.
              * @example 1270222b-4638-4df4-9e1e-f048ba738d79
              */
-            readonly person_id?: string | null;
+            readonly person_id: string | null;
         };
         /** @description A tombstone resource object. */
         DeletedRecordResource: {
@@ -1488,22 +1492,22 @@ export interface components {
          */
         FilterTypes: string;
         /**
-         * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+         * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
          * @example name,updated_in_db_at
          */
         FieldsContacts: string;
         /**
-         * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+         * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
          * @example first_name,last_name
          */
         FieldsPeople: string;
         /**
-         * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+         * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
          * @example number,primary
          */
         FieldsPhones: string;
         /**
-         * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+         * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
          * @example deletable_type,deletable_id
          */
         FieldsDeleted: string;
@@ -1653,7 +1657,7 @@ export interface operations {
                  */
                 "filter[updated_in_db_at]"?: components["parameters"]["FilterUpdatedInDBAt"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example name,updated_in_db_at
                  */
                 "fields[contacts]"?: components["parameters"]["FieldsContacts"];
@@ -1665,12 +1669,12 @@ export interface operations {
                  */
                 include?: components["parameters"]["IncludeContacts"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example first_name,last_name
                  */
                 "fields[people]"?: components["parameters"]["FieldsPeople"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example number,primary
                  */
                 "fields[phone_numbers]"?: components["parameters"]["FieldsPhones"];
@@ -1703,7 +1707,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example name,updated_in_db_at
                  */
                 "fields[contacts]"?: components["parameters"]["FieldsContacts"];
@@ -1715,12 +1719,12 @@ export interface operations {
                  */
                 include?: components["parameters"]["IncludeContacts"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example first_name,last_name
                  */
                 "fields[people]"?: components["parameters"]["FieldsPeople"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example number,primary
                  */
                 "fields[phone_numbers]"?: components["parameters"]["FieldsPhones"];
@@ -1827,7 +1831,7 @@ export interface operations {
                  */
                 "filter[updated_in_db_at]"?: components["parameters"]["FilterUpdatedInDBAt"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example first_name,last_name
                  */
                 "fields[people]"?: components["parameters"]["FieldsPeople"];
@@ -1839,12 +1843,12 @@ export interface operations {
                  */
                 include?: components["parameters"]["IncludePeople"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example name,updated_in_db_at
                  */
                 "fields[contacts]"?: components["parameters"]["FieldsContacts"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example number,primary
                  */
                 "fields[phone_numbers]"?: components["parameters"]["FieldsPhones"];
@@ -1877,7 +1881,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example first_name,last_name
                  */
                 "fields[people]"?: components["parameters"]["FieldsPeople"];
@@ -1889,12 +1893,12 @@ export interface operations {
                  */
                 include?: components["parameters"]["IncludePeople"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example name,updated_in_db_at
                  */
                 "fields[contacts]"?: components["parameters"]["FieldsContacts"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example number,primary
                  */
                 "fields[phone_numbers]"?: components["parameters"]["FieldsPhones"];
@@ -1945,7 +1949,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example first_name,last_name
                  */
                 "fields[people]"?: components["parameters"]["FieldsPeople"];
@@ -1957,12 +1961,12 @@ export interface operations {
                  */
                 include?: components["parameters"]["IncludePeople"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example name,updated_in_db_at
                  */
                 "fields[contacts]"?: components["parameters"]["FieldsContacts"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example number,primary
                  */
                 "fields[phone_numbers]"?: components["parameters"]["FieldsPhones"];
@@ -2066,7 +2070,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example first_name,last_name
                  */
                 "fields[people]"?: components["parameters"]["FieldsPeople"];
@@ -2078,12 +2082,12 @@ export interface operations {
                  */
                 include?: components["parameters"]["IncludePeople"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example name,updated_in_db_at
                  */
                 "fields[contacts]"?: components["parameters"]["FieldsContacts"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example number,primary
                  */
                 "fields[phone_numbers]"?: components["parameters"]["FieldsPhones"];
@@ -2143,7 +2147,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example name,updated_in_db_at
                  */
                 "fields[contacts]"?: components["parameters"]["FieldsContacts"];
@@ -2155,12 +2159,12 @@ export interface operations {
                  */
                 include?: components["parameters"]["IncludeContacts"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example first_name,last_name
                  */
                 "fields[people]"?: components["parameters"]["FieldsPeople"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example number,primary
                  */
                 "fields[phone_numbers]"?: components["parameters"]["FieldsPhones"];
@@ -2211,7 +2215,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example name,updated_in_db_at
                  */
                 "fields[contacts]"?: components["parameters"]["FieldsContacts"];
@@ -2223,12 +2227,12 @@ export interface operations {
                  */
                 include?: components["parameters"]["IncludeContacts"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example first_name,last_name
                  */
                 "fields[people]"?: components["parameters"]["FieldsPeople"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example number,primary
                  */
                 "fields[phone_numbers]"?: components["parameters"]["FieldsPhones"];
@@ -2332,7 +2336,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example name,updated_in_db_at
                  */
                 "fields[contacts]"?: components["parameters"]["FieldsContacts"];
@@ -2344,12 +2348,12 @@ export interface operations {
                  */
                 include?: components["parameters"]["IncludeContacts"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example first_name,last_name
                  */
                 "fields[people]"?: components["parameters"]["FieldsPeople"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example number,primary
                  */
                 "fields[phone_numbers]"?: components["parameters"]["FieldsPhones"];
@@ -2457,7 +2461,7 @@ export interface operations {
                  */
                 "filter[updated_in_db_at]"?: components["parameters"]["FilterUpdatedInDBAt"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example first_name,last_name
                  */
                 "fields[people]"?: components["parameters"]["FieldsPeople"];
@@ -2469,12 +2473,12 @@ export interface operations {
                  */
                 include?: components["parameters"]["IncludePeople"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example name,updated_in_db_at
                  */
                 "fields[contacts]"?: components["parameters"]["FieldsContacts"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example number,primary
                  */
                 "fields[phone_numbers]"?: components["parameters"]["FieldsPhones"];
@@ -2515,7 +2519,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example first_name,last_name
                  */
                 "fields[people]"?: components["parameters"]["FieldsPeople"];
@@ -2527,12 +2531,12 @@ export interface operations {
                  */
                 include?: components["parameters"]["IncludePeople"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example name,updated_in_db_at
                  */
                 "fields[contacts]"?: components["parameters"]["FieldsContacts"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example number,primary
                  */
                 "fields[phone_numbers]"?: components["parameters"]["FieldsPhones"];
@@ -2599,7 +2603,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example first_name,last_name
                  */
                 "fields[people]"?: components["parameters"]["FieldsPeople"];
@@ -2611,12 +2615,12 @@ export interface operations {
                  */
                 include?: components["parameters"]["IncludePeople"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example name,updated_in_db_at
                  */
                 "fields[contacts]"?: components["parameters"]["FieldsContacts"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example number,primary
                  */
                 "fields[phone_numbers]"?: components["parameters"]["FieldsPhones"];
@@ -2672,7 +2676,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example first_name,last_name
                  */
                 "fields[people]"?: components["parameters"]["FieldsPeople"];
@@ -2684,12 +2688,12 @@ export interface operations {
                  */
                 include?: components["parameters"]["IncludePeople"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example name,updated_in_db_at
                  */
                 "fields[contacts]"?: components["parameters"]["FieldsContacts"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example number,primary
                  */
                 "fields[phone_numbers]"?: components["parameters"]["FieldsPhones"];
@@ -2803,7 +2807,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example first_name,last_name
                  */
                 "fields[people]"?: components["parameters"]["FieldsPeople"];
@@ -2815,12 +2819,12 @@ export interface operations {
                  */
                 include?: components["parameters"]["IncludePeople"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example name,updated_in_db_at
                  */
                 "fields[contacts]"?: components["parameters"]["FieldsContacts"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example number,primary
                  */
                 "fields[phone_numbers]"?: components["parameters"]["FieldsPhones"];
@@ -2948,7 +2952,7 @@ export interface operations {
                  */
                 "filter[location]"?: components["parameters"]["FilterLocation"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example number,primary
                  */
                 "fields[phone_numbers]"?: components["parameters"]["FieldsPhones"];
@@ -2960,12 +2964,12 @@ export interface operations {
                  */
                 include?: components["parameters"]["IncludePhones"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example name,updated_in_db_at
                  */
                 "fields[contacts]"?: components["parameters"]["FieldsContacts"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example first_name,last_name
                  */
                 "fields[people]"?: components["parameters"]["FieldsPeople"];
@@ -3011,7 +3015,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example number,primary
                  */
                 "fields[phone_numbers]"?: components["parameters"]["FieldsPhones"];
@@ -3023,12 +3027,12 @@ export interface operations {
                  */
                 include?: components["parameters"]["IncludePhones"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example name,updated_in_db_at
                  */
                 "fields[contacts]"?: components["parameters"]["FieldsContacts"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example first_name,last_name
                  */
                 "fields[people]"?: components["parameters"]["FieldsPeople"];
@@ -3100,7 +3104,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example number,primary
                  */
                 "fields[phone_numbers]"?: components["parameters"]["FieldsPhones"];
@@ -3112,12 +3116,12 @@ export interface operations {
                  */
                 include?: components["parameters"]["IncludePhones"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example name,updated_in_db_at
                  */
                 "fields[contacts]"?: components["parameters"]["FieldsContacts"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example first_name,last_name
                  */
                 "fields[people]"?: components["parameters"]["FieldsPeople"];
@@ -3178,7 +3182,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example number,primary
                  */
                 "fields[phone_numbers]"?: components["parameters"]["FieldsPhones"];
@@ -3190,12 +3194,12 @@ export interface operations {
                  */
                 include?: components["parameters"]["IncludePhones"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example name,updated_in_db_at
                  */
                 "fields[contacts]"?: components["parameters"]["FieldsContacts"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example first_name,last_name
                  */
                 "fields[people]"?: components["parameters"]["FieldsPeople"];
@@ -3319,7 +3323,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example number,primary
                  */
                 "fields[phone_numbers]"?: components["parameters"]["FieldsPhones"];
@@ -3331,12 +3335,12 @@ export interface operations {
                  */
                 include?: components["parameters"]["IncludePhones"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example name,updated_in_db_at
                  */
                 "fields[contacts]"?: components["parameters"]["FieldsContacts"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example first_name,last_name
                  */
                 "fields[people]"?: components["parameters"]["FieldsPeople"];
@@ -3441,7 +3445,7 @@ export interface operations {
                  */
                 "filter[types]"?: components["parameters"]["FilterTypes"];
                 /**
-                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400.
+                 * @description Comma-separated attribute and relationship names to return (sparse fieldset), on primary data and included resources alike; unknown names give 400. The response then holds only the listed members of this type's resources (see "Sparse fieldsets").
                  * @example deletable_type,deletable_id
                  */
                 "fields[deleted_records]"?: components["parameters"]["FieldsDeleted"];

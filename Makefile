@@ -8,6 +8,7 @@ LDFLAGS := -X main.version=$(VERSION)
 .PHONY: help generate check-generate build run test lint tidy clean bench bench-data tools lint-spec contract fuzz soak
 .PHONY: generate-ts tools-ts typecheck-ts
 .PHONY: breaking api-changelog check-api-changelog publish-api
+.PHONY: check-deploy
 
 # The TypeScript client (clients/typescript): its types are generated from
 # openapi.yaml like generated/, so make generate and check-generate cover them.
@@ -113,6 +114,9 @@ check-api-changelog: ## Fail if tools/api/CHANGELOG.md is out of date with opena
 publish-api: breaking ## Release the contract: make publish-api VERSION=vX.Y.Z (snapshot, empty accepted list, changelog section)
 	@case "$(origin VERSION)" in command*|environment*) ;; *) echo "usage: make publish-api VERSION=vX.Y.Z" >&2; exit 1;; esac
 	$(APIGATE) publish -version $(VERSION) $(API_DIFF) -accepted $(CURDIR)/tools/api/accepted-breaking.yaml -changelog $(CURDIR)/tools/api/CHANGELOG.md
+
+check-deploy: build ## Check deploy/phoneapi.service with systemd-analyze verify and security (skipped without systemd-analyze)
+	tools/check-deploy.sh $(BIN)
 
 tidy: ## go mod tidy
 	$(GO) mod tidy

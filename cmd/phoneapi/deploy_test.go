@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The systemd unit and its environment file (deploy/) must not rot: every
@@ -23,8 +24,9 @@ const (
 
 // unitConfig is what a unit and its environment file give serve.
 type unitConfig struct {
-	args []string          // ExecStart's arguments after the binary
-	vars map[string]string // Environment= lines, then the environment file
+	args        []string          // ExecStart's arguments after the binary
+	vars        map[string]string // Environment= lines, then the environment file
+	timeoutStop string            // TimeoutStopSec=
 }
 
 // parseUnit reads unit (a systemd unit's text) and envFile (an
@@ -41,6 +43,9 @@ func parseUnit(unit, envFile string) (unitConfig, error) {
 			if len(f) > 0 {
 				c.args = f[1:]
 			}
+		}
+		if v, ok := strings.CutPrefix(line, "TimeoutStopSec="); ok {
+			c.timeoutStop = v
 		}
 		if v, ok := strings.CutPrefix(line, "Environment="); ok {
 			name, value, _ := strings.Cut(v, "=")
@@ -63,6 +68,10 @@ func parseUnit(unit, envFile string) (unitConfig, error) {
 	}
 	return c, nil
 }
+
+// stopMargin is the time serve may need after its shutdown grace period
+// (closing the database, flushing the log) before systemd kills it.
+const stopMargin = 5 * time.Second
 
 var (
 	helpFlag = regexp.MustCompile(`(?m)^\s*--?([a-z][a-z0-9-]*)`)
@@ -96,6 +105,17 @@ func (c unitConfig) problems(help string) []string {
 				out = append(out, fmt.Sprintf("ExecStart uses ${%s}, which neither Environment= nor the environment file sets", m[1]))
 			}
 		}
+	}
+	stop, err := time.ParseDuration(c.timeoutStop)
+	if err != nil {
+		out = append(out, fmt.Sprintf("TimeoutStopSec=%q: want a duration such as 30s", c.timeoutStop))
+	}
+	grace, err := time.ParseDuration(c.vars["PHONEAPI_SHUTDOWN_GRACE"])
+	if err != nil {
+		out = append(out, fmt.Sprintf("PHONEAPI_SHUTDOWN_GRACE=%q: want a duration such as 15s", c.vars["PHONEAPI_SHUTDOWN_GRACE"]))
+	}
+	if stop < grace+stopMargin {
+		out = append(out, fmt.Sprintf("TimeoutStopSec=%s leaves serve less than its shutdown grace %s + %s", stop, grace, stopMargin))
 	}
 	for name := range c.vars {
 		if strings.HasPrefix(name, "PHONEAPI_") && !vars[name] {
@@ -186,6 +206,8 @@ func TestDeployUnitProblems(t *testing.T) {
 		{"misspelt flag", strings.Replace(unit, "--addr", "--address", 1), envFile, `"--address"`},
 		{"unknown variable", unit, envFile + "PHONEAPI_LISTEN=:80\n", "PHONEAPI_LISTEN"},
 		{"unknown Environment=", strings.Replace(unit, "[Service]\n", "[Service]\nEnvironment=PHONEAPI_PORT=80\n", 1), envFile, "PHONEAPI_PORT"},
+		{"stop timeout below the grace", strings.Replace(unit, "TimeoutStopSec=30s", "TimeoutStopSec=15s", 1), envFile, "TimeoutStopSec=15s leaves"},
+		{"grace above the stop timeout", unit, strings.Replace(envFile, "PHONEAPI_SHUTDOWN_GRACE=15s", "PHONEAPI_SHUTDOWN_GRACE=60s", 1), "shutdown grace 1m0s"},
 		{"unset reference", strings.Replace(unit, "${PHONEAPI_ADDR}", "${PHONEAPI_LISTEN}", 1), envFile, "${PHONEAPI_LISTEN}"},
 	}
 	for _, tt := range tests {

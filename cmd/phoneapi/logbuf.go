@@ -18,7 +18,8 @@ const logBufferSize = 64 << 10
 // lineBuffer batches the access-log lines serve writes to its log, so a
 // busy server makes one write system call per batch instead of one per
 // request (pprof under load: about 3% of a GET's CPU went to those
-// writes). An access-log line (slog's "msg":"request" at INFO) waits at
+// writes). An access-log line (slog's "msg":"request" at INFO, in JSON or
+// text) waits at
 // most logFlushInterval; any other line — startup, shutdown, errors,
 // panics — is written at once, after the lines buffered before it, so the
 // order is kept. Close writes what is left. If the process is killed, up
@@ -39,7 +40,18 @@ func newLineBuffer(w io.Writer) *lineBuffer {
 	return b
 }
 
-var accessLine = []byte(`"level":"INFO","msg":"request"`)
+// accessLines mark an access-log line in the JSON and the text format.
+var accessLines = [][]byte{[]byte(`"level":"INFO","msg":"request"`), []byte(` level=INFO msg=request `)}
+
+// isAccessLine reports whether p is an access-log line in either format.
+func isAccessLine(p []byte) bool {
+	for _, m := range accessLines {
+		if bytes.Contains(p, m) {
+			return true
+		}
+	}
+	return false
+}
 
 // Write buffers p, one or more whole lines from slog, or writes it at once
 // with what is buffered when it is not an access-log line.
@@ -50,7 +62,7 @@ func (b *lineBuffer) Write(p []byte) (int, error) {
 		return 0, b.err
 	}
 	b.buf = append(b.buf, p...)
-	if !bytes.Contains(p, accessLine) || len(b.buf) >= logBufferSize {
+	if !isAccessLine(p) || len(b.buf) >= logBufferSize {
 		b.flushLocked()
 	}
 	if b.err != nil {

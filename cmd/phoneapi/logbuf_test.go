@@ -82,3 +82,24 @@ func TestLineBufferError(t *testing.T) {
 		t.Error("Close: no error")
 	}
 }
+
+// TestLineBufferFormats: slog's access-log line is buffered and another
+// line written at once in both log formats.
+func TestLineBufferFormats(t *testing.T) {
+	for _, format := range []string{"json", "text"} {
+		t.Run(format, func(t *testing.T) {
+			var out dbtest.Buffer
+			b := newLineBuffer(&out)
+			defer b.Close()
+			log := (&logOptions{level: "info", format: format}).logger(b)
+			log.Info("request", "method", "GET", "status", 200)
+			if got := out.String(); got != "" {
+				t.Fatalf("access-log line written at once: %q, want it buffered", got)
+			}
+			log.Info("listening", "addr", "x")
+			if got := out.String(); !strings.Contains(got, "request") || !strings.Contains(got, "listening") {
+				t.Fatalf("after a startup line: %q, want both lines written", got)
+			}
+		})
+	}
+}

@@ -29,18 +29,18 @@ var version = "dev"
 const usage = `phoneapi — the contacts, people and phones API (JSON:API, API v2)
 
 Usage:
-  phoneapi serve   [--addr ADDR] [--db DB] [--jwt-secret S] [--default-region R] [PG FLAGS]
-  phoneapi token   [--user UUID] [--ttl 720h] [--max-token-ttl D] [--db DB] [--jwt-secret S] [PG FLAGS]
+  phoneapi serve   [--addr ADDR] [--db DB] [--jwt-secret S] [--default-region R] [--log-level L] [--log-format F] [PG FLAGS]
+  phoneapi token   [--user UUID] [--ttl 720h] [--max-token-ttl D] [--db DB] [--jwt-secret S]
   phoneapi migrate [--db DB] [PG FLAGS]
   phoneapi seed    [--contacts N] [--people-per-contact P] [--phones-per-person K] [--user UUID] [--db DB] [PG FLAGS]
   phoneapi export  [--db DB] [--out FILE|-] [PG FLAGS]
   phoneapi import  [--db DB] [--in FILE|-] [PG FLAGS]
-  phoneapi version
-  phoneapi help
+  phoneapi version          (also -v, --version)
+  phoneapi help [COMMAND]   (also -h, --help)
 
 DB is a SQLite file path (a "sqlite:" prefix is accepted) or a PostgreSQL
 URL (postgres://user:password@host:5432/dbname?sslmode=disable, or
-postgresql://...). PG FLAGS apply to PostgreSQL only:
+postgresql://...). PG FLAGS apply to PostgreSQL only (token has none):
   --pg-max-conns N          PHONEAPI_PG_MAX_CONNS          size of each of the two pools, writes and
                                                            reads (default: writes max(16, 4×CPUs),
                                                            reads max(8, 2×CPUs))
@@ -83,14 +83,23 @@ serve's request deadline and HTTP timeouts (durations such as 30s):
   --idle-timeout         PHONEAPI_IDLE_TIMEOUT         idle keep-alive connection (default 120s)
   --shutdown-grace       PHONEAPI_SHUTDOWN_GRACE       in-flight requests on shutdown (default 15s)
 
+serve's log (start-up and shutdown lines too):
+  --log-level            PHONEAPI_LOG_LEVEL            debug, info (default), warn or error
+  --log-format           PHONEAPI_LOG_FORMAT           json (default) or text
+
+Settings are checked before the database is opened or created; a bad one
+is refused (exit 2) naming its flag and variable.
+
 serve's profiler (off by default; it needs no token, so keep it on loopback):
   --pprof-addr           PHONEAPI_PPROF_ADDR           serve /debug/pprof/ here, e.g. 127.0.0.1:6060
 
 Run 'phoneapi COMMAND --help' for a command's flags.
 `
 
-// usageError is a mistake in the command line: exit code 2.
-type usageError struct{ msg string }
+// usageError is a mistake in the command line: exit code 2. cmd names
+// the command whose help the hint points to; when empty, it is taken from
+// msg's "command: " prefix.
+type usageError struct{ msg, cmd string }
 
 func (e *usageError) Error() string { return e.msg }
 
@@ -103,9 +112,16 @@ func exitCode(err error, stderr io.Writer) int {
 	var ue *usageError
 	if errors.As(err, &ue) {
 		if ue.msg != "" {
-			fmt.Fprintf(stderr, "phoneapi: %s\n", ue.msg)
+			cmd := ue.cmd
+			if name, _, ok := strings.Cut(ue.msg, ":"); ok && cmd == "" && commands[name] != nil {
+				cmd = name
+			}
+			fmt.Fprintf(stderr, "phoneapi: %s\n%s\n", ue.msg, hint(cmd))
 		}
 		return 2
+	}
+	if errors.As(err, new(*loggedError)) {
+		return 1
 	}
 	fmt.Fprintf(stderr, "phoneapi: %v\n", err)
 	return 1
@@ -130,16 +146,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "-h", "-help", "--help", "help":
+		if cmd == "help" && len(rest) > 0 {
+			if _, ok := commands[rest[0]]; !ok {
+				return &usageError{msg: fmt.Sprintf("help: unknown command %q", rest[0])}
+			}
+			return commands[rest[0]](ctx, []string{"--help"}, getenv, stdout, stderr)
+		}
 		fmt.Fprint(stdout, usage)
 		return nil
-	case "version", "--version":
+	case "version", "-v", "-version", "--version":
 		fmt.Fprintln(stdout, "phoneapi", buildVersion())
 		return nil
 	}
 	if command, ok := commands[cmd]; ok {
 		return command(ctx, rest, getenv, stdout, stderr)
 	}
-	return &usageError{msg: fmt.Sprintf("unknown command %q; run 'phoneapi --help'", cmd)}
+	return &usageError{msg: fmt.Sprintf("unknown command %q", cmd)}
 }
 
 // buildVersion is the version set at link time (-X main.version), else
@@ -162,9 +184,14 @@ type options struct {
 
 // newFlags returns a flag set for cmd with the shared settings registered
 // (those named in want), defaulted from the environment.
+// "pool" adds the PostgreSQL pool and SQLite durability flags.
+// Help is printed by parse; errors are returned, not printed.
 func newFlags(cmd string, getenv func(string) string, stderr io.Writer, o *options, want ...string) *flag.FlagSet {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	o.pg.ConnectTimeout = defaultPGConnectTimeout
+	o.sqlite.Synchronous = "full"
 	env := func(name, def string) string {
 		if v := getenv(name); v != "" {
 			return v
@@ -177,7 +204,7 @@ func newFlags(cmd string, getenv func(string) string, stderr io.Writer, o *optio
 			fs.StringVar(&o.addr, "addr", env("PHONEAPI_ADDR", "127.0.0.1:8080"), "listen address (env PHONEAPI_ADDR)")
 		case "db":
 			fs.StringVar(&o.dbPath, "db", env("PHONEAPI_DB", "./phoneapi.db"), "SQLite database file, or PostgreSQL postgres:// URL (env PHONEAPI_DB)")
-			o.pg.ConnectTimeout = defaultPGConnectTimeout
+		case "pool":
 			if v := getenv("PHONEAPI_PG_MAX_CONNS"); v != "" {
 				n, err := strconv.ParseInt(v, 10, 32)
 				if err != nil || n < 1 {
@@ -226,13 +253,15 @@ func newFlags(cmd string, getenv func(string) string, stderr io.Writer, o *optio
 // configured otherwise.
 const defaultPGConnectTimeout = 10 * time.Second
 
-// parse parses args, turning flag errors into usage errors; help is not an error.
-func parse(fs *flag.FlagSet, args []string, o *options) (help bool, err error) {
+// parse parses args, turning flag errors into usage errors; help is not
+// an error: it is printed on stdout.
+func parse(fs *flag.FlagSet, args []string, o *options, stdout io.Writer) (help bool, err error) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			printUsage(fs, stdout)
 			return true, nil
 		}
-		return false, &usageError{msg: err.Error()}
+		return false, &usageError{msg: fs.Name() + ": " + dashes.Replace(err.Error())}
 	}
 	if fs.NArg() > 0 {
 		return false, &usageError{msg: fmt.Sprintf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
@@ -252,8 +281,22 @@ func parse(fs *flag.FlagSet, args []string, o *options) (help bool, err error) {
 	if err := o.sqlite.Validate(); err != nil {
 		return false, &usageError{msg: fmt.Sprintf("%s: %v", fs.Name(), err)}
 	}
+	if fs.Lookup("db") != nil {
+		if problem := checkDB(o.dbPath); problem != "" {
+			return false, configError(fs.Name(), "db", "PHONEAPI_DB", displayDB(o.dbPath), problem)
+		}
+	}
+	if fs.Lookup("addr") != nil && !checkAddr(o.addr) {
+		return false, configError(fs.Name(), "addr", "PHONEAPI_ADDR", o.addr, "is not host:port with a port 0..65535")
+	}
+	if fs.Lookup("default-region") != nil && !checkRegion(o.region) {
+		return false, configError(fs.Name(), "default-region", "PHONEAPI_DEFAULT_REGION", o.region, "is not a region the phone number library knows (e.g. US, GB, DE)")
+	}
 	return false, nil
 }
+
+// dashes respells the flag package's "-name" in its errors as "--name".
+var dashes = strings.NewReplacer("provided but not defined: -", "provided but not defined: --", "for flag -", "for flag --")
 
 // openStore opens and migrates the database: a SQLite file with the
 // options o.sqlite or, for a postgres:// URL, PostgreSQL with the pool
@@ -292,12 +335,13 @@ func resolveSecret(ctx context.Context, store *db.Store, configured string) ([]b
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var o options
-	fs := newFlags("serve", getenv, stderr, &o, "addr", "db", "secret", "region")
+	fs := newFlags("serve", getenv, stderr, &o, "addr", "db", "pool", "secret", "region")
 	limits := addLimitFlags(fs, getenv)     // limits.go
 	timeouts := addTimeoutFlags(fs, getenv) // timeouts.go
 	pprofAddr := addPprofFlag(fs, getenv)   // pprof.go
 	ttl := addMaxTokenTTLFlag(fs, getenv)   // tokens.go
-	if help, err := parse(fs, args, &o); help || err != nil {
+	logOpts := addLogFlags(fs, getenv)      // cli.go
+	if help, err := parse(fs, args, &o, stdout); help || err != nil {
 		return err
 	}
 	if err := limits.check(fs); err != nil {
@@ -309,9 +353,28 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := timeouts.check(fs); err != nil {
 		return err
 	}
+	if *pprofAddr != "" && !checkAddr(*pprofAddr) {
+		return configError("serve", "pprof-addr", "PHONEAPI_PPROF_ADDR", *pprofAddr, "is not host:port with a port 0..65535")
+	}
+	if err := logOpts.check("serve"); err != nil {
+		return err
+	}
 	logOut := newLineBuffer(stderr) // logbuf.go
 	defer logOut.Close()
-	log := slog.New(slog.NewJSONHandler(logOut, nil))
+	log := logOpts.logger(logOut)
+	// From here on, start-up errors are log lines in the configured format.
+	err := startServer(ctx, o, limits, timeouts, *pprofAddr, ttl, log)
+	if err != nil && ctx.Err() == nil {
+		var ue *usageError
+		if !errors.As(err, &ue) {
+			return logged(log, err)
+		}
+	}
+	return err
+}
+
+// startServer opens the store and serves until ctx is done.
+func startServer(ctx context.Context, o options, limits *limitOptions, timeouts *serverTimeouts, pprofAddr string, ttl *tokenTTL, log *slog.Logger) error {
 	store, err := openStore(ctx, o)
 	if err != nil {
 		return err
@@ -336,8 +399,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// "OPTIONS *" goes to e too (a JSON:API 404) rather than to Go's 200.
 	srv := &http.Server{Handler: e, MaxHeaderBytes: handlers.HTTPMaxHeaderBytes, DisableGeneralOptionsHandler: true}
 	timeouts.apply(srv)
-	if *pprofAddr != "" {
-		addr, stop, err := startPprof(*pprofAddr, log)
+	if pprofAddr != "" {
+		addr, stop, err := startPprof(pprofAddr, log)
 		if err != nil {
 			ln.Close()
 			return err
@@ -370,7 +433,7 @@ func token(ctx context.Context, args []string, getenv func(string) string, stdou
 	user := fs.String("user", "", "user id (UUID); a new one when empty")
 	ttl := fs.Duration("ttl", 720*time.Hour, "how long the token is valid (whole seconds); at most --max-token-ttl")
 	maxTTL := addMaxTokenTTLFlag(fs, getenv) // tokens.go
-	if help, err := parse(fs, args, &o); help || err != nil {
+	if help, err := parse(fs, args, &o, stdout); help || err != nil {
 		return err
 	}
 	if err := maxTTL.check(fs); err != nil {
@@ -409,8 +472,8 @@ func token(ctx context.Context, args []string, getenv func(string) string, stdou
 
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var o options
-	fs := newFlags("migrate", getenv, stderr, &o, "db")
-	if help, err := parse(fs, args, &o); help || err != nil {
+	fs := newFlags("migrate", getenv, stderr, &o, "db", "pool")
+	if help, err := parse(fs, args, &o, stdout); help || err != nil {
 		return err
 	}
 	store, err := openStore(ctx, o)
@@ -437,12 +500,12 @@ func displayDB(dsn string) string {
 
 func seed(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var o options
-	fs := newFlags("seed", getenv, stderr, &o, "db")
+	fs := newFlags("seed", getenv, stderr, &o, "db", "pool")
 	contacts := fs.Int("contacts", 1000, "contacts to create")
 	people := fs.Int("people-per-contact", 2, "people per contact")
 	phones := fs.Int("phones-per-person", 3, "phones per person")
 	user := fs.String("user", "", "owner's user id (UUID); a new one when empty")
-	if help, err := parse(fs, args, &o); help || err != nil {
+	if help, err := parse(fs, args, &o, stdout); help || err != nil {
 		return err
 	}
 	if *contacts < 1 || *people < 0 || *phones < 0 {
@@ -491,9 +554,9 @@ var stdin io.Reader = os.Stdin
 
 func exportData(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var o options
-	fs := newFlags("export", getenv, stderr, &o, "db")
+	fs := newFlags("export", getenv, stderr, &o, "db", "pool")
 	out := fs.String("out", "-", "file to write the export to; - for standard output")
-	if help, err := parse(fs, args, &o); help || err != nil {
+	if help, err := parse(fs, args, &o, stdout); help || err != nil {
 		return err
 	}
 	if !db.IsPostgresURL(o.dbPath) {
@@ -540,9 +603,9 @@ func exportData(ctx context.Context, args []string, getenv func(string) string, 
 
 func importData(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var o options
-	fs := newFlags("import", getenv, stderr, &o, "db")
+	fs := newFlags("import", getenv, stderr, &o, "db", "pool")
 	in := fs.String("in", "-", "export file to read; - for standard input")
-	if help, err := parse(fs, args, &o); help || err != nil {
+	if help, err := parse(fs, args, &o, stdout); help || err != nil {
 		return err
 	}
 	r, src := stdin, "standard input"

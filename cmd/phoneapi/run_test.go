@@ -26,9 +26,9 @@ func TestRunUsage(t *testing.T) {
 		{"help word", []string{"help"}, 0, "Usage:", ""},
 		{"version", []string{"version"}, 0, "phoneapi ", ""},
 		{"unknown command", []string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
-		{"unknown flag", []string{"serve", "--nope"}, 2, "", "flag provided but not defined: -nope"},
+		{"unknown flag", []string{"serve", "--nope"}, 2, "", "flag provided but not defined: --nope"},
 		{"stray argument", []string{"migrate", "extra"}, 2, "", `unexpected argument "extra"`},
-		{"serve help", []string{"serve", "--help"}, 0, "", "-addr"},
+		{"serve help", []string{"serve", "--help"}, 0, "--addr ADDR", ""},
 		{"bad user", []string{"token", "--user", "bob", "--jwt-secret", "s"}, 2, "", "not a uuid"},
 	}
 	for _, tt := range tests {

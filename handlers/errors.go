@@ -248,6 +248,7 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		s.log.Error("encode error document", "err", mErr)
 		return
 	}
+	body = append(body, '\n') // like success documents: exactly one newline at the end
 	c.Response().WriteHeader(status)
 	if c.Request().Method != http.MethodHead {
 		_, _ = c.Response().Write(body)

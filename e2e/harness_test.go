@@ -29,6 +29,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"net/http"
@@ -280,6 +281,39 @@ func skipUnlessCI(t *testing.T, format string, args ...any) {
 		t.Fatalf("CI must run this test: "+format, args...)
 	}
 	t.Skipf(format, args...)
+}
+
+// nodeOrSkip returns the path of node, or skips t (fails under CI) when
+// Node.js is not on PATH.
+func nodeOrSkip(t *testing.T) string {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		skipUnlessCI(t, "no node on PATH (Node.js 20+ is needed, as for `make tools`): %v", err)
+	}
+	return node
+}
+
+// runTool runs cmd, made with ctx, and returns its trimmed combined
+// output; it fails t, with the output, when cmd fails, when ctx ends first
+// (limit names the limit in the message) or when the output lacks summary,
+// the line a script prints when everything held.
+func runTool(t *testing.T, ctx context.Context, limit, what, summary string, cmd *exec.Cmd) string {
+	t.Helper()
+	out, err := cmd.CombinedOutput()
+	output := strings.TrimSpace(string(out))
+	var exit *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		t.Fatalf("%s did not finish within %s; output:\n%s", what, limit, output)
+	case errors.As(err, &exit):
+		t.Fatalf("%s: exit status %d; output:\n%s", what, exit.ExitCode(), output)
+	case err != nil:
+		t.Fatalf("%s: %v; output:\n%s", what, err, output)
+	case summary != "" && !strings.Contains(output, summary):
+		t.Fatalf("%s exited 0 without its summary %q; output:\n%s", what, summary, output)
+	}
+	return output
 }
 
 // forEachEngine runs f as a subtest per engine: on a new SQLite file

@@ -6,11 +6,9 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
@@ -33,29 +31,13 @@ func TestJSONAPIClientJsona(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(root, "tools", "node_modules", "jsona", "package.json")); err != nil {
 		skipUnlessCI(t, "tools/node_modules/jsona is missing: run `make tools` to install the pinned npm tools (%v)", err)
 	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		skipUnlessCI(t, "no node on PATH (Node.js 20+ is needed, as for `make tools`): %v", err)
-	}
-
+	node := nodeOrSkip(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, script, target.url)
 	cmd.Dir = root
 	// The token goes by environment, not argv (the process list).
 	cmd.Env = append(os.Environ(), "JSONA_CHECK_TOKEN="+target.token)
-	out, err := cmd.CombinedOutput()
-	output := strings.TrimSpace(string(out))
-	var exit *exec.ExitError
-	switch {
-	case ctx.Err() != nil:
-		t.Fatalf("node %s did not finish within 2 minutes; output:\n%s", filepath.Base(script), output)
-	case errors.As(err, &exit):
-		t.Fatalf("node %s %s: exit status %d; output:\n%s", filepath.Base(script), target.url, exit.ExitCode(), output)
-	case err != nil:
-		t.Fatalf("node %s: %v; output:\n%s", filepath.Base(script), err, output)
-	case !strings.Contains(output, "jsona-check: ok"):
-		t.Fatalf("node %s exited 0 without its summary; output:\n%s", filepath.Base(script), output)
-	}
+	output := runTool(t, ctx, "2 minutes", "node "+filepath.Base(script)+" "+target.url, "jsona-check: ok", cmd)
 	t.Log(output)
 }

@@ -6,11 +6,9 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
@@ -38,28 +36,9 @@ func TestTypeScriptClient(t *testing.T) {
 			skipUnlessCI(t, "clients/typescript/node_modules/%s is missing: run `make tools` (npm ci in clients/typescript) (%v)", dep, err)
 		}
 	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		skipUnlessCI(t, "no node on PATH (Node.js 20+ is needed, as for `make tools`): %v", err)
-	}
-
+	node := nodeOrSkip(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	run := func(what string, cmd *exec.Cmd) string {
-		t.Helper()
-		out, err := cmd.CombinedOutput()
-		output := strings.TrimSpace(string(out))
-		var exit *exec.ExitError
-		switch {
-		case ctx.Err() != nil:
-			t.Fatalf("%s did not finish within 3 minutes; output:\n%s", what, output)
-		case errors.As(err, &exit):
-			t.Fatalf("%s: exit status %d; output:\n%s", what, exit.ExitCode(), output)
-		case err != nil:
-			t.Fatalf("%s: %v; output:\n%s", what, err, output)
-		}
-		return output
-	}
 
 	// Compile outside the source tree; the output finds openapi-fetch through
 	// a node_modules link and runs as ES modules like the package itself.
@@ -72,15 +51,12 @@ func TestTypeScriptClient(t *testing.T) {
 	}
 	tsc := exec.CommandContext(ctx, node, filepath.Join(modules, "typescript", "bin", "tsc"), "-p", pkg, "--outDir", out)
 	tsc.Dir = pkg
-	run("tsc -p clients/typescript", tsc)
+	runTool(t, ctx, "3 minutes", "tsc -p clients/typescript", "", tsc)
 
 	script := exec.CommandContext(ctx, node, filepath.Join(out, "e2e", "e2e.js"))
 	script.Dir = out
 	// The token goes by environment, not argv (the process list).
 	script.Env = append(os.Environ(), "PHONEAPI_TS_E2E_URL="+target.url, "PHONEAPI_TS_E2E_TOKEN="+target.token)
-	output := run("node e2e.js "+target.url, script)
-	if !strings.Contains(output, "ts-e2e: ok") {
-		t.Fatalf("node e2e.js exited 0 without its summary; output:\n%s", output)
-	}
+	output := runTool(t, ctx, "3 minutes", "node e2e.js "+target.url, "ts-e2e: ok", script)
 	t.Log(output)
 }

@@ -16,7 +16,6 @@ package handlers
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -52,10 +51,11 @@ type metrics struct {
 	inFlight prometheus.Gauge
 }
 
-// poolStatser is implemented by stores that expose their connection pools'
-// statistics, such as *db.Store.
-type poolStatser interface {
-	PoolStats() map[string]sql.DBStats
+// poolCollectorser is implemented by stores that export their connection
+// pools' statistics as Prometheus collectors, such as *db.Store (the
+// go_sql_* metrics of client_golang's collectors.NewDBStatsCollector).
+type poolCollectorser interface {
+	PoolCollectors() []prometheus.Collector
 }
 
 func newMetrics(store Store, version string) *metrics {
@@ -84,8 +84,8 @@ func newMetrics(store Store, version string) *metrics {
 	m.reg.MustRegister(m.requests, m.duration, m.inFlight, build,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if ps, ok := store.(poolStatser); ok {
-		m.reg.MustRegister(poolCollector{ps})
+	if ps, ok := store.(poolCollectorser); ok {
+		m.reg.MustRegister(ps.PoolCollectors()...)
 	}
 	if cs, ok := store.(commitStatser); ok {
 		m.reg.MustRegister(commitCollector{cs})
@@ -121,55 +121,6 @@ func (c commitCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(commitsDesc, prometheus.CounterValue, float64(commits))
 	ch <- prometheus.MustNewConstMetric(writesDesc, prometheus.CounterValue, float64(writes))
-}
-
-// poolCollector exports the store's sql.DBStats per pool.
-type poolCollector struct{ store poolStatser }
-
-var poolDescs = struct {
-	maxOpen, open, inUse, idle, waitCount, waitSeconds, idleClosed, idleTimeClosed, lifetimeClosed *prometheus.Desc
-}{
-	maxOpen:        poolDesc("max_open_connections", "Maximum number of open connections to the database."),
-	open:           poolDesc("open_connections", "Established connections, in use and idle."),
-	inUse:          poolDesc("in_use_connections", "Connections in use."),
-	idle:           poolDesc("idle_connections", "Idle connections."),
-	waitCount:      poolDesc("wait_count_total", "Connections waited for."),
-	waitSeconds:    poolDesc("wait_duration_seconds_total", "Time blocked waiting for a connection."),
-	idleClosed:     poolDesc("max_idle_closed_total", "Connections closed due to the idle connection limit."),
-	idleTimeClosed: poolDesc("max_idle_time_closed_total", "Connections closed due to the idle time limit."),
-	lifetimeClosed: poolDesc("max_lifetime_closed_total", "Connections closed due to the lifetime limit."),
-}
-
-func poolDesc(name, help string) *prometheus.Desc {
-	return prometheus.NewDesc("phoneapi_db_pool_"+name, help, []string{"pool"}, nil)
-}
-
-func (poolCollector) Describe(ch chan<- *prometheus.Desc) {
-	d := poolDescs
-	for _, desc := range []*prometheus.Desc{d.maxOpen, d.open, d.inUse, d.idle, d.waitCount, d.waitSeconds, d.idleClosed, d.idleTimeClosed, d.lifetimeClosed} {
-		ch <- desc
-	}
-}
-
-func (p poolCollector) Collect(ch chan<- prometheus.Metric) {
-	d := poolDescs
-	for pool, s := range p.store.PoolStats() {
-		gauge := func(desc *prometheus.Desc, v float64) {
-			ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, pool)
-		}
-		counter := func(desc *prometheus.Desc, v float64) {
-			ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, v, pool)
-		}
-		gauge(d.maxOpen, float64(s.MaxOpenConnections))
-		gauge(d.open, float64(s.OpenConnections))
-		gauge(d.inUse, float64(s.InUse))
-		gauge(d.idle, float64(s.Idle))
-		counter(d.waitCount, float64(s.WaitCount))
-		counter(d.waitSeconds, s.WaitDuration.Seconds())
-		counter(d.idleClosed, float64(s.MaxIdleClosed))
-		counter(d.idleTimeClosed, float64(s.MaxIdleTimeClosed))
-		counter(d.lifetimeClosed, float64(s.MaxLifetimeClosed))
-	}
 }
 
 // useOps installs the operations middleware on e (request id, access log

@@ -193,9 +193,12 @@ func TestMetrics(t *testing.T) {
 		`phoneapi_http_requests_in_flight 1`, // the scrape itself
 		`phoneapi_build_info{goversion="go`,
 		`version="v9.9.9-test"} 1`,
-		`phoneapi_db_pool_open_connections{pool="write"}`,
-		`phoneapi_db_pool_max_open_connections{pool="write"} 1`,
-		`phoneapi_db_pool_in_use_connections{pool="read"}`,
+		`go_sql_open_connections{db_name="write"}`,
+		`go_sql_max_open_connections{db_name="write"} 1`,
+		`go_sql_in_use_connections{db_name="read"}`,
+		`go_sql_wait_count_total{db_name="write"}`,
+		`go_sql_wait_duration_seconds_total{db_name="read"}`,
+		`go_sql_max_lifetime_closed_total{db_name="read"}`,
 		`go_goroutines `,
 		`process_start_time_seconds `,
 	} {

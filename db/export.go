@@ -920,8 +920,19 @@ var errRollback = errors.New("rollback")
 // findBadRow inserts batch row by row in a transaction it rolls back, and
 // returns the error of the first row that fails, naming its line, or nil.
 func (s *Store) findBadRow(ctx context.Context, batch []importRow) error {
+	return s.findBadRowAfter(ctx, nil, batch)
+}
+
+// findBadRowAfter is findBadRow with prep, if not nil, run first in the
+// transaction (Restore empties the tables there).
+func (s *Store) findBadRowAfter(ctx context.Context, prep func(conn) error, batch []importRow) error {
 	var found error
 	_ = s.inTx(ctx, func(tx conn) error {
+		if prep != nil {
+			if err := prep(tx); err != nil {
+				return err
+			}
+		}
 		for _, r := range batch {
 			var err error
 			if r.table == v1WriteClockTable {

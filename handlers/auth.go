@@ -198,10 +198,15 @@ func (s *Server) accountList(ctx context.Context, userID string) (string, error)
 	if id, ok := s.users.Load(userID); ok {
 		return id.(string), nil
 	}
+	gen := s.usersGen.Load()
 	id, err := s.store.EnsureUser(ctx, userID)
 	if err != nil {
 		return "", fmt.Errorf("ensure user: %w", err)
 	}
 	s.users.Store(userID, id)
+	if s.usersGen.Load() != gen {
+		// A sandbox reset ran meanwhile: id may be gone (forgetUsers).
+		s.users.Delete(userID)
+	}
 	return id, nil
 }

@@ -110,6 +110,16 @@ func newRateLimiter(perSecond float64, burst int, now func() time.Time) *rateLim
 	return &rateLimiter{limit: rate.Limit(perSecond), burst: burst, now: now, buckets: map[string]*bucket{}}
 }
 
+// reset empties every bucket (a sandbox reset); l may be nil.
+func (l *rateLimiter) reset() {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	clear(l.buckets)
+}
+
 // refill is how long an empty bucket takes to fill up.
 func (l *rateLimiter) refill() time.Duration {
 	return time.Duration(float64(l.burst) / float64(l.limit) * float64(time.Second))

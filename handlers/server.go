@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -122,6 +123,10 @@ type Config struct {
 	// is longer, is refused (401). DefaultMaxTokenTTL when zero or
 	// negative.
 	MaxTokenTTL time.Duration
+	// Reset, when set, makes this a sandbox (`phoneapi sandbox`): POST
+	// /sandbox/reset runs it, then clears the caches that the restored
+	// data makes wrong (sandbox.go). Never set by `phoneapi serve`.
+	Reset ResetFunc
 }
 
 // DefaultRequestTimeout is the request deadline when Config sets none.
@@ -134,7 +139,9 @@ type Server struct {
 	region string
 	log    *slog.Logger
 	users  sync.Map // user id → account list id, for users already ensured
-	tokens tokenCache
+	// usersGen counts the sandbox's resets, which empty users (sandbox.go).
+	usersGen atomic.Int64
+	tokens   tokenCache
 	// limiter is the per-user rate limit; nil when disabled (limits.go).
 	limiter *rateLimiter
 	// timeout is every request's deadline (Config.RequestTimeout).
@@ -188,6 +195,9 @@ func New(store Store, cfg Config) (*echo.Echo, error) {
 
 	if err := registerDocs(e); err != nil {
 		return nil, err
+	}
+	if cfg.Reset != nil {
+		s.registerSandbox(e, cfg.Reset)
 	}
 
 	ops, err := s.operationMiddlewares(spec)

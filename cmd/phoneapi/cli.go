@@ -23,6 +23,7 @@ var commandSummaries = map[string]string{
 	"seed":    "fill the database with generated contacts",
 	"export":  "write every row of the database as JSON Lines",
 	"import":  "read an export into a new database",
+	"sandbox": "serve the API on a temporary database loaded with a fixture, resettable by POST /sandbox/reset",
 }
 
 // printUsage writes the help of the command fs to w: each flag in --flag
@@ -49,6 +50,7 @@ var placeholders = map[string]string{
 	"user": "UUID", "out": "FILE", "in": "FILE", "pg-max-conns": "N", "rate-limit": "N", "rate-burst": "N",
 	"contacts": "N", "people-per-contact": "N", "phones-per-person": "N", "sqlite-synchronous": "full|normal",
 	"log-level": "debug|info|warn|error", "log-format": "json|text",
+	"fixtures": "FILE",
 }
 
 func flagPlaceholder(f *flag.Flag) (string, string) {

@@ -21,7 +21,13 @@ type limitOptions struct {
 // addLimitFlags registers --rate-limit and --rate-burst on fs, defaulted
 // from PHONEAPI_RATE_LIMIT and PHONEAPI_RATE_BURST.
 func addLimitFlags(fs *flag.FlagSet, getenv func(string) string) *limitOptions {
-	l := &limitOptions{rate: handlers.DefaultRateLimit, burst: handlers.DefaultRateBurst}
+	return addLimitFlagsDefault(fs, getenv, handlers.DefaultRateLimit)
+}
+
+// addLimitFlagsDefault is addLimitFlags with defRate as --rate-limit's
+// default (the sandbox's is 0, off).
+func addLimitFlagsDefault(fs *flag.FlagSet, getenv func(string) string, defRate float64) *limitOptions {
+	l := &limitOptions{rate: defRate, burst: handlers.DefaultRateBurst}
 	if v := getenv("PHONEAPI_RATE_LIMIT"); v != "" {
 		if err := l.setRate(v); err != nil {
 			l.envErr, l.envFlag = fmt.Errorf("PHONEAPI_RATE_LIMIT=%q: %w", v, err), "rate-limit"
@@ -32,7 +38,7 @@ func addLimitFlags(fs *flag.FlagSet, getenv func(string) string) *limitOptions {
 			l.envErr, l.envFlag = fmt.Errorf("PHONEAPI_RATE_BURST=%q: %w", v, err), "rate-burst"
 		}
 	}
-	fs.Func("rate-limit", fmt.Sprintf("requests a second per user (token bucket); 0 disables (env PHONEAPI_RATE_LIMIT; default %d)", handlers.DefaultRateLimit), l.setRate)
+	fs.Func("rate-limit", fmt.Sprintf("requests a second per user (token bucket); 0 disables (env PHONEAPI_RATE_LIMIT; default %g)", defRate), l.setRate)
 	fs.Func("rate-burst", fmt.Sprintf("requests a user may send at once (env PHONEAPI_RATE_BURST; default %d)", handlers.DefaultRateBurst), l.setBurst)
 	return l
 }

@@ -35,6 +35,7 @@ Usage:
   phoneapi seed    [--contacts N] [--people-per-contact P] [--phones-per-person K] [--user UUID] [--db DB] [PG FLAGS]
   phoneapi export  [--db DB] [--out FILE|-] [PG FLAGS]
   phoneapi import  [--db DB] [--in FILE|-] [PG FLAGS]
+  phoneapi sandbox [--fixtures FILE] [--token-ttl 24h] [--addr ADDR] [--jwt-secret S] [--rate-limit N] [SERVE FLAGS]
   phoneapi version          (also -v, --version)
   phoneapi help [COMMAND]   (also -h, --help)
 
@@ -54,6 +55,16 @@ new (migrated, with no data). Both migrate DB first and report progress on
 stderr. To move a SQLite file to PostgreSQL:
   phoneapi export --db phoneapi.db --out data.jsonl
   phoneapi import --db postgres://... --in data.jsonl
+
+sandbox serves the API like serve, but on a new temporary SQLite
+database (removed on exit) loaded with a fixture: FILE, an export
+(--fixtures, PHONEAPI_FIXTURES), else a small built-in example. It prints
+one line per fixture user with a token (--token-ttl, PHONEAPI_TOKEN_TTL,
+default 24h) on stdout, has the rate limit off unless --rate-limit is
+given, and restores exactly the fixture on POST /sandbox/reset (no token
+needed; see GET /sandbox/openapi.yaml). It takes serve's flags but --db,
+--sqlite-synchronous and PG FLAGS. A bad fixture is refused (exit 2)
+naming the line.
 
 Flags fall back to environment variables:
   --addr            PHONEAPI_ADDR            listen address (default 127.0.0.1:8080)
@@ -135,6 +146,7 @@ var commands = map[string]func(ctx context.Context, args []string, getenv func(s
 	"seed":    seed,
 	"export":  exportData,
 	"import":  importData,
+	"sandbox": sandbox,
 }
 
 // run executes the command line args (without the program name).
@@ -375,18 +387,35 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 // startServer opens the store and serves until ctx is done.
 func startServer(ctx context.Context, o options, limits *limitOptions, timeouts *serverTimeouts, pprofAddr string, ttl *tokenTTL, log *slog.Logger) error {
+	return runServer(ctx, o, limits, timeouts, pprofAddr, ttl, log, nil)
+}
+
+// runServer is startServer, made a sandbox (sandbox.go) when sb is not nil.
+func runServer(ctx context.Context, o options, limits *limitOptions, timeouts *serverTimeouts, pprofAddr string, ttl *tokenTTL, log *slog.Logger, sb *sandboxServer) error {
 	store, err := openStore(ctx, o)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	if sb != nil {
+		if err := sb.load(ctx, store); err != nil {
+			return err
+		}
+	}
 	secret, err := resolveSecret(ctx, store, o.secret)
 	if err != nil {
 		return err
 	}
-	e, err := handlers.New(store, handlers.Config{Secret: secret, DefaultRegion: o.region, Logger: log,
+	cfg := handlers.Config{Secret: secret, DefaultRegion: o.region, Logger: log,
 		RateLimit: limits.rate, RateBurst: limits.burst, Version: buildVersion(), RequestTimeout: timeouts.request,
-		MaxTokenTTL: ttl.max})
+		MaxTokenTTL: ttl.max}
+	var listening []any
+	if sb != nil {
+		if cfg.Reset, listening, err = sb.start(store, secret, limits); err != nil {
+			return err
+		}
+	}
+	e, err := handlers.New(store, cfg)
 	if err != nil {
 		return err
 	}
@@ -408,7 +437,10 @@ func startServer(ctx context.Context, o options, limits *limitOptions, timeouts 
 		defer stop()
 		log.Info("profiler listening", "addr", "http://"+addr+"/debug/pprof/")
 	}
-	log.Info("listening", "addr", "http://"+ln.Addr().String(), "db", displayDB(o.dbPath), "version", buildVersion())
+	if sb != nil {
+		listening = append(listening, "reset", "POST http://"+ln.Addr().String()+"/sandbox/reset")
+	}
+	log.Info("listening", append([]any{"addr", "http://" + ln.Addr().String(), "db", displayDB(o.dbPath), "version", buildVersion()}, listening...)...)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -39,6 +39,9 @@ var restoreTables = []string{"phones", "people", "contacts", "deleted_records", 
 // duplicate id) is reported by the first Restore, naming the line too.
 func ReadFixture(r io.Reader) (*Fixture, error) {
 	f := &Fixture{tables: make(map[string]int, len(exportTables))}
+	for _, t := range exportTables {
+		f.tables[t.name] = 0 // every table is named, empty or not
+	}
 	err := readExport(r, func() error { return nil }, func(row importRow) bool {
 		if row.table == settingsTable {
 			f.settings = append(f.settings, row)
@@ -111,7 +114,8 @@ func (f *Fixture) Setting(key string) (string, bool) {
 	return "", false
 }
 
-// Tables returns the fixture's rows per table.
+// Tables returns the fixture's rows per table, every table of the export
+// format named (ExportTables), with 0 if it has none.
 func (f *Fixture) Tables() map[string]int {
 	m := make(map[string]int, len(f.tables))
 	for k, v := range f.tables {

@@ -35,7 +35,9 @@ func contact(ctx context.Context, q queryer, id string) (Contact, error) {
 // returns ErrNotFound if the account list does not exist, and an error
 // wrapping ErrInvalidQuery for an unknown sort, a phone-only filter or a
 // negative limit or offset.
-func (s *Store) ListContacts(ctx context.Context, accountListID string, q ListQuery) ([]Contact, int, error) {
+func (s *Store) ListContacts(ctx context.Context, accountListID string, q ListQuery) (_ []Contact, _ int, err error) {
+	ctx, sp := s.tr.start(ctx, "ListContacts")
+	defer sp.end(&err)
 	accountListID = normID(accountListID)
 	contacts, total, err := list(ctx, s, contactList, accountListID, q, scanContact)
 	if err != nil {
@@ -74,7 +76,9 @@ func (s *Store) CreateContact(ctx context.Context, c Contact) (Contact, error) {
 // nil means none): with a key already used it writes nothing and returns
 // a *ReplayError, ErrKeyReused or ErrKeyInProgress; otherwise the key is
 // stored with the contact.
-func (s *Store) CreateContactOnce(ctx context.Context, c Contact, key *Key) (Contact, error) {
+func (s *Store) CreateContactOnce(ctx context.Context, c Contact, key *Key) (_ Contact, err error) {
+	ctx, sp := s.tr.start(ctx, "CreateContactOnce")
+	defer sp.end(&err)
 	c.ID = normID(c.ID)
 	if c.ID == "" {
 		c.ID = uuid.NewString()
@@ -85,7 +89,7 @@ func (s *Store) CreateContactOnce(ctx context.Context, c Contact, key *Key) (Con
 	if tc.err != nil {
 		return Contact{}, fmt.Errorf("create contact %s: %w", c.ID, tc.err)
 	}
-	err := s.inWrite(ctx, c.AccountListID, func(tx conn, wc *writeClock) error {
+	err = s.inWrite(ctx, c.AccountListID, func(tx conn, wc *writeClock) error {
 		if err := claimKey(ctx, tx, wc, key); err != nil {
 			return err
 		}
@@ -113,7 +117,9 @@ func (s *Store) CreateContactOnce(ctx context.Context, c Contact, key *Key) (Con
 // list has no such contact (ErrNotFound, or ErrForbidden when it is
 // another account list's), or a *StaleError if pre does not hold, in
 // which case nothing is written.
-func (s *Store) UpdateContact(ctx context.Context, accountListID, id string, u ContactUpdate, pre *Precondition) (Contact, error) {
+func (s *Store) UpdateContact(ctx context.Context, accountListID, id string, u ContactUpdate, pre *Precondition) (_ Contact, err error) {
+	ctx, sp := s.tr.start(ctx, "UpdateContact")
+	defer sp.end(&err)
 	accountListID, id = normID(accountListID), normID(id)
 	if u.Name != nil {
 		tc := textCheck{table: "contacts", id: id}
@@ -122,7 +128,7 @@ func (s *Store) UpdateContact(ctx context.Context, accountListID, id string, u C
 		}
 	}
 	var c Contact
-	err := s.inWrite(ctx, accountListID, func(tx conn, wc *writeClock) error {
+	err = s.inWrite(ctx, accountListID, func(tx conn, wc *writeClock) error {
 		var err error
 		if c, err = contactOf(ctx, tx, accountListID, id); err != nil {
 			return err
@@ -151,9 +157,11 @@ func (s *Store) UpdateContact(ctx context.Context, accountListID, id string, u C
 // ListDeleted), all with one DeletedAt. It returns a *ScopeError if the
 // account list has no such contact, or a *StaleError if pre does not
 // hold, in which case nothing is written.
-func (s *Store) DeleteContact(ctx context.Context, accountListID, id string, pre *Precondition) error {
+func (s *Store) DeleteContact(ctx context.Context, accountListID, id string, pre *Precondition) (err error) {
+	ctx, sp := s.tr.start(ctx, "DeleteContact")
+	defer sp.end(&err)
 	accountListID, id = normID(accountListID), normID(id)
-	err := s.inWrite(ctx, accountListID, func(tx conn, wc *writeClock) error {
+	err = s.inWrite(ctx, accountListID, func(tx conn, wc *writeClock) error {
 		c, err := contactOf(ctx, tx, accountListID, id)
 		if err != nil {
 			return err

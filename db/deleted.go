@@ -62,7 +62,9 @@ func scanDeleted(sc scanner) (Deleted, error) {
 // how many match ignoring Limit and Offset. It returns ErrNotFound if the
 // account list does not exist, and an error wrapping ErrInvalidQuery for
 // an unknown type or a negative limit or offset.
-func (s *Store) ListDeleted(ctx context.Context, accountListID string, q DeletedQuery) ([]Deleted, int, error) {
+func (s *Store) ListDeleted(ctx context.Context, accountListID string, q DeletedQuery) (_ []Deleted, _ int, err error) {
+	ctx, sp := s.tr.start(ctx, "ListDeleted")
+	defer sp.end(&err)
 	accountListID = normID(accountListID)
 	st, err := deletedSQL(s.d, accountListID, q)
 	if err != nil {

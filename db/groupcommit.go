@@ -53,6 +53,7 @@ type committer struct {
 	quit chan struct{}
 	done chan struct{}
 	once sync.Once
+	tr   *tracing // spans; nil when tracing is off (trace.go)
 
 	// Counters: commits made and writes committed (CommitStats), writes
 	// submitted to run (taken or not yet; for tests).
@@ -64,6 +65,9 @@ type writeReq struct {
 	ctx  context.Context
 	fn   func(conn) error
 	done chan error // receives the write's result after its batch ends
+	// wait is the span of the write's wait for the committer, ended
+	// when the write starts (or is not run); a no-op when tracing is off.
+	wait span
 }
 
 func newCommitter(db *sql.DB, d *dialect) *committer {
@@ -75,13 +79,15 @@ func newCommitter(db *sql.DB, d *dialect) *committer {
 // run submits fn and waits for its result: fn's error, a commit error, the
 // context's error if it was cancelled before fn started, or errClosed.
 func (c *committer) run(ctx context.Context, fn func(conn) error) error {
-	r := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	r := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1), wait: c.tr.startWait(ctx, "db.write.queue")}
 	c.submitted.Add(1)
 	select {
 	case c.reqs <- r:
 	case <-c.quit:
+		r.wait.end(nil)
 		return errClosed
 	case <-ctx.Done():
+		r.wait.end(nil)
 		return ctx.Err()
 	}
 	return <-r.done // always answered once taken
@@ -114,7 +120,12 @@ func (c *committer) loop() {
 // commit runs batch in one transaction and answers every write.
 func (c *committer) commit(batch []*writeReq) {
 	results := make([]error, len(batch))
+	sp := c.tr.startBatch(batch)
 	err := c.commitBatch(batch, results)
+	for _, r := range batch {
+		r.wait.end(nil) // for writes not run
+	}
+	sp.end(&err)
 	for i, r := range batch {
 		if err != nil && results[i] == nil {
 			results[i] = err
@@ -145,6 +156,7 @@ func (c *committer) commitBatch(batch []*writeReq, results []error) error {
 	solo := len(batch) == 1
 	ran := 0
 	for i, r := range batch {
+		r.wait.end(nil)
 		if err := r.ctx.Err(); err != nil {
 			results[i] = err
 			continue

@@ -164,12 +164,14 @@ func storeKey(ctx context.Context, tx conn, wc *writeClock, k *Key, resourceID s
 // RecordResponse records r as the response of the create that stored k,
 // for its retries, unless one is recorded already, and deletes up to
 // purgeBatch expired keys (the oldest first). A nil k records nothing.
-func (s *Store) RecordResponse(ctx context.Context, k *Key, r Response) error {
+func (s *Store) RecordResponse(ctx context.Context, k *Key, r Response) (err error) {
+	ctx, sp := s.tr.start(ctx, "RecordResponse")
+	defer sp.end(&err)
 	if k == nil {
 		return nil
 	}
 	now := s.clock().UnixMilli()
-	err := s.inTx(ctx, func(tx conn) error {
+	err = s.inTx(ctx, func(tx conn) error {
 		_, err := tx.ExecContext(ctx,
 			`UPDATE idempotency_keys SET status = ?, location = ?, etag = ?, body = ?
 			WHERE user_id = ? AND idem_key = ? AND request_hash = ? AND status IS NULL`,

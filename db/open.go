@@ -42,6 +42,7 @@ type Store struct {
 	lanes   lanes            // PostgreSQL: one write transaction per account list at a time (tx.go)
 	wpool   *pgxpool.Pool    // PostgreSQL: the writer pool under db, for pipelined writes (pipeline.go)
 	health  health           // the latest write's outage, if any (ready.go)
+	tr      *tracing         // spans; nil when tracing is off (trace.go)
 }
 
 // Close closes the database.

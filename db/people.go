@@ -47,7 +47,9 @@ func (s *Store) CreatePerson(ctx context.Context, sc Scope, p Person) (Person, e
 // means none): with a key already used it writes nothing and returns a
 // *ReplayError, ErrKeyReused or ErrKeyInProgress, before checking sc;
 // otherwise the key is stored with the person.
-func (s *Store) CreatePersonOnce(ctx context.Context, sc Scope, p Person, key *Key) (Person, error) {
+func (s *Store) CreatePersonOnce(ctx context.Context, sc Scope, p Person, key *Key) (_ Person, err error) {
+	ctx, sp := s.tr.start(ctx, "CreatePersonOnce")
+	defer sp.end(&err)
 	sc = sc.norm()
 	p.ID = normID(p.ID)
 	if p.ID == "" {
@@ -61,7 +63,7 @@ func (s *Store) CreatePersonOnce(ctx context.Context, sc Scope, p Person, key *K
 	if tc.err != nil {
 		return Person{}, fmt.Errorf("create person %s: %w", p.ID, tc.err)
 	}
-	err := s.inWrite(ctx, sc.AccountListID, func(tx conn, wc *writeClock) error {
+	err = s.inWrite(ctx, sc.AccountListID, func(tx conn, wc *writeClock) error {
 		if err := claimKey(ctx, tx, wc, key); err != nil {
 			return err
 		}
@@ -91,7 +93,9 @@ func (s *Store) CreatePersonOnce(ctx context.Context, sc Scope, p Person, key *K
 // else now; UpdatedInDBAt always advances. It returns a *ScopeError if sc
 // does not hold or (KindPerson) if the contact has no such person, or a
 // *StaleError if pre does not hold, in which case nothing is written.
-func (s *Store) UpdatePerson(ctx context.Context, sc Scope, id string, u PersonUpdate, pre *Precondition) (Person, error) {
+func (s *Store) UpdatePerson(ctx context.Context, sc Scope, id string, u PersonUpdate, pre *Precondition) (_ Person, err error) {
+	ctx, sp := s.tr.start(ctx, "UpdatePerson")
+	defer sp.end(&err)
 	sc, id = sc.norm(), normID(id)
 	tc := textCheck{table: "people", id: id}
 	tc.opt("first_name", u.FirstName)
@@ -100,7 +104,7 @@ func (s *Store) UpdatePerson(ctx context.Context, sc Scope, id string, u PersonU
 		return Person{}, fmt.Errorf("update person %s of contact %s: %w", id, sc.ContactID, tc.err)
 	}
 	var p Person
-	err := s.inWrite(ctx, sc.AccountListID, func(tx conn, wc *writeClock) error {
+	err = s.inWrite(ctx, sc.AccountListID, func(tx conn, wc *writeClock) error {
 		var err error
 		if p, err = personIn(ctx, tx, sc, id); err != nil {
 			return err
@@ -134,9 +138,11 @@ func (s *Store) UpdatePerson(ctx context.Context, sc Scope, id string, u PersonU
 // ListDeleted), all with one DeletedAt. It returns a *ScopeError if sc
 // does not hold or (KindPerson) if the contact has no such person, or a
 // *StaleError if pre does not hold, in which case nothing is written.
-func (s *Store) DeletePerson(ctx context.Context, sc Scope, id string, pre *Precondition) error {
+func (s *Store) DeletePerson(ctx context.Context, sc Scope, id string, pre *Precondition) (err error) {
+	ctx, sp := s.tr.start(ctx, "DeletePerson")
+	defer sp.end(&err)
 	sc, id = sc.norm(), normID(id)
-	err := s.inWrite(ctx, sc.AccountListID, func(tx conn, wc *writeClock) error {
+	err = s.inWrite(ctx, sc.AccountListID, func(tx conn, wc *writeClock) error {
 		p, err := personIn(ctx, tx, sc, id)
 		if err != nil {
 			return err

@@ -70,7 +70,9 @@ func (s *Store) CreatePhone(ctx context.Context, sc Scope, np NewPhone) (Phone, 
 // means none): with a key already used it writes nothing and returns a
 // *ReplayError, ErrKeyReused or ErrKeyInProgress, before checking sc;
 // otherwise the key is stored with the phone.
-func (s *Store) CreatePhoneOnce(ctx context.Context, sc Scope, np NewPhone, key *Key) (Phone, error) {
+func (s *Store) CreatePhoneOnce(ctx context.Context, sc Scope, np NewPhone, key *Key) (_ Phone, err error) {
+	ctx, sp := s.tr.start(ctx, "CreatePhoneOnce")
+	defer sp.end(&err)
 	sc = sc.norm()
 	p := Phone{
 		ID:          normID(np.ID),
@@ -96,7 +98,7 @@ func (s *Store) CreatePhoneOnce(ctx context.Context, sc Scope, np NewPhone, key 
 	if tc.err != nil {
 		return Phone{}, fmt.Errorf("create phone %s: %w", p.ID, tc.err)
 	}
-	err := s.inWrite(ctx, sc.AccountListID, func(tx conn, wc *writeClock) error {
+	err = s.inWrite(ctx, sc.AccountListID, func(tx conn, wc *writeClock) error {
 		if err := claimKey(ctx, tx, wc, key); err != nil {
 			return err
 		}
@@ -155,7 +157,9 @@ func (s *Store) CreatePhoneOnce(ctx context.Context, sc Scope, np NewPhone, key 
 // advances. It returns a *ScopeError if sc does not hold or (KindPhone) if
 // the person has no such phone, or a *StaleError if pre does not hold, in
 // which case nothing is written.
-func (s *Store) UpdatePhone(ctx context.Context, sc Scope, id string, u PhoneUpdate, pre *Precondition) (Phone, error) {
+func (s *Store) UpdatePhone(ctx context.Context, sc Scope, id string, u PhoneUpdate, pre *Precondition) (_ Phone, err error) {
+	ctx, sp := s.tr.start(ctx, "UpdatePhone")
+	defer sp.end(&err)
 	sc, id = sc.norm(), normID(id)
 	tc := textCheck{table: "phones", id: id}
 	tc.opt("number", u.Number)
@@ -166,7 +170,7 @@ func (s *Store) UpdatePhone(ctx context.Context, sc Scope, id string, u PhoneUpd
 		return Phone{}, fmt.Errorf("update phone %s of person %s: %w", id, sc.PersonID, tc.err)
 	}
 	var p Phone
-	err := s.inWrite(ctx, sc.AccountListID, func(tx conn, wc *writeClock) error {
+	err = s.inWrite(ctx, sc.AccountListID, func(tx conn, wc *writeClock) error {
 		phones, err := phonesIn(ctx, tx, sc)
 		if err != nil {
 			return err
@@ -236,9 +240,11 @@ func (s *Store) UpdatePhone(ctx context.Context, sc Scope, id string, u PhoneUpd
 // phone (by created_at, then id) is promoted. It returns a *ScopeError if
 // sc does not hold or (KindPhone) if the person has no such phone, or a
 // *StaleError if pre does not hold, in which case nothing is written.
-func (s *Store) DeletePhone(ctx context.Context, sc Scope, id string, pre *Precondition) error {
+func (s *Store) DeletePhone(ctx context.Context, sc Scope, id string, pre *Precondition) (err error) {
+	ctx, sp := s.tr.start(ctx, "DeletePhone")
+	defer sp.end(&err)
 	sc, id = sc.norm(), normID(id)
-	err := s.inWrite(ctx, sc.AccountListID, func(tx conn, wc *writeClock) error {
+	err = s.inWrite(ctx, sc.AccountListID, func(tx conn, wc *writeClock) error {
 		phones, err := phonesIn(ctx, tx, sc)
 		if err != nil {
 			return err

@@ -80,7 +80,10 @@ func (s *Store) pgWriteTx(ctx context.Context, fn func(conn) error) error {
 	}
 	txCtx, cancel := commitContext(ctx)
 	defer cancel()
-	return p.commit(txCtx)
+	sp := s.tr.startWait(ctx, "db.commit")
+	err = p.commit(txCtx)
+	sp.end(&err)
+	return err
 }
 
 // commitContext returns the context of a commit that must not be cancelled

@@ -29,7 +29,9 @@ var accountPeopleList = listSpec{
 // ErrNotFound if the account list does not exist, and an error wrapping
 // ErrInvalidQuery for an unknown sort, a phone-only filter or a negative
 // limit or offset.
-func (s *Store) ListAccountPeople(ctx context.Context, accountListID string, q ListQuery) ([]Person, int, error) {
+func (s *Store) ListAccountPeople(ctx context.Context, accountListID string, q ListQuery) (_ []Person, _ int, err error) {
+	ctx, sp := s.tr.start(ctx, "ListAccountPeople")
+	defer sp.end(&err)
 	accountListID = normID(accountListID)
 	people, total, err := list(ctx, s, accountPeopleList, accountListID, q, scanPerson)
 	if err != nil {
@@ -43,10 +45,12 @@ func (s *Store) ListAccountPeople(ctx context.Context, accountListID string, q L
 // person (the Scope that Person, UpdatePerson and DeletePerson take). It
 // returns a *ScopeError of KindPerson: ErrNotFound when there is no such
 // person, ErrForbidden when it is another account list's. One query.
-func (s *Store) PersonScope(ctx context.Context, accountListID, id string) (Scope, error) {
+func (s *Store) PersonScope(ctx context.Context, accountListID, id string) (_ Scope, err error) {
+	ctx, sp := s.tr.start(ctx, "PersonScope")
+	defer sp.end(&err)
 	accountListID, id = normID(accountListID), normID(id)
 	var contactID, owner string
-	err := s.reader().QueryRowContext(ctx,
+	err = s.reader().QueryRowContext(ctx,
 		`SELECT contact_id, account_list_id FROM people WHERE id = ?`, id).Scan(&contactID, &owner)
 	sc := Scope{AccountListID: accountListID}
 	switch {
@@ -66,7 +70,9 @@ func (s *Store) PersonScope(ctx context.Context, accountListID, id string) (Scop
 // then id: at most limit of them (limit > 0), so that a caller that asks
 // for one more than it accepts learns that there are too many. People of
 // other account lists are never returned. One statement.
-func (s *Store) PeopleOf(ctx context.Context, accountListID string, contactIDs []string, limit int) ([]Person, error) {
+func (s *Store) PeopleOf(ctx context.Context, accountListID string, contactIDs []string, limit int) (_ []Person, err error) {
+	ctx, sp := s.tr.start(ctx, "PeopleOf")
+	defer sp.end(&err)
 	if len(contactIDs) == 0 {
 		return []Person{}, nil
 	}
@@ -82,7 +88,9 @@ func (s *Store) PeopleOf(ctx context.Context, accountListID string, contactIDs [
 // ordered by person, then created_at, then id: at most limit of them
 // (limit > 0; see PeopleOf). Phones of other account lists' people are
 // never returned. One statement.
-func (s *Store) PhonesOf(ctx context.Context, accountListID string, personIDs []string, limit int) ([]Phone, error) {
+func (s *Store) PhonesOf(ctx context.Context, accountListID string, personIDs []string, limit int) (_ []Phone, err error) {
+	ctx, sp := s.tr.start(ctx, "PhonesOf")
+	defer sp.end(&err)
 	if len(personIDs) == 0 {
 		return []Phone{}, nil
 	}
@@ -97,7 +105,9 @@ func (s *Store) PhonesOf(ctx context.Context, accountListID string, personIDs []
 // ContactsByID returns the contacts of an account list with the given
 // ids, in no particular order; ids that are not the account list's
 // contacts are left out. One statement.
-func (s *Store) ContactsByID(ctx context.Context, accountListID string, ids []string) ([]Contact, error) {
+func (s *Store) ContactsByID(ctx context.Context, accountListID string, ids []string) (_ []Contact, err error) {
+	ctx, sp := s.tr.start(ctx, "ContactsByID")
+	defer sp.end(&err)
 	if len(ids) == 0 {
 		return []Contact{}, nil
 	}
@@ -112,7 +122,9 @@ func (s *Store) ContactsByID(ctx context.Context, accountListID string, ids []st
 // PeopleByID returns the people of an account list with the given ids, in
 // no particular order; ids that are not the account list's people are
 // left out. One statement.
-func (s *Store) PeopleByID(ctx context.Context, accountListID string, ids []string) ([]Person, error) {
+func (s *Store) PeopleByID(ctx context.Context, accountListID string, ids []string) (_ []Person, err error) {
+	ctx, sp := s.tr.start(ctx, "PeopleByID")
+	defer sp.end(&err)
 	if len(ids) == 0 {
 		return []Person{}, nil
 	}

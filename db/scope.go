@@ -91,7 +91,9 @@ func (sc Scope) check(found bool, accountListID string, personFound bool) error 
 // CheckScope returns nil when sc's contact is its account list's and, if
 // sc names a person, the person is that contact's; else a *ScopeError.
 // It runs one query.
-func (s *Store) CheckScope(ctx context.Context, sc Scope) error {
+func (s *Store) CheckScope(ctx context.Context, sc Scope) (err error) {
+	ctx, sp := s.tr.start(ctx, "CheckScope")
+	defer sp.end(&err)
 	sc = sc.norm()
 	if err := checkScope(ctx, s.reader(), sc); err != nil {
 		return fmt.Errorf("check scope: %w", err)
@@ -157,7 +159,9 @@ func whyEmpty(ctx context.Context, q queryer, sc Scope, kind Kind, id string) er
 
 // Contact returns the contact sc names (sc names no person), checking in
 // the same query that it is sc's account list's: a *ScopeError otherwise.
-func (s *Store) Contact(ctx context.Context, sc Scope) (Contact, error) {
+func (s *Store) Contact(ctx context.Context, sc Scope) (_ Contact, err error) {
+	ctx, sp := s.tr.start(ctx, "Contact")
+	defer sp.end(&err)
 	sc = sc.norm()
 	c, err := contactOf(ctx, s.reader(), sc.AccountListID, sc.ContactID)
 	if err != nil {
@@ -170,7 +174,9 @@ func (s *Store) Contact(ctx context.Context, sc Scope) (Contact, error) {
 // no person). One query reads it and checks sc; only when it finds
 // nothing does a second one tell why: a *ScopeError, of the contact when
 // sc does not hold, else of the person (KindPerson, ErrNotFound).
-func (s *Store) Person(ctx context.Context, sc Scope, id string) (Person, error) {
+func (s *Store) Person(ctx context.Context, sc Scope, id string) (_ Person, err error) {
+	ctx, sp := s.tr.start(ctx, "Person")
+	defer sp.end(&err)
 	sc, id = sc.norm(), normID(id)
 	p, err := personIn(ctx, s.reader(), sc, id)
 	if err != nil {
@@ -183,7 +189,9 @@ func (s *Store) Person(ctx context.Context, sc Scope, id string) (Person, error)
 // reads it and checks sc; only when it finds nothing does a second one
 // tell why: a *ScopeError, of the path when sc does not hold, else of the
 // phone (KindPhone, ErrNotFound).
-func (s *Store) Phone(ctx context.Context, sc Scope, id string) (Phone, error) {
+func (s *Store) Phone(ctx context.Context, sc Scope, id string) (_ Phone, err error) {
+	ctx, sp := s.tr.start(ctx, "Phone")
+	defer sp.end(&err)
 	sc, id = sc.norm(), normID(id)
 	row := s.reader().QueryRowContext(ctx, phoneInScopeSQL, id, sc.PersonID, sc.ContactID, sc.AccountListID, sc.PersonID)
 	p, err := scanPhone(row)
@@ -203,7 +211,9 @@ func (s *Store) Phone(ctx context.Context, sc Scope, id string) (Phone, error) {
 // NULL last_name sorts first ascending and last descending. An unknown
 // sort, a phone-only filter or a negative limit or offset is an error
 // wrapping ErrInvalidQuery. See listIn for the statements it runs.
-func (s *Store) ListPeople(ctx context.Context, sc Scope, q ListQuery) ([]Person, int, error) {
+func (s *Store) ListPeople(ctx context.Context, sc Scope, q ListQuery) (_ []Person, _ int, err error) {
+	ctx, sp := s.tr.start(ctx, "ListPeople")
+	defer sp.end(&err)
 	sc = sc.norm()
 	return listIn(ctx, s, personList, sc.ContactID, sc, q, scanPerson)
 }
@@ -214,7 +224,9 @@ func (s *Store) ListPeople(ctx context.Context, sc Scope, q ListQuery) ([]Person
 // updated_at or updated_in_db_at, and can also be filtered by Primary,
 // Historic and Location. An unknown sort or a negative limit or offset is
 // an error wrapping ErrInvalidQuery. See listIn for the statements it runs.
-func (s *Store) ListPhones(ctx context.Context, sc Scope, q ListQuery) ([]Phone, int, error) {
+func (s *Store) ListPhones(ctx context.Context, sc Scope, q ListQuery) (_ []Phone, _ int, err error) {
+	ctx, sp := s.tr.start(ctx, "ListPhones")
+	defer sp.end(&err)
 	sc = sc.norm()
 	return listIn(ctx, s, phoneList, sc.PersonID, sc, q, scanPhone)
 }

@@ -69,7 +69,9 @@ func (s *Store) inAccountList(ctx context.Context, accountListID string, fn func
 	if s.commits != nil {
 		return s.recordWrite(s.commits.run(ctx, fn))
 	}
+	wait := s.tr.startWait(ctx, "db.lane.wait")
 	release, err := s.lanes.acquire(ctx, accountListID)
+	wait.end(&err)
 	if err != nil {
 		return fmt.Errorf("wait for the account list's earlier writes: %w", err)
 	}

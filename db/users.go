@@ -42,6 +42,8 @@ func (s *Store) InitSetting(ctx context.Context, key, value string) (string, err
 // account list of its own on first use. Concurrent first calls for one
 // user return the same account list.
 func (s *Store) EnsureUser(ctx context.Context, userID string) (accountListID string, err error) {
+	ctx, sp := s.tr.start(ctx, "EnsureUser")
+	defer sp.end(&err)
 	userID = normID(userID)
 	if userID == "" {
 		return "", errors.New("ensure user: empty user id")

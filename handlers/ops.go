@@ -30,6 +30,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/phoneapi/phoneapi/db"
 )
@@ -220,16 +221,21 @@ func (s *Server) observe(m *metrics) echo.MiddlewareFunc {
 			start := time.Now()
 			m.inFlight.Inc()
 			defer m.inFlight.Dec()
+			method := metricMethod(c.Request().Method)
+			var sp trace.Span
+			if s.tracer != nil {
+				sp = s.startSpan(c, method)
+			}
 			if err := next(c); err != nil {
 				c.Error(err)
 			}
 			elapsed := time.Since(start)
 			req, res := c.Request(), c.Response()
 			route := c.Path()
-			if route == "" {
+			matched := route != ""
+			if !matched {
 				route = "unmatched"
 			}
-			method := metricMethod(req.Method)
 			status := res.Status
 			if !res.Committed && status == 0 {
 				status = http.StatusOK
@@ -246,8 +252,21 @@ func (s *Server) observe(m *metrics) echo.MiddlewareFunc {
 				slog.Int64("bytes", res.Size),
 				slog.String("request_id", RequestID(c)),
 			}
-			if who, ok := req.Context().Value(callerKey{}).(caller); ok {
+			who, _ := req.Context().Value(callerKey{}).(caller)
+			if who.UserID != "" {
 				attrs = append(attrs, slog.String("user_id", who.UserID))
+			}
+			var sc trace.SpanContext
+			if sp != nil {
+				spanRoute := route
+				if !matched {
+					spanRoute = ""
+				}
+				endSpan(sp, c, method, spanRoute, status, who.UserID)
+				sc = sp.SpanContext()
+				attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
+			} else if sc = incomingTrace(c); sc.IsValid() {
+				attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()))
 			}
 			level := slog.LevelInfo
 			if status >= 500 {

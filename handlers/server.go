@@ -27,6 +27,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/phoneapi/phoneapi/db"
 	"github.com/phoneapi/phoneapi/generated"
@@ -127,6 +128,12 @@ type Config struct {
 	// /sandbox/reset runs it, then clears the caches that the restored
 	// data makes wrong (sandbox.go). Never set by `phoneapi serve`.
 	Reset ResetFunc
+	// TracerProvider traces every request (trace.go): one server span
+	// each, a child of the client's W3C traceparent when it sends one.
+	// Nil or a no-op provider turns tracing off. It does not reach the
+	// store: give it to the store too (db.Store.SetTracerProvider) for
+	// the database's child spans.
+	TracerProvider trace.TracerProvider
 }
 
 // DefaultRequestTimeout is the request deadline when Config sets none.
@@ -148,6 +155,8 @@ type Server struct {
 	timeout time.Duration
 	// maxTokenTTL is the longest a token may be valid for (Config.MaxTokenTTL).
 	maxTokenTTL time.Duration
+	// tracer starts the request spans; nil when tracing is off (trace.go).
+	tracer trace.Tracer
 }
 
 var _ generated.StrictServerInterface = (*Server)(nil)
@@ -179,7 +188,7 @@ func New(store Store, cfg Config) (*echo.Echo, error) {
 	spec.Servers = nil // validate paths as they are served, whatever the host
 
 	s := &Server{store: store, secret: cfg.Secret, region: strings.ToUpper(cfg.DefaultRegion), log: cfg.Logger,
-		timeout: cfg.RequestTimeout, maxTokenTTL: cfg.MaxTokenTTL}
+		timeout: cfg.RequestTimeout, maxTokenTTL: cfg.MaxTokenTTL, tracer: newTracer(cfg.TracerProvider)}
 
 	e := echo.New()
 	e.HideBanner = true

@@ -42,6 +42,15 @@ func printUsage(fs *flag.FlagSet, w io.Writer) {
 	})
 	fmt.Fprint(w, b.String())
 	fmt.Fprintln(w, "\n  -h, --help  show this help")
+	if note := commandNotes[fs.Name()]; note != "" {
+		fmt.Fprint(w, "\n"+note)
+	}
+}
+
+// commandNotes are what a command's help says after its flags.
+var commandNotes = map[string]string{
+	"serve": "Tracing (OpenTelemetry) is off unless OTEL_TRACES_EXPORTER is console or otlp\n" +
+		"(with OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, ...; see README \"Tracing\").\n",
 }
 
 // placeholders name a flag's value by what it holds, not by its Go type.

@@ -104,6 +104,11 @@ is refused (exit 2) naming its flag and variable.
 serve's profiler (off by default; it needs no token, so keep it on loopback):
   --pprof-addr           PHONEAPI_PPROF_ADDR           serve /debug/pprof/ here, e.g. 127.0.0.1:6060
 
+serve's tracing (OpenTelemetry; off by default) takes the standard variables:
+  OTEL_TRACES_EXPORTER   none (default), console (spans on stdout) or otlp
+                         (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL, ...)
+  OTEL_SERVICE_NAME      service.name of the spans (default phoneapi)
+
 Run 'phoneapi COMMAND --help' for a command's flags.
 `
 
@@ -371,11 +376,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := logOpts.check("serve"); err != nil {
 		return err
 	}
+	tracing, err := traceConfig(getenv) // tracing.go
+	if err != nil {
+		return err
+	}
 	logOut := newLineBuffer(stderr) // logbuf.go
 	defer logOut.Close()
 	log := logOpts.logger(logOut)
 	// From here on, start-up errors are log lines in the configured format.
-	err := startServer(ctx, o, limits, timeouts, *pprofAddr, ttl, log)
+	err = startServer(ctx, o, limits, timeouts, *pprofAddr, ttl, tracing, log, stdout)
 	if err != nil && ctx.Err() == nil {
 		var ue *usageError
 		if !errors.As(err, &ue) {
@@ -386,12 +395,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 }
 
 // startServer opens the store and serves until ctx is done.
-func startServer(ctx context.Context, o options, limits *limitOptions, timeouts *serverTimeouts, pprofAddr string, ttl *tokenTTL, log *slog.Logger) error {
-	return runServer(ctx, o, limits, timeouts, pprofAddr, ttl, log, nil)
+// Tracing, when configured, goes to its exporter (console spans to
+// stdout); the spans left are flushed after the HTTP server has stopped.
+func startServer(ctx context.Context, o options, limits *limitOptions, timeouts *serverTimeouts, pprofAddr string, ttl *tokenTTL, tracing traceOptions, log *slog.Logger, stdout io.Writer) error {
+	return runServer(ctx, o, limits, timeouts, pprofAddr, ttl, tracing, log, stdout, nil)
 }
 
 // runServer is startServer, made a sandbox (sandbox.go) when sb is not nil.
-func runServer(ctx context.Context, o options, limits *limitOptions, timeouts *serverTimeouts, pprofAddr string, ttl *tokenTTL, log *slog.Logger, sb *sandboxServer) error {
+func runServer(ctx context.Context, o options, limits *limitOptions, timeouts *serverTimeouts, pprofAddr string, ttl *tokenTTL, tracing traceOptions, log *slog.Logger, stdout io.Writer, sb *sandboxServer) error {
 	store, err := openStore(ctx, o)
 	if err != nil {
 		return err
@@ -406,9 +417,19 @@ func runServer(ctx context.Context, o options, limits *limitOptions, timeouts *s
 	if err != nil {
 		return err
 	}
+	tp, stopTracing, err := tracing.provider(ctx, buildVersion(), stdout)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := stopTracing(); err != nil {
+			log.Warn("tracing: flush the last spans", "err", err)
+		}
+	}()
+	store.SetTracerProvider(tp)
 	cfg := handlers.Config{Secret: secret, DefaultRegion: o.region, Logger: log,
 		RateLimit: limits.rate, RateBurst: limits.burst, Version: buildVersion(), RequestTimeout: timeouts.request,
-		MaxTokenTTL: ttl.max}
+		MaxTokenTTL: ttl.max, TracerProvider: tp}
 	var listening []any
 	if sb != nil {
 		if cfg.Reset, listening, err = sb.start(store, secret, limits); err != nil {
@@ -440,7 +461,8 @@ func runServer(ctx context.Context, o options, limits *limitOptions, timeouts *s
 	if sb != nil {
 		listening = append(listening, "reset", "POST http://"+ln.Addr().String()+"/sandbox/reset")
 	}
-	log.Info("listening", append([]any{"addr", "http://" + ln.Addr().String(), "db", displayDB(o.dbPath), "version", buildVersion()}, listening...)...)
+	log.Info("listening", append([]any{"addr", "http://" + ln.Addr().String(), "db", displayDB(o.dbPath), "version", buildVersion(),
+		"tracing", tracing.describe()}, listening...)...)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -134,10 +134,14 @@ func sandbox(ctx context.Context, args []string, getenv func(string) string, std
 	// Throwaway data: commits need not survive a power loss.
 	o.sqlite.Synchronous = "normal"
 
+	tracing, err := traceConfig(getenv) // tracing.go
+	if err != nil {
+		return err
+	}
 	logOut := newLineBuffer(stderr) // logbuf.go
 	defer logOut.Close()
 	log := logOpts.logger(logOut)
-	err = runServer(ctx, o, limits, timeouts, *pprofAddr, ttl, log, sb)
+	err = runServer(ctx, o, limits, timeouts, *pprofAddr, ttl, tracing, log, stdout, sb)
 	if err != nil && ctx.Err() == nil {
 		var ue *usageError
 		if !errors.As(err, &ue) {

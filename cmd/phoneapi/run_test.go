@@ -29,6 +29,7 @@ func TestRunUsage(t *testing.T) {
 		{"unknown flag", []string{"serve", "--nope"}, 2, "", "flag provided but not defined: --nope"},
 		{"stray argument", []string{"migrate", "extra"}, 2, "", `unexpected argument "extra"`},
 		{"serve help", []string{"serve", "--help"}, 0, "--addr ADDR", ""},
+		{"serve help names tracing", []string{"serve", "--help"}, 0, "OTEL_TRACES_EXPORTER", ""},
 		{"bad user", []string{"token", "--user", "bob", "--jwt-secret", "s"}, 2, "", "not a uuid"},
 	}
 	for _, tt := range tests {

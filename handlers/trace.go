@@ -111,7 +111,7 @@ func endSpan(sp trace.Span, c echo.Context, method, route string, status int, us
 // names the client's trace.
 func incomingTrace(c echo.Context) trace.SpanContext {
 	req := c.Request()
-	if req.Header.Get("traceparent") == "" {
+	if len(req.Header["Traceparent"]) == 0 { // canonical key: Get would allocate it for every request
 		return trace.SpanContext{}
 	}
 	return trace.SpanContextFromContext(traceContext.Extract(context.Background(), propagation.HeaderCarrier(req.Header)))

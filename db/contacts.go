@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
-	"github.com/google/uuid"
 )
 
 const contactColumns = `id, account_list_id, name, created_at, updated_at, updated_in_db_at`
@@ -81,7 +79,7 @@ func (s *Store) CreateContactOnce(ctx context.Context, c Contact, key *Key) (_ C
 	defer sp.end(&err)
 	c.ID = normID(c.ID)
 	if c.ID == "" {
-		c.ID = uuid.NewString()
+		c.ID = s.newID()
 	}
 	c.AccountListID = normID(c.AccountListID)
 	tc := textCheck{table: "contacts", id: c.ID}
@@ -170,10 +168,10 @@ func (s *Store) DeleteContact(ctx context.Context, accountListID, id string, pre
 			return err
 		}
 		at := wc.now()
-		if err := buryPeopleOfContact(ctx, tx, accountListID, id, at); err != nil {
+		if err := s.buryPeopleOfContact(ctx, tx, accountListID, id, at); err != nil {
 			return err
 		}
-		err = bury(ctx, tx, Deleted{AccountListID: accountListID, Type: TypeContacts, DeletableID: id, DeletedAt: at})
+		err = bury(ctx, tx, s.newID(), Deleted{AccountListID: accountListID, Type: TypeContacts, DeletableID: id, DeletedAt: at})
 		if err != nil {
 			return err
 		}

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // Every delete leaves a tombstone in deleted_records for each row it
@@ -112,16 +110,21 @@ func deletedSQL(d *dialect, accountListID string, q DeletedQuery) (listSQL, erro
 // insertDeleted is the start of every tombstone insert.
 const insertDeleted = `INSERT INTO deleted_records (` + deletedColumns + `) `
 
-// bury writes one tombstone with a new id.
-func bury(ctx context.Context, tx conn, d Deleted) error {
+// bury writes one tombstone with the id given.
+func bury(ctx context.Context, tx conn, id string, d Deleted) error {
 	_, err := tx.ExecContext(ctx, insertDeleted+`VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		uuid.NewString(), d.AccountListID, d.Type, d.DeletableID,
+		id, d.AccountListID, d.Type, d.DeletableID,
 		nullString(d.ContactID), nullString(d.PersonID), d.DeletedAt.UnixMilli())
 	return mapError(err)
 }
 
-// buryPhonesOfPerson writes a tombstone for each phone of a person.
-func buryPhonesOfPerson(ctx context.Context, tx conn, accountListID, contactID, personID string, at time.Time) error {
+// buryPhonesOfPerson writes a tombstone for each phone of a person. The
+// database makes their ids, unless the Store's ids are deterministic.
+func (s *Store) buryPhonesOfPerson(ctx context.Context, tx conn, accountListID, contactID, personID string, at time.Time) error {
+	if s.ids != nil {
+		return s.buryRows(ctx, tx, TypePhoneNumbers, accountListID, at,
+			`SELECT id, CAST(? AS TEXT), person_id FROM phones WHERE person_id = ? ORDER BY id`, contactID, personID)
+	}
 	_, err := tx.ExecContext(ctx, insertDeleted+
 		`SELECT `+tx.d.newID+`, ?, '`+TypePhoneNumbers+`', id, ?, person_id, CAST(? AS BIGINT)
 		FROM phones WHERE person_id = ?`,
@@ -130,8 +133,19 @@ func buryPhonesOfPerson(ctx context.Context, tx conn, accountListID, contactID, 
 }
 
 // buryPeopleOfContact writes a tombstone for each person of a contact and
-// for each phone of those people.
-func buryPeopleOfContact(ctx context.Context, tx conn, accountListID, contactID string, at time.Time) error {
+// for each phone of those people. The database makes their ids, unless
+// the Store's ids are deterministic.
+func (s *Store) buryPeopleOfContact(ctx context.Context, tx conn, accountListID, contactID string, at time.Time) error {
+	if s.ids != nil {
+		err := s.buryRows(ctx, tx, TypePhoneNumbers, accountListID, at,
+			`SELECT ph.id, pe.contact_id, ph.person_id FROM people pe JOIN phones ph ON ph.person_id = pe.id
+			WHERE pe.contact_id = ? ORDER BY ph.id`, contactID)
+		if err != nil {
+			return err
+		}
+		return s.buryRows(ctx, tx, TypePeople, accountListID, at,
+			`SELECT id, contact_id, CAST(NULL AS TEXT) FROM people WHERE contact_id = ? ORDER BY id`, contactID)
+	}
 	_, err := tx.ExecContext(ctx, insertDeleted+
 		`SELECT `+tx.d.newID+`, ?, '`+TypePhoneNumbers+`', ph.id, pe.contact_id, ph.person_id, CAST(? AS BIGINT)
 		FROM people pe JOIN phones ph ON ph.person_id = pe.id

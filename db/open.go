@@ -38,6 +38,7 @@ type Store struct {
 	d       *dialect         // what differs between the engines
 	closeFn func() error     // closes db and rdb, and what they sit on
 	now     func() time.Time // clock; see SetClock
+	ids     func() string    // new ids; nil: random (see SetDeterministic)
 	commits *committer       // SQLite: batches write transactions (groupcommit.go); nil on PostgreSQL
 	lanes   lanes            // PostgreSQL: one write transaction per account list at a time (tx.go)
 	wpool   *pgxpool.Pool    // PostgreSQL: the writer pool under db, for pipelined writes (pipeline.go)

@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-
-	"github.com/google/uuid"
 )
 
 const personColumns = `id, contact_id, first_name, last_name, created_at, updated_at, updated_in_db_at`
@@ -53,7 +51,7 @@ func (s *Store) CreatePersonOnce(ctx context.Context, sc Scope, p Person, key *K
 	sc = sc.norm()
 	p.ID = normID(p.ID)
 	if p.ID == "" {
-		p.ID = uuid.NewString()
+		p.ID = s.newID()
 	}
 	p.ContactID = sc.ContactID
 	p.LastName = cloneString(p.LastName)
@@ -151,10 +149,10 @@ func (s *Store) DeletePerson(ctx context.Context, sc Scope, id string, pre *Prec
 			return err
 		}
 		at := wc.now()
-		if err := buryPhonesOfPerson(ctx, tx, sc.AccountListID, sc.ContactID, id, at); err != nil {
+		if err := s.buryPhonesOfPerson(ctx, tx, sc.AccountListID, sc.ContactID, id, at); err != nil {
 			return err
 		}
-		err = bury(ctx, tx, Deleted{
+		err = bury(ctx, tx, s.newID(), Deleted{
 			AccountListID: sc.AccountListID, Type: TypePeople, DeletableID: id,
 			ContactID: &sc.ContactID, DeletedAt: at,
 		})

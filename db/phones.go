@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-
-	"github.com/google/uuid"
 )
 
 // The one-primary rule: whenever a person has non-historic phones exactly
@@ -85,7 +83,7 @@ func (s *Store) CreatePhoneOnce(ctx context.Context, sc Scope, np NewPhone, key 
 		Source:      np.Source,
 	}
 	if p.ID == "" {
-		p.ID = uuid.NewString()
+		p.ID = s.newID()
 	}
 	if p.Source == "" {
 		p.Source = DefaultSource
@@ -256,7 +254,7 @@ func (s *Store) DeletePhone(ctx context.Context, sc Scope, id string, pre *Preco
 		if err := pre.check(ctx, tx, "phones", id, p.UpdatedInDBAt); err != nil {
 			return err
 		}
-		err = bury(ctx, tx, Deleted{
+		err = bury(ctx, tx, s.newID(), Deleted{
 			AccountListID: sc.AccountListID, Type: TypePhoneNumbers, DeletableID: id,
 			ContactID: &sc.ContactID, PersonID: &sc.PersonID, DeletedAt: wc.now(),
 		})

@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-
-	"github.com/google/uuid"
 )
 
 // Setting returns the value stored under key, or ErrNotFound if it is
@@ -70,7 +68,7 @@ func (s *Store) EnsureUser(ctx context.Context, userID string) (accountListID st
 			return err
 		}
 		now := s.clock().UnixMilli()
-		created := uuid.NewString()
+		created := s.newID()
 		_, err = tx.ExecContext(ctx,
 			`INSERT INTO account_lists (id, created_at) VALUES (?, ?)`, created, now)
 		if err != nil {

@@ -25,7 +25,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -132,7 +131,7 @@ func (s *Server) useOps(e *echo.Echo, version string) {
 		version = BuildVersion()
 	}
 	m := newMetrics(s.store, version)
-	e.Use(requestID, s.observe(m), s.recoverPanics)
+	e.Use(requestID(s.requestIDs), s.observe(m), s.recoverPanics)
 
 	both := []string{http.MethodGet, http.MethodHead}
 	e.Match(both, "/healthz", func(c echo.Context) error {
@@ -187,15 +186,18 @@ func RequestID(c echo.Context) string {
 }
 
 // requestID takes the client's X-Request-ID when sane (1 to 128 visible
-// ASCII characters), else generates one, and echoes it on the response.
-func requestID(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		id := c.Request().Header.Get(HeaderRequestID)
-		if !saneRequestID(id) {
-			id = uuid.NewString()
+// ASCII characters), else makes one with newID, and echoes it on the
+// response.
+func requestID(newID func(*http.Request) string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			id := c.Request().Header.Get(HeaderRequestID)
+			if !saneRequestID(id) {
+				id = newID(c.Request())
+			}
+			c.Response().Header().Set(HeaderRequestID, id)
+			return next(c)
 		}
-		c.Response().Header().Set(HeaderRequestID, id)
-		return next(c)
 	}
 }
 

@@ -20,12 +20,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"go.opentelemetry.io/otel/trace"
 
@@ -128,6 +130,10 @@ type Config struct {
 	// /sandbox/reset runs it, then clears the caches that the restored
 	// data makes wrong (sandbox.go). Never set by `phoneapi serve`.
 	Reset ResetFunc
+	// RequestIDs makes the X-Request-Id of a request that brings none;
+	// nil means random UUIDs. `phoneapi sandbox --deterministic` gives
+	// seeded generators, so that replayed requests get the same ids.
+	RequestIDs func(*http.Request) string
 	// TracerProvider traces every request (trace.go): one server span
 	// each, a child of the client's W3C traceparent when it sends one.
 	// Nil or a no-op provider turns tracing off. It does not reach the
@@ -157,6 +163,8 @@ type Server struct {
 	maxTokenTTL time.Duration
 	// tracer starts the request spans; nil when tracing is off (trace.go).
 	tracer trace.Tracer
+	// requestIDs makes the request ids the server generates (Config.RequestIDs).
+	requestIDs func(*http.Request) string
 }
 
 var _ generated.StrictServerInterface = (*Server)(nil)
@@ -178,6 +186,9 @@ func New(store Store, cfg Config) (*echo.Echo, error) {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
 	}
+	if cfg.RequestIDs == nil {
+		cfg.RequestIDs = func(*http.Request) string { return uuid.NewString() }
+	}
 	if cfg.MaxTokenTTL <= 0 {
 		cfg.MaxTokenTTL = DefaultMaxTokenTTL
 	}
@@ -188,7 +199,8 @@ func New(store Store, cfg Config) (*echo.Echo, error) {
 	spec.Servers = nil // validate paths as they are served, whatever the host
 
 	s := &Server{store: store, secret: cfg.Secret, region: strings.ToUpper(cfg.DefaultRegion), log: cfg.Logger,
-		timeout: cfg.RequestTimeout, maxTokenTTL: cfg.MaxTokenTTL, tracer: newTracer(cfg.TracerProvider)}
+		timeout: cfg.RequestTimeout, maxTokenTTL: cfg.MaxTokenTTL, tracer: newTracer(cfg.TracerProvider),
+		requestIDs: cfg.RequestIDs}
 
 	e := echo.New()
 	e.HideBanner = true

@@ -37,7 +37,7 @@ func printUsage(fs *flag.FlagSet, w io.Writer) {
 			b.WriteString("\nFlags:\n")
 		}
 		placeholder, help := flagPlaceholder(f)
-		fmt.Fprintf(&b, "  --%s %s\n", f.Name, placeholder)
+		fmt.Fprintf(&b, "  --%s\n", strings.TrimSpace(f.Name+" "+placeholder))
 		fmt.Fprintf(&b, "        %s\n", help)
 	})
 	fmt.Fprint(w, b.String())
@@ -51,6 +51,8 @@ func printUsage(fs *flag.FlagSet, w io.Writer) {
 var commandNotes = map[string]string{
 	"serve": "Tracing (OpenTelemetry) is off unless OTEL_TRACES_EXPORTER is console or otlp\n" +
 		"(with OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, ...; see README \"Tracing\").\n",
+	"sandbox": "Tracing (OpenTelemetry) is off unless OTEL_TRACES_EXPORTER is console or otlp,\n" +
+		"as for serve (README \"Tracing\").\n",
 }
 
 // placeholders name a flag's value by what it holds, not by its Go type.
@@ -59,7 +61,7 @@ var placeholders = map[string]string{
 	"user": "UUID", "out": "FILE", "in": "FILE", "pg-max-conns": "N", "rate-limit": "N", "rate-burst": "N",
 	"contacts": "N", "people-per-contact": "N", "phones-per-person": "N", "sqlite-synchronous": "full|normal",
 	"log-level": "debug|info|warn|error", "log-format": "json|text",
-	"fixtures": "FILE",
+	"fixtures": "FILE", "seed": "N", "clock-start": "TIME", "clock-step": "DURATION", "deterministic": "",
 }
 
 func flagPlaceholder(f *flag.Flag) (string, string) {

@@ -35,7 +35,7 @@ Usage:
   phoneapi seed    [--contacts N] [--people-per-contact P] [--phones-per-person K] [--user UUID] [--db DB] [PG FLAGS]
   phoneapi export  [--db DB] [--out FILE|-] [PG FLAGS]
   phoneapi import  [--db DB] [--in FILE|-] [PG FLAGS]
-  phoneapi sandbox [--fixtures FILE] [--token-ttl 24h] [--addr ADDR] [--jwt-secret S] [--rate-limit N] [SERVE FLAGS]
+  phoneapi sandbox [--fixtures FILE] [--token-ttl 24h] [--deterministic] [--addr ADDR] [--jwt-secret S] [--rate-limit N] [SERVE FLAGS]
   phoneapi version          (also -v, --version)
   phoneapi help [COMMAND]   (also -h, --help)
 
@@ -64,7 +64,11 @@ default 24h) on stdout, has the rate limit off unless --rate-limit is
 given, and restores exactly the fixture on POST /sandbox/reset (no token
 needed; see GET /sandbox/openapi.yaml). It takes serve's flags but --db,
 --sqlite-synchronous and PG FLAGS. A bad fixture is refused (exit 2)
-naming the line.
+naming the line. With --deterministic (PHONEAPI_DETERMINISTIC) the ids it
+generates come from a generator seeded with --seed (default 1) and its
+timestamps from a clock that starts at --clock-start and advances by
+--clock-step (default 1s) per write, both rewound by every reset: the same
+requests get byte-identical responses (headers but Date too).
 
 Flags fall back to environment variables:
   --addr            PHONEAPI_ADDR            listen address (default 127.0.0.1:8080)
@@ -432,7 +436,7 @@ func runServer(ctx context.Context, o options, limits *limitOptions, timeouts *s
 		MaxTokenTTL: ttl.max, TracerProvider: tp}
 	var listening []any
 	if sb != nil {
-		if cfg.Reset, listening, err = sb.start(store, secret, limits); err != nil {
+		if listening, err = sb.start(store, secret, limits, &cfg); err != nil {
 			return err
 		}
 	}

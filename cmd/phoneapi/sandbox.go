@@ -49,6 +49,7 @@ type sandboxServer struct {
 	tokenTTL   time.Duration // of the printed tokens
 	stdout     io.Writer     // the token lines
 	secretFrom string        // "--jwt-secret" or ""
+	det        *detOptions   // --deterministic and its settings
 
 	// onReset runs after each successful restore, inside the reset
 	// request, in order (e.g. to rewind generators); an error fails the
@@ -77,7 +78,11 @@ func sandbox(ctx context.Context, args []string, getenv func(string) string, std
 		tokenTTLErr = nil
 		return setPositiveDuration(&tokenTTL, v)
 	})
+	det := addDeterministicFlags(fs, getenv) // deterministic.go
 	if help, err := parse(fs, args, &o, stdout); help || err != nil {
+		return err
+	}
+	if err := det.check(fs); err != nil {
 		return err
 	}
 	if tokenTTLErr != nil {
@@ -102,7 +107,7 @@ func sandbox(ctx context.Context, args []string, getenv func(string) string, std
 	if err := logOpts.check("sandbox"); err != nil {
 		return err
 	}
-	sb := &sandboxServer{name: defaultFixtureName, flag: "fixtures", env: "PHONEAPI_FIXTURES", tokenTTL: tokenTTL, stdout: stdout}
+	sb := &sandboxServer{name: defaultFixtureName, flag: "fixtures", env: "PHONEAPI_FIXTURES", tokenTTL: tokenTTL, stdout: stdout, det: det}
 	if o.secret != "" {
 		sb.secretFrom = "--jwt-secret"
 	}
@@ -170,15 +175,15 @@ func (sb *sandboxServer) load(ctx context.Context, store *db.Store) error {
 }
 
 // start prints a line per fixture user with a token signed with secret,
-// and returns the reset of the handlers and the attributes of the
-// "listening" log line.
-func (sb *sandboxServer) start(store *db.Store, secret []byte, limits *limitOptions) (handlers.ResetFunc, []any, error) {
+// sets cfg's reset (and, with --deterministic, makes store and cfg
+// deterministic), and returns the attributes of the "listening" log line.
+func (sb *sandboxServer) start(store *db.Store, secret []byte, limits *limitOptions, cfg *handlers.Config) ([]any, error) {
 	now := time.Now()
 	users := sb.fixture.Users()
 	for _, u := range users {
 		tok, err := handlers.IssueToken(secret, u.ID, sb.tokenTTL, now)
 		if err != nil {
-			return nil, nil, sb.fixtureError(fmt.Errorf("user %s: %w", u.ID, err))
+			return nil, sb.fixtureError(fmt.Errorf("user %s: %w", u.ID, err))
 		}
 		fmt.Fprintf(sb.stdout, "user %s account_list %s (%d contacts, %d people, %d phones) token %s\n",
 			u.ID, u.AccountListID, u.Contacts, u.People, u.Phones, tok)
@@ -188,7 +193,7 @@ func (sb *sandboxServer) start(store *db.Store, secret []byte, limits *limitOpti
 		id := uuid.NewString()
 		tok, err := handlers.IssueToken(secret, id, sb.tokenTTL, now)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		fmt.Fprintf(sb.stdout, "user %s account_list - (the fixture has no users: created empty on first use) token %s\n", id, tok)
 	}
@@ -204,7 +209,14 @@ func (sb *sandboxServer) start(store *db.Store, secret []byte, limits *limitOpti
 			secretFrom = "generated"
 		}
 	}
-	reset := func(ctx context.Context) (map[string]int, error) {
+	var detAttrs []any
+	if sb.det != nil {
+		var rewind func(context.Context) error
+		if rewind, detAttrs = sb.det.apply(store, cfg, sb.fixture); rewind != nil {
+			sb.onReset = append(sb.onReset, rewind)
+		}
+	}
+	cfg.Reset = func(ctx context.Context) (map[string]int, error) {
 		res, err := store.Restore(ctx, sb.fixture)
 		if err != nil {
 			return nil, err
@@ -217,6 +229,6 @@ func (sb *sandboxServer) start(store *db.Store, secret []byte, limits *limitOpti
 		delete(res.Tables, "settings") // never restored: the secret stays
 		return res.Tables, nil
 	}
-	return reset, []any{"sandbox", true, "fixtures", sb.name, "users", len(users),
-		"rate_limit", rate, "jwt_secret", secretFrom, "token_ttl", sb.tokenTTL.String()}, nil
+	return append([]any{"sandbox", true, "fixtures", sb.name, "users", len(users),
+		"rate_limit", rate, "jwt_secret", secretFrom, "token_ttl", sb.tokenTTL.String()}, detAttrs...), nil
 }

@@ -7,7 +7,7 @@ LDFLAGS := -X main.version=$(VERSION)
 .DEFAULT_GOAL := help
 .PHONY: help generate check-generate build run test lint tidy clean bench bench-data tools lint-spec contract fuzz soak
 .PHONY: generate-ts tools-ts typecheck-ts
-.PHONY: breaking api-changelog check-api-changelog publish-api
+.PHONY: breaking api-changelog check-api-changelog publish-api sandbox
 .PHONY: check-deploy
 
 # The TypeScript client (clients/typescript): its types are generated from
@@ -47,6 +47,9 @@ build: ## Build bin/phoneapi
 
 run: build ## Serve on 127.0.0.1:8080 with ./phoneapi.db (override with PHONEAPI_* variables)
 	./$(BIN) serve
+
+sandbox: build ## Sandbox on 127.0.0.1:8080: a temporary database with the example fixture, tokens on stdout, POST /sandbox/reset
+	./$(BIN) sandbox
 
 test: ## Run every test with the race detector
 	$(GO) test -race -count=1 ./...

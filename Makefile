@@ -89,12 +89,12 @@ lint: ## go vet and a gofmt check
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); test -z "$$out" || (echo "gofmt would change:" >&2; echo "$$out" >&2; exit 1)
 
-lint-spec: ## Lint openapi.yaml with Spectral (spectral:oas) and Redocly (recommended); any warning fails
+lint-spec: ## Lint openapi.yaml and handlers/sandbox.yaml with Spectral (spectral:oas) and Redocly (recommended); any warning fails
 	@test -x tools/node_modules/.bin/spectral -a -x tools/node_modules/.bin/redocly || \
 		(echo "the spec linters are not installed: run 'make tools'" >&2; exit 1)
-	tools/node_modules/.bin/spectral lint --ruleset .spectral.yaml --fail-severity warn openapi.yaml
+	tools/node_modules/.bin/spectral lint --ruleset .spectral.yaml --fail-severity warn openapi.yaml handlers/sandbox.yaml
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_NOTIFICATIONS=true \
-		tools/node_modules/.bin/redocly lint --config redocly.yaml --lint-config error openapi.yaml
+		tools/node_modules/.bin/redocly lint --config redocly.yaml --lint-config error openapi.yaml handlers/sandbox.yaml
 
 contract: ## Live contract test: redocly respect (Arazzo) and the e2e tests through a Prism proxy, against a real server (needs `make tools`)
 	GO=$(GO) bash tools/contract.sh

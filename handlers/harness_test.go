@@ -173,19 +173,28 @@ func testStore(t testing.TB) *db.Store {
 	return openStore(t, filepath.Join(t.TempDir(), "test.db"))
 }
 
+// engines are the engines forEngines runs on.
+var engines = []string{"sqlite", "postgres"}
+
+// engineStore returns a store on a new database of engine, "sqlite" or
+// "postgres" (skipped unless PHONEAPI_TEST_POSTGRES_URL is set; see
+// pgStore).
+func engineStore(t *testing.T, engine string) *db.Store {
+	t.Helper()
+	if engine == "sqlite" {
+		return testStore(t)
+	}
+	return pgStore(t)
+}
+
 // forEngines runs fn as the subtests sqlite and postgres, each with an
 // API on a new database of that engine whose store is wrapped by wrap
 // (nil: none). The postgres half is skipped unless
 // PHONEAPI_TEST_POSTGRES_URL is set (and fails under CI; see pgtest).
 func forEngines(t *testing.T, wrap func(*db.Store) Store, fn func(t *testing.T, a *api)) {
-	for _, engine := range []string{"sqlite", "postgres"} {
+	for _, engine := range engines {
 		t.Run(engine, func(t *testing.T) {
-			var base *db.Store
-			if engine == "sqlite" {
-				base = testStore(t)
-			} else {
-				base = pgStore(t)
-			}
+			base := engineStore(t, engine)
 			var store Store = base
 			if wrap != nil {
 				store = wrap(base)

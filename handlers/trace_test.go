@@ -52,14 +52,9 @@ type tracedAPI struct {
 // forEnginesTraced runs fn on both engines (see forEngines) with tracing
 // on; wrap, if not nil, wraps the store.
 func forEnginesTraced(t *testing.T, wrap func(*db.Store) Store, fn func(t *testing.T, a *tracedAPI)) {
-	for _, engine := range []string{"sqlite", "postgres"} {
+	for _, engine := range engines {
 		t.Run(engine, func(t *testing.T) {
-			var base *db.Store
-			if engine == "sqlite" {
-				base = testStore(t)
-			} else {
-				base = pgStore(t)
-			}
+			base := engineStore(t, engine)
 			rec := tracetest.NewSpanRecorder()
 			tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 			base.SetTracerProvider(tp)

@@ -19,14 +19,10 @@ type limitOptions struct {
 }
 
 // addLimitFlags registers --rate-limit and --rate-burst on fs, defaulted
-// from PHONEAPI_RATE_LIMIT and PHONEAPI_RATE_BURST.
-func addLimitFlags(fs *flag.FlagSet, getenv func(string) string) *limitOptions {
-	return addLimitFlagsDefault(fs, getenv, handlers.DefaultRateLimit)
-}
-
-// addLimitFlagsDefault is addLimitFlags with defRate as --rate-limit's
-// default (the sandbox's is 0, off).
-func addLimitFlagsDefault(fs *flag.FlagSet, getenv func(string) string, defRate float64) *limitOptions {
+// from PHONEAPI_RATE_LIMIT and PHONEAPI_RATE_BURST, else defRate (serve:
+// handlers.DefaultRateLimit; the sandbox: 0, off) and
+// handlers.DefaultRateBurst.
+func addLimitFlags(fs *flag.FlagSet, getenv func(string) string, defRate float64) *limitOptions {
 	l := &limitOptions{rate: defRate, burst: handlers.DefaultRateBurst}
 	if v := getenv("PHONEAPI_RATE_LIMIT"); v != "" {
 		if err := l.setRate(v); err != nil {

@@ -357,38 +357,74 @@ func resolveSecret(ctx context.Context, store *db.Store, configured string) ([]b
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var o options
 	fs := newFlags("serve", getenv, stderr, &o, "addr", "db", "pool", "secret", "region")
-	limits := addLimitFlags(fs, getenv)     // limits.go
-	timeouts := addTimeoutFlags(fs, getenv) // timeouts.go
-	pprofAddr := addPprofFlag(fs, getenv)   // pprof.go
-	ttl := addMaxTokenTTLFlag(fs, getenv)   // tokens.go
-	logOpts := addLogFlags(fs, getenv)      // cli.go
+	sf := addServerFlags(fs, getenv, handlers.DefaultRateLimit)
 	if help, err := parse(fs, args, &o, stdout); help || err != nil {
 		return err
 	}
-	if err := limits.check(fs); err != nil {
+	if err := sf.check("serve", fs, getenv); err != nil {
 		return err
 	}
-	if err := ttl.check(fs); err != nil {
+	return sf.serve(ctx, o, stdout, stderr, nil)
+}
+
+// serverFlags are the settings serve and sandbox share: the rate limit,
+// the timeouts, the profiler, the token lifetime, logging and tracing.
+type serverFlags struct {
+	limits    *limitOptions
+	timeouts  *serverTimeouts
+	pprofAddr *string
+	ttl       *tokenTTL
+	log       *logOptions
+	tracing   traceOptions // set by check
+}
+
+// addServerFlags adds the shared flags to fs; defRate is the rate limit
+// when neither --rate-limit nor PHONEAPI_RATE_LIMIT sets one.
+func addServerFlags(fs *flag.FlagSet, getenv func(string) string, defRate float64) *serverFlags {
+	return &serverFlags{
+		limits:    addLimitFlags(fs, getenv, defRate), // limits.go
+		timeouts:  addTimeoutFlags(fs, getenv),        // timeouts.go
+		pprofAddr: addPprofFlag(fs, getenv),           // pprof.go
+		ttl:       addMaxTokenTTLFlag(fs, getenv),     // tokens.go
+		log:       addLogFlags(fs, getenv),            // cli.go
+	}
+}
+
+// check validates the shared settings of cmd once fs is parsed, and the
+// OTEL_* variables of tracing; it returns a usage error naming the flag or
+// the variable.
+func (sf *serverFlags) check(cmd string, fs *flag.FlagSet, getenv func(string) string) error {
+	if err := sf.limits.check(fs); err != nil {
 		return err
 	}
-	if err := timeouts.check(fs); err != nil {
+	if err := sf.ttl.check(fs); err != nil {
 		return err
 	}
-	if *pprofAddr != "" && !checkAddr(*pprofAddr) {
-		return configError("serve", "pprof-addr", "PHONEAPI_PPROF_ADDR", *pprofAddr, "is not host:port with a port 0..65535")
+	if err := sf.timeouts.check(fs); err != nil {
+		return err
 	}
-	if err := logOpts.check("serve"); err != nil {
+	if *sf.pprofAddr != "" && !checkAddr(*sf.pprofAddr) {
+		return configError(cmd, "pprof-addr", "PHONEAPI_PPROF_ADDR", *sf.pprofAddr, "is not host:port with a port 0..65535")
+	}
+	if err := sf.log.check(cmd); err != nil {
 		return err
 	}
 	tracing, err := traceConfig(getenv) // tracing.go
 	if err != nil {
 		return err
 	}
+	sf.tracing = tracing
+	return nil
+}
+
+// serve runs the server (a sandbox when sb is not nil) until ctx is
+// done. From here on, start-up errors are log lines in the configured
+// format.
+func (sf *serverFlags) serve(ctx context.Context, o options, stdout, stderr io.Writer, sb *sandboxServer) error {
 	logOut := newLineBuffer(stderr) // logbuf.go
 	defer logOut.Close()
-	log := logOpts.logger(logOut)
-	// From here on, start-up errors are log lines in the configured format.
-	err = startServer(ctx, o, limits, timeouts, *pprofAddr, ttl, tracing, log, stdout)
+	log := sf.log.logger(logOut)
+	err := runServer(ctx, o, sf, log, stdout, sb)
 	if err != nil && ctx.Err() == nil {
 		var ue *usageError
 		if !errors.As(err, &ue) {
@@ -398,15 +434,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return err
 }
 
-// startServer opens the store and serves until ctx is done.
-// Tracing, when configured, goes to its exporter (console spans to
-// stdout); the spans left are flushed after the HTTP server has stopped.
-func startServer(ctx context.Context, o options, limits *limitOptions, timeouts *serverTimeouts, pprofAddr string, ttl *tokenTTL, tracing traceOptions, log *slog.Logger, stdout io.Writer) error {
-	return runServer(ctx, o, limits, timeouts, pprofAddr, ttl, tracing, log, stdout, nil)
-}
-
-// runServer is startServer, made a sandbox (sandbox.go) when sb is not nil.
-func runServer(ctx context.Context, o options, limits *limitOptions, timeouts *serverTimeouts, pprofAddr string, ttl *tokenTTL, tracing traceOptions, log *slog.Logger, stdout io.Writer, sb *sandboxServer) error {
+// runServer opens the store and serves until ctx is done, as a sandbox
+// (sandbox.go) when sb is not nil. Tracing, when configured, goes to its
+// exporter (console spans to stdout); the spans left are flushed after the
+// HTTP server has stopped.
+func runServer(ctx context.Context, o options, sf *serverFlags, log *slog.Logger, stdout io.Writer, sb *sandboxServer) error {
+	limits, timeouts, pprofAddr, ttl, tracing := sf.limits, sf.timeouts, *sf.pprofAddr, sf.ttl, sf.tracing
 	store, err := openStore(ctx, o)
 	if err != nil {
 		return err

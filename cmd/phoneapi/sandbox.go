@@ -60,11 +60,7 @@ type sandboxServer struct {
 func sandbox(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var o options
 	fs := newFlags("sandbox", getenv, stderr, &o, "addr", "secret", "region")
-	limits := addLimitFlagsDefault(fs, getenv, 0) // limits.go
-	timeouts := addTimeoutFlags(fs, getenv)       // timeouts.go
-	pprofAddr := addPprofFlag(fs, getenv)         // pprof.go
-	ttl := addMaxTokenTTLFlag(fs, getenv)         // tokens.go
-	logOpts := addLogFlags(fs, getenv)            // cli.go
+	sf := addServerFlags(fs, getenv, 0) // run.go: the rate limit is off by default
 	fixtures := fs.String("fixtures", getenv("PHONEAPI_FIXTURES"),
 		"export file to load, and restore on POST /sandbox/reset; - for standard input (env PHONEAPI_FIXTURES; default: the built-in example)")
 	tokenTTL := defaultSandboxTokenTTL
@@ -88,24 +84,12 @@ func sandbox(ctx context.Context, args []string, getenv func(string) string, std
 	if tokenTTLErr != nil {
 		return tokenTTLErr
 	}
-	if err := limits.check(fs); err != nil {
+	if err := sf.check("sandbox", fs, getenv); err != nil {
 		return err
 	}
-	if err := ttl.check(fs); err != nil {
-		return err
-	}
-	if err := timeouts.check(fs); err != nil {
-		return err
-	}
-	if tokenTTL < time.Second || tokenTTL > ttl.max {
+	if tokenTTL < time.Second || tokenTTL > sf.ttl.max {
 		return configError("sandbox", "token-ttl", "PHONEAPI_TOKEN_TTL", tokenTTL.String(),
-			fmt.Sprintf("must be between 1s and the maximum token lifetime %s (--max-token-ttl)", ttl.max))
-	}
-	if *pprofAddr != "" && !checkAddr(*pprofAddr) {
-		return configError("sandbox", "pprof-addr", "PHONEAPI_PPROF_ADDR", *pprofAddr, "is not host:port with a port 0..65535")
-	}
-	if err := logOpts.check("sandbox"); err != nil {
-		return err
+			fmt.Sprintf("must be between 1s and the maximum token lifetime %s (--max-token-ttl)", sf.ttl.max))
 	}
 	sb := &sandboxServer{name: defaultFixtureName, flag: "fixtures", env: "PHONEAPI_FIXTURES", tokenTTL: tokenTTL, stdout: stdout, det: det}
 	if o.secret != "" {
@@ -139,21 +123,7 @@ func sandbox(ctx context.Context, args []string, getenv func(string) string, std
 	// Throwaway data: commits need not survive a power loss.
 	o.sqlite.Synchronous = "normal"
 
-	tracing, err := traceConfig(getenv) // tracing.go
-	if err != nil {
-		return err
-	}
-	logOut := newLineBuffer(stderr) // logbuf.go
-	defer logOut.Close()
-	log := logOpts.logger(logOut)
-	err = runServer(ctx, o, limits, timeouts, *pprofAddr, ttl, tracing, log, stdout, sb)
-	if err != nil && ctx.Err() == nil {
-		var ue *usageError
-		if !errors.As(err, &ue) {
-			return logged(log, err)
-		}
-	}
-	return err
+	return sf.serve(ctx, o, stdout, stderr, sb)
 }
 
 // fixtureError is a problem of the fixture, err naming the line: a usage

@@ -175,13 +175,15 @@ func (qs *queryShape) check(values url.Values) error {
 			return errParam(k, "%s may be given only once", k)
 		}
 	}
-	for name, known := range qs.fields {
-		raw, ok := values[name]
+	// In the order of the keys and of the names in each value, so that the
+	// error (of the first unknown name) is the same every time.
+	for _, name := range keys {
+		known, ok := qs.fields[name]
 		if !ok {
 			continue
 		}
-		for f := range fieldsOf(&raw[0]) {
-			if !known[f] {
+		for _, f := range strings.Split(values[name][0], ",") {
+			if f = strings.TrimSpace(f); f != "" && !known[f] {
 				return errParam(name, "%q is not an attribute or relationship of %s", f, strings.TrimSuffix(strings.TrimPrefix(name, "fields["), "]"))
 			}
 		}

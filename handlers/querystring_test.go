@@ -151,3 +151,19 @@ func TestQueryStringAccessToken(t *testing.T) {
 		})
 	}
 }
+
+// TestFieldsErrorNamesFirstUnknown: with several unknown names in
+// fields[TYPE] the 400 names the first, every time (it named one in map
+// order, so the same request got different answers: about 1 in 5 named
+// aaa).
+func TestFieldsErrorNamesFirstUnknown(t *testing.T) {
+	a := newAPI(t)
+	tok := a.user()
+	for range 30 {
+		r := a.do(req{Method: "GET", Path: "/api/v2/contacts?" + url.QueryEscape("fields[contacts]") + "=name,zzz,aaa", Token: tok})
+		r.want(t, 400, "")
+		if got := r.firstError()["detail"]; got != `"zzz" is not an attribute or relationship of contacts` {
+			t.Fatalf("detail %q, want the first unknown name, zzz", got)
+		}
+	}
+}

@@ -81,6 +81,7 @@ func sandboxScript() []step {
 		{user: "1", method: "POST", path: api + "/contacts", body: attrs("contacts", `"name":"X","colour":"red"`), status: 400},
 		{user: "1", method: "POST", path: api + "/contacts", body: `{"data":`, status: 400},
 		{user: "1", method: "GET", path: api + "/contacts?filter[nope]=1", status: 400},
+		{user: "1", method: "GET", path: api + "/contacts?fields[contacts]=name,zzz,aaa&fields[people]=bbb", status: 400},
 		{user: "1", method: "GET", path: api + "/contacts/" + unknownID, status: 404},
 		{user: "1", method: "GET", path: api + "/contacts/not-a-uuid", status: 404},
 		{user: "1", method: "POST", path: ph("{C}", "{P}") + "/{PH}", status: 405},

@@ -293,8 +293,10 @@ func TestDeterministicReplay(t *testing.T) {
 	})
 }
 
-// TestDeterministicFlags: the settings are checked before anything starts.
-func TestDeterministicFlags(t *testing.T) {
+// TestSandboxSettingsRefused: --deterministic's settings and tracing's
+// OTEL_* variables are checked before anything starts, and the errors
+// name the sandbox.
+func TestSandboxSettingsRefused(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
 		env  map[string]string
@@ -306,6 +308,7 @@ func TestDeterministicFlags(t *testing.T) {
 		{args: []string{"--deterministic", "--clock-start", "yesterday"}, want: "clock-start"},
 		{env: map[string]string{"PHONEAPI_DETERMINISTIC": "maybe"}, want: "PHONEAPI_DETERMINISTIC"},
 		{env: map[string]string{"PHONEAPI_CLOCK_STEP": "1us"}, want: "PHONEAPI_CLOCK_STEP"},
+		{env: map[string]string{"OTEL_TRACES_EXPORTER": "jaeger"}, want: "sandbox: OTEL_TRACES_EXPORTER"},
 	} {
 		var stdout, stderr bytes.Buffer
 		err := run(t.Context(), append([]string{"sandbox", "--addr", "127.0.0.1:0"}, tc.args...), env(tc.env), &stdout, &stderr)

@@ -409,7 +409,7 @@ func (sf *serverFlags) check(cmd string, fs *flag.FlagSet, getenv func(string) s
 	if err := sf.log.check(cmd); err != nil {
 		return err
 	}
-	tracing, err := traceConfig(getenv) // tracing.go
+	tracing, err := traceConfig(cmd, getenv) // tracing.go
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,7 @@
 package main
 
-// serve's tracing (OpenTelemetry), configured by the standard OTEL_*
-// variables rather than flags. Off unless OTEL_TRACES_EXPORTER is set:
+// The tracing (OpenTelemetry) of serve and sandbox, configured by the
+// standard OTEL_* variables rather than flags. Off unless OTEL_TRACES_EXPORTER is set:
 // unlike the OTel SDKs, whose default is otlp, an unset variable means no
 // tracing, so that a plain `phoneapi serve` never tries to reach an
 // exporter on localhost:4318. Values:
@@ -40,15 +40,16 @@ import (
 // traceFlushTimeout bounds the flush of the spans left at shutdown.
 const traceFlushTimeout = 5 * time.Second
 
-// traceOptions is serve's tracing configuration.
+// traceOptions is the tracing configuration of serve or sandbox.
 type traceOptions struct {
 	exporter string // "" (off), "console" or "otlp"
 	service  string // service.name
 }
 
-// traceConfig reads and checks the OTEL_* variables of serve; an unknown
-// exporter or OTLP protocol is a usage error naming the variable.
-func traceConfig(getenv func(string) string) (traceOptions, error) {
+// traceConfig reads and checks the OTEL_* variables for the command cmd;
+// an unknown exporter or OTLP protocol is a usage error naming cmd and the
+// variable.
+func traceConfig(cmd string, getenv func(string) string) (traceOptions, error) {
 	t := traceOptions{service: getenv("OTEL_SERVICE_NAME")}
 	if t.service == "" {
 		t.service = "phoneapi"
@@ -59,13 +60,13 @@ func traceConfig(getenv func(string) string) (traceOptions, error) {
 	case "console", "otlp":
 		t.exporter = exp
 	default:
-		return t, envError("serve", "OTEL_TRACES_EXPORTER", exp, "is not none, console or otlp")
+		return t, envError(cmd, "OTEL_TRACES_EXPORTER", exp, "is not none, console or otlp")
 	}
 	for _, env := range []string{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"} {
 		switch p := getenv(env); p {
 		case "", "grpc", "http/protobuf":
 		default:
-			return t, envError("serve", env, p, "is not http/protobuf or grpc")
+			return t, envError(cmd, env, p, "is not http/protobuf or grpc")
 		}
 	}
 	switch d := strings.ToLower(strings.TrimSpace(getenv("OTEL_SDK_DISABLED"))); d {
@@ -73,7 +74,7 @@ func traceConfig(getenv func(string) string) (traceOptions, error) {
 	case "true":
 		t.exporter = ""
 	default:
-		return t, envError("serve", "OTEL_SDK_DISABLED", d, "is not true or false")
+		return t, envError(cmd, "OTEL_SDK_DISABLED", d, "is not true or false")
 	}
 	return t, nil
 }

@@ -56,7 +56,7 @@ func TestTraceConfig(t *testing.T) {
 		{map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_SDK_DISABLED": "true"}, "", "phoneapi"},
 	}
 	for _, tt := range tests {
-		got, err := traceConfig(env(tt.env))
+		got, err := traceConfig("serve", env(tt.env))
 		if err != nil || got.exporter != tt.exporter || got.service != tt.service {
 			t.Errorf("%v: %+v, %v; want exporter %q, service %q", tt.env, got, err, tt.exporter, tt.service)
 		}

@@ -160,3 +160,37 @@ func (s *Store) buryPeopleOfContact(ctx context.Context, tx conn, accountListID,
 		accountListID, at.UnixMilli(), contactID)
 	return mapError(err)
 }
+
+// buryRows writes a tombstone with a new id from s for each row that
+// query (selecting deletable_id, contact_id, person_id) returns, in the
+// query's order: the path of the deterministic ids, where the tombstones'
+// ids cannot come from the database.
+func (s *Store) buryRows(ctx context.Context, tx conn, typ, accountListID string, at time.Time, query string, args ...any) error {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return mapError(err)
+	}
+	var list []Deleted
+	for rows.Next() {
+		d := Deleted{AccountListID: accountListID, Type: typ, DeletedAt: at}
+		var contactID, personID *string
+		if err := rows.Scan(&d.DeletableID, &contactID, &personID); err != nil {
+			rows.Close()
+			return mapError(err)
+		}
+		d.ContactID, d.PersonID = contactID, personID
+		list = append(list, d)
+	}
+	if err := rows.Close(); err != nil {
+		return mapError(err)
+	}
+	if err := rows.Err(); err != nil {
+		return mapError(err)
+	}
+	for _, d := range list {
+		if err := bury(ctx, tx, s.newID(), d); err != nil {
+			return err
+		}
+	}
+	return nil
+}

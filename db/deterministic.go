@@ -1,10 +1,8 @@
 package db
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"time"
 
@@ -99,60 +97,4 @@ func (s *Store) newID() string {
 		return s.ids()
 	}
 	return uuid.NewString()
-}
-
-// Latest returns the latest timestamp in the fixture (creations, updates,
-// deletions and the account lists' write clocks), or the zero time if it
-// holds none. A deterministic clock that starts after it (see
-// Deterministic) makes every write's time the clock's.
-func (f *Fixture) Latest() time.Time {
-	var latest int64
-	for _, r := range f.rows {
-		for i, c := range r.table.attrs {
-			if c.name != "hw" && !strings.HasSuffix(c.name, "_at") {
-				continue
-			}
-			if v, ok := r.args[1+i].(int64); ok && v > latest {
-				latest = v
-			}
-		}
-	}
-	if latest == 0 {
-		return time.Time{}
-	}
-	return fromMillis(latest)
-}
-
-// buryRows writes a tombstone with a new id from s for each row that
-// query (selecting deletable_id, contact_id, person_id) returns, in the
-// query's order: the path of the deterministic ids, where the tombstones'
-// ids cannot come from the database.
-func (s *Store) buryRows(ctx context.Context, tx conn, typ, accountListID string, at time.Time, query string, args ...any) error {
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return mapError(err)
-	}
-	var list []Deleted
-	for rows.Next() {
-		d := Deleted{AccountListID: accountListID, Type: typ, DeletedAt: at}
-		var contactID, personID *string
-		if err := rows.Scan(&d.DeletableID, &contactID, &personID); err != nil {
-			rows.Close()
-			return mapError(err)
-		}
-		d.ContactID, d.PersonID = contactID, personID
-		list = append(list, d)
-	}
-	if err := rows.Close(); err != nil {
-		return mapError(err)
-	}
-	if err := rows.Err(); err != nil {
-		return mapError(err)
-	}
-	for _, d := range list {
-		if err := bury(ctx, tx, s.newID(), d); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
+	"time"
 )
 
 // A fixture is an export (see Export) held in memory, parsed and checked
@@ -193,4 +195,26 @@ func clearForRestore(ctx context.Context, tx conn, f *Fixture) ([]importRow, err
 		}
 	}
 	return missing, nil
+}
+
+// Latest returns the latest timestamp in the fixture (creations, updates,
+// deletions and the account lists' write clocks), or the zero time if it
+// holds none. A deterministic clock that starts after it (see
+// Deterministic) makes every write's time the clock's.
+func (f *Fixture) Latest() time.Time {
+	var latest int64
+	for _, r := range f.rows {
+		for i, c := range r.table.attrs {
+			if c.name != "hw" && !strings.HasSuffix(c.name, "_at") {
+				continue
+			}
+			if v, ok := r.args[1+i].(int64); ok && v > latest {
+				latest = v
+			}
+		}
+	}
+	if latest == 0 {
+		return time.Time{}
+	}
+	return fromMillis(latest)
 }

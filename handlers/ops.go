@@ -51,10 +51,10 @@ type metrics struct {
 	inFlight prometheus.Gauge
 }
 
-// poolCollectorser is implemented by stores that export their connection
+// poolMetricser is implemented by stores that export their connection
 // pools' statistics as Prometheus collectors, such as *db.Store (the
 // go_sql_* metrics of client_golang's collectors.NewDBStatsCollector).
-type poolCollectorser interface {
+type poolMetricser interface {
 	PoolCollectors() []prometheus.Collector
 }
 
@@ -84,7 +84,7 @@ func newMetrics(store Store, version string) *metrics {
 	m.reg.MustRegister(m.requests, m.duration, m.inFlight, build,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if ps, ok := store.(poolCollectorser); ok {
+	if ps, ok := store.(poolMetricser); ok {
 		m.reg.MustRegister(ps.PoolCollectors()...)
 	}
 	if cs, ok := store.(commitStatser); ok {
